@@ -1,0 +1,13 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    // tsconfig sets isolatedModules: ts-jest transpiles per file; type checking is `npm run lint`.
+    '^.+\\.ts$': 'ts-jest',
+  },
+  testTimeout: 60_000,
+  // PostgreSQL-backed suites start their own clusters; two workers match the 2-core budget.
+  maxWorkers: 2,
+};

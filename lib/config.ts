@@ -1,0 +1,269 @@
+import { z } from 'zod';
+
+/** Commercial regions that have RDS for PostgreSQL cross-region replicas, S3 RTC and CloudWatch alarms Route 53 can read. */
+export const SUPPORTED_REGIONS = [
+  'us-east-1',
+  'us-east-2',
+  'us-west-1',
+  'us-west-2',
+  'ca-central-1',
+  'eu-central-1',
+  'eu-west-1',
+  'eu-west-2',
+  'eu-west-3',
+  'eu-north-1',
+  'ap-south-1',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'sa-east-1',
+] as const;
+export type Region = (typeof SUPPORTED_REGIONS)[number];
+
+/** Route 53 only accepts these two request intervals for endpoint health checks. */
+const HEALTH_CHECK_INTERVALS = [10, 30] as const;
+
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be one of ${values.join(', ')}` });
+
+const intIn = (min: number, max: number) =>
+  z
+    .number({ error: `must be a whole number from ${min} to ${max}` })
+    .int({ error: `must be a whole number from ${min} to ${max}` })
+    .min(min, { error: `must be a whole number from ${min} to ${max}` })
+    .max(max, { error: `must be a whole number from ${min} to ${max}` });
+
+const dnsName = z
+  .string({ error: 'must be a DNS name such as db.example.org' })
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
+    error: 'must be a lower-case DNS name such as db.example.org, without a trailing dot',
+  });
+
+const cidr16 = z.string().regex(/^10\.(\d{1,3})\.0\.0\/16$/, { error: 'must be a /16 inside 10.0.0.0/8, such as 10.10.0.0/16' });
+
+const httpsUrl = z
+  .url({ error: 'must be an https:// URL' })
+  .refine((u) => u.startsWith('https://'), { error: 'must be an https:// URL' })
+  .refine((u) => !/^https:\/\/[^/]*@/.test(u), { error: 'must not embed credentials (user:password@)' });
+
+const identifier = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,61}[a-z0-9]$/, {
+    error: 'must be 2-63 lower-case letters, digits or hyphens, starting with a letter',
+  });
+
+const databaseSchema = z
+  .strictObject({
+    /** Major.minor, e.g. "17.6". */
+    engineVersion: z.string().regex(/^(1[3-8])\.\d{1,2}$/, {
+      error: 'must be a PostgreSQL version from 13 to 18 written major.minor, such as 17.6',
+    }),
+    /** Instance class without the "db." prefix, e.g. "r6g.large". */
+    instanceClass: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, {
+      error: 'must be an RDS instance class without the db. prefix, such as r6g.large',
+    }),
+    allocatedStorageGiB: intIn(20, 65536),
+    maxAllocatedStorageGiB: intIn(20, 65536),
+    multiAz: z.boolean({ error: 'must be true or false' }),
+    backupRetentionDays: intIn(1, 35),
+    databaseName: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, {
+      error: 'must be a lower-case PostgreSQL identifier (letters, digits, underscore)',
+    }),
+    masterUsername: z.string().regex(/^[a-z_][a-z0-9_]{0,15}$/, {
+      error: 'must be a lower-case identifier of at most 16 characters',
+    }),
+    port: intIn(1150, 65535),
+    primaryInstanceIdentifier: identifier,
+    replicaInstanceIdentifier: identifier,
+    /** Secrets Manager name of the master secret; the same name resolves to its replica in the secondary region. */
+    secretName: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,200}$/, {
+      error: 'must be a Secrets Manager name (letters, digits and /_+=.@-)',
+    }),
+    secretRotationDays: intIn(1, 365),
+  })
+  .refine((d) => d.maxAllocatedStorageGiB >= d.allocatedStorageGiB, {
+    error: 'must be at least allocatedStorageGiB',
+    path: ['maxAllocatedStorageGiB'],
+  });
+
+const healthCheckSchema = z.strictObject({
+  /** Seconds between probes of each database from inside its VPC. */
+  probeIntervalSeconds: z.union([z.literal(10), z.literal(15), z.literal(20), z.literal(30), z.literal(60)], {
+    error: 'must be one of 10, 15, 20, 30, 60 (it must divide the one-minute schedule)',
+  }),
+  probeTimeoutSeconds: intIn(1, 9),
+  /** Consecutive one-minute alarm periods with a failed probe before the database counts as unhealthy. */
+  alarmEvaluationPeriods: intIn(1, 5),
+  /** Request interval of the sidecar HTTPS health check. */
+  requestIntervalSeconds: z
+    .number()
+    .refine((n) => (HEALTH_CHECK_INTERVALS as readonly number[]).includes(n), {
+      error: `must be one of ${HEALTH_CHECK_INTERVALS.join(', ')} (Route 53 offers only these)`,
+    }),
+  failureThreshold: intIn(1, 10),
+});
+
+const onCallSchema = z
+  .strictObject({
+    email: z.email({ error: 'must be an e-mail address' }).optional(),
+    httpsEndpoint: httpsUrl.optional(),
+  })
+  .refine((o) => o.email !== undefined || o.httpsEndpoint !== undefined, {
+    error: 'needs at least one of email or httpsEndpoint, or nobody is paged',
+  });
+
+export const drConfigSchema = z
+  .strictObject({
+    account: z.string().regex(/^\d{12}$/, { error: 'must be a 12-digit AWS account id' }),
+    primaryRegion: oneOf(SUPPORTED_REGIONS),
+    secondaryRegion: oneOf(SUPPORTED_REGIONS),
+    /** Where recovery tooling runs; it must survive losing the primary region. */
+    orchestrationRegion: oneOf(SUPPORTED_REGIONS).optional(),
+    /** Short prefix for physical names (buckets, alarms, stacks). */
+    resourcePrefix: z.string().regex(/^[a-z][a-z0-9-]{1,19}$/, {
+      error: 'must be 2-20 lower-case letters, digits or hyphens, starting with a letter',
+    }),
+    hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,31}$/, { error: 'must be a Route 53 hosted zone id such as Z0123456789ABC' }),
+    hostedZoneName: dnsName,
+    recordName: dnsName,
+    recordTtlSeconds: intIn(5, 60),
+    sidecarHealthUrl: httpsUrl.optional(),
+    healthCheck: healthCheckSchema,
+    replicaLagAlarmSeconds: intIn(5, 3600),
+    network: z.strictObject({
+      primaryCidr: cidr16,
+      secondaryCidr: cidr16,
+      maxAzs: intIn(2, 3),
+    }),
+    database: databaseSchema,
+    backups: z.strictObject({
+      /** Days a superseded dump version is kept before expiry. */
+      noncurrentVersionExpirationDays: intIn(1, 3650),
+    }),
+    onCall: onCallSchema,
+  })
+  .superRefine((c, ctx) => {
+    if (c.primaryRegion === c.secondaryRegion) {
+      ctx.addIssue({ code: 'custom', path: ['secondaryRegion'], message: 'must differ from primaryRegion' });
+    }
+    const orchestration = c.orchestrationRegion ?? c.secondaryRegion;
+    if (orchestration !== c.primaryRegion && orchestration !== c.secondaryRegion) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['orchestrationRegion'],
+        message: `must be one of ${c.primaryRegion}, ${c.secondaryRegion} (the primary or secondary region)`,
+      });
+    }
+    if (c.recordName !== c.hostedZoneName && !c.recordName.endsWith(`.${c.hostedZoneName}`)) {
+      ctx.addIssue({ code: 'custom', path: ['recordName'], message: `must be inside hostedZoneName ${c.hostedZoneName}` });
+    }
+    if (c.network.primaryCidr === c.network.secondaryCidr) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['network', 'secondaryCidr'],
+        message: 'must not overlap network.primaryCidr (VPC peering needs distinct ranges)',
+      });
+    }
+    const { probeIntervalSeconds, probeTimeoutSeconds } = c.healthCheck;
+    if (probeTimeoutSeconds >= probeIntervalSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['healthCheck', 'probeTimeoutSeconds'],
+        message: `must be shorter than healthCheck.probeIntervalSeconds (${probeIntervalSeconds})`,
+      });
+    }
+    if (c.database.primaryInstanceIdentifier === c.database.replicaInstanceIdentifier) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database', 'replicaInstanceIdentifier'],
+        message: 'must differ from database.primaryInstanceIdentifier',
+      });
+    }
+  });
+
+export type DrConfigInput = z.input<typeof drConfigSchema>;
+
+/** Validated configuration, with derived values resolved. */
+export type DrConfig = Omit<z.output<typeof drConfigSchema>, 'orchestrationRegion'> & {
+  readonly orchestrationRegion: Region;
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Defaults follow the seed document; everything else must be set on purpose. */
+export const CONFIG_DEFAULTS = {
+  primaryRegion: 'us-west-2',
+  secondaryRegion: 'us-east-1',
+  resourcePrefix: 'pg-dr',
+  recordName: 'db.provability-fabric.org',
+  hostedZoneName: 'provability-fabric.org',
+  recordTtlSeconds: 10,
+  healthCheck: {
+    probeIntervalSeconds: 10,
+    probeTimeoutSeconds: 3,
+    alarmEvaluationPeriods: 1,
+    requestIntervalSeconds: 10,
+    failureThreshold: 2,
+  },
+  replicaLagAlarmSeconds: 60,
+  network: { primaryCidr: '10.10.0.0/16', secondaryCidr: '10.20.0.0/16', maxAzs: 2 },
+  database: {
+    engineVersion: '17.6',
+    instanceClass: 'r6g.large',
+    allocatedStorageGiB: 100,
+    maxAllocatedStorageGiB: 500,
+    multiAz: true,
+    backupRetentionDays: 7,
+    databaseName: 'app',
+    masterUsername: 'dr_admin',
+    port: 5432,
+    primaryInstanceIdentifier: 'pg-dr-primary',
+    replicaInstanceIdentifier: 'pg-dr-replica',
+    secretName: 'pg-dr/postgres-master',
+    secretRotationDays: 30,
+  },
+  backups: { noncurrentVersionExpirationDays: 30 },
+} as const;
+
+type Plain = Record<string, unknown>;
+const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function withDefaults(defaults: Plain, given: Plain): Plain {
+  const out: Plain = { ...defaults };
+  for (const [key, value] of Object.entries(given)) {
+    const base = out[key];
+    out[key] = isPlain(base) && isPlain(value) ? withDefaults(base, value) : value;
+  }
+  return out;
+}
+
+function describe(issue: z.core.$ZodIssue, input: unknown): string {
+  const key = ['dr', ...issue.path.map(String)].join('.');
+  let got: unknown = input;
+  for (const part of issue.path) got = isPlain(got) ? got[String(part)] : undefined;
+  if (issue.code === 'unrecognized_keys') {
+    return `${key} has unknown key(s) ${issue.keys.join(', ')}: remove them or fix their spelling.`;
+  }
+  const shown = got === undefined ? 'nothing' : JSON.stringify(got);
+  return `${key} ${issue.message}; got ${shown}.`;
+}
+
+/**
+ * Validates the `dr` context object once, at synth. Throws a ConfigError whose message has one sentence per
+ * bad key, naming the key and what it accepts.
+ */
+export function parseConfig(raw: unknown): DrConfig {
+  if (!isPlain(raw)) {
+    throw new ConfigError('Context key "dr" must be an object in cdk.json (see README, Configuration).');
+  }
+  const merged = withDefaults(CONFIG_DEFAULTS as unknown as Plain, raw);
+  const result = drConfigSchema.safeParse(merged);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => describe(issue, merged));
+    throw new ConfigError(`Invalid DR configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return { ...result.data, orchestrationRegion: result.data.orchestrationRegion ?? result.data.secondaryRegion };
+}

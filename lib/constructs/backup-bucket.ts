@@ -1,0 +1,83 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+export interface BackupReplicationTarget {
+  readonly bucketName: string;
+  readonly region: string;
+  readonly account: string;
+  readonly keyArn: string;
+}
+
+export interface BackupBucketProps {
+  readonly bucketName: string;
+  readonly key: kms.IKey;
+  readonly noncurrentVersionExpiration: Duration;
+  /** When set, every object is replicated there with Replication Time Control (15-minute SLA and metrics). */
+  readonly replicateTo?: BackupReplicationTarget;
+}
+
+/**
+ * A bucket for database dumps: versioned, KMS-encrypted with the region's key, TLS-only, never public, with
+ * server access logs, old dump versions expired, and optionally replicated to the other region.
+ */
+export class BackupBucket extends Construct {
+  readonly bucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: BackupBucketProps) {
+    super(scope, id);
+    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      bucketName: `${props.bucketName}-access-logs`,
+      // Server access log delivery supports SSE-S3 only.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const replication = props.replicateTo;
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      bucketName: props.bucketName,
+      versioned: true,
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: props.key,
+      bucketKeyEnabled: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'backups/',
+      lifecycleRules: [
+        {
+          id: 'expire-old-dump-versions',
+          noncurrentVersionExpiration: props.noncurrentVersionExpiration,
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
+      removalPolicy: RemovalPolicy.RETAIN,
+      replicationRules:
+        replication === undefined
+          ? undefined
+          : [
+              {
+                id: 'replicate-backups',
+                priority: 1,
+                destination: s3.Bucket.fromBucketAttributes(this, 'ReplicaBucket', {
+                  bucketName: replication.bucketName,
+                  region: replication.region,
+                  account: replication.account,
+                }),
+                kmsKey: kms.Key.fromKeyArn(this, 'ReplicaKey', replication.keyArn),
+                sseKmsEncryptedObjects: true,
+                replicationTimeControl: s3.ReplicationTimeValue.FIFTEEN_MINUTES,
+                metrics: s3.ReplicationTimeValue.FIFTEEN_MINUTES,
+                deleteMarkerReplication: true,
+              },
+            ],
+    });
+  }
+}

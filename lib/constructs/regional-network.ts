@@ -1,0 +1,69 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export interface RegionalNetworkProps {
+  readonly cidr: string;
+  readonly maxAzs: number;
+}
+
+/**
+ * A VPC with no internet path at all: isolated `data` subnets for the database and isolated `compute` subnets
+ * for Lambdas and interface endpoints. AWS APIs are reached through VPC endpoints only.
+ */
+export class RegionalNetwork extends Construct {
+  static readonly DATA_SUBNETS = 'data';
+  static readonly COMPUTE_SUBNETS = 'compute';
+
+  readonly vpc: ec2.Vpc;
+  readonly cidr: string;
+
+  constructor(scope: Construct, id: string, props: RegionalNetworkProps) {
+    super(scope, id);
+    this.cidr = props.cidr;
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr(props.cidr),
+      maxAzs: props.maxAzs,
+      natGateways: 0,
+      restrictDefaultSecurityGroup: true,
+      subnetConfiguration: [
+        { name: RegionalNetwork.DATA_SUBNETS, subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+        { name: RegionalNetwork.COMPUTE_SUBNETS, subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 22 },
+      ],
+    });
+
+    const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.vpc.addFlowLog('FlowLog', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup),
+      trafficType: ec2.FlowLogTrafficType.ALL,
+    });
+
+    const endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+      vpc: this.vpc,
+      description: 'HTTPS from inside the VPC to AWS interface endpoints',
+      allowAllOutbound: false,
+    });
+    endpointSecurityGroup.addIngressRule(ec2.Peer.ipv4(props.cidr), ec2.Port.tcp(443), 'HTTPS from this VPC');
+    // Secrets Manager: Lambdas fetch database credentials; the hosted rotation function rotates them.
+    this.vpc.addInterfaceEndpoint('SecretsManagerEndpoint', {
+      service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+      subnets: { subnetGroupName: RegionalNetwork.COMPUTE_SUBNETS },
+      securityGroups: [endpointSecurityGroup],
+      privateDnsEnabled: true,
+    });
+    // S3 gateway endpoint: free, and the drill's replication probe writes to the backup buckets.
+    this.vpc.addGatewayEndpoint('S3Endpoint', { service: ec2.GatewayVpcEndpointAwsService.S3 });
+  }
+
+  get dataSubnets(): ec2.SubnetSelection {
+    return { subnetGroupName: RegionalNetwork.DATA_SUBNETS };
+  }
+
+  get computeSubnets(): ec2.SubnetSelection {
+    return { subnetGroupName: RegionalNetwork.COMPUTE_SUBNETS };
+  }
+}
