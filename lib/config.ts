@@ -42,6 +42,13 @@ const dnsName = z
 
 const cidr16 = z.string().regex(/^10\.(\d{1,3})\.0\.0\/16$/, { error: 'must be a /16 inside 10.0.0.0/8, such as 10.10.0.0/16' });
 
+const availabilityZones = z
+  .array(z.string().regex(/^[a-z]{2}-[a-z]+-\d[a-z]$/, { error: 'must be zone names such as us-west-2a' }), {
+    error: 'must be a list of 2 or 3 zone names such as ["us-west-2a", "us-west-2b"]',
+  })
+  .min(2, { error: 'must list 2 or 3 zones (Multi-AZ needs two)' })
+  .max(3, { error: 'must list 2 or 3 zones (Multi-AZ needs two)' });
+
 const httpsUrl = z
   .url({ error: 'must be an https:// URL' })
   .refine((u) => u.startsWith('https://'), { error: 'must be an https:// URL' })
@@ -134,7 +141,9 @@ export const drConfigSchema = z
     network: z.strictObject({
       primaryCidr: cidr16,
       secondaryCidr: cidr16,
-      maxAzs: intIn(2, 3),
+      /** Two or three zones of the region; default: its "a" and "b" zones. */
+      primaryAvailabilityZones: availabilityZones.optional(),
+      secondaryAvailabilityZones: availabilityZones.optional(),
     }),
     database: databaseSchema,
     backups: z.strictObject({
@@ -165,6 +174,15 @@ export const drConfigSchema = z
         message: 'must not overlap network.primaryCidr (VPC peering needs distinct ranges)',
       });
     }
+    for (const [key, region] of [
+      ['primaryAvailabilityZones', c.primaryRegion],
+      ['secondaryAvailabilityZones', c.secondaryRegion],
+    ] as const) {
+      const zones = c.network[key] ?? [];
+      if (zones.some((zone) => zone.slice(0, -1) !== region)) {
+        ctx.addIssue({ code: 'custom', path: ['network', key], message: `must all be zones of ${region}` });
+      }
+    }
     const { probeIntervalSeconds, probeTimeoutSeconds } = c.healthCheck;
     if (probeTimeoutSeconds >= probeIntervalSeconds) {
       ctx.addIssue({
@@ -184,9 +202,15 @@ export const drConfigSchema = z
 
 export type DrConfigInput = z.input<typeof drConfigSchema>;
 
+type ParsedConfig = z.output<typeof drConfigSchema>;
+
 /** Validated configuration, with derived values resolved. */
-export type DrConfig = Omit<z.output<typeof drConfigSchema>, 'orchestrationRegion'> & {
+export type DrConfig = Omit<ParsedConfig, 'orchestrationRegion' | 'network'> & {
   readonly orchestrationRegion: Region;
+  readonly network: Omit<ParsedConfig['network'], 'primaryAvailabilityZones' | 'secondaryAvailabilityZones'> & {
+    readonly primaryAvailabilityZones: readonly string[];
+    readonly secondaryAvailabilityZones: readonly string[];
+  };
 };
 
 export class ConfigError extends Error {
@@ -209,7 +233,7 @@ export const CONFIG_DEFAULTS = {
     failureThreshold: 2,
   },
   replicaLagAlarmSeconds: 60,
-  network: { primaryCidr: '10.10.0.0/16', secondaryCidr: '10.20.0.0/16', maxAzs: 2 },
+  network: { primaryCidr: '10.10.0.0/16', secondaryCidr: '10.20.0.0/16' },
   database: {
     engineVersion: '17.6',
     instanceClass: 'r6g.large',
@@ -265,5 +289,14 @@ export function parseConfig(raw: unknown): DrConfig {
     const lines = result.error.issues.map((issue) => describe(issue, merged));
     throw new ConfigError(`Invalid DR configuration:\n  ${lines.join('\n  ')}`);
   }
-  return { ...result.data, orchestrationRegion: result.data.orchestrationRegion ?? result.data.secondaryRegion };
+  const c = result.data;
+  return {
+    ...c,
+    orchestrationRegion: c.orchestrationRegion ?? c.secondaryRegion,
+    network: {
+      ...c.network,
+      primaryAvailabilityZones: c.network.primaryAvailabilityZones ?? [`${c.primaryRegion}a`, `${c.primaryRegion}b`],
+      secondaryAvailabilityZones: c.network.secondaryAvailabilityZones ?? [`${c.secondaryRegion}a`, `${c.secondaryRegion}b`],
+    },
+  };
 }

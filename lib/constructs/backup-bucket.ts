@@ -1,7 +1,8 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { acknowledgeNagFinding } from '../nag';
 
 export interface BackupReplicationTarget {
   readonly bucketName: string;
@@ -79,5 +80,19 @@ export class BackupBucket extends Construct {
               },
             ],
     });
+    const replicationRole = this.bucket.node.tryFindChild('ReplicationRole');
+    if (replicationRole !== undefined && replication !== undefined) {
+      const reason =
+        'CDK-generated replication role: object-level access to every key of exactly the source and replica ' +
+        'buckets (replication copies all objects) and KMS data-key actions on exactly their two keys.';
+      for (const finding of [
+        `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/*]`,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${replication.bucketName}/*]`,
+        'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+      ]) {
+        acknowledgeNagFinding(replicationRole, finding, reason);
+      }
+    }
   }
 }

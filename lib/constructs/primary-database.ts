@@ -5,6 +5,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { DrConfig } from '../config';
+import { acknowledgeNagFinding, ENHANCED_MONITORING_POLICY } from '../nag';
 import { drParameterGroup, postgresEngine } from './postgres-settings';
 import type { RegionalNetwork } from './regional-network';
 
@@ -71,6 +72,21 @@ export class PrimaryDatabase extends Construct {
       monitoringInterval: Duration.seconds(60),
       autoMinorVersionUpgrade: true,
     });
+
+    acknowledgeNagFinding(
+      this.instance,
+      'AwsSolutions-RDS11',
+      'The port is configurable (database.port); 5432 is the default because clients expect it. Access is ' +
+        'limited by security groups, TLS and SCRAM, not by an obscure port.',
+    );
+    const monitoringRole = this.instance.node.tryFindChild('MonitoringRole');
+    if (monitoringRole !== undefined) {
+      acknowledgeNagFinding(
+        monitoringRole,
+        ENHANCED_MONITORING_POLICY,
+        'AWS-maintained policy for RDS Enhanced Monitoring, scoped by AWS to the RDSOSMetrics log group.',
+      );
+    }
 
     const secret = this.instance.secret;
     if (secret === undefined) throw new Error('PrimaryDatabase: RDS did not create the master secret');

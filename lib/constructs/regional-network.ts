@@ -5,7 +5,8 @@ import { Construct } from 'constructs';
 
 export interface RegionalNetworkProps {
   readonly cidr: string;
-  readonly maxAzs: number;
+  /** Explicit zones: synth never has to look them up in an AWS account. */
+  readonly availabilityZones: readonly string[];
 }
 
 /**
@@ -24,7 +25,7 @@ export class RegionalNetwork extends Construct {
     this.cidr = props.cidr;
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(props.cidr),
-      maxAzs: props.maxAzs,
+      availabilityZones: [...props.availabilityZones],
       natGateways: 0,
       restrictDefaultSecurityGroup: true,
       subnetConfiguration: [
@@ -54,6 +55,8 @@ export class RegionalNetwork extends Construct {
       subnets: { subnetGroupName: RegionalNetwork.COMPUTE_SUBNETS },
       securityGroups: [endpointSecurityGroup],
       privateDnsEnabled: true,
+      // The security group above already admits this VPC on 443; the default rule would duplicate it.
+      open: false,
     });
     // S3 gateway endpoint: free, and the drill's replication probe writes to the backup buckets.
     this.vpc.addGatewayEndpoint('S3Endpoint', { service: ec2.GatewayVpcEndpointAwsService.S3 });

@@ -4,6 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import type { DrConfig } from '../config';
+import { acknowledgeNagFinding, ENHANCED_MONITORING_POLICY } from '../nag';
 import { drParameterGroup } from './postgres-settings';
 import type { RegionalNetwork } from './regional-network';
 
@@ -55,8 +56,8 @@ export class ReplicaDatabase extends Construct {
       storageEncryptionKey: props.key,
       iamAuthentication: true,
       publiclyAccessible: false,
-      // Backups on the replica make a promoted replica recoverable from its first minute.
-      backupRetention: Duration.days(settings.backupRetentionDays),
+      // RDS keeps no automated backups of PostgreSQL read replicas: promotion must turn them on
+      // (PromoteReadReplica's BackupRetentionPeriod), and the primary's backups cover the data until then.
       copyTagsToSnapshot: true,
       deletionProtection: true,
       removalPolicy: RemovalPolicy.SNAPSHOT,
@@ -66,7 +67,25 @@ export class ReplicaDatabase extends Construct {
       monitoringInterval: Duration.seconds(60),
       autoMinorVersionUpgrade: true,
     });
+    const cfn = this.instance.node.defaultChild as rds.CfnDBInstance;
     // Encrypted cross-region replicas need the source region to pre-sign the copy request.
-    (this.instance.node.defaultChild as rds.CfnDBInstance).sourceRegion = props.sourceRegion;
+    cfn.sourceRegion = props.sourceRegion;
+    // A replica inherits encryption from its source; CloudFormation rejects StorageEncrypted next to
+    // SourceDBInstanceIdentifier. KmsKeyId (this region's key) stays.
+    cfn.addPropertyDeletionOverride('StorageEncrypted');
+    acknowledgeNagFinding(
+      this.instance,
+      'AwsSolutions-RDS11',
+      'The port is configurable (database.port); 5432 is the default because clients expect it. Access is ' +
+        'limited by security groups, TLS and SCRAM, not by an obscure port.',
+    );
+    const monitoringRole = this.instance.node.tryFindChild('MonitoringRole');
+    if (monitoringRole !== undefined) {
+      acknowledgeNagFinding(
+        monitoringRole,
+        ENHANCED_MONITORING_POLICY,
+        'AWS-maintained policy for RDS Enhanced Monitoring, scoped by AWS to the RDSOSMetrics log group.',
+      );
+    }
   }
 }

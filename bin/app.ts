@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { buildDrApp } from '../lib/app';
+import { ConfigError, parseConfig } from '../lib/config';
+
+const app = new App();
+let config;
+try {
+  config = parseConfig(app.node.tryGetContext('dr'));
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+}
+buildDrApp(app, config);
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

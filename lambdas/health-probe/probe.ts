@@ -1,0 +1,147 @@
+import { Client } from 'pg';
+
+export interface ProbeTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  readonly password: string;
+  /** Extra CA certificates (PEM); the platform's trust store is used otherwise. */
+  readonly ca?: string;
+}
+
+export type ProbeFailureKind = 'unreachable' | 'timeout' | 'auth_failed' | 'tls_failed' | 'query_failed';
+
+export interface ProbeResult {
+  readonly reachable: boolean;
+  readonly latencyMs: number;
+  readonly inRecovery?: boolean;
+  readonly failure?: { readonly kind: ProbeFailureKind; readonly message: string };
+}
+
+export interface ProbeOptions {
+  /** Hard limit for connect + TLS + auth + query. */
+  readonly timeoutMs: number;
+  /** The trivial query; overridable so tests can stand in a server that stalls after connecting. */
+  readonly query?: string;
+}
+
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+/** Maps a node-postgres / TLS / socket error to the reason an operator acts on. */
+export function classifyFailure(error: unknown): ProbeFailureKind {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === '28P01' || code === '28000') return 'auth_failed';
+  if (TLS_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /SSL|TLS|certificate/i.test(message)) {
+    return 'tls_failed';
+  }
+  if (code === '57014' || /timeout|timed out/i.test(message)) return 'timeout';
+  // 57P01-57P03: the server is shutting down, crashed or still starting.
+  if (UNREACHABLE_CODES.has(code) || code.startsWith('57P') || /terminated unexpectedly|Connection terminated/i.test(message)) {
+    return 'unreachable';
+  }
+  return 'query_failed';
+}
+
+function redact(message: string, secret: string): string {
+  return secret.length > 0 ? message.split(secret).join('***') : message;
+}
+
+/**
+ * Connects with verified TLS, runs one trivial query and reports whether the database answered, within a
+ * hard deadline. Never throws: every failure becomes a classified result.
+ */
+export async function probeDatabase(target: ProbeTarget, options: ProbeOptions): Promise<ProbeResult> {
+  const started = performance.now();
+  const client = new Client({
+    host: target.host,
+    port: target.port,
+    database: target.database,
+    user: target.user,
+    password: target.password,
+    ssl: { rejectUnauthorized: true, ...(target.ca === undefined ? {} : { ca: target.ca }) },
+    connectionTimeoutMillis: options.timeoutMs,
+    query_timeout: options.timeoutMs,
+    statement_timeout: options.timeoutMs,
+    application_name: 'dr-health-probe',
+  });
+  // A socket error after the deadline must not become an unhandled 'error' event.
+  client.on('error', () => undefined);
+
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`probe timed out after ${options.timeoutMs} ms`));
+    }, options.timeoutMs);
+  });
+  try {
+    const work = (async () => {
+      await client.connect();
+      const result = await client.query<{ in_recovery: boolean }>(options.query ?? 'SELECT pg_is_in_recovery() AS in_recovery');
+      return result.rows[0]?.in_recovery;
+    })();
+    work.catch(() => undefined);
+    const inRecovery = await Promise.race([work, deadline]);
+    return {
+      reachable: true,
+      latencyMs: Math.round(performance.now() - started),
+      ...(typeof inRecovery === 'boolean' ? { inRecovery } : {}),
+    };
+  } catch (error) {
+    const message = redact(error instanceof Error ? error.message : String(error), target.password);
+    return { reachable: false, latencyMs: Math.round(performance.now() - started), failure: { kind: classifyFailure(error), message } };
+  } finally {
+    clearTimeout(timer);
+    void client.end().catch(() => undefined);
+  }
+}
+
+export interface ProbeRoundsOptions {
+  /** Probes to run, one every intervalMs, starting now. */
+  readonly rounds: number;
+  readonly intervalMs: number;
+  /** Milliseconds left before the invocation must return. */
+  readonly remainingMs: () => number;
+  /** Time a round needs to finish (its timeout plus margin); no round starts with less left. */
+  readonly roundBudgetMs: number;
+  readonly probe: () => Promise<ProbeResult>;
+  readonly onResult: (result: ProbeResult, round: number) => void;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms);
+  });
+
+/**
+ * Runs several probes inside one invocation so detection is not limited by EventBridge's one-minute
+ * schedule. Bounded by the round count and by the invocation's remaining time.
+ */
+export async function runProbeRounds(options: ProbeRoundsOptions): Promise<ProbeResult[]> {
+  const sleep = options.sleep ?? defaultSleep;
+  const results: ProbeResult[] = [];
+  const start = performance.now();
+  for (let round = 0; round < options.rounds; round++) {
+    const due = round * options.intervalMs - (performance.now() - start);
+    if (due > 0) {
+      if (options.remainingMs() - due < options.roundBudgetMs) break;
+      await sleep(due);
+    } else if (options.remainingMs() < options.roundBudgetMs) {
+      break;
+    }
+    const result = await options.probe();
+    results.push(result);
+    options.onResult(result, round);
+  }
+  return results;
+}

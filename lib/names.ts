@@ -1,0 +1,35 @@
+import type { DrConfig } from './config';
+
+/**
+ * Physical names derived from the config in one place. Names that other regions or services refer to (bucket,
+ * secret, alarms Route 53 reads, instance identifiers) are fixed, so no lookup is needed at deploy time.
+ */
+export function drNames(config: DrConfig) {
+  const p = config.resourcePrefix;
+  return {
+    stacks: {
+      secondaryFoundation: `${p}-secondary-foundation`,
+      primary: `${p}-primary`,
+      secondary: `${p}-secondary`,
+      failoverDns: `${p}-failover-dns`,
+      onCall: (region: string) => `${p}-on-call-${region}`,
+    },
+    keyAlias: (role: 'primary' | 'secondary') => `alias/${p}-${role}-data`,
+    backupBucket: (region: string) => `${p}-backups-${config.account}-${region}`,
+    onCallTopic: `${p}-on-call`,
+    alarms: {
+      primaryUnreachable: `${p}-primary-db-unreachable`,
+      replicaUnreachable: `${p}-replica-db-unreachable`,
+      primaryHealthCheckUnhealthy: `${p}-primary-health-check-unhealthy`,
+      replicaLagHigh: `${p}-replica-lag-high`,
+    },
+  };
+}
+
+/** Route 53 publishes health-check metrics only in us-east-1, so that alarm (and a topic for it) lives there. */
+export const ROUTE53_METRICS_REGION = 'us-east-1';
+
+/** Regions that raise alarms and therefore need an on-call topic of their own. */
+export function onCallRegions(config: DrConfig): string[] {
+  return [...new Set([config.secondaryRegion, ROUTE53_METRICS_REGION, config.orchestrationRegion])];
+}

@@ -1,0 +1,70 @@
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import type { DrConfig } from '../config';
+import { FailoverDns } from '../constructs/failover-dns';
+import { PagingAlarm } from '../constructs/paging-alarm';
+import { drNames } from '../names';
+
+export interface FailoverDnsStackProps extends StackProps {
+  readonly config: DrConfig;
+  readonly primaryEndpoint: string;
+  readonly replicaEndpoint: string;
+  /** On-call topic in us-east-1, where Route 53 health-check metrics live. */
+  readonly onCallTopic: sns.ITopic;
+}
+
+/** Failover records and health checks (global), plus the alarm on the primary's health, in us-east-1. */
+export class FailoverDnsStack extends Stack {
+  readonly dns: FailoverDns;
+
+  constructor(scope: Construct, id: string, props: FailoverDnsStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const names = drNames(config);
+    this.dns = new FailoverDns(this, 'FailoverDns', {
+      hostedZoneId: config.hostedZoneId,
+      zoneName: config.hostedZoneName,
+      recordName: config.recordName,
+      ttl: Duration.seconds(config.recordTtlSeconds),
+      primary: {
+        endpoint: props.primaryEndpoint,
+        alarmName: names.alarms.primaryUnreachable,
+        alarmRegion: config.primaryRegion,
+      },
+      secondary: {
+        endpoint: props.replicaEndpoint,
+        alarmName: names.alarms.replicaUnreachable,
+        alarmRegion: config.secondaryRegion,
+      },
+      ...(config.sidecarHealthUrl === undefined
+        ? {}
+        : {
+            sidecar: {
+              url: config.sidecarHealthUrl,
+              requestInterval: Duration.seconds(config.healthCheck.requestIntervalSeconds),
+              failureThreshold: config.healthCheck.failureThreshold,
+            },
+          }),
+    });
+    new PagingAlarm(this, 'PrimaryHealthCheckUnhealthy', {
+      topic: props.onCallTopic,
+      alarmName: names.alarms.primaryHealthCheckUnhealthy,
+      alarmDescription:
+        `Route 53 considers the primary database unhealthy: ${config.recordName} is answering the read-only ` +
+        'replica. Writes fail until the primary recovers or the replica is promoted.',
+      metric: new cloudwatch.Metric({
+        namespace: 'AWS/Route53',
+        metricName: 'HealthCheckStatus',
+        dimensionsMap: { HealthCheckId: this.dns.primaryDatabaseHealthCheck.healthCheckId },
+        statistic: cloudwatch.Stats.MINIMUM,
+        period: Duration.minutes(1),
+      }),
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      threshold: 1,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+  }
+}

@@ -1,0 +1,80 @@
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import type { DrConfig } from '../config';
+import { HealthProbe } from '../constructs/health-probe';
+import { PagingAlarm } from '../constructs/paging-alarm';
+import { PeeringRoutes } from '../constructs/peering-routes';
+import { ReplicaDatabase } from '../constructs/replica-database';
+import { drNames } from '../names';
+import type { PrimaryRegionStack } from './primary-region-stack';
+import type { SecondaryFoundationStack } from './secondary-foundation-stack';
+
+export interface SecondaryRegionStackProps extends StackProps {
+  readonly config: DrConfig;
+  readonly foundation: SecondaryFoundationStack;
+  readonly primary: PrimaryRegionStack;
+  readonly onCallTopic: sns.ITopic;
+}
+
+/** The DR region: the encrypted cross-region read replica, its probe, and the alarms that say DR is degraded. */
+export class SecondaryRegionStack extends Stack {
+  readonly replica: ReplicaDatabase;
+  readonly probe: HealthProbe;
+
+  constructor(scope: Construct, id: string, props: SecondaryRegionStackProps) {
+    super(scope, id, props);
+    const { config, foundation, primary } = props;
+    const names = drNames(config);
+
+    new PeeringRoutes(this, 'PeeringToPrimary', {
+      vpc: foundation.network.vpc,
+      peerCidr: config.network.primaryCidr,
+      peeringConnectionId: primary.peering.peeringConnectionId,
+    });
+    this.replica = new ReplicaDatabase(this, 'Replica', {
+      network: foundation.network,
+      key: foundation.dataKey.key,
+      settings: config.database,
+      source: primary.database.instance,
+      sourceRegion: config.primaryRegion,
+      peerCidr: config.network.primaryCidr,
+    });
+    this.probe = new HealthProbe(this, 'HealthProbe', {
+      network: foundation.network,
+      role: 'replica',
+      database: {
+        connections: this.replica.instance,
+        host: this.replica.instance.dbInstanceEndpointAddress,
+        port: config.database.port,
+      },
+      databaseName: config.database.databaseName,
+      secretName: config.database.secretName,
+      secretKey: foundation.dataKey.key,
+      settings: config.healthCheck,
+      alarmName: names.alarms.replicaUnreachable,
+      onCallTopic: props.onCallTopic,
+    });
+    new PagingAlarm(this, 'ReplicaLagHigh', {
+      topic: props.onCallTopic,
+      alarmName: names.alarms.replicaLagHigh,
+      alarmDescription:
+        `The DR replica ${config.database.replicaInstanceIdentifier} is more than ${config.replicaLagAlarmSeconds} s ` +
+        'behind the primary for 3 minutes: a failover now would lose that much data.',
+      metric: new cloudwatch.Metric({
+        namespace: 'AWS/RDS',
+        metricName: 'ReplicaLag',
+        dimensionsMap: { DBInstanceIdentifier: config.database.replicaInstanceIdentifier },
+        statistic: cloudwatch.Stats.MAXIMUM,
+        period: Duration.minutes(1),
+      }),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      threshold: config.replicaLagAlarmSeconds,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      // A replica that reports nothing is not replicating.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+  }
+}

@@ -1,0 +1,172 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import type { ProbeSummary } from '../../../lambdas/health-probe/handler';
+import { PostgresServer } from '../../support/postgres';
+
+type Handler = (event: unknown, context: { getRemainingTimeInMillis(): number }) => Promise<ProbeSummary>;
+
+interface EmfRecord {
+  _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; StorageResolution?: number }[] }[] };
+  [key: string]: unknown;
+}
+
+type SecretsMock = AwsStub<object, object, SecretsManagerClient['config']>;
+const SECRET_ID = 'pg-dr/postgres-master';
+const context = { getRemainingTimeInMillis: () => 55_000 };
+
+describe('health probe handler', () => {
+  let server: PostgresServer;
+  let stdout: string[]; // everything written to stdout and stderr
+  let spies: jest.SpyInstance[];
+
+  beforeAll(async () => {
+    server = await PostgresServer.start({ name: 'probe-handler' });
+    const caFile = join(server.rootDir, 'ca.pem');
+    writeFileSync(caFile, server.tls?.caCert ?? '');
+    Object.assign(process.env, {
+      DB_HOST: server.host,
+      DB_PORT: String(server.port),
+      DB_NAME: 'postgres',
+      DB_SECRET_ID: SECRET_ID,
+      DB_ROLE: 'primary',
+      PROBE_ROUNDS: '2',
+      PROBE_INTERVAL_MS: '50',
+      PROBE_TIMEOUT_MS: '1000',
+      DB_CA_FILE: caFile,
+      AWS_REGION: 'us-west-2',
+    });
+  });
+  afterAll(async () => {
+    await server.destroy();
+  });
+
+  beforeEach(() => {
+    stdout = [];
+    // Both streams: EMF and info logs go to stdout, warnings to stderr; secrets must appear in neither.
+    spies = [process.stdout, process.stderr].map((stream) =>
+      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        stdout.push(chunk.toString());
+        return true;
+      }),
+    );
+  });
+  afterEach(() => {
+    for (const spy of spies) spy.mockRestore();
+  });
+
+  /**
+   * A fresh module registry per test, as in a cold start: settings and the secret cache start empty. The SDK
+   * client class is mocked inside the same registry the handler loads it from.
+   */
+  function coldStart(): { handler: Handler; secrets: SecretsMock; GetSecretValue: typeof GetSecretValueCommand } {
+    let loaded: ReturnType<typeof coldStart> | undefined;
+    jest.isolateModules(() => {
+      const sdk = jest.requireActual<typeof import('@aws-sdk/client-secrets-manager')>('@aws-sdk/client-secrets-manager');
+      const secrets = mockClient(sdk.SecretsManagerClient) as unknown as SecretsMock;
+      const { handler } = jest.requireActual<{ handler: Handler }>('../../../lambdas/health-probe/handler');
+      loaded = { handler, secrets, GetSecretValue: sdk.GetSecretValueCommand };
+    });
+    if (loaded === undefined) throw new Error('handler did not load');
+    return loaded;
+  }
+
+  function secretValue(password: string) {
+    return { SecretString: JSON.stringify({ username: server.user, password, engine: 'postgres' }) };
+  }
+
+  function emitted(): { value: number; record: EmfRecord }[] {
+    return stdout
+      .flatMap((chunk) => chunk.split('\n'))
+      .filter((line) => line.includes('"_aws"'))
+      .map((line) => JSON.parse(line) as EmfRecord)
+      .map((record) => ({ value: record.DatabaseReachable as number, record }));
+  }
+
+  it('emits DatabaseReachable=1 per round with the dimensions the alarm watches', async () => {
+    const { handler, secrets, GetSecretValue } = coldStart();
+    secrets.on(GetSecretValue, { SecretId: SECRET_ID }).resolves(secretValue(server.password));
+    const summary = await handler({}, context);
+
+    expect(summary).toEqual({ database: 'primary', rounds: 2, reachable: 2, failures: [] });
+    const metrics = emitted();
+    expect(metrics.map((m) => m.value)).toEqual([1, 1]);
+    const directive = metrics[0]?.record._aws.CloudWatchMetrics[0];
+    expect(directive?.Namespace).toBe('PostgresDR');
+    expect(directive?.Dimensions).toEqual([['service', 'Database']]);
+    expect(metrics[0]?.record.service).toBe('dr-health-probe');
+    expect(metrics[0]?.record.Database).toBe('primary');
+    // Route 53 can only use alarms on standard-resolution metrics.
+    expect(directive?.Metrics.find((m) => m.Name === 'DatabaseReachable')?.StorageResolution ?? 60).toBe(60);
+  });
+
+  it('emits DatabaseReachable=0 with the reason while the database is down', async () => {
+    const { handler, secrets, GetSecretValue } = coldStart();
+    secrets.on(GetSecretValue).resolves(secretValue(server.password));
+    await server.kill();
+    try {
+      const summary = await handler({}, context);
+      expect(summary.reachable).toBe(0);
+      expect(summary.failures.map((f) => f.kind)).toEqual(['unreachable', 'unreachable']);
+      expect(emitted().map((m) => m.value)).toEqual([0, 0]);
+    } finally {
+      await server.restart();
+    }
+  });
+
+  it('refetches the secret once after an auth failure, so a rotated password does not page anyone', async () => {
+    const { handler, secrets, GetSecretValue } = coldStart();
+    secrets
+      .on(GetSecretValue)
+      .resolvesOnce(secretValue('stale-password-before-rotation'))
+      .resolves(secretValue(server.password));
+    const summary = await handler({}, context);
+
+    expect(summary.reachable).toBe(2);
+    expect(secrets.commandCalls(GetSecretValue)).toHaveLength(2);
+    expect(stdout.join('')).not.toContain('stale-password-before-rotation');
+  });
+
+  it('reports auth_failed when the secret really is wrong, without logging the password', async () => {
+    const { handler, secrets, GetSecretValue } = coldStart();
+    secrets.on(GetSecretValue).resolves(secretValue('definitely-wrong-pw'));
+    const summary = await handler({}, context);
+
+    expect(summary.failures.map((f) => f.kind)).toEqual(['auth_failed', 'auth_failed']);
+    expect(emitted().map((m) => m.value)).toEqual([0, 0]);
+    expect(stdout.join('')).not.toContain('definitely-wrong-pw');
+    expect(JSON.stringify(summary)).not.toContain('definitely-wrong-pw');
+  });
+
+  it('gives up on a stalled server within the probe timeout', async () => {
+    const { handler, secrets, GetSecretValue } = coldStart();
+    secrets.on(GetSecretValue).resolves(secretValue(server.password));
+    server.freeze();
+    try {
+      const started = Date.now();
+      const summary = await handler({}, context);
+      expect(summary.failures.map((f) => f.kind)).toEqual(['timeout', 'timeout']);
+      expect(Date.now() - started).toBeLessThan(4000);
+    } finally {
+      server.thaw();
+    }
+  });
+
+  it('emits nothing when the secret cannot be read, so the alarm sees missing data', async () => {
+    const { handler, secrets, GetSecretValue } = coldStart();
+    secrets.on(GetSecretValue).resolves({ SecretString: JSON.stringify({ username: 'x' }) });
+    await expect(handler({}, context)).rejects.toThrow(`secret ${SECRET_ID} has no username/password fields`);
+    expect(emitted()).toEqual([]);
+  });
+
+  it('names the missing environment variables when misconfigured', async () => {
+    const saved = process.env.DB_ROLE;
+    process.env.DB_ROLE = 'leader';
+    try {
+      await expect(coldStart().handler({}, context)).rejects.toThrow(/invalid or missing environment variable\(s\) DB_ROLE/);
+    } finally {
+      process.env.DB_ROLE = saved;
+    }
+  });
+});
