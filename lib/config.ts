@@ -99,6 +99,7 @@ const healthCheckSchema = z.strictObject({
   probeIntervalSeconds: z.union([z.literal(10), z.literal(15), z.literal(20), z.literal(30), z.literal(60)], {
     error: 'must be one of 10, 15, 20, 30, 60 (it must divide the one-minute schedule)',
   }),
+  /** Below the smallest interval, so a round always ends before the next one is due. */
   probeTimeoutSeconds: intIn(1, 9),
   /** Consecutive one-minute alarm periods with a failed probe before the database counts as unhealthy. */
   alarmEvaluationPeriods: intIn(1, 5),
@@ -183,14 +184,6 @@ export const drConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['network', key], message: `must all be zones of ${region}` });
       }
     }
-    const { probeIntervalSeconds, probeTimeoutSeconds } = c.healthCheck;
-    if (probeTimeoutSeconds >= probeIntervalSeconds) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['healthCheck', 'probeTimeoutSeconds'],
-        message: `must be shorter than healthCheck.probeIntervalSeconds (${probeIntervalSeconds})`,
-      });
-    }
     if (c.database.primaryInstanceIdentifier === c.database.replicaInstanceIdentifier) {
       ctx.addIssue({
         code: 'custom',
@@ -271,7 +264,8 @@ function describe(issue: z.core.$ZodIssue, input: unknown): string {
   if (issue.code === 'unrecognized_keys') {
     return `${key} has unknown key(s) ${issue.keys.join(', ')}: remove them or fix their spelling.`;
   }
-  const shown = got === undefined ? 'nothing' : JSON.stringify(got);
+  // Never echo credentials embedded in a URL the user pasted.
+  const shown = got === undefined ? 'nothing' : JSON.stringify(got).replace(/\/\/[^/@"]*@/g, '//***@');
   return `${key} ${issue.message}; got ${shown}.`;
 }
 

@@ -93,15 +93,22 @@ export class PrimaryDatabase extends Construct {
     this.secret = secret;
 
     // Hosted rotation keeps the password short-lived; replicas of the secret follow automatically.
-    const rotation = secretsmanager.HostedRotation.postgreSqlSingleUser({
+    const rotationSecurityGroup = new ec2.SecurityGroup(this, 'RotationSecurityGroup', {
       vpc: network.vpc,
-      vpcSubnets: network.computeSubnets,
+      description: 'Secrets Manager hosted rotation of the master password',
+      allowAllOutbound: false,
     });
+    rotationSecurityGroup.addEgressRule(ec2.Peer.ipv4(network.cidr), ec2.Port.tcp(443), 'Secrets Manager endpoint');
+    rotationSecurityGroup.addEgressRule(ec2.Peer.ipv4(network.cidr), ec2.Port.tcp(settings.port), 'PostgreSQL primary');
+    securityGroup.addIngressRule(rotationSecurityGroup, ec2.Port.tcp(settings.port), 'Secrets Manager hosted rotation');
     secret.addRotationSchedule('Rotation', {
-      hostedRotation: rotation,
+      hostedRotation: secretsmanager.HostedRotation.postgreSqlSingleUser({
+        vpc: network.vpc,
+        vpcSubnets: network.computeSubnets,
+        securityGroups: [rotationSecurityGroup],
+      }),
       automaticallyAfter: Duration.days(settings.secretRotationDays),
       rotateImmediatelyOnUpdate: false,
     });
-    this.instance.connections.allowDefaultPortFrom(rotation, 'Secrets Manager hosted rotation');
   }
 }

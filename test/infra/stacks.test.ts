@@ -1,0 +1,449 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { synthApp } from './test-config';
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+
+function resourcesOf(template: Template, type: string): Resources {
+  return template.findResources(type) as Resources;
+}
+
+function onlyResource(template: Template, type: string, props?: Record<string, unknown>) {
+  const found = template.findResources(type, props === undefined ? undefined : { Properties: props }) as Resources;
+  const values = Object.values(found);
+  expect(values).toHaveLength(1);
+  return values[0]?.Properties ?? {};
+}
+
+/** All IAM policy statements of a template, flattened. */
+function statementsOf(template: Template): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
+  return Object.values(resourcesOf(template, 'AWS::IAM::Policy')).flatMap(
+    (policy) => (policy.Properties?.PolicyDocument as { Statement: never[] }).Statement,
+  );
+}
+
+const actionsOf = (statement: { Action: string | string[] }) =>
+  Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+
+describe('DR topology (default configuration with a sidecar)', () => {
+  const { stacks } = synthApp({ sidecarHealthUrl: 'https://sidecar.provability-fabric.org/health' });
+  const primary = Template.fromStack(stacks.primary);
+  const foundation = Template.fromStack(stacks.secondaryFoundation);
+  const secondary = Template.fromStack(stacks.secondary);
+  const dns = Template.fromStack(stacks.failoverDns);
+  const onCallStack = stacks.onCall.get('us-east-1');
+  if (onCallStack === undefined) throw new Error('no on-call stack in us-east-1');
+  const onCall = Template.fromStack(onCallStack);
+
+  describe('network', () => {
+    it.each([
+      ['primary', () => primary, '10.10.0.0/16'],
+      ['secondary', () => foundation, '10.20.0.0/16'],
+    ])('gives the %s VPC isolated subnets only: no internet or NAT gateway, no public IPs', (_name, template, cidr) => {
+      const t = template();
+      t.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: cidr });
+      t.resourceCountIs('AWS::EC2::InternetGateway', 0);
+      t.resourceCountIs('AWS::EC2::NatGateway', 0);
+      for (const subnet of Object.values(resourcesOf(t, 'AWS::EC2::Subnet'))) {
+        expect(subnet.Properties?.MapPublicIpOnLaunch).toBe(false);
+      }
+      t.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL', ResourceType: 'VPC' });
+      t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+        ServiceName: Match.stringLikeRegexp('secretsmanager'),
+        PrivateDnsEnabled: true,
+        VpcEndpointType: 'Interface',
+      });
+    });
+
+    it('peers the primary VPC with the secondary VPC across regions and routes both ways', () => {
+      primary.hasResourceProperties('AWS::EC2::VPCPeeringConnection', {
+        PeerRegion: 'us-east-1',
+        PeerOwnerId: '111122223333',
+      });
+      const primaryRoutes = Object.values(resourcesOf(primary, 'AWS::EC2::Route')).filter(
+        (r) => r.Properties?.DestinationCidrBlock === '10.20.0.0/16',
+      );
+      const secondaryRoutes = Object.values(resourcesOf(secondary, 'AWS::EC2::Route')).filter(
+        (r) => r.Properties?.DestinationCidrBlock === '10.10.0.0/16',
+      );
+      // Two zones × (data + compute) subnets, each with its own route table.
+      expect(primaryRoutes).toHaveLength(4);
+      expect(secondaryRoutes).toHaveLength(4);
+      for (const route of [...primaryRoutes, ...secondaryRoutes]) {
+        expect(route.Properties?.VpcPeeringConnectionId).toBeDefined();
+      }
+    });
+
+    it('opens no security group to the internet', () => {
+      for (const template of [primary, foundation, secondary]) {
+        for (const sg of Object.values(resourcesOf(template, 'AWS::EC2::SecurityGroup'))) {
+          for (const rule of (sg.Properties?.SecurityGroupIngress as { CidrIp?: string }[] | undefined) ?? []) {
+            expect(rule.CidrIp).not.toBe('0.0.0.0/0');
+          }
+        }
+        for (const rule of Object.values(resourcesOf(template, 'AWS::EC2::SecurityGroupIngress'))) {
+          expect(rule.Properties?.CidrIp).not.toBe('0.0.0.0/0');
+        }
+      }
+    });
+  });
+
+  describe('primary database', () => {
+    const instance = onlyResource(primary, 'AWS::RDS::DBInstance');
+
+    it('is encrypted with the region key, Multi-AZ, private, deletion-protected, with 7-day backups and logs', () => {
+      expect(instance).toMatchObject({
+        DBInstanceIdentifier: 'pg-dr-primary',
+        Engine: 'postgres',
+        EngineVersion: '17.6',
+        StorageEncrypted: true,
+        KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching('DataKey') as unknown as string, 'Arn'] },
+        MultiAZ: true,
+        PubliclyAccessible: false,
+        DeletionProtection: true,
+        BackupRetentionPeriod: 7,
+        EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
+        EnableIAMDatabaseAuthentication: true,
+      });
+      primary.hasResource('AWS::RDS::DBInstance', { DeletionPolicy: 'Snapshot', UpdateReplacePolicy: 'Snapshot' });
+    });
+
+    it('forces TLS and enables logical replication through its parameter group', () => {
+      primary.hasResourceProperties('AWS::RDS::DBParameterGroup', {
+        Parameters: Match.objectLike({ 'rds.force_ssl': '1', 'rds.logical_replication': '1' }),
+      });
+    });
+
+    it('keeps its master secret in Secrets Manager, encrypted, replicated to the secondary region and rotated', () => {
+      primary.hasResourceProperties('AWS::SecretsManager::Secret', {
+        Name: 'pg-dr/postgres-master',
+        KmsKeyId: Match.anyValue(),
+        ReplicaRegions: [{ Region: 'us-east-1', KmsKeyId: Match.anyValue() }],
+      });
+      primary.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+        HostedRotationLambda: Match.objectLike({ RotationType: 'PostgreSQLSingleUser', VpcSubnetIds: Match.anyValue() }),
+        RotationRules: { ScheduleExpression: 'rate(30 days)' },
+      });
+    });
+
+    it('admits PostgreSQL only from the peered region, the rotation function and the probe', () => {
+      const ingress = Object.values(resourcesOf(primary, 'AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties);
+      const sgInline = Object.values(resourcesOf(primary, 'AWS::EC2::SecurityGroup')).flatMap(
+        (sg) => (sg.Properties?.SecurityGroupIngress as Record<string, unknown>[] | undefined) ?? [],
+      );
+      const toDatabase = [...ingress, ...sgInline].filter((rule) => rule?.FromPort === 5432);
+      expect(toDatabase).toHaveLength(3);
+      expect(toDatabase.filter((rule) => rule?.CidrIp === '10.20.0.0/16')).toHaveLength(1);
+      expect(toDatabase.filter((rule) => rule?.SourceSecurityGroupId !== undefined)).toHaveLength(2);
+    });
+  });
+
+  it('encrypts every data key with rotation on and keeps it on stack deletion', () => {
+    for (const template of [primary, foundation, onCall]) {
+      for (const key of Object.values(template.findResources('AWS::KMS::Key') as Record<string, { Properties: unknown; DeletionPolicy: string }>)) {
+        expect(key.Properties).toMatchObject({ EnableKeyRotation: true });
+        expect(key.DeletionPolicy).toBe('Retain');
+      }
+    }
+  });
+
+  describe('cross-region read replica', () => {
+    const replica = onlyResource(secondary, 'AWS::RDS::DBInstance');
+
+    it('replicates the primary by ARN, encrypted with the secondary region key', () => {
+      expect(replica).toMatchObject({
+        DBInstanceIdentifier: 'pg-dr-replica',
+        SourceRegion: 'us-west-2',
+        SourceDBInstanceIdentifier: {
+          'Fn::Join': ['', expect.arrayContaining([':rds:us-west-2:111122223333:db:']) as unknown as unknown[]],
+        },
+        KmsKeyId: { 'Fn::ImportValue': expect.stringMatching('DataKey') as unknown as string },
+        DeletionProtection: true,
+        PubliclyAccessible: false,
+        MultiAZ: true,
+      });
+      // Encryption of a replica follows its source; CloudFormation rejects StorageEncrypted beside a source id.
+      expect(replica).not.toHaveProperty('StorageEncrypted');
+      secondary.hasResourceProperties('AWS::RDS::DBParameterGroup', {
+        Parameters: Match.objectLike({ 'rds.force_ssl': '1' }),
+      });
+    });
+  });
+
+  describe('backup storage', () => {
+    it.each([
+      ['primary', () => primary, 'pg-dr-backups-111122223333-us-west-2'],
+      ['secondary', () => foundation, 'pg-dr-backups-111122223333-us-east-1'],
+    ])('keeps %s dumps versioned, KMS-encrypted, private, logged and expiring old versions', (_name, template, name) => {
+      const t = template();
+      t.hasResourceProperties('AWS::S3::Bucket', {
+        BucketName: name,
+        VersioningConfiguration: { Status: 'Enabled' },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [
+            Match.objectLike({ ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() }) }),
+          ],
+        },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        LoggingConfiguration: Match.objectLike({ DestinationBucketName: Match.anyValue() }),
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } })]),
+        },
+      });
+    });
+
+    it('denies every non-TLS request to every bucket', () => {
+      for (const template of [primary, foundation]) {
+        const buckets = Object.keys(resourcesOf(template, 'AWS::S3::Bucket'));
+        const policies = Object.values(resourcesOf(template, 'AWS::S3::BucketPolicy'));
+        expect(policies).toHaveLength(buckets.length);
+        for (const policy of policies) {
+          expect(policy.Properties?.PolicyDocument).toMatchObject({
+            Statement: expect.arrayContaining([
+              expect.objectContaining({
+                Effect: 'Deny',
+                Action: 's3:*',
+                Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+              }),
+            ]) as unknown,
+          });
+        }
+      }
+    });
+
+    it('replicates every KMS-encrypted object to the secondary bucket with Replication Time Control', () => {
+      primary.hasResourceProperties('AWS::S3::Bucket', {
+        ReplicationConfiguration: {
+          Role: Match.anyValue(),
+          Rules: [
+            Match.objectLike({
+              Status: 'Enabled',
+              Destination: Match.objectLike({
+                Bucket: { 'Fn::Join': ['', Match.arrayWith([':s3:::pg-dr-backups-111122223333-us-east-1'])] },
+                EncryptionConfiguration: { ReplicaKmsKeyID: Match.anyValue() },
+                ReplicationTime: { Status: 'Enabled', Time: { Minutes: 15 } },
+                Metrics: { Status: 'Enabled', EventThreshold: { Minutes: 15 } },
+              }),
+              SourceSelectionCriteria: { SseKmsEncryptedObjects: { Status: 'Enabled' } },
+              DeleteMarkerReplication: { Status: 'Enabled' },
+            }),
+          ],
+        },
+      });
+    });
+
+    it('lets the replication role touch only the two buckets and the two keys', () => {
+      const role = Object.entries(resourcesOf(primary, 'AWS::IAM::Role')).find(([id]) => id.includes('ReplicationRole'));
+      expect(role?.[1].Properties?.AssumeRolePolicyDocument).toMatchObject({
+        Statement: [expect.objectContaining({ Principal: { Service: 's3.amazonaws.com' } })],
+      });
+      const policy = Object.entries(resourcesOf(primary, 'AWS::IAM::Policy')).find(([id]) => id.includes('ReplicationRole'));
+      const statements = (policy?.[1].Properties?.PolicyDocument as { Statement: { Action: string[]; Resource: unknown }[] }).Statement;
+      for (const statement of statements) {
+        expect(JSON.stringify(statement.Resource)).not.toBe('"*"');
+        expect(actionsOf(statement).every((a) => a.startsWith('s3:') || a.startsWith('kms:'))).toBe(true);
+      }
+      expect(JSON.stringify(statements)).toContain('pg-dr-backups-111122223333-us-east-1/*');
+    });
+  });
+
+  describe('health probes', () => {
+    it.each([
+      ['primary', () => primary, 'us-west-2', 'pg-dr-primary-db-unreachable'],
+      ['replica', () => secondary, 'us-east-1', 'pg-dr-replica-db-unreachable'],
+    ])('probe the %s from inside its VPC every minute, in rounds', (role, template, region, alarmName) => {
+      const t = template();
+      const fn = onlyResource(t, 'AWS::Lambda::Function', { Environment: Match.objectLike({ Variables: Match.objectLike({ DB_ROLE: role }) }) });
+      expect(fn).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Timeout: 60,
+        VpcConfig: { SubnetIds: expect.any(Array) as unknown as string[] },
+        TracingConfig: { Mode: 'Active' },
+        Environment: {
+          Variables: expect.objectContaining({
+            DB_SECRET_ID: 'pg-dr/postgres-master',
+            DB_PORT: '5432',
+            PROBE_ROUNDS: '6',
+            PROBE_INTERVAL_MS: '10000',
+            PROBE_TIMEOUT_MS: '3000',
+            NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+          }) as unknown,
+        },
+      });
+      expect(JSON.stringify(fn.Environment)).not.toMatch(/password/i);
+      t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' });
+      t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: alarmName,
+        Namespace: 'PostgresDR',
+        MetricName: 'DatabaseReachable',
+        Dimensions: [
+          { Name: 'Database', Value: role },
+          { Name: 'service', Value: 'dr-health-probe' },
+        ],
+        Statistic: 'Minimum',
+        Period: 60,
+        ComparisonOperator: 'LessThanThreshold',
+        Threshold: 1,
+        EvaluationPeriods: 1,
+        TreatMissingData: 'breaching',
+      });
+
+      const secretStatements = statementsOf(t).filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'));
+      expect(secretStatements).toHaveLength(1);
+      expect(JSON.stringify(secretStatements[0]?.Resource)).toContain(`:secretsmanager:${region}:111122223333:secret:pg-dr/postgres-master-??????`);
+      const decrypt = statementsOf(t).filter((s) => actionsOf(s).includes('kms:Decrypt') && JSON.stringify(s.Condition ?? {}).includes('secretsmanager'));
+      expect(decrypt).toHaveLength(1);
+      expect(decrypt[0]?.Condition).toEqual({ StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` } });
+    });
+
+    it('pages on-call when the replica stops answering (DR degraded)', () => {
+      const alarm = onlyResource(secondary, 'AWS::CloudWatch::Alarm', { AlarmName: 'pg-dr-replica-db-unreachable' });
+      expect(alarm.AlarmActions).toHaveLength(1);
+      expect(alarm.OKActions).toHaveLength(1);
+    });
+  });
+
+  describe('failover DNS', () => {
+    it('follows each database probe alarm through a CLOUDWATCH_METRIC health check', () => {
+      for (const [name, region] of [
+        ['pg-dr-primary-db-unreachable', 'us-west-2'],
+        ['pg-dr-replica-db-unreachable', 'us-east-1'],
+      ]) {
+        dns.hasResourceProperties('AWS::Route53::HealthCheck', {
+          HealthCheckConfig: {
+            Type: 'CLOUDWATCH_METRIC',
+            AlarmIdentifier: { Name: name, Region: region },
+            InsufficientDataHealthStatus: 'LastKnownStatus',
+            Inverted: false,
+          },
+        });
+      }
+    });
+
+    it('combines the primary database with the sidecar HTTPS check in the check the PRIMARY record uses', () => {
+      dns.hasResourceProperties('AWS::Route53::HealthCheck', {
+        HealthCheckConfig: Match.objectLike({
+          Type: 'HTTPS',
+          FullyQualifiedDomainName: 'sidecar.provability-fabric.org',
+          ResourcePath: '/health',
+          Port: 443,
+          RequestInterval: 10,
+          FailureThreshold: 2,
+          EnableSNI: true,
+        }),
+      });
+      const calculated = Object.entries(resourcesOf(dns, 'AWS::Route53::HealthCheck')).find(
+        ([, r]) => (r.Properties?.HealthCheckConfig as { Type: string }).Type === 'CALCULATED',
+      );
+      expect(calculated?.[1].Properties?.HealthCheckConfig).toMatchObject({
+        HealthThreshold: 2,
+        ChildHealthChecks: [{ Ref: expect.stringMatching('PrimaryDatabaseHealth') as unknown as string }, { Ref: expect.stringMatching('SidecarHealth') as unknown as string }],
+      });
+      dns.hasResourceProperties('AWS::Route53::RecordSet', {
+        Failover: 'PRIMARY',
+        HealthCheckId: { Ref: calculated?.[0] },
+      });
+    });
+
+    it('publishes PRIMARY and SECONDARY CNAMEs for the record with the configured TTL', () => {
+      const records = Object.values(resourcesOf(dns, 'AWS::Route53::RecordSet')).map((r) => r.Properties);
+      expect(records).toHaveLength(2);
+      expect(records.map((r) => r?.Failover).sort()).toEqual(['PRIMARY', 'SECONDARY']);
+      for (const record of records) {
+        expect(record).toMatchObject({
+          Name: 'db.provability-fabric.org.',
+          Type: 'CNAME',
+          TTL: '10',
+          HostedZoneId: 'Z0EXAMPLE12345',
+          HealthCheckId: { Ref: expect.any(String) as unknown },
+        });
+      }
+      const secondaryRecord = records.find((r) => r?.Failover === 'SECONDARY');
+      expect(JSON.stringify(secondaryRecord?.HealthCheckId)).toContain('SecondaryDatabaseHealth');
+    });
+
+    it('pages on-call from us-east-1 when Route 53 sees the primary database unhealthy', () => {
+      expect(stacks.failoverDns.region).toBe('us-east-1');
+      const alarm = onlyResource(dns, 'AWS::CloudWatch::Alarm');
+      expect(alarm).toMatchObject({
+        AlarmName: 'pg-dr-primary-health-check-unhealthy',
+        Namespace: 'AWS/Route53',
+        MetricName: 'HealthCheckStatus',
+        Dimensions: [{ Name: 'HealthCheckId', Value: { Ref: expect.stringMatching('PrimaryDatabaseHealth') as unknown as string } }],
+        ComparisonOperator: 'LessThanThreshold',
+        Threshold: 1,
+      });
+      expect(alarm.AlarmActions).toEqual([{ 'Fn::ImportValue': expect.stringContaining('pg-dr-on-call-us-east-1') as unknown }]);
+    });
+  });
+
+  describe('on-call', () => {
+    it('pages through a KMS-encrypted, TLS-only topic with the configured subscription', () => {
+      onCall.hasResourceProperties('AWS::SNS::Topic', { TopicName: 'pg-dr-on-call', KmsMasterKeyId: Match.anyValue() });
+      onCall.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.org' });
+      onCall.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+      // CloudWatch alarms publish with the service principal: the topic key must let it encrypt.
+      onCall.hasResourceProperties('AWS::KMS::Key', {
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            }),
+          ]),
+        },
+      });
+    });
+
+    it('pages when the replica lags beyond the configured threshold for three minutes', () => {
+      secondary.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: 'pg-dr-replica-lag-high',
+        Namespace: 'AWS/RDS',
+        MetricName: 'ReplicaLag',
+        Dimensions: [{ Name: 'DBInstanceIdentifier', Value: 'pg-dr-replica' }],
+        Statistic: 'Maximum',
+        Threshold: 60,
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 3,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'breaching',
+        AlarmActions: [Match.anyValue()],
+        OKActions: [Match.anyValue()],
+      });
+    });
+  });
+});
+
+describe('DR topology variants', () => {
+  it('uses a single-child CALCULATED check on the PRIMARY record without a sidecar', () => {
+    const { stacks } = synthApp();
+    const dns = Template.fromStack(stacks.failoverDns);
+    dns.resourceCountIs('AWS::Route53::HealthCheck', 3);
+    dns.hasResourceProperties('AWS::Route53::HealthCheck', {
+      HealthCheckConfig: Match.objectLike({ Type: 'CALCULATED', HealthThreshold: 1, ChildHealthChecks: [Match.anyValue()] }),
+    });
+  });
+
+  it('adds an on-call topic in each region that raises alarms', () => {
+    const { stacks } = synthApp({
+      primaryRegion: 'eu-west-1',
+      secondaryRegion: 'eu-central-1',
+      onCall: { email: 'oncall@example.org', httpsEndpoint: 'https://pager.example.org/hook' },
+    });
+    expect([...stacks.onCall.keys()].sort()).toEqual(['eu-central-1', 'us-east-1']);
+    expect(stacks.failoverDns.region).toBe('us-east-1');
+    const topic = Template.fromStack(stacks.onCall.get('eu-central-1') ?? stacks.primary);
+    topic.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'https', Endpoint: 'https://pager.example.org/hook' });
+    Template.fromStack(stacks.primary).hasResourceProperties('AWS::EC2::VPCPeeringConnection', { PeerRegion: 'eu-central-1' });
+  });
+});
