@@ -40,7 +40,9 @@ const dnsName = z
     error: 'must be a lower-case DNS name such as db.example.org, without a trailing dot',
   });
 
-const cidr16 = z.string().regex(/^10\.(\d{1,3})\.0\.0\/16$/, { error: 'must be a /16 inside 10.0.0.0/8, such as 10.10.0.0/16' });
+const cidr16 = z
+  .string()
+  .regex(/^10\.(\d{1,3})\.0\.0\/16$/, { error: 'must be a /16 inside 10.0.0.0/8, such as 10.10.0.0/16' });
 
 const availabilityZones = z
   .array(z.string().regex(/^[a-z]{2}-[a-z]+-\d[a-z]$/, { error: 'must be zone names such as us-west-2a' }), {
@@ -54,11 +56,9 @@ const httpsUrl = z
   .refine((u) => u.startsWith('https://'), { error: 'must be an https:// URL' })
   .refine((u) => !/^https:\/\/[^/]*@/.test(u), { error: 'must not embed credentials (user:password@)' });
 
-const identifier = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{0,61}[a-z0-9]$/, {
-    error: 'must be 2-63 lower-case letters, digits or hyphens, starting with a letter',
-  });
+const identifier = z.string().regex(/^[a-z][a-z0-9-]{0,61}[a-z0-9]$/, {
+  error: 'must be 2-63 lower-case letters, digits or hyphens, starting with a letter',
+});
 
 const databaseSchema = z
   .strictObject({
@@ -132,7 +132,9 @@ export const drConfigSchema = z
     resourcePrefix: z.string().regex(/^[a-z][a-z0-9-]{1,19}$/, {
       error: 'must be 2-20 lower-case letters, digits or hyphens, starting with a letter',
     }),
-    hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,31}$/, { error: 'must be a Route 53 hosted zone id such as Z0123456789ABC' }),
+    hostedZoneId: z
+      .string()
+      .regex(/^Z[A-Z0-9]{1,31}$/, { error: 'must be a Route 53 hosted zone id such as Z0123456789ABC' }),
     hostedZoneName: dnsName,
     recordName: dnsName,
     recordTtlSeconds: intIn(5, 60),
@@ -166,7 +168,11 @@ export const drConfigSchema = z
       });
     }
     if (c.recordName !== c.hostedZoneName && !c.recordName.endsWith(`.${c.hostedZoneName}`)) {
-      ctx.addIssue({ code: 'custom', path: ['recordName'], message: `must be inside hostedZoneName ${c.hostedZoneName}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['recordName'],
+        message: `must be inside hostedZoneName ${c.hostedZoneName}`,
+      });
     }
     if (c.network.primaryCidr === c.network.secondaryCidr) {
       ctx.addIssue({
@@ -200,7 +206,10 @@ type ParsedConfig = z.output<typeof drConfigSchema>;
 /** Validated configuration, with derived values resolved. */
 export type DrConfig = Omit<ParsedConfig, 'orchestrationRegion' | 'network'> & {
   readonly orchestrationRegion: Region;
-  readonly network: Omit<ParsedConfig['network'], 'primaryAvailabilityZones' | 'secondaryAvailabilityZones'> & {
+  readonly network: Omit<
+    ParsedConfig['network'],
+    'primaryAvailabilityZones' | 'secondaryAvailabilityZones'
+  > & {
     readonly primaryAvailabilityZones: readonly string[];
     readonly secondaryAvailabilityZones: readonly string[];
   };
@@ -277,7 +286,7 @@ export function parseConfig(raw: unknown): DrConfig {
   if (!isPlain(raw)) {
     throw new ConfigError('Context key "dr" must be an object in cdk.json (see README, Configuration).');
   }
-  const merged = withDefaults(CONFIG_DEFAULTS as unknown as Plain, raw);
+  const merged = withDefaults(CONFIG_DEFAULTS, raw);
   const result = drConfigSchema.safeParse(merged);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => describe(issue, merged));
@@ -289,8 +298,14 @@ export function parseConfig(raw: unknown): DrConfig {
     orchestrationRegion: c.orchestrationRegion ?? c.secondaryRegion,
     network: {
       ...c.network,
-      primaryAvailabilityZones: c.network.primaryAvailabilityZones ?? [`${c.primaryRegion}a`, `${c.primaryRegion}b`],
-      secondaryAvailabilityZones: c.network.secondaryAvailabilityZones ?? [`${c.secondaryRegion}a`, `${c.secondaryRegion}b`],
+      primaryAvailabilityZones: c.network.primaryAvailabilityZones ?? [
+        `${c.primaryRegion}a`,
+        `${c.primaryRegion}b`,
+      ],
+      secondaryAvailabilityZones: c.network.secondaryAvailabilityZones ?? [
+        `${c.secondaryRegion}a`,
+        `${c.secondaryRegion}b`,
+      ],
     },
   };
 }

@@ -56,7 +56,8 @@ export function failoverTiming(config: DrConfig): FailoverTiming {
     sidecarDetection,
     dnsSwitch,
     worstCaseDatabaseFailoverSeconds: total(databaseDetection) + total(dnsSwitch),
-    worstCaseSidecarFailoverSeconds: sidecarDetection === undefined ? undefined : total(sidecarDetection) + total(dnsSwitch),
+    worstCaseSidecarFailoverSeconds:
+      sidecarDetection === undefined ? undefined : total(sidecarDetection) + total(dnsSwitch),
     worstCaseDnsSwitchSeconds: total(dnsSwitch),
   };
 }

@@ -47,8 +47,15 @@ function loadSettings(): ProbeSettings {
   return settings;
 }
 
-async function fetchCredentials(secretId: string, forceFetch: boolean): Promise<z.infer<typeof credentialsSchema>> {
-  const value: unknown = await getSecret(secretId, { transform: 'json', maxAge: SECRET_MAX_AGE_SECONDS, forceFetch });
+async function fetchCredentials(
+  secretId: string,
+  forceFetch: boolean,
+): Promise<z.infer<typeof credentialsSchema>> {
+  const value: unknown = await getSecret(secretId, {
+    transform: 'json',
+    maxAge: SECRET_MAX_AGE_SECONDS,
+    forceFetch,
+  });
   const parsed = credentialsSchema.safeParse(value);
   if (!parsed.success) throw new Error(`secret ${secretId} has no username/password fields`);
   return parsed.data;
@@ -66,7 +73,10 @@ export interface ProbeSummary {
  * a standard-resolution metric, which the Route 53 health check's alarm watches. A probe that cannot run at
  * all (no secret) emits nothing; the alarm treats missing data as unreachable.
  */
-export async function handler(_event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<ProbeSummary> {
+export async function handler(
+  _event: unknown,
+  context: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<ProbeSummary> {
   const config = loadSettings();
   const ca = config.DB_CA_FILE === undefined ? undefined : readFileSync(config.DB_CA_FILE, 'utf8');
   metrics.setDefaultDimensions({ [DATABASE_DIMENSION]: config.DB_ROLE });
@@ -124,6 +134,8 @@ export async function handler(_event: unknown, context: Pick<Context, 'getRemain
     database: config.DB_ROLE,
     rounds: results.length,
     reachable: results.filter((r) => r.reachable).length,
-    failures: results.flatMap((r) => (r.failure === undefined ? [] : [{ kind: r.failure.kind, message: r.failure.message }])),
+    failures: results.flatMap((r) =>
+      r.failure === undefined ? [] : [{ kind: r.failure.kind, message: r.failure.message }],
+    ),
   };
 }

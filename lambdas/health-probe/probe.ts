@@ -34,19 +34,36 @@ const TLS_CODES = new Set([
   'CERT_HAS_EXPIRED',
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 
 /** Maps a node-postgres / TLS / socket error to the reason an operator acts on. */
 export function classifyFailure(error: unknown): ProbeFailureKind {
   const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
   const message = error instanceof Error ? error.message : String(error);
   if (code === '28P01' || code === '28000') return 'auth_failed';
-  if (TLS_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /SSL|TLS|certificate/i.test(message)) {
+  if (
+    TLS_CODES.has(code) ||
+    code.startsWith('ERR_TLS') ||
+    code.startsWith('ERR_SSL') ||
+    /SSL|TLS|certificate/i.test(message)
+  ) {
     return 'tls_failed';
   }
   if (code === '57014' || /timeout|timed out/i.test(message)) return 'timeout';
   // 57P01-57P03: the server is shutting down, crashed or still starting.
-  if (UNREACHABLE_CODES.has(code) || code.startsWith('57P') || /terminated unexpectedly|Connection terminated/i.test(message)) {
+  if (
+    UNREACHABLE_CODES.has(code) ||
+    code.startsWith('57P') ||
+    /terminated unexpectedly|Connection terminated/i.test(message)
+  ) {
     return 'unreachable';
   }
   return 'query_failed';
@@ -86,7 +103,9 @@ export async function probeDatabase(target: ProbeTarget, options: ProbeOptions):
   try {
     const work = (async () => {
       await client.connect();
-      const result = await client.query<{ in_recovery: boolean }>(options.query ?? 'SELECT pg_is_in_recovery() AS in_recovery');
+      const result = await client.query<{ in_recovery: boolean }>(
+        options.query ?? 'SELECT pg_is_in_recovery() AS in_recovery',
+      );
       return result.rows[0]?.in_recovery;
     })();
     work.catch(() => undefined);
@@ -98,7 +117,11 @@ export async function probeDatabase(target: ProbeTarget, options: ProbeOptions):
     };
   } catch (error) {
     const message = redact(error instanceof Error ? error.message : String(error), target.password);
-    return { reachable: false, latencyMs: Math.round(performance.now() - started), failure: { kind: classifyFailure(error), message } };
+    return {
+      reachable: false,
+      latencyMs: Math.round(performance.now() - started),
+      failure: { kind: classifyFailure(error), message },
+    };
   } finally {
     clearTimeout(timer);
     void client.end().catch(() => undefined);

@@ -81,7 +81,12 @@ export class FailoverDns extends Construct {
       healthThreshold: children.length,
     });
 
-    const record = (recordId: string, failover: route53.Failover, target: FailoverTarget, healthCheck: route53.HealthCheck) =>
+    const record = (
+      recordId: string,
+      failover: route53.Failover,
+      target: FailoverTarget,
+      healthCheck: route53.HealthCheck,
+    ) =>
       new route53.CnameRecord(this, recordId, {
         zone,
         recordName: props.recordName,

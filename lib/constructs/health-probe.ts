@@ -67,9 +67,21 @@ export class HealthProbe extends Construct {
       description: `Health probe of the ${props.role} database`,
       allowAllOutbound: false,
     });
-    securityGroup.addEgressRule(ec2.Peer.ipv4(props.network.cidr), ec2.Port.tcp(443), 'Secrets Manager endpoint');
-    props.database.connections.connections.allowFrom(securityGroup, ec2.Port.tcp(props.database.port), `${props.role} health probe`);
-    securityGroup.addEgressRule(ec2.Peer.ipv4(props.network.cidr), ec2.Port.tcp(props.database.port), `PostgreSQL ${props.role}`);
+    securityGroup.addEgressRule(
+      ec2.Peer.ipv4(props.network.cidr),
+      ec2.Port.tcp(443),
+      'Secrets Manager endpoint',
+    );
+    props.database.connections.connections.allowFrom(
+      securityGroup,
+      ec2.Port.tcp(props.database.port),
+      `${props.role} health probe`,
+    );
+    securityGroup.addEgressRule(
+      ec2.Peer.ipv4(props.network.cidr),
+      ec2.Port.tcp(props.database.port),
+      `PostgreSQL ${props.role}`,
+    );
 
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.ONE_MONTH,
@@ -121,7 +133,9 @@ export class HealthProbe extends Construct {
       new iam.PolicyStatement({
         actions: ['kms:Decrypt'],
         resources: [props.secretKey.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
+        conditions: {
+          StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` },
+        },
       }),
     );
 
@@ -130,7 +144,7 @@ export class HealthProbe extends Construct {
       acknowledgeNagFinding(
         role,
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        'AWS-maintained policy limited to writing the function\'s own CloudWatch Logs.',
+        "AWS-maintained policy limited to writing the function's own CloudWatch Logs.",
       );
       acknowledgeNagFinding(
         role,
@@ -147,7 +161,9 @@ export class HealthProbe extends Construct {
     new events.Rule(this, 'Schedule', {
       description: `Starts a minute of ${props.role} database probes`,
       schedule: events.Schedule.rate(Duration.minutes(1)),
-      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: Duration.minutes(1) })],
+      targets: [
+        new targets.LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }),
+      ],
     });
 
     this.reachableMetric = new cloudwatch.Metric({

@@ -43,7 +43,9 @@ export class OnCall extends Construct {
       this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
     }
     if (props.httpsEndpoint !== undefined) {
-      this.topic.addSubscription(new subscriptions.UrlSubscription(props.httpsEndpoint, { protocol: sns.SubscriptionProtocol.HTTPS }));
+      this.topic.addSubscription(
+        new subscriptions.UrlSubscription(props.httpsEndpoint, { protocol: sns.SubscriptionProtocol.HTTPS }),
+      );
     }
   }
 }

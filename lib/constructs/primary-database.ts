@@ -98,9 +98,21 @@ export class PrimaryDatabase extends Construct {
       description: 'Secrets Manager hosted rotation of the master password',
       allowAllOutbound: false,
     });
-    rotationSecurityGroup.addEgressRule(ec2.Peer.ipv4(network.cidr), ec2.Port.tcp(443), 'Secrets Manager endpoint');
-    rotationSecurityGroup.addEgressRule(ec2.Peer.ipv4(network.cidr), ec2.Port.tcp(settings.port), 'PostgreSQL primary');
-    securityGroup.addIngressRule(rotationSecurityGroup, ec2.Port.tcp(settings.port), 'Secrets Manager hosted rotation');
+    rotationSecurityGroup.addEgressRule(
+      ec2.Peer.ipv4(network.cidr),
+      ec2.Port.tcp(443),
+      'Secrets Manager endpoint',
+    );
+    rotationSecurityGroup.addEgressRule(
+      ec2.Peer.ipv4(network.cidr),
+      ec2.Port.tcp(settings.port),
+      'PostgreSQL primary',
+    );
+    securityGroup.addIngressRule(
+      rotationSecurityGroup,
+      ec2.Port.tcp(settings.port),
+      'Secrets Manager hosted rotation',
+    );
     secret.addRotationSchedule('Rotation', {
       hostedRotation: secretsmanager.HostedRotation.postgreSqlSingleUser({
         vpc: network.vpc,

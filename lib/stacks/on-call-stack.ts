@@ -17,7 +17,9 @@ export class OnCallStack extends Stack {
     this.onCall = new OnCall(this, 'OnCall', {
       topicName: drNames(props.config).onCallTopic,
       ...(props.config.onCall.email === undefined ? {} : { email: props.config.onCall.email }),
-      ...(props.config.onCall.httpsEndpoint === undefined ? {} : { httpsEndpoint: props.config.onCall.httpsEndpoint }),
+      ...(props.config.onCall.httpsEndpoint === undefined
+        ? {}
+        : { httpsEndpoint: props.config.onCall.httpsEndpoint }),
     });
   }
 }

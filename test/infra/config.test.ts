@@ -22,12 +22,18 @@ describe('DR configuration', () => {
       recordName: 'db.provability-fabric.org',
       recordTtlSeconds: 10,
       database: { backupRetentionDays: 7, multiAz: true, port: 5432 },
-      network: { primaryAvailabilityZones: ['us-west-2a', 'us-west-2b'], secondaryAvailabilityZones: ['us-east-1a', 'us-east-1b'] },
+      network: {
+        primaryAvailabilityZones: ['us-west-2a', 'us-west-2b'],
+        secondaryAvailabilityZones: ['us-east-1a', 'us-east-1b'],
+      },
     });
   });
 
   it('merges nested overrides key by key', () => {
-    const config = testConfig({ database: { instanceClass: 'r7g.xlarge' }, healthCheck: { failureThreshold: 3 } });
+    const config = testConfig({
+      database: { instanceClass: 'r7g.xlarge' },
+      healthCheck: { failureThreshold: 3 },
+    });
     expect(config.database.instanceClass).toBe('r7g.xlarge');
     expect(config.database.backupRetentionDays).toBe(7);
     expect(config.healthCheck.failureThreshold).toBe(3);
@@ -37,19 +43,63 @@ describe('DR configuration', () => {
   it.each([
     [{ primaryRegion: 'us-wst-2' }, 'dr.primaryRegion must be one of us-east-1, us-east-2', '"us-wst-2"'],
     [{ secondaryRegion: 'us-west-2' }, 'dr.secondaryRegion must differ from primaryRegion', '"us-west-2"'],
-    [{ orchestrationRegion: 'eu-west-1' }, 'dr.orchestrationRegion must be one of us-west-2, us-east-1', '"eu-west-1"'],
+    [
+      { orchestrationRegion: 'eu-west-1' },
+      'dr.orchestrationRegion must be one of us-west-2, us-east-1',
+      '"eu-west-1"',
+    ],
     [{ account: '1234' }, 'dr.account must be a 12-digit AWS account id', '"1234"'],
-    [{ recordName: 'db.example.com' }, 'dr.recordName must be inside hostedZoneName provability-fabric.org', '"db.example.com"'],
+    [
+      { recordName: 'db.example.com' },
+      'dr.recordName must be inside hostedZoneName provability-fabric.org',
+      '"db.example.com"',
+    ],
     [{ recordTtlSeconds: 300 }, 'dr.recordTtlSeconds must be a whole number from 5 to 60', '300'],
-    [{ healthCheck: { requestIntervalSeconds: 15 } }, 'dr.healthCheck.requestIntervalSeconds must be one of 10, 30', '15'],
-    [{ healthCheck: { probeTimeoutSeconds: 12 } }, 'dr.healthCheck.probeTimeoutSeconds must be a whole number from 1 to 9', '12'],
-    [{ healthCheck: { probeIntervalSeconds: 7 } }, 'dr.healthCheck.probeIntervalSeconds must be one of 10, 15, 20, 30, 60', '7'],
-    [{ database: { backupRetentionDays: 0 } }, 'dr.database.backupRetentionDays must be a whole number from 1 to 35', '0'],
-    [{ database: { engineVersion: '9.6' } }, 'dr.database.engineVersion must be a PostgreSQL version from 13 to 18', '"9.6"'],
-    [{ network: { secondaryCidr: '10.10.0.0/16' } }, 'dr.network.secondaryCidr must not overlap network.primaryCidr', '"10.10.0.0/16"'],
-    [{ network: { primaryAvailabilityZones: ['us-east-1a', 'us-east-1b'] } }, 'dr.network.primaryAvailabilityZones must all be zones of us-west-2', 'us-east-1a'],
-    [{ sidecarHealthUrl: 'http://sidecar.example.org/health' }, 'dr.sidecarHealthUrl must be an https:// URL', 'http://'],
-    [{ onCall: { httpsEndpoint: 'https://user:pw@pager.example.org/hook' } }, 'dr.onCall.httpsEndpoint must not embed credentials', ''],
+    [
+      { healthCheck: { requestIntervalSeconds: 15 } },
+      'dr.healthCheck.requestIntervalSeconds must be one of 10, 30',
+      '15',
+    ],
+    [
+      { healthCheck: { probeTimeoutSeconds: 12 } },
+      'dr.healthCheck.probeTimeoutSeconds must be a whole number from 1 to 9',
+      '12',
+    ],
+    [
+      { healthCheck: { probeIntervalSeconds: 7 } },
+      'dr.healthCheck.probeIntervalSeconds must be one of 10, 15, 20, 30, 60',
+      '7',
+    ],
+    [
+      { database: { backupRetentionDays: 0 } },
+      'dr.database.backupRetentionDays must be a whole number from 1 to 35',
+      '0',
+    ],
+    [
+      { database: { engineVersion: '9.6' } },
+      'dr.database.engineVersion must be a PostgreSQL version from 13 to 18',
+      '"9.6"',
+    ],
+    [
+      { network: { secondaryCidr: '10.10.0.0/16' } },
+      'dr.network.secondaryCidr must not overlap network.primaryCidr',
+      '"10.10.0.0/16"',
+    ],
+    [
+      { network: { primaryAvailabilityZones: ['us-east-1a', 'us-east-1b'] } },
+      'dr.network.primaryAvailabilityZones must all be zones of us-west-2',
+      'us-east-1a',
+    ],
+    [
+      { sidecarHealthUrl: 'http://sidecar.example.org/health' },
+      'dr.sidecarHealthUrl must be an https:// URL',
+      'http://',
+    ],
+    [
+      { onCall: { httpsEndpoint: 'https://user:pw@pager.example.org/hook' } },
+      'dr.onCall.httpsEndpoint must not embed credentials',
+      '',
+    ],
     [{ onCall: {} }, 'dr.onCall needs at least one of email or httpsEndpoint', '{}'],
   ])('rejects %j with a sentence naming the key and what it accepts', (overrides, expected, got) => {
     const message = errorFor(overrides);
@@ -68,7 +118,9 @@ describe('DR configuration', () => {
   });
 
   it('does not echo a credential it rejects', () => {
-    expect(errorFor({ onCall: { httpsEndpoint: 'https://user:hunter2@pager.example.org/hook' } })).not.toContain('hunter2');
+    expect(
+      errorFor({ onCall: { httpsEndpoint: 'https://user:hunter2@pager.example.org/hook' } }),
+    ).not.toContain('hunter2');
   });
 
   it('needs the dr object itself', () => {
@@ -87,7 +139,10 @@ describe('worst-case failover arithmetic', () => {
 
   it('follows the configuration', () => {
     const timing = failoverTiming(
-      testConfig({ recordTtlSeconds: 30, healthCheck: { probeIntervalSeconds: 30, alarmEvaluationPeriods: 2 } }),
+      testConfig({
+        recordTtlSeconds: 30,
+        healthCheck: { probeIntervalSeconds: 30, alarmEvaluationPeriods: 2 },
+      }),
     );
     expect(timing.worstCaseDatabaseFailoverSeconds).toBe(30 + 3 + 120 + 30);
     expect(timing.sidecarDetection).toBeUndefined();

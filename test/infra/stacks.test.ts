@@ -8,18 +8,28 @@ function resourcesOf(template: Template, type: string): Resources {
 }
 
 function onlyResource(template: Template, type: string, props?: Record<string, unknown>) {
-  const found = template.findResources(type, props === undefined ? undefined : { Properties: props }) as Resources;
+  const found = template.findResources(
+    type,
+    props === undefined ? undefined : { Properties: props },
+  ) as Resources;
   const values = Object.values(found);
   expect(values).toHaveLength(1);
   return values[0]?.Properties ?? {};
 }
 
 /** All IAM policy statements of a template, flattened. */
-function statementsOf(template: Template): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
+function statementsOf(
+  template: Template,
+): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
   return Object.values(resourcesOf(template, 'AWS::IAM::Policy')).flatMap(
     (policy) => (policy.Properties?.PolicyDocument as { Statement: never[] }).Statement,
   );
 }
+
+// Jest's asymmetric matchers are typed `any`; these keep the assertions type-safe.
+const matching = (pattern: string): unknown => expect.stringMatching(pattern);
+const containing = (items: unknown[]): unknown => expect.arrayContaining(items);
+const anArray = (): unknown => expect.any(Array);
 
 const actionsOf = (statement: { Action: string | string[] }) =>
   Array.isArray(statement.Action) ? statement.Action : [statement.Action];
@@ -38,21 +48,24 @@ describe('DR topology (default configuration with a sidecar)', () => {
     it.each([
       ['primary', () => primary, '10.10.0.0/16'],
       ['secondary', () => foundation, '10.20.0.0/16'],
-    ])('gives the %s VPC isolated subnets only: no internet or NAT gateway, no public IPs', (_name, template, cidr) => {
-      const t = template();
-      t.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: cidr });
-      t.resourceCountIs('AWS::EC2::InternetGateway', 0);
-      t.resourceCountIs('AWS::EC2::NatGateway', 0);
-      for (const subnet of Object.values(resourcesOf(t, 'AWS::EC2::Subnet'))) {
-        expect(subnet.Properties?.MapPublicIpOnLaunch).toBe(false);
-      }
-      t.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL', ResourceType: 'VPC' });
-      t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
-        ServiceName: Match.stringLikeRegexp('secretsmanager'),
-        PrivateDnsEnabled: true,
-        VpcEndpointType: 'Interface',
-      });
-    });
+    ])(
+      'gives the %s VPC isolated subnets only: no internet or NAT gateway, no public IPs',
+      (_name, template, cidr) => {
+        const t = template();
+        t.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: cidr });
+        t.resourceCountIs('AWS::EC2::InternetGateway', 0);
+        t.resourceCountIs('AWS::EC2::NatGateway', 0);
+        for (const subnet of Object.values(resourcesOf(t, 'AWS::EC2::Subnet'))) {
+          expect(subnet.Properties?.MapPublicIpOnLaunch).toBe(false);
+        }
+        t.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL', ResourceType: 'VPC' });
+        t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+          ServiceName: Match.stringLikeRegexp('secretsmanager'),
+          PrivateDnsEnabled: true,
+          VpcEndpointType: 'Interface',
+        });
+      },
+    );
 
     it('peers the primary VPC with the secondary VPC across regions and routes both ways', () => {
       primary.hasResourceProperties('AWS::EC2::VPCPeeringConnection', {
@@ -76,7 +89,8 @@ describe('DR topology (default configuration with a sidecar)', () => {
     it('opens no security group to the internet', () => {
       for (const template of [primary, foundation, secondary]) {
         for (const sg of Object.values(resourcesOf(template, 'AWS::EC2::SecurityGroup'))) {
-          for (const rule of (sg.Properties?.SecurityGroupIngress as { CidrIp?: string }[] | undefined) ?? []) {
+          for (const rule of (sg.Properties?.SecurityGroupIngress as { CidrIp?: string }[] | undefined) ??
+            []) {
             expect(rule.CidrIp).not.toBe('0.0.0.0/0');
           }
         }
@@ -96,7 +110,7 @@ describe('DR topology (default configuration with a sidecar)', () => {
         Engine: 'postgres',
         EngineVersion: '17.6',
         StorageEncrypted: true,
-        KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching('DataKey') as unknown as string, 'Arn'] },
+        KmsKeyId: { 'Fn::GetAtt': [matching('DataKey'), 'Arn'] },
         MultiAZ: true,
         PubliclyAccessible: false,
         DeletionProtection: true,
@@ -104,7 +118,10 @@ describe('DR topology (default configuration with a sidecar)', () => {
         EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
         EnableIAMDatabaseAuthentication: true,
       });
-      primary.hasResource('AWS::RDS::DBInstance', { DeletionPolicy: 'Snapshot', UpdateReplacePolicy: 'Snapshot' });
+      primary.hasResource('AWS::RDS::DBInstance', {
+        DeletionPolicy: 'Snapshot',
+        UpdateReplacePolicy: 'Snapshot',
+      });
     });
 
     it('forces TLS and enables logical replication through its parameter group', () => {
@@ -120,13 +137,18 @@ describe('DR topology (default configuration with a sidecar)', () => {
         ReplicaRegions: [{ Region: 'us-east-1', KmsKeyId: Match.anyValue() }],
       });
       primary.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
-        HostedRotationLambda: Match.objectLike({ RotationType: 'PostgreSQLSingleUser', VpcSubnetIds: Match.anyValue() }),
+        HostedRotationLambda: Match.objectLike({
+          RotationType: 'PostgreSQLSingleUser',
+          VpcSubnetIds: Match.anyValue(),
+        }),
         RotationRules: { ScheduleExpression: 'rate(30 days)' },
       });
     });
 
     it('admits PostgreSQL only from the peered region, the rotation function and the probe', () => {
-      const ingress = Object.values(resourcesOf(primary, 'AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties);
+      const ingress = Object.values(resourcesOf(primary, 'AWS::EC2::SecurityGroupIngress')).map(
+        (r) => r.Properties,
+      );
       const sgInline = Object.values(resourcesOf(primary, 'AWS::EC2::SecurityGroup')).flatMap(
         (sg) => (sg.Properties?.SecurityGroupIngress as Record<string, unknown>[] | undefined) ?? [],
       );
@@ -139,7 +161,12 @@ describe('DR topology (default configuration with a sidecar)', () => {
 
   it('encrypts every data key with rotation on and keeps it on stack deletion', () => {
     for (const template of [primary, foundation, onCall]) {
-      for (const key of Object.values(template.findResources('AWS::KMS::Key') as Record<string, { Properties: unknown; DeletionPolicy: string }>)) {
+      for (const key of Object.values(
+        template.findResources('AWS::KMS::Key') as Record<
+          string,
+          { Properties: unknown; DeletionPolicy: string }
+        >,
+      )) {
         expect(key.Properties).toMatchObject({ EnableKeyRotation: true });
         expect(key.DeletionPolicy).toBe('Retain');
       }
@@ -154,9 +181,9 @@ describe('DR topology (default configuration with a sidecar)', () => {
         DBInstanceIdentifier: 'pg-dr-replica',
         SourceRegion: 'us-west-2',
         SourceDBInstanceIdentifier: {
-          'Fn::Join': ['', expect.arrayContaining([':rds:us-west-2:111122223333:db:']) as unknown as unknown[]],
+          'Fn::Join': ['', containing([':rds:us-west-2:111122223333:db:'])],
         },
-        KmsKeyId: { 'Fn::ImportValue': expect.stringMatching('DataKey') as unknown as string },
+        KmsKeyId: { 'Fn::ImportValue': matching('DataKey') },
         DeletionProtection: true,
         PubliclyAccessible: false,
         MultiAZ: true,
@@ -173,28 +200,38 @@ describe('DR topology (default configuration with a sidecar)', () => {
     it.each([
       ['primary', () => primary, 'pg-dr-backups-111122223333-us-west-2'],
       ['secondary', () => foundation, 'pg-dr-backups-111122223333-us-east-1'],
-    ])('keeps %s dumps versioned, KMS-encrypted, private, logged and expiring old versions', (_name, template, name) => {
-      const t = template();
-      t.hasResourceProperties('AWS::S3::Bucket', {
-        BucketName: name,
-        VersioningConfiguration: { Status: 'Enabled' },
-        BucketEncryption: {
-          ServerSideEncryptionConfiguration: [
-            Match.objectLike({ ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() }) }),
-          ],
-        },
-        PublicAccessBlockConfiguration: {
-          BlockPublicAcls: true,
-          BlockPublicPolicy: true,
-          IgnorePublicAcls: true,
-          RestrictPublicBuckets: true,
-        },
-        LoggingConfiguration: Match.objectLike({ DestinationBucketName: Match.anyValue() }),
-        LifecycleConfiguration: {
-          Rules: Match.arrayWith([Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } })]),
-        },
-      });
-    });
+    ])(
+      'keeps %s dumps versioned, KMS-encrypted, private, logged and expiring old versions',
+      (_name, template, name) => {
+        const t = template();
+        t.hasResourceProperties('AWS::S3::Bucket', {
+          BucketName: name,
+          VersioningConfiguration: { Status: 'Enabled' },
+          BucketEncryption: {
+            ServerSideEncryptionConfiguration: [
+              Match.objectLike({
+                ServerSideEncryptionByDefault: Match.objectLike({
+                  SSEAlgorithm: 'aws:kms',
+                  KMSMasterKeyID: Match.anyValue(),
+                }),
+              }),
+            ],
+          },
+          PublicAccessBlockConfiguration: {
+            BlockPublicAcls: true,
+            BlockPublicPolicy: true,
+            IgnorePublicAcls: true,
+            RestrictPublicBuckets: true,
+          },
+          LoggingConfiguration: Match.objectLike({ DestinationBucketName: Match.anyValue() }),
+          LifecycleConfiguration: {
+            Rules: Match.arrayWith([
+              Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } }),
+            ]),
+          },
+        });
+      },
+    );
 
     it('denies every non-TLS request to every bucket', () => {
       for (const template of [primary, foundation]) {
@@ -203,13 +240,13 @@ describe('DR topology (default configuration with a sidecar)', () => {
         expect(policies).toHaveLength(buckets.length);
         for (const policy of policies) {
           expect(policy.Properties?.PolicyDocument).toMatchObject({
-            Statement: expect.arrayContaining([
+            Statement: containing([
               expect.objectContaining({
                 Effect: 'Deny',
                 Action: 's3:*',
                 Condition: { Bool: { 'aws:SecureTransport': 'false' } },
               }),
-            ]) as unknown,
+            ]),
           });
         }
       }
@@ -237,12 +274,18 @@ describe('DR topology (default configuration with a sidecar)', () => {
     });
 
     it('lets the replication role touch only the two buckets and the two keys', () => {
-      const role = Object.entries(resourcesOf(primary, 'AWS::IAM::Role')).find(([id]) => id.includes('ReplicationRole'));
+      const role = Object.entries(resourcesOf(primary, 'AWS::IAM::Role')).find(([id]) =>
+        id.includes('ReplicationRole'),
+      );
       expect(role?.[1].Properties?.AssumeRolePolicyDocument).toMatchObject({
         Statement: [expect.objectContaining({ Principal: { Service: 's3.amazonaws.com' } })],
       });
-      const policy = Object.entries(resourcesOf(primary, 'AWS::IAM::Policy')).find(([id]) => id.includes('ReplicationRole'));
-      const statements = (policy?.[1].Properties?.PolicyDocument as { Statement: { Action: string[]; Resource: unknown }[] }).Statement;
+      const policy = Object.entries(resourcesOf(primary, 'AWS::IAM::Policy')).find(([id]) =>
+        id.includes('ReplicationRole'),
+      );
+      const statements = (
+        policy?.[1].Properties?.PolicyDocument as { Statement: { Action: string[]; Resource: unknown }[] }
+      ).Statement;
       for (const statement of statements) {
         expect(JSON.stringify(statement.Resource)).not.toBe('"*"');
         expect(actionsOf(statement).every((a) => a.startsWith('s3:') || a.startsWith('kms:'))).toBe(true);
@@ -257,11 +300,13 @@ describe('DR topology (default configuration with a sidecar)', () => {
       ['replica', () => secondary, 'us-east-1', 'pg-dr-replica-db-unreachable'],
     ])('probe the %s from inside its VPC every minute, in rounds', (role, template, region, alarmName) => {
       const t = template();
-      const fn = onlyResource(t, 'AWS::Lambda::Function', { Environment: Match.objectLike({ Variables: Match.objectLike({ DB_ROLE: role }) }) });
+      const fn = onlyResource(t, 'AWS::Lambda::Function', {
+        Environment: Match.objectLike({ Variables: Match.objectLike({ DB_ROLE: role }) }),
+      });
       expect(fn).toMatchObject({
         Runtime: 'nodejs24.x',
         Timeout: 60,
-        VpcConfig: { SubnetIds: expect.any(Array) as unknown as string[] },
+        VpcConfig: { SubnetIds: anArray() },
         TracingConfig: { Mode: 'Active' },
         Environment: {
           Variables: expect.objectContaining({
@@ -275,7 +320,10 @@ describe('DR topology (default configuration with a sidecar)', () => {
         },
       });
       expect(JSON.stringify(fn.Environment)).not.toMatch(/password/i);
-      t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)', State: 'ENABLED' });
+      t.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 minute)',
+        State: 'ENABLED',
+      });
       t.hasResourceProperties('AWS::CloudWatch::Alarm', {
         AlarmName: alarmName,
         Namespace: 'PostgresDR',
@@ -292,16 +340,28 @@ describe('DR topology (default configuration with a sidecar)', () => {
         TreatMissingData: 'breaching',
       });
 
-      const secretStatements = statementsOf(t).filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'));
+      const secretStatements = statementsOf(t).filter((s) =>
+        actionsOf(s).includes('secretsmanager:GetSecretValue'),
+      );
       expect(secretStatements).toHaveLength(1);
-      expect(JSON.stringify(secretStatements[0]?.Resource)).toContain(`:secretsmanager:${region}:111122223333:secret:pg-dr/postgres-master-??????`);
-      const decrypt = statementsOf(t).filter((s) => actionsOf(s).includes('kms:Decrypt') && JSON.stringify(s.Condition ?? {}).includes('secretsmanager'));
+      expect(JSON.stringify(secretStatements[0]?.Resource)).toContain(
+        `:secretsmanager:${region}:111122223333:secret:pg-dr/postgres-master-??????`,
+      );
+      const decrypt = statementsOf(t).filter(
+        (s) =>
+          actionsOf(s).includes('kms:Decrypt') &&
+          JSON.stringify(s.Condition ?? {}).includes('secretsmanager'),
+      );
       expect(decrypt).toHaveLength(1);
-      expect(decrypt[0]?.Condition).toEqual({ StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` } });
+      expect(decrypt[0]?.Condition).toEqual({
+        StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` },
+      });
     });
 
     it('pages on-call when the replica stops answering (DR degraded)', () => {
-      const alarm = onlyResource(secondary, 'AWS::CloudWatch::Alarm', { AlarmName: 'pg-dr-replica-db-unreachable' });
+      const alarm = onlyResource(secondary, 'AWS::CloudWatch::Alarm', {
+        AlarmName: 'pg-dr-replica-db-unreachable',
+      });
       expect(alarm.AlarmActions).toHaveLength(1);
       expect(alarm.OKActions).toHaveLength(1);
     });
@@ -341,7 +401,7 @@ describe('DR topology (default configuration with a sidecar)', () => {
       );
       expect(calculated?.[1].Properties?.HealthCheckConfig).toMatchObject({
         HealthThreshold: 2,
-        ChildHealthChecks: [{ Ref: expect.stringMatching('PrimaryDatabaseHealth') as unknown as string }, { Ref: expect.stringMatching('SidecarHealth') as unknown as string }],
+        ChildHealthChecks: [{ Ref: matching('PrimaryDatabaseHealth') }, { Ref: matching('SidecarHealth') }],
       });
       dns.hasResourceProperties('AWS::Route53::RecordSet', {
         Failover: 'PRIMARY',
@@ -373,18 +433,26 @@ describe('DR topology (default configuration with a sidecar)', () => {
         AlarmName: 'pg-dr-primary-health-check-unhealthy',
         Namespace: 'AWS/Route53',
         MetricName: 'HealthCheckStatus',
-        Dimensions: [{ Name: 'HealthCheckId', Value: { Ref: expect.stringMatching('PrimaryDatabaseHealth') as unknown as string } }],
+        Dimensions: [{ Name: 'HealthCheckId', Value: { Ref: matching('PrimaryDatabaseHealth') } }],
         ComparisonOperator: 'LessThanThreshold',
         Threshold: 1,
       });
-      expect(alarm.AlarmActions).toEqual([{ 'Fn::ImportValue': expect.stringContaining('pg-dr-on-call-us-east-1') as unknown }]);
+      expect(alarm.AlarmActions).toEqual([
+        { 'Fn::ImportValue': expect.stringContaining('pg-dr-on-call-us-east-1') as unknown },
+      ]);
     });
   });
 
   describe('on-call', () => {
     it('pages through a KMS-encrypted, TLS-only topic with the configured subscription', () => {
-      onCall.hasResourceProperties('AWS::SNS::Topic', { TopicName: 'pg-dr-on-call', KmsMasterKeyId: Match.anyValue() });
-      onCall.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.org' });
+      onCall.hasResourceProperties('AWS::SNS::Topic', {
+        TopicName: 'pg-dr-on-call',
+        KmsMasterKeyId: Match.anyValue(),
+      });
+      onCall.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: 'oncall@example.org',
+      });
       onCall.hasResourceProperties('AWS::SNS::TopicPolicy', {
         PolicyDocument: {
           Statement: Match.arrayWith([
@@ -430,7 +498,11 @@ describe('DR topology variants', () => {
     const dns = Template.fromStack(stacks.failoverDns);
     dns.resourceCountIs('AWS::Route53::HealthCheck', 3);
     dns.hasResourceProperties('AWS::Route53::HealthCheck', {
-      HealthCheckConfig: Match.objectLike({ Type: 'CALCULATED', HealthThreshold: 1, ChildHealthChecks: [Match.anyValue()] }),
+      HealthCheckConfig: Match.objectLike({
+        Type: 'CALCULATED',
+        HealthThreshold: 1,
+        ChildHealthChecks: [Match.anyValue()],
+      }),
     });
   });
 
@@ -443,7 +515,12 @@ describe('DR topology variants', () => {
     expect([...stacks.onCall.keys()].sort()).toEqual(['eu-central-1', 'us-east-1']);
     expect(stacks.failoverDns.region).toBe('us-east-1');
     const topic = Template.fromStack(stacks.onCall.get('eu-central-1') ?? stacks.primary);
-    topic.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'https', Endpoint: 'https://pager.example.org/hook' });
-    Template.fromStack(stacks.primary).hasResourceProperties('AWS::EC2::VPCPeeringConnection', { PeerRegion: 'eu-central-1' });
+    topic.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'https',
+      Endpoint: 'https://pager.example.org/hook',
+    });
+    Template.fromStack(stacks.primary).hasResourceProperties('AWS::EC2::VPCPeeringConnection', {
+      PeerRegion: 'eu-central-1',
+    });
   });
 });

@@ -7,12 +7,11 @@ const root = join(__dirname, '..', '..');
 
 /** The environment of a machine with no AWS account: no credentials, no profile, no config files. */
 function offlineEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  for (const key of Object.keys(env)) {
-    if (key.startsWith('AWS_') || key.startsWith('CDK_')) delete env[key];
-  }
+  const inherited = Object.entries(process.env).filter(
+    ([key]) => !key.startsWith('AWS_') && !key.startsWith('CDK_'),
+  );
   return {
-    ...env,
+    ...Object.fromEntries(inherited),
     ...extra,
     AWS_CONFIG_FILE: '/dev/null',
     AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
@@ -25,7 +24,11 @@ interface ValidationReport {
     pluginName: string;
     conclusion: string;
     violations: unknown[];
-    suppressedViolations: { ruleName: string; reason: string; violatingConstructs: { constructPath: string }[] }[];
+    suppressedViolations: {
+      ruleName: string;
+      reason: string;
+      violatingConstructs: { constructPath: string }[];
+    }[];
   }[];
 }
 
@@ -40,17 +43,26 @@ describe('cdk synth of the real app', () => {
 
   it('synthesizes offline without credentials, cdk-nag clean, in under 60 s', () => {
     const started = Date.now();
-    const result = spawnSync(join(root, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--output', outdir], {
-      cwd: root,
-      env: offlineEnv(),
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const result = spawnSync(
+      join(root, 'node_modules', '.bin', 'cdk'),
+      ['synth', '--quiet', '--output', outdir],
+      {
+        cwd: root,
+        env: offlineEnv(),
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
     const elapsed = Date.now() - started;
-    expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({ status: 0, stderr: '' });
+    expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({
+      status: 0,
+      stderr: '',
+    });
     expect(elapsed).toBeLessThan(60_000);
 
-    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as ValidationReport;
+    const report = JSON.parse(
+      readFileSync(join(outdir, 'validation-report.json'), 'utf8'),
+    ) as ValidationReport;
     const nag = report.pluginReports.find((r) => r.pluginName === 'AwsSolutions');
     expect(nag?.conclusion).toBe('success');
     expect(nag?.violations).toEqual([]);
@@ -65,7 +77,9 @@ describe('cdk synth of the real app', () => {
     const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as {
       artifacts: Record<string, { type: string; environment?: string; dependencies?: string[] }>;
     };
-    const stacks = Object.entries(manifest.artifacts).filter(([, a]) => a.type === 'aws:cloudformation:stack');
+    const stacks = Object.entries(manifest.artifacts).filter(
+      ([, a]) => a.type === 'aws:cloudformation:stack',
+    );
     expect(Object.fromEntries(stacks.map(([name, a]) => [name, a.environment]))).toEqual({
       'pg-dr-on-call-us-east-1': 'aws://111122223333/us-east-1',
       'pg-dr-secondary-foundation': 'aws://111122223333/us-east-1',
@@ -76,7 +90,15 @@ describe('cdk synth of the real app', () => {
   }, 150_000);
 
   it('fails with one clear line per bad key and no stack trace', () => {
-    const context = { dr: { account: '111122223333', hostedZoneId: 'Z0EXAMPLE12345', onCall: { email: 'a@b.org' }, recordTtlSeconds: 600, primaryRegion: 'us-east-1' } };
+    const context = {
+      dr: {
+        account: '111122223333',
+        hostedZoneId: 'Z0EXAMPLE12345',
+        onCall: { email: 'a@b.org' },
+        recordTtlSeconds: 600,
+        primaryRegion: 'us-east-1',
+      },
+    };
     const result = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), ['bin/app.ts'], {
       cwd: root,
       env: offlineEnv({ CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir }),

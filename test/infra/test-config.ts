@@ -13,7 +13,11 @@ export function testConfig(overrides: Record<string, unknown> = {}): DrConfig {
   return parseConfig({ ...REQUIRED_CONFIG, ...overrides });
 }
 
-export function synthApp(overrides: Record<string, unknown> = {}): { app: App; stacks: DrStacks; config: DrConfig } {
+export function synthApp(overrides: Record<string, unknown> = {}): {
+  app: App;
+  stacks: DrStacks;
+  config: DrConfig;
+} {
   const app = new App();
   const config = testConfig(overrides);
   return { app, stacks: buildDrApp(app, config), config };

@@ -13,7 +13,9 @@ describe('PostgresServer (test support)', () => {
   it('serves verified TLS connections on loopback and refuses plaintext', async () => {
     const client = new Client(server.clientConfig());
     await client.connect();
-    const { rows } = await client.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
+    const { rows } = await client.query<{ ssl: boolean }>(
+      'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+    );
     await client.end();
     expect(rows[0]?.ssl).toBe(true);
 
@@ -30,7 +32,9 @@ describe('PostgresServer (test support)', () => {
 
     await server.kill();
     expect(server.running).toBe(false);
-    await expect(new Client({ ...server.clientConfig(), connectionTimeoutMillis: 2000 }).connect()).rejects.toThrow(/ECONNREFUSED/);
+    await expect(
+      new Client({ ...server.clientConfig(), connectionTimeoutMillis: 2000 }).connect(),
+    ).rejects.toThrow(/ECONNREFUSED/);
 
     await server.restart();
     const again = new Client(server.clientConfig());

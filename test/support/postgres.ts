@@ -63,7 +63,9 @@ function runAs(): RunAs | undefined {
       // try the next account
     }
   }
-  throw new Error('Running as root and neither a "postgres" nor a "nobody" account exists to run PostgreSQL as');
+  throw new Error(
+    'Running as root and neither a "postgres" nor a "nobody" account exists to run PostgreSQL as',
+  );
 }
 
 export async function freeLoopbackPort(): Promise<number> {
@@ -186,7 +188,8 @@ export class PostgresServer {
     this.destroySync();
   }
 
-  private destroySync(): void {
+  /** Synchronous destroy, for exit handlers. */
+  destroySync(): void {
     if (this.running && this.process?.pid !== undefined) {
       if (this.frozen) process.kill(this.process.pid, 'SIGCONT');
       this.process.kill('SIGKILL');
@@ -269,7 +272,11 @@ export class PostgresServer {
           }),
       ...this.settings,
     };
-    return ['-D', this.dataDir, ...Object.entries(settings).flatMap(([key, value]) => ['-c', `${key}=${value}`])];
+    return [
+      '-D',
+      this.dataDir,
+      ...Object.entries(settings).flatMap(([key, value]) => ['-c', `${key}=${value}`]),
+    ];
   }
 
   private async launch(): Promise<void> {
@@ -285,9 +292,11 @@ export class PostgresServer {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
-        reject(new Error(`${this.name}: not ready within ${this.startTimeoutMs} ms:\n${this.logTail.join('')}`));
+        reject(
+          new Error(`${this.name}: not ready within ${this.startTimeoutMs} ms:\n${this.logTail.join('')}`),
+        );
       }, this.startTimeoutMs);
-      child.stderr?.on('data', (chunk: Buffer) => {
+      child.stderr.on('data', (chunk: Buffer) => {
         const text = chunk.toString('utf8');
         this.logTail = [...this.logTail, text].slice(-40);
         if (text.includes('database system is ready to accept connections')) {
@@ -297,7 +306,11 @@ export class PostgresServer {
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`${this.name}: exited during start (${signal ?? String(code)}):\n${this.logTail.join('')}`));
+        reject(
+          new Error(
+            `${this.name}: exited during start (${signal ?? String(code)}):\n${this.logTail.join('')}`,
+          ),
+        );
       });
     });
   }
@@ -305,11 +318,19 @@ export class PostgresServer {
   private async signal(signal: NodeJS.Signals): Promise<void> {
     const child = this.process;
     if (child === undefined || !this.running) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        resolve();
+      }),
+    );
     if (this.frozen && child.pid !== undefined) process.kill(child.pid, 'SIGCONT');
     this.frozen = false;
     child.kill(signal);
-    const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => { resolve('timeout'); }, 15_000).unref());
+    const timeout = new Promise<'timeout'>((resolve) =>
+      setTimeout(() => {
+        resolve('timeout');
+      }, 15_000).unref(),
+    );
     if ((await Promise.race([exited, timeout])) === 'timeout') {
       child.kill('SIGKILL');
       await exited;
@@ -318,15 +339,22 @@ export class PostgresServer {
 }
 
 /** Starts several servers at once. */
-export async function startServers(count: number, options: PostgresServerOptions = {}): Promise<PostgresServer[]> {
-  return Promise.all(Array.from({ length: count }, (_, i) => PostgresServer.start({ ...options, name: `${options.name ?? 'pg'}-${i}` })));
+export async function startServers(
+  count: number,
+  options: PostgresServerOptions = {},
+): Promise<PostgresServer[]> {
+  return Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      PostgresServer.start({ ...options, name: `${options.name ?? 'pg'}-${i}` }),
+    ),
+  );
 }
 
 // A test that dies before its afterAll must not leave servers or files behind.
 process.once('exit', () => {
   for (const server of [...live]) {
     try {
-      (server as unknown as { destroySync(): void }).destroySync();
+      server.destroySync();
     } catch {
       // best effort on the way out
     }

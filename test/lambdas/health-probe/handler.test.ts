@@ -1,18 +1,24 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient, type AwsStub } from 'aws-sdk-client-mock';
+import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import type { ProbeSummary } from '../../../lambdas/health-probe/handler';
 import { PostgresServer } from '../../support/postgres';
 
 type Handler = (event: unknown, context: { getRemainingTimeInMillis(): number }) => Promise<ProbeSummary>;
 
 interface EmfRecord {
-  _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; StorageResolution?: number }[] }[] };
+  _aws: {
+    CloudWatchMetrics: {
+      Namespace: string;
+      Dimensions: string[][];
+      Metrics: { Name: string; StorageResolution?: number }[];
+    }[];
+  };
   [key: string]: unknown;
 }
 
-type SecretsMock = AwsStub<object, object, SecretsManagerClient['config']>;
+type SecretsMock = AwsClientStub<SecretsManagerClient>;
 const SECRET_ID = 'pg-dr/postgres-master';
 const context = { getRemainingTimeInMillis: () => 55_000 };
 
@@ -60,11 +66,17 @@ describe('health probe handler', () => {
    * A fresh module registry per test, as in a cold start: settings and the secret cache start empty. The SDK
    * client class is mocked inside the same registry the handler loads it from.
    */
-  function coldStart(): { handler: Handler; secrets: SecretsMock; GetSecretValue: typeof GetSecretValueCommand } {
+  function coldStart(): {
+    handler: Handler;
+    secrets: SecretsMock;
+    GetSecretValue: typeof GetSecretValueCommand;
+  } {
     let loaded: ReturnType<typeof coldStart> | undefined;
     jest.isolateModules(() => {
-      const sdk = jest.requireActual<typeof import('@aws-sdk/client-secrets-manager')>('@aws-sdk/client-secrets-manager');
-      const secrets = mockClient(sdk.SecretsManagerClient) as unknown as SecretsMock;
+      const sdk = jest.requireActual<typeof import('@aws-sdk/client-secrets-manager')>(
+        '@aws-sdk/client-secrets-manager',
+      );
+      const secrets: SecretsMock = mockClient(sdk.SecretsManagerClient);
       const { handler } = jest.requireActual<{ handler: Handler }>('../../../lambdas/health-probe/handler');
       loaded = { handler, secrets, GetSecretValue: sdk.GetSecretValueCommand };
     });
@@ -164,7 +176,9 @@ describe('health probe handler', () => {
     const saved = process.env.DB_ROLE;
     process.env.DB_ROLE = 'leader';
     try {
-      await expect(coldStart().handler({}, context)).rejects.toThrow(/invalid or missing environment variable\(s\) DB_ROLE/);
+      await expect(coldStart().handler({}, context)).rejects.toThrow(
+        /invalid or missing environment variable\(s\) DB_ROLE/,
+      );
     } finally {
       process.env.DB_ROLE = saved;
     }

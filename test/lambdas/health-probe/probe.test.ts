@@ -1,4 +1,9 @@
-import { probeDatabase, runProbeRounds, type ProbeResult, type ProbeTarget } from '../../../lambdas/health-probe/probe';
+import {
+  probeDatabase,
+  runProbeRounds,
+  type ProbeResult,
+  type ProbeTarget,
+} from '../../../lambdas/health-probe/probe';
 import { freeLoopbackPort, PostgresServer } from '../../support/postgres';
 
 describe('probeDatabase against a real PostgreSQL server', () => {
