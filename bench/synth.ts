@@ -14,7 +14,9 @@ const runs = Math.min(10, Math.max(1, runsArg === -1 ? 3 : Number(process.argv[r
 const PER_RUN_TIMEOUT_MS = 120_000;
 
 const env = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('AWS_') && !key.startsWith('CDK_'))),
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('AWS_') && !key.startsWith('CDK_')),
+  ),
   AWS_CONFIG_FILE: '/dev/null',
   AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
   AWS_EC2_METADATA_DISABLED: 'true',
@@ -24,12 +26,16 @@ const seconds: number[] = [];
 for (let run = 1; run <= runs; run++) {
   const outdir = mkdtempSync(join(tmpdir(), 'pg-dr-bench-synth-'));
   const started = process.hrtime.bigint();
-  const result = spawnSync(join(root, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--output', outdir], {
-    cwd: root,
-    env,
-    encoding: 'utf8',
-    timeout: PER_RUN_TIMEOUT_MS,
-  });
+  const result = spawnSync(
+    join(root, 'node_modules', '.bin', 'cdk'),
+    ['synth', '--quiet', '--output', outdir],
+    {
+      cwd: root,
+      env,
+      encoding: 'utf8',
+      timeout: PER_RUN_TIMEOUT_MS,
+    },
+  );
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
   rmSync(outdir, { recursive: true, force: true });
   if (result.status !== 0) {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError, parseConfig } from '../../lib/config';
 import { failoverTiming } from '../../lib/failover-timing';
 import { REQUIRED_CONFIG, testConfig } from './test-config';
@@ -146,5 +148,34 @@ describe('worst-case failover arithmetic', () => {
     );
     expect(timing.worstCaseDatabaseFailoverSeconds).toBe(30 + 3 + 120 + 30);
     expect(timing.sidecarDetection).toBeUndefined();
+  });
+});
+
+describe('README failover arithmetic', () => {
+  it('shows the figures the code computes from the defaults', () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## How fast failover is'), readme.indexOf('## Alarms'));
+    const timing = failoverTiming(testConfig({ sidecarHealthUrl: 'https://sidecar.example.org/health' }));
+    const detection = timing.databaseDetection.reduce((sum, term) => sum + term.seconds, 0);
+    const rows = section.split('\n').filter((line) => line.startsWith('| '));
+    const worstCase = (label: string) =>
+      rows
+        .find((row) => row.includes(label))
+        ?.split('|')[3]
+        ?.trim();
+
+    expect(worstCase('Primary database stops answering')).toBe(`**${detection} s**`);
+    expect(worstCase('Sidecar stops answering')).toBe(
+      `**${(timing.worstCaseSidecarFailoverSeconds ?? 0) - timing.worstCaseDnsSwitchSeconds} s**`,
+    );
+    expect(worstCase('PRIMARY check unhealthy')).toBe(
+      `**${timing.worstCaseDnsSwitchSeconds} s** + Route 53's own switch`,
+    );
+    expect(worstCase('Total, database loss')).toBe(
+      `**${timing.worstCaseDatabaseFailoverSeconds} s** + Route 53's own switch`,
+    );
+    expect(worstCase('Total, sidecar loss')).toBe(
+      `**${timing.worstCaseSidecarFailoverSeconds ?? 0} s** + Route 53's own switch`,
+    );
   });
 });
