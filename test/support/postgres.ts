@@ -5,10 +5,21 @@
  * points at another installation (e.g. /usr/lib/postgresql/15/bin).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { ClientConfig } from 'pg';
 import { testCertificates, type TestCertificates } from './certificates';
 
@@ -49,6 +60,53 @@ export function postgresBinDir(): string {
     throw new Error(`${pkg} is not installed: run npm ci, or set PG_BIN_DIR to a PostgreSQL bin directory`);
   }
   return join(dirname(entry), '..', 'native', 'bin');
+}
+
+function canRun(binDir: string, owner: RunAs): boolean {
+  try {
+    execFileSync(join(binDir, 'postgres'), ['--version'], { ...owner, stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let serverBinDirCache: string | undefined;
+
+/**
+ * The bin directory the server account can execute. When npm installed the binaries somewhere that account
+ * cannot reach (a checkout under /root, say), the installation (bin, lib, share) is copied once to a
+ * world-readable place in the temp directory.
+ */
+function serverBinDir(owner: RunAs | undefined): string {
+  if (serverBinDirCache !== undefined) return serverBinDirCache;
+  const source = postgresBinDir();
+  if (owner === undefined || canRun(source, owner)) {
+    serverBinDirCache = source;
+    return source;
+  }
+  const installation = dirname(source);
+  const digest = createHash('sha256').update(installation).digest('hex').slice(0, 12);
+  const copy = join(tmpdir(), `pg-dr-postgres-${digest}`);
+  if (!existsSync(join(copy, basename(source), 'postgres'))) {
+    const staging = `${copy}.${process.pid}`;
+    cpSync(installation, staging, { recursive: true, verbatimSymlinks: true });
+    chmodSync(staging, 0o755);
+    try {
+      renameSync(staging, copy);
+    } catch {
+      // another test worker made the copy first
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+  const copied = join(copy, basename(source));
+  if (!canRun(copied, owner)) {
+    throw new Error(
+      `PostgreSQL binaries in ${source} cannot be run by uid ${owner.uid}, not even from a copy in ${copy}`,
+    );
+  }
+  serverBinDirCache = copied;
+  return copied;
 }
 
 /** PostgreSQL refuses to run as root: pick an unprivileged account to run it as. */
@@ -203,7 +261,7 @@ export class PostgresServer {
   }
 
   private initialise(): void {
-    const bin = postgresBinDir();
+    const bin = serverBinDir(this.owner);
     this.chown(this.rootDir);
     const pwfile = join(this.rootDir, 'pwfile');
     writeFileSync(pwfile, `${this.password}\n`, { mode: 0o600 });
@@ -280,7 +338,7 @@ export class PostgresServer {
   }
 
   private async launch(): Promise<void> {
-    const child = spawn(join(postgresBinDir(), 'postgres'), this.serverArgs(), {
+    const child = spawn(join(serverBinDir(this.owner), 'postgres'), this.serverArgs(), {
       ...this.owner,
       cwd: this.rootDir,
       stdio: ['ignore', 'ignore', 'pipe'],
