@@ -8,6 +8,3 @@ import type { IConstruct } from 'constructs';
 export function acknowledgeNagFinding(construct: IConstruct, finding: string, reason: string): void {
   Validations.of(construct).acknowledge({ id: `AwsSolutions::${finding}`, reason });
 }
-
-export const ENHANCED_MONITORING_POLICY =
-  'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]';

@@ -1,12 +1,11 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { DrConfig } from '../config';
-import { acknowledgeNagFinding, ENHANCED_MONITORING_POLICY } from '../nag';
-import { drParameterGroup, postgresEngine } from './postgres-settings';
+import { acknowledgeDrInstanceFindings, drInstanceProps, postgresEngine } from './postgres-instance';
 import type { RegionalNetwork } from './regional-network';
 
 export interface PrimaryDatabaseProps {
@@ -28,65 +27,27 @@ export class PrimaryDatabase extends Construct {
     super(scope, id);
     const { settings, network } = props;
 
-    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: network.vpc,
-      description: `PostgreSQL primary ${settings.primaryInstanceIdentifier}`,
-      allowAllOutbound: false,
-    });
-    securityGroup.addIngressRule(
-      ec2.Peer.ipv4(props.peerCidr),
-      ec2.Port.tcp(settings.port),
-      'PostgreSQL from the peered DR region (orchestration steps)',
-    );
-
-    this.instance = new rds.DatabaseInstance(this, 'Instance', {
-      engine: postgresEngine(settings),
+    const { props: shared, securityGroup } = drInstanceProps(this, {
+      network,
+      key: props.key,
+      settings,
       instanceIdentifier: settings.primaryInstanceIdentifier,
-      instanceType: new ec2.InstanceType(settings.instanceClass),
-      vpc: network.vpc,
-      vpcSubnets: network.dataSubnets,
-      securityGroups: [securityGroup],
-      port: settings.port,
+      peerCidr: props.peerCidr,
+      description: `PostgreSQL primary ${settings.primaryInstanceIdentifier}`,
+    });
+    this.instance = new rds.DatabaseInstance(this, 'Instance', {
+      ...shared,
+      engine: postgresEngine(settings),
       databaseName: settings.databaseName,
       credentials: rds.Credentials.fromGeneratedSecret(settings.masterUsername, {
         secretName: settings.secretName,
         encryptionKey: props.key,
         replicaRegions: [{ region: props.secretReplica.region, encryptionKey: props.secretReplica.key }],
       }),
-      parameterGroup: drParameterGroup(this, 'Parameters', settings),
-      multiAz: settings.multiAz,
       allocatedStorage: settings.allocatedStorageGiB,
-      maxAllocatedStorage: settings.maxAllocatedStorageGiB,
-      storageType: rds.StorageType.GP3,
-      storageEncrypted: true,
-      storageEncryptionKey: props.key,
-      iamAuthentication: true,
-      publiclyAccessible: false,
       backupRetention: Duration.days(settings.backupRetentionDays),
-      copyTagsToSnapshot: true,
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.SNAPSHOT,
-      cloudwatchLogsExports: ['postgresql', 'upgrade'],
-      enablePerformanceInsights: true,
-      performanceInsightEncryptionKey: props.key,
-      monitoringInterval: Duration.seconds(60),
-      autoMinorVersionUpgrade: true,
     });
-
-    acknowledgeNagFinding(
-      this.instance,
-      'AwsSolutions-RDS11',
-      'The port is configurable (database.port); 5432 is the default because clients expect it. Access is ' +
-        'limited by security groups, TLS and SCRAM, not by an obscure port.',
-    );
-    const monitoringRole = this.instance.node.tryFindChild('MonitoringRole');
-    if (monitoringRole !== undefined) {
-      acknowledgeNagFinding(
-        monitoringRole,
-        ENHANCED_MONITORING_POLICY,
-        'AWS-maintained policy for RDS Enhanced Monitoring, scoped by AWS to the RDSOSMetrics log group.',
-      );
-    }
+    acknowledgeDrInstanceFindings(this.instance);
 
     const secret = this.instance.secret;
     if (secret === undefined) throw new Error('PrimaryDatabase: RDS did not create the master secret');

@@ -1,11 +1,8 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import type { DrConfig } from '../config';
-import { acknowledgeNagFinding, ENHANCED_MONITORING_POLICY } from '../nag';
-import { drParameterGroup } from './postgres-settings';
+import { acknowledgeDrInstanceFindings, drInstanceProps } from './postgres-instance';
 import type { RegionalNetwork } from './regional-network';
 
 export interface ReplicaDatabaseProps {
@@ -27,45 +24,19 @@ export class ReplicaDatabase extends Construct {
 
   constructor(scope: Construct, id: string, props: ReplicaDatabaseProps) {
     super(scope, id);
-    const { settings, network } = props;
-
-    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: network.vpc,
-      description: `PostgreSQL cross-region replica ${settings.replicaInstanceIdentifier}`,
-      allowAllOutbound: false,
-    });
-    securityGroup.addIngressRule(
-      ec2.Peer.ipv4(props.peerCidr),
-      ec2.Port.tcp(settings.port),
-      'PostgreSQL from the peered primary region',
-    );
-
+    const { settings } = props;
     this.instance = new rds.DatabaseInstanceReadReplica(this, 'Instance', {
+      ...drInstanceProps(this, {
+        network: props.network,
+        key: props.key,
+        settings,
+        instanceIdentifier: settings.replicaInstanceIdentifier,
+        peerCidr: props.peerCidr,
+        description: `PostgreSQL cross-region replica ${settings.replicaInstanceIdentifier}`,
+      }).props,
       sourceDatabaseInstance: props.source,
-      instanceIdentifier: settings.replicaInstanceIdentifier,
-      instanceType: new ec2.InstanceType(settings.instanceClass),
-      vpc: network.vpc,
-      vpcSubnets: network.dataSubnets,
-      securityGroups: [securityGroup],
-      port: settings.port,
-      parameterGroup: drParameterGroup(this, 'Parameters', settings),
-      multiAz: settings.multiAz,
-      maxAllocatedStorage: settings.maxAllocatedStorageGiB,
-      storageType: rds.StorageType.GP3,
-      storageEncrypted: true,
-      storageEncryptionKey: props.key,
-      iamAuthentication: true,
-      publiclyAccessible: false,
-      // RDS keeps no automated backups of PostgreSQL read replicas: promotion must turn them on
-      // (PromoteReadReplica's BackupRetentionPeriod), and the primary's backups cover the data until then.
-      copyTagsToSnapshot: true,
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.SNAPSHOT,
-      cloudwatchLogsExports: ['postgresql', 'upgrade'],
-      enablePerformanceInsights: true,
-      performanceInsightEncryptionKey: props.key,
-      monitoringInterval: Duration.seconds(60),
-      autoMinorVersionUpgrade: true,
+      // No backupRetention: RDS keeps no automated backups of PostgreSQL read replicas. Promotion must turn
+      // them on (PromoteReadReplica's BackupRetentionPeriod); the primary's backups cover the data until then.
     });
     const cfn = this.instance.node.defaultChild as rds.CfnDBInstance;
     // Encrypted cross-region replicas need the source region to pre-sign the copy request.
@@ -73,19 +44,6 @@ export class ReplicaDatabase extends Construct {
     // A replica inherits encryption from its source; CloudFormation rejects StorageEncrypted next to
     // SourceDBInstanceIdentifier. KmsKeyId (this region's key) stays.
     cfn.addPropertyDeletionOverride('StorageEncrypted');
-    acknowledgeNagFinding(
-      this.instance,
-      'AwsSolutions-RDS11',
-      'The port is configurable (database.port); 5432 is the default because clients expect it. Access is ' +
-        'limited by security groups, TLS and SCRAM, not by an obscure port.',
-    );
-    const monitoringRole = this.instance.node.tryFindChild('MonitoringRole');
-    if (monitoringRole !== undefined) {
-      acknowledgeNagFinding(
-        monitoringRole,
-        ENHANCED_MONITORING_POLICY,
-        'AWS-maintained policy for RDS Enhanced Monitoring, scoped by AWS to the RDSOSMetrics log group.',
-      );
-    }
+    acknowledgeDrInstanceFindings(this.instance);
   }
 }
