@@ -26,6 +26,8 @@ export interface DrInstanceOptions {
   /** The other region's VPC range, allowed in through peering. */
   readonly peerCidr: string;
   readonly description: string;
+  /** Recovery tooling in this region (set in the orchestration region only). */
+  readonly toolingSecurityGroup?: ec2.ISecurityGroup;
 }
 
 /**
@@ -49,6 +51,13 @@ export function drInstanceProps(
     ec2.Port.tcp(settings.port),
     'PostgreSQL from the peered region (recovery tooling, probes)',
   );
+  if (options.toolingSecurityGroup !== undefined) {
+    securityGroup.addIngressRule(
+      options.toolingSecurityGroup,
+      ec2.Port.tcp(settings.port),
+      'Recovery tooling',
+    );
+  }
   const props: DrInstanceProps = {
     instanceIdentifier: options.instanceIdentifier,
     instanceType: new ec2.InstanceType(settings.instanceClass),

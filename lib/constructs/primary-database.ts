@@ -16,6 +16,8 @@ export interface PrimaryDatabaseProps {
   readonly secretReplica: { readonly region: string; readonly key: kms.IKey };
   /** Address range allowed in through VPC peering (the other region's VPC). */
   readonly peerCidr: string;
+  /** Set when this is the orchestration region: its recovery tooling is admitted. */
+  readonly toolingSecurityGroup?: ec2.ISecurityGroup;
 }
 
 /** The production writer: encrypted, TLS-only, Multi-AZ, deletion-protected, with a rotated master secret. */
@@ -33,6 +35,9 @@ export class PrimaryDatabase extends Construct {
       settings,
       instanceIdentifier: settings.primaryInstanceIdentifier,
       peerCidr: props.peerCidr,
+      ...(props.toolingSecurityGroup === undefined
+        ? {}
+        : { toolingSecurityGroup: props.toolingSecurityGroup }),
       description: `PostgreSQL primary ${settings.primaryInstanceIdentifier}`,
     });
     this.instance = new rds.DatabaseInstance(this, 'Instance', {

@@ -19,6 +19,12 @@ export class RegionalNetwork extends Construct {
 
   readonly vpc: ec2.Vpc;
   readonly cidr: string;
+  /**
+   * For the recovery tooling (workflow step Lambdas) in this region. The orchestration region's database
+   * admits it; the other region's database admits this whole VPC range through peering, because security
+   * groups cannot be referenced across regions.
+   */
+  readonly recoveryToolingSecurityGroup: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, props: RegionalNetworkProps) {
     super(scope, id);
@@ -60,6 +66,13 @@ export class RegionalNetwork extends Construct {
     });
     // S3 gateway endpoint: free, and the drill's replication probe writes to the backup buckets.
     this.vpc.addGatewayEndpoint('S3Endpoint', { service: ec2.GatewayVpcEndpointAwsService.S3 });
+
+    // Outbound is bounded by the routes: this VPC, the peered VPC and the AWS endpoints; no internet path.
+    this.recoveryToolingSecurityGroup = new ec2.SecurityGroup(this, 'RecoveryToolingSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Recovery tooling (workflow steps) that connects to the databases',
+      allowAllOutbound: true,
+    });
   }
 
   get dataSubnets(): ec2.SubnetSelection {

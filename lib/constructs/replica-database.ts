@@ -1,3 +1,4 @@
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
@@ -13,6 +14,8 @@ export interface ReplicaDatabaseProps {
   readonly source: rds.IDatabaseInstance;
   readonly sourceRegion: string;
   readonly peerCidr: string;
+  /** Set when this is the orchestration region: its recovery tooling is admitted. */
+  readonly toolingSecurityGroup?: ec2.ISecurityGroup;
 }
 
 /**
@@ -32,6 +35,9 @@ export class ReplicaDatabase extends Construct {
         settings,
         instanceIdentifier: settings.replicaInstanceIdentifier,
         peerCidr: props.peerCidr,
+        ...(props.toolingSecurityGroup === undefined
+          ? {}
+          : { toolingSecurityGroup: props.toolingSecurityGroup }),
         description: `PostgreSQL cross-region replica ${settings.replicaInstanceIdentifier}`,
       }).props,
       sourceDatabaseInstance: props.source,

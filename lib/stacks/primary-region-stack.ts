@@ -49,6 +49,9 @@ export class PrimaryRegionStack extends Stack {
       settings: config.database,
       secretReplica: { region: config.secondaryRegion, key: secondary.dataKey.key },
       peerCidr: config.network.secondaryCidr,
+      ...(config.orchestrationRegion === config.primaryRegion
+        ? { toolingSecurityGroup: this.network.recoveryToolingSecurityGroup }
+        : {}),
     });
     this.backups = new BackupBucket(this, 'Backups', {
       bucketName: names.backupBucket(config.primaryRegion),

@@ -40,6 +40,9 @@ export class SecondaryRegionStack extends Stack {
       source: primary.database.instance,
       sourceRegion: config.primaryRegion,
       peerCidr: config.network.primaryCidr,
+      ...(config.orchestrationRegion === config.secondaryRegion
+        ? { toolingSecurityGroup: foundation.network.recoveryToolingSecurityGroup }
+        : {}),
     });
     this.probe = new HealthProbe(this, 'HealthProbe', {
       network: foundation.network,

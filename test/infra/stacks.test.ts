@@ -17,6 +17,17 @@ function onlyResource(template: Template, type: string, props?: Record<string, u
   return values[0]?.Properties ?? {};
 }
 
+/** Ingress rules to the PostgreSQL port, inline or standalone. */
+function postgresIngress(template: Template): Record<string, unknown>[] {
+  const standalone = Object.values(resourcesOf(template, 'AWS::EC2::SecurityGroupIngress')).map(
+    (r) => r.Properties ?? {},
+  );
+  const inline = Object.values(resourcesOf(template, 'AWS::EC2::SecurityGroup')).flatMap(
+    (sg) => (sg.Properties?.SecurityGroupIngress as Record<string, unknown>[] | undefined) ?? [],
+  );
+  return [...standalone, ...inline].filter((rule) => rule.FromPort === 5432);
+}
+
 /** All IAM policy statements of a template, flattened. */
 function statementsOf(
   template: Template,
@@ -146,16 +157,14 @@ describe('DR topology (default configuration with a sidecar)', () => {
     });
 
     it('admits PostgreSQL only from the peered region, the rotation function and the probe', () => {
-      const ingress = Object.values(resourcesOf(primary, 'AWS::EC2::SecurityGroupIngress')).map(
-        (r) => r.Properties,
-      );
-      const sgInline = Object.values(resourcesOf(primary, 'AWS::EC2::SecurityGroup')).flatMap(
-        (sg) => (sg.Properties?.SecurityGroupIngress as Record<string, unknown>[] | undefined) ?? [],
-      );
-      const toDatabase = [...ingress, ...sgInline].filter((rule) => rule?.FromPort === 5432);
+      const toDatabase = postgresIngress(primary);
       expect(toDatabase).toHaveLength(3);
-      expect(toDatabase.filter((rule) => rule?.CidrIp === '10.20.0.0/16')).toHaveLength(1);
-      expect(toDatabase.filter((rule) => rule?.SourceSecurityGroupId !== undefined)).toHaveLength(2);
+      expect(toDatabase.filter((rule) => rule.CidrIp === '10.20.0.0/16')).toHaveLength(1);
+      expect(toDatabase.map((rule) => rule.Description).sort()).toEqual([
+        'PostgreSQL from the peered region (recovery tooling, probes)',
+        'Secrets Manager hosted rotation',
+        'primary health probe',
+      ]);
     });
   });
 
@@ -193,6 +202,17 @@ describe('DR topology (default configuration with a sidecar)', () => {
       secondary.hasResourceProperties('AWS::RDS::DBParameterGroup', {
         Parameters: Match.objectLike({ 'rds.force_ssl': '1' }),
       });
+    });
+
+    it('admits the peered primary region, its probe and the recovery tooling of the orchestration region', () => {
+      const toReplica = postgresIngress(secondary);
+      expect(toReplica.map((rule) => rule.Description).sort()).toEqual([
+        'PostgreSQL from the peered region (recovery tooling, probes)',
+        'Recovery tooling',
+        'replica health probe',
+      ]);
+      const tooling = toReplica.find((rule) => rule.Description === 'Recovery tooling');
+      expect(JSON.stringify(tooling?.SourceSecurityGroupId)).toContain('RecoveryToolingSecurityGroup');
     });
   });
 
@@ -504,6 +524,17 @@ describe('DR topology variants', () => {
         ChildHealthChecks: [Match.anyValue()],
       }),
     });
+  });
+
+  it('admits recovery tooling into the primary database when orchestration runs in the primary region', () => {
+    const { stacks } = synthApp({ orchestrationRegion: 'us-west-2' });
+    const primaryRules = postgresIngress(Template.fromStack(stacks.primary)).map((rule) => rule.Description);
+    const replicaRules = postgresIngress(Template.fromStack(stacks.secondary)).map(
+      (rule) => rule.Description,
+    );
+    expect(primaryRules).toContain('Recovery tooling');
+    expect(replicaRules).not.toContain('Recovery tooling');
+    expect([...stacks.onCall.keys()].sort()).toEqual(['us-east-1', 'us-west-2']);
   });
 
   it('adds an on-call topic in each region that raises alarms', () => {
