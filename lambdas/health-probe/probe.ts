@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { classifyPostgresError, redact, type PostgresFailureKind } from '../shared/postgres-errors';
 
 export interface ProbeTarget {
   readonly host: string;
@@ -10,7 +11,7 @@ export interface ProbeTarget {
   readonly ca?: string;
 }
 
-export type ProbeFailureKind = 'unreachable' | 'timeout' | 'auth_failed' | 'tls_failed' | 'query_failed';
+export type ProbeFailureKind = PostgresFailureKind;
 
 export interface ProbeResult {
   readonly reachable: boolean;
@@ -24,53 +25,6 @@ export interface ProbeOptions {
   readonly timeoutMs: number;
   /** The trivial query; overridable so tests can stand in a server that stalls after connecting. */
   readonly query?: string;
-}
-
-const TLS_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-]);
-
-/** Maps a node-postgres / TLS / socket error to the reason an operator acts on. */
-export function classifyFailure(error: unknown): ProbeFailureKind {
-  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
-  const message = error instanceof Error ? error.message : String(error);
-  if (code === '28P01' || code === '28000') return 'auth_failed';
-  if (
-    TLS_CODES.has(code) ||
-    code.startsWith('ERR_TLS') ||
-    code.startsWith('ERR_SSL') ||
-    /SSL|TLS|certificate/i.test(message)
-  ) {
-    return 'tls_failed';
-  }
-  if (code === '57014' || /timeout|timed out/i.test(message)) return 'timeout';
-  // 57P01-57P03: the server is shutting down, crashed or still starting.
-  if (
-    UNREACHABLE_CODES.has(code) ||
-    code.startsWith('57P') ||
-    /terminated unexpectedly|Connection terminated/i.test(message)
-  ) {
-    return 'unreachable';
-  }
-  return 'query_failed';
-}
-
-function redact(message: string, secret: string): string {
-  return secret.length > 0 ? message.split(secret).join('***') : message;
 }
 
 /**
@@ -120,7 +74,7 @@ export async function probeDatabase(target: ProbeTarget, options: ProbeOptions):
     return {
       reachable: false,
       latencyMs: Math.round(performance.now() - started),
-      failure: { kind: classifyFailure(error), message },
+      failure: { kind: classifyPostgresError(error), message },
     };
   } finally {
     clearTimeout(timer);

@@ -1,0 +1,144 @@
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { Client, type ClientConfig } from 'pg';
+import { z } from 'zod';
+import { classifyPostgresError, DatabaseError, redact } from './postgres-errors';
+
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const HOST =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * How a workflow names a database: a Secrets Manager secret (ARN or name) holding the credentials, never a
+ * connection string. Host, port and database may override the secret's (e.g. a replica of the same cluster).
+ */
+export const databaseRefSchema = z.strictObject({
+  secretId: z
+    .string({ error: 'must be a Secrets Manager secret ARN or name' })
+    .refine((v) => SECRET_ARN.test(v) || SECRET_NAME.test(v), {
+      error: 'must be a Secrets Manager secret ARN or name, never a connection string or password',
+    }),
+  host: z.string().regex(HOST, { error: 'must be a host name' }).optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  database: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/, { error: 'must be a database name' })
+    .optional(),
+});
+export type DatabaseRef = z.infer<typeof databaseRefSchema>;
+
+/** Everything needed to open a connection. Holds a password: never log or return it. */
+export interface ConnectionSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  readonly password: string;
+  /** Extra CA certificates (PEM); the platform trust store otherwise. */
+  readonly ca?: string;
+  /** Set only for local rehearsal against servers without TLS. */
+  readonly tls?: false;
+}
+
+export type ResolveDatabase = (ref: DatabaseRef) => Promise<ConnectionSettings>;
+
+const secretSchema = z.object({
+  username: z.string().min(1),
+  password: z.string().min(1),
+  host: z.string().optional(),
+  port: z.coerce.number().int().optional(),
+  dbname: z.string().optional(),
+});
+
+/** Resolves references through Secrets Manager (Powertools, cached), as the Lambda steps do. */
+export function secretsManagerResolver(
+  options: { maxAgeSeconds?: number; ca?: string } = {},
+): ResolveDatabase {
+  return async (ref) => {
+    const value: unknown = await getSecret(ref.secretId, {
+      transform: 'json',
+      maxAge: options.maxAgeSeconds ?? 300,
+    });
+    const parsed = secretSchema.safeParse(value);
+    if (!parsed.success) {
+      throw new DatabaseError('auth_failed', `secret ${ref.secretId} has no username/password fields`);
+    }
+    const secret = parsed.data;
+    const host = ref.host ?? secret.host;
+    if (host === undefined) {
+      throw new DatabaseError(
+        'unreachable',
+        `secret ${ref.secretId} has no host and the reference gives none`,
+      );
+    }
+    return {
+      host,
+      port: ref.port ?? secret.port ?? 5432,
+      database: ref.database ?? secret.dbname ?? 'postgres',
+      user: secret.username,
+      password: secret.password,
+      ...(options.ca === undefined ? {} : { ca: options.ca }),
+    };
+  };
+}
+
+export interface ConnectOptions {
+  /** Limit for connecting (TCP, TLS, auth). */
+  readonly connectTimeoutMs: number;
+  /** Limit for each statement; 0 disables it (long migrations). */
+  readonly statementTimeoutMs: number;
+  readonly applicationName: string;
+}
+
+export function clientConfig(settings: ConnectionSettings, options: ConnectOptions): ClientConfig {
+  return {
+    host: settings.host,
+    port: settings.port,
+    database: settings.database,
+    user: settings.user,
+    password: settings.password,
+    ssl:
+      settings.tls === false
+        ? false
+        : { rejectUnauthorized: true, ...(settings.ca === undefined ? {} : { ca: settings.ca }) },
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    ...(options.statementTimeoutMs > 0
+      ? { statement_timeout: options.statementTimeoutMs, query_timeout: options.statementTimeoutMs + 1000 }
+      : {}),
+    application_name: options.applicationName,
+  };
+}
+
+/** Turns any error into a classified DatabaseError whose message carries no secret. */
+export function toDatabaseError(error: unknown, settings: ConnectionSettings): DatabaseError {
+  if (error instanceof DatabaseError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new DatabaseError(classifyPostgresError(error), redact(message, settings.password));
+}
+
+/** Opens a verified-TLS connection, runs `work`, and always closes it. Errors come back classified. */
+export async function withConnection<T>(
+  settings: ConnectionSettings,
+  options: ConnectOptions,
+  work: (client: Client) => Promise<T>,
+): Promise<T> {
+  const client = new Client(clientConfig(settings, options));
+  // A socket error while idle must not crash the process; the next query reports it.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    void client.end().catch(() => undefined);
+    throw toDatabaseError(error, settings);
+  }
+  try {
+    return await work(client);
+  } catch (error) {
+    if (error instanceof Error && !(error instanceof DatabaseError) && 'code' in error) {
+      throw toDatabaseError(error, settings);
+    }
+    throw error;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

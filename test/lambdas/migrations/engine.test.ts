@@ -1,0 +1,427 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import {
+  applyPendingMigrations,
+  markMigrationApplied,
+  markMigrationRolledBack,
+  MigrationsError,
+  planMigrations,
+} from '../../../lambdas/migrations/engine';
+import { readMigrationsFolder } from '../../../lambdas/migrations/folder';
+import { PostgresServer } from '../../support/postgres';
+
+interface Row {
+  id: string;
+  checksum: string;
+  finished_at: Date | null;
+  migration_name: string;
+  logs: string | null;
+  rolled_back_at: Date | null;
+  applied_steps_count: number;
+}
+
+describe('Prisma-compatible migration engine against real PostgreSQL', () => {
+  let server: PostgresServer;
+  let folders: string;
+  const clients: Client[] = [];
+  let databaseCounter = 0;
+
+  beforeAll(async () => {
+    server = await PostgresServer.start({ name: 'migrations' });
+    folders = mkdtempSync(join(tmpdir(), 'pg-dr-migrations-'));
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    await server.destroy();
+    rmSync(folders, { recursive: true, force: true });
+  });
+
+  /** A fresh database and a connection to it. */
+  async function freshDatabase(): Promise<{ client: Client; database: string }> {
+    const database = `m${++databaseCounter}`;
+    const admin = new Client(server.clientConfig());
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${database}`);
+    await admin.end();
+    return { client: await connect(database), database };
+  }
+
+  async function connect(database: string): Promise<Client> {
+    const client = new Client(server.clientConfig(database));
+    clients.push(client);
+    await client.connect();
+    return client;
+  }
+
+  /** Writes a migrations folder (name -> SQL) and returns its path. */
+  function folder(migrations: Record<string, string>, extraFiles: Record<string, string> = {}): string {
+    const dir = mkdtempSync(join(folders, 'set-'));
+    for (const [name, sql] of Object.entries(migrations)) {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, 'migration.sql'), sql);
+    }
+    for (const [name, content] of Object.entries(extraFiles)) writeFileSync(join(dir, name), content);
+    return dir;
+  }
+
+  const rows = async (client: Client) =>
+    (await client.query<Row>('SELECT * FROM _prisma_migrations ORDER BY started_at, migration_name')).rows;
+
+  const INIT = 'CREATE TABLE account (id bigserial PRIMARY KEY, email text NOT NULL);\n';
+  const ADD_NAME = 'ALTER TABLE account ADD COLUMN name text;\n';
+
+  it('applies every migration to an empty database with exactly Prisma bookkeeping', async () => {
+    const { client } = await freshDatabase();
+    const dir = folder(
+      { '20240101000000_init': INIT, '20240102000000_add_name': ADD_NAME },
+      { 'migration_lock.toml': 'provider = "postgresql"' },
+    );
+    const local = await readMigrationsFolder(dir);
+
+    const result = await applyPendingMigrations(client, local);
+
+    expect(result.applied.map((a) => a.name)).toEqual(['20240101000000_init', '20240102000000_add_name']);
+    const columns = await client.query<{
+      column_name: string;
+      data_type: string;
+      character_maximum_length: number | null;
+      is_nullable: string;
+      column_default: string | null;
+    }>(
+      `SELECT column_name, data_type, character_maximum_length, is_nullable, column_default
+         FROM information_schema.columns WHERE table_name = '_prisma_migrations' ORDER BY ordinal_position`,
+    );
+    expect(columns.rows).toEqual([
+      {
+        column_name: 'id',
+        data_type: 'character varying',
+        character_maximum_length: 36,
+        is_nullable: 'NO',
+        column_default: null,
+      },
+      {
+        column_name: 'checksum',
+        data_type: 'character varying',
+        character_maximum_length: 64,
+        is_nullable: 'NO',
+        column_default: null,
+      },
+      {
+        column_name: 'finished_at',
+        data_type: 'timestamp with time zone',
+        character_maximum_length: null,
+        is_nullable: 'YES',
+        column_default: null,
+      },
+      {
+        column_name: 'migration_name',
+        data_type: 'character varying',
+        character_maximum_length: 255,
+        is_nullable: 'NO',
+        column_default: null,
+      },
+      {
+        column_name: 'logs',
+        data_type: 'text',
+        character_maximum_length: null,
+        is_nullable: 'YES',
+        column_default: null,
+      },
+      {
+        column_name: 'rolled_back_at',
+        data_type: 'timestamp with time zone',
+        character_maximum_length: null,
+        is_nullable: 'YES',
+        column_default: null,
+      },
+      {
+        column_name: 'started_at',
+        data_type: 'timestamp with time zone',
+        character_maximum_length: null,
+        is_nullable: 'NO',
+        column_default: 'now()',
+      },
+      {
+        column_name: 'applied_steps_count',
+        data_type: 'integer',
+        character_maximum_length: null,
+        is_nullable: 'NO',
+        column_default: '0',
+      },
+    ]);
+    const recorded = await rows(client);
+    expect(recorded.map((r) => r.migration_name)).toEqual(['20240101000000_init', '20240102000000_add_name']);
+    for (const [row, sql] of [
+      [recorded[0], INIT],
+      [recorded[1], ADD_NAME],
+    ] as const) {
+      expect(row?.checksum).toBe(createHash('sha256').update(sql).digest('hex'));
+      expect(row?.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(row?.finished_at).toBeInstanceOf(Date);
+      expect(row?.applied_steps_count).toBe(1);
+      expect(row?.logs).toBeNull();
+      expect(row?.rolled_back_at).toBeNull();
+    }
+    await client.query("INSERT INTO account (email, name) VALUES ('a@example.org', 'A')");
+  });
+
+  it('does nothing on a second run', async () => {
+    const { client } = await freshDatabase();
+    const local = await readMigrationsFolder(folder({ '1_init': INIT, '2_add_name': ADD_NAME }));
+    await applyPendingMigrations(client, local);
+    const before = await rows(client);
+
+    const again = await applyPendingMigrations(client, local);
+
+    expect(again.applied).toEqual([]);
+    expect(again.plan.pending).toEqual([]);
+    expect(await rows(client)).toEqual(before);
+  });
+
+  it('records a failing migration like Prisma, stops there, and blocks the next run until resolved', async () => {
+    const { client } = await freshDatabase();
+    const broken = 'ALTER TABLE missing_table ADD COLUMN x int;\n';
+    const dir = folder({ '1_init': INIT, '2_broken': broken, '3_add_name': ADD_NAME });
+
+    const failure = await applyPendingMigrations(client, await readMigrationsFolder(dir)).catch(
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(MigrationsError);
+    expect(failure).toMatchObject({ code: 'P3018', migration: '2_broken' });
+
+    const recorded = await rows(client);
+    expect(recorded.map((r) => [r.migration_name, r.finished_at === null, r.applied_steps_count])).toEqual([
+      ['1_init', false, 1],
+      ['2_broken', true, 0],
+    ]);
+    expect(recorded[1]?.logs).toContain('Database error code: 42P01');
+    expect(recorded[1]?.logs).toContain('relation "missing_table" does not exist');
+
+    // The next run refuses before touching anything, and says how to get out.
+    const refusal = await applyPendingMigrations(client, await readMigrationsFolder(dir)).catch(
+      (e: unknown) => e,
+    );
+    expect(refusal).toMatchObject({ code: 'P3009', migration: '2_broken' });
+    expect((refusal as Error).message).toContain('dr migrations resolve --applied 2_broken');
+    expect((refusal as Error).message).toContain('--rolled-back 2_broken');
+    expect(await rows(client)).toHaveLength(2);
+    const plan = await planMigrations(client, await readMigrationsFolder(dir));
+    expect(plan).toMatchObject({
+      blocked: true,
+      failed: [{ name: '2_broken' }],
+      pending: ['2_broken', '3_add_name'],
+    });
+
+    // Fixed file + rolled back: deploy runs it again, then the rest.
+    writeFileSync(join(dir, '2_broken', 'migration.sql'), 'ALTER TABLE account ADD COLUMN x int;\n');
+    await markMigrationRolledBack(client, '2_broken');
+    const resumed = await applyPendingMigrations(client, await readMigrationsFolder(dir));
+    expect(resumed.applied.map((a) => a.name)).toEqual(['2_broken', '3_add_name']);
+    const after = await rows(client);
+    expect(
+      after
+        .filter((r) => r.migration_name === '2_broken')
+        .map((r) => [r.rolled_back_at !== null, r.finished_at !== null]),
+    ).toEqual([
+      [true, false],
+      [false, true],
+    ]);
+  });
+
+  it('resolves a failed migration as applied: the failed row rolled back, a new finished row', async () => {
+    const { client } = await freshDatabase();
+    const dir = folder({ '1_init': INIT, '2_broken': 'SELECT 1/0;\n' });
+    await applyPendingMigrations(client, await readMigrationsFolder(dir)).catch(() => undefined);
+
+    await markMigrationApplied(client, await readMigrationsFolder(dir), '2_broken');
+
+    const recorded = (await rows(client)).filter((r) => r.migration_name === '2_broken');
+    expect(recorded).toHaveLength(2);
+    expect(recorded[0]).toMatchObject({ finished_at: null, applied_steps_count: 0 });
+    expect(recorded[0]?.rolled_back_at).toBeInstanceOf(Date);
+    expect(recorded[1]?.finished_at).toBeInstanceOf(Date);
+    expect(recorded[1]?.rolled_back_at).toBeNull();
+    expect((await planMigrations(client, await readMigrationsFolder(dir))).pending).toEqual([]);
+
+    await expect(
+      markMigrationApplied(client, await readMigrationsFolder(dir), '2_broken'),
+    ).rejects.toMatchObject({ code: 'P3008' });
+    await expect(markMigrationRolledBack(client, '1_init')).rejects.toMatchObject({ code: 'P3012' });
+    await expect(markMigrationRolledBack(client, '9_never')).rejects.toMatchObject({ code: 'P3011' });
+    await expect(
+      markMigrationApplied(client, await readMigrationsFolder(dir), '9_never'),
+    ).rejects.toMatchObject({ code: 'P3017' });
+  });
+
+  it('serializes concurrent runs on the advisory lock: every migration applied exactly once', async () => {
+    const { database } = await freshDatabase();
+    const dir = folder({
+      '1_init': INIT,
+      '2_slow': 'SELECT pg_sleep(0.4);\nALTER TABLE account ADD COLUMN slow int;\n',
+      '3_add_name': ADD_NAME,
+    });
+    const local = await readMigrationsFolder(dir);
+    const [a, b] = await Promise.all([connect(database), connect(database)]);
+
+    const results = await Promise.all([applyPendingMigrations(a, local), applyPendingMigrations(b, local)]);
+
+    const appliedNames = results.flatMap((r) => r.applied.map((x) => x.name)).sort();
+    expect(appliedNames).toEqual(['1_init', '2_slow', '3_add_name']);
+    expect((await rows(a)).map((r) => r.migration_name)).toEqual(['1_init', '2_slow', '3_add_name']);
+  });
+
+  it('gives up waiting for the lock after the lock timeout with Prisma P1002', async () => {
+    const { client, database } = await freshDatabase();
+    const holder = await connect(database);
+    await holder.query('SELECT pg_advisory_lock(72707369)');
+    try {
+      const started = Date.now();
+      const error = await applyPendingMigrations(
+        client,
+        await readMigrationsFolder(folder({ '1_init': INIT })),
+        {
+          lockTimeoutMs: 300,
+        },
+      ).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'P1002' });
+      expect((error as Error).message).toContain('another migration is running');
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      await holder.query('SELECT pg_advisory_unlock(72707369)');
+    }
+  });
+
+  it('treats a file that differs only in CRLF line endings as unchanged', async () => {
+    const { client } = await freshDatabase();
+    const dir = folder({ '1_init': INIT, '2_add_name': ADD_NAME });
+    await applyPendingMigrations(client, await readMigrationsFolder(dir));
+
+    writeFileSync(join(dir, '1_init', 'migration.sql'), INIT.replace(/\n/g, '\r\n'));
+    const plan = await planMigrations(client, await readMigrationsFolder(dir));
+
+    expect(plan).toMatchObject({ pending: [], drift: [], blocked: false });
+  });
+
+  it('reports an edited applied migration as drift and never re-applies it', async () => {
+    const { client } = await freshDatabase();
+    const dir = folder({ '1_init': INIT });
+    await applyPendingMigrations(client, await readMigrationsFolder(dir));
+
+    writeFileSync(join(dir, '1_init', 'migration.sql'), `${INIT}CREATE TABLE sneaky (id int);\n`);
+    const result = await applyPendingMigrations(client, await readMigrationsFolder(dir));
+
+    expect(result.plan.drift).toEqual([{ name: '1_init', reason: 'modified' }]);
+    expect(result.applied).toEqual([]);
+    const sneaky = await client.query<{ exists: boolean }>(
+      "SELECT to_regclass('sneaky') IS NOT NULL AS exists",
+    );
+    expect(sneaky.rows[0]?.exists).toBe(false);
+  });
+
+  it('reports an applied migration whose folder is gone', async () => {
+    const { client } = await freshDatabase();
+    await applyPendingMigrations(client, await readMigrationsFolder(folder({ '1_init': INIT })));
+    const plan = await planMigrations(client, await readMigrationsFolder(folder({ '2_other': 'SELECT 1;' })));
+    expect(plan.drift).toEqual([{ name: '1_init', reason: 'missing_locally' }]);
+    expect(plan.pending).toEqual(['2_other']);
+  });
+
+  it('runs a file with its own BEGIN/COMMIT, and a lone CREATE INDEX CONCURRENTLY', async () => {
+    const { client } = await freshDatabase();
+    const dir = folder({
+      '1_init': INIT,
+      '2_explicit_tx':
+        'BEGIN;\nALTER TABLE account ADD COLUMN name text;\nUPDATE account SET name = email;\nCOMMIT;\n',
+      '3_concurrent_index':
+        '-- Built without locking writes\nCREATE INDEX CONCURRENTLY account_email_idx ON account (email);\n',
+    });
+
+    const result = await applyPendingMigrations(client, await readMigrationsFolder(dir));
+
+    expect(result.applied).toHaveLength(3);
+    const index = await client.query<{ indisvalid: boolean }>(
+      "SELECT indisvalid FROM pg_index WHERE indexrelid = 'account_email_idx'::regclass",
+    );
+    expect(index.rows[0]?.indisvalid).toBe(true);
+  });
+
+  it('rolls back a failing file with its own BEGIN and still records the failure', async () => {
+    const { client } = await freshDatabase();
+    const dir = folder({
+      '1_init': INIT,
+      '2_explicit_tx_broken': 'BEGIN;\nALTER TABLE account ADD COLUMN half int;\nSELECT 1/0;\nCOMMIT;\n',
+    });
+    await expect(applyPendingMigrations(client, await readMigrationsFolder(dir))).rejects.toMatchObject({
+      code: 'P3018',
+    });
+    const half = await client.query(
+      "SELECT 1 FROM information_schema.columns WHERE table_name = 'account' AND column_name = 'half'",
+    );
+    expect(half.rowCount).toBe(0);
+    expect((await rows(client)).find((r) => r.migration_name === '2_explicit_tx_broken')?.logs).toContain(
+      '22012',
+    );
+  });
+
+  it('plans without writing anything, not even the migrations table', async () => {
+    const { client } = await freshDatabase();
+    const plan = await planMigrations(
+      client,
+      await readMigrationsFolder(folder({ '2_b': 'SELECT 1;', '1_a': INIT })),
+    );
+    expect(plan).toEqual({ pending: ['1_a', '2_b'], applied: [], failed: [], drift: [], blocked: false });
+    const exists = await client.query<{ exists: boolean }>(
+      "SELECT to_regclass('_prisma_migrations') IS NOT NULL AS exists",
+    );
+    expect(exists.rows[0]?.exists).toBe(false);
+  });
+
+  it('applies into the configured schema, like Prisma ?schema=', async () => {
+    const { client } = await freshDatabase();
+    await applyPendingMigrations(client, await readMigrationsFolder(folder({ '1_init': INIT })), {
+      schema: 'tenant',
+    });
+    const { rows: found } = await client.query<{ account: boolean; migrations: boolean }>(
+      "SELECT to_regclass('tenant.account') IS NOT NULL AS account, to_regclass('tenant._prisma_migrations') IS NOT NULL AS migrations",
+    );
+    expect(found[0]).toEqual({ account: true, migrations: true });
+  });
+});
+
+describe('reading a migrations folder', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pg-dr-folder-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('orders folders by name bytes and skips top-level files', async () => {
+    for (const name of ['20240102_b', '20240101_a', 'B_upper', 'a_lower']) {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, 'migration.sql'), `-- ${name}\n`);
+    }
+    writeFileSync(join(dir, 'migration_lock.toml'), 'provider = "postgresql"\n');
+    expect((await readMigrationsFolder(dir)).map((m) => m.name)).toEqual([
+      '20240101_a',
+      '20240102_b',
+      'B_upper',
+      'a_lower',
+    ]);
+  });
+
+  it('names a folder without migration.sql', async () => {
+    mkdirSync(join(dir, '1_empty'));
+    await expect(readMigrationsFolder(dir)).rejects.toThrow('migration folder 1_empty has no migration.sql');
+  });
+
+  it('names a missing folder', async () => {
+    await expect(readMigrationsFolder(join(dir, 'nope'))).rejects.toThrow(
+      /migrations folder .*nope does not exist/,
+    );
+  });
+});
