@@ -14,6 +14,7 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
     },
   },
-  { files: ['eslint.config.mjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['eslint.config.mjs', 'bin/dr.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['bin/dr.js'], languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly' } } },
   prettier,
 );

@@ -1,5 +1,5 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { Client, type ClientConfig } from 'pg';
+import { Client, DatabaseError as ServerError, type ClientConfig } from 'pg';
 import { z } from 'zod';
 import { classifyPostgresError, DatabaseError, redact } from './postgres-errors';
 
@@ -116,6 +116,13 @@ export function toDatabaseError(error: unknown, settings: ConnectionSettings): D
   return new DatabaseError(classifyPostgresError(error), redact(message, settings.password));
 }
 
+/** Errors from the server, the socket or the driver, as opposed to the caller's own typed errors. */
+function isDriverError(error: unknown): boolean {
+  if (error instanceof ServerError) return true;
+  if (!(error instanceof Error)) return false;
+  return 'syscall' in error || /Connection terminated|timeout/i.test(error.message);
+}
+
 /** Opens a verified-TLS connection, runs `work`, and always closes it. Errors come back classified. */
 export async function withConnection<T>(
   settings: ConnectionSettings,
@@ -134,10 +141,7 @@ export async function withConnection<T>(
   try {
     return await work(client);
   } catch (error) {
-    if (error instanceof Error && !(error instanceof DatabaseError) && 'code' in error) {
-      throw toDatabaseError(error, settings);
-    }
-    throw error;
+    throw isDriverError(error) ? toDatabaseError(error, settings) : error;
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -1,0 +1,263 @@
+import { resolve } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import {
+  applyPendingMigrations,
+  DEFAULT_LOCK_TIMEOUT_MS,
+  markMigrationApplied,
+  markMigrationRolledBack,
+  MigrationsError,
+  planMigrations,
+  type MigrationPlan,
+  type MigrationsOptions,
+} from '../../lambdas/migrations/engine';
+import {
+  MigrationsFolderError,
+  readMigrationsFolder,
+  type LocalMigration,
+} from '../../lambdas/migrations/folder';
+import { withConnection, type ConnectionSettings } from '../../lambdas/shared/database';
+import { DatabaseError } from '../../lambdas/shared/postgres-errors';
+import { settingsFromUrl, UsageError } from './database-url';
+
+/** Where the CLI writes, and what it reads from its environment: injectable for tests. */
+export interface CliIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export const EXIT_OK = 0;
+/** The operation ran and failed, or found something that needs an operator (pending, failed, blocked). */
+export const EXIT_FAILED = 1;
+/** Bad options: nothing was done. */
+export const EXIT_USAGE = 2;
+
+interface MigrationsCliOptions {
+  databaseUrl?: string;
+  dir: string;
+  schema?: string;
+  lockTimeout: number;
+  json?: boolean;
+}
+
+class ExitRequest extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new UsageError(`${name} must be a positive whole number of milliseconds`);
+    return n;
+  };
+}
+
+function describePlan(plan: MigrationPlan, local: readonly LocalMigration[]): string[] {
+  const lines = [
+    `${local.length} migration(s) in the folder, ${plan.applied.length} applied to the database.`,
+  ];
+  if (plan.failed.length > 0) {
+    lines.push('Failed, blocking deploy until resolved:');
+    for (const f of plan.failed) lines.push(`  ${f.name} (started ${f.startedAt})`);
+  }
+  if (plan.pending.length > 0) {
+    lines.push(`Pending (${plan.pending.length}), in the order they will run:`);
+    for (const name of plan.pending) lines.push(`  ${name}`);
+  } else {
+    lines.push('No pending migrations.');
+  }
+  for (const d of plan.drift) {
+    lines.push(
+      d.reason === 'modified'
+        ? `Warning: ${d.name} was edited after it was applied; the change will not be applied.`
+        : `Warning: ${d.name} is applied to the database but missing from the folder.`,
+    );
+  }
+  return lines;
+}
+
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('dr')
+    .description('PostgreSQL cross-region DR toolkit')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride()
+    .showHelpAfterError();
+
+  const migrations = program
+    .command('migrations')
+    .description(
+      'Prisma-compatible migrations against one database (like prisma migrate deploy/status/resolve). ' +
+        'For operators and CI; workflows take Secrets Manager references instead of URLs.',
+    );
+
+  const withCommon = (command: Command) =>
+    command
+      .addOption(
+        new Option(
+          '--database-url <url>',
+          'postgresql:// URL of the target (local use; prefer the DATABASE_URL variable, which stays out of the process list). ' +
+            'TLS is verified unless sslmode=disable; sslrootcert=<file> adds a CA; schema=<name> picks the schema.',
+        ),
+      )
+      .option('--dir <folder>', 'Prisma migrations folder', 'prisma/migrations')
+      .option(
+        '--schema <name>',
+        'schema of _prisma_migrations and the scripts (default: URL schema= or public)',
+      )
+      .option(
+        '--lock-timeout <ms>',
+        'how long to wait for the migration lock',
+        positiveInt('--lock-timeout'),
+        DEFAULT_LOCK_TIMEOUT_MS,
+      )
+      .option('--json', 'print one machine-readable JSON result');
+
+  const run = async (
+    options: MigrationsCliOptions,
+    command: string,
+    work: (ctx: RunContext) => Promise<RunOutcome>,
+  ) => {
+    const url = options.databaseUrl ?? io.env.DATABASE_URL;
+    if (url === undefined || url === '') throw new UsageError('give --database-url or set DATABASE_URL');
+    const { settings, schema } = settingsFromUrl(url);
+    const local = await readMigrationsFolder(resolve(options.dir));
+    const engineOptions: MigrationsOptions = {
+      schema: options.schema ?? schema ?? 'public',
+      lockTimeoutMs: options.lockTimeout,
+    };
+    const outcome = await withConnection(
+      settings,
+      { connectTimeoutMs: 10_000, statementTimeoutMs: 0, applicationName: `dr migrations ${command}` },
+      (client) => work({ client, local, engineOptions, settings }),
+    );
+    if (options.json === true)
+      io.out(`${JSON.stringify({ ok: outcome.exitCode === EXIT_OK, command, ...outcome.result })}\n`);
+    else io.out(`${outcome.lines.join('\n')}\n`);
+    if (outcome.exitCode !== EXIT_OK) throw new ExitRequest(outcome.exitCode);
+  };
+
+  withCommon(migrations.command('plan'))
+    .description('show what apply would do; writes nothing')
+    .action(async (options: MigrationsCliOptions) => {
+      await run(options, 'plan', async ({ client, local, engineOptions }) => {
+        const plan = await planMigrations(client, local, engineOptions);
+        return {
+          exitCode: plan.blocked ? EXIT_FAILED : EXIT_OK,
+          result: { plan },
+          lines: describePlan(plan, local),
+        };
+      });
+    });
+
+  withCommon(migrations.command('status'))
+    .description('like plan, but exits 1 unless every migration is applied and none failed')
+    .action(async (options: MigrationsCliOptions) => {
+      await run(options, 'status', async ({ client, local, engineOptions }) => {
+        const plan = await planMigrations(client, local, engineOptions);
+        const upToDate = plan.pending.length === 0 && !plan.blocked;
+        const lines = describePlan(plan, local);
+        lines.push(upToDate ? 'Database schema is up to date.' : 'Database schema is not up to date.');
+        return { exitCode: upToDate ? EXIT_OK : EXIT_FAILED, result: { plan, upToDate }, lines };
+      });
+    });
+
+  withCommon(migrations.command('apply'))
+    .description('apply pending migrations (prisma migrate deploy)')
+    .action(async (options: MigrationsCliOptions) => {
+      await run(options, 'apply', async ({ client, local, engineOptions }) => {
+        const result = await applyPendingMigrations(client, local, engineOptions);
+        const lines =
+          result.plan.drift.length > 0
+            ? describePlan(result.plan, local).filter((l) => l.startsWith('Warning'))
+            : [];
+        for (const step of result.applied) lines.push(`Applied ${step.name} in ${step.durationMs} ms`);
+        lines.push(
+          result.applied.length === 0
+            ? 'No pending migrations.'
+            : `${result.applied.length} migration(s) applied.`,
+        );
+        return { exitCode: EXIT_OK, result: { applied: result.applied, drift: result.plan.drift }, lines };
+      });
+    });
+
+  withCommon(migrations.command('resolve'))
+    .description(
+      'record a failed migration as applied (its changes are in place) or rolled back (it runs again)',
+    )
+    .option('--applied <name>', 'mark this migration applied without running it')
+    .option('--rolled-back <name>', 'mark this failed migration rolled back')
+    .action(async (options: MigrationsCliOptions & { applied?: string; rolledBack?: string }) => {
+      if ((options.applied === undefined) === (options.rolledBack === undefined)) {
+        throw new UsageError('resolve needs exactly one of --applied <name> or --rolled-back <name>');
+      }
+      await run(options, 'resolve', async ({ client, local, engineOptions }) => {
+        if (options.applied !== undefined) {
+          await markMigrationApplied(client, local, options.applied, engineOptions);
+          return {
+            exitCode: EXIT_OK,
+            result: { applied: options.applied },
+            lines: [`Marked ${options.applied} as applied.`],
+          };
+        }
+        const name = options.rolledBack ?? '';
+        await markMigrationRolledBack(client, name, engineOptions);
+        return {
+          exitCode: EXIT_OK,
+          result: { rolledBack: name },
+          lines: [`Marked ${name} as rolled back; apply will run it again.`],
+        };
+      });
+    });
+
+  return program;
+}
+
+interface RunContext {
+  readonly client: import('pg').Client;
+  readonly local: readonly LocalMigration[];
+  readonly engineOptions: MigrationsOptions;
+  readonly settings: ConnectionSettings;
+}
+
+interface RunOutcome {
+  readonly exitCode: number;
+  readonly result: Record<string, unknown>;
+  readonly lines: string[];
+}
+
+function failure(error: unknown): { exitCode: number; code: string; message: string } {
+  if (error instanceof UsageError) return { exitCode: EXIT_USAGE, code: 'usage', message: error.message };
+  if (error instanceof MigrationsFolderError)
+    return { exitCode: EXIT_USAGE, code: 'folder', message: error.message };
+  if (error instanceof MigrationsError)
+    return { exitCode: EXIT_FAILED, code: error.code, message: error.message };
+  if (error instanceof DatabaseError)
+    return { exitCode: EXIT_FAILED, code: error.kind, message: error.message };
+  return {
+    exitCode: EXIT_FAILED,
+    code: 'error',
+    message: error instanceof Error ? error.message : String(error),
+  };
+}
+
+/** Runs the CLI and returns its exit code; never calls process.exit itself. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof ExitRequest) return error.exitCode;
+    if (error instanceof CommanderError) {
+      // Help and version are successes; every other commander error is a usage error it already printed.
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    const { exitCode, code, message } = failure(error);
+    if (argv.includes('--json')) io.out(`${JSON.stringify({ ok: false, error: { code, message } })}\n`);
+    io.err(`dr: ${message}\n`);
+    return exitCode;
+  }
+}

@@ -1,0 +1,205 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { runCli, type CliIo } from '../../lib/cli/program';
+import { PostgresServer } from '../support/postgres';
+
+const root = join(__dirname, '..', '..');
+const EXAMPLES = join(root, 'examples', 'prisma', 'migrations');
+
+interface Captured {
+  code: number;
+  out: string;
+  err: string;
+}
+
+describe('dr migrations (CLI) against real PostgreSQL', () => {
+  let server: PostgresServer;
+  let work: string;
+  let caFile: string;
+  let counter = 0;
+
+  beforeAll(async () => {
+    server = await PostgresServer.start({ name: 'cli', password: 'cli-Secret-pw-9' });
+    work = mkdtempSync(join(tmpdir(), 'pg-dr-cli-'));
+    caFile = join(work, 'ca.pem');
+    writeFileSync(caFile, server.tls?.caCert ?? '');
+  });
+  afterAll(async () => {
+    await server.destroy();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  async function freshDatabaseUrl(password = server.password): Promise<string> {
+    const database = `cli${++counter}`;
+    const admin = new Client(server.clientConfig());
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${database}`);
+    await admin.end();
+    return `postgresql://${server.user}:${encodeURIComponent(password)}@${server.host}:${server.port}/${database}?sslrootcert=${encodeURIComponent(caFile)}`;
+  }
+
+  async function dr(argv: string[], env: Record<string, string> = {}): Promise<Captured> {
+    let out = '';
+    let err = '';
+    const io: CliIo = { out: (t) => (out += t), err: (t) => (err += t), env };
+    const code = await runCli(argv, io);
+    return { code, out, err };
+  }
+
+  function copyExamples(): string {
+    const dir = join(work, `migrations-${++counter}`);
+    cpSync(EXAMPLES, dir, { recursive: true });
+    return dir;
+  }
+
+  it('plans, applies and reports status like prisma migrate, with exit codes to script on', async () => {
+    const url = await freshDatabaseUrl();
+    const dir = copyExamples();
+
+    const plan = await dr(['migrations', 'plan', '--database-url', url, '--dir', dir]);
+    expect(plan.code).toBe(0);
+    expect(plan.out).toContain(
+      'Pending (3), in the order they will run:\n  20240101000000_init\n  20240115000000_add_order_status\n  20240201000000_index_orders_created_at',
+    );
+
+    const before = await dr(['migrations', 'status', '--database-url', url, '--dir', dir]);
+    expect(before.code).toBe(1);
+    expect(before.out).toContain('Database schema is not up to date.');
+
+    const apply = await dr(['migrations', 'apply', '--database-url', url, '--dir', dir]);
+    expect(apply.code).toBe(0);
+    expect(apply.out).toMatch(
+      /Applied 20240201000000_index_orders_created_at in \d+ ms\n3 migration\(s\) applied\./,
+    );
+
+    const after = await dr(['migrations', 'status', '--database-url', url, '--dir', dir, '--json']);
+    expect(after.code).toBe(0);
+    expect(JSON.parse(after.out)).toMatchObject({
+      ok: true,
+      command: 'status',
+      upToDate: true,
+      plan: { pending: [], failed: [] },
+    });
+  });
+
+  it('reads DATABASE_URL so the password stays out of the process list', async () => {
+    const url = await freshDatabaseUrl();
+    const result = await dr(['migrations', 'apply', '--dir', copyExamples(), '--json'], {
+      DATABASE_URL: url,
+    });
+    expect(result.code).toBe(0);
+    expect((JSON.parse(result.out) as { applied: unknown[] }).applied).toHaveLength(3);
+  });
+
+  it('fails with exit 1 on a broken migration, refuses the next apply, and recovers through resolve', async () => {
+    const url = await freshDatabaseUrl();
+    const dir = copyExamples();
+    mkdirSync(join(dir, '20240301000000_broken'));
+    writeFileSync(
+      join(dir, '20240301000000_broken', 'migration.sql'),
+      'ALTER TABLE "nope" ADD COLUMN x int;\n',
+    );
+
+    const failed = await dr(['migrations', 'apply', '--database-url', url, '--dir', dir, '--json']);
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.out)).toMatchObject({ ok: false, error: { code: 'P3018' } });
+
+    const refused = await dr(['migrations', 'apply', '--database-url', url, '--dir', dir]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('dr migrations resolve --applied 20240301000000_broken');
+
+    writeFileSync(
+      join(dir, '20240301000000_broken', 'migration.sql'),
+      'ALTER TABLE "order" ADD COLUMN x int;\n',
+    );
+    const resolved = await dr([
+      'migrations',
+      'resolve',
+      '--rolled-back',
+      '20240301000000_broken',
+      '--database-url',
+      url,
+      '--dir',
+      dir,
+    ]);
+    expect(resolved).toMatchObject({
+      code: 0,
+      out: 'Marked 20240301000000_broken as rolled back; apply will run it again.\n',
+    });
+    const retried = await dr(['migrations', 'apply', '--database-url', url, '--dir', dir]);
+    expect(retried.code).toBe(0);
+    expect(retried.out).toContain('Applied 20240301000000_broken');
+  });
+
+  it.each([
+    [
+      ['migrations', 'resolve', '--dir', EXAMPLES],
+      'resolve needs exactly one of --applied <name> or --rolled-back <name>',
+    ],
+    [['migrations', 'apply', '--dir', EXAMPLES], 'give --database-url or set DATABASE_URL'],
+    [
+      ['migrations', 'apply', '--database-url', 'mysql://x@y/z'],
+      '--database-url must be a postgresql:// URL',
+    ],
+    [
+      ['migrations', 'apply', '--database-url', 'postgresql://u@h/d', '--dir', '/nonexistent/migrations'],
+      'migrations folder /nonexistent/migrations does not exist',
+    ],
+    [['migrations', 'apply', '--lock-timeout', 'soon'], '--lock-timeout must be a positive whole number'],
+    [['migrations', 'deploy'], "unknown command 'deploy'"],
+  ])('rejects bad usage %j with exit 2 and a clear message', async (argv, message) => {
+    const result = await dr(
+      argv.includes('resolve') ? [...argv, '--database-url', 'postgresql://u@h/d'] : argv,
+    );
+    expect(result.code).toBe(2);
+    expect(result.err).toContain(message);
+  });
+
+  it('reports an unreachable or refusing database with exit 1, never echoing the password', async () => {
+    const wrong = await dr([
+      'migrations',
+      'plan',
+      '--database-url',
+      await freshDatabaseUrl('Wrong-Pw-77'),
+      '--dir',
+      EXAMPLES,
+      '--json',
+    ]);
+    expect(wrong.code).toBe(1);
+    expect(JSON.parse(wrong.out)).toMatchObject({ ok: false, error: { code: 'auth_failed' } });
+    expect(wrong.out + wrong.err).not.toContain('Wrong-Pw-77');
+
+    const closed = await dr([
+      'migrations',
+      'plan',
+      '--database-url',
+      `postgresql://u:Closed-Pw-1@127.0.0.1:1/x`,
+      '--dir',
+      EXAMPLES,
+      '--json',
+    ]);
+    expect(closed.code).toBe(1);
+    expect(JSON.parse(closed.out)).toMatchObject({ ok: false, error: { code: 'unreachable' } });
+    expect(closed.out + closed.err).not.toContain('Closed-Pw-1');
+  });
+
+  it('runs as the installed `dr` binary', () => {
+    const result = spawnSync(join(root, 'bin', 'dr.js'), ['migrations', 'apply', '--help'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(0);
+    for (const option of [
+      '--database-url <url>',
+      '--dir <folder>',
+      '--schema <name>',
+      '--lock-timeout <ms>',
+      '--json',
+    ]) {
+      expect(result.stdout).toContain(option);
+    }
+  });
+});
