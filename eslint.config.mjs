@@ -15,6 +15,11 @@ export default tseslint.config(
     },
   },
   { files: ['eslint.config.mjs', 'bin/dr.js'], ...tseslint.configs.disableTypeChecked },
-  { files: ['bin/dr.js'], languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly' } } },
+  {
+    // The npm bin shim is plain CommonJS: it has to require tsx before any TypeScript loads.
+    files: ['bin/dr.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   prettier,
 );
