@@ -200,6 +200,59 @@ export class PostgresServer {
     return this.process !== undefined && this.process.exitCode === null && this.process.signalCode === null;
   }
 
+  /**
+   * A streaming physical standby of `primary`, made without pg_basebackup: the primary is stopped cleanly,
+   * its data directory copied, and the copy started with standby.signal and a verified-TLS primary_conninfo.
+   */
+  static async startStandby(
+    primary: PostgresServer,
+    options: { name?: string } = {},
+  ): Promise<PostgresServer> {
+    await primary.stop();
+    const port = await freeLoopbackPort();
+    const tlsDir = (server: PostgresServer) => join(server.rootDir, 'tls');
+    const standby = new PostgresServer(
+      options.name ?? `${primary.name}-standby`,
+      primary.password,
+      primary.tls,
+      port,
+      primary.owner,
+      { ...primary.settings, hot_standby: 'on' },
+      primary.startTimeoutMs,
+    );
+    live.add(standby);
+    try {
+      cpSync(primary.dataDir, standby.dataDir, { recursive: true });
+      rmSync(join(standby.dataDir, 'postmaster.pid'), { force: true });
+      writeFileSync(join(standby.dataDir, 'standby.signal'), '');
+      standby.writeTlsFiles();
+      const conninfo = [
+        `host=${primary.host}`,
+        `port=${primary.port}`,
+        `user=${primary.user}`,
+        `password=${primary.password}`,
+        `application_name=${standby.name}`,
+        ...(primary.tls === undefined
+          ? ['sslmode=disable']
+          : ['sslmode=verify-full', `sslrootcert=${join(tlsDir(standby), 'ca.crt')}`]),
+      ].join(' ');
+      // primary_conninfo holds a password: it goes into the standby's own auto.conf, never on a command line.
+      writeFileSync(
+        join(standby.dataDir, 'postgresql.auto.conf'),
+        `primary_conninfo = '${conninfo.replace(/'/g, "''")}'\n`,
+      );
+      if (standby.owner !== undefined) {
+        execFileSync('chown', ['-R', `${standby.owner.uid}:${standby.owner.gid}`, standby.rootDir]);
+      }
+      await primary.launch();
+      await standby.launch();
+    } catch (error) {
+      standby.destroySync();
+      throw error;
+    }
+    return standby;
+  }
+
   /** node-postgres settings for connecting as the superuser, verifying the server certificate when TLS is on. */
   clientConfig(database = 'postgres'): ClientConfig {
     return {
@@ -210,6 +263,11 @@ export class PostgresServer {
       database,
       ssl: this.tls === undefined ? false : { ca: this.tls.caCert, rejectUnauthorized: true },
     };
+  }
+
+  /** The server's recent log lines (warnings and errors), for diagnosing a failed test. */
+  recentLog(): string {
+    return this.logTail.join('');
   }
 
   /** Clean shutdown (SIGINT: fast mode). */
@@ -295,19 +353,23 @@ export class PostgresServer {
     writeFileSync(join(this.dataDir, 'pg_hba.conf'), `${hba.join('\n')}\n`);
     this.chown(join(this.dataDir, 'pg_hba.conf'));
 
-    if (this.tls !== undefined) {
-      const certDir = join(this.rootDir, 'tls');
-      mkdirSync(certDir, { mode: 0o700 });
-      this.chown(certDir);
-      for (const [file, content] of [
-        ['server.crt', this.tls.serverCert],
-        ['server.key', this.tls.serverKey],
-      ] as const) {
-        const path = join(certDir, file);
-        writeFileSync(path, content, { mode: 0o600 });
-        chmodSync(path, 0o600);
-        this.chown(path);
-      }
+    this.writeTlsFiles();
+  }
+
+  private writeTlsFiles(): void {
+    if (this.tls === undefined) return;
+    const certDir = join(this.rootDir, 'tls');
+    mkdirSync(certDir, { mode: 0o700 });
+    this.chown(certDir);
+    for (const [file, content] of [
+      ['server.crt', this.tls.serverCert],
+      ['server.key', this.tls.serverKey],
+      ['ca.crt', this.tls.caCert],
+    ] as const) {
+      const path = join(certDir, file);
+      writeFileSync(path, content, { mode: 0o600 });
+      chmodSync(path, 0o600);
+      this.chown(path);
     }
   }
 
@@ -342,7 +404,9 @@ export class PostgresServer {
       ...this.owner,
       cwd: this.rootDir,
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, LC_MESSAGES: 'C' },
+      // libpq inside the server (standby, subscriptions) looks for client certificates under $HOME: give it
+      // a home it can read, not root's.
+      env: { ...process.env, HOME: this.rootDir, LC_MESSAGES: 'C' },
     });
     this.process = child;
     this.logTail = [];
@@ -357,7 +421,7 @@ export class PostgresServer {
       child.stderr.on('data', (chunk: Buffer) => {
         const text = chunk.toString('utf8');
         this.logTail = [...this.logTail, text].slice(-40);
-        if (text.includes('database system is ready to accept connections')) {
+        if (/database system is ready to accept (read-only )?connections/.test(text)) {
           clearTimeout(timer);
           resolve();
         }

@@ -1,8 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import type { ProbeSummary } from '../../../lambdas/health-probe/handler';
+import { coldStart as loadColdStart } from '../../support/lambda';
 import { PostgresServer } from '../../support/postgres';
 
 type Handler = (event: unknown, context: { getRemainingTimeInMillis(): number }) => Promise<ProbeSummary>;
@@ -18,7 +17,6 @@ interface EmfRecord {
   [key: string]: unknown;
 }
 
-type SecretsMock = AwsClientStub<SecretsManagerClient>;
 const SECRET_ID = 'pg-dr/postgres-master';
 const context = { getRemainingTimeInMillis: () => 55_000 };
 
@@ -62,27 +60,7 @@ describe('health probe handler', () => {
     for (const spy of spies) spy.mockRestore();
   });
 
-  /**
-   * A fresh module registry per test, as in a cold start: settings and the secret cache start empty. The SDK
-   * client class is mocked inside the same registry the handler loads it from.
-   */
-  function coldStart(): {
-    handler: Handler;
-    secrets: SecretsMock;
-    GetSecretValue: typeof GetSecretValueCommand;
-  } {
-    let loaded: ReturnType<typeof coldStart> | undefined;
-    jest.isolateModules(() => {
-      const sdk = jest.requireActual<typeof import('@aws-sdk/client-secrets-manager')>(
-        '@aws-sdk/client-secrets-manager',
-      );
-      const secrets: SecretsMock = mockClient(sdk.SecretsManagerClient);
-      const { handler } = jest.requireActual<{ handler: Handler }>('../../../lambdas/health-probe/handler');
-      loaded = { handler, secrets, GetSecretValue: sdk.GetSecretValueCommand };
-    });
-    if (loaded === undefined) throw new Error('handler did not load');
-    return loaded;
-  }
+  const coldStart = () => loadColdStart<Handler>('../../lambdas/health-probe/handler');
 
   function secretValue(password: string) {
     return { SecretString: JSON.stringify({ username: server.user, password, engine: 'postgres' }) };
