@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { databaseRefSchema, secretsManagerResolver, withConnection, type ResolveDatabase } from '../shared/database';
+import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
+import {
+  applyPendingMigrations,
+  DEFAULT_LOCK_TIMEOUT_MS,
+  MigrationsError,
+  planMigrations,
+  type AppliedStep,
+  type MigrationDrift,
+  type MigrationPlan,
+} from './engine';
+import { readMigrationsFolder } from './folder';
+
+export const migrationsEventSchema = z.strictObject({
+  database: databaseRefSchema,
+  schema: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, { error: 'must be a schema name' })
+    .default('public'),
+  lockTimeoutMs: z.number().int().min(100).max(60_000).default(DEFAULT_LOCK_TIMEOUT_MS),
+});
+export type MigrationsEvent = z.input<typeof migrationsEventSchema>;
+
+/** Prisma error codes as Step Functions error types. */
+const ERROR_NAMES: Record<MigrationsError['code'], string> = {
+  P1002: 'MigrationLockTimeout',
+  P3008: 'MigrationAlreadyApplied',
+  P3009: 'MigrationsBlocked',
+  P3011: 'MigrationNotApplied',
+  P3012: 'MigrationNotFailed',
+  P3017: 'MigrationNotFound',
+  P3018: 'MigrationFailed',
+};
+
+let resolver: ResolveDatabase | undefined;
+function defaultResolver(): ResolveDatabase {
+  const caFile = process.env.DB_CA_FILE;
+  resolver ??= secretsManagerResolver(caFile === undefined ? {} : { ca: readFileSync(caFile, 'utf8') });
+  return resolver;
+}
+
+/** The migrations folder bundled with the function (see the orchestration construct). */
+function migrationsDir(): string {
+  const dir = process.env.MIGRATIONS_DIR;
+  if (dir === undefined || dir === '') throw new StepError('StepMisconfigured', 'MIGRATIONS_DIR is not set');
+  return dir;
+}
+
+async function withTarget<T>(event: unknown, work: (input: z.output<typeof migrationsEventSchema>, client: import('pg').Client) => Promise<T>) {
+  const input = parseInput(migrationsEventSchema, event);
+  const settings = await defaultResolver()(input.database);
+  try {
+    return await withConnection(
+      settings,
+      // No statement timeout: a migration may legitimately run long; the Lambda timeout bounds it.
+      { connectTimeoutMs: 10_000, statementTimeoutMs: 0, applicationName: 'dr-migrations' },
+      (client) => work(input, client),
+    );
+  } catch (error) {
+    if (error instanceof MigrationsError) throw new StepError(ERROR_NAMES[error.code], `${error.code}: ${error.message}`);
+    throw error;
+  }
+}
+
+export interface PlanResult {
+  readonly plan: MigrationPlan;
+  readonly migrationsInFolder: number;
+}
+
+const planInstrumentation = stepInstrumentation('migration-plan');
+
+/** Dry run: what apply would do on the target. Writes nothing. */
+export async function planHandler(event: unknown): Promise<PlanResult> {
+  return runStep(planInstrumentation, async () => {
+    const local = await readMigrationsFolder(migrationsDir());
+    const plan = await withTarget(event, (input, client) => planMigrations(client, local, { schema: input.schema }));
+    planInstrumentation.logger.info('plan', { pending: plan.pending, failed: plan.failed.map((f) => f.name), drift: plan.drift });
+    return { plan, migrationsInFolder: local.length };
+  });
+}
+
+export interface MigrateResult {
+  readonly applied: readonly AppliedStep[];
+  readonly drift: readonly MigrationDrift[];
+  readonly totalMs: number;
+}
+
+const applyInstrumentation = stepInstrumentation('migrate');
+
+/** Applies pending migrations to the target (green), Prisma-compatibly. */
+export async function applyHandler(event: unknown): Promise<MigrateResult> {
+  return runStep(applyInstrumentation, async () => {
+    const local = await readMigrationsFolder(migrationsDir());
+    const started = performance.now();
+    const result = await withTarget(event, (input, client) =>
+      applyPendingMigrations(client, local, {
+        schema: input.schema,
+        lockTimeoutMs: input.lockTimeoutMs,
+        onProgress: (progress) => {
+          applyInstrumentation.logger.info(`migration ${progress.phase}`, { ...progress });
+        },
+      }),
+    );
+    return { applied: result.applied, drift: result.plan.drift, totalMs: Math.round(performance.now() - started) };
+  });
+}
