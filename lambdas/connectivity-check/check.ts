@@ -89,8 +89,11 @@ export async function checkConnectivity(
         latest_end_lsn: string | null;
         last_msg_receipt_time: Date | null;
       }>(
-        `SELECT subname, received_lsn::text, latest_end_lsn::text, last_msg_receipt_time
-           FROM pg_stat_subscription WHERE relid IS NULL ORDER BY subname`,
+        // The view is cluster-wide: only this database's subscriptions are reported.
+        `SELECT s.subname, s.received_lsn::text, s.latest_end_lsn::text, s.last_msg_receipt_time
+           FROM pg_stat_subscription s JOIN pg_subscription p ON p.oid = s.subid
+          WHERE s.relid IS NULL AND p.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+          ORDER BY s.subname`,
       );
 
       const readOnly = server.in_recovery || server.read_only_default;

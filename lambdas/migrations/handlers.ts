@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { databaseRefSchema, secretsManagerResolver, withConnection, type ResolveDatabase } from '../shared/database';
+import {
+  databaseRefSchema,
+  secretsManagerResolver,
+  withConnection,
+  type ResolveDatabase,
+} from '../shared/database';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import {
   applyPendingMigrations,
@@ -48,7 +53,10 @@ function migrationsDir(): string {
   return dir;
 }
 
-async function withTarget<T>(event: unknown, work: (input: z.output<typeof migrationsEventSchema>, client: import('pg').Client) => Promise<T>) {
+async function withTarget<T>(
+  event: unknown,
+  work: (input: z.output<typeof migrationsEventSchema>, client: import('pg').Client) => Promise<T>,
+) {
   const input = parseInput(migrationsEventSchema, event);
   const settings = await defaultResolver()(input.database);
   try {
@@ -59,7 +67,8 @@ async function withTarget<T>(event: unknown, work: (input: z.output<typeof migra
       (client) => work(input, client),
     );
   } catch (error) {
-    if (error instanceof MigrationsError) throw new StepError(ERROR_NAMES[error.code], `${error.code}: ${error.message}`);
+    if (error instanceof MigrationsError)
+      throw new StepError(ERROR_NAMES[error.code], `${error.code}: ${error.message}`);
     throw error;
   }
 }
@@ -75,8 +84,14 @@ const planInstrumentation = stepInstrumentation('migration-plan');
 export async function planHandler(event: unknown): Promise<PlanResult> {
   return runStep(planInstrumentation, async () => {
     const local = await readMigrationsFolder(migrationsDir());
-    const plan = await withTarget(event, (input, client) => planMigrations(client, local, { schema: input.schema }));
-    planInstrumentation.logger.info('plan', { pending: plan.pending, failed: plan.failed.map((f) => f.name), drift: plan.drift });
+    const plan = await withTarget(event, (input, client) =>
+      planMigrations(client, local, { schema: input.schema }),
+    );
+    planInstrumentation.logger.info('plan', {
+      pending: plan.pending,
+      failed: plan.failed.map((f) => f.name),
+      drift: plan.drift,
+    });
     return { plan, migrationsInFolder: local.length };
   });
 }
@@ -103,6 +118,10 @@ export async function applyHandler(event: unknown): Promise<MigrateResult> {
         },
       }),
     );
-    return { applied: result.applied, drift: result.plan.drift, totalMs: Math.round(performance.now() - started) };
+    return {
+      applied: result.applied,
+      drift: result.plan.drift,
+      totalMs: Math.round(performance.now() - started),
+    };
   });
 }

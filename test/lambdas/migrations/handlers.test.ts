@@ -39,7 +39,9 @@ describe('migration plan and migrate steps', () => {
 
   function load<R>(name: 'planHandler' | 'applyHandler', database: string) {
     const loaded = coldStart<Handler<R>>(MODULE, name);
-    loaded.secrets.on(loaded.GetSecretValue, { SecretId: 'green-db' }).resolves(databaseSecret(green, database));
+    loaded.secrets
+      .on(loaded.GetSecretValue, { SecretId: 'green-db' })
+      .resolves(databaseSecret(green, database));
     return loaded.handler;
   }
 
@@ -49,17 +51,31 @@ describe('migration plan and migrate steps', () => {
     const plan = await load<PlanResult>('planHandler', database)({ database: { secretId: 'green-db' } });
     expect(plan).toMatchObject({
       migrationsInFolder: 3,
-      plan: { pending: ['20240101000000_init', '20240115000000_add_order_status', '20240201000000_index_orders_created_at'], blocked: false },
+      plan: {
+        pending: [
+          '20240101000000_init',
+          '20240115000000_add_order_status',
+          '20240201000000_index_orders_created_at',
+        ],
+        blocked: false,
+      },
     });
     const client = new Client(green.clientConfig(database));
     await client.connect();
-    const untouched = await client.query<{ exists: boolean }>("SELECT to_regclass('_prisma_migrations') IS NOT NULL AS exists");
+    const untouched = await client.query<{ exists: boolean }>(
+      "SELECT to_regclass('_prisma_migrations') IS NOT NULL AS exists",
+    );
     expect(untouched.rows[0]?.exists).toBe(false);
 
-    const result = await load<MigrateResult>('applyHandler', database)({ database: { secretId: 'green-db' } });
+    const result = await load<MigrateResult>(
+      'applyHandler',
+      database,
+    )({ database: { secretId: 'green-db' } });
     expect(result.applied.map((a) => a.name)).toEqual(plan.plan.pending);
     for (const step of result.applied) expect(step.durationMs).toBeGreaterThanOrEqual(0);
-    const count = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL');
+    const count = await client.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL',
+    );
     await client.end();
     expect(count.rows[0]?.n).toBe(3);
 
@@ -70,13 +86,22 @@ describe('migration plan and migrate steps', () => {
   it('fails as MigrationFailed, then MigrationsBlocked on the next attempt', async () => {
     const { database, folder } = await freshTarget();
     mkdirSync(join(folder, '20240301000000_broken'));
-    writeFileSync(join(folder, '20240301000000_broken', 'migration.sql'), 'ALTER TABLE nope ADD COLUMN x int;');
+    writeFileSync(
+      join(folder, '20240301000000_broken', 'migration.sql'),
+      'ALTER TABLE nope ADD COLUMN x int;',
+    );
 
-    const first = (await load<MigrateResult>('applyHandler', database)({ database: { secretId: 'green-db' } }).catch((e: unknown) => e)) as Error;
+    const first = (await load<MigrateResult>(
+      'applyHandler',
+      database,
+    )({ database: { secretId: 'green-db' } }).catch((e: unknown) => e)) as Error;
     expect(first.name).toBe('MigrationFailed');
     expect(first.message).toContain('P3018: migration 20240301000000_broken failed to apply');
 
-    const second = (await load<MigrateResult>('applyHandler', database)({ database: { secretId: 'green-db' } }).catch((e: unknown) => e)) as Error;
+    const second = (await load<MigrateResult>(
+      'applyHandler',
+      database,
+    )({ database: { secretId: 'green-db' } }).catch((e: unknown) => e)) as Error;
     expect(second.name).toBe('MigrationsBlocked');
 
     const plan = await load<PlanResult>('planHandler', database)({ database: { secretId: 'green-db' } });
@@ -98,7 +123,9 @@ describe('migration plan and migrate steps', () => {
   it('rejects a bad schema name before connecting', async () => {
     const { database } = await freshTarget();
     const loaded = coldStart<Handler<MigrateResult>>(MODULE, 'applyHandler');
-    const error = (await loaded.handler({ database: { secretId: 'green-db' }, schema: 'x; DROP TABLE y' }).catch((e: unknown) => e)) as Error;
+    const error = (await loaded
+      .handler({ database: { secretId: 'green-db' }, schema: 'x; DROP TABLE y' })
+      .catch((e: unknown) => e)) as Error;
     expect(error.name).toBe('InvalidInput');
     expect(error.message).toBe('invalid input: schema must be a schema name');
     expect(loaded.secrets.calls()).toHaveLength(0);
