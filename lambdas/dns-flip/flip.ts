@@ -1,0 +1,295 @@
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListResourceRecordSetsCommand,
+  TestDNSAnswerCommand,
+  type ResourceRecordSet,
+  type Route53Client,
+  type RRType,
+} from '@aws-sdk/client-route-53';
+
+/** A record set exactly as Route 53 holds it, so a rollback can restore it field for field. */
+export type RecordSnapshot = ResourceRecordSet;
+
+export interface FlipTiming {
+  /** Interval between GetChange polls. */
+  readonly pollIntervalMs: number;
+  /** Give up waiting for INSYNC after this long. */
+  readonly maxWaitMs: number;
+  /** Retries of a throttled or not-yet-ready call (Throttling, PriorRequestNotComplete, 5xx). */
+  readonly maxRetries: number;
+  readonly retryBaseMs: number;
+}
+
+export interface FlipRequest {
+  readonly hostedZoneId: string;
+  readonly recordName: string;
+  readonly recordType: RRType;
+  /** Which set to change when the name has several (failover PRIMARY/SECONDARY, weighted, ...). */
+  readonly setIdentifier?: string;
+  /** The new value (e.g. green's endpoint). */
+  readonly target: string;
+}
+
+export interface FlipResult {
+  readonly changed: boolean;
+  readonly changeId: string | null;
+  /** What the record was: pass it back in rollback mode to restore it. */
+  readonly previous: RecordSnapshot;
+  readonly current: RecordSnapshot;
+  readonly insyncAfterMs: number;
+  /** What Route 53 answers for the name now (TestDNSAnswer, no resolver caches). */
+  readonly answer: readonly string[];
+}
+
+export class DnsFlipError extends Error {
+  constructor(
+    name:
+      | 'RecordNotFound'
+      | 'RecordAmbiguous'
+      | 'DnsChangeNotInSync'
+      | 'DnsAnswerMismatch'
+      | 'Route53Unavailable',
+    message: string,
+  ) {
+    super(message);
+    this.name = name;
+  }
+}
+
+export interface FlipDependencies {
+  readonly route53: Pick<Route53Client, 'send'>;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => number;
+}
+
+const RETRYABLE = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'PriorRequestNotComplete',
+  'ServiceUnavailable',
+  'InternalFailure',
+]);
+
+const defaultSleep = (ms: number) =>
+  new Promise<void>((resolve) => {
+    setTimeout(resolve, ms);
+  });
+
+/** Route 53 names are absolute and case-insensitive. */
+export function normalizeName(name: string): string {
+  const lower = name.trim().toLowerCase();
+  return lower.endsWith('.') ? lower : `${lower}.`;
+}
+
+function isRetryable(error: unknown): boolean {
+  const { name, $metadata } = (error ?? {}) as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return (name !== undefined && RETRYABLE.has(name)) || ($metadata?.httpStatusCode ?? 0) >= 500;
+}
+
+async function withRetries<T>(
+  call: () => Promise<T>,
+  what: string,
+  timing: FlipTiming,
+  sleep: (ms: number) => Promise<void>,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!isRetryable(error)) throw error;
+      if (attempt >= timing.maxRetries) {
+        const name = (error as { name?: string }).name ?? 'error';
+        throw new DnsFlipError(
+          'Route53Unavailable',
+          `${what}: still ${name} after ${timing.maxRetries + 1} attempts`,
+        );
+      }
+      await sleep(Math.min(5_000, timing.retryBaseMs * 2 ** attempt));
+    }
+  }
+}
+
+async function findRecord(
+  deps: FlipDependencies,
+  timing: FlipTiming,
+  zone: string,
+  name: string,
+  type: RRType,
+  setIdentifier: string | undefined,
+): Promise<RecordSnapshot> {
+  const sleep = deps.sleep ?? defaultSleep;
+  const wanted = normalizeName(name);
+  const listed = await withRetries(
+    () =>
+      deps.route53.send(
+        new ListResourceRecordSetsCommand({
+          HostedZoneId: zone,
+          StartRecordName: wanted,
+          StartRecordType: type,
+          MaxItems: 100,
+        }),
+      ),
+    'ListResourceRecordSets',
+    timing,
+    sleep,
+  );
+  const sets = (listed.ResourceRecordSets ?? []).filter(
+    (set) => set.Name !== undefined && normalizeName(set.Name) === wanted && set.Type === type,
+  );
+  const matching =
+    setIdentifier === undefined ? sets : sets.filter((set) => set.SetIdentifier === setIdentifier);
+  if (matching.length === 0) {
+    throw new DnsFlipError(
+      'RecordNotFound',
+      `no ${type} record ${wanted}${setIdentifier === undefined ? '' : ` with set identifier ${setIdentifier}`} in zone ${zone}`,
+    );
+  }
+  const [only, ...others] = matching;
+  if (only === undefined || others.length > 0) {
+    const ids = matching.map((s) => s.SetIdentifier ?? '(none)').join(', ');
+    throw new DnsFlipError(
+      'RecordAmbiguous',
+      `${wanted} has ${matching.length} ${type} sets (${ids}): give setIdentifier`,
+    );
+  }
+  if (only.AliasTarget !== undefined) {
+    throw new DnsFlipError(
+      'RecordAmbiguous',
+      `${wanted} is an alias record; only plain records can be flipped`,
+    );
+  }
+  return only;
+}
+
+/** Asks Route 53 what it answers for the record now (no resolver caches) and checks it is the record's value. */
+async function confirmAnswer(
+  deps: FlipDependencies,
+  timing: FlipTiming,
+  zone: string,
+  record: RecordSnapshot,
+): Promise<string[]> {
+  const tested = await withRetries(
+    () =>
+      deps.route53.send(
+        new TestDNSAnswerCommand({
+          HostedZoneId: zone,
+          RecordName: record.Name ?? '',
+          RecordType: record.Type ?? 'CNAME',
+        }),
+      ),
+    'TestDNSAnswer',
+    timing,
+    deps.sleep ?? defaultSleep,
+  );
+  const answer = (tested.RecordData ?? []).map(normalizeName);
+  const expected = valuesOf(record);
+  if (!expected.every((value) => answer.includes(value))) {
+    throw new DnsFlipError(
+      'DnsAnswerMismatch',
+      `Route 53 answers ${record.Name ?? ''} with ${answer.join(', ') || 'nothing'} (${tested.ResponseCode ?? 'no code'}), ` +
+        `expected ${expected.join(', ')}; is the record's health check unhealthy?`,
+    );
+  }
+  return answer;
+}
+
+const valuesOf = (set: RecordSnapshot) =>
+  (set.ResourceRecords ?? []).map((r) => normalizeName(r.Value ?? ''));
+
+async function upsertAndConfirm(
+  deps: FlipDependencies,
+  timing: FlipTiming,
+  zone: string,
+  desired: RecordSnapshot,
+  comment: string,
+): Promise<{ changeId: string; insyncAfterMs: number; answer: string[] }> {
+  const sleep = deps.sleep ?? defaultSleep;
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const change = await withRetries(
+    () =>
+      deps.route53.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: zone,
+          ChangeBatch: { Comment: comment, Changes: [{ Action: 'UPSERT', ResourceRecordSet: desired }] },
+        }),
+      ),
+    'ChangeResourceRecordSets',
+    timing,
+    sleep,
+  );
+  const changeId = change.ChangeInfo?.Id ?? '';
+  let status = change.ChangeInfo?.Status;
+  while (status !== 'INSYNC') {
+    if (now() - started >= timing.maxWaitMs) {
+      throw new DnsFlipError(
+        'DnsChangeNotInSync',
+        `change ${changeId} is still ${status ?? 'unknown'} after ${Math.round((now() - started) / 1000)} s (limit ${timing.maxWaitMs / 1000} s)`,
+      );
+    }
+    await sleep(timing.pollIntervalMs);
+    const polled = await withRetries(
+      () => deps.route53.send(new GetChangeCommand({ Id: changeId })),
+      'GetChange',
+      timing,
+      sleep,
+    );
+    status = polled.ChangeInfo?.Status;
+  }
+  const insyncAfterMs = now() - started;
+  const answer = await confirmAnswer(deps, timing, zone, desired);
+  return { changeId, insyncAfterMs, answer };
+}
+
+/**
+ * Points the record at a new target: UPSERT keeping every other field (TTL, failover role, set identifier,
+ * health check), wait until the change is INSYNC (bounded), confirm with TestDNSAnswer. Returns the previous
+ * record for rollback. Idempotent: a record already pointing at the target is only confirmed.
+ */
+export async function flipRecord(
+  deps: FlipDependencies,
+  timing: FlipTiming,
+  request: FlipRequest,
+): Promise<FlipResult> {
+  const previous = await findRecord(
+    deps,
+    timing,
+    request.hostedZoneId,
+    request.recordName,
+    request.recordType,
+    request.setIdentifier,
+  );
+  const desired: RecordSnapshot = { ...previous, ResourceRecords: [{ Value: request.target }] };
+  const alreadyThere =
+    valuesOf(previous).length === 1 && valuesOf(previous)[0] === normalizeName(request.target);
+  if (alreadyThere) {
+    const answer = await confirmAnswer(deps, timing, request.hostedZoneId, previous);
+    return { changed: false, changeId: null, previous, current: previous, insyncAfterMs: 0, answer };
+  }
+  const { changeId, insyncAfterMs, answer } = await upsertAndConfirm(
+    deps,
+    timing,
+    request.hostedZoneId,
+    desired,
+    `pg-dr blue-green cutover to ${request.target}`,
+  );
+  return { changed: true, changeId, previous, current: desired, insyncAfterMs, answer };
+}
+
+/** Restores a record to a snapshot taken by flipRecord, with the same INSYNC wait and answer check. */
+export async function rollbackRecord(
+  deps: FlipDependencies,
+  timing: FlipTiming,
+  hostedZoneId: string,
+  previous: RecordSnapshot,
+): Promise<Omit<FlipResult, 'previous'>> {
+  const { changeId, insyncAfterMs, answer } = await upsertAndConfirm(
+    deps,
+    timing,
+    hostedZoneId,
+    previous,
+    'pg-dr blue-green rollback',
+  );
+  return { changed: true, changeId, current: previous, insyncAfterMs, answer };
+}
