@@ -1,4 +1,4 @@
-import { Route53Client, type ResourceRecordSet } from '@aws-sdk/client-route-53';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { z } from 'zod';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import { DnsFlipError, flipRecord, rollbackRecord, type FlipResult, type FlipTiming } from './flip';
@@ -78,12 +78,7 @@ export async function handler(event: unknown): Promise<FlipResult | Omit<FlipRes
         });
         return result;
       }
-      const result = await rollbackRecord(
-        deps,
-        flipTiming,
-        input.hostedZoneId,
-        input.previous as ResourceRecordSet,
-      );
+      const result = await rollbackRecord(deps, flipTiming, input.hostedZoneId, input.previous);
       instrumentation.logger.info('record rolled back', {
         insyncAfterMs: result.insyncAfterMs,
         answer: result.answer,

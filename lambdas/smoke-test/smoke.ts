@@ -43,13 +43,13 @@ function valueAtPath(json: unknown, path: string): unknown {
 }
 
 async function readLimited(response: Response): Promise<string> {
-  const reader = response.body?.getReader();
+  const reader = (response.body as ReadableStream<Uint8Array> | null)?.getReader();
   if (reader === undefined) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;
   while (size < BODY_LIMIT) {
     const { done, value } = await reader.read();
-    if (done) break;
+    if (done || value === undefined) break;
     chunks.push(value);
     size += value.byteLength;
   }
@@ -113,7 +113,7 @@ async function attemptOnce(options: SmokeTestOptions): Promise<Omit<SmokeAttempt
       return {
         ok: false,
         status: response.status,
-        problem: `${options.jsonField.path} is ${JSON.stringify(actual) ?? 'missing'}, expected ${JSON.stringify(options.jsonField.equals)}`,
+        problem: `${options.jsonField.path} is ${actual === undefined ? 'missing' : JSON.stringify(actual)}, expected ${JSON.stringify(options.jsonField.equals)}`,
       };
     }
   }
