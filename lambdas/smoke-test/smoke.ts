@@ -49,7 +49,7 @@ async function readLimited(response: Response): Promise<string> {
   let size = 0;
   while (size < BODY_LIMIT) {
     const { done, value } = await reader.read();
-    if (done || value === undefined) break;
+    if (done) break;
     chunks.push(value);
     size += value.byteLength;
   }
