@@ -3,6 +3,7 @@ import type { DrConfig } from './config';
 import { drNames, onCallRegions, ROUTE53_METRICS_REGION } from './names';
 import { FailoverDnsStack } from './stacks/failover-dns-stack';
 import { OnCallStack } from './stacks/on-call-stack';
+import { OrchestrationStack } from './stacks/orchestration-stack';
 import { PrimaryRegionStack } from './stacks/primary-region-stack';
 import { SecondaryFoundationStack } from './stacks/secondary-foundation-stack';
 import { SecondaryRegionStack } from './stacks/secondary-region-stack';
@@ -13,6 +14,7 @@ export interface DrStacks {
   readonly primary: PrimaryRegionStack;
   readonly secondary: SecondaryRegionStack;
   readonly failoverDns: FailoverDnsStack;
+  readonly orchestration: OrchestrationStack;
 }
 
 /**
@@ -75,5 +77,14 @@ export function buildDrApp(app: App, config: DrConfig): DrStacks {
     replicaEndpoint: secondary.replica.instance.dbInstanceEndpointAddress,
     onCallTopic: topicIn(ROUTE53_METRICS_REGION),
   });
-  return { onCall, secondaryFoundation, primary, secondary, failoverDns };
+  const inPrimary = config.orchestrationRegion === config.primaryRegion;
+  const orchestration = new OrchestrationStack(app, names.stacks.orchestration, {
+    ...common,
+    env: env(config.orchestrationRegion),
+    description: 'PostgreSQL DR: recovery tooling (blue-green migration steps) in the orchestration region',
+    config,
+    network: inPrimary ? primary.network : secondaryFoundation.network,
+    secretKeys: [inPrimary ? primary.dataKey.key : secondaryFoundation.dataKey.key],
+  });
+  return { onCall, secondaryFoundation, primary, secondary, failoverDns, orchestration };
 }

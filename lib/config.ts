@@ -1,3 +1,5 @@
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 /** Commercial regions that have RDS for PostgreSQL cross-region replicas, S3 RTC and CloudWatch alarms Route 53 can read. */
@@ -154,6 +156,22 @@ export const drConfigSchema = z
       noncurrentVersionExpirationDays: intIn(1, 3650),
     }),
     onCall: onCallSchema,
+    /** Prisma migrations folder bundled into the migration steps, relative to the CDK app. */
+    migrationsDirectory: z
+      .string()
+      .min(1)
+      .refine((dir) => existsSync(resolve(dir)) && statSync(resolve(dir)).isDirectory(), {
+        error: 'must be an existing folder (the Prisma migrations folder, relative to the CDK app)',
+      }),
+    blueGreen: z.strictObject({
+      /**
+       * Blue and green secrets must be named under this prefix: the workflow steps may read only those
+       * (their names are not known at synth).
+       */
+      secretNamePrefix: z.string().regex(/^[A-Za-z0-9_+=.@-]+\/$/, {
+        error: 'must be a Secrets Manager name prefix ending in /, such as pg-dr/',
+      }),
+    }),
   })
   .superRefine((c, ctx) => {
     if (c.primaryRegion === c.secondaryRegion) {
@@ -252,6 +270,8 @@ export const CONFIG_DEFAULTS = {
     secretRotationDays: 30,
   },
   backups: { noncurrentVersionExpirationDays: 30 },
+  migrationsDirectory: 'prisma/migrations',
+  blueGreen: { secretNamePrefix: 'pg-dr/' },
 } as const;
 
 type Plain = Record<string, unknown>;

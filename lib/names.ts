@@ -12,6 +12,7 @@ export function drNames(config: DrConfig) {
       primary: `${p}-primary`,
       secondary: `${p}-secondary`,
       failoverDns: `${p}-failover-dns`,
+      orchestration: `${p}-orchestration`,
       onCall: (region: string) => `${p}-on-call-${region}`,
     },
     keyAlias: (role: 'primary' | 'secondary') => `alias/${p}-${role}-data`,

@@ -21,7 +21,7 @@ import {
   type DatabaseRole,
 } from '../../lambdas/health-probe/metric';
 import type { DrConfig } from '../config';
-import { acknowledgeNagFinding } from '../nag';
+import { acknowledgeLambdaBaseline } from '../nag';
 import type { RegionalNetwork } from './regional-network';
 
 export interface HealthProbeProps {
@@ -139,24 +139,7 @@ export class HealthProbe extends Construct {
       }),
     );
 
-    const role = this.function.role;
-    if (role !== undefined) {
-      acknowledgeNagFinding(
-        role,
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        "AWS-maintained policy limited to writing the function's own CloudWatch Logs.",
-      );
-      acknowledgeNagFinding(
-        role,
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        'AWS-maintained policy Lambda needs to attach the function to its VPC (ENI management).',
-      );
-      acknowledgeNagFinding(
-        role,
-        'AwsSolutions-IAM5[Resource::*]',
-        'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
-      );
-    }
+    if (this.function.role !== undefined) acknowledgeLambdaBaseline(this.function.role, { inVpc: true });
 
     new events.Rule(this, 'Schedule', {
       description: `Starts a minute of ${props.role} database probes`,

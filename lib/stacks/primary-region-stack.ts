@@ -22,6 +22,7 @@ export class PrimaryRegionStack extends Stack {
   readonly peering: InterRegionPeering;
   readonly probe: HealthProbe;
   readonly backups: BackupBucket;
+  readonly dataKey: RegionalKey;
 
   constructor(scope: Construct, id: string, props: PrimaryRegionStackProps) {
     super(scope, id, props);
@@ -32,10 +33,10 @@ export class PrimaryRegionStack extends Stack {
       cidr: config.network.primaryCidr,
       availabilityZones: config.network.primaryAvailabilityZones,
     });
-    const dataKey = new RegionalKey(this, 'DataKey', {
+    const dataKey = (this.dataKey = new RegionalKey(this, 'DataKey', {
       alias: names.keyAlias('primary'),
       description: 'Encrypts the primary database, its master secret and backups',
-    });
+    }));
     this.peering = new InterRegionPeering(this, 'PeeringToSecondary', {
       vpc: this.network.vpc,
       peerVpcId: secondary.network.vpc.vpcId,

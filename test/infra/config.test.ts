@@ -103,6 +103,16 @@ describe('DR configuration', () => {
       '',
     ],
     [{ onCall: {} }, 'dr.onCall needs at least one of email or httpsEndpoint', '{}'],
+    [
+      { migrationsDirectory: 'no/such/folder' },
+      'dr.migrationsDirectory must be an existing folder',
+      '"no/such/folder"',
+    ],
+    [
+      { blueGreen: { secretNamePrefix: 'pg-dr' } },
+      'dr.blueGreen.secretNamePrefix must be a Secrets Manager name prefix ending in /',
+      '"pg-dr"',
+    ],
   ])('rejects %j with a sentence naming the key and what it accepts', (overrides, expected, got) => {
     const message = errorFor(overrides);
     expect(message).toContain(expected);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -86,7 +86,14 @@ describe('cdk synth of the real app', () => {
       'pg-dr-primary': 'aws://111122223333/us-west-2',
       'pg-dr-secondary': 'aws://111122223333/us-east-1',
       'pg-dr-failover-dns': 'aws://111122223333/us-east-1',
+      'pg-dr-orchestration': 'aws://111122223333/us-east-1',
     });
+
+    // The migration steps carry the migrations folder in their package.
+    const bundled = readdirSync(outdir).filter((entry) =>
+      existsSync(join(outdir, entry, 'migrations', '20240101000000_init', 'migration.sql')),
+    );
+    expect(bundled.length).toBeGreaterThanOrEqual(1);
   }, 150_000);
 
   it('fails with one clear line per bad key and no stack trace', () => {
@@ -95,6 +102,7 @@ describe('cdk synth of the real app', () => {
         account: '111122223333',
         hostedZoneId: 'Z0EXAMPLE12345',
         onCall: { email: 'a@b.org' },
+        migrationsDirectory: 'examples/prisma/migrations',
         recordTtlSeconds: 600,
         primaryRegion: 'us-east-1',
       },

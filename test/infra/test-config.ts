@@ -7,6 +7,7 @@ export const REQUIRED_CONFIG = {
   account: '111122223333',
   hostedZoneId: 'Z0EXAMPLE12345',
   onCall: { email: 'oncall@example.org' },
+  migrationsDirectory: 'examples/prisma/migrations',
 } as const;
 
 export function testConfig(overrides: Record<string, unknown> = {}): DrConfig {

@@ -1,0 +1,241 @@
+import * as path from 'node:path';
+import { Arn, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { STEPS_NAMESPACE, STEPS_SERVICE } from '../../lambdas/shared/step';
+import { acknowledgeLambdaBaseline, acknowledgeNagFinding } from '../nag';
+import { lambdaEntry, NODE_RUNTIME } from './health-probe';
+import type { RegionalNetwork } from './regional-network';
+
+export interface BlueGreenStepsProps {
+  /** The orchestration region's network: database steps run in it. */
+  readonly network: RegionalNetwork;
+  readonly toolingSecurityGroup: ec2.ISecurityGroup;
+  /** Prisma migrations folder, bundled into the migration and verify steps. */
+  readonly migrationsDirectory: string;
+  /** Steps may read only secrets named under this prefix. */
+  readonly secretNamePrefix: string;
+  /** Keys that may encrypt those secrets in this region. */
+  readonly secretKeys: readonly kms.IKey[];
+  /** The one record the DNS flip may change. */
+  readonly hostedZoneId: string;
+  readonly recordName: string;
+}
+
+/** Where the bundled migrations land inside each function's package. */
+const MIGRATIONS_IN_PACKAGE = 'migrations';
+
+type StepName = 'connectivityCheck' | 'migrationPlan' | 'migrate' | 'verify' | 'smokeTest' | 'dnsFlip';
+
+interface StepSpec {
+  readonly entry: string[];
+  readonly handler: string;
+  readonly description: string;
+  readonly timeout: Duration;
+  /** Database steps run in the VPC; the others need the internet (the app's URL, the Route 53 API). */
+  readonly inVpc: boolean;
+  readonly migrations: boolean;
+  readonly memorySize: number;
+}
+
+const STEPS: Record<StepName, StepSpec> = {
+  connectivityCheck: {
+    entry: ['connectivity-check', 'handler.ts'],
+    handler: 'handler',
+    description: 'Blue-green step: reach a database and report its role and replication',
+    timeout: Duration.seconds(60),
+    inVpc: true,
+    migrations: false,
+    memorySize: 256,
+  },
+  migrationPlan: {
+    entry: ['migrations', 'handlers.ts'],
+    handler: 'planHandler',
+    description: 'Blue-green step: plan pending Prisma migrations (dry run, writes nothing)',
+    timeout: Duration.minutes(2),
+    inVpc: true,
+    migrations: true,
+    memorySize: 256,
+  },
+  migrate: {
+    entry: ['migrations', 'handlers.ts'],
+    handler: 'applyHandler',
+    description: 'Blue-green step: apply pending Prisma migrations to green',
+    timeout: Duration.minutes(15),
+    inVpc: true,
+    migrations: true,
+    memorySize: 512,
+  },
+  verify: {
+    entry: ['verify', 'handler.ts'],
+    handler: 'handler',
+    description: 'Blue-green step: verify green (migrations, tables, row counts, replication lag)',
+    timeout: Duration.minutes(15),
+    inVpc: true,
+    migrations: true,
+    memorySize: 512,
+  },
+  smokeTest: {
+    entry: ['smoke-test', 'handler.ts'],
+    handler: 'handler',
+    description: 'Blue-green step: smoke-test the application URL',
+    timeout: Duration.minutes(3),
+    inVpc: false,
+    migrations: false,
+    memorySize: 256,
+  },
+  dnsFlip: {
+    entry: ['dns-flip', 'handler.ts'],
+    handler: 'handler',
+    description:
+      'Blue-green step: flip (or roll back) the database record, wait for INSYNC, confirm the answer',
+    timeout: Duration.minutes(10),
+    inVpc: false,
+    migrations: false,
+    memorySize: 256,
+  },
+};
+
+/**
+ * The Lambda steps of the blue-green migration workflow, each with only the access it needs: database steps
+ * inside the orchestration VPC reading secrets under one prefix; the DNS flip allowed to UPSERT exactly one
+ * record of one zone.
+ */
+export class BlueGreenSteps extends Construct {
+  readonly functions: Record<StepName, nodejs.NodejsFunction>;
+
+  constructor(scope: Construct, id: string, props: BlueGreenStepsProps) {
+    super(scope, id);
+    const migrationsSource = path.resolve(props.migrationsDirectory);
+    const stack = Stack.of(this);
+    const secretArnPattern = Arn.format(
+      {
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: `${props.secretNamePrefix}*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      },
+      stack,
+    );
+
+    const make = (name: StepName, spec: StepSpec): nodejs.NodejsFunction => {
+      const fn = new nodejs.NodejsFunction(this, name, {
+        description: spec.description,
+        entry: lambdaEntry(...spec.entry),
+        handler: spec.handler,
+        runtime: NODE_RUNTIME,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: spec.memorySize,
+        timeout: spec.timeout,
+        tracing: lambda.Tracing.ACTIVE,
+        logGroup: new logs.LogGroup(this, `${name}Logs`, {
+          retention: logs.RetentionDays.THREE_MONTHS,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+        ...(spec.inVpc
+          ? {
+              vpc: props.network.vpc,
+              vpcSubnets: props.network.computeSubnets,
+              securityGroups: [props.toolingSecurityGroup],
+            }
+          : {}),
+        environment: {
+          POWERTOOLS_SERVICE_NAME: STEPS_SERVICE,
+          POWERTOOLS_METRICS_NAMESPACE: STEPS_NAMESPACE,
+          ...(spec.inVpc ? { NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' } : {}),
+          ...(spec.migrations ? { MIGRATIONS_DIR: `/var/task/${MIGRATIONS_IN_PACKAGE}` } : {}),
+        },
+        bundling: {
+          minify: true,
+          sourceMap: true,
+          target: 'node24',
+          externalModules: ['pg-native'],
+          forceDockerBundling: false,
+          ...(spec.migrations
+            ? {
+                commandHooks: {
+                  beforeBundling: () => [],
+                  beforeInstall: () => [],
+                  afterBundling: (_input: string, output: string) => [
+                    `cp -R ${JSON.stringify(migrationsSource)} ${JSON.stringify(path.join(output, MIGRATIONS_IN_PACKAGE))}`,
+                  ],
+                },
+              }
+            : {}),
+        },
+      });
+      if (spec.inVpc) {
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            resources: [secretArnPattern],
+          }),
+        );
+        fn.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['kms:Decrypt'],
+            resources: props.secretKeys.map((key) => key.keyArn),
+            conditions: {
+              StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` },
+            },
+          }),
+        );
+      }
+      if (fn.role !== undefined) {
+        acknowledgeLambdaBaseline(fn.role, { inVpc: spec.inVpc });
+        if (spec.inVpc) {
+          acknowledgeNagFinding(
+            fn.role,
+            `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${stack.region}:${stack.account}:secret:${props.secretNamePrefix}*]`,
+            'Blue and green are chosen per migration, so their secrets are not known at synth; access is limited to ' +
+              `secrets named under ${props.secretNamePrefix}.`,
+          );
+        }
+      }
+      return fn;
+    };
+
+    this.functions = Object.fromEntries(
+      (Object.entries(STEPS) as [StepName, StepSpec][]).map(([name, spec]) => [name, make(name, spec)]),
+    ) as Record<StepName, nodejs.NodejsFunction>;
+
+    const zoneArn = `arn:${stack.partition}:route53:::hostedzone/${props.hostedZoneId}`;
+    const flip = this.functions.dnsFlip;
+    flip.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['route53:ChangeResourceRecordSets'],
+        resources: [zoneArn],
+        conditions: {
+          'ForAllValues:StringEquals': {
+            'route53:ChangeResourceRecordSetsNormalizedRecordNames': [props.recordName.toLowerCase()],
+            'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
+            'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+          },
+        },
+      }),
+    );
+    flip.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['route53:ListResourceRecordSets'], resources: [zoneArn] }),
+    );
+    flip.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['route53:GetChange'],
+        resources: [`arn:${stack.partition}:route53:::change/*`],
+      }),
+    );
+    // TestDNSAnswer has no resource-level permissions; it only reads answers.
+    flip.addToRolePolicy(new iam.PolicyStatement({ actions: ['route53:TestDNSAnswer'], resources: ['*'] }));
+    if (flip.role !== undefined) {
+      acknowledgeNagFinding(
+        flip.role,
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::change/*]',
+        'Change ids are created by each ChangeResourceRecordSets call; GetChange only reads their status.',
+      );
+    }
+  }
+}

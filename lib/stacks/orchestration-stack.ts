@@ -1,0 +1,39 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type { Construct } from 'constructs';
+import type { DrConfig } from '../config';
+import { BlueGreenSteps } from '../constructs/blue-green-steps';
+import type { RegionalNetwork } from '../constructs/regional-network';
+
+export interface OrchestrationStackProps extends StackProps {
+  readonly config: DrConfig;
+  /** The network of the orchestration region (the secondary by default). */
+  readonly network: RegionalNetwork;
+  /** Keys that encrypt database secrets in this region. */
+  readonly secretKeys: readonly kms.IKey[];
+}
+
+/** Recovery tooling, in the region that survives losing the primary: the blue-green migration steps. */
+export class OrchestrationStack extends Stack {
+  readonly blueGreenSteps: BlueGreenSteps;
+
+  constructor(scope: Construct, id: string, props: OrchestrationStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    this.blueGreenSteps = new BlueGreenSteps(this, 'BlueGreenSteps', {
+      network: props.network,
+      toolingSecurityGroup: props.network.recoveryToolingSecurityGroup,
+      migrationsDirectory: config.migrationsDirectory,
+      secretNamePrefix: config.blueGreen.secretNamePrefix,
+      secretKeys: props.secretKeys,
+      hostedZoneId: config.hostedZoneId,
+      recordName: config.recordName,
+    });
+    for (const [name, fn] of Object.entries(this.blueGreenSteps.functions)) {
+      new CfnOutput(this, `${name}FunctionName`, {
+        value: fn.functionName,
+        description: `Blue-green step ${name}`,
+      });
+    }
+  }
+}
