@@ -1,0 +1,171 @@
+/**
+ * Applies a generated folder of Prisma migrations to a fresh database with the engine, and the same files
+ * with `psql` one by one (one process and connection per file, as a shell script does), in alternating
+ * rounds against the same local server. Bounded: fixed counts, a timeout per psql call.
+ *
+ * Usage: npm run bench:migrations [-- --migrations 300 --rounds 3]
+ * Needs psql on PATH (or PSQL=/path/to/psql). Prints a one-line JSON summary last.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { applyPendingMigrations } from '../lambdas/migrations/engine';
+import { readMigrationsFolder } from '../lambdas/migrations/folder';
+import { PostgresServer } from '../test/support/postgres';
+
+function argument(name: string, fallback: number, max: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  const value = at === -1 ? fallback : Number(process.argv[at + 1]);
+  if (!Number.isInteger(value) || value < 1 || value > max)
+    throw new Error(`--${name} must be a whole number from 1 to ${max}`);
+  return value;
+}
+
+function findPsql(): string {
+  const candidates = [
+    process.env.PSQL,
+    'psql',
+    ...['18', '17', '16', '15', '14'].map((v) => `/usr/lib/postgresql/${v}/bin/psql`),
+  ];
+  for (const candidate of candidates) {
+    if (candidate === undefined) continue;
+    try {
+      execFileSync(candidate, ['--version'], { stdio: 'ignore' });
+      return candidate;
+    } catch {
+      // try the next one
+    }
+  }
+  throw new Error(
+    'bench:migrations needs psql: install postgresql-client (Debian) or set PSQL=/path/to/psql',
+  );
+}
+
+function generateMigrations(dir: string, count: number): void {
+  for (let i = 1; i <= count; i++) {
+    const n = String(i).padStart(4, '0');
+    const name = `2024${String(i).padStart(10, '0')}_create_t_${n}`;
+    mkdirSync(join(dir, name));
+    writeFileSync(
+      join(dir, name, 'migration.sql'),
+      [
+        `-- CreateTable`,
+        `CREATE TABLE "t_${n}" (`,
+        `    "id" BIGSERIAL NOT NULL,`,
+        `    "name" TEXT NOT NULL,`,
+        `    "amount_cents" INTEGER NOT NULL DEFAULT 0,`,
+        `    "created_at" TIMESTAMPTZ NOT NULL DEFAULT now(),`,
+        `    CONSTRAINT "t_${n}_pkey" PRIMARY KEY ("id")`,
+        `);`,
+        ``,
+        `-- CreateIndex`,
+        `CREATE INDEX "t_${n}_name_idx" ON "t_${n}"("name");`,
+        ``,
+        `-- Seed`,
+        `INSERT INTO "t_${n}" ("name", "amount_cents") SELECT 'row ' || g, g FROM generate_series(1, 20) AS g;`,
+        ``,
+      ].join('\n'),
+    );
+  }
+  writeFileSync(join(dir, 'migration_lock.toml'), 'provider = "postgresql"\n');
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+
+async function main(): Promise<void> {
+  const count = argument('migrations', 300, 2000);
+  const rounds = argument('rounds', 3, 10);
+  const psql = findPsql();
+  const work = mkdtempSync(join(tmpdir(), 'pg-dr-bench-migrations-'));
+  const folder = join(work, 'migrations');
+  mkdirSync(folder);
+  generateMigrations(folder, count);
+  const server = await PostgresServer.start({ name: 'bench' });
+  const caFile = join(work, 'ca.pem');
+  writeFileSync(caFile, server.tls?.caCert ?? '');
+
+  const admin = new Client(server.clientConfig());
+  await admin.connect();
+  const engineSeconds: number[] = [];
+  const psqlSeconds: number[] = [];
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      // Engine: read the folder, one connection, Prisma bookkeeping for every file.
+      await admin.query(`CREATE DATABASE engine_${round}`);
+      let started = process.hrtime.bigint();
+      const local = await readMigrationsFolder(folder);
+      const client = new Client(server.clientConfig(`engine_${round}`));
+      await client.connect();
+      const result = await applyPendingMigrations(client, local);
+      await client.end();
+      engineSeconds.push(Number(process.hrtime.bigint() - started) / 1e9);
+      if (result.applied.length !== count)
+        throw new Error(`engine applied ${result.applied.length} of ${count}`);
+
+      // psql: one process and connection per file, in name order, stopping at the first error.
+      await admin.query(`CREATE DATABASE psql_${round}`);
+      started = process.hrtime.bigint();
+      for (const migration of local) {
+        const run = spawnSync(
+          psql,
+          [
+            '-X',
+            '-q',
+            '-v',
+            'ON_ERROR_STOP=1',
+            '--single-transaction',
+            '-f',
+            join(folder, migration.name, 'migration.sql'),
+          ],
+          {
+            env: {
+              ...process.env,
+              PGHOST: server.host,
+              PGPORT: String(server.port),
+              PGUSER: server.user,
+              PGPASSWORD: server.password,
+              PGDATABASE: `psql_${round}`,
+              PGSSLMODE: 'verify-full',
+              PGSSLROOTCERT: caFile,
+            },
+            stdio: ['ignore', 'ignore', 'pipe'],
+            timeout: 30_000,
+          },
+        );
+        if (run.status !== 0) throw new Error(`psql failed on ${migration.name}: ${run.stderr.toString()}`);
+      }
+      psqlSeconds.push(Number(process.hrtime.bigint() - started) / 1e9);
+      process.stdout.write(
+        `round ${round}/${rounds}: engine ${engineSeconds.at(-1)?.toFixed(2) ?? '?'} s, psql ${psqlSeconds.at(-1)?.toFixed(2) ?? '?'} s\n`,
+      );
+    }
+  } finally {
+    await admin.end();
+    await server.destroy();
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  const engine = median(engineSeconds);
+  const viaPsql = median(psqlSeconds);
+  const ratio = engine / viaPsql;
+  const summary = {
+    benchmark: 'migrations',
+    migrations: count,
+    rounds,
+    cores: cpus().length,
+    engineMedianSeconds: Number(engine.toFixed(3)),
+    psqlMedianSeconds: Number(viaPsql.toFixed(3)),
+    engineToPsqlRatio: Number(ratio.toFixed(3)),
+    targetRatio: 1.5,
+    withinTarget: ratio <= 1.5,
+  };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  process.exitCode = summary.withinTarget ? 0 : 1;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
