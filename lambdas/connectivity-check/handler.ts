@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { databaseRefSchema, secretsManagerResolver, type ResolveDatabase } from '../shared/database';
+import { databaseRefSchema, lambdaResolver } from '../shared/database';
 import { parseInput, runStep, stepInstrumentation } from '../shared/step';
 import { checkConnectivity, type ConnectivityReport } from './check';
 
@@ -18,19 +17,11 @@ export interface ConnectivityResult extends ConnectivityReport {
 }
 
 const instrumentation = stepInstrumentation('connectivity-check');
-let resolver: ResolveDatabase | undefined;
-
-function defaultResolver(): ResolveDatabase {
-  const caFile = process.env.DB_CA_FILE;
-  resolver ??= secretsManagerResolver(caFile === undefined ? {} : { ca: readFileSync(caFile, 'utf8') });
-  return resolver;
-}
-
 /** Step 1 of a blue-green migration: can we reach this database, and what is it? */
 export async function handler(event: unknown): Promise<ConnectivityResult> {
   return runStep(instrumentation, async () => {
     const input = parseInput(connectivityEventSchema, event);
-    const settings = await defaultResolver()(input.database);
+    const settings = await lambdaResolver()(input.database);
     const report = await checkConnectivity(settings, {
       timeoutMs: input.timeoutMs,
       expect: input.expect,

@@ -1,15 +1,9 @@
 import { Client } from 'pg';
+import type { ConnectionSettings } from '../shared/database';
 import { classifyPostgresError, redact, type PostgresFailureKind } from '../shared/postgres-errors';
 
-export interface ProbeTarget {
-  readonly host: string;
-  readonly port: number;
-  readonly database: string;
-  readonly user: string;
-  readonly password: string;
-  /** Extra CA certificates (PEM); the platform's trust store is used otherwise. */
-  readonly ca?: string;
-}
+/** Where and how to connect; holds a password, so never logged. */
+export type ProbeTarget = ConnectionSettings;
 
 export type ProbeFailureKind = PostgresFailureKind;
 

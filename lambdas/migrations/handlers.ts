@@ -1,11 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import {
-  databaseRefSchema,
-  secretsManagerResolver,
-  withConnection,
-  type ResolveDatabase,
-} from '../shared/database';
+import { databaseRefSchema, lambdaResolver, withConnection } from '../shared/database';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import {
   applyPendingMigrations,
@@ -39,13 +33,6 @@ const ERROR_NAMES: Record<MigrationsError['code'], string> = {
   P3018: 'MigrationFailed',
 };
 
-let resolver: ResolveDatabase | undefined;
-function defaultResolver(): ResolveDatabase {
-  const caFile = process.env.DB_CA_FILE;
-  resolver ??= secretsManagerResolver(caFile === undefined ? {} : { ca: readFileSync(caFile, 'utf8') });
-  return resolver;
-}
-
 /** The migrations folder bundled with the function (see the orchestration construct). */
 function migrationsDir(): string {
   const dir = process.env.MIGRATIONS_DIR;
@@ -58,7 +45,7 @@ async function withTarget<T>(
   work: (input: z.output<typeof migrationsEventSchema>, client: import('pg').Client) => Promise<T>,
 ) {
   const input = parseInput(migrationsEventSchema, event);
-  const settings = await defaultResolver()(input.database);
+  const settings = await lambdaResolver()(input.database);
   try {
     return await withConnection(
       settings,

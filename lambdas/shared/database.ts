@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { Client, DatabaseError as ServerError, type ClientConfig } from 'pg';
 import { z } from 'zod';
@@ -80,6 +81,22 @@ export function secretsManagerResolver(
       ...(options.ca === undefined ? {} : { ca: options.ca }),
     };
   };
+}
+
+let lambdaResolverInstance: ResolveDatabase | undefined;
+
+/**
+ * The resolver the Lambda steps share: Secrets Manager through Powertools' cache, plus the extra CA bundle
+ * named by DB_CA_FILE when set (on Lambda, NODE_EXTRA_CA_CERTS already trusts the RDS CAs).
+ */
+export function lambdaResolver(): ResolveDatabase {
+  if (lambdaResolverInstance === undefined) {
+    const caFile = process.env.DB_CA_FILE;
+    lambdaResolverInstance = secretsManagerResolver(
+      caFile === undefined ? {} : { ca: readFileSync(caFile, 'utf8') },
+    );
+  }
+  return lambdaResolverInstance;
 }
 
 export interface ConnectOptions {

@@ -1,12 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { readMigrationsFolder } from '../migrations/folder';
-import {
-  databaseRefSchema,
-  secretsManagerResolver,
-  withConnection,
-  type ResolveDatabase,
-} from '../shared/database';
+import { databaseRefSchema, lambdaResolver, withConnection } from '../shared/database';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import { verifyGreen, type VerifyReport } from './verify';
 
@@ -50,13 +44,6 @@ export const verifyEventSchema = z.strictObject({
 export type VerifyEvent = z.input<typeof verifyEventSchema>;
 
 const instrumentation = stepInstrumentation('verify');
-let resolver: ResolveDatabase | undefined;
-function defaultResolver(): ResolveDatabase {
-  const caFile = process.env.DB_CA_FILE;
-  resolver ??= secretsManagerResolver(caFile === undefined ? {} : { ca: readFileSync(caFile, 'utf8') });
-  return resolver;
-}
-
 /** Verifies green; fails as VerificationFailed naming every failed check. */
 export async function handler(event: unknown): Promise<VerifyReport> {
   return runStep(instrumentation, async () => {
@@ -65,7 +52,7 @@ export async function handler(event: unknown): Promise<VerifyReport> {
     if (dir === undefined || dir === '')
       throw new StepError('StepMisconfigured', 'MIGRATIONS_DIR is not set');
     const local = await readMigrationsFolder(dir);
-    const resolve = defaultResolver();
+    const resolve = lambdaResolver();
     const connect = {
       connectTimeoutMs: 10_000,
       statementTimeoutMs: input.statementTimeoutMs,

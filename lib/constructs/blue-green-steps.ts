@@ -11,6 +11,7 @@ import { STEPS_NAMESPACE, STEPS_SERVICE } from '../../lambdas/shared/step';
 import { acknowledgeLambdaBaseline, acknowledgeNagFinding } from '../nag';
 import { lambdaEntry, NODE_RUNTIME } from './health-probe';
 import type { RegionalNetwork } from './regional-network';
+import { grantSecretDecrypt } from './secret-access';
 
 export interface BlueGreenStepsProps {
   /** The orchestration region's network: database steps run in it. */
@@ -176,15 +177,7 @@ export class BlueGreenSteps extends Construct {
             resources: [secretArnPattern],
           }),
         );
-        fn.addToRolePolicy(
-          new iam.PolicyStatement({
-            actions: ['kms:Decrypt'],
-            resources: props.secretKeys.map((key) => key.keyArn),
-            conditions: {
-              StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` },
-            },
-          }),
-        );
+        grantSecretDecrypt(fn, props.secretKeys);
       }
       if (fn.role !== undefined) {
         acknowledgeLambdaBaseline(fn.role, { inVpc: spec.inVpc });

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -9,7 +9,6 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -23,6 +22,7 @@ import {
 import type { DrConfig } from '../config';
 import { acknowledgeLambdaBaseline } from '../nag';
 import type { RegionalNetwork } from './regional-network';
+import { grantSecretDecrypt } from './secret-access';
 
 export interface HealthProbeProps {
   readonly network: RegionalNetwork;
@@ -127,17 +127,7 @@ export class HealthProbe extends Construct {
       },
     });
     secretsmanager.Secret.fromSecretNameV2(this, 'Secret', props.secretName).grantRead(this.function);
-    // Decrypt only on behalf of Secrets Manager in this region. Granted on the role, not the key policy: the key
-    // may live in another stack, and editing its policy would make that stack depend on this one.
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:Decrypt'],
-        resources: [props.secretKey.keyArn],
-        conditions: {
-          StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` },
-        },
-      }),
-    );
+    grantSecretDecrypt(this.function, [props.secretKey]);
 
     if (this.function.role !== undefined) acknowledgeLambdaBaseline(this.function.role, { inVpc: true });
 

@@ -1,0 +1,21 @@
+import { Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+
+/**
+ * Lets a function decrypt secrets encrypted with these keys, only on behalf of Secrets Manager in its own
+ * region. Granted on the role, not the key policy: the keys may live in another stack, and editing their
+ * policy would make that stack depend on this one.
+ */
+export function grantSecretDecrypt(fn: lambda.Function, keys: readonly kms.IKey[]): void {
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['kms:Decrypt'],
+      resources: keys.map((key) => key.keyArn),
+      conditions: {
+        StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(fn).region}.amazonaws.com` },
+      },
+    }),
+  );
+}
