@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { STEPS_NAMESPACE, STEPS_SERVICE } from '../../lambdas/shared/step';
 import { acknowledgeLambdaBaseline, acknowledgeNagFinding } from '../nag';
-import { lambdaEntry, NODE_RUNTIME } from './health-probe';
+import { LAMBDA_BUNDLING, lambdaEntry, NODE_RUNTIME } from './lambda-packaging';
 import type { RegionalNetwork } from './regional-network';
 import { grantSecretDecrypt } from './secret-access';
 
@@ -152,11 +152,7 @@ export class BlueGreenSteps extends Construct {
           ...(spec.migrations ? { MIGRATIONS_DIR: `/var/task/${MIGRATIONS_IN_PACKAGE}` } : {}),
         },
         bundling: {
-          minify: true,
-          sourceMap: true,
-          target: 'node24',
-          externalModules: ['pg-native'],
-          forceDockerBundling: false,
+          ...LAMBDA_BUNDLING,
           ...(spec.migrations
             ? {
                 commandHooks: {

@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -21,6 +20,7 @@ import {
 } from '../../lambdas/health-probe/metric';
 import type { DrConfig } from '../config';
 import { acknowledgeLambdaBaseline } from '../nag';
+import { LAMBDA_BUNDLING, lambdaEntry, NODE_RUNTIME } from './lambda-packaging';
 import type { RegionalNetwork } from './regional-network';
 import { grantSecretDecrypt } from './secret-access';
 
@@ -40,13 +40,6 @@ export interface HealthProbeProps {
   /** When set, the unreachable alarm also pages on-call (topic in this region). */
   readonly onCallTopic?: sns.ITopic;
 }
-
-/** The Lambda entry points live beside the CDK app; esbuild bundles them locally at synth (never Docker). */
-export function lambdaEntry(...parts: string[]): string {
-  return path.join(__dirname, '..', '..', 'lambdas', ...parts);
-}
-
-export const NODE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
 /**
  * Probes one database from inside its VPC several times a minute and alarms when it stops answering. The alarm
@@ -116,15 +109,7 @@ export class HealthProbe extends Construct {
         POWERTOOLS_SERVICE_NAME: HEALTH_PROBE_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: HEALTH_PROBE_NAMESPACE,
       },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        // pg's optional native binding is never used. The SDK is bundled, not taken from the runtime, so the
-        // deployed code runs the versions the tests ran.
-        externalModules: ['pg-native'],
-        forceDockerBundling: false,
-      },
+      bundling: LAMBDA_BUNDLING,
     });
     secretsmanager.Secret.fromSecretNameV2(this, 'Secret', props.secretName).grantRead(this.function);
     grantSecretDecrypt(this.function, [props.secretKey]);
