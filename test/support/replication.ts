@@ -7,6 +7,7 @@ export async function execute(
   ...statements: string[]
 ): Promise<void> {
   const client = new Client(server.clientConfig(database));
+  client.on('error', () => undefined);
   await client.connect();
   try {
     for (const sql of statements) await client.query(sql);

@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from 'pg';
+
+export class CutoverError extends Error {
+  constructor(name: 'NotSynchronized' | 'CatchUpTimeout' | 'SubscriptionMissing', message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/** Replicated through the subscription like any table; a row written on blue marks a point in its history. */
+export const BARRIER_TABLE = 'dr_cutover_barrier';
+
+const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+async function currentDatabase(client: Client): Promise<string> {
+  const { rows } = await client.query<{ db: string }>('SELECT current_database() AS db');
+  return rows[0]?.db ?? '';
+}
+
+/** Green's subscription to blue, in green's current database, or undefined. */
+export async function findSubscription(
+  green: Client,
+  name: string,
+): Promise<{ name: string; enabled: boolean; publications: string[] } | undefined> {
+  const { rows } = await green.query<{ subname: string; subenabled: boolean; subpublications: string[] }>(
+    `SELECT subname, subenabled, subpublications FROM pg_subscription
+      WHERE subname = $1 AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    [name],
+  );
+  const row = rows[0];
+  return row === undefined ? undefined : { name: row.subname, enabled: row.subenabled, publications: row.subpublications };
+}
+
+/**
+ * Makes sure the barrier table exists on both sides and is replicated, before any fence, so the fenced window
+ * stays short. Idempotent.
+ */
+export async function prepareBarrier(blue: Client, green: Client, subscription: string): Promise<void> {
+  const sub = await findSubscription(green, subscription);
+  if (sub === undefined) throw new CutoverError('SubscriptionMissing', `green has no subscription ${subscription}`);
+  if (!sub.enabled) throw new CutoverError('NotSynchronized', `subscription ${subscription} on green is disabled`);
+  const ddl = `CREATE TABLE IF NOT EXISTS public.${BARRIER_TABLE} (token uuid PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT now())`;
+  await blue.query(`BEGIN READ WRITE; ${ddl}; COMMIT`);
+  await green.query(`BEGIN READ WRITE; ${ddl}; COMMIT`);
+  for (const publication of sub.publications) {
+    const { rows } = await blue.query<{ all: boolean; has: boolean }>(
+      `SELECT p.puballtables AS all,
+              EXISTS (SELECT 1 FROM pg_publication_tables t
+                       WHERE t.pubname = p.pubname AND t.schemaname = 'public' AND t.tablename = $2) AS has
+         FROM pg_publication p WHERE p.pubname = $1`,
+      [publication, BARRIER_TABLE],
+    );
+    const row = rows[0];
+    if (row !== undefined && !row.all && !row.has) {
+      await blue.query(`BEGIN READ WRITE; ALTER PUBLICATION ${quoteIdent(publication)} ADD TABLE public.${BARRIER_TABLE}; COMMIT`);
+    }
+  }
+  const { rows: subscribed } = await green.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+      WHERE s.subname = $1 AND r.srrelid = $2::regclass`,
+    [subscription, `public.${BARRIER_TABLE}`],
+  );
+  if ((subscribed[0]?.n ?? 0) === 0) {
+    await green.query(`ALTER SUBSCRIPTION ${quoteIdent(subscription)} REFRESH PUBLICATION WITH (copy_data = false)`);
+  }
+}
+
+/**
+ * Stops writes on blue: new sessions default to read-only, and every other client session of the database
+ * is terminated (replication senders are not clients and keep streaming). A write attempted from now on fails
+ * before it is acknowledged. Returns how many sessions were ended.
+ */
+export async function fenceBlue(blue: Client): Promise<{ terminatedSessions: number }> {
+  const database = await currentDatabase(blue);
+  await blue.query(`ALTER DATABASE ${quoteIdent(database)} SET default_transaction_read_only = on`);
+  const { rows } = await blue.query<{ n: number }>(
+    `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+  );
+  return { terminatedSessions: rows[0]?.n ?? 0 };
+}
+
+/** Lifts the fence on blue (the abort path). Idempotent. */
+export async function unfenceBlue(blue: Client): Promise<void> {
+  const database = await currentDatabase(blue);
+  await blue.query(`ALTER DATABASE ${quoteIdent(database)} RESET default_transaction_read_only`);
+}
+
+/**
+ * Writes a barrier row on blue and waits, bounded, until green has applied it. Logical replication applies
+ * in commit order, so every transaction blue committed before the barrier is then on green.
+ */
+export async function waitForCatchUp(
+  blue: Client,
+  green: Client,
+  options: { timeoutMs: number; pollMs: number },
+): Promise<{ caughtUpMs: number; blueLsn: string }> {
+  const token = randomUUID();
+  // This session predates the fence, but say READ WRITE explicitly: the barrier must land on blue.
+  await blue.query('BEGIN READ WRITE');
+  await blue.query(`INSERT INTO public.${BARRIER_TABLE} (token) VALUES ($1)`, [token]);
+  await blue.query('COMMIT');
+  const started = performance.now();
+  for (;;) {
+    const { rowCount } = await green.query(`SELECT 1 FROM public.${BARRIER_TABLE} WHERE token = $1`, [token]);
+    if ((rowCount ?? 0) > 0) break;
+    if (performance.now() - started >= options.timeoutMs) {
+      throw new CutoverError(
+        'CatchUpTimeout',
+        `green did not apply blue's last writes within ${options.timeoutMs} ms (barrier ${token} not replicated)`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs));
+  }
+  const lsn = await blue.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+  return { caughtUpMs: Math.round(performance.now() - started), blueLsn: lsn.rows[0]?.lsn ?? '' };
+}
+
+/**
+ * Logical replication does not copy sequences: sets each of green's sequences to blue's value (blue is fenced,
+ * so its values are final), so green's next ids follow blue's last ones.
+ */
+export async function syncSequences(blue: Client, green: Client): Promise<{ name: string; value: string }[]> {
+  const { rows } = await blue.query<{ schemaname: string; sequencename: string; last_value: string | null }>(
+    'SELECT schemaname, sequencename, last_value::text FROM pg_sequences ORDER BY schemaname, sequencename',
+  );
+  const synced: { name: string; value: string }[] = [];
+  for (const seq of rows) {
+    if (seq.last_value === null) continue;
+    const name = `${quoteIdent(seq.schemaname)}.${quoteIdent(seq.sequencename)}`;
+    const { rowCount } = await green.query('SELECT 1 FROM pg_sequences WHERE schemaname = $1 AND sequencename = $2', [
+      seq.schemaname,
+      seq.sequencename,
+    ]);
+    if ((rowCount ?? 0) === 0) continue;
+    await green.query(`BEGIN READ WRITE; SELECT setval('${name.replace(/'/g, "''")}', ${BigInt(seq.last_value).toString()}, true); COMMIT`);
+    synced.push({ name: `${seq.schemaname}.${seq.sequencename}`, value: seq.last_value });
+  }
+  return synced;
+}
+
+/**
+ * After DNS answers green: stop replicating from blue (blue stays fenced; its slot is dropped with the
+ * subscription) and make sure green accepts writes. Idempotent.
+ */
+export async function finishCutover(green: Client, subscription: string): Promise<{ droppedSubscription: boolean }> {
+  const database = await currentDatabase(green);
+  await green.query(`ALTER DATABASE ${quoteIdent(database)} RESET default_transaction_read_only`);
+  const sub = await findSubscription(green, subscription);
+  if (sub === undefined) return { droppedSubscription: false };
+  await green.query(`ALTER SUBSCRIPTION ${quoteIdent(subscription)} DISABLE`);
+  await green.query(`DROP SUBSCRIPTION ${quoteIdent(subscription)}`);
+  return { droppedSubscription: true };
+}

@@ -1,0 +1,160 @@
+import { Client } from 'pg';
+import {
+  fenceBlue,
+  finishCutover,
+  prepareBarrier,
+  syncSequences,
+  unfenceBlue,
+  waitForCatchUp,
+} from '../../lambdas/cutover/cutover';
+import { PostgresServer } from '../support/postgres';
+import { eventually, execute, subscribeGreenToBlue } from '../support/replication';
+
+const SCHEMA = 'CREATE TABLE ledger (id bigserial PRIMARY KEY, note text NOT NULL)';
+
+/**
+ * An application writing to blue one row at a time, reconnecting when its session is killed, recording
+ * which ids blue acknowledged. Bounded by count and time.
+ */
+function startWriter(server: PostgresServer, database: string) {
+  const acknowledged: number[] = [];
+  let failures = 0;
+  let stop = false;
+  const done = (async () => {
+    const deadline = Date.now() + 20_000;
+    let client: Client | undefined;
+    for (let i = 0; i < 5000 && !stop && Date.now() < deadline; i++) {
+      try {
+        if (client === undefined) {
+          client = new Client(server.clientConfig(database));
+          client.on('error', () => undefined);
+          await client.connect();
+        }
+        const { rows } = await client.query<{ id: string }>('INSERT INTO ledger (note) VALUES ($1) RETURNING id', [`w${i}`]);
+        acknowledged.push(Number(rows[0]?.id));
+      } catch {
+        failures++;
+        await client?.end().catch(() => undefined);
+        client = undefined;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    await client?.end().catch(() => undefined);
+  })();
+  return {
+    acknowledged,
+    failures: () => failures,
+    stop: async () => {
+      stop = true;
+      await done;
+    },
+  };
+}
+
+describe('zero-loss cutover core against real logical replication', () => {
+  let blue: PostgresServer;
+  let green: PostgresServer;
+  let counter = 0;
+  const open: Client[] = [];
+
+  beforeAll(async () => {
+    [blue, green] = await Promise.all([
+      PostgresServer.start({ name: 'cutover-blue', settings: { wal_level: 'logical' } }),
+      PostgresServer.start({ name: 'cutover-green' }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all(open.map((c) => c.end().catch(() => undefined)));
+    await Promise.all([blue.destroy(), green.destroy()]);
+  });
+
+  async function connect(server: PostgresServer, database: string): Promise<Client> {
+    const client = new Client(server.clientConfig(database));
+    client.on('error', () => undefined);
+    open.push(client);
+    await client.connect();
+    return client;
+  }
+
+  async function replicatedPair() {
+    const database = `c${++counter}`;
+    await Promise.all([execute(blue, 'postgres', `CREATE DATABASE ${database}`), execute(green, 'postgres', `CREATE DATABASE ${database}`)]);
+    await Promise.all([execute(blue, database, SCHEMA), execute(green, database, SCHEMA)]);
+    const names = { publication: `pub_${database}`, subscription: `sub_${database}` };
+    await subscribeGreenToBlue(blue, green, database, names);
+    const [b, g] = await Promise.all([connect(blue, database), connect(green, database)]);
+    return { database, blue: b, green: g, subscription: names.subscription };
+  }
+
+  it('loses no acknowledged write: fence, barrier, sequences, finish', async () => {
+    const pair = await replicatedPair();
+    await prepareBarrier(pair.blue, pair.green, pair.subscription);
+    const writer = startWriter(blue, pair.database);
+    await eventually(() => Promise.resolve(writer.acknowledged.length >= 200), 15_000, 10);
+
+    const fence = await fenceBlue(pair.blue);
+    const catchUp = await waitForCatchUp(pair.blue, pair.green, { timeoutMs: 10_000, pollMs: 10 });
+    const sequences = await syncSequences(pair.blue, pair.green);
+    await writer.stop();
+    await finishCutover(pair.green, pair.subscription);
+
+    expect(fence.terminatedSessions).toBeGreaterThanOrEqual(1);
+    expect(catchUp.caughtUpMs).toBeLessThan(10_000);
+    const { rows } = await pair.green.query<{ id: string }>('SELECT id FROM ledger');
+    const onGreen = new Set(rows.map((r) => Number(r.id)));
+    const lost = writer.acknowledged.filter((id) => !onGreen.has(id));
+    expect({ acknowledged: writer.acknowledged.length >= 200, lost }).toEqual({ acknowledged: true, lost: [] });
+    expect(writer.failures()).toBeGreaterThanOrEqual(1);
+
+    // Green continues blue's ids instead of colliding with them.
+    const maxBlue = Math.max(...writer.acknowledged);
+    expect(sequences).toEqual([{ name: 'public.ledger_id_seq', value: String(maxBlue) }]);
+    const next = await pair.green.query<{ id: string }>("INSERT INTO ledger (note) VALUES ('first on green') RETURNING id");
+    expect(Number(next.rows[0]?.id)).toBe(maxBlue + 1);
+
+    // Blue stays fenced: a new session cannot write. Green no longer subscribes.
+    const late = await connect(blue, pair.database);
+    await expect(late.query("INSERT INTO ledger (note) VALUES ('late')")).rejects.toMatchObject({ code: '25006' });
+    const subs = await pair.green.query("SELECT 1 FROM pg_subscription WHERE subname = $1", [pair.subscription]);
+    expect(subs.rowCount).toBe(0);
+  });
+
+  it('gives up catching up when green stops applying, and the unfenced blue takes writes again', async () => {
+    const pair = await replicatedPair();
+    await prepareBarrier(pair.blue, pair.green, pair.subscription);
+    await pair.green.query(`ALTER SUBSCRIPTION ${pair.subscription} DISABLE`);
+
+    await fenceBlue(pair.blue);
+    const started = Date.now();
+    await expect(waitForCatchUp(pair.blue, pair.green, { timeoutMs: 300, pollMs: 20 })).rejects.toMatchObject({
+      name: 'CatchUpTimeout',
+    });
+    expect(Date.now() - started).toBeLessThan(2000);
+    await unfenceBlue(pair.blue);
+
+    const client = await connect(blue, pair.database);
+    await client.query("INSERT INTO ledger (note) VALUES ('after abort')");
+  });
+
+  it('refuses to prepare without the subscription', async () => {
+    const pair = await replicatedPair();
+    await expect(prepareBarrier(pair.blue, pair.green, 'no_such_subscription')).rejects.toMatchObject({ name: 'SubscriptionMissing' });
+  });
+
+  it('adds the barrier table to a publication of listed tables', async () => {
+    const database = `c${++counter}`;
+    await Promise.all([execute(blue, 'postgres', `CREATE DATABASE ${database}`), execute(green, 'postgres', `CREATE DATABASE ${database}`)]);
+    await Promise.all([execute(blue, database, SCHEMA), execute(green, database, SCHEMA)]);
+    await execute(blue, database, `CREATE PUBLICATION listed FOR TABLE ledger`);
+    const conninfo = `host=${blue.host} port=${blue.port} user=${blue.user} password=${blue.password} dbname=${database} sslmode=verify-full sslrootcert=${green.rootDir}/tls/ca.crt`;
+    await execute(green, database, `CREATE SUBSCRIPTION listed_sub CONNECTION '${conninfo}' PUBLICATION listed`);
+    const [b, g] = await Promise.all([connect(blue, database), connect(green, database)]);
+
+    await prepareBarrier(b, g, 'listed_sub');
+    await b.query("INSERT INTO ledger (note) VALUES ('before fence')");
+    await fenceBlue(b);
+    await waitForCatchUp(b, g, { timeoutMs: 10_000, pollMs: 10 });
+    const { rows } = await g.query<{ n: number }>("SELECT count(*)::int AS n FROM ledger WHERE note = 'before fence'");
+    expect(rows[0]?.n).toBe(1);
+  });
+});
