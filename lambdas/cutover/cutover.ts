@@ -33,10 +33,12 @@ export async function findSubscription(
 }
 
 /**
- * Makes sure the barrier table exists on both sides and is replicated, before any fence, so the fenced window
- * stays short. Idempotent.
+ * Readies the cutover before blue is fenced, so the fenced window stays short: fences green (its sessions
+ * default to read-only and current ones are ended; the subscription's apply worker keeps applying), so no
+ * application write can land on green before the cutover finishes; makes sure the barrier table exists on
+ * both sides and is replicated. Idempotent.
  */
-export async function prepareBarrier(blue: Client, green: Client, subscription: string): Promise<void> {
+export async function prepareCutover(blue: Client, green: Client, subscription: string): Promise<void> {
   const sub = await findSubscription(green, subscription);
   if (sub === undefined) throw new CutoverError('SubscriptionMissing', `green has no subscription ${subscription}`);
   if (!sub.enabled) throw new CutoverError('NotSynchronized', `subscription ${subscription} on green is disabled`);
@@ -64,6 +66,18 @@ export async function prepareBarrier(blue: Client, green: Client, subscription: 
   if ((subscribed[0]?.n ?? 0) === 0) {
     await green.query(`ALTER SUBSCRIPTION ${quoteIdent(subscription)} REFRESH PUBLICATION WITH (copy_data = false)`);
   }
+  await fenceDatabase(green);
+}
+
+/** New sessions default to read-only; every other client session is ended. Replication workers carry on. */
+async function fenceDatabase(client: Client): Promise<number> {
+  const database = await currentDatabase(client);
+  await client.query(`ALTER DATABASE ${quoteIdent(database)} SET default_transaction_read_only = on`);
+  const { rows } = await client.query<{ n: number }>(
+    `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+  );
+  return rows[0]?.n ?? 0;
 }
 
 /**
@@ -72,13 +86,7 @@ export async function prepareBarrier(blue: Client, green: Client, subscription: 
  * before it is acknowledged. Returns how many sessions were ended.
  */
 export async function fenceBlue(blue: Client): Promise<{ terminatedSessions: number }> {
-  const database = await currentDatabase(blue);
-  await blue.query(`ALTER DATABASE ${quoteIdent(database)} SET default_transaction_read_only = on`);
-  const { rows } = await blue.query<{ n: number }>(
-    `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-      WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
-  );
-  return { terminatedSessions: rows[0]?.n ?? 0 };
+  return { terminatedSessions: await fenceDatabase(blue) };
 }
 
 /** Lifts the fence on blue (the abort path). Idempotent. */
@@ -142,14 +150,15 @@ export async function syncSequences(blue: Client, green: Client): Promise<{ name
 
 /**
  * After DNS answers green: stop replicating from blue (blue stays fenced; its slot is dropped with the
- * subscription) and make sure green accepts writes. Idempotent.
+ * subscription), then lift green's fence so it accepts writes. Idempotent.
  */
 export async function finishCutover(green: Client, subscription: string): Promise<{ droppedSubscription: boolean }> {
   const database = await currentDatabase(green);
-  await green.query(`ALTER DATABASE ${quoteIdent(database)} RESET default_transaction_read_only`);
   const sub = await findSubscription(green, subscription);
-  if (sub === undefined) return { droppedSubscription: false };
-  await green.query(`ALTER SUBSCRIPTION ${quoteIdent(subscription)} DISABLE`);
-  await green.query(`DROP SUBSCRIPTION ${quoteIdent(subscription)}`);
-  return { droppedSubscription: true };
+  if (sub !== undefined) {
+    await green.query(`BEGIN READ WRITE; ALTER SUBSCRIPTION ${quoteIdent(subscription)} DISABLE; COMMIT`);
+    await green.query(`DROP SUBSCRIPTION ${quoteIdent(subscription)}`);
+  }
+  await green.query(`ALTER DATABASE ${quoteIdent(database)} RESET default_transaction_read_only`);
+  return { droppedSubscription: sub !== undefined };
 }

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import {
   fenceBlue,
   finishCutover,
-  prepareBarrier,
+  prepareCutover,
   syncSequences,
   unfenceBlue,
   waitForCatchUp,
@@ -88,7 +88,10 @@ describe('zero-loss cutover core against real logical replication', () => {
 
   it('loses no acknowledged write: fence, barrier, sequences, finish', async () => {
     const pair = await replicatedPair();
-    await prepareBarrier(pair.blue, pair.green, pair.subscription);
+    await prepareCutover(pair.blue, pair.green, pair.subscription);
+    // Green is fenced from here until the cutover finishes: an early application write fails, never diverges.
+    const early = await connect(green, pair.database);
+    await expect(early.query("INSERT INTO ledger (note) VALUES ('too early')")).rejects.toMatchObject({ code: '25006' });
     const writer = startWriter(blue, pair.database);
     await eventually(() => Promise.resolve(writer.acknowledged.length >= 200), 15_000, 10);
 
@@ -121,7 +124,7 @@ describe('zero-loss cutover core against real logical replication', () => {
 
   it('gives up catching up when green stops applying, and the unfenced blue takes writes again', async () => {
     const pair = await replicatedPair();
-    await prepareBarrier(pair.blue, pair.green, pair.subscription);
+    await prepareCutover(pair.blue, pair.green, pair.subscription);
     await pair.green.query(`ALTER SUBSCRIPTION ${pair.subscription} DISABLE`);
 
     await fenceBlue(pair.blue);
@@ -138,7 +141,7 @@ describe('zero-loss cutover core against real logical replication', () => {
 
   it('refuses to prepare without the subscription', async () => {
     const pair = await replicatedPair();
-    await expect(prepareBarrier(pair.blue, pair.green, 'no_such_subscription')).rejects.toMatchObject({ name: 'SubscriptionMissing' });
+    await expect(prepareCutover(pair.blue, pair.green, 'no_such_subscription')).rejects.toMatchObject({ name: 'SubscriptionMissing' });
   });
 
   it('adds the barrier table to a publication of listed tables', async () => {
@@ -150,7 +153,7 @@ describe('zero-loss cutover core against real logical replication', () => {
     await execute(green, database, `CREATE SUBSCRIPTION listed_sub CONNECTION '${conninfo}' PUBLICATION listed`);
     const [b, g] = await Promise.all([connect(blue, database), connect(green, database)]);
 
-    await prepareBarrier(b, g, 'listed_sub');
+    await prepareCutover(b, g, 'listed_sub');
     await b.query("INSERT INTO ledger (note) VALUES ('before fence')");
     await fenceBlue(b);
     await waitForCatchUp(b, g, { timeoutMs: 10_000, pollMs: 10 });
