@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
+import { errorCode } from '../shared/postgres-errors';
 
 export class CutoverError extends Error {
   constructor(name: 'NotSynchronized' | 'CatchUpTimeout' | 'SubscriptionMissing', message: string) {
@@ -12,6 +13,15 @@ export class CutoverError extends Error {
 export const BARRIER_TABLE = 'dr_cutover_barrier';
 
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/**
+ * The cutover writes through its own fences: a session opened after a fence defaults to read-only, so each
+ * operation first makes its session read-write (session level, as DROP SUBSCRIPTION cannot run in a
+ * transaction block).
+ */
+async function asFenceKeeper(client: Client): Promise<void> {
+  await client.query('SET default_transaction_read_only = off');
+}
 
 async function currentDatabase(client: Client): Promise<string> {
   const { rows } = await client.query<{ db: string }>('SELECT current_database() AS db');
@@ -29,7 +39,9 @@ export async function findSubscription(
     [name],
   );
   const row = rows[0];
-  return row === undefined ? undefined : { name: row.subname, enabled: row.subenabled, publications: row.subpublications };
+  return row === undefined
+    ? undefined
+    : { name: row.subname, enabled: row.subenabled, publications: row.subpublications };
 }
 
 /**
@@ -39,12 +51,16 @@ export async function findSubscription(
  * both sides and is replicated. Idempotent.
  */
 export async function prepareCutover(blue: Client, green: Client, subscription: string): Promise<void> {
+  await asFenceKeeper(blue);
+  await asFenceKeeper(green);
   const sub = await findSubscription(green, subscription);
-  if (sub === undefined) throw new CutoverError('SubscriptionMissing', `green has no subscription ${subscription}`);
-  if (!sub.enabled) throw new CutoverError('NotSynchronized', `subscription ${subscription} on green is disabled`);
+  if (sub === undefined)
+    throw new CutoverError('SubscriptionMissing', `green has no subscription ${subscription}`);
+  if (!sub.enabled)
+    throw new CutoverError('NotSynchronized', `subscription ${subscription} on green is disabled`);
   const ddl = `CREATE TABLE IF NOT EXISTS public.${BARRIER_TABLE} (token uuid PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT now())`;
-  await blue.query(`BEGIN READ WRITE; ${ddl}; COMMIT`);
-  await green.query(`BEGIN READ WRITE; ${ddl}; COMMIT`);
+  await blue.query(ddl);
+  await green.query(ddl);
   for (const publication of sub.publications) {
     const { rows } = await blue.query<{ all: boolean; has: boolean }>(
       `SELECT p.puballtables AS all,
@@ -55,7 +71,7 @@ export async function prepareCutover(blue: Client, green: Client, subscription: 
     );
     const row = rows[0];
     if (row !== undefined && !row.all && !row.has) {
-      await blue.query(`BEGIN READ WRITE; ALTER PUBLICATION ${quoteIdent(publication)} ADD TABLE public.${BARRIER_TABLE}; COMMIT`);
+      await blue.query(`ALTER PUBLICATION ${quoteIdent(publication)} ADD TABLE public.${BARRIER_TABLE}`);
     }
   }
   const { rows: subscribed } = await green.query<{ n: number }>(
@@ -64,13 +80,16 @@ export async function prepareCutover(blue: Client, green: Client, subscription: 
     [subscription, `public.${BARRIER_TABLE}`],
   );
   if ((subscribed[0]?.n ?? 0) === 0) {
-    await green.query(`ALTER SUBSCRIPTION ${quoteIdent(subscription)} REFRESH PUBLICATION WITH (copy_data = false)`);
+    await green.query(
+      `ALTER SUBSCRIPTION ${quoteIdent(subscription)} REFRESH PUBLICATION WITH (copy_data = false)`,
+    );
   }
   await fenceDatabase(green);
 }
 
 /** New sessions default to read-only; every other client session is ended. Replication workers carry on. */
 async function fenceDatabase(client: Client): Promise<number> {
+  await asFenceKeeper(client);
   const database = await currentDatabase(client);
   await client.query(`ALTER DATABASE ${quoteIdent(database)} SET default_transaction_read_only = on`);
   const { rows } = await client.query<{ n: number }>(
@@ -91,6 +110,7 @@ export async function fenceBlue(blue: Client): Promise<{ terminatedSessions: num
 
 /** Lifts the fence on blue (the abort path). Idempotent. */
 export async function unfenceBlue(blue: Client): Promise<void> {
+  await asFenceKeeper(blue);
   const database = await currentDatabase(blue);
   await blue.query(`ALTER DATABASE ${quoteIdent(database)} RESET default_transaction_read_only`);
 }
@@ -105,20 +125,34 @@ export async function waitForCatchUp(
   options: { timeoutMs: number; pollMs: number },
 ): Promise<{ caughtUpMs: number; blueLsn: string }> {
   const token = randomUUID();
-  // This session predates the fence, but say READ WRITE explicitly: the barrier must land on blue.
+  await asFenceKeeper(blue);
   await blue.query('BEGIN READ WRITE');
   await blue.query(`INSERT INTO public.${BARRIER_TABLE} (token) VALUES ($1)`, [token]);
   await blue.query('COMMIT');
   const started = performance.now();
+  const timedOut = () =>
+    new CutoverError(
+      'CatchUpTimeout',
+      `green did not apply blue's last writes within ${options.timeoutMs} ms (barrier ${token} not replicated)`,
+    );
   for (;;) {
-    const { rowCount } = await green.query(`SELECT 1 FROM public.${BARRIER_TABLE} WHERE token = $1`, [token]);
-    if ((rowCount ?? 0) > 0) break;
-    if (performance.now() - started >= options.timeoutMs) {
-      throw new CutoverError(
-        'CatchUpTimeout',
-        `green did not apply blue's last writes within ${options.timeoutMs} ms (barrier ${token} not replicated)`,
-      );
+    const remaining = Math.max(1, Math.round(options.timeoutMs - (performance.now() - started)));
+    // A stalled green (locks, overload) must not hold the poll past the catch-up limit.
+    await green.query(`SET statement_timeout = ${remaining}`);
+    let applied: boolean;
+    try {
+      const { rowCount } = await green.query(`SELECT 1 FROM public.${BARRIER_TABLE} WHERE token = $1`, [
+        token,
+      ]);
+      applied = (rowCount ?? 0) > 0;
+    } catch (error) {
+      if (errorCode(error) === '57014') throw timedOut();
+      throw error;
+    } finally {
+      await green.query('RESET statement_timeout').catch(() => undefined);
     }
+    if (applied) break;
+    if (performance.now() - started >= options.timeoutMs) throw timedOut();
     await new Promise((resolve) => setTimeout(resolve, options.pollMs));
   }
   const lsn = await blue.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
@@ -130,6 +164,7 @@ export async function waitForCatchUp(
  * so its values are final), so green's next ids follow blue's last ones.
  */
 export async function syncSequences(blue: Client, green: Client): Promise<{ name: string; value: string }[]> {
+  await asFenceKeeper(green);
   const { rows } = await blue.query<{ schemaname: string; sequencename: string; last_value: string | null }>(
     'SELECT schemaname, sequencename, last_value::text FROM pg_sequences ORDER BY schemaname, sequencename',
   );
@@ -137,12 +172,14 @@ export async function syncSequences(blue: Client, green: Client): Promise<{ name
   for (const seq of rows) {
     if (seq.last_value === null) continue;
     const name = `${quoteIdent(seq.schemaname)}.${quoteIdent(seq.sequencename)}`;
-    const { rowCount } = await green.query('SELECT 1 FROM pg_sequences WHERE schemaname = $1 AND sequencename = $2', [
-      seq.schemaname,
-      seq.sequencename,
-    ]);
+    const { rowCount } = await green.query(
+      'SELECT 1 FROM pg_sequences WHERE schemaname = $1 AND sequencename = $2',
+      [seq.schemaname, seq.sequencename],
+    );
     if ((rowCount ?? 0) === 0) continue;
-    await green.query(`BEGIN READ WRITE; SELECT setval('${name.replace(/'/g, "''")}', ${BigInt(seq.last_value).toString()}, true); COMMIT`);
+    await green.query(
+      `SELECT setval('${name.replace(/'/g, "''")}', ${BigInt(seq.last_value).toString()}, true)`,
+    );
     synced.push({ name: `${seq.schemaname}.${seq.sequencename}`, value: seq.last_value });
   }
   return synced;
@@ -152,11 +189,15 @@ export async function syncSequences(blue: Client, green: Client): Promise<{ name
  * After DNS answers green: stop replicating from blue (blue stays fenced; its slot is dropped with the
  * subscription), then lift green's fence so it accepts writes. Idempotent.
  */
-export async function finishCutover(green: Client, subscription: string): Promise<{ droppedSubscription: boolean }> {
+export async function finishCutover(
+  green: Client,
+  subscription: string,
+): Promise<{ droppedSubscription: boolean }> {
+  await asFenceKeeper(green);
   const database = await currentDatabase(green);
   const sub = await findSubscription(green, subscription);
   if (sub !== undefined) {
-    await green.query(`BEGIN READ WRITE; ALTER SUBSCRIPTION ${quoteIdent(subscription)} DISABLE; COMMIT`);
+    await green.query(`ALTER SUBSCRIPTION ${quoteIdent(subscription)} DISABLE`);
     await green.query(`DROP SUBSCRIPTION ${quoteIdent(subscription)}`);
   }
   await green.query(`ALTER DATABASE ${quoteIdent(database)} RESET default_transaction_read_only`);

@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { databaseRefSchema, lambdaResolver, withConnection } from '../shared/database';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
-import { CutoverError, fenceBlue, finishCutover, prepareCutover, syncSequences, unfenceBlue, waitForCatchUp } from './cutover';
+import {
+  CutoverError,
+  fenceBlue,
+  finishCutover,
+  prepareCutover,
+  syncSequences,
+  unfenceBlue,
+  waitForCatchUp,
+} from './cutover';
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'must be a lower-case identifier' });
 
@@ -42,7 +50,9 @@ export async function handler(event: unknown): Promise<CutoverResult> {
     const [blueSettings, greenSettings] = await Promise.all([resolve(input.blue), resolve(input.green)]);
     try {
       if (input.mode === 'finish') {
-        const result = await withConnection(greenSettings, CONNECT, (green) => finishCutover(green, input.subscription));
+        const result = await withConnection(greenSettings, CONNECT, (green) =>
+          finishCutover(green, input.subscription),
+        );
         return { mode: 'finish', ...result };
       }
       return await withConnection(blueSettings, CONNECT, async (blue): Promise<CutoverResult> => {
@@ -59,7 +69,10 @@ export async function handler(event: unknown): Promise<CutoverResult> {
           const fenced = await fenceBlue(blue);
           instrumentation.logger.info('blue fenced', { ...fenced });
           try {
-            const caughtUp = await waitForCatchUp(blue, green, { timeoutMs: input.catchUpTimeoutMs, pollMs: 20 });
+            const caughtUp = await waitForCatchUp(blue, green, {
+              timeoutMs: input.catchUpTimeoutMs,
+              pollMs: 20,
+            });
             const sequences = await syncSequences(blue, green);
             return { mode: 'fence', ...fenced, ...caughtUp, sequences };
           } catch (error) {

@@ -19,18 +19,21 @@ const SCHEMA = 'CREATE TABLE ledger (id bigserial PRIMARY KEY, note text NOT NUL
 function startWriter(server: PostgresServer, database: string) {
   const acknowledged: number[] = [];
   let failures = 0;
-  let stop = false;
+  const control = { stop: false };
   const done = (async () => {
     const deadline = Date.now() + 20_000;
     let client: Client | undefined;
-    for (let i = 0; i < 5000 && !stop && Date.now() < deadline; i++) {
+    for (let i = 0; i < 5000 && !control.stop && Date.now() < deadline; i++) {
       try {
         if (client === undefined) {
           client = new Client(server.clientConfig(database));
           client.on('error', () => undefined);
           await client.connect();
         }
-        const { rows } = await client.query<{ id: string }>('INSERT INTO ledger (note) VALUES ($1) RETURNING id', [`w${i}`]);
+        const { rows } = await client.query<{ id: string }>(
+          'INSERT INTO ledger (note) VALUES ($1) RETURNING id',
+          [`w${i}`],
+        );
         acknowledged.push(Number(rows[0]?.id));
       } catch {
         failures++;
@@ -45,7 +48,7 @@ function startWriter(server: PostgresServer, database: string) {
     acknowledged,
     failures: () => failures,
     stop: async () => {
-      stop = true;
+      control.stop = true;
       await done;
     },
   };
@@ -78,7 +81,10 @@ describe('zero-loss cutover core against real logical replication', () => {
 
   async function replicatedPair() {
     const database = `c${++counter}`;
-    await Promise.all([execute(blue, 'postgres', `CREATE DATABASE ${database}`), execute(green, 'postgres', `CREATE DATABASE ${database}`)]);
+    await Promise.all([
+      execute(blue, 'postgres', `CREATE DATABASE ${database}`),
+      execute(green, 'postgres', `CREATE DATABASE ${database}`),
+    ]);
     await Promise.all([execute(blue, database, SCHEMA), execute(green, database, SCHEMA)]);
     const names = { publication: `pub_${database}`, subscription: `sub_${database}` };
     await subscribeGreenToBlue(blue, green, database, names);
@@ -91,7 +97,9 @@ describe('zero-loss cutover core against real logical replication', () => {
     await prepareCutover(pair.blue, pair.green, pair.subscription);
     // Green is fenced from here until the cutover finishes: an early application write fails, never diverges.
     const early = await connect(green, pair.database);
-    await expect(early.query("INSERT INTO ledger (note) VALUES ('too early')")).rejects.toMatchObject({ code: '25006' });
+    await expect(early.query("INSERT INTO ledger (note) VALUES ('too early')")).rejects.toMatchObject({
+      code: '25006',
+    });
     const writer = startWriter(blue, pair.database);
     await eventually(() => Promise.resolve(writer.acknowledged.length >= 200), 15_000, 10);
 
@@ -106,19 +114,28 @@ describe('zero-loss cutover core against real logical replication', () => {
     const { rows } = await pair.green.query<{ id: string }>('SELECT id FROM ledger');
     const onGreen = new Set(rows.map((r) => Number(r.id)));
     const lost = writer.acknowledged.filter((id) => !onGreen.has(id));
-    expect({ acknowledged: writer.acknowledged.length >= 200, lost }).toEqual({ acknowledged: true, lost: [] });
+    expect({ acknowledged: writer.acknowledged.length >= 200, lost }).toEqual({
+      acknowledged: true,
+      lost: [],
+    });
     expect(writer.failures()).toBeGreaterThanOrEqual(1);
 
     // Green continues blue's ids instead of colliding with them.
     const maxBlue = Math.max(...writer.acknowledged);
     expect(sequences).toEqual([{ name: 'public.ledger_id_seq', value: String(maxBlue) }]);
-    const next = await pair.green.query<{ id: string }>("INSERT INTO ledger (note) VALUES ('first on green') RETURNING id");
+    const next = await pair.green.query<{ id: string }>(
+      "INSERT INTO ledger (note) VALUES ('first on green') RETURNING id",
+    );
     expect(Number(next.rows[0]?.id)).toBe(maxBlue + 1);
 
     // Blue stays fenced: a new session cannot write. Green no longer subscribes.
     const late = await connect(blue, pair.database);
-    await expect(late.query("INSERT INTO ledger (note) VALUES ('late')")).rejects.toMatchObject({ code: '25006' });
-    const subs = await pair.green.query("SELECT 1 FROM pg_subscription WHERE subname = $1", [pair.subscription]);
+    await expect(late.query("INSERT INTO ledger (note) VALUES ('late')")).rejects.toMatchObject({
+      code: '25006',
+    });
+    const subs = await pair.green.query('SELECT 1 FROM pg_subscription WHERE subname = $1', [
+      pair.subscription,
+    ]);
     expect(subs.rowCount).toBe(0);
   });
 
@@ -129,11 +146,14 @@ describe('zero-loss cutover core against real logical replication', () => {
 
     await fenceBlue(pair.blue);
     const started = Date.now();
-    await expect(waitForCatchUp(pair.blue, pair.green, { timeoutMs: 300, pollMs: 20 })).rejects.toMatchObject({
-      name: 'CatchUpTimeout',
-    });
+    await expect(waitForCatchUp(pair.blue, pair.green, { timeoutMs: 300, pollMs: 20 })).rejects.toMatchObject(
+      {
+        name: 'CatchUpTimeout',
+      },
+    );
     expect(Date.now() - started).toBeLessThan(2000);
-    await unfenceBlue(pair.blue);
+    // As the workflow does: a new session, opened after the fence (and so read-only by default), unfences.
+    await unfenceBlue(await connect(blue, pair.database));
 
     const client = await connect(blue, pair.database);
     await client.query("INSERT INTO ledger (note) VALUES ('after abort')");
@@ -141,23 +161,34 @@ describe('zero-loss cutover core against real logical replication', () => {
 
   it('refuses to prepare without the subscription', async () => {
     const pair = await replicatedPair();
-    await expect(prepareCutover(pair.blue, pair.green, 'no_such_subscription')).rejects.toMatchObject({ name: 'SubscriptionMissing' });
+    await expect(prepareCutover(pair.blue, pair.green, 'no_such_subscription')).rejects.toMatchObject({
+      name: 'SubscriptionMissing',
+    });
   });
 
   it('adds the barrier table to a publication of listed tables', async () => {
     const database = `c${++counter}`;
-    await Promise.all([execute(blue, 'postgres', `CREATE DATABASE ${database}`), execute(green, 'postgres', `CREATE DATABASE ${database}`)]);
+    await Promise.all([
+      execute(blue, 'postgres', `CREATE DATABASE ${database}`),
+      execute(green, 'postgres', `CREATE DATABASE ${database}`),
+    ]);
     await Promise.all([execute(blue, database, SCHEMA), execute(green, database, SCHEMA)]);
     await execute(blue, database, `CREATE PUBLICATION listed FOR TABLE ledger`);
     const conninfo = `host=${blue.host} port=${blue.port} user=${blue.user} password=${blue.password} dbname=${database} sslmode=verify-full sslrootcert=${green.rootDir}/tls/ca.crt`;
-    await execute(green, database, `CREATE SUBSCRIPTION listed_sub CONNECTION '${conninfo}' PUBLICATION listed`);
+    await execute(
+      green,
+      database,
+      `CREATE SUBSCRIPTION listed_sub CONNECTION '${conninfo}' PUBLICATION listed`,
+    );
     const [b, g] = await Promise.all([connect(blue, database), connect(green, database)]);
 
     await prepareCutover(b, g, 'listed_sub');
     await b.query("INSERT INTO ledger (note) VALUES ('before fence')");
     await fenceBlue(b);
     await waitForCatchUp(b, g, { timeoutMs: 10_000, pollMs: 10 });
-    const { rows } = await g.query<{ n: number }>("SELECT count(*)::int AS n FROM ledger WHERE note = 'before fence'");
+    const { rows } = await g.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM ledger WHERE note = 'before fence'",
+    );
     expect(rows[0]?.n).toBe(1);
   });
 });
