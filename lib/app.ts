@@ -85,6 +85,7 @@ export function buildDrApp(app: App, config: DrConfig): DrStacks {
     config,
     network: inPrimary ? primary.network : secondaryFoundation.network,
     secretKeys: [inPrimary ? primary.dataKey.key : secondaryFoundation.dataKey.key],
+    onCallTopic: topicIn(config.orchestrationRegion),
   });
   return { onCall, secondaryFoundation, primary, secondary, failoverDns, orchestration };
 }

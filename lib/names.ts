@@ -18,11 +18,13 @@ export function drNames(config: DrConfig) {
     keyAlias: (role: 'primary' | 'secondary') => `alias/${p}-${role}-data`,
     backupBucket: (region: string) => `${p}-backups-${config.account}-${region}`,
     onCallTopic: `${p}-on-call`,
+    blueGreenStateMachine: `${p}-blue-green-migration`,
     alarms: {
       primaryUnreachable: `${p}-primary-db-unreachable`,
       replicaUnreachable: `${p}-replica-db-unreachable`,
       primaryHealthCheckUnhealthy: `${p}-primary-health-check-unhealthy`,
       replicaLagHigh: `${p}-replica-lag-high`,
+      migrationFailed: `${p}-migration-failed`,
     },
   };
 }

@@ -31,7 +31,7 @@ export interface BlueGreenStepsProps {
 /** Where the bundled migrations land inside each function's package. */
 const MIGRATIONS_IN_PACKAGE = 'migrations';
 
-type StepName = 'connectivityCheck' | 'migrationPlan' | 'migrate' | 'verify' | 'smokeTest' | 'dnsFlip';
+export type StepName = 'connectivityCheck' | 'migrationPlan' | 'migrate' | 'verify' | 'smokeTest' | 'dnsFlip' | 'cutover';
 
 interface StepSpec {
   readonly entry: string[];
@@ -80,6 +80,15 @@ const STEPS: Record<StepName, StepSpec> = {
     inVpc: true,
     migrations: true,
     memorySize: 512,
+  },
+  cutover: {
+    entry: ['cutover', 'handler.ts'],
+    handler: 'handler',
+    description: 'Blue-green step: zero-loss cutover (fence green, fence blue and catch up, finish or abort)',
+    timeout: Duration.minutes(11),
+    inVpc: true,
+    migrations: false,
+    memorySize: 256,
   },
   smokeTest: {
     entry: ['smoke-test', 'handler.ts'],

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { synthApp } from './test-config';
 
@@ -38,11 +40,17 @@ describe('blue-green steps (orchestration stack)', () => {
 
   it('deploys in the orchestration region (the secondary by default)', () => {
     expect(stacks.orchestration.region).toBe('us-east-1');
-    expect(functions).toHaveLength(6);
+    expect(functions).toHaveLength(7);
   });
 
   it('runs the database steps in the VPC with the recovery-tooling group, the others outside it', () => {
-    for (const step of ['reach a database', 'plan pending', 'apply pending', 'verify green']) {
+    for (const step of [
+      'reach a database',
+      'plan pending',
+      'apply pending',
+      'verify green',
+      'zero-loss cutover',
+    ]) {
       const fn = byDescription(step);
       expect(fn.Properties.VpcConfig?.SecurityGroupIds).toEqual([
         { 'Fn::ImportValue': expect.stringContaining('RecoveryToolingSecurityGroup') as unknown },
@@ -111,10 +119,85 @@ describe('blue-green steps (orchestration stack)', () => {
   it('exports every step function name for the workflow and the CLI', () => {
     const outputs = template.findOutputs('*');
     expect(Object.keys(outputs).sort()).toEqual(
-      ['connectivityCheck', 'dnsFlip', 'migrate', 'migrationPlan', 'smokeTest', 'verify'].map(
-        (n) => expect.stringMatching(new RegExp(`^${n}FunctionName`)) as unknown as string,
-      ),
+      [
+        'BlueGreenStateMachineArn',
+        'connectivityCheck',
+        'cutover',
+        'dnsFlip',
+        'migrate',
+        'migrationPlan',
+        'smokeTest',
+        'verify',
+      ].map((n) => expect.stringMatching(new RegExp(`^${n}`)) as unknown as string),
     );
     template.hasOutput('dnsFlipFunctionName', { Value: Match.anyValue() });
+  });
+
+  it('deploys the workflow from the ASL file with every placeholder substituted', () => {
+    const asl = readFileSync(
+      join(__dirname, '..', '..', 'statemachines', 'blue-green-migration.asl.json'),
+      'utf8',
+    );
+    const placeholders = [...new Set([...asl.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1]))].sort();
+    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as {
+      Properties: {
+        DefinitionSubstitutions: Record<string, unknown>;
+        LoggingConfiguration: unknown;
+        TracingConfiguration: unknown;
+        StateMachineName: string;
+      };
+    };
+    expect(Object.keys(machine.Properties.DefinitionSubstitutions).sort()).toEqual(placeholders);
+    expect(machine.Properties).toMatchObject({
+      StateMachineName: 'pg-dr-blue-green-migration',
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+
+  it('pages on-call when a migration execution fails, times out or is aborted', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'pg-dr-migration-failed',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'failed + timedOut + aborted' }),
+        Match.objectLike({
+          Id: 'failed',
+          MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ExecutionsFailed' }) }),
+        }),
+      ]),
+      AlarmActions: [Match.anyValue()],
+    });
+  });
+
+  it('lets the workflow invoke only its steps and publish only to the on-call topic', () => {
+    const policies = Object.entries(
+      template.findResources('AWS::IAM::Policy') as Record<string, Policy>,
+    ).filter(([id]) => id.includes('StateMachineRole'));
+    const statements = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+    const actions = statements.flatMap((s) => ([] as string[]).concat(s.Action)).sort();
+    expect(new Set(actions)).toEqual(
+      new Set([
+        'lambda:InvokeFunction',
+        'sns:Publish',
+        'kms:Decrypt',
+        'kms:GenerateDataKey*',
+        'logs:CreateLogDelivery',
+        'logs:DeleteLogDelivery',
+        'logs:DescribeLogGroups',
+        'logs:DescribeResourcePolicies',
+        'logs:GetLogDelivery',
+        'logs:ListLogDeliveries',
+        'logs:PutResourcePolicy',
+        'logs:UpdateLogDelivery',
+        'xray:GetSamplingRules',
+        'xray:GetSamplingTargets',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ]),
+    );
+    const publish = statements.find((s) => ([] as string[]).concat(s.Action).includes('sns:Publish'));
+    expect(JSON.stringify(publish?.Resource)).toContain('pg-dr-on-call-us-east-1');
   });
 });
