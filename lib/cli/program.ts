@@ -18,12 +18,21 @@ import {
 import { withConnection, type ConnectionSettings } from '../../lambdas/shared/database';
 import { DatabaseError } from '../../lambdas/shared/postgres-errors';
 import { settingsFromUrl, UsageError } from './database-url';
+import {
+  addMigrateCommand,
+  defaultMigrateIo,
+  runMigrate,
+  summarize,
+  type MigrateIo,
+} from './migrate-command';
 
 /** Where the CLI writes, and what it reads from its environment: injectable for tests. */
 export interface CliIo {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** AWS clients and clock for `dr migrate`; real ones by default. */
+  readonly migrateIo?: (region: string | undefined) => MigrateIo;
 }
 
 export const EXIT_OK = 0;
@@ -211,6 +220,16 @@ export function buildProgram(io: CliIo): Command {
         };
       });
     });
+
+  addMigrateCommand(program, async (options) => {
+    const io2 =
+      io.migrateIo?.(options.region) ?? defaultMigrateIo(io.out, options.region ?? io.env.AWS_REGION);
+    const outcome = await runMigrate(options, io2);
+    if (options.json === true)
+      io.out(`${JSON.stringify({ ok: outcome.exitCode === EXIT_OK, command: 'migrate', ...outcome })}\n`);
+    else io.out(`${summarize(outcome).join('\n')}\n`);
+    if (outcome.exitCode !== EXIT_OK) throw new ExitRequest(outcome.exitCode);
+  });
 
   return program;
 }

@@ -1,0 +1,317 @@
+import { createHash } from 'node:crypto';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  SFNClient,
+  StartExecutionCommand,
+  type HistoryEvent,
+} from '@aws-sdk/client-sfn';
+import { Option, type Command } from 'commander';
+import { databaseRefSchema } from '../../lambdas/shared/database';
+import { UsageError } from './database-url';
+
+export interface MigrateOptions {
+  dryRun?: boolean;
+  blueDbSecret: string;
+  greenDbSecret: string;
+  blueEndpoint?: string;
+  greenEndpoint?: string;
+  dnsZone: string;
+  dnsRecord: string;
+  dnsSetIdentifier?: string;
+  smokeTestUrl?: string;
+  subscription: string;
+  catchUpTimeout: number;
+  allowUnsynchronizedFlip?: boolean;
+  stateMachineArn?: string;
+  stack: string;
+  region?: string;
+  executionName?: string;
+  pollInterval: number;
+  timeout: number;
+  json?: boolean;
+}
+
+export interface MigrateIo {
+  readonly out: (text: string) => void;
+  readonly sfn: Pick<SFNClient, 'send'>;
+  readonly cloudFormation: Pick<CloudFormationClient, 'send'>;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+const HOST =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+function positive(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive whole number`);
+    return n;
+  };
+}
+
+/** Adds `dr migrate` with the seed script's options, secret references instead of passwords. */
+export function addMigrateCommand(
+  program: Command,
+  action: (options: MigrateOptions) => Promise<void>,
+): void {
+  program
+    .command('migrate')
+    .description(
+      'Run the blue-green migration workflow (Step Functions): connectivity, plan, migrate green, verify, smoke test, ' +
+        'zero-loss cutover, DNS flip. Follows the execution step by step; exits 1 if it fails.',
+    )
+    .option('--dry-run', 'check connectivity and print the migration plan; change nothing')
+    .requiredOption(
+      '--blue-db-secret <arn|name>',
+      'Secrets Manager secret of blue (the current primary); never a URL',
+    )
+    .requiredOption('--green-db-secret <arn|name>', 'Secrets Manager secret of green (the new database)')
+    .option(
+      '--blue-endpoint <host>',
+      "blue's endpoint, restored in DNS on rollback (required unless --dry-run)",
+    )
+    .option(
+      '--green-endpoint <host>',
+      "green's endpoint, which the record will point at (required unless --dry-run)",
+    )
+    .requiredOption('--dns-zone <id>', 'Route 53 hosted zone id of the database record')
+    .requiredOption('--dns-record <name>', 'the database record, e.g. db.provability-fabric.org')
+    .option(
+      '--dns-set-identifier <id>',
+      'set identifier of the PRIMARY failover record (default <record>-primary)',
+    )
+    .option('--smoke-test-url <url>', 'application health URL checked before and after the flip')
+    .option('--subscription <name>', "green's logical subscription to blue", 'dr_blue_green')
+    .option(
+      '--catch-up-timeout <ms>',
+      "how long green may take to apply blue's last writes while blue is fenced",
+      positive('--catch-up-timeout'),
+      30_000,
+    )
+    .option(
+      '--allow-unsynchronized-flip',
+      'flip even though green does not replicate blue (writes during the flip are lost)',
+    )
+    .option('--state-machine-arn <arn>', 'the workflow to start (default: output of --stack)')
+    .option('--stack <name>', 'orchestration stack whose output names the workflow', 'pg-dr-orchestration')
+    .option('--region <region>', 'orchestration region (default: AWS_REGION)')
+    .option(
+      '--execution-name <name>',
+      'execution name (default: derived from the input and the minute, so a repeated command attaches instead of starting twice)',
+    )
+    .addOption(
+      new Option('--poll-interval <ms>', 'how often to read the execution history')
+        .argParser(positive('--poll-interval'))
+        .default(2_000),
+    )
+    .addOption(
+      new Option('--timeout <ms>', 'stop following after this long (the execution goes on)')
+        .argParser(positive('--timeout'))
+        .default(7_200_000),
+    )
+    .option('--json', 'print one machine-readable JSON result at the end')
+    .action(action);
+}
+
+/** The workflow input: secret references and names only. Validated here so mistakes fail before AWS sees them. */
+export function workflowInput(options: MigrateOptions): Record<string, unknown> {
+  for (const [flag, value] of [
+    ['--blue-db-secret', options.blueDbSecret],
+    ['--green-db-secret', options.greenDbSecret],
+  ] as const) {
+    if (!databaseRefSchema.shape.secretId.safeParse(value).success) {
+      throw new UsageError(
+        `${flag} must be a Secrets Manager secret ARN or name, never a connection string or password`,
+      );
+    }
+  }
+  if (options.dryRun !== true) {
+    for (const [flag, value] of [
+      ['--blue-endpoint', options.blueEndpoint],
+      ['--green-endpoint', options.greenEndpoint],
+    ] as const) {
+      if (value === undefined) throw new UsageError(`${flag} is required unless --dry-run`);
+      if (!HOST.test(value)) throw new UsageError(`${flag} must be a host name`);
+    }
+  }
+  if (!/^Z[A-Z0-9]{1,31}$/.test(options.dnsZone))
+    throw new UsageError('--dns-zone must be a Route 53 hosted zone id such as Z0123456789ABC');
+  if (!HOST.test(options.dnsRecord.replace(/\.$/, '')))
+    throw new UsageError('--dns-record must be a DNS name');
+  if (options.smokeTestUrl !== undefined && !/^https?:\/\/[^/@]+(\/|$)/.test(options.smokeTestUrl)) {
+    throw new UsageError('--smoke-test-url must be an http(s) URL without credentials');
+  }
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(options.subscription))
+    throw new UsageError('--subscription must be a lower-case identifier');
+  return {
+    dryRun: options.dryRun === true,
+    blue: { secretId: options.blueDbSecret },
+    green: { secretId: options.greenDbSecret },
+    blueEndpoint: options.blueEndpoint ?? '',
+    greenEndpoint: options.greenEndpoint ?? '',
+    dns: {
+      hostedZoneId: options.dnsZone,
+      recordName: options.dnsRecord,
+      setIdentifier: options.dnsSetIdentifier ?? `${options.dnsRecord.replace(/\.$/, '')}-primary`,
+    },
+    ...(options.smokeTestUrl === undefined ? {} : { smokeTestUrl: options.smokeTestUrl }),
+    subscription: options.subscription,
+    catchUpTimeoutMs: options.catchUpTimeout,
+    allowUnsynchronizedFlip: options.allowUnsynchronizedFlip === true,
+  };
+}
+
+/** Same input in the same minute: same name, so Step Functions attaches instead of starting a second run. */
+export function executionName(input: Record<string, unknown>, nowMs: number): string {
+  const digest = createHash('sha256').update(JSON.stringify(input)).digest('hex').slice(0, 12);
+  const minute = new Date(nowMs).toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
+  return `${input.dryRun === true ? 'plan' : 'migrate'}-${minute}-${digest}`;
+}
+
+async function findStateMachine(options: MigrateOptions, io: MigrateIo): Promise<string> {
+  if (options.stateMachineArn !== undefined) return options.stateMachineArn;
+  const { Stacks } = await io.cloudFormation.send(new DescribeStacksCommand({ StackName: options.stack }));
+  const arn = Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'BlueGreenStateMachineArn')?.OutputValue;
+  if (arn === undefined) {
+    throw new UsageError(
+      `stack ${options.stack} has no BlueGreenStateMachineArn output; pass --state-machine-arn`,
+    );
+  }
+  return arn;
+}
+
+function describeEvent(event: HistoryEvent): string | undefined {
+  switch (event.type) {
+    case 'TaskStateEntered':
+    case 'ParallelStateEntered':
+    case 'ChoiceStateEntered':
+    case 'PassStateEntered':
+    case 'FailStateEntered':
+    case 'SucceedStateEntered':
+      return `→ ${event.stateEnteredEventDetails?.name ?? '?'}`;
+    case 'TaskFailed':
+      return `  ✗ ${event.taskFailedEventDetails?.error ?? 'failed'}: ${event.taskFailedEventDetails?.cause ?? ''}`;
+    case 'LambdaFunctionFailed':
+      return `  ✗ ${event.lambdaFunctionFailedEventDetails?.error ?? 'failed'}: ${event.lambdaFunctionFailedEventDetails?.cause ?? ''}`;
+    default:
+      return undefined;
+  }
+}
+
+export interface MigrateOutcome {
+  readonly exitCode: number;
+  readonly executionArn: string;
+  readonly status: string;
+  readonly output?: unknown;
+  readonly error?: string;
+  readonly cause?: string;
+}
+
+/** Starts (or attaches to) the execution and follows it until it ends or the follow timeout passes. */
+export async function runMigrate(options: MigrateOptions, io: MigrateIo): Promise<MigrateOutcome> {
+  const input = workflowInput(options);
+  const stateMachineArn = await findStateMachine(options, io);
+  const started = io.now();
+  const name = options.executionName ?? executionName(input, started);
+  let executionArn: string | undefined;
+  try {
+    ({ executionArn } = await io.sfn.send(
+      new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
+    ));
+    io.out(`${options.dryRun === true ? 'Dry run' : 'Migration'} ${name} started: ${executionArn ?? '?'}\n`);
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ExecutionAlreadyExists') throw error;
+    // The same command ran already (same input, same minute, or an explicit name): follow that execution.
+    executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    io.out(`Execution ${name} already exists: following it (${executionArn})\n`);
+  }
+  if (executionArn === undefined) throw new Error('Step Functions returned no execution ARN');
+
+  let nextToken: string | undefined;
+  for (;;) {
+    // Read every new history event (paginated), then the status.
+    do {
+      const page = await io.sfn.send(
+        new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 100 }),
+      );
+      for (const event of page.events ?? []) {
+        const line = describeEvent(event);
+        if (line !== undefined)
+          io.out(`[${((io.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+      }
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined);
+    const execution = await io.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') {
+      const output: unknown = execution.output === undefined ? undefined : JSON.parse(execution.output);
+      const succeeded = execution.status === 'SUCCEEDED';
+      return {
+        exitCode: succeeded ? 0 : 1,
+        executionArn,
+        status: execution.status ?? 'UNKNOWN',
+        ...(output === undefined ? {} : { output }),
+        ...(execution.error === undefined ? {} : { error: execution.error }),
+        ...(execution.cause === undefined ? {} : { cause: execution.cause }),
+      };
+    }
+    if (io.now() - started >= options.timeout) {
+      return {
+        exitCode: 1,
+        executionArn,
+        status: 'RUNNING',
+        error: 'FollowTimeout',
+        cause: `still running after ${options.timeout} ms; it goes on in Step Functions`,
+      };
+    }
+    await io.sleep(options.pollInterval);
+  }
+}
+
+interface PlanOutput {
+  status?: string;
+  plan?: {
+    plan?: { pending?: string[]; failed?: { name: string }[]; drift?: { name: string; reason: string }[] };
+  };
+  drMessage?: string;
+}
+
+/** The closing lines for a human. */
+export function summarize(outcome: MigrateOutcome): string[] {
+  const lines = [`Execution ${outcome.status}.`];
+  const output = outcome.output as PlanOutput | undefined;
+  const plan = output?.plan?.plan;
+  if (plan !== undefined) {
+    lines.push(
+      plan.pending?.length
+        ? `Pending migrations on green (${plan.pending.length}):`
+        : 'No pending migrations on green.',
+    );
+    for (const name of plan.pending ?? []) lines.push(`  ${name}`);
+    for (const failed of plan.failed ?? []) lines.push(`Failed migration blocking deploy: ${failed.name}`);
+    for (const drift of plan.drift ?? [])
+      lines.push(
+        `Warning: ${drift.name} ${drift.reason === 'modified' ? 'was edited after it was applied' : 'is missing locally'}`,
+      );
+  }
+  if (output?.drMessage !== undefined) lines.push(output.drMessage);
+  if (outcome.error !== undefined)
+    lines.push(`Failed: ${outcome.error}${outcome.cause === undefined ? '' : `: ${outcome.cause}`}`);
+  return lines;
+}
+
+export function defaultMigrateIo(out: (text: string) => void, region: string | undefined): MigrateIo {
+  const config = region === undefined ? {} : { region };
+  return {
+    out,
+    sfn: new SFNClient(config),
+    cloudFormation: new CloudFormationClient(config),
+    now: Date.now,
+    sleep: (ms) =>
+      new Promise((resolve) => {
+        setTimeout(resolve, ms);
+      }),
+  };
+}

@@ -1,0 +1,286 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  SFNClient,
+  StartExecutionCommand,
+  type HistoryEvent,
+} from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { executionName, type MigrateIo } from '../../lib/cli/migrate-command';
+import { runCli } from '../../lib/cli/program';
+
+const SM_ARN = 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-blue-green-migration';
+const EXEC_ARN = 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-blue-green-migration:run';
+const sfn = mockClient(SFNClient);
+const cloudFormation = mockClient(CloudFormationClient);
+
+const BASE = [
+  'migrate',
+  '--blue-db-secret',
+  'pg-dr/blue',
+  '--green-db-secret',
+  'arn:aws:secretsmanager:us-east-1:111122223333:secret:pg-dr/green-AbCdEf',
+  '--blue-endpoint',
+  'blue.abc.us-west-2.rds.amazonaws.com',
+  '--green-endpoint',
+  'green.def.us-west-2.rds.amazonaws.com',
+  '--dns-zone',
+  'Z0EXAMPLE12345',
+  '--dns-record',
+  'db.provability-fabric.org',
+  '--smoke-test-url',
+  'https://api.provability-fabric.org/health',
+  '--poll-interval',
+  '1000',
+];
+
+const entered = (name: string, id: number): HistoryEvent => ({
+  id,
+  timestamp: new Date(),
+  type: 'TaskStateEntered',
+  stateEnteredEventDetails: { name },
+});
+
+async function dr(argv: string[]) {
+  let out = '';
+  let err = '';
+  let clock = Date.parse('2026-11-24T10:00:00Z');
+  const io: MigrateIo = {
+    out: (t) => (out += t),
+    sfn: new SFNClient({ region: 'us-east-1' }),
+    cloudFormation: new CloudFormationClient({ region: 'us-east-1' }),
+    now: () => clock,
+    sleep: (ms) => {
+      clock += ms;
+      return Promise.resolve();
+    },
+  };
+  const code = await runCli(argv, {
+    out: (t) => (out += t),
+    err: (t) => (err += t),
+    env: {},
+    migrateIo: () => io,
+  });
+  return { code, out, err };
+}
+
+beforeEach(() => {
+  sfn.reset();
+  cloudFormation.reset();
+  cloudFormation.on(DescribeStacksCommand, { StackName: 'pg-dr-orchestration' }).resolves({
+    Stacks: [
+      {
+        StackName: 'pg-dr-orchestration',
+        CreationTime: new Date(),
+        StackStatus: 'CREATE_COMPLETE',
+        Outputs: [{ OutputKey: 'BlueGreenStateMachineArn', OutputValue: SM_ARN }],
+      },
+    ],
+  });
+  sfn.on(StartExecutionCommand).resolves({ executionArn: EXEC_ARN, startDate: new Date() });
+});
+
+describe('dr migrate', () => {
+  it('starts the workflow found in the stack output with secret references only, and follows it step by step', async () => {
+    sfn
+      .on(GetExecutionHistoryCommand)
+      .resolvesOnce({ events: [entered('CheckConnectivity', 2)], nextToken: 'page-2' })
+      .resolvesOnce({ events: [entered('PlanMigrations', 5)] })
+      .resolvesOnce({ events: [entered('FlipDns', 20)] });
+    sfn
+      .on(DescribeExecutionCommand)
+      .resolvesOnce({
+        executionArn: EXEC_ARN,
+        stateMachineArn: SM_ARN,
+        status: 'RUNNING',
+        startDate: new Date(),
+      })
+      .resolves({
+        executionArn: EXEC_ARN,
+        stateMachineArn: SM_ARN,
+        status: 'SUCCEEDED',
+        startDate: new Date(),
+        output: JSON.stringify({
+          status: 'cut-over',
+          drMessage: 'DR is degraded: the cross-region read replica still follows blue.',
+        }),
+      });
+
+    const result = await dr(BASE);
+
+    expect(result.code).toBe(0);
+    const start = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
+    expect(start?.stateMachineArn).toBe(SM_ARN);
+    expect(start?.name).toMatch(/^migrate-20261124-1000-[0-9a-f]{12}$/);
+    expect(JSON.parse(start?.input ?? '{}')).toEqual({
+      dryRun: false,
+      blue: { secretId: 'pg-dr/blue' },
+      green: { secretId: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:pg-dr/green-AbCdEf' },
+      blueEndpoint: 'blue.abc.us-west-2.rds.amazonaws.com',
+      greenEndpoint: 'green.def.us-west-2.rds.amazonaws.com',
+      dns: {
+        hostedZoneId: 'Z0EXAMPLE12345',
+        recordName: 'db.provability-fabric.org',
+        setIdentifier: 'db.provability-fabric.org-primary',
+      },
+      smokeTestUrl: 'https://api.provability-fabric.org/health',
+      subscription: 'dr_blue_green',
+      catchUpTimeoutMs: 30000,
+      allowUnsynchronizedFlip: false,
+    });
+    expect(sfn.commandCalls(GetExecutionHistoryCommand).map((c) => c.args[0].input.nextToken)).toEqual([
+      undefined,
+      'page-2',
+      undefined,
+    ]);
+    expect(result.out).toContain('[   0.0 s] → CheckConnectivity');
+    expect(result.out).toContain('[   1.0 s] → FlipDns');
+    expect(result.out).toContain('Execution SUCCEEDED.');
+    expect(result.out).toContain('DR is degraded');
+  });
+
+  it('prints the plan of a dry run, which needs no endpoints', async () => {
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: EXEC_ARN,
+      stateMachineArn: SM_ARN,
+      status: 'SUCCEEDED',
+      startDate: new Date(),
+      output: JSON.stringify({
+        status: 'dry-run',
+        plan: {
+          plan: {
+            pending: ['20240201000000_index'],
+            failed: [],
+            drift: [{ name: '20240101_init', reason: 'modified' }],
+          },
+        },
+      }),
+    });
+    const argv = BASE.filter(
+      (a, i) =>
+        !['--blue-endpoint', '--green-endpoint'].includes(a) &&
+        !['--blue-endpoint', '--green-endpoint'].includes(BASE[i - 1] ?? ''),
+    );
+    const result = await dr([...argv, '--dry-run']);
+    expect(result.code).toBe(0);
+    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.name).toMatch(/^plan-/);
+    expect(result.out).toContain('Pending migrations on green (1):\n  20240201000000_index');
+    expect(result.out).toContain('Warning: 20240101_init was edited after it was applied');
+  });
+
+  it('exits 1 with the cause when the workflow fails', async () => {
+    sfn.on(GetExecutionHistoryCommand).resolves({
+      events: [
+        {
+          id: 9,
+          timestamp: new Date(),
+          type: 'TaskFailed',
+          taskFailedEventDetails: {
+            resourceType: 'lambda',
+            resource: 'invoke',
+            error: 'VerificationFailed',
+            cause: '1 of 3 checks failed',
+          },
+        },
+      ],
+    });
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: EXEC_ARN,
+      stateMachineArn: SM_ARN,
+      status: 'FAILED',
+      startDate: new Date(),
+      error: 'MigrationFailed',
+      cause: 'See the on-call notification',
+    });
+    const result = await dr([...BASE, '--json']);
+    expect(result.code).toBe(1);
+    expect(result.out).toContain('✗ VerificationFailed: 1 of 3 checks failed');
+    expect(JSON.parse(result.out.trim().split('\n').at(-1) ?? '{}')).toMatchObject({
+      ok: false,
+      status: 'FAILED',
+      error: 'MigrationFailed',
+    });
+  });
+
+  it('follows the existing execution when the same command already started one', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(Object.assign(new Error('Execution Already Exists'), { name: 'ExecutionAlreadyExists' }));
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: EXEC_ARN,
+      stateMachineArn: SM_ARN,
+      status: 'SUCCEEDED',
+      startDate: new Date(),
+      output: '{}',
+    });
+    const result = await dr([...BASE, '--execution-name', 'migrate-once']);
+    expect(result.code).toBe(0);
+    expect(sfn.commandCalls(DescribeExecutionCommand)[0]?.args[0].input.executionArn).toBe(
+      'arn:aws:states:us-east-1:111122223333:execution:pg-dr-blue-green-migration:migrate-once',
+    );
+  });
+
+  it('names executions after the input and the minute', () => {
+    const t = Date.parse('2026-11-24T10:00:30Z');
+    expect(executionName({ a: 1 }, t)).toBe(executionName({ a: 1 }, t + 20_000));
+    expect(executionName({ a: 1 }, t)).not.toBe(executionName({ a: 2 }, t));
+  });
+
+  it('gives up following after the timeout, saying the execution goes on', async () => {
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: EXEC_ARN,
+      stateMachineArn: SM_ARN,
+      status: 'RUNNING',
+      startDate: new Date(),
+    });
+    const result = await dr([...BASE, '--timeout', '5000']);
+    expect(result.code).toBe(1);
+    expect(result.out).toContain('FollowTimeout: still running after 5000 ms; it goes on in Step Functions');
+    expect(sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(6);
+  });
+
+  it.each([
+    [
+      ['--blue-db-secret', 'postgresql://u:Pw-leak@h/db'],
+      '--blue-db-secret must be a Secrets Manager secret ARN or name',
+    ],
+    [['--green-endpoint', 'not a host'], '--green-endpoint must be a host name'],
+    [['--dns-zone', 'zone1'], '--dns-zone must be a Route 53 hosted zone id'],
+    [
+      ['--smoke-test-url', 'https://user:pw@api/health'],
+      '--smoke-test-url must be an http(s) URL without credentials',
+    ],
+    [['--catch-up-timeout', '-5'], '--catch-up-timeout must be a positive whole number'],
+  ])('rejects %j with exit 2 before calling AWS', async (override, message) => {
+    const argv = [...BASE];
+    const at = argv.indexOf(override[0] ?? '');
+    if (at >= 0) argv[at + 1] = override[1] ?? '';
+    else argv.push(override[0] ?? '', override[1] ?? '');
+    const result = await dr(argv);
+    expect(result.code).toBe(2);
+    expect(result.err).toContain(message);
+    expect(result.err + result.out).not.toContain('Pw-leak');
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('requires the secrets and the DNS record', async () => {
+    const result = await dr(['migrate', '--dns-zone', 'Z0EXAMPLE12345']);
+    expect(result.code).toBe(2);
+    expect(result.err).toContain("required option '--blue-db-secret <arn|name>' not specified");
+  });
+
+  it('says how to proceed when the stack has no workflow output', async () => {
+    cloudFormation.on(DescribeStacksCommand).resolves({
+      Stacks: [{ StackName: 'x', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [] }],
+    });
+    const result = await dr(BASE);
+    expect(result.code).toBe(2);
+    expect(result.err).toContain(
+      'stack pg-dr-orchestration has no BlueGreenStateMachineArn output; pass --state-machine-arn',
+    );
+  });
+});
