@@ -86,6 +86,7 @@ export function buildDrApp(app: App, config: DrConfig): DrStacks {
     network: inPrimary ? primary.network : secondaryFoundation.network,
     secretKeys: [inPrimary ? primary.dataKey.key : secondaryFoundation.dataKey.key],
     onCallTopic: topicIn(config.orchestrationRegion),
+    replica: secondary.replica,
   });
   return { onCall, secondaryFoundation, primary, secondary, failoverDns, orchestration };
 }

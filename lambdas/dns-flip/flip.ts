@@ -162,13 +162,34 @@ async function findRecord(
   return only;
 }
 
-/** Asks Route 53 what it answers for the record now (no resolver caches) and checks it is the record's value. */
+/**
+ * Checks the change took: asks Route 53 what it answers for the name now (no resolver caches). A SECONDARY
+ * failover set is not answered while the PRIMARY is healthy, so it is confirmed by reading the stored set.
+ */
 async function confirmAnswer(
   deps: FlipDependencies,
   timing: FlipTiming,
   zone: string,
   record: RecordSnapshot,
 ): Promise<string[]> {
+  if (record.Failover === 'SECONDARY') {
+    const stored = await findRecord(
+      deps,
+      timing,
+      zone,
+      record.Name ?? '',
+      record.Type ?? 'CNAME',
+      record.SetIdentifier,
+    );
+    const values = valuesOf(stored);
+    if (values.join(',') !== valuesOf(record).join(',')) {
+      throw new DnsFlipError(
+        'DnsAnswerMismatch',
+        `the SECONDARY set of ${record.Name ?? ''} holds ${values.join(', ')}, expected ${valuesOf(record).join(', ')}`,
+      );
+    }
+    return values;
+  }
   const tested = await withRetries(
     () =>
       deps.route53.send(

@@ -24,6 +24,10 @@ export interface MigrateOptions {
   subscription: string;
   catchUpTimeout: number;
   allowUnsynchronizedFlip?: boolean;
+  rebuildDr?: boolean;
+  greenInstanceId?: string;
+  drReplicaInstanceId?: string;
+  dnsSecondarySetIdentifier?: string;
   stateMachineArn?: string;
   stack: string;
   region?: string;
@@ -95,6 +99,16 @@ export function addMigrateCommand(
       '--allow-unsynchronized-flip',
       'flip even though green does not replicate blue (writes during the flip are lost)',
     )
+    .option(
+      '--rebuild-dr',
+      'after the cutover, create a cross-region read replica of green and point SECONDARY at it',
+    )
+    .option('--green-instance-id <id>', "green's RDS instance identifier (required with --rebuild-dr)")
+    .option('--dr-replica-instance-id <id>', 'identifier of the new DR replica (default <green>-dr)')
+    .option(
+      '--dns-secondary-set-identifier <id>',
+      'set identifier of the SECONDARY failover record (default <record>-secondary)',
+    )
     .option('--state-machine-arn <arn>', 'the workflow to start (default: output of --stack)')
     .option('--stack <name>', 'orchestration stack whose output names the workflow', 'pg-dr-orchestration')
     .option('--region <region>', 'orchestration region (default: AWS_REGION)')
@@ -146,6 +160,17 @@ export function workflowInput(options: MigrateOptions): Record<string, unknown> 
   }
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(options.subscription))
     throw new UsageError('--subscription must be a lower-case identifier');
+  const rdsId = /^[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+  if (options.rebuildDr === true) {
+    if (options.greenInstanceId === undefined)
+      throw new UsageError('--green-instance-id is required with --rebuild-dr');
+    if (!rdsId.test(options.greenInstanceId))
+      throw new UsageError('--green-instance-id must be an RDS instance identifier');
+    if (options.drReplicaInstanceId !== undefined && !rdsId.test(options.drReplicaInstanceId)) {
+      throw new UsageError('--dr-replica-instance-id must be an RDS instance identifier');
+    }
+  }
+  const record = options.dnsRecord.replace(/\.$/, '');
   return {
     dryRun: options.dryRun === true,
     blue: { secretId: options.blueDbSecret },
@@ -155,12 +180,20 @@ export function workflowInput(options: MigrateOptions): Record<string, unknown> 
     dns: {
       hostedZoneId: options.dnsZone,
       recordName: options.dnsRecord,
-      setIdentifier: options.dnsSetIdentifier ?? `${options.dnsRecord.replace(/\.$/, '')}-primary`,
+      setIdentifier: options.dnsSetIdentifier ?? `${record}-primary`,
+      secondarySetIdentifier: options.dnsSecondarySetIdentifier ?? `${record}-secondary`,
     },
     ...(options.smokeTestUrl === undefined ? {} : { smokeTestUrl: options.smokeTestUrl }),
     subscription: options.subscription,
     catchUpTimeoutMs: options.catchUpTimeout,
     allowUnsynchronizedFlip: options.allowUnsynchronizedFlip === true,
+    ...(options.rebuildDr === true
+      ? {
+          rebuildDr: true,
+          greenInstanceIdentifier: options.greenInstanceId,
+          drReplicaInstanceIdentifier: options.drReplicaInstanceId ?? `${options.greenInstanceId ?? ''}-dr`,
+        }
+      : {}),
   };
 }
 

@@ -26,12 +26,32 @@ export interface BlueGreenStepsProps {
   /** The one record the DNS flip may change. */
   readonly hostedZoneId: string;
   readonly recordName: string;
+  /** Where a rebuilt cross-region replica of green goes: the DR region's existing placement. */
+  readonly drReplicaPlacement: {
+    readonly account: string;
+    readonly sourceRegion: string;
+    readonly replicaRegion: string;
+    readonly subnetGroupName: string;
+    readonly securityGroupId: string;
+    readonly parameterGroupName: string;
+    readonly kmsKeyArn: string;
+    readonly multiAz: boolean;
+    readonly port: number;
+  };
 }
 
 /** Where the bundled migrations land inside each function's package. */
 const MIGRATIONS_IN_PACKAGE = 'migrations';
 
-export type StepName = 'connectivityCheck' | 'migrationPlan' | 'migrate' | 'verify' | 'smokeTest' | 'dnsFlip' | 'cutover';
+export type StepName =
+  | 'connectivityCheck'
+  | 'migrationPlan'
+  | 'migrate'
+  | 'verify'
+  | 'smokeTest'
+  | 'dnsFlip'
+  | 'cutover'
+  | 'drReplica';
 
 interface StepSpec {
   readonly entry: string[];
@@ -87,6 +107,16 @@ const STEPS: Record<StepName, StepSpec> = {
     description: 'Blue-green step: zero-loss cutover (fence green, fence blue and catch up, finish or abort)',
     timeout: Duration.minutes(11),
     inVpc: true,
+    migrations: false,
+    memorySize: 256,
+  },
+  drReplica: {
+    entry: ['dr-replica', 'handler.ts'],
+    handler: 'handler',
+    description:
+      'Blue-green step: create a cross-region read replica of green (DR rebuild) and report its state',
+    timeout: Duration.minutes(2),
+    inVpc: false,
     migrations: false,
     memorySize: 256,
   },
@@ -201,6 +231,67 @@ export class BlueGreenSteps extends Construct {
     this.functions = Object.fromEntries(
       (Object.entries(STEPS) as [StepName, StepSpec][]).map(([name, spec]) => [name, make(name, spec)]),
     ) as Record<StepName, nodejs.NodejsFunction>;
+
+    const place = props.drReplicaPlacement;
+    const replicaStep = this.functions.drReplica;
+    for (const [key, value] of Object.entries({
+      ACCOUNT_ID: place.account,
+      SOURCE_REGION: place.sourceRegion,
+      REPLICA_REGION: place.replicaRegion,
+      REPLICA_SUBNET_GROUP: place.subnetGroupName,
+      REPLICA_SECURITY_GROUP_IDS: place.securityGroupId,
+      REPLICA_PARAMETER_GROUP: place.parameterGroupName,
+      REPLICA_KMS_KEY_ARN: place.kmsKeyArn,
+      REPLICA_MULTI_AZ: String(place.multiAz),
+      REPLICA_PORT: String(place.port),
+    })) {
+      replicaStep.addEnvironment(key, value);
+    }
+    const rdsArn = (region: string, type: string, name: string) =>
+      `arn:${stack.partition}:rds:${region}:${place.account}:${type}:${name}`;
+    replicaStep.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['rds:CreateDBInstanceReadReplica', 'rds:AddTagsToResource'],
+        resources: [
+          rdsArn(place.replicaRegion, 'db', '*'),
+          rdsArn(place.sourceRegion, 'db', '*'),
+          rdsArn(place.replicaRegion, 'subgrp', place.subnetGroupName),
+          rdsArn(place.replicaRegion, 'pg', place.parameterGroupName),
+          rdsArn(place.replicaRegion, 'og', '*'),
+        ],
+      }),
+    );
+    replicaStep.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['rds:DescribeDBInstances'],
+        resources: [rdsArn(place.replicaRegion, 'db', '*')],
+      }),
+    );
+    // An encrypted replica is encrypted by RDS with the DR region's key on the caller's behalf.
+    replicaStep.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:CreateGrant', 'kms:DescribeKey'],
+        resources: [place.kmsKeyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `rds.${place.replicaRegion}.amazonaws.com` } },
+      }),
+    );
+    if (replicaStep.role !== undefined) {
+      acknowledgeNagFinding(
+        replicaStep.role,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${place.replicaRegion}:${place.account}:db:*]`,
+        'The replica identifier is chosen per migration; the step may create and describe instances only in the DR region.',
+      );
+      acknowledgeNagFinding(
+        replicaStep.role,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${place.sourceRegion}:${place.account}:db:*]`,
+        'Green (the replica source) is chosen per migration; creating a replica needs permission on the source instance.',
+      );
+      acknowledgeNagFinding(
+        replicaStep.role,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${place.replicaRegion}:${place.account}:og:*]`,
+        'RDS checks the default option group of the new instance; option groups hold no data.',
+      );
+    }
 
     const zoneArn = `arn:${stack.partition}:route53:::hostedzone/${props.hostedZoneId}`;
     const flip = this.functions.dnsFlip;

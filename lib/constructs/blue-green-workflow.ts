@@ -9,7 +9,13 @@ import { acknowledgeNagFinding } from '../nag';
 import type { BlueGreenSteps } from './blue-green-steps';
 import { PagingAlarm } from './paging-alarm';
 
-export const BLUE_GREEN_DEFINITION = path.join(__dirname, '..', '..', 'statemachines', 'blue-green-migration.asl.json');
+export const BLUE_GREEN_DEFINITION = path.join(
+  __dirname,
+  '..',
+  '..',
+  'statemachines',
+  'blue-green-migration.asl.json',
+);
 
 export interface BlueGreenWorkflowProps {
   readonly steps: BlueGreenSteps;
@@ -40,6 +46,7 @@ export class BlueGreenWorkflow extends Construct {
         SmokeTestFunctionArn: fns.smokeTest.functionArn,
         DnsFlipFunctionArn: fns.dnsFlip.functionArn,
         CutoverFunctionArn: fns.cutover.functionArn,
+        DrReplicaFunctionArn: fns.drReplica.functionArn,
         OnCallTopicArn: props.onCallTopic.topicArn,
       },
       timeout: Duration.hours(2),

@@ -24,22 +24,30 @@ export interface ReplicaDatabaseProps {
  */
 export class ReplicaDatabase extends Construct {
   readonly instance: rds.DatabaseInstanceReadReplica;
+  /** Placement a rebuilt replica (of green, after a cutover) reuses. */
+  readonly securityGroup: ec2.ISecurityGroup;
+  readonly subnetGroupName: string;
+  readonly parameterGroupName: string;
+  readonly key: kms.IKey;
 
   constructor(scope: Construct, id: string, props: ReplicaDatabaseProps) {
     super(scope, id);
     const { settings } = props;
+    this.key = props.key;
+    const shared = drInstanceProps(this, {
+      network: props.network,
+      key: props.key,
+      settings,
+      instanceIdentifier: settings.replicaInstanceIdentifier,
+      peerCidr: props.peerCidr,
+      ...(props.toolingSecurityGroup === undefined
+        ? {}
+        : { toolingSecurityGroup: props.toolingSecurityGroup }),
+      description: `PostgreSQL cross-region replica ${settings.replicaInstanceIdentifier}`,
+    });
+    this.securityGroup = shared.securityGroup;
     this.instance = new rds.DatabaseInstanceReadReplica(this, 'Instance', {
-      ...drInstanceProps(this, {
-        network: props.network,
-        key: props.key,
-        settings,
-        instanceIdentifier: settings.replicaInstanceIdentifier,
-        peerCidr: props.peerCidr,
-        ...(props.toolingSecurityGroup === undefined
-          ? {}
-          : { toolingSecurityGroup: props.toolingSecurityGroup }),
-        description: `PostgreSQL cross-region replica ${settings.replicaInstanceIdentifier}`,
-      }).props,
+      ...shared.props,
       sourceDatabaseInstance: props.source,
       // No backupRetention: RDS keeps no automated backups of PostgreSQL read replicas. Promotion must turn
       // them on (PromoteReadReplica's BackupRetentionPeriod); the primary's backups cover the data until then.
@@ -51,5 +59,7 @@ export class ReplicaDatabase extends Construct {
     // SourceDBInstanceIdentifier. KmsKeyId (this region's key) stays.
     cfn.addPropertyDeletionOverride('StorageEncrypted');
     acknowledgeDrInstanceFindings(this.instance);
+    this.subnetGroupName = cfn.dbSubnetGroupName ?? '';
+    this.parameterGroupName = cfn.dbParameterGroupName ?? '';
   }
 }

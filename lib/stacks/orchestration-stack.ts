@@ -5,6 +5,7 @@ import type { DrConfig } from '../config';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { BlueGreenSteps } from '../constructs/blue-green-steps';
 import { BlueGreenWorkflow } from '../constructs/blue-green-workflow';
+import type { ReplicaDatabase } from '../constructs/replica-database';
 import { drNames } from '../names';
 import type { RegionalNetwork } from '../constructs/regional-network';
 
@@ -16,6 +17,8 @@ export interface OrchestrationStackProps extends StackProps {
   readonly secretKeys: readonly kms.IKey[];
   /** On-call topic in this region. */
   readonly onCallTopic: sns.ITopic;
+  /** The DR replica of the topology: a rebuilt replica of green gets the same placement. */
+  readonly replica: ReplicaDatabase;
 }
 
 /** Recovery tooling, in the region that survives losing the primary: the blue-green migration steps. */
@@ -34,6 +37,17 @@ export class OrchestrationStack extends Stack {
       secretKeys: props.secretKeys,
       hostedZoneId: config.hostedZoneId,
       recordName: config.recordName,
+      drReplicaPlacement: {
+        account: config.account,
+        sourceRegion: config.primaryRegion,
+        replicaRegion: config.secondaryRegion,
+        subnetGroupName: props.replica.subnetGroupName,
+        securityGroupId: props.replica.securityGroup.securityGroupId,
+        parameterGroupName: props.replica.parameterGroupName,
+        kmsKeyArn: props.replica.key.keyArn,
+        multiAz: config.database.multiAz,
+        port: config.database.port,
+      },
     });
     const names = drNames(config);
     this.blueGreenWorkflow = new BlueGreenWorkflow(this, 'BlueGreenWorkflow', {

@@ -123,6 +123,7 @@ describe('dr migrate', () => {
         hostedZoneId: 'Z0EXAMPLE12345',
         recordName: 'db.provability-fabric.org',
         setIdentifier: 'db.provability-fabric.org-primary',
+        secondarySetIdentifier: 'db.provability-fabric.org-secondary',
       },
       smokeTestUrl: 'https://api.provability-fabric.org/health',
       subscription: 'dr_blue_green',
@@ -255,11 +256,13 @@ describe('dr migrate', () => {
       '--smoke-test-url must be an http(s) URL without credentials',
     ],
     [['--catch-up-timeout', '-5'], '--catch-up-timeout must be a positive whole number'],
+    [['--green-instance-id', 'Green_DB'], '--green-instance-id must be an RDS instance identifier'],
+    [['--dr-replica-instance-id', 'x'], '--green-instance-id is required with --rebuild-dr'],
   ])('rejects %j with exit 2 before calling AWS', async (override, message) => {
     const argv = [...BASE];
     const at = argv.indexOf(override[0] ?? '');
     if (at >= 0) argv[at + 1] = override[1] ?? '';
-    else argv.push(override[0] ?? '', override[1] ?? '');
+    else argv.push('--rebuild-dr', override[0] ?? '', override[1] ?? '');
     const result = await dr(argv);
     expect(result.code).toBe(2);
     expect(result.err).toContain(message);

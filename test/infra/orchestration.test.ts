@@ -40,7 +40,7 @@ describe('blue-green steps (orchestration stack)', () => {
 
   it('deploys in the orchestration region (the secondary by default)', () => {
     expect(stacks.orchestration.region).toBe('us-east-1');
-    expect(functions).toHaveLength(7);
+    expect(functions).toHaveLength(8);
   });
 
   it('runs the database steps in the VPC with the recovery-tooling group, the others outside it', () => {
@@ -124,6 +124,7 @@ describe('blue-green steps (orchestration stack)', () => {
         'connectivityCheck',
         'cutover',
         'dnsFlip',
+        'drReplica',
         'migrate',
         'migrationPlan',
         'smokeTest',
@@ -199,5 +200,24 @@ describe('blue-green steps (orchestration stack)', () => {
     );
     const publish = statements.find((s) => ([] as string[]).concat(s.Action).includes('sns:Publish'));
     expect(JSON.stringify(publish?.Resource)).toContain('pg-dr-on-call-us-east-1');
+  });
+
+  it('lets the DR rebuild create replicas only in the DR region, encrypted with its key', () => {
+    const fn = byDescription('create a cross-region');
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      ACCOUNT_ID: '111122223333',
+      SOURCE_REGION: 'us-west-2',
+      REPLICA_REGION: 'us-east-1',
+      REPLICA_MULTI_AZ: 'true',
+      REPLICA_PORT: '5432',
+    });
+    const statements = statementsFor(fn);
+    const create = statements.find((s) =>
+      ([] as string[]).concat(s.Action).includes('rds:CreateDBInstanceReadReplica'),
+    );
+    expect(JSON.stringify(create?.Resource)).toContain(':rds:us-east-1:111122223333:db:*');
+    const kms = statements.find((s) => ([] as string[]).concat(s.Action).includes('kms:CreateGrant'));
+    expect(kms?.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'rds.us-east-1.amazonaws.com' } });
+    expect(statements.some((s) => JSON.stringify(s.Action).includes('rds:Delete'))).toBe(false);
   });
 });

@@ -201,6 +201,30 @@ describe('flipRecord', () => {
     });
   });
 
+  it('confirms a repointed SECONDARY set by reading it back, since Route 53 answers the healthy PRIMARY', async () => {
+    const NEW_REPLICA = 'green-dr.xyz.us-east-1.rds.amazonaws.com';
+    route53
+      .on(ListResourceRecordSetsCommand)
+      .resolvesOnce({ ResourceRecordSets: [PRIMARY, SECONDARY] })
+      .resolves({
+        ResourceRecordSets: [PRIMARY, { ...SECONDARY, ResourceRecords: [{ Value: NEW_REPLICA }] }],
+      });
+    const result = await flipRecord({ route53, ...fakeClock() }, TIMING, {
+      ...request,
+      setIdentifier: SECONDARY.SetIdentifier,
+      target: NEW_REPLICA,
+    });
+    expect(result.answer).toEqual([`${NEW_REPLICA}.`]);
+    expect(route53.commandCalls(TestDNSAnswerCommand)).toHaveLength(0);
+    expect(
+      route53.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Changes?.[0]
+        ?.ResourceRecordSet,
+    ).toEqual({
+      ...SECONDARY,
+      ResourceRecords: [{ Value: NEW_REPLICA }],
+    });
+  });
+
   it('only confirms a record that already points at the target (a retried step changes nothing)', async () => {
     route53.on(ListResourceRecordSetsCommand).resolves({
       ResourceRecordSets: [{ ...PRIMARY, ResourceRecords: [{ Value: `${GREEN}.` }] }, SECONDARY],

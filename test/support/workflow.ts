@@ -33,6 +33,7 @@ export async function runLocally(
   input: unknown,
   handlers: Record<string, Handler>,
   retryIntervalOverrides: Record<string, number> = {},
+  waitTimeOverrides: Record<string, number> = {},
 ): Promise<LocalExecution> {
   const machine = new StateMachine(definition as never, {
     validationOptions: { checkArn: true, checkPaths: true },
@@ -50,6 +51,7 @@ export async function runLocally(
     overrides: {
       taskResourceLocalHandlers: handlers as never,
       retryIntervalOverrides,
+      waitTimeOverrides,
     },
   });
   const path: string[] = [];

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type * as Rds from '@aws-sdk/client-rds';
 import type * as Route53 from '@aws-sdk/client-route-53';
 import type * as SecretsManager from '@aws-sdk/client-secrets-manager';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
@@ -13,11 +14,14 @@ import { execute } from '../support/replication';
 import { loadDefinition, runLocally } from '../support/workflow';
 
 type Step = (event: unknown) => Promise<unknown>;
-type StepName = 'connectivity' | 'plan' | 'migrate' | 'verify' | 'smoke' | 'flip' | 'cutover';
+type StepName = 'connectivity' | 'plan' | 'migrate' | 'verify' | 'smoke' | 'flip' | 'cutover' | 'drReplica';
 const EXAMPLES = join(__dirname, '..', '..', 'examples', 'prisma', 'migrations');
 const ZONE = 'Z0EXAMPLE12345';
 const RECORD = 'db.provability-fabric.org';
 const SET_ID = 'db.provability-fabric.org-primary';
+const SECONDARY_SET_ID = 'db.provability-fabric.org-secondary';
+const OLD_REPLICA = 'pg-dr-replica.old.us-east-1.rds.amazonaws.com';
+const NEW_REPLICA = 'green-dr.new.us-east-1.rds.amazonaws.com';
 const BLUE_ENDPOINT = 'blue.example.internal';
 const GREEN_ENDPOINT = 'green.example.internal';
 const SUBSTITUTIONS = Object.fromEntries(
@@ -27,6 +31,7 @@ const SUBSTITUTIONS = Object.fromEntries(
   ]),
 );
 SUBSTITUTIONS.OnCallTopicArn = 'arn:aws:sns:us-east-1:111122223333:pg-dr-on-call';
+SUBSTITUTIONS.DrReplicaFunctionArn = 'arn:aws:lambda:us-east-1:111122223333:function:pg-dr-DrReplica';
 
 /** The real step handlers, loaded with Secrets Manager and Route 53 mocked in the same module registry. */
 function loadSteps() {
@@ -35,8 +40,10 @@ function loadSteps() {
         steps: Record<StepName, Step>;
         secrets: AwsClientStub<SecretsManager.SecretsManagerClient>;
         route53: AwsClientStub<Route53.Route53Client>;
+        rdsApi: AwsClientStub<Rds.RDSClient>;
         sm: typeof SecretsManager;
         r53: typeof Route53;
+        rdsSdk: typeof Rds;
       }
     | undefined;
   jest.isolateModules(() => {
@@ -44,6 +51,8 @@ function loadSteps() {
     const r53 = jest.requireActual<typeof Route53>('@aws-sdk/client-route-53');
     const secrets = mockClient(sm.SecretsManagerClient);
     const route53 = mockClient(r53.Route53Client);
+    const rdsSdk = jest.requireActual<typeof Rds>('@aws-sdk/client-rds');
+    const rdsApi = mockClient(rdsSdk.RDSClient);
     const migrations = jest.requireActual<{ planHandler: Step; applyHandler: Step }>(
       '../../lambdas/migrations/handlers',
     );
@@ -57,11 +66,14 @@ function loadSteps() {
         smoke: jest.requireActual<{ handler: Step }>('../../lambdas/smoke-test/handler').handler,
         flip: jest.requireActual<{ handler: Step }>('../../lambdas/dns-flip/handler').handler,
         cutover: jest.requireActual<{ handler: Step }>('../../lambdas/cutover/handler').handler,
+        drReplica: jest.requireActual<{ handler: Step }>('../../lambdas/dr-replica/handler').handler,
       },
       secrets,
       route53,
+      rdsApi,
       sm,
       r53,
+      rdsSdk,
     };
   });
   if (loaded === undefined) throw new Error('steps did not load');
@@ -98,6 +110,16 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
       AWS_REGION: 'us-east-1',
       DB_CA_FILE: `${blue.rootDir}/tls/ca.crt`,
       MIGRATIONS_DIR: EXAMPLES,
+      // Where the DR replica step places a rebuilt replica (set by CDK in AWS).
+      ACCOUNT_ID: '111122223333',
+      SOURCE_REGION: 'us-west-2',
+      REPLICA_REGION: 'us-east-1',
+      REPLICA_SUBNET_GROUP: 'pg-dr-replica-subnets',
+      REPLICA_SECURITY_GROUP_IDS: 'sg-0123',
+      REPLICA_PARAMETER_GROUP: 'pg-dr-replica-params',
+      REPLICA_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:111122223333:key/1',
+      REPLICA_MULTI_AZ: 'true',
+      REPLICA_PORT: '5432',
     });
   });
   afterAll(async () => {
@@ -170,19 +192,26 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
       .on(loaded.sm.GetSecretValueCommand, { SecretId: 'pg-dr/green' })
       .resolves(databaseSecret(green, database));
 
-    // Route 53 as a one-record store, so flips and rollbacks are observable.
-    const record: Route53.ResourceRecordSet = {
-      Name: `${RECORD}.`,
-      Type: 'CNAME',
-      SetIdentifier: SET_ID,
-      Failover: 'PRIMARY',
-      TTL: 10,
-      HealthCheckId: 'hc-primary',
-      ResourceRecords: [{ Value: BLUE_ENDPOINT }],
-    };
-    const dns = { value: BLUE_ENDPOINT, upserts: [] as string[], failChanges: false };
+    // Route 53 as a store of the failover pair, so flips and rollbacks are observable. It answers the PRIMARY.
+    const base: Route53.ResourceRecordSet = { Name: `${RECORD}.`, Type: 'CNAME', TTL: 10 };
+    const dns = { value: BLUE_ENDPOINT, secondary: OLD_REPLICA, upserts: [] as string[], failChanges: false };
     loaded.route53.on(loaded.r53.ListResourceRecordSetsCommand).callsFake(() => ({
-      ResourceRecordSets: [{ ...record, ResourceRecords: [{ Value: dns.value }] }],
+      ResourceRecordSets: [
+        {
+          ...base,
+          SetIdentifier: SET_ID,
+          Failover: 'PRIMARY',
+          HealthCheckId: 'hc-primary',
+          ResourceRecords: [{ Value: dns.value }],
+        },
+        {
+          ...base,
+          SetIdentifier: SECONDARY_SET_ID,
+          Failover: 'SECONDARY',
+          HealthCheckId: 'hc-secondary',
+          ResourceRecords: [{ Value: dns.secondary }],
+        },
+      ],
     }));
     loaded.route53
       .on(loaded.r53.ChangeResourceRecordSetsCommand)
@@ -192,8 +221,11 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
             name: 'AccessDenied',
             $metadata: { httpStatusCode: 403 },
           });
-        dns.value = input.ChangeBatch?.Changes?.[0]?.ResourceRecordSet?.ResourceRecords?.[0]?.Value ?? '';
-        dns.upserts.push(dns.value);
+        const set = input.ChangeBatch?.Changes?.[0]?.ResourceRecordSet;
+        const value = set?.ResourceRecords?.[0]?.Value ?? '';
+        if (set?.SetIdentifier === SECONDARY_SET_ID) dns.secondary = value;
+        else dns.value = value;
+        dns.upserts.push(value);
         return {
           ChangeInfo: { Id: `/change/C${dns.upserts.length}`, Status: 'INSYNC', SubmittedAt: new Date() },
         };
@@ -204,6 +236,23 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
     loaded.route53
       .on(loaded.r53.TestDNSAnswerCommand)
       .callsFake(() => ({ RecordData: [dns.value], ResponseCode: 'NOERROR' }));
+
+    // RDS: the new replica is creating, then available.
+    loaded.rdsApi
+      .on(loaded.rdsSdk.CreateDBInstanceReadReplicaCommand)
+      .resolves({ DBInstance: { DBInstanceIdentifier: 'green-dr', DBInstanceStatus: 'creating' } });
+    loaded.rdsApi
+      .on(loaded.rdsSdk.DescribeDBInstancesCommand)
+      .resolvesOnce({ DBInstances: [{ DBInstanceIdentifier: 'green-dr', DBInstanceStatus: 'creating' }] })
+      .resolves({
+        DBInstances: [
+          {
+            DBInstanceIdentifier: 'green-dr',
+            DBInstanceStatus: 'available',
+            Endpoint: { Address: NEW_REPLICA },
+          },
+        ],
+      });
 
     const notifications: { Subject: string; Message: string }[] = [];
     const { steps } = loaded;
@@ -223,8 +272,16 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
       FlipDns: steps.flip,
       FlipDnsUnsynchronized: steps.flip,
       RollbackDns: steps.flip,
+      RepointSecondary: steps.flip,
+      CreateDrReplica: steps.drReplica,
+      CheckDrReplica: steps.drReplica,
       ...Object.fromEntries(
-        ['NotifyFailureBeforeCutover', 'NotifyFailureAfterRollback', 'NotifyRollbackFailed'].map((state) => [
+        [
+          'NotifyFailureBeforeCutover',
+          'NotifyFailureAfterRollback',
+          'NotifyRollbackFailed',
+          'NotifyDrRebuildFailed',
+        ].map((state) => [
           state,
           (input: { Subject: string; Message: string }) => {
             notifications.push(input);
@@ -240,7 +297,12 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
       green: { secretId: 'pg-dr/green' },
       blueEndpoint: BLUE_ENDPOINT,
       greenEndpoint: GREEN_ENDPOINT,
-      dns: { hostedZoneId: ZONE, recordName: RECORD, setIdentifier: SET_ID },
+      dns: {
+        hostedZoneId: ZONE,
+        recordName: RECORD,
+        setIdentifier: SET_ID,
+        secondarySetIdentifier: SECONDARY_SET_ID,
+      },
       smokeTestUrl: appUrl,
       subscription,
       catchUpTimeoutMs: 5000,
@@ -260,12 +322,15 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
         'NotifyFailureBeforeCutover',
         'NotifyFailureAfterRollback',
         'NotifyRollbackFailed',
-      ].map((s) => [s, 0]),
+      ].map((s) => [s, 1]),
     );
     const run = (
       overrides: Record<string, unknown> = {},
       stateOverrides: Record<string, (input: never) => unknown> = {},
-    ) => runLocally(definition, { ...input, ...overrides }, { ...handlers, ...stateOverrides }, noWaits);
+    ) =>
+      runLocally(definition, { ...input, ...overrides }, { ...handlers, ...stateOverrides }, noWaits, {
+        WaitForDrReplica: 1,
+      });
     const query = async <R extends object>(server: PostgresServer, sql: string) => {
       const client = new Client(server.clientConfig(database));
       client.on('error', () => undefined);
@@ -276,7 +341,18 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
         await client.end();
       }
     };
-    return { database, run, dns, notifications, query, subscription, input, steps };
+    return {
+      database,
+      run,
+      dns,
+      notifications,
+      query,
+      subscription,
+      input,
+      steps,
+      rdsApi: loaded.rdsApi,
+      rdsSdk: loaded.rdsSdk,
+    };
   }
 
   it('migrates green, cuts over with no write lost, and reports DR as degraded', async () => {
@@ -320,6 +396,45 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
       ]) as unknown,
     );
     expect(JSON.stringify(result.output)).not.toContain(blue.password);
+  });
+
+  it('rebuilds DR after the cutover when asked: a replica of green, then SECONDARY points at it', async () => {
+    const s = await scenario();
+    const result = await s.run({
+      rebuildDr: true,
+      greenInstanceIdentifier: 'green',
+      drReplicaInstanceIdentifier: 'green-dr',
+    });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toMatchObject({
+      status: 'cut-over',
+      drDegraded: false,
+      drReplica: { instanceIdentifier: 'green-dr', available: true },
+    });
+    expect(
+      s.rdsApi.commandCalls(s.rdsSdk.CreateDBInstanceReadReplicaCommand)[0]?.args[0].input,
+    ).toMatchObject({
+      DBInstanceIdentifier: 'green-dr',
+      SourceDBInstanceIdentifier: 'arn:aws:rds:us-west-2:111122223333:db:green',
+    });
+    expect(result.path.filter((p) => p === 'CheckDrReplica')).toHaveLength(2);
+    expect(s.dns).toMatchObject({ value: GREEN_ENDPOINT, secondary: NEW_REPLICA });
+  });
+
+  it('notifies and fails, with green serving, when the DR rebuild cannot start', async () => {
+    const s = await scenario();
+    s.rdsApi
+      .on(s.rdsSdk.CreateDBInstanceReadReplicaCommand)
+      .rejects(Object.assign(new Error('quota exceeded'), { name: 'InstanceQuotaExceededFault' }));
+    const result = await s.run({
+      rebuildDr: true,
+      greenInstanceIdentifier: 'green',
+      drReplicaInstanceIdentifier: 'green-dr',
+    });
+    expect(result.path.at(-1)).toBe('DrRebuildNotCompleted');
+    expect(s.notifications[0]?.Subject).toBe('Blue-green migration done, but DR is still degraded');
+    expect(s.dns).toMatchObject({ value: GREEN_ENDPOINT, secondary: OLD_REPLICA });
   });
 
   it('plans on a dry run and writes nothing anywhere', async () => {
