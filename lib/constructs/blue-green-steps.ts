@@ -51,7 +51,8 @@ export type StepName =
   | 'smokeTest'
   | 'dnsFlip'
   | 'cutover'
-  | 'drReplica';
+  | 'drReplica'
+  | 'validateInput';
 
 interface StepSpec {
   readonly entry: string[];
@@ -65,6 +66,15 @@ interface StepSpec {
 }
 
 const STEPS: Record<StepName, StepSpec> = {
+  validateInput: {
+    entry: ['workflow-input', 'handler.ts'],
+    handler: 'handler',
+    description: 'Blue-green step: validate the workflow input before anything is touched',
+    timeout: Duration.seconds(30),
+    inVpc: false,
+    migrations: false,
+    memorySize: 256,
+  },
   connectivityCheck: {
     entry: ['connectivity-check', 'handler.ts'],
     handler: 'handler',

@@ -47,6 +47,7 @@ export class BlueGreenWorkflow extends Construct {
         DnsFlipFunctionArn: fns.dnsFlip.functionArn,
         CutoverFunctionArn: fns.cutover.functionArn,
         DrReplicaFunctionArn: fns.drReplica.functionArn,
+        ValidateInputFunctionArn: fns.validateInput.functionArn,
         OnCallTopicArn: props.onCallTopic.topicArn,
       },
       timeout: Duration.hours(2),

@@ -7,7 +7,8 @@ import {
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { executionName, type MigrateIo } from '../../lib/cli/migrate-command';
+import { executionName, workflowInput, type MigrateIo } from '../../lib/cli/migrate-command';
+import { blueGreenInputSchema } from '../../lambdas/workflow-input/schema';
 import { runCli } from '../../lib/cli/program';
 
 const SM_ARN = 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-blue-green-migration';
@@ -222,6 +223,38 @@ describe('dr migrate', () => {
     expect(sfn.commandCalls(DescribeExecutionCommand)[0]?.args[0].input.executionArn).toBe(
       'arn:aws:states:us-east-1:111122223333:execution:pg-dr-blue-green-migration:migrate-once',
     );
+  });
+
+  it('builds inputs the workflow itself accepts', () => {
+    const base = {
+      blueDbSecret: 'pg-dr/blue',
+      greenDbSecret: 'pg-dr/green',
+      dnsZone: 'Z0EXAMPLE12345',
+      dnsRecord: 'db.provability-fabric.org',
+      subscription: 'dr_blue_green',
+      catchUpTimeout: 30000,
+      stack: 'pg-dr-orchestration',
+      pollInterval: 2000,
+      timeout: 60000,
+    };
+    for (const options of [
+      { ...base, dryRun: true },
+      {
+        ...base,
+        blueEndpoint: 'blue.example.org',
+        greenEndpoint: 'green.example.org',
+        smokeTestUrl: 'https://api.example.org/health',
+      },
+      {
+        ...base,
+        blueEndpoint: 'blue.example.org',
+        greenEndpoint: 'green.example.org',
+        rebuildDr: true,
+        greenInstanceId: 'green',
+      },
+    ]) {
+      expect(blueGreenInputSchema.safeParse(workflowInput(options)).success).toBe(true);
+    }
   });
 
   it('names executions after the input and the minute', () => {

@@ -40,7 +40,7 @@ describe('blue-green steps (orchestration stack)', () => {
 
   it('deploys in the orchestration region (the secondary by default)', () => {
     expect(stacks.orchestration.region).toBe('us-east-1');
-    expect(functions).toHaveLength(8);
+    expect(functions).toHaveLength(9);
   });
 
   it('runs the database steps in the VPC with the recovery-tooling group, the others outside it', () => {
@@ -128,6 +128,7 @@ describe('blue-green steps (orchestration stack)', () => {
         'migrate',
         'migrationPlan',
         'smokeTest',
+        'validateInput',
         'verify',
       ].map((n) => expect.stringMatching(new RegExp(`^${n}`)) as unknown as string),
     );

@@ -14,7 +14,8 @@ import { execute } from '../support/replication';
 import { loadDefinition, runLocally } from '../support/workflow';
 
 type Step = (event: unknown) => Promise<unknown>;
-type StepName = 'connectivity' | 'plan' | 'migrate' | 'verify' | 'smoke' | 'flip' | 'cutover' | 'drReplica';
+type StepName =
+  'validate' | 'connectivity' | 'plan' | 'migrate' | 'verify' | 'smoke' | 'flip' | 'cutover' | 'drReplica';
 const EXAMPLES = join(__dirname, '..', '..', 'examples', 'prisma', 'migrations');
 const ZONE = 'Z0EXAMPLE12345';
 const RECORD = 'db.provability-fabric.org';
@@ -32,6 +33,7 @@ const SUBSTITUTIONS = Object.fromEntries(
 );
 SUBSTITUTIONS.OnCallTopicArn = 'arn:aws:sns:us-east-1:111122223333:pg-dr-on-call';
 SUBSTITUTIONS.DrReplicaFunctionArn = 'arn:aws:lambda:us-east-1:111122223333:function:pg-dr-DrReplica';
+SUBSTITUTIONS.ValidateInputFunctionArn = 'arn:aws:lambda:us-east-1:111122223333:function:pg-dr-ValidateInput';
 
 /** The real step handlers, loaded with Secrets Manager and Route 53 mocked in the same module registry. */
 function loadSteps() {
@@ -58,6 +60,7 @@ function loadSteps() {
     );
     loaded = {
       steps: {
+        validate: jest.requireActual<{ handler: Step }>('../../lambdas/workflow-input/handler').handler,
         connectivity: jest.requireActual<{ handler: Step }>('../../lambdas/connectivity-check/handler')
           .handler,
         plan: migrations.planHandler,
@@ -257,6 +260,7 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
     const notifications: { Subject: string; Message: string }[] = [];
     const { steps } = loaded;
     const handlers = {
+      ValidateInput: steps.validate,
       CheckBlue: steps.connectivity,
       CheckGreen: steps.connectivity,
       PlanMigrations: steps.plan,
@@ -281,6 +285,7 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
           'NotifyFailureAfterRollback',
           'NotifyRollbackFailed',
           'NotifyDrRebuildFailed',
+          'NotifyInvalidInput',
         ].map((state) => [
           state,
           (input: { Subject: string; Message: string }) => {
@@ -435,6 +440,19 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
     expect(result.path.at(-1)).toBe('DrRebuildNotCompleted');
     expect(s.notifications[0]?.Subject).toBe('Blue-green migration done, but DR is still degraded');
     expect(s.dns).toMatchObject({ value: GREEN_ENDPOINT, secondary: OLD_REPLICA });
+  });
+
+  it('rejects a malformed input before touching anything, and says which fields', async () => {
+    const s = await scenario();
+    const result = await s.run({ dns: undefined, blue: { secretId: 'postgresql://u:Leaked-pw@h/db' } });
+    expect(result.path).toEqual(['ValidateInput', 'NotifyInvalidInput', 'MigrationFailed']);
+    expect(s.notifications[0]?.Subject).toBe('Blue-green migration rejected: invalid input');
+    expect(s.notifications[0]?.Message).toContain(
+      'blue.secretId must be a Secrets Manager secret ARN or name',
+    );
+    expect(s.notifications[0]?.Message).toContain('dns is required');
+    expect(s.notifications[0]?.Message).not.toContain('Leaked-pw');
+    expect(s.dns.upserts).toEqual([]);
   });
 
   it('plans on a dry run and writes nothing anywhere', async () => {

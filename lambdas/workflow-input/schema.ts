@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { databaseRefSchema } from '../shared/database';
+
+const host = z
+  .string()
+  .regex(
+    /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/,
+    {
+      error: 'must be a host name',
+    },
+  );
+const rdsId = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,61}[a-z0-9]$/, { error: 'must be an RDS instance identifier' });
+
+/** The blue-green workflow's input: secret references and names only, never a password. */
+export const blueGreenInputSchema = z
+  .strictObject({
+    dryRun: z.boolean(),
+    blue: databaseRefSchema,
+    green: databaseRefSchema,
+    blueEndpoint: z.union([z.literal(''), host]),
+    greenEndpoint: z.union([z.literal(''), host]),
+    dns: z.strictObject({
+      hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,31}$/, { error: 'must be a Route 53 hosted zone id' }),
+      recordName: host,
+      setIdentifier: z.string().min(1).max(128),
+      secondarySetIdentifier: z.string().min(1).max(128),
+    }),
+    smokeTestUrl: z
+      .url({ error: 'must be an http(s) URL' })
+      .refine((u) => /^https?:\/\/[^/@]+(\/|$)/.test(u), {
+        error: 'must be an http(s) URL without credentials',
+      })
+      .optional(),
+    subscription: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'must be a lower-case identifier' }),
+    catchUpTimeoutMs: z.number().int().min(100).max(600_000),
+    allowUnsynchronizedFlip: z.boolean().optional(),
+    rebuildDr: z.boolean().optional(),
+    greenInstanceIdentifier: rdsId.optional(),
+    drReplicaInstanceIdentifier: rdsId.optional(),
+  })
+  .superRefine((input, ctx) => {
+    if (!input.dryRun) {
+      for (const key of ['blueEndpoint', 'greenEndpoint'] as const) {
+        if (input[key] === '')
+          ctx.addIssue({ code: 'custom', path: [key], message: 'is required unless dryRun' });
+      }
+    }
+    if (input.rebuildDr === true) {
+      for (const key of ['greenInstanceIdentifier', 'drReplicaInstanceIdentifier'] as const) {
+        if (input[key] === undefined)
+          ctx.addIssue({ code: 'custom', path: [key], message: 'is required with rebuildDr' });
+      }
+    }
+  });
+export type BlueGreenInput = z.infer<typeof blueGreenInputSchema>;
