@@ -1,0 +1,137 @@
+import {
+  GetHealthCheckCommand,
+  Route53Client,
+  TestDNSAnswerCommand,
+  UpdateHealthCheckCommand,
+} from '@aws-sdk/client-route-53';
+import { mockClient } from 'aws-sdk-client-mock';
+import { observeAnswer, setHealthCheckInverted } from '../../lambdas/drill/health-check';
+
+const route53 = mockClient(Route53Client);
+const HC = 'hc-primary-record';
+const OPTIONS = { maxAttempts: 4, retryBaseMs: 100 };
+
+function clock() {
+  let now = 0;
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    now: () => now,
+    sleep: (ms: number) => {
+      sleeps.push(ms);
+      now += ms;
+      return Promise.resolve();
+    },
+  };
+}
+
+const checkWith = (inverted: boolean, version = 7) => ({
+  HealthCheck: {
+    Id: HC,
+    CallerReference: 'x',
+    HealthCheckVersion: version,
+    HealthCheckConfig: {
+      Type: 'CALCULATED' as const,
+      Inverted: inverted,
+      ChildHealthChecks: ['a'],
+      HealthThreshold: 1,
+    },
+  },
+});
+
+beforeEach(() => {
+  route53.reset();
+});
+
+describe('setHealthCheckInverted', () => {
+  it('inverts with the current version, and never disables', async () => {
+    route53.on(GetHealthCheckCommand).resolves(checkWith(false, 7));
+    route53.on(UpdateHealthCheckCommand).resolves({ HealthCheck: checkWith(true, 8).HealthCheck });
+    const result = await setHealthCheckInverted({ route53, ...clock() }, HC, true, OPTIONS);
+    expect(result).toEqual({ healthCheckId: HC, inverted: true, changed: true });
+    expect(route53.commandCalls(UpdateHealthCheckCommand).map((c) => c.args[0].input)).toEqual([
+      { HealthCheckId: HC, HealthCheckVersion: 7, Inverted: true },
+    ]);
+  });
+
+  it('restores (Inverted: false) and does nothing when already restored', async () => {
+    route53.on(GetHealthCheckCommand).resolvesOnce(checkWith(true)).resolves(checkWith(false));
+    route53.on(UpdateHealthCheckCommand).resolves({});
+    await setHealthCheckInverted({ route53, ...clock() }, HC, false, OPTIONS);
+    const again = await setHealthCheckInverted({ route53, ...clock() }, HC, false, OPTIONS);
+    expect(route53.commandCalls(UpdateHealthCheckCommand).map((c) => c.args[0].input.Inverted)).toEqual([
+      false,
+    ]);
+    expect(again.changed).toBe(false);
+  });
+
+  it('retries a restore that failed once (concurrent edit, throttling), re-reading the version', async () => {
+    route53.on(GetHealthCheckCommand).resolvesOnce(checkWith(true, 3)).resolves(checkWith(true, 4));
+    route53
+      .on(UpdateHealthCheckCommand)
+      .rejectsOnce(Object.assign(new Error('version'), { name: 'HealthCheckVersionMismatch' }))
+      .resolves({});
+    const c = clock();
+    await setHealthCheckInverted({ route53, ...c }, HC, false, OPTIONS);
+    expect(route53.commandCalls(UpdateHealthCheckCommand).map((call) => call.args[0].input)).toEqual([
+      { HealthCheckId: HC, HealthCheckVersion: 3, Inverted: false },
+      { HealthCheckId: HC, HealthCheckVersion: 4, Inverted: false },
+    ]);
+    expect(c.sleeps).toEqual([100]);
+  });
+
+  it('gives up after the bounded attempts with a clear error, and does not retry a permission error', async () => {
+    route53.on(GetHealthCheckCommand).resolves(checkWith(true));
+    route53
+      .on(UpdateHealthCheckCommand)
+      .rejects(Object.assign(new Error('slow down'), { name: 'Throttling' }));
+    await expect(setHealthCheckInverted({ route53, ...clock() }, HC, false, OPTIONS)).rejects.toMatchObject({
+      name: 'HealthCheckUpdateFailed',
+      message: `could not set health check ${HC} to not inverted after 4 attempt(s): Throttling`,
+    });
+    route53.reset();
+    route53.on(GetHealthCheckCommand).resolves(checkWith(true));
+    route53
+      .on(UpdateHealthCheckCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDenied' }));
+    await expect(setHealthCheckInverted({ route53, ...clock() }, HC, false, OPTIONS)).rejects.toMatchObject({
+      message: expect.stringContaining('after 1 attempt(s): AccessDenied') as unknown,
+    });
+  });
+});
+
+describe('observeAnswer', () => {
+  const query = {
+    hostedZoneId: 'Z0EXAMPLE12345',
+    recordName: 'db.provability-fabric.org',
+    recordType: 'CNAME' as const,
+    expected: 'replica.example.internal',
+  };
+
+  it('times how long until Route 53 answers the expected value', async () => {
+    route53
+      .on(TestDNSAnswerCommand)
+      .resolvesOnce({ RecordData: ['primary.example.internal'] })
+      .resolvesOnce({ RecordData: ['primary.example.internal'] })
+      .resolves({ RecordData: ['replica.example.internal.'] });
+    const result = await observeAnswer({ route53, ...clock() }, query, { pollMs: 5000, maxWaitMs: 60_000 });
+    expect(result).toEqual({ observedAfterMs: 10_000, answer: ['replica.example.internal.'], polls: 3 });
+    expect(route53.commandCalls(TestDNSAnswerCommand)[0]?.args[0].input).toEqual({
+      HostedZoneId: 'Z0EXAMPLE12345',
+      RecordName: 'db.provability-fabric.org',
+      RecordType: 'CNAME',
+    });
+  });
+
+  it('gives up after the bounded wait when failover never happens', async () => {
+    route53.on(TestDNSAnswerCommand).resolves({ RecordData: ['primary.example.internal'] });
+    await expect(
+      observeAnswer({ route53, ...clock() }, query, { pollMs: 5000, maxWaitMs: 30_000 }),
+    ).rejects.toMatchObject({
+      name: 'FailoverNotObserved',
+      message:
+        'db.provability-fabric.org still answered primary.example.internal. after 30 s, expected replica.example.internal.',
+    });
+    expect(route53.commandCalls(TestDNSAnswerCommand)).toHaveLength(7);
+  });
+});
