@@ -92,7 +92,7 @@ export async function observeAnswer(
   const now = deps.now ?? Date.now;
   const started = now();
   const expected = normalizeName(query.expected);
-  let last: string[] = [];
+
   for (let polls = 1; ; polls++) {
     const { RecordData } = await deps.route53.send(
       new TestDNSAnswerCommand({
@@ -101,7 +101,7 @@ export async function observeAnswer(
         RecordType: query.recordType,
       }),
     );
-    last = (RecordData ?? []).map(normalizeName);
+    const last = (RecordData ?? []).map(normalizeName);
     if (last.includes(expected)) return { observedAfterMs: now() - started, answer: last, polls };
     if (now() - started >= options.maxWaitMs) {
       throw new DrillError(
