@@ -7,6 +7,7 @@ import {
   type Route53Client,
   type RRType,
 } from '@aws-sdk/client-route-53';
+import { sleep as defaultSleep } from '../shared/sleep';
 
 /** A record set exactly as Route 53 holds it, so a rollback can restore it field for field. */
 export type RecordSnapshot = ResourceRecordSet;
@@ -70,11 +71,6 @@ const RETRYABLE = new Set([
   'ServiceUnavailable',
   'InternalFailure',
 ]);
-
-const defaultSleep = (ms: number) =>
-  new Promise<void>((resolve) => {
-    setTimeout(resolve, ms);
-  });
 
 /** Route 53 names are absolute and case-insensitive. */
 export function normalizeName(name: string): string {

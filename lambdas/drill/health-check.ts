@@ -6,6 +6,7 @@ import {
   type RRType,
 } from '@aws-sdk/client-route-53';
 import { normalizeName } from '../dns-flip/flip';
+import { sleep as defaultSleep } from '../shared/sleep';
 
 export class DrillError extends Error {
   constructor(name: 'HealthCheckUpdateFailed' | 'FailoverNotObserved', message: string) {
@@ -19,11 +20,6 @@ export interface DrillDependencies {
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
 }
-
-const defaultSleep = (ms: number) =>
-  new Promise<void>((resolve) => {
-    setTimeout(resolve, ms);
-  });
 
 /** Route 53 refuses a concurrent update (version mismatch) or throttles: both are worth another try. */
 const RETRYABLE = new Set([

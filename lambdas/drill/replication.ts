@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Client } from 'pg';
+import { sleep as defaultSleep } from '../shared/sleep';
 
 export class ReplicationProbeError extends Error {
   constructor(name: 'HeartbeatNotReplicated' | 'S3ObjectNotReplicated', message: string) {
@@ -8,11 +9,6 @@ export class ReplicationProbeError extends Error {
     this.name = name;
   }
 }
-
-const defaultSleep = (ms: number) =>
-  new Promise<void>((resolve) => {
-    setTimeout(resolve, ms);
-  });
 
 export const HEARTBEAT_TABLE = 'dr_drill_heartbeat';
 

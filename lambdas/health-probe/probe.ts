@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import type { ConnectionSettings } from '../shared/database';
 import { classifyPostgresError, redact, type PostgresFailureKind } from '../shared/postgres-errors';
+import { sleep as defaultSleep } from '../shared/sleep';
 
 /** Where and how to connect; holds a password, so never logged. */
 export type ProbeTarget = ConnectionSettings;
@@ -88,11 +89,6 @@ export interface ProbeRoundsOptions {
   readonly onResult: (result: ProbeResult, round: number) => void;
   readonly sleep?: (ms: number) => Promise<void>;
 }
-
-const defaultSleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => {
-    setTimeout(resolve, ms);
-  });
 
 /**
  * Runs several probes inside one invocation so detection is not limited by EventBridge's one-minute

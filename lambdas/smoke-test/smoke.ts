@@ -1,3 +1,4 @@
+import { sleep as defaultSleep } from '../shared/sleep';
 export interface SmokeTestOptions {
   readonly url: string;
   readonly expectStatus: number;
@@ -27,11 +28,6 @@ export interface SmokeTestReport {
 }
 
 const BODY_LIMIT = 64 * 1024;
-
-const defaultSleep = (ms: number) =>
-  new Promise<void>((resolve) => {
-    setTimeout(resolve, ms);
-  });
 
 function valueAtPath(json: unknown, path: string): unknown {
   let value = json;

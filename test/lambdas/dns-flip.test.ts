@@ -9,6 +9,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { flipRecord, rollbackRecord, type FlipTiming } from '../../lambdas/dns-flip/flip';
 import { handler } from '../../lambdas/dns-flip/handler';
+import { fakeClock } from '../support/fake-clock';
 
 const route53 = mockClient(Route53Client);
 const ZONE = 'Z0EXAMPLE12345';
@@ -32,21 +33,6 @@ const SECONDARY: ResourceRecordSet = {
   HealthCheckId: 'hc-secondary',
   ResourceRecords: [{ Value: 'replica.xyz.us-east-1.rds.amazonaws.com' }],
 };
-
-/** A fake clock: sleeping advances it, so bounded waits are tested without waiting. */
-function fakeClock() {
-  let now = 0;
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    now: () => now,
-    sleep: (ms: number) => {
-      sleeps.push(ms);
-      now += ms;
-      return Promise.resolve();
-    },
-  };
-}
 
 const throttled = (name = 'Throttling') =>
   Object.assign(new Error('Rate exceeded'), { name, $metadata: { httpStatusCode: 400 } });

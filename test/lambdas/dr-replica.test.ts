@@ -5,22 +5,13 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../lambdas/dr-replica/handler';
+import { REPLICA_PLACEMENT_ENV } from '../support/replica-placement';
 
 const rds = mockClient(RDSClient);
-const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1111-2222';
+const KEY = REPLICA_PLACEMENT_ENV.REPLICA_KMS_KEY_ARN;
 
 beforeAll(() => {
-  Object.assign(process.env, {
-    ACCOUNT_ID: '111122223333',
-    SOURCE_REGION: 'us-west-2',
-    REPLICA_REGION: 'us-east-1',
-    REPLICA_SUBNET_GROUP: 'pg-dr-replica-subnets',
-    REPLICA_SECURITY_GROUP_IDS: 'sg-0123',
-    REPLICA_PARAMETER_GROUP: 'pg-dr-replica-params',
-    REPLICA_KMS_KEY_ARN: KEY,
-    REPLICA_MULTI_AZ: 'true',
-    REPLICA_PORT: '5432',
-  });
+  Object.assign(process.env, REPLICA_PLACEMENT_ENV);
 });
 beforeEach(() => {
   rds.reset();

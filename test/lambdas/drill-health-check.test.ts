@@ -6,24 +6,11 @@ import {
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { observeAnswer, setHealthCheckInverted } from '../../lambdas/drill/health-check';
+import { fakeClock } from '../support/fake-clock';
 
 const route53 = mockClient(Route53Client);
 const HC = 'hc-primary-record';
 const OPTIONS = { maxAttempts: 4, retryBaseMs: 100 };
-
-function clock() {
-  let now = 0;
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    now: () => now,
-    sleep: (ms: number) => {
-      sleeps.push(ms);
-      now += ms;
-      return Promise.resolve();
-    },
-  };
-}
 
 const checkWith = (inverted: boolean, version = 7) => ({
   HealthCheck: {
@@ -47,7 +34,7 @@ describe('setHealthCheckInverted', () => {
   it('inverts with the current version, and never disables', async () => {
     route53.on(GetHealthCheckCommand).resolves(checkWith(false, 7));
     route53.on(UpdateHealthCheckCommand).resolves({ HealthCheck: checkWith(true, 8).HealthCheck });
-    const result = await setHealthCheckInverted({ route53, ...clock() }, HC, true, OPTIONS);
+    const result = await setHealthCheckInverted({ route53, ...fakeClock() }, HC, true, OPTIONS);
     expect(result).toEqual({ healthCheckId: HC, inverted: true, changed: true });
     expect(route53.commandCalls(UpdateHealthCheckCommand).map((c) => c.args[0].input)).toEqual([
       { HealthCheckId: HC, HealthCheckVersion: 7, Inverted: true },
@@ -57,8 +44,8 @@ describe('setHealthCheckInverted', () => {
   it('restores (Inverted: false) and does nothing when already restored', async () => {
     route53.on(GetHealthCheckCommand).resolvesOnce(checkWith(true)).resolves(checkWith(false));
     route53.on(UpdateHealthCheckCommand).resolves({});
-    await setHealthCheckInverted({ route53, ...clock() }, HC, false, OPTIONS);
-    const again = await setHealthCheckInverted({ route53, ...clock() }, HC, false, OPTIONS);
+    await setHealthCheckInverted({ route53, ...fakeClock() }, HC, false, OPTIONS);
+    const again = await setHealthCheckInverted({ route53, ...fakeClock() }, HC, false, OPTIONS);
     expect(route53.commandCalls(UpdateHealthCheckCommand).map((c) => c.args[0].input.Inverted)).toEqual([
       false,
     ]);
@@ -71,7 +58,7 @@ describe('setHealthCheckInverted', () => {
       .on(UpdateHealthCheckCommand)
       .rejectsOnce(Object.assign(new Error('version'), { name: 'HealthCheckVersionMismatch' }))
       .resolves({});
-    const c = clock();
+    const c = fakeClock();
     await setHealthCheckInverted({ route53, ...c }, HC, false, OPTIONS);
     expect(route53.commandCalls(UpdateHealthCheckCommand).map((call) => call.args[0].input)).toEqual([
       { HealthCheckId: HC, HealthCheckVersion: 3, Inverted: false },
@@ -85,7 +72,9 @@ describe('setHealthCheckInverted', () => {
     route53
       .on(UpdateHealthCheckCommand)
       .rejects(Object.assign(new Error('slow down'), { name: 'Throttling' }));
-    await expect(setHealthCheckInverted({ route53, ...clock() }, HC, false, OPTIONS)).rejects.toMatchObject({
+    await expect(
+      setHealthCheckInverted({ route53, ...fakeClock() }, HC, false, OPTIONS),
+    ).rejects.toMatchObject({
       name: 'HealthCheckUpdateFailed',
       message: `could not set health check ${HC} to not inverted after 4 attempt(s): Throttling`,
     });
@@ -94,7 +83,9 @@ describe('setHealthCheckInverted', () => {
     route53
       .on(UpdateHealthCheckCommand)
       .rejects(Object.assign(new Error('denied'), { name: 'AccessDenied' }));
-    await expect(setHealthCheckInverted({ route53, ...clock() }, HC, false, OPTIONS)).rejects.toMatchObject({
+    await expect(
+      setHealthCheckInverted({ route53, ...fakeClock() }, HC, false, OPTIONS),
+    ).rejects.toMatchObject({
       message: expect.stringContaining('after 1 attempt(s): AccessDenied') as unknown,
     });
   });
@@ -114,7 +105,10 @@ describe('observeAnswer', () => {
       .resolvesOnce({ RecordData: ['primary.example.internal'] })
       .resolvesOnce({ RecordData: ['primary.example.internal'] })
       .resolves({ RecordData: ['replica.example.internal.'] });
-    const result = await observeAnswer({ route53, ...clock() }, query, { pollMs: 5000, maxWaitMs: 60_000 });
+    const result = await observeAnswer({ route53, ...fakeClock() }, query, {
+      pollMs: 5000,
+      maxWaitMs: 60_000,
+    });
     expect(result).toEqual({ observedAfterMs: 10_000, answer: ['replica.example.internal.'], polls: 3 });
     expect(route53.commandCalls(TestDNSAnswerCommand)[0]?.args[0].input).toEqual({
       HostedZoneId: 'Z0EXAMPLE12345',
@@ -126,7 +120,7 @@ describe('observeAnswer', () => {
   it('gives up after the bounded wait when failover never happens', async () => {
     route53.on(TestDNSAnswerCommand).resolves({ RecordData: ['primary.example.internal'] });
     await expect(
-      observeAnswer({ route53, ...clock() }, query, { pollMs: 5000, maxWaitMs: 30_000 }),
+      observeAnswer({ route53, ...fakeClock() }, query, { pollMs: 5000, maxWaitMs: 30_000 }),
     ).rejects.toMatchObject({
       name: 'FailoverNotObserved',
       message:

@@ -2,6 +2,7 @@ import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { Client } from 'pg';
 import { probeDatabaseReplication, probeS3Replication } from '../../lambdas/drill/replication';
+import { fakeClock } from '../support/fake-clock';
 import { PostgresServer } from '../support/postgres';
 
 describe('database replication probe against a real streaming replica', () => {
@@ -62,16 +63,6 @@ describe('S3 replication probe', () => {
     replica: 'pg-dr-backups-111122223333-us-east-1',
   };
 
-  function clock() {
-    let now = Date.parse('2026-11-29T02:00:00Z');
-    return {
-      now: () => now,
-      sleep: (ms: number) => {
-        now += ms;
-        return Promise.resolve();
-      },
-    };
-  }
   const notFound = () => Object.assign(new Error('Not Found'), { name: 'NotFound' });
 
   beforeEach(() => {
@@ -82,7 +73,12 @@ describe('S3 replication probe', () => {
 
   it('puts a probe object and times its arrival in the replica bucket', async () => {
     replica.on(HeadObjectCommand).rejectsOnce(notFound()).rejectsOnce(notFound()).resolves({});
-    const result = await probeS3Replication(clients, buckets, { timeoutMs: 60_000, pollMs: 2000 }, clock());
+    const result = await probeS3Replication(
+      clients,
+      buckets,
+      { timeoutMs: 60_000, pollMs: 2000 },
+      fakeClock(Date.parse('2026-11-29T02:00:00Z')),
+    );
     expect(result.replicatedAfterMs).toBe(4000);
     const put = source.commandCalls(PutObjectCommand)[0]?.args[0].input;
     expect(put?.Bucket).toBe(buckets.source);
@@ -97,7 +93,12 @@ describe('S3 replication probe', () => {
   it('reports a probe object that never arrives, bounded', async () => {
     replica.on(HeadObjectCommand).rejects(notFound());
     await expect(
-      probeS3Replication(clients, buckets, { timeoutMs: 10_000, pollMs: 2000 }, clock()),
+      probeS3Replication(
+        clients,
+        buckets,
+        { timeoutMs: 10_000, pollMs: 2000 },
+        fakeClock(Date.parse('2026-11-29T02:00:00Z')),
+      ),
     ).rejects.toMatchObject({
       name: 'S3ObjectNotReplicated',
       message: expect.stringContaining(
@@ -109,7 +110,12 @@ describe('S3 replication probe', () => {
   it('does not mistake an access error for a missing object', async () => {
     replica.on(HeadObjectCommand).rejects(Object.assign(new Error('Forbidden'), { name: 'AccessDenied' }));
     await expect(
-      probeS3Replication(clients, buckets, { timeoutMs: 10_000, pollMs: 2000 }, clock()),
+      probeS3Replication(
+        clients,
+        buckets,
+        { timeoutMs: 10_000, pollMs: 2000 },
+        fakeClock(Date.parse('2026-11-29T02:00:00Z')),
+      ),
     ).rejects.toMatchObject({ name: 'AccessDenied' });
   });
 });

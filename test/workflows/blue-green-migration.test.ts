@@ -10,6 +10,7 @@ import { applyPendingMigrations } from '../../lambdas/migrations/engine';
 import { readMigrationsFolder } from '../../lambdas/migrations/folder';
 import { databaseSecret } from '../support/lambda';
 import { PostgresServer } from '../support/postgres';
+import { REPLICA_PLACEMENT_ENV } from '../support/replica-placement';
 import { execute } from '../support/replication';
 import { loadDefinition, runLocally } from '../support/workflow';
 
@@ -113,16 +114,7 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
       AWS_REGION: 'us-east-1',
       DB_CA_FILE: `${blue.rootDir}/tls/ca.crt`,
       MIGRATIONS_DIR: EXAMPLES,
-      // Where the DR replica step places a rebuilt replica (set by CDK in AWS).
-      ACCOUNT_ID: '111122223333',
-      SOURCE_REGION: 'us-west-2',
-      REPLICA_REGION: 'us-east-1',
-      REPLICA_SUBNET_GROUP: 'pg-dr-replica-subnets',
-      REPLICA_SECURITY_GROUP_IDS: 'sg-0123',
-      REPLICA_PARAMETER_GROUP: 'pg-dr-replica-params',
-      REPLICA_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:111122223333:key/1',
-      REPLICA_MULTI_AZ: 'true',
-      REPLICA_PORT: '5432',
+      ...REPLICA_PLACEMENT_ENV,
     });
   });
   afterAll(async () => {
