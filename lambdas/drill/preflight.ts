@@ -6,12 +6,26 @@ import {
 import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { checkConnectivity } from '../connectivity-check/check';
 import { normalizeName } from '../dns-flip/flip';
-import type { ConnectionSettings } from '../shared/database';
+import { withConnection, type ConnectionSettings } from '../shared/database';
 import { DatabaseError } from '../shared/postgres-errors';
+import { probeDatabaseReplication, ReplicationProbeError } from './replication';
 
-export interface PreflightInput {
+export interface DatabasePreflightInput {
   readonly primary: ConnectionSettings;
   readonly replica: ConnectionSettings;
+  /** A heartbeat written on the primary must reach the replica within this. */
+  readonly maxReplicaLagSeconds: number;
+  readonly timeoutMs: number;
+  readonly pollMs: number;
+}
+
+export interface DatabasePreflightReport {
+  readonly problems: readonly string[];
+  /** How long a heartbeat took to reach the replica; null when it could not be measured. */
+  readonly replicaLagMs: number | null;
+}
+
+export interface ControlPlanePreflightInput {
   /** Child health checks of the database records (GetHealthCheckStatus cannot read CALCULATED checks). */
   readonly healthCheckIds: readonly string[];
   readonly dns: {
@@ -19,22 +33,13 @@ export interface PreflightInput {
     readonly recordName: string;
     readonly primaryTarget: string;
   };
-  readonly maxReplicaLagSeconds: number;
   /** State machines that must not be running (other drills, migrations), and this execution to ignore. */
   readonly exclusiveWith: readonly string[];
   readonly ownExecutionArn?: string;
-  readonly timeoutMs: number;
-}
-
-export interface PreflightReport {
-  readonly ok: boolean;
-  /** Every reason to refuse, not just the first. */
-  readonly problems: readonly string[];
-  readonly replicaLagSeconds: number | null;
 }
 
 /** Healthy while more than 18% of Route 53's checkers report success (Route 53's own rule). */
-function healthyFraction(observations: { StatusReport?: { Status?: string } }[]): number {
+export function healthyFraction(observations: { StatusReport?: { Status?: string } }[]): number {
   if (observations.length === 0) return 0;
   return (
     observations.filter((o) => o.StatusReport?.Status?.startsWith('Success') === true).length /
@@ -42,15 +47,17 @@ function healthyFraction(observations: { StatusReport?: { Status?: string } }[])
   );
 }
 
+const describeFailure = (label: string, error: unknown) =>
+  error instanceof DatabaseError
+    ? `${label}: ${error.kind} (${error.message})`
+    : `${label}: ${String(error)}`;
+
 /**
- * Normal operation, checked before the drill touches anything: primary writable, replica replaying and close
- * behind, the database health checks healthy, DNS answering the primary, and nothing else (another drill, a
- * migration) running. Never throws for a failed check: the report lists every problem.
+ * The databases in normal operation: primary writable, replica in recovery, and a heartbeat written on the
+ * primary arriving on the replica in time. The replica's own replay timestamp is not used: it grows on an idle
+ * primary. Never throws for a failed check: the report lists every problem.
  */
-export async function runPreflight(
-  deps: { route53: Pick<Route53Client, 'send'>; sfn: Pick<SFNClient, 'send'> },
-  input: PreflightInput,
-): Promise<PreflightReport> {
+export async function checkDatabases(input: DatabasePreflightInput): Promise<DatabasePreflightReport> {
   const problems: string[] = [];
   const reach = async (label: 'primary' | 'replica', settings: ConnectionSettings) => {
     try {
@@ -60,23 +67,54 @@ export async function runPreflight(
         label,
       });
     } catch (error) {
-      problems.push(
-        error instanceof DatabaseError
-          ? `${label}: ${error.kind} (${error.message})`
-          : `${label}: ${String(error)}`,
-      );
+      problems.push(describeFailure(label, error));
       return undefined;
     }
   };
-  const [, replica] = await Promise.all([reach('primary', input.primary), reach('replica', input.replica)]);
-  if (replica !== undefined) {
-    if (replica.role !== 'replica') problems.push('replica: not in recovery (was it promoted?)');
-    const lag = replica.replication.replayLagSeconds;
-    if (lag !== null && lag > input.maxReplicaLagSeconds) {
-      problems.push(`replica: ${lag} s behind the primary (limit ${input.maxReplicaLagSeconds} s)`);
-    }
-  }
+  const [primary, replica] = await Promise.all([
+    reach('primary', input.primary),
+    reach('replica', input.replica),
+  ]);
+  if (replica !== undefined && replica.role !== 'replica')
+    problems.push('replica: not in recovery (was it promoted?)');
+  if (primary === undefined || replica?.role !== 'replica') return { problems, replicaLagMs: null };
 
+  const connect = { connectTimeoutMs: input.timeoutMs, statementTimeoutMs: input.timeoutMs };
+  try {
+    const { replicatedAfterMs } = await withConnection(
+      input.primary,
+      { ...connect, applicationName: 'dr-drill-preflight' },
+      (primaryClient) =>
+        withConnection(
+          input.replica,
+          { ...connect, applicationName: 'dr-drill-preflight' },
+          (replicaClient) =>
+            probeDatabaseReplication(primaryClient, replicaClient, {
+              timeoutMs: input.maxReplicaLagSeconds * 1000,
+              pollMs: input.pollMs,
+            }),
+        ),
+    );
+    return { problems, replicaLagMs: replicatedAfterMs };
+  } catch (error) {
+    problems.push(
+      error instanceof ReplicationProbeError
+        ? `replica: more than ${input.maxReplicaLagSeconds} s behind (a heartbeat written on the primary had not arrived)`
+        : describeFailure('heartbeat', error),
+    );
+    return { problems, replicaLagMs: null };
+  }
+}
+
+/**
+ * Route 53 and Step Functions in normal operation: the database health checks healthy, DNS answering the
+ * primary, and nothing else (another drill, a migration) running. Lists every problem; never throws for one.
+ */
+export async function checkControlPlane(
+  deps: { route53: Pick<Route53Client, 'send'>; sfn: Pick<SFNClient, 'send'> },
+  input: ControlPlanePreflightInput,
+): Promise<{ problems: readonly string[] }> {
+  const problems: string[] = [];
   for (const id of input.healthCheckIds) {
     const { HealthCheckObservations } = await deps.route53.send(
       new GetHealthCheckStatusCommand({ HealthCheckId: id }),
@@ -97,7 +135,9 @@ export async function runPreflight(
   );
   const answer = (RecordData ?? []).map(normalizeName);
   if (!answer.includes(normalizeName(input.dns.primaryTarget))) {
-    problems.push(`DNS: ${input.dns.recordName} answers ${answer.join(', ') || 'nothing'}, not the primary`);
+    problems.push(
+      `DNS: ${input.dns.recordName} answers ${answer.join(', ') || 'nothing'}, not the primary (a health check left inverted? run dr drill restore)`,
+    );
   }
 
   for (const stateMachineArn of input.exclusiveWith) {
@@ -110,10 +150,5 @@ export async function runPreflight(
         `running: ${others.map((e) => e.name ?? e.executionArn ?? '?').join(', ')} (${stateMachineArn.split(':').at(-1) ?? ''})`,
       );
   }
-
-  return {
-    ok: problems.length === 0,
-    problems,
-    replicaLagSeconds: replica?.replication.replayLagSeconds ?? null,
-  };
+  return { problems };
 }

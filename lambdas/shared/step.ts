@@ -62,11 +62,11 @@ export interface StepInstrumentation {
   readonly metrics: Metrics;
 }
 
-export function stepInstrumentation(step: string): StepInstrumentation {
-  const logger = new Logger({ serviceName: STEPS_SERVICE, persistentKeys: { step } });
+export function stepInstrumentation(step: string, service: string = STEPS_SERVICE): StepInstrumentation {
+  const logger = new Logger({ serviceName: service, persistentKeys: { step } });
   const metrics = new Metrics({
     namespace: STEPS_NAMESPACE,
-    serviceName: STEPS_SERVICE,
+    serviceName: service,
     defaultDimensions: { Step: step },
   });
   return { logger, metrics };

@@ -109,12 +109,60 @@ describe('observeAnswer', () => {
       pollMs: 5000,
       maxWaitMs: 60_000,
     });
-    expect(result).toEqual({ observedAfterMs: 10_000, answer: ['replica.example.internal.'], polls: 3 });
+    expect(result).toEqual({
+      observedAfterMs: 10_000,
+      leftPreviousAfterMs: null,
+      answer: ['replica.example.internal.'],
+      polls: 3,
+    });
     expect(route53.commandCalls(TestDNSAnswerCommand)[0]?.args[0].input).toEqual({
       HostedZoneId: 'Z0EXAMPLE12345',
       RecordName: 'db.provability-fabric.org',
       RecordType: 'CNAME',
     });
+  });
+
+  it('measures from the inversion, and notes when Route 53 stopped answering the primary', async () => {
+    route53
+      .on(TestDNSAnswerCommand)
+      .resolvesOnce({ RecordData: ['primary.example.internal'] })
+      .resolvesOnce({ RecordData: [] })
+      .resolves({ RecordData: ['replica.example.internal'] });
+    const clock = fakeClock(1_000_000);
+    const watched: number[] = [];
+    const result = await observeAnswer(
+      { route53, ...clock },
+      { ...query, previous: 'primary.example.internal' },
+      {
+        pollMs: 2000,
+        maxWaitMs: 60_000,
+        since: 1_000_000 - 3000,
+        beforePoll: (poll) => {
+          watched.push(poll);
+          return Promise.resolve();
+        },
+      },
+    );
+    expect(result).toEqual({
+      observedAfterMs: 7000,
+      leftPreviousAfterMs: 5000,
+      answer: ['replica.example.internal.'],
+      polls: 3,
+    });
+    expect(watched).toEqual([1, 2, 3]);
+  });
+
+  it('stops at once when the check before a poll fails', async () => {
+    route53.on(TestDNSAnswerCommand).resolves({ RecordData: ['primary.example.internal'] });
+    const stop = Object.assign(new Error('secondary unhealthy'), { name: 'HealthCheckUnhealthy' });
+    await expect(
+      observeAnswer({ route53, ...fakeClock() }, query, {
+        pollMs: 1000,
+        maxWaitMs: 60_000,
+        beforePoll: (poll) => (poll === 2 ? Promise.reject(stop) : Promise.resolve()),
+      }),
+    ).rejects.toBe(stop);
+    expect(route53.commandCalls(TestDNSAnswerCommand)).toHaveLength(1);
   });
 
   it('gives up after the bounded wait when failover never happens', async () => {
@@ -124,7 +172,7 @@ describe('observeAnswer', () => {
     ).rejects.toMatchObject({
       name: 'FailoverNotObserved',
       message:
-        'db.provability-fabric.org still answered primary.example.internal. after 30 s, expected replica.example.internal.',
+        'db.provability-fabric.org still answered primary.example.internal. 30 s after the change, expected replica.example.internal.',
     });
     expect(route53.commandCalls(TestDNSAnswerCommand)).toHaveLength(7);
   });

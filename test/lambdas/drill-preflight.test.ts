@@ -1,9 +1,15 @@
 import { GetHealthCheckStatusCommand, Route53Client, TestDNSAnswerCommand } from '@aws-sdk/client-route-53';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { runPreflight, type PreflightInput } from '../../lambdas/drill/preflight';
+import {
+  checkControlPlane,
+  checkDatabases,
+  type ControlPlanePreflightInput,
+  type DatabasePreflightInput,
+} from '../../lambdas/drill/preflight';
 import type { ConnectionSettings } from '../../lambdas/shared/database';
 import { freeLoopbackPort, PostgresServer } from '../support/postgres';
+import { execute } from '../support/replication';
 
 const clients = {
   route53: new Route53Client({ region: 'us-east-1' }),
@@ -31,19 +37,70 @@ const observations = (success: number, failure: number) => ({
   ],
 });
 
-describe('drill preflight against a real primary and streaming replica', () => {
+describe('drill preflight: the databases, real primary and streaming replica', () => {
   let primary: PostgresServer;
   let replica: PostgresServer;
-  let input: PreflightInput;
+  let input: DatabasePreflightInput;
 
   beforeAll(async () => {
     primary = await PostgresServer.start({ name: 'preflight-primary' });
     replica = await PostgresServer.startStandby(primary, { name: 'preflight-replica' });
+    input = {
+      primary: settingsOf(primary),
+      replica: settingsOf(replica),
+      maxReplicaLagSeconds: 10,
+      timeoutMs: 3000,
+      pollMs: 20,
+    };
   });
   afterAll(async () => {
     await replica.destroy();
     await primary.destroy();
   });
+
+  it('passes in normal operation and measures the lag with a heartbeat', async () => {
+    const report = await checkDatabases(input);
+    expect(report.problems).toEqual([]);
+    expect(report.replicaLagMs).toEqual(expect.any(Number));
+    expect(report.replicaLagMs).toBeLessThan(10_000);
+  });
+
+  it('refuses when the replica is unreachable', async () => {
+    const report = await checkDatabases({
+      ...input,
+      replica: { ...input.replica, port: await freeLoopbackPort() },
+    });
+    expect(report).toEqual({
+      problems: [expect.stringMatching(/^replica: unreachable/) as unknown],
+      replicaLagMs: null,
+    });
+  });
+
+  it('refuses when the "replica" accepts writes (promoted) or the primary is read-only', async () => {
+    const report = await checkDatabases({ ...input, primary: input.replica, replica: input.primary });
+    expect(report.problems).toEqual([
+      'primary: read_only (primary is read-only (in recovery: a replica) but must accept writes)',
+      'replica: not in recovery (was it promoted?)',
+    ]);
+  });
+
+  it('refuses when replay on the replica is paused: the heartbeat does not arrive in time', async () => {
+    await execute(replica, 'postgres', 'SELECT pg_wal_replay_pause()');
+    try {
+      const report = await checkDatabases({ ...input, maxReplicaLagSeconds: 1 });
+      expect(report).toEqual({
+        problems: ['replica: more than 1 s behind (a heartbeat written on the primary had not arrived)'],
+        replicaLagMs: null,
+      });
+    } finally {
+      await execute(replica, 'postgres', 'SELECT pg_wal_replay_resume()');
+    }
+  });
+});
+
+describe('drill preflight: Route 53 and Step Functions', () => {
+  let input: ControlPlanePreflightInput;
+
   beforeEach(() => {
     route53.reset();
     sfn.reset();
@@ -62,24 +119,19 @@ describe('drill preflight against a real primary and streaming replica', () => {
       ],
     });
     input = {
-      primary: settingsOf(primary),
-      replica: settingsOf(replica),
       healthCheckIds: ['hc-primary-db', 'hc-replica-db'],
       dns: {
         hostedZoneId: 'Z0EXAMPLE12345',
         recordName: 'db.provability-fabric.org',
         primaryTarget: 'primary.example.internal',
       },
-      maxReplicaLagSeconds: 60,
       exclusiveWith: [DRILL, MIGRATION],
       ownExecutionArn: OWN,
-      timeoutMs: 3000,
     };
   });
 
   it('passes in normal operation, ignoring its own execution', async () => {
-    const report = await runPreflight(clients, input);
-    expect(report).toMatchObject({ ok: true, problems: [] });
+    expect(await checkControlPlane(clients, input)).toEqual({ problems: [] });
     expect(
       route53.commandCalls(GetHealthCheckStatusCommand).map((c) => c.args[0].input.HealthCheckId),
     ).toEqual(['hc-primary-db', 'hc-replica-db']);
@@ -89,7 +141,7 @@ describe('drill preflight against a real primary and streaming replica', () => {
     ]);
   });
 
-  it('refuses, listing every reason: replica down, an unhealthy check, DNS elsewhere, a migration running', async () => {
+  it('refuses, listing every reason: an unhealthy check, DNS elsewhere, a migration running', async () => {
     route53.on(GetHealthCheckStatusCommand, { HealthCheckId: 'hc-replica-db' }).resolves(observations(1, 7));
     route53.on(TestDNSAnswerCommand).resolves({ RecordData: ['replica.example.internal'] });
     sfn.on(ListExecutionsCommand, { stateMachineArn: MIGRATION }).resolves({
@@ -103,24 +155,10 @@ describe('drill preflight against a real primary and streaming replica', () => {
         },
       ],
     });
-    const report = await runPreflight(clients, {
-      ...input,
-      replica: { ...input.replica, port: await freeLoopbackPort() },
-    });
-    expect(report.ok).toBe(false);
-    expect(report.problems).toEqual([
-      expect.stringMatching(/^replica: unreachable/) as unknown,
+    expect((await checkControlPlane(clients, input)).problems).toEqual([
       'health check hc-replica-db: unhealthy (13% of checkers report success)',
-      'DNS: db.provability-fabric.org answers replica.example.internal., not the primary',
+      'DNS: db.provability-fabric.org answers replica.example.internal., not the primary (a health check left inverted? run dr drill restore)',
       'running: migrate-20261129-0159-abc (pg-dr-blue-green-migration)',
-    ]);
-  });
-
-  it('refuses when the "replica" accepts writes (promoted) or the primary is read-only', async () => {
-    const report = await runPreflight(clients, { ...input, primary: input.replica, replica: input.primary });
-    expect(report.problems).toEqual([
-      'primary: read_only (primary is read-only (in recovery: a replica) but must accept writes)',
-      'replica: not in recovery (was it promoted?)',
     ]);
   });
 });

@@ -66,7 +66,9 @@ export async function runLocally(
     return { status: 'SUCCEEDED', output, path };
   } catch (error) {
     await collecting.catch(() => undefined);
-    const { name, message } = error as Error;
+    // The library wraps the execution's own error (a Fail state's Error and Cause) as `cause`.
+    const { cause } = error as Error;
+    const { name, message } = cause instanceof Error ? cause : (error as Error);
     return { status: 'FAILED', error: { name, message }, path };
   }
 }

@@ -1,0 +1,35 @@
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { z } from 'zod';
+import { parseInput, runStep, stepInstrumentation } from '../../shared/step';
+import { drillInputSchema } from '../input';
+import { checkControlPlane } from '../preflight';
+import { DRILL_SERVICE } from '../report';
+
+const eventSchema = z.strictObject({
+  drill: drillInputSchema,
+  executionArn: z.string().min(1).max(256).optional(),
+});
+
+const instrumentation = stepInstrumentation('drill-preflight', DRILL_SERVICE);
+let clients: { route53: Route53Client; sfn: SFNClient } | undefined;
+
+/**
+ * Drill step 1: validates the whole drill input, then checks Route 53 and Step Functions (health checks
+ * healthy, DNS answering the primary, no other drill or migration running). Returns the problems found; the
+ * database preflight adds its own and refuses if there are any.
+ */
+export async function handler(event: unknown): Promise<{ problems: readonly string[] }> {
+  return runStep(instrumentation, async () => {
+    const { drill, executionArn } = parseInput(eventSchema, event);
+    clients ??= { route53: new Route53Client({ region: 'us-east-1' }), sfn: new SFNClient({}) };
+    const report = await checkControlPlane(clients, {
+      healthCheckIds: drill.healthChecks.watch.map((w) => w.healthCheckId),
+      dns: drill.dns,
+      exclusiveWith: drill.exclusiveWith,
+      ...(executionArn === undefined ? {} : { ownExecutionArn: executionArn }),
+    });
+    instrumentation.logger.info('control plane checked', { problems: report.problems });
+    return report;
+  });
+}
