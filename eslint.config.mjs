@@ -14,7 +14,10 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
     },
   },
-  { files: ['eslint.config.mjs', 'bin/dr.js', 'test/support/node-compat.js'], ...tseslint.configs.disableTypeChecked },
+  {
+    files: ['eslint.config.mjs', 'bin/dr.js', 'test/support/node-compat.js'],
+    ...tseslint.configs.disableTypeChecked,
+  },
   {
     // The npm bin shim is plain CommonJS: it has to require tsx before any TypeScript loads.
     files: ['bin/dr.js', 'test/support/node-compat.js'],

@@ -276,7 +276,7 @@ describe('failover drill, executed locally from its ASL file over a real primary
       RestoreAfterFailure: steps.healthCheck as Step,
       ReportFailure: steps.report as Step,
       // startExecution.sync: the blue-green ASL itself, run locally with its real handlers.
-      MigrationDryRun: (async (task: { StateMachineArn: string; Input: unknown }) => {
+      MigrationDryRun: async (task: { StateMachineArn: string; Input: unknown }) => {
         expect(task.StateMachineArn).toBe(MIGRATION_ARN);
         const run = await runLocally(blueGreenDefinition, task.Input, blueGreen);
         nested.push(run);
@@ -286,7 +286,7 @@ describe('failover drill, executed locally from its ASL file over a real primary
           Status: 'SUCCEEDED',
           ExecutionArn: `${MIGRATION_ARN.replace(':stateMachine:', ':execution:')}:dry-run`,
         };
-      }),
+      },
       ...Object.fromEntries(
         [
           'NotifyRefused',
