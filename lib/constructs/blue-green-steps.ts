@@ -1,17 +1,15 @@
 import * as path from 'node:path';
-import { Arn, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
-import { STEPS_NAMESPACE, STEPS_SERVICE } from '../../lambdas/shared/step';
-import { acknowledgeLambdaBaseline, acknowledgeNagFinding } from '../nag';
-import { LAMBDA_BUNDLING, lambdaEntry, NODE_RUNTIME } from './lambda-packaging';
+import { STEPS_SERVICE } from '../../lambdas/shared/step';
+import { acknowledgeNagFinding } from '../nag';
 import type { RegionalNetwork } from './regional-network';
 import { grantSecretDecrypt } from './secret-access';
+import { stepLambda } from './step-lambda';
 
 export interface BlueGreenStepsProps {
   /** The orchestration region's network: database steps run in it. */
@@ -174,36 +172,26 @@ export class BlueGreenSteps extends Construct {
     );
 
     const make = (name: StepName, spec: StepSpec): nodejs.NodejsFunction => {
-      const fn = new nodejs.NodejsFunction(this, name, {
-        description: spec.description,
-        entry: lambdaEntry(...spec.entry),
+      const fn = stepLambda(this, name, {
+        entry: spec.entry,
         handler: spec.handler,
-        runtime: NODE_RUNTIME,
-        architecture: lambda.Architecture.ARM_64,
-        memorySize: spec.memorySize,
+        description: spec.description,
         timeout: spec.timeout,
-        tracing: lambda.Tracing.ACTIVE,
-        logGroup: new logs.LogGroup(this, `${name}Logs`, {
-          retention: logs.RetentionDays.THREE_MONTHS,
-          removalPolicy: RemovalPolicy.DESTROY,
-        }),
+        memorySize: spec.memorySize,
+        service: STEPS_SERVICE,
         ...(spec.inVpc
           ? {
-              vpc: props.network.vpc,
-              vpcSubnets: props.network.computeSubnets,
-              securityGroups: [props.toolingSecurityGroup],
+              vpc: {
+                vpc: props.network.vpc,
+                subnets: props.network.computeSubnets,
+                securityGroup: props.toolingSecurityGroup,
+              },
             }
           : {}),
-        environment: {
-          POWERTOOLS_SERVICE_NAME: STEPS_SERVICE,
-          POWERTOOLS_METRICS_NAMESPACE: STEPS_NAMESPACE,
-          ...(spec.inVpc ? { NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' } : {}),
-          ...(spec.migrations ? { MIGRATIONS_DIR: `/var/task/${MIGRATIONS_IN_PACKAGE}` } : {}),
-        },
-        bundling: {
-          ...LAMBDA_BUNDLING,
-          ...(spec.migrations
-            ? {
+        ...(spec.migrations
+          ? {
+              environment: { MIGRATIONS_DIR: `/var/task/${MIGRATIONS_IN_PACKAGE}` },
+              bundling: {
                 commandHooks: {
                   beforeBundling: () => [],
                   beforeInstall: () => [],
@@ -211,9 +199,9 @@ export class BlueGreenSteps extends Construct {
                     `cp -R ${JSON.stringify(migrationsSource)} ${JSON.stringify(path.join(output, MIGRATIONS_IN_PACKAGE))}`,
                   ],
                 },
-              }
-            : {}),
-        },
+              },
+            }
+          : {}),
       });
       if (spec.inVpc) {
         fn.addToRolePolicy(
@@ -225,7 +213,6 @@ export class BlueGreenSteps extends Construct {
         grantSecretDecrypt(fn, props.secretKeys);
       }
       if (fn.role !== undefined) {
-        acknowledgeLambdaBaseline(fn.role, { inVpc: spec.inVpc });
         if (spec.inVpc) {
           acknowledgeNagFinding(
             fn.role,
