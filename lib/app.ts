@@ -81,12 +81,17 @@ export function buildDrApp(app: App, config: DrConfig): DrStacks {
   const orchestration = new OrchestrationStack(app, names.stacks.orchestration, {
     ...common,
     env: env(config.orchestrationRegion),
-    description: 'PostgreSQL DR: recovery tooling (blue-green migration steps) in the orchestration region',
+    description:
+      'PostgreSQL DR: recovery tooling (blue-green migration, failover drill, DR dashboard) in the orchestration region',
     config,
     network: inPrimary ? primary.network : secondaryFoundation.network,
     secretKeys: [inPrimary ? primary.dataKey.key : secondaryFoundation.dataKey.key],
     onCallTopic: topicIn(config.orchestrationRegion),
     replica: secondary.replica,
+    failoverDns: failoverDns.dns,
+    primaryEndpoint: primary.database.instance.dbInstanceEndpointAddress,
+    replicaEndpoint: secondary.replica.instance.dbInstanceEndpointAddress,
+    primaryBackupKey: primary.dataKey.key,
   });
   return { onCall, secondaryFoundation, primary, secondary, failoverDns, orchestration };
 }

@@ -123,6 +123,45 @@ const onCallSchema = z
     error: 'needs at least one of email or httpsEndpoint, or nobody is paged',
   });
 
+/** EventBridge schedule expressions: cron(...) in UTC or rate(...). */
+const scheduleExpression = z
+  .string()
+  .regex(/^(cron\([^)]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/, {
+    error: 'must be an EventBridge schedule expression such as cron(0 2 ? * SUN *) (UTC) or rate(7 days)',
+  });
+
+const drillSchema = z.strictObject({
+  schedule: z.strictObject({
+    /** Off: no scheduled drills (the "no successful drill" alarm still watches). */
+    enabled: z.boolean({ error: 'must be true or false' }),
+    expression: scheduleExpression,
+  }),
+  budgets: z.strictObject({
+    /** Simulated failure → a client of the record reads from the replica. Over it, the drill aborts. */
+    serviceDisruptionSeconds: intIn(10, 600),
+    /** Simulated failure → Route 53 answers the replica. */
+    dnsFailoverSeconds: intIn(10, 600),
+    /** Probe object in the primary bucket → present in the replica bucket. */
+    s3ReplicationSeconds: intIn(10, 840),
+  }),
+  /** Preflight refuses when a heartbeat takes longer than this to reach the replica. */
+  maxReplicaLagSeconds: intIn(1, 600),
+  failbackTimeoutSeconds: intIn(10, 600),
+  heartbeatTimeoutSeconds: intIn(1, 600),
+  /** How long the S3 probe waits before failing the drill (at least the S3 budget; RTC promises 15 min). */
+  s3TimeoutSeconds: intIn(10, 840),
+  pollIntervalMs: intIn(500, 10_000),
+  /**
+   * A separate failover record for drills (same databases, its own PRIMARY health check). When set, drills
+   * invert that one and production DNS never moves; when unset, drills fail the production record over.
+   */
+  recordName: dnsName.optional(),
+  /** Scenario 5: run the blue-green workflow as a dry run against the primary. */
+  migrationDryRun: z.boolean({ error: 'must be true or false' }),
+  /** The "no successful drill" alarm fires after this many days. */
+  staleAfterDays: intIn(2, 30),
+});
+
 export const drConfigSchema = z
   .strictObject({
     account: z.string().regex(/^\d{12}$/, { error: 'must be a 12-digit AWS account id' }),
@@ -163,6 +202,7 @@ export const drConfigSchema = z
       .refine((dir) => existsSync(resolve(dir)) && statSync(resolve(dir)).isDirectory(), {
         error: 'must be an existing folder (the Prisma migrations folder, relative to the CDK app)',
       }),
+    drill: drillSchema,
     blueGreen: z.strictObject({
       /**
        * Blue and green secrets must be named under this prefix: the workflow steps may read only those
@@ -207,6 +247,34 @@ export const drConfigSchema = z
       if (zones.some((zone) => zone.slice(0, -1) !== region)) {
         ctx.addIssue({ code: 'custom', path: ['network', key], message: `must all be zones of ${region}` });
       }
+    }
+    if (c.drill.recordName !== undefined) {
+      if (c.drill.recordName === c.recordName)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['drill', 'recordName'],
+          message: 'must differ from recordName (leave it unset to drill the production record)',
+        });
+      else if (!c.drill.recordName.endsWith(`.${c.hostedZoneName}`))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['drill', 'recordName'],
+          message: `must be inside hostedZoneName ${c.hostedZoneName}`,
+        });
+    }
+    if (c.drill.s3TimeoutSeconds < c.drill.budgets.s3ReplicationSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['drill', 's3TimeoutSeconds'],
+        message: 'must be at least drill.budgets.s3ReplicationSeconds (or the budget could never be missed)',
+      });
+    }
+    if (c.drill.migrationDryRun && !c.database.secretName.startsWith(c.blueGreen.secretNamePrefix)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['drill', 'migrationDryRun'],
+        message: `needs database.secretName under blueGreen.secretNamePrefix ${c.blueGreen.secretNamePrefix} (the migration steps may read only those secrets), or false`,
+      });
     }
     if (c.database.primaryInstanceIdentifier === c.database.replicaInstanceIdentifier) {
       ctx.addIssue({
@@ -272,6 +340,17 @@ export const CONFIG_DEFAULTS = {
   backups: { noncurrentVersionExpirationDays: 30 },
   migrationsDirectory: 'prisma/migrations',
   blueGreen: { secretNamePrefix: 'pg-dr/' },
+  drill: {
+    schedule: { enabled: true, expression: 'cron(0 2 ? * SUN *)' },
+    budgets: { serviceDisruptionSeconds: 90, dnsFailoverSeconds: 60, s3ReplicationSeconds: 60 },
+    maxReplicaLagSeconds: 30,
+    failbackTimeoutSeconds: 180,
+    heartbeatTimeoutSeconds: 60,
+    s3TimeoutSeconds: 300,
+    pollIntervalMs: 2000,
+    migrationDryRun: true,
+    staleAfterDays: 8,
+  },
 } as const;
 
 type Plain = Record<string, unknown>;

@@ -19,12 +19,21 @@ export function drNames(config: DrConfig) {
     backupBucket: (region: string) => `${p}-backups-${config.account}-${region}`,
     onCallTopic: `${p}-on-call`,
     blueGreenStateMachine: `${p}-blue-green-migration`,
+    drillStateMachine: `${p}-failover-drill`,
+    drillSchedule: `${p}-weekly-failover-drill`,
+    dashboard: `${p}-disaster-recovery`,
     alarms: {
       primaryUnreachable: `${p}-primary-db-unreachable`,
       replicaUnreachable: `${p}-replica-db-unreachable`,
       primaryHealthCheckUnhealthy: `${p}-primary-health-check-unhealthy`,
       replicaLagHigh: `${p}-replica-lag-high`,
       migrationFailed: `${p}-migration-failed`,
+      drillFailed: `${p}-drill-failed`,
+      drillStale: `${p}-no-successful-drill`,
+      drillFreshnessUnknown: `${p}-drill-freshness-check-failing`,
+      disruptionOverBudget: `${p}-drill-disruption-over-budget`,
+      dnsFailoverOverBudget: `${p}-drill-dns-failover-over-budget`,
+      s3ReplicationOverBudget: `${p}-drill-s3-replication-over-budget`,
     },
   };
 }

@@ -58,6 +58,13 @@ export class BackupBucket extends Construct {
           noncurrentVersionExpiration: props.noncurrentVersionExpiration,
           abortIncompleteMultipartUploadAfter: Duration.days(7),
         },
+        {
+          // The failover drill's S3 replication probes (one per drill, in both buckets).
+          id: 'expire-drill-probes',
+          prefix: 'dr-drill/',
+          expiration: Duration.days(7),
+          noncurrentVersionExpiration: Duration.days(1),
+        },
       ],
       removalPolicy: RemovalPolicy.RETAIN,
       replicationRules:

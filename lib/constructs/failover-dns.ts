@@ -25,6 +25,8 @@ export interface FailoverDnsProps {
   readonly secondary: FailoverTarget;
   /** The application's public health endpoint; when set, the primary is healthy only if both are. */
   readonly sidecar?: SidecarCheck;
+  /** A second failover pair for drills, with its own PRIMARY check, so a drill never moves production DNS. */
+  readonly drillRecordName?: string;
 }
 
 /**
@@ -38,6 +40,8 @@ export class FailoverDns extends Construct {
   readonly primaryDatabaseHealthCheck: route53.HealthCheck;
   readonly secondaryDatabaseHealthCheck: route53.HealthCheck;
   readonly sidecarHealthCheck: route53.HealthCheck | undefined;
+  /** The drill record's own CALCULATED check (same children), when a drill record is configured. */
+  readonly drillRecordHealthCheck: route53.HealthCheck | undefined;
 
   constructor(scope: Construct, id: string, props: FailoverDnsProps) {
     super(scope, id);
@@ -83,20 +87,41 @@ export class FailoverDns extends Construct {
 
     const record = (
       recordId: string,
+      recordName: string,
       failover: route53.Failover,
       target: FailoverTarget,
       healthCheck: route53.HealthCheck,
     ) =>
       new route53.CnameRecord(this, recordId, {
         zone,
-        recordName: props.recordName,
+        recordName,
         domainName: target.endpoint,
         ttl: props.ttl,
         failover,
-        setIdentifier: `${props.recordName}-${failover.toLowerCase()}`,
+        setIdentifier: `${recordName}-${failover.toLowerCase()}`,
         healthCheck,
       });
-    record('PrimaryRecord', route53.Failover.PRIMARY, props.primary, this.primaryRecordHealthCheck);
-    record('SecondaryRecord', route53.Failover.SECONDARY, props.secondary, this.secondaryDatabaseHealthCheck);
+    const pair = (prefix: string, recordName: string, primaryCheck: route53.HealthCheck) => {
+      record(`${prefix}PrimaryRecord`, recordName, route53.Failover.PRIMARY, props.primary, primaryCheck);
+      record(
+        `${prefix}SecondaryRecord`,
+        recordName,
+        route53.Failover.SECONDARY,
+        props.secondary,
+        this.secondaryDatabaseHealthCheck,
+      );
+    };
+    pair('', props.recordName, this.primaryRecordHealthCheck);
+
+    if (props.drillRecordName !== undefined) {
+      this.drillRecordHealthCheck = new route53.HealthCheck(this, 'DrillRecordHealth', {
+        type: route53.HealthCheckType.CALCULATED,
+        childHealthChecks: children,
+        healthThreshold: children.length,
+      });
+      pair('Drill', props.drillRecordName, this.drillRecordHealthCheck);
+    } else {
+      this.drillRecordHealthCheck = undefined;
+    }
   }
 }

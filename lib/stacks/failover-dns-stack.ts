@@ -47,6 +47,7 @@ export class FailoverDnsStack extends Stack {
               failureThreshold: config.healthCheck.failureThreshold,
             },
           }),
+      ...(config.drill.recordName === undefined ? {} : { drillRecordName: config.drill.recordName }),
     });
     new PagingAlarm(this, 'PrimaryHealthCheckUnhealthy', {
       topic: props.onCallTopic,

@@ -1,4 +1,9 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { DrDashboard } from '../constructs/dr-dashboard';
+import { DrillSteps } from '../constructs/drill-steps';
+import type { FailoverDns } from '../constructs/failover-dns';
+import { FailoverDrill } from '../constructs/failover-drill';
+import { drillInput } from '../drill-input';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import type { DrConfig } from '../config';
@@ -19,12 +24,23 @@ export interface OrchestrationStackProps extends StackProps {
   readonly onCallTopic: sns.ITopic;
   /** The DR replica of the topology: a rebuilt replica of green gets the same placement. */
   readonly replica: ReplicaDatabase;
+  /** The failover records and health checks the drill fails over. */
+  readonly failoverDns: FailoverDns;
+  readonly primaryEndpoint: string;
+  readonly replicaEndpoint: string;
+  /** The key of the primary backup bucket (the drill's S3 probe writes there). */
+  readonly primaryBackupKey: kms.IKey;
 }
 
-/** Recovery tooling, in the region that survives losing the primary: the blue-green migration steps. */
+/**
+ * Recovery tooling, in the region that survives losing the primary: the blue-green migration workflow, the
+ * failover drill with its schedule and alarms, and the DR dashboard.
+ */
 export class OrchestrationStack extends Stack {
   readonly blueGreenSteps: BlueGreenSteps;
   readonly blueGreenWorkflow: BlueGreenWorkflow;
+  readonly drillSteps: DrillSteps;
+  readonly drill: FailoverDrill;
 
   constructor(scope: Construct, id: string, props: OrchestrationStackProps) {
     super(scope, id, props);
@@ -55,6 +71,69 @@ export class OrchestrationStack extends Stack {
       onCallTopic: props.onCallTopic,
       stateMachineName: names.blueGreenStateMachine,
       alarmName: names.alarms.migrationFailed,
+    });
+    const dns = props.failoverDns;
+    const invertCheck =
+      config.drill.recordName === undefined ? dns.primaryRecordHealthCheck : dns.drillRecordHealthCheck;
+    if (invertCheck === undefined) throw new Error('drill.recordName is set but no drill record was created');
+    const watch = [
+      { healthCheckId: dns.primaryDatabaseHealthCheck.healthCheckId, label: 'primary database' },
+      { healthCheckId: dns.secondaryDatabaseHealthCheck.healthCheckId, label: 'secondary database' },
+      ...(dns.sidecarHealthCheck === undefined
+        ? []
+        : [{ healthCheckId: dns.sidecarHealthCheck.healthCheckId, label: 'sidecar' }]),
+    ];
+    const stateMachineArn = (name: string) =>
+      `arn:${this.partition}:states:${this.region}:${this.account}:stateMachine:${name}`;
+    const drillArn = stateMachineArn(names.drillStateMachine);
+    const migrationArn = stateMachineArn(names.blueGreenStateMachine);
+    this.drillSteps = new DrillSteps(this, 'DrillSteps', {
+      network: props.network,
+      toolingSecurityGroup: props.network.recoveryToolingSecurityGroup,
+      secretName: config.database.secretName,
+      secretKeys: props.secretKeys,
+      invertHealthCheckId: invertCheck.healthCheckId,
+      watchedHealthCheckIds: watch.map((w) => w.healthCheckId),
+      drillStateMachineArn: drillArn,
+      migrationStateMachineArn: migrationArn,
+      backups: {
+        sourceBucket: names.backupBucket(config.primaryRegion),
+        sourceKey: props.primaryBackupKey,
+        replicaBucket: names.backupBucket(config.secondaryRegion),
+      },
+    });
+    this.drill = new FailoverDrill(this, 'FailoverDrill', {
+      steps: this.drillSteps,
+      onCallTopic: props.onCallTopic,
+      stateMachineName: names.drillStateMachine,
+      migrationStateMachineName: names.blueGreenStateMachine,
+      input: drillInput(config, {
+        primaryEndpoint: props.primaryEndpoint,
+        replicaEndpoint: props.replicaEndpoint,
+        invertHealthCheckId: invertCheck.healthCheckId,
+        watch,
+        drillStateMachineArn: drillArn,
+        migrationStateMachineArn: migrationArn,
+      }),
+      schedule: { ...config.drill.schedule, ruleName: names.drillSchedule },
+      budgets: config.drill.budgets,
+      staleAfterDays: config.drill.staleAfterDays,
+      alarmNames: names.alarms,
+    });
+    new DrDashboard(this, 'Dashboard', {
+      dashboardName: names.dashboard,
+      budgets: config.drill.budgets,
+      staleAfterDays: config.drill.staleAfterDays,
+      replica: {
+        instanceIdentifier: config.database.replicaInstanceIdentifier,
+        region: config.secondaryRegion,
+      },
+      primaryDatabaseHealthCheckId: dns.primaryDatabaseHealthCheck.healthCheckId,
+      alarms: [...this.drill.alarms],
+    });
+    new CfnOutput(this, 'FailoverDrillStateMachineArn', {
+      value: this.drill.stateMachine.stateMachineArn,
+      description: 'The failover drill (dr drill starts it with the schedule input)',
     });
     new CfnOutput(this, 'BlueGreenStateMachineArn', {
       value: this.blueGreenWorkflow.stateMachine.stateMachineArn,

@@ -42,6 +42,16 @@ describe('DR configuration', () => {
     expect(config.healthCheck.probeIntervalSeconds).toBe(10);
   });
 
+  it('schedules the drill for Sundays 02:00 UTC with the seed budgets 90/60/60 by default', () => {
+    expect(testConfig().drill).toMatchObject({
+      schedule: { enabled: true, expression: 'cron(0 2 ? * SUN *)' },
+      budgets: { serviceDisruptionSeconds: 90, dnsFailoverSeconds: 60, s3ReplicationSeconds: 60 },
+      staleAfterDays: 8,
+      migrationDryRun: true,
+    });
+    expect(testConfig().drill.recordName).toBeUndefined();
+  });
+
   it.each([
     [{ primaryRegion: 'us-wst-2' }, 'dr.primaryRegion must be one of us-east-1, us-east-2', '"us-wst-2"'],
     [{ secondaryRegion: 'us-west-2' }, 'dr.secondaryRegion must differ from primaryRegion', '"us-west-2"'],
@@ -112,6 +122,36 @@ describe('DR configuration', () => {
       { blueGreen: { secretNamePrefix: 'pg-dr' } },
       'dr.blueGreen.secretNamePrefix must be a Secrets Manager name prefix ending in /',
       '"pg-dr"',
+    ],
+    [
+      { drill: { schedule: { expression: '0 2 * * 0' } } },
+      'dr.drill.schedule.expression must be an EventBridge schedule expression',
+      '"0 2 * * 0"',
+    ],
+    [
+      { drill: { budgets: { serviceDisruptionSeconds: 5 } } },
+      'dr.drill.budgets.serviceDisruptionSeconds must be a whole number from 10 to 600',
+      '5',
+    ],
+    [
+      { drill: { recordName: 'db.provability-fabric.org' } },
+      'dr.drill.recordName must differ from recordName',
+      '"db.provability-fabric.org"',
+    ],
+    [
+      { drill: { recordName: 'drill.example.com' } },
+      'dr.drill.recordName must be inside hostedZoneName',
+      '"drill.example.com"',
+    ],
+    [
+      { drill: { s3TimeoutSeconds: 30 } },
+      'dr.drill.s3TimeoutSeconds must be at least drill.budgets.s3ReplicationSeconds',
+      '30',
+    ],
+    [
+      { database: { secretName: 'prod/postgres' } },
+      'dr.drill.migrationDryRun needs database.secretName under blueGreen.secretNamePrefix pg-dr/',
+      'true',
     ],
   ])('rejects %j with a sentence naming the key and what it accepts', (overrides, expected, got) => {
     const message = errorFor(overrides);

@@ -6,7 +6,7 @@ import { synthApp } from './test-config';
 type Fn = {
   Properties: {
     Handler: string;
-    Description: string;
+    Description?: string;
     VpcConfig?: { SecurityGroupIds: unknown[] };
     Environment: { Variables: Record<string, unknown> };
     Timeout: number;
@@ -25,9 +25,9 @@ describe('blue-green steps (orchestration stack)', () => {
   const template = Template.fromStack(stacks.orchestration);
   const functions = Object.values(
     template.findResources('AWS::Lambda::Function') as Record<string, Fn>,
-  ).filter((f) => f.Properties.Description.startsWith('Blue-green step'));
+  ).filter((f) => f.Properties.Description?.startsWith('Blue-green step'));
   const byDescription = (start: string) => {
-    const found = functions.find((f) => f.Properties.Description.startsWith(`Blue-green step: ${start}`));
+    const found = functions.find((f) => f.Properties.Description?.startsWith(`Blue-green step: ${start}`));
     if (found === undefined) throw new Error(`no step ${start}`);
     return found;
   };
@@ -121,6 +121,7 @@ describe('blue-green steps (orchestration stack)', () => {
     expect(Object.keys(outputs).sort()).toEqual(
       [
         'BlueGreenStateMachineArn',
+        'FailoverDrillStateMachineArn',
         'connectivityCheck',
         'cutover',
         'dnsFlip',
@@ -176,7 +177,7 @@ describe('blue-green steps (orchestration stack)', () => {
   it('lets the workflow invoke only its steps and publish only to the on-call topic', () => {
     const policies = Object.entries(
       template.findResources('AWS::IAM::Policy') as Record<string, Policy>,
-    ).filter(([id]) => id.includes('StateMachineRole'));
+    ).filter(([id]) => id.startsWith('BlueGreenWorkflowStateMachineRole'));
     const statements = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
     const actions = statements.flatMap((s) => ([] as string[]).concat(s.Action)).sort();
     expect(new Set(actions)).toEqual(

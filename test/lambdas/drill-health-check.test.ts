@@ -177,3 +177,49 @@ describe('observeAnswer', () => {
     expect(route53.commandCalls(TestDNSAnswerCommand)).toHaveLength(7);
   });
 });
+
+describe('drill health-check step', () => {
+  const ALLOWED = '11111111-1111-4111-8111-111111111111';
+  const OTHER = '99999999-9999-4999-8999-999999999999';
+  function load() {
+    let loaded: { handler: (event: unknown) => Promise<unknown>; calls: () => unknown[] } | undefined;
+    jest.isolateModules(() => {
+      const r53 = jest.requireActual<typeof import('@aws-sdk/client-route-53')>('@aws-sdk/client-route-53');
+      const mock = mockClient(r53.Route53Client);
+      mock.on(r53.GetHealthCheckCommand).resolves(checkWith(false, 3));
+      mock.on(r53.UpdateHealthCheckCommand).resolves({});
+      const module = jest.requireActual<{ handler: (event: unknown) => Promise<unknown> }>(
+        '../../lambdas/drill/steps/health-check',
+      );
+      loaded = {
+        handler: module.handler,
+        calls: () => mock.commandCalls(r53.UpdateHealthCheckCommand).map((c) => c.args[0].input),
+      };
+    });
+    if (loaded === undefined) throw new Error('did not load');
+    return loaded;
+  }
+  beforeEach(() => {
+    process.env.DRILL_HEALTH_CHECK_IDS = ALLOWED;
+  });
+  afterEach(() => {
+    delete process.env.DRILL_HEALTH_CHECK_IDS;
+  });
+
+  it('inverts the configured check and reports when', async () => {
+    const step = load();
+    const before = Date.now();
+    const result = (await step.handler({ mode: 'invert', healthCheckId: ALLOWED })) as { at: number };
+    expect(result).toMatchObject({ healthCheckId: ALLOWED, inverted: true, changed: true });
+    expect(result.at).toBeGreaterThanOrEqual(before);
+    expect(step.calls()).toEqual([{ HealthCheckId: ALLOWED, HealthCheckVersion: 3, Inverted: true }]);
+  });
+
+  it('refuses any other health check before calling Route 53', async () => {
+    const step = load();
+    await expect(step.handler({ mode: 'invert', healthCheckId: OTHER })).rejects.toMatchObject({
+      name: 'HealthCheckNotAllowed',
+    });
+    expect(step.calls()).toEqual([]);
+  });
+});

@@ -1,0 +1,126 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Construct } from 'constructs';
+import { DRILL_METRICS } from '../../lambdas/drill/report';
+import { ROUTE53_METRICS_REGION } from '../names';
+import { drillMetric, type DrillBudgetsProps } from './failover-drill';
+
+export interface DrDashboardProps {
+  readonly dashboardName: string;
+  readonly budgets: DrillBudgetsProps;
+  readonly staleAfterDays: number;
+  /** The replica's lag, from RDS in its region. */
+  readonly replica: { readonly instanceIdentifier: string; readonly region: string };
+  /** The primary database's child health check (what pages on-call). */
+  readonly primaryDatabaseHealthCheckId: string;
+  readonly alarms: readonly cloudwatch.IAlarm[];
+}
+
+const budgetLine = (label: string, value: number): cloudwatch.HorizontalAnnotation => ({
+  label: `${label} budget ${value} s`,
+  value,
+  color: cloudwatch.Color.RED,
+});
+
+/** The DR figures over time: each drill's measurements against its budgets, replication, and the alarms. */
+export class DrDashboard extends Construct {
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: DrDashboardProps) {
+    super(scope, id);
+    const b = props.budgets;
+    const weekly = Duration.days(1);
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName,
+      defaultInterval: Duration.days(90),
+    });
+    this.dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown:
+          '# PostgreSQL disaster recovery\n' +
+          'One point per failover drill (weekly). Red lines are the budgets; a drill over a budget pages on-call. ' +
+          'Write outage is what the drill itself cost production: writes fail while DNS points at the read replica.',
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Failover (seconds per drill)',
+        width: 12,
+        left: [
+          drillMetric(DRILL_METRICS.serviceDisruption, 'Service disruption', weekly),
+          drillMetric(DRILL_METRICS.dnsFailover, 'DNS failover', weekly),
+          drillMetric(DRILL_METRICS.detection, 'Route 53 stops answering the primary', weekly),
+        ],
+        leftAnnotations: [
+          budgetLine('Disruption', b.serviceDisruptionSeconds),
+          budgetLine('DNS failover', b.dnsFailoverSeconds),
+        ],
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Recovery (seconds per drill)',
+        width: 12,
+        left: [
+          drillMetric(DRILL_METRICS.dnsFailback, 'DNS failback', weekly),
+          drillMetric(DRILL_METRICS.writeOutage, 'Write outage caused by the drill', weekly),
+        ],
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Replication (seconds per drill)',
+        width: 12,
+        left: [
+          drillMetric(DRILL_METRICS.s3Replication, 'S3 probe object', weekly),
+          drillMetric(DRILL_METRICS.databaseReplication, 'Database heartbeat (data-loss window)', weekly),
+        ],
+        leftAnnotations: [budgetLine('S3 replication', b.s3ReplicationSeconds)],
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Now: replica lag and primary health',
+        width: 12,
+        left: [
+          new cloudwatch.Metric({
+            namespace: 'AWS/RDS',
+            metricName: 'ReplicaLag',
+            dimensionsMap: { DBInstanceIdentifier: props.replica.instanceIdentifier },
+            region: props.replica.region,
+            statistic: cloudwatch.Stats.MAXIMUM,
+            period: Duration.minutes(1),
+            label: 'Replica lag (s)',
+          }),
+        ],
+        right: [
+          new cloudwatch.Metric({
+            namespace: 'AWS/Route53',
+            metricName: 'HealthCheckStatus',
+            dimensionsMap: { HealthCheckId: props.primaryDatabaseHealthCheckId },
+            region: ROUTE53_METRICS_REGION,
+            statistic: cloudwatch.Stats.MINIMUM,
+            period: Duration.minutes(1),
+            label: 'Primary database healthy (1) / unhealthy (0)',
+          }),
+        ],
+        rightYAxis: { min: 0, max: 1 },
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.SingleValueWidget({
+        title: 'Drills',
+        width: 8,
+        metrics: [
+          drillMetric(
+            DRILL_METRICS.hoursSinceSuccess,
+            `Hours since the last successful drill (alarm at ${props.staleAfterDays * 24})`,
+          ),
+          drillMetric(DRILL_METRICS.succeeded, 'Successful drills, last 30 days').with({
+            statistic: cloudwatch.Stats.SUM,
+            period: Duration.days(30),
+          }),
+        ],
+      }),
+      new cloudwatch.AlarmStatusWidget({ title: 'DR alarms', width: 16, alarms: [...props.alarms] }),
+    );
+  }
+}

@@ -1,0 +1,210 @@
+import { Arn, ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Construct } from 'constructs';
+import { DRILL_SERVICE } from '../../lambdas/drill/report';
+import { acknowledgeNagFinding } from '../nag';
+import type { RegionalNetwork } from './regional-network';
+import { grantSecretDecrypt } from './secret-access';
+import { stepLambda } from './step-lambda';
+
+export interface DrillStepsProps {
+  readonly network: RegionalNetwork;
+  readonly toolingSecurityGroup: ec2.ISecurityGroup;
+  /** The database master secret (its name; the replica in this region has the same name). */
+  readonly secretName: string;
+  readonly secretKeys: readonly kms.IKey[];
+  /** The one health check the drill may invert and restore. */
+  readonly invertHealthCheckId: string;
+  /** Child checks the drill may read. */
+  readonly watchedHealthCheckIds: readonly string[];
+  /** State machines whose running executions the preflight lists; the freshness check reads the drill's. */
+  readonly drillStateMachineArn: string;
+  readonly migrationStateMachineArn: string;
+  readonly backups: {
+    readonly sourceBucket: string;
+    readonly sourceKey: kms.IKey;
+    readonly replicaBucket: string;
+  };
+}
+
+/** Where the S3 probe writes, in both buckets (a lifecycle rule expires it). */
+export const DRILL_PROBE_PREFIX = 'dr-drill/';
+
+export type DrillStepName = 'preflight' | 'database' | 'healthCheck' | 'observeDns' | 's3Probe' | 'report';
+
+/**
+ * The failover drill's Lambda steps, each with only the access it needs: only the health-check step may
+ * change a health check, and only the configured one; the database step runs in the VPC and reads only the
+ * master secret; the others read Route 53 answers and the configured checks, or write one probe prefix.
+ */
+export class DrillSteps extends Construct {
+  readonly functions: Record<DrillStepName, nodejs.NodejsFunction>;
+  /** Hourly: publishes the hours since the last successful drill. */
+  readonly freshness: nodejs.NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: DrillStepsProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const healthCheckArn = (id: string) => `arn:${stack.partition}:route53:::healthcheck/${id}`;
+    const outsideVpc = (
+      name: string,
+      entry: string,
+      description: string,
+      timeout: Duration,
+    ): nodejs.NodejsFunction =>
+      stepLambda(this, name, {
+        entry: ['drill', 'steps', entry],
+        handler: 'handler',
+        description,
+        timeout,
+        memorySize: 256,
+        service: DRILL_SERVICE,
+      });
+
+    const database = stepLambda(this, 'database', {
+      entry: ['drill', 'steps', 'database.ts'],
+      handler: 'handler',
+      description: 'Failover drill: database preflight, heartbeat, and what clients of the record reach',
+      timeout: Duration.minutes(11),
+      memorySize: 256,
+      service: DRILL_SERVICE,
+      vpc: {
+        vpc: props.network.vpc,
+        subnets: props.network.computeSubnets,
+        securityGroup: props.toolingSecurityGroup,
+      },
+    });
+    database.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        // Secrets Manager appends six random characters to a secret's ARN.
+        resources: [
+          Arn.format(
+            {
+              service: 'secretsmanager',
+              resource: 'secret',
+              resourceName: `${props.secretName}-??????`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            },
+            stack,
+          ),
+        ],
+      }),
+    );
+    grantSecretDecrypt(database, props.secretKeys);
+
+    const preflight = outsideVpc(
+      'preflight',
+      'preflight.ts',
+      'Failover drill: validate the input; health checks, DNS answer, nothing else running',
+      Duration.minutes(1),
+    );
+    const healthCheck = outsideVpc(
+      'healthCheck',
+      'health-check.ts',
+      'Failover drill: invert or restore the PRIMARY record health check (never disable)',
+      Duration.minutes(2),
+    );
+    healthCheck.addEnvironment('DRILL_HEALTH_CHECK_IDS', props.invertHealthCheckId);
+    healthCheck.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['route53:GetHealthCheck', 'route53:UpdateHealthCheck'],
+        resources: [healthCheckArn(props.invertHealthCheckId)],
+      }),
+    );
+    const observeDns = outsideVpc(
+      'observeDns',
+      'observe-dns.ts',
+      'Failover drill: time Route 53 answering the replica, then the primary again (TestDNSAnswer)',
+      Duration.minutes(11),
+    );
+    const readChecks = new iam.PolicyStatement({
+      actions: ['route53:GetHealthCheckStatus'],
+      resources: props.watchedHealthCheckIds.map(healthCheckArn),
+    });
+    // TestDNSAnswer has no resource-level permissions; it only reads answers.
+    const testAnswers = new iam.PolicyStatement({ actions: ['route53:TestDNSAnswer'], resources: ['*'] });
+    for (const fn of [preflight, observeDns]) {
+      fn.addToRolePolicy(readChecks);
+      fn.addToRolePolicy(testAnswers);
+    }
+    preflight.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:ListExecutions'],
+        resources: [props.drillStateMachineArn, props.migrationStateMachineArn],
+      }),
+    );
+
+    const s3Probe = outsideVpc(
+      's3Probe',
+      's3-probe.ts',
+      'Failover drill: time a probe object replicating to the DR bucket',
+      Duration.minutes(15),
+    );
+    s3Probe.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [`arn:${stack.partition}:s3:::${props.backups.sourceBucket}/${DRILL_PROBE_PREFIX}*`],
+      }),
+    );
+    s3Probe.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [`arn:${stack.partition}:s3:::${props.backups.replicaBucket}/${DRILL_PROBE_PREFIX}*`],
+      }),
+    );
+    // The source bucket encrypts with its KMS key: a put needs a data key from it.
+    s3Probe.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:GenerateDataKey'],
+        resources: [props.backups.sourceKey.keyArn],
+      }),
+    );
+
+    const report = outsideVpc(
+      'report',
+      'report.ts',
+      'Failover drill: judge the figures against the budgets and publish them as metrics',
+      Duration.seconds(30),
+    );
+
+    this.freshness = outsideVpc(
+      'freshness',
+      'freshness.ts',
+      'Failover drill: publish the hours since the last successful drill (hourly)',
+      Duration.seconds(30),
+    );
+    this.freshness.addEnvironment('DRILL_STATE_MACHINE_ARN', props.drillStateMachineArn);
+    this.freshness.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:ListExecutions', 'states:DescribeStateMachine'],
+        resources: [props.drillStateMachineArn],
+      }),
+    );
+
+    this.functions = { preflight, database, healthCheck, observeDns, s3Probe, report };
+
+    for (const [fn, finding, reason] of [
+      [
+        s3Probe,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${props.backups.sourceBucket}/${DRILL_PROBE_PREFIX}*]`,
+        'Each drill writes a new probe object, named by time and a random id, under the drill prefix only.',
+      ],
+      [
+        s3Probe,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${props.backups.replicaBucket}/${DRILL_PROBE_PREFIX}*]`,
+        'The probe reads back only its own object, under the drill prefix.',
+      ],
+      [
+        database,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${stack.region}:${stack.account}:secret:${props.secretName}-??????]`,
+        'The master secret by name; the wildcard is the six characters Secrets Manager appends to every secret ARN.',
+      ],
+    ] as const) {
+      if (fn.role !== undefined) acknowledgeNagFinding(fn.role, finding, reason);
+    }
+  }
+}

@@ -1,0 +1,253 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { STEPS_NAMESPACE } from '../../lambdas/shared/step';
+import { DRILL_METRIC_DIMENSIONS, DRILL_METRICS } from '../../lambdas/drill/report';
+import { acknowledgeNagFinding } from '../nag';
+import type { DrillSteps } from './drill-steps';
+import { PagingAlarm } from './paging-alarm';
+
+export const FAILOVER_DRILL_DEFINITION = path.join(
+  __dirname,
+  '..',
+  '..',
+  'statemachines',
+  'failover-drill.asl.json',
+);
+
+export interface DrillBudgetsProps {
+  readonly serviceDisruptionSeconds: number;
+  readonly dnsFailoverSeconds: number;
+  readonly s3ReplicationSeconds: number;
+}
+
+export interface FailoverDrillProps {
+  readonly steps: DrillSteps;
+  readonly onCallTopic: sns.ITopic;
+  readonly stateMachineName: string;
+  /** The blue-green workflow, run as a dry run (scenario 5). */
+  readonly migrationStateMachineName: string;
+  /** What the schedule sends: the drill input (secret references, never passwords). */
+  readonly input: Record<string, unknown>;
+  readonly schedule: { readonly enabled: boolean; readonly expression: string; readonly ruleName: string };
+  readonly budgets: DrillBudgetsProps;
+  readonly staleAfterDays: number;
+  readonly alarmNames: {
+    readonly drillFailed: string;
+    readonly drillStale: string;
+    readonly drillFreshnessUnknown: string;
+    readonly disruptionOverBudget: string;
+    readonly dnsFailoverOverBudget: string;
+    readonly s3ReplicationOverBudget: string;
+  };
+}
+
+/** A drill figure as CloudWatch has it (published once per drill by the report step). */
+export function drillMetric(
+  metricName: string,
+  label?: string,
+  period = Duration.hours(1),
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: STEPS_NAMESPACE,
+    metricName,
+    dimensionsMap: { ...DRILL_METRIC_DIMENSIONS },
+    statistic: cloudwatch.Stats.MAXIMUM,
+    period,
+    // Alarms get no label, so CloudFormation names the metric directly.
+    ...(label === undefined ? {} : { label }),
+  });
+}
+
+/**
+ * The failover drill: its state machine (from the ASL file the tests run), the weekly schedule, and the alarms
+ * that page when a drill fails, misses a budget, or has not succeeded for `staleAfterDays`.
+ */
+export class FailoverDrill extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly schedule: events.Rule;
+  readonly alarms: readonly cloudwatch.Alarm[];
+
+  constructor(scope: Construct, id: string, props: FailoverDrillProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const fns = props.steps.functions;
+    const migrationArn = `arn:${stack.partition}:states:${stack.region}:${stack.account}:stateMachine:${props.migrationStateMachineName}`;
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: props.stateMachineName,
+      definitionBody: sfn.DefinitionBody.fromFile(FAILOVER_DRILL_DEFINITION),
+      definitionSubstitutions: {
+        DrillPreflightFunctionArn: fns.preflight.functionArn,
+        DrillDatabaseFunctionArn: fns.database.functionArn,
+        DrillHealthCheckFunctionArn: fns.healthCheck.functionArn,
+        DrillObserveDnsFunctionArn: fns.observeDns.functionArn,
+        DrillS3ProbeFunctionArn: fns.s3Probe.functionArn,
+        DrillReportFunctionArn: fns.report.functionArn,
+        BlueGreenStateMachineArn: migrationArn,
+        OnCallTopicArn: props.onCallTopic.topicArn,
+      },
+      tracingEnabled: true,
+      logs: {
+        destination: new logs.LogGroup(this, 'Logs', {
+          retention: logs.RetentionDays.ONE_YEAR,
+          removalPolicy: RemovalPolicy.RETAIN,
+        }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: false,
+      },
+    });
+    for (const fn of Object.values(fns)) fn.grantInvoke(this.stateMachine);
+    props.onCallTopic.grantPublish(this.stateMachine);
+    // startExecution.sync: start the dry run, follow it, stop it if the drill is stopped.
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [migrationArn] }),
+    );
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: [
+          `arn:${stack.partition}:states:${stack.region}:${stack.account}:execution:${props.migrationStateMachineName}:*`,
+        ],
+      }),
+    );
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [
+          `arn:${stack.partition}:events:${stack.region}:${stack.account}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`,
+        ],
+      }),
+    );
+    const role = this.stateMachine.role;
+    for (const fn of Object.values(fns)) {
+      acknowledgeNagFinding(
+        role,
+        `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as never)}.Arn>:*]`,
+        'CDK grants invoke on every version of each step function (the :* suffix); only these functions.',
+      );
+    }
+    acknowledgeNagFinding(
+      role,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${stack.region}:${stack.account}:execution:${props.migrationStateMachineName}:*]`,
+      'The dry-run execution is named by Step Functions at start; only executions of the migration workflow.',
+    );
+    acknowledgeNagFinding(
+      role,
+      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      "Publishing to the KMS-encrypted on-call topic needs data keys from that topic's key only.",
+    );
+    acknowledgeNagFinding(
+      role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'X-Ray tracing and CloudWatch Logs delivery for Step Functions support no resource-level permissions.',
+    );
+
+    this.schedule = new events.Rule(this, 'Schedule', {
+      ruleName: props.schedule.ruleName,
+      description: 'Starts the failover drill (UTC)',
+      schedule: events.Schedule.expression(props.schedule.expression),
+      enabled: props.schedule.enabled,
+      targets: [
+        new targets.SfnStateMachine(this.stateMachine, {
+          input: events.RuleTargetInput.fromObject(props.input),
+          retryAttempts: 2,
+          maxEventAge: Duration.hours(1),
+        }),
+      ],
+    });
+    new events.Rule(this, 'FreshnessSchedule', {
+      description: 'Publishes the hours since the last successful failover drill',
+      schedule: events.Schedule.rate(Duration.hours(1)),
+      targets: [new targets.LambdaFunction(props.steps.freshness, { retryAttempts: 2 })],
+    });
+
+    const page = (
+      alarmId: string,
+      alarmName: string,
+      alarmDescription: string,
+      metric: cloudwatch.IMetric,
+      threshold: number,
+      extra: Partial<cloudwatch.AlarmProps> = {},
+    ) =>
+      new PagingAlarm(this, alarmId, {
+        topic: props.onCallTopic,
+        alarmName,
+        alarmDescription,
+        metric,
+        threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...extra,
+      }).alarm;
+
+    const failed = new cloudwatch.MathExpression({
+      expression: 'failed + timedOut + aborted',
+      usingMetrics: {
+        failed: this.stateMachine.metricFailed({ statistic: 'Sum', period: Duration.minutes(5) }),
+        timedOut: this.stateMachine.metricTimedOut({ statistic: 'Sum', period: Duration.minutes(5) }),
+        aborted: this.stateMachine.metricAborted({ statistic: 'Sum', period: Duration.minutes(5) }),
+      },
+      label: 'Failed, timed-out or aborted drills',
+      period: Duration.minutes(5),
+    });
+    const b = props.budgets;
+    this.alarms = [
+      page(
+        'DrillFailed',
+        props.alarmNames.drillFailed,
+        'A failover drill failed, missed a budget, timed out or was stopped. The drill notified with the reason ' +
+          'and restored the health check first; if it could not, an URGENT notification says so. See dr status.',
+        failed,
+        0,
+      ),
+      page(
+        'DisruptionOverBudget',
+        props.alarmNames.disruptionOverBudget,
+        `The last drill's service disruption (simulated failure until clients read from the replica) exceeded ` +
+          `${b.serviceDisruptionSeconds} s. A real failover would take at least this long, plus detection.`,
+        drillMetric(DRILL_METRICS.serviceDisruption),
+        b.serviceDisruptionSeconds,
+      ),
+      page(
+        'DnsFailoverOverBudget',
+        props.alarmNames.dnsFailoverOverBudget,
+        `The last drill's DNS failover (inversion until Route 53 answered the replica) exceeded ${b.dnsFailoverSeconds} s.`,
+        drillMetric(DRILL_METRICS.dnsFailover),
+        b.dnsFailoverSeconds,
+      ),
+      page(
+        'S3ReplicationOverBudget',
+        props.alarmNames.s3ReplicationOverBudget,
+        `The last drill's S3 probe object took more than ${b.s3ReplicationSeconds} s to reach the DR bucket.`,
+        drillMetric(DRILL_METRICS.s3Replication),
+        b.s3ReplicationSeconds,
+      ),
+      page(
+        'DrillStale',
+        props.alarmNames.drillStale,
+        `No failover drill has succeeded for ${props.staleAfterDays} days (or since the drill was deployed): ` +
+          'failover is unproven. Check the schedule and the last drills (dr status), then run dr drill.',
+        drillMetric(DRILL_METRICS.hoursSinceSuccess),
+        props.staleAfterDays * 24,
+      ),
+      page(
+        'DrillFreshnessUnknown',
+        props.alarmNames.drillFreshnessUnknown,
+        'The hourly check that feeds the "no successful drill" alarm has failed for 3 hours, so that alarm ' +
+          'cannot fire. See the freshness function logs.',
+        props.steps.freshness.metricErrors({ statistic: 'Sum', period: Duration.hours(1) }),
+        0,
+        { evaluationPeriods: 3, datapointsToAlarm: 3 },
+      ),
+    ];
+  }
+}

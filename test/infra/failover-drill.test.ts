@@ -1,0 +1,318 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { drillInputSchema } from '../../lambdas/drill/input';
+import { synthApp } from './test-config';
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+type Policy = { Properties: { Roles: { Ref: string }[]; PolicyDocument: { Statement: Statement[] } } };
+type Fn = {
+  Properties: { Description?: string; Role: { 'Fn::GetAtt': [string, string] }; VpcConfig?: unknown };
+};
+type Alarm = {
+  Properties: {
+    AlarmName: string;
+    Threshold: number;
+    ComparisonOperator: string;
+    MetricName?: string;
+    Namespace?: string;
+    Dimensions?: unknown;
+    AlarmActions: unknown[];
+    OKActions: unknown[];
+    TreatMissingData: string;
+  };
+};
+
+const actionsOf = (s: Statement) => ([] as string[]).concat(s.Action);
+
+/** Renders CloudFormation intrinsics in the schedule input to plausible values, so the input can be validated. */
+function renderInput(value: unknown): string {
+  let endpoints = 0;
+  const part = (p: unknown): string => {
+    if (typeof p === 'string') return p;
+    const text = JSON.stringify(p);
+    if (text.includes('AWS::Partition')) return 'aws';
+    if (text.includes('AWS::Region')) return 'us-east-1';
+    if (text.includes('AWS::AccountId')) return '111122223333';
+    const check =
+      /(PrimaryRecordHealth|DrillRecordHealth|PrimaryDatabaseHealth|SecondaryDatabaseHealth|SidecarHealth)/.exec(
+        text,
+      );
+    if (check !== null) {
+      const digit = String(
+        [
+          'PrimaryRecordHealth',
+          'DrillRecordHealth',
+          'PrimaryDatabaseHealth',
+          'SecondaryDatabaseHealth',
+          'SidecarHealth',
+        ].indexOf(check[1] ?? '') + 1,
+      );
+      return `${digit.repeat(8)}-${digit.repeat(4)}-4${digit.repeat(3)}-8${digit.repeat(3)}-${digit.repeat(12)}`;
+    }
+    return `endpoint-${++endpoints}.example.internal`;
+  };
+  const joined = value as { 'Fn::Join'?: [string, unknown[]] };
+  if (joined['Fn::Join'] === undefined) return part(value);
+  const [separator, parts] = joined['Fn::Join'];
+  return parts.map(part).join(separator);
+}
+
+describe('failover drill (orchestration stack)', () => {
+  const { stacks } = synthApp();
+  const template = Template.fromStack(stacks.orchestration);
+  const functions = Object.values(
+    template.findResources('AWS::Lambda::Function') as Record<string, Fn>,
+  ).filter((f) => f.Properties.Description?.startsWith('Failover drill'));
+  const statementsOfRole = (roleRef: string) =>
+    Object.values(template.findResources('AWS::IAM::Policy') as Record<string, Policy>)
+      .filter((p) => p.Properties.Roles.some((r) => r.Ref === roleRef))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+  const statementsFor = (fn: Fn) => statementsOfRole(fn.Properties.Role['Fn::GetAtt'][0]);
+  const drillFn = (start: string) => {
+    const found = functions.find((f) => f.Properties.Description?.startsWith(`Failover drill: ${start}`));
+    if (found === undefined) throw new Error(`no drill step ${start}`);
+    return found;
+  };
+
+  it('starts the drill every Sunday at 02:00 UTC with a valid input that names secrets, never passwords', () => {
+    const rules = template.findResources('AWS::Events::Rule', {
+      Properties: { Name: 'pg-dr-weekly-failover-drill' },
+    }) as Record<
+      string,
+      {
+        Properties: {
+          ScheduleExpression: string;
+          State: string;
+          Targets: { Arn: unknown; Input: unknown }[];
+        };
+      }
+    >;
+    const rule = Object.values(rules)[0];
+    expect(rule?.Properties.ScheduleExpression).toBe('cron(0 2 ? * SUN *)');
+    expect(rule?.Properties.State).toBe('ENABLED');
+    const target = rule?.Properties.Targets[0];
+    expect(JSON.stringify(target?.Arn)).toContain('FailoverDrillStateMachine');
+    const input = JSON.parse(renderInput(target?.Input)) as Record<string, unknown>;
+    const parsed = drillInputSchema.safeParse(input);
+    expect(parsed.error?.issues).toBeUndefined();
+    expect(parsed.data).toMatchObject({
+      primary: { secretId: 'pg-dr/postgres-master', port: 5432, database: 'app' },
+      dns: { hostedZoneId: 'Z0EXAMPLE12345', recordName: 'db.provability-fabric.org' },
+      healthChecks: { invert: '11111111-1111-4111-8111-111111111111' },
+      backups: {
+        sourceBucket: 'pg-dr-backups-111122223333-us-west-2',
+        replicaBucket: 'pg-dr-backups-111122223333-us-east-1',
+      },
+      budgets: { serviceDisruptionSeconds: 90, dnsFailoverSeconds: 60, s3ReplicationSeconds: 60 },
+      exclusiveWith: [
+        'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-failover-drill',
+        'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-blue-green-migration',
+      ],
+      migrationDryRun: { dryRun: true },
+    });
+    expect(JSON.stringify(target?.Input)).not.toMatch(/password/i);
+  });
+
+  it('can be switched off and rescheduled', () => {
+    const off = Template.fromStack(
+      synthApp({ drill: { schedule: { enabled: false, expression: 'cron(30 3 ? * SAT *)' } } }).stacks
+        .orchestration,
+    );
+    off.hasResourceProperties('AWS::Events::Rule', {
+      Name: 'pg-dr-weekly-failover-drill',
+      State: 'DISABLED',
+      ScheduleExpression: 'cron(30 3 ? * SAT *)',
+    });
+  });
+
+  it('deploys the drill from its ASL file with every placeholder substituted, logs without execution data', () => {
+    const asl = readFileSync(join(__dirname, '..', '..', 'statemachines', 'failover-drill.asl.json'), 'utf8');
+    const placeholders = [...new Set([...asl.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1]))].sort();
+    const machines = template.findResources('AWS::StepFunctions::StateMachine', {
+      Properties: { StateMachineName: 'pg-dr-failover-drill' },
+    }) as Record<
+      string,
+      { Properties: { DefinitionSubstitutions: Record<string, unknown>; LoggingConfiguration: unknown } }
+    >;
+    const machine = Object.values(machines)[0];
+    expect(Object.keys(machine?.Properties.DefinitionSubstitutions ?? {}).sort()).toEqual(placeholders);
+    expect(machine?.Properties.LoggingConfiguration).toMatchObject({
+      IncludeExecutionData: false,
+      Level: 'ALL',
+    });
+  });
+
+  it('lets only the health-check step change a health check, and only the PRIMARY record check', () => {
+    const updaters = functions.filter((fn) =>
+      statementsFor(fn).some((s) => actionsOf(s).includes('route53:UpdateHealthCheck')),
+    );
+    expect(updaters).toEqual([drillFn('invert or restore')]);
+    const update = statementsFor(drillFn('invert or restore')).find((s) =>
+      actionsOf(s).includes('route53:UpdateHealthCheck'),
+    );
+    expect(actionsOf(update as Statement).sort()).toEqual([
+      'route53:GetHealthCheck',
+      'route53:UpdateHealthCheck',
+    ]);
+    expect(JSON.stringify(update?.Resource)).toContain('healthcheck/');
+    expect(JSON.stringify(update?.Resource)).toContain('PrimaryRecordHealth');
+    expect(JSON.stringify(update?.Resource)).not.toContain('*');
+  });
+
+  it('reads Route 53 only through health-check status of the configured checks and TestDNSAnswer: no zone or record access', () => {
+    const route53 = functions
+      .flatMap((fn) => statementsFor(fn))
+      .filter((s) => actionsOf(s).some((a) => a.startsWith('route53:')));
+    const actions = new Set(route53.flatMap(actionsOf));
+    expect(actions).toEqual(
+      new Set([
+        'route53:GetHealthCheck',
+        'route53:UpdateHealthCheck',
+        'route53:GetHealthCheckStatus',
+        'route53:TestDNSAnswer',
+      ]),
+    );
+    for (const s of route53.filter((st) => actionsOf(st).includes('route53:GetHealthCheckStatus'))) {
+      const text = JSON.stringify(s.Resource);
+      expect(text).toContain('PrimaryDatabaseHealth');
+      expect(text).toContain('SecondaryDatabaseHealth');
+      expect(text).not.toContain('*');
+    }
+  });
+
+  it('keeps the database step in the VPC reading only the master secret; the probe writes one prefix', () => {
+    const database = drillFn('database preflight');
+    expect(database.Properties.VpcConfig).toBeDefined();
+    const secret = statementsFor(database).find((s) =>
+      actionsOf(s).includes('secretsmanager:GetSecretValue'),
+    );
+    expect(JSON.stringify(secret?.Resource)).toContain(':secret:pg-dr/postgres-master-??????');
+    const probe = statementsFor(drillFn('time a probe object'));
+    expect(probe.find((s) => actionsOf(s).includes('s3:PutObject'))?.Resource).toEqual({
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':s3:::pg-dr-backups-111122223333-us-west-2/dr-drill/*'],
+      ],
+    });
+    expect(probe.find((s) => actionsOf(s).includes('s3:GetObject'))?.Resource).toEqual({
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':s3:::pg-dr-backups-111122223333-us-east-1/dr-drill/*'],
+      ],
+    });
+  });
+
+  it('lets the drill start only the migration workflow (the dry run)', () => {
+    const role = Object.keys(template.findResources('AWS::IAM::Role')).find((id) =>
+      id.startsWith('FailoverDrillStateMachineRole'),
+    );
+    const statements = statementsOfRole(role ?? '');
+    const start = statements.find((s) => actionsOf(s).includes('states:StartExecution'));
+    expect(JSON.stringify(start?.Resource)).toContain(':stateMachine:pg-dr-blue-green-migration');
+    expect(statements.flatMap(actionsOf)).not.toContain('route53:UpdateHealthCheck');
+  });
+
+  it('pages on-call for a failed drill, each budget, and no successful drill in 8 days', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Record<string, Alarm>);
+    const byName = (name: string) => {
+      const alarm = alarms.find((a) => a.Properties.AlarmName === name);
+      if (alarm === undefined) throw new Error(`no alarm ${name}`);
+      expect(JSON.stringify(alarm.Properties.AlarmActions)).toContain('pg-dr-on-call');
+      expect(alarm.Properties.OKActions).toEqual(alarm.Properties.AlarmActions);
+      return alarm.Properties;
+    };
+    for (const [name, metric, threshold] of [
+      ['pg-dr-drill-disruption-over-budget', 'ServiceDisruption', 90],
+      ['pg-dr-drill-dns-failover-over-budget', 'DnsFailover', 60],
+      ['pg-dr-drill-s3-replication-over-budget', 'S3ReplicationLatency', 60],
+      ['pg-dr-no-successful-drill', 'HoursSinceLastSuccessfulDrill', 192],
+    ] as const) {
+      expect(byName(name)).toMatchObject({
+        Namespace: 'PostgresDR',
+        MetricName: metric,
+        Dimensions: [{ Name: 'service', Value: 'dr-drill' }],
+        Threshold: threshold,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    }
+    expect(byName('pg-dr-drill-failed')).toMatchObject({
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(byName('pg-dr-drill-freshness-check-failing')).toMatchObject({
+      MetricName: 'Errors',
+      Threshold: 0,
+    });
+  });
+
+  it('takes budgets from the configuration', () => {
+    const t = Template.fromStack(
+      synthApp({
+        drill: {
+          budgets: { serviceDisruptionSeconds: 120, dnsFailoverSeconds: 45, s3ReplicationSeconds: 30 },
+        },
+      }).stacks.orchestration,
+    );
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'pg-dr-drill-disruption-over-budget',
+      Threshold: 120,
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'pg-dr-drill-dns-failover-over-budget',
+      Threshold: 45,
+    });
+  });
+
+  it('has a dashboard of the drill figures against their budgets', () => {
+    const dashboards = template.findResources('AWS::CloudWatch::Dashboard', {
+      Properties: { DashboardName: 'pg-dr-disaster-recovery' },
+    });
+    const body = JSON.stringify(Object.values(dashboards)[0]);
+    for (const metric of [
+      'ServiceDisruption',
+      'DnsFailover',
+      'DnsFailback',
+      'S3ReplicationLatency',
+      'DatabaseReplicationLag',
+      'ReplicaLag',
+    ])
+      expect(body).toContain(metric);
+    expect(body).toContain('Disruption budget 90 s');
+  });
+
+  it('runs the hourly freshness check', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Targets: Match.arrayWith([Match.objectLike({ Arn: Match.anyValue() })]),
+    });
+  });
+});
+
+describe('failover drill against a separate drill record', () => {
+  const { stacks } = synthApp({ drill: { recordName: 'drill-db.provability-fabric.org' } });
+
+  it('creates a second failover pair with its own PRIMARY check, and the drill inverts that one', () => {
+    const dns = Template.fromStack(stacks.failoverDns);
+    dns.resourceCountIs('AWS::Route53::RecordSet', 4);
+    dns.hasResourceProperties('AWS::Route53::RecordSet', {
+      Name: 'drill-db.provability-fabric.org.',
+      Failover: 'PRIMARY',
+      HealthCheckId: { Ref: Match.stringLikeRegexp('DrillRecordHealth') },
+    });
+    const orchestration = Template.fromStack(stacks.orchestration);
+    const rule = Object.values(
+      orchestration.findResources('AWS::Events::Rule', {
+        Properties: { Name: 'pg-dr-weekly-failover-drill' },
+      }),
+    )[0];
+    const input = JSON.parse(
+      renderInput((rule as { Properties: { Targets: { Input: unknown }[] } }).Properties.Targets[0]?.Input),
+    ) as {
+      dns: { recordName: string };
+      healthChecks: { invert: string };
+    };
+    expect(input.dns.recordName).toBe('drill-db.provability-fabric.org');
+    expect(input.healthChecks.invert).toBe('22222222-2222-4222-8222-222222222222');
+  });
+});
