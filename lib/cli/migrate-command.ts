@@ -1,15 +1,10 @@
 import { createHash } from 'node:crypto';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import {
-  DescribeExecutionCommand,
-  GetExecutionHistoryCommand,
-  SFNClient,
-  StartExecutionCommand,
-  type HistoryEvent,
-} from '@aws-sdk/client-sfn';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Option, type Command } from 'commander';
 import { databaseRefSchema } from '../../lambdas/shared/database';
 import { UsageError } from './database-url';
+import { followExecution, type ExecutionOutcome, type FollowIo } from './follow-execution';
 
 export interface MigrateOptions {
   dryRun?: boolean;
@@ -37,12 +32,8 @@ export interface MigrateOptions {
   json?: boolean;
 }
 
-export interface MigrateIo {
-  readonly out: (text: string) => void;
-  readonly sfn: Pick<SFNClient, 'send'>;
+export interface MigrateIo extends FollowIo {
   readonly cloudFormation: Pick<CloudFormationClient, 'send'>;
-  readonly now: () => number;
-  readonly sleep: (ms: number) => Promise<void>;
 }
 
 const HOST =
@@ -216,32 +207,7 @@ async function findStateMachine(options: MigrateOptions, io: MigrateIo): Promise
   return arn;
 }
 
-function describeEvent(event: HistoryEvent): string | undefined {
-  switch (event.type) {
-    case 'TaskStateEntered':
-    case 'ParallelStateEntered':
-    case 'ChoiceStateEntered':
-    case 'PassStateEntered':
-    case 'FailStateEntered':
-    case 'SucceedStateEntered':
-      return `→ ${event.stateEnteredEventDetails?.name ?? '?'}`;
-    case 'TaskFailed':
-      return `  ✗ ${event.taskFailedEventDetails?.error ?? 'failed'}: ${event.taskFailedEventDetails?.cause ?? ''}`;
-    case 'LambdaFunctionFailed':
-      return `  ✗ ${event.lambdaFunctionFailedEventDetails?.error ?? 'failed'}: ${event.lambdaFunctionFailedEventDetails?.cause ?? ''}`;
-    default:
-      return undefined;
-  }
-}
-
-export interface MigrateOutcome {
-  readonly exitCode: number;
-  readonly executionArn: string;
-  readonly status: string;
-  readonly output?: unknown;
-  readonly error?: string;
-  readonly cause?: string;
-}
+export type MigrateOutcome = ExecutionOutcome;
 
 /** Starts (or attaches to) the execution and follows it until it ends or the follow timeout passes. */
 export async function runMigrate(options: MigrateOptions, io: MigrateIo): Promise<MigrateOutcome> {
@@ -263,44 +229,7 @@ export async function runMigrate(options: MigrateOptions, io: MigrateIo): Promis
   }
   if (executionArn === undefined) throw new Error('Step Functions returned no execution ARN');
 
-  let nextToken: string | undefined;
-  for (;;) {
-    // Read every new history event (paginated), then the status.
-    do {
-      const page = await io.sfn.send(
-        new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 100 }),
-      );
-      for (const event of page.events ?? []) {
-        const line = describeEvent(event);
-        if (line !== undefined)
-          io.out(`[${((io.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
-      }
-      nextToken = page.nextToken;
-    } while (nextToken !== undefined);
-    const execution = await io.sfn.send(new DescribeExecutionCommand({ executionArn }));
-    if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') {
-      const output: unknown = execution.output === undefined ? undefined : JSON.parse(execution.output);
-      const succeeded = execution.status === 'SUCCEEDED';
-      return {
-        exitCode: succeeded ? 0 : 1,
-        executionArn,
-        status: execution.status ?? 'UNKNOWN',
-        ...(output === undefined ? {} : { output }),
-        ...(execution.error === undefined ? {} : { error: execution.error }),
-        ...(execution.cause === undefined ? {} : { cause: execution.cause }),
-      };
-    }
-    if (io.now() - started >= options.timeout) {
-      return {
-        exitCode: 1,
-        executionArn,
-        status: 'RUNNING',
-        error: 'FollowTimeout',
-        cause: `still running after ${options.timeout} ms; it goes on in Step Functions`,
-      };
-    }
-    await io.sleep(options.pollInterval);
-  }
+  return followExecution(io, executionArn, started, options);
 }
 
 interface PlanOutput {

@@ -19,6 +19,15 @@ import { withConnection, type ConnectionSettings } from '../../lambdas/shared/da
 import { DatabaseError } from '../../lambdas/shared/postgres-errors';
 import { settingsFromUrl, UsageError } from './database-url';
 import {
+  addDrillCommands,
+  defaultDrillIo,
+  describeStatus,
+  drillStatus,
+  restoreDrillHealthCheck,
+  runDrill,
+  type DrillIo,
+} from './drill-command';
+import {
   addMigrateCommand,
   defaultMigrateIo,
   runMigrate,
@@ -33,6 +42,8 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** AWS clients and clock for `dr migrate`; real ones by default. */
   readonly migrateIo?: (region: string | undefined) => MigrateIo;
+  /** AWS clients and clock for `dr drill` and `dr status`; real ones by default. */
+  readonly drillIo?: (region: string | undefined) => DrillIo;
 }
 
 export const EXIT_OK = 0;
@@ -229,6 +240,38 @@ export function buildProgram(io: CliIo): Command {
       io.out(`${JSON.stringify({ ok: outcome.exitCode === EXIT_OK, command: 'migrate', ...outcome })}\n`);
     else io.out(`${summarize(outcome).join('\n')}\n`);
     if (outcome.exitCode !== EXIT_OK) throw new ExitRequest(outcome.exitCode);
+  });
+
+  const drillIo = (region: string | undefined) =>
+    io.drillIo?.(region) ?? defaultDrillIo(io.out, region ?? io.env.AWS_REGION);
+  addDrillCommands(program, {
+    run: async (options) => {
+      const outcome = await runDrill(options, drillIo(options.region));
+      const report = (outcome.output as { report?: { summary?: string } } | undefined)?.report;
+      if (options.json === true)
+        io.out(`${JSON.stringify({ ok: outcome.exitCode === EXIT_OK, command: 'drill', ...outcome })}\n`);
+      else
+        io.out(
+          `Drill ${outcome.status}: ${report?.summary ?? `${outcome.error ?? ''} ${outcome.cause ?? ''}`.trim()}\n`,
+        );
+      if (outcome.exitCode !== EXIT_OK) throw new ExitRequest(outcome.exitCode);
+    },
+    restore: async (options) => {
+      const result = await restoreDrillHealthCheck(options, drillIo(options.region));
+      if (options.json === true)
+        io.out(`${JSON.stringify({ ok: true, command: 'drill restore', ...result })}\n`);
+      else
+        io.out(
+          result.changed
+            ? `Health check ${result.healthCheckId} restored (Inverted: false): Route 53 answers from real health again.\n`
+            : `Health check ${result.healthCheckId} was not inverted: nothing to do.\n`,
+        );
+    },
+    status: async (options) => {
+      const status = await drillStatus(options, drillIo(options.region));
+      if (options.json === true) io.out(`${JSON.stringify({ ok: true, command: 'status', ...status })}\n`);
+      else io.out(`${describeStatus(status).join('\n')}\n`);
+    },
   });
 
   return program;

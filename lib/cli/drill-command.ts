@@ -1,0 +1,269 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  DescribeRuleCommand,
+  EventBridgeClient,
+  ListTargetsByRuleCommand,
+} from '@aws-sdk/client-eventbridge';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { Option, type Command } from 'commander';
+import { setHealthCheckInverted } from '../../lambdas/drill/health-check';
+import { drillInputSchema, type DrillInput } from '../../lambdas/drill/input';
+import type { DrillFigures, DrillReport } from '../../lambdas/drill/report';
+import { UsageError } from './database-url';
+import { followExecution, type ExecutionOutcome, type FollowIo } from './follow-execution';
+
+export interface DrillIo extends FollowIo {
+  readonly cloudFormation: Pick<CloudFormationClient, 'send'>;
+  readonly events: Pick<EventBridgeClient, 'send'>;
+  readonly route53: Pick<Route53Client, 'send'>;
+}
+
+interface Common {
+  stack: string;
+  scheduleRule: string;
+  stateMachineArn?: string;
+  region?: string;
+  json?: boolean;
+}
+
+export interface DrillRunOptions extends Common {
+  executionName?: string;
+  pollInterval: number;
+  timeout: number;
+}
+
+export interface StatusOptions extends Common {
+  limit: number;
+}
+
+function positive(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive whole number`);
+    return n;
+  };
+}
+
+const withCommon = (command: Command) =>
+  command
+    .option('--stack <name>', 'orchestration stack whose output names the drill', 'pg-dr-orchestration')
+    .option(
+      '--schedule-rule <name>',
+      'EventBridge rule whose input the drill uses',
+      'pg-dr-weekly-failover-drill',
+    )
+    .option('--state-machine-arn <arn>', 'the drill state machine (default: output of --stack)')
+    .option('--region <region>', 'orchestration region (default: AWS_REGION)')
+    .option('--json', 'print one machine-readable JSON result');
+
+export interface DrillActions {
+  readonly run: (options: DrillRunOptions) => Promise<void>;
+  readonly restore: (options: Common) => Promise<void>;
+  readonly status: (options: StatusOptions) => Promise<void>;
+}
+
+/** Adds `dr drill`, `dr drill restore` and `dr status`. */
+export function addDrillCommands(program: Command, actions: DrillActions): void {
+  const drill = withCommon(
+    program
+      .command('drill')
+      .description(
+        'Run the failover drill now, with the same input as the weekly schedule, and follow it step by step. ' +
+          'Unless a separate drill record is configured, production DNS fails over to the read replica for ' +
+          'about a minute: writes fail meanwhile.',
+      ),
+  )
+    .option('--execution-name <name>', 'execution name (default: manual-<UTC minute>)')
+    .addOption(
+      new Option('--poll-interval <ms>', 'how often to read the execution history')
+        .argParser(positive('--poll-interval'))
+        .default(2_000),
+    )
+    .addOption(
+      new Option('--timeout <ms>', 'stop following after this long (the drill goes on)')
+        .argParser(positive('--timeout'))
+        .default(3_600_000),
+    )
+    .action(actions.run);
+  withCommon(
+    drill
+      .command('restore')
+      .description(
+        "Set the drill's health check back to not inverted (what every drill failure path does first). " +
+          'For when a drill could not restore it: Route 53 then answers from real health again.',
+      ),
+  ).action(actions.restore);
+  withCommon(
+    program
+      .command('status')
+      .description('The last drills with their figures against the budgets, and whether the schedule is on.'),
+  )
+    .addOption(
+      new Option('--limit <n>', 'how many drills to show').argParser(positive('--limit')).default(10),
+    )
+    .action(actions.status);
+}
+
+async function drillStateMachine(options: Common, io: DrillIo): Promise<string> {
+  if (options.stateMachineArn !== undefined) return options.stateMachineArn;
+  const { Stacks } = await io.cloudFormation.send(new DescribeStacksCommand({ StackName: options.stack }));
+  const arn = Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'FailoverDrillStateMachineArn')?.OutputValue;
+  if (arn === undefined)
+    throw new UsageError(
+      `stack ${options.stack} has no FailoverDrillStateMachineArn output; pass --state-machine-arn`,
+    );
+  return arn;
+}
+
+/** The input the schedule sends: one source of truth for scheduled and manual drills. */
+async function scheduleInput(options: Common, io: DrillIo): Promise<DrillInput> {
+  const { Targets } = await io.events.send(new ListTargetsByRuleCommand({ Rule: options.scheduleRule }));
+  const text = Targets?.[0]?.Input;
+  if (text === undefined) throw new UsageError(`rule ${options.scheduleRule} has no target input`);
+  const parsed = drillInputSchema.safeParse(JSON.parse(text));
+  if (!parsed.success)
+    throw new UsageError(
+      `rule ${options.scheduleRule} holds an invalid drill input: ${parsed.error.message}`,
+    );
+  return parsed.data;
+}
+
+export async function runDrill(options: DrillRunOptions, io: DrillIo): Promise<ExecutionOutcome> {
+  const [stateMachineArn, input] = await Promise.all([
+    drillStateMachine(options, io),
+    scheduleInput(options, io),
+  ]);
+  const started = io.now();
+  const name =
+    options.executionName ??
+    `manual-${new Date(started).toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-')}`;
+  let executionArn: string | undefined;
+  try {
+    ({ executionArn } = await io.sfn.send(
+      new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
+    ));
+    io.out(`Drill ${name} started: ${executionArn ?? '?'}\n`);
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ExecutionAlreadyExists') throw error;
+    executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    io.out(`Drill ${name} already exists: following it (${executionArn})\n`);
+  }
+  if (executionArn === undefined) throw new Error('Step Functions returned no execution ARN');
+  return followExecution(io, executionArn, started, options);
+}
+
+export async function restoreDrillHealthCheck(
+  options: Common,
+  io: DrillIo,
+): Promise<{ healthCheckId: string; changed: boolean }> {
+  const input = await scheduleInput(options, io);
+  const result = await setHealthCheckInverted({ route53: io.route53 }, input.healthChecks.invert, false, {
+    maxAttempts: 5,
+    retryBaseMs: 500,
+  });
+  return { healthCheckId: result.healthCheckId, changed: result.changed };
+}
+
+export interface DrillStatusRow {
+  readonly name: string;
+  readonly startedAt: string;
+  readonly status: string;
+  readonly outcome: string;
+  readonly figures?: DrillFigures;
+  readonly overBudget: readonly string[];
+  readonly reason?: string;
+}
+
+export interface DrillStatus {
+  readonly scheduleEnabled: boolean;
+  readonly schedule: string;
+  readonly budgets: DrillInput['budgets'];
+  readonly drills: readonly DrillStatusRow[];
+}
+
+export async function drillStatus(options: StatusOptions, io: DrillIo): Promise<DrillStatus> {
+  const [stateMachineArn, input, rule] = await Promise.all([
+    drillStateMachine(options, io),
+    scheduleInput(options, io),
+    io.events.send(new DescribeRuleCommand({ Name: options.scheduleRule })),
+  ]);
+  const { executions } = await io.sfn.send(
+    new ListExecutionsCommand({ stateMachineArn, maxResults: options.limit }),
+  );
+  const drills: DrillStatusRow[] = [];
+  for (const e of executions ?? []) {
+    const d = await io.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
+    const report =
+      d.output === undefined ? undefined : (JSON.parse(d.output) as { report?: DrillReport }).report;
+    drills.push({
+      name: e.name ?? '?',
+      startedAt: e.startDate?.toISOString() ?? '?',
+      status: e.status ?? '?',
+      outcome:
+        report?.outcome ??
+        (e.status === 'RUNNING' ? 'running' : d.error === 'DrillOverBudget' ? 'over-budget' : 'failed'),
+      ...(report === undefined ? {} : { figures: report.figures }),
+      overBudget: report?.overBudget ?? [],
+      ...(d.error === undefined ? {} : { reason: `${d.error}: ${d.cause ?? ''}` }),
+    });
+  }
+  return {
+    scheduleEnabled: rule.State === 'ENABLED',
+    schedule: rule.ScheduleExpression ?? '?',
+    budgets: input.budgets,
+    drills,
+  };
+}
+
+const cell = (value: number | null | undefined, budget?: number) =>
+  value == null ? '-' : `${value}${budget !== undefined && value > budget ? '!' : ''}`;
+
+/** A table for humans: one line per drill, `!` marking a figure over its budget. */
+export function describeStatus(status: DrillStatus): string[] {
+  const b = status.budgets;
+  const lines = [
+    `Schedule ${status.schedule} (UTC): ${status.scheduleEnabled ? 'on' : 'OFF'}. Budgets: disruption ${b.serviceDisruptionSeconds} s, DNS failover ${b.dnsFailoverSeconds} s, S3 replication ${b.s3ReplicationSeconds} s.`,
+    'started (UTC)      outcome      disrupt  dns-fo  dns-fb  writes  s3     db',
+  ];
+  for (const d of status.drills) {
+    const f = d.figures;
+    lines.push(
+      [
+        d.startedAt.slice(0, 16).replace('T', ' ').padEnd(18),
+        d.outcome.padEnd(12),
+        cell(f?.serviceDisruptionSeconds, b.serviceDisruptionSeconds).padEnd(8),
+        cell(f?.dnsFailoverSeconds, b.dnsFailoverSeconds).padEnd(7),
+        cell(f?.dnsFailbackSeconds).padEnd(7),
+        cell(f?.writeOutageSeconds).padEnd(7),
+        cell(f?.s3ReplicationSeconds, b.s3ReplicationSeconds).padEnd(6),
+        cell(f?.databaseReplicationSeconds),
+      ].join(' '),
+    );
+    if (d.reason !== undefined && d.outcome !== 'succeeded') lines.push(`  ${d.reason}`);
+  }
+  if (status.drills.length === 0) lines.push('No drills yet.');
+  return lines;
+}
+
+export function defaultDrillIo(out: (text: string) => void, region: string | undefined): DrillIo {
+  const config = region === undefined ? {} : { region };
+  return {
+    out,
+    sfn: new SFNClient(config),
+    cloudFormation: new CloudFormationClient(config),
+    events: new EventBridgeClient(config),
+    // Route 53's API lives in us-east-1.
+    route53: new Route53Client({ region: 'us-east-1' }),
+    now: Date.now,
+    sleep: (ms) =>
+      new Promise((resolve) => {
+        setTimeout(resolve, ms);
+      }),
+  };
+}

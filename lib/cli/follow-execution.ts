@@ -1,0 +1,91 @@
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
+
+/** What following an execution needs: injectable for tests. */
+export interface FollowIo {
+  readonly out: (text: string) => void;
+  readonly sfn: Pick<SFNClient, 'send'>;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+export interface ExecutionOutcome {
+  readonly exitCode: number;
+  readonly executionArn: string;
+  readonly status: string;
+  readonly output?: unknown;
+  readonly error?: string;
+  readonly cause?: string;
+}
+
+export function describeEvent(event: HistoryEvent): string | undefined {
+  switch (event.type) {
+    case 'TaskStateEntered':
+    case 'ParallelStateEntered':
+    case 'ChoiceStateEntered':
+    case 'PassStateEntered':
+    case 'FailStateEntered':
+    case 'SucceedStateEntered':
+      return `→ ${event.stateEnteredEventDetails?.name ?? '?'}`;
+    case 'TaskFailed':
+      return `  ✗ ${event.taskFailedEventDetails?.error ?? 'failed'}: ${event.taskFailedEventDetails?.cause ?? ''}`;
+    case 'LambdaFunctionFailed':
+      return `  ✗ ${event.lambdaFunctionFailedEventDetails?.error ?? 'failed'}: ${event.lambdaFunctionFailedEventDetails?.cause ?? ''}`;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Prints each state as the execution enters it, and each failure, until it ends or `timeout` ms pass (the
+ * execution goes on in Step Functions). Exit code 0 only for SUCCEEDED.
+ */
+export async function followExecution(
+  io: FollowIo,
+  executionArn: string,
+  started: number,
+  options: { readonly pollInterval: number; readonly timeout: number },
+): Promise<ExecutionOutcome> {
+  let nextToken: string | undefined;
+  for (;;) {
+    // Read every new history event (paginated), then the status.
+    do {
+      const page = await io.sfn.send(
+        new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 100 }),
+      );
+      for (const event of page.events ?? []) {
+        const line = describeEvent(event);
+        if (line !== undefined)
+          io.out(`[${((io.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+      }
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined);
+    const execution = await io.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') {
+      const output: unknown = execution.output === undefined ? undefined : JSON.parse(execution.output);
+      const succeeded = execution.status === 'SUCCEEDED';
+      return {
+        exitCode: succeeded ? 0 : 1,
+        executionArn,
+        status: execution.status ?? 'UNKNOWN',
+        ...(output === undefined ? {} : { output }),
+        ...(execution.error === undefined ? {} : { error: execution.error }),
+        ...(execution.cause === undefined ? {} : { cause: execution.cause }),
+      };
+    }
+    if (io.now() - started >= options.timeout) {
+      return {
+        exitCode: 1,
+        executionArn,
+        status: 'RUNNING',
+        error: 'FollowTimeout',
+        cause: `still running after ${options.timeout} ms; it goes on in Step Functions`,
+      };
+    }
+    await io.sleep(options.pollInterval);
+  }
+}

@@ -1,0 +1,263 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  DescribeRuleCommand,
+  EventBridgeClient,
+  ListTargetsByRuleCommand,
+} from '@aws-sdk/client-eventbridge';
+import { GetHealthCheckCommand, Route53Client, UpdateHealthCheckCommand } from '@aws-sdk/client-route-53';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { DrillIo } from '../../lib/cli/drill-command';
+import { runCli } from '../../lib/cli/program';
+import { buildDrillReport } from '../../lambdas/drill/report';
+
+const DRILL_ARN = 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-failover-drill';
+const EXEC = (name: string) => `${DRILL_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
+const PARENT = '11111111-1111-4111-8111-111111111111';
+const INPUT = {
+  primary: { secretId: 'pg-dr/postgres-master', host: 'primary.abc.us-west-2.rds.amazonaws.com', port: 5432 },
+  replica: { secretId: 'pg-dr/postgres-master', host: 'replica.def.us-east-1.rds.amazonaws.com', port: 5432 },
+  dns: {
+    hostedZoneId: 'Z0EXAMPLE12345',
+    recordName: 'db.provability-fabric.org',
+    primaryTarget: 'primary.abc.us-west-2.rds.amazonaws.com',
+    secondaryTarget: 'replica.def.us-east-1.rds.amazonaws.com',
+  },
+  healthChecks: {
+    invert: PARENT,
+    watch: [{ healthCheckId: '22222222-2222-4222-8222-222222222222', label: 'primary database' }],
+  },
+  backups: {
+    sourceBucket: 'pg-dr-backups-111122223333-us-west-2',
+    sourceRegion: 'us-west-2',
+    replicaBucket: 'pg-dr-backups-111122223333-us-east-1',
+    replicaRegion: 'us-east-1',
+  },
+  budgets: { serviceDisruptionSeconds: 90, dnsFailoverSeconds: 60, s3ReplicationSeconds: 60 },
+  limits: {
+    maxReplicaLagSeconds: 30,
+    failbackTimeoutSeconds: 180,
+    heartbeatTimeoutSeconds: 60,
+    s3TimeoutSeconds: 300,
+    pollMs: 2000,
+  },
+  exclusiveWith: [DRILL_ARN],
+};
+
+const sfn = mockClient(SFNClient);
+const cloudFormation = mockClient(CloudFormationClient);
+const events = mockClient(EventBridgeClient);
+const route53 = mockClient(Route53Client);
+
+async function dr(argv: string[]) {
+  let out = '';
+  let err = '';
+  let clock = Date.parse('2026-11-24T10:00:00Z');
+  const io: DrillIo = {
+    out: (t) => (out += t),
+    sfn: new SFNClient({ region: 'us-east-1' }),
+    cloudFormation: new CloudFormationClient({ region: 'us-east-1' }),
+    events: new EventBridgeClient({ region: 'us-east-1' }),
+    route53: new Route53Client({ region: 'us-east-1' }),
+    now: () => clock,
+    sleep: (ms) => {
+      clock += ms;
+      return Promise.resolve();
+    },
+  };
+  const code = await runCli(argv, {
+    out: (t) => (out += t),
+    err: (t) => (err += t),
+    env: {},
+    drillIo: () => io,
+  });
+  return { code, out, err };
+}
+
+const report = buildDrillReport(
+  {
+    invertedAt: 0,
+    failover: { observedAfterMs: 41_000, leftPreviousAfterMs: 41_000 },
+    secondaryReads: { servedAfterMs: 52_000 },
+    restoredAt: 60_000,
+    failback: { observedAfterMs: 38_000 },
+    primaryWrites: { servedAfterMs: 45_000 },
+    s3: { replicatedAfterMs: 8_000 },
+    heartbeat: { replicatedAfterMs: 100 },
+  },
+  INPUT.budgets,
+);
+
+beforeEach(() => {
+  for (const m of [sfn, cloudFormation, events, route53]) m.reset();
+  cloudFormation.on(DescribeStacksCommand).resolves({
+    Stacks: [
+      {
+        StackName: 'pg-dr-orchestration',
+        CreationTime: new Date(),
+        StackStatus: 'CREATE_COMPLETE',
+        Outputs: [{ OutputKey: 'FailoverDrillStateMachineArn', OutputValue: DRILL_ARN }],
+      },
+    ],
+  });
+  events
+    .on(ListTargetsByRuleCommand, { Rule: 'pg-dr-weekly-failover-drill' })
+    .resolves({ Targets: [{ Id: 'Target0', Arn: DRILL_ARN, Input: JSON.stringify(INPUT) }] });
+  events
+    .on(DescribeRuleCommand)
+    .resolves({
+      Name: 'pg-dr-weekly-failover-drill',
+      State: 'ENABLED',
+      ScheduleExpression: 'cron(0 2 ? * SUN *)',
+    });
+});
+
+describe('dr drill', () => {
+  it('starts the drill with the schedule input and follows it', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .resolves({ executionArn: EXEC('manual-20261124-1000'), startDate: new Date() });
+    sfn.on(GetExecutionHistoryCommand).resolves({
+      events: [
+        {
+          id: 2,
+          timestamp: new Date(),
+          type: 'TaskStateEntered',
+          stateEnteredEventDetails: { name: 'Preflight' },
+        },
+      ],
+    });
+    sfn
+      .on(DescribeExecutionCommand)
+      .resolvesOnce({
+        status: 'RUNNING',
+        executionArn: EXEC('x'),
+        stateMachineArn: DRILL_ARN,
+        startDate: new Date(),
+      })
+      .resolves({
+        status: 'SUCCEEDED',
+        executionArn: EXEC('x'),
+        stateMachineArn: DRILL_ARN,
+        startDate: new Date(),
+        output: JSON.stringify({ report }),
+      });
+    const result = await dr(['drill']);
+    expect(result.err).toBe('');
+    expect(result.code).toBe(0);
+    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input).toEqual({
+      stateMachineArn: DRILL_ARN,
+      name: 'manual-20261124-1000',
+      input: JSON.stringify(INPUT),
+    });
+    expect(result.out).toContain('→ Preflight');
+    expect(result.out).toContain('Drill SUCCEEDED: within budget: disruption 52 s, DNS failover 41 s');
+  });
+
+  it('exits 1 with the reason when the drill fails', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: EXEC('manual'), startDate: new Date() });
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    sfn.on(DescribeExecutionCommand).resolves({
+      status: 'FAILED',
+      executionArn: EXEC('manual'),
+      stateMachineArn: DRILL_ARN,
+      startDate: new Date(),
+      error: 'DrillRefused',
+      cause: 'refusing to start the drill: replica: unreachable',
+    });
+    const result = await dr(['drill']);
+    expect(result.code).toBe(1);
+    expect(result.out).toContain(
+      'Drill FAILED: DrillRefused refusing to start the drill: replica: unreachable',
+    );
+  });
+
+  it('restores the drill health check (never disables it)', async () => {
+    route53.on(GetHealthCheckCommand).resolves({
+      HealthCheck: {
+        Id: PARENT,
+        CallerReference: 'x',
+        HealthCheckVersion: 4,
+        HealthCheckConfig: { Type: 'CALCULATED', Inverted: true },
+      },
+    });
+    route53.on(UpdateHealthCheckCommand).resolves({});
+    const result = await dr(['drill', 'restore']);
+    expect(result.code).toBe(0);
+    expect(route53.commandCalls(UpdateHealthCheckCommand).map((c) => c.args[0].input)).toEqual([
+      { HealthCheckId: PARENT, HealthCheckVersion: 4, Inverted: false },
+    ]);
+    expect(result.out).toContain(`Health check ${PARENT} restored (Inverted: false)`);
+  });
+});
+
+describe('dr status', () => {
+  it('lists the last drills with their figures against the budgets, marking misses', async () => {
+    const over = buildDrillReport(
+      {
+        invertedAt: 0,
+        failover: { observedAfterMs: 70_000, leftPreviousAfterMs: 70_000 },
+        secondaryReads: { servedAfterMs: 80_000 },
+      },
+      INPUT.budgets,
+    );
+    sfn.on(ListExecutionsCommand).resolves({
+      executions: [
+        {
+          executionArn: EXEC('b'),
+          stateMachineArn: DRILL_ARN,
+          name: 'b',
+          status: 'FAILED',
+          startDate: new Date('2026-11-22T02:00:00Z'),
+        },
+        {
+          executionArn: EXEC('a'),
+          stateMachineArn: DRILL_ARN,
+          name: 'a',
+          status: 'SUCCEEDED',
+          startDate: new Date('2026-11-15T02:00:00Z'),
+        },
+      ],
+    });
+    sfn.on(DescribeExecutionCommand, { executionArn: EXEC('a') }).resolves({
+      executionArn: EXEC('a'),
+      stateMachineArn: DRILL_ARN,
+      status: 'SUCCEEDED',
+      startDate: new Date(),
+      output: JSON.stringify({ report }),
+    });
+    sfn.on(DescribeExecutionCommand, { executionArn: EXEC('b') }).resolves({
+      executionArn: EXEC('b'),
+      stateMachineArn: DRILL_ARN,
+      status: 'FAILED',
+      startDate: new Date(),
+      error: 'DrillOverBudget',
+      cause: over.summary,
+    });
+    const result = await dr(['status']);
+    expect(result.code).toBe(0);
+    const lines = result.out.trimEnd().split('\n');
+    expect(lines[0]).toBe(
+      'Schedule cron(0 2 ? * SUN *) (UTC): on. Budgets: disruption 90 s, DNS failover 60 s, S3 replication 60 s.',
+    );
+    expect(lines[2]).toMatch(/^2026-11-22 02:00 +over-budget/);
+    expect(lines[3]).toBe(`  DrillOverBudget: ${over.summary}`);
+    expect(lines[4]).toMatch(/^2026-11-15 02:00 +succeeded +52 +41 +38 +/);
+    expect(sfn.commandCalls(ListExecutionsCommand)[0]?.args[0].input).toEqual({
+      stateMachineArn: DRILL_ARN,
+      maxResults: 10,
+    });
+  });
+
+  it('prints machine-readable JSON', async () => {
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    const result = await dr(['status', '--json']);
+    expect(JSON.parse(result.out)).toMatchObject({ ok: true, scheduleEnabled: true, drills: [] });
+  });
+});
