@@ -109,13 +109,11 @@ beforeEach(() => {
   events
     .on(ListTargetsByRuleCommand, { Rule: 'pg-dr-weekly-failover-drill' })
     .resolves({ Targets: [{ Id: 'Target0', Arn: DRILL_ARN, Input: JSON.stringify(INPUT) }] });
-  events
-    .on(DescribeRuleCommand)
-    .resolves({
-      Name: 'pg-dr-weekly-failover-drill',
-      State: 'ENABLED',
-      ScheduleExpression: 'cron(0 2 ? * SUN *)',
-    });
+  events.on(DescribeRuleCommand).resolves({
+    Name: 'pg-dr-weekly-failover-drill',
+    State: 'ENABLED',
+    ScheduleExpression: 'cron(0 2 ? * SUN *)',
+  });
 });
 
 describe('dr drill', () => {
