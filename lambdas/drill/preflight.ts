@@ -32,6 +32,7 @@ export interface ControlPlanePreflightInput {
     readonly hostedZoneId: string;
     readonly recordName: string;
     readonly primaryTarget: string;
+    readonly secondaryTarget?: string;
   };
   /** State machines that must not be running (other drills, migrations), and this execution to ignore. */
   readonly exclusiveWith: readonly string[];
@@ -134,9 +135,13 @@ export async function checkControlPlane(
     }),
   );
   const answer = (RecordData ?? []).map(normalizeName);
+  const shown = answer.join(', ') || 'nothing';
   if (!answer.includes(normalizeName(input.dns.primaryTarget))) {
+    const secondary = input.dns.secondaryTarget;
     problems.push(
-      `DNS: ${input.dns.recordName} answers ${answer.join(', ') || 'nothing'}, not the primary (a health check left inverted? run dr drill restore)`,
+      secondary === undefined || answer.includes(normalizeName(secondary))
+        ? `DNS: ${input.dns.recordName} answers ${shown}, not the primary (a failover in progress, or a health check left inverted? run dr drill restore)`
+        : `DR degraded: ${input.dns.recordName} answers ${shown}, neither the configured primary nor its replica (after a blue-green cutover, rebuild DR and update the DR configuration)`,
     );
   }
 

@@ -27,6 +27,8 @@ export async function probeDatabaseReplication(
   );
   const token = randomUUID();
   await primary.query(`INSERT INTO public.${HEARTBEAT_TABLE} (token) VALUES ($1)`, [token]);
+  // Keep the table small: a few rows a week are written, none is needed after a month.
+  await primary.query(`DELETE FROM public.${HEARTBEAT_TABLE} WHERE written_at < now() - interval '30 days'`);
   const started = performance.now();
   for (;;) {
     // The table itself may not have replayed yet on a first drill: look it up before reading it.

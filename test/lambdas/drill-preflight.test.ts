@@ -124,6 +124,7 @@ describe('drill preflight: Route 53 and Step Functions', () => {
         hostedZoneId: 'Z0EXAMPLE12345',
         recordName: 'db.provability-fabric.org',
         primaryTarget: 'primary.example.internal',
+        secondaryTarget: 'replica.example.internal',
       },
       exclusiveWith: [DRILL, MIGRATION],
       ownExecutionArn: OWN,
@@ -138,6 +139,13 @@ describe('drill preflight: Route 53 and Step Functions', () => {
     expect(sfn.commandCalls(ListExecutionsCommand).map((c) => c.args[0].input)).toEqual([
       { stateMachineArn: DRILL, statusFilter: 'RUNNING', maxResults: 10 },
       { stateMachineArn: MIGRATION, statusFilter: 'RUNNING', maxResults: 10 },
+    ]);
+  });
+
+  it('reports DR degraded when the record names neither the primary nor its replica (after a cutover)', async () => {
+    route53.on(TestDNSAnswerCommand).resolves({ RecordData: ['green.example.internal.'] });
+    expect((await checkControlPlane(clients, input)).problems).toEqual([
+      'DR degraded: db.provability-fabric.org answers green.example.internal., neither the configured primary nor its replica (after a blue-green cutover, rebuild DR and update the DR configuration)',
     ]);
   });
 
@@ -157,7 +165,7 @@ describe('drill preflight: Route 53 and Step Functions', () => {
     });
     expect((await checkControlPlane(clients, input)).problems).toEqual([
       'health check hc-replica-db: unhealthy (13% of checkers report success)',
-      'DNS: db.provability-fabric.org answers replica.example.internal., not the primary (a health check left inverted? run dr drill restore)',
+      'DNS: db.provability-fabric.org answers replica.example.internal., not the primary (a failover in progress, or a health check left inverted? run dr drill restore)',
       'running: migrate-20261129-0159-abc (pg-dr-blue-green-migration)',
     ]);
   });
