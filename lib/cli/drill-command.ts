@@ -15,6 +15,7 @@ import { Option, type Command } from 'commander';
 import { setHealthCheckInverted } from '../../lambdas/drill/health-check';
 import { drillInputSchema, type DrillInput } from '../../lambdas/drill/input';
 import type { DrillFigures, DrillReport } from '../../lambdas/drill/report';
+import { sleep } from '../../lambdas/shared/sleep';
 import { UsageError } from './database-url';
 import { followExecution, type ExecutionOutcome, type FollowIo } from './follow-execution';
 
@@ -261,9 +262,6 @@ export function defaultDrillIo(out: (text: string) => void, region: string | und
     // Route 53's API lives in us-east-1.
     route53: new Route53Client({ region: 'us-east-1' }),
     now: Date.now,
-    sleep: (ms) =>
-      new Promise((resolve) => {
-        setTimeout(resolve, ms);
-      }),
+    sleep,
   };
 }

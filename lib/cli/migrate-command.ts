@@ -3,6 +3,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Option, type Command } from 'commander';
 import { databaseRefSchema } from '../../lambdas/shared/database';
+import { sleep } from '../../lambdas/shared/sleep';
 import { UsageError } from './database-url';
 import { followExecution, type ExecutionOutcome, type FollowIo } from './follow-execution';
 
@@ -271,9 +272,6 @@ export function defaultMigrateIo(out: (text: string) => void, region: string | u
     sfn: new SFNClient(config),
     cloudFormation: new CloudFormationClient(config),
     now: Date.now,
-    sleep: (ms) =>
-      new Promise((resolve) => {
-        setTimeout(resolve, ms);
-      }),
+    sleep,
   };
 }

@@ -1,13 +1,12 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { acknowledgeNagFinding } from '../nag';
 import type { BlueGreenSteps } from './blue-green-steps';
 import { PagingAlarm } from './paging-alarm';
+import { failedExecutions, workflowStateMachine } from './workflow-state-machine';
 
 export const BLUE_GREEN_DEFINITION = path.join(
   __dirname,
@@ -35,10 +34,10 @@ export class BlueGreenWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: BlueGreenWorkflowProps) {
     super(scope, id);
     const fns = props.steps.functions;
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+    this.stateMachine = workflowStateMachine(this, {
       stateMachineName: props.stateMachineName,
-      definitionBody: sfn.DefinitionBody.fromFile(BLUE_GREEN_DEFINITION),
-      definitionSubstitutions: {
+      definitionFile: BLUE_GREEN_DEFINITION,
+      substitutions: {
         ConnectivityCheckFunctionArn: fns.connectivityCheck.functionArn,
         MigrationPlanFunctionArn: fns.migrationPlan.functionArn,
         MigrateFunctionArn: fns.migrate.functionArn,
@@ -48,53 +47,16 @@ export class BlueGreenWorkflow extends Construct {
         CutoverFunctionArn: fns.cutover.functionArn,
         DrReplicaFunctionArn: fns.drReplica.functionArn,
         ValidateInputFunctionArn: fns.validateInput.functionArn,
-        OnCallTopicArn: props.onCallTopic.topicArn,
       },
+      steps: Object.values(fns),
+      onCallTopic: props.onCallTopic,
       timeout: Duration.hours(2),
-      tracingEnabled: true,
-      logs: {
-        destination: new logs.LogGroup(this, 'Logs', {
-          retention: logs.RetentionDays.ONE_YEAR,
-          removalPolicy: RemovalPolicy.RETAIN,
-        }),
-        level: sfn.LogLevel.ALL,
-        // Inputs name secrets (never hold them), but results describe databases: keep them out of logs.
-        includeExecutionData: false,
-      },
     });
-    for (const fn of Object.values(fns)) fn.grantInvoke(this.stateMachine);
-    props.onCallTopic.grantPublish(this.stateMachine);
-
-    const role = this.stateMachine.role;
-    const stack = Stack.of(this);
-    for (const fn of Object.values(fns)) {
-      acknowledgeNagFinding(
-        role,
-        `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as never)}.Arn>:*]`,
-        'CDK grants invoke on every version of each step function (the :* suffix); only these functions.',
-      );
-    }
-    acknowledgeNagFinding(
-      role,
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-      "Publishing to the KMS-encrypted on-call topic needs data keys from that topic's key only.",
+    const failed = failedExecutions(
+      this.stateMachine,
+      'Failed, timed-out or aborted migrations',
+      Duration.minutes(1),
     );
-    acknowledgeNagFinding(
-      role,
-      'AwsSolutions-IAM5[Resource::*]',
-      'X-Ray tracing and CloudWatch Logs delivery for Step Functions support no resource-level permissions.',
-    );
-
-    const failed = new cloudwatch.MathExpression({
-      expression: 'failed + timedOut + aborted',
-      usingMetrics: {
-        failed: this.stateMachine.metricFailed({ statistic: 'Sum', period: Duration.minutes(1) }),
-        timedOut: this.stateMachine.metricTimedOut({ statistic: 'Sum', period: Duration.minutes(1) }),
-        aborted: this.stateMachine.metricAborted({ statistic: 'Sum', period: Duration.minutes(1) }),
-      },
-      label: 'Failed, timed-out or aborted migrations',
-      period: Duration.minutes(1),
-    });
     new PagingAlarm(this, 'MigrationFailed', {
       topic: props.onCallTopic,
       alarmName: props.alarmName,

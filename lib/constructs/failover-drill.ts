@@ -1,10 +1,9 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -13,6 +12,7 @@ import { DRILL_METRIC_DIMENSIONS, DRILL_METRICS } from '../../lambdas/drill/repo
 import { acknowledgeNagFinding } from '../nag';
 import type { DrillSteps } from './drill-steps';
 import { PagingAlarm } from './paging-alarm';
+import { failedExecutions, workflowStateMachine } from './workflow-state-machine';
 
 export const FAILOVER_DRILL_DEFINITION = path.join(
   __dirname,
@@ -81,10 +81,10 @@ export class FailoverDrill extends Construct {
     const fns = props.steps.functions;
     const migrationArn = `arn:${stack.partition}:states:${stack.region}:${stack.account}:stateMachine:${props.migrationStateMachineName}`;
 
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+    this.stateMachine = workflowStateMachine(this, {
       stateMachineName: props.stateMachineName,
-      definitionBody: sfn.DefinitionBody.fromFile(FAILOVER_DRILL_DEFINITION),
-      definitionSubstitutions: {
+      definitionFile: FAILOVER_DRILL_DEFINITION,
+      substitutions: {
         DrillPreflightFunctionArn: fns.preflight.functionArn,
         DrillDatabaseFunctionArn: fns.database.functionArn,
         DrillHealthCheckFunctionArn: fns.healthCheck.functionArn,
@@ -92,20 +92,10 @@ export class FailoverDrill extends Construct {
         DrillS3ProbeFunctionArn: fns.s3Probe.functionArn,
         DrillReportFunctionArn: fns.report.functionArn,
         BlueGreenStateMachineArn: migrationArn,
-        OnCallTopicArn: props.onCallTopic.topicArn,
       },
-      tracingEnabled: true,
-      logs: {
-        destination: new logs.LogGroup(this, 'Logs', {
-          retention: logs.RetentionDays.ONE_YEAR,
-          removalPolicy: RemovalPolicy.RETAIN,
-        }),
-        level: sfn.LogLevel.ALL,
-        includeExecutionData: false,
-      },
+      steps: Object.values(fns),
+      onCallTopic: props.onCallTopic,
     });
-    for (const fn of Object.values(fns)) fn.grantInvoke(this.stateMachine);
-    props.onCallTopic.grantPublish(this.stateMachine);
     // startExecution.sync: start the dry run, follow it, stop it if the drill is stopped.
     this.stateMachine.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [migrationArn] }),
@@ -127,29 +117,11 @@ export class FailoverDrill extends Construct {
       }),
     );
     const role = this.stateMachine.role;
-    for (const fn of Object.values(fns)) {
-      acknowledgeNagFinding(
-        role,
-        `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as never)}.Arn>:*]`,
-        'CDK grants invoke on every version of each step function (the :* suffix); only these functions.',
-      );
-    }
     acknowledgeNagFinding(
       role,
       `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${stack.region}:${stack.account}:execution:${props.migrationStateMachineName}:*]`,
       'The dry-run execution is named by Step Functions at start; only executions of the migration workflow.',
     );
-    acknowledgeNagFinding(
-      role,
-      'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-      "Publishing to the KMS-encrypted on-call topic needs data keys from that topic's key only.",
-    );
-    acknowledgeNagFinding(
-      role,
-      'AwsSolutions-IAM5[Resource::*]',
-      'X-Ray tracing and CloudWatch Logs delivery for Step Functions support no resource-level permissions.',
-    );
-
     this.schedule = new events.Rule(this, 'Schedule', {
       ruleName: props.schedule.ruleName,
       description: 'Starts the failover drill (UTC)',
@@ -189,16 +161,11 @@ export class FailoverDrill extends Construct {
         ...extra,
       }).alarm;
 
-    const failed = new cloudwatch.MathExpression({
-      expression: 'failed + timedOut + aborted',
-      usingMetrics: {
-        failed: this.stateMachine.metricFailed({ statistic: 'Sum', period: Duration.minutes(5) }),
-        timedOut: this.stateMachine.metricTimedOut({ statistic: 'Sum', period: Duration.minutes(5) }),
-        aborted: this.stateMachine.metricAborted({ statistic: 'Sum', period: Duration.minutes(5) }),
-      },
-      label: 'Failed, timed-out or aborted drills',
-      period: Duration.minutes(5),
-    });
+    const failed = failedExecutions(
+      this.stateMachine,
+      'Failed, timed-out or aborted drills',
+      Duration.minutes(5),
+    );
     const b = props.budgets;
     this.alarms = [
       page(
