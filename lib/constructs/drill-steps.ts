@@ -44,9 +44,12 @@ export class DrillSteps extends Construct {
   readonly functions: Record<DrillStepName, nodejs.NodejsFunction>;
   /** Hourly: publishes the hours since the last successful drill. */
   readonly freshness: nodejs.NodejsFunction;
+  /** The one health check the drill inverts. */
+  readonly invertHealthCheckId: string;
 
   constructor(scope: Construct, id: string, props: DrillStepsProps) {
     super(scope, id);
+    this.invertHealthCheckId = props.invertHealthCheckId;
     const stack = Stack.of(this);
     const healthCheckArn = (id: string) => `arn:${stack.partition}:route53:::healthcheck/${id}`;
     const outsideVpc = (

@@ -122,6 +122,30 @@ export class FailoverDrill extends Construct {
       `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${stack.region}:${stack.account}:execution:${props.migrationStateMachineName}:*]`,
       'The dry-run execution is named by Step Functions at start; only executions of the migration workflow.',
     );
+    // Safety net: an execution that ends without its failure path (timed out, stopped by hand) still gets the
+    // health check restored. Idempotent, so a drill that already restored is unaffected.
+    new events.Rule(this, 'RestoreOnAbnormalEnd', {
+      description: 'Restores the drill health check whenever a drill ends other than by succeeding',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [this.stateMachine.stateMachineArn],
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        },
+      },
+      targets: [
+        new targets.LambdaFunction(props.steps.functions.healthCheck, {
+          event: events.RuleTargetInput.fromObject({
+            mode: 'restore',
+            healthCheckId: props.steps.invertHealthCheckId,
+          }),
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(1),
+        }),
+      ],
+    });
+
     this.schedule = new events.Rule(this, 'Schedule', {
       ruleName: props.schedule.ruleName,
       description: 'Starts the failover drill (UTC)',

@@ -281,6 +281,25 @@ describe('failover drill (orchestration stack)', () => {
     expect(body).toContain('Disruption budget 90 s');
   });
 
+  it('restores the health check whenever a drill ends without succeeding (timed out, stopped by hand)', () => {
+    const rules = template.findResources('AWS::Events::Rule', {
+      Properties: { EventPattern: { source: ['aws.states'] } },
+    }) as Record<
+      string,
+      {
+        Properties: {
+          EventPattern: { detail: { status: string[] } };
+          Targets: { Arn: unknown; Input: string }[];
+        };
+      }
+    >;
+    const rule = Object.values(rules)[0];
+    expect(rule?.Properties.EventPattern.detail.status).toEqual(['FAILED', 'TIMED_OUT', 'ABORTED']);
+    const target = rule?.Properties.Targets[0];
+    expect(JSON.stringify(target?.Arn)).toContain('DrillStepshealthCheck');
+    expect(JSON.stringify(target?.Input)).toContain('\\"mode\\":\\"restore\\"');
+  });
+
   it('runs the hourly freshness check', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 hour)',
