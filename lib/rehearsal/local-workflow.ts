@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { StateMachine } from 'aws-local-stepfunctions';
+import './promise-compat';
+
+export const STATEMACHINES = join(__dirname, '..', '..', 'statemachines');
+
+/** Reads an ASL file and fills its `${Name}` substitutions, exactly as CDK's definitionSubstitutions do. */
+export function loadDefinition(file: string, substitutions: Record<string, string>): Record<string, unknown> {
+  const text = readFileSync(join(STATEMACHINES, file), 'utf8').replace(
+    /\$\{([A-Za-z0-9]+)\}/g,
+    (whole, name: string) => {
+      const value = substitutions[name];
+      if (value === undefined) throw new Error(`no substitution for ${whole} in ${file}`);
+      return value;
+    },
+  );
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+export interface LocalExecution {
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly output?: unknown;
+  readonly error?: { name: string; message: string };
+  /** States entered, in order. */
+  readonly path: readonly string[];
+  /** When each state was entered (epoch ms), in order. */
+  readonly entered: readonly { readonly state: string; readonly at: number }[];
+}
+
+type Handler = (input: never) => unknown;
+
+/** Runs the definition locally; Task states run the given local functions (the real step handlers). */
+export async function runLocally(
+  definition: Record<string, unknown>,
+  input: unknown,
+  handlers: Record<string, Handler>,
+  retryIntervalOverrides: Record<string, number> = {},
+  waitTimeOverrides: Record<string, number> = {},
+): Promise<LocalExecution> {
+  const machine = new StateMachine(definition as never, {
+    validationOptions: { checkArn: true, checkPaths: true },
+  });
+  const execution = machine.run(input as never, {
+    // What Step Functions provides as $$ (the context object).
+    context: {
+      Execution: {
+        Id: 'arn:aws:states:us-east-1:111122223333:execution:local:local-run',
+        Name: 'local-run',
+        StartTime: new Date().toISOString(),
+        RoleArn: 'arn:aws:iam::111122223333:role/local',
+      },
+    },
+    overrides: {
+      taskResourceLocalHandlers: handlers as never,
+      retryIntervalOverrides,
+      waitTimeOverrides,
+    },
+  });
+  const path: string[] = [];
+  const entered: { state: string; at: number }[] = [];
+  const collecting = (async () => {
+    for await (const event of execution.eventLogs) {
+      if (event.type === 'StateEntered') {
+        path.push(event.state.name);
+        entered.push({ state: event.state.name, at: Date.now() });
+      }
+    }
+  })();
+  try {
+    const output: unknown = await execution.result;
+    await collecting;
+    return { status: 'SUCCEEDED', output, path, entered };
+  } catch (error) {
+    await collecting.catch(() => undefined);
+    // The library wraps the execution's own error (a Fail state's Error and Cause) as `cause`.
+    const { cause } = error as Error;
+    const { name, message } = cause instanceof Error ? cause : (error as Error);
+    return { status: 'FAILED', error: { name, message }, path, entered };
+  }
+}
