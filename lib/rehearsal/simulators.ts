@@ -293,7 +293,10 @@ export function installSimulatedAws(aws: SimulatedAws): () => void {
     Object.defineProperty(client.prototype, 'send', {
       configurable: true,
       writable: true,
-      value: (command: unknown) => new Promise((resolve) => resolve(handle(command))),
+      value: (command: unknown) =>
+        new Promise((resolve) => {
+          resolve(handle(command));
+        }),
     });
   }
 
