@@ -1,7 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { htmlReport, terminalReport } from '../../lib/rehearsal/report';
-import { runRehearsal } from '../../lib/rehearsal/run';
+import { runRehearsal, type RehearsalResult } from '../../lib/rehearsal/run';
+import { chromiumPath, renderInChromium } from '../support/browser';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples', 'prisma', 'migrations');
 
@@ -19,9 +22,11 @@ const listening = (port: number) =>
   });
 
 describe('npm run rehearsal, in CI mode', () => {
+  let result: RehearsalResult | undefined;
+
   it('runs both workflows end to end within every budget, loses no write, and stops every server', async () => {
     const progress: string[] = [];
-    const result = await runRehearsal({
+    result = await runRehearsal({
       migrationsDir: EXAMPLES,
       keepServers: false,
       progress: (line) => progress.push(line),
@@ -65,4 +70,31 @@ describe('npm run rehearsal, in CI mode', () => {
     expect(html.match(/<rect class="ok"/g)?.length ?? 0).toBeGreaterThan(10);
     expect(terminalReport(result).join('\n')).toContain('Every budget met.');
   });
+
+  // .ci/run installs Debian's chromium; elsewhere the browser check runs only where chromium is installed.
+  const chromium = chromiumPath();
+  const inBrowser = chromium !== undefined || process.env.CI === 'true' ? it : it.skip;
+  inBrowser(
+    'renders the HTML report in headless chromium: both timelines have data, no console message',
+    async () => {
+      if (result === undefined) throw new Error('the rehearsal did not run');
+      if (chromium === undefined)
+        throw new Error('CI needs chromium (apt-get install chromium), or CHROMIUM_BIN');
+      const dir = mkdtempSync(join(tmpdir(), 'pg-dr-report-'));
+      try {
+        const file = join(dir, 'report.html');
+        writeFileSync(file, htmlReport(result));
+        const { dom, consoleMessages } = await renderInChromium(chromium, file);
+        expect(consoleMessages).toEqual([]);
+        expect(dom).toContain('<h1>pg-dr rehearsal: every budget met</h1>');
+        for (const app of ['migration', 'dr']) {
+          const svg =
+            new RegExp(`<svg class="timeline" data-app="${app}"[^>]*>(.*?)</svg>`, 's').exec(dom)?.[1] ?? '';
+          expect(svg.match(/<rect class="ok"/g)?.length ?? 0).toBeGreaterThan(5);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
