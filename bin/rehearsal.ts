@@ -11,7 +11,11 @@ const program = new Command('rehearsal')
   .option('--json <file>', 'write the figures as JSON')
   .option('--html <file>', 'HTML report with the request timeline', 'rehearsal-report.html')
   .option('--work-dir <folder>', 'keep logs and captured metrics here (default: a temp folder, removed)')
-  .option('--keep-servers', 'leave the PostgreSQL servers running for inspection')
+  .option('--keep-servers', 'leave the PostgreSQL servers running for inspection (their ports are printed)')
+  .option(
+    '--port-base <port>',
+    'listen on base (primary), +1 (replica), +2 (blue), +3 (green); default: free ports',
+  )
   .option(
     '--migrations <folder>',
     'Prisma migrations folder',
@@ -32,6 +36,7 @@ async function main(): Promise<number> {
     ttl: string;
     route53Delay: string;
     s3Delay: string;
+    portBase?: string;
   }>();
   // Bound now: while the handlers run, the rehearsal captures stdout (their logs and metrics) into files.
   const write = process.stdout.write.bind(process.stdout);
@@ -44,7 +49,14 @@ async function main(): Promise<number> {
     recordTtlSeconds: Number(o.ttl),
     route53SwitchDelayMs: Number(o.route53Delay),
     s3ReplicationDelayMs: Number(o.s3Delay),
+    ...(o.portBase === undefined ? {} : { portBase: Number(o.portBase) }),
   });
+  if (o.keepServers === true) {
+    print(
+      `  Servers left running; connection details (throwaway passwords) in ${join(result.workDir, 'servers.json')}:`,
+    );
+    for (const server of result.servers) print(`    ${server.name}: 127.0.0.1:${server.port}`);
+  }
   for (const line of terminalReport(result)) print(line);
   writeFileSync(o.html, htmlReport(result));
   print(`  HTML report: ${resolve(o.html)}`);

@@ -34,6 +34,8 @@ export interface PostgresServerOptions {
   readonly settings?: Readonly<Record<string, string>>;
   /** How long to wait for the server to accept connections (default 30 s). */
   readonly startTimeoutMs?: number;
+  /** Loopback port to listen on (default: a free one). */
+  readonly port?: number;
 }
 
 interface RunAs {
@@ -180,7 +182,7 @@ export class PostgresServer {
       options.name ?? 'pg',
       options.password ?? randomPassword(),
       useTls ? await testCertificates() : undefined,
-      await freeLoopbackPort(),
+      options.port ?? (await freeLoopbackPort()),
       runAs(),
       options.settings ?? {},
       options.startTimeoutMs ?? 30_000,
@@ -206,10 +208,10 @@ export class PostgresServer {
    */
   static async startStandby(
     primary: PostgresServer,
-    options: { name?: string } = {},
+    options: { name?: string; port?: number } = {},
   ): Promise<PostgresServer> {
     await primary.stop();
-    const port = await freeLoopbackPort();
+    const port = options.port ?? (await freeLoopbackPort());
     const tlsDir = (server: PostgresServer) => join(server.rootDir, 'tls');
     const standby = new PostgresServer(
       options.name ?? `${primary.name}-standby`,

@@ -27,6 +27,8 @@ export interface RehearsalOptions {
   readonly route53SwitchDelayMs: number;
   readonly recordTtlSeconds: number;
   readonly s3ReplicationDelayMs: number;
+  /** Ports primary, replica, blue, green get: base, base + 1, base + 2, base + 3 (default: free ones). */
+  readonly portBase?: number;
 }
 
 export interface Budget {
@@ -153,6 +155,12 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
   const startedAt = Date.now();
   const workDir = options.workDir ?? mkdtempSync(join(tmpdir(), 'pg-dr-rehearsal-'));
   mkdirSync(workDir, { recursive: true });
+  // Ctrl-C exits the process: the servers stop in their own exit handler, the temporary folder here.
+  const temporary = options.workDir === undefined && !options.keepServers;
+  const removeWorkDir = () => {
+    if (temporary) rmSync(workDir, { recursive: true, force: true });
+  };
+  process.once('exit', removeWorkDir);
   const since = (at: number) => Math.round((at - startedAt) / 100) / 10;
   const say = (line: string) => {
     options.progress(`[${since(Date.now()).toFixed(1).padStart(5)} s] ${line}`);
@@ -168,10 +176,16 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       max_wal_senders: '10',
       max_logical_replication_workers: '10',
     };
+    const port = (offset: number) =>
+      options.portBase === undefined ? {} : { port: options.portBase + offset };
     const [primary, blue, green] = await Promise.all([
-      PostgresServer.start({ name: 'rehearsal-primary' }),
-      PostgresServer.start({ name: 'rehearsal-blue', settings: { wal_level: 'logical', ...room } }),
-      PostgresServer.start({ name: 'rehearsal-green', settings: room }),
+      PostgresServer.start({ name: 'rehearsal-primary', ...port(0) }),
+      PostgresServer.start({
+        name: 'rehearsal-blue',
+        settings: { wal_level: 'logical', ...room },
+        ...port(2),
+      }),
+      PostgresServer.start({ name: 'rehearsal-green', settings: room, ...port(3) }),
     ]);
     servers.push(primary, blue, green);
 
@@ -194,7 +208,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       );
     }
     say('replica: streaming standby of the primary');
-    const replica = await PostgresServer.startStandby(primary, { name: 'rehearsal-replica' });
+    const replica = await PostgresServer.startStandby(primary, { name: 'rehearsal-replica', ...port(1) });
     servers.push(replica);
     say('green: logical subscription to blue');
     await sql(blue, 'app', 'CREATE PUBLICATION dr_blue_green FOR TABLE account, "order"');
@@ -608,7 +622,13 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       servers: servers.map((s) => ({ name: s.name, port: s.port })),
       serversStopped: await (async () => {
         for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-        if (options.keepServers) return false;
+        if (options.keepServers) {
+          const details = servers.map((s) => ({ name: s.name, ...s.clientConfig('app') }));
+          writeFileSync(join(workDir, 'servers.json'), `${JSON.stringify(details, null, 2)}\n`, {
+            mode: 0o600,
+          });
+          return false;
+        }
         await Promise.all(servers.map((s) => s.destroy()));
         state.serversStopped = true;
         return true;
@@ -620,7 +640,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       await Promise.resolve(cleanup()).catch(() => undefined);
     if (!options.keepServers && !state.serversStopped)
       await Promise.all(servers.map((s) => s.destroy().catch(() => undefined)));
-    if (options.workDir === undefined && !options.keepServers)
-      rmSync(workDir, { recursive: true, force: true });
+    process.removeListener('exit', removeWorkDir);
+    removeWorkDir();
   }
 }
