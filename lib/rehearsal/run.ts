@@ -58,6 +58,8 @@ export interface RehearsalResult {
   /** Requests per second, per application, for the timeline. */
   readonly timeline: readonly { second: number; app: string; ok: number; failed: number }[];
   readonly marks: readonly { label: string; second: number }[];
+  /** What the DR application sent while its answer was the read replica. */
+  readonly drSamplesOnReplica: readonly LoadSample[];
   readonly serversStopped: boolean;
   /** The PostgreSQL servers the rehearsal ran (still running with keepServers). */
   readonly servers: readonly { readonly name: string; readonly port: number }[];
@@ -619,6 +621,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       cutover: { lostWrites, ackedWrites: ids.length, longestWritePauseMs: pause },
       timeline: [...timeline('migration', apps.migration.samples), ...timeline('dr', apps.dr.samples)],
       marks,
+      drSamplesOnReplica: apps.dr.samples.filter((sample) => sample.host === 'localhost'),
       servers: servers.map((s) => ({ name: s.name, port: s.port })),
       serversStopped: await (async () => {
         for (const cleanup of cleanups.splice(0).reverse()) await cleanup();

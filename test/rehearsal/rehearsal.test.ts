@@ -31,7 +31,8 @@ describe('npm run rehearsal, in CI mode', () => {
       keepServers: false,
       progress: (line) => progress.push(line),
       recordTtlSeconds: 1,
-      route53SwitchDelayMs: 700,
+      // Route 53 acts later than cached answers expire, so the application sees the replica during the drill.
+      route53SwitchDelayMs: 1500,
       s3ReplicationDelayMs: 300,
     });
     expect(result.workflows).toEqual({
@@ -52,10 +53,13 @@ describe('npm run rehearsal, in CI mode', () => {
       'Drill: database replication (data-loss window)',
     ]);
     expect(result.ok).toBe(true);
-    // The simulated Route 53 acts 0.7 s after the inversion: the drill measures at least that.
-    expect(result.drillReport?.figures.dnsFailoverSeconds).toBeGreaterThanOrEqual(0.7);
-    // Honest about the drill's cost: writes through the DR record failed while it pointed at the replica.
-    expect(result.timeline.some((t) => t.app === 'dr' && t.failed > 0)).toBe(true);
+    // The simulated Route 53 acts 1.5 s after the inversion: the drill measures at least that.
+    expect(result.drillReport?.figures.dnsFailoverSeconds).toBeGreaterThanOrEqual(1.5);
+    // Honest about the drill's cost: what the DR application sent to the read replica, it could read, not write.
+    const onReplica = result.drSamplesOnReplica;
+    expect(onReplica.filter((s) => s.op === 'write' && s.ok)).toEqual([]);
+    expect(onReplica.filter((s) => s.op === 'read' && !s.ok)).toEqual([]);
+    expect(result.drillReport?.figures.writeOutageSeconds).toBeGreaterThan(0);
     expect(
       result.timeline.filter((t) => t.app === 'migration').reduce((n, t) => n + t.ok, 0),
     ).toBeGreaterThan(100);
