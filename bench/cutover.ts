@@ -146,7 +146,7 @@ async function runMethod(
   const cutoverStarted = Date.now();
   if (method === 'zero-loss') {
     await fenceBlue(b);
-    await waitForCatchUp(b, g, { timeoutMs: 10_000, pollMs: 5 });
+    await waitForCatchUp(b, g, { subscription, timeoutMs: 10_000, pollMs: 5 });
     await syncSequences(b, g);
     target = 'green';
     await finishCutover(g, subscription);

@@ -122,7 +122,7 @@ export async function unfenceBlue(blue: Client): Promise<void> {
 export async function waitForCatchUp(
   blue: Client,
   green: Client,
-  options: { timeoutMs: number; pollMs: number },
+  options: { subscription: string; timeoutMs: number; pollMs: number },
 ): Promise<{ caughtUpMs: number; blueLsn: string }> {
   const token = randomUUID();
   await asFenceKeeper(blue);
@@ -130,10 +130,13 @@ export async function waitForCatchUp(
   await blue.query(`INSERT INTO public.${BARRIER_TABLE} (token) VALUES ($1)`, [token]);
   await blue.query('COMMIT');
   const started = performance.now();
+  let notReady = 0;
   const timedOut = () =>
     new CutoverError(
       'CatchUpTimeout',
-      `green did not apply blue's last writes within ${options.timeoutMs} ms (barrier ${token} not replicated)`,
+      notReady > 0
+        ? `green did not apply blue's last writes within ${options.timeoutMs} ms (${notReady} subscribed table(s) still in their initial copy)`
+        : `green did not apply blue's last writes within ${options.timeoutMs} ms (barrier ${token} not replicated)`,
     );
   for (;;) {
     const remaining = Math.max(1, Math.round(options.timeoutMs - (performance.now() - started)));
@@ -144,7 +147,15 @@ export async function waitForCatchUp(
       const { rowCount } = await green.query(`SELECT 1 FROM public.${BARRIER_TABLE} WHERE token = $1`, [
         token,
       ]);
-      applied = (rowCount ?? 0) > 0;
+      // A table still in its initial copy is replicated by its own sync worker, which may trail the barrier:
+      // caught up means the barrier arrived and every subscribed table is past that stage ('r', ready).
+      const { rows } = await green.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+          WHERE s.subname = $1 AND r.srsubstate <> 'r'`,
+        [options.subscription],
+      );
+      notReady = rows[0]?.n ?? 0;
+      applied = (rowCount ?? 0) > 0 && notReady === 0;
     } catch (error) {
       if (errorCode(error) === '57014') throw timedOut();
       throw error;

@@ -70,6 +70,7 @@ export async function handler(event: unknown): Promise<CutoverResult> {
           instrumentation.logger.info('blue fenced', { ...fenced });
           try {
             const caughtUp = await waitForCatchUp(blue, green, {
+              subscription: input.subscription,
               timeoutMs: input.catchUpTimeoutMs,
               pollMs: 20,
             });

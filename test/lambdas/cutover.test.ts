@@ -104,7 +104,11 @@ describe('zero-loss cutover core against real logical replication', () => {
     await eventually(() => Promise.resolve(writer.acknowledged.length >= 200), 15_000, 10);
 
     const fence = await fenceBlue(pair.blue);
-    const catchUp = await waitForCatchUp(pair.blue, pair.green, { timeoutMs: 10_000, pollMs: 10 });
+    const catchUp = await waitForCatchUp(pair.blue, pair.green, {
+      subscription: pair.subscription,
+      timeoutMs: 10_000,
+      pollMs: 10,
+    });
     const sequences = await syncSequences(pair.blue, pair.green);
     await writer.stop();
     await finishCutover(pair.green, pair.subscription);
@@ -146,11 +150,11 @@ describe('zero-loss cutover core against real logical replication', () => {
 
     await fenceBlue(pair.blue);
     const started = Date.now();
-    await expect(waitForCatchUp(pair.blue, pair.green, { timeoutMs: 300, pollMs: 20 })).rejects.toMatchObject(
-      {
-        name: 'CatchUpTimeout',
-      },
-    );
+    await expect(
+      waitForCatchUp(pair.blue, pair.green, { subscription: pair.subscription, timeoutMs: 300, pollMs: 20 }),
+    ).rejects.toMatchObject({
+      name: 'CatchUpTimeout',
+    });
     expect(Date.now() - started).toBeLessThan(2000);
     // As the workflow does: a new session, opened after the fence (and so read-only by default), unfences.
     await unfenceBlue(await connect(blue, pair.database));
@@ -185,7 +189,7 @@ describe('zero-loss cutover core against real logical replication', () => {
     await prepareCutover(b, g, 'listed_sub');
     await b.query("INSERT INTO ledger (note) VALUES ('before fence')");
     await fenceBlue(b);
-    await waitForCatchUp(b, g, { timeoutMs: 10_000, pollMs: 10 });
+    await waitForCatchUp(b, g, { subscription: 'listed_sub', timeoutMs: 10_000, pollMs: 10 });
     const { rows } = await g.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM ledger WHERE note = 'before fence'",
     );
