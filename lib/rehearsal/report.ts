@@ -16,6 +16,7 @@ export function terminalReport(result: RehearsalResult): string[] {
   lines.push(
     '',
     `  ${result.cutover.ackedWrites} writes acknowledged through the migration record, ${result.cutover.lostWrites} lost.`,
+    `  SIMULATED CloudWatch received ${result.metricsCaptured} embedded-metric records from the handlers.`,
     `  ${result.ok ? 'Every budget met.' : 'A budget was missed or a workflow failed.'} ${result.durationSeconds} s in all.`,
   );
   return lines;

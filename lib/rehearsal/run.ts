@@ -58,6 +58,8 @@ export interface RehearsalResult {
   /** Requests per second, per application, for the timeline. */
   readonly timeline: readonly { second: number; app: string; ok: number; failed: number }[];
   readonly marks: readonly { label: string; second: number }[];
+  /** Embedded-metric records the handlers published (what CloudWatch would have received). */
+  readonly metricsCaptured: number;
   /** What the DR application sent while its answer was the read replica. */
   readonly drSamplesOnReplica: readonly LoadSample[];
   readonly serversStopped: boolean;
@@ -621,6 +623,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       cutover: { lostWrites, ackedWrites: ids.length, longestWritePauseMs: pause },
       timeline: [...timeline('migration', apps.migration.samples), ...timeline('dr', apps.dr.samples)],
       marks,
+      metricsCaptured: output.metrics.length,
       drSamplesOnReplica: apps.dr.samples.filter((sample) => sample.host === 'localhost'),
       servers: servers.map((s) => ({ name: s.name, port: s.port })),
       serversStopped: await (async () => {

@@ -64,6 +64,8 @@ describe('npm run rehearsal, in CI mode', () => {
       result.timeline.filter((t) => t.app === 'migration').reduce((n, t) => n + t.ok, 0),
     ).toBeGreaterThan(100);
     expect(result.durationSeconds).toBeLessThan(120);
+    // Every step published its metrics, and the drill its figures.
+    expect(result.metricsCaptured).toBeGreaterThan(30);
 
     expect(result.serversStopped).toBe(true);
     expect(result.servers).toHaveLength(4);
