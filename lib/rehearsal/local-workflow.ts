@@ -18,6 +18,26 @@ export function loadDefinition(file: string, substitutions: Record<string, strin
   return JSON.parse(text) as Record<string, unknown>;
 }
 
+/**
+ * Stand-ins for what CDK substitutes into a definition, for running it locally: every `${XFunctionArn}` gets
+ * a Lambda ARN, `${XStateMachineArn}` a state machine ARN, `${OnCallTopicArn}` a topic ARN.
+ */
+export function localSubstitutions(file: string, account = '111122223333'): Record<string, string> {
+  const text = readFileSync(join(STATEMACHINES, file), 'utf8');
+  const names = new Set([...text.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1] ?? ''));
+  const arns: Record<string, string> = {};
+  for (const name of names) {
+    if (name.endsWith('FunctionArn'))
+      arns[name] =
+        `arn:aws:lambda:us-east-1:${account}:function:pg-dr-${name.slice(0, -'FunctionArn'.length)}`;
+    else if (name === 'BlueGreenStateMachineArn')
+      arns[name] = `arn:aws:states:us-east-1:${account}:stateMachine:pg-dr-blue-green-migration`;
+    else if (name === 'OnCallTopicArn') arns[name] = `arn:aws:sns:us-east-1:${account}:pg-dr-on-call`;
+    else throw new Error(`no local stand-in for \${${name}} in ${file}`);
+  }
+  return arns;
+}
+
 export interface LocalExecution {
   readonly status: 'SUCCEEDED' | 'FAILED';
   readonly output?: unknown;

@@ -9,7 +9,7 @@ import { readMigrationsFolder } from '../../lambdas/migrations/folder';
 import type { DrillReport } from '../../lambdas/drill/report';
 import type { ConnectionSettings } from '../../lambdas/shared/database';
 import { PostgresServer } from '../local-postgres/server';
-import { loadDefinition, runLocally, type LocalExecution } from './local-workflow';
+import { loadDefinition, localSubstitutions, runLocally, type LocalExecution } from './local-workflow';
 import { LoadGenerator, longestWritePause, type LoadSample } from './load';
 import { installSimulatedAws, Route53Simulator, S3Simulator } from './simulators';
 
@@ -88,7 +88,6 @@ const BUCKETS = {
   source: `pg-dr-backups-${ACCOUNT}-us-west-2`,
   replica: `pg-dr-backups-${ACCOUNT}-us-east-1`,
 };
-const fnArn = (name: string) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:pg-dr-${name}`;
 const smArn = (name: string) => `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:${name}`;
 
 function secretOf(server: PostgresServer, database: string): string {
@@ -376,22 +375,10 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
         'NotifyInvalidInput',
       ]),
     };
-    const blueGreenSubstitutions: Record<string, string> = {
-      OnCallTopicArn: `arn:aws:sns:us-east-1:${ACCOUNT}:pg-dr-on-call`,
-    };
-    for (const step of [
-      'ConnectivityCheck',
-      'MigrationPlan',
-      'Migrate',
-      'Verify',
-      'SmokeTest',
-      'DnsFlip',
-      'Cutover',
-      'DrReplica',
-      'ValidateInput',
-    ])
-      blueGreenSubstitutions[`${step}FunctionArn`] = fnArn(step);
-    const blueGreenDefinition = loadDefinition('blue-green-migration.asl.json', blueGreenSubstitutions);
+    const blueGreenDefinition = loadDefinition(
+      'blue-green-migration.asl.json',
+      localSubstitutions('blue-green-migration.asl.json', ACCOUNT),
+    );
     const steps: StepTiming[] = [];
     const workflows: Record<string, { status: string; error?: string }> = {};
     const record = (workflow: string, run: LocalExecution) => {
@@ -438,16 +425,10 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     await new Promise((r) => setTimeout(r, options.recordTtlSeconds * 1000 + 1000));
 
     say('failover drill');
-    const drillDefinition = loadDefinition('failover-drill.asl.json', {
-      DrillPreflightFunctionArn: fnArn('DrillPreflight'),
-      DrillDatabaseFunctionArn: fnArn('DrillDatabase'),
-      DrillHealthCheckFunctionArn: fnArn('DrillHealthCheck'),
-      DrillObserveDnsFunctionArn: fnArn('DrillObserveDns'),
-      DrillS3ProbeFunctionArn: fnArn('DrillS3Probe'),
-      DrillReportFunctionArn: fnArn('DrillReport'),
-      BlueGreenStateMachineArn: smArn('pg-dr-blue-green-migration'),
-      OnCallTopicArn: `arn:aws:sns:us-east-1:${ACCOUNT}:pg-dr-on-call`,
-    });
+    const drillDefinition = loadDefinition(
+      'failover-drill.asl.json',
+      localSubstitutions('failover-drill.asl.json', ACCOUNT),
+    );
     const primaryRef = {
       secretId: 'pg-dr/postgres-master',
       host: '127.0.0.1',

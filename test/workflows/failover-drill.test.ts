@@ -8,7 +8,7 @@ import type { DrillInput } from '../../lambdas/drill/input';
 import type { DrillReport } from '../../lambdas/drill/report';
 import { databaseSecret } from '../support/lambda';
 import { PostgresServer } from '../support/postgres';
-import { loadDefinition, runLocally, type LocalExecution } from '../support/workflow';
+import { loadDefinition, localSubstitutions, runLocally, type LocalExecution } from '../support/workflow';
 
 type Step = (event: never) => unknown;
 const EXAMPLES = join(__dirname, '..', '..', 'examples', 'prisma', 'migrations');
@@ -20,31 +20,8 @@ const SECONDARY_DB_CHECK = '33333333-3333-4333-8333-333333333333';
 const ACCOUNT = '111122223333';
 const DRILL_ARN = `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:pg-dr-failover-drill`;
 const MIGRATION_ARN = `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:pg-dr-blue-green-migration`;
-const fn = (name: string) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:pg-dr-${name}`;
-const SUBSTITUTIONS = {
-  DrillPreflightFunctionArn: fn('DrillPreflight'),
-  DrillDatabaseFunctionArn: fn('DrillDatabase'),
-  DrillHealthCheckFunctionArn: fn('DrillHealthCheck'),
-  DrillObserveDnsFunctionArn: fn('DrillObserveDns'),
-  DrillS3ProbeFunctionArn: fn('DrillS3Probe'),
-  DrillReportFunctionArn: fn('DrillReport'),
-  BlueGreenStateMachineArn: MIGRATION_ARN,
-  OnCallTopicArn: `arn:aws:sns:us-east-1:${ACCOUNT}:pg-dr-on-call`,
-};
-const BLUE_GREEN_SUBSTITUTIONS = Object.fromEntries(
-  [
-    'ConnectivityCheck',
-    'MigrationPlan',
-    'Migrate',
-    'Verify',
-    'SmokeTest',
-    'DnsFlip',
-    'Cutover',
-    'DrReplica',
-    'ValidateInput',
-  ].map((n) => [`${n}FunctionArn`, fn(n)]),
-);
-BLUE_GREEN_SUBSTITUTIONS.OnCallTopicArn = SUBSTITUTIONS.OnCallTopicArn;
+const SUBSTITUTIONS = localSubstitutions('failover-drill.asl.json', ACCOUNT);
+const BLUE_GREEN_SUBSTITUTIONS = localSubstitutions('blue-green-migration.asl.json', ACCOUNT);
 
 /**
  * Route 53, as far as the drill sees it: the parent check's Inverted flag (versioned), what Route 53 answers
