@@ -8,6 +8,8 @@ module.exports = {
     '^.+\\.ts$': 'ts-jest',
   },
   setupFiles: ['<rootDir>/lib/rehearsal/promise-compat.ts'],
+  // After each test: no test-server password in anything printed or in any local execution history.
+  setupFilesAfterEnv: ['<rootDir>/test/support/secret-scan.ts'],
   testTimeout: 60_000,
   // PostgreSQL-backed suites start their own clusters; two workers match the 2-core budget.
   maxWorkers: 2,

@@ -143,8 +143,17 @@ export async function freeLoopbackPort(): Promise<number> {
   });
 }
 
+const passwordsUsed = new Set<string>();
+
 function randomPassword(): string {
-  return `pw-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+  const password = `pw-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+  passwordsUsed.add(password);
+  return password;
+}
+
+/** Every password a server of this process was given: what a secret-leak scan looks for. */
+export function serverPasswords(): readonly string[] {
+  return [...passwordsUsed];
 }
 
 export class PostgresServer {

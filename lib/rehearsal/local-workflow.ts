@@ -46,6 +46,8 @@ export interface LocalExecution {
   readonly path: readonly string[];
   /** When each state was entered (epoch ms), in order. */
   readonly entered: readonly { readonly state: string; readonly at: number }[];
+  /** Every event, with each state's input and output: what Step Functions would keep in its history. */
+  readonly history: readonly unknown[];
 }
 
 type Handler = (input: never) => unknown;
@@ -79,8 +81,16 @@ export async function runLocally(
   });
   const path: string[] = [];
   const entered: { state: string; at: number }[] = [];
+  const history: unknown[] = [];
   const collecting = (async () => {
     for await (const event of execution.eventLogs) {
+      history.push(
+        JSON.parse(
+          JSON.stringify(event, (_key, value: unknown) =>
+            value instanceof Error ? { name: value.name, message: value.message } : value,
+          ),
+        ) as unknown,
+      );
       if (event.type === 'StateEntered') {
         path.push(event.state.name);
         entered.push({ state: event.state.name, at: Date.now() });
@@ -90,12 +100,12 @@ export async function runLocally(
   try {
     const output: unknown = await execution.result;
     await collecting;
-    return { status: 'SUCCEEDED', output, path, entered };
+    return { status: 'SUCCEEDED', output, path, entered, history };
   } catch (error) {
     await collecting.catch(() => undefined);
     // The library wraps the execution's own error (a Fail state's Error and Cause) as `cause`.
     const { cause } = error as Error;
     const { name, message } = cause instanceof Error ? cause : (error as Error);
-    return { status: 'FAILED', error: { name, message }, path, entered };
+    return { status: 'FAILED', error: { name, message }, path, entered, history };
   }
 }

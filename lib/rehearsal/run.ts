@@ -381,7 +381,12 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     );
     const steps: StepTiming[] = [];
     const workflows: Record<string, { status: string; error?: string }> = {};
+    const histories: string[] = [];
+    cleanups.push(() => {
+      writeFileSync(join(workDir, 'executions.jsonl'), `${histories.join('\n')}\n`);
+    });
     const record = (workflow: string, run: LocalExecution) => {
+      histories.push(JSON.stringify({ workflow, status: run.status, history: run.history }));
       for (const e of run.entered) steps.push({ workflow, state: e.state, at: since(e.at) });
       workflows[workflow] = {
         status: run.status,

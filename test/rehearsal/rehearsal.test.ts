@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { htmlReport, terminalReport } from '../../lib/rehearsal/report';
+import { serverPasswords } from '../../lib/local-postgres/server';
 import { runRehearsal, type RehearsalResult } from '../../lib/rehearsal/run';
 import { chromiumPath, renderInChromium } from '../support/browser';
 
@@ -26,7 +27,9 @@ describe('npm run rehearsal, in CI mode', () => {
 
   it('runs both workflows end to end within every budget, loses no write, and stops every server', async () => {
     const progress: string[] = [];
+    const workDir = mkdtempSync(join(tmpdir(), 'pg-dr-rehearsal-test-'));
     result = await runRehearsal({
+      workDir,
       migrationsDir: EXAMPLES,
       keepServers: false,
       progress: (line) => progress.push(line),
@@ -66,6 +69,19 @@ describe('npm run rehearsal, in CI mode', () => {
     expect(result.durationSeconds).toBeLessThan(120);
     // Every step published its metrics, and the drill its figures.
     expect(result.metricsCaptured).toBeGreaterThan(30);
+
+    // No password of any server in the Lambda logs, the metrics, the execution histories or the figures.
+    const files = readdirSync(workDir);
+    expect(files.sort()).toEqual(['cloudwatch-metrics.jsonl', 'executions.jsonl', 'lambda-logs.jsonl']);
+    const everything = [
+      ...files.map((f) => readFileSync(join(workDir, f), 'utf8')),
+      JSON.stringify(result),
+      progress.join('\n'),
+    ].join('\n');
+    expect(readFileSync(join(workDir, 'executions.jsonl'), 'utf8')).toContain('PreflightDatabases');
+    expect(serverPasswords().length).toBeGreaterThanOrEqual(3); // the replica shares the primary's
+    for (const password of serverPasswords()) expect(everything.includes(password)).toBe(false);
+    rmSync(workDir, { recursive: true, force: true });
 
     expect(result.serversStopped).toBe(true);
     expect(result.servers).toHaveLength(4);
