@@ -15,10 +15,10 @@ export function scanForSecrets(where: string, text: string): void {
 
 for (const stream of [process.stdout, process.stderr]) {
   const original = stream.write.bind(stream) as (...args: unknown[]) => boolean;
-  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+  stream.write = (chunk: unknown, ...rest: unknown[]) => {
     scanForSecrets(stream === process.stdout ? 'stdout' : 'stderr', String(chunk));
     return original(chunk, ...rest);
-  }) as typeof stream.write;
+  };
 }
 
 afterEach(() => {
