@@ -7,6 +7,7 @@ import {
   type Route53Client,
   type RRType,
 } from '@aws-sdk/client-route-53';
+import { normalizeName } from '../shared/dns-name';
 import { sleep as defaultSleep } from '../shared/sleep';
 
 /** A record set exactly as Route 53 holds it, so a rollback can restore it field for field. */
@@ -71,12 +72,6 @@ const RETRYABLE = new Set([
   'ServiceUnavailable',
   'InternalFailure',
 ]);
-
-/** Route 53 names are absolute and case-insensitive. */
-export function normalizeName(name: string): string {
-  const lower = name.trim().toLowerCase();
-  return lower.endsWith('.') ? lower : `${lower}.`;
-}
 
 function isRetryable(error: unknown): boolean {
   const { name, $metadata } = (error ?? {}) as { name?: string; $metadata?: { httpStatusCode?: number } };

@@ -4,26 +4,8 @@ import {
   type Route53Client,
 } from '@aws-sdk/client-route-53';
 import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { checkConnectivity } from '../connectivity-check/check';
-import { normalizeName } from '../dns-flip/flip';
-import { withConnection, type ConnectionSettings } from '../shared/database';
-import { DatabaseError } from '../shared/postgres-errors';
-import { probeDatabaseReplication, ReplicationProbeError } from './replication';
-
-export interface DatabasePreflightInput {
-  readonly primary: ConnectionSettings;
-  readonly replica: ConnectionSettings;
-  /** A heartbeat written on the primary must reach the replica within this. */
-  readonly maxReplicaLagSeconds: number;
-  readonly timeoutMs: number;
-  readonly pollMs: number;
-}
-
-export interface DatabasePreflightReport {
-  readonly problems: readonly string[];
-  /** How long a heartbeat took to reach the replica; null when it could not be measured. */
-  readonly replicaLagMs: number | null;
-}
+import { normalizeName } from '../shared/dns-name';
+import { healthyFraction } from './checker-health';
 
 export interface ControlPlanePreflightInput {
   /** Child health checks of the database records (GetHealthCheckStatus cannot read CALCULATED checks). */
@@ -37,74 +19,6 @@ export interface ControlPlanePreflightInput {
   /** State machines that must not be running (other drills, migrations), and this execution to ignore. */
   readonly exclusiveWith: readonly string[];
   readonly ownExecutionArn?: string;
-}
-
-/** Healthy while more than 18% of Route 53's checkers report success (Route 53's own rule). */
-export function healthyFraction(observations: { StatusReport?: { Status?: string } }[]): number {
-  if (observations.length === 0) return 0;
-  return (
-    observations.filter((o) => o.StatusReport?.Status?.startsWith('Success') === true).length /
-    observations.length
-  );
-}
-
-const describeFailure = (label: string, error: unknown) =>
-  error instanceof DatabaseError
-    ? `${label}: ${error.kind} (${error.message})`
-    : `${label}: ${String(error)}`;
-
-/**
- * The databases in normal operation: primary writable, replica in recovery, and a heartbeat written on the
- * primary arriving on the replica in time. The replica's own replay timestamp is not used: it grows on an idle
- * primary. Never throws for a failed check: the report lists every problem.
- */
-export async function checkDatabases(input: DatabasePreflightInput): Promise<DatabasePreflightReport> {
-  const problems: string[] = [];
-  const reach = async (label: 'primary' | 'replica', settings: ConnectionSettings) => {
-    try {
-      return await checkConnectivity(settings, {
-        timeoutMs: input.timeoutMs,
-        expect: label === 'primary' ? 'writable' : 'any',
-        label,
-      });
-    } catch (error) {
-      problems.push(describeFailure(label, error));
-      return undefined;
-    }
-  };
-  const [primary, replica] = await Promise.all([
-    reach('primary', input.primary),
-    reach('replica', input.replica),
-  ]);
-  if (replica !== undefined && replica.role !== 'replica')
-    problems.push('replica: not in recovery (was it promoted?)');
-  if (primary === undefined || replica?.role !== 'replica') return { problems, replicaLagMs: null };
-
-  const connect = { connectTimeoutMs: input.timeoutMs, statementTimeoutMs: input.timeoutMs };
-  try {
-    const { replicatedAfterMs } = await withConnection(
-      input.primary,
-      { ...connect, applicationName: 'dr-drill-preflight' },
-      (primaryClient) =>
-        withConnection(
-          input.replica,
-          { ...connect, applicationName: 'dr-drill-preflight' },
-          (replicaClient) =>
-            probeDatabaseReplication(primaryClient, replicaClient, {
-              timeoutMs: input.maxReplicaLagSeconds * 1000,
-              pollMs: input.pollMs,
-            }),
-        ),
-    );
-    return { problems, replicaLagMs: replicatedAfterMs };
-  } catch (error) {
-    problems.push(
-      error instanceof ReplicationProbeError
-        ? `replica: more than ${input.maxReplicaLagSeconds} s behind (a heartbeat written on the primary had not arrived)`
-        : describeFailure('heartbeat', error),
-    );
-    return { problems, replicaLagMs: null };
-  }
 }
 
 /**

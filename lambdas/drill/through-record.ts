@@ -1,4 +1,4 @@
-import { normalizeName } from '../dns-flip/flip';
+import { normalizeName } from '../shared/dns-name';
 import { checkConnectivity } from '../connectivity-check/check';
 import type { ConnectionSettings } from '../shared/database';
 import { DatabaseError } from '../shared/postgres-errors';

@@ -5,7 +5,8 @@ import {
   UpdateHealthCheckCommand,
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
-import { observeAnswer, setHealthCheckInverted } from '../../lambdas/drill/health-check';
+import { observeAnswer } from '../../lambdas/drill/dns-answer';
+import { setHealthCheckInverted } from '../../lambdas/drill/health-check';
 import { fakeClock } from '../support/fake-clock';
 
 const route53 = mockClient(Route53Client);

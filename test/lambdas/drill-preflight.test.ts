@@ -1,12 +1,8 @@
 import { GetHealthCheckStatusCommand, Route53Client, TestDNSAnswerCommand } from '@aws-sdk/client-route-53';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import {
-  checkControlPlane,
-  checkDatabases,
-  type ControlPlanePreflightInput,
-  type DatabasePreflightInput,
-} from '../../lambdas/drill/preflight';
+import { checkControlPlane, type ControlPlanePreflightInput } from '../../lambdas/drill/preflight';
+import { checkDatabases, type DatabasePreflightInput } from '../../lambdas/drill/preflight-databases';
 import type { ConnectionSettings } from '../../lambdas/shared/database';
 import { freeLoopbackPort, PostgresServer } from '../support/postgres';
 import { execute } from '../support/replication';

@@ -1,7 +1,8 @@
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Client } from 'pg';
-import { probeDatabaseReplication, probeS3Replication } from '../../lambdas/drill/replication';
+import { probeDatabaseReplication } from '../../lambdas/drill/heartbeat';
+import { probeS3Replication } from '../../lambdas/drill/s3-replication';
 import { fakeClock } from '../support/fake-clock';
 import { PostgresServer } from '../support/postgres';
 

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { databaseRefSchema, lambdaResolver, withConnection } from '../../shared/database';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../../shared/step';
-import { checkDatabases } from '../preflight';
+import { checkDatabases } from '../preflight-databases';
 import { resolveRecord } from '../record-resolver';
 import { DRILL_SERVICE } from '../report';
-import { probeDatabaseReplication, ReplicationProbeError } from '../replication';
+import { ReplicationProbeError } from '../errors';
+import { probeDatabaseReplication } from '../heartbeat';
 import { ThroughRecordError, verifyThroughRecord } from '../through-record';
 
 const endpointRef = databaseRefSchema.required({ host: true });

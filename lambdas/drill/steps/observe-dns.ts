@@ -1,9 +1,10 @@
 import { GetHealthCheckStatusCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { z } from 'zod';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../../shared/step';
-import { DrillError, observeAnswer, type AnswerObservation } from '../health-check';
+import { observeAnswer, type AnswerObservation } from '../dns-answer';
+import { DrillError } from '../errors';
 import { HEALTH_CHECK_ID, HOST, HOSTED_ZONE_ID } from '../input';
-import { healthyFraction } from '../preflight';
+import { healthyFraction } from '../checker-health';
 import { DRILL_SERVICE } from '../report';
 
 export const observeDnsEventSchema = z.strictObject({

@@ -2,7 +2,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../../shared/step';
 import { DRILL_SERVICE } from '../report';
-import { probeS3Replication, ReplicationProbeError } from '../replication';
+import { ReplicationProbeError } from '../errors';
+import { probeS3Replication } from '../s3-replication';
 
 const bucket = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name' });
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: 'must be an AWS region' });
