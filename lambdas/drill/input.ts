@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { databaseRefSchema } from '../shared/database';
+import { databaseRefSchema } from '../shared/database-ref';
 import { blueGreenInputSchema } from '../workflow-input/schema';
 
 export const HOST = z

@@ -2,31 +2,10 @@ import { readFileSync } from 'node:fs';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { Client, DatabaseError as ServerError, type ClientConfig } from 'pg';
 import { z } from 'zod';
+import type { DatabaseRef } from './database-ref';
 import { classifyPostgresError, DatabaseError, redact } from './postgres-errors';
 
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
-const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
-const HOST =
-  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
-/**
- * How a workflow names a database: a Secrets Manager secret (ARN or name) holding the credentials, never a
- * connection string. Host, port and database may override the secret's (e.g. a replica of the same cluster).
- */
-export const databaseRefSchema = z.strictObject({
-  secretId: z
-    .string({ error: 'must be a Secrets Manager secret ARN or name' })
-    .refine((v) => SECRET_ARN.test(v) || SECRET_NAME.test(v), {
-      error: 'must be a Secrets Manager secret ARN or name, never a connection string or password',
-    }),
-  host: z.string().regex(HOST, { error: 'must be a host name' }).optional(),
-  port: z.number().int().min(1).max(65535).optional(),
-  database: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/, { error: 'must be a database name' })
-    .optional(),
-});
-export type DatabaseRef = z.infer<typeof databaseRefSchema>;
+export { databaseRefSchema, type DatabaseRef } from './database-ref';
 
 /** Everything needed to open a connection. Holds a password: never log or return it. */
 export interface ConnectionSettings {

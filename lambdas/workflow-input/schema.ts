@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { databaseRefSchema } from '../shared/database';
+import { databaseRefSchema } from '../shared/database-ref';
 
 const host = z
   .string()

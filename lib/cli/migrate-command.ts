@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Option, type Command } from 'commander';
-import { databaseRefSchema } from '../../lambdas/shared/database';
+import { databaseRefSchema } from '../../lambdas/shared/database-ref';
 import { sleep } from '../../lambdas/shared/sleep';
 import { UsageError } from './database-url';
 import { followExecution, type ExecutionOutcome, type FollowIo } from './follow-execution';

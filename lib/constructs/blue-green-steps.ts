@@ -206,7 +206,7 @@ export class BlueGreenSteps extends Construct {
       if (spec.inVpc) {
         fn.addToRolePolicy(
           new iam.PolicyStatement({
-            actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            actions: ['secretsmanager:GetSecretValue'],
             resources: [secretArnPattern],
           }),
         );

@@ -82,7 +82,7 @@ export class DrillSteps extends Construct {
     });
     database.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        actions: ['secretsmanager:GetSecretValue'],
         // Secrets Manager appends six random characters to a secret's ARN.
         resources: [
           Arn.format(

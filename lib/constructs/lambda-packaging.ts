@@ -20,3 +20,11 @@ export const LAMBDA_BUNDLING: nodejs.BundlingOptions = {
   externalModules: ['pg-native'],
   forceDockerBundling: false,
 };
+
+/**
+ * Records which source file a function runs, in its template metadata, so a test can derive the AWS calls
+ * the code makes and compare them with the role's permissions.
+ */
+export function recordEntry(fn: lambda.Function, ...parts: string[]): void {
+  (fn.node.defaultChild as lambda.CfnFunction).addMetadata('pg-dr:entry', ['lambdas', ...parts].join('/'));
+}

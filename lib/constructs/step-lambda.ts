@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { STEPS_NAMESPACE } from '../../lambdas/shared/step';
 import { acknowledgeLambdaBaseline } from '../nag';
-import { LAMBDA_BUNDLING, lambdaEntry, NODE_RUNTIME } from './lambda-packaging';
+import { LAMBDA_BUNDLING, lambdaEntry, NODE_RUNTIME, recordEntry } from './lambda-packaging';
 
 export interface StepLambdaSpec {
   /** Path under lambdas/, e.g. ['drill', 'steps', 'report.ts']. */
@@ -57,6 +57,7 @@ export function stepLambda(scope: Construct, id: string, spec: StepLambdaSpec): 
     },
     bundling: { ...LAMBDA_BUNDLING, ...spec.bundling },
   });
+  recordEntry(fn, ...spec.entry);
   if (fn.role !== undefined) acknowledgeLambdaBaseline(fn.role, { inVpc: spec.vpc !== undefined });
   return fn;
 }
