@@ -1,6 +1,7 @@
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { z } from 'zod';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
+import { setIdentifier } from '../workflow-input/schema';
 import { DnsFlipError, flipRecord, rollbackRecord, type FlipResult, type FlipTiming } from './flip';
 
 const hostedZoneId = z.string().regex(/^Z[A-Z0-9]{1,31}$/, { error: 'must be a Route 53 hosted zone id' });
@@ -34,7 +35,7 @@ export const dnsFlipEventSchema = z.discriminatedUnion('mode', [
     hostedZoneId,
     recordName: dnsName,
     recordType: z.enum(['CNAME', 'A', 'AAAA']).default('CNAME'),
-    setIdentifier: z.string().min(1).max(128).optional(),
+    setIdentifier: setIdentifier.optional(),
     target: dnsName,
     ...timing,
   }),

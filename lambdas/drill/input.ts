@@ -16,6 +16,13 @@ export const HEALTH_CHECK_ID = z
   .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, {
     error: 'must be a Route 53 health check id',
   });
+/** Epoch milliseconds within a day of now: when a drill step's measurement started. */
+export const RECENT_EPOCH_MS = z
+  .number()
+  .int()
+  .refine((ms) => Math.abs(Date.now() - ms) <= 86_400_000, {
+    error: 'must be a time in epoch milliseconds within a day of now',
+  });
 const bucket = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name' });
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: 'must be an AWS region' });
 const stateMachineArn = z

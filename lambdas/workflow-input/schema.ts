@@ -13,6 +13,11 @@ const rdsId = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,61}[a-z0-9]$/, { error: 'must be an RDS instance identifier' });
 
+/** Route 53 set identifiers as this toolkit names them (`<record>-primary`): no control or shell characters. */
+export const setIdentifier = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, {
+  error: 'must be 1-128 letters, digits, dots, colons, underscores or hyphens',
+});
+
 /** The blue-green workflow's input: secret references and names only, never a password. */
 export const blueGreenInputSchema = z
   .strictObject({
@@ -24,8 +29,8 @@ export const blueGreenInputSchema = z
     dns: z.strictObject({
       hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,31}$/, { error: 'must be a Route 53 hosted zone id' }),
       recordName: host,
-      setIdentifier: z.string().min(1).max(128),
-      secondarySetIdentifier: z.string().min(1).max(128),
+      setIdentifier: setIdentifier,
+      secondarySetIdentifier: setIdentifier,
     }),
     smokeTestUrl: z
       .url({ error: 'must be an http(s) URL' })

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { databaseRefSchema, lambdaResolver, withConnection } from '../../shared/database';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../../shared/step';
+import { HOST, RECENT_EPOCH_MS } from '../input';
 import { checkDatabases } from '../preflight-databases';
 import { resolveRecord } from '../record-resolver';
 import { DRILL_SERVICE } from '../report';
@@ -31,12 +32,12 @@ export const drillDatabaseEventSchema = z.discriminatedUnion('mode', [
   }),
   z.strictObject({
     mode: z.literal('through-record'),
-    recordName: z.string().min(1).max(253),
+    recordName: HOST,
     expect: z.enum(['primary', 'replica']),
     primary: endpointRef,
     replica: endpointRef,
     /** Epoch ms of the inversion (failover) or the restore (failback). */
-    since: z.number().int().min(0),
+    since: RECENT_EPOCH_MS,
     maxWaitSeconds: z.number().int().min(1).max(600),
     pollMs,
   }),

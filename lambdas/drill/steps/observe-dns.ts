@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../../shared/step';
 import { observeAnswer, type AnswerObservation } from '../dns-answer';
 import { DrillError } from '../errors';
-import { HEALTH_CHECK_ID, HOST, HOSTED_ZONE_ID } from '../input';
+import { HEALTH_CHECK_ID, HOST, HOSTED_ZONE_ID, RECENT_EPOCH_MS } from '../input';
 import { healthyFraction } from '../checker-health';
 import { DRILL_SERVICE } from '../report';
 
@@ -14,7 +14,7 @@ export const observeDnsEventSchema = z.strictObject({
   expected: HOST,
   previous: HOST,
   /** Epoch ms of the inversion or restore. */
-  since: z.number().int().min(0),
+  since: RECENT_EPOCH_MS,
   maxWaitSeconds: z.number().int().min(1).max(600),
   pollMs: z.number().int().min(50).max(10_000),
   /** Child checks that must stay healthy meanwhile: one turning unhealthy is a real outage, not the drill. */
