@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import { buildDrApp } from '../lib/app';
 import { ConfigError, parseConfig } from '../lib/config';
+import { acknowledgeNistAppDecisions } from '../lib/nag';
 
 const app = new App();
 let config;
@@ -16,4 +17,8 @@ try {
   throw error;
 }
 buildDrApp(app, config);
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+acknowledgeNistAppDecisions(app);
+Validations.of(app).addPlugins(
+  new AwsSolutionsChecks(app, { verbose: true }),
+  new NIST80053R5Checks(app, { verbose: true }),
+);

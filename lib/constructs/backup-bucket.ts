@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledgeNagFinding } from '../nag';
+import { acknowledgeNagFinding, acknowledgeNistFinding } from '../nag';
 
 export interface BackupReplicationTarget {
   readonly bucketName: string;
@@ -38,6 +38,18 @@ export class BackupBucket extends Construct {
       lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    for (const [rule, reason] of [
+      ['S3DefaultEncryptionKMS', 'S3 server access log delivery supports SSE-S3 only.'],
+      [
+        'S3BucketVersioningEnabled',
+        'Access logs are written once and expire after a year; nothing overwrites them.',
+      ],
+      [
+        'S3BucketReplicationEnabled',
+        'Access logs are diagnostics of this region; each region keeps its own.',
+      ],
+    ] as const)
+      acknowledgeNistFinding(accessLogs, rule, reason);
 
     const replication = props.replicateTo;
     this.bucket = new s3.Bucket(this, 'Bucket', {
@@ -87,6 +99,12 @@ export class BackupBucket extends Construct {
               },
             ],
     });
+    if (replication === undefined)
+      acknowledgeNistFinding(
+        this.bucket,
+        'S3BucketReplicationEnabled',
+        'This is the DR copy: the primary bucket replicates into it (Replication Time Control).',
+      );
     const replicationRole = this.bucket.node.tryFindChild('ReplicationRole');
     if (replicationRole !== undefined && replication !== undefined) {
       const reason =

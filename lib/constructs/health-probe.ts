@@ -19,7 +19,7 @@ import {
   type DatabaseRole,
 } from '../../lambdas/health-probe/metric';
 import type { DrConfig } from '../config';
-import { acknowledgeLambdaBaseline } from '../nag';
+import { acknowledgeLambdaBaseline, acknowledgeNistFinding } from '../nag';
 import { LAMBDA_BUNDLING, lambdaEntry, NODE_RUNTIME, recordEntry } from './lambda-packaging';
 import type { RegionalNetwork } from './regional-network';
 import { grantSecretDecrypt } from './secret-access';
@@ -165,6 +165,12 @@ export class HealthProbe extends Construct {
     if (props.onCallTopic !== undefined) {
       this.unreachableAlarm.addAlarmAction(new actions.SnsAction(props.onCallTopic));
       this.unreachableAlarm.addOkAction(new actions.SnsAction(props.onCallTopic));
+    } else {
+      acknowledgeNistFinding(
+        this.unreachableAlarm,
+        'CloudWatchAlarmAction',
+        'This alarm feeds the Route 53 health check; on-call is paged by the alarm on that health check in us-east-1.',
+      );
     }
   }
 }

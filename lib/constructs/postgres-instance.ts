@@ -4,7 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type { Construct } from 'constructs';
 import type { DrConfig } from '../config';
-import { acknowledgeNagFinding } from '../nag';
+import { acknowledgeNagFinding, acknowledgeNistFinding } from '../nag';
 import type { RegionalNetwork } from './regional-network';
 
 export function postgresEngine(settings: DrConfig['database']): rds.IInstanceEngine {
@@ -96,6 +96,12 @@ export function drInstanceProps(
 
 /** Records the reviewed cdk-nag findings every DR instance has. */
 export function acknowledgeDrInstanceFindings(instance: rds.DatabaseInstanceBase): void {
+  acknowledgeNistFinding(
+    instance,
+    'RDSInBackupPlan',
+    'The primary keeps RDS automated backups (point-in-time restore, database.backupRetentionDays) and a ' +
+      'cross-region replica; an AWS Backup plan would duplicate them. A replica gets backups when promoted.',
+  );
   acknowledgeNagFinding(
     instance,
     'AwsSolutions-RDS11',

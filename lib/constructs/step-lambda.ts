@@ -5,7 +5,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { STEPS_NAMESPACE } from '../../lambdas/shared/step';
-import { acknowledgeLambdaBaseline } from '../nag';
+import { acknowledgeLambdaBaseline, acknowledgeNistFinding } from '../nag';
 import { LAMBDA_BUNDLING, lambdaEntry, NODE_RUNTIME, recordEntry } from './lambda-packaging';
 
 export interface StepLambdaSpec {
@@ -58,6 +58,13 @@ export function stepLambda(scope: Construct, id: string, spec: StepLambdaSpec): 
     bundling: { ...LAMBDA_BUNDLING, ...spec.bundling },
   });
   recordEntry(fn, ...spec.entry);
+  if (spec.vpc === undefined)
+    acknowledgeNistFinding(
+      fn,
+      'LambdaInsideVPC',
+      'This step reads no database: it calls public AWS APIs (Route 53, S3 in another region, Step Functions, ' +
+        'RDS) or nothing, and the VPCs have no NAT gateway by design, so it runs outside them.',
+    );
   if (fn.role !== undefined) acknowledgeLambdaBaseline(fn.role, { inVpc: spec.vpc !== undefined });
   return fn;
 }
