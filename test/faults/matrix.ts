@@ -154,6 +154,26 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   },
   {
     workflow: 'both',
+    step: 'every database step',
+    fault: 'connection refused (the server went away)',
+    endState: 'step fails as DatabaseUnreachable (the workflows route on it); no password in the error',
+    test: [
+      'test/faults/step-faults.test.ts',
+      '%s: connection refused ends as DatabaseUnreachable, a routable error without the password',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'migrate',
+    fault: 'the step runs again after it completed (crash, Step Functions retry)',
+    endState: 'nothing applied twice; _prisma_migrations consistent',
+    test: [
+      'test/faults/step-faults.test.ts',
+      'migrate: a retried step (after a crash or a Step Functions retry) applies nothing twice',
+    ],
+  },
+  {
+    workflow: 'both',
     step: 'every step input',
     fault: 'bad input in every field (see the count above)',
     endState: 'rejected early naming the field; no AWS, database or network call',
