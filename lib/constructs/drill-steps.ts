@@ -1,4 +1,4 @@
-import { Arn, ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { DRILL_SERVICE } from '../../lambdas/drill/report';
 import { acknowledgeNagFinding } from '../nag';
 import type { RegionalNetwork } from './regional-network';
-import { grantSecretDecrypt } from './secret-access';
+import { grantSecretDecrypt, grantSecretRead } from './secret-access';
 import { stepLambda } from './step-lambda';
 
 export interface DrillStepsProps {
@@ -80,23 +80,7 @@ export class DrillSteps extends Construct {
         securityGroup: props.toolingSecurityGroup,
       },
     });
-    database.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue'],
-        // Secrets Manager appends six random characters to a secret's ARN.
-        resources: [
-          Arn.format(
-            {
-              service: 'secretsmanager',
-              resource: 'secret',
-              resourceName: `${props.secretName}-??????`,
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            },
-            stack,
-          ),
-        ],
-      }),
-    );
+    grantSecretRead(database, props.secretName);
     grantSecretDecrypt(database, props.secretKeys);
 
     const preflight = outsideVpc(
@@ -200,11 +184,6 @@ export class DrillSteps extends Construct {
         s3Probe,
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${props.backups.replicaBucket}/${DRILL_PROBE_PREFIX}*]`,
         'The probe reads back only its own object, under the drill prefix.',
-      ],
-      [
-        database,
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${stack.region}:${stack.account}:secret:${props.secretName}-??????]`,
-        'The master secret by name; the wildcard is the six characters Secrets Manager appends to every secret ARN.',
       ],
     ] as const) {
       if (fn.role !== undefined) acknowledgeNagFinding(fn.role, finding, reason);

@@ -1,9 +1,8 @@
-import { Arn, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -22,7 +21,7 @@ import type { DrConfig } from '../config';
 import { acknowledgeLambdaBaseline, acknowledgeNistFinding } from '../nag';
 import { LAMBDA_BUNDLING, lambdaEntry, NODE_RUNTIME, recordEntry } from './lambda-packaging';
 import type { RegionalNetwork } from './regional-network';
-import { grantSecretDecrypt } from './secret-access';
+import { grantSecretDecrypt, grantSecretRead } from './secret-access';
 
 export interface HealthProbeProps {
   readonly network: RegionalNetwork;
@@ -112,24 +111,7 @@ export class HealthProbe extends Construct {
       bundling: LAMBDA_BUNDLING,
     });
     recordEntry(this.function, 'health-probe', 'handler.ts');
-    // Only GetSecretValue: the probe reads the secret and nothing else (grantRead would add DescribeSecret).
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue'],
-        // Secrets Manager appends six random characters to a secret's ARN.
-        resources: [
-          Arn.format(
-            {
-              service: 'secretsmanager',
-              resource: 'secret',
-              resourceName: `${props.secretName}-??????`,
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            },
-            Stack.of(this),
-          ),
-        ],
-      }),
-    );
+    grantSecretRead(this.function, props.secretName);
     grantSecretDecrypt(this.function, [props.secretKey]);
 
     if (this.function.role !== undefined) acknowledgeLambdaBaseline(this.function.role, { inVpc: true });

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -16,6 +16,27 @@ export function grantSecretDecrypt(fn: lambda.Function, keys: readonly kms.IKey[
       conditions: {
         StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(fn).region}.amazonaws.com` },
       },
+    }),
+  );
+}
+
+/** Lets a function read one secret by name (GetSecretValue only), in the function's own region. */
+export function grantSecretRead(fn: lambda.Function, secretName: string): void {
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['secretsmanager:GetSecretValue'],
+      // Secrets Manager appends six random characters to a secret's ARN.
+      resources: [
+        Arn.format(
+          {
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName: `${secretName}-??????`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          },
+          Stack.of(fn),
+        ),
+      ],
     }),
   );
 }

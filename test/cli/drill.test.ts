@@ -16,39 +16,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { DrillIo } from '../../lib/cli/drill-command';
 import { runCli } from '../../lib/cli/program';
 import { buildDrillReport } from '../../lambdas/drill/report';
+import { EXAMPLE_DRILL_ARN, EXAMPLE_INVERT_CHECK, exampleDrillInput } from '../support/drill-input';
 
-const DRILL_ARN = 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-failover-drill';
+const DRILL_ARN = EXAMPLE_DRILL_ARN;
 const EXEC = (name: string) => `${DRILL_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
-const PARENT = '11111111-1111-4111-8111-111111111111';
-const INPUT = {
-  primary: { secretId: 'pg-dr/postgres-master', host: 'primary.abc.us-west-2.rds.amazonaws.com', port: 5432 },
-  replica: { secretId: 'pg-dr/postgres-master', host: 'replica.def.us-east-1.rds.amazonaws.com', port: 5432 },
-  dns: {
-    hostedZoneId: 'Z0EXAMPLE12345',
-    recordName: 'db.provability-fabric.org',
-    primaryTarget: 'primary.abc.us-west-2.rds.amazonaws.com',
-    secondaryTarget: 'replica.def.us-east-1.rds.amazonaws.com',
-  },
-  healthChecks: {
-    invert: PARENT,
-    watch: [{ healthCheckId: '22222222-2222-4222-8222-222222222222', label: 'primary database' }],
-  },
-  backups: {
-    sourceBucket: 'pg-dr-backups-111122223333-us-west-2',
-    sourceRegion: 'us-west-2',
-    replicaBucket: 'pg-dr-backups-111122223333-us-east-1',
-    replicaRegion: 'us-east-1',
-  },
-  budgets: { serviceDisruptionSeconds: 90, dnsFailoverSeconds: 60, s3ReplicationSeconds: 60 },
-  limits: {
-    maxReplicaLagSeconds: 30,
-    failbackTimeoutSeconds: 180,
-    heartbeatTimeoutSeconds: 60,
-    s3TimeoutSeconds: 300,
-    pollMs: 2000,
-  },
-  exclusiveWith: [DRILL_ARN],
-};
+const PARENT = EXAMPLE_INVERT_CHECK;
+const INPUT = exampleDrillInput();
 
 const sfn = mockClient(SFNClient);
 const cloudFormation = mockClient(CloudFormationClient);

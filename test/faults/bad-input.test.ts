@@ -18,6 +18,7 @@ import { applyHandler, planHandler } from '../../lambdas/migrations/handlers';
 import { handler as smokeTest } from '../../lambdas/smoke-test/handler';
 import { handler as verify } from '../../lambdas/verify/handler';
 import { handler as validateInput } from '../../lambdas/workflow-input/handler';
+import { exampleDrillInput } from '../support/drill-input';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -40,35 +41,7 @@ interface Target {
 }
 
 const ref = { secretId: 'pg-dr/blue', host: 'blue.example.internal', port: 5432, database: 'app' };
-const drill: Record<string, Json> = {
-  primary: { ...ref, secretId: 'pg-dr/postgres-master' },
-  replica: { ...ref, secretId: 'pg-dr/postgres-master', host: 'replica.example.internal' },
-  dns: {
-    hostedZoneId: 'Z0EXAMPLE12345',
-    recordName: 'db.provability-fabric.org',
-    primaryTarget: 'blue.example.internal',
-    secondaryTarget: 'replica.example.internal',
-  },
-  healthChecks: {
-    invert: '11111111-1111-4111-8111-111111111111',
-    watch: [{ healthCheckId: '22222222-2222-4222-8222-222222222222', label: 'primary database' }],
-  },
-  backups: {
-    sourceBucket: 'pg-dr-backups-111122223333-us-west-2',
-    sourceRegion: 'us-west-2',
-    replicaBucket: 'pg-dr-backups-111122223333-us-east-1',
-    replicaRegion: 'us-east-1',
-  },
-  budgets: { serviceDisruptionSeconds: 90, dnsFailoverSeconds: 60, s3ReplicationSeconds: 60 },
-  limits: {
-    maxReplicaLagSeconds: 30,
-    failbackTimeoutSeconds: 180,
-    heartbeatTimeoutSeconds: 60,
-    s3TimeoutSeconds: 300,
-    pollMs: 2000,
-  },
-  exclusiveWith: ['arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-failover-drill'],
-};
+const drill = exampleDrillInput() as unknown as Record<string, Json>;
 const blueGreen: Record<string, Json> = {
   dryRun: false,
   blue: { secretId: 'pg-dr/blue' },
