@@ -140,6 +140,23 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   },
   {
     workflow: 'failover drill',
+    step: 'invert health check',
+    fault: 'Route 53 throttles the inversion',
+    endState: 'retried inside the step; the drill succeeds',
+    test: [DRILL, 'retries an inversion Route 53 throttles, inside the step, and succeeds'],
+  },
+  {
+    workflow: 'failover drill',
+    step: 'observe failover',
+    fault: 'Route 53 throttles health-check status reads',
+    endState: 'drill stops; health check restored before on-call is notified',
+    test: [
+      DRILL,
+      'stops safely when Route 53 throttles status reads mid-drill: restored first, on-call told',
+    ],
+  },
+  {
+    workflow: 'failover drill',
     step: 'S3 probe',
     fault: 'probe object never replicates',
     endState: 'health check restored; on-call notified with the figures so far',

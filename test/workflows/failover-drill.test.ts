@@ -38,6 +38,10 @@ interface Route53Simulator {
   unhealthyChecks: Set<string>;
   /** Fail this many restores (Inverted: false) before accepting one. */
   restoreFailures: number;
+  /** Throttle this many inversions (Inverted: true) before accepting one. */
+  invertThrottles: number;
+  /** Throttle every health-check status read once the check is inverted. */
+  throttleStatusWhileInverted: boolean;
   events: string[];
 }
 
@@ -123,6 +127,8 @@ describe('failover drill, executed locally from its ASL file over a real primary
       clientLagMs: 100,
       unhealthyChecks: new Set(),
       restoreFailures: 0,
+      invertThrottles: 0,
+      throttleStatusWhileInverted: false,
       events: [],
       ...options.sim,
     };
@@ -175,6 +181,11 @@ describe('failover drill, executed locally from its ASL file over a real primary
           sim.events.push('restore failed');
           throw Object.assign(new Error('We encountered an internal error'), { name: 'InternalFailure' });
         }
+        if (input.Inverted === true && sim.invertThrottles > 0) {
+          sim.invertThrottles -= 1;
+          sim.events.push('invert throttled');
+          throw Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+        }
         if (input.HealthCheckVersion !== sim.version)
           throw Object.assign(new Error('version'), { name: 'HealthCheckVersionMismatch' });
         sim.inverted = input.Inverted ?? sim.inverted;
@@ -186,15 +197,19 @@ describe('failover drill, executed locally from its ASL file over a real primary
       route53.on(r53.TestDNSAnswerCommand).callsFake(() => ({ RecordData: [route53Answer()] }));
       route53
         .on(r53.GetHealthCheckStatusCommand)
-        .callsFake((input: Route53.GetHealthCheckStatusCommandInput) => ({
-          HealthCheckObservations: Array.from({ length: 8 }, () => ({
-            StatusReport: {
-              Status: sim.unhealthyChecks.has(input.HealthCheckId ?? '')
-                ? 'Failure: alarm state ALARM'
-                : 'Success: alarm state OK',
-            },
-          })),
-        }));
+        .callsFake((input: Route53.GetHealthCheckStatusCommandInput) => {
+          if (sim.throttleStatusWhileInverted && sim.inverted)
+            throw Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+          return {
+            HealthCheckObservations: Array.from({ length: 8 }, () => ({
+              StatusReport: {
+                Status: sim.unhealthyChecks.has(input.HealthCheckId ?? '')
+                  ? 'Failure: alarm state ALARM'
+                  : 'Success: alarm state OK',
+              },
+            })),
+          };
+        });
       const bucket = mockClient(s3.S3Client);
       bucket.on(s3.PutObjectCommand).resolves({});
       if (options.s3Replicates === false)
@@ -424,6 +439,28 @@ describe('failover drill, executed locally from its ASL file over a real primary
     expect(result.error?.name).toBe('DrillFailed');
     restoredBeforeTheEnd(d.sim);
     expect(d.notifications[0]?.Message).toContain('HealthCheckUnhealthy');
+  });
+
+  it('retries an inversion Route 53 throttles, inside the step, and succeeds', async () => {
+    const d = drill({ sim: { invertThrottles: 2 } });
+    const result = await d.run();
+    expect(result.error).toBeUndefined();
+    expect(d.sim.events).toEqual([
+      'invert throttled',
+      'invert throttled',
+      'Inverted: true',
+      'Inverted: false',
+    ]);
+  });
+
+  it('stops safely when Route 53 throttles status reads mid-drill: restored first, on-call told', async () => {
+    const d = drill({ sim: { throttleStatusWhileInverted: true } });
+    const result = await d.run();
+    expect(result.error?.name).toBe('DrillFailed');
+    expect(result.path).toContain('ObserveFailoverFailed');
+    expect(d.sim.events).toEqual(['Inverted: true', 'Inverted: false', 'notify NotifyDrillFailed']);
+    restoredBeforeTheEnd(d.sim);
+    expect(d.notifications[0]?.Message).toContain('failed at the ObserveFailover step');
   });
 
   it('fails when the S3 probe object never replicates, after restoring', async () => {
