@@ -13,6 +13,8 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
@@ -286,8 +288,22 @@ export class PostgresServer {
     await this.signal('SIGINT');
   }
 
-  /** Crash the server: SIGKILL, no shutdown checkpoint. Restart recovers from WAL. */
+  /**
+   * Crash the whole instance, as a host failure or the OOM killer would: SIGKILL to the postmaster and every
+   * backend at once (a lone postmaster kill leaves backends finishing their statements). No shutdown
+   * checkpoint; restart recovers from WAL.
+   */
   async kill(): Promise<void> {
+    const pid = this.process?.pid;
+    if (pid !== undefined && this.running) {
+      for (const child of childProcesses(pid)) {
+        try {
+          process.kill(child, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+    }
     await this.signal('SIGKILL');
   }
 
@@ -469,6 +485,23 @@ export class PostgresServer {
       await exited;
     }
   }
+}
+
+/** Direct children of `pid` (a postmaster's backends and workers), from /proc. */
+function childProcesses(pid: number): number[] {
+  if (!existsSync('/proc')) return [];
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        // Fields after the parenthesised command: state, then ppid.
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 /** Starts several servers at once. */
