@@ -31,8 +31,12 @@ export interface ConnectivityReport {
 
 export interface ConnectivityOptions {
   readonly timeoutMs: number;
-  /** `writable`: a read-only server (replica, read-only default) is a failure of kind read_only. */
-  readonly expect: 'writable' | 'any';
+  /**
+   * `writable`: a read-only server (replica, read-only default) is a failure of kind read_only. `primary`: only
+   * a replica is (green may still carry the read-only default of an aborted cutover's fence, which the
+   * workflow's own steps write through).
+   */
+  readonly expect: 'writable' | 'primary' | 'any';
   /** Names the database in messages (`blue`, `green`). */
   readonly label: string;
 }
@@ -97,6 +101,12 @@ export async function checkConnectivity(
       );
 
       const readOnly = server.in_recovery || server.read_only_default;
+      if (options.expect === 'primary' && server.in_recovery) {
+        throw new DatabaseError(
+          'read_only',
+          `${options.label} is in recovery (a replica) but must be a primary`,
+        );
+      }
       if (options.expect === 'writable' && readOnly) {
         throw new DatabaseError(
           'read_only',

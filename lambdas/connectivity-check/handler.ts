@@ -7,7 +7,7 @@ export const connectivityEventSchema = z.strictObject({
   /** Names the database in results and messages. */
   label: z.enum(['blue', 'green', 'primary', 'replica']),
   database: databaseRefSchema,
-  expect: z.enum(['writable', 'any']).default('any'),
+  expect: z.enum(['writable', 'primary', 'any']).default('any'),
   timeoutMs: z.number().int().min(500).max(30_000).default(5_000),
 });
 export type ConnectivityEvent = z.input<typeof connectivityEventSchema>;

@@ -1,6 +1,11 @@
 import { z } from 'zod';
-import { databaseRefSchema, lambdaResolver, withConnection } from '../shared/database';
-import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
+import {
+  databaseRefSchema,
+  lambdaResolver,
+  withConnection,
+  type ConnectionSettings,
+} from '../shared/database';
+import { parseInput, runStep, StepError, stepInstrumentation, toStepError } from '../shared/step';
 import {
   CutoverError,
   fenceBlue,
@@ -42,12 +47,33 @@ export type CutoverResult =
 const instrumentation = stepInstrumentation('cutover');
 const CONNECT = { connectTimeoutMs: 10_000, statementTimeoutMs: 60_000, applicationName: 'dr-cutover' };
 
+/**
+ * Lifts the fence on blue. When that fails (blue down, crashed, rebooting) the error keeps its routable name, so
+ * the workflow retries, and says how to lift the fence by hand once blue answers.
+ */
+async function abortCutover(blueSettings: ConnectionSettings): Promise<CutoverResult> {
+  try {
+    await withConnection(blueSettings, CONNECT, unfenceBlue);
+  } catch (error) {
+    const failure = toStepError(error);
+    throw new StepError(
+      failure.name,
+      `${failure.message}. Blue may still refuse writes: once it answers, run on it ` +
+        `SET default_transaction_read_only = off; ALTER DATABASE ` +
+        `"${blueSettings.database.replace(/"/g, '""')}" RESET default_transaction_read_only`,
+    );
+  }
+  instrumentation.logger.warn('blue unfenced: cutover aborted');
+  return { mode: 'abort' };
+}
+
 /** The zero-loss cutover, one phase per invocation so the workflow can flip DNS between them. */
 export async function handler(event: unknown): Promise<CutoverResult> {
   return runStep(instrumentation, async () => {
     const input = parseInput(cutoverEventSchema, event);
     const resolve = lambdaResolver();
     const [blueSettings, greenSettings] = await Promise.all([resolve(input.blue), resolve(input.green)]);
+    if (input.mode === 'abort') return abortCutover(blueSettings);
     try {
       if (input.mode === 'finish') {
         const result = await withConnection(greenSettings, CONNECT, (green) =>
@@ -55,13 +81,8 @@ export async function handler(event: unknown): Promise<CutoverResult> {
         );
         return { mode: 'finish', ...result };
       }
-      return await withConnection(blueSettings, CONNECT, async (blue): Promise<CutoverResult> => {
-        if (input.mode === 'abort') {
-          await unfenceBlue(blue);
-          instrumentation.logger.warn('blue unfenced: cutover aborted');
-          return { mode: 'abort' };
-        }
-        return withConnection(greenSettings, CONNECT, async (green): Promise<CutoverResult> => {
+      return await withConnection(blueSettings, CONNECT, async (blue): Promise<CutoverResult> =>
+        withConnection(greenSettings, CONNECT, async (green): Promise<CutoverResult> => {
           if (input.mode === 'prepare') {
             await prepareCutover(blue, green, input.subscription);
             return { mode: 'prepare' };
@@ -77,13 +98,20 @@ export async function handler(event: unknown): Promise<CutoverResult> {
             const sequences = await syncSequences(blue, green);
             return { mode: 'fence', ...fenced, ...caughtUp, sequences };
           } catch (error) {
-            // Never leave production fenced because green fell behind.
-            await unfenceBlue(blue);
-            instrumentation.logger.warn('blue unfenced after a failed catch-up');
+            // Never leave production fenced because green fell behind. If blue itself is gone, the workflow's
+            // abort keeps trying; the original failure is the one to report.
+            await unfenceBlue(blue).then(
+              () => {
+                instrumentation.logger.warn('blue unfenced after a failed catch-up');
+              },
+              () => {
+                instrumentation.logger.error('could not unfence blue; the workflow abort retries');
+              },
+            );
             throw error;
           }
-        });
-      });
+        }),
+      );
     } catch (error) {
       if (error instanceof CutoverError) throw new StepError(error.name, error.message);
       throw error;

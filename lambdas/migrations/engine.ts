@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
-import { errorCode } from '../shared/postgres-errors';
+import { classifyPostgresError, errorCode } from '../shared/postgres-errors';
 import { checksumMatches, type LocalMigration } from './folder';
 
 /** Prisma's advisory lock key for migrations. */
@@ -179,7 +179,8 @@ async function withMigrationLock<T>(
   try {
     return await work();
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]);
+    // If the connection is gone the lock went with the session; an unlock error must not hide work's outcome.
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => undefined);
   }
 }
 
@@ -246,6 +247,9 @@ export async function applyPendingMigrations(
       try {
         await client.query(migration.script);
       } catch (error) {
+        // The connection died mid-script (crash, failover): nothing can be recorded; the row stays started and
+        // unfinished, which the next run reports as interrupted, as Prisma does.
+        if (classifyPostgresError(error) === 'unreachable') throw error;
         // A file with its own BEGIN leaves the session in an aborted transaction; end it before bookkeeping.
         await client.query('ROLLBACK').catch(() => undefined);
         await client.query(`UPDATE ${tableOf(options)} SET logs = $2 WHERE id = $1`, [

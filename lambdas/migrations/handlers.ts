@@ -96,15 +96,17 @@ export async function applyHandler(event: unknown): Promise<MigrateResult> {
   return runStep(applyInstrumentation, async () => {
     const local = await readMigrationsFolder(migrationsDir());
     const started = performance.now();
-    const result = await withTarget(event, (input, client) =>
-      applyPendingMigrations(client, local, {
+    const result = await withTarget(event, async (input, client) => {
+      // Green may still carry the read-only default of an aborted cutover's fence: migrations write through it.
+      await client.query('SET default_transaction_read_only = off');
+      return applyPendingMigrations(client, local, {
         schema: input.schema,
         lockTimeoutMs: input.lockTimeoutMs,
         onProgress: (progress) => {
           applyInstrumentation.logger.info(`migration ${progress.phase}`, { ...progress });
         },
-      }),
-    );
+      });
+    });
     return {
       applied: result.applied,
       drift: result.plan.drift,

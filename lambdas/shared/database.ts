@@ -116,7 +116,7 @@ export function toDatabaseError(error: unknown, settings: ConnectionSettings): D
 function isDriverError(error: unknown): boolean {
   if (error instanceof ServerError) return true;
   if (!(error instanceof Error)) return false;
-  return 'syscall' in error || /Connection terminated|timeout/i.test(error.message);
+  return 'syscall' in error || /Connection terminated|not queryable|timeout/i.test(error.message);
 }
 
 /** Opens a verified-TLS connection, runs `work`, and always closes it. Errors come back classified. */

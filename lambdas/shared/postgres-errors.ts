@@ -45,7 +45,7 @@ export function classifyPostgresError(error: unknown): PostgresFailureKind {
   if (
     UNREACHABLE_CODES.has(code) ||
     code.startsWith('57P') ||
-    /terminated unexpectedly|Connection terminated/i.test(message)
+    /terminated unexpectedly|Connection terminated|not queryable/i.test(message)
   ) {
     return 'unreachable';
   }

@@ -114,17 +114,37 @@ async function rowCountChecks(
     ok: false,
     detail: 'table not present on both blue and green',
   }));
-  for (const table of tables) {
-    const [g, b] = await Promise.all([countRows(green, table), countRows(blue, table)]);
-    const allowed = Math.floor(options.tolerance * Math.max(b, 1));
-    const ok = Math.abs(g - b) <= allowed;
-    checks.push({
-      name: `rows:${table}`,
-      ok,
-      detail: `green ${g}, blue ${b}${options.tolerance === 0 ? ' (must match exactly)' : ` (allowed difference ${allowed})`}`,
-    });
-  }
+  for (const table of tables) checks.push(await rowCountCheck(green, blue, table, options.tolerance));
   return checks;
+}
+
+const COUNT_ATTEMPTS = 10;
+const COUNT_RETRY_MS = 300;
+
+/**
+ * Blue keeps taking writes while green is verified, so one count on each side never lines up. Green is
+ * counted between two counts of blue: it must fall within them (plus the tolerance). A green that trails by
+ * replication lag catches up within a few attempts; one really missing or holding extra rows never does.
+ */
+async function rowCountCheck(
+  green: Client,
+  blue: Client,
+  table: string,
+  tolerance: number,
+): Promise<VerifyCheck> {
+  let detail = '';
+  for (let attempt = 1; attempt <= COUNT_ATTEMPTS; attempt++) {
+    const before = await countRows(blue, table);
+    const g = await countRows(green, table);
+    const after = await countRows(blue, table);
+    const [low, high] = [Math.min(before, after), Math.max(before, after)];
+    const allowed = Math.floor(tolerance * Math.max(high, 1));
+    const blueCount = low === high ? `blue ${low}` : `blue ${low} to ${high} while counting`;
+    detail = `green ${g}, ${blueCount}${tolerance === 0 ? ' (must match exactly)' : ` (allowed difference ${allowed})`}`;
+    if (g >= low - allowed && g <= high + allowed) return { name: `rows:${table}`, ok: true, detail };
+    if (attempt < COUNT_ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, COUNT_RETRY_MS));
+  }
+  return { name: `rows:${table}`, ok: false, detail };
 }
 
 async function replicationLagCheck(

@@ -371,6 +371,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
         'NotifyFailureBeforeCutover',
         'NotifyFailureAfterRollback',
         'NotifyRollbackFailed',
+        'NotifyBlueStillFenced',
         'NotifyDrRebuildFailed',
         'NotifyInvalidInput',
       ]),

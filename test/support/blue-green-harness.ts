@@ -141,6 +141,8 @@ export function useBlueGreenHarness() {
     delete smokeApp.respond;
   });
   afterEach(async () => {
+    // A fault test that failed half-way may leave a server killed.
+    for (const server of [blue, green]) if (server !== undefined && !server.running) await server.restart();
     for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => undefined);
   });
   const servers = () => {
@@ -295,6 +297,7 @@ export function useBlueGreenHarness() {
           'NotifyFailureBeforeCutover',
           'NotifyFailureAfterRollback',
           'NotifyRollbackFailed',
+          'NotifyBlueStillFenced',
           'NotifyDrRebuildFailed',
           'NotifyInvalidInput',
         ].map((state) => [
@@ -338,15 +341,21 @@ export function useBlueGreenHarness() {
         'NotifyFailureBeforeCutover',
         'NotifyFailureAfterRollback',
         'NotifyRollbackFailed',
+        'NotifyBlueStillFenced',
       ].map((s) => [s, 1]),
     );
     const run = (
       overrides: Record<string, unknown> = {},
       stateOverrides: Record<string, (input: never) => unknown> = {},
+      retryIntervals: Record<string, number> = {},
     ) =>
-      runLocally(definition, { ...input, ...overrides }, { ...handlers, ...stateOverrides }, noWaits, {
-        WaitForDrReplica: 1,
-      });
+      runLocally(
+        definition,
+        { ...input, ...overrides },
+        { ...handlers, ...stateOverrides },
+        { ...noWaits, ...retryIntervals },
+        { WaitForDrReplica: 1 },
+      );
     const query = async <R extends object>(server: PostgresServer, sql: string) => {
       const client = new Client(server.clientConfig(database));
       client.on('error', () => undefined);
