@@ -118,13 +118,14 @@ async function rowCountChecks(
   return checks;
 }
 
-const COUNT_ATTEMPTS = 10;
-const COUNT_RETRY_MS = 300;
+/** Pauses between blue's first count and green's, one per attempt: room for green's replication lag. */
+const COUNT_PAUSES_MS = [0, 50, 100, 200, 400, 800, 1600];
 
 /**
  * Blue keeps taking writes while green is verified, so one count on each side never lines up. Green is
- * counted between two counts of blue: it must fall within them (plus the tolerance). A green that trails by
- * replication lag catches up within a few attempts; one really missing or holding extra rows never does.
+ * counted between two counts of blue, after a pause that gives its replication lag room, and must fall
+ * within them (plus the tolerance). A green that trails by a lag under the longest pause passes; one really
+ * missing rows or holding extra ones never does.
  */
 async function rowCountCheck(
   green: Client,
@@ -133,8 +134,9 @@ async function rowCountCheck(
   tolerance: number,
 ): Promise<VerifyCheck> {
   let detail = '';
-  for (let attempt = 1; attempt <= COUNT_ATTEMPTS; attempt++) {
+  for (const pauseMs of COUNT_PAUSES_MS) {
     const before = await countRows(blue, table);
+    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
     const g = await countRows(green, table);
     const after = await countRows(blue, table);
     const [low, high] = [Math.min(before, after), Math.max(before, after)];
@@ -142,7 +144,6 @@ async function rowCountCheck(
     const blueCount = low === high ? `blue ${low}` : `blue ${low} to ${high} while counting`;
     detail = `green ${g}, ${blueCount}${tolerance === 0 ? ' (must match exactly)' : ` (allowed difference ${allowed})`}`;
     if (g >= low - allowed && g <= high + allowed) return { name: `rows:${table}`, ok: true, detail };
-    if (attempt < COUNT_ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, COUNT_RETRY_MS));
   }
   return { name: `rows:${table}`, ok: false, detail };
 }

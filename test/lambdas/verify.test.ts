@@ -137,6 +137,28 @@ describe('verify step against real PostgreSQL', () => {
     expect(failed(tight)).toEqual(['rows:public.account']);
   });
 
+  it('matches row counts while blue keeps taking writes (green counted between two counts of blue, with room for its lag)', async () => {
+    const { database, blue: b, green: g } = await pair({ blue: 50, green: 0 });
+    await subscribeGreenToBlue(blue, green, database, {
+      publication: `pub_${database}`,
+      subscription: `sub_${database}`,
+    });
+    await eventually(async () => (await g.query('SELECT 1 FROM account')).rowCount === 50);
+    // Two sessions writing back to back for as long as verification runs (bounded).
+    const writers = await Promise.all([connect(blue, database), connect(blue, database)]);
+    const control = { done: false };
+    const writing = writers.map(async (writer, w) => {
+      for (let i = 0; i < 20_000 && !control.done; i++)
+        await writer.query('INSERT INTO account (email) VALUES ($1)', [`busy${w}-${i}@example.org`]);
+    });
+    const reports: VerifyReport[] = [];
+    for (let run = 0; run < 5; run++) reports.push(await verifyGreen(g, b, local, DEFAULTS));
+    control.done = true;
+    await Promise.all(writing);
+    for (const report of reports)
+      expect(report.checks.find((c) => c.name === 'rows:public.account')).toMatchObject({ ok: true });
+  });
+
   it('checks logical replication lag against blue, and fails when green falls behind', async () => {
     const { database, blue: b, green: g } = await pair({ blue: 0, green: 0 });
     await subscribeGreenToBlue(blue, green, database, {
