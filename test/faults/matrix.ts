@@ -14,6 +14,7 @@ export interface FaultRow {
 
 const BG = 'test/workflows/blue-green-migration.test.ts';
 const DRILL = 'test/workflows/failover-drill.test.ts';
+const BG_FAULTS = 'test/faults/blue-green-faults.test.ts';
 
 export const FAULT_MATRIX: readonly FaultRow[] = [
   {
@@ -85,6 +86,78 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
     fault: 'RDS refuses the new replica',
     endState: 'green serves; DR reported degraded; on-call notified',
     test: [BG, 'notifies and fails, with green serving, when the DR rebuild cannot start'],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'migrate',
+    fault: 'green killed (kill -9) mid-migration, then restarted',
+    endState:
+      'blue serves; the migration recorded as interrupted; reruns refused until resolved, then the rerun cuts over',
+    test: [
+      BG_FAULTS,
+      'green killed (kill -9) mid-migration: blue serves; the interrupted migration blocks reruns until resolved, then the rerun cuts over',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'verify',
+    fault: 'a statement hangs on a lock past its timeout',
+    endState: 'bounded (3 retries); blue serves; on-call told DatabaseTimeout',
+    test: [
+      BG_FAULTS,
+      'a verify statement hangs on a lock past its timeout: bounded retries, then blue serves and on-call is told',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'fence and catch-up',
+    fault: 'green killed (kill -9) while blue is fenced, then restarted',
+    endState: 'blue unfenced and serving; no acknowledged write lost; a rerun cuts over',
+    test: [
+      BG_FAULTS,
+      'green killed (kill -9) while blue is fenced: blue unfenced and serving, no acknowledged write lost; after restart a rerun cuts over',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'fence and catch-up',
+    fault: 'blue killed (kill -9) while fenced, back within the abort retries',
+    endState: 'abort retried until blue answers; blue unfenced; no acknowledged write lost',
+    test: [
+      BG_FAULTS,
+      'blue killed (kill -9) while fenced and back within the abort retries: unfenced, serving, no acknowledged write lost',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'fence and catch-up',
+    fault: 'blue down past the abort retries (about 6 minutes)',
+    endState: 'URGENT page with the SQL that lifts the fence; DNS names blue; reruns refuse at blue',
+    test: [
+      BG_FAULTS,
+      'blue down past the abort retries: an URGENT page says blue may still be fenced and how to lift it',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'fence and catch-up',
+    fault: 'the Lambda crashes mid-step (sessions gone, task timed out)',
+    endState: 'blue unfenced by the workflow; no acknowledged write lost; a rerun cuts over',
+    test: [
+      BG_FAULTS,
+      'the fence step crashes mid-run (Lambda killed, sessions gone): blue unfenced by the workflow, no write lost; a rerun cuts over',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'verify',
+    fault: 'blue keeps taking writes while counted',
+    endState:
+      'green counted between two counts of blue, with room for lag: passes; real differences still fail',
+    test: [
+      'test/lambdas/verify.test.ts',
+      'matches row counts while blue keeps taking writes (green counted between two counts of blue, with room for its lag)',
+    ],
   },
   {
     workflow: 'failover drill',
@@ -168,6 +241,26 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
     fault: 'DNS failover slower than its budget',
     endState: 'completes, restored, fails as over budget; pages',
     test: [DRILL, 'completes but fails as over budget when DNS failover is slower than its budget'],
+  },
+  {
+    workflow: 'failover drill',
+    step: 'verify secondary reads',
+    fault: 'the replica killed (kill -9) while clients fail over to it',
+    endState: 'health check restored before on-call is told; the replica recovers; the next drill passes',
+    test: [
+      DRILL,
+      'the replica killed (kill -9) while clients fail over to it: restored first, on-call told; it recovers after restart',
+    ],
+  },
+  {
+    workflow: 'failover drill',
+    step: 'verify primary writes',
+    fault: 'the primary killed (kill -9) during failback',
+    endState: 'restored; on-call told PrimaryNotServed (unreachable); the next drill passes',
+    test: [
+      DRILL,
+      'the primary killed (kill -9) during failback: restored, on-call told which step; it recovers after restart',
+    ],
   },
   {
     workflow: 'blue-green migration',
@@ -313,6 +406,16 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
     test: [
       'test/faults/step-faults.test.ts',
       '%s: connection refused ends as DatabaseUnreachable, a routable error without the password',
+    ],
+  },
+  {
+    workflow: 'both',
+    step: 'every database step',
+    fault: 'wrong credentials',
+    endState: 'step fails as DatabaseAuthFailed (not retried); neither password in the error',
+    test: [
+      'test/faults/step-faults.test.ts',
+      '%s: wrong credentials end as DatabaseAuthFailed, neither password shown',
     ],
   },
   {

@@ -74,6 +74,29 @@ describe('faults at the database steps', () => {
     },
   );
 
+  it.each(STEPS)(
+    '%s: wrong credentials end as DatabaseAuthFailed, neither password shown',
+    async (_name, module, exportName, event) => {
+      const wrong = 'Wrong-Secret-Value-42';
+      const { handler, secrets, GetSecretValue } = coldStart<Handler>(module, exportName);
+      secrets.on(GetSecretValue).resolves({
+        SecretString: JSON.stringify({
+          username: server.user,
+          password: wrong,
+          host: '127.0.0.1',
+          port: server.port,
+        }),
+      });
+      const error = (await handler(event(server.port)).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as { name?: string; message?: string } | undefined;
+      expect(error?.name).toBe('DatabaseAuthFailed');
+      expect(error?.message).not.toContain(wrong);
+      expect(error?.message).not.toContain(server.password);
+    },
+  );
+
   it('migrate: a retried step (after a crash or a Step Functions retry) applies nothing twice', async () => {
     await execute(server, 'postgres', 'CREATE DATABASE retried');
     const first = coldStart<Handler>('../../lambdas/migrations/handlers', 'applyHandler');

@@ -475,6 +475,51 @@ describe('failover drill, executed locally from its ASL file over a real primary
     expect(d.notifications[0]?.Message).toMatch(/DNS failover \d+(\.\d)? s/);
   });
 
+  /** Runs the drill and crashes `server` (kill -9) as soon as the simulator has seen `event`. */
+  async function runAndKill(d: ReturnType<typeof drill>, server: PostgresServer, event: string) {
+    const running = d.run();
+    for (let i = 0; i < 1000 && !d.sim.events.includes(event); i++)
+      await new Promise((r) => setTimeout(r, 5));
+    expect(d.sim.events).toContain(event);
+    await server.kill();
+    return running;
+  }
+
+  it('the replica killed (kill -9) while clients fail over to it: restored first, on-call told; it recovers after restart', async () => {
+    const d = drill({});
+    try {
+      const result = await runAndKill(d, replica, 'Inverted: true');
+      expect(result.error?.name).toBe('DrillFailed');
+      expect(result.path).toContain('VerifySecondaryReadsFailed');
+      expect(d.sim.events).toEqual(['Inverted: true', 'Inverted: false', 'notify NotifyDrillFailed']);
+      restoredBeforeTheEnd(d.sim);
+      expect(d.notifications[0]?.Message).toContain('VerifySecondaryReads step');
+      expect(d.notifications[0]?.Message).toContain('health check is restored');
+    } finally {
+      await replica.restart();
+    }
+    // Back from crash recovery, the replica streams again: the next drill passes.
+    const next = drill({});
+    expect((await next.run()).status).toBe('SUCCEEDED');
+  });
+
+  it('the primary killed (kill -9) during failback: restored, on-call told which step; it recovers after restart', async () => {
+    const d = drill({});
+    try {
+      const result = await runAndKill(d, primary, 'Inverted: false');
+      expect(result.error?.name).toBe('DrillFailed');
+      expect(result.path).toContain('VerifyPrimaryWritesFailed');
+      expect(d.sim.inverted).toBe(false);
+      restoredBeforeTheEnd(d.sim);
+      expect(d.notifications[0]?.Message).toContain('VerifyPrimaryWrites step: PrimaryNotServed');
+      expect(d.notifications[0]?.Message).toContain('was still not served by the primary (unreachable');
+    } finally {
+      await primary.restart();
+    }
+    const next = drill({});
+    expect((await next.run()).status).toBe('SUCCEEDED');
+  });
+
   it('completes but fails as over budget when DNS failover is slower than its budget', async () => {
     const d = drill({ sim: { failoverAfterMs: 1200, clientLagMs: 0 } });
     const result = await d.run({ ...baseInput, budgets: { ...baseInput.budgets, dnsFailoverSeconds: 1 } });
