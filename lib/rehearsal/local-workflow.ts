@@ -38,6 +38,24 @@ export function localSubstitutions(file: string, account = '111122223333'): Reco
   return arns;
 }
 
+/**
+ * The states of an ASL file that publish to SNS (the on-call notifications), so a local run can capture every
+ * one of them, including those added later.
+ */
+export function publishStates(file: string): string[] {
+  const found: string[] = [];
+  const walk = (
+    states: Record<string, { Type?: string; Resource?: string; Branches?: { States: never }[] }>,
+  ) => {
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Type === 'Task' && state.Resource === 'arn:aws:states:::sns:publish') found.push(name);
+      for (const branch of state.Branches ?? []) walk(branch.States);
+    }
+  };
+  walk((JSON.parse(readFileSync(join(STATEMACHINES, file), 'utf8')) as { States: never }).States);
+  return found;
+}
+
 export interface LocalExecution {
   readonly status: 'SUCCEEDED' | 'FAILED';
   readonly output?: unknown;

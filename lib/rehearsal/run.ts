@@ -9,7 +9,13 @@ import { readMigrationsFolder } from '../../lambdas/migrations/folder';
 import type { DrillReport } from '../../lambdas/drill/report';
 import type { ConnectionSettings } from '../../lambdas/shared/database';
 import { PostgresServer } from '../local-postgres/server';
-import { loadDefinition, localSubstitutions, runLocally, type LocalExecution } from './local-workflow';
+import {
+  loadDefinition,
+  localSubstitutions,
+  publishStates,
+  runLocally,
+  type LocalExecution,
+} from './local-workflow';
 import { LoadGenerator, longestWritePause, type LoadSample } from './load';
 import { installSimulatedAws, Route53Simulator, S3Simulator } from './simulators';
 
@@ -367,14 +373,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       Object.fromEntries(states.map((s) => [s, notify(workflow, s)]));
     const blueGreenHandlers = {
       ...blueGreen,
-      ...notifyStates('blue-green', [
-        'NotifyFailureBeforeCutover',
-        'NotifyFailureAfterRollback',
-        'NotifyRollbackFailed',
-        'NotifyBlueStillFenced',
-        'NotifyDrRebuildFailed',
-        'NotifyInvalidInput',
-      ]),
+      ...notifyStates('blue-green', publishStates('blue-green-migration.asl.json')),
     };
     const blueGreenDefinition = loadDefinition(
       'blue-green-migration.asl.json',
@@ -507,13 +506,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
           });
         return { Status: 'SUCCEEDED', ExecutionArn: `${smArn('pg-dr-blue-green-migration')}:drill-dry-run` };
       },
-      ...notifyStates('failover drill', [
-        'NotifyRefused',
-        'NotifyOverBudget',
-        'NotifyDrillFailed',
-        'NotifyDrillFailedUnreported',
-        'NotifyRestoreFailed',
-      ]),
+      ...notifyStates('failover drill', publishStates('failover-drill.asl.json')),
     });
     record('failover drill', drill);
     await new Promise((r) => setTimeout(r, 500));

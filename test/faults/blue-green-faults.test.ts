@@ -66,6 +66,23 @@ describe('blue-green migration under injected faults', () => {
   }
 
   /**
+   * A FenceBlueAndCatchUp that holds green's apply (so blue stays fenced), runs the real step, and injects
+   * `fault` once blue is fenced; what `fault` returns or throws is the step's outcome.
+   */
+  function faultWhileFenced(s: Scenario, fault: (step: Promise<unknown>) => Promise<unknown>) {
+    return async (input: never) => {
+      const stall = await stallGreenApply(s);
+      const step = running(s.steps.cutover(input));
+      try {
+        await until('blue is fenced', blueFenced(s));
+        return await fault(step);
+      } finally {
+        await stall.end().catch(() => undefined);
+      }
+    };
+  }
+
+  /**
    * The application: writes a row every 15 ms to whichever database the record names, remembering each
    * write the database acknowledged; a refused or failed write is not acknowledged and is not retried.
    */
@@ -222,14 +239,10 @@ describe('blue-green migration under injected faults', () => {
       const failed = await s.run(
         { catchUpTimeoutMs: 30_000 },
         {
-          FenceBlueAndCatchUp: async (input: never) => {
-            const stall = await stallGreenApply(s);
-            const step = running(s.steps.cutover(input));
-            await until('blue is fenced', blueFenced(s));
+          FenceBlueAndCatchUp: faultWhileFenced(s, async (step) => {
             await h.green.kill();
-            await stall.end().catch(() => undefined);
             return step;
-          },
+          }),
         },
       );
       expect(failed.status).toBe('FAILED');
@@ -263,19 +276,12 @@ describe('blue-green migration under injected faults', () => {
       const failed = await s.run(
         { catchUpTimeoutMs: 1500 },
         {
-          FenceBlueAndCatchUp: async (input: never) => {
-            const stall = await stallGreenApply(s);
-            const step = running(s.steps.cutover(input));
-            await until('blue is fenced', blueFenced(s));
+          FenceBlueAndCatchUp: faultWhileFenced(s, async (step) => {
             await h.blue.kill();
             // Blue's crash recovery takes a while: the abort has to wait for it.
             restarted = sleep(2500).then(() => h.blue.restart());
-            try {
-              return await step;
-            } finally {
-              await stall.end();
-            }
-          },
+            return step;
+          }),
         },
         { AbortCutover: 1000 },
       );
@@ -299,17 +305,10 @@ describe('blue-green migration under injected faults', () => {
     const failed = await s.run(
       { catchUpTimeoutMs: 1000 },
       {
-        FenceBlueAndCatchUp: async (input: never) => {
-          const stall = await stallGreenApply(s);
-          const step = running(s.steps.cutover(input));
-          await until('blue is fenced', blueFenced(s));
+        FenceBlueAndCatchUp: faultWhileFenced(s, (step) => {
           stopped = h.blue.kill();
-          try {
-            return await step;
-          } finally {
-            await stall.end();
-          }
-        },
+          return step;
+        }),
       },
     );
     await stopped;
@@ -348,22 +347,18 @@ describe('blue-green migration under injected faults', () => {
       const failed = await s.run(
         { catchUpTimeoutMs: 30_000 },
         {
-          FenceBlueAndCatchUp: async (input: never) => {
-            const stall = await stallGreenApply(s);
-            const step = s.steps.cutover(input).catch(() => undefined);
-            await until('blue is fenced', blueFenced(s));
+          FenceBlueAndCatchUp: faultWhileFenced(s, async (step) => {
             // The sandbox dies: its connections close, nothing of the step runs after this point.
             for (const server of [h.blue, h.green])
               await s.query(
                 server,
                 `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dr-cutover'`,
               );
-            await step;
-            await stall.end();
+            await step.catch(() => undefined);
             throw Object.assign(new Error('Task timed out after 900.00 seconds'), {
               name: 'Sandbox.Timedout',
             });
-          },
+          }),
         },
       );
       expect(failed.status).toBe('FAILED');

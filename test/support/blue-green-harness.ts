@@ -12,7 +12,7 @@ import { databaseSecret } from './lambda';
 import { PostgresServer } from './postgres';
 import { REPLICA_PLACEMENT_ENV } from './replica-placement';
 import { execute } from './replication';
-import { loadDefinition, runLocally } from './workflow';
+import { loadDefinition, publishStates, runLocally } from './workflow';
 
 type Step = (event: unknown) => Promise<unknown>;
 type StepName =
@@ -293,14 +293,7 @@ export function useBlueGreenHarness() {
       CreateDrReplica: steps.drReplica,
       CheckDrReplica: steps.drReplica,
       ...Object.fromEntries(
-        [
-          'NotifyFailureBeforeCutover',
-          'NotifyFailureAfterRollback',
-          'NotifyRollbackFailed',
-          'NotifyBlueStillFenced',
-          'NotifyDrRebuildFailed',
-          'NotifyInvalidInput',
-        ].map((state) => [
+        publishStates('blue-green-migration.asl.json').map((state) => [
           state,
           (input: { Subject: string; Message: string }) => {
             notifications.push(input);

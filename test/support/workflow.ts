@@ -4,6 +4,7 @@ import { scanForSecrets } from './secret-scan';
 export {
   loadDefinition,
   localSubstitutions,
+  publishStates,
   STATEMACHINES,
   type LocalExecution,
 } from '../../lib/rehearsal/local-workflow';

@@ -8,7 +8,13 @@ import type { DrillInput } from '../../lambdas/drill/input';
 import type { DrillReport } from '../../lambdas/drill/report';
 import { databaseSecret } from '../support/lambda';
 import { PostgresServer } from '../support/postgres';
-import { loadDefinition, localSubstitutions, runLocally, type LocalExecution } from '../support/workflow';
+import {
+  loadDefinition,
+  localSubstitutions,
+  publishStates,
+  runLocally,
+  type LocalExecution,
+} from '../support/workflow';
 
 type Step = (event: never) => unknown;
 const EXAMPLES = join(__dirname, '..', '..', 'examples', 'prisma', 'migrations');
@@ -280,13 +286,7 @@ describe('failover drill, executed locally from its ASL file over a real primary
         };
       },
       ...Object.fromEntries(
-        [
-          'NotifyRefused',
-          'NotifyOverBudget',
-          'NotifyDrillFailed',
-          'NotifyDrillFailedUnreported',
-          'NotifyRestoreFailed',
-        ].map((state) => [state, notify(state) as Step]),
+        publishStates('failover-drill.asl.json').map((state) => [state, notify(state) as Step]),
       ),
     };
     const definition = loadDefinition('failover-drill.asl.json', SUBSTITUTIONS);
