@@ -3,6 +3,7 @@ import { markMigrationRolledBack } from '../../lambdas/migrations/engine';
 import { BLUE_ENDPOINT, GREEN_ENDPOINT, useBlueGreenHarness } from '../support/blue-green-harness';
 import type { PostgresServer } from '../support/postgres';
 import { execute } from '../support/replication';
+import { everyStepTwice, publishStates } from '../support/workflow';
 
 /**
  * Faults injected into whole blue-green runs (the real ASL, the real step handlers, real PostgreSQL), each
@@ -376,6 +377,33 @@ describe('blue-green migration under injected faults', () => {
     } finally {
       await writer.stop();
     }
+    expect(await lostWrites(s, h.green, writer.acknowledged)).toEqual([]);
+  });
+
+  it('every step run twice (completed, result lost, retried): still cuts over, nothing applied twice, no write lost', async () => {
+    const s = await scenario();
+    const writer = startWriter(s);
+    try {
+      await writer.takesWrites();
+      const result = await s.run(
+        {},
+        everyStepTwice(s.handlers, publishStates('blue-green-migration.asl.json')),
+      );
+      expect(result.status).toBe('SUCCEEDED');
+      // The retried migrate found nothing left to apply; the one run before it applied the migration once.
+      expect(result.output).toMatchObject({ status: 'cut-over', migrate: { applied: [] } });
+      expect(s.dns.value).toBe(GREEN_ENDPOINT);
+      expect(s.notifications).toEqual([]);
+      await writer.takesWrites();
+    } finally {
+      await writer.stop();
+    }
+    expect(
+      await s.query(
+        h.green,
+        'SELECT migration_name, count(*)::int AS n FROM _prisma_migrations GROUP BY 1 HAVING count(*) > 1',
+      ),
+    ).toEqual([]);
     expect(await lostWrites(s, h.green, writer.acknowledged)).toEqual([]);
   });
 

@@ -150,6 +150,26 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   },
   {
     workflow: 'blue-green migration',
+    step: 'every step',
+    fault: 'each step completes, loses its result (Lambda crash) and is retried',
+    endState: 'still cuts over; nothing applied twice; no acknowledged write lost; nobody paged',
+    test: [
+      BG_FAULTS,
+      'every step run twice (completed, result lost, retried): still cuts over, nothing applied twice, no write lost',
+    ],
+  },
+  {
+    workflow: 'failover drill',
+    step: 'every step',
+    fault: 'each step completes, loses its result (Lambda crash) and is retried',
+    endState: 'the drill succeeds; one health-check change each way; restored',
+    test: [
+      DRILL,
+      'every step run twice (completed, result lost, retried): the drill still succeeds, one change each way',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
     step: 'verify',
     fault: 'blue keeps taking writes while counted',
     endState:

@@ -368,6 +368,7 @@ export function useBlueGreenHarness() {
       subscription,
       input,
       steps,
+      handlers,
       rdsApi: loaded.rdsApi,
       rdsSdk: loaded.rdsSdk,
     };

@@ -9,6 +9,7 @@ import type { DrillReport } from '../../lambdas/drill/report';
 import { databaseSecret } from '../support/lambda';
 import { PostgresServer } from '../support/postgres';
 import {
+  everyStepTwice,
   loadDefinition,
   localSubstitutions,
   publishStates,
@@ -124,6 +125,8 @@ describe('failover drill, executed locally from its ASL file over a real primary
     sim?: Partial<Route53Simulator>;
     s3Replicates?: boolean;
     running?: Record<string, string[]>;
+    /** Every step runs twice per invocation (completed, result lost, retried). */
+    everyStepTwice?: boolean;
   }) {
     const sim: Route53Simulator = {
       inverted: false,
@@ -291,11 +294,14 @@ describe('failover drill, executed locally from its ASL file over a real primary
     };
     const definition = loadDefinition('failover-drill.asl.json', SUBSTITUTIONS);
     const retries = { RestoreHealthCheck: 1, RestoreAfterFailure: 1 };
+    const run = options.everyStepTwice
+      ? everyStepTwice(handlers, publishStates('failover-drill.asl.json'))
+      : handlers;
     return {
       sim,
       notifications,
       nested,
-      run: (input: unknown = baseInput) => runLocally(definition, input, handlers, retries),
+      run: (input: unknown = baseInput) => runLocally(definition, input, run, retries),
     };
   }
 
@@ -473,6 +479,21 @@ describe('failover drill, executed locally from its ASL file over a real primary
     expect(d.sim.events).toEqual(['Inverted: true', 'Inverted: false', 'notify NotifyDrillFailed']);
     expect(d.notifications[0]?.Message).toContain('ProbeReplication step: S3ObjectNotReplicated');
     expect(d.notifications[0]?.Message).toMatch(/DNS failover \d+(\.\d)? s/);
+  });
+
+  it('every step run twice (completed, result lost, retried): the drill still succeeds, one change each way', async () => {
+    const d = drill({ everyStepTwice: true });
+    const result = await d.run();
+    expect(result.error).toBeUndefined();
+    expect(result.status).toBe('SUCCEEDED');
+    // Inverting an inverted check and restoring a restored one change nothing: one change each way.
+    expect(d.sim.events).toEqual(['Inverted: true', 'Inverted: false']);
+    // The nested dry run did run twice.
+    expect(d.nested).toHaveLength(2);
+    restoredBeforeTheEnd(d.sim);
+    expect(d.notifications).toEqual([]);
+    const { report } = result.output as { report: DrillReport };
+    expect(report.outcome).toBe('succeeded');
   });
 
   /** Runs the drill and crashes `server` (kill -9) as soon as the simulator has seen `event`. */
