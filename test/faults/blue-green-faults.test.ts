@@ -407,6 +407,32 @@ describe('blue-green migration under injected faults', () => {
     expect(await lostWrites(s, h.green, writer.acknowledged)).toEqual([]);
   });
 
+  it('the rollback after a failed final smoke test is refused too: URGENT page; the record stays on green, both sides refuse writes (nothing diverges)', async () => {
+    const s = await scenario();
+    // The app is healthy for the first smoke test; after the flip it fails, and Route 53 refuses changes.
+    h.smokeApp.respond = (hit) => {
+      if (hit === 1) return 200;
+      s.dns.failChanges = true;
+      return 500;
+    };
+    const result = await s.run();
+    expect(result.status).toBe('FAILED');
+    expect(result.path).toEqual(
+      expect.arrayContaining(['FlipDns', 'FinalSmokeTest', 'RollbackDns', 'NotifyRollbackFailed']) as unknown,
+    );
+    expect(retries(result, 'RollbackDns')).toBe(3);
+    expect(s.notifications).toHaveLength(1);
+    expect(s.notifications[0]?.Subject).toBe('URGENT blue-green migration: DNS rollback failed');
+    expect(s.notifications[0]?.Message).toContain('failed at the final smoke test step');
+    expect(s.notifications[0]?.Message).toContain('blue and green both refuse writes (fenced)');
+    expect(s.dns.value).toBe(GREEN_ENDPOINT);
+    // Neither side takes writes until someone decides: no write can land on one side and be lost.
+    for (const server of [h.blue, h.green])
+      await expect(
+        s.query(server, "INSERT INTO account (email) VALUES ('diverging@example.org')"),
+      ).rejects.toMatchObject({ code: '25006' });
+  }, 60_000);
+
   it('a verify statement hangs on a lock past its timeout: bounded retries, then blue serves and on-call is told', async () => {
     const s = await scenario();
     const holder = await connect(h.green, s.database);

@@ -82,6 +82,17 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   },
   {
     workflow: 'blue-green migration',
+    step: 'DNS rollback',
+    fault: 'Route 53 refuses the rollback after a failed final smoke test',
+    endState:
+      'URGENT page with the way back; record on green; blue and green both refuse writes (nothing diverges)',
+    test: [
+      BG_FAULTS,
+      'the rollback after a failed final smoke test is refused too: URGENT page; the record stays on green, both sides refuse writes (nothing diverges)',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
     step: 'DR rebuild',
     fault: 'RDS refuses the new replica',
     endState: 'green serves; DR reported degraded; on-call notified',
@@ -436,6 +447,16 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
     test: [
       'test/faults/step-faults.test.ts',
       '%s: wrong credentials end as DatabaseAuthFailed, neither password shown',
+    ],
+  },
+  {
+    workflow: 'failover drill',
+    step: 'preflight',
+    fault: 'connection refused or wrong credentials on the primary and the replica',
+    endState: 'refused before anything changes, naming each database and why; no password',
+    test: [
+      'test/faults/step-faults.test.ts',
+      'drill preflight: %s on both databases refuses the drill naming each, without the password',
     ],
   },
   {

@@ -97,6 +97,40 @@ describe('faults at the database steps', () => {
     },
   );
 
+  it.each([
+    ['connection refused', 'unreachable'],
+    ['wrong credentials', 'auth_failed'],
+  ])(
+    'drill preflight: %s on both databases refuses the drill naming each, without the password',
+    async (fault, kind) => {
+      const port = fault === 'connection refused' ? await freeLoopbackPort() : server.port;
+      const password = fault === 'connection refused' ? server.password : 'Wrong-Secret-Value-42';
+      const { handler, secrets, GetSecretValue } = coldStart<Handler>(
+        '../../lambdas/drill/steps/database',
+        'handler',
+      );
+      secrets.on(GetSecretValue).resolves({
+        SecretString: JSON.stringify({ username: server.user, password, host: '127.0.0.1', port }),
+      });
+      const endpoint = { ...ref, host: '127.0.0.1', port };
+      const error = (await handler({
+        mode: 'preflight',
+        primary: endpoint,
+        replica: endpoint,
+        maxReplicaLagSeconds: 5,
+        pollMs: 50,
+        problems: [],
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as { name?: string; message?: string } | undefined;
+      expect(error?.name).toBe('PreflightRefused');
+      expect(error?.message).toContain(`primary: ${kind}`);
+      expect(error?.message).toContain(`replica: ${kind}`);
+      expect(error?.message).not.toContain(password);
+    },
+  );
+
   it('migrate: a retried step (after a crash or a Step Functions retry) applies nothing twice', async () => {
     await execute(server, 'postgres', 'CREATE DATABASE retried');
     const first = coldStart<Handler>('../../lambdas/migrations/handlers', 'applyHandler');
