@@ -18,6 +18,14 @@ import type { DrillFigures, DrillReport } from '../../lambdas/drill/report';
 import { sleep } from '../../lambdas/shared/sleep';
 import { UsageError } from './database-url';
 import { followExecution, type ExecutionOutcome, type FollowIo } from './follow-execution';
+import {
+  executionName,
+  regionName,
+  ruleName,
+  stackName,
+  stateMachineArn,
+  wholeNumber,
+} from './option-values';
 
 export interface DrillIo extends FollowIo {
   readonly cloudFormation: Pick<CloudFormationClient, 'send'>;
@@ -43,24 +51,26 @@ export interface StatusOptions extends Common {
   limit: number;
 }
 
-function positive(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive whole number`);
-    return n;
-  };
-}
-
 const withCommon = (command: Command) =>
   command
-    .option('--stack <name>', 'orchestration stack whose output names the drill', 'pg-dr-orchestration')
+    .option(
+      '--stack <name>',
+      'orchestration stack whose output names the drill',
+      stackName(),
+      'pg-dr-orchestration',
+    )
     .option(
       '--schedule-rule <name>',
       'EventBridge rule whose input the drill uses',
+      ruleName(),
       'pg-dr-weekly-failover-drill',
     )
-    .option('--state-machine-arn <arn>', 'the drill state machine (default: output of --stack)')
-    .option('--region <region>', 'orchestration region (default: AWS_REGION)')
+    .option(
+      '--state-machine-arn <arn>',
+      'the drill state machine (default: output of --stack)',
+      stateMachineArn(),
+    )
+    .option('--region <region>', 'orchestration region (default: AWS_REGION)', regionName())
     .option('--json', 'print one machine-readable JSON result');
 
 export interface DrillActions {
@@ -80,15 +90,15 @@ export function addDrillCommands(program: Command, actions: DrillActions): void 
           'about a minute: writes fail meanwhile.',
       ),
   )
-    .option('--execution-name <name>', 'execution name (default: manual-<UTC minute>)')
+    .option('--execution-name <name>', 'execution name (default: manual-<UTC minute>)', executionName())
     .addOption(
       new Option('--poll-interval <ms>', 'how often to read the execution history')
-        .argParser(positive('--poll-interval'))
+        .argParser(wholeNumber('--poll-interval', 60_000, 'ms'))
         .default(2_000),
     )
     .addOption(
       new Option('--timeout <ms>', 'stop following after this long (the drill goes on)')
-        .argParser(positive('--timeout'))
+        .argParser(wholeNumber('--timeout', 86_400_000, 'ms'))
         .default(3_600_000),
     )
     .action(actions.run);
@@ -106,7 +116,9 @@ export function addDrillCommands(program: Command, actions: DrillActions): void 
       .description('The last drills with their figures against the budgets, and whether the schedule is on.'),
   )
     .addOption(
-      new Option('--limit <n>', 'how many drills to show').argParser(positive('--limit')).default(10),
+      new Option('--limit <n>', 'how many drills to show')
+        .argParser(wholeNumber('--limit', 1000))
+        .default(10),
     )
     .action(actions.status);
 }

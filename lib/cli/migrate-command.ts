@@ -6,6 +6,15 @@ import { databaseRefSchema } from '../../lambdas/shared/database-ref';
 import { sleep } from '../../lambdas/shared/sleep';
 import { UsageError } from './database-url';
 import { followExecution, type ExecutionOutcome, type FollowIo } from './follow-execution';
+import {
+  executionName as executionNameOption,
+  rdsInstanceId,
+  recordSetIdentifier,
+  regionName,
+  stackName,
+  stateMachineArn,
+  wholeNumber,
+} from './option-values';
 
 export interface MigrateOptions {
   dryRun?: boolean;
@@ -40,14 +49,6 @@ export interface MigrateIo extends FollowIo {
 const HOST =
   /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
-function positive(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${name} must be a positive whole number`);
-    return n;
-  };
-}
-
 /** Adds `dr migrate` with the seed script's options, secret references instead of passwords. */
 export function addMigrateCommand(
   program: Command,
@@ -78,13 +79,14 @@ export function addMigrateCommand(
     .option(
       '--dns-set-identifier <id>',
       'set identifier of the PRIMARY failover record (default <record>-primary)',
+      recordSetIdentifier('--dns-set-identifier'),
     )
     .option('--smoke-test-url <url>', 'application health URL checked before and after the flip')
     .option('--subscription <name>', "green's logical subscription to blue", 'dr_blue_green')
     .option(
       '--catch-up-timeout <ms>',
       "how long green may take to apply blue's last writes while blue is fenced",
-      positive('--catch-up-timeout'),
+      wholeNumber('--catch-up-timeout', 600_000, 'ms', 100),
       30_000,
     )
     .option(
@@ -95,27 +97,46 @@ export function addMigrateCommand(
       '--rebuild-dr',
       'after the cutover, create a cross-region read replica of green and point SECONDARY at it',
     )
-    .option('--green-instance-id <id>', "green's RDS instance identifier (required with --rebuild-dr)")
-    .option('--dr-replica-instance-id <id>', 'identifier of the new DR replica (default <green>-dr)')
+    .option(
+      '--green-instance-id <id>',
+      "green's RDS instance identifier (required with --rebuild-dr)",
+      rdsInstanceId('--green-instance-id'),
+    )
+    .option(
+      '--dr-replica-instance-id <id>',
+      'identifier of the new DR replica (default <green>-dr)',
+      rdsInstanceId('--dr-replica-instance-id'),
+    )
     .option(
       '--dns-secondary-set-identifier <id>',
       'set identifier of the SECONDARY failover record (default <record>-secondary)',
+      recordSetIdentifier('--dns-secondary-set-identifier'),
     )
-    .option('--state-machine-arn <arn>', 'the workflow to start (default: output of --stack)')
-    .option('--stack <name>', 'orchestration stack whose output names the workflow', 'pg-dr-orchestration')
-    .option('--region <region>', 'orchestration region (default: AWS_REGION)')
+    .option(
+      '--state-machine-arn <arn>',
+      'the workflow to start (default: output of --stack)',
+      stateMachineArn(),
+    )
+    .option(
+      '--stack <name>',
+      'orchestration stack whose output names the workflow',
+      stackName(),
+      'pg-dr-orchestration',
+    )
+    .option('--region <region>', 'orchestration region (default: AWS_REGION)', regionName())
     .option(
       '--execution-name <name>',
       'execution name (default: derived from the input and the minute, so a repeated command attaches instead of starting twice)',
+      executionNameOption(),
     )
     .addOption(
       new Option('--poll-interval <ms>', 'how often to read the execution history')
-        .argParser(positive('--poll-interval'))
+        .argParser(wholeNumber('--poll-interval', 60_000, 'ms'))
         .default(2_000),
     )
     .addOption(
       new Option('--timeout <ms>', 'stop following after this long (the execution goes on)')
-        .argParser(positive('--timeout'))
+        .argParser(wholeNumber('--timeout', 86_400_000, 'ms'))
         .default(7_200_000),
     )
     .option('--json', 'print one machine-readable JSON result at the end')

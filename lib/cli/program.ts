@@ -18,6 +18,7 @@ import {
 import { withConnection, type ConnectionSettings } from '../../lambdas/shared/database';
 import { DatabaseError } from '../../lambdas/shared/postgres-errors';
 import { settingsFromUrl, UsageError } from './database-url';
+import { folderPath, identifier, migrationName, wholeNumber } from './option-values';
 import {
   addDrillCommands,
   defaultDrillIo,
@@ -64,15 +65,6 @@ class ExitRequest extends Error {
   constructor(readonly exitCode: number) {
     super(`exit ${exitCode}`);
   }
-}
-
-function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0)
-      throw new UsageError(`${name} must be a positive whole number of milliseconds`);
-    return n;
-  };
 }
 
 function describePlan(plan: MigrationPlan, local: readonly LocalMigration[]): string[] {
@@ -122,15 +114,16 @@ export function buildProgram(io: CliIo): Command {
             'TLS is verified unless sslmode=disable; sslrootcert=<file> adds a CA; schema=<name> picks the schema.',
         ),
       )
-      .option('--dir <folder>', 'Prisma migrations folder', 'prisma/migrations')
+      .option('--dir <folder>', 'Prisma migrations folder', folderPath('--dir'), 'prisma/migrations')
       .option(
         '--schema <name>',
         'schema of _prisma_migrations and the scripts (default: URL schema= or public)',
+        identifier('--schema'),
       )
       .option(
         '--lock-timeout <ms>',
         'how long to wait for the migration lock',
-        positiveInt('--lock-timeout'),
+        wholeNumber('--lock-timeout', 3_600_000, 'ms'),
         DEFAULT_LOCK_TIMEOUT_MS,
       )
       .option('--json', 'print one machine-readable JSON result');
@@ -143,7 +136,10 @@ export function buildProgram(io: CliIo): Command {
     const url = options.databaseUrl ?? io.env.DATABASE_URL;
     if (url === undefined || url === '') throw new UsageError('give --database-url or set DATABASE_URL');
     const { settings, schema } = settingsFromUrl(url);
-    const local = await readMigrationsFolder(resolve(options.dir));
+    const local = await readMigrationsFolder(resolve(options.dir)).catch((error: unknown) => {
+      if (error instanceof MigrationsFolderError) throw new UsageError(`--dir: ${error.message}`);
+      throw error;
+    });
     const engineOptions: MigrationsOptions = {
       schema: options.schema ?? schema ?? 'public',
       lockTimeoutMs: options.lockTimeout,
@@ -207,8 +203,8 @@ export function buildProgram(io: CliIo): Command {
     .description(
       'record a failed migration as applied (its changes are in place) or rolled back (it runs again)',
     )
-    .option('--applied <name>', 'mark this migration applied without running it')
-    .option('--rolled-back <name>', 'mark this failed migration rolled back')
+    .option('--applied <name>', 'mark this migration applied without running it', migrationName('--applied'))
+    .option('--rolled-back <name>', 'mark this failed migration rolled back', migrationName('--rolled-back'))
     .action(async (options: MigrationsCliOptions & { applied?: string; rolledBack?: string }) => {
       if ((options.applied === undefined) === (options.rolledBack === undefined)) {
         throw new UsageError('resolve needs exactly one of --applied <name> or --rolled-back <name>');

@@ -288,9 +288,9 @@ describe('dr migrate', () => {
       ['--smoke-test-url', 'https://user:pw@api/health'],
       '--smoke-test-url must be an http(s) URL without credentials',
     ],
-    [['--catch-up-timeout', '-5'], '--catch-up-timeout must be a positive whole number'],
+    [['--catch-up-timeout', '-5'], '--catch-up-timeout must be a whole number from 100 to 600000 ms'],
     [['--green-instance-id', 'Green_DB'], '--green-instance-id must be an RDS instance identifier'],
-    [['--dr-replica-instance-id', 'x'], '--green-instance-id is required with --rebuild-dr'],
+    [['--dr-replica-instance-id', 'green-dr'], '--green-instance-id is required with --rebuild-dr'],
   ])('rejects %j with exit 2 before calling AWS', async (override, message) => {
     const argv = [...BASE];
     const at = argv.indexOf(override[0] ?? '');

@@ -148,7 +148,10 @@ describe('dr migrations (CLI) against real PostgreSQL', () => {
       ['migrations', 'apply', '--database-url', 'postgresql://u@h/d', '--dir', '/nonexistent/migrations'],
       'migrations folder /nonexistent/migrations does not exist',
     ],
-    [['migrations', 'apply', '--lock-timeout', 'soon'], '--lock-timeout must be a positive whole number'],
+    [
+      ['migrations', 'apply', '--lock-timeout', 'soon'],
+      '--lock-timeout must be a whole number from 1 to 3600000 ms',
+    ],
     [['migrations', 'deploy'], "unknown command 'deploy'"],
   ])('rejects bad usage %j with exit 2 and a clear message', async (argv, message) => {
     const result = await dr(

@@ -476,6 +476,16 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
     endState: 'rejected early naming the field; no AWS, database or network call',
     test: ['test/faults/bad-input.test.ts', '%s: rejected early, naming the field, touching nothing'],
   },
+  {
+    workflow: 'both',
+    step: 'every dr command',
+    fault: 'bad option values, required options left out, unknown options (see the count above)',
+    endState: 'exit 2 naming the option; no AWS, database or network call; no password echoed',
+    test: [
+      'test/faults/cli-bad-input.test.ts',
+      '%s: every bad option value ends with exit 2, naming the option, touching nothing',
+    ],
+  },
 ];
 
 /** The README table. */

