@@ -114,38 +114,54 @@ async function rowCountChecks(
     ok: false,
     detail: 'table not present on both blue and green',
   }));
-  for (const table of tables) checks.push(await rowCountCheck(green, blue, table, options.tolerance));
-  return checks;
+  return [...checks, ...(await compareRowCounts(green, blue, tables, options.tolerance))];
 }
 
-/** Pauses between blue's first count and green's, one per attempt: room for green's replication lag. */
+/** Pauses between blue's first count and green's, one per round: room for green's replication lag. */
 const COUNT_PAUSES_MS = [0, 50, 100, 200, 400, 800, 1600];
+
+async function countEach(client: Client, tables: readonly string[]): Promise<number[]> {
+  const counts: number[] = [];
+  for (const table of tables) counts.push(await countRows(client, table));
+  return counts;
+}
 
 /**
  * Blue keeps taking writes while green is verified, so one count on each side never lines up. Green is
  * counted between two counts of blue, after a pause that gives its replication lag room, and must fall
- * within them (plus the tolerance). A green that trails by a lag under the longest pause passes; one really
- * missing rows or holding extra ones never does.
+ * within them (plus the tolerance). Tables that do not are counted again in the next round, with a longer
+ * pause: a green that trails by less than the longest pause passes; one really missing rows or holding
+ * extra ones never does. The rounds are shared by all tables, so the wait stays bounded (about 3 s).
  */
-async function rowCountCheck(
+async function compareRowCounts(
   green: Client,
   blue: Client,
-  table: string,
+  tables: readonly string[],
   tolerance: number,
-): Promise<VerifyCheck> {
-  let detail = '';
+): Promise<VerifyCheck[]> {
+  const results = new Map<string, VerifyCheck>();
+  let pending = tables;
   for (const pauseMs of COUNT_PAUSES_MS) {
-    const before = await countRows(blue, table);
+    if (pending.length === 0) break;
+    const before = await countEach(blue, pending);
     if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
-    const g = await countRows(green, table);
-    const after = await countRows(blue, table);
-    const [low, high] = [Math.min(before, after), Math.max(before, after)];
-    const allowed = Math.floor(tolerance * Math.max(high, 1));
-    const blueCount = low === high ? `blue ${low}` : `blue ${low} to ${high} while counting`;
-    detail = `green ${g}, ${blueCount}${tolerance === 0 ? ' (must match exactly)' : ` (allowed difference ${allowed})`}`;
-    if (g >= low - allowed && g <= high + allowed) return { name: `rows:${table}`, ok: true, detail };
+    const onGreen = await countEach(green, pending);
+    const after = await countEach(blue, pending);
+    pending = pending.filter((table, i) => {
+      const [b0, g, b1] = [before[i] ?? 0, onGreen[i] ?? 0, after[i] ?? 0];
+      const [low, high] = [Math.min(b0, b1), Math.max(b0, b1)];
+      const allowed = Math.floor(tolerance * Math.max(high, 1));
+      const blueCount = low === high ? `blue ${low}` : `blue ${low} to ${high} while counting`;
+      const ok = g >= low - allowed && g <= high + allowed;
+      results.set(table, {
+        name: `rows:${table}`,
+        ok,
+        detail: `green ${g}, ${blueCount}${tolerance === 0 ? ' (must match exactly)' : ` (allowed difference ${allowed})`}`,
+      });
+      return !ok;
+    });
   }
-  return { name: `rows:${table}`, ok: false, detail };
+  return tables.flatMap((table) => results.get(table) ?? []);
 }
 
 async function replicationLagCheck(

@@ -173,16 +173,9 @@ export function workflowInput(options: MigrateOptions): Record<string, unknown> 
   }
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(options.subscription))
     throw new UsageError('--subscription must be a lower-case identifier');
-  const rdsId = /^[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
-  if (options.rebuildDr === true) {
-    if (options.greenInstanceId === undefined)
-      throw new UsageError('--green-instance-id is required with --rebuild-dr');
-    if (!rdsId.test(options.greenInstanceId))
-      throw new UsageError('--green-instance-id must be an RDS instance identifier');
-    if (options.drReplicaInstanceId !== undefined && !rdsId.test(options.drReplicaInstanceId)) {
-      throw new UsageError('--dr-replica-instance-id must be an RDS instance identifier');
-    }
-  }
+  // The identifiers' format is checked as the command line is read (option-values.ts).
+  if (options.rebuildDr === true && options.greenInstanceId === undefined)
+    throw new UsageError('--green-instance-id is required with --rebuild-dr');
   const record = options.dnsRecord.replace(/\.$/, '');
   return {
     dryRun: options.dryRun === true,
