@@ -340,6 +340,45 @@ describe('blue-green migration under injected faults', () => {
     }
   });
 
+  it('green killed (kill -9) after the DNS flip, before the cutover finishes: DNS back on blue, blue unfenced, no acknowledged write lost', async () => {
+    const s = await scenario();
+    const writer = startWriter(s);
+    try {
+      await writer.takesWrites();
+      const failed = await s.run(
+        {},
+        {
+          FinishCutover: async (input: never) => {
+            await h.green.kill();
+            return s.steps.cutover(input);
+          },
+        },
+      );
+      expect(failed.status).toBe('FAILED');
+      expect(retries(failed, 'FinishCutover')).toBe(3);
+      expect(failed.path).toEqual(
+        expect.arrayContaining(['FinishFailed', 'RollbackDns', 'AbortCutoverAfterRollback']) as unknown,
+      );
+      expect(s.notifications).toHaveLength(1);
+      expect(s.notifications[0]?.Subject).toBe(
+        'Blue-green migration failed after the DNS flip: rolled back to blue',
+      );
+      expect(s.notifications[0]?.Message).toContain('DatabaseUnreachable');
+      expect(s.dns.upserts).toEqual([GREEN_ENDPOINT, BLUE_ENDPOINT]);
+      await writer.takesWrites();
+
+      await h.green.restart();
+      const rerun = await s.run();
+      expect(rerun.status).toBe('SUCCEEDED');
+      expect(s.dns.value).toBe(GREEN_ENDPOINT);
+      await writer.takesWrites();
+    } finally {
+      await writer.stop();
+    }
+    // Green was fenced until the finish, so every write acknowledged anywhere was on blue, then replicated.
+    expect(await lostWrites(s, h.green, writer.acknowledged)).toEqual([]);
+  });
+
   it('the fence step crashes mid-run (Lambda killed, sessions gone): blue unfenced by the workflow, no write lost; a rerun cuts over', async () => {
     const s = await scenario();
     const writer = startWriter(s);

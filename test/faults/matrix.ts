@@ -151,6 +151,16 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   },
   {
     workflow: 'blue-green migration',
+    step: 'finish cutover',
+    fault: 'green killed (kill -9) after the DNS flip, then restarted',
+    endState: 'DNS back on blue, blue unfenced; no acknowledged write lost; a rerun cuts over',
+    test: [
+      BG_FAULTS,
+      'green killed (kill -9) after the DNS flip, before the cutover finishes: DNS back on blue, blue unfenced, no acknowledged write lost',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
     step: 'fence and catch-up',
     fault: 'the Lambda crashes mid-step (sessions gone, task timed out)',
     endState: 'blue unfenced by the workflow; no acknowledged write lost; a rerun cuts over',
