@@ -142,6 +142,32 @@ describe('blue-green migration under injected faults', () => {
     }
   }
 
+  type Writer = ReturnType<typeof startWriter>;
+
+  /**
+   * Runs `body` while the application writes through the record, then checks that every write it had
+   * acknowledged is on the database the record names at the end.
+   */
+  async function underLoad(s: Scenario, body: (writer: Writer) => Promise<void>): Promise<void> {
+    const writer = startWriter(s);
+    try {
+      await writer.takesWrites();
+      await body(writer);
+    } finally {
+      await writer.stop();
+    }
+    const serving = s.dns.value === GREEN_ENDPOINT ? h.green : h.blue;
+    expect(await lostWrites(s, serving, writer.acknowledged)).toEqual([]);
+  }
+
+  /** The rerun after a fault cuts over, and green takes the application's writes. */
+  async function rerunCutsOver(s: Scenario, writer: Writer): Promise<void> {
+    const rerun = await s.run();
+    expect(rerun.status).toBe('SUCCEEDED');
+    expect(s.dns.value).toBe(GREEN_ENDPOINT);
+    await writer.takesWrites();
+  }
+
   it('green killed (kill -9) mid-migration: blue serves; the interrupted migration blocks reruns until resolved, then the rerun cuts over', async () => {
     const s = await scenario();
     // CREATE INDEX CONCURRENTLY waits for this open writer transaction; green dies while it waits.
@@ -234,9 +260,7 @@ describe('blue-green migration under injected faults', () => {
 
   it('green killed (kill -9) while blue is fenced: blue unfenced and serving, no acknowledged write lost; after restart a rerun cuts over', async () => {
     const s = await scenario();
-    const writer = startWriter(s);
-    try {
-      await writer.takesWrites();
+    await underLoad(s, async (writer) => {
       const failed = await s.run(
         { catchUpTimeoutMs: 30_000 },
         {
@@ -257,47 +281,39 @@ describe('blue-green migration under injected faults', () => {
       await writer.takesWrites();
 
       await h.green.restart();
-      const rerun = await s.run();
-      expect(rerun.status).toBe('SUCCEEDED');
-      expect(s.dns.value).toBe(GREEN_ENDPOINT);
-      await writer.takesWrites();
-    } finally {
-      await writer.stop();
-    }
-    expect(writer.acknowledged.length).toBeGreaterThan(15);
-    expect(await lostWrites(s, h.green, writer.acknowledged)).toEqual([]);
+      await rerunCutsOver(s, writer);
+      expect(writer.acknowledged.length).toBeGreaterThan(15);
+    });
   });
 
   it('blue killed (kill -9) while fenced and back within the abort retries: unfenced, serving, no acknowledged write lost', async () => {
     const s = await scenario();
-    const writer = startWriter(s);
     let restarted: Promise<void> | undefined;
-    try {
-      await writer.takesWrites();
-      const failed = await s.run(
-        { catchUpTimeoutMs: 1500 },
-        {
-          FenceBlueAndCatchUp: faultWhileFenced(s, async (step) => {
-            await h.blue.kill();
-            // Blue's crash recovery takes a while: the abort has to wait for it.
-            restarted = sleep(2500).then(() => h.blue.restart());
-            return step;
-          }),
-        },
-        { AbortCutover: 1000 },
-      );
-      await restarted;
-      expect(failed.status).toBe('FAILED');
-      expect(retries(failed, 'AbortCutover')).toBeGreaterThan(0);
-      expect(s.notifications).toHaveLength(1);
-      expect(s.notifications[0]?.Subject).toBe('Blue-green migration failed: blue still serves');
-      expect(s.dns.upserts).toEqual([]);
-      await writer.takesWrites();
-    } finally {
-      await restarted?.catch(() => undefined);
-      await writer.stop();
-    }
-    expect(await lostWrites(s, h.blue, writer.acknowledged)).toEqual([]);
+    await underLoad(s, async (writer) => {
+      try {
+        const failed = await s.run(
+          { catchUpTimeoutMs: 1500 },
+          {
+            FenceBlueAndCatchUp: faultWhileFenced(s, async (step) => {
+              await h.blue.kill();
+              // Blue's crash recovery takes a while: the abort has to wait for it.
+              restarted = sleep(2500).then(() => h.blue.restart());
+              return step;
+            }),
+          },
+          { AbortCutover: 1000 },
+        );
+        await restarted;
+        expect(failed.status).toBe('FAILED');
+        expect(retries(failed, 'AbortCutover')).toBeGreaterThan(0);
+        expect(s.notifications).toHaveLength(1);
+        expect(s.notifications[0]?.Subject).toBe('Blue-green migration failed: blue still serves');
+        expect(s.dns.upserts).toEqual([]);
+        await writer.takesWrites();
+      } finally {
+        await restarted?.catch(() => undefined);
+      }
+    });
   });
 
   it('blue down past the abort retries: an URGENT page says blue may still be fenced and how to lift it', async () => {
@@ -342,9 +358,7 @@ describe('blue-green migration under injected faults', () => {
 
   it('green killed (kill -9) after the DNS flip, before the cutover finishes: DNS back on blue, blue unfenced, no acknowledged write lost', async () => {
     const s = await scenario();
-    const writer = startWriter(s);
-    try {
-      await writer.takesWrites();
+    await underLoad(s, async (writer) => {
       const failed = await s.run(
         {},
         {
@@ -368,22 +382,13 @@ describe('blue-green migration under injected faults', () => {
       await writer.takesWrites();
 
       await h.green.restart();
-      const rerun = await s.run();
-      expect(rerun.status).toBe('SUCCEEDED');
-      expect(s.dns.value).toBe(GREEN_ENDPOINT);
-      await writer.takesWrites();
-    } finally {
-      await writer.stop();
-    }
-    // Green was fenced until the finish, so every write acknowledged anywhere was on blue, then replicated.
-    expect(await lostWrites(s, h.green, writer.acknowledged)).toEqual([]);
+      await rerunCutsOver(s, writer);
+    });
   });
 
   it('the fence step crashes mid-run (Lambda killed, sessions gone): blue unfenced by the workflow, no write lost; a rerun cuts over', async () => {
     const s = await scenario();
-    const writer = startWriter(s);
-    try {
-      await writer.takesWrites();
+    await underLoad(s, async (writer) => {
       const failed = await s.run(
         { catchUpTimeoutMs: 30_000 },
         {
@@ -409,21 +414,13 @@ describe('blue-green migration under injected faults', () => {
       expect(s.dns.upserts).toEqual([]);
       await writer.takesWrites();
 
-      const rerun = await s.run();
-      expect(rerun.status).toBe('SUCCEEDED');
-      expect(s.dns.value).toBe(GREEN_ENDPOINT);
-      await writer.takesWrites();
-    } finally {
-      await writer.stop();
-    }
-    expect(await lostWrites(s, h.green, writer.acknowledged)).toEqual([]);
+      await rerunCutsOver(s, writer);
+    });
   });
 
   it('every step run twice (completed, result lost, retried): still cuts over, nothing applied twice, no write lost', async () => {
     const s = await scenario();
-    const writer = startWriter(s);
-    try {
-      await writer.takesWrites();
+    await underLoad(s, async (writer) => {
       const result = await s.run(
         {},
         everyStepTwice(s.handlers, publishStates('blue-green-migration.asl.json')),
@@ -434,16 +431,13 @@ describe('blue-green migration under injected faults', () => {
       expect(s.dns.value).toBe(GREEN_ENDPOINT);
       expect(s.notifications).toEqual([]);
       await writer.takesWrites();
-    } finally {
-      await writer.stop();
-    }
+    });
     expect(
       await s.query(
         h.green,
         'SELECT migration_name, count(*)::int AS n FROM _prisma_migrations GROUP BY 1 HAVING count(*) > 1',
       ),
     ).toEqual([]);
-    expect(await lostWrites(s, h.green, writer.acknowledged)).toEqual([]);
   });
 
   it('the rollback after a failed final smoke test is refused too: URGENT page; the record stays on green, both sides refuse writes (nothing diverges)', async () => {
