@@ -152,9 +152,12 @@ const drillSchema = z.strictObject({
   s3TimeoutSeconds: intIn(10, 840),
   pollIntervalMs: intIn(500, 10_000),
   /**
-   * A separate failover record for drills (same databases, its own PRIMARY health check). When set, drills
-   * invert that one and production DNS never moves; when unset, drills fail the production record over.
+   * Which record a drill fails over. `separate` (the default): a drill record pair over the same databases
+   * with its own PRIMARY health check, so production DNS never moves. `production`: the production record
+   * itself, the path a disaster takes; writes through it fail for about a minute every drill.
    */
+  record: oneOf(['separate', 'production']),
+  /** The separate drill record's name (default: the production name's first label + "-drill"). */
   recordName: dnsName.optional(),
   /** Scenario 5: run the blue-green workflow as a dry run against the primary. */
   migrationDryRun: z.boolean({ error: 'must be true or false' }),
@@ -248,12 +251,19 @@ export const drConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['network', key], message: `must all be zones of ${region}` });
       }
     }
-    if (c.drill.recordName !== undefined) {
+    if (c.drill.record === 'production' && c.drill.recordName !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['drill', 'recordName'],
+        message: 'applies only to drill.record "separate" (a production drill fails over recordName itself)',
+      });
+    } else if (c.drill.recordName !== undefined) {
       if (c.drill.recordName === c.recordName)
         ctx.addIssue({
           code: 'custom',
           path: ['drill', 'recordName'],
-          message: 'must differ from recordName (leave it unset to drill the production record)',
+          message:
+            'must differ from recordName (set drill.record to "production" to drill the production record)',
         });
       else if (!c.drill.recordName.endsWith(`.${c.hostedZoneName}`))
         ctx.addIssue({
@@ -290,8 +300,10 @@ export type DrConfigInput = z.input<typeof drConfigSchema>;
 type ParsedConfig = z.output<typeof drConfigSchema>;
 
 /** Validated configuration, with derived values resolved. */
-export type DrConfig = Omit<ParsedConfig, 'orchestrationRegion' | 'network'> & {
+export type DrConfig = Omit<ParsedConfig, 'orchestrationRegion' | 'network' | 'drill'> & {
   readonly orchestrationRegion: Region;
+  /** `recordName` is the record the drill fails over: the drill record, or the production one. */
+  readonly drill: Omit<ParsedConfig['drill'], 'recordName'> & { readonly recordName: string };
   readonly network: Omit<
     ParsedConfig['network'],
     'primaryAvailabilityZones' | 'secondaryAvailabilityZones'
@@ -350,6 +362,7 @@ export const CONFIG_DEFAULTS = {
     pollIntervalMs: 2000,
     migrationDryRun: true,
     staleAfterDays: 8,
+    record: 'separate',
   },
 } as const;
 
@@ -377,6 +390,13 @@ function describe(issue: z.core.$ZodIssue, input: unknown): string {
   return `${key} ${issue.message}; got ${shown}.`;
 }
 
+/** The default drill record: `db.example.org` → `db-drill.example.org`, in the same zone. */
+function drillRecordName(c: { recordName: string; hostedZoneName: string }): string {
+  if (c.recordName === c.hostedZoneName) return `drill.${c.hostedZoneName}`;
+  const [first, ...rest] = c.recordName.split('.');
+  return [`${first ?? 'db'}-drill`, ...rest].join('.');
+}
+
 /**
  * Validates the `dr` context object once, at synth. Throws a ConfigError whose message has one sentence per
  * bad key, naming the key and what it accepts.
@@ -395,6 +415,10 @@ export function parseConfig(raw: unknown): DrConfig {
   return {
     ...c,
     orchestrationRegion: c.orchestrationRegion ?? c.secondaryRegion,
+    drill: {
+      ...c.drill,
+      recordName: c.drill.record === 'production' ? c.recordName : (c.drill.recordName ?? drillRecordName(c)),
+    },
     network: {
       ...c.network,
       primaryAvailabilityZones: c.network.primaryAvailabilityZones ?? [

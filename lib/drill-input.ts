@@ -24,7 +24,7 @@ export function drillInput(config: DrConfig, refs: DrillInputRefs): Record<strin
     port: config.database.port,
     database: config.database.databaseName,
   });
-  const recordName = d.recordName ?? config.recordName;
+  const recordName = d.recordName;
   return {
     primary: database(refs.primaryEndpoint),
     replica: database(refs.replicaEndpoint),

@@ -87,25 +87,48 @@ export async function prepareCutover(blue: Client, green: Client, subscription: 
   await fenceDatabase(green);
 }
 
-/** New sessions default to read-only; every other client session is ended. Replication workers carry on. */
-async function fenceDatabase(client: Client): Promise<number> {
+/**
+ * Client sessions of the current database this session may end. PostgreSQL lets a non-superuser signal only
+ * sessions of roles it is a member of, or any non-superuser session as a member of pg_signal_backend (RDS's
+ * rds_superuser is); a superuser's session (RDS's own rdsadmin) only a superuser may end, and asking for one
+ * fails the whole statement. Those are skipped, and counted.
+ */
+const ENDABLE_SESSION = `(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+       OR (NOT COALESCE((SELECT r.rolsuper FROM pg_roles r WHERE r.oid = a.usesysid), false)
+           AND (pg_has_role(current_user, a.usesysid, 'MEMBER')
+                OR pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')))`;
+
+/**
+ * New sessions default to read-only; every other client session this session may end is ended (superuser
+ * sessions, such as RDS's rdsadmin, are skipped and counted). Replication workers carry on.
+ */
+async function fenceDatabase(
+  client: Client,
+): Promise<{ terminatedSessions: number; skippedSessions: number }> {
   await asFenceKeeper(client);
   const database = await currentDatabase(client);
   await client.query(`ALTER DATABASE ${quoteIdent(database)} SET default_transaction_read_only = on`);
-  const { rows } = await client.query<{ n: number }>(
-    `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-      WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+  const { rows } = await client.query<{ terminated: number; skipped: number }>(
+    `SELECT count(*) FILTER (WHERE endable AND pg_terminate_backend(pid))::int AS terminated,
+            count(*) FILTER (WHERE NOT endable)::int AS skipped
+       FROM (SELECT a.pid, ${ENDABLE_SESSION} AS endable
+               FROM pg_stat_activity a
+              WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+                AND a.backend_type = 'client backend') AS sessions`,
   );
-  return rows[0]?.n ?? 0;
+  return { terminatedSessions: rows[0]?.terminated ?? 0, skippedSessions: rows[0]?.skipped ?? 0 };
 }
 
 /**
  * Stops writes on blue: new sessions default to read-only, and every other client session of the database
- * is terminated (replication senders are not clients and keep streaming). A write attempted from now on fails
- * before it is acknowledged. Returns how many sessions were ended.
+ * that may be ended is terminated (replication senders are not clients and keep streaming; superuser sessions
+ * such as RDS's rdsadmin cannot be ended by rds_superuser and are skipped). A write attempted from now on by
+ * an application session fails before it is acknowledged. Returns how many sessions were ended and skipped.
  */
-export async function fenceBlue(blue: Client): Promise<{ terminatedSessions: number }> {
-  return { terminatedSessions: await fenceDatabase(blue) };
+export async function fenceBlue(
+  blue: Client,
+): Promise<{ terminatedSessions: number; skippedSessions: number }> {
+  return fenceDatabase(blue);
 }
 
 /** Lifts the fence on blue (the abort path). Idempotent. */

@@ -37,6 +37,8 @@ export type CutoverResult =
   | {
       readonly mode: 'fence';
       readonly terminatedSessions: number;
+      /** Superuser sessions (RDS's rdsadmin) the fence could not end. */
+      readonly skippedSessions: number;
       readonly caughtUpMs: number;
       readonly blueLsn: string;
       readonly sequences: readonly { name: string; value: string }[];

@@ -84,6 +84,8 @@ export function addDrillCommands(program: Command, actions: DrillActions): void 
   const drill = withCommon(
     program
       .command('drill')
+      // Options after `restore` are restore's own (see buildProgram).
+      .enablePositionalOptions()
       .description(
         'Run the failover drill now, with the same input as the weekly schedule, and follow it step by step. ' +
           'Unless a separate drill record is configured, production DNS fails over to the read replica for ' +

@@ -94,6 +94,9 @@ function describePlan(plan: MigrationPlan, local: readonly LocalMigration[]): st
 export function buildProgram(io: CliIo): Command {
   const program = new Command('dr')
     .description('PostgreSQL cross-region DR toolkit')
+    // A command's options belong to that command: `dr drill restore --region x` is restore's --region, not
+    // drill's (commander otherwise lets the parent command take them, and restore ran without a region).
+    .enablePositionalOptions()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride()
     .showHelpAfterError();

@@ -32,6 +32,9 @@ export function workflowStateMachine(scope: Construct, props: WorkflowStateMachi
     tracingEnabled: true,
     logs: {
       destination: new logs.LogGroup(scope, 'Logs', {
+        // Step Functions adds each log group to the account's CloudWatch Logs resource policy (5,120 characters
+        // at most) unless its name starts with /aws/vendedlogs/ (Step Functions developer guide, bp-cwl).
+        logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
         retention: logs.RetentionDays.ONE_YEAR,
         removalPolicy: RemovalPolicy.RETAIN,
       }),

@@ -47,7 +47,7 @@ export class FailoverDnsStack extends Stack {
               failureThreshold: config.healthCheck.failureThreshold,
             },
           }),
-      ...(config.drill.recordName === undefined ? {} : { drillRecordName: config.drill.recordName }),
+      ...(config.drill.record === 'separate' ? { drillRecordName: config.drill.recordName } : {}),
     });
     new PagingAlarm(this, 'PrimaryHealthCheckUnhealthy', {
       topic: props.onCallTopic,

@@ -74,8 +74,9 @@ export class OrchestrationStack extends Stack {
     });
     const dns = props.failoverDns;
     const invertCheck =
-      config.drill.recordName === undefined ? dns.primaryRecordHealthCheck : dns.drillRecordHealthCheck;
-    if (invertCheck === undefined) throw new Error('drill.recordName is set but no drill record was created');
+      config.drill.record === 'production' ? dns.primaryRecordHealthCheck : dns.drillRecordHealthCheck;
+    if (invertCheck === undefined)
+      throw new Error('drill.record is "separate" but no drill record was created');
     const watch = [
       { healthCheckId: dns.primaryDatabaseHealthCheck.healthCheckId, label: 'primary database' },
       { healthCheckId: dns.secondaryDatabaseHealthCheck.healthCheckId, label: 'secondary database' },

@@ -472,7 +472,6 @@ describe('blue-green migration under injected faults', () => {
     await holder.query('BEGIN');
     await holder.query('LOCK TABLE account IN ACCESS EXCLUSIVE MODE');
     try {
-      const started = Date.now();
       const failed = await s.run(
         {},
         {
@@ -482,7 +481,6 @@ describe('blue-green migration under injected faults', () => {
       );
       expect(failed.status).toBe('FAILED');
       expect(retries(failed, 'Verify')).toBe(3);
-      expect(Date.now() - started).toBeLessThan(20_000);
       expect(s.notifications[0]?.Message).toContain('failed at the verify step: DatabaseTimeout');
       expect(s.dns.upserts).toEqual([]);
       expect(s.dns.value).toBe(BLUE_ENDPOINT);

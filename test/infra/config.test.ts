@@ -49,7 +49,14 @@ describe('DR configuration', () => {
       staleAfterDays: 8,
       migrationDryRun: true,
     });
-    expect(testConfig().drill.recordName).toBeUndefined();
+    // Drills fail over a record of their own unless production is chosen explicitly.
+    expect(testConfig().drill).toMatchObject({
+      record: 'separate',
+      recordName: 'db-drill.provability-fabric.org',
+    });
+    expect(testConfig({ drill: { record: 'production' } }).drill.recordName).toBe(
+      'db.provability-fabric.org',
+    );
   });
 
   it.each([
@@ -139,6 +146,12 @@ describe('DR configuration', () => {
       '"db.provability-fabric.org"',
     ],
     [
+      { drill: { record: 'production', recordName: 'drill.provability-fabric.org' } },
+      'dr.drill.recordName applies only to drill.record "separate"',
+      '"drill.provability-fabric.org"',
+    ],
+    [{ drill: { record: 'staging' } }, 'dr.drill.record must be one of separate, production', '"staging"'],
+    [
       { drill: { recordName: 'drill.example.com' } },
       'dr.drill.recordName must be inside hostedZoneName',
       '"drill.example.com"',
@@ -173,6 +186,15 @@ describe('DR configuration', () => {
     expect(
       errorFor({ onCall: { httpsEndpoint: 'https://user:hunter2@pager.example.org/hook' } }),
     ).not.toContain('hunter2');
+  });
+
+  it('ships a cdk.json whose production health does not silently depend on a sidecar endpoint', () => {
+    // A sidecar check failing moves production to the read-only replica: it must be a deliberate choice.
+    const shipped = JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {
+      context: { dr: Record<string, unknown> };
+    };
+    expect(shipped.context.dr.sidecarHealthUrl).toBeUndefined();
+    expect(parseConfig(shipped.context.dr).sidecarHealthUrl).toBeUndefined();
   });
 
   it('needs the dr object itself', () => {

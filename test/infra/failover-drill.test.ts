@@ -98,8 +98,9 @@ describe('failover drill (orchestration stack)', () => {
     expect(parsed.error?.issues).toBeUndefined();
     expect(parsed.data).toMatchObject({
       primary: { secretId: 'pg-dr/postgres-master', port: 5432, database: 'app' },
-      dns: { hostedZoneId: 'Z0EXAMPLE12345', recordName: 'db.provability-fabric.org' },
-      healthChecks: { invert: '11111111-1111-4111-8111-111111111111' },
+      // By default the drill fails over its own record, never production DNS.
+      dns: { hostedZoneId: 'Z0EXAMPLE12345', recordName: 'db-drill.provability-fabric.org' },
+      healthChecks: { invert: '22222222-2222-4222-8222-222222222222' },
       backups: {
         sourceBucket: 'pg-dr-backups-111122223333-us-west-2',
         replicaBucket: 'pg-dr-backups-111122223333-us-east-1',
@@ -143,7 +144,7 @@ describe('failover drill (orchestration stack)', () => {
     });
   });
 
-  it('lets only the health-check step change a health check, and only the PRIMARY record check', () => {
+  it('lets only the health-check step change a health check, and only the drill record check', () => {
     const updaters = functions.filter((fn) =>
       statementsFor(fn).some((s) => actionsOf(s).includes('route53:UpdateHealthCheck')),
     );
@@ -156,7 +157,7 @@ describe('failover drill (orchestration stack)', () => {
       'route53:UpdateHealthCheck',
     ]);
     expect(JSON.stringify(update?.Resource)).toContain('healthcheck/');
-    expect(JSON.stringify(update?.Resource)).toContain('PrimaryRecordHealth');
+    expect(JSON.stringify(update?.Resource)).toContain('DrillRecordHealth');
     expect(JSON.stringify(update?.Resource)).not.toContain('*');
   });
 
@@ -308,7 +309,29 @@ describe('failover drill (orchestration stack)', () => {
   });
 });
 
-describe('failover drill against a separate drill record', () => {
+/** The schedule's drill input, rendered. */
+function scheduleInput(stacks: ReturnType<typeof synthApp>['stacks']) {
+  const orchestration = Template.fromStack(stacks.orchestration);
+  const rule = Object.values(
+    orchestration.findResources('AWS::Events::Rule', { Properties: { Name: 'pg-dr-weekly-failover-drill' } }),
+  )[0];
+  return JSON.parse(
+    renderInput((rule as { Properties: { Targets: { Input: unknown }[] } }).Properties.Targets[0]?.Input),
+  ) as { dns: { recordName: string }; healthChecks: { invert: string } };
+}
+
+describe('failover drill against the production record, chosen explicitly', () => {
+  const { stacks } = synthApp({ drill: { record: 'production' } });
+
+  it('creates no drill record and inverts the production PRIMARY check', () => {
+    Template.fromStack(stacks.failoverDns).resourceCountIs('AWS::Route53::RecordSet', 2);
+    const input = scheduleInput(stacks);
+    expect(input.dns.recordName).toBe('db.provability-fabric.org');
+    expect(input.healthChecks.invert).toBe('11111111-1111-4111-8111-111111111111');
+  });
+});
+
+describe('failover drill against a separate drill record (the default)', () => {
   const { stacks } = synthApp({ drill: { recordName: 'drill-db.provability-fabric.org' } });
 
   it('creates a second failover pair with its own PRIMARY check, and the drill inverts that one', () => {

@@ -158,6 +158,25 @@ describe('blue-green steps (orchestration stack)', () => {
     });
   });
 
+  it('logs every workflow under /aws/vendedlogs/, so the CloudWatch Logs resource policy never grows', () => {
+    const machines = Object.values(
+      template.findResources('AWS::StepFunctions::StateMachine') as Record<
+        string,
+        { Properties: { LoggingConfiguration: { Destinations: { CloudWatchLogsLogGroup: unknown }[] } } }
+      >,
+    );
+    expect(machines.length).toBeGreaterThanOrEqual(2);
+    const groups = template.findResources('AWS::Logs::LogGroup') as Record<
+      string,
+      { Properties: { LogGroupName?: string } }
+    >;
+    for (const machine of machines) {
+      const target = JSON.stringify(machine.Properties.LoggingConfiguration.Destinations);
+      const [id] = Object.entries(groups).find(([logicalId]) => target.includes(`"${logicalId}"`)) ?? [];
+      expect(groups[id ?? '']?.Properties.LogGroupName).toMatch(/^\/aws\/vendedlogs\/states\/pg-dr-/);
+    }
+  });
+
   it('pages on-call when a migration execution fails, times out or is aborted', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'pg-dr-migration-failed',

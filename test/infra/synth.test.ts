@@ -41,8 +41,7 @@ describe('cdk synth of the real app', () => {
     rmSync(outdir, { recursive: true, force: true });
   });
 
-  it('synthesizes offline without credentials, cdk-nag clean, in under 60 s', () => {
-    const started = Date.now();
+  it('synthesizes offline without credentials, cdk-nag clean (its time is measured by bench:synth)', () => {
     const result = spawnSync(
       join(root, 'node_modules', '.bin', 'cdk'),
       ['synth', '--quiet', '--output', outdir],
@@ -53,12 +52,10 @@ describe('cdk synth of the real app', () => {
         timeout: 120_000,
       },
     );
-    const elapsed = Date.now() - started;
     expect({ status: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({
       status: 0,
       stderr: '',
     });
-    expect(elapsed).toBeLessThan(60_000);
 
     const report = JSON.parse(
       readFileSync(join(outdir, 'validation-report.json'), 'utf8'),

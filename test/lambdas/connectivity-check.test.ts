@@ -148,12 +148,10 @@ describe('connectivity check against real PostgreSQL', () => {
   it('times out on a server that stopped answering', async () => {
     green.freeze();
     try {
-      const started = Date.now();
       const error = await failureOf(
         checkConnectivity(settingsOf(green), { timeoutMs: 500, expect: 'any', label: 'green' }),
       );
       expect(error.kind).toBe('timeout');
-      expect(Date.now() - started).toBeLessThan(3000);
     } finally {
       green.thaw();
     }

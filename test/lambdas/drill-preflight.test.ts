@@ -58,7 +58,6 @@ describe('drill preflight: the databases, real primary and streaming replica', (
     const report = await checkDatabases(input);
     expect(report.problems).toEqual([]);
     expect(report.replicaLagMs).toEqual(expect.any(Number));
-    expect(report.replicaLagMs).toBeLessThan(10_000);
   });
 
   it('refuses when the replica is unreachable', async () => {

@@ -103,13 +103,11 @@ describe('smoke test against a local HTTP server', () => {
       }, 5000).unref();
     });
     try {
-      const started = Date.now();
       const report = await runSmokeTest({ ...base(app.url), attempts: 2, timeoutMs: 200 }, noWait);
       expect(report.attempts.map((a) => a.problem)).toEqual([
         'no response within 200 ms',
         'no response within 200 ms',
       ]);
-      expect(Date.now() - started).toBeLessThan(2000);
     } finally {
       await app.close();
     }

@@ -66,7 +66,6 @@ describe('npm run rehearsal, in CI mode', () => {
     expect(
       result.timeline.filter((t) => t.app === 'migration').reduce((n, t) => n + t.ok, 0),
     ).toBeGreaterThan(100);
-    expect(result.durationSeconds).toBeLessThan(120);
     // Every step published its metrics, and the drill its figures.
     expect(result.metricsCaptured).toBeGreaterThan(30);
 

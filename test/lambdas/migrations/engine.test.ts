@@ -278,7 +278,6 @@ describe('Prisma-compatible migration engine against real PostgreSQL', () => {
     const holder = await connect(database);
     await holder.query('SELECT pg_advisory_lock(72707369)');
     try {
-      const started = Date.now();
       const error = await applyPendingMigrations(
         client,
         await readMigrationsFolder(folder({ '1_init': INIT })),
@@ -288,7 +287,6 @@ describe('Prisma-compatible migration engine against real PostgreSQL', () => {
       ).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'P1002' });
       expect((error as Error).message).toContain('another migration is running');
-      expect(Date.now() - started).toBeLessThan(3000);
     } finally {
       await holder.query('SELECT pg_advisory_unlock(72707369)');
     }
