@@ -47,14 +47,17 @@ describe('npm run rehearsal, interrupted', () => {
       );
       await started;
       child.kill('SIGINT');
+      // The bound on the exit must not outlive it: a pending timer kept the jest worker from exiting.
+      let bound: NodeJS.Timeout | undefined;
       const code = await Promise.race([
         exited,
-        new Promise<'timeout'>((resolve) =>
-          setTimeout(() => {
+        new Promise<'timeout'>((resolve) => {
+          bound = setTimeout(() => {
             resolve('timeout');
-          }, 30_000),
-        ),
+          }, 30_000);
+        }),
       ]);
+      clearTimeout(bound);
       expect(code).toBe(130);
       const left = readdirSync(tmp).filter((name) => /^pg-dr-(test|rehearsal)-/.test(name));
       expect(left).toEqual([]);
