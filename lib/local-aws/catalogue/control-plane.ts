@@ -1,0 +1,298 @@
+import { error, row, type ServiceEntry } from './types';
+import { str } from '../input';
+
+const EB = 'https://docs.aws.amazon.com/eventbridge/latest/APIReference';
+const CFN = 'https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference';
+const CW = 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference';
+const CW_UG = 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring';
+const SNS = 'https://docs.aws.amazon.com/sns/latest/api';
+
+export const EVENTBRIDGE: ServiceEntry = {
+  service: 'events',
+  title: 'Amazon EventBridge',
+  global: false,
+  accessDenied: error(
+    'events.access-denied',
+    'AccessDeniedException',
+    400,
+    'A call IAM does not allow fails with AccessDeniedException, HTTP 400.',
+    `${EB}/CommonErrors.html`,
+    'AccessDeniedException: You do not have sufficient access to perform this action. HTTP Status Code: 400',
+  ),
+  throttling: error(
+    'events.throttling',
+    'ThrottlingException',
+    400,
+    'Over the API rate: ThrottlingException.',
+    `${EB}/CommonErrors.html`,
+    'ThrottlingException: The request was denied due to request throttling. HTTP Status Code: 400',
+  ),
+  operations: [
+    {
+      service: 'events',
+      operation: 'ListTargetsByRule',
+      calledBy: ['lib/cli/drill-command.ts'],
+      reference: `${EB}/API_ListTargetsByRule.html`,
+      iam: (input, w) => [
+        {
+          action: 'events:ListTargetsByRule',
+          resources: [`arn:${w.partition}:events:${w.region}:${w.account}:rule/${str(input.Rule)}`],
+        },
+      ],
+      relies: [
+        row(
+          'events.ListTargetsByRule.input',
+          'Returns each target with its constant Input (the drill input `dr drill` reuses), up to 100 per page.',
+          `${EB}/API_ListTargetsByRule.html`,
+          'Lists the targets assigned to the specified rule. The maximum number of results per page for requests is 100.',
+        ),
+      ],
+      errors: [
+        error(
+          'events.ListTargetsByRule.not-found',
+          'ResourceNotFoundException',
+          400,
+          'No rule of that name in the client’s region.',
+          `${EB}/API_ListTargetsByRule.html`,
+          'ResourceNotFoundException: An entity that you specified does not exist. HTTP Status Code: 400',
+        ),
+      ],
+    },
+    {
+      service: 'events',
+      operation: 'DescribeRule',
+      calledBy: ['lib/cli/drill-command.ts', 'lib/cli/doctor-command.ts'],
+      reference: `${EB}/API_DescribeRule.html`,
+      iam: (input, w) => [
+        {
+          action: 'events:DescribeRule',
+          resources: [`arn:${w.partition}:events:${w.region}:${w.account}:rule/${str(input.Name)}`],
+        },
+      ],
+      relies: [
+        row(
+          'events.DescribeRule.state',
+          'State is ENABLED, DISABLED or ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS; ScheduleExpression for scheduled rules.',
+          `${EB}/API_DescribeRule.html`,
+          'State: Specifies whether the rule is enabled or disabled. Valid Values: ENABLED | DISABLED | ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS',
+        ),
+      ],
+      errors: [
+        error(
+          'events.DescribeRule.not-found',
+          'ResourceNotFoundException',
+          400,
+          'No rule of that name in the client’s region.',
+          `${EB}/API_DescribeRule.html`,
+          'ResourceNotFoundException: An entity that you specified does not exist. HTTP Status Code: 400',
+        ),
+      ],
+    },
+  ],
+};
+
+export const CLOUDFORMATION: ServiceEntry = {
+  service: 'cloudformation',
+  title: 'AWS CloudFormation',
+  global: false,
+  accessDenied: error(
+    'cloudformation.access-denied',
+    'AccessDenied',
+    403,
+    'A call IAM does not allow fails with AccessDenied, HTTP 403.',
+    `${CFN}/CommonErrors.html`,
+    'AccessDeniedException: You do not have sufficient access to perform this action. (observed on the wire for CloudFormation: AccessDenied, 403)',
+  ),
+  throttling: error(
+    'cloudformation.throttling',
+    'Throttling',
+    400,
+    'Over the API rate: Throttling "Rate exceeded".',
+    `${CFN}/CommonErrors.html`,
+    'ThrottlingException: The request was denied due to request throttling. HTTP Status Code: 400',
+  ),
+  operations: [
+    {
+      service: 'cloudformation',
+      operation: 'DescribeStacks',
+      calledBy: ['lib/cli/drill-command.ts', 'lib/cli/migrate-command.ts', 'lib/cli/doctor-command.ts'],
+      reference: `${CFN}/API_DescribeStacks.html`,
+      iam: (input, w) => [
+        {
+          action: 'cloudformation:DescribeStacks',
+          resources: [
+            `arn:${w.partition}:cloudformation:${w.region}:${w.account}:stack/${str(input.StackName, '*')}/*`,
+          ],
+        },
+      ],
+      relies: [
+        row(
+          'cloudformation.DescribeStacks.outputs',
+          'Returns the stack with its Outputs (OutputKey, OutputValue): how the CLI finds the state machines and health checks.',
+          `${CFN}/API_DescribeStacks.html`,
+          'Returns the description for the specified stack; if no stack name was specified, then it returns the description for all the stacks created.',
+        ),
+      ],
+      errors: [
+        error(
+          'cloudformation.DescribeStacks.no-stack',
+          'ValidationError',
+          400,
+          'No stack of that name in the client’s region: ValidationError "Stack with id X does not exist" (the same code as real validation errors).',
+          `${CFN}/API_DescribeStacks.html`,
+          "If the stack doesn't exist, a ValidationError is returned.",
+        ),
+      ],
+    },
+  ],
+};
+
+export const CLOUDWATCH: ServiceEntry = {
+  service: 'cloudwatch',
+  title: 'Amazon CloudWatch',
+  global: false,
+  accessDenied: error(
+    'cloudwatch.access-denied',
+    'AccessDenied',
+    403,
+    'A call IAM does not allow fails with AccessDenied.',
+    `${CW}/CommonErrors.html`,
+    'AccessDeniedException: You do not have sufficient access to perform this action.',
+  ),
+  throttling: error(
+    'cloudwatch.throttling',
+    'Throttling',
+    400,
+    'Over the API rate (GetMetricData 50 per second per region): Throttling.',
+    `${CW_UG}/cloudwatch_limits.html`,
+    'GetMetricData: 50 transactions per second (TPS)',
+  ),
+  operations: [
+    {
+      service: 'cloudwatch',
+      operation: 'GetMetricData',
+      calledBy: [
+        'lambdas/drill/steps/preflight.ts',
+        'lambdas/drill/steps/observe-dns.ts',
+        'lib/cli/doctor-command.ts',
+      ],
+      reference: `${CW}/API_GetMetricData.html`,
+      iam: () => [{ action: 'cloudwatch:GetMetricData', resources: ['*'] }],
+      relies: [
+        row(
+          'cloudwatch.GetMetricData.aggregates',
+          'Returns each query’s values aggregated per Period with its Stat, newest first by default; StartTime inclusive, EndTime exclusive; a metric with no data in the range returns no values.',
+          `${CW}/API_GetMetricData.html`,
+          'You can use the GetMetricData API to retrieve CloudWatch metric values.',
+        ),
+        row(
+          'cloudwatch.route53-health-check-status',
+          'Route 53 publishes AWS/Route53 HealthCheckStatus (1 healthy, 0 unhealthy, Minimum) per HealthCheckId in us-east-1 only: what the drill reads instead of GetHealthCheckStatus.',
+          'https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/monitoring-cloudwatch.html',
+          'HealthCheckStatus: The status of the health check endpoint that CloudWatch is checking. 1 indicates healthy, and 0 indicates unhealthy. Valid statistics: Minimum',
+        ),
+        row(
+          'cloudwatch.alarm.missing-data',
+          'An alarm with TreatMissingData "missing" goes to INSUFFICIENT_DATA when every point of its evaluation range is missing; Route 53 metric checks follow the data, not this setting.',
+          `${CW_UG}/AlarmThatSendsEmail.html`,
+          'If all data points in the alarm evaluation range are missing, the alarm transitions to INSUFFICIENT_DATA.',
+          false,
+        ),
+      ],
+      errors: [
+        error(
+          'cloudwatch.GetMetricData.bad-token',
+          'InvalidNextToken',
+          400,
+          'A stale pagination token.',
+          `${CW}/API_GetMetricData.html`,
+          'InvalidNextToken: The next token specified is invalid. HTTP Status Code: 400',
+          false,
+        ),
+      ],
+    },
+  ],
+};
+
+export const SNS_SERVICE: ServiceEntry = {
+  service: 'sns',
+  title: 'Amazon SNS',
+  global: false,
+  accessDenied: error(
+    'sns.access-denied',
+    'AuthorizationError',
+    403,
+    'A call IAM does not allow fails with AuthorizationError, HTTP 403.',
+    `${SNS}/API_Publish.html`,
+    'AuthorizationError: Indicates that the user has been denied access to the requested resource. HTTP Status Code: 403',
+  ),
+  throttling: error(
+    'sns.throttling',
+    'Throttling',
+    400,
+    'Over the publish rate of the region.',
+    `${SNS}/CommonErrors.html`,
+    'ThrottlingException: The request was denied due to request throttling. HTTP Status Code: 400',
+    false,
+  ),
+  operations: [
+    {
+      service: 'sns',
+      operation: 'Publish',
+      calledBy: ['statemachines/blue-green-migration.asl.json', 'statemachines/failover-drill.asl.json'],
+      reference: `${SNS}/API_Publish.html`,
+      iam: (input) => [{ action: 'sns:Publish', resources: [str(input.TopicArn)] }],
+      relies: [
+        row(
+          'sns.Publish.limits',
+          'Subject: UTF-8, no line breaks, under 100 characters; Message at most 256 KB; the topic must be in the caller’s region. A KMS-encrypted topic also needs kms:GenerateDataKey* and kms:Decrypt on its key.',
+          `${SNS}/API_Publish.html`,
+          'Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long.',
+        ),
+      ],
+      errors: [
+        error(
+          'sns.Publish.not-found',
+          'NotFound',
+          404,
+          'No topic of that ARN.',
+          `${SNS}/API_Publish.html`,
+          'NotFound: Indicates that the requested resource does not exist. HTTP Status Code: 404',
+        ),
+        error(
+          'sns.Publish.invalid-parameter',
+          'InvalidParameter',
+          400,
+          'A subject of 100 characters or more, or with a line break.',
+          `${SNS}/API_Publish.html`,
+          'InvalidParameter: Indicates that a request parameter does not comply with the associated constraints. HTTP Status Code: 400',
+        ),
+      ],
+    },
+    {
+      service: 'sns',
+      operation: 'ListSubscriptionsByTopic',
+      calledBy: ['lib/cli/doctor-command.ts'],
+      reference: `${SNS}/API_ListSubscriptionsByTopic.html`,
+      iam: (input) => [{ action: 'sns:ListSubscriptionsByTopic', resources: [str(input.TopicArn)] }],
+      relies: [
+        row(
+          'sns.ListSubscriptionsByTopic.pending',
+          'Up to 100 per page; an unconfirmed subscription’s SubscriptionArn is the literal PendingConfirmation (deleted after 3 days).',
+          'https://docs.aws.amazon.com/sns/latest/dg/sns-create-subscribe-endpoint-to-topic.html',
+          'The subscription ID displays PendingConfirmation until the subscription is confirmed.',
+        ),
+      ],
+      errors: [
+        error(
+          'sns.ListSubscriptionsByTopic.not-found',
+          'NotFound',
+          404,
+          'No topic of that ARN.',
+          `${SNS}/API_ListSubscriptionsByTopic.html`,
+          'NotFound: Indicates that the requested resource does not exist. HTTP Status Code: 404',
+        ),
+      ],
+    },
+  ],
+};

@@ -1,0 +1,264 @@
+import { error, row, type CallSite, type ServiceEntry } from './types';
+import { str } from '../input';
+
+const API = 'https://docs.aws.amazon.com/AmazonRDS/latest/APIReference';
+const UG = 'https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide';
+const dbArn = (id: unknown, w: CallSite) => {
+  const text = str(id);
+  return text.startsWith('arn:') ? text : `arn:${w.partition}:rds:${w.region}:${w.account}:db:${text}`;
+};
+const pgArn = (name: unknown, w: CallSite) =>
+  `arn:${w.partition}:rds:${w.region}:${w.account}:pg:${String(name)}`;
+
+const NOT_FOUND = (op: string) =>
+  error(
+    `rds.${op}.not-found`,
+    'DBInstanceNotFound',
+    404,
+    'No instance has that identifier in the client’s region.',
+    `${API}/API_${op}.html`,
+    'DBInstanceNotFound: DBInstanceIdentifier doesn’t refer to an existing DB instance. HTTP Status Code: 404',
+  );
+const INVALID_STATE = (op: string, when: string) =>
+  error(
+    `rds.${op}.invalid-state`,
+    'InvalidDBInstanceState',
+    400,
+    when,
+    `${API}/API_${op}.html`,
+    "InvalidDBInstanceState: The DB instance isn't in a valid state. HTTP Status Code: 400",
+  );
+
+export const RDS: ServiceEntry = {
+  service: 'rds',
+  title: 'Amazon RDS',
+  global: false,
+  accessDenied: error(
+    'rds.access-denied',
+    'AccessDenied',
+    403,
+    'A call IAM does not allow fails with AccessDenied, HTTP 403 ("... is not authorized to perform: rds:<Action> on resource: <arn>").',
+    `${API}/CommonErrors.html`,
+    'AccessDeniedException: You do not have sufficient access to perform this action. (observed on the wire for RDS: AccessDenied, 403)',
+  ),
+  throttling: error(
+    'rds.throttling',
+    'ThrottlingException',
+    400,
+    'Over the API rate (12 per second sustained, bursts of 300): ThrottlingException "Rate exceeded".',
+    `${UG}/rds-api-throttling.html`,
+    'By default, you can make up to 300 requests in a burst and a sustained 12 requests per second.',
+  ),
+  operations: [
+    {
+      service: 'rds',
+      operation: 'CreateDBInstanceReadReplica',
+      calledBy: ['lambdas/dr-replica/handler.ts'],
+      reference: `${API}/API_CreateDBInstanceReadReplica.html`,
+      iam: (input, w) => {
+        const tags = Array.isArray(input.Tags) && input.Tags.length > 0;
+        const resources = [
+          dbArn(input.DBInstanceIdentifier, w),
+          dbArn(input.SourceDBInstanceIdentifier, w),
+          ...(input.DBSubnetGroupName === undefined
+            ? []
+            : [`arn:${w.partition}:rds:${w.region}:${w.account}:subgrp:${str(input.DBSubnetGroupName)}`]),
+        ];
+        return [
+          { action: 'rds:CreateDBInstanceReadReplica', resources },
+          ...(tags
+            ? [{ action: 'rds:AddTagsToResource', resources: [dbArn(input.DBInstanceIdentifier, w)] }]
+            : []),
+          ...(input.KmsKeyId === undefined
+            ? []
+            : [
+                {
+                  action: 'kms:CreateGrant',
+                  resources: [str(input.KmsKeyId)],
+                  context: { 'kms:ViaService': `rds.${w.region}.amazonaws.com` },
+                },
+                {
+                  action: 'kms:DescribeKey',
+                  resources: [str(input.KmsKeyId)],
+                  context: { 'kms:ViaService': `rds.${w.region}.amazonaws.com` },
+                },
+              ]),
+        ];
+      },
+      relies: [
+        row(
+          'rds.CreateDBInstanceReadReplica.no-parameter-group',
+          'A cross-region PostgreSQL replica cannot be given DBParameterGroupName: it starts on the engine’s default group, and the DR rebuild attaches ours afterwards with ModifyDBInstance and a reboot (what CloudFormation does too).',
+          `${API}/API_CreateDBInstanceReadReplica.html`,
+          'Specifying a parameter group for this operation is only supported for MySQL DB instances for cross-Region read replicas, for Multi-AZ DB cluster read replica instances, for Db2 DB instances, and for Oracle DB instances.',
+        ),
+        row(
+          'rds.CreateDBInstanceReadReplica.kms',
+          'An encrypted cross-region replica needs KmsKeyId, a key of its own region; the SDK pre-signs the source-region request when the source is an ARN of another region.',
+          `${API}/API_CreateDBInstanceReadReplica.html`,
+          'If you create an encrypted read replica in a different Amazon Web Services Region, then you must specify a KMS key identifier for the destination Amazon Web Services Region.',
+        ),
+        row(
+          'rds.CreateDBInstanceReadReplica.both-arns',
+          'IAM authorizes the call against the new replica and the source instance, both; tags need rds:AddTagsToResource.',
+          `${UG}/USER_ReadRepl.XRgn.html`,
+          'the requester ... must have access to the source DB instance and the source Region',
+        ),
+        row(
+          'rds.CreateDBInstanceReadReplica.backups',
+          'The source must keep automated backups (retention > 0); replicas start with backups off, creating then available.',
+          `${API}/API_CreateDBInstanceReadReplica.html`,
+          'The specified DB instance must have automatic backups enabled, that is, its backup retention period must be greater than 0.',
+        ),
+      ],
+      errors: [
+        error(
+          'rds.CreateDBInstanceReadReplica.already-exists',
+          'DBInstanceAlreadyExists',
+          400,
+          'An instance of that identifier exists in the region (the DR rebuild then reports it instead of creating).',
+          `${API}/API_CreateDBInstanceReadReplica.html`,
+          'DBInstanceAlreadyExists: The user already has a DB instance with the given identifier. HTTP Status Code: 400',
+        ),
+        error(
+          'rds.CreateDBInstanceReadReplica.parameter-combination',
+          'InvalidParameterCombination',
+          400,
+          'DBParameterGroupName for a cross-region PostgreSQL replica, or KmsKeyId for a same-region one.',
+          `${API}/CommonErrors.html`,
+          'InvalidParameterCombination: Parameters that must not be used together were used together. HTTP Status Code: 400',
+        ),
+        NOT_FOUND('CreateDBInstanceReadReplica'),
+        INVALID_STATE(
+          'CreateDBInstanceReadReplica',
+          'The source cannot take a replica now (or keeps no backups).',
+        ),
+        error(
+          'rds.CreateDBInstanceReadReplica.kms',
+          'KMSKeyNotAccessibleFault',
+          400,
+          'The replica region’s key is disabled or not usable by the caller.',
+          `${API}/API_CreateDBInstanceReadReplica.html`,
+          'KMSKeyNotAccessibleFault: An error occurred accessing an AWS KMS key. HTTP Status Code: 400',
+        ),
+        error(
+          'rds.CreateDBInstanceReadReplica.quota',
+          'InstanceQuotaExceeded',
+          400,
+          'The region’s instance quota is reached.',
+          `${API}/API_CreateDBInstanceReadReplica.html`,
+          'InstanceQuotaExceeded: The request would result in the user exceeding the allowed number of DB instances. HTTP Status Code: 400',
+          false,
+        ),
+      ],
+    },
+    {
+      service: 'rds',
+      operation: 'DescribeDBInstances',
+      calledBy: ['lambdas/dr-replica/handler.ts', 'lib/cli/doctor-command.ts'],
+      reference: `${API}/API_DescribeDBInstances.html`,
+      iam: (input, w) => [
+        {
+          action: 'rds:DescribeDBInstances',
+          resources: [
+            input.DBInstanceIdentifier === undefined
+              ? `arn:${w.partition}:rds:${w.region}:${w.account}:db:*`
+              : dbArn(input.DBInstanceIdentifier, w),
+          ],
+        },
+      ],
+      relies: [
+        row(
+          'rds.DescribeDBInstances.status',
+          'DBInstanceStatus (creating, available, modifying, rebooting, ...), Endpoint.Address once it exists, DBParameterGroups[].ParameterApplyStatus (in-sync, applying, pending-reboot), CACertificateIdentifier, StatusInfos of a replica.',
+          `${API}/API_DBInstance.html`,
+          'ParameterApplyStatus: The status of parameter updates. Valid values are: applying, failed-to-apply, in-sync, pending-database-upgrade, pending-reboot',
+        ),
+      ],
+      errors: [NOT_FOUND('DescribeDBInstances')],
+    },
+    {
+      service: 'rds',
+      operation: 'ModifyDBInstance',
+      calledBy: ['lambdas/dr-replica/handler.ts'],
+      reference: `${API}/API_ModifyDBInstance.html`,
+      iam: (input, w) => [
+        {
+          action: 'rds:ModifyDBInstance',
+          resources: [
+            dbArn(input.DBInstanceIdentifier, w),
+            ...(input.DBParameterGroupName === undefined ? [] : [pgArn(input.DBParameterGroupName, w)]),
+          ],
+        },
+      ],
+      relies: [
+        row(
+          'rds.ModifyDBInstance.parameter-group',
+          'A new parameter group, applied immediately, leaves the instance modifying, then pending-reboot: its parameters take effect at the next reboot.',
+          `${UG}/USER_WorkingWithParamGroups.Associating.html`,
+          'When you associate a new DB parameter group with a DB instance, the modified static and dynamic parameters are applied only after the DB instance is rebooted.',
+        ),
+      ],
+      errors: [
+        NOT_FOUND('ModifyDBInstance'),
+        INVALID_STATE('ModifyDBInstance', 'The instance is not available (creating, rebooting, modifying).'),
+        error(
+          'rds.ModifyDBInstance.no-parameter-group',
+          'DBParameterGroupNotFound',
+          404,
+          'No parameter group of that name in the region.',
+          `${API}/API_ModifyDBInstance.html`,
+          "DBParameterGroupNotFound: DBParameterGroupName doesn't refer to an existing DB parameter group. HTTP Status Code: 404",
+        ),
+      ],
+    },
+    {
+      service: 'rds',
+      operation: 'RebootDBInstance',
+      calledBy: ['lambdas/dr-replica/handler.ts'],
+      reference: `${API}/API_RebootDBInstance.html`,
+      iam: (input, w) => [
+        { action: 'rds:RebootDBInstance', resources: [dbArn(input.DBInstanceIdentifier, w)] },
+      ],
+      relies: [
+        row(
+          'rds.RebootDBInstance.applies',
+          'Rebooting applies a pending parameter group; the instance is rebooting, then available and in-sync.',
+          `${API}/API_RebootDBInstance.html`,
+          'You might need to reboot your DB instance, usually for maintenance reasons. For example, if you make certain modifications, or if you change the DB parameter group associated with the DB instance, you must reboot the instance for the changes to take effect.',
+        ),
+      ],
+      errors: [
+        NOT_FOUND('RebootDBInstance'),
+        INVALID_STATE('RebootDBInstance', 'The instance is not available.'),
+      ],
+    },
+    {
+      service: 'rds',
+      operation: 'DescribeDBParameters',
+      calledBy: ['lib/cli/doctor-command.ts'],
+      reference: `${API}/API_DescribeDBParameters.html`,
+      iam: (input, w) => [
+        { action: 'rds:DescribeDBParameters', resources: [pgArn(input.DBParameterGroupName, w)] },
+      ],
+      relies: [
+        row(
+          'rds.DescribeDBParameters.pages',
+          'Parameters of a group, 20-100 per page (Marker), filterable by Source; a parameter group has hundreds, so read every page.',
+          `${API}/API_DescribeDBParameters.html`,
+          'MaxRecords ... Default: 100 Constraints: Minimum 20, maximum 100.',
+        ),
+      ],
+      errors: [
+        error(
+          'rds.DescribeDBParameters.not-found',
+          'DBParameterGroupNotFound',
+          404,
+          'No parameter group of that name in the region.',
+          `${API}/API_DescribeDBParameters.html`,
+          "DBParameterGroupNotFound: DBParameterGroupName doesn't refer to an existing DB parameter group. HTTP Status Code: 404",
+        ),
+      ],
+    },
+  ],
+};

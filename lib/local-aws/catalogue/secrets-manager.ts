@@ -1,0 +1,116 @@
+import { error, row, type CallSite, type ServiceEntry } from './types';
+import { str } from '../input';
+
+const API = 'https://docs.aws.amazon.com/secretsmanager/latest/apireference';
+const UG = 'https://docs.aws.amazon.com/secretsmanager/latest/userguide';
+
+/** The ARN IAM sees: the full secret ARN (name plus Secrets Manager's 6-character suffix). */
+const secretArn = (input: Record<string, unknown>, w: CallSite) => {
+  const id = str(input.SecretId);
+  return (
+    w.arnOf?.('secret', id) ??
+    (id.startsWith('arn:') ? id : `arn:${w.partition}:secretsmanager:${w.region}:${w.account}:secret:${id}`)
+  );
+};
+
+export const SECRETS_MANAGER: ServiceEntry = {
+  service: 'secretsmanager',
+  title: 'AWS Secrets Manager',
+  global: false,
+  accessDenied: error(
+    'secretsmanager.access-denied',
+    'AccessDeniedException',
+    400,
+    'A call IAM does not allow fails with AccessDeniedException, HTTP 400 (not 403).',
+    `${API}/CommonErrors.html`,
+    'AccessDeniedException: You do not have sufficient access to perform this action. HTTP Status Code: 400',
+  ),
+  throttling: error(
+    'secretsmanager.throttling',
+    'ThrottlingException',
+    400,
+    'Over the request quota (GetSecretValue 10,000/s): ThrottlingException, retried by the SDK and cached by Powertools.',
+    `${UG}/reference_limits.html`,
+    'GetSecretValue and DescribeSecret: 10,000 requests per second combined',
+  ),
+  operations: [
+    {
+      service: 'secretsmanager',
+      operation: 'GetSecretValue',
+      calledBy: ['lambdas/shared/database.ts', 'lambdas/health-probe/handler.ts'],
+      reference: `${API}/API_GetSecretValue.html`,
+      iam: (input, w) => [{ action: 'secretsmanager:GetSecretValue', resources: [secretArn(input, w)] }],
+      relies: [
+        row(
+          'secretsmanager.GetSecretValue.current',
+          'Without VersionStage it returns AWSCURRENT; during a rotation the new value is AWSPENDING until it finishes.',
+          `${API}/API_GetSecretValue.html`,
+          'If you don’t specify either a VersionStage or VersionId, Secrets Manager returns the AWSCURRENT version.',
+        ),
+        row(
+          'secretsmanager.GetSecretValue.kms',
+          'A secret encrypted with a customer managed key also needs kms:Decrypt on that key.',
+          `${API}/API_GetSecretValue.html`,
+          'If the secret is encrypted using a customer-managed key instead of the AWS managed key aws/secretsmanager, then you also need kms:Decrypt permissions for that key.',
+        ),
+        row(
+          'secretsmanager.GetSecretValue.replica',
+          'A replica has the same name in its region (and the same suffix), so a Lambda reads the copy in its own region by name; a rotation of the primary propagates to replicas.',
+          `${UG}/create-manage-multi-region-secrets.html`,
+          'If you turn on rotation for your primary secret, Secrets Manager rotates the secret in the primary Region, and the new secret value propagates to all of the associated replica secrets.',
+        ),
+      ],
+      errors: [
+        error(
+          'secretsmanager.GetSecretValue.not-found',
+          'ResourceNotFoundException',
+          400,
+          'No secret of that name or ARN in the client’s region.',
+          `${API}/API_GetSecretValue.html`,
+          "ResourceNotFoundException: Secrets Manager can't find the resource that you asked for. HTTP Status Code: 400",
+        ),
+        error(
+          'secretsmanager.GetSecretValue.scheduled-deletion',
+          'InvalidRequestException',
+          400,
+          'The secret is scheduled for deletion.',
+          `${API}/API_GetSecretValue.html`,
+          'InvalidRequestException: ... The secret is scheduled for deletion.',
+        ),
+        error(
+          'secretsmanager.GetSecretValue.decryption',
+          'DecryptionFailure',
+          400,
+          'Secrets Manager cannot decrypt with the secret’s KMS key.',
+          `${API}/API_GetSecretValue.html`,
+          "DecryptionFailure: Secrets Manager can't decrypt the protected secret text using the provided KMS key.",
+        ),
+      ],
+    },
+    {
+      service: 'secretsmanager',
+      operation: 'DescribeSecret',
+      calledBy: ['lib/cli/doctor-command.ts'],
+      reference: `${API}/API_DescribeSecret.html`,
+      iam: (input, w) => [{ action: 'secretsmanager:DescribeSecret', resources: [secretArn(input, w)] }],
+      relies: [
+        row(
+          'secretsmanager.DescribeSecret.replication',
+          'ReplicationStatus lists each replica region with Status InSync, Failed or InProgress; RotationEnabled is absent (not false) when rotation was never set up.',
+          `${API}/API_DescribeSecret.html`,
+          'ReplicationStatus: A list of the replicas of this secret and their status: Failed, InProgress, InSync.',
+        ),
+      ],
+      errors: [
+        error(
+          'secretsmanager.DescribeSecret.not-found',
+          'ResourceNotFoundException',
+          400,
+          'No secret of that name or ARN in the client’s region.',
+          `${API}/API_DescribeSecret.html`,
+          "ResourceNotFoundException: Secrets Manager can't find the resource that you asked for.",
+        ),
+      ],
+    },
+  ],
+};

@@ -1,0 +1,257 @@
+/**
+ * SIMULATED RDS, following the catalogue (lib/local-aws/catalogue/rds.ts): PostgreSQL instances per region
+ * whose status moves with time (creating, modifying, rebooting, available), cross-region read replicas
+ * refused a parameter group at creation and given one afterwards (pending-reboot until a reboot), KMS keys
+ * required across regions, sources that keep backups, and parameter groups to describe.
+ */
+import type { Simulator, SimulatorCall } from './world';
+import { str } from './input';
+
+export interface SimulatedInstance {
+  readonly id: string;
+  readonly region: string;
+  readonly engine: 'postgres';
+  /** Base status; transitions (creating, modifying, rebooting) end at `busyUntil`. */
+  status: string;
+  busyUntil: number;
+  endpoint: string;
+  parameterGroup: string;
+  parameterApplyStatus: 'in-sync' | 'applying' | 'pending-reboot';
+  backupRetentionPeriod: number;
+  readonly storageEncrypted: boolean;
+  kmsKeyId?: string;
+  multiAz: boolean;
+  caCertificateIdentifier: string;
+  /** ARN of the source, for a read replica. */
+  source?: string;
+  tags: { Key: string; Value: string }[];
+}
+
+export interface SimulatedParameterGroup {
+  readonly name: string;
+  readonly region: string;
+  readonly family: string;
+  readonly parameters: Record<
+    string,
+    { value: string; applyType: 'static' | 'dynamic'; source: 'user' | 'engine-default' }
+  >;
+}
+
+export interface RdsTiming {
+  readonly createMs: number;
+  readonly modifyMs: number;
+  readonly rebootMs: number;
+}
+
+export class RdsSimulator implements Simulator {
+  readonly service = 'rds' as const;
+  readonly label = 'SIMULATED RDS';
+  readonly instances = new Map<string, SimulatedInstance>();
+  readonly parameterGroups = new Map<string, SimulatedParameterGroup>();
+
+  constructor(
+    private readonly account: string,
+    private readonly timing: RdsTiming = { createMs: 0, modifyMs: 0, rebootMs: 0 },
+    private readonly options: { now?: () => number } = {},
+  ) {}
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  private key(region: string, id: string): string {
+    return `${region}/${id}`;
+  }
+
+  arn(region: string, id: string): string {
+    return `arn:aws:rds:${region}:${this.account}:db:${id}`;
+  }
+
+  addInstance(
+    instance: Pick<SimulatedInstance, 'id' | 'region'> & Partial<Omit<SimulatedInstance, 'id' | 'region'>>,
+  ): SimulatedInstance {
+    const full: SimulatedInstance = {
+      engine: 'postgres',
+      status: 'available',
+      busyUntil: 0,
+      endpoint: `${instance.id}.simulated.${instance.region}.rds.amazonaws.com`,
+      parameterGroup: 'default.postgres17',
+      parameterApplyStatus: 'in-sync',
+      backupRetentionPeriod: 7,
+      storageEncrypted: true,
+      multiAz: true,
+      caCertificateIdentifier: 'rds-ca-rsa2048-g1',
+      tags: [],
+      ...instance,
+    };
+    this.instances.set(this.key(full.region, full.id), full);
+    return full;
+  }
+
+  addParameterGroup(group: SimulatedParameterGroup): void {
+    this.parameterGroups.set(this.key(group.region, group.name), group);
+  }
+
+  /** Status now: a transition that has run its time is over. */
+  private settle(instance: SimulatedInstance): SimulatedInstance {
+    if (instance.status !== 'available' && this.now() >= instance.busyUntil) {
+      if (instance.status === 'rebooting') instance.parameterApplyStatus = 'in-sync';
+      if (instance.status === 'modifying' && instance.parameterApplyStatus === 'applying')
+        instance.parameterApplyStatus = 'pending-reboot';
+      instance.status = 'available';
+    }
+    return instance;
+  }
+
+  instance(region: string, id: string): SimulatedInstance | undefined {
+    const found = this.instances.get(this.key(region, id));
+    return found === undefined ? undefined : this.settle(found);
+  }
+
+  private describe(i: SimulatedInstance) {
+    return {
+      DBInstanceIdentifier: i.id,
+      DBInstanceArn: this.arn(i.region, i.id),
+      Engine: i.engine,
+      DBInstanceStatus: i.status,
+      ...(i.status === 'creating' ? {} : { Endpoint: { Address: i.endpoint, Port: 5432 } }),
+      DBParameterGroups: [
+        { DBParameterGroupName: i.parameterGroup, ParameterApplyStatus: i.parameterApplyStatus },
+      ],
+      BackupRetentionPeriod: i.backupRetentionPeriod,
+      StorageEncrypted: i.storageEncrypted,
+      ...(i.kmsKeyId === undefined ? {} : { KmsKeyId: i.kmsKeyId }),
+      MultiAZ: i.multiAz,
+      CACertificateIdentifier: i.caCertificateIdentifier,
+      ...(i.source === undefined
+        ? {}
+        : {
+            ReadReplicaSourceDBInstanceIdentifier: i.source,
+            StatusInfos: [{ StatusType: 'read replication', Normal: true, Status: 'replicating' }],
+          }),
+      ReadReplicaDBInstanceIdentifiers: [...this.instances.values()]
+        .filter((r) => r.source === this.arn(i.region, i.id))
+        .map((r) => (r.region === i.region ? r.id : this.arn(r.region, r.id))),
+      TagList: i.tags,
+    };
+  }
+
+  handle(call: SimulatorCall): unknown {
+    const region = call.site.region;
+    const input = call.input;
+    const id = str(input.DBInstanceIdentifier);
+    switch (call.operation) {
+      case 'DescribeDBInstances': {
+        if (input.DBInstanceIdentifier === undefined)
+          return {
+            DBInstances: [...this.instances.values()]
+              .filter((i) => i.region === region)
+              .map((i) => this.describe(this.settle(i))),
+          };
+        const found = this.instance(region, id);
+        if (found === undefined) return call.fail('DBInstanceNotFound', `DBInstance ${id} not found.`);
+        return { DBInstances: [this.describe(found)] };
+      }
+      case 'CreateDBInstanceReadReplica':
+        return this.createReplica(call);
+      case 'ModifyDBInstance': {
+        const found = this.instance(region, id);
+        if (found === undefined) return call.fail('DBInstanceNotFound', `DBInstance ${id} not found.`);
+        if (found.status !== 'available')
+          call.fail('InvalidDBInstanceState', `Database instance is not in available state: ${found.status}`);
+        const group = input.DBParameterGroupName as string | undefined;
+        if (group !== undefined) {
+          if (!this.parameterGroups.has(this.key(region, group)))
+            call.fail('DBParameterGroupNotFound', `DBParameterGroup not found: ${group}`);
+          found.parameterGroup = group;
+          found.parameterApplyStatus = 'applying';
+        }
+        found.status = 'modifying';
+        found.busyUntil = this.now() + this.timing.modifyMs;
+        return { DBInstance: this.describe(found) };
+      }
+      case 'RebootDBInstance': {
+        const found = this.instance(region, id);
+        if (found === undefined) return call.fail('DBInstanceNotFound', `DBInstance ${id} not found.`);
+        if (found.status !== 'available')
+          call.fail('InvalidDBInstanceState', `Database instance is not in available state: ${found.status}`);
+        found.status = 'rebooting';
+        found.busyUntil = this.now() + this.timing.rebootMs;
+        return { DBInstance: this.describe(found) };
+      }
+      case 'DescribeDBParameters': {
+        const name = str(input.DBParameterGroupName);
+        const group = this.parameterGroups.get(this.key(region, name));
+        if (group === undefined)
+          return call.fail('DBParameterGroupNotFound', `DBParameterGroup not found: ${name}`);
+        const max = Math.max(20, Math.min(100, Number(input.MaxRecords ?? 100)));
+        const all = Object.entries(group.parameters)
+          .filter(([, p]) => input.Source === undefined || p.source === input.Source)
+          .sort(([a], [b]) => a.localeCompare(b));
+        const from = Number(input.Marker ?? 0);
+        const page = all.slice(from, from + max);
+        return {
+          Parameters: page.map(([n, p]) => ({
+            ParameterName: n,
+            ParameterValue: p.value,
+            ApplyType: p.applyType,
+            Source: p.source,
+            ApplyMethod: p.applyType === 'static' ? 'pending-reboot' : 'immediate',
+          })),
+          ...(from + max < all.length ? { Marker: String(from + max) } : {}),
+        };
+      }
+      default:
+        throw new Error(`${this.label}: ${call.operation} is catalogued but not simulated`);
+    }
+  }
+
+  private createReplica(call: SimulatorCall): unknown {
+    const region = call.site.region;
+    const input = call.input;
+    const id = str(input.DBInstanceIdentifier);
+    if (this.instance(region, id) !== undefined)
+      call.fail('DBInstanceAlreadyExists', 'DB instance already exists');
+    const sourceRef = str(input.SourceDBInstanceIdentifier);
+    const arn = /^arn:[^:]+:rds:([^:]+):\d{12}:db:(.+)$/.exec(sourceRef);
+    const sourceRegion = arn?.[1] ?? region;
+    const source = this.instance(sourceRegion, arn?.[2] ?? sourceRef);
+    if (source === undefined) return call.fail('DBInstanceNotFound', `DBInstance ${sourceRef} not found.`);
+    const crossRegion = sourceRegion !== region;
+    // Only MySQL, Oracle, Db2 and Multi-AZ cluster replicas take one; every simulated instance is PostgreSQL.
+    if (crossRegion && input.DBParameterGroupName !== undefined)
+      call.fail(
+        'InvalidParameterCombination',
+        `A parameter group can't be specified during Read Replica creation for the following DB engine: postgres`,
+      );
+    if (crossRegion && source.storageEncrypted && input.KmsKeyId === undefined)
+      call.fail(
+        'InvalidParameterCombination',
+        'Cross region replica of an encrypted instance needs a KmsKeyId',
+      );
+    if (!crossRegion && input.KmsKeyId !== undefined)
+      call.fail('InvalidParameterCombination', 'Your request does not require the KMS key parameter.');
+    if (source.backupRetentionPeriod === 0 || source.status !== 'available')
+      call.fail(
+        'InvalidDBInstanceState',
+        source.backupRetentionPeriod === 0
+          ? 'Automated backups are not enabled for this database instance. To enable automated backups, use ModifyDBInstance to set the backup retention period to a non-zero value.'
+          : `Database instance is not in available state: ${source.status}`,
+      );
+    const replica = this.addInstance({
+      id,
+      region,
+      status: 'creating',
+      busyUntil: this.now() + this.timing.createMs,
+      // A cross-region replica starts on the engine's default group.
+      parameterGroup: crossRegion ? 'default.postgres17' : source.parameterGroup,
+      backupRetentionPeriod: 0,
+      storageEncrypted: source.storageEncrypted,
+      multiAz: input.MultiAZ === true,
+      source: this.arn(sourceRegion, source.id),
+      tags: (input.Tags as { Key: string; Value: string }[] | undefined) ?? [],
+      ...(input.KmsKeyId === undefined ? {} : { kmsKeyId: str(input.KmsKeyId) }),
+    });
+    return { DBInstance: this.describe(replica) };
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * SIMULATED Secrets Manager, following the catalogue (lib/local-aws/catalogue/secrets-manager.ts): secrets
+ * in a primary region with replicas of the same name (and ARN suffix) elsewhere, customer-managed keys per
+ * region (a read needs kms:Decrypt), AWSCURRENT/AWSPENDING versions, and secrets scheduled for deletion.
+ */
+import { createHash } from 'node:crypto';
+import type { Simulator, SimulatorCall } from './world';
+import { str } from './input';
+
+export interface SimulatedSecret {
+  readonly name: string;
+  readonly primaryRegion: string;
+  /** Regions holding a replica, with the key that encrypts it there. */
+  readonly replicas: Readonly<Record<string, string | undefined>>;
+  readonly kmsKeyArn?: string;
+  /** SecretString per staging label: AWSCURRENT, and AWSPENDING during a rotation. */
+  readonly versions: Record<string, string>;
+  rotationEnabled?: boolean;
+  scheduledForDeletion?: boolean;
+  replicationStatus?: Record<string, 'InSync' | 'Failed' | 'InProgress'>;
+}
+
+export class SecretsManagerSimulator implements Simulator {
+  readonly service = 'secretsmanager' as const;
+  readonly label = 'SIMULATED Secrets Manager';
+  private readonly secrets = new Map<string, SimulatedSecret>();
+
+  constructor(private readonly account: string) {}
+
+  add(secret: SimulatedSecret): void {
+    this.secrets.set(secret.name, secret);
+  }
+
+  /** The 6-character suffix Secrets Manager appends to a secret's ARN (the same in every replica region). */
+  private suffix(name: string): string {
+    return createHash('sha256')
+      .update(name)
+      .digest('base64url')
+      .replace(/[^A-Za-z0-9]/g, 'x')
+      .slice(0, 6);
+  }
+
+  arnIn(name: string, region: string): string {
+    return `arn:aws:secretsmanager:${region}:${this.account}:secret:${name}-${this.suffix(name)}`;
+  }
+
+  /** The secret a name, full ARN or partial ARN refers to, if it exists in `region`. */
+  private find(id: string, region: string): SimulatedSecret | undefined {
+    const arn = /^arn:[^:]+:secretsmanager:([^:]+):\d{12}:secret:(.+)$/.exec(id);
+    if (arn !== null && arn[1] !== region) return undefined;
+    const name = arn === null ? id : (arn[2] ?? '');
+    const secret =
+      this.secrets.get(name) ??
+      [...this.secrets.values()].find((s) => `${s.name}-${this.suffix(s.name)}` === name);
+    if (secret === undefined) return undefined;
+    return secret.primaryRegion === region || region in secret.replicas ? secret : undefined;
+  }
+
+  arnOf(_kind: 'secret', id: string, region: string): string | undefined {
+    const secret = this.find(id, region);
+    return secret === undefined ? undefined : this.arnIn(secret.name, region);
+  }
+
+  async handle(call: SimulatorCall): Promise<unknown> {
+    const id = str(call.input.SecretId);
+    const region = call.site.region;
+    const secret = this.find(id, region);
+    if (secret === undefined)
+      return call.fail('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    const arn = this.arnIn(secret.name, region);
+    switch (call.operation) {
+      case 'GetSecretValue': {
+        if (secret.scheduledForDeletion === true)
+          call.fail(
+            'InvalidRequestException',
+            "You tried to perform the operation on a secret that's currently marked deleted.",
+          );
+        const key = region === secret.primaryRegion ? secret.kmsKeyArn : secret.replicas[region];
+        if (key !== undefined)
+          await call.authorize([
+            {
+              action: 'kms:Decrypt',
+              resources: [key],
+              context: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` },
+            },
+          ]);
+        const stage = str(call.input.VersionStage, 'AWSCURRENT');
+        const value = secret.versions[stage];
+        if (value === undefined)
+          return call.fail(
+            'ResourceNotFoundException',
+            `Secrets Manager can't find the specified secret value for staging label: ${stage}`,
+          );
+        return {
+          ARN: arn,
+          Name: secret.name,
+          SecretString: value,
+          VersionStages: [stage],
+          CreatedDate: new Date(),
+        };
+      }
+      case 'DescribeSecret':
+        return {
+          ARN: arn,
+          Name: secret.name,
+          PrimaryRegion: secret.primaryRegion,
+          ...(secret.rotationEnabled === undefined ? {} : { RotationEnabled: secret.rotationEnabled }),
+          ReplicationStatus: Object.entries(secret.replicas).map(([r, key]) => ({
+            Region: r,
+            ...(key === undefined ? {} : { KmsKeyId: key }),
+            Status: secret.replicationStatus?.[r] ?? 'InSync',
+          })),
+        };
+      default:
+        throw new Error(`${this.label}: ${call.operation} is catalogued but not simulated`);
+    }
+  }
+}

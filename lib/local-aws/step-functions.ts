@@ -1,0 +1,304 @@
+/**
+ * SIMULATED Step Functions API, following the catalogue (lib/local-aws/catalogue/step-functions.ts): the
+ * executions the local runner ran (or is running), with their AWS-shaped history (TaskStateEntered with
+ * stateEnteredEventDetails.name, TaskScheduled/Started/Succeeded/Failed, previousEventId chains),
+ * ListExecutions newest first, DescribeExecution, and StartExecution's name rules and idempotency.
+ */
+import type { Simulator, SimulatorCall } from './world';
+import { str } from './input';
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+export interface HistoryEvent {
+  readonly id: number;
+  readonly previousEventId: number;
+  readonly timestamp: Date;
+  readonly type: string;
+  readonly [details: string]: unknown;
+}
+
+export interface SimulatedExecution {
+  readonly executionArn: string;
+  readonly stateMachineArn: string;
+  readonly name: string;
+  status: ExecutionStatus;
+  readonly startDate: Date;
+  stopDate?: Date;
+  readonly input: string;
+  output?: string;
+  error?: string;
+  cause?: string;
+  readonly events: HistoryEvent[];
+}
+
+/** What the local runner reports as it goes (aws-local-stepfunctions' event log, simplified). */
+export interface LocalRunEvent {
+  readonly type: string;
+  readonly timestamp: number;
+  readonly state?: {
+    readonly name: string;
+    readonly type: string;
+    readonly input?: unknown;
+    readonly output?: unknown;
+  };
+  readonly Error?: string;
+  readonly Cause?: unknown;
+  readonly resource?: string;
+}
+
+/** StartExecution's name rule: 1-80 characters, none of whitespace, < > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : / or control characters. */
+const validName = (name: string) =>
+  name.length >= 1 &&
+  name.length <= 80 &&
+  !Array.from(name).some(
+    (c) =>
+      /[\s<>{}[\]?*"#%\\^|~`$&,;:/]/.test(c) ||
+      c.charCodeAt(0) < 32 ||
+      (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f),
+  );
+
+export class StepFunctionsSimulator implements Simulator {
+  readonly service = 'states' as const;
+  readonly label = 'SIMULATED Step Functions';
+  readonly executions = new Map<string, SimulatedExecution>();
+  readonly stateMachines = new Map<string, { creationDate: Date }>();
+  /** Called when StartExecution starts a new execution (a test or the rehearsal runs it). */
+  onStart?: (execution: SimulatedExecution) => void;
+
+  constructor(private readonly options: { now?: () => number } = {}) {}
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  addStateMachine(arn: string, creationDate = new Date(this.now())): void {
+    this.stateMachines.set(arn, { creationDate });
+  }
+
+  /** Registers an execution the local runner is starting. */
+  begin(stateMachineArn: string, name: string, input: unknown): SimulatedExecution {
+    if (!this.stateMachines.has(stateMachineArn)) this.addStateMachine(stateMachineArn);
+    const execution: SimulatedExecution = {
+      executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`,
+      stateMachineArn,
+      name,
+      status: 'RUNNING',
+      startDate: new Date(this.now()),
+      input: JSON.stringify(input ?? {}),
+      events: [],
+    };
+    this.executions.set(execution.executionArn, execution);
+    this.push(execution, 'ExecutionStarted', 0, {
+      executionStartedEventDetails: {
+        input: execution.input,
+        roleArn: 'arn:aws:iam::111122223333:role/local',
+      },
+    });
+    return execution;
+  }
+
+  private push(
+    execution: SimulatedExecution,
+    type: string,
+    previousEventId: number,
+    details: object,
+  ): number {
+    const id = execution.events.length + 1;
+    execution.events.push({ id, previousEventId, timestamp: new Date(this.now()), type, ...details });
+    return id;
+  }
+
+  /**
+   * Records one event of the local run as AWS records it. Task states become TaskStateEntered, TaskScheduled,
+   * TaskStarted, then TaskSucceeded and TaskStateExited (or TaskFailed), chained by previousEventId.
+   */
+  record(execution: SimulatedExecution, event: LocalRunEvent, chains: Map<string, number>): void {
+    const state = event.state;
+    if (state === undefined) return;
+    const key = state.name;
+    const last = chains.get(key) ?? execution.events.length;
+    const typeName = `${state.type}State`;
+    if (event.type === 'StateEntered') {
+      let id = this.push(execution, `${typeName}Entered`, last, {
+        stateEnteredEventDetails: { name: state.name, input: JSON.stringify(state.input ?? {}) },
+      });
+      if (state.type === 'Task') {
+        id = this.push(execution, 'TaskScheduled', id, {
+          taskScheduledEventDetails: { resourceType: 'lambda', resource: event.resource ?? 'invoke' },
+        });
+        id = this.push(execution, 'TaskStarted', id, { taskStartedEventDetails: { resourceType: 'lambda' } });
+      }
+      chains.set(key, id);
+    } else if (event.type === 'StateExited') {
+      let id = last;
+      if (state.type === 'Task')
+        id = this.push(execution, 'TaskSucceeded', id, {
+          taskSucceededEventDetails: { resourceType: 'lambda', output: JSON.stringify(state.output ?? {}) },
+        });
+      this.push(execution, `${typeName}Exited`, id, {
+        stateExitedEventDetails: { name: state.name, output: JSON.stringify(state.output ?? {}) },
+      });
+      chains.delete(key);
+    } else if (event.type === 'StateFailed' && state.type === 'Task') {
+      const id = this.push(execution, 'TaskFailed', last, {
+        taskFailedEventDetails: {
+          resourceType: 'lambda',
+          error: event.Error,
+          cause: typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause ?? ''),
+        },
+      });
+      chains.set(key, id);
+    } else if (event.type === 'StateRetried' && state.type === 'Task') {
+      let id = this.push(execution, 'TaskScheduled', last, {
+        taskScheduledEventDetails: { resourceType: 'lambda', resource: event.resource ?? 'invoke' },
+      });
+      id = this.push(execution, 'TaskStarted', id, { taskStartedEventDetails: { resourceType: 'lambda' } });
+      chains.set(key, id);
+    }
+  }
+
+  /** Closes an execution with its end status. */
+  finish(
+    execution: SimulatedExecution,
+    status: Exclude<ExecutionStatus, 'RUNNING'>,
+    end: { output?: unknown; error?: string; cause?: string } = {},
+  ): void {
+    execution.status = status;
+    execution.stopDate = new Date(this.now());
+    const last = execution.events.length;
+    if (status === 'SUCCEEDED') {
+      execution.output = JSON.stringify(end.output ?? {});
+      this.push(execution, 'ExecutionSucceeded', last, {
+        executionSucceededEventDetails: { output: execution.output },
+      });
+      return;
+    }
+    if (end.error !== undefined) execution.error = end.error;
+    if (end.cause !== undefined) execution.cause = end.cause;
+    const type = { FAILED: 'ExecutionFailed', TIMED_OUT: 'ExecutionTimedOut', ABORTED: 'ExecutionAborted' }[
+      status
+    ];
+    const detail = {
+      FAILED: 'executionFailedEventDetails',
+      TIMED_OUT: 'executionTimedOutEventDetails',
+      ABORTED: 'executionAbortedEventDetails',
+    }[status];
+    this.push(execution, type, last, { [detail]: { error: end.error, cause: end.cause } });
+  }
+
+  handle(call: SimulatorCall): unknown {
+    const input = call.input;
+    switch (call.operation) {
+      case 'ListExecutions': {
+        const arn = str(input.stateMachineArn);
+        if (!this.stateMachines.has(arn))
+          call.fail('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+        const max = Number(input.maxResults ?? 0) || 100;
+        const list = [...this.executions.values()]
+          .filter((e) => e.stateMachineArn === arn)
+          .filter((e) => input.statusFilter === undefined || e.status === input.statusFilter)
+          .sort((a, b) => b.startDate.getTime() - a.startDate.getTime());
+        return {
+          executions: list.slice(0, max).map((e) => ({
+            executionArn: e.executionArn,
+            stateMachineArn: e.stateMachineArn,
+            name: e.name,
+            status: e.status,
+            startDate: e.startDate,
+            ...(e.stopDate === undefined ? {} : { stopDate: e.stopDate }),
+          })),
+          ...(list.length > max ? { nextToken: String(max) } : {}),
+        };
+      }
+      case 'DescribeExecution': {
+        const e = this.execution(call);
+        return {
+          executionArn: e.executionArn,
+          stateMachineArn: e.stateMachineArn,
+          name: e.name,
+          status: e.status,
+          startDate: e.startDate,
+          input: e.input,
+          ...(e.stopDate === undefined ? {} : { stopDate: e.stopDate }),
+          ...(e.status === 'SUCCEEDED' ? { output: e.output } : {}),
+          ...(e.error === undefined ? {} : { error: e.error }),
+          ...(e.cause === undefined ? {} : { cause: e.cause }),
+        };
+      }
+      case 'GetExecutionHistory': {
+        const e = this.execution(call);
+        const ordered = input.reverseOrder === true ? [...e.events].reverse() : e.events;
+        const max = Number(input.maxResults ?? 0) || 100;
+        const from = Number(input.nextToken ?? 0);
+        const page = ordered.slice(from, from + max);
+        return {
+          events: page.map((event) =>
+            input.includeExecutionData === false
+              ? Object.fromEntries(
+                  Object.entries(event).map(([k, v]) => [
+                    k,
+                    typeof v === 'object' && v !== null && !(v instanceof Date)
+                      ? Object.fromEntries(
+                          Object.entries(v).filter(([field]) => field !== 'input' && field !== 'output'),
+                        )
+                      : v,
+                  ]),
+                )
+              : event,
+          ),
+          ...(from + max < ordered.length ? { nextToken: String(from + max) } : {}),
+        };
+      }
+      case 'StartExecution': {
+        const arn = str(input.stateMachineArn);
+        if (!this.stateMachines.has(arn))
+          call.fail('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+        const name = str(input.name, `${this.now().toString(16)}-${Math.random().toString(16).slice(2, 10)}`);
+        if (!validName(name)) call.fail('InvalidName', `Invalid Name: '${name}'`);
+        const text = str(input.input, '{}');
+        const existing = this.executions.get(`${arn.replace(':stateMachine:', ':execution:')}:${name}`);
+        if (existing !== undefined) {
+          if (existing.status === 'RUNNING' && existing.input === text)
+            return { executionArn: existing.executionArn, startDate: existing.startDate };
+          call.fail('ExecutionAlreadyExists', `Execution Already Exists: '${existing.executionArn}'`);
+        }
+        const started = this.begin(arn, name, JSON.parse(text) as unknown);
+        this.onStart?.(started);
+        return { executionArn: started.executionArn, startDate: started.startDate };
+      }
+      case 'StopExecution': {
+        const e = this.execution(call);
+        if (e.status === 'RUNNING')
+          this.finish(e, 'ABORTED', {
+            ...(input.error === undefined ? {} : { error: str(input.error) }),
+            ...(input.cause === undefined ? {} : { cause: str(input.cause) }),
+          });
+        return { stopDate: e.stopDate ?? new Date(this.now()) };
+      }
+      case 'DescribeStateMachine': {
+        const arn = str(input.stateMachineArn);
+        const machine = this.stateMachines.get(arn);
+        if (machine === undefined)
+          return call.fail('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+        return {
+          stateMachineArn: arn,
+          name: arn.split(':').at(-1),
+          status: 'ACTIVE',
+          type: 'STANDARD',
+          creationDate: machine.creationDate,
+          definition: '{}',
+          roleArn: 'arn:aws:iam::111122223333:role/local',
+        };
+      }
+      default:
+        throw new Error(`${this.label}: ${call.operation} is catalogued but not simulated`);
+    }
+  }
+
+  private execution(call: SimulatorCall): SimulatedExecution {
+    const arn = str(call.input.executionArn);
+    const e = this.executions.get(arn);
+    if (e === undefined) return call.fail('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+    return e;
+  }
+}
