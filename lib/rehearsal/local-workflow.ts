@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { StateMachine } from 'aws-local-stepfunctions';
+import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import './promise-compat';
 
 export const STATEMACHINES = join(__dirname, '..', '..', 'statemachines');
@@ -57,7 +57,7 @@ export function publishStates(file: string): string[] {
 }
 
 export interface LocalExecution {
-  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
   readonly output?: unknown;
   readonly error?: { name: string; message: string };
   /** States entered, in order. */
@@ -70,6 +70,27 @@ export interface LocalExecution {
 
 type Handler = (input: never) => unknown;
 
+/** A local run's event (aws-local-stepfunctions' event log). */
+export interface RunEvent {
+  readonly type: string;
+  readonly timestamp: number;
+  readonly state?: {
+    readonly name: string;
+    readonly type: string;
+    readonly input?: unknown;
+    readonly output?: unknown;
+  };
+  readonly Error?: string;
+  readonly Cause?: unknown;
+}
+
+export interface RunHooks {
+  /** The execution's ARN and name, as $$.Execution gives them. */
+  readonly executionArn?: string;
+  /** Sees every event as it happens; `abort` stops the execution as StopExecution would. */
+  readonly onEvent?: (event: RunEvent, abort: () => void) => void;
+}
+
 /** Runs the definition locally; Task states run the given local functions (the real step handlers). */
 export async function runLocally(
   definition: Record<string, unknown>,
@@ -77,16 +98,19 @@ export async function runLocally(
   handlers: Record<string, Handler>,
   retryIntervalOverrides: Record<string, number> = {},
   waitTimeOverrides: Record<string, number> = {},
+  hooks: RunHooks = {},
 ): Promise<LocalExecution> {
   const machine = new StateMachine(definition as never, {
     validationOptions: { checkArn: true, checkPaths: true },
   });
+  const executionArn =
+    hooks.executionArn ?? 'arn:aws:states:us-east-1:111122223333:execution:local:local-run';
   const execution = machine.run(input as never, {
     // What Step Functions provides as $$ (the context object).
     context: {
       Execution: {
-        Id: 'arn:aws:states:us-east-1:111122223333:execution:local:local-run',
-        Name: 'local-run',
+        Id: executionArn,
+        Name: executionArn.split(':').at(-1) ?? 'local-run',
         StartTime: new Date().toISOString(),
         RoleArn: 'arn:aws:iam::111122223333:role/local',
       },
@@ -113,6 +137,9 @@ export async function runLocally(
         path.push(event.state.name);
         entered.push({ state: event.state.name, at: Date.now() });
       }
+      hooks.onEvent?.(event, () => {
+        execution.abort();
+      });
     }
   })();
   try {
@@ -121,6 +148,22 @@ export async function runLocally(
     return { status: 'SUCCEEDED', output, path, entered, history };
   } catch (error) {
     await collecting.catch(() => undefined);
+    if (error instanceof ExecutionAbortedError)
+      return {
+        status: 'ABORTED',
+        error: { name: 'States.Aborted', message: 'stopped' },
+        path,
+        entered,
+        history,
+      };
+    if (error instanceof ExecutionTimeoutError)
+      return {
+        status: 'TIMED_OUT',
+        error: { name: 'States.Timeout', message: 'the execution ran past its TimeoutSeconds' },
+        path,
+        entered,
+        history,
+      };
     // The library wraps the execution's own error (a Fail state's Error and Cause) as `cause`.
     const { cause } = error as Error;
     const { name, message } = cause instanceof Error ? cause : (error as Error);

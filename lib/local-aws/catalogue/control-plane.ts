@@ -1,4 +1,4 @@
-import { error, row, type ServiceEntry } from './types';
+import { commonErrors, error, row, type ServiceEntry } from './types';
 import { str } from '../input';
 
 const EB = 'https://docs.aws.amazon.com/eventbridge/latest/APIReference';
@@ -27,6 +27,7 @@ export const EVENTBRIDGE: ServiceEntry = {
     `${EB}/CommonErrors.html`,
     'ThrottlingException: The request was denied due to request throttling. HTTP Status Code: 400',
   ),
+  common: commonErrors('events', `${EB}/CommonErrors.html`),
   operations: [
     {
       service: 'events',
@@ -61,7 +62,7 @@ export const EVENTBRIDGE: ServiceEntry = {
     {
       service: 'events',
       operation: 'DescribeRule',
-      calledBy: ['lib/cli/drill-command.ts', 'lib/cli/doctor-command.ts'],
+      calledBy: ['lib/cli/drill-command.ts'],
       reference: `${EB}/API_DescribeRule.html`,
       iam: (input, w) => [
         {
@@ -111,11 +112,12 @@ export const CLOUDFORMATION: ServiceEntry = {
     `${CFN}/CommonErrors.html`,
     'ThrottlingException: The request was denied due to request throttling. HTTP Status Code: 400',
   ),
+  common: commonErrors('cloudformation', `${CFN}/CommonErrors.html`),
   operations: [
     {
       service: 'cloudformation',
       operation: 'DescribeStacks',
-      calledBy: ['lib/cli/drill-command.ts', 'lib/cli/migrate-command.ts', 'lib/cli/doctor-command.ts'],
+      calledBy: ['lib/cli/drill-command.ts', 'lib/cli/migrate-command.ts'],
       reference: `${CFN}/API_DescribeStacks.html`,
       iam: (input, w) => [
         {
@@ -167,15 +169,12 @@ export const CLOUDWATCH: ServiceEntry = {
     `${CW_UG}/cloudwatch_limits.html`,
     'GetMetricData: 50 transactions per second (TPS)',
   ),
+  common: commonErrors('cloudwatch', `${CW}/CommonErrors.html`),
   operations: [
     {
       service: 'cloudwatch',
       operation: 'GetMetricData',
-      calledBy: [
-        'lambdas/drill/steps/preflight.ts',
-        'lambdas/drill/steps/observe-dns.ts',
-        'lib/cli/doctor-command.ts',
-      ],
+      calledBy: ['lambdas/drill/steps/preflight.ts', 'lambdas/drill/steps/observe-dns.ts'],
       reference: `${CW}/API_GetMetricData.html`,
       iam: () => [{ action: 'cloudwatch:GetMetricData', resources: ['*'] }],
       relies: [
@@ -235,6 +234,7 @@ export const SNS_SERVICE: ServiceEntry = {
     'ThrottlingException: The request was denied due to request throttling. HTTP Status Code: 400',
     false,
   ),
+  common: commonErrors('sns', `${SNS}/CommonErrors.html`),
   operations: [
     {
       service: 'sns',

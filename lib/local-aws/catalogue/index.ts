@@ -42,9 +42,12 @@ export function operationEntry(service: ServiceName, operation: string): Operati
  */
 export function documentedError(service: ServiceName, operation: string, code: string): ErrorRow {
   const s = serviceEntry(service);
-  const found = [...operationEntry(service, operation).errors, s.accessDenied, s.throttling].find(
-    (e) => e.code === code,
-  );
+  const found = [
+    ...operationEntry(service, operation).errors,
+    s.accessDenied,
+    s.throttling,
+    ...(s.common ?? []),
+  ].find((e) => e.code === code);
   if (found === undefined)
     throw new Error(`${service}:${operation} has no documented error ${code} in the AWS behaviour catalogue`);
   return found;
@@ -55,6 +58,7 @@ export function catalogueRows(): { id: string; simulated: boolean }[] {
   return CATALOGUE.flatMap((s) => [
     s.accessDenied,
     s.throttling,
+    ...(s.common ?? []),
     ...s.operations.flatMap((o) => [...o.relies, ...o.errors]),
   ]).map((r) => ({ id: r.id, simulated: r.simulated }));
 }

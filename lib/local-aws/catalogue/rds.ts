@@ -1,4 +1,4 @@
-import { error, row, type CallSite, type ServiceEntry } from './types';
+import { commonErrors, error, row, type CallSite, type ServiceEntry } from './types';
 import { str } from '../input';
 
 const API = 'https://docs.aws.amazon.com/AmazonRDS/latest/APIReference';
@@ -49,6 +49,7 @@ export const RDS: ServiceEntry = {
     `${UG}/rds-api-throttling.html`,
     'By default, you can make up to 300 requests in a burst and a sustained 12 requests per second.',
   ),
+  common: commonErrors('rds', `${API}/CommonErrors.html`),
   operations: [
     {
       service: 'rds',
@@ -134,7 +135,7 @@ export const RDS: ServiceEntry = {
           'The source cannot take a replica now (or keeps no backups).',
         ),
         error(
-          'rds.CreateDBInstanceReadReplica.kms',
+          'rds.CreateDBInstanceReadReplica.kms-not-accessible',
           'KMSKeyNotAccessibleFault',
           400,
           'The replica region’s key is disabled or not usable by the caller.',
@@ -155,7 +156,7 @@ export const RDS: ServiceEntry = {
     {
       service: 'rds',
       operation: 'DescribeDBInstances',
-      calledBy: ['lambdas/dr-replica/handler.ts', 'lib/cli/doctor-command.ts'],
+      calledBy: ['lambdas/dr-replica/handler.ts'],
       reference: `${API}/API_DescribeDBInstances.html`,
       iam: (input, w) => [
         {

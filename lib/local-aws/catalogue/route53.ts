@@ -1,4 +1,4 @@
-import { error, row, type IamOf, type ServiceEntry } from './types';
+import { commonErrors, error, row, type IamOf, type ServiceEntry } from './types';
 import { str } from '../input';
 
 const API = 'https://docs.aws.amazon.com/Route53/latest/APIReference';
@@ -45,7 +45,7 @@ const NO_ZONE = (op: string) =>
     `${API}/API_${op}.html`,
     'NoSuchHostedZone: No hosted zone exists with the ID that you specified. HTTP Status Code: 404',
   );
-const INVALID = (op: string, when: string) =>
+const INVALID = (op: string, when: string, simulated = true) =>
   error(
     `route53.${op}.invalid-input`,
     'InvalidInput',
@@ -53,6 +53,7 @@ const INVALID = (op: string, when: string) =>
     when,
     `${API}/API_${op}.html`,
     'InvalidInput: The input is not valid. HTTP Status Code: 400',
+    simulated,
   );
 
 export const ROUTE53: ServiceEntry = {
@@ -75,6 +76,10 @@ export const ROUTE53: ServiceEntry = {
     `${DG}/throttling-api-requests.html`,
     'returns an HTTP 400 error (Bad request). The response header also includes a Code element with a value of Throttling and a Message element with a value of Rate exceeded',
   ),
+  common: commonErrors(
+    'route53',
+    'https://docs.aws.amazon.com/Route53/latest/APIReference/CommonErrors.html',
+  ),
   operations: [
     {
       service: 'route53',
@@ -83,7 +88,6 @@ export const ROUTE53: ServiceEntry = {
         'lambdas/drill/steps/preflight.ts',
         'lambdas/drill/steps/observe-dns.ts',
         'lambdas/dns-flip/handler.ts',
-        'lib/cli/doctor-command.ts',
       ],
       reference: `${API}/API_TestDNSAnswer.html`,
       iam: () => [{ action: 'route53:TestDNSAnswer', resources: ['*'] }],
@@ -161,11 +165,7 @@ export const ROUTE53: ServiceEntry = {
     {
       service: 'route53',
       operation: 'GetHealthCheck',
-      calledBy: [
-        'lambdas/drill/steps/health-check.ts',
-        'lib/cli/drill-command.ts',
-        'lib/cli/doctor-command.ts',
-      ],
+      calledBy: ['lambdas/drill/steps/health-check.ts', 'lib/cli/drill-command.ts'],
       reference: `${API}/API_GetHealthCheck.html`,
       iam: (input, w) => [{ action: 'route53:GetHealthCheck', resources: [checkArn(input, w.partition)] }],
       relies: [
@@ -176,16 +176,12 @@ export const ROUTE53: ServiceEntry = {
           'A complex type that contains information about one health check that is associated with the current AWS account.',
         ),
       ],
-      errors: [NOT_FOUND_CHECK('GetHealthCheck'), INVALID('GetHealthCheck', 'A malformed id.')],
+      errors: [NOT_FOUND_CHECK('GetHealthCheck'), INVALID('GetHealthCheck', 'A malformed id.', false)],
     },
     {
       service: 'route53',
       operation: 'UpdateHealthCheck',
-      calledBy: [
-        'lambdas/drill/steps/health-check.ts',
-        'lib/cli/drill-command.ts',
-        'lib/cli/hold-command.ts',
-      ],
+      calledBy: ['lambdas/drill/steps/health-check.ts', 'lib/cli/drill-command.ts'],
       reference: `${API}/API_UpdateHealthCheck.html`,
       iam: (input, w) => [{ action: 'route53:UpdateHealthCheck', resources: [checkArn(input, w.partition)] }],
       relies: [
@@ -350,17 +346,13 @@ export const ROUTE53: ServiceEntry = {
           `${API}/API_GetChange.html`,
           'NoSuchChange: A change with the specified change ID does not exist. HTTP Status Code: 404',
         ),
-        INVALID('GetChange', 'A malformed id.'),
+        INVALID('GetChange', 'A malformed id.', false),
       ],
     },
     {
       service: 'route53',
       operation: 'GetHostedZone',
-      calledBy: [
-        'lambdas/workflow-input/handler.ts',
-        'lambdas/drill/steps/preflight.ts',
-        'lib/cli/doctor-command.ts',
-      ],
+      calledBy: ['lambdas/workflow-input/handler.ts', 'lambdas/drill/steps/preflight.ts'],
       reference: `${API}/API_GetHostedZone.html`,
       iam: withAction('route53:GetHostedZone', zoneArn),
       relies: [
@@ -371,7 +363,7 @@ export const ROUTE53: ServiceEntry = {
           'PrivateZone: A value that indicates whether this is a private hosted zone.',
         ),
       ],
-      errors: [NO_ZONE('GetHostedZone'), INVALID('GetHostedZone', 'A malformed id.')],
+      errors: [NO_ZONE('GetHostedZone'), INVALID('GetHostedZone', 'A malformed id.', false)],
     },
   ],
 };

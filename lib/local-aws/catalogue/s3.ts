@@ -38,6 +38,16 @@ export const S3: ServiceEntry = {
     `${UG}/optimizing-performance.html`,
     'your application can achieve at least 3,500 PUT/COPY/POST/DELETE or 5,500 GET/HEAD requests per second per partitioned Amazon S3 prefix',
   ),
+  common: [
+    error(
+      's3.internal-error',
+      'InternalError',
+      500,
+      'S3 failed internally: retry.',
+      `${API}/ErrorResponses.html`,
+      'InternalError: An internal error occurred. Try again. HTTP Status Code: 500 Internal Server Error',
+    ),
+  ],
   operations: [
     {
       service: 's3',
@@ -64,7 +74,7 @@ export const S3: ServiceEntry = {
     {
       service: 's3',
       operation: 'HeadObject',
-      calledBy: ['lambdas/drill/steps/s3-probe.ts', 'lib/cli/doctor-command.ts'],
+      calledBy: ['lambdas/drill/steps/s3-probe.ts'],
       reference: `${API}/API_HeadObject.html`,
       iam: (input, w) => [{ action: 's3:GetObject', resources: [objectArn(input, w.partition)] }],
       relies: [

@@ -1,4 +1,4 @@
-import { error, row, type CallSite, type ServiceEntry } from './types';
+import { commonErrors, error, row, type CallSite, type ServiceEntry } from './types';
 import { str } from '../input';
 
 const API = 'https://docs.aws.amazon.com/secretsmanager/latest/apireference';
@@ -33,6 +33,7 @@ export const SECRETS_MANAGER: ServiceEntry = {
     `${UG}/reference_limits.html`,
     'GetSecretValue and DescribeSecret: 10,000 requests per second combined',
   ),
+  common: commonErrors('secretsmanager', `${API}/CommonErrors.html`),
   operations: [
     {
       service: 'secretsmanager',

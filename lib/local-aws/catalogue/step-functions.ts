@@ -1,4 +1,4 @@
-import { error, row, type ServiceEntry } from './types';
+import { commonErrors, error, row, type ServiceEntry } from './types';
 import { str } from '../input';
 
 const API = 'https://docs.aws.amazon.com/step-functions/latest/apireference';
@@ -44,6 +44,7 @@ export const STEP_FUNCTIONS: ServiceEntry = {
     `${DG}/service-quotas.html`,
     'API action throttling quotas ... ListExecutions ... bucket size 100-200, refill rate 2-5 per second',
   ),
+  common: commonErrors('states', `${API}/CommonErrors.html`),
   operations: [
     {
       service: 'states',
@@ -51,9 +52,7 @@ export const STEP_FUNCTIONS: ServiceEntry = {
       calledBy: [
         'lambdas/drill/steps/preflight.ts',
         'lambdas/drill/steps/freshness.ts',
-        'lambdas/workflow-input/handler.ts',
         'lib/cli/drill-command.ts',
-        'lib/cli/migrate-command.ts',
       ],
       reference: `${API}/API_ListExecutions.html`,
       iam: (input) => [{ action: 'states:ListExecutions', resources: arnOf('stateMachineArn')(input) }],
@@ -70,7 +69,7 @@ export const STEP_FUNCTIONS: ServiceEntry = {
     {
       service: 'states',
       operation: 'DescribeExecution',
-      calledBy: ['lambdas/safety-net/handler.ts', 'lib/cli/follow-execution.ts', 'lib/cli/drill-command.ts'],
+      calledBy: ['lib/cli/follow-execution.ts', 'lib/cli/drill-command.ts'],
       reference: `${API}/API_DescribeExecution.html`,
       iam: (input) => [{ action: 'states:DescribeExecution', resources: arnOf('executionArn')(input) }],
       relies: [
@@ -86,11 +85,7 @@ export const STEP_FUNCTIONS: ServiceEntry = {
     {
       service: 'states',
       operation: 'GetExecutionHistory',
-      calledBy: [
-        'lambdas/safety-net/handler.ts',
-        'lambdas/drill/steps/health-check.ts',
-        'lib/cli/follow-execution.ts',
-      ],
+      calledBy: ['lambdas/drill/steps/health-check.ts', 'lib/cli/follow-execution.ts'],
       reference: `${API}/API_GetExecutionHistory.html`,
       iam: (input) => [{ action: 'states:GetExecutionHistory', resources: arnOf('executionArn')(input) }],
       relies: [
@@ -183,7 +178,7 @@ export const STEP_FUNCTIONS: ServiceEntry = {
     {
       service: 'states',
       operation: 'ExecutionStatusChange',
-      calledBy: ['lib/constructs/failover-drill.ts', 'lib/constructs/workflow-safety-net.ts'],
+      calledBy: ['lib/constructs/failover-drill.ts'],
       reference: `${DG}/eventbridge-integration.html`,
       iam: () => [],
       relies: [

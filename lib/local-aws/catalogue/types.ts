@@ -70,6 +70,8 @@ export interface ServiceEntry {
   readonly accessDenied: ErrorRow;
   /** How it answers when the request rate is exceeded. */
   readonly throttling: ErrorRow;
+  /** Errors any call of the service can answer with (an internal failure, the service unavailable). */
+  readonly common?: readonly ErrorRow[];
   readonly operations: readonly OperationEntry[];
 }
 
@@ -90,3 +92,25 @@ export const error = (
   quote: string,
   simulated = true,
 ): ErrorRow => ({ id, code, status, text, source: { url, quote }, simulated });
+
+/** The internal-failure and unavailable errors every AWS query and REST API lists among its common errors. */
+export function commonErrors(service: string, page: string): ErrorRow[] {
+  return [
+    error(
+      `${service}.internal-failure`,
+      'InternalFailure',
+      500,
+      'The service failed to process the request: retry.',
+      page,
+      'InternalFailure: The request processing has failed because of an unknown error, exception or failure. HTTP Status Code: 500',
+    ),
+    error(
+      `${service}.service-unavailable`,
+      'ServiceUnavailable',
+      503,
+      'The request failed because of a temporary failure of the server: retry.',
+      page,
+      'ServiceUnavailable: The request has failed due to a temporary failure of the server. HTTP Status Code: 503',
+    ),
+  ];
+}

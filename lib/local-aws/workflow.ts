@@ -1,0 +1,126 @@
+/**
+ * Runs a workflow's ASL file in the local world as Step Functions runs the deployed state machine: the
+ * definition gets the substitutions CDK makes (the synthesized ARNs), every Lambda task runs its real handler
+ * as that function's principal (so each AWS call is authorized against the function's role), service
+ * integrations (SNS publish, StartExecution) run as the state machine's role, and the execution is registered
+ * in the simulated Step Functions with an AWS-shaped history that other functions can read.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadDefinition, runLocally, STATEMACHINES, type LocalExecution } from '../rehearsal/local-workflow';
+import type { LocalWorld } from './from-app';
+import type { LocalRunEvent } from './step-functions';
+import { asPrincipal } from './world';
+
+type Handler = (input: never) => unknown;
+
+interface AslState {
+  readonly Type?: string;
+  readonly Resource?: string;
+  readonly Branches?: { readonly States: Record<string, AslState> }[];
+}
+
+/** Every Task state of a definition (branches included) with its Resource. */
+export function taskResources(definition: { States: Record<string, AslState> }): Map<string, string> {
+  const found = new Map<string, string>();
+  const walk = (states: Record<string, AslState>) => {
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Type === 'Task' && state.Resource !== undefined) found.set(name, state.Resource);
+      for (const branch of state.Branches ?? []) walk(branch.States);
+    }
+  };
+  walk(definition.States);
+  return found;
+}
+
+export interface WorldRun {
+  readonly world: LocalWorld;
+  /** The ASL file under statemachines/ and the deployed state machine's name. */
+  readonly file: string;
+  readonly stateMachineName: string;
+  readonly input: unknown;
+  /** The real handler of each Lambda task state (and overrides of integration states, e.g. a nested run). */
+  readonly handlers: Record<string, Handler>;
+  readonly name?: string;
+  readonly retryIntervals?: Record<string, number>;
+  readonly waits?: Record<string, number>;
+  /** Stops the execution (as StopExecution does) when this state is entered. */
+  readonly abortAt?: string;
+}
+
+export interface WorldExecution extends LocalExecution {
+  readonly executionArn: string;
+}
+
+let runs = 0;
+
+export async function runInWorld(run: WorldRun): Promise<WorldExecution> {
+  const { world } = run;
+  const definition = loadDefinition(run.file, world.substitutions(run.stateMachineName)) as {
+    States: Record<string, AslState>;
+  };
+  const stateMachineArn = world.stateMachineArn(run.stateMachineName);
+  const machinePrincipal = world.iam.principalOfArn(stateMachineArn);
+  const region = stateMachineArn.split(':')[3] ?? 'us-east-1';
+  const resources = taskResources(definition);
+  const handlers: Record<string, Handler> = {};
+  for (const [state, resource] of resources) {
+    const given = run.handlers[state];
+    if (resource.startsWith('arn:aws:lambda:')) {
+      if (given === undefined) throw new Error(`${run.file}: no handler for the Lambda task ${state}`);
+      const principal = world.iam.principalOfArn(resource);
+      if (principal === undefined)
+        throw new Error(`${run.file}: ${state} invokes ${resource}, not in the app`);
+      handlers[state] = (input: never) => asPrincipal(principal, () => given(input));
+    } else if (resource === 'arn:aws:states:::sns:publish') {
+      handlers[state] = (input: never) =>
+        asPrincipal(machinePrincipal, () =>
+          given === undefined
+            ? world.aws.call('sns', 'Publish', input as Record<string, unknown>, region)
+            : given(input),
+        );
+    } else {
+      if (given === undefined) throw new Error(`${run.file}: no handler for the integration task ${state}`);
+      handlers[state] = (input: never) => asPrincipal(machinePrincipal, () => given(input));
+    }
+  }
+  const name = run.name ?? `local-${++runs}-${Date.now().toString(36)}`;
+  const execution = world.stepFunctions.begin(stateMachineArn, name, run.input);
+  const chains = new Map<string, number>();
+  const result = await runLocally(
+    definition,
+    run.input,
+    handlers,
+    run.retryIntervals ?? {},
+    run.waits ?? {},
+    {
+      executionArn: execution.executionArn,
+      onEvent: (event, abort) => {
+        const resource = event.state === undefined ? undefined : resources.get(event.state.name);
+        world.stepFunctions.record(
+          execution,
+          { ...(event as LocalRunEvent), ...(resource === undefined ? {} : { resource }) },
+          chains,
+        );
+        if (event.type === 'StateEntered' && event.state?.name === run.abortAt) abort();
+      },
+    },
+  );
+  if (result.status === 'SUCCEEDED')
+    world.stepFunctions.finish(execution, 'SUCCEEDED', { output: result.output });
+  else
+    world.stepFunctions.finish(execution, result.status, {
+      ...(result.error === undefined ? {} : { error: result.error.name, cause: result.error.message }),
+    });
+  return { ...result, executionArn: execution.executionArn };
+}
+
+/** The SNS publish states of an ASL file (the on-call notifications). */
+export function publishStatesOf(file: string): string[] {
+  const definition = JSON.parse(readFileSync(join(STATEMACHINES, file), 'utf8')) as {
+    States: Record<string, AslState>;
+  };
+  return [...taskResources(definition)]
+    .filter(([, r]) => r === 'arn:aws:states:::sns:publish')
+    .map(([s]) => s);
+}

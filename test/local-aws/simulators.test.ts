@@ -1,0 +1,1311 @@
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  Route53Client,
+  TestDNSAnswerCommand,
+} from '@aws-sdk/client-route-53';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { serviceEntry, type ServiceName } from '../../lib/local-aws/catalogue';
+import { normalizedRecordName } from '../../lib/local-aws/catalogue/route53';
+import {
+  CloudFormationSimulator,
+  CloudWatchSimulator,
+  EventBridgeSimulator,
+  SnsSimulator,
+} from '../../lib/local-aws/control-plane';
+import { RdsSimulator } from '../../lib/local-aws/rds';
+import { Route53Simulator } from '../../lib/local-aws/route53';
+import { S3Simulator } from '../../lib/local-aws/s3';
+import { SecretsManagerSimulator } from '../../lib/local-aws/secrets-manager';
+import { StepFunctionsSimulator } from '../../lib/local-aws/step-functions';
+import { asPrincipal, LocalAws, type Authorizer, type Simulator } from '../../lib/local-aws/world';
+
+const ACCOUNT = '111122223333';
+const ZONE = 'Z0SIM000000001';
+const PRIVATE_ZONE = 'Z0SIM000000002';
+
+/** A settable clock, so time-dependent behaviour is asserted without waiting. */
+function clock(start = 1_000_000) {
+  const c = { t: start, now: () => c.t };
+  return c;
+}
+
+/** Grants exactly the listed actions (every resource): enough to see how each service answers a denial. */
+const allowing = (...actions: string[]): Authorizer => ({
+  principalArn: (p) => `arn:aws:sts::${ACCOUNT}:assumed-role/test-role/${p}`,
+  allows: (_p, requirement) => Promise.resolve(actions.includes(requirement.action)),
+});
+
+const world = (simulators: Simulator[], authorizer?: Authorizer) =>
+  new LocalAws({ account: ACCOUNT, simulators, ...(authorizer === undefined ? {} : { authorizer }) });
+
+async function failure(promise: Promise<unknown>) {
+  try {
+    await promise;
+  } catch (error) {
+    const e = error as Error & { $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
+  }
+  throw new Error('expected the call to fail');
+}
+
+function route53World(c = clock()) {
+  const r53 = new Route53Simulator({ switchDelayMs: 1000, insyncDelayMs: 500, now: c.now });
+  r53.addZone(ZONE, 'example.org');
+  r53.addZone(PRIVATE_ZONE, 'internal.example', { private: true });
+  r53.addCheck({ id: 'db', type: 'CLOUDWATCH_METRIC', alarm: { name: 'db-down', region: 'us-west-2' } });
+  r53.addCheck({ id: 'replica', type: 'CLOUDWATCH_METRIC' });
+  r53.addCheck({ id: 'parent', type: 'CALCULATED', children: ['db'], healthThreshold: 1 });
+  r53.addFailoverPair(
+    ZONE,
+    'db.example.org',
+    10,
+    { value: 'primary.aws', healthCheckId: 'parent' },
+    {
+      value: 'replica.aws',
+      healthCheckId: 'replica',
+    },
+  );
+  return { r53, c, aws: world([r53]) };
+}
+
+describe('simulated AWS: access denied, throttling and internal failures, in each service’s own form', () => {
+  const services: [ServiceName, string, Record<string, unknown>, Simulator][] = [
+    [
+      'route53',
+      'GetHealthCheck',
+      { HealthCheckId: 'x' },
+      new Route53Simulator({ switchDelayMs: 0, insyncDelayMs: 0 }),
+    ],
+    ['s3', 'HeadObject', { Bucket: 'b', Key: 'k' }, new S3Simulator()],
+    ['secretsmanager', 'GetSecretValue', { SecretId: 's' }, new SecretsManagerSimulator(ACCOUNT)],
+    [
+      'states',
+      'ListExecutions',
+      { stateMachineArn: 'arn:aws:states:us-east-1:111122223333:stateMachine:x' },
+      new StepFunctionsSimulator(),
+    ],
+    ['rds', 'DescribeDBInstances', { DBInstanceIdentifier: 'x' }, new RdsSimulator(ACCOUNT)],
+    ['events', 'DescribeRule', { Name: 'r' }, new EventBridgeSimulator()],
+    ['cloudformation', 'DescribeStacks', { StackName: 's' }, new CloudFormationSimulator()],
+    [
+      'cloudwatch',
+      'GetMetricData',
+      { MetricDataQueries: [], StartTime: new Date(0), EndTime: new Date(1) },
+      new CloudWatchSimulator(),
+    ],
+    [
+      'sns',
+      'ListSubscriptionsByTopic',
+      { TopicArn: 'arn:aws:sns:us-east-1:111122223333:t' },
+      new SnsSimulator(),
+    ],
+  ];
+
+  // Rows: [route53.access-denied] [s3.access-denied] [secretsmanager.access-denied] [states.access-denied]
+  // [rds.access-denied] [events.access-denied] [cloudformation.access-denied] [cloudwatch.access-denied] [sns.access-denied]
+  it.each(services)('%s denies %s as that service does', async (service, operation, input, simulator) => {
+    const aws = world([simulator], allowing());
+    const denied = serviceEntry(service).accessDenied;
+    const e = await failure(aws.call(service, operation, input, 'us-east-1', 'step-fn'));
+    // A HEAD request has no body: the SDK sees a bare 403 (name Unknown).
+    expect(e).toMatchObject(
+      operation === 'HeadObject'
+        ? { name: 'Unknown', status: 403, message: 'UnknownError' }
+        : { name: denied.code, status: denied.status },
+    );
+    if (operation !== 'HeadObject')
+      expect(e.message).toContain(
+        `arn:aws:sts::${ACCOUNT}:assumed-role/test-role/step-fn is not authorized to perform`,
+      );
+  });
+
+  // Rows: [route53.throttling] [s3.throttling] [secretsmanager.throttling] [states.throttling] [rds.throttling]
+  // [events.throttling] [cloudformation.throttling] [cloudwatch.throttling] [route53.internal-failure]
+  // [route53.service-unavailable] [secretsmanager.internal-failure] [secretsmanager.service-unavailable]
+  // [states.internal-failure] [states.service-unavailable] [rds.internal-failure] [rds.service-unavailable]
+  // [events.internal-failure] [events.service-unavailable] [cloudformation.internal-failure]
+  // [cloudformation.service-unavailable] [cloudwatch.internal-failure] [cloudwatch.service-unavailable]
+  // [sns.internal-failure] [sns.service-unavailable] [s3.internal-error]
+  it.each(services)(
+    '%s can be made to throttle or fail internally, only with documented errors',
+    async (service, operation, input, simulator) => {
+      const aws = world([simulator]);
+      const entry = serviceEntry(service);
+      for (const e of [...(service === 'sns' ? [] : [entry.throttling]), ...(entry.common ?? [])]) {
+        aws.inject(service, operation, () => e.code);
+        expect(await failure(aws.call(service, operation, input, 'us-east-1'))).toMatchObject({
+          status: e.status,
+          ...(operation === 'HeadObject' ? {} : { name: e.code }),
+        });
+      }
+      // An error the catalogue does not document cannot be injected.
+      aws.inject(service, operation, () => 'SomethingAwsNeverSays');
+      await expect(aws.call(service, operation, input, 'us-east-1')).rejects.toThrow('no documented error');
+    },
+  );
+
+  it('refuses an operation the catalogue does not list', async () => {
+    const aws = world([new Route53Simulator({ switchDelayMs: 0, insyncDelayMs: 0 })]);
+    await expect(aws.call('route53', 'DeleteHostedZone', {}, 'us-east-1')).rejects.toThrow(
+      'not in the AWS behaviour catalogue',
+    );
+  });
+});
+
+describe('simulated Route 53', () => {
+  it('[route53.TestDNSAnswer.record-data] [route53.failover.primary-while-healthy] answers the PRIMARY while healthy, through the real SDK client', async () => {
+    const { aws } = route53World();
+    const undo = aws.install();
+    try {
+      const answer = await new Route53Client({ region: 'us-east-1' }).send(
+        new TestDNSAnswerCommand({ HostedZoneId: ZONE, RecordName: 'db.example.org', RecordType: 'CNAME' }),
+      );
+      expect(answer).toMatchObject({ RecordData: ['primary.aws.'], ResponseCode: 'NOERROR' });
+    } finally {
+      undo();
+    }
+  });
+
+  it('[route53.TestDNSAnswer.public-only] [route53.TestDNSAnswer.invalid-input] refuses a private zone', async () => {
+    const { aws } = route53World();
+    expect(
+      await failure(
+        aws.call(
+          'route53',
+          'TestDNSAnswer',
+          { HostedZoneId: PRIVATE_ZONE, RecordName: 'x', RecordType: 'A' },
+          'us-east-1',
+        ),
+      ),
+    ).toMatchObject({ name: 'InvalidInput', status: 400 });
+  });
+
+  it('[route53.TestDNSAnswer.no-such-hosted-zone] [route53.GetHostedZone.no-such-hosted-zone] [route53.ListResourceRecordSets.no-such-hosted-zone] [route53.ChangeResourceRecordSets.no-such-hosted-zone] answers NoSuchHostedZone (404) for an unknown zone', async () => {
+    const { aws } = route53World();
+    for (const [op, input] of [
+      ['TestDNSAnswer', { HostedZoneId: 'Z0NONE', RecordName: 'x', RecordType: 'A' }],
+      ['GetHostedZone', { Id: 'Z0NONE', HostedZoneId: 'Z0NONE' }],
+      ['ListResourceRecordSets', { HostedZoneId: 'Z0NONE' }],
+      ['ChangeResourceRecordSets', { HostedZoneId: 'Z0NONE', ChangeBatch: { Changes: [] } }],
+    ] as const)
+      expect(await failure(aws.call('route53', op, input, 'us-east-1'))).toMatchObject({
+        name: 'NoSuchHostedZone',
+        status: 404,
+      });
+  });
+
+  it('[route53.failover.switch-delay] [route53.health.inverted] fails over after the switching delay when the PRIMARY check is inverted', async () => {
+    const { r53, aws, c } = route53World();
+    await aws.call('route53', 'UpdateHealthCheck', { HealthCheckId: 'parent', Inverted: true }, 'us-east-1');
+    expect(r53.answer('db.example.org')?.values).toEqual(['primary.aws']);
+    c.t += 1000;
+    expect(r53.answer('db.example.org')?.values).toEqual(['replica.aws']);
+  });
+
+  it('[route53.failover.both-unhealthy] answers the PRIMARY when the SECONDARY is unhealthy too', () => {
+    const { r53, c } = route53World();
+    r53.observe('db', 'unhealthy');
+    r53.observe('replica', 'unhealthy');
+    c.t += 5000;
+    expect(r53.answer('db.example.org')?.values).toEqual(['primary.aws']);
+  });
+
+  it('[route53.health.disabled] treats a disabled check as healthy, and disabled plus inverted as unhealthy', async () => {
+    const { r53, aws } = route53World();
+    r53.observe('db', 'unhealthy');
+    expect(r53.healthy('parent')).toBe(false);
+    await aws.call('route53', 'UpdateHealthCheck', { HealthCheckId: 'parent', Disabled: true }, 'us-east-1');
+    expect(r53.healthy('parent')).toBe(true);
+    await aws.call('route53', 'UpdateHealthCheck', { HealthCheckId: 'parent', Inverted: true }, 'us-east-1');
+    expect(r53.healthy('parent')).toBe(false);
+  });
+
+  it('[route53.health.calculated-threshold] counts healthy children against HealthThreshold (0: always healthy; above the count: never)', async () => {
+    const { r53, aws } = route53World();
+    r53.observe('db', 'unhealthy');
+    expect(r53.healthy('parent')).toBe(false);
+    await aws.call(
+      'route53',
+      'UpdateHealthCheck',
+      { HealthCheckId: 'parent', HealthThreshold: 0 },
+      'us-east-1',
+    );
+    expect(r53.healthy('parent')).toBe(true);
+    r53.observe('db', 'healthy');
+    await aws.call(
+      'route53',
+      'UpdateHealthCheck',
+      { HealthCheckId: 'parent', HealthThreshold: 2 },
+      'us-east-1',
+    );
+    expect(r53.healthy('parent')).toBe(false);
+  });
+
+  it('[route53.health.metric-insufficient-data] takes InsufficientDataHealthStatus when the data stops (LastKnownStatus: the last state, healthy if none)', () => {
+    const { r53 } = route53World();
+    r53.addCheck({ id: 'fresh', type: 'CLOUDWATCH_METRIC', observed: 'insufficient-data' });
+    expect(r53.healthy('fresh')).toBe(true);
+    r53.observe('db', 'unhealthy');
+    r53.observe('db', 'insufficient-data');
+    expect(r53.healthy('db')).toBe(false);
+    r53.addCheck({
+      id: 'strict',
+      type: 'CLOUDWATCH_METRIC',
+      insufficientDataHealthStatus: 'Unhealthy',
+      observed: 'insufficient-data',
+    });
+    expect(r53.healthy('strict')).toBe(false);
+  });
+
+  it('[route53.GetHealthCheck.config] [route53.GetHealthCheck.no-such-health-check] describes a check, or answers NoSuchHealthCheck (404)', async () => {
+    const { aws } = route53World();
+    expect(
+      await aws.call('route53', 'GetHealthCheck', { HealthCheckId: 'parent' }, 'us-east-1'),
+    ).toMatchObject({
+      HealthCheck: {
+        HealthCheckVersion: 1,
+        HealthCheckConfig: {
+          Type: 'CALCULATED',
+          Inverted: false,
+          ChildHealthChecks: ['db'],
+          HealthThreshold: 1,
+        },
+      },
+    });
+    expect(
+      await failure(aws.call('route53', 'GetHealthCheck', { HealthCheckId: 'nope' }, 'us-east-1')),
+    ).toMatchObject({
+      name: 'NoSuchHealthCheck',
+      status: 404,
+    });
+  });
+
+  it('[route53.UpdateHealthCheck.version] [route53.UpdateHealthCheck.version-mismatch] [route53.UpdateHealthCheck.no-such-health-check] [route53.UpdateHealthCheck.invalid-input] updates conditionally on HealthCheckVersion (409 when stale)', async () => {
+    const { aws } = route53World();
+    const updated = (await aws.call(
+      'route53',
+      'UpdateHealthCheck',
+      { HealthCheckId: 'parent', HealthCheckVersion: 1, Inverted: true },
+      'us-east-1',
+    )) as {
+      HealthCheck: { HealthCheckVersion: number };
+    };
+    expect(updated.HealthCheck.HealthCheckVersion).toBe(2);
+    expect(
+      await failure(
+        aws.call(
+          'route53',
+          'UpdateHealthCheck',
+          { HealthCheckId: 'parent', HealthCheckVersion: 1, Inverted: false },
+          'us-east-1',
+        ),
+      ),
+    ).toMatchObject({ name: 'HealthCheckVersionMismatch', status: 409 });
+    expect(
+      await failure(aws.call('route53', 'UpdateHealthCheck', { HealthCheckId: 'nope' }, 'us-east-1')),
+    ).toMatchObject({
+      name: 'NoSuchHealthCheck',
+    });
+    expect(
+      await failure(
+        aws.call('route53', 'UpdateHealthCheck', { HealthCheckId: 'db', HealthThreshold: 1 }, 'us-east-1'),
+      ),
+    ).toMatchObject({ name: 'InvalidInput', status: 400 });
+  });
+
+  it('[route53.GetHealthCheckStatus.observations] [route53.GetHealthCheckStatus.no-calculated] [route53.GetHealthCheckStatus.invalid-input] [route53.GetHealthCheckStatus.no-such-health-check] reports per-checker observations, refuses CALCULATED checks', async () => {
+    const { aws } = route53World();
+    const status = (await aws.call(
+      'route53',
+      'GetHealthCheckStatus',
+      { HealthCheckId: 'db' },
+      'us-east-1',
+    )) as {
+      HealthCheckObservations: { Region: string; StatusReport: { Status: string } }[];
+    };
+    expect(status.HealthCheckObservations).toHaveLength(8);
+    expect(status.HealthCheckObservations.map((o) => o.Region)).toContain('sa-east-1');
+    expect(
+      await failure(aws.call('route53', 'GetHealthCheckStatus', { HealthCheckId: 'parent' }, 'us-east-1')),
+    ).toMatchObject({
+      name: 'InvalidInput',
+    });
+    expect(
+      await failure(aws.call('route53', 'GetHealthCheckStatus', { HealthCheckId: 'nope' }, 'us-east-1')),
+    ).toMatchObject({
+      name: 'NoSuchHealthCheck',
+    });
+  });
+
+  it('[route53.ListResourceRecordSets.order] [route53.ListResourceRecordSets.invalid-input] lists by reversed labels then type, from a start name, and refuses a type without a name', async () => {
+    const { r53, aws } = route53World();
+    r53.addRecordSet(ZONE, {
+      Name: 'a.example.org',
+      Type: 'TXT',
+      TTL: 60,
+      ResourceRecords: [{ Value: '"x"' }],
+    });
+    r53.addRecordSet(ZONE, {
+      Name: 'z.db.example.org',
+      Type: 'A',
+      TTL: 60,
+      ResourceRecords: [{ Value: '192.0.2.1' }],
+    });
+    const listed = (await aws.call(
+      'route53',
+      'ListResourceRecordSets',
+      { HostedZoneId: ZONE, StartRecordName: 'db.example.org' },
+      'us-east-1',
+    )) as {
+      ResourceRecordSets: { Name: string; Type: string }[];
+    };
+    expect(listed.ResourceRecordSets.map((s) => s.Name)).toEqual([
+      'db.example.org.',
+      'db.example.org.',
+      'z.db.example.org.',
+    ]);
+    const page = (await aws.call(
+      'route53',
+      'ListResourceRecordSets',
+      { HostedZoneId: ZONE, MaxItems: '1' },
+      'us-east-1',
+    )) as {
+      IsTruncated: boolean;
+      NextRecordName: string;
+    };
+    expect(page).toMatchObject({ IsTruncated: true, NextRecordName: 'db.example.org.' });
+    expect(
+      await failure(
+        aws.call(
+          'route53',
+          'ListResourceRecordSets',
+          { HostedZoneId: ZONE, StartRecordType: 'A' },
+          'us-east-1',
+        ),
+      ),
+    ).toMatchObject({ name: 'InvalidInput' });
+  });
+
+  it('[route53.ChangeResourceRecordSets.transactional] [route53.ListResourceRecordSets.pending] [route53.GetChange.insync] applies a batch whole, PENDING then INSYNC, listed at once', async () => {
+    const { aws, r53, c } = route53World();
+    const undo = aws.install();
+    try {
+      const client = new Route53Client({ region: 'us-east-1' });
+      const { ChangeInfo } = await client.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: ZONE,
+          ChangeBatch: {
+            Changes: [
+              {
+                Action: 'UPSERT',
+                ResourceRecordSet: {
+                  Name: 'db.example.org',
+                  Type: 'CNAME',
+                  TTL: 10,
+                  SetIdentifier: 'db.example.org-primary',
+                  Failover: 'PRIMARY',
+                  HealthCheckId: 'parent',
+                  ResourceRecords: [{ Value: 'green.aws' }],
+                },
+              },
+            ],
+          },
+        }),
+      );
+      expect(ChangeInfo?.Status).toBe('PENDING');
+      expect(r53.recordSet('db.example.org', 'db.example.org-primary')?.ResourceRecords).toEqual([
+        { Value: 'green.aws' },
+      ]);
+      expect((await client.send(new GetChangeCommand({ Id: ChangeInfo?.Id }))).ChangeInfo?.Status).toBe(
+        'PENDING',
+      );
+      c.t += 500;
+      expect((await client.send(new GetChangeCommand({ Id: ChangeInfo?.Id }))).ChangeInfo?.Status).toBe(
+        'INSYNC',
+      );
+    } finally {
+      undo();
+    }
+  });
+
+  it('[route53.ChangeResourceRecordSets.invalid-change-batch] [route53.ChangeResourceRecordSets.no-such-health-check] [route53.ChangeResourceRecordSets.invalid-input] refuses a bad batch and changes nothing', async () => {
+    const { aws, r53 } = route53World();
+    const change = (Action: string, set: Record<string, unknown>) =>
+      aws.call(
+        'route53',
+        'ChangeResourceRecordSets',
+        { HostedZoneId: ZONE, ChangeBatch: { Changes: [{ Action, ResourceRecordSet: set }] } },
+        'us-east-1',
+      );
+    const plain = { Name: 'db.example.org', Type: 'CNAME', TTL: 10, ResourceRecords: [{ Value: 'x.aws' }] };
+    expect(await failure(change('UPSERT', plain))).toMatchObject({ name: 'InvalidChangeBatch', status: 400 });
+    expect(
+      await failure(
+        change('CREATE', {
+          ...plain,
+          SetIdentifier: 'db.example.org-primary',
+          Failover: 'PRIMARY',
+          HealthCheckId: 'parent',
+        }),
+      ),
+    ).toMatchObject({ name: 'InvalidChangeBatch' });
+    expect(
+      await failure(
+        change('UPSERT', { ...plain, SetIdentifier: 's', Failover: 'PRIMARY', HealthCheckId: 'nope' }),
+      ),
+    ).toMatchObject({
+      name: 'NoSuchHealthCheck',
+    });
+    expect(await failure(change('RENAME', { ...plain, Name: 'other.example.org' }))).toMatchObject({
+      name: 'InvalidInput',
+    });
+    expect(r53.recordSet('db.example.org', 'db.example.org-primary')?.ResourceRecords).toEqual([
+      { Value: 'primary.aws' },
+    ]);
+  });
+
+  it('[route53.ChangeResourceRecordSets.condition-keys] puts normalized record names, types and actions in the IAM request context', () => {
+    expect(normalizedRecordName('Db.Example.ORG.')).toBe('db.example.org');
+    expect(normalizedRecordName('*.example.org')).toBe('\\052.example.org');
+  });
+
+  it('[route53.ChangeResourceRecordSets.prior-request] can answer PriorRequestNotComplete while an earlier change is processed', async () => {
+    const { aws } = route53World();
+    aws.inject('route53', 'ChangeResourceRecordSets', (_i, attempt) =>
+      attempt === 1 ? 'PriorRequestNotComplete' : undefined,
+    );
+    const batch = {
+      HostedZoneId: ZONE,
+      ChangeBatch: {
+        Changes: [
+          {
+            Action: 'UPSERT',
+            ResourceRecordSet: {
+              Name: 'x.example.org',
+              Type: 'A',
+              TTL: 1,
+              ResourceRecords: [{ Value: '192.0.2.9' }],
+            },
+          },
+        ],
+      },
+    };
+    expect(await failure(aws.call('route53', 'ChangeResourceRecordSets', batch, 'us-east-1'))).toMatchObject({
+      name: 'PriorRequestNotComplete',
+      status: 400,
+    });
+    await expect(aws.call('route53', 'ChangeResourceRecordSets', batch, 'us-east-1')).resolves.toBeDefined();
+  });
+
+  it('[route53.GetChange.no-such-change] answers NoSuchChange (404) for an unknown change', async () => {
+    const { aws } = route53World();
+    expect(
+      await failure(aws.call('route53', 'GetChange', { Id: '/change/C0NONE' }, 'us-east-1')),
+    ).toMatchObject({
+      name: 'NoSuchChange',
+      status: 404,
+    });
+  });
+
+  it('[route53.GetHostedZone.private-zone] says whether a zone is private', async () => {
+    const { aws } = route53World();
+    for (const [id, priv] of [
+      [ZONE, false],
+      [PRIVATE_ZONE, true],
+    ] as const)
+      expect(
+        await aws.call('route53', 'GetHostedZone', { Id: id, HostedZoneId: id }, 'us-east-1'),
+      ).toMatchObject({
+        HostedZone: { Config: { PrivateZone: priv } },
+      });
+  });
+});
+
+describe('simulated S3', () => {
+  function s3World(authorizer?: Authorizer, c = clock()) {
+    const s3 = new S3Simulator({ now: c.now });
+    s3.addBucket({
+      name: 'src',
+      region: 'us-west-2',
+      kmsKeyArn: 'arn:aws:kms:us-west-2:111122223333:key/k',
+      replication: { destination: 'dst', delayMs: 300 },
+    });
+    s3.addBucket({ name: 'dst', region: 'us-east-1' });
+    return { s3, c, aws: world([s3], authorizer) };
+  }
+
+  it('[s3.PutObject.kms] needs kms:GenerateDataKey on the bucket key to put an object', async () => {
+    const { aws } = s3World(allowing('s3:PutObject'));
+    const e = await failure(
+      aws.call('s3', 'PutObject', { Bucket: 'src', Key: 'k', Body: 'x' }, 'us-west-2', 'probe'),
+    );
+    expect(e).toMatchObject({ name: 'AccessDenied', status: 403 });
+    expect(e.message).toContain('kms:GenerateDataKey');
+    const ok = s3World(allowing('s3:PutObject', 'kms:GenerateDataKey'));
+    await expect(
+      ok.aws.call('s3', 'PutObject', { Bucket: 'src', Key: 'k', Body: 'x' }, 'us-west-2', 'probe'),
+    ).resolves.toBeDefined();
+  });
+
+  it('[s3.PutObject.replication] [s3.HeadObject.replication-status] replicates after the delay: PENDING then COMPLETED at the source, REPLICA at the destination', async () => {
+    const { aws, c } = s3World();
+    await aws.call('s3', 'PutObject', { Bucket: 'src', Key: 'k', Body: 'x' }, 'us-west-2');
+    expect(await aws.call('s3', 'HeadObject', { Bucket: 'src', Key: 'k' }, 'us-west-2')).toMatchObject({
+      ReplicationStatus: 'PENDING',
+    });
+    c.t += 300;
+    expect(await aws.call('s3', 'HeadObject', { Bucket: 'src', Key: 'k' }, 'us-west-2')).toMatchObject({
+      ReplicationStatus: 'COMPLETED',
+    });
+    expect(await aws.call('s3', 'HeadObject', { Bucket: 'dst', Key: 'k' }, 'us-east-1')).toMatchObject({
+      ReplicationStatus: 'REPLICA',
+    });
+  });
+
+  it('[s3.HeadObject.missing-needs-list] [s3.HeadObject.not-found] answers a missing key 404 only to a caller that may list the bucket, 403 otherwise (through the real SDK client)', async () => {
+    for (const [granted, expected] of [
+      [['s3:GetObject', 's3:ListBucket'], { name: 'NotFound', status: 404 }],
+      [['s3:GetObject'], { name: 'Unknown', status: 403 }],
+    ] as const) {
+      const { aws } = s3World(allowing(...granted));
+      const undo = aws.install();
+      try {
+        const e = await failure(
+          asPrincipal('probe', () =>
+            new S3Client({ region: 'us-east-1' }).send(
+              new HeadObjectCommand({ Bucket: 'dst', Key: 'missing' }),
+            ),
+          ),
+        );
+        expect(e).toMatchObject({ ...expected, message: 'UnknownError' });
+      } finally {
+        undo();
+      }
+    }
+  });
+
+  it('[s3.PutObject.wrong-region] [s3.HeadObject.wrong-region] [s3.ListObjectsV2.wrong-region] redirects (301) a client in another region than the bucket', async () => {
+    const { aws } = s3World();
+    for (const [op, input] of [
+      ['PutObject', { Bucket: 'src', Key: 'k', Body: 'x' }],
+      ['HeadObject', { Bucket: 'src', Key: 'k' }],
+      ['ListObjectsV2', { Bucket: 'src' }],
+    ] as const)
+      expect((await failure(aws.call('s3', op, input, 'us-east-1'))).status).toBe(301);
+  });
+
+  it('[s3.ListObjectsV2.order] [s3.ListObjectsV2.no-such-bucket] lists keys in order, by prefix and page', async () => {
+    const { aws } = s3World();
+    for (const k of ['dr-drill/b', 'dr-drill/a', 'other'])
+      await aws.call('s3', 'PutObject', { Bucket: 'src', Key: k, Body: 'x' }, 'us-west-2');
+    const page = (await aws.call(
+      's3',
+      'ListObjectsV2',
+      { Bucket: 'src', Prefix: 'dr-drill/', MaxKeys: 1 },
+      'us-west-2',
+    )) as {
+      Contents: { Key: string }[];
+      IsTruncated: boolean;
+    };
+    expect(page).toMatchObject({ Contents: [{ Key: 'dr-drill/a' }], IsTruncated: true });
+    expect(await failure(aws.call('s3', 'ListObjectsV2', { Bucket: 'none' }, 'us-west-2'))).toMatchObject({
+      name: 'NoSuchBucket',
+    });
+  });
+});
+
+describe('simulated Secrets Manager', () => {
+  function secretsWorld(authorizer?: Authorizer) {
+    const sm = new SecretsManagerSimulator(ACCOUNT);
+    sm.add({
+      name: 'pg-dr/master',
+      primaryRegion: 'us-west-2',
+      kmsKeyArn: 'arn:aws:kms:us-west-2:111122223333:key/p',
+      replicas: { 'us-east-1': 'arn:aws:kms:us-east-1:111122223333:key/s' },
+      versions: { AWSCURRENT: '{"password":"current"}', AWSPENDING: '{"password":"next"}' },
+    });
+    sm.add({
+      name: 'pg-dr/gone',
+      primaryRegion: 'us-east-1',
+      replicas: {},
+      versions: { AWSCURRENT: '{}' },
+      scheduledForDeletion: true,
+    });
+    return { sm, aws: world([sm], authorizer) };
+  }
+
+  it('[secretsmanager.GetSecretValue.current] returns AWSCURRENT unless asked for another stage (through the real SDK client)', async () => {
+    const { aws } = secretsWorld();
+    const undo = aws.install();
+    try {
+      const client = new SecretsManagerClient({ region: 'us-west-2' });
+      expect((await client.send(new GetSecretValueCommand({ SecretId: 'pg-dr/master' }))).SecretString).toBe(
+        '{"password":"current"}',
+      );
+      expect(
+        (
+          await client.send(
+            new GetSecretValueCommand({ SecretId: 'pg-dr/master', VersionStage: 'AWSPENDING' }),
+          )
+        ).SecretString,
+      ).toBe('{"password":"next"}');
+    } finally {
+      undo();
+    }
+  });
+
+  it('[secretsmanager.GetSecretValue.replica] reads the replica in its region by the same name and suffix', async () => {
+    const { aws, sm } = secretsWorld();
+    const east = (await aws.call(
+      'secretsmanager',
+      'GetSecretValue',
+      { SecretId: 'pg-dr/master' },
+      'us-east-1',
+    )) as { ARN: string };
+    expect(east.ARN).toBe(sm.arnIn('pg-dr/master', 'us-east-1'));
+    expect(east.ARN.split(':secret:')[1]).toBe(sm.arnIn('pg-dr/master', 'us-west-2').split(':secret:')[1]);
+    expect(
+      await failure(aws.call('secretsmanager', 'GetSecretValue', { SecretId: 'pg-dr/master' }, 'eu-west-1')),
+    ).toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+  });
+
+  it('[secretsmanager.GetSecretValue.kms] needs kms:Decrypt on the key of the region read from', async () => {
+    const { aws } = secretsWorld(allowing('secretsmanager:GetSecretValue'));
+    const e = await failure(
+      aws.call('secretsmanager', 'GetSecretValue', { SecretId: 'pg-dr/master' }, 'us-east-1', 'step'),
+    );
+    expect(e).toMatchObject({ name: 'AccessDeniedException', status: 400 });
+    expect(e.message).toContain('kms:Decrypt on resource: arn:aws:kms:us-east-1:111122223333:key/s');
+  });
+
+  it('[secretsmanager.GetSecretValue.not-found] [secretsmanager.GetSecretValue.scheduled-deletion] [secretsmanager.GetSecretValue.decryption] [secretsmanager.DescribeSecret.not-found] answers missing, deleted and undecryptable secrets as documented', async () => {
+    const { aws } = secretsWorld();
+    expect(
+      await failure(aws.call('secretsmanager', 'GetSecretValue', { SecretId: 'nope' }, 'us-east-1')),
+    ).toMatchObject({
+      name: 'ResourceNotFoundException',
+      status: 400,
+    });
+    expect(
+      await failure(aws.call('secretsmanager', 'DescribeSecret', { SecretId: 'nope' }, 'us-east-1')),
+    ).toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+    expect(
+      await failure(aws.call('secretsmanager', 'GetSecretValue', { SecretId: 'pg-dr/gone' }, 'us-east-1')),
+    ).toMatchObject({
+      name: 'InvalidRequestException',
+    });
+    aws.inject('secretsmanager', 'GetSecretValue', () => 'DecryptionFailure');
+    expect(
+      await failure(aws.call('secretsmanager', 'GetSecretValue', { SecretId: 'pg-dr/master' }, 'us-east-1')),
+    ).toMatchObject({
+      name: 'DecryptionFailure',
+    });
+  });
+
+  it('[secretsmanager.DescribeSecret.replication] reports each replica region with its status, and no RotationEnabled when never set', async () => {
+    const { aws } = secretsWorld();
+    const described = (await aws.call(
+      'secretsmanager',
+      'DescribeSecret',
+      { SecretId: 'pg-dr/master' },
+      'us-west-2',
+    )) as Record<string, unknown>;
+    expect(described).toMatchObject({ ReplicationStatus: [{ Region: 'us-east-1', Status: 'InSync' }] });
+    expect(described).not.toHaveProperty('RotationEnabled');
+  });
+});
+
+describe('simulated Step Functions', () => {
+  const ARN = 'arn:aws:states:us-east-1:111122223333:stateMachine:wf';
+  function sfnWorld(c = clock()) {
+    const sfn = new StepFunctionsSimulator({ now: c.now });
+    sfn.addStateMachine(ARN, new Date(5));
+    return { sfn, c, aws: world([sfn]) };
+  }
+
+  it('[states.ListExecutions.newest-first] [states.ListExecutions.no-state-machine] lists executions newest first, by status', async () => {
+    const { sfn, aws, c } = sfnWorld();
+    const first = sfn.begin(ARN, 'first', {});
+    c.t += 10;
+    sfn.begin(ARN, 'second', {});
+    sfn.finish(first, 'FAILED', { error: 'E' });
+    const all = (await aws.call('states', 'ListExecutions', { stateMachineArn: ARN }, 'us-east-1')) as {
+      executions: { name: string }[];
+    };
+    expect(all.executions.map((e) => e.name)).toEqual(['second', 'first']);
+    const running = (await aws.call(
+      'states',
+      'ListExecutions',
+      { stateMachineArn: ARN, statusFilter: 'RUNNING' },
+      'us-east-1',
+    )) as {
+      executions: { name: string }[];
+    };
+    expect(running.executions.map((e) => e.name)).toEqual(['second']);
+    expect(
+      await failure(aws.call('states', 'ListExecutions', { stateMachineArn: `${ARN}-x` }, 'us-east-1')),
+    ).toMatchObject({
+      name: 'StateMachineDoesNotExist',
+    });
+  });
+
+  it('[states.DescribeExecution.fields] [states.DescribeExecution.no-execution] describes input, output only on success, error and cause', async () => {
+    const { sfn, aws } = sfnWorld();
+    const ok = sfn.begin(ARN, 'ok', { a: 1 });
+    sfn.finish(ok, 'SUCCEEDED', { output: { done: true } });
+    const bad = sfn.begin(ARN, 'bad', {});
+    sfn.finish(bad, 'TIMED_OUT', { error: 'States.Timeout', cause: 'late' });
+    expect(
+      await aws.call('states', 'DescribeExecution', { executionArn: ok.executionArn }, 'us-east-1'),
+    ).toMatchObject({
+      status: 'SUCCEEDED',
+      input: '{"a":1}',
+      output: '{"done":true}',
+    });
+    const described = (await aws.call(
+      'states',
+      'DescribeExecution',
+      { executionArn: bad.executionArn },
+      'us-east-1',
+    )) as Record<string, unknown>;
+    expect(described).toMatchObject({ status: 'TIMED_OUT', error: 'States.Timeout', cause: 'late' });
+    expect(described).not.toHaveProperty('output');
+    expect(
+      await failure(
+        aws.call('states', 'DescribeExecution', { executionArn: `${ok.executionArn}x` }, 'us-east-1'),
+      ),
+    ).toMatchObject({
+      name: 'ExecutionDoesNotExist',
+    });
+  });
+
+  it('[states.GetExecutionHistory.events] [states.GetExecutionHistory.no-execution] records task states as AWS does, chained by previousEventId', async () => {
+    const { sfn, aws } = sfnWorld();
+    const e = sfn.begin(ARN, 'run', {});
+    const chains = new Map<string, number>();
+    sfn.record(
+      e,
+      { type: 'StateEntered', timestamp: 0, state: { name: 'Invert', type: 'Task', input: {} } },
+      chains,
+    );
+    sfn.record(
+      e,
+      { type: 'StateExited', timestamp: 0, state: { name: 'Invert', type: 'Task', output: { ok: 1 } } },
+      chains,
+    );
+    sfn.finish(e, 'ABORTED');
+    const { events } = (await aws.call(
+      'states',
+      'GetExecutionHistory',
+      { executionArn: e.executionArn, includeExecutionData: false },
+      'us-east-1',
+    )) as {
+      events: {
+        id: number;
+        previousEventId: number;
+        type: string;
+        stateEnteredEventDetails?: { name: string; input?: string };
+      }[];
+    };
+    expect(events.map((x) => x.type)).toEqual([
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'TaskScheduled',
+      'TaskStarted',
+      'TaskSucceeded',
+      'TaskStateExited',
+      'ExecutionAborted',
+    ]);
+    expect(events[1]?.stateEnteredEventDetails).toEqual({ name: 'Invert' });
+    expect(events[2]?.previousEventId).toBe(events[1]?.id);
+    expect(
+      await failure(aws.call('states', 'GetExecutionHistory', { executionArn: 'arn:none' }, 'us-east-1')),
+    ).toMatchObject({
+      name: 'ExecutionDoesNotExist',
+    });
+  });
+
+  it('[states.GetExecutionHistory.lambda-keeps-running] a stopped execution leaves a running task to finish on its own', async () => {
+    const { sfn, aws } = sfnWorld();
+    const e = sfn.begin(ARN, 'run', {});
+    let finished = false;
+    const task = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        finished = true;
+        resolve();
+      }, 20),
+    );
+    await aws.call('states', 'StopExecution', { executionArn: e.executionArn }, 'us-east-1');
+    expect(e.status).toBe('ABORTED');
+    await task;
+    expect(finished).toBe(true);
+  });
+
+  it('[states.StartExecution.idempotent] [states.StartExecution.already-exists] [states.StartExecution.invalid-name] [states.StartExecution.no-state-machine] [states.StopExecution.no-execution] starts executions under name rules and idempotency', async () => {
+    const { aws, sfn } = sfnWorld();
+    const started = (await aws.call(
+      'states',
+      'StartExecution',
+      { stateMachineArn: ARN, name: 'manual-1', input: '{"a":1}' },
+      'us-east-1',
+    )) as {
+      executionArn: string;
+    };
+    expect(
+      await aws.call(
+        'states',
+        'StartExecution',
+        { stateMachineArn: ARN, name: 'manual-1', input: '{"a":1}' },
+        'us-east-1',
+      ),
+    ).toMatchObject({
+      executionArn: started.executionArn,
+    });
+    expect(
+      await failure(
+        aws.call(
+          'states',
+          'StartExecution',
+          { stateMachineArn: ARN, name: 'manual-1', input: '{"a":2}' },
+          'us-east-1',
+        ),
+      ),
+    ).toMatchObject({ name: 'ExecutionAlreadyExists', status: 400 });
+    const running = sfn.executions.get(started.executionArn);
+    if (running !== undefined) sfn.finish(running, 'SUCCEEDED');
+    expect(
+      await failure(
+        aws.call(
+          'states',
+          'StartExecution',
+          { stateMachineArn: ARN, name: 'manual-1', input: '{"a":1}' },
+          'us-east-1',
+        ),
+      ),
+    ).toMatchObject({ name: 'ExecutionAlreadyExists' });
+    expect(
+      await failure(
+        aws.call('states', 'StartExecution', { stateMachineArn: ARN, name: 'has space' }, 'us-east-1'),
+      ),
+    ).toMatchObject({
+      name: 'InvalidName',
+    });
+    expect(
+      await failure(aws.call('states', 'StartExecution', { stateMachineArn: `${ARN}x` }, 'us-east-1')),
+    ).toMatchObject({
+      name: 'StateMachineDoesNotExist',
+    });
+    expect(
+      await failure(aws.call('states', 'StopExecution', { executionArn: 'arn:none' }, 'us-east-1')),
+    ).toMatchObject({
+      name: 'ExecutionDoesNotExist',
+    });
+  });
+
+  it('[states.DescribeStateMachine.creation] [states.DescribeStateMachine.no-state-machine] reports the creation date', async () => {
+    const { aws } = sfnWorld();
+    expect(
+      await aws.call('states', 'DescribeStateMachine', { stateMachineArn: ARN }, 'us-east-1'),
+    ).toMatchObject({
+      creationDate: new Date(5),
+    });
+    expect(
+      await failure(aws.call('states', 'DescribeStateMachine', { stateMachineArn: `${ARN}x` }, 'us-east-1')),
+    ).toMatchObject({
+      name: 'StateMachineDoesNotExist',
+    });
+  });
+});
+
+describe('simulated RDS', () => {
+  function rdsWorld(c = clock()) {
+    const rds = new RdsSimulator(ACCOUNT, { createMs: 1000, modifyMs: 100, rebootMs: 100 }, { now: c.now });
+    rds.addInstance({ id: 'green', region: 'us-west-2', parameterGroup: 'dr-params' });
+    rds.addInstance({ id: 'nobackup', region: 'us-west-2', backupRetentionPeriod: 0 });
+    rds.addParameterGroup({
+      name: 'dr-params',
+      region: 'us-east-1',
+      family: 'postgres17',
+      parameters: Object.fromEntries(
+        Array.from({ length: 130 }, (_, i) => [
+          `p${String(i).padStart(3, '0')}`,
+          { value: '1', applyType: 'dynamic', source: 'engine-default' },
+        ]),
+      ),
+    });
+    return { rds, c, aws: world([rds]) };
+  }
+  const replicaOf = (source: string, extra: Record<string, unknown> = {}) => ({
+    DBInstanceIdentifier: 'green-dr',
+    SourceDBInstanceIdentifier: `arn:aws:rds:us-west-2:${ACCOUNT}:db:${source}`,
+    KmsKeyId: 'arn:aws:kms:us-east-1:111122223333:key/s',
+    ...extra,
+  });
+
+  it('[rds.CreateDBInstanceReadReplica.no-parameter-group] [rds.CreateDBInstanceReadReplica.parameter-combination] refuses a parameter group for a cross-region PostgreSQL replica', async () => {
+    const { aws } = rdsWorld();
+    const e = await failure(
+      aws.call(
+        'rds',
+        'CreateDBInstanceReadReplica',
+        replicaOf('green', { DBParameterGroupName: 'dr-params' }),
+        'us-east-1',
+      ),
+    );
+    expect(e).toMatchObject({ name: 'InvalidParameterCombination', status: 400 });
+    expect(e.message).toContain(
+      "A parameter group can't be specified during Read Replica creation for the following DB engine: postgres",
+    );
+  });
+
+  it('[rds.CreateDBInstanceReadReplica.kms] needs KmsKeyId across regions, refuses it in the same region', async () => {
+    const { aws } = rdsWorld();
+    expect(
+      await failure(
+        aws.call(
+          'rds',
+          'CreateDBInstanceReadReplica',
+          replicaOf('green', { KmsKeyId: undefined }),
+          'us-east-1',
+        ),
+      ),
+    ).toMatchObject({
+      name: 'InvalidParameterCombination',
+    });
+    expect(
+      await failure(aws.call('rds', 'CreateDBInstanceReadReplica', replicaOf('green'), 'us-west-2')),
+    ).toMatchObject({
+      name: 'InvalidParameterCombination',
+    });
+  });
+
+  it('[rds.CreateDBInstanceReadReplica.both-arns] authorizes against the replica and the source instance', async () => {
+    const { rds } = rdsWorld();
+    const aws = world([rds], {
+      principalArn: () => 'arn:aws:sts::111122223333:assumed-role/r/f',
+      allows: (_p, req) =>
+        Promise.resolve(!req.resources.includes(`arn:aws:rds:us-west-2:${ACCOUNT}:db:green`)),
+    });
+    const e = await failure(
+      aws.call('rds', 'CreateDBInstanceReadReplica', replicaOf('green'), 'us-east-1', 'step'),
+    );
+    expect(e).toMatchObject({ name: 'AccessDenied', status: 403 });
+    expect(e.message).toContain(
+      `rds:CreateDBInstanceReadReplica on resource: arn:aws:rds:us-west-2:${ACCOUNT}:db:green`,
+    );
+  });
+
+  it('[rds.CreateDBInstanceReadReplica.backups] [rds.CreateDBInstanceReadReplica.invalid-state] [rds.CreateDBInstanceReadReplica.not-found] [rds.CreateDBInstanceReadReplica.already-exists] [rds.CreateDBInstanceReadReplica.kms-not-accessible] refuses a source without backups, a missing one, an existing replica', async () => {
+    const { aws } = rdsWorld();
+    expect(
+      await failure(aws.call('rds', 'CreateDBInstanceReadReplica', replicaOf('nobackup'), 'us-east-1')),
+    ).toMatchObject({
+      name: 'InvalidDBInstanceState',
+    });
+    expect(
+      await failure(aws.call('rds', 'CreateDBInstanceReadReplica', replicaOf('none'), 'us-east-1')),
+    ).toMatchObject({
+      name: 'DBInstanceNotFound',
+      status: 404,
+    });
+    await aws.call('rds', 'CreateDBInstanceReadReplica', replicaOf('green'), 'us-east-1');
+    expect(
+      await failure(aws.call('rds', 'CreateDBInstanceReadReplica', replicaOf('green'), 'us-east-1')),
+    ).toMatchObject({
+      name: 'DBInstanceAlreadyExists',
+    });
+    // A disabled key in the replica region answers so (injected: the simulator keeps no key states).
+    aws.inject('rds', 'CreateDBInstanceReadReplica', () => 'KMSKeyNotAccessibleFault');
+    expect(
+      await failure(aws.call('rds', 'CreateDBInstanceReadReplica', replicaOf('green'), 'us-east-1')),
+    ).toMatchObject({ name: 'KMSKeyNotAccessibleFault', status: 400 });
+  });
+
+  it('[rds.DescribeDBInstances.status] [rds.ModifyDBInstance.parameter-group] [rds.RebootDBInstance.applies] [rds.ModifyDBInstance.invalid-state] [rds.RebootDBInstance.invalid-state] creates on the default group; a new group waits for a reboot', async () => {
+    const { aws, c } = rdsWorld();
+    const describe = async () =>
+      (
+        (await aws.call('rds', 'DescribeDBInstances', { DBInstanceIdentifier: 'green-dr' }, 'us-east-1')) as {
+          DBInstances: {
+            DBInstanceStatus: string;
+            DBParameterGroups: { DBParameterGroupName: string; ParameterApplyStatus: string }[];
+          }[];
+        }
+      ).DBInstances[0];
+    await aws.call('rds', 'CreateDBInstanceReadReplica', replicaOf('green'), 'us-east-1');
+    expect(await describe()).toMatchObject({
+      DBInstanceStatus: 'creating',
+      DBParameterGroups: [{ DBParameterGroupName: 'default.postgres17' }],
+    });
+    expect(
+      await failure(
+        aws.call(
+          'rds',
+          'ModifyDBInstance',
+          { DBInstanceIdentifier: 'green-dr', DBParameterGroupName: 'dr-params' },
+          'us-east-1',
+        ),
+      ),
+    ).toMatchObject({
+      name: 'InvalidDBInstanceState',
+    });
+    c.t += 1000;
+    await aws.call(
+      'rds',
+      'ModifyDBInstance',
+      { DBInstanceIdentifier: 'green-dr', DBParameterGroupName: 'dr-params', ApplyImmediately: true },
+      'us-east-1',
+    );
+    expect(await describe()).toMatchObject({
+      DBInstanceStatus: 'modifying',
+      DBParameterGroups: [{ ParameterApplyStatus: 'applying' }],
+    });
+    expect(
+      await failure(aws.call('rds', 'RebootDBInstance', { DBInstanceIdentifier: 'green-dr' }, 'us-east-1')),
+    ).toMatchObject({
+      name: 'InvalidDBInstanceState',
+    });
+    c.t += 100;
+    expect(await describe()).toMatchObject({
+      DBInstanceStatus: 'available',
+      DBParameterGroups: [{ DBParameterGroupName: 'dr-params', ParameterApplyStatus: 'pending-reboot' }],
+    });
+    await aws.call('rds', 'RebootDBInstance', { DBInstanceIdentifier: 'green-dr' }, 'us-east-1');
+    c.t += 100;
+    expect(await describe()).toMatchObject({
+      DBInstanceStatus: 'available',
+      DBParameterGroups: [{ ParameterApplyStatus: 'in-sync' }],
+    });
+  });
+
+  it('[rds.DescribeDBInstances.not-found] [rds.ModifyDBInstance.not-found] [rds.RebootDBInstance.not-found] [rds.ModifyDBInstance.no-parameter-group] answers unknown instances and groups 404', async () => {
+    const { aws } = rdsWorld();
+    for (const op of ['DescribeDBInstances', 'ModifyDBInstance', 'RebootDBInstance'])
+      expect(await failure(aws.call('rds', op, { DBInstanceIdentifier: 'none' }, 'us-east-1'))).toMatchObject(
+        {
+          name: 'DBInstanceNotFound',
+          status: 404,
+        },
+      );
+    expect(
+      await failure(
+        aws.call(
+          'rds',
+          'ModifyDBInstance',
+          { DBInstanceIdentifier: 'green', DBParameterGroupName: 'nope' },
+          'us-west-2',
+        ),
+      ),
+    ).toMatchObject({ name: 'DBParameterGroupNotFound', status: 404 });
+  });
+
+  it('[rds.DescribeDBParameters.pages] [rds.DescribeDBParameters.not-found] pages parameters (at most 100) with a marker', async () => {
+    const { aws } = rdsWorld();
+    const first = (await aws.call(
+      'rds',
+      'DescribeDBParameters',
+      { DBParameterGroupName: 'dr-params' },
+      'us-east-1',
+    )) as {
+      Parameters: unknown[];
+      Marker?: string;
+    };
+    expect(first.Parameters).toHaveLength(100);
+    const second = (await aws.call(
+      'rds',
+      'DescribeDBParameters',
+      { DBParameterGroupName: 'dr-params', Marker: first.Marker },
+      'us-east-1',
+    )) as {
+      Parameters: unknown[];
+      Marker?: string;
+    };
+    expect(second.Parameters).toHaveLength(30);
+    expect(second.Marker).toBeUndefined();
+    expect(
+      await failure(aws.call('rds', 'DescribeDBParameters', { DBParameterGroupName: 'none' }, 'us-east-1')),
+    ).toMatchObject({
+      name: 'DBParameterGroupNotFound',
+    });
+  });
+});
+
+describe('simulated CloudWatch, SNS, EventBridge and CloudFormation', () => {
+  it('[cloudwatch.GetMetricData.aggregates] aggregates datapoints per period with the statistic, newest first', async () => {
+    const cw = new CloudWatchSimulator();
+    for (const [at, v] of [
+      [0, 1],
+      [30_000, 0],
+      [60_000, 1],
+    ] as const)
+      cw.put('us-east-1', 'PostgresDR', 'DatabaseReachable', { Database: 'primary' }, at, v);
+    const aws = world([cw]);
+    const result = (await aws.call(
+      'cloudwatch',
+      'GetMetricData',
+      {
+        StartTime: new Date(0),
+        EndTime: new Date(120_000),
+        MetricDataQueries: [
+          {
+            Id: 'm',
+            MetricStat: {
+              Metric: {
+                Namespace: 'PostgresDR',
+                MetricName: 'DatabaseReachable',
+                Dimensions: [{ Name: 'Database', Value: 'primary' }],
+              },
+              Period: 60,
+              Stat: 'Minimum',
+            },
+          },
+        ],
+      },
+      'us-east-1',
+    )) as { MetricDataResults: { Values: number[]; Timestamps: Date[] }[] };
+    expect(result.MetricDataResults[0]?.Values).toEqual([1, 0]);
+    expect(result.MetricDataResults[0]?.Timestamps).toEqual([new Date(60_000), new Date(0)]);
+  });
+
+  it('[cloudwatch.route53-health-check-status] publishes Route 53 HealthCheckStatus in us-east-1 only', async () => {
+    const c = clock(0);
+    const r53 = new Route53Simulator({ switchDelayMs: 0, insyncDelayMs: 0, now: c.now });
+    r53.addCheck({ id: 'db', type: 'CLOUDWATCH_METRIC' });
+    c.t = 90_000;
+    r53.observe('db', 'unhealthy');
+    const cw = new CloudWatchSimulator();
+    cw.addSource('us-east-1', 'AWS/Route53', 'HealthCheckStatus', (d, s, e) =>
+      r53.healthSamples(d.HealthCheckId ?? '', s, e),
+    );
+    const aws = world([cw]);
+    const query = (region: string) =>
+      aws.call(
+        'cloudwatch',
+        'GetMetricData',
+        {
+          StartTime: new Date(0),
+          EndTime: new Date(120_000),
+          ScanBy: 'TimestampAscending',
+          MetricDataQueries: [
+            {
+              Id: 'h',
+              MetricStat: {
+                Metric: {
+                  Namespace: 'AWS/Route53',
+                  MetricName: 'HealthCheckStatus',
+                  Dimensions: [{ Name: 'HealthCheckId', Value: 'db' }],
+                },
+                Period: 60,
+                Stat: 'Minimum',
+              },
+            },
+          ],
+        },
+        region,
+      ) as Promise<{ MetricDataResults: { Values: number[] }[] }>;
+    expect((await query('us-east-1')).MetricDataResults[0]?.Values).toEqual([1, 0]);
+    expect((await query('us-west-2')).MetricDataResults[0]?.Values).toEqual([]);
+  });
+
+  it('[sns.Publish.limits] [sns.Publish.invalid-parameter] [sns.Publish.not-found] publishes within the subject limits, to a topic of the region', async () => {
+    const sns = new SnsSimulator();
+    const topic = 'arn:aws:sns:us-east-1:111122223333:on-call';
+    sns.addTopic({ arn: topic, subscriptions: [] });
+    const aws = world([sns]);
+    await aws.call('sns', 'Publish', { TopicArn: topic, Subject: 'Drill failed', Message: 'm' }, 'us-east-1');
+    expect(sns.published).toEqual([{ topicArn: topic, subject: 'Drill failed', message: 'm' }]);
+    for (const subject of ['x'.repeat(100), 'two\nlines'])
+      expect(
+        await failure(
+          aws.call('sns', 'Publish', { TopicArn: topic, Subject: subject, Message: 'm' }, 'us-east-1'),
+        ),
+      ).toMatchObject({
+        name: 'InvalidParameter',
+      });
+    expect(
+      await failure(aws.call('sns', 'Publish', { TopicArn: topic, Message: 'm' }, 'us-west-2')),
+    ).toMatchObject({
+      name: 'NotFound',
+      status: 404,
+    });
+  });
+
+  it('[sns.ListSubscriptionsByTopic.pending] [sns.ListSubscriptionsByTopic.not-found] lists an unconfirmed subscription as PendingConfirmation', async () => {
+    const sns = new SnsSimulator();
+    const topic = 'arn:aws:sns:us-east-1:111122223333:on-call';
+    sns.addTopic({
+      arn: topic,
+      subscriptions: [
+        { protocol: 'email', endpoint: 'a@example.org', confirmed: false },
+        { protocol: 'https', endpoint: 'https://x', confirmed: true },
+      ],
+    });
+    const aws = world([sns]);
+    const listed = (await aws.call('sns', 'ListSubscriptionsByTopic', { TopicArn: topic }, 'us-east-1')) as {
+      Subscriptions: { SubscriptionArn: string }[];
+    };
+    expect(listed.Subscriptions.map((s) => s.SubscriptionArn)).toEqual([
+      'PendingConfirmation',
+      `${topic}:sub-1`,
+    ]);
+    expect(
+      await failure(aws.call('sns', 'ListSubscriptionsByTopic', { TopicArn: `${topic}x` }, 'us-east-1')),
+    ).toMatchObject({ name: 'NotFound' });
+  });
+
+  it('[events.DescribeRule.state] [events.ListTargetsByRule.input] [events.DescribeRule.not-found] [events.ListTargetsByRule.not-found] describes a rule and its targets’ input, in its region', async () => {
+    const events = new EventBridgeSimulator();
+    events.addRule({
+      name: 'drill',
+      region: 'us-east-1',
+      state: 'ENABLED',
+      scheduleExpression: 'cron(0 2 ? * SUN *)',
+      targets: [{ Id: 't', Arn: 'arn:x', Input: '{"a":1}' }],
+    });
+    const aws = world([events]);
+    expect(await aws.call('events', 'DescribeRule', { Name: 'drill' }, 'us-east-1')).toMatchObject({
+      State: 'ENABLED',
+      ScheduleExpression: 'cron(0 2 ? * SUN *)',
+    });
+    expect(await aws.call('events', 'ListTargetsByRule', { Rule: 'drill' }, 'us-east-1')).toEqual({
+      Targets: [{ Id: 't', Arn: 'arn:x', Input: '{"a":1}' }],
+    });
+    for (const [op, input] of [
+      ['DescribeRule', { Name: 'drill' }],
+      ['ListTargetsByRule', { Rule: 'drill' }],
+    ] as const)
+      expect(await failure(aws.call('events', op, input, 'us-west-2'))).toMatchObject({
+        name: 'ResourceNotFoundException',
+        status: 400,
+      });
+  });
+
+  it('[cloudformation.DescribeStacks.outputs] [cloudformation.DescribeStacks.no-stack] returns a stack’s outputs, or ValidationError', async () => {
+    const cfn = new CloudFormationSimulator();
+    cfn.addStack({
+      name: 'pg-dr-orchestration',
+      region: 'us-east-1',
+      outputs: { FailoverDrillStateMachineArn: 'arn:drill' },
+    });
+    const aws = world([cfn]);
+    expect(
+      await aws.call('cloudformation', 'DescribeStacks', { StackName: 'pg-dr-orchestration' }, 'us-east-1'),
+    ).toMatchObject({
+      Stacks: [{ Outputs: [{ OutputKey: 'FailoverDrillStateMachineArn', OutputValue: 'arn:drill' }] }],
+    });
+    const e = await failure(
+      aws.call('cloudformation', 'DescribeStacks', { StackName: 'pg-dr-orchestration' }, 'us-west-2'),
+    );
+    expect(e).toMatchObject({
+      name: 'ValidationError',
+      status: 400,
+      message: 'Stack with id pg-dr-orchestration does not exist',
+    });
+  });
+});
