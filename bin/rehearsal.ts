@@ -12,10 +12,7 @@ const program = new Command('rehearsal')
   .option('--html <file>', 'HTML report with the request timeline', 'rehearsal-report.html')
   .option('--work-dir <folder>', 'keep logs and captured metrics here (default: a temp folder, removed)')
   .option('--keep-servers', 'leave the PostgreSQL servers running for inspection (their ports are printed)')
-  .option(
-    '--port-base <port>',
-    'listen on base (primary), +1 (replica), +2 (blue), +3 (green); default: free ports',
-  )
+  .option('--port-base <port>', 'listen on base (primary), +1 (replica), +2 (green); default: free ports')
   .option(
     '--migrations <folder>',
     'Prisma migrations folder',

@@ -30,8 +30,20 @@ export async function probeS3Replication(
       await clients.replica.send(new HeadObjectCommand({ Bucket: buckets.replica, Key: key }));
       return { key, replicatedAfterMs: now() - started };
     } catch (error) {
-      const name = (error as { name?: string }).name;
-      if (name !== 'NotFound' && name !== 'NoSuchKey') throw error;
+      // HEAD answers carry no body: the SDK knows only the status (404 NotFound, anything else "Unknown").
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 403)
+        throw new ReplicationProbeError(
+          'S3ProbeRefused',
+          `HeadObject of ${buckets.replica}/${key} was refused (403): the role needs s3:GetObject on the object ` +
+            'and s3:ListBucket on the bucket (without it, S3 answers 403 for an object that is not there yet)',
+        );
+      if (status === 301)
+        throw new ReplicationProbeError(
+          'S3ProbeRefused',
+          `HeadObject of ${buckets.replica}/${key} was redirected (301): the bucket is in another region than the client`,
+        );
+      if (status !== 404) throw error;
     }
     if (now() - started >= options.timeoutMs) {
       throw new ReplicationProbeError(

@@ -143,6 +143,14 @@ export class DrillSteps extends Construct {
         resources: [`arn:${stack.partition}:s3:::${props.backups.replicaBucket}/${DRILL_PROBE_PREFIX}*`],
       }),
     );
+    // Until the probe has replicated, HeadObject finds nothing: S3 answers 404 only to a caller that may list the
+    // bucket, 403 to any other (S3 API reference, HeadObject). A HEAD carries no prefix for a condition to match.
+    s3Probe.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [`arn:${stack.partition}:s3:::${props.backups.replicaBucket}`],
+      }),
+    );
     // The source bucket encrypts with its KMS key: a put needs a data key from it.
     s3Probe.addToRolePolicy(
       new iam.PolicyStatement({

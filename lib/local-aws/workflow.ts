@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDefinition, runLocally, STATEMACHINES, type LocalExecution } from '../rehearsal/local-workflow';
 import type { LocalWorld } from './from-app';
-import type { LocalRunEvent } from './step-functions';
+import type { LocalRunEvent, SimulatedExecution } from './step-functions';
 import { asPrincipal } from './world';
 
 type Handler = (input: never) => unknown;
@@ -46,6 +46,8 @@ export interface WorldRun {
   readonly waits?: Record<string, number>;
   /** Stops the execution (as StopExecution does) when this state is entered. */
   readonly abortAt?: string;
+  /** An execution StartExecution already registered (a nested or CLI-started run) to run under. */
+  readonly execution?: SimulatedExecution;
 }
 
 export interface WorldExecution extends LocalExecution {
@@ -84,8 +86,13 @@ export async function runInWorld(run: WorldRun): Promise<WorldExecution> {
       handlers[state] = (input: never) => asPrincipal(machinePrincipal, () => given(input));
     }
   }
-  const name = run.name ?? `local-${++runs}-${Date.now().toString(36)}`;
-  const execution = world.stepFunctions.begin(stateMachineArn, name, run.input);
+  const execution =
+    run.execution ??
+    world.stepFunctions.begin(
+      stateMachineArn,
+      run.name ?? `local-${++runs}-${Date.now().toString(36)}`,
+      run.input,
+    );
   const chains = new Map<string, number>();
   const result = await runLocally(
     definition,

@@ -153,6 +153,11 @@ function randomPassword(): string {
   return password;
 }
 
+/** A throwaway password for another role of a local server (a replication user): scanned for like the rest. */
+export function localPassword(): string {
+  return randomPassword();
+}
+
 /** Every password a server of this process was given: what a secret-leak scan looks for. */
 export function serverPasswords(): readonly string[] {
   return [...passwordsUsed];

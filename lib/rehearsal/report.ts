@@ -17,6 +17,7 @@ export function terminalReport(result: RehearsalResult): string[] {
     '',
     `  ${result.cutover.ackedWrites} writes acknowledged through the migration record, ${result.cutover.lostWrites} lost.`,
     `  SIMULATED CloudWatch received ${result.metricsCaptured} embedded-metric records from the handlers.`,
+    `  SIMULATED AWS answered ${result.awsCalls.total} calls; ${result.awsCalls.authorized} were authorized against the calling step's role from the synthesized app (${result.awsCalls.denied} denied).`,
     `  ${result.ok ? 'Every budget met.' : 'A budget was missed or a workflow failed.'} ${result.durationSeconds} s in all.`,
   );
   return lines;
@@ -83,7 +84,7 @@ svg.timeline { border: 1px solid #ccc; background: #fafafa; }
 rect.ok { fill: #3a9a4a; } rect.failed { fill: #d33; } line.mark { stroke: #336; stroke-dasharray: 4 3; } text { font-size: 10px; fill: #336; }
 </style></head><body>
 <h1>pg-dr rehearsal: ${result.ok ? 'every budget met' : 'BUDGET MISSED'}</h1>
-<p>Real PostgreSQL servers, the real workflow definitions and step handlers; Route 53, S3, Secrets Manager and CloudWatch simulated in-process. ${result.durationSeconds} s, started ${new Date(result.startedAt).toISOString()}.</p>
+<p>Real PostgreSQL servers, the real workflow definitions and step handlers; AWS simulated in-process from the synthesized app, each call authorized against the calling step's role. ${result.durationSeconds} s, started ${new Date(result.startedAt).toISOString()}.</p>
 <table><thead><tr><th></th><th>Figure</th><th>Measured</th><th>Budget</th></tr></thead><tbody>${figures}</tbody></table>
 ${chart(result, 'migration', 'Application on the migration record: requests per second (green ok, red failed)')}
 ${chart(result, 'dr', 'Application on the DR record: requests per second (writes fail while DNS points at the read replica)')}

@@ -8,16 +8,15 @@ import { applyPendingMigrations } from '../../lambdas/migrations/engine';
 import { readMigrationsFolder } from '../../lambdas/migrations/folder';
 import type { DrillReport } from '../../lambdas/drill/report';
 import type { ConnectionSettings } from '../../lambdas/shared/database';
-import { PostgresServer } from '../local-postgres/server';
-import {
-  loadDefinition,
-  localSubstitutions,
-  publishStates,
-  runLocally,
-  type LocalExecution,
-} from './local-workflow';
+import { localPassword, PostgresServer } from '../local-postgres/server';
+import { promises as dnsPromises } from 'node:dns';
+import { localWorld } from '../local-aws/from-app';
+import { asPrincipal } from '../local-aws/world';
+import { runInWorld, type WorldExecution } from '../local-aws/workflow';
+import type { DrillInput } from '../../lambdas/drill/input';
+import { drNames } from '../names';
+import { parseConfig } from '../config';
 import { LoadGenerator, longestWritePause, type LoadSample } from './load';
-import { installSimulatedAws, Route53Simulator, S3Simulator } from './simulators';
 
 type Step = (event: never) => unknown;
 
@@ -66,6 +65,8 @@ export interface RehearsalResult {
   readonly marks: readonly { label: string; second: number }[];
   /** Embedded-metric records the handlers published (what CloudWatch would have received). */
   readonly metricsCaptured: number;
+  /** Simulated AWS calls, and how many were authorized against the calling step's synthesized role. */
+  readonly awsCalls: { readonly total: number; readonly authorized: number; readonly denied: number };
   /** What the DR application sent while its answer was the read replica. */
   readonly drSamplesOnReplica: readonly LoadSample[];
   readonly serversStopped: boolean;
@@ -81,27 +82,35 @@ const FLIP_POLL_MS = 1000;
 /** The database side of the cutover (fence, catch-up, sequence sync): the bench:cutover budget. */
 const CUTOVER_DATABASE_PAUSE_MS = 2000;
 const ZONE = 'Z0REHEARSAL00001';
-const DR_RECORD = 'db.rehearsal.internal';
-const APP_RECORD = 'app-db.rehearsal.internal';
-const CHECKS = {
-  primaryRecord: '11111111-1111-4111-8111-111111111111',
-  primaryDb: '22222222-2222-4222-8222-222222222222',
-  secondaryDb: '33333333-3333-4333-8333-333333333333',
-  blueRecord: '44444444-4444-4444-8444-444444444444',
-  blueDrDb: '55555555-5555-4555-8555-555555555555',
-};
-const BUCKETS = {
-  source: `pg-dr-backups-${ACCOUNT}-us-west-2`,
-  replica: `pg-dr-backups-${ACCOUNT}-us-east-1`,
-};
-const smArn = (name: string) => `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:${name}`;
+const ZONE_NAME = 'rehearsal.internal';
+/** The production record (the migration flips it from the primary to green) and the drill's own record. */
+const RECORD = `db.${ZONE_NAME}`;
+const DRILL_RECORD = `db-drill.${ZONE_NAME}`;
+const GREEN_HOST = `green.${ZONE_NAME}`;
+const MASTER_SECRET = 'pg-dr/postgres-master';
+const GREEN_SECRET = 'pg-dr/green';
 
-function secretOf(server: PostgresServer, database: string): string {
+/** The DR configuration the rehearsal deploys (synthesized as cdk.json's would be), in the rehearsal's zone. */
+export function rehearsalConfig(migrationsDir: string): Record<string, unknown> {
+  return {
+    account: ACCOUNT,
+    primaryRegion: 'us-west-2',
+    secondaryRegion: 'us-east-1',
+    hostedZoneId: ZONE,
+    hostedZoneName: ZONE_NAME,
+    recordName: RECORD,
+    onCall: { email: 'on-call@example.org' },
+    migrationsDirectory: resolve(migrationsDir),
+    database: { secretName: MASTER_SECRET },
+  };
+}
+
+function secretOf(server: PostgresServer, host: string, database: string): string {
   return JSON.stringify({
     engine: 'postgres',
     username: server.user,
     password: server.password,
-    host: server.host,
+    host,
     port: server.port,
     dbname: database,
   });
@@ -156,9 +165,13 @@ function captureLambdaOutput(dir: string): { restore: () => void; metrics: Recor
 }
 
 /**
- * The whole system on one machine: a DR pair (primary + streaming replica) and a migration pair (blue +
- * logically replicating green), AWS simulated in-process, the real ASL files run with the real handlers while
- * two applications read and write through the DNS names. Measures everything against the budgets.
+ * The whole system on one machine, as deployed: the CDK app is synthesized with the rehearsal's configuration
+ * and its templates seed the simulated AWS (zone, health checks, failover records, buckets, secrets, state
+ * machines); every AWS call a step makes is authorized against that step's role. Real PostgreSQL plays the
+ * databases: a primary with its streaming replica, and green subscribed to the primary for a blue-green
+ * migration. The real ASL files run with the real handlers while two applications read and write through the
+ * records: the production record (the migration cuts it over to green) and the drill record (the drill fails it
+ * over to the replica). Measures everything against the budgets.
  */
 export async function runRehearsal(options: RehearsalOptions): Promise<RehearsalResult> {
   const startedAt = Date.now();
@@ -179,7 +192,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
   const state = { serversStopped: false };
 
   try {
-    say('starting PostgreSQL: primary, blue (wal_level=logical), green');
+    say('starting PostgreSQL: primary (wal_level=logical), green');
     const room = {
       max_replication_slots: '10',
       max_wal_senders: '10',
@@ -187,41 +200,42 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     };
     const port = (offset: number) =>
       options.portBase === undefined ? {} : { port: options.portBase + offset };
-    const [primary, blue, green] = await Promise.all([
-      PostgresServer.start({ name: 'rehearsal-primary', ...port(0) }),
+    const [primary, green] = await Promise.all([
       PostgresServer.start({
-        name: 'rehearsal-blue',
+        name: 'rehearsal-primary',
         settings: { wal_level: 'logical', ...room },
-        ...port(2),
+        ...port(0),
       }),
-      PostgresServer.start({ name: 'rehearsal-green', settings: room, ...port(3) }),
+      PostgresServer.start({ name: 'rehearsal-green', settings: room, ...port(2) }),
     ]);
-    servers.push(primary, blue, green);
+    servers.push(primary, green);
 
     const migrations = await readMigrationsFolder(resolve(options.migrationsDir));
     const applied = migrations.slice(0, Math.max(0, migrations.length - 1));
     say(`seeding: ${applied.length} of ${migrations.length} migrations applied, accounts and orders`);
-    for (const server of [primary, blue, green]) {
+    for (const server of [primary, green]) {
       await sql(server, 'postgres', 'CREATE DATABASE app');
       const client = new Client(server.clientConfig('app'));
       await client.connect();
       await applyPendingMigrations(client, applied);
       await client.end();
     }
-    for (const server of [primary, blue]) {
-      await sql(
-        server,
-        'app',
-        "INSERT INTO account (email) SELECT 'customer' || g || '@example.org' FROM generate_series(1, 200) AS g",
-        'INSERT INTO "order" (account_id, total_cents) SELECT 1 + (g % 200), g FROM generate_series(1, 2000) AS g',
-      );
-    }
-    say('replica: streaming standby of the primary');
+    // A dedicated replication user (never rotated) carries the subscription, as docs/blue-green.md asks.
+    const replicationPassword = localPassword();
+    await sql(
+      primary,
+      'app',
+      "INSERT INTO account (email) SELECT 'customer' || g || '@example.org' FROM generate_series(1, 200) AS g",
+      'INSERT INTO "order" (account_id, total_cents) SELECT 1 + (g % 200), g FROM generate_series(1, 2000) AS g',
+      `CREATE ROLE dr_replication LOGIN REPLICATION PASSWORD '${replicationPassword}'`,
+      'GRANT SELECT ON account, "order" TO dr_replication',
+      'CREATE PUBLICATION dr_blue_green FOR TABLE account, "order"',
+    );
+    say('replica: streaming standby of the primary (the cross-region replica)');
     const replica = await PostgresServer.startStandby(primary, { name: 'rehearsal-replica', ...port(1) });
     servers.push(replica);
-    say('green: logical subscription to blue');
-    await sql(blue, 'app', 'CREATE PUBLICATION dr_blue_green FOR TABLE account, "order"');
-    const conninfo = `host=${blue.host} port=${blue.port} user=${blue.user} password=${blue.password} dbname=app sslmode=verify-full sslrootcert=${green.rootDir}/tls/ca.crt`;
+    say('green: logical subscription to the primary, as the dedicated replication user');
+    const conninfo = `host=${primary.host} port=${primary.port} user=dr_replication password=${replicationPassword} dbname=app sslmode=verify-full sslrootcert=${green.rootDir}/tls/ca.crt`;
     await sql(
       green,
       'app',
@@ -236,51 +250,46 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       await new Promise((r) => setTimeout(r, 50));
     }
 
-    // SIMULATED AWS.
-    const route53 = new Route53Simulator(ZONE, {
-      switchDelayMs: options.route53SwitchDelayMs,
-      insyncDelayMs: 500,
+    // SIMULATED AWS, seeded from the synthesized app, IAM enforced from its roles.
+    say('synthesizing the CDK app: simulated AWS from its templates, IAM from its roles');
+    const configInput = rehearsalConfig(options.migrationsDir);
+    const config = parseConfig(configInput);
+    const names = drNames(config);
+    const world = localWorld({
+      config: configInput,
+      endpoints: {
+        [config.database.primaryInstanceIdentifier]: '127.0.0.1',
+        [config.database.replicaInstanceIdentifier]: 'localhost',
+      },
+      secrets: {
+        [MASTER_SECRET]: secretOf(primary, '127.0.0.1', 'app'),
+        [GREEN_SECRET]: secretOf(green, '127.0.0.1', 'app'),
+      },
+      route53: { switchDelayMs: options.route53SwitchDelayMs, insyncDelayMs: INSYNC_DELAY_MS },
+      s3ReplicationDelayMs: options.s3ReplicationDelayMs,
     });
-    route53.addCheck({ id: CHECKS.primaryDb, type: 'CLOUDWATCH_METRIC', healthy: true, children: [] });
-    route53.addCheck({ id: CHECKS.secondaryDb, type: 'CLOUDWATCH_METRIC', healthy: true, children: [] });
-    route53.addCheck({
-      id: CHECKS.primaryRecord,
-      type: 'CALCULATED',
-      healthy: true,
-      children: [CHECKS.primaryDb],
+    // The rehearsal's records live shorter than production allows (5 s at least), to keep it short.
+    for (const name of [RECORD, DRILL_RECORD])
+      for (const role of ['primary', 'secondary'])
+        Object.assign(world.route53.recordSet(name, `${name}-${role}`) ?? {}, {
+          TTL: options.recordTtlSeconds,
+        });
+    cleanups.push(world.aws.install());
+    // The drill's VPC resolver (and the applications') resolve through the simulated Route 53, with TTL caches.
+    const originalResolveCname = dnsPromises.resolveCname.bind(dnsPromises);
+    (dnsPromises as { resolveCname: (name: string) => Promise<string[]> }).resolveCname =
+      world.route53.resolver();
+    cleanups.push(() => {
+      (dnsPromises as { resolveCname: (name: string) => Promise<string[]> }).resolveCname =
+        originalResolveCname;
     });
-    route53.addCheck({ id: CHECKS.blueRecord, type: 'CLOUDWATCH_METRIC', healthy: true, children: [] });
-    route53.addCheck({ id: CHECKS.blueDrDb, type: 'CLOUDWATCH_METRIC', healthy: true, children: [] });
-    // The DR record names connectable loopback hosts: the drill connects to what it answers.
-    route53.addFailoverRecord(
-      DR_RECORD,
-      options.recordTtlSeconds,
-      { value: '127.0.0.1', healthCheckId: CHECKS.primaryRecord },
-      { value: 'localhost', healthCheckId: CHECKS.secondaryDb },
-    );
-    route53.addFailoverRecord(
-      APP_RECORD,
-      options.recordTtlSeconds,
-      { value: 'blue.rehearsal.internal', healthCheckId: CHECKS.blueRecord },
-      { value: 'blue-dr.rehearsal.internal', healthCheckId: CHECKS.blueDrDb },
-    );
-    const s3 = new S3Simulator(
-      { [BUCKETS.source]: BUCKETS.replica },
-      { replicationDelayMs: options.s3ReplicationDelayMs },
-    );
-    const secrets = new Map([
-      ['pg-dr/postgres-master', secretOf(primary, 'app')],
-      ['pg-dr/blue', secretOf(blue, 'app')],
-      ['pg-dr/green', secretOf(green, 'app')],
-    ]);
-    cleanups.push(installSimulatedAws({ route53, s3, secrets }));
     Object.assign(process.env, {
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'rehearsal',
       AWS_SECRET_ACCESS_KEY: 'rehearsal',
       DB_CA_FILE: join(primary.rootDir, 'tls', 'ca.crt'),
       MIGRATIONS_DIR: resolve(options.migrationsDir),
-      DRILL_HEALTH_CHECK_IDS: CHECKS.primaryRecord,
+      DRILL_HEALTH_CHECK_IDS: world.ref('AWS::Route53::HealthCheck', 'FailoverDnsDrillRecordHealth'),
     });
 
     // The application's health endpoint, for the smoke tests.
@@ -303,19 +312,19 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     const apps = {
       migration: new LoadGenerator({
         name: 'migration',
-        recordName: APP_RECORD,
-        resolve: route53.resolver(),
+        recordName: RECORD,
+        resolve: world.route53.resolver(),
         endpoints: new Map([
-          ['blue.rehearsal.internal', settingsOf(blue, '127.0.0.1', 'app')],
-          ['green.rehearsal.internal', settingsOf(green, '127.0.0.1', 'app')],
+          ['127.0.0.1', settingsOf(primary, '127.0.0.1', 'app')],
+          [GREEN_HOST, settingsOf(green, '127.0.0.1', 'app')],
         ]),
         intervalMs: 20,
         timeoutMs: 1000,
       }),
       dr: new LoadGenerator({
         name: 'dr',
-        recordName: DR_RECORD,
-        resolve: route53.resolver(),
+        recordName: DRILL_RECORD,
+        resolve: world.route53.resolver(),
         endpoints: new Map([
           ['127.0.0.1', settingsOf(primary, '127.0.0.1', 'app')],
           ['localhost', settingsOf(replica, 'localhost', 'app')],
@@ -326,14 +335,14 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     };
     const output = captureLambdaOutput(workDir);
     cleanups.push(output.restore);
-    say(`applications: reading and writing through ${APP_RECORD} and ${DR_RECORD}`);
+    say(`applications: reading and writing through ${RECORD} and ${DRILL_RECORD}`);
     apps.migration.start();
     apps.dr.start();
     cleanups.push(async () => {
       await Promise.all([apps.migration.stop(), apps.dr.stop()]);
     });
 
-    // The real handlers, loaded after the simulators are in place.
+    // The real handlers, loaded after the simulated AWS is in place.
     /* eslint-disable @typescript-eslint/no-require-imports */
     const load = (path: string, name = 'handler') => (require(path) as Record<string, Step>)[name] as Step;
     const blueGreen: Record<string, Step> = {
@@ -353,6 +362,9 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       FlipDns: load('../../lambdas/dns-flip/handler'),
       FlipDnsUnsynchronized: load('../../lambdas/dns-flip/handler'),
       RollbackDns: load('../../lambdas/dns-flip/handler'),
+      CreateDrReplica: load('../../lambdas/dr-replica/handler'),
+      CheckDrReplica: load('../../lambdas/dr-replica/handler'),
+      RepointSecondary: load('../../lambdas/dns-flip/handler'),
     };
     const drillSteps = {
       preflight: load('../../lambdas/drill/steps/preflight'),
@@ -363,29 +375,13 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       report: load('../../lambdas/drill/steps/report'),
     };
     /* eslint-enable @typescript-eslint/no-require-imports */
-    const notifications: { workflow: string; state: string; subject: string }[] = [];
-    const notify = (workflow: string, state: string) =>
-      ((input: { Subject: string }) => {
-        notifications.push({ workflow, state, subject: input.Subject });
-        return {};
-      }) as Step;
-    const notifyStates = (workflow: string, states: string[]) =>
-      Object.fromEntries(states.map((s) => [s, notify(workflow, s)]));
-    const blueGreenHandlers = {
-      ...blueGreen,
-      ...notifyStates('blue-green', publishStates('blue-green-migration.asl.json')),
-    };
-    const blueGreenDefinition = loadDefinition(
-      'blue-green-migration.asl.json',
-      localSubstitutions('blue-green-migration.asl.json', ACCOUNT),
-    );
     const steps: StepTiming[] = [];
     const workflows: Record<string, { status: string; error?: string }> = {};
     const histories: string[] = [];
     cleanups.push(() => {
       writeFileSync(join(workDir, 'executions.jsonl'), `${histories.join('\n')}\n`);
     });
-    const record = (workflow: string, run: LocalExecution) => {
+    const record = (workflow: string, run: WorldExecution) => {
       histories.push(JSON.stringify({ workflow, status: run.status, history: run.history }));
       for (const e of run.entered) steps.push({ workflow, state: e.state, at: since(e.at) });
       workflows[workflow] = {
@@ -398,17 +394,26 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       for (const e of run.entered)
         options.progress(`          ${since(e.at).toFixed(1).padStart(6)} s  ${e.state}`);
     };
+    const blueGreenRun = (input: unknown, execution?: Parameters<typeof runInWorld>[0]['execution']) =>
+      runInWorld({
+        world,
+        file: 'blue-green-migration.asl.json',
+        stateMachineName: names.blueGreenStateMachine,
+        input,
+        handlers: blueGreen,
+        ...(execution === undefined ? {} : { execution }),
+      });
 
     const migrationInput = {
-      blue: { secretId: 'pg-dr/blue' },
-      green: { secretId: 'pg-dr/green' },
-      blueEndpoint: 'blue.rehearsal.internal',
-      greenEndpoint: 'green.rehearsal.internal',
+      blue: { secretId: MASTER_SECRET },
+      green: { secretId: GREEN_SECRET },
+      blueEndpoint: '127.0.0.1',
+      greenEndpoint: GREEN_HOST,
       dns: {
         hostedZoneId: ZONE,
-        recordName: APP_RECORD,
-        setIdentifier: `${APP_RECORD}-primary`,
-        secondarySetIdentifier: `${APP_RECORD}-secondary`,
+        recordName: RECORD,
+        setIdentifier: `${RECORD}-primary`,
+        secondarySetIdentifier: `${RECORD}-secondary`,
       },
       smokeTestUrl: healthUrl,
       subscription: 'dr_blue_green',
@@ -416,53 +421,21 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     };
     await new Promise((r) => setTimeout(r, 1000));
     say('blue-green migration: dry run');
-    record(
-      'blue-green dry run',
-      await runLocally(blueGreenDefinition, { ...migrationInput, dryRun: true }, blueGreenHandlers),
-    );
-    say('blue-green migration: migrate green, zero-loss cutover, flip');
-    const migration = await runLocally(
-      blueGreenDefinition,
-      { ...migrationInput, dryRun: false },
-      blueGreenHandlers,
-    );
-    record('blue-green migration', migration);
-    await new Promise((r) => setTimeout(r, options.recordTtlSeconds * 1000 + 1000));
+    record('blue-green dry run', await blueGreenRun({ ...migrationInput, dryRun: true }));
 
-    say('failover drill');
-    const drillDefinition = loadDefinition(
-      'failover-drill.asl.json',
-      localSubstitutions('failover-drill.asl.json', ACCOUNT),
-    );
-    const primaryRef = {
-      secretId: 'pg-dr/postgres-master',
-      host: '127.0.0.1',
-      port: primary.port,
-      database: 'app',
-    };
-    const drillInput = {
-      primary: primaryRef,
-      replica: { secretId: 'pg-dr/postgres-master', host: 'localhost', port: replica.port, database: 'app' },
-      dns: {
-        hostedZoneId: ZONE,
-        recordName: DR_RECORD,
-        primaryTarget: '127.0.0.1',
-        secondaryTarget: 'localhost',
-      },
-      healthChecks: {
-        invert: CHECKS.primaryRecord,
-        watch: [
-          { healthCheckId: CHECKS.primaryDb, label: 'primary database' },
-          { healthCheckId: CHECKS.secondaryDb, label: 'secondary database' },
-        ],
-      },
-      backups: {
-        sourceBucket: BUCKETS.source,
-        sourceRegion: 'us-west-2',
-        replicaBucket: BUCKETS.replica,
-        replicaRegion: 'us-east-1',
-      },
-      budgets: { serviceDisruptionSeconds: 90, dnsFailoverSeconds: 60, s3ReplicationSeconds: 60 },
+    // The drill runs with exactly the schedule's input (the EventBridge rule's target), pointed at the local
+    // servers' ports, polling faster than production so the rehearsal stays short.
+    say('failover drill, with the schedule input');
+    const rule = world.events.rules.get(`${config.orchestrationRegion}/${names.drillSchedule}`);
+    const scheduled = JSON.parse(rule?.targets[0]?.Input ?? '{}') as DrillInput;
+    const local = <R extends { port?: number }>(ref: R, server: PostgresServer): R => ({
+      ...ref,
+      port: server.port,
+    });
+    const drillInput: DrillInput = {
+      ...scheduled,
+      primary: local(scheduled.primary, primary),
+      replica: local(scheduled.replica, replica),
       limits: {
         maxReplicaLagSeconds: 30,
         failbackTimeoutSeconds: 60,
@@ -470,47 +443,64 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
         s3TimeoutSeconds: 60,
         pollMs: 200,
       },
-      exclusiveWith: [smArn('pg-dr-failover-drill'), smArn('pg-dr-blue-green-migration')],
-      migrationDryRun: {
-        ...migrationInput,
-        dryRun: true,
-        blue: primaryRef,
-        green: primaryRef,
-        blueEndpoint: '',
-        greenEndpoint: '',
-        smokeTestUrl: undefined,
-        subscription: 'dr_drill_dry_run',
-      },
+      ...(scheduled.migrationDryRun === undefined
+        ? {}
+        : {
+            migrationDryRun: {
+              ...scheduled.migrationDryRun,
+              blue: local(scheduled.migrationDryRun.blue, primary),
+              green: local(scheduled.migrationDryRun.green, primary),
+            },
+          }),
     };
-    delete (drillInput.migrationDryRun as { smokeTestUrl?: string }).smokeTestUrl;
-    const drill = await runLocally(drillDefinition, drillInput, {
-      Preflight: drillSteps.preflight,
-      PreflightDatabases: drillSteps.database,
-      InvertHealthCheck: drillSteps.healthCheck,
-      ObserveFailover: drillSteps.observe,
-      VerifySecondaryReads: drillSteps.database,
-      RestoreHealthCheck: drillSteps.healthCheck,
-      ObserveFailback: drillSteps.observe,
-      VerifyPrimaryWrites: drillSteps.database,
-      ProbeS3: drillSteps.s3,
-      ProbeHeartbeat: drillSteps.database,
-      Report: drillSteps.report,
-      RestoreAfterFailure: drillSteps.healthCheck,
-      ReportFailure: drillSteps.report,
-      // startExecution.sync: the blue-green ASL itself, run the same way.
-      MigrationDryRun: async (task: { Input: unknown }) => {
-        const run = await runLocally(blueGreenDefinition, task.Input, blueGreenHandlers);
-        if (run.status !== 'SUCCEEDED')
-          throw Object.assign(new Error(run.error?.message ?? 'dry run failed'), {
-            name: 'States.TaskFailed',
-          });
-        return { Status: 'SUCCEEDED', ExecutionArn: `${smArn('pg-dr-blue-green-migration')}:drill-dry-run` };
+    const region = config.orchestrationRegion;
+    const drill = await runInWorld({
+      world,
+      file: 'failover-drill.asl.json',
+      stateMachineName: names.drillStateMachine,
+      input: drillInput,
+      handlers: {
+        Preflight: drillSteps.preflight,
+        PreflightDatabases: drillSteps.database,
+        InvertHealthCheck: drillSteps.healthCheck,
+        ObserveFailover: drillSteps.observe,
+        VerifySecondaryReads: drillSteps.database,
+        RestoreHealthCheck: drillSteps.healthCheck,
+        ObserveFailback: drillSteps.observe,
+        VerifyPrimaryWrites: drillSteps.database,
+        ProbeS3: drillSteps.s3,
+        ProbeHeartbeat: drillSteps.database,
+        Report: drillSteps.report,
+        RestoreAfterFailure: drillSteps.healthCheck,
+        ReportFailure: drillSteps.report,
+        // startExecution.sync, as the drill's role: start the migration workflow, then run it to its end.
+        MigrationDryRun: (async (task: { StateMachineArn: string; Input: unknown }) => {
+          const started = (await world.aws.call(
+            'states',
+            'StartExecution',
+            { stateMachineArn: task.StateMachineArn, input: JSON.stringify(task.Input) },
+            region,
+          )) as { executionArn: string };
+          const nested = world.stepFunctions.executions.get(started.executionArn);
+          const run = await asPrincipal(undefined, () => blueGreenRun(task.Input, nested));
+          if (run.status !== 'SUCCEEDED')
+            throw Object.assign(new Error(run.error?.message ?? 'dry run failed'), {
+              name: 'States.TaskFailed',
+            });
+          return { Status: 'SUCCEEDED', ExecutionArn: started.executionArn };
+        }) as Step,
       },
-      ...notifyStates('failover drill', publishStates('failover-drill.asl.json')),
     });
     record('failover drill', drill);
-    await new Promise((r) => setTimeout(r, 500));
-    await Promise.all([apps.migration.stop(), apps.dr.stop()]);
+    // The drill record names the primary, which the cutover fences: the DR application's part ends here.
+    await new Promise((r) => setTimeout(r, options.recordTtlSeconds * 1000 + 500));
+    await apps.dr.stop();
+
+    say('blue-green migration: migrate green, zero-loss cutover, flip');
+    const migration = await blueGreenRun({ ...migrationInput, dryRun: false });
+    record('blue-green migration', migration);
+    await new Promise((r) => setTimeout(r, options.recordTtlSeconds * 1000 + 500));
+    await apps.migration.stop();
 
     // Lost writes: every write the application saw acknowledged must be on green, which now serves.
     const ids = apps.migration.ackedWrites;
@@ -529,7 +519,6 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       flip,
       finished + options.recordTtlSeconds * 1000 + 2000,
     );
-
     const drillReport = (drill.output as { report?: DrillReport } | undefined)?.report;
     const f = drillReport?.figures;
     const budget = (
@@ -604,6 +593,11 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       timeline: [...timeline('migration', apps.migration.samples), ...timeline('dr', apps.dr.samples)],
       marks,
       metricsCaptured: output.metrics.length,
+      awsCalls: {
+        total: world.aws.calls.length,
+        authorized: world.aws.calls.filter((c) => c.principal !== undefined).length,
+        denied: world.aws.calls.filter((c) => /AccessDenied|AuthorizationError/.test(c.error ?? '')).length,
+      },
       drSamplesOnReplica: apps.dr.samples.filter((sample) => sample.host === 'localhost'),
       servers: servers.map((s) => ({ name: s.name, port: s.port })),
       serversStopped: await (async () => {

@@ -23,6 +23,8 @@ const IMPLIED: Record<string, readonly string[]> = {
   'secretsmanager:GetSecretValue': ['kms:Decrypt'],
   // The backup bucket encrypts new objects with its KMS key.
   's3:PutObject': ['kms:GenerateDataKey'],
+  // HeadObject (s3:GetObject) answers 404 for a missing key only to a caller that may list the bucket.
+  's3:GetObject': ['s3:ListBucket'],
   // RDS tags the new replica and encrypts it with the DR region's key on the caller's behalf.
   'rds:CreateDBInstanceReadReplica': ['rds:AddTagsToResource', 'kms:CreateGrant', 'kms:DescribeKey'],
 };

@@ -62,7 +62,9 @@ describe('S3 replication probe', () => {
     replica: 'pg-dr-backups-111122223333-us-east-1',
   };
 
-  const notFound = () => Object.assign(new Error('Not Found'), { name: 'NotFound' });
+  // What @aws-sdk/client-s3 raises for a HEAD answered 404.
+  const notFound = () =>
+    Object.assign(new Error('UnknownError'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } });
 
   beforeEach(() => {
     source.reset();
@@ -106,8 +108,13 @@ describe('S3 replication probe', () => {
     });
   });
 
-  it('does not mistake an access error for a missing object', async () => {
-    replica.on(HeadObjectCommand).rejects(Object.assign(new Error('Forbidden'), { name: 'AccessDenied' }));
+  it('does not mistake an access error for a missing object, and says what the role needs', async () => {
+    // What @aws-sdk/client-s3 raises for a HEAD answered 403: no body, so no code, only the status.
+    replica
+      .on(HeadObjectCommand)
+      .rejects(
+        Object.assign(new Error('UnknownError'), { name: 'Unknown', $metadata: { httpStatusCode: 403 } }),
+      );
     await expect(
       probeS3Replication(
         clients,
@@ -115,6 +122,9 @@ describe('S3 replication probe', () => {
         { timeoutMs: 10_000, pollMs: 2000 },
         fakeClock(Date.parse('2026-11-29T02:00:00Z')),
       ),
-    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    ).rejects.toMatchObject({
+      name: 'S3ProbeRefused',
+      message: expect.stringContaining('s3:ListBucket on the bucket') as unknown,
+    });
   });
 });

@@ -32,7 +32,7 @@ describe('npm run rehearsal, interrupted', () => {
         });
         child.stdout.on('data', (chunk: Buffer) => {
           output += chunk.toString();
-          // Interrupt once all four servers run.
+          // Interrupt once all three servers run.
           if (output.includes('green: logical subscription')) {
             clearTimeout(timer);
             resolve();
