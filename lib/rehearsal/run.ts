@@ -488,7 +488,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
               name: 'States.TaskFailed',
             });
           return { Status: 'SUCCEEDED', ExecutionArn: started.executionArn };
-        }) as Step,
+        }),
       },
     });
     record('failover drill', drill);
