@@ -17,10 +17,7 @@ export interface DrillDependencies {
 }
 
 export class ReplicationProbeError extends Error {
-  constructor(
-    name: 'HeartbeatNotReplicated' | 'S3ObjectNotReplicated' | 'S3ProbeRefused',
-    message: string,
-  ) {
+  constructor(name: 'HeartbeatNotReplicated' | 'S3ObjectNotReplicated' | 'S3ProbeRefused', message: string) {
     super(message);
     this.name = name;
   }

@@ -474,7 +474,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
         RestoreAfterFailure: drillSteps.healthCheck,
         ReportFailure: drillSteps.report,
         // startExecution.sync, as the drill's role: start the migration workflow, then run it to its end.
-        MigrationDryRun: (async (task: { StateMachineArn: string; Input: unknown }) => {
+        MigrationDryRun: async (task: { StateMachineArn: string; Input: unknown }) => {
           const started = (await world.aws.call(
             'states',
             'StartExecution',
@@ -488,7 +488,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
               name: 'States.TaskFailed',
             });
           return { Status: 'SUCCEEDED', ExecutionArn: started.executionArn };
-        }),
+        },
       },
     });
     record('failover drill', drill);
