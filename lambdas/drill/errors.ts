@@ -2,7 +2,12 @@ import type { Route53Client } from '@aws-sdk/client-route-53';
 
 export class DrillError extends Error {
   constructor(
-    name: 'HealthCheckUpdateFailed' | 'FailoverNotObserved' | 'FailbackNotObserved' | 'HealthCheckUnhealthy',
+    name:
+      | 'HealthCheckUpdateFailed'
+      | 'HealthCheckHeld'
+      | 'FailoverNotObserved'
+      | 'FailbackNotObserved'
+      | 'HealthCheckUnhealthy',
     message: string,
   ) {
     super(message);

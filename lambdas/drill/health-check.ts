@@ -28,6 +28,12 @@ export async function setHealthCheckInverted(
     try {
       const current = await deps.route53.send(new GetHealthCheckCommand({ HealthCheckId: healthCheckId }));
       const check = current.HealthCheck;
+      // Disabled (on-call's hold) and inverted, Route 53 calls a check unhealthy: never invert a held check.
+      if (inverted && check?.HealthCheckConfig?.Disabled === true)
+        throw new DrillError(
+          'HealthCheckHeld',
+          `health check ${healthCheckId} is disabled: on-call holds DNS on the primary (dr hold); the drill does not invert it`,
+        );
       if ((check?.HealthCheckConfig?.Inverted ?? false) === inverted)
         return { healthCheckId, inverted, changed: false };
       await deps.route53.send(
@@ -39,6 +45,7 @@ export async function setHealthCheckInverted(
       );
       return { healthCheckId, inverted, changed: true };
     } catch (error) {
+      if (error instanceof DrillError) throw error;
       const name = (error as { name?: string }).name ?? 'Error';
       if (!RETRYABLE.has(name) || attempt >= options.maxAttempts) {
         throw new DrillError(

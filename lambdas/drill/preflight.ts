@@ -1,15 +1,19 @@
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
-  GetHealthCheckStatusCommand,
+  GetHealthCheckCommand,
+  GetHostedZoneCommand,
   TestDNSAnswerCommand,
   type Route53Client,
 } from '@aws-sdk/client-route-53';
 import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { normalizeName } from '../shared/dns-name';
-import { healthyFraction } from './checker-health';
+import { healthCheckStatuses } from './checker-health';
 
 export interface ControlPlanePreflightInput {
-  /** Child health checks of the database records (GetHealthCheckStatus cannot read CALCULATED checks). */
+  /** Child health checks of the database records (and the sidecar): must be healthy. */
   readonly healthCheckIds: readonly string[];
+  /** The check the drill inverts: must be neither inverted already nor disabled (held by on-call). */
+  readonly invertHealthCheckId: string;
   readonly dns: {
     readonly hostedZoneId: string;
     readonly recordName: string;
@@ -21,25 +25,61 @@ export interface ControlPlanePreflightInput {
   readonly ownExecutionArn?: string;
 }
 
+export interface ControlPlaneClients {
+  readonly route53: Pick<Route53Client, 'send'>;
+  readonly sfn: Pick<SFNClient, 'send'>;
+  /** In us-east-1, where Route 53 publishes HealthCheckStatus. */
+  readonly cloudwatch: Pick<CloudWatchClient, 'send'>;
+  readonly now?: () => number;
+}
+
+/** Why a hosted zone cannot be drilled: TestDNSAnswer answers for public zones only. */
+export function privateZoneProblem(zoneId: string): string {
+  return (
+    `hosted zone ${zoneId} is private: Route 53's TestDNSAnswer, which the drill and the DNS flip use to ` +
+    'observe what Route 53 answers, supports public hosted zones only. Use a public zone for the failover records.'
+  );
+}
+
 /**
- * Route 53 and Step Functions in normal operation: the database health checks healthy, DNS answering the
- * primary, and nothing else (another drill, a migration) running. Lists every problem; never throws for one.
+ * Route 53 and Step Functions in normal operation: the zone public (TestDNSAnswer needs it), the database
+ * health checks healthy (their CloudWatch HealthCheckStatus), the check to invert neither inverted nor held,
+ * DNS answering the primary, and nothing else (another drill, a migration) running. Lists every problem; never
+ * throws for one.
  */
 export async function checkControlPlane(
-  deps: { route53: Pick<Route53Client, 'send'>; sfn: Pick<SFNClient, 'send'> },
+  deps: ControlPlaneClients,
   input: ControlPlanePreflightInput,
 ): Promise<{ problems: readonly string[] }> {
   const problems: string[] = [];
-  for (const id of input.healthCheckIds) {
-    const { HealthCheckObservations } = await deps.route53.send(
-      new GetHealthCheckStatusCommand({ HealthCheckId: id }),
-    );
-    const fraction = healthyFraction(HealthCheckObservations ?? []);
-    if (fraction <= 0.18)
+  const { HostedZone } = await deps.route53.send(new GetHostedZoneCommand({ Id: input.dns.hostedZoneId }));
+  if (HostedZone?.Config?.PrivateZone === true) {
+    // Nothing else can be checked through TestDNSAnswer; say this one thing clearly.
+    return { problems: [privateZoneProblem(input.dns.hostedZoneId)] };
+  }
+
+  const statuses = await healthCheckStatuses(deps.cloudwatch, input.healthCheckIds, {
+    now: (deps.now ?? Date.now)(),
+  });
+  for (const [id, status] of statuses) {
+    if (status === 'unhealthy') problems.push(`health check ${id}: unhealthy (Route 53 HealthCheckStatus 0)`);
+    if (status === 'no data')
       problems.push(
-        `health check ${id}: unhealthy (${Math.round(fraction * 100)}% of checkers report success)`,
+        `health check ${id}: no HealthCheckStatus data in the last 5 minutes (deployed just now?)`,
       );
   }
+
+  const { HealthCheck } = await deps.route53.send(
+    new GetHealthCheckCommand({ HealthCheckId: input.invertHealthCheckId }),
+  );
+  if (HealthCheck?.HealthCheckConfig?.Disabled === true)
+    problems.push(
+      `health check ${input.invertHealthCheckId} is disabled: on-call holds DNS on the primary (dr hold); release it first (dr hold --release)`,
+    );
+  if (HealthCheck?.HealthCheckConfig?.Inverted === true)
+    problems.push(
+      `health check ${input.invertHealthCheckId} is already inverted (a drill in progress, or one left inverted: dr drill restore)`,
+    );
 
   const { RecordData } = await deps.route53.send(
     new TestDNSAnswerCommand({

@@ -3,6 +3,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DRILL_SERVICE } from '../../lambdas/drill/report';
 import { acknowledgeNagFinding } from '../nag';
@@ -28,6 +29,12 @@ export interface DrillStepsProps {
     readonly sourceKey: kms.IKey;
     readonly replicaBucket: string;
   };
+  /** The zone of the drilled record: the preflight refuses a private one (TestDNSAnswer cannot read it). */
+  readonly hostedZoneId: string;
+  /** On-call topic of this region: the safety net tells on-call what it did. */
+  readonly onCallTopic: sns.ITopic;
+  /** The drill state machine's name: the safety net reads its executions' history. */
+  readonly drillStateMachineName: string;
 }
 
 /** Where the S3 probe writes, in both buckets (a lifecycle rule expires it). */
@@ -44,6 +51,8 @@ export class DrillSteps extends Construct {
   readonly functions: Record<DrillStepName, nodejs.NodejsFunction>;
   /** Hourly: publishes the hours since the last successful drill. */
   readonly freshness: nodejs.NodejsFunction;
+  /** For executions that end FAILED, TIMED_OUT or ABORTED: restores the check if that execution left it inverted. */
+  readonly safetyNet: nodejs.NodejsFunction;
   /** The one health check the drill inverts. */
   readonly invertHealthCheckId: string;
 
@@ -108,16 +117,26 @@ export class DrillSteps extends Construct {
       'Failover drill: time Route 53 answering the replica, then the primary again (TestDNSAnswer)',
       Duration.minutes(11),
     );
-    const readChecks = new iam.PolicyStatement({
-      actions: ['route53:GetHealthCheckStatus'],
-      resources: props.watchedHealthCheckIds.map(healthCheckArn),
-    });
-    // TestDNSAnswer has no resource-level permissions; it only reads answers.
+    // Route 53's HealthCheckStatus metric (us-east-1) and TestDNSAnswer: neither has resource-level permissions.
+    const readStatus = new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] });
     const testAnswers = new iam.PolicyStatement({ actions: ['route53:TestDNSAnswer'], resources: ['*'] });
     for (const fn of [preflight, observeDns]) {
-      fn.addToRolePolicy(readChecks);
+      fn.addToRolePolicy(readStatus);
       fn.addToRolePolicy(testAnswers);
     }
+    // The preflight refuses a private zone, and a check already inverted or held (disabled) by on-call.
+    preflight.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['route53:GetHostedZone'],
+        resources: [`arn:${stack.partition}:route53:::hostedzone/${props.hostedZoneId}`],
+      }),
+    );
+    preflight.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['route53:GetHealthCheck'],
+        resources: [healthCheckArn(props.invertHealthCheckId)],
+      }),
+    );
     preflight.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['states:ListExecutions'],
@@ -180,6 +199,44 @@ export class DrillSteps extends Construct {
       }),
     );
 
+    this.safetyNet = stepLambda(this, 'safetyNet', {
+      entry: ['safety-net', 'drill-handler.ts'],
+      handler: 'handler',
+      description:
+        'Failover drill safety net: restores the health check an abnormally ended drill left inverted',
+      // Waits out an invert step still running when the execution ended, then restores again.
+      timeout: Duration.minutes(5),
+      memorySize: 256,
+      service: DRILL_SERVICE,
+      environment: {
+        DRILL_STATE_MACHINE_ARN: props.drillStateMachineArn,
+        DRILL_HEALTH_CHECK_IDS: props.invertHealthCheckId,
+        ON_CALL_TOPIC_ARN: props.onCallTopic.topicArn,
+        INVERT_TIMEOUT_MS: String(healthCheck.timeout?.toMilliseconds() ?? 120_000),
+      },
+    });
+    this.safetyNet.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:GetExecutionHistory'],
+        resources: [
+          `arn:${stack.partition}:states:${stack.region}:${stack.account}:execution:${props.drillStateMachineName}:*`,
+        ],
+      }),
+    );
+    this.safetyNet.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:ListExecutions'],
+        resources: [props.drillStateMachineArn],
+      }),
+    );
+    this.safetyNet.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['route53:GetHealthCheck', 'route53:UpdateHealthCheck'],
+        resources: [healthCheckArn(props.invertHealthCheckId)],
+      }),
+    );
+    props.onCallTopic.grantPublish(this.safetyNet);
+
     this.functions = { preflight, database, healthCheck, observeDns, s3Probe, report };
 
     for (const [fn, finding, reason] of [
@@ -192,6 +249,26 @@ export class DrillSteps extends Construct {
         s3Probe,
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${props.backups.replicaBucket}/${DRILL_PROBE_PREFIX}*]`,
         'The probe reads back only its own object, under the drill prefix.',
+      ],
+      [
+        preflight,
+        'AwsSolutions-IAM5[Resource::*]',
+        'cloudwatch:GetMetricData and route53:TestDNSAnswer have no resource-level permissions; both only read.',
+      ],
+      [
+        observeDns,
+        'AwsSolutions-IAM5[Resource::*]',
+        'cloudwatch:GetMetricData and route53:TestDNSAnswer have no resource-level permissions; both only read.',
+      ],
+      [
+        this.safetyNet,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${stack.region}:${stack.account}:execution:${props.drillStateMachineName}:*]`,
+        'The safety net reads the history of whichever drill execution ended; only executions of the drill.',
+      ],
+      [
+        this.safetyNet,
+        'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        "Publishing to the KMS-encrypted on-call topic needs data keys from that topic's key only.",
       ],
     ] as const) {
       if (fn.role !== undefined) acknowledgeNagFinding(fn.role, finding, reason);

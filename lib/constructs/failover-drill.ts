@@ -122,10 +122,11 @@ export class FailoverDrill extends Construct {
       `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${stack.region}:${stack.account}:execution:${props.migrationStateMachineName}:*]`,
       'The dry-run execution is named by Step Functions at start; only executions of the migration workflow.',
     );
-    // Safety net: an execution that ends without its failure path (timed out, stopped by hand) still gets the
-    // health check restored. Idempotent, so a drill that already restored is unaffected.
+    // Safety net: an execution that ends without its failure path (timed out, stopped by hand) gets the health
+    // check restored, but only if that execution inverted it and left it so: a drill refused because another
+    // runs must not undo the running one's inversion. The safety net reads the execution's history to know.
     new events.Rule(this, 'RestoreOnAbnormalEnd', {
-      description: 'Restores the drill health check whenever a drill ends other than by succeeding',
+      description: 'Restores the drill health check an abnormally ended drill left inverted',
       eventPattern: {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],
@@ -135,11 +136,7 @@ export class FailoverDrill extends Construct {
         },
       },
       targets: [
-        new targets.LambdaFunction(props.steps.functions.healthCheck, {
-          event: events.RuleTargetInput.fromObject({
-            mode: 'restore',
-            healthCheckId: props.steps.invertHealthCheckId,
-          }),
+        new targets.LambdaFunction(props.steps.safetyNet, {
           retryAttempts: 8,
           maxEventAge: Duration.hours(1),
         }),

@@ -259,7 +259,7 @@ export class Route53Simulator implements Simulator {
         };
       }
       case 'GetHostedZone': {
-        const zone = this.zoneFor(call, str(input.HostedZoneId));
+        const zone = this.zoneFor(call, str(input.Id));
         return {
           HostedZone: {
             Id: `/hostedzone/${zone.id}`,

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { loadDefinition, runLocally, STATEMACHINES, type LocalExecution } from '../rehearsal/local-workflow';
 import type { LocalWorld } from './from-app';
 import type { LocalRunEvent, SimulatedExecution } from './step-functions';
+import { functionOf } from './invoke';
 import { asPrincipal } from './world';
 
 type Handler = (input: never) => unknown;
@@ -39,8 +40,15 @@ export interface WorldRun {
   readonly file: string;
   readonly stateMachineName: string;
   readonly input: unknown;
-  /** The real handler of each Lambda task state (and overrides of integration states, e.g. a nested run). */
-  readonly handlers: Record<string, Handler>;
+  /**
+   * Handlers of integration states (a nested run for startExecution.sync) and overrides of Lambda tasks; every
+   * other Lambda task runs the real handler of the function its Resource names (from the template).
+   */
+  readonly handlers?: Record<string, Handler>;
+  /** Wraps every Lambda task's handler (e.g. to run each step twice). */
+  readonly wrap?: (state: string, handler: Handler) => Handler;
+  /** Sees every notification before it is published, with the state that publishes it. */
+  readonly onNotify?: (state: string, input: { Subject?: string; Message?: string }) => void;
   readonly name?: string;
   readonly retryIntervals?: Record<string, number>;
   readonly waits?: Record<string, number>;
@@ -67,23 +75,25 @@ export async function runInWorld(run: WorldRun): Promise<WorldExecution> {
   const resources = taskResources(definition);
   const handlers: Record<string, Handler> = {};
   for (const [state, resource] of resources) {
-    const given = run.handlers[state];
+    const given = run.handlers?.[state];
     if (resource.startsWith('arn:aws:lambda:')) {
-      if (given === undefined) throw new Error(`${run.file}: no handler for the Lambda task ${state}`);
-      const principal = world.iam.principalOfArn(resource);
-      if (principal === undefined)
-        throw new Error(`${run.file}: ${state} invokes ${resource}, not in the app`);
-      handlers[state] = (input: never) => asPrincipal(principal, () => given(input));
+      const deployed = functionOf(world, resource);
+      const handler = (run.wrap ?? ((_s: string, h: Handler) => h))(state, given ?? deployed.handler);
+      handlers[state] = (input: never) => asPrincipal(deployed.principal, () => handler(input));
     } else if (resource === 'arn:aws:states:::sns:publish') {
-      handlers[state] = (input: never) =>
-        asPrincipal(machinePrincipal, () =>
+      handlers[state] = (input: never) => {
+        run.onNotify?.(state, input);
+        return asPrincipal(machinePrincipal, () =>
           given === undefined
             ? world.aws.call('sns', 'Publish', input as Record<string, unknown>, region)
             : given(input),
         );
+      };
     } else {
-      if (given === undefined) throw new Error(`${run.file}: no handler for the integration task ${state}`);
-      handlers[state] = (input: never) => asPrincipal(machinePrincipal, () => given(input));
+      handlers[state] = (input: never) => {
+        if (given === undefined) throw new Error(`${run.file}: no handler for the integration task ${state}`);
+        return asPrincipal(machinePrincipal, () => given(input));
+      };
     }
   }
   const execution =

@@ -96,7 +96,10 @@ export class OrchestrationStack extends Stack {
       invertHealthCheckId: invertCheck.healthCheckId,
       watchedHealthCheckIds: watch.map((w) => w.healthCheckId),
       drillStateMachineArn: drillArn,
+      drillStateMachineName: names.drillStateMachine,
       migrationStateMachineArn: migrationArn,
+      hostedZoneId: config.hostedZoneId,
+      onCallTopic: props.onCallTopic,
       backups: {
         sourceBucket: names.backupBucket(config.primaryRegion),
         sourceKey: props.primaryBackupKey,

@@ -430,7 +430,9 @@ describe('DR topology (default configuration with a sidecar)', () => {
     });
 
     it('publishes PRIMARY and SECONDARY CNAMEs for the record with the configured TTL', () => {
-      const records = Object.values(resourcesOf(dns, 'AWS::Route53::RecordSet')).map((r) => r.Properties);
+      const records = Object.values(resourcesOf(dns, 'AWS::Route53::RecordSet'))
+        .map((r) => r.Properties)
+        .filter((r) => r?.Name === 'db.provability-fabric.org.');
       expect(records).toHaveLength(2);
       expect(records.map((r) => r?.Failover).sort()).toEqual(['PRIMARY', 'SECONDARY']);
       for (const record of records) {
@@ -516,7 +518,8 @@ describe('DR topology variants', () => {
   it('uses a single-child CALCULATED check on the PRIMARY record without a sidecar', () => {
     const { stacks } = synthApp();
     const dns = Template.fromStack(stacks.failoverDns);
-    dns.resourceCountIs('AWS::Route53::HealthCheck', 3);
+    // Both databases' checks, the PRIMARY record's parent check and the drill record's.
+    dns.resourceCountIs('AWS::Route53::HealthCheck', 4);
     dns.hasResourceProperties('AWS::Route53::HealthCheck', {
       HealthCheckConfig: Match.objectLike({
         Type: 'CALCULATED',

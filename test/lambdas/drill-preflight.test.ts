@@ -1,4 +1,10 @@
-import { GetHealthCheckStatusCommand, Route53Client, TestDNSAnswerCommand } from '@aws-sdk/client-route-53';
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  GetHealthCheckCommand,
+  GetHostedZoneCommand,
+  Route53Client,
+  TestDNSAnswerCommand,
+} from '@aws-sdk/client-route-53';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { checkControlPlane, type ControlPlanePreflightInput } from '../../lambdas/drill/preflight';
@@ -10,9 +16,12 @@ import { execute } from '../support/replication';
 const clients = {
   route53: new Route53Client({ region: 'us-east-1' }),
   sfn: new SFNClient({ region: 'us-east-1' }),
+  cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
+  now: () => Date.parse('2026-11-29T02:00:00Z'),
 };
 const route53 = mockClient(clients.route53);
 const sfn = mockClient(clients.sfn);
+const cloudwatch = mockClient(clients.cloudwatch);
 const DRILL = 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-failover-drill';
 const MIGRATION = 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-blue-green-migration';
 const OWN = `${DRILL.replace(':stateMachine:', ':execution:')}:weekly-2026-11-29`;
@@ -26,11 +35,14 @@ const settingsOf = (server: PostgresServer): ConnectionSettings => ({
   ...(server.tls === undefined ? {} : { ca: server.tls.caCert }),
 });
 
-const observations = (success: number, failure: number) => ({
-  HealthCheckObservations: [
-    ...Array.from({ length: success }, () => ({ StatusReport: { Status: 'Success: HTTP Status Code 200' } })),
-    ...Array.from({ length: failure }, () => ({ StatusReport: { Status: 'Failure: Connection timed out' } })),
-  ],
+/** What CloudWatch answers for AWS/Route53 HealthCheckStatus: each check's latest minute first (1 healthy). */
+const statuses = (values: Record<string, number | undefined>) => ({
+  MetricDataResults: Object.values(values).map((value, i) => ({
+    Id: `check${i}`,
+    Timestamps: value === undefined ? [] : [new Date('2026-11-29T01:59:00Z')],
+    Values: value === undefined ? [] : [value],
+    StatusCode: 'Complete' as const,
+  })),
 });
 
 describe('drill preflight: the databases, real primary and streaming replica', () => {
@@ -99,7 +111,24 @@ describe('drill preflight: Route 53 and Step Functions', () => {
   beforeEach(() => {
     route53.reset();
     sfn.reset();
-    route53.on(GetHealthCheckStatusCommand).resolves(observations(8, 0));
+    cloudwatch.reset();
+    route53.on(GetHostedZoneCommand).resolves({
+      HostedZone: {
+        Id: '/hostedzone/Z0EXAMPLE12345',
+        Name: 'provability-fabric.org.',
+        CallerReference: 'x',
+        Config: { PrivateZone: false },
+      },
+    });
+    route53.on(GetHealthCheckCommand).resolves({
+      HealthCheck: {
+        Id: 'hc-parent',
+        CallerReference: 'cdk',
+        HealthCheckVersion: 3,
+        HealthCheckConfig: { Type: 'CALCULATED', Inverted: false, Disabled: false },
+      },
+    });
+    cloudwatch.on(GetMetricDataCommand).resolves(statuses({ 'hc-primary-db': 1, 'hc-replica-db': 1 }));
     route53.on(TestDNSAnswerCommand).resolves({ RecordData: ['primary.example.internal.'] });
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     sfn.on(ListExecutionsCommand, { stateMachineArn: DRILL }).resolves({
@@ -115,6 +144,7 @@ describe('drill preflight: Route 53 and Step Functions', () => {
     });
     input = {
       healthCheckIds: ['hc-primary-db', 'hc-replica-db'],
+      invertHealthCheckId: 'hc-parent',
       dns: {
         hostedZoneId: 'Z0EXAMPLE12345',
         recordName: 'db.provability-fabric.org',
@@ -128,9 +158,18 @@ describe('drill preflight: Route 53 and Step Functions', () => {
 
   it('passes in normal operation, ignoring its own execution', async () => {
     expect(await checkControlPlane(clients, input)).toEqual({ problems: [] });
+    // One read of Route 53's documented HealthCheckStatus metric for every check (not GetHealthCheckStatus).
+    const query = cloudwatch.commandCalls(GetMetricDataCommand)[0]?.args[0].input;
     expect(
-      route53.commandCalls(GetHealthCheckStatusCommand).map((c) => c.args[0].input.HealthCheckId),
-    ).toEqual(['hc-primary-db', 'hc-replica-db']);
+      query?.MetricDataQueries?.map((q) => [
+        q.MetricStat?.Metric?.MetricName,
+        q.MetricStat?.Metric?.Dimensions,
+        q.MetricStat?.Stat,
+      ]),
+    ).toEqual([
+      ['HealthCheckStatus', [{ Name: 'HealthCheckId', Value: 'hc-primary-db' }], 'Minimum'],
+      ['HealthCheckStatus', [{ Name: 'HealthCheckId', Value: 'hc-replica-db' }], 'Minimum'],
+    ]);
     expect(sfn.commandCalls(ListExecutionsCommand).map((c) => c.args[0].input)).toEqual([
       { stateMachineArn: DRILL, statusFilter: 'RUNNING', maxResults: 10 },
       { stateMachineArn: MIGRATION, statusFilter: 'RUNNING', maxResults: 10 },
@@ -145,7 +184,7 @@ describe('drill preflight: Route 53 and Step Functions', () => {
   });
 
   it('refuses, listing every reason: an unhealthy check, DNS elsewhere, a migration running', async () => {
-    route53.on(GetHealthCheckStatusCommand, { HealthCheckId: 'hc-replica-db' }).resolves(observations(1, 7));
+    cloudwatch.on(GetMetricDataCommand).resolves(statuses({ 'hc-primary-db': 1, 'hc-replica-db': 0 }));
     route53.on(TestDNSAnswerCommand).resolves({ RecordData: ['replica.example.internal'] });
     sfn.on(ListExecutionsCommand, { stateMachineArn: MIGRATION }).resolves({
       executions: [
@@ -159,9 +198,48 @@ describe('drill preflight: Route 53 and Step Functions', () => {
       ],
     });
     expect((await checkControlPlane(clients, input)).problems).toEqual([
-      'health check hc-replica-db: unhealthy (13% of checkers report success)',
+      'health check hc-replica-db: unhealthy (Route 53 HealthCheckStatus 0)',
       'DNS: db.provability-fabric.org answers replica.example.internal., not the primary (a failover in progress, or a health check left inverted? run dr drill restore)',
       'running: migrate-20261129-0159-abc (pg-dr-blue-green-migration)',
+    ]);
+  });
+
+  it('refuses a private hosted zone, which TestDNSAnswer cannot observe, and checks nothing else', async () => {
+    route53.on(GetHostedZoneCommand).resolves({
+      HostedZone: {
+        Id: '/hostedzone/Z0EXAMPLE12345',
+        Name: 'db.internal.',
+        CallerReference: 'x',
+        Config: { PrivateZone: true },
+      },
+    });
+    expect((await checkControlPlane(clients, input)).problems).toEqual([
+      expect.stringContaining("hosted zone Z0EXAMPLE12345 is private: Route 53's TestDNSAnswer") as unknown,
+    ]);
+    expect(route53.commandCalls(TestDNSAnswerCommand)).toHaveLength(0);
+  });
+
+  it('refuses while on-call holds DNS on the primary, or the check is left inverted', async () => {
+    route53.on(GetHealthCheckCommand).resolves({
+      HealthCheck: {
+        Id: 'hc-parent',
+        CallerReference: 'cdk',
+        HealthCheckVersion: 4,
+        HealthCheckConfig: { Type: 'CALCULATED', Inverted: true, Disabled: true },
+      },
+    });
+    expect((await checkControlPlane(clients, input)).problems).toEqual([
+      expect.stringContaining('hc-parent is disabled: on-call holds DNS on the primary (dr hold)') as unknown,
+      expect.stringContaining('hc-parent is already inverted') as unknown,
+    ]);
+  });
+
+  it('refuses when Route 53 has published no status for a check (no data is not healthy)', async () => {
+    cloudwatch
+      .on(GetMetricDataCommand)
+      .resolves(statuses({ 'hc-primary-db': undefined, 'hc-replica-db': 1 }));
+    expect((await checkControlPlane(clients, input)).problems).toEqual([
+      'health check hc-primary-db: no HealthCheckStatus data in the last 5 minutes (deployed just now?)',
     ]);
   });
 });

@@ -186,7 +186,7 @@ describe('simulated Route 53', () => {
     const { aws } = route53World();
     for (const [op, input] of [
       ['TestDNSAnswer', { HostedZoneId: 'Z0NONE', RecordName: 'x', RecordType: 'A' }],
-      ['GetHostedZone', { Id: 'Z0NONE', HostedZoneId: 'Z0NONE' }],
+      ['GetHostedZone', { Id: 'Z0NONE' }],
       ['ListResourceRecordSets', { HostedZoneId: 'Z0NONE' }],
       ['ChangeResourceRecordSets', { HostedZoneId: 'Z0NONE', ChangeBatch: { Changes: [] } }],
     ] as const)

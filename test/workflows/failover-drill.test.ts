@@ -1,94 +1,114 @@
 import { join } from 'node:path';
-import type * as Route53 from '@aws-sdk/client-route-53';
-import type * as S3 from '@aws-sdk/client-s3';
-import type * as SecretsManager from '@aws-sdk/client-secrets-manager';
-import type * as Sfn from '@aws-sdk/client-sfn';
-import { mockClient } from 'aws-sdk-client-mock';
 import type { DrillInput } from '../../lambdas/drill/input';
 import type { DrillReport } from '../../lambdas/drill/report';
+import { deliverEvent, statusChangeEvent } from '../../lib/local-aws/invoke';
+import { runInWorld, type WorldExecution } from '../../lib/local-aws/workflow';
+import { drNames } from '../../lib/names';
+import { testConfig } from '../infra/test-config';
 import { databaseSecret } from '../support/lambda';
 import { PostgresServer } from '../support/postgres';
-import {
-  everyStepTwice,
-  loadDefinition,
-  localSubstitutions,
-  publishStates,
-  runLocally,
-  type LocalExecution,
-} from '../support/workflow';
+import { execute } from '../support/replication';
+import { scanForSecrets } from '../support/secret-scan';
+import { DRILL_RECORD, MASTER_SECRET, testWorld } from '../support/world';
 
-type Step = (event: never) => unknown;
-const EXAMPLES = join(__dirname, '..', '..', 'examples', 'prisma', 'migrations');
-const ZONE = 'Z0EXAMPLE12345';
-const RECORD = 'db.provability-fabric.org';
-const PARENT_CHECK = '11111111-1111-4111-8111-111111111111';
-const PRIMARY_DB_CHECK = '22222222-2222-4222-8222-222222222222';
-const SECONDARY_DB_CHECK = '33333333-3333-4333-8333-333333333333';
-const ACCOUNT = '111122223333';
-const DRILL_ARN = `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:pg-dr-failover-drill`;
-const MIGRATION_ARN = `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:pg-dr-blue-green-migration`;
-const SUBSTITUTIONS = localSubstitutions('failover-drill.asl.json', ACCOUNT);
-const BLUE_GREEN_SUBSTITUTIONS = localSubstitutions('blue-green-migration.asl.json', ACCOUNT);
+/** What the drill's VPC resolver answers (clients' view, with caches): the simulated Route 53 by default. */
+const mockClients: { resolve?: (name: string) => Promise<string[]> } = {};
+jest.mock('../../lambdas/drill/record-resolver', () => ({
+  resolveRecord: (name: string) => mockClients.resolve?.(name) ?? Promise.resolve([]),
+}));
 
-/**
- * Route 53, as far as the drill sees it: the parent check's Inverted flag (versioned), what Route 53 answers
- * (TestDNSAnswer), what clients' resolvers answer, and the child checks' health. Clearly a simulator.
- */
-interface Route53Simulator {
-  inverted: boolean;
-  version: number;
-  invertedAt: number | null;
-  /** Route 53 answers the secondary this long after the inversion; never when null. */
-  failoverAfterMs: number | null;
-  /** Clients keep the old answer this much longer (TTL and resolver caches); forever when null. */
-  clientLagMs: number | null;
-  unhealthyChecks: Set<string>;
-  /** Fail this many restores (Inverted: false) before accepting one. */
-  restoreFailures: number;
-  /** Throttle this many inversions (Inverted: true) before accepting one. */
-  invertThrottles: number;
-  /** Throttle every health-check status read once the check is inverted. */
-  throttleStatusWhileInverted: boolean;
-  events: string[];
+const NAMES = drNames(testConfig());
+const DRILL_FILE = 'failover-drill.asl.json';
+
+interface Faults {
+  /** How long Route 53 takes to act on a health change; null: never within the drill. */
+  switchDelayMs?: number | null;
+  /** Clients never leave the primary (their resolver keeps the old answer). */
+  clientsStuck?: boolean;
+  /** UpdateHealthCheck to Inverted false fails with InternalFailure this many times. */
+  restoreFailures?: number;
+  /** UpdateHealthCheck to Inverted true is throttled this many times. */
+  invertThrottles?: number;
+  /** GetMetricData (the watched checks' status) is throttled once the check is inverted. */
+  throttleStatusWhileInverted?: boolean;
+  s3Replicates?: boolean;
+  /** Executions already running, by state machine name. */
+  running?: Record<string, string[]>;
+  everyStepTwice?: boolean;
 }
 
-describe('failover drill, executed locally from its ASL file over a real primary and streaming replica', () => {
+describe('failover drill, in the local world (the synthesized app, IAM from its roles) over a real primary and streaming replica', () => {
   let primary: PostgresServer;
   let replica: PostgresServer;
-  let baseInput: DrillInput;
 
   beforeAll(async () => {
     primary = await PostgresServer.start({ name: 'drill-primary' });
+    // The database the configuration names (database.databaseName), as the deployed app creates it.
+    await execute(primary, 'postgres', 'CREATE DATABASE app');
     replica = await PostgresServer.startStandby(primary, { name: 'drill-replica' });
     Object.assign(process.env, {
       AWS_REGION: 'us-east-1',
       DB_CA_FILE: `${primary.rootDir}/tls/ca.crt`,
-      MIGRATIONS_DIR: EXAMPLES,
-      DRILL_HEALTH_CHECK_IDS: PARENT_CHECK,
+      MIGRATIONS_DIR: join(__dirname, '..', '..', 'examples', 'prisma', 'migrations'),
     });
-    baseInput = {
-      // The replica is reached by another loopback name, so the record's two answers are distinguishable.
-      primary: { secretId: 'pg-dr/postgres-master', host: '127.0.0.1', port: primary.port },
-      replica: { secretId: 'pg-dr/postgres-master', host: 'localhost', port: replica.port },
-      dns: {
-        hostedZoneId: ZONE,
-        recordName: RECORD,
-        primaryTarget: '127.0.0.1',
-        secondaryTarget: 'localhost',
+  });
+  afterAll(async () => {
+    await replica.destroy();
+    await primary.destroy();
+  });
+
+  /** A drill in a fresh local world, with the schedule's own input pointed at the test servers. */
+  function drill(faults: Faults = {}) {
+    const world = testWorld({
+      endpoints: { 'pg-dr-primary': '127.0.0.1', 'pg-dr-replica': 'localhost' },
+      secrets: { [MASTER_SECRET]: databaseSecret(primary, 'app').SecretString },
+      route53: {
+        switchDelayMs: faults.switchDelayMs === null ? 1e9 : (faults.switchDelayMs ?? 200),
+        insyncDelayMs: 0,
       },
-      healthChecks: {
-        invert: PARENT_CHECK,
-        watch: [
-          { healthCheckId: PRIMARY_DB_CHECK, label: 'primary database' },
-          { healthCheckId: SECONDARY_DB_CHECK, label: 'secondary database' },
-        ],
-      },
-      backups: {
-        sourceBucket: `pg-dr-backups-${ACCOUNT}-us-west-2`,
-        sourceRegion: 'us-west-2',
-        replicaBucket: `pg-dr-backups-${ACCOUNT}-us-east-1`,
-        replicaRegion: 'us-east-1',
-      },
+      s3ReplicationDelayMs: 50,
+    });
+    const invertCheck = world.ref('AWS::Route53::HealthCheck', 'FailoverDnsDrillRecordHealth');
+    process.env.DRILL_HEALTH_CHECK_IDS = invertCheck;
+    // Simulated clients cache the drill record's answer for 100 ms.
+    for (const role of ['primary', 'secondary'])
+      Object.assign(world.route53.recordSet(DRILL_RECORD, `${DRILL_RECORD}-${role}`) ?? {}, { TTL: 0.1 });
+    const resolver = world.route53.resolver();
+    mockClients.resolve = faults.clientsStuck === true ? () => Promise.resolve(['127.0.0.1']) : resolver;
+    if (faults.s3Replicates === false) {
+      const source = world.s3.buckets.get(`pg-dr-backups-${world.account}-us-west-2`);
+      if (source?.replication !== undefined) source.replication.fails = true;
+    }
+    let restoreFailures = faults.restoreFailures ?? 0;
+    let invertThrottles = faults.invertThrottles ?? 0;
+    world.aws.inject('route53', 'UpdateHealthCheck', (input) => {
+      if (input.Inverted === false && restoreFailures > 0) {
+        restoreFailures -= 1;
+        return 'InternalFailure';
+      }
+      if (input.Inverted === true && invertThrottles > 0) {
+        invertThrottles -= 1;
+        return 'Throttling';
+      }
+      return undefined;
+    });
+    if (faults.throttleStatusWhileInverted === true)
+      world.aws.inject('cloudwatch', 'GetMetricData', () =>
+        world.route53.requireCheck(invertCheck).inverted ? 'Throttling' : undefined,
+      );
+    for (const [machine, names] of Object.entries(faults.running ?? {}))
+      for (const name of names) world.stepFunctions.begin(world.stateMachineArn(machine), name, {});
+
+    const rule = world.events.rules.get(`us-east-1/${NAMES.drillSchedule}`);
+    const scheduled = JSON.parse(rule?.targets[0]?.Input ?? '{}') as DrillInput;
+    const local = <R extends { port?: number }>(ref: R, server: PostgresServer): R => ({
+      ...ref,
+      port: server.port,
+    });
+    const input: DrillInput = {
+      ...scheduled,
+      primary: local(scheduled.primary, primary),
+      replica: local(scheduled.replica, replica),
       budgets: { serviceDisruptionSeconds: 3, dnsFailoverSeconds: 2, s3ReplicationSeconds: 2 },
       limits: {
         maxReplicaLagSeconds: 5,
@@ -97,225 +117,126 @@ describe('failover drill, executed locally from its ASL file over a real primary
         s3TimeoutSeconds: 1,
         pollMs: 50,
       },
-      exclusiveWith: [DRILL_ARN, MIGRATION_ARN],
-      migrationDryRun: {
-        dryRun: true,
-        blue: { secretId: 'pg-dr/postgres-master', host: '127.0.0.1', port: primary.port },
-        green: { secretId: 'pg-dr/postgres-master', host: '127.0.0.1', port: primary.port },
-        blueEndpoint: '',
-        greenEndpoint: '',
-        dns: {
-          hostedZoneId: ZONE,
-          recordName: RECORD,
-          setIdentifier: `${RECORD}-primary`,
-          secondarySetIdentifier: `${RECORD}-secondary`,
-        },
-        subscription: 'dr_drill_dry_run',
-        catchUpTimeoutMs: 5000,
-      },
+      ...(scheduled.migrationDryRun === undefined
+        ? {}
+        : {
+            migrationDryRun: {
+              ...scheduled.migrationDryRun,
+              blue: local(scheduled.migrationDryRun.blue, primary),
+              green: local(scheduled.migrationDryRun.green, primary),
+            },
+          }),
     };
-  });
-  afterAll(async () => {
-    await replica.destroy();
-    await primary.destroy();
-  });
 
-  /** Loads the real step handlers in a fresh registry with the AWS clients mocked and Route 53 simulated. */
-  function drill(options: {
-    sim?: Partial<Route53Simulator>;
-    s3Replicates?: boolean;
-    running?: Record<string, string[]>;
-    /** Every step runs twice per invocation (completed, result lost, retried). */
-    everyStepTwice?: boolean;
-  }) {
-    const sim: Route53Simulator = {
-      inverted: false,
-      version: 1,
-      invertedAt: null,
-      failoverAfterMs: 200,
-      clientLagMs: 100,
-      unhealthyChecks: new Set(),
-      restoreFailures: 0,
-      invertThrottles: 0,
-      throttleStatusWhileInverted: false,
-      events: [],
-      ...options.sim,
-    };
-    const route53Answer = () =>
-      sim.inverted &&
-      sim.invertedAt !== null &&
-      sim.failoverAfterMs !== null &&
-      Date.now() - sim.invertedAt >= sim.failoverAfterMs
-        ? 'localhost.'
-        : '127.0.0.1.';
-    const clientAnswer = () =>
-      sim.inverted &&
-      sim.invertedAt !== null &&
-      sim.failoverAfterMs !== null &&
-      sim.clientLagMs !== null &&
-      Date.now() - sim.invertedAt >= sim.failoverAfterMs + sim.clientLagMs
-        ? 'localhost'
-        : '127.0.0.1';
-    const notifications: { state: string; Subject: string; Message: string }[] = [];
-    let steps: Record<string, Step> = {};
-    let blueGreen: Record<string, Step> = {};
-    jest.isolateModules(() => {
-      jest.doMock('../../lambdas/drill/record-resolver', () => ({
-        resolveRecord: () => Promise.resolve([clientAnswer()]),
-      }));
-      const sm = jest.requireActual<typeof SecretsManager>('@aws-sdk/client-secrets-manager');
-      const r53 = jest.requireActual<typeof Route53>('@aws-sdk/client-route-53');
-      const s3 = jest.requireActual<typeof S3>('@aws-sdk/client-s3');
-      const sfn = jest.requireActual<typeof Sfn>('@aws-sdk/client-sfn');
-      mockClient(sm.SecretsManagerClient)
-        .on(sm.GetSecretValueCommand)
-        .resolves(databaseSecret(primary, 'postgres'));
-      const route53 = mockClient(r53.Route53Client);
-      route53.on(r53.GetHealthCheckCommand).callsFake(() => ({
-        HealthCheck: {
-          Id: PARENT_CHECK,
-          CallerReference: 'cdk',
-          HealthCheckVersion: sim.version,
-          HealthCheckConfig: {
-            Type: 'CALCULATED',
-            Inverted: sim.inverted,
-            ChildHealthChecks: [PRIMARY_DB_CHECK],
+    const nested: WorldExecution[] = [];
+    /** Each notification, and how many AWS calls had been made when it was sent. */
+    const notified: { state: string; afterCalls: number }[] = [];
+    const histories: WorldExecution[] = [];
+    const start = (given: unknown = input, name?: string) =>
+      runInWorld({
+        world,
+        file: DRILL_FILE,
+        stateMachineName: NAMES.drillStateMachine,
+        input: given,
+        retryIntervals: { RestoreHealthCheck: 1, RestoreAfterFailure: 1 },
+        onNotify: (state: string) => notified.push({ state, afterCalls: world.aws.calls.length }),
+        ...(name === undefined ? {} : { name }),
+        ...(faults.everyStepTwice === true
+          ? {
+              wrap: (_state: string, handler: (input: never) => unknown) => async (event: never) => {
+                await handler(event);
+                return handler(event);
+              },
+            }
+          : {}),
+        handlers: {
+          // startExecution.sync, as the drill's role: start the migration workflow, then run it to its end.
+          MigrationDryRun: async (task: { StateMachineArn: string; Input: unknown }) => {
+            expect(task.StateMachineArn).toBe(world.stateMachineArn(NAMES.blueGreenStateMachine));
+            const started = (await world.aws.call(
+              'states',
+              'StartExecution',
+              { stateMachineArn: task.StateMachineArn, input: JSON.stringify(task.Input) },
+              'us-east-1',
+            )) as { executionArn: string };
+            const run = await runInWorld({
+              world,
+              file: 'blue-green-migration.asl.json',
+              stateMachineName: NAMES.blueGreenStateMachine,
+              input: task.Input,
+              ...(world.stepFunctions.executions.get(started.executionArn) === undefined
+                ? {}
+                : { execution: world.stepFunctions.executions.get(started.executionArn) }),
+            });
+            nested.push(run);
+            if (run.status !== 'SUCCEEDED')
+              throw Object.assign(new Error(run.error?.message), { name: 'States.TaskFailed' });
+            return { Status: 'SUCCEEDED', ExecutionArn: started.executionArn };
           },
         },
-      }));
-      route53.on(r53.UpdateHealthCheckCommand).callsFake((input: Route53.UpdateHealthCheckCommandInput) => {
-        if (input.Disabled !== undefined) throw new Error('the drill must never disable a health check');
-        if (input.Inverted === false && sim.restoreFailures > 0) {
-          sim.restoreFailures -= 1;
-          sim.events.push('restore failed');
-          throw Object.assign(new Error('We encountered an internal error'), { name: 'InternalFailure' });
-        }
-        if (input.Inverted === true && sim.invertThrottles > 0) {
-          sim.invertThrottles -= 1;
-          sim.events.push('invert throttled');
-          throw Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
-        }
-        if (input.HealthCheckVersion !== sim.version)
-          throw Object.assign(new Error('version'), { name: 'HealthCheckVersionMismatch' });
-        sim.inverted = input.Inverted ?? sim.inverted;
-        sim.version += 1;
-        sim.invertedAt = sim.inverted ? Date.now() : null;
-        sim.events.push(`Inverted: ${String(sim.inverted)}`);
-        return { HealthCheck: undefined };
+      }).then((run) => {
+        histories.push(run);
+        scanForSecrets('execution history', JSON.stringify(run.history));
+        return run;
       });
-      route53.on(r53.TestDNSAnswerCommand).callsFake(() => ({ RecordData: [route53Answer()] }));
-      route53
-        .on(r53.GetHealthCheckStatusCommand)
-        .callsFake((input: Route53.GetHealthCheckStatusCommandInput) => {
-          if (sim.throttleStatusWhileInverted && sim.inverted)
-            throw Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
-          return {
-            HealthCheckObservations: Array.from({ length: 8 }, () => ({
-              StatusReport: {
-                Status: sim.unhealthyChecks.has(input.HealthCheckId ?? '')
-                  ? 'Failure: alarm state ALARM'
-                  : 'Success: alarm state OK',
-              },
-            })),
-          };
-        });
-      const bucket = mockClient(s3.S3Client);
-      bucket.on(s3.PutObjectCommand).resolves({});
-      if (options.s3Replicates === false)
-        bucket.on(s3.HeadObjectCommand).rejects(Object.assign(new Error('Not Found'), { name: 'NotFound' }));
-      else
-        bucket
-          .on(s3.HeadObjectCommand)
-          .rejectsOnce(Object.assign(new Error('Not Found'), { name: 'NotFound' }))
-          .resolves({});
-      const states = mockClient(sfn.SFNClient);
-      states.on(sfn.ListExecutionsCommand).callsFake((input: Sfn.ListExecutionsCommandInput) => ({
-        executions: (options.running?.[input.stateMachineArn ?? ''] ?? []).map((name) => ({
-          name,
-          executionArn: `${input.stateMachineArn ?? ''}:${name}`,
-          stateMachineArn: input.stateMachineArn,
-          status: 'RUNNING',
-          startDate: new Date(),
-        })),
-      }));
-      const load = (path: string, name = 'handler') =>
-        jest.requireActual<Record<string, Step>>(path)[name] as Step;
-      steps = {
-        preflight: load('../../lambdas/drill/steps/preflight'),
-        database: load('../../lambdas/drill/steps/database'),
-        healthCheck: load('../../lambdas/drill/steps/health-check'),
-        observe: load('../../lambdas/drill/steps/observe-dns'),
-        s3: load('../../lambdas/drill/steps/s3-probe'),
-        report: load('../../lambdas/drill/steps/report'),
-      };
-      blueGreen = {
-        ValidateInput: load('../../lambdas/workflow-input/handler'),
-        CheckBlue: load('../../lambdas/connectivity-check/handler'),
-        CheckGreen: load('../../lambdas/connectivity-check/handler'),
-        PlanMigrations: load('../../lambdas/migrations/handlers', 'planHandler'),
-      };
-    });
-    const notify = (state: string) => (input: { Subject: string; Message: string }) => {
-      notifications.push({ state, ...input });
-      sim.events.push(`notify ${state}`);
-      return {};
+
+    /** What happened to the health check and on-call, in order, from the calls the simulated AWS answered. */
+    const events = () => {
+      const timeline: string[] = [];
+      world.aws.calls.forEach((c, index) => {
+        for (const n of notified) if (n.afterCalls === index) timeline.push(`notify ${n.state}`);
+        if (c.service === 'route53' && c.operation === 'UpdateHealthCheck')
+          timeline.push(
+            c.error === undefined
+              ? `Inverted: ${String(c.input.Inverted)}`
+              : c.input.Inverted === false
+                ? 'restore failed'
+                : 'invert throttled',
+          );
+      });
+      for (const n of notified)
+        if (n.afterCalls >= world.aws.calls.length) timeline.push(`notify ${n.state}`);
+      return timeline;
     };
-    const blueGreenDefinition = loadDefinition('blue-green-migration.asl.json', BLUE_GREEN_SUBSTITUTIONS);
-    const nested: LocalExecution[] = [];
-    const handlers: Record<string, Step> = {
-      Preflight: steps.preflight as Step,
-      PreflightDatabases: steps.database as Step,
-      InvertHealthCheck: steps.healthCheck as Step,
-      ObserveFailover: steps.observe as Step,
-      VerifySecondaryReads: steps.database as Step,
-      RestoreHealthCheck: steps.healthCheck as Step,
-      ObserveFailback: steps.observe as Step,
-      VerifyPrimaryWrites: steps.database as Step,
-      ProbeS3: steps.s3 as Step,
-      ProbeHeartbeat: steps.database as Step,
-      Report: steps.report as Step,
-      RestoreAfterFailure: steps.healthCheck as Step,
-      ReportFailure: steps.report as Step,
-      // startExecution.sync: the blue-green ASL itself, run locally with its real handlers.
-      MigrationDryRun: async (task: { StateMachineArn: string; Input: unknown }) => {
-        expect(task.StateMachineArn).toBe(MIGRATION_ARN);
-        const run = await runLocally(blueGreenDefinition, task.Input, blueGreen);
-        nested.push(run);
-        if (run.status !== 'SUCCEEDED')
-          throw Object.assign(new Error(run.error?.message), { name: 'States.TaskFailed' });
-        return {
-          Status: 'SUCCEEDED',
-          ExecutionArn: `${MIGRATION_ARN.replace(':stateMachine:', ':execution:')}:dry-run`,
-        };
-      },
-      ...Object.fromEntries(
-        publishStates('failover-drill.asl.json').map((state) => [state, notify(state) as Step]),
-      ),
-    };
-    const definition = loadDefinition('failover-drill.asl.json', SUBSTITUTIONS);
-    const retries = { RestoreHealthCheck: 1, RestoreAfterFailure: 1 };
-    const run = options.everyStepTwice
-      ? everyStepTwice(handlers, publishStates('failover-drill.asl.json'))
-      : handlers;
+    const notifications = () => world.sns.published.map((p) => ({ Subject: p.subject, Message: p.message }));
+    const inverted = () => world.route53.requireCheck(invertCheck).inverted;
     return {
-      sim,
+      world,
+      input,
+      start,
+      run: (given?: unknown) => start(given),
+      events,
       notifications,
+      inverted,
       nested,
-      run: (input: unknown = baseInput) => runLocally(definition, input, run, retries),
+      invertCheck,
     };
   }
 
-  const restoredBeforeTheEnd = (sim: Route53Simulator) => {
-    expect(sim.inverted).toBe(false);
-    const lastRestore = sim.events.lastIndexOf('Inverted: false');
-    const firstNotify = sim.events.findIndex((e) => e.startsWith('notify'));
-    if (sim.events.includes('Inverted: true')) expect(lastRestore).toBeGreaterThan(-1);
-    if (firstNotify !== -1 && sim.events.includes('Inverted: true'))
+  type Drill = ReturnType<typeof drill>;
+  const drills: Drill[] = [];
+  const open = (faults?: Faults) => {
+    const d = drill(faults);
+    drills.push(d);
+    return d;
+  };
+  afterEach(() => {
+    for (const d of drills.splice(0)) d.world.close();
+  });
+
+  /** The check is back to not inverted, and was restored before on-call was first told anything. */
+  const restoredBeforeTheEnd = (d: Drill) => {
+    expect(d.inverted()).toBe(false);
+    const events = d.events();
+    const lastRestore = events.lastIndexOf('Inverted: false');
+    const firstNotify = events.findIndex((e) => e.startsWith('notify'));
+    if (events.includes('Inverted: true')) expect(lastRestore).toBeGreaterThan(-1);
+    if (firstNotify !== -1 && events.includes('Inverted: true'))
       expect(lastRestore).toBeLessThan(firstNotify);
   };
 
   it('succeeds: fails over, serves reads from the replica, fails back, probes replication, dry-runs a migration', async () => {
-    const d = drill({});
+    const d = open();
     const result = await d.run();
     expect(result.error).toBeUndefined();
     expect(result.status).toBe('SUCCEEDED');
@@ -337,50 +258,55 @@ describe('failover drill, executed locally from its ASL file over a real primary
       'IsWithinBudget',
       'Succeeded',
     ]);
-    expect(d.sim.events).toEqual(['Inverted: true', 'Inverted: false']);
-    restoredBeforeTheEnd(d.sim);
+    expect(d.events()).toEqual(['Inverted: true', 'Inverted: false']);
+    restoredBeforeTheEnd(d);
     const { report } = result.output as { report: DrillReport };
     expect(report.outcome).toBe('succeeded');
     const f = report.figures;
-    // The simulator switches Route 53 after 200 ms and clients 100 ms later.
+    // The simulated Route 53 acts 200 ms after the inversion.
     expect(f.dnsFailoverSeconds).toBeGreaterThanOrEqual(0.2);
     expect(f.detectionSeconds).toBe(f.dnsFailoverSeconds);
-    expect(f.serviceDisruptionSeconds).toBeGreaterThanOrEqual(0.3);
+    expect(f.serviceDisruptionSeconds).toBeGreaterThanOrEqual(0.2);
     for (const value of Object.values(f)) expect(value).toEqual(expect.any(Number));
-    expect(d.notifications).toEqual([]);
+    expect(d.notifications()).toEqual([]);
     expect(d.nested).toHaveLength(1);
     expect(d.nested[0]?.path).toContain('DryRunSucceeded');
+    // Production DNS never moved: the drill inverted its own record's check.
+    expect(d.world.route53.answer('db.provability-fabric.org')?.values).toEqual(['127.0.0.1']);
+    // Every call was authorized against the calling step's role from the synthesized app.
+    expect(d.world.aws.calls.filter((c) => c.principal === undefined && c.service !== 'states')).toEqual([]);
   });
 
   it('refuses at preflight, saying why, and touches nothing', async () => {
-    const d = drill({
-      sim: { unhealthyChecks: new Set([SECONDARY_DB_CHECK]) },
-      running: { [MIGRATION_ARN]: ['migrate-20261129-0150'] },
-    });
+    const d = open({ running: { [NAMES.blueGreenStateMachine]: ['migrate-20261129-0150'] } });
+    d.world.route53.observe(
+      d.world.ref('AWS::Route53::HealthCheck', 'FailoverDnsSecondaryDatabaseHealth'),
+      'unhealthy',
+    );
     const result = await d.run();
     expect(result.status).toBe('FAILED');
     expect(result.error?.name).toBe('DrillRefused');
     expect(result.path).toEqual(['Preflight', 'PreflightDatabases', 'NotifyRefused', 'DrillRefused']);
-    expect(d.sim.events).toEqual(['notify NotifyRefused']);
-    expect(d.sim.inverted).toBe(false);
-    expect(d.notifications[0]?.Message).toContain('PreflightRefused');
-    expect(d.notifications[0]?.Message).toContain(`health check ${SECONDARY_DB_CHECK}: unhealthy`);
-    expect(d.notifications[0]?.Message).toContain(
+    expect(d.events()).toEqual(['notify NotifyRefused']);
+    expect(d.inverted()).toBe(false);
+    expect(d.notifications()[0]?.Message).toContain('PreflightRefused');
+    expect(d.notifications()[0]?.Message).toMatch(/health check [0-9a-f-]{36}: unhealthy/);
+    expect(d.notifications()[0]?.Message).toContain(
       'running: migrate-20261129-0150 (pg-dr-blue-green-migration)',
     );
   });
 
   it('rejects a malformed input at preflight without touching anything', async () => {
-    const d = drill({});
-    const result = await d.run({ ...baseInput, primary: { secretId: 'postgresql://u:hunter2@db/app' } });
+    const d = open();
+    const result = await d.run({ ...d.input, primary: { secretId: 'postgresql://u:hunter2@db/app' } });
     expect(result.error?.name).toBe('DrillRefused');
-    expect(d.sim.events).toEqual(['notify NotifyRefused']);
-    expect(d.notifications[0]?.Message).toContain('InvalidInput');
-    expect(d.notifications[0]?.Message).not.toContain('hunter2');
+    expect(d.events()).toEqual(['notify NotifyRefused']);
+    expect(d.notifications()[0]?.Message).toContain('InvalidInput');
+    expect(d.notifications()[0]?.Message).not.toContain('hunter2');
   });
 
   it('aborts when failover is never observed, restoring the health check before notifying', async () => {
-    const d = drill({ sim: { failoverAfterMs: null } });
+    const d = open({ switchDelayMs: null });
     const result = await d.run();
     expect(result.status).toBe('FAILED');
     expect(result.error?.name).toBe('DrillFailed');
@@ -392,157 +318,227 @@ describe('failover drill, executed locally from its ASL file over a real primary
       'NotifyDrillFailed',
       'DrillFailed',
     ]);
-    expect(d.sim.events).toEqual(['Inverted: true', 'Inverted: false', 'notify NotifyDrillFailed']);
-    restoredBeforeTheEnd(d.sim);
-    expect(d.notifications[0]?.Message).toContain('failed at the ObserveFailover step: FailoverNotObserved');
-    expect(d.notifications[0]?.Message).toContain('health check is restored');
+    expect(d.events()).toEqual(['Inverted: true', 'Inverted: false', 'notify NotifyDrillFailed']);
+    restoredBeforeTheEnd(d);
+    expect(d.notifications()[0]?.Message).toContain(
+      'failed at the ObserveFailover step: FailoverNotObserved',
+    );
+    expect(d.notifications()[0]?.Message).toContain('health check is restored');
   });
 
   it('retries a restore that fails once, and still succeeds', async () => {
-    const d = drill({ sim: { restoreFailures: 1 } });
+    const d = open({ restoreFailures: 1 });
     const result = await d.run();
     expect(result.error).toBeUndefined();
     expect(result.status).toBe('SUCCEEDED');
-    expect(d.sim.events).toEqual(['Inverted: true', 'restore failed', 'Inverted: false']);
-    restoredBeforeTheEnd(d.sim);
+    expect(d.events()).toEqual(['Inverted: true', 'restore failed', 'Inverted: false']);
+    restoredBeforeTheEnd(d);
   });
 
   it('pages loudly when the health check cannot be restored at all', async () => {
-    const d = drill({ sim: { restoreFailures: 100 } });
+    const d = open({ restoreFailures: 100 });
     const result = await d.run();
     expect(result.error?.name).toBe('HealthCheckNotRestored');
     expect(result.path.slice(-2)).toEqual(['NotifyRestoreFailed', 'RestoreFailed']);
-    expect(d.notifications[0]?.Subject).toMatch(/^URGENT/);
-    expect(d.notifications[0]?.Message).toContain('dr drill restore');
+    expect(d.notifications()[0]?.Subject).toMatch(/^URGENT/);
+    expect(d.notifications()[0]?.Message).toContain('dr drill restore');
   });
 
   it('aborts and restores at once when the disruption exceeds its budget (clients never reach the replica)', async () => {
-    const d = drill({ sim: { clientLagMs: null } });
+    const d = open({ clientsStuck: true });
     const result = await d.run();
     expect(result.error?.name).toBe('DrillFailed');
     expect(result.path).toContain('VerifySecondaryReadsFailed');
-    expect(d.sim.events).toEqual(['Inverted: true', 'Inverted: false', 'notify NotifyDrillFailed']);
-    restoredBeforeTheEnd(d.sim);
-    expect(d.notifications[0]?.Message).toContain('VerifySecondaryReads step: DisruptionOverBudget');
+    expect(d.events()).toEqual(['Inverted: true', 'Inverted: false', 'notify NotifyDrillFailed']);
+    restoredBeforeTheEnd(d);
+    expect(d.notifications()[0]?.Message).toContain('VerifySecondaryReads step: DisruptionOverBudget');
   });
 
   it('stops when a watched check turns unhealthy during the drill: a real outage', async () => {
-    const d = drill({ sim: { failoverAfterMs: null } });
-    d.sim.unhealthyChecks.add(PRIMARY_DB_CHECK);
-    // Healthy at preflight, unhealthy once the drill has inverted the parent.
-    const original = d.sim.unhealthyChecks;
-    d.sim.unhealthyChecks = new Set();
-    const result = await (async () => {
-      const running = d.run();
-      for (let i = 0; i < 200 && !d.sim.inverted; i++) await new Promise((r) => setTimeout(r, 10));
-      d.sim.unhealthyChecks = original;
-      return running;
-    })();
+    const d = open({ switchDelayMs: null });
+    const running = d.run();
+    for (let i = 0; i < 200 && !d.inverted(); i++) await new Promise((r) => setTimeout(r, 10));
+    d.world.route53.observe(
+      d.world.ref('AWS::Route53::HealthCheck', 'FailoverDnsPrimaryDatabaseHealth'),
+      'unhealthy',
+    );
+    const result = await running;
     expect(result.error?.name).toBe('DrillFailed');
-    restoredBeforeTheEnd(d.sim);
-    expect(d.notifications[0]?.Message).toContain('HealthCheckUnhealthy');
+    restoredBeforeTheEnd(d);
+    expect(d.notifications()[0]?.Message).toContain('HealthCheckUnhealthy');
   });
 
   it('retries an inversion Route 53 throttles, inside the step, and succeeds', async () => {
-    const d = drill({ sim: { invertThrottles: 2 } });
+    const d = open({ invertThrottles: 2 });
     const result = await d.run();
     expect(result.error).toBeUndefined();
-    expect(d.sim.events).toEqual([
-      'invert throttled',
-      'invert throttled',
-      'Inverted: true',
-      'Inverted: false',
-    ]);
+    expect(d.events()).toEqual(['invert throttled', 'invert throttled', 'Inverted: true', 'Inverted: false']);
   });
 
-  it('stops safely when Route 53 throttles status reads mid-drill: restored first, on-call told', async () => {
-    const d = drill({ sim: { throttleStatusWhileInverted: true } });
+  it('stops safely when CloudWatch throttles status reads mid-drill: restored first, on-call told', async () => {
+    const d = open({ throttleStatusWhileInverted: true });
     const result = await d.run();
     expect(result.error?.name).toBe('DrillFailed');
     expect(result.path).toContain('ObserveFailoverFailed');
-    expect(d.sim.events).toEqual(['Inverted: true', 'Inverted: false', 'notify NotifyDrillFailed']);
-    restoredBeforeTheEnd(d.sim);
-    expect(d.notifications[0]?.Message).toContain('failed at the ObserveFailover step');
+    expect(d.events()).toEqual(['Inverted: true', 'Inverted: false', 'notify NotifyDrillFailed']);
+    restoredBeforeTheEnd(d);
+    expect(d.notifications()[0]?.Message).toContain('failed at the ObserveFailover step');
   });
 
   it('fails when the S3 probe object never replicates, after restoring', async () => {
-    const d = drill({ s3Replicates: false });
+    const d = open({ s3Replicates: false });
     const result = await d.run();
     expect(result.error?.name).toBe('DrillFailed');
     expect(result.path).toContain('ProbeReplicationFailed');
-    expect(d.sim.inverted).toBe(false);
+    expect(d.inverted()).toBe(false);
     // Already restored after failback; the failure path confirms it (no second change needed).
-    expect(d.sim.events).toEqual(['Inverted: true', 'Inverted: false', 'notify NotifyDrillFailed']);
-    expect(d.notifications[0]?.Message).toContain('ProbeReplication step: S3ObjectNotReplicated');
-    expect(d.notifications[0]?.Message).toMatch(/DNS failover \d+(\.\d)? s/);
+    expect(d.events()).toEqual(['Inverted: true', 'Inverted: false', 'notify NotifyDrillFailed']);
+    expect(d.notifications()[0]?.Message).toContain('ProbeReplication step: S3ObjectNotReplicated');
+    expect(d.notifications()[0]?.Message).toMatch(/DNS failover \d+(\.\d)? s/);
   });
 
   it('every step run twice (completed, result lost, retried): the drill still succeeds, one change each way', async () => {
-    const d = drill({ everyStepTwice: true });
+    const d = open({ everyStepTwice: true });
     const result = await d.run();
     expect(result.error).toBeUndefined();
     expect(result.status).toBe('SUCCEEDED');
     // Inverting an inverted check and restoring a restored one change nothing: one change each way.
-    expect(d.sim.events).toEqual(['Inverted: true', 'Inverted: false']);
-    // The nested dry run did run twice.
-    expect(d.nested).toHaveLength(2);
-    restoredBeforeTheEnd(d.sim);
-    expect(d.notifications).toEqual([]);
+    expect(d.events()).toEqual(['Inverted: true', 'Inverted: false']);
+    restoredBeforeTheEnd(d);
+    expect(d.notifications()).toEqual([]);
     const { report } = result.output as { report: DrillReport };
     expect(report.outcome).toBe('succeeded');
   });
 
-  /** Runs the drill and crashes `server` (kill -9) as soon as the simulator has seen `event`. */
-  async function runAndKill(d: ReturnType<typeof drill>, server: PostgresServer, event: string) {
+  /** Runs the drill and crashes `server` (kill -9) as soon as the health check is `inverted`. */
+  async function runAndKill(d: Drill, server: PostgresServer, whenInverted: boolean) {
     const running = d.run();
-    for (let i = 0; i < 1000 && !d.sim.events.includes(event); i++)
-      await new Promise((r) => setTimeout(r, 5));
-    expect(d.sim.events).toContain(event);
+    const event = `Inverted: ${String(whenInverted)}`;
+    for (let i = 0; i < 1000 && !d.events().includes(event); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(d.events()).toContain(event);
     await server.kill();
     return running;
   }
 
   it('the replica killed (kill -9) while clients fail over to it: restored first, on-call told; it recovers after restart', async () => {
-    const d = drill({});
+    const d = open();
     try {
-      const result = await runAndKill(d, replica, 'Inverted: true');
+      const result = await runAndKill(d, replica, true);
       expect(result.error?.name).toBe('DrillFailed');
       expect(result.path).toContain('VerifySecondaryReadsFailed');
-      expect(d.sim.events).toEqual(['Inverted: true', 'Inverted: false', 'notify NotifyDrillFailed']);
-      restoredBeforeTheEnd(d.sim);
-      expect(d.notifications[0]?.Message).toContain('VerifySecondaryReads step');
-      expect(d.notifications[0]?.Message).toContain('health check is restored');
+      expect(d.events()).toEqual(['Inverted: true', 'Inverted: false', 'notify NotifyDrillFailed']);
+      restoredBeforeTheEnd(d);
+      expect(d.notifications()[0]?.Message).toContain('VerifySecondaryReads step');
+      expect(d.notifications()[0]?.Message).toContain('health check is restored');
     } finally {
       await replica.restart();
     }
     // Back from crash recovery, the replica streams again: the next drill passes.
-    const next = drill({});
-    expect((await next.run()).status).toBe('SUCCEEDED');
+    expect((await open().run()).status).toBe('SUCCEEDED');
   });
 
   it('the primary killed (kill -9) during failback: restored, on-call told which step; it recovers after restart', async () => {
-    const d = drill({});
+    const d = open();
     try {
-      const result = await runAndKill(d, primary, 'Inverted: false');
+      const result = await runAndKill(d, primary, false);
       expect(result.error?.name).toBe('DrillFailed');
       expect(result.path).toContain('VerifyPrimaryWritesFailed');
-      expect(d.sim.inverted).toBe(false);
-      restoredBeforeTheEnd(d.sim);
-      expect(d.notifications[0]?.Message).toContain('VerifyPrimaryWrites step: PrimaryNotServed');
-      expect(d.notifications[0]?.Message).toContain('was still not served by the primary (unreachable');
+      restoredBeforeTheEnd(d);
+      expect(d.notifications()[0]?.Message).toContain('VerifyPrimaryWrites step: PrimaryNotServed');
+      expect(d.notifications()[0]?.Message).toContain('was still not served by the primary (unreachable');
     } finally {
       await primary.restart();
     }
-    const next = drill({});
-    expect((await next.run()).status).toBe('SUCCEEDED');
+    expect((await open().run()).status).toBe('SUCCEEDED');
   });
 
   it('completes but fails as over budget when DNS failover is slower than its budget', async () => {
-    const d = drill({ sim: { failoverAfterMs: 1200, clientLagMs: 0 } });
-    const result = await d.run({ ...baseInput, budgets: { ...baseInput.budgets, dnsFailoverSeconds: 1 } });
+    const d = open({ switchDelayMs: 1200 });
+    const result = await d.run({ ...d.input, budgets: { ...d.input.budgets, dnsFailoverSeconds: 1 } });
     expect(result.error?.name).toBe('DrillOverBudget');
     expect(result.error?.message).toMatch(/DNS failover 1\.\d s > 1 s budget/);
     expect(result.path.slice(-3)).toEqual(['IsWithinBudget', 'NotifyOverBudget', 'DrillOverBudget']);
-    restoredBeforeTheEnd(d.sim);
+    restoredBeforeTheEnd(d);
+  });
+
+  it('refuses to invert a check on-call holds (disabled), and leaves the hold alone', async () => {
+    const d = open();
+    await d.world.aws.call(
+      'route53',
+      'UpdateHealthCheck',
+      { HealthCheckId: d.invertCheck, Disabled: true },
+      'us-east-1',
+    );
+    const result = await d.run();
+    expect(result.error?.name).toBe('DrillRefused');
+    expect(d.notifications()[0]?.Message).toContain('on-call holds DNS on the primary (dr hold)');
+    expect(d.world.route53.requireCheck(d.invertCheck)).toMatchObject({ disabled: true, inverted: false });
+  });
+
+  it('fails the way AWS does when a step loses a permission: the health-check step without route53:UpdateHealthCheck', async () => {
+    const d = open();
+    const step = d.world.iam.principalOfArn(
+      d.world.substitutions(NAMES.drillStateMachine).DrillHealthCheckFunctionArn ?? '',
+    );
+    if (step === undefined) throw new Error('no health-check step');
+    d.world.iam.withoutAction(step, 'route53:UpdateHealthCheck');
+    const result = await d.run();
+    // The inversion is refused as Route 53 refuses it (AccessDenied, 403): nothing changed, nothing to restore.
+    expect(result.error?.name).toBe('DrillFailed');
+    expect(result.path).toContain('InvertFailed');
+    expect(d.inverted()).toBe(false);
+    const denied = d.world.aws.calls.filter((c) => c.error !== undefined);
+    expect(denied.map((c) => `${c.service}:${c.operation} ${c.error ?? ''}`)).toEqual([
+      'route53:UpdateHealthCheck AccessDenied',
+    ]);
+    expect(d.notifications()[0]?.Message).toContain(
+      'failed at the InvertHealthCheck step: HealthCheckUpdateFailed',
+    );
+  });
+
+  it('a drill refused because another is running ends FAILED, and its safety net leaves the running drill’s inversion alone', async () => {
+    const d = open({ switchDelayMs: null });
+    const first = d.start(d.input, 'scheduled-2026-11-29');
+    for (let i = 0; i < 400 && !d.inverted(); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(d.inverted()).toBe(true);
+    const second = await d.start(d.input, 'manual-2026-11-29');
+    expect(second.error?.name).toBe('DrillRefused');
+    // EventBridge delivers the second drill's FAILED status change to the rules the app deployed.
+    const delivered = await deliverEvent(
+      d.world,
+      'us-east-1',
+      statusChangeEvent(d.world, second.executionArn),
+    );
+    expect(delivered.map((x) => x.error)).toEqual([undefined]);
+    expect(delivered.map((x) => x.target)).toEqual([expect.stringContaining('DrillStepssafetyNet')]);
+    expect(delivered[0]?.result).toMatchObject({ outcome: 'nothing to undo' });
+    expect(d.inverted()).toBe(true);
+    await first;
+  });
+
+  it('a drill stopped mid-failover (StopExecution) is restored by its safety net, which pages what it did', async () => {
+    const d = open({ switchDelayMs: null });
+    const stopped = await runInWorld({
+      world: d.world,
+      file: DRILL_FILE,
+      stateMachineName: NAMES.drillStateMachine,
+      input: d.input,
+      abortAt: 'ObserveFailover',
+    });
+    expect(stopped.status).toBe('ABORTED');
+    expect(d.inverted()).toBe(true);
+    const delivered = await deliverEvent(
+      d.world,
+      'us-east-1',
+      statusChangeEvent(d.world, stopped.executionArn),
+    );
+    expect(delivered[0]?.result).toMatchObject({ outcome: 'restored' });
+    expect(d.inverted()).toBe(false);
+    expect(d.notifications().at(-1)?.Subject).toBe(
+      'Failover drill ended abnormally: safety net restored the health check',
+    );
+    // Delivered again (EventBridge is at least once): nothing more to undo, nothing more said.
+    await deliverEvent(d.world, 'us-east-1', statusChangeEvent(d.world, stopped.executionArn));
+    expect(d.notifications()).toHaveLength(1);
   });
 });

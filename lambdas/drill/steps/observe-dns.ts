@@ -1,10 +1,11 @@
-import { GetHealthCheckStatusCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { z } from 'zod';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../../shared/step';
 import { observeAnswer, type AnswerObservation } from '../dns-answer';
 import { DrillError } from '../errors';
 import { HEALTH_CHECK_ID, HOST, HOSTED_ZONE_ID, RECENT_EPOCH_MS } from '../input';
-import { healthyFraction } from '../checker-health';
+import { healthCheckStatuses, ROUTE53_METRICS_REGION } from '../checker-health';
 import { DRILL_SERVICE } from '../report';
 
 export const observeDnsEventSchema = z.strictObject({
@@ -24,11 +25,12 @@ export const observeDnsEventSchema = z.strictObject({
     .default([]),
 });
 
-/** GetHealthCheckStatus is a diagnostic API: read the watched checks every few polls, not on every one. */
+/** Route 53's HealthCheckStatus metric changes once a minute at most: read it every few polls, not on every one. */
 const WATCH_EVERY_POLLS = 5;
 
 const instrumentation = stepInstrumentation('drill-observe-dns', DRILL_SERVICE);
 let route53: Route53Client | undefined;
+let cloudwatch: CloudWatchClient | undefined;
 
 /**
  * Times Route 53's answer changing after the inversion (failover) or the restore (failback), with
@@ -40,13 +42,17 @@ export async function handler(event: unknown): Promise<AnswerObservation> {
     const input = parseInput(observeDnsEventSchema, event);
     route53 ??= new Route53Client({ region: 'us-east-1' });
     const client = route53;
+    cloudwatch ??= new CloudWatchClient({ region: ROUTE53_METRICS_REGION });
+    const metrics = cloudwatch;
     const checkWatched = async (poll: number) => {
-      if ((poll - 1) % WATCH_EVERY_POLLS !== 0) return;
+      if ((poll - 1) % WATCH_EVERY_POLLS !== 0 || input.watch.length === 0) return;
+      const statuses = await healthCheckStatuses(
+        metrics,
+        input.watch.map((w) => w.healthCheckId),
+        { now: Date.now() },
+      );
       for (const { healthCheckId, label } of input.watch) {
-        const { HealthCheckObservations } = await client.send(
-          new GetHealthCheckStatusCommand({ HealthCheckId: healthCheckId }),
-        );
-        if (healthyFraction(HealthCheckObservations ?? []) <= 0.18) {
+        if (statuses.get(healthCheckId) === 'unhealthy') {
           throw new DrillError(
             'HealthCheckUnhealthy',
             `the ${label} health check (${healthCheckId}) turned unhealthy during the drill: a real outage, not the drill`,

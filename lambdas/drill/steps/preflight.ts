@@ -1,8 +1,10 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import { parseInput, runStep, stepInstrumentation } from '../../shared/step';
 import { drillInputSchema } from '../input';
+import { ROUTE53_METRICS_REGION } from '../checker-health';
 import { checkControlPlane } from '../preflight';
 import { DRILL_SERVICE } from '../report';
 
@@ -12,19 +14,25 @@ const eventSchema = z.strictObject({
 });
 
 const instrumentation = stepInstrumentation('drill-preflight', DRILL_SERVICE);
-let clients: { route53: Route53Client; sfn: SFNClient } | undefined;
+let clients: { route53: Route53Client; sfn: SFNClient; cloudwatch: CloudWatchClient } | undefined;
 
 /**
- * Drill step 1: validates the whole drill input, then checks Route 53 and Step Functions (health checks
- * healthy, DNS answering the primary, no other drill or migration running). Returns the problems found; the
+ * Drill step 1: validates the whole drill input, then checks Route 53 and Step Functions (a public zone, health
+ * checks healthy, the check to invert neither inverted nor held, DNS answering the primary, no other drill or
+ * migration running). Returns the problems found; the
  * database preflight adds its own and refuses if there are any.
  */
 export async function handler(event: unknown): Promise<{ problems: readonly string[] }> {
   return runStep(instrumentation, async () => {
     const { drill, executionArn } = parseInput(eventSchema, event);
-    clients ??= { route53: new Route53Client({ region: 'us-east-1' }), sfn: new SFNClient({}) };
+    clients ??= {
+      route53: new Route53Client({ region: 'us-east-1' }),
+      sfn: new SFNClient({}),
+      cloudwatch: new CloudWatchClient({ region: ROUTE53_METRICS_REGION }),
+    };
     const report = await checkControlPlane(clients, {
       healthCheckIds: drill.healthChecks.watch.map((w) => w.healthCheckId),
+      invertHealthCheckId: drill.healthChecks.invert,
       dns: drill.dns,
       exclusiveWith: drill.exclusiveWith,
       ...(executionArn === undefined ? {} : { ownExecutionArn: executionArn }),

@@ -239,7 +239,11 @@ export const SNS_SERVICE: ServiceEntry = {
     {
       service: 'sns',
       operation: 'Publish',
-      calledBy: ['statemachines/blue-green-migration.asl.json', 'statemachines/failover-drill.asl.json'],
+      calledBy: [
+        'statemachines/blue-green-migration.asl.json',
+        'statemachines/failover-drill.asl.json',
+        'lambdas/safety-net/drill-handler.ts',
+      ],
       reference: `${SNS}/API_Publish.html`,
       iam: (input) => [{ action: 'sns:Publish', resources: [str(input.TopicArn)] }],
       relies: [

@@ -7,7 +7,9 @@ const stripPrefix = (id: unknown, prefix: string) => str(id).replace(new RegExp(
 const zoneArn: IamOf = (input, w) => [
   {
     action: '',
-    resources: [`arn:${w.partition}:route53:::hostedzone/${stripPrefix(input.HostedZoneId, 'hostedzone')}`],
+    resources: [
+      `arn:${w.partition}:route53:::hostedzone/${stripPrefix(input.HostedZoneId ?? input.Id, 'hostedzone')}`,
+    ],
   },
 ];
 const checkArn = (input: Record<string, unknown>, partition: string) =>
@@ -165,7 +167,12 @@ export const ROUTE53: ServiceEntry = {
     {
       service: 'route53',
       operation: 'GetHealthCheck',
-      calledBy: ['lambdas/drill/steps/health-check.ts', 'lib/cli/drill-command.ts'],
+      calledBy: [
+        'lambdas/drill/steps/health-check.ts',
+        'lambdas/drill/steps/preflight.ts',
+        'lambdas/safety-net/drill-handler.ts',
+        'lib/cli/drill-command.ts',
+      ],
       reference: `${API}/API_GetHealthCheck.html`,
       iam: (input, w) => [{ action: 'route53:GetHealthCheck', resources: [checkArn(input, w.partition)] }],
       relies: [
@@ -181,7 +188,11 @@ export const ROUTE53: ServiceEntry = {
     {
       service: 'route53',
       operation: 'UpdateHealthCheck',
-      calledBy: ['lambdas/drill/steps/health-check.ts', 'lib/cli/drill-command.ts'],
+      calledBy: [
+        'lambdas/drill/steps/health-check.ts',
+        'lambdas/safety-net/drill-handler.ts',
+        'lib/cli/drill-command.ts',
+      ],
       reference: `${API}/API_UpdateHealthCheck.html`,
       iam: (input, w) => [{ action: 'route53:UpdateHealthCheck', resources: [checkArn(input, w.partition)] }],
       relies: [

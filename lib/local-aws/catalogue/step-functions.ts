@@ -52,6 +52,7 @@ export const STEP_FUNCTIONS: ServiceEntry = {
       calledBy: [
         'lambdas/drill/steps/preflight.ts',
         'lambdas/drill/steps/freshness.ts',
+        'lambdas/safety-net/drill-handler.ts',
         'lib/cli/drill-command.ts',
       ],
       reference: `${API}/API_ListExecutions.html`,
@@ -85,7 +86,7 @@ export const STEP_FUNCTIONS: ServiceEntry = {
     {
       service: 'states',
       operation: 'GetExecutionHistory',
-      calledBy: ['lambdas/drill/steps/health-check.ts', 'lib/cli/follow-execution.ts'],
+      calledBy: ['lambdas/safety-net/drill-handler.ts', 'lib/cli/follow-execution.ts'],
       reference: `${API}/API_GetExecutionHistory.html`,
       iam: (input) => [{ action: 'states:GetExecutionHistory', resources: arnOf('executionArn')(input) }],
       relies: [

@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { localWorld, type LocalWorld, type LocalWorldOptions } from '../../lib/local-aws/from-app';
+import { STATEMACHINES } from '../../lib/rehearsal/local-workflow';
+import { scanForSecrets } from './secret-scan';
+import { REQUIRED_CONFIG } from '../infra/test-config';
+
+/** The configuration the workflow tests deploy in the local world (cdk.json's required keys, defaults otherwise). */
+export const TEST_CONFIG: Record<string, unknown> = { ...REQUIRED_CONFIG };
+export const ZONE = REQUIRED_CONFIG.hostedZoneId;
+export const RECORD = 'db.provability-fabric.org';
+export const DRILL_RECORD = 'db-drill.provability-fabric.org';
+export const MASTER_SECRET = 'pg-dr/postgres-master';
+
+/**
+ * A local world for one test: the app synthesized with TEST_CONFIG (cached), simulated AWS seeded from its
+ * templates, IAM enforced from its roles, installed behind the SDK clients until `close`.
+ */
+export function testWorld(options: Partial<LocalWorldOptions> = {}): LocalWorld & { close: () => void } {
+  const world = localWorld({ config: TEST_CONFIG, ...options });
+  const undo = world.aws.install();
+  return {
+    ...world,
+    close: () => {
+      undo();
+      scanForSecrets('simulated AWS calls', JSON.stringify(world.aws.calls));
+    },
+  };
+}
+
+/** Subject → publish state, from an ASL file: which notification a simulated SNS publish was. */
+export function notificationStates(file: string): Map<string, string> {
+  const found = new Map<string, string>();
+  const walk = (
+    states: Record<
+      string,
+      { Resource?: string; Parameters?: { Subject?: string }; Branches?: { States: never }[] }
+    >,
+  ) => {
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Resource === 'arn:aws:states:::sns:publish' && state.Parameters?.Subject !== undefined)
+        found.set(state.Parameters.Subject, name);
+      for (const branch of state.Branches ?? []) walk(branch.States);
+    }
+  };
+  walk((JSON.parse(readFileSync(join(STATEMACHINES, file), 'utf8')) as { States: never }).States);
+  return found;
+}
