@@ -1,14 +1,15 @@
 import { RDSClient } from '@aws-sdk/client-rds';
 import { z } from 'zod';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
-import { createDrReplica, describeDrReplica, type ReplicaPlacement, type ReplicaState } from './replica';
+import { advanceDrReplica, DrReplicaError, type ReplicaPlacement, type ReplicaProgress } from './replica';
 
 const instanceIdentifier = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,61}[a-z0-9]$/, { error: 'must be an RDS instance identifier' });
 
 export const drReplicaEventSchema = z.strictObject({
-  mode: z.enum(['create', 'status']),
+  /** One step of the rebuild: create, wait, attach the DR parameter group, reboot, until done. */
+  mode: z.literal('advance'),
   /** Green, the new primary. */
   sourceInstanceIdentifier: instanceIdentifier,
   /** The replica to create in the DR region. */
@@ -52,17 +53,44 @@ function placement(): ReplicaPlacement {
   };
 }
 
-/** Rebuilds DR after a cutover: starts a cross-region replica of green (`create`), reports its state (`status`). */
-export async function handler(event: unknown): Promise<ReplicaState> {
+/**
+ * Worth another round: RDS throttled, failed on its side, or the replica changed state between our describe
+ * and our action (InvalidDBInstanceState). Everything else (refused parameters, missing permission, quota) is
+ * not going to change by waiting.
+ */
+function isRetryable(error: unknown): boolean {
+  const e = error as { name?: string; $fault?: string; $retryable?: unknown };
+  return (
+    e.$fault === 'server' ||
+    e.$retryable !== undefined ||
+    e.name === 'ThrottlingException' ||
+    e.name === 'InvalidDBInstanceStateFault'
+  );
+}
+
+/**
+ * Rebuilds DR after a cutover, one idempotent step per call (the DR rebuild workflow calls it until `done`):
+ * a cross-region replica of green, on the DR parameter group, rebooted so its parameters apply.
+ */
+export async function handler(event: unknown): Promise<ReplicaProgress> {
   return runStep(instrumentation, async () => {
     const input = parseInput(drReplicaEventSchema, event);
     const where = placement();
     rds ??= new RDSClient({ region: where.replicaRegion });
-    const state =
-      input.mode === 'create'
-        ? await createDrReplica(rds, where, input.sourceInstanceIdentifier, input.replicaInstanceIdentifier)
-        : await describeDrReplica(rds, input.replicaInstanceIdentifier);
-    instrumentation.logger.info('dr replica', { ...state });
-    return state;
+    try {
+      const state = await advanceDrReplica(
+        rds,
+        where,
+        input.sourceInstanceIdentifier,
+        input.replicaInstanceIdentifier,
+      );
+      instrumentation.logger.info('dr replica', { ...state });
+      return state;
+    } catch (error) {
+      if (error instanceof DrReplicaError) throw new StepError(error.name, error.message);
+      if (isRetryable(error))
+        throw new StepError('RdsRetryable', `RDS could not take the step now: ${(error as Error).message}`);
+      throw error;
+    }
   });
 }

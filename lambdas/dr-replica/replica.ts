@@ -1,6 +1,8 @@
 import {
   CreateDBInstanceReadReplicaCommand,
   DescribeDBInstancesCommand,
+  ModifyDBInstanceCommand,
+  RebootDBInstanceCommand,
   type DBInstance,
   type RDSClient,
 } from '@aws-sdk/client-rds';
@@ -18,66 +20,130 @@ export interface ReplicaPlacement {
   readonly port: number;
 }
 
-export interface ReplicaState {
+export type ReplicaPhase = 'creating' | 'waiting' | 'attaching-parameters' | 'rebooting' | 'ready';
+
+export interface ReplicaProgress {
   readonly instanceIdentifier: string;
   readonly status: string;
-  readonly available: boolean;
+  readonly phase: ReplicaPhase;
+  /** The replica is available, on the DR parameter group, with its parameters in effect. */
+  readonly done: boolean;
+  /** What this call did: nothing (only waiting), or the one action it took. */
+  readonly action: 'none' | 'created' | 'attached-parameters' | 'rebooted';
   readonly endpoint: string | null;
+  readonly parameterGroup: string | null;
+  readonly parameterApplyStatus: string | null;
 }
 
-function stateOf(instance: DBInstance | undefined, instanceIdentifier: string): ReplicaState {
-  const status = instance?.DBInstanceStatus ?? 'unknown';
+export class DrReplicaError extends Error {
+  constructor(name: 'DrReplicaConflict', message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+function progress(
+  instance: DBInstance | undefined,
+  instanceIdentifier: string,
+  phase: ReplicaPhase,
+  action: ReplicaProgress['action'],
+): ReplicaProgress {
+  const group = instance?.DBParameterGroups?.[0];
   return {
     instanceIdentifier,
-    status,
-    available: status === 'available',
+    status: instance?.DBInstanceStatus ?? (action === 'created' ? 'creating' : 'unknown'),
+    phase,
+    done: phase === 'ready',
+    action,
     endpoint: instance?.Endpoint?.Address ?? null,
+    parameterGroup: group?.DBParameterGroupName ?? null,
+    parameterApplyStatus: group?.ParameterApplyStatus ?? null,
   };
 }
 
+async function describe(rds: Pick<RDSClient, 'send'>, replica: string): Promise<DBInstance | undefined> {
+  try {
+    const { DBInstances } = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: replica }));
+    return DBInstances?.[0];
+  } catch (error) {
+    if ((error as { name?: string }).name === 'DBInstanceNotFoundFault') return undefined;
+    throw error;
+  }
+}
+
 /**
- * Starts an encrypted cross-region read replica of `source` (green) in the DR region, deletion-protected and
- * private like the one CDK made. Idempotent: if it already exists, reports its state.
+ * Moves the DR rebuild one step forward, idempotently, so a workflow can call it until it reports `done`:
+ * creates an encrypted cross-region replica of `source` (green) in the DR region when there is none; waits while
+ * RDS works on it; attaches the DR parameter group (RDS refuses a parameter group when it creates a cross-region
+ * PostgreSQL replica: it starts on the engine's default group, as CloudFormation's own handler works around);
+ * reboots it so those parameters (rds.force_ssl, rds.logical_replication) take effect; then reports it ready.
  */
-export async function createDrReplica(
+export async function advanceDrReplica(
   rds: Pick<RDSClient, 'send'>,
   placement: ReplicaPlacement,
   source: string,
   replica: string,
-): Promise<ReplicaState> {
-  try {
-    const { DBInstance: created } = await rds.send(
-      new CreateDBInstanceReadReplicaCommand({
+): Promise<ReplicaProgress> {
+  const sourceArn = `arn:aws:rds:${placement.sourceRegion}:${placement.account}:db:${source}`;
+  const existing = await describe(rds, replica);
+  if (existing === undefined) {
+    try {
+      const { DBInstance: created } = await rds.send(
+        new CreateDBInstanceReadReplicaCommand({
+          DBInstanceIdentifier: replica,
+          // An ARN in another region: the SDK derives the source region from it and pre-signs the request.
+          SourceDBInstanceIdentifier: sourceArn,
+          KmsKeyId: placement.kmsKeyArn,
+          DBSubnetGroupName: placement.subnetGroupName,
+          VpcSecurityGroupIds: [...placement.securityGroupIds],
+          MultiAZ: placement.multiAz,
+          Port: placement.port,
+          PubliclyAccessible: false,
+          DeletionProtection: true,
+          CopyTagsToSnapshot: true,
+          EnableIAMDatabaseAuthentication: true,
+          EnablePerformanceInsights: true,
+          PerformanceInsightsKMSKeyId: placement.kmsKeyArn,
+          EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
+          Tags: [{ Key: 'pg-dr:role', Value: 'dr-replica' }],
+        }),
+      );
+      return progress(created, replica, 'creating', 'created');
+    } catch (error) {
+      // A retried step whose first create went through: carry on from what exists.
+      if ((error as { name?: string }).name !== 'DBInstanceAlreadyExistsFault') throw error;
+      return progress(await describe(rds, replica), replica, 'creating', 'none');
+    }
+  }
+  const replicaOf = existing.ReadReplicaSourceDBInstanceIdentifier;
+  if (replicaOf !== undefined && replicaOf !== sourceArn && replicaOf !== source)
+    throw new DrReplicaError(
+      'DrReplicaConflict',
+      `${replica} exists in ${placement.replicaRegion} as a replica of ${replicaOf}, not of ${source}: choose another identifier`,
+    );
+  if (replicaOf === undefined)
+    throw new DrReplicaError(
+      'DrReplicaConflict',
+      `${replica} exists in ${placement.replicaRegion} and is not a read replica: choose another identifier`,
+    );
+  if (existing.DBInstanceStatus !== 'available') return progress(existing, replica, 'waiting', 'none');
+  const group = existing.DBParameterGroups?.[0];
+  if (group?.DBParameterGroupName !== placement.parameterGroupName) {
+    const { DBInstance: modified } = await rds.send(
+      new ModifyDBInstanceCommand({
         DBInstanceIdentifier: replica,
-        // An ARN in another region: the SDK derives the source region from it and pre-signs the request.
-        SourceDBInstanceIdentifier: `arn:aws:rds:${placement.sourceRegion}:${placement.account}:db:${source}`,
-        KmsKeyId: placement.kmsKeyArn,
-        DBSubnetGroupName: placement.subnetGroupName,
-        VpcSecurityGroupIds: [...placement.securityGroupIds],
         DBParameterGroupName: placement.parameterGroupName,
-        MultiAZ: placement.multiAz,
-        Port: placement.port,
-        PubliclyAccessible: false,
-        DeletionProtection: true,
-        CopyTagsToSnapshot: true,
-        EnableIAMDatabaseAuthentication: true,
-        EnablePerformanceInsights: true,
-        PerformanceInsightsKMSKeyId: placement.kmsKeyArn,
-        EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
-        Tags: [{ Key: 'pg-dr:role', Value: 'dr-replica' }],
+        ApplyImmediately: true,
       }),
     );
-    return stateOf(created, replica);
-  } catch (error) {
-    if ((error as { name?: string }).name !== 'DBInstanceAlreadyExistsFault') throw error;
-    return describeDrReplica(rds, replica);
+    return progress(modified, replica, 'attaching-parameters', 'attached-parameters');
   }
-}
-
-export async function describeDrReplica(
-  rds: Pick<RDSClient, 'send'>,
-  replica: string,
-): Promise<ReplicaState> {
-  const { DBInstances } = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: replica }));
-  return stateOf(DBInstances?.[0], replica);
+  if (group.ParameterApplyStatus === 'pending-reboot') {
+    const { DBInstance: rebooting } = await rds.send(
+      new RebootDBInstanceCommand({ DBInstanceIdentifier: replica }),
+    );
+    return progress(rebooting, replica, 'rebooting', 'rebooted');
+  }
+  if (group.ParameterApplyStatus !== 'in-sync') return progress(existing, replica, 'waiting', 'none');
+  return progress(existing, replica, 'ready', 'none');
 }

@@ -1,12 +1,8 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import {
-  GetHealthCheckCommand,
-  GetHostedZoneCommand,
-  TestDNSAnswerCommand,
-  type Route53Client,
-} from '@aws-sdk/client-route-53';
+import { GetHealthCheckCommand, TestDNSAnswerCommand, type Route53Client } from '@aws-sdk/client-route-53';
 import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { normalizeName } from '../shared/dns-name';
+import { hostedZoneProblem } from '../shared/hosted-zone';
 import { healthCheckStatuses } from './checker-health';
 
 export interface ControlPlanePreflightInput {
@@ -33,14 +29,6 @@ export interface ControlPlaneClients {
   readonly now?: () => number;
 }
 
-/** Why a hosted zone cannot be drilled: TestDNSAnswer answers for public zones only. */
-export function privateZoneProblem(zoneId: string): string {
-  return (
-    `hosted zone ${zoneId} is private: Route 53's TestDNSAnswer, which the drill and the DNS flip use to ` +
-    'observe what Route 53 answers, supports public hosted zones only. Use a public zone for the failover records.'
-  );
-}
-
 /**
  * Route 53 and Step Functions in normal operation: the zone public (TestDNSAnswer needs it), the database
  * health checks healthy (their CloudWatch HealthCheckStatus), the check to invert neither inverted nor held,
@@ -52,11 +40,9 @@ export async function checkControlPlane(
   input: ControlPlanePreflightInput,
 ): Promise<{ problems: readonly string[] }> {
   const problems: string[] = [];
-  const { HostedZone } = await deps.route53.send(new GetHostedZoneCommand({ Id: input.dns.hostedZoneId }));
-  if (HostedZone?.Config?.PrivateZone === true) {
-    // Nothing else can be checked through TestDNSAnswer; say this one thing clearly.
-    return { problems: [privateZoneProblem(input.dns.hostedZoneId)] };
-  }
+  const zoneProblem = await hostedZoneProblem(deps.route53, input.dns.hostedZoneId);
+  // Nothing else can be checked through TestDNSAnswer; say this one thing clearly.
+  if (zoneProblem !== undefined) return { problems: [zoneProblem] };
 
   const statuses = await healthCheckStatuses(deps.cloudwatch, input.healthCheckIds, {
     now: (deps.now ?? Date.now)(),

@@ -122,7 +122,7 @@ const STEPS: Record<StepName, StepSpec> = {
     entry: ['dr-replica', 'handler.ts'],
     handler: 'handler',
     description:
-      'Blue-green step: create a cross-region read replica of green (DR rebuild) and report its state',
+      'DR rebuild step: create a cross-region read replica of green, attach the DR parameters, reboot, report',
     timeout: Duration.minutes(2),
     inVpc: false,
     migrations: false,
@@ -253,15 +253,25 @@ export class BlueGreenSteps extends Construct {
           rdsArn(place.replicaRegion, 'db', '*'),
           rdsArn(place.sourceRegion, 'db', '*'),
           rdsArn(place.replicaRegion, 'subgrp', place.subnetGroupName),
-          rdsArn(place.replicaRegion, 'pg', place.parameterGroupName),
           rdsArn(place.replicaRegion, 'og', '*'),
         ],
       }),
     );
     replicaStep.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['rds:DescribeDBInstances'],
+        actions: ['rds:DescribeDBInstances', 'rds:RebootDBInstance'],
         resources: [rdsArn(place.replicaRegion, 'db', '*')],
+      }),
+    );
+    // The replica starts on the engine's default parameter group (RDS refuses ours at creation for a
+    // cross-region PostgreSQL replica); the step attaches the DR group afterwards, and only that group.
+    replicaStep.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['rds:ModifyDBInstance'],
+        resources: [
+          rdsArn(place.replicaRegion, 'db', '*'),
+          rdsArn(place.replicaRegion, 'pg', place.parameterGroupName),
+        ],
       }),
     );
     // An encrypted replica is encrypted by RDS with the DR region's key on the caller's behalf.
@@ -276,7 +286,8 @@ export class BlueGreenSteps extends Construct {
       acknowledgeNagFinding(
         replicaStep.role,
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${place.replicaRegion}:${place.account}:db:*]`,
-        'The replica identifier is chosen per migration; the step may create and describe instances only in the DR region.',
+        'The replica identifier is chosen per migration; the step may create, describe, attach the DR parameter ' +
+          'group to and reboot instances only in the DR region, and refuses any instance that is not a replica of green.',
       );
       acknowledgeNagFinding(
         replicaStep.role,
@@ -291,6 +302,10 @@ export class BlueGreenSteps extends Construct {
     }
 
     const zoneArn = `arn:${stack.partition}:route53:::hostedzone/${props.hostedZoneId}`;
+    // The input check refuses a private zone (TestDNSAnswer, which confirms every flip, answers public ones only).
+    this.functions.validateInput.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['route53:GetHostedZone'], resources: [zoneArn] }),
+    );
     const flip = this.functions.dnsFlip;
     flip.addToRolePolicy(
       new iam.PolicyStatement({

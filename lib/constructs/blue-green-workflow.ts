@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -22,6 +23,8 @@ export interface BlueGreenWorkflowProps {
   readonly onCallTopic: sns.ITopic;
   readonly stateMachineName: string;
   readonly alarmName: string;
+  /** The DR rebuild state machine the workflow starts after a cutover (started, never awaited). */
+  readonly drRebuildStateMachineArn: string;
 }
 
 /**
@@ -45,13 +48,21 @@ export class BlueGreenWorkflow extends Construct {
         SmokeTestFunctionArn: fns.smokeTest.functionArn,
         DnsFlipFunctionArn: fns.dnsFlip.functionArn,
         CutoverFunctionArn: fns.cutover.functionArn,
-        DrReplicaFunctionArn: fns.drReplica.functionArn,
+        DrRebuildStateMachineArn: props.drRebuildStateMachineArn,
         ValidateInputFunctionArn: fns.validateInput.functionArn,
       },
-      steps: Object.values(fns),
+      // The DR replica step belongs to the DR rebuild, which this workflow only starts.
+      steps: Object.entries(fns)
+        .filter(([name]) => name !== 'drReplica')
+        .map(([, fn]) => fn),
       onCallTopic: props.onCallTopic,
-      timeout: Duration.hours(2),
     });
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:StartExecution'],
+        resources: [props.drRebuildStateMachineArn],
+      }),
+    );
     const failed = failedExecutions(
       this.stateMachine,
       'Failed, timed-out or aborted migrations',

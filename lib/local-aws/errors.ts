@@ -11,19 +11,26 @@ let requests = 0;
 /**
  * The error a service answers with, for a simulator to throw. It must be documented in the catalogue for that
  * operation (or be the service's access-denied or throttling form): the local world cannot invent failures AWS
- * does not have. HEAD requests carry no body, so the SDK knows only the status: a 404 is NotFound, anything
- * else "Unknown", with the message "UnknownError" (what @aws-sdk/client-s3 raises).
+ * does not have. The name is the SDK's (a modeled error's shape name, else the wire code, which goes in `Code`).
+ * HEAD requests carry no body, so the SDK knows only the status: a 404 is NotFound, anything else "Unknown",
+ * with the message "UnknownError" (what @aws-sdk/client-s3 raises).
  */
 export function awsError(service: ServiceName, operation: string, code: string, message: string): AwsError {
   const documented = documentedError(service, operation, code);
   const status = documented.status;
   const headRequest = service === 's3' && operation === 'HeadObject';
-  const name = headRequest ? (status === 404 ? 'NotFound' : 'Unknown') : code;
+  const name = headRequest
+    ? status === 404
+      ? 'NotFound'
+      : 'Unknown'
+    : (documented.sdkName ?? documented.code);
   const error = new Error(headRequest ? 'UnknownError' : message) as Error & {
     $fault: 'client' | 'server';
     $metadata: { httpStatusCode: number; requestId: string };
+    Code?: string;
   };
   error.name = name;
+  if (!headRequest) error.Code = documented.code;
   error.$fault = status >= 500 ? 'server' : 'client';
   error.$metadata = { httpStatusCode: status, requestId: `local-${++requests}` };
   return error;

@@ -44,11 +44,15 @@ export function environmentOf(world: LocalWorld, functionArn: string): Record<st
     stack,
     (properties?.Environment as { Variables?: unknown } | undefined)?.Variables ?? {},
   ) as Record<string, unknown>;
-  return Object.fromEntries(
-    Object.entries(variables)
-      .filter(([k]) => !LOCAL_ONLY.has(k))
-      .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
-  );
+  return {
+    ...Object.fromEntries(
+      Object.entries(variables)
+        .filter(([k]) => !LOCAL_ONLY.has(k))
+        .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+    ),
+    // What the Lambda runtime sets: the function's own region.
+    AWS_REGION: functionArn.split(':')[3] ?? 'us-east-1',
+  };
 }
 
 /**

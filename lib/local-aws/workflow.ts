@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { loadDefinition, runLocally, STATEMACHINES, type LocalExecution } from '../rehearsal/local-workflow';
 import type { LocalWorld } from './from-app';
 import type { LocalRunEvent, SimulatedExecution } from './step-functions';
-import { functionOf } from './invoke';
+import { environmentOf, functionOf } from './invoke';
 import { asPrincipal } from './world';
 
 type Handler = (input: never) => unknown;
@@ -54,6 +54,8 @@ export interface WorldRun {
   readonly waits?: Record<string, number>;
   /** Stops the execution (as StopExecution does) when this state is entered. */
   readonly abortAt?: string;
+  /** Environment variables over the functions' own (what only exists here: a CA file, a migrations folder). */
+  readonly environment?: Record<string, string>;
   /** An execution StartExecution already registered (a nested or CLI-started run) to run under. */
   readonly execution?: SimulatedExecution;
 }
@@ -79,7 +81,12 @@ export async function runInWorld(run: WorldRun): Promise<WorldExecution> {
     if (resource.startsWith('arn:aws:lambda:')) {
       const deployed = functionOf(world, resource);
       const handler = (run.wrap ?? ((_s: string, h: Handler) => h))(state, given ?? deployed.handler);
-      handlers[state] = (input: never) => asPrincipal(deployed.principal, () => handler(input));
+      // The function's environment from the template (as Lambda gives it), then the run's local overrides.
+      const environment = { ...environmentOf(world, resource), ...run.environment };
+      handlers[state] = (input: never) => {
+        Object.assign(process.env, environment);
+        return asPrincipal(deployed.principal, () => handler(input));
+      };
     } else if (resource === 'arn:aws:states:::sns:publish') {
       handlers[state] = (input: never) => {
         run.onNotify?.(state, input);
@@ -89,6 +96,25 @@ export async function runInWorld(run: WorldRun): Promise<WorldExecution> {
             : given(input),
         );
       };
+    } else if (resource === 'arn:aws:states:::states:startExecution' && given === undefined) {
+      // The optimized integration without .sync: StartExecution as the machine's role, answered in the
+      // integration's shape (ExecutionArn, StartDate). The started execution does not run by itself here: a
+      // test runs it with runInWorld({ execution }).
+      handlers[state] = (input: never) =>
+        asPrincipal(machinePrincipal, async () => {
+          const given = input as { StateMachineArn: string; Name?: string; Input?: unknown };
+          const started = (await world.aws.call(
+            'states',
+            'StartExecution',
+            {
+              stateMachineArn: given.StateMachineArn,
+              ...(given.Name === undefined ? {} : { name: given.Name }),
+              input: typeof given.Input === 'string' ? given.Input : JSON.stringify(given.Input ?? {}),
+            },
+            region,
+          )) as { executionArn: string; startDate: Date };
+          return { ExecutionArn: started.executionArn, StartDate: started.startDate.toISOString() };
+        });
     } else {
       handlers[state] = (input: never) => {
         if (given === undefined) throw new Error(`${run.file}: no handler for the integration task ${state}`);

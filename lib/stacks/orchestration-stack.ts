@@ -10,6 +10,7 @@ import type { DrConfig } from '../config';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { BlueGreenSteps } from '../constructs/blue-green-steps';
 import { BlueGreenWorkflow } from '../constructs/blue-green-workflow';
+import { DrRebuildWorkflow } from '../constructs/dr-rebuild-workflow';
 import type { ReplicaDatabase } from '../constructs/replica-database';
 import { drNames } from '../names';
 import type { RegionalNetwork } from '../constructs/regional-network';
@@ -39,6 +40,7 @@ export interface OrchestrationStackProps extends StackProps {
 export class OrchestrationStack extends Stack {
   readonly blueGreenSteps: BlueGreenSteps;
   readonly blueGreenWorkflow: BlueGreenWorkflow;
+  readonly drRebuild: DrRebuildWorkflow;
   readonly drillSteps: DrillSteps;
   readonly drill: FailoverDrill;
 
@@ -66,11 +68,19 @@ export class OrchestrationStack extends Stack {
       },
     });
     const names = drNames(config);
+    this.drRebuild = new DrRebuildWorkflow(this, 'DrRebuild', {
+      drReplica: this.blueGreenSteps.functions.drReplica,
+      dnsFlip: this.blueGreenSteps.functions.dnsFlip,
+      onCallTopic: props.onCallTopic,
+      stateMachineName: names.drRebuildStateMachine,
+      alarmName: names.alarms.drRebuildFailed,
+    });
     this.blueGreenWorkflow = new BlueGreenWorkflow(this, 'BlueGreenWorkflow', {
       steps: this.blueGreenSteps,
       onCallTopic: props.onCallTopic,
       stateMachineName: names.blueGreenStateMachine,
       alarmName: names.alarms.migrationFailed,
+      drRebuildStateMachineArn: this.drRebuild.stateMachine.stateMachineArn,
     });
     const dns = props.failoverDns;
     const invertCheck =
@@ -142,6 +152,10 @@ export class OrchestrationStack extends Stack {
     new CfnOutput(this, 'BlueGreenStateMachineArn', {
       value: this.blueGreenWorkflow.stateMachine.stateMachineArn,
       description: 'Start blue-green migrations here (dr migrate finds it by this output)',
+    });
+    new CfnOutput(this, 'DrRebuildStateMachineArn', {
+      value: this.drRebuild.stateMachine.stateMachineArn,
+      description: 'The DR rebuild after a cutover (the migration starts it with rebuildDr; start it again to resume)',
     });
     for (const [name, fn] of Object.entries(this.blueGreenSteps.functions)) {
       new CfnOutput(this, `${name}FunctionName`, {

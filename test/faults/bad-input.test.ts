@@ -115,7 +115,7 @@ const TARGETS: Target[] = [
   {
     name: 'DR rebuild',
     handler: drReplica,
-    valid: { mode: 'create', sourceInstanceIdentifier: 'green', replicaInstanceIdentifier: 'green-dr' },
+    valid: { mode: 'advance', sourceInstanceIdentifier: 'green', replicaInstanceIdentifier: 'green-dr' },
   },
   {
     name: 'drill database step',

@@ -25,9 +25,9 @@ describe('blue-green steps (orchestration stack)', () => {
   const template = Template.fromStack(stacks.orchestration);
   const functions = Object.values(
     template.findResources('AWS::Lambda::Function') as Record<string, Fn>,
-  ).filter((f) => f.Properties.Description?.startsWith('Blue-green step'));
+  ).filter((f) => /^(Blue-green|DR rebuild) step/.test(f.Properties.Description ?? ''));
   const byDescription = (start: string) => {
-    const found = functions.find((f) => f.Properties.Description?.startsWith(`Blue-green step: ${start}`));
+    const found = functions.find((f) => f.Properties.Description?.includes(` step: ${start}`));
     if (found === undefined) throw new Error(`no step ${start}`);
     return found;
   };
@@ -121,6 +121,7 @@ describe('blue-green steps (orchestration stack)', () => {
     expect(Object.keys(outputs).sort()).toEqual(
       [
         'BlueGreenStateMachineArn',
+        'DrRebuildStateMachineArn',
         'FailoverDrillStateMachineArn',
         'connectivityCheck',
         'cutover',
@@ -136,23 +137,25 @@ describe('blue-green steps (orchestration stack)', () => {
     template.hasOutput('dnsFlipFunctionName', { Value: Match.anyValue() });
   });
 
-  it('deploys the workflow from the ASL file with every placeholder substituted', () => {
-    const asl = readFileSync(
-      join(__dirname, '..', '..', 'statemachines', 'blue-green-migration.asl.json'),
-      'utf8',
-    );
+  it.each([
+    ['blue-green-migration.asl.json', 'pg-dr-blue-green-migration'],
+    ['dr-rebuild.asl.json', 'pg-dr-dr-rebuild'],
+  ])('deploys %s with every placeholder substituted', (file, name) => {
+    const asl = readFileSync(join(__dirname, '..', '..', 'statemachines', file), 'utf8');
     const placeholders = [...new Set([...asl.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1]))].sort();
-    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as {
+    const machine = Object.values(
+      template.findResources('AWS::StepFunctions::StateMachine', {
+        Properties: { StateMachineName: name },
+      }),
+    )[0] as {
       Properties: {
         DefinitionSubstitutions: Record<string, unknown>;
         LoggingConfiguration: unknown;
         TracingConfiguration: unknown;
-        StateMachineName: string;
       };
     };
     expect(Object.keys(machine.Properties.DefinitionSubstitutions).sort()).toEqual(placeholders);
     expect(machine.Properties).toMatchObject({
-      StateMachineName: 'pg-dr-blue-green-migration',
       LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
       TracingConfiguration: { Enabled: true },
     });
@@ -202,6 +205,7 @@ describe('blue-green steps (orchestration stack)', () => {
     expect(new Set(actions)).toEqual(
       new Set([
         'lambda:InvokeFunction',
+        'states:StartExecution',
         'sns:Publish',
         'kms:Decrypt',
         'kms:GenerateDataKey*',
@@ -221,6 +225,24 @@ describe('blue-green steps (orchestration stack)', () => {
     );
     const publish = statements.find((s) => ([] as string[]).concat(s.Action).includes('sns:Publish'));
     expect(JSON.stringify(publish?.Resource)).toContain('pg-dr-on-call-us-east-1');
+    // It starts the DR rebuild (and nothing else), and cannot invoke the DR rebuild's replica step itself.
+    const start = statements.find((s) => ([] as string[]).concat(s.Action).includes('states:StartExecution'));
+    expect(JSON.stringify(start?.Resource)).toContain('DrRebuildStateMachine');
+    const invoke = JSON.stringify(
+      statements.filter((s) => ([] as string[]).concat(s.Action).includes('lambda:InvokeFunction')),
+    );
+    expect(invoke).not.toContain('drReplica');
+    expect(invoke).toContain('dnsFlip');
+  });
+
+  it('pages on-call when a DR rebuild fails, times out or is stopped', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'pg-dr-dr-rebuild-failed',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'failed + timedOut + aborted' })]),
+      AlarmActions: [Match.anyValue()],
+    });
   });
 
   it('lets the DR rebuild create replicas only in the DR region, encrypted with its key', () => {
@@ -239,6 +261,14 @@ describe('blue-green steps (orchestration stack)', () => {
     expect(JSON.stringify(create?.Resource)).toContain(':rds:us-east-1:111122223333:db:*');
     const kms = statements.find((s) => ([] as string[]).concat(s.Action).includes('kms:CreateGrant'));
     expect(kms?.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'rds.us-east-1.amazonaws.com' } });
+    // It attaches the DR parameter group (and no other) and reboots, in the DR region only; it deletes nothing.
+    const modify = statements.find((s) => ([] as string[]).concat(s.Action).includes('rds:ModifyDBInstance'));
+    expect(JSON.stringify(modify?.Resource)).toContain(':rds:us-east-1:111122223333:db:*');
+    expect(JSON.stringify(modify?.Resource)).toMatch(/:rds:us-east-1:111122223333:pg:/);
+    expect(JSON.stringify(modify?.Resource)).not.toContain(':pg:*');
+    const reboot = statements.find((s) => ([] as string[]).concat(s.Action).includes('rds:RebootDBInstance'));
+    expect(JSON.stringify(reboot?.Resource)).toContain(':rds:us-east-1:111122223333:db:*');
+    expect(JSON.stringify(reboot?.Resource)).not.toContain('us-west-2');
     expect(statements.some((s) => JSON.stringify(s.Action).includes('rds:Delete'))).toBe(false);
   });
 });

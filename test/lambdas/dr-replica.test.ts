@@ -1,7 +1,10 @@
 import {
   CreateDBInstanceReadReplicaCommand,
   DescribeDBInstancesCommand,
+  ModifyDBInstanceCommand,
   RDSClient,
+  RebootDBInstanceCommand,
+  type DBInstance,
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../lambdas/dr-replica/handler';
@@ -9,6 +12,32 @@ import { REPLICA_PLACEMENT_ENV } from '../support/replica-placement';
 
 const rds = mockClient(RDSClient);
 const KEY = REPLICA_PLACEMENT_ENV.REPLICA_KMS_KEY_ARN;
+const GREEN_ARN = 'arn:aws:rds:us-west-2:111122223333:db:green';
+const EVENT = { mode: 'advance', sourceInstanceIdentifier: 'green', replicaInstanceIdentifier: 'green-dr' };
+
+const notFound = () =>
+  Object.assign(new Error('DBInstance green-dr not found.'), {
+    name: 'DBInstanceNotFoundFault',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 404 },
+  });
+
+function replica(over: Partial<DBInstance> & { group?: string; apply?: string } = {}): DBInstance {
+  const { group = 'default.postgres17', apply = 'in-sync', ...rest } = over;
+  return {
+    DBInstanceIdentifier: 'green-dr',
+    DBInstanceStatus: 'available',
+    ReadReplicaSourceDBInstanceIdentifier: GREEN_ARN,
+    Endpoint: { Address: 'green-dr.xyz.us-east-1.rds.amazonaws.com' },
+    DBParameterGroups: [{ DBParameterGroupName: group, ParameterApplyStatus: apply }],
+    ...rest,
+  };
+}
+
+const describes = (instance: DBInstance) =>
+  rds
+    .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'green-dr' })
+    .resolves({ DBInstances: [instance] });
 
 beforeAll(() => {
   Object.assign(process.env, REPLICA_PLACEMENT_ENV);
@@ -17,23 +46,20 @@ beforeEach(() => {
   rds.reset();
 });
 
-describe('DR replica step', () => {
-  it('creates an encrypted, private, deletion-protected cross-region replica of green', async () => {
+describe('DR replica step (one idempotent step of the DR rebuild per call)', () => {
+  it('creates an encrypted, private, deletion-protected cross-region replica of green, without a parameter group', async () => {
+    rds.on(DescribeDBInstancesCommand).rejects(notFound());
     rds
       .on(CreateDBInstanceReadReplicaCommand)
       .resolves({ DBInstance: { DBInstanceIdentifier: 'green-dr', DBInstanceStatus: 'creating' } });
-    const state = await handler({
-      mode: 'create',
-      sourceInstanceIdentifier: 'green',
-      replicaInstanceIdentifier: 'green-dr',
-    });
-    expect(rds.commandCalls(CreateDBInstanceReadReplicaCommand)[0]?.args[0].input).toEqual({
+    const state = await handler(EVENT);
+    const input = rds.commandCalls(CreateDBInstanceReadReplicaCommand)[0]?.args[0].input;
+    expect(input).toEqual({
       DBInstanceIdentifier: 'green-dr',
-      SourceDBInstanceIdentifier: 'arn:aws:rds:us-west-2:111122223333:db:green',
+      SourceDBInstanceIdentifier: GREEN_ARN,
       KmsKeyId: KEY,
       DBSubnetGroupName: 'pg-dr-replica-subnets',
       VpcSecurityGroupIds: ['sg-0123'],
-      DBParameterGroupName: 'pg-dr-replica-params',
       MultiAZ: true,
       Port: 5432,
       PubliclyAccessible: false,
@@ -45,48 +71,128 @@ describe('DR replica step', () => {
       EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
       Tags: [{ Key: 'pg-dr:role', Value: 'dr-replica' }],
     });
-    expect(state).toEqual({
-      instanceIdentifier: 'green-dr',
-      status: 'creating',
-      available: false,
-      endpoint: null,
-    });
+    // RDS refuses DBParameterGroupName for a cross-region PostgreSQL replica (InvalidParameterCombination).
+    expect(input).not.toHaveProperty('DBParameterGroupName');
+    expect(state).toMatchObject({ phase: 'creating', action: 'created', done: false });
   });
 
-  it('reports an existing replica instead of failing when retried', async () => {
+  it('carries on from the replica a retried create already made', async () => {
+    rds
+      .on(DescribeDBInstancesCommand)
+      .rejectsOnce(notFound())
+      .resolves({
+        DBInstances: [replica({ DBInstanceStatus: 'creating' })],
+      });
     rds
       .on(CreateDBInstanceReadReplicaCommand)
       .rejects(Object.assign(new Error('exists'), { name: 'DBInstanceAlreadyExistsFault' }));
-    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'green-dr' }).resolves({
-      DBInstances: [
-        {
-          DBInstanceIdentifier: 'green-dr',
-          DBInstanceStatus: 'available',
-          Endpoint: { Address: 'green-dr.xyz.us-east-1.rds.amazonaws.com' },
-        },
-      ],
+    expect(await handler(EVENT)).toMatchObject({ phase: 'creating', action: 'none', status: 'creating' });
+  });
+
+  it('only waits while RDS works on the replica', async () => {
+    describes(replica({ DBInstanceStatus: 'creating', Endpoint: undefined }));
+    expect(await handler(EVENT)).toMatchObject({ phase: 'waiting', action: 'none', done: false });
+    expect(rds.commandCalls(ModifyDBInstanceCommand)).toHaveLength(0);
+    expect(rds.commandCalls(RebootDBInstanceCommand)).toHaveLength(0);
+  });
+
+  it('attaches the DR parameter group, applied immediately, once the replica is available', async () => {
+    describes(replica());
+    rds.on(ModifyDBInstanceCommand).resolves({
+      DBInstance: replica({
+        DBInstanceStatus: 'modifying',
+        group: 'pg-dr-replica-params',
+        apply: 'applying',
+      }),
     });
-    const state = await handler({
-      mode: 'create',
-      sourceInstanceIdentifier: 'green',
-      replicaInstanceIdentifier: 'green-dr',
+    expect(await handler(EVENT)).toMatchObject({
+      phase: 'attaching-parameters',
+      action: 'attached-parameters',
     });
-    expect(state).toEqual({
-      instanceIdentifier: 'green-dr',
-      status: 'available',
-      available: true,
-      endpoint: 'green-dr.xyz.us-east-1.rds.amazonaws.com',
+    expect(rds.commandCalls(ModifyDBInstanceCommand)[0]?.args[0].input).toEqual({
+      DBInstanceIdentifier: 'green-dr',
+      DBParameterGroupName: 'pg-dr-replica-params',
+      ApplyImmediately: true,
     });
   });
 
-  it('rejects a bad identifier before calling RDS', async () => {
-    const error = (await handler({
-      mode: 'create',
-      sourceInstanceIdentifier: 'Green DB',
-      replicaInstanceIdentifier: 'x1',
-    }).catch((e: unknown) => e)) as Error;
+  it('reboots a replica whose parameters wait for a reboot, then reports it ready with its endpoint', async () => {
+    describes(replica({ group: 'pg-dr-replica-params', apply: 'pending-reboot' }));
+    rds.on(RebootDBInstanceCommand).resolves({ DBInstance: replica({ DBInstanceStatus: 'rebooting' }) });
+    expect(await handler(EVENT)).toMatchObject({ phase: 'rebooting', action: 'rebooted' });
+    expect(rds.commandCalls(RebootDBInstanceCommand)[0]?.args[0].input).toEqual({
+      DBInstanceIdentifier: 'green-dr',
+    });
+
+    rds.reset();
+    describes(replica({ group: 'pg-dr-replica-params', apply: 'in-sync' }));
+    expect(await handler(EVENT)).toEqual({
+      instanceIdentifier: 'green-dr',
+      status: 'available',
+      phase: 'ready',
+      done: true,
+      action: 'none',
+      endpoint: 'green-dr.xyz.us-east-1.rds.amazonaws.com',
+      parameterGroup: 'pg-dr-replica-params',
+      parameterApplyStatus: 'in-sync',
+    });
+  });
+
+  it('waits while the new parameters are still applying', async () => {
+    describes(replica({ group: 'pg-dr-replica-params', apply: 'applying' }));
+    expect(await handler(EVENT)).toMatchObject({ phase: 'waiting', done: false });
+    expect(rds.commandCalls(RebootDBInstanceCommand)).toHaveLength(0);
+  });
+
+  it.each([
+    [
+      'a replica of another source',
+      replica({ ReadReplicaSourceDBInstanceIdentifier: 'arn:aws:rds:us-west-2:111122223333:db:blue' }),
+      'a replica of arn:aws:rds:us-west-2:111122223333:db:blue',
+    ],
+    [
+      'an instance that is not a replica',
+      replica({ ReadReplicaSourceDBInstanceIdentifier: undefined }),
+      'is not a read replica',
+    ],
+  ])('refuses to touch %s that has the identifier', async (_what, instance, message) => {
+    describes(instance);
+    const error = (await handler(EVENT).catch((e: unknown) => e)) as Error;
+    expect(error.name).toBe('DrReplicaConflict');
+    expect(error.message).toContain(message);
+    expect(rds.commandCalls(ModifyDBInstanceCommand)).toHaveLength(0);
+    expect(rds.commandCalls(RebootDBInstanceCommand)).toHaveLength(0);
+  });
+
+  it('asks for another round when the replica changed state under it, and fails plainly on a refusal', async () => {
+    describes(replica());
+    rds.on(ModifyDBInstanceCommand).rejectsOnce(
+      Object.assign(new Error("The DB instance isn't in a valid state."), {
+        name: 'InvalidDBInstanceStateFault',
+        $fault: 'client',
+      }),
+    );
+    expect(((await handler(EVENT).catch((e: unknown) => e)) as Error).name).toBe('RdsRetryable');
+
+    rds.on(ModifyDBInstanceCommand).rejects(
+      Object.assign(new Error('User is not authorized to perform: rds:ModifyDBInstance'), {
+        name: 'AccessDenied',
+        $fault: 'client',
+      }),
+    );
+    const refused = (await handler(EVENT).catch((e: unknown) => e)) as Error;
+    expect(refused.name).toBe('StepFailed');
+    expect(refused.message).toContain('rds:ModifyDBInstance');
+  });
+
+  it('rejects a bad identifier or an unknown mode before calling RDS', async () => {
+    const error = (await handler({ ...EVENT, sourceInstanceIdentifier: 'Green DB' }).catch(
+      (e: unknown) => e,
+    )) as Error;
     expect(error.name).toBe('InvalidInput');
     expect(error.message).toContain('sourceInstanceIdentifier must be an RDS instance identifier');
+    const mode = (await handler({ ...EVENT, mode: 'create' }).catch((e: unknown) => e)) as Error;
+    expect(mode.name).toBe('InvalidInput');
     expect(rds.calls()).toHaveLength(0);
   });
 });

@@ -113,7 +113,7 @@ describe('simulated AWS: access denied, throttling and internal failures, in eac
     expect(e).toMatchObject(
       operation === 'HeadObject'
         ? { name: 'Unknown', status: 403, message: 'UnknownError' }
-        : { name: denied.code, status: denied.status },
+        : { name: denied.sdkName ?? denied.code, status: denied.status },
     );
     if (operation !== 'HeadObject')
       expect(e.message).toContain(
@@ -137,7 +137,7 @@ describe('simulated AWS: access denied, throttling and internal failures, in eac
         aws.inject(service, operation, () => e.code);
         expect(await failure(aws.call(service, operation, input, 'us-east-1'))).toMatchObject({
           status: e.status,
-          ...(operation === 'HeadObject' ? {} : { name: e.code }),
+          ...(operation === 'HeadObject' ? {} : { name: e.sdkName ?? e.code }),
         });
       }
       // An error the catalogue does not document cannot be injected.
@@ -1006,19 +1006,19 @@ describe('simulated RDS', () => {
     expect(
       await failure(aws.call('rds', 'CreateDBInstanceReadReplica', replicaOf('nobackup'), 'us-east-1')),
     ).toMatchObject({
-      name: 'InvalidDBInstanceState',
+      name: 'InvalidDBInstanceStateFault',
     });
     expect(
       await failure(aws.call('rds', 'CreateDBInstanceReadReplica', replicaOf('none'), 'us-east-1')),
     ).toMatchObject({
-      name: 'DBInstanceNotFound',
+      name: 'DBInstanceNotFoundFault',
       status: 404,
     });
     await aws.call('rds', 'CreateDBInstanceReadReplica', replicaOf('green'), 'us-east-1');
     expect(
       await failure(aws.call('rds', 'CreateDBInstanceReadReplica', replicaOf('green'), 'us-east-1')),
     ).toMatchObject({
-      name: 'DBInstanceAlreadyExists',
+      name: 'DBInstanceAlreadyExistsFault',
     });
     // A disabled key in the replica region answers so (injected: the simulator keeps no key states).
     aws.inject('rds', 'CreateDBInstanceReadReplica', () => 'KMSKeyNotAccessibleFault');
@@ -1053,7 +1053,7 @@ describe('simulated RDS', () => {
         ),
       ),
     ).toMatchObject({
-      name: 'InvalidDBInstanceState',
+      name: 'InvalidDBInstanceStateFault',
     });
     c.t += 1000;
     await aws.call(
@@ -1069,7 +1069,7 @@ describe('simulated RDS', () => {
     expect(
       await failure(aws.call('rds', 'RebootDBInstance', { DBInstanceIdentifier: 'green-dr' }, 'us-east-1')),
     ).toMatchObject({
-      name: 'InvalidDBInstanceState',
+      name: 'InvalidDBInstanceStateFault',
     });
     c.t += 100;
     expect(await describe()).toMatchObject({
@@ -1089,7 +1089,7 @@ describe('simulated RDS', () => {
     for (const op of ['DescribeDBInstances', 'ModifyDBInstance', 'RebootDBInstance'])
       expect(await failure(aws.call('rds', op, { DBInstanceIdentifier: 'none' }, 'us-east-1'))).toMatchObject(
         {
-          name: 'DBInstanceNotFound',
+          name: 'DBInstanceNotFoundFault',
           status: 404,
         },
       );
@@ -1102,7 +1102,7 @@ describe('simulated RDS', () => {
           'us-west-2',
         ),
       ),
-    ).toMatchObject({ name: 'DBParameterGroupNotFound', status: 404 });
+    ).toMatchObject({ name: 'DBParameterGroupNotFoundFault', status: 404 });
   });
 
   it('[rds.DescribeDBParameters.pages] [rds.DescribeDBParameters.not-found] pages parameters (at most 100) with a marker', async () => {
@@ -1131,7 +1131,7 @@ describe('simulated RDS', () => {
     expect(
       await failure(aws.call('rds', 'DescribeDBParameters', { DBParameterGroupName: 'none' }, 'us-east-1')),
     ).toMatchObject({
-      name: 'DBParameterGroupNotFound',
+      name: 'DBParameterGroupNotFoundFault',
     });
   });
 });
@@ -1226,12 +1226,12 @@ describe('simulated CloudWatch, SNS, EventBridge and CloudFormation', () => {
           aws.call('sns', 'Publish', { TopicArn: topic, Subject: subject, Message: 'm' }, 'us-east-1'),
         ),
       ).toMatchObject({
-        name: 'InvalidParameter',
+        name: 'InvalidParameterException',
       });
     expect(
       await failure(aws.call('sns', 'Publish', { TopicArn: topic, Message: 'm' }, 'us-west-2')),
     ).toMatchObject({
-      name: 'NotFound',
+      name: 'NotFoundException',
       status: 404,
     });
   });
@@ -1256,7 +1256,7 @@ describe('simulated CloudWatch, SNS, EventBridge and CloudFormation', () => {
     ]);
     expect(
       await failure(aws.call('sns', 'ListSubscriptionsByTopic', { TopicArn: `${topic}x` }, 'us-east-1')),
-    ).toMatchObject({ name: 'NotFound' });
+    ).toMatchObject({ name: 'NotFoundException' });
   });
 
   it('[events.DescribeRule.state] [events.ListTargetsByRule.input] [events.DescribeRule.not-found] [events.ListTargetsByRule.not-found] describes a rule and its targets’ input, in its region', async () => {

@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type * as Rds from '@aws-sdk/client-rds';
 import type * as Route53 from '@aws-sdk/client-route-53';
 import type * as SecretsManager from '@aws-sdk/client-secrets-manager';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
@@ -10,20 +9,17 @@ import { applyPendingMigrations } from '../../lambdas/migrations/engine';
 import { readMigrationsFolder } from '../../lambdas/migrations/folder';
 import { databaseSecret } from './lambda';
 import { PostgresServer } from './postgres';
-import { REPLICA_PLACEMENT_ENV } from './replica-placement';
 import { execute } from './replication';
 import { loadDefinition, publishStates, runLocally } from './workflow';
 
 type Step = (event: unknown) => Promise<unknown>;
-type StepName =
-  'validate' | 'connectivity' | 'plan' | 'migrate' | 'verify' | 'smoke' | 'flip' | 'cutover' | 'drReplica';
+type StepName = 'validate' | 'connectivity' | 'plan' | 'migrate' | 'verify' | 'smoke' | 'flip' | 'cutover';
 export const EXAMPLES = join(__dirname, '..', '..', 'examples', 'prisma', 'migrations');
 const ZONE = 'Z0EXAMPLE12345';
 export const RECORD = 'db.provability-fabric.org';
 const SET_ID = 'db.provability-fabric.org-primary';
 const SECONDARY_SET_ID = 'db.provability-fabric.org-secondary';
 export const OLD_REPLICA = 'pg-dr-replica.old.us-east-1.rds.amazonaws.com';
-export const NEW_REPLICA = 'green-dr.new.us-east-1.rds.amazonaws.com';
 export const BLUE_ENDPOINT = 'blue.example.internal';
 export const GREEN_ENDPOINT = 'green.example.internal';
 const SUBSTITUTIONS = Object.fromEntries(
@@ -33,7 +29,8 @@ const SUBSTITUTIONS = Object.fromEntries(
   ]),
 );
 SUBSTITUTIONS.OnCallTopicArn = 'arn:aws:sns:us-east-1:111122223333:pg-dr-on-call';
-SUBSTITUTIONS.DrReplicaFunctionArn = 'arn:aws:lambda:us-east-1:111122223333:function:pg-dr-DrReplica';
+SUBSTITUTIONS.DrRebuildStateMachineArn =
+  'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-dr-rebuild';
 SUBSTITUTIONS.ValidateInputFunctionArn = 'arn:aws:lambda:us-east-1:111122223333:function:pg-dr-ValidateInput';
 
 /** The real step handlers, loaded with Secrets Manager and Route 53 mocked in the same module registry. */
@@ -43,10 +40,8 @@ function loadSteps() {
         steps: Record<StepName, Step>;
         secrets: AwsClientStub<SecretsManager.SecretsManagerClient>;
         route53: AwsClientStub<Route53.Route53Client>;
-        rdsApi: AwsClientStub<Rds.RDSClient>;
         sm: typeof SecretsManager;
         r53: typeof Route53;
-        rdsSdk: typeof Rds;
       }
     | undefined;
   jest.isolateModules(() => {
@@ -54,8 +49,6 @@ function loadSteps() {
     const r53 = jest.requireActual<typeof Route53>('@aws-sdk/client-route-53');
     const secrets = mockClient(sm.SecretsManagerClient);
     const route53 = mockClient(r53.Route53Client);
-    const rdsSdk = jest.requireActual<typeof Rds>('@aws-sdk/client-rds');
-    const rdsApi = mockClient(rdsSdk.RDSClient);
     const migrations = jest.requireActual<{ planHandler: Step; applyHandler: Step }>(
       '../../lambdas/migrations/handlers',
     );
@@ -70,14 +63,11 @@ function loadSteps() {
         smoke: jest.requireActual<{ handler: Step }>('../../lambdas/smoke-test/handler').handler,
         flip: jest.requireActual<{ handler: Step }>('../../lambdas/dns-flip/handler').handler,
         cutover: jest.requireActual<{ handler: Step }>('../../lambdas/cutover/handler').handler,
-        drReplica: jest.requireActual<{ handler: Step }>('../../lambdas/dr-replica/handler').handler,
       },
       secrets,
       route53,
-      rdsApi,
       sm,
       r53,
-      rdsSdk,
     };
   });
   if (loaded === undefined) throw new Error('steps did not load');
@@ -126,7 +116,6 @@ export function useBlueGreenHarness() {
       AWS_REGION: 'us-east-1',
       DB_CA_FILE: `${blue.rootDir}/tls/ca.crt`,
       MIGRATIONS_DIR: EXAMPLES,
-      ...REPLICA_PLACEMENT_ENV,
     });
   });
   afterAll(async () => {
@@ -246,6 +235,15 @@ export function useBlueGreenHarness() {
           ChangeInfo: { Id: `/change/C${dns.upserts.length}`, Status: 'INSYNC', SubmittedAt: new Date() },
         };
       });
+    loaded.route53.on(loaded.r53.GetHostedZoneCommand).resolves({
+      HostedZone: {
+        Id: `/hostedzone/${ZONE}`,
+        Name: 'provability-fabric.org.',
+        CallerReference: 'x',
+        Config: { PrivateZone: false },
+      },
+      DelegationSet: { NameServers: ['ns-1.awsdns-01.org'] },
+    });
     loaded.route53
       .on(loaded.r53.GetChangeCommand)
       .resolves({ ChangeInfo: { Id: '/change/C', Status: 'INSYNC', SubmittedAt: new Date() } });
@@ -253,24 +251,8 @@ export function useBlueGreenHarness() {
       .on(loaded.r53.TestDNSAnswerCommand)
       .callsFake(() => ({ RecordData: [dns.value], ResponseCode: 'NOERROR' }));
 
-    // RDS: the new replica is creating, then available.
-    loaded.rdsApi
-      .on(loaded.rdsSdk.CreateDBInstanceReadReplicaCommand)
-      .resolves({ DBInstance: { DBInstanceIdentifier: 'green-dr', DBInstanceStatus: 'creating' } });
-    loaded.rdsApi
-      .on(loaded.rdsSdk.DescribeDBInstancesCommand)
-      .resolvesOnce({ DBInstances: [{ DBInstanceIdentifier: 'green-dr', DBInstanceStatus: 'creating' }] })
-      .resolves({
-        DBInstances: [
-          {
-            DBInstanceIdentifier: 'green-dr',
-            DBInstanceStatus: 'available',
-            Endpoint: { Address: NEW_REPLICA },
-          },
-        ],
-      });
-
     const notifications: { Subject: string; Message: string }[] = [];
+    const drRebuilds: { StateMachineArn: string; Name: string; Input: unknown }[] = [];
     const { steps } = loaded;
     const handlers = {
       ValidateInput: steps.validate,
@@ -289,9 +271,14 @@ export function useBlueGreenHarness() {
       FlipDns: steps.flip,
       FlipDnsUnsynchronized: steps.flip,
       RollbackDns: steps.flip,
-      RepointSecondary: steps.flip,
-      CreateDrReplica: steps.drReplica,
-      CheckDrReplica: steps.drReplica,
+      // The DR rebuild is its own execution: the workflow only starts it (test/workflows/dr-rebuild.test.ts runs it).
+      StartDrRebuild: (input: { StateMachineArn: string; Name: string; Input: unknown }) => {
+        drRebuilds.push(input);
+        return {
+          ExecutionArn: `${input.StateMachineArn.replace(':stateMachine:', ':execution:')}:${input.Name}`,
+          StartDate: new Date().toISOString(),
+        };
+      },
       ...Object.fromEntries(
         publishStates('blue-green-migration.asl.json').map((state) => [
           state,
@@ -335,19 +322,25 @@ export function useBlueGreenHarness() {
         'NotifyFailureAfterRollback',
         'NotifyRollbackFailed',
         'NotifyBlueStillFenced',
+        'StartDrRebuild',
+        'NotifyDrRebuildNotStarted',
       ].map((s) => [s, 1]),
     );
     const run = (
       overrides: Record<string, unknown> = {},
       stateOverrides: Record<string, (input: never) => unknown> = {},
       retryIntervals: Record<string, number> = {},
+      name = 'local-run',
     ) =>
       runLocally(
         definition,
         { ...input, ...overrides },
         { ...handlers, ...stateOverrides },
         { ...noWaits, ...retryIntervals },
-        { WaitForDrReplica: 1 },
+        {},
+        {
+          executionArn: `arn:aws:states:us-east-1:111122223333:execution:pg-dr-blue-green-migration:${name}`,
+        },
       );
     const query = async <R extends object>(server: PostgresServer, sql: string) => {
       const client = new Client(server.clientConfig(database));
@@ -369,8 +362,9 @@ export function useBlueGreenHarness() {
       input,
       steps,
       handlers,
-      rdsApi: loaded.rdsApi,
-      rdsSdk: loaded.rdsSdk,
+      drRebuilds,
+      route53: loaded.route53,
+      r53: loaded.r53,
     };
   }
 

@@ -2,7 +2,6 @@ import { Client } from 'pg';
 import {
   BLUE_ENDPOINT,
   GREEN_ENDPOINT,
-  NEW_REPLICA,
   OLD_REPLICA,
   useBlueGreenHarness,
 } from '../support/blue-green-harness';
@@ -55,43 +54,81 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
     expect(JSON.stringify(result.output)).not.toContain(h.blue.password);
   });
 
-  it('rebuilds DR after the cutover when asked: a replica of green, then SECONDARY points at it', async () => {
+  it('starts the DR rebuild after the cutover when asked, named after the migration, and does not wait', async () => {
     const s = await scenario();
-    const result = await s.run({
-      rebuildDr: true,
-      greenInstanceIdentifier: 'green',
-      drReplicaInstanceIdentifier: 'green-dr',
-    });
+    const result = await s.run(
+      { rebuildDr: true, greenInstanceIdentifier: 'green', drReplicaInstanceIdentifier: 'green-dr' },
+      {},
+      {},
+      'migrate-42',
+    );
 
     expect(result.status).toBe('SUCCEEDED');
+    expect(s.drRebuilds).toEqual([
+      {
+        StateMachineArn: 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-dr-rebuild',
+        Name: 'migrate-42',
+        Input: {
+          sourceInstanceIdentifier: 'green',
+          replicaInstanceIdentifier: 'green-dr',
+          dns: {
+            hostedZoneId: s.input.dns.hostedZoneId,
+            recordName: s.input.dns.recordName,
+            secondarySetIdentifier: s.input.dns.secondarySetIdentifier,
+          },
+          AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: expect.stringContaining(':execution:') as unknown,
+        },
+      },
+    ]);
     expect(result.output).toMatchObject({
       status: 'cut-over',
-      drDegraded: false,
-      drReplica: { instanceIdentifier: 'green-dr', available: true },
+      drDegraded: true,
+      drRebuild: {
+        executionArn: 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-dr-rebuild:migrate-42',
+      },
     });
-    expect(
-      s.rdsApi.commandCalls(s.rdsSdk.CreateDBInstanceReadReplicaCommand)[0]?.args[0].input,
-    ).toMatchObject({
-      DBInstanceIdentifier: 'green-dr',
-      SourceDBInstanceIdentifier: 'arn:aws:rds:us-west-2:111122223333:db:green',
-    });
-    expect(result.path.filter((p) => p === 'CheckDrReplica')).toHaveLength(2);
-    expect(s.dns).toMatchObject({ value: GREEN_ENDPOINT, secondary: NEW_REPLICA });
+    const message = (result.output as { drMessage: string }).drMessage;
+    expect(message).toContain('until the DR rebuild');
+    // The advice that would replace the instances (a changed dr.database, redeployed) is gone.
+    expect(message).not.toMatch(/update dr\.database|and redeploy/);
+    expect(s.dns).toMatchObject({ value: GREEN_ENDPOINT, secondary: OLD_REPLICA });
+    expect(s.notifications).toEqual([]);
   });
 
-  it('notifies and fails, with green serving, when the DR rebuild cannot start', async () => {
+  it('pages and still reports the cutover when the DR rebuild cannot start', async () => {
     const s = await scenario();
-    s.rdsApi
-      .on(s.rdsSdk.CreateDBInstanceReadReplicaCommand)
-      .rejects(Object.assign(new Error('quota exceeded'), { name: 'InstanceQuotaExceededFault' }));
-    const result = await s.run({
-      rebuildDr: true,
-      greenInstanceIdentifier: 'green',
-      drReplicaInstanceIdentifier: 'green-dr',
-    });
-    expect(result.path.at(-1)).toBe('DrRebuildNotCompleted');
-    expect(s.notifications[0]?.Subject).toBe('Blue-green migration done, but DR is still degraded');
+    const result = await s.run(
+      { rebuildDr: true, greenInstanceIdentifier: 'green', drReplicaInstanceIdentifier: 'green-dr' },
+      {
+        StartDrRebuild: () => {
+          throw Object.assign(new Error('Execution Already Exists'), {
+            name: 'StepFunctions.ExecutionAlreadyExistsException',
+          });
+        },
+      },
+    );
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path.slice(-2)).toEqual(['NotifyDrRebuildNotStarted', 'Succeeded']);
+    expect(s.notifications[0]?.Subject).toBe('Blue-green migration done, but the DR rebuild did not start');
+    expect(result.output).toMatchObject({ status: 'cut-over', drDegraded: true });
     expect(s.dns).toMatchObject({ value: GREEN_ENDPOINT, secondary: OLD_REPLICA });
+  });
+
+  it('refuses a private hosted zone before touching anything (TestDNSAnswer, which confirms the flip, answers public zones only)', async () => {
+    const s = await scenario();
+    s.route53.on(s.r53.GetHostedZoneCommand).resolves({
+      HostedZone: {
+        Id: '/hostedzone/Z0PRIVATE',
+        Name: 'internal.',
+        CallerReference: 'x',
+        Config: { PrivateZone: true },
+      },
+      VPCs: [{ VPCRegion: 'us-west-2', VPCId: 'vpc-1' }],
+    });
+    const result = await s.run();
+    expect(result.path).toEqual(['ValidateInput', 'NotifyInvalidInput', 'MigrationFailed']);
+    expect(s.notifications[0]?.Message).toContain('supports public hosted zones only');
+    expect(s.dns.upserts).toEqual([]);
   });
 
   it('rejects a malformed input before touching anything, and says which fields', async () => {

@@ -18,6 +18,8 @@ const NOT_FOUND = (op: string) =>
     'No instance has that identifier in the client’s region.',
     `${API}/API_${op}.html`,
     'DBInstanceNotFound: DBInstanceIdentifier doesn’t refer to an existing DB instance. HTTP Status Code: 404',
+    true,
+    'DBInstanceNotFoundFault',
   );
 const INVALID_STATE = (op: string, when: string) =>
   error(
@@ -27,6 +29,8 @@ const INVALID_STATE = (op: string, when: string) =>
     when,
     `${API}/API_${op}.html`,
     "InvalidDBInstanceState: The DB instance isn't in a valid state. HTTP Status Code: 400",
+    true,
+    'InvalidDBInstanceStateFault',
   );
 
 export const RDS: ServiceEntry = {
@@ -120,6 +124,8 @@ export const RDS: ServiceEntry = {
           'An instance of that identifier exists in the region (the DR rebuild then reports it instead of creating).',
           `${API}/API_CreateDBInstanceReadReplica.html`,
           'DBInstanceAlreadyExists: The user already has a DB instance with the given identifier. HTTP Status Code: 400',
+          true,
+          'DBInstanceAlreadyExistsFault',
         ),
         error(
           'rds.CreateDBInstanceReadReplica.parameter-combination',
@@ -150,6 +156,7 @@ export const RDS: ServiceEntry = {
           `${API}/API_CreateDBInstanceReadReplica.html`,
           'InstanceQuotaExceeded: The request would result in the user exceeding the allowed number of DB instances. HTTP Status Code: 400',
           false,
+          'InstanceQuotaExceededFault',
         ),
       ],
     },
@@ -210,6 +217,8 @@ export const RDS: ServiceEntry = {
           'No parameter group of that name in the region.',
           `${API}/API_ModifyDBInstance.html`,
           "DBParameterGroupNotFound: DBParameterGroupName doesn't refer to an existing DB parameter group. HTTP Status Code: 404",
+          true,
+          'DBParameterGroupNotFoundFault',
         ),
       ],
     },
@@ -258,6 +267,8 @@ export const RDS: ServiceEntry = {
           'No parameter group of that name in the region.',
           `${API}/API_DescribeDBParameters.html`,
           "DBParameterGroupNotFound: DBParameterGroupName doesn't refer to an existing DB parameter group. HTTP Status Code: 404",
+          true,
+          'DBParameterGroupNotFoundFault',
         ),
       ],
     },

@@ -6,6 +6,8 @@ import type { BehaviourRow, ErrorRow } from './types';
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const cite = (row: BehaviourRow) => `[source](${row.source.url}): “${cell(row.source.quote)}”`;
 const sim = (row: BehaviourRow) => (row.simulated ? 'yes' : 'no');
+const code = (e: ErrorRow) =>
+  `\`${e.code}\` (${e.status})${e.sdkName === undefined ? '' : `, SDK: \`${e.sdkName}\``}`;
 
 /**
  * docs/aws-behaviour.md, rendered from the catalogue (`npx tsx lib/local-aws/catalogue/render.ts`); the test
@@ -30,7 +32,7 @@ export function renderCatalogue(): string {
     const shared: ErrorRow[] = [service.accessDenied, service.throttling, ...(service.common ?? [])];
     lines.push('| Any call | Error (HTTP) | When | Simulated | Source |', '| --- | --- | --- | --- | --- |');
     for (const e of shared)
-      lines.push(`| \`${e.id}\` | \`${e.code}\` (${e.status}) | ${cell(e.text)} | ${sim(e)} | ${cite(e)} |`);
+      lines.push(`| \`${e.id}\` | ${code(e)} | ${cell(e.text)} | ${sim(e)} | ${cite(e)} |`);
     lines.push('');
     for (const op of service.operations) {
       lines.push(`### ${op.operation}`, '');
@@ -48,7 +50,7 @@ export function renderCatalogue(): string {
         );
         for (const e of op.errors)
           lines.push(
-            `| \`${e.id}\` | \`${e.code}\` (${e.status}) | ${cell(e.text)} | ${sim(e)} | ${cite(e)} |`,
+            `| \`${e.id}\` | ${code(e)} | ${cell(e.text)} | ${sim(e)} | ${cite(e)} |`,
           );
       }
       lines.push('');

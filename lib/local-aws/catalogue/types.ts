@@ -25,9 +25,14 @@ export interface BehaviourRow {
 }
 
 export interface ErrorRow extends BehaviourRow {
-  /** The error name the SDK surfaces (`error.name`): the wire code, which may differ from the SDK class. */
+  /** The error code on the wire (what the API reference lists). */
   readonly code: string;
   readonly status: number;
+  /**
+   * The `error.name` the JS SDK v3 raises when it differs from the wire code: a modeled error takes its shape's
+   * name (RDS "DBInstanceNotFound" arrives as DBInstanceNotFoundFault, SNS "NotFound" as NotFoundException).
+   */
+  readonly sdkName?: string;
 }
 
 export interface IamRequirement {
@@ -91,7 +96,16 @@ export const error = (
   url: string,
   quote: string,
   simulated = true,
-): ErrorRow => ({ id, code, status, text, source: { url, quote }, simulated });
+  sdkName?: string,
+): ErrorRow => ({
+  id,
+  code,
+  status,
+  text,
+  source: { url, quote },
+  simulated,
+  ...(sdkName === undefined ? {} : { sdkName }),
+});
 
 /** The internal-failure and unavailable errors every AWS query and REST API lists among its common errors. */
 export function commonErrors(service: string, page: string): ErrorRow[] {

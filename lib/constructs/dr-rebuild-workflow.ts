@@ -1,0 +1,59 @@
+import * as path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { PagingAlarm } from './paging-alarm';
+import { failedExecutions, workflowStateMachine } from './workflow-state-machine';
+
+export const DR_REBUILD_DEFINITION = path.join(__dirname, '..', '..', 'statemachines', 'dr-rebuild.asl.json');
+
+export interface DrRebuildWorkflowProps {
+  /** The step that creates the replica of green and moves it along (lambdas/dr-replica). */
+  readonly drReplica: lambda.IFunction;
+  /** The step that points the SECONDARY record at the new replica (lambdas/dns-flip). */
+  readonly dnsFlip: lambda.IFunction;
+  readonly onCallTopic: sns.ITopic;
+  readonly stateMachineName: string;
+  readonly alarmName: string;
+}
+
+/**
+ * The DR rebuild after a cutover: a cross-region replica of green, then SECONDARY repointed at it. Its own
+ * state machine, started (not awaited) by the migration workflow: RDS may take many hours to build a replica of
+ * a large database, and the migration's fenced window must never wait on it. It changes nothing production
+ * serves from (a new instance, then one record that only answers when PRIMARY is unhealthy), so its safety net
+ * is the page: every outcome notifies on-call, and a failed, timed-out or stopped execution also alarms.
+ */
+export class DrRebuildWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: DrRebuildWorkflowProps) {
+    super(scope, id);
+    this.stateMachine = workflowStateMachine(this, {
+      stateMachineName: props.stateMachineName,
+      definitionFile: DR_REBUILD_DEFINITION,
+      substitutions: {
+        DrReplicaFunctionArn: props.drReplica.functionArn,
+        DnsFlipFunctionArn: props.dnsFlip.functionArn,
+      },
+      steps: [props.drReplica, props.dnsFlip],
+      onCallTopic: props.onCallTopic,
+    });
+    new PagingAlarm(this, 'RebuildFailed', {
+      topic: props.onCallTopic,
+      alarmName: props.alarmName,
+      alarmDescription:
+        'A DR rebuild failed, timed out or was stopped: green serves, but the SECONDARY record still points at ' +
+        'the replica of blue. The execution history names the step; starting it again with the same input ' +
+        'carries on from the replica that exists.',
+      metric: failedExecutions(this.stateMachine, 'Failed, timed-out or aborted DR rebuilds', Duration.minutes(5)),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+}

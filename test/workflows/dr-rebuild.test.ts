@@ -1,0 +1,133 @@
+import { environmentOf } from '../../lib/local-aws/invoke';
+import { runInWorld } from '../../lib/local-aws/workflow';
+import { drNames } from '../../lib/names';
+import { testConfig } from '../infra/test-config';
+import { RECORD, testWorld, ZONE } from '../support/world';
+
+const NAMES = drNames(testConfig());
+const FILE = 'dr-rebuild.asl.json';
+const config = testConfig();
+
+/**
+ * The DR rebuild as the migration starts it, in the local world: the synthesized app's RDS (green in the primary
+ * region, the DR parameter group in the DR region), its Route 53 failover pair, IAM from the step roles.
+ */
+function rebuild(options: { rds?: { createMs: number; modifyMs: number; rebootMs: number } } = {}) {
+  const world = testWorld(options.rds === undefined ? {} : { rds: options.rds });
+  world.rds.addInstance({ id: 'green', region: config.primaryRegion });
+  const notified: { state: string; subject: string; message: string }[] = [];
+  const input = {
+    sourceInstanceIdentifier: 'green',
+    replicaInstanceIdentifier: 'green-dr',
+    dns: {
+      hostedZoneId: ZONE,
+      recordName: RECORD,
+      secondarySetIdentifier: `${RECORD}-secondary`,
+    },
+  };
+  const run = (given: Record<string, unknown> = input) =>
+    runInWorld({
+      world,
+      file: FILE,
+      stateMachineName: NAMES.drRebuildStateMachine,
+      input: given,
+      waits: { WaitForRds: 0 },
+      retryIntervals: { Advance: 0, RepointSecondary: 0, NotifyRebuilt: 0, RebuildFailed: 0 },
+      onNotify: (state, published) =>
+        notified.push({ state, subject: published.Subject ?? '', message: published.Message ?? '' }),
+    });
+  const step = () => {
+    const arn = world.substitutions(NAMES.drRebuildStateMachine).DrReplicaFunctionArn ?? '';
+    const principal = world.iam.principalOfArn(arn);
+    if (principal === undefined) throw new Error('no DR replica step in the app');
+    return { principal, environment: environmentOf(world, arn) };
+  };
+  return { world, run, notified, input, step };
+}
+
+describe('DR rebuild, in the local world (its own execution, started by the migration)', () => {
+  it('builds a replica of green, attaches the DR parameters, reboots it, then repoints SECONDARY and tells on-call', async () => {
+    const r = rebuild();
+    try {
+      const result = await r.run();
+      expect(result.status).toBe('SUCCEEDED');
+      const replica = r.world.rds.instance(config.secondaryRegion, 'green-dr');
+      expect(replica).toMatchObject({
+        source: `arn:aws:rds:${config.primaryRegion}:${r.world.account}:db:green`,
+        parameterGroup: r.step().environment.REPLICA_PARAMETER_GROUP,
+        parameterApplyStatus: 'in-sync',
+        status: 'available',
+      });
+      // Each round did one thing: created, attached the parameter group, rebooted, then found it ready.
+      const rds = r.world.aws.calls.filter((c) => c.service === 'rds').map((c) => c.operation);
+      expect(rds.filter((o) => o !== 'DescribeDBInstances')).toEqual([
+        'CreateDBInstanceReadReplica',
+        'ModifyDBInstance',
+        'RebootDBInstance',
+      ]);
+      expect(r.world.route53.recordSet(RECORD, `${RECORD}-secondary`)?.ResourceRecords).toEqual([
+        { Value: replica?.endpoint },
+      ]);
+      // PRIMARY is untouched.
+      expect(r.world.route53.recordSet(RECORD, `${RECORD}-primary`)?.ResourceRecords?.[0]?.Value).not.toBe(
+        replica?.endpoint,
+      );
+      expect(r.notified.map((n) => n.state)).toEqual(['NotifyRebuilt']);
+      expect(r.notified[0]?.message).not.toMatch(/update dr\.database|and redeploy/);
+      expect(r.world.aws.calls.filter((c) => c.error === 'AccessDenied')).toEqual([]);
+    } finally {
+      r.world.close();
+    }
+  });
+
+  it('carries on from the replica an earlier, failed execution left behind (same input, started again)', async () => {
+    const r = rebuild();
+    try {
+      r.world.rds.addInstance({
+        id: 'green-dr',
+        region: config.secondaryRegion,
+        source: `arn:aws:rds:${config.primaryRegion}:${r.world.account}:db:green`,
+      });
+      const result = await r.run();
+      expect(result.status).toBe('SUCCEEDED');
+      expect(r.world.aws.calls.some((c) => c.operation === 'CreateDBInstanceReadReplica')).toBe(false);
+    } finally {
+      r.world.close();
+    }
+  });
+
+  it('fails as AWS would when the step role lacks rds:ModifyDBInstance, and pages with the cause', async () => {
+    const r = rebuild();
+    try {
+      r.world.iam.withoutAction(r.step().principal, 'rds:ModifyDBInstance');
+      const result = await r.run();
+      expect(result.status).toBe('FAILED');
+      expect(result.path.slice(-2)).toEqual(['RebuildFailed', 'NotRebuilt']);
+      const denied = r.world.aws.calls.filter((c) => c.error === 'AccessDenied');
+      expect(denied.map((c) => `${c.service}:${c.operation} ${c.error ?? ''}`)).toEqual([
+        'rds:ModifyDBInstance AccessDenied',
+      ]);
+      expect(r.notified[0]?.subject).toBe('DR rebuild failed: DR is still degraded');
+      expect(r.notified[0]?.message).toContain('not authorized to perform: rds:ModifyDBInstance');
+      expect(r.notified[0]?.message).toContain('start the DR rebuild again with the same input');
+      // SECONDARY still names the old replica.
+      expect(r.world.route53.recordSet(RECORD, `${RECORD}-secondary`)?.ResourceRecords?.[0]?.Value).toContain(
+        'pg-dr-replica',
+      );
+    } finally {
+      r.world.close();
+    }
+  });
+
+  it('gives up after its bounded rounds when RDS never finishes, and pages', async () => {
+    const r = rebuild({ rds: { createMs: 1e9, modifyMs: 0, rebootMs: 0 } });
+    try {
+      const result = await r.run();
+      expect(result.status).toBe('FAILED');
+      expect(result.path.filter((s) => s === 'Advance')).toHaveLength(576);
+      expect(r.notified[0]?.message).toContain('DrReplicaNotReady');
+    } finally {
+      r.world.close();
+    }
+  });
+});
