@@ -362,9 +362,6 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       FlipDns: load('../../lambdas/dns-flip/handler'),
       FlipDnsUnsynchronized: load('../../lambdas/dns-flip/handler'),
       RollbackDns: load('../../lambdas/dns-flip/handler'),
-      CreateDrReplica: load('../../lambdas/dr-replica/handler'),
-      CheckDrReplica: load('../../lambdas/dr-replica/handler'),
-      RepointSecondary: load('../../lambdas/dns-flip/handler'),
     };
     const drillSteps = {
       preflight: load('../../lambdas/drill/steps/preflight'),

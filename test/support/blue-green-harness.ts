@@ -1,78 +1,43 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type * as Route53 from '@aws-sdk/client-route-53';
-import type * as SecretsManager from '@aws-sdk/client-secrets-manager';
-import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { Client } from 'pg';
 import { applyPendingMigrations } from '../../lambdas/migrations/engine';
 import { readMigrationsFolder } from '../../lambdas/migrations/folder';
+import { functionOf } from '../../lib/local-aws/invoke';
+import { runInWorld, taskResources } from '../../lib/local-aws/workflow';
+import { loadDefinition } from '../../lib/rehearsal/local-workflow';
+import { drNames } from '../../lib/names';
+import { testConfig } from '../infra/test-config';
 import { databaseSecret } from './lambda';
 import { PostgresServer } from './postgres';
 import { execute } from './replication';
-import { loadDefinition, publishStates, runLocally } from './workflow';
+import { scanForSecrets } from './secret-scan';
+import { RECORD, testWorld, ZONE } from './world';
 
 type Step = (event: unknown) => Promise<unknown>;
 type StepName = 'validate' | 'connectivity' | 'plan' | 'migrate' | 'verify' | 'smoke' | 'flip' | 'cutover';
 export const EXAMPLES = join(__dirname, '..', '..', 'examples', 'prisma', 'migrations');
-const ZONE = 'Z0EXAMPLE12345';
-export const RECORD = 'db.provability-fabric.org';
-const SET_ID = 'db.provability-fabric.org-primary';
-const SECONDARY_SET_ID = 'db.provability-fabric.org-secondary';
+export { RECORD };
+const SET_ID = `${RECORD}-primary`;
+const SECONDARY_SET_ID = `${RECORD}-secondary`;
 export const OLD_REPLICA = 'pg-dr-replica.old.us-east-1.rds.amazonaws.com';
 export const BLUE_ENDPOINT = 'blue.example.internal';
 export const GREEN_ENDPOINT = 'green.example.internal';
-const SUBSTITUTIONS = Object.fromEntries(
-  ['ConnectivityCheck', 'MigrationPlan', 'Migrate', 'Verify', 'SmokeTest', 'DnsFlip', 'Cutover'].map((n) => [
-    `${n}FunctionArn`,
-    `arn:aws:lambda:us-east-1:111122223333:function:pg-dr-${n}`,
-  ]),
-);
-SUBSTITUTIONS.OnCallTopicArn = 'arn:aws:sns:us-east-1:111122223333:pg-dr-on-call';
-SUBSTITUTIONS.DrRebuildStateMachineArn =
-  'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-dr-rebuild';
-SUBSTITUTIONS.ValidateInputFunctionArn = 'arn:aws:lambda:us-east-1:111122223333:function:pg-dr-ValidateInput';
-
-/** The real step handlers, loaded with Secrets Manager and Route 53 mocked in the same module registry. */
-function loadSteps() {
-  let loaded:
-    | {
-        steps: Record<StepName, Step>;
-        secrets: AwsClientStub<SecretsManager.SecretsManagerClient>;
-        route53: AwsClientStub<Route53.Route53Client>;
-        sm: typeof SecretsManager;
-        r53: typeof Route53;
-      }
-    | undefined;
-  jest.isolateModules(() => {
-    const sm = jest.requireActual<typeof SecretsManager>('@aws-sdk/client-secrets-manager');
-    const r53 = jest.requireActual<typeof Route53>('@aws-sdk/client-route-53');
-    const secrets = mockClient(sm.SecretsManagerClient);
-    const route53 = mockClient(r53.Route53Client);
-    const migrations = jest.requireActual<{ planHandler: Step; applyHandler: Step }>(
-      '../../lambdas/migrations/handlers',
-    );
-    loaded = {
-      steps: {
-        validate: jest.requireActual<{ handler: Step }>('../../lambdas/workflow-input/handler').handler,
-        connectivity: jest.requireActual<{ handler: Step }>('../../lambdas/connectivity-check/handler')
-          .handler,
-        plan: migrations.planHandler,
-        migrate: migrations.applyHandler,
-        verify: jest.requireActual<{ handler: Step }>('../../lambdas/verify/handler').handler,
-        smoke: jest.requireActual<{ handler: Step }>('../../lambdas/smoke-test/handler').handler,
-        flip: jest.requireActual<{ handler: Step }>('../../lambdas/dns-flip/handler').handler,
-        cutover: jest.requireActual<{ handler: Step }>('../../lambdas/cutover/handler').handler,
-      },
-      secrets,
-      route53,
-      sm,
-      r53,
-    };
-  });
-  if (loaded === undefined) throw new Error('steps did not load');
-  return loaded;
-}
+const CONFIG = testConfig();
+const NAMES = drNames(CONFIG);
+const FILE = 'blue-green-migration.asl.json';
+/** The workflow's Lambda task states, by the step each runs (the same function for several states). */
+const STEP_STATES: Record<StepName, string> = {
+  validate: 'ValidateInput',
+  connectivity: 'CheckBlue',
+  plan: 'PlanMigrations',
+  migrate: 'Migrate',
+  verify: 'Verify',
+  smoke: 'SmokeTest',
+  flip: 'FlipDns',
+  cutover: 'PrepareCutover',
+};
 
 /** The application behind the smoke test: answers `status`, or what `respond` says for the n-th request. */
 export interface SmokeTestApp {
@@ -189,111 +154,75 @@ export function useBlueGreenHarness() {
     }
     await check.end();
 
-    const loaded = loadSteps();
-    loaded.secrets
-      .on(loaded.sm.GetSecretValueCommand, { SecretId: 'pg-dr/blue' })
-      .resolves(databaseSecret(blue, database));
-    loaded.secrets
-      .on(loaded.sm.GetSecretValueCommand, { SecretId: 'pg-dr/green' })
-      .resolves(databaseSecret(green, database));
-
-    // Route 53 as a store of the failover pair, so flips and rollbacks are observable. It answers the PRIMARY.
-    const base: Route53.ResourceRecordSet = { Name: `${RECORD}.`, Type: 'CNAME', TTL: 10 };
-    const dns = { value: BLUE_ENDPOINT, secondary: OLD_REPLICA, upserts: [] as string[], failChanges: false };
-    loaded.route53.on(loaded.r53.ListResourceRecordSetsCommand).callsFake(() => ({
-      ResourceRecordSets: [
-        {
-          ...base,
-          SetIdentifier: SET_ID,
-          Failover: 'PRIMARY',
-          HealthCheckId: 'hc-primary',
-          ResourceRecords: [{ Value: dns.value }],
-        },
-        {
-          ...base,
-          SetIdentifier: SECONDARY_SET_ID,
-          Failover: 'SECONDARY',
-          HealthCheckId: 'hc-secondary',
-          ResourceRecords: [{ Value: dns.secondary }],
-        },
-      ],
-    }));
-    loaded.route53
-      .on(loaded.r53.ChangeResourceRecordSetsCommand)
-      .callsFake((input: Route53.ChangeResourceRecordSetsCommandInput) => {
-        if (dns.failChanges)
-          throw Object.assign(new Error('User is not authorized'), {
-            name: 'AccessDenied',
-            $metadata: { httpStatusCode: 403 },
-          });
-        const set = input.ChangeBatch?.Changes?.[0]?.ResourceRecordSet;
-        const value = set?.ResourceRecords?.[0]?.Value ?? '';
-        if (set?.SetIdentifier === SECONDARY_SET_ID) dns.secondary = value;
-        else dns.value = value;
-        dns.upserts.push(value);
-        return {
-          ChangeInfo: { Id: `/change/C${dns.upserts.length}`, Status: 'INSYNC', SubmittedAt: new Date() },
-        };
-      });
-    loaded.route53.on(loaded.r53.GetHostedZoneCommand).resolves({
-      HostedZone: {
-        Id: `/hostedzone/${ZONE}`,
-        Name: 'provability-fabric.org.',
-        CallerReference: 'x',
-        Config: { PrivateZone: false },
+    // The local world: the synthesized app (records, roles, state machines), blue's and green's secrets
+    // (named per scenario: the steps cache secrets, as Powertools does on Lambda), IAM from the roles.
+    const world = testWorld({
+      endpoints: {
+        [CONFIG.database.primaryInstanceIdentifier]: BLUE_ENDPOINT,
+        [CONFIG.database.replicaInstanceIdentifier]: OLD_REPLICA,
       },
-      DelegationSet: { NameServers: ['ns-1.awsdns-01.org'] },
+      secrets: {
+        [`pg-dr/blue-${database}`]: databaseSecret(blue, database).SecretString,
+        [`pg-dr/green-${database}`]: databaseSecret(green, database).SecretString,
+      },
     });
-    loaded.route53
-      .on(loaded.r53.GetChangeCommand)
-      .resolves({ ChangeInfo: { Id: '/change/C', Status: 'INSYNC', SubmittedAt: new Date() } });
-    loaded.route53
-      .on(loaded.r53.TestDNSAnswerCommand)
-      .callsFake(() => ({ RecordData: [dns.value], ResponseCode: 'NOERROR' }));
+    cleanups.push(() => {
+      world.close();
+      return Promise.resolve();
+    });
+    const substitutions = world.substitutions(NAMES.blueGreenStateMachine);
+    const definition = loadDefinition(FILE, substitutions) as {
+      States: Record<string, { Resource?: string }>;
+    };
+    const tasks = taskResources(definition);
+    const steps = Object.fromEntries(
+      Object.entries(STEP_STATES).map(([step, state]) => [
+        step,
+        functionOf(world, tasks.get(state) ?? '').handler as Step,
+      ]),
+    ) as Record<StepName, Step>;
+    const flipPrincipal = world.iam.principalOfArn(substitutions.DnsFlipFunctionArn ?? '') ?? '';
+    const recordValue = (setId: string) =>
+      world.route53.recordSet(RECORD, setId)?.ResourceRecords[0]?.Value ?? '';
+    let failChanges = false;
+    /** The failover pair as Route 53 has it, and every value the workflow upserted. */
+    const dns = {
+      get value() {
+        return recordValue(SET_ID);
+      },
+      get secondary() {
+        return recordValue(SECONDARY_SET_ID);
+      },
+      get upserts() {
+        return world.aws.calls
+          .filter((c) => c.operation === 'ChangeResourceRecordSets' && c.error === undefined)
+          .map(
+            (c) =>
+              (
+                c.input as {
+                  ChangeBatch?: {
+                    Changes?: { ResourceRecordSet?: { ResourceRecords?: { Value: string }[] } }[];
+                  };
+                }
+              ).ChangeBatch?.Changes?.[0]?.ResourceRecordSet?.ResourceRecords?.[0]?.Value ?? '',
+          );
+      },
+      /** The flip step's role loses route53:ChangeResourceRecordSets: Route 53 refuses as it would (403). */
+      get failChanges() {
+        return failChanges;
+      },
+      set failChanges(on: boolean) {
+        failChanges = on;
+        if (on) world.iam.withoutAction(flipPrincipal, 'route53:ChangeResourceRecordSets');
+        else world.iam.restore();
+      },
+    };
 
     const notifications: { Subject: string; Message: string }[] = [];
-    const drRebuilds: { StateMachineArn: string; Name: string; Input: unknown }[] = [];
-    const { steps } = loaded;
-    const handlers = {
-      ValidateInput: steps.validate,
-      CheckBlue: steps.connectivity,
-      CheckGreen: steps.connectivity,
-      PlanMigrations: steps.plan,
-      Migrate: steps.migrate,
-      Verify: steps.verify,
-      SmokeTest: steps.smoke,
-      FinalSmokeTest: steps.smoke,
-      PrepareCutover: steps.cutover,
-      FenceBlueAndCatchUp: steps.cutover,
-      AbortCutover: steps.cutover,
-      AbortCutoverAfterRollback: steps.cutover,
-      FinishCutover: steps.cutover,
-      FlipDns: steps.flip,
-      FlipDnsUnsynchronized: steps.flip,
-      RollbackDns: steps.flip,
-      // The DR rebuild is its own execution: the workflow only starts it (test/workflows/dr-rebuild.test.ts runs it).
-      StartDrRebuild: (input: { StateMachineArn: string; Name: string; Input: unknown }) => {
-        drRebuilds.push(input);
-        return {
-          ExecutionArn: `${input.StateMachineArn.replace(':stateMachine:', ':execution:')}:${input.Name}`,
-          StartDate: new Date().toISOString(),
-        };
-      },
-      ...Object.fromEntries(
-        publishStates('blue-green-migration.asl.json').map((state) => [
-          state,
-          (input: { Subject: string; Message: string }) => {
-            notifications.push(input);
-            return {};
-          },
-        ]),
-      ),
-    } as Record<string, (input: never) => unknown>;
-
     const input = {
       dryRun: false,
-      blue: { secretId: 'pg-dr/blue' },
-      green: { secretId: 'pg-dr/green' },
+      blue: { secretId: `pg-dr/blue-${database}` },
+      green: { secretId: `pg-dr/green-${database}` },
       blueEndpoint: BLUE_ENDPOINT,
       greenEndpoint: GREEN_ENDPOINT,
       dns: {
@@ -306,42 +235,38 @@ export function useBlueGreenHarness() {
       subscription,
       catchUpTimeoutMs: 5000,
     };
-    const definition = loadDefinition('blue-green-migration.asl.json', SUBSTITUTIONS);
-    const noWaits = Object.fromEntries(
-      [
-        'CheckBlue',
-        'CheckGreen',
-        'PlanMigrations',
-        'Verify',
-        'PrepareCutover',
-        'AbortCutover',
-        'AbortCutoverAfterRollback',
-        'FinishCutover',
-        'RollbackDns',
-        'NotifyFailureBeforeCutover',
-        'NotifyFailureAfterRollback',
-        'NotifyRollbackFailed',
-        'NotifyBlueStillFenced',
-        'StartDrRebuild',
-        'NotifyDrRebuildNotStarted',
-      ].map((s) => [s, 1]),
-    );
-    const run = (
+    const noWaits = Object.fromEntries([...tasks.keys()].map((state) => [state, 1]));
+    let runs = 0;
+    const run = async (
       overrides: Record<string, unknown> = {},
       stateOverrides: Record<string, (input: never) => unknown> = {},
       retryIntervals: Record<string, number> = {},
-      name = 'local-run',
-    ) =>
-      runLocally(
-        definition,
-        { ...input, ...overrides },
-        { ...handlers, ...stateOverrides },
-        { ...noWaits, ...retryIntervals },
-        {},
-        {
-          executionArn: `arn:aws:states:us-east-1:111122223333:execution:pg-dr-blue-green-migration:${name}`,
-        },
-      );
+      name = `${database}-${++runs}`,
+      wrap?: (state: string, handler: (input: never) => unknown) => (input: never) => unknown,
+    ) => {
+      const execution = await runInWorld({
+        world,
+        file: FILE,
+        stateMachineName: NAMES.blueGreenStateMachine,
+        input: { ...input, ...overrides },
+        handlers: stateOverrides,
+        retryIntervals: { ...noWaits, ...retryIntervals },
+        name,
+        ...(wrap === undefined ? {} : { wrap }),
+        onNotify: (_state, published) =>
+          notifications.push({ Subject: published.Subject ?? '', Message: published.Message ?? '' }),
+      });
+      scanForSecrets('execution history', JSON.stringify(execution.history));
+      return execution;
+    };
+    /** DR rebuilds the workflow started (each its own execution), with their input. */
+    const drRebuilds = () =>
+      [...world.stepFunctions.executions.values()]
+        .filter((e) => e.stateMachineArn === world.stateMachineArn(NAMES.drRebuildStateMachine))
+        .map((e) => ({
+          executionArn: e.executionArn,
+          input: (typeof e.input === 'string' ? JSON.parse(e.input) : e.input) as Record<string, unknown>,
+        }));
     const query = async <R extends object>(server: PostgresServer, sql: string) => {
       const client = new Client(server.clientConfig(database));
       client.on('error', () => undefined);
@@ -361,10 +286,8 @@ export function useBlueGreenHarness() {
       subscription,
       input,
       steps,
-      handlers,
+      world,
       drRebuilds,
-      route53: loaded.route53,
-      r53: loaded.r53,
     };
   }
 

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { runInWorld } from '../../lib/local-aws/workflow';
 import {
   BLUE_ENDPOINT,
   GREEN_ENDPOINT,
@@ -64,28 +65,23 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
     );
 
     expect(result.status).toBe('SUCCEEDED');
-    expect(s.drRebuilds).toEqual([
-      {
-        StateMachineArn: 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-dr-rebuild',
-        Name: 'migrate-42',
-        Input: {
-          sourceInstanceIdentifier: 'green',
-          replicaInstanceIdentifier: 'green-dr',
-          dns: {
-            hostedZoneId: s.input.dns.hostedZoneId,
-            recordName: s.input.dns.recordName,
-            secondarySetIdentifier: s.input.dns.secondarySetIdentifier,
-          },
-          AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: expect.stringContaining(':execution:') as unknown,
-        },
+    const [started, ...others] = s.drRebuilds();
+    expect(others).toEqual([]);
+    expect(started?.executionArn).toMatch(/:execution:pg-dr-dr-rebuild:migrate-42$/);
+    expect(started?.input).toEqual({
+      sourceInstanceIdentifier: 'green',
+      replicaInstanceIdentifier: 'green-dr',
+      dns: {
+        hostedZoneId: s.input.dns.hostedZoneId,
+        recordName: s.input.dns.recordName,
+        secondarySetIdentifier: s.input.dns.secondarySetIdentifier,
       },
-    ]);
+      AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: result.executionArn,
+    });
     expect(result.output).toMatchObject({
       status: 'cut-over',
       drDegraded: true,
-      drRebuild: {
-        executionArn: 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-dr-rebuild:migrate-42',
-      },
+      drRebuild: { executionArn: started?.executionArn },
     });
     const message = (result.output as { drMessage: string }).drMessage;
     expect(message).toContain('until the DR rebuild');
@@ -93,38 +89,49 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
     expect(message).not.toMatch(/update dr\.database|and redeploy/);
     expect(s.dns).toMatchObject({ value: GREEN_ENDPOINT, secondary: OLD_REPLICA });
     expect(s.notifications).toEqual([]);
+
+    // The started execution, run on its own: a replica of green in the DR region, then SECONDARY names it.
+    s.world.rds.addInstance({ id: 'green', region: 'us-west-2' });
+    const rebuilt = await runInWorld({
+      world: s.world,
+      file: 'dr-rebuild.asl.json',
+      stateMachineName: 'pg-dr-dr-rebuild',
+      input: started?.input,
+      execution: s.world.stepFunctions.executions.get(started?.executionArn ?? ''),
+      waits: { WaitForRds: 0 },
+    });
+    expect(rebuilt.status).toBe('SUCCEEDED');
+    expect(s.dns).toMatchObject({
+      value: GREEN_ENDPOINT,
+      secondary: s.world.rds.instance('us-east-1', 'green-dr')?.endpoint,
+    });
+    expect(s.world.sns.published.map((n) => n.subject)).toEqual(['DR rebuilt after a blue-green migration']);
   });
 
-  it('pages and still reports the cutover when the DR rebuild cannot start', async () => {
+  it('pages and still reports the cutover when the DR rebuild cannot start (its role may not start it: AccessDeniedException)', async () => {
     const s = await scenario();
-    const result = await s.run(
-      { rebuildDr: true, greenInstanceIdentifier: 'green', drReplicaInstanceIdentifier: 'green-dr' },
-      {
-        StartDrRebuild: () => {
-          throw Object.assign(new Error('Execution Already Exists'), {
-            name: 'StepFunctions.ExecutionAlreadyExistsException',
-          });
-        },
-      },
-    );
+    const machine = s.world.iam.principalOfArn(s.world.stateMachineArn('pg-dr-blue-green-migration'));
+    if (machine === undefined) throw new Error('no workflow role');
+    s.world.iam.withoutAction(machine, 'states:StartExecution');
+    const result = await s.run({
+      rebuildDr: true,
+      greenInstanceIdentifier: 'green',
+      drReplicaInstanceIdentifier: 'green-dr',
+    });
     expect(result.status).toBe('SUCCEEDED');
     expect(result.path.slice(-2)).toEqual(['NotifyDrRebuildNotStarted', 'Succeeded']);
     expect(s.notifications[0]?.Subject).toBe('Blue-green migration done, but the DR rebuild did not start');
+    expect(s.notifications[0]?.Message).toContain('AccessDeniedException');
     expect(result.output).toMatchObject({ status: 'cut-over', drDegraded: true });
     expect(s.dns).toMatchObject({ value: GREEN_ENDPOINT, secondary: OLD_REPLICA });
+    expect(s.drRebuilds()).toEqual([]);
   });
 
   it('refuses a private hosted zone before touching anything (TestDNSAnswer, which confirms the flip, answers public zones only)', async () => {
     const s = await scenario();
-    s.route53.on(s.r53.GetHostedZoneCommand).resolves({
-      HostedZone: {
-        Id: '/hostedzone/Z0PRIVATE',
-        Name: 'internal.',
-        CallerReference: 'x',
-        Config: { PrivateZone: true },
-      },
-      VPCs: [{ VPCRegion: 'us-west-2', VPCId: 'vpc-1' }],
-    });
+    const zone = s.world.route53.zones.get(s.input.dns.hostedZoneId);
+    if (zone === undefined) throw new Error('no zone');
+    Object.assign(zone, { private: true });
     const result = await s.run();
     expect(result.path).toEqual(['ValidateInput', 'NotifyInvalidInput', 'MigrationFailed']);
     expect(s.notifications[0]?.Message).toContain('supports public hosted zones only');

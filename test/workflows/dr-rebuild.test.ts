@@ -69,7 +69,7 @@ describe('DR rebuild, in the local world (its own execution, started by the migr
         { Value: replica?.endpoint },
       ]);
       // PRIMARY is untouched.
-      expect(r.world.route53.recordSet(RECORD, `${RECORD}-primary`)?.ResourceRecords?.[0]?.Value).not.toBe(
+      expect(r.world.route53.recordSet(RECORD, `${RECORD}-primary`)?.ResourceRecords[0]?.Value).not.toBe(
         replica?.endpoint,
       );
       expect(r.notified.map((n) => n.state)).toEqual(['NotifyRebuilt']);
@@ -111,7 +111,7 @@ describe('DR rebuild, in the local world (its own execution, started by the migr
       expect(r.notified[0]?.message).toContain('not authorized to perform: rds:ModifyDBInstance');
       expect(r.notified[0]?.message).toContain('start the DR rebuild again with the same input');
       // SECONDARY still names the old replica.
-      expect(r.world.route53.recordSet(RECORD, `${RECORD}-secondary`)?.ResourceRecords?.[0]?.Value).toContain(
+      expect(r.world.route53.recordSet(RECORD, `${RECORD}-secondary`)?.ResourceRecords[0]?.Value).toContain(
         'pg-dr-replica',
       );
     } finally {
