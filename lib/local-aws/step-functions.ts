@@ -109,8 +109,11 @@ export class StepFunctionsSimulator implements Simulator {
   }
 
   /**
-   * Records one event of the local run as AWS records it. Task states become TaskStateEntered, TaskScheduled,
-   * TaskStarted, then TaskSucceeded and TaskStateExited (or TaskFailed), chained by previousEventId.
+   * Records one event of the local run as AWS records it. A Task whose Resource is a Lambda function ARN (the
+   * legacy Lambda form these workflows use) becomes TaskStateEntered, LambdaFunctionScheduled,
+   * LambdaFunctionStarted, then LambdaFunctionSucceeded and TaskStateExited (or LambdaFunctionFailed); a service
+   * integration (SNS publish, StartExecution) records Task* events instead (TaskScheduled, TaskStarted,
+   * TaskSucceeded or TaskFailed). Events chain by previousEventId.
    */
   record(execution: SimulatedExecution, event: LocalRunEvent, chains: Map<string, number>): void {
     const state = event.state;
@@ -118,42 +121,61 @@ export class StepFunctionsSimulator implements Simulator {
     const key = state.name;
     const last = chains.get(key) ?? execution.events.length;
     const typeName = `${state.type}State`;
+    const resource = event.resource ?? 'invoke';
+    const lambda = resource.startsWith('arn:aws:lambda:');
+    const integration = /^arn:aws:states:::([a-z0-9-]+):(.+)$/.exec(resource);
+    const resourceType = integration?.[1] ?? 'lambda';
+    const integrationResource = integration?.[2] ?? resource;
+    const schedule = (from: number): number => {
+      if (lambda) {
+        const id = this.push(execution, 'LambdaFunctionScheduled', from, {
+          lambdaFunctionScheduledEventDetails: { resource, input: JSON.stringify(state.input ?? {}) },
+        });
+        return this.push(execution, 'LambdaFunctionStarted', id, {});
+      }
+      const id = this.push(execution, 'TaskScheduled', from, {
+        taskScheduledEventDetails: {
+          resourceType,
+          resource: integrationResource,
+          parameters: JSON.stringify(state.input ?? {}),
+        },
+      });
+      return this.push(execution, 'TaskStarted', id, {
+        taskStartedEventDetails: { resourceType, resource: integrationResource },
+      });
+    };
     if (event.type === 'StateEntered') {
       let id = this.push(execution, `${typeName}Entered`, last, {
         stateEnteredEventDetails: { name: state.name, input: JSON.stringify(state.input ?? {}) },
       });
-      if (state.type === 'Task') {
-        id = this.push(execution, 'TaskScheduled', id, {
-          taskScheduledEventDetails: { resourceType: 'lambda', resource: event.resource ?? 'invoke' },
-        });
-        id = this.push(execution, 'TaskStarted', id, { taskStartedEventDetails: { resourceType: 'lambda' } });
-      }
+      if (state.type === 'Task') id = schedule(id);
       chains.set(key, id);
     } else if (event.type === 'StateExited') {
       let id = last;
+      const output = JSON.stringify(state.output ?? {});
       if (state.type === 'Task')
-        id = this.push(execution, 'TaskSucceeded', id, {
-          taskSucceededEventDetails: { resourceType: 'lambda', output: JSON.stringify(state.output ?? {}) },
-        });
+        id = lambda
+          ? this.push(execution, 'LambdaFunctionSucceeded', id, { lambdaFunctionSucceededEventDetails: { output } })
+          : this.push(execution, 'TaskSucceeded', id, {
+              taskSucceededEventDetails: { resourceType, resource: integrationResource, output },
+            });
       this.push(execution, `${typeName}Exited`, id, {
-        stateExitedEventDetails: { name: state.name, output: JSON.stringify(state.output ?? {}) },
+        stateExitedEventDetails: { name: state.name, output },
       });
       chains.delete(key);
     } else if (event.type === 'StateFailed' && state.type === 'Task') {
-      const id = this.push(execution, 'TaskFailed', last, {
-        taskFailedEventDetails: {
-          resourceType: 'lambda',
-          error: event.Error,
-          cause: typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause ?? ''),
-        },
-      });
+      const failure = {
+        error: event.Error,
+        cause: typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause ?? ''),
+      };
+      const id = lambda
+        ? this.push(execution, 'LambdaFunctionFailed', last, { lambdaFunctionFailedEventDetails: failure })
+        : this.push(execution, 'TaskFailed', last, {
+            taskFailedEventDetails: { resourceType, resource: integrationResource, ...failure },
+          });
       chains.set(key, id);
     } else if (event.type === 'StateRetried' && state.type === 'Task') {
-      let id = this.push(execution, 'TaskScheduled', last, {
-        taskScheduledEventDetails: { resourceType: 'lambda', resource: event.resource ?? 'invoke' },
-      });
-      id = this.push(execution, 'TaskStarted', id, { taskStartedEventDetails: { resourceType: 'lambda' } });
-      chains.set(key, id);
+      chains.set(key, schedule(last));
     }
   }
 

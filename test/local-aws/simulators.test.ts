@@ -791,12 +791,45 @@ describe('simulated Step Functions', () => {
     const chains = new Map<string, number>();
     sfn.record(
       e,
-      { type: 'StateEntered', timestamp: 0, state: { name: 'Invert', type: 'Task', input: {} } },
+      {
+        type: 'StateEntered',
+        timestamp: 0,
+        state: { name: 'Invert', type: 'Task', input: {} },
+        resource: 'arn:aws:lambda:us-east-1:111122223333:function:invert',
+      },
       chains,
     );
     sfn.record(
       e,
-      { type: 'StateExited', timestamp: 0, state: { name: 'Invert', type: 'Task', output: { ok: 1 } } },
+      {
+        type: 'StateExited',
+        timestamp: 0,
+        state: { name: 'Invert', type: 'Task', output: { ok: 1 } },
+        resource: 'arn:aws:lambda:us-east-1:111122223333:function:invert',
+      },
+      chains,
+    );
+    // A service integration (SNS publish) records Task* events.
+    sfn.record(
+      e,
+      {
+        type: 'StateEntered',
+        timestamp: 0,
+        state: { name: 'Notify', type: 'Task', input: {} },
+        resource: 'arn:aws:states:::sns:publish',
+      },
+      chains,
+    );
+    sfn.record(
+      e,
+      {
+        type: 'StateFailed',
+        timestamp: 0,
+        state: { name: 'Notify', type: 'Task' },
+        resource: 'arn:aws:states:::sns:publish',
+        Error: 'SNS.AuthorizationErrorException',
+        Cause: 'not authorized',
+      },
       chains,
     );
     sfn.finish(e, 'ABORTED');
@@ -816,10 +849,14 @@ describe('simulated Step Functions', () => {
     expect(events.map((x) => x.type)).toEqual([
       'ExecutionStarted',
       'TaskStateEntered',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionSucceeded',
+      'TaskStateExited',
+      'TaskStateEntered',
       'TaskScheduled',
       'TaskStarted',
-      'TaskSucceeded',
-      'TaskStateExited',
+      'TaskFailed',
       'ExecutionAborted',
     ]);
     expect(events[1]?.stateEnteredEventDetails).toEqual({ name: 'Invert' });

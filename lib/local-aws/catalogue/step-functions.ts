@@ -92,9 +92,9 @@ export const STEP_FUNCTIONS: ServiceEntry = {
       relies: [
         row(
           'states.GetExecutionHistory.events',
-          'Events in time order (reverseOrder for newest first), up to 1,000 per page with nextToken; a state entered is <Type>StateEntered with stateEnteredEventDetails.name, a Lambda task is TaskScheduled, then TaskSucceeded or TaskFailed, then TaskStateExited.',
+          'Events in time order (reverseOrder for newest first), up to 1,000 per page with nextToken; a state entered is <Type>StateEntered with stateEnteredEventDetails.name. A Task whose Resource is a Lambda function ARN records LambdaFunctionScheduled, LambdaFunctionStarted, then LambdaFunctionSucceeded, LambdaFunctionFailed or LambdaFunctionTimedOut; a service integration (sns:publish, states:startExecution) records TaskScheduled, TaskStarted, then TaskSucceeded or TaskFailed. Readers must know both.',
           `${API}/API_HistoryEvent.html`,
-          'stateEnteredEventDetails: Contains details about a state entered during an execution.',
+          'lambdaFunctionScheduledEventDetails: Contains details about a Lambda function scheduled during an execution. ... taskScheduledEventDetails: Contains details about a task scheduled during an execution.',
         ),
         row(
           'states.GetExecutionHistory.lambda-keeps-running',
