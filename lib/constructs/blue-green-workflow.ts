@@ -72,8 +72,10 @@ export class BlueGreenWorkflow extends Construct {
       topic: props.onCallTopic,
       alarmName: props.alarmName,
       alarmDescription:
-        'A blue-green migration execution failed, timed out or was aborted. The execution history names the step; ' +
-        'the workflow has already notified with the reason and rolled DNS back if it had flipped.',
+        'A blue-green migration execution failed, timed out or was aborted; the execution history names the step. ' +
+        'A failure its own path handled was notified with the reason. For any abnormal end the safety net ' +
+        '(blue-green-safety-net) undoes what the execution left changed (record back at blue, blue unfenced) ' +
+        'and notifies; if it cannot, it pages URGENT.',
       metric: failed,
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -94,9 +94,17 @@ function matches(pattern: unknown, value: unknown): boolean {
   return pattern === value;
 }
 
+export interface Delivery {
+  readonly rule: string;
+  readonly target: string;
+  /** What the target returned; for a state machine, the execution started ({ executionArn, input }). */
+  readonly result?: unknown;
+  readonly error?: string;
+}
+
 /**
  * Delivers an event to EventBridge in a region: every rule whose pattern matches runs its targets (Lambda
- * functions, in the local world) and their results are returned. EventBridge delivers at least once and in the
+ * functions, and state machines, whose executions are started for the caller to run) and their results are returned. EventBridge delivers at least once and in the
  * background; here it runs now, so a test can see what the targets did.
  */
 export async function deliverEvent(
@@ -104,8 +112,8 @@ export async function deliverEvent(
   region: string,
   event: Record<string, unknown>,
   environment: Record<string, string> = {},
-): Promise<{ rule: string; target: string; result?: unknown; error?: string }[]> {
-  const delivered: { rule: string; target: string; result?: unknown; error?: string }[] = [];
+): Promise<Delivery[]> {
+  const delivered: Delivery[] = [];
   for (const { stack, resource } of world.app.resources('AWS::Events::Rule')) {
     if (stack.region !== region) continue;
     const p = world.app.resolve(stack, resource.Properties) as {
@@ -115,6 +123,21 @@ export async function deliverEvent(
     };
     if (p.EventPattern === undefined || !matches(p.EventPattern, event)) continue;
     for (const target of p.Targets ?? []) {
+      if (/^arn:aws:states:[^:]+:\d+:stateMachine:/.test(target.Arn)) {
+        // A state machine target: EventBridge starts an execution with the event as its input (the rule's
+        // role may start that state machine only; CDK writes that policy). The test runs it with runInWorld.
+        const input: unknown = target.Input === undefined ? event : JSON.parse(target.Input);
+        const { executionArn } = (await asPrincipal(undefined, () =>
+          world.aws.call(
+            'states',
+            'StartExecution',
+            { stateMachineArn: target.Arn, input: JSON.stringify(input) },
+            target.Arn.split(':')[3] ?? region,
+          ),
+        )) as { executionArn: string };
+        delivered.push({ rule: p.Name ?? '', target: target.Arn, result: { executionArn, input } });
+        continue;
+      }
       if (!target.Arn.startsWith('arn:aws:lambda:')) continue;
       try {
         const input: unknown = target.Input === undefined ? event : JSON.parse(target.Input);

@@ -11,6 +11,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { BlueGreenSteps } from '../constructs/blue-green-steps';
 import { BlueGreenWorkflow } from '../constructs/blue-green-workflow';
 import { DrRebuildWorkflow } from '../constructs/dr-rebuild-workflow';
+import { MigrationSafetyNet } from '../constructs/migration-safety-net';
 import type { ReplicaDatabase } from '../constructs/replica-database';
 import { drNames } from '../names';
 import type { RegionalNetwork } from '../constructs/regional-network';
@@ -41,6 +42,7 @@ export class OrchestrationStack extends Stack {
   readonly blueGreenSteps: BlueGreenSteps;
   readonly blueGreenWorkflow: BlueGreenWorkflow;
   readonly drRebuild: DrRebuildWorkflow;
+  readonly migrationSafetyNet: MigrationSafetyNet;
   readonly drillSteps: DrillSteps;
   readonly drill: FailoverDrill;
 
@@ -81,6 +83,14 @@ export class OrchestrationStack extends Stack {
       stateMachineName: names.blueGreenStateMachine,
       alarmName: names.alarms.migrationFailed,
       drRebuildStateMachineArn: this.drRebuild.stateMachine.stateMachineArn,
+    });
+    this.migrationSafetyNet = new MigrationSafetyNet(this, 'MigrationSafetyNet', {
+      migrationStateMachineName: names.blueGreenStateMachine,
+      dnsFlip: this.blueGreenSteps.functions.dnsFlip,
+      cutover: this.blueGreenSteps.functions.cutover,
+      onCallTopic: props.onCallTopic,
+      stateMachineName: names.migrationSafetyNetStateMachine,
+      alarmName: names.alarms.migrationSafetyNetFailed,
     });
     const dns = props.failoverDns;
     const invertCheck =

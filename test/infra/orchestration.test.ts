@@ -235,6 +235,41 @@ describe('blue-green steps (orchestration stack)', () => {
     expect(invoke).toContain('dnsFlip');
   });
 
+  it('starts the blue-green safety net on every abnormal migration end, and lets it only read migrations', () => {
+    const rules = Object.values(
+      template.findResources('AWS::Events::Rule', {
+        Properties: {
+          EventPattern: {
+            source: ['aws.states'],
+            detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+          },
+        },
+      }) as Record<string, { Properties: { EventPattern: unknown; Targets: { Arn: unknown }[] } }>,
+    );
+    const migrationNet = rules.find((r) =>
+      JSON.stringify(r.Properties.EventPattern).includes('pg-dr-blue-green-migration'),
+    );
+    expect(JSON.stringify(migrationNet?.Properties.Targets[0]?.Arn)).toContain(
+      'MigrationSafetyNetStateMachine',
+    );
+    const assess = Object.values(template.findResources('AWS::Lambda::Function') as Record<string, Fn>).find(
+      (f) => f.Properties.Description?.startsWith('Blue-green safety net'),
+    );
+    if (assess === undefined) throw new Error('no assess function');
+    expect(assess.Properties.VpcConfig).toBeUndefined();
+    expect(assess.Properties.Environment.Variables).toMatchObject({ STEP_TIMEOUT_SECONDS: '660' });
+    const actions = statementsFor(assess).flatMap((st) => ([] as string[]).concat(st.Action));
+    expect(actions.filter((a) => a.startsWith('states:')).sort()).toEqual([
+      'states:DescribeExecution',
+      'states:GetExecutionHistory',
+      'states:ListExecutions',
+    ]);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'pg-dr-migration-safety-net-failed',
+      AlarmActions: [Match.anyValue()],
+    });
+  });
+
   it('pages on-call when a DR rebuild fails, times out or is stopped', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'pg-dr-dr-rebuild-failed',

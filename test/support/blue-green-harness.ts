@@ -243,6 +243,8 @@ export function useBlueGreenHarness() {
       retryIntervals: Record<string, number> = {},
       name = `${database}-${++runs}`,
       wrap?: (state: string, handler: (input: never) => unknown) => (input: never) => unknown,
+      /** Stop the execution (StopExecution) as it enters this state. */
+      abortAt?: string,
     ) => {
       const execution = await runInWorld({
         world,
@@ -253,6 +255,7 @@ export function useBlueGreenHarness() {
         retryIntervals: { ...noWaits, ...retryIntervals },
         name,
         ...(wrap === undefined ? {} : { wrap }),
+        ...(abortAt === undefined ? {} : { abortAt }),
         onNotify: (_state, published) =>
           notifications.push({ Subject: published.Subject ?? '', Message: published.Message ?? '' }),
       });

@@ -53,6 +53,7 @@ export const STEP_FUNCTIONS: ServiceEntry = {
         'lambdas/drill/steps/preflight.ts',
         'lambdas/drill/steps/freshness.ts',
         'lambdas/safety-net/drill-handler.ts',
+        'lambdas/safety-net/migration-handler.ts',
         'lib/cli/drill-command.ts',
       ],
       reference: `${API}/API_ListExecutions.html`,
@@ -70,7 +71,11 @@ export const STEP_FUNCTIONS: ServiceEntry = {
     {
       service: 'states',
       operation: 'DescribeExecution',
-      calledBy: ['lib/cli/follow-execution.ts', 'lib/cli/drill-command.ts'],
+      calledBy: [
+        'lib/cli/follow-execution.ts',
+        'lib/cli/drill-command.ts',
+        'lambdas/safety-net/migration-handler.ts',
+      ],
       reference: `${API}/API_DescribeExecution.html`,
       iam: (input) => [{ action: 'states:DescribeExecution', resources: arnOf('executionArn')(input) }],
       relies: [
@@ -86,7 +91,11 @@ export const STEP_FUNCTIONS: ServiceEntry = {
     {
       service: 'states',
       operation: 'GetExecutionHistory',
-      calledBy: ['lambdas/safety-net/drill-handler.ts', 'lib/cli/follow-execution.ts'],
+      calledBy: [
+        'lambdas/safety-net/drill-handler.ts',
+        'lambdas/safety-net/migration-handler.ts',
+        'lib/cli/follow-execution.ts',
+      ],
       reference: `${API}/API_GetExecutionHistory.html`,
       iam: (input) => [{ action: 'states:GetExecutionHistory', resources: arnOf('executionArn')(input) }],
       relies: [
@@ -112,6 +121,7 @@ export const STEP_FUNCTIONS: ServiceEntry = {
         'lib/cli/drill-command.ts',
         'lib/cli/migrate-command.ts',
         'statemachines/blue-green-migration.asl.json',
+        'lib/constructs/migration-safety-net.ts',
       ],
       reference: `${API}/API_StartExecution.html`,
       iam: (input) => [{ action: 'states:StartExecution', resources: arnOf('stateMachineArn')(input) }],
@@ -179,7 +189,7 @@ export const STEP_FUNCTIONS: ServiceEntry = {
     {
       service: 'states',
       operation: 'ExecutionStatusChange',
-      calledBy: ['lib/constructs/failover-drill.ts'],
+      calledBy: ['lib/constructs/failover-drill.ts', 'lib/constructs/migration-safety-net.ts'],
       reference: `${DG}/eventbridge-integration.html`,
       iam: () => [],
       relies: [

@@ -1,0 +1,167 @@
+import { DescribeExecutionCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { readHistory, summarizeHistory, type TaskEntry } from '../shared/execution-history';
+import { blueGreenInputSchema } from '../workflow-input/schema';
+
+/** Task states of the blue-green workflow that change production, by what they change. */
+const FENCE = ['FenceBlueAndCatchUp'];
+const FLIP = ['FlipDns', 'FlipDnsUnsynchronized'];
+const ROLLBACK = ['RollbackDns'];
+const UNFENCE = ['AbortCutover', 'AbortCutoverAfterRollback'];
+const FINISH = ['FinishCutover'];
+/** Every task whose Lambda, still running after the execution ended, could change production under the net. */
+const EFFECTFUL = [...FENCE, ...FLIP, ...ROLLBACK, ...UNFENCE, ...FINISH, 'PrepareCutover'];
+
+export type MigrationNetAction =
+  /** Blue never fenced, or the workflow finished the cutover or undid it itself: nothing to do. */
+  | 'none'
+  /** A step that changes production may still be running (a Lambda runs on after its execution ends). */
+  | 'wait'
+  /** Another migration runs now: touching blue or the record could break its cutover. On-call decides. */
+  | 'refuse'
+  /** Point the record back at blue (if it flipped) and lift blue's fence. */
+  | 'roll-back'
+  /** The execution ended while finishing the cutover: finish it (idempotent), so green serves as DNS says. */
+  | 'roll-forward';
+
+/** What the safety net state machine does next, and the original input's fields its steps need. */
+export interface MigrationNetPlan {
+  readonly action: MigrationNetAction;
+  readonly rollbackDns: boolean;
+  readonly unfenceBlue: boolean;
+  /** For `wait`: until every effectful step still running must have ended (its Lambda timeout). */
+  readonly waitSeconds: number;
+  readonly reason: string;
+  readonly execution: { readonly name: string; readonly status: string };
+  /** For the net's own steps: blue, green, subscription, the record. Secret references only. */
+  readonly migration?: {
+    readonly blue: unknown;
+    readonly green: unknown;
+    readonly subscription: string;
+    readonly catchUpTimeoutMs: number;
+    readonly blueEndpoint: string;
+    readonly dns: {
+      readonly hostedZoneId: string;
+      readonly recordName: string;
+      readonly setIdentifier: string;
+    };
+  };
+}
+
+export interface MigrationNetInput {
+  readonly executionArn: string;
+  readonly stateMachineArn: string;
+  /** The longest Lambda timeout of the effectful steps, in seconds: how long one can run on. */
+  readonly stepTimeoutSeconds: number;
+  readonly now: number;
+}
+
+/** Index of the last entry of one of `states` (matching `where`), or -1. */
+function lastIndex(
+  tasks: readonly TaskEntry[],
+  states: readonly string[],
+  where?: (t: TaskEntry) => boolean,
+): number {
+  for (let i = tasks.length - 1; i >= 0; i--) {
+    const task = tasks[i];
+    if (task !== undefined && states.includes(task.state) && (where?.(task) ?? true)) return i;
+  }
+  return -1;
+}
+
+/**
+ * Decides, from the ended execution's own history, what the blue-green safety net must undo: only what that
+ * execution changed and did not undo itself. Blue fenced and not unfenced since: unfence it. The record
+ * flipped and not rolled back since: roll it back first. Ended while finishing the cutover (DNS names green,
+ * green's fence may already be lifted): finish it rather than move writes back to blue. Waits first while a
+ * step that changes production may still be running; refuses while another migration runs.
+ */
+export async function assessMigration(
+  sfn: Pick<SFNClient, 'send'>,
+  input: MigrationNetInput,
+): Promise<MigrationNetPlan> {
+  const described = await sfn.send(new DescribeExecutionCommand({ executionArn: input.executionArn }));
+  const execution = { name: described.name ?? '?', status: described.status ?? '?' };
+  const plan = (action: MigrationNetAction, reason: string, extra: Partial<MigrationNetPlan> = {}) => ({
+    action,
+    rollbackDns: false,
+    unfenceBlue: false,
+    waitSeconds: 0,
+    reason,
+    execution,
+    ...extra,
+  });
+  if (described.status === 'RUNNING' || described.status === 'SUCCEEDED')
+    return plan('none', `the execution is ${described.status.toLowerCase()}: nothing to undo`);
+
+  const tasks = summarizeHistory(await readHistory(sfn, input.executionArn)).tasks;
+  const fenced = lastIndex(tasks, FENCE);
+  if (fenced < 0) return plan('none', 'blue was never fenced and the record never flipped');
+  if (lastIndex(tasks, FINISH, (t) => t.outcome === 'succeeded') >= 0)
+    return plan('none', 'the cutover finished: green serves');
+
+  const still = tasks.filter((t) => t.outcome === 'running' && EFFECTFUL.includes(t.state));
+  const until = Math.max(
+    0,
+    ...still.map((t) => t.lastScheduledAt.getTime() + input.stepTimeoutSeconds * 1000),
+  );
+  if (until > input.now)
+    return plan(
+      'wait',
+      `${still.map((t) => t.state).join(', ')} may still be running: waiting until its Lambda must have ended`,
+      { waitSeconds: Math.ceil((until - input.now) / 1000) + 5 },
+    );
+
+  const { executions } = await sfn.send(
+    new ListExecutionsCommand({
+      stateMachineArn: input.stateMachineArn,
+      statusFilter: 'RUNNING',
+      maxResults: 10,
+    }),
+  );
+  const others = (executions ?? []).filter((e) => e.executionArn !== input.executionArn);
+  if (others.length > 0)
+    return plan(
+      'refuse',
+      `another migration runs (${others.map((e) => e.name ?? '?').join(', ')}): the safety net changes nothing while it may be cutting over`,
+    );
+
+  const parsed = blueGreenInputSchema.safeParse(JSON.parse(described.input ?? '{}'));
+  if (!parsed.success)
+    return plan('refuse', 'the execution input could not be read back, so blue and the record are unknown');
+  const i = parsed.data;
+  const migration = {
+    blue: i.blue,
+    green: i.green,
+    subscription: i.subscription,
+    catchUpTimeoutMs: i.catchUpTimeoutMs,
+    blueEndpoint: i.blueEndpoint,
+    dns: {
+      hostedZoneId: i.dns.hostedZoneId,
+      recordName: i.dns.recordName,
+      setIdentifier: i.dns.setIdentifier,
+    },
+  };
+
+  const finishing = lastIndex(tasks, FINISH);
+  if (finishing >= 0 && tasks[finishing]?.outcome === 'running')
+    return plan(
+      'roll-forward',
+      'the execution ended while finishing the cutover: the record names green and green may already take writes',
+      { migration },
+    );
+
+  const flipped = lastIndex(tasks, FLIP);
+  const rolledBack = lastIndex(tasks, ROLLBACK, (t) => t.outcome === 'succeeded');
+  const unfenced = lastIndex(tasks, UNFENCE, (t) => t.outcome === 'succeeded');
+  const rollbackDns = flipped >= 0 && rolledBack < flipped;
+  const unfenceBlue = unfenced < fenced;
+  if (!rollbackDns && !unfenceBlue)
+    return plan('none', 'the workflow rolled the record back and unfenced blue itself');
+  return plan(
+    'roll-back',
+    [rollbackDns ? 'the record may still name green' : '', unfenceBlue ? 'blue may still refuse writes' : '']
+      .filter((x) => x !== '')
+      .join('; '),
+    { rollbackDns, unfenceBlue, migration },
+  );
+}

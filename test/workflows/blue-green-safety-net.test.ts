@@ -1,0 +1,181 @@
+import { deliverEvent, statusChangeEvent } from '../../lib/local-aws/invoke';
+import { runInWorld } from '../../lib/local-aws/workflow';
+import { drNames } from '../../lib/names';
+import { testConfig } from '../infra/test-config';
+import { BLUE_ENDPOINT, GREEN_ENDPOINT, useBlueGreenHarness } from '../support/blue-green-harness';
+
+const NAMES = drNames(testConfig());
+const NET_FILE = 'blue-green-safety-net.asl.json';
+type Scenario = Awaited<ReturnType<ReturnType<typeof useBlueGreenHarness>['scenario']>>;
+
+describe('blue-green safety net, in the local world: a migration that ends abnormally leaves production safe', () => {
+  const h = useBlueGreenHarness();
+  const { scenario } = h;
+
+  /**
+   * What EventBridge does when the migration ends: the rule matches the status change and starts the net,
+   * which then runs here. `timePasses`: between the net's waits, the clock moves past the steps' timeout.
+   */
+  async function net(s: Scenario, executionArn: string, options: { timePasses?: boolean } = {}) {
+    const event = statusChangeEvent(s.world, executionArn);
+    const delivered = await deliverEvent(s.world, 'us-east-1', event);
+    const started = delivered.find((d) =>
+      d.target.endsWith(`:stateMachine:${NAMES.migrationSafetyNetStateMachine}`),
+    );
+    if (started === undefined) return { delivered, run: undefined };
+    const { executionArn: netArn } = started.result as { executionArn: string };
+    let assessed = 0;
+    const run = await runInWorld({
+      world: s.world,
+      file: NET_FILE,
+      stateMachineName: NAMES.migrationSafetyNetStateMachine,
+      input: event,
+      execution: s.world.stepFunctions.executions.get(netArn),
+      waits: { WaitForSteps: 0 },
+      retryIntervals: { Assess: 0, RollbackDns: 0, UnfenceBlue: 1, FinishCutover: 1 },
+      wrap: (state, handler) =>
+        state !== 'Assess'
+          ? handler
+          : (input: never) => {
+              // The wait is over: the migration's events now lie further in the past than any step can run.
+              if (assessed++ > 0 && options.timePasses === true)
+                for (const e of s.world.stepFunctions.executions.get(executionArn)?.events ?? [])
+                  Object.assign(e, { timestamp: new Date(e.timestamp.getTime() - 900_000) });
+              return handler(input);
+            },
+    });
+    return { delivered, run };
+  }
+  const netNotifications = (s: Scenario) =>
+    s.world.sns.published.filter((p) => p.subject.includes('safety net')).map((p) => p.subject);
+  const blueTakesWrites = (s: Scenario, email: string) =>
+    s.query(h.blue, `INSERT INTO account (email) VALUES ('${email}')`);
+
+  it('aborted after the flip, blue fenced: the net points the record back at blue, unfences it, and pages', async () => {
+    const s = await scenario();
+    const migration = await s.run({}, {}, {}, undefined, undefined, 'FinalSmokeTest');
+    expect(migration.status).toBe('ABORTED');
+    expect(s.dns.value).toBe(GREEN_ENDPOINT);
+    await expect(blueTakesWrites(s, 'fenced@example.org')).rejects.toMatchObject({ code: '25006' });
+
+    const { run } = await net(s, migration.executionArn);
+    expect(run?.status).toBe('SUCCEEDED');
+    expect(run?.path).toEqual([
+      'Remember',
+      'Assess',
+      'Decide',
+      'NeedsDnsRollback',
+      'RollbackDns',
+      'NeedsUnfence',
+      'UnfenceBlue',
+      'NotifyRolledBack',
+      'RolledBack',
+    ]);
+    expect(s.dns.value).toBe(BLUE_ENDPOINT);
+    await blueTakesWrites(s, 'after-net@example.org');
+    expect(netNotifications(s)).toEqual(['Blue-green migration ended abnormally: safety net restored blue']);
+  });
+
+  it('aborted while the flip was running: waits until that Lambda must have ended, then rolls back', async () => {
+    const s = await scenario();
+    const migration = await s.run({}, {}, {}, undefined, undefined, 'FlipDns');
+    expect(migration.status).toBe('ABORTED');
+
+    const { run } = await net(s, migration.executionArn, { timePasses: true });
+    expect(run?.status).toBe('SUCCEEDED');
+    expect(run?.path.slice(0, 7)).toEqual([
+      'Remember',
+      'Assess',
+      'Decide',
+      'CountWait',
+      'IsWaitOver',
+      'WaitForSteps',
+      'Assess',
+    ]);
+    expect(run?.path).toContain('RollbackDns');
+    expect(s.dns.value).toBe(BLUE_ENDPOINT);
+    await blueTakesWrites(s, 'after-net@example.org');
+  });
+
+  it('ended while finishing the cutover: the net finishes it (the record names green), so green takes writes', async () => {
+    const s = await scenario();
+    const migration = await s.run({}, {}, {}, undefined, undefined, 'FinishCutover');
+    expect(migration.status).toBe('ABORTED');
+    expect(s.dns.value).toBe(GREEN_ENDPOINT);
+
+    const { run } = await net(s, migration.executionArn, { timePasses: true });
+    expect(run?.status).toBe('SUCCEEDED');
+    expect(run?.path).toContain('FinishCutover');
+    expect(run?.path).not.toContain('RollbackDns');
+    expect(s.dns.value).toBe(GREEN_ENDPOINT);
+    await s.query(h.green, "INSERT INTO account (email) VALUES ('green-writes@example.org')");
+    expect(
+      await s.query(h.green, `SELECT subname FROM pg_subscription WHERE subname = '${s.subscription}'`),
+    ).toEqual([]);
+    expect(netNotifications(s)).toEqual([
+      'Blue-green migration ended abnormally: safety net finished the cutover',
+    ]);
+  });
+
+  it('a failure the workflow handled itself (flip refused, rolled back, unfenced): the net changes nothing', async () => {
+    const s = await scenario();
+    s.dns.failChanges = true;
+    const migration = await s.run();
+    s.dns.failChanges = false;
+    expect(migration.status).toBe('FAILED');
+    const changes = s.dns.upserts.length;
+
+    const { run } = await net(s, migration.executionArn);
+    expect(run?.path).toEqual(['Remember', 'Assess', 'Decide', 'NothingToUndo']);
+    expect(s.dns.upserts).toHaveLength(changes);
+    expect(netNotifications(s)).toEqual([]);
+  });
+
+  it('aborted before blue was fenced: nothing to undo', async () => {
+    const s = await scenario();
+    const migration = await s.run({}, {}, {}, undefined, undefined, 'PrepareCutover');
+    const { run } = await net(s, migration.executionArn);
+    expect(run?.path.at(-1)).toBe('NothingToUndo');
+    await blueTakesWrites(s, 'never-fenced@example.org');
+  });
+
+  it('another migration is running: the net changes nothing and pages URGENT', async () => {
+    const s = await scenario();
+    const migration = await s.run({}, {}, {}, undefined, undefined, 'FinalSmokeTest');
+    s.world.stepFunctions.begin(s.world.stateMachineArn(NAMES.blueGreenStateMachine), 'next-attempt', {});
+
+    const { run } = await net(s, migration.executionArn);
+    expect(run?.status).toBe('FAILED');
+    expect(run?.path.slice(-2)).toEqual(['NotifyRefused', 'NetRefused']);
+    expect(s.dns.value).toBe(GREEN_ENDPOINT);
+    expect(s.world.sns.published.at(-1)?.message).toContain('another migration runs (next-attempt)');
+  });
+
+  it('fails the way AWS does when its role may not read the history (AccessDeniedException), and pages URGENT', async () => {
+    const s = await scenario();
+    const migration = await s.run({}, {}, {}, undefined, undefined, 'FinalSmokeTest');
+    const assess = s.world.iam.principalOfArn(
+      s.world.substitutions(NAMES.migrationSafetyNetStateMachine).MigrationSafetyNetAssessFunctionArn ?? '',
+    );
+    if (assess === undefined) throw new Error('no assess function');
+    s.world.iam.withoutAction(assess, 'states:GetExecutionHistory');
+
+    const { run } = await net(s, migration.executionArn);
+    expect(run?.status).toBe('FAILED');
+    expect(run?.path.slice(-2)).toEqual(['NotifyNetFailed', 'NetFailed']);
+    expect(
+      s.world.aws.calls.filter((c) => c.error === 'AccessDeniedException').map((c) => c.operation),
+    ).toEqual(expect.arrayContaining(['GetExecutionHistory']) as unknown);
+    expect(s.world.sns.published.at(-1)?.subject).toBe(
+      'URGENT blue-green migration ended abnormally: safety net failed',
+    );
+  });
+
+  it('starts only for a migration that ends FAILED, TIMED_OUT or ABORTED', async () => {
+    const s = await scenario();
+    const migration = await s.run({ dryRun: true });
+    expect(migration.status).toBe('SUCCEEDED');
+    const { delivered } = await net(s, migration.executionArn);
+    expect(delivered).toEqual([]);
+  });
+});
