@@ -69,6 +69,19 @@ async function abortCutover(blueSettings: ConnectionSettings): Promise<CutoverRe
   return { mode: 'abort' };
 }
 
+const abortEventSchema = cutoverEventSchema.extend({ mode: z.literal('abort') });
+
+/**
+ * Lifts blue's fence, and nothing else: its own function with a short timeout, so the workflow and the safety
+ * net can retry it often while a crashed blue comes back, and a timed-out attempt never runs on behind the next.
+ */
+export async function unfenceHandler(event: unknown): Promise<CutoverResult> {
+  return runStep(instrumentation, async () => {
+    const input = parseInput(abortEventSchema, event);
+    return abortCutover(await lambdaResolver()(input.blue));
+  });
+}
+
 /** The zero-loss cutover, one phase per invocation so the workflow can flip DNS between them. */
 export async function handler(event: unknown): Promise<CutoverResult> {
   return runStep(instrumentation, async () => {

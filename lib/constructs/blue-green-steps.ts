@@ -49,6 +49,7 @@ export type StepName =
   | 'smokeTest'
   | 'dnsFlip'
   | 'cutover'
+  | 'unfence'
   | 'drReplica'
   | 'validateInput';
 
@@ -114,6 +115,17 @@ const STEPS: Record<StepName, StepSpec> = {
     handler: 'handler',
     description: 'Blue-green step: zero-loss cutover (fence green, fence blue and catch up, finish or abort)',
     timeout: Duration.minutes(11),
+    inVpc: true,
+    migrations: false,
+    memorySize: 256,
+  },
+  unfence: {
+    entry: ['cutover', 'handler.ts'],
+    handler: 'unfenceHandler',
+    description:
+      'Blue-green step: lift the write fence on blue (abort a cutover); short, so it can be retried often',
+    // Connect (10 s) and two short statements (60 s limit each): a timed-out attempt has surely ended.
+    timeout: Duration.seconds(90),
     inVpc: true,
     migrations: false,
     memorySize: 256,

@@ -48,6 +48,7 @@ export class BlueGreenWorkflow extends Construct {
         SmokeTestFunctionArn: fns.smokeTest.functionArn,
         DnsFlipFunctionArn: fns.dnsFlip.functionArn,
         CutoverFunctionArn: fns.cutover.functionArn,
+        UnfenceFunctionArn: fns.unfence.functionArn,
         DrRebuildStateMachineArn: props.drRebuildStateMachineArn,
         ValidateInputFunctionArn: fns.validateInput.functionArn,
       },

@@ -49,7 +49,11 @@ export class DrRebuildWorkflow extends Construct {
         'A DR rebuild failed, timed out or was stopped: green serves, but the SECONDARY record still points at ' +
         'the replica of blue. The execution history names the step; starting it again with the same input ' +
         'carries on from the replica that exists.',
-      metric: failedExecutions(this.stateMachine, 'Failed, timed-out or aborted DR rebuilds', Duration.minutes(5)),
+      metric: failedExecutions(
+        this.stateMachine,
+        'Failed, timed-out or aborted DR rebuilds',
+        Duration.minutes(5),
+      ),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,

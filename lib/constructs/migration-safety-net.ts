@@ -28,6 +28,8 @@ export interface MigrationSafetyNetProps {
   /** The workflow's own steps the net reuses: the DNS flip (roll back) and the cutover (unfence, finish). */
   readonly dnsFlip: lambda.Function;
   readonly cutover: lambda.Function;
+  /** Lifts blue's fence (lambdas/cutover unfenceHandler). */
+  readonly unfence: lambda.Function;
   readonly onCallTopic: sns.ITopic;
   readonly stateMachineName: string;
   readonly alarmName: string;
@@ -52,7 +54,7 @@ export class MigrationSafetyNet extends Construct {
     const executions = `arn:${stack.partition}:states:${stack.region}:${stack.account}:execution:${props.migrationStateMachineName}:*`;
     // A step outlives its execution by at most its own timeout: the net waits that long before acting.
     const stepTimeout = Math.max(
-      ...[props.dnsFlip, props.cutover].map((fn) => fn.timeout?.toSeconds() ?? 900),
+      ...[props.dnsFlip, props.cutover, props.unfence].map((fn) => fn.timeout?.toSeconds() ?? 900),
     );
     const assess = stepLambda(this, 'assess', {
       entry: ['safety-net', 'migration-handler.ts'],
@@ -91,8 +93,9 @@ export class MigrationSafetyNet extends Construct {
         MigrationSafetyNetAssessFunctionArn: assess.functionArn,
         DnsFlipFunctionArn: props.dnsFlip.functionArn,
         CutoverFunctionArn: props.cutover.functionArn,
+        UnfenceFunctionArn: props.unfence.functionArn,
       },
-      steps: [assess, props.dnsFlip, props.cutover],
+      steps: [assess, props.dnsFlip, props.cutover, props.unfence],
       onCallTopic: props.onCallTopic,
     });
 

@@ -88,6 +88,7 @@ export class OrchestrationStack extends Stack {
       migrationStateMachineName: names.blueGreenStateMachine,
       dnsFlip: this.blueGreenSteps.functions.dnsFlip,
       cutover: this.blueGreenSteps.functions.cutover,
+      unfence: this.blueGreenSteps.functions.unfence,
       onCallTopic: props.onCallTopic,
       stateMachineName: names.migrationSafetyNetStateMachine,
       alarmName: names.alarms.migrationSafetyNetFailed,

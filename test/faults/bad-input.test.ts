@@ -6,7 +6,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { handler as connectivity } from '../../lambdas/connectivity-check/handler';
-import { handler as cutover } from '../../lambdas/cutover/handler';
+import { handler as cutover, unfenceHandler as unfence } from '../../lambdas/cutover/handler';
 import { handler as dnsFlip } from '../../lambdas/dns-flip/handler';
 import { handler as drReplica } from '../../lambdas/dr-replica/handler';
 import { handler as drillDatabase } from '../../lambdas/drill/steps/database';
@@ -111,6 +111,11 @@ const TARGETS: Target[] = [
     name: 'cutover',
     handler: cutover,
     valid: { mode: 'fence', blue: ref, green: ref, subscription: 'dr_blue_green', catchUpTimeoutMs: 30000 },
+  },
+  {
+    name: 'unfence (abort only)',
+    handler: unfence,
+    valid: { mode: 'abort', blue: ref, green: ref, subscription: 'dr_blue_green', catchUpTimeoutMs: 30000 },
   },
   {
     name: 'DR rebuild',

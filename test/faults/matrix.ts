@@ -94,9 +94,72 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   {
     workflow: 'blue-green migration',
     step: 'DR rebuild',
-    fault: 'RDS refuses the new replica',
+    fault: 'the DR rebuild cannot start (its role may not start it)',
     endState: 'green serves; DR reported degraded; on-call notified',
-    test: [BG, 'notifies and fails, with green serving, when the DR rebuild cannot start'],
+    test: [
+      BG,
+      'pages and still reports the cutover when the DR rebuild cannot start (its role may not start it: AccessDeniedException)',
+    ],
+  },
+  {
+    workflow: 'DR rebuild',
+    step: 'attach the DR parameter group',
+    fault: 'the step role lacks rds:ModifyDBInstance (AccessDenied)',
+    endState: 'DR still degraded; on-call paged with the cause; rerun with the same input carries on',
+    test: [
+      'test/workflows/dr-rebuild.test.ts',
+      'fails as AWS would when the step role lacks rds:ModifyDBInstance, and pages with the cause',
+    ],
+  },
+  {
+    workflow: 'DR rebuild',
+    step: 'wait for RDS',
+    fault: 'RDS never finishes the replica',
+    endState: 'gives up after its bounded rounds; on-call paged',
+    test: [
+      'test/workflows/dr-rebuild.test.ts',
+      'gives up after its bounded rounds when RDS never finishes, and pages',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'safety net',
+    fault: 'execution stopped after the flip, blue fenced',
+    endState: 'record back at blue, blue unfenced, on-call told',
+    test: [
+      'test/workflows/blue-green-safety-net.test.ts',
+      'aborted after the flip, blue fenced: the net points the record back at blue, unfences it, and pages',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'safety net',
+    fault: 'execution stopped while the flip Lambda runs',
+    endState: 'waits out the Lambda, then rolls back',
+    test: [
+      'test/workflows/blue-green-safety-net.test.ts',
+      'aborted while the flip was running: waits until that Lambda must have ended, then rolls back',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'safety net',
+    fault: 'execution stopped while finishing the cutover',
+    endState: 'cutover finished: green takes writes, record names green',
+    test: [
+      'test/workflows/blue-green-safety-net.test.ts',
+      'ended while finishing the cutover: the net finishes it (the record names green), so green takes writes',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'safety net',
+    fault: 'another migration runs when one ends abnormally',
+    endState: 'net changes nothing; URGENT page',
+    test: [
+      'test/workflows/blue-green-safety-net.test.ts',
+      'another migration is running: the net changes nothing and pages URGENT',
+    ],
   },
   {
     workflow: 'blue-green migration',
@@ -262,11 +325,11 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   {
     workflow: 'failover drill',
     step: 'observe failover',
-    fault: 'Route 53 throttles health-check status reads',
+    fault: 'CloudWatch throttles health-check status reads',
     endState: 'drill stops; health check restored before on-call is notified',
     test: [
       DRILL,
-      'stops safely when Route 53 throttles status reads mid-drill: restored first, on-call told',
+      'stops safely when CloudWatch throttles status reads mid-drill: restored first, on-call told',
     ],
   },
   {
@@ -407,7 +470,10 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
     step: 'S3 probe',
     fault: 'access denied on the replica bucket',
     endState: 'reported as the access error, not as a missing object',
-    test: ['test/lambdas/drill-replication.test.ts', 'does not mistake an access error for a missing object'],
+    test: [
+      'test/lambdas/drill-replication.test.ts',
+      'does not mistake an access error for a missing object, and says what the role needs',
+    ],
   },
   {
     workflow: 'both',

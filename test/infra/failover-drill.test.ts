@@ -297,7 +297,9 @@ describe('failover drill (orchestration stack)', () => {
         };
       }
     >;
-    const rule = Object.values(rules)[0];
+    const rule = Object.values(rules).find((r) =>
+      JSON.stringify(r.Properties.EventPattern).includes('FailoverDrillStateMachine'),
+    );
     expect(rule?.Properties.EventPattern.detail.status).toEqual(['FAILED', 'TIMED_OUT', 'ABORTED']);
     const target = rule?.Properties.Targets[0];
     expect(JSON.stringify(target?.Arn)).toContain('DrillStepssafetyNet');

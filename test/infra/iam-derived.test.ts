@@ -104,8 +104,8 @@ describe('IAM derived from the code each Lambda runs', () => {
   });
 
   it('finds every step function and probe', () => {
-    // 2 probes, 9 blue-green steps, 7 drill steps, the drill's safety net.
-    expect(functions).toHaveLength(19);
+    // 2 probes, 10 blue-green steps, 7 drill steps, the drill's safety net, the migration safety net's assess.
+    expect(functions).toHaveLength(21);
   });
 
   it.each(functions.map((f) => [f.name, f] as const))(

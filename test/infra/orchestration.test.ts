@@ -40,7 +40,7 @@ describe('blue-green steps (orchestration stack)', () => {
 
   it('deploys in the orchestration region (the secondary by default)', () => {
     expect(stacks.orchestration.region).toBe('us-east-1');
-    expect(functions).toHaveLength(9);
+    expect(functions).toHaveLength(10);
   });
 
   it('runs the database steps in the VPC with the recovery-tooling group, the others outside it', () => {
@@ -130,6 +130,7 @@ describe('blue-green steps (orchestration stack)', () => {
         'migrate',
         'migrationPlan',
         'smokeTest',
+        'unfence',
         'validateInput',
         'verify',
       ].map((n) => expect.stringMatching(new RegExp(`^${n}`)) as unknown as string),
@@ -140,6 +141,7 @@ describe('blue-green steps (orchestration stack)', () => {
   it.each([
     ['blue-green-migration.asl.json', 'pg-dr-blue-green-migration'],
     ['dr-rebuild.asl.json', 'pg-dr-dr-rebuild'],
+    ['blue-green-safety-net.asl.json', 'pg-dr-blue-green-safety-net'],
   ])('deploys %s with every placeholder substituted', (file, name) => {
     const asl = readFileSync(join(__dirname, '..', '..', 'statemachines', file), 'utf8');
     const placeholders = [...new Set([...asl.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1]))].sort();

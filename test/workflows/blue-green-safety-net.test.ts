@@ -16,7 +16,11 @@ describe('blue-green safety net, in the local world: a migration that ends abnor
    * What EventBridge does when the migration ends: the rule matches the status change and starts the net,
    * which then runs here. `timePasses`: between the net's waits, the clock moves past the steps' timeout.
    */
-  async function net(s: Scenario, executionArn: string, options: { timePasses?: boolean } = {}) {
+  async function net(
+    s: Scenario,
+    executionArn: string,
+    options: { timePasses?: boolean; lambdasStillRunning?: readonly Promise<unknown>[] } = {},
+  ) {
     const event = statusChangeEvent(s.world, executionArn);
     const delivered = await deliverEvent(s.world, 'us-east-1', event);
     const started = delivered.find((d) =>
@@ -36,11 +40,15 @@ describe('blue-green safety net, in the local world: a migration that ends abnor
       wrap: (state, handler) =>
         state !== 'Assess'
           ? handler
-          : (input: never) => {
-              // The wait is over: the migration's events now lie further in the past than any step can run.
-              if (assessed++ > 0 && options.timePasses === true)
+          : async (input: never) => {
+              if (assessed++ > 0 && options.timePasses === true) {
+                // The wait is over: a step still running when the migration ended has finished on its own (as
+                // its Lambda does by its timeout), and the migration's events lie further in the past than any
+                // step can run.
+                await Promise.all(options.lambdasStillRunning ?? []);
                 for (const e of s.world.stepFunctions.executions.get(executionArn)?.events ?? [])
                   Object.assign(e, { timestamp: new Date(e.timestamp.getTime() - 900_000) });
+              }
               return handler(input);
             },
     });
@@ -48,6 +56,23 @@ describe('blue-green safety net, in the local world: a migration that ends abnor
   }
   const netNotifications = (s: Scenario) =>
     s.world.sns.published.filter((p) => p.subject.includes('safety net')).map((p) => p.subject);
+  /** Runs the migration, stopped as it enters `state`; a Lambda already running goes on, as on AWS. */
+  async function stoppedAt(s: Scenario, state: string) {
+    const running: Promise<unknown>[] = [];
+    const execution = await s.run(
+      {},
+      {},
+      {},
+      undefined,
+      (_state, handler) => (input: never) => {
+        const call = Promise.resolve(handler(input));
+        running.push(call.catch(() => undefined));
+        return call;
+      },
+      state,
+    );
+    return { execution, running };
+  }
   const blueTakesWrites = (s: Scenario, email: string) =>
     s.query(h.blue, `INSERT INTO account (email) VALUES ('${email}')`);
 
@@ -78,10 +103,10 @@ describe('blue-green safety net, in the local world: a migration that ends abnor
 
   it('aborted while the flip was running: waits until that Lambda must have ended, then rolls back', async () => {
     const s = await scenario();
-    const migration = await s.run({}, {}, {}, undefined, undefined, 'FlipDns');
+    const { execution: migration, running } = await stoppedAt(s, 'FlipDns');
     expect(migration.status).toBe('ABORTED');
 
-    const { run } = await net(s, migration.executionArn, { timePasses: true });
+    const { run } = await net(s, migration.executionArn, { timePasses: true, lambdasStillRunning: running });
     expect(run?.status).toBe('SUCCEEDED');
     expect(run?.path.slice(0, 7)).toEqual([
       'Remember',
@@ -99,12 +124,15 @@ describe('blue-green safety net, in the local world: a migration that ends abnor
 
   it('ended while finishing the cutover: the net finishes it (the record names green), so green takes writes', async () => {
     const s = await scenario();
-    const migration = await s.run({}, {}, {}, undefined, undefined, 'FinishCutover');
+    const { execution: migration, running } = await stoppedAt(s, 'FinishCutover');
     expect(migration.status).toBe('ABORTED');
     expect(s.dns.value).toBe(GREEN_ENDPOINT);
 
-    const { run } = await net(s, migration.executionArn, { timePasses: true });
-    expect(run?.status).toBe('SUCCEEDED');
+    const { run } = await net(s, migration.executionArn, { timePasses: true, lambdasStillRunning: running });
+    expect({ status: run?.status, said: s.world.sns.published.at(-1)?.message }).toEqual({
+      status: 'SUCCEEDED',
+      said: expect.stringContaining('finished it') as unknown,
+    });
     expect(run?.path).toContain('FinishCutover');
     expect(run?.path).not.toContain('RollbackDns');
     expect(s.dns.value).toBe(GREEN_ENDPOINT);
