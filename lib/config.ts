@@ -180,6 +180,20 @@ export const drConfigSchema = z
       .string()
       .regex(/^Z[A-Z0-9]{1,31}$/, { error: 'must be a Route 53 hosted zone id such as Z0123456789ABC' }),
     hostedZoneName: dnsName,
+    /**
+     * The zone must be public: Route 53's TestDNSAnswer, which confirms every flip and times the drill, answers
+     * for public hosted zones only. A private zone is refused here, and again at run time (ValidateInput, the
+     * drill preflight, dr doctor), since the zone's real type is only known in the account.
+     */
+    hostedZoneVisibility: z.enum(['public', 'private'], { error: 'must be public or private' }).refine(
+      (v) => v === 'public',
+      {
+        error:
+          'must be public: TestDNSAnswer, which the DNS flip and the drill use to confirm what Route 53 answers, ' +
+          'supports public hosted zones only. Put the failover records in a public zone (their values are ' +
+          'private endpoint names; resolving them still needs the VPC)',
+      },
+    ),
     recordName: dnsName,
     recordTtlSeconds: intIn(5, 60),
     sidecarHealthUrl: httpsUrl.optional(),
@@ -324,6 +338,7 @@ export const CONFIG_DEFAULTS = {
   resourcePrefix: 'pg-dr',
   recordName: 'db.provability-fabric.org',
   hostedZoneName: 'provability-fabric.org',
+  hostedZoneVisibility: 'public',
   recordTtlSeconds: 10,
   healthCheck: {
     probeIntervalSeconds: 10,

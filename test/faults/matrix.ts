@@ -4,7 +4,7 @@
  * and test/faults/matrix.test.ts fails if a row's test is missing or the README table is stale.
  */
 export interface FaultRow {
-  readonly workflow: 'blue-green migration' | 'failover drill' | 'both';
+  readonly workflow: 'blue-green migration' | 'failover drill' | 'DR rebuild' | 'both';
   readonly step: string;
   readonly fault: string;
   readonly endState: string;

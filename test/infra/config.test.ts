@@ -172,6 +172,13 @@ describe('DR configuration', () => {
     expect(message).toContain(got);
   });
 
+  it('refuses a private hosted zone, saying why (TestDNSAnswer answers public zones only)', () => {
+    const message = errorFor({ hostedZoneVisibility: 'private' });
+    expect(message).toContain('dr.hostedZoneVisibility');
+    expect(message).toContain('supports public hosted zones only');
+    expect(testConfig().hostedZoneVisibility).toBe('public');
+  });
+
   it('names unknown keys instead of ignoring a typo', () => {
     expect(errorFor({ recordTTL: 10 })).toContain('dr has unknown key(s) recordTTL');
     expect(errorFor({ database: { multiAZ: false } })).toContain('dr.database has unknown key(s) multiAZ');
