@@ -3,7 +3,10 @@ import type { Client } from 'pg';
 import { errorCode } from '../shared/postgres-errors';
 
 export class CutoverError extends Error {
-  constructor(name: 'NotSynchronized' | 'CatchUpTimeout' | 'SubscriptionMissing', message: string) {
+  constructor(
+    name: 'NotSynchronized' | 'CatchUpTimeout' | 'SubscriptionMissing' | 'SubscriptionUsesRotatedUser',
+    message: string,
+  ) {
     super(message);
     this.name = name;
   }
@@ -45,6 +48,30 @@ export async function findSubscription(
 }
 
 /**
+ * Refuses a subscription that reaches blue as the very user of blue's secret (the RDS master secret, which the
+ * stack rotates every 30 days): after a rotation the subscription keeps its old password and fails at its next
+ * reconnect, which a cutover's catch-up then waits on in vain. A dedicated replication user, whose password
+ * is not rotated, is required (README, Replication user). The subscription's walsender on blue carries the
+ * subscription's name as its application_name.
+ */
+async function refuseRotatedSubscriptionUser(blue: Client, subscription: string): Promise<void> {
+  const { rows } = await blue.query<{ usename: string | null; me: string }>(
+    'SELECT usename, current_user AS me FROM pg_stat_replication WHERE application_name = $1',
+    [subscription],
+  );
+  const same = rows.find((r) => r.usename === r.me);
+  if (same !== undefined)
+    throw new CutoverError(
+      'SubscriptionUsesRotatedUser',
+      `subscription ${subscription} connects to blue as ${same.me}, the user of blue's secret. That secret's ` +
+        'password is rotated (every 30 days for the RDS master secret), and the subscription keeps the old one: ' +
+        'it fails at its next reconnect and the cutover could never catch up. Create a dedicated replication ' +
+        'user (GRANT rds_replication; its secret is not rotated), then on green: ALTER SUBSCRIPTION ' +
+        `${subscription} CONNECTION '... user=<replication user> password=...' (README, Replication user).`,
+    );
+}
+
+/**
  * Readies the cutover before blue is fenced, so the fenced window stays short: fences green (its sessions
  * default to read-only and current ones are ended; the subscription's apply worker keeps applying), so no
  * application write can land on green before the cutover finishes; makes sure the barrier table exists on
@@ -58,6 +85,7 @@ export async function prepareCutover(blue: Client, green: Client, subscription: 
     throw new CutoverError('SubscriptionMissing', `green has no subscription ${subscription}`);
   if (!sub.enabled)
     throw new CutoverError('NotSynchronized', `subscription ${subscription} on green is disabled`);
+  await refuseRotatedSubscriptionUser(blue, subscription);
   const ddl = `CREATE TABLE IF NOT EXISTS public.${BARRIER_TABLE} (token uuid PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT now())`;
   await blue.query(ddl);
   await green.query(ddl);

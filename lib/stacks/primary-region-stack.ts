@@ -4,6 +4,7 @@ import type { DrConfig } from '../config';
 import { BackupBucket } from '../constructs/backup-bucket';
 import { HealthProbe } from '../constructs/health-probe';
 import { InterRegionPeering } from '../constructs/peering-routes';
+import { ReplicationUserSecret } from '../constructs/replication-user-secret';
 import { PrimaryDatabase } from '../constructs/primary-database';
 import { RegionalKey } from '../constructs/regional-key';
 import { RegionalNetwork } from '../constructs/regional-network';
@@ -53,6 +54,12 @@ export class PrimaryRegionStack extends Stack {
       ...(config.orchestrationRegion === config.primaryRegion
         ? { toolingSecurityGroup: this.network.recoveryToolingSecurityGroup }
         : {}),
+    });
+    new ReplicationUserSecret(this, 'ReplicationUser', {
+      secretName: config.database.replicationSecretName,
+      username: config.database.replicationUsername,
+      key: dataKey.key,
+      replica: { region: config.secondaryRegion, key: secondary.dataKey.key },
     });
     this.backups = new BackupBucket(this, 'Backups', {
       bucketName: names.backupBucket(config.primaryRegion),

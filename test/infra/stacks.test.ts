@@ -156,6 +156,29 @@ describe('DR topology (default configuration with a sidecar)', () => {
       });
     });
 
+    it('keeps a dedicated replication user password for subscriptions: generated, replicated, never rotated', () => {
+      const secrets = primary.findResources('AWS::SecretsManager::Secret', {
+        Properties: { Name: 'pg-dr/replication-user' },
+      }) as Record<
+        string,
+        { Properties: { GenerateSecretString: { ExcludeCharacters: string; SecretStringTemplate: string } } }
+      >;
+      const [id, secret] = Object.entries(secrets)[0] ?? [];
+      expect(secret?.Properties.GenerateSecretString.SecretStringTemplate).toBe(
+        '{"username":"dr_replication"}',
+      );
+      // A subscription's connection string: no quote, space or backslash in the password.
+      for (const c of [' ', "'", '"', '\\'])
+        expect(secret?.Properties.GenerateSecretString.ExcludeCharacters).toContain(c);
+      const rotations = Object.values(
+        primary.findResources('AWS::SecretsManager::RotationSchedule') as Record<
+          string,
+          { Properties: { SecretId: unknown } }
+        >,
+      );
+      expect(rotations.some((r) => JSON.stringify(r.Properties.SecretId).includes(id ?? '?'))).toBe(false);
+    });
+
     it('admits PostgreSQL only from the peered region, the rotation function and the probe', () => {
       const toDatabase = postgresIngress(primary);
       expect(toDatabase).toHaveLength(3);

@@ -8,7 +8,7 @@ import {
   waitForCatchUp,
 } from '../../lambdas/cutover/cutover';
 import { PostgresServer } from '../support/postgres';
-import { eventually, execute, subscribeGreenToBlue } from '../support/replication';
+import { eventually, execute, replicationUser, subscribeGreenToBlue } from '../support/replication';
 
 const SCHEMA = 'CREATE TABLE ledger (id bigserial PRIMARY KEY, note text NOT NULL)';
 
@@ -200,6 +200,37 @@ describe('zero-loss cutover core against real logical replication', () => {
     await client.query("INSERT INTO ledger (note) VALUES ('after abort')");
   });
 
+  it("refuses a subscription that connects as blue's secret user, whose password rotation would break it", async () => {
+    const database = `c${++counter}`;
+    await Promise.all([
+      execute(blue, 'postgres', `CREATE DATABASE ${database}`),
+      execute(green, 'postgres', `CREATE DATABASE ${database}`),
+    ]);
+    await Promise.all([execute(blue, database, SCHEMA), execute(green, database, SCHEMA)]);
+    await execute(blue, database, 'CREATE PUBLICATION rotated FOR ALL TABLES');
+    // The master user (what blue's secret holds), as a subscription made with the RDS master secret would.
+    const conninfo = `host=${blue.host} port=${blue.port} user=${blue.user} password=${blue.password} dbname=${database} sslmode=verify-full sslrootcert=${green.rootDir}/tls/ca.crt`;
+    await execute(
+      green,
+      database,
+      `CREATE SUBSCRIPTION rotated_sub CONNECTION '${conninfo}' PUBLICATION rotated`,
+    );
+    const [b, g] = await Promise.all([connect(blue, database), connect(green, database)]);
+    await eventually(async () => {
+      const { rows } = await b.query(
+        "SELECT 1 FROM pg_stat_replication WHERE application_name = 'rotated_sub'",
+      );
+      return rows.length > 0;
+    });
+    const refused = (await prepareCutover(b, g, 'rotated_sub').catch((e: unknown) => e)) as Error;
+    expect(refused.name).toBe('SubscriptionUsesRotatedUser');
+    expect(refused.message).toContain(`connects to blue as ${blue.user}`);
+    expect(refused.message).not.toContain(blue.password);
+    // Nothing was fenced: green still takes writes.
+    await g.query("INSERT INTO ledger (note) VALUES ('green not fenced')");
+    await execute(green, database, 'ALTER SUBSCRIPTION rotated_sub DISABLE', 'DROP SUBSCRIPTION rotated_sub');
+  });
+
   it('refuses to prepare without the subscription', async () => {
     const pair = await replicatedPair();
     await expect(prepareCutover(pair.blue, pair.green, 'no_such_subscription')).rejects.toMatchObject({
@@ -215,7 +246,8 @@ describe('zero-loss cutover core against real logical replication', () => {
     ]);
     await Promise.all([execute(blue, database, SCHEMA), execute(green, database, SCHEMA)]);
     await execute(blue, database, `CREATE PUBLICATION listed FOR TABLE ledger`);
-    const conninfo = `host=${blue.host} port=${blue.port} user=${blue.user} password=${blue.password} dbname=${database} sslmode=verify-full sslrootcert=${green.rootDir}/tls/ca.crt`;
+    const replication = await replicationUser(blue, database);
+    const conninfo = `host=${blue.host} port=${blue.port} user=${replication.user} password=${replication.password} dbname=${database} sslmode=verify-full sslrootcert=${green.rootDir}/tls/ca.crt`;
     await execute(
       green,
       database,

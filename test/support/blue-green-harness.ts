@@ -11,7 +11,7 @@ import { drNames } from '../../lib/names';
 import { testConfig } from '../infra/test-config';
 import { databaseSecret } from './lambda';
 import { PostgresServer } from './postgres';
-import { execute } from './replication';
+import { execute, replicationUser } from './replication';
 import { scanForSecrets } from './secret-scan';
 import { RECORD, testWorld, ZONE } from './world';
 
@@ -130,10 +130,12 @@ export function useBlueGreenHarness() {
       'INSERT INTO "order" (account_id, total_cents) SELECT id, 100 FROM account',
       `CREATE PUBLICATION pub_${database} FOR TABLE account, "order"`,
     );
+    // As production must: the subscription connects as a dedicated replication user, not blue's secret user.
+    const replication = await replicationUser(blue, database);
     await execute(
       green,
       database,
-      `CREATE SUBSCRIPTION ${subscription} CONNECTION 'host=${blue.host} port=${blue.port} user=${blue.user} password=${blue.password} dbname=${database} sslmode=verify-full sslrootcert=${green.rootDir}/tls/ca.crt' PUBLICATION pub_${database}`,
+      `CREATE SUBSCRIPTION ${subscription} CONNECTION 'host=${blue.host} port=${blue.port} user=${replication.user} password=${replication.password} dbname=${database} sslmode=verify-full sslrootcert=${green.rootDir}/tls/ca.crt' PUBLICATION pub_${database}`,
     );
     cleanups.push(() =>
       execute(

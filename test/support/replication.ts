@@ -1,5 +1,42 @@
 import { Client } from 'pg';
+import { localPassword } from '../../lib/local-postgres/server';
 import type { PostgresServer } from './postgres';
+
+/** The dedicated replication user of each test server (one per cluster), as production needs one. */
+const replicationPasswords = new WeakMap<PostgresServer, string>();
+export const REPLICATION_USER = 'dr_replication';
+
+/**
+ * A dedicated replication user on `server`, allowed to read `database`'s tables (the initial copy), as a
+ * production subscription must use (its password is not rotated; the master user's is). Idempotent.
+ */
+export async function replicationUser(
+  server: PostgresServer,
+  database: string,
+): Promise<{ user: string; password: string }> {
+  let password = replicationPasswords.get(server);
+  if (password === undefined) {
+    password = localPassword();
+    replicationPasswords.set(server, password);
+    await execute(
+      server,
+      'postgres',
+      `DO $$ BEGIN
+         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${REPLICATION_USER}') THEN
+           CREATE ROLE ${REPLICATION_USER} LOGIN REPLICATION;
+         END IF;
+       END $$`,
+      `ALTER ROLE ${REPLICATION_USER} PASSWORD '${password}'`,
+    );
+  }
+  await execute(
+    server,
+    database,
+    `GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${REPLICATION_USER}`,
+    `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO ${REPLICATION_USER}`,
+  );
+  return { user: REPLICATION_USER, password };
+}
 
 export async function execute(
   server: PostgresServer,
@@ -18,8 +55,8 @@ export async function execute(
 
 /**
  * Logical replication from blue to green, as a blue-green migration sets it up: a publication of all tables
- * on blue (started with wal_level=logical), a subscription on green over verified TLS. Green must already
- * have the tables.
+ * on blue (started with wal_level=logical), a subscription on green over verified TLS, as blue's dedicated
+ * replication user. Green must already have the tables.
  */
 export async function subscribeGreenToBlue(
   blue: PostgresServer,
@@ -31,11 +68,12 @@ export async function subscribeGreenToBlue(
   },
 ): Promise<void> {
   await execute(blue, database, `CREATE PUBLICATION ${names.publication} FOR ALL TABLES`);
+  const replication = await replicationUser(blue, database);
   const conninfo = [
     `host=${blue.host}`,
     `port=${blue.port}`,
-    `user=${blue.user}`,
-    `password=${blue.password}`,
+    `user=${replication.user}`,
+    `password=${replication.password}`,
     `dbname=${database}`,
     ...(blue.tls === undefined
       ? ['sslmode=disable']
