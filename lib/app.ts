@@ -58,6 +58,7 @@ export function buildDrApp(app: App, config: DrConfig): DrStacks {
     description: 'PostgreSQL DR: primary database, backups and health probe of the production region',
     config,
     secondary: secondaryFoundation,
+    onCallTopic: topicIn(config.primaryRegion),
   });
   const secondary = new SecondaryRegionStack(app, names.stacks.secondary, {
     ...common,

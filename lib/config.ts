@@ -90,6 +90,22 @@ const databaseSchema = z
       error: 'must be a Secrets Manager name (letters, digits and /_+=.@-)',
     }),
     secretRotationDays: intIn(1, 365),
+    /**
+     * RDS maintenance (minor upgrades, OS patches, Multi-AZ failovers it schedules) happens in this weekly UTC
+     * window, never at a random time; it must not overlap the drill. `ddd:hh24:mi-ddd:hh24:mi`.
+     */
+    preferredMaintenanceWindow: z
+      .string()
+      .regex(
+        /^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$/,
+        {
+          error: 'must be ddd:hh24:mi-ddd:hh24:mi (UTC), such as tue:03:00-tue:03:30',
+        },
+      ),
+    /** Daily UTC window of the automated backups (snapshot I/O pause on single-AZ). `hh24:mi-hh24:mi`. */
+    preferredBackupWindow: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, {
+      error: 'must be hh24:mi-hh24:mi (UTC), such as 04:00-04:30',
+    }),
     /** The dedicated logical replication user a blue-green subscription connects as; its secret is not rotated. */
     replicationUsername: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, {
       error: 'must be a lower-case PostgreSQL identifier',
@@ -111,8 +127,13 @@ const healthCheckSchema = z.strictObject({
   }),
   /** Below the smallest interval, so a round always ends before the next one is due. */
   probeTimeoutSeconds: intIn(1, 9),
-  /** Consecutive one-minute alarm periods with a failed probe before the database counts as unhealthy. */
+  /**
+   * Consecutive one-minute periods in which most probes from inside the database's VPC failed before it counts
+   * as unhealthy (every period must fail: N of N).
+   */
   alarmEvaluationPeriods: intIn(1, 5),
+  /** The same for the primary probed from the secondary region (crosses the peering: give it more room). */
+  remoteAlarmEvaluationPeriods: intIn(1, 5),
   /** Request interval of the sidecar HTTPS health check. */
   requestIntervalSeconds: z
     .number()
@@ -193,15 +214,14 @@ export const drConfigSchema = z
      * for public hosted zones only. A private zone is refused here, and again at run time (ValidateInput, the
      * drill preflight, dr doctor), since the zone's real type is only known in the account.
      */
-    hostedZoneVisibility: z.enum(['public', 'private'], { error: 'must be public or private' }).refine(
-      (v) => v === 'public',
-      {
+    hostedZoneVisibility: z
+      .enum(['public', 'private'], { error: 'must be public or private' })
+      .refine((v) => v === 'public', {
         error:
           'must be public: TestDNSAnswer, which the DNS flip and the drill use to confirm what Route 53 answers, ' +
           'supports public hosted zones only. Put the failover records in a public zone (their values are ' +
           'private endpoint names; resolving them still needs the VPC)',
-      },
-    ),
+      }),
     recordName: dnsName,
     recordTtlSeconds: intIn(5, 60),
     sidecarHealthUrl: httpsUrl.optional(),
@@ -239,6 +259,9 @@ export const drConfigSchema = z
     }),
   })
   .superRefine((c, ctx) => {
+    const clash = drillWindowClash(c.drill.schedule.expression, c.database);
+    if (clash !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['database', clash.key], message: clash.message });
     if (c.primaryRegion === c.secondaryRegion) {
       ctx.addIssue({ code: 'custom', path: ['secondaryRegion'], message: 'must differ from primaryRegion' });
     }
@@ -339,6 +362,66 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+const WEEK = 7 * 24 * 60;
+/** A drill runs about an hour from its start; RDS work must stay out of that hour. */
+const DRILL_HOUR = 60;
+
+/** Minutes into the week (Sunday 00:00 UTC) of `ddd:hh:mi`. */
+function weekMinute(day: string, time: string): number {
+  const [h = 0, m = 0] = time.split(':').map(Number);
+  return DAYS.indexOf(day) * 1440 + h * 60 + m;
+}
+
+/** Whether the week-minute ranges [a0, a1) and [b0, b1) overlap, either wrapping past Saturday night. */
+function overlaps(a0: number, a1: number, b0: number, b1: number): boolean {
+  const norm = (x0: number, x1: number): [number, number][] =>
+    x1 > x0
+      ? [[x0, x1]]
+      : [
+          [x0, WEEK],
+          [0, x1],
+        ];
+  return norm(a0, a1).some(([p0, p1]) => norm(b0, b1).some(([q0, q1]) => p0 < q1 && q0 < p1));
+}
+
+/**
+ * A drill that starts while RDS maintains or backs up the instance measures RDS, not failover (and a Multi-AZ
+ * failover mid-drill can fail it). Checked for the weekly cron form the drill uses, `cron(M H ? * DAY *)`.
+ */
+function drillWindowClash(
+  expression: string,
+  db: { preferredMaintenanceWindow: string; preferredBackupWindow: string },
+): { key: 'preferredMaintenanceWindow' | 'preferredBackupWindow'; message: string } | undefined {
+  const cron = /^cron\((\d{1,2}) (\d{1,2}) \? \* ([A-Za-z]{3}|\*) \*\)$/.exec(expression);
+  if (cron === null) return undefined;
+  const [, minute = '0', hour = '0', dayField = '*'] = cron;
+  const days = dayField === '*' ? DAYS : [dayField.toLowerCase()];
+  const [m0 = '', m1 = ''] = db.preferredMaintenanceWindow.split('-');
+  const maintenance: [number, number] = [
+    weekMinute(m0.slice(0, 3), m0.slice(4)),
+    weekMinute(m1.slice(0, 3), m1.slice(4)),
+  ];
+  const [b0 = '00:00', b1 = '00:00'] = db.preferredBackupWindow.split('-');
+  for (const day of days) {
+    if (!DAYS.includes(day)) return undefined;
+    const start = weekMinute(day, `${hour}:${minute}`);
+    const end = (start + DRILL_HOUR) % WEEK;
+    if (overlaps(start, end, ...maintenance))
+      return {
+        key: 'preferredMaintenanceWindow',
+        message: `overlaps the drill (${expression}, about an hour): move one of them`,
+      };
+    const backup: [number, number] = [weekMinute(day, b0), weekMinute(day, b1)];
+    if (overlaps(start % 1440, end % 1440 || 1440, backup[0] % 1440, backup[1] % 1440 || 1440))
+      return {
+        key: 'preferredBackupWindow',
+        message: `overlaps the drill (${expression}, about an hour): move one of them`,
+      };
+  }
+  return undefined;
+}
+
 /** Defaults follow the seed document; everything else must be set on purpose. */
 export const CONFIG_DEFAULTS = {
   primaryRegion: 'us-west-2',
@@ -351,7 +434,8 @@ export const CONFIG_DEFAULTS = {
   healthCheck: {
     probeIntervalSeconds: 10,
     probeTimeoutSeconds: 3,
-    alarmEvaluationPeriods: 1,
+    alarmEvaluationPeriods: 3,
+    remoteAlarmEvaluationPeriods: 3,
     requestIntervalSeconds: 10,
     failureThreshold: 2,
   },
@@ -373,6 +457,8 @@ export const CONFIG_DEFAULTS = {
     replicationUsername: 'dr_replication',
     replicationSecretName: 'pg-dr/replication-user',
     secretRotationDays: 30,
+    preferredMaintenanceWindow: 'tue:03:00-tue:03:30',
+    preferredBackupWindow: '04:00-04:30',
   },
   backups: { noncurrentVersionExpirationDays: 30 },
   migrationsDirectory: 'prisma/migrations',

@@ -10,18 +10,47 @@ export interface FailoverTerm {
 }
 
 export interface FailoverTiming {
-  /** Primary database stops answering → its health check (and the PRIMARY record) is unhealthy. */
+  /** Primary stops answering → the in-region probe's alarm, and so the PRIMARY check, is unhealthy. */
   readonly databaseDetection: readonly FailoverTerm[];
+  /**
+   * The same seen from the secondary region (the remote observer): the path that still works when the primary
+   * region's own probe or CloudWatch is impaired by the regional event itself.
+   */
+  readonly remoteDetection: readonly FailoverTerm[];
   /** Sidecar endpoint fails → its HTTPS check is unhealthy (only with a sidecar URL). */
   readonly sidecarDetection: readonly FailoverTerm[] | undefined;
   /** Record's health check unhealthy → every client resolves the secondary. */
   readonly dnsSwitch: readonly FailoverTerm[];
   readonly worstCaseDatabaseFailoverSeconds: number;
+  readonly worstCaseRegionalFailoverSeconds: number;
   readonly worstCaseSidecarFailoverSeconds: number | undefined;
   readonly worstCaseDnsSwitchSeconds: number;
+  /**
+   * The longest outage of the primary that can never fail production over: a blip (a Multi-AZ failover, a
+   * restart, a network hiccup) shorter than this leaves DNS alone. Each observer needs most probes of N
+   * consecutive whole minutes to fail; an outage of (N - 1) minutes can at most make N - 1 whole minutes
+   * and two half minutes fail, which is not N majorities. Failover happens when either observer fires, so the
+   * smaller N rules.
+   */
+  readonly toleratedOutageSeconds: number;
 }
 
 const total = (terms: readonly FailoverTerm[]) => terms.reduce((sum, term) => sum + term.seconds, 0);
+
+function detection(periods: number, key: string): FailoverTerm[] {
+  return [
+    {
+      what: 'rest of the minute the failure began in (it may not count: most of its probes can still succeed)',
+      seconds: ALARM_PERIOD_SECONDS,
+      why: `one ${ALARM_PERIOD_SECONDS} s alarm period`,
+    },
+    {
+      what: 'whole minutes in which most probes fail',
+      seconds: periods * ALARM_PERIOD_SECONDS,
+      why: `healthCheck.${key} × ${ALARM_PERIOD_SECONDS} s (N of N, Average < 0.5)`,
+    },
+  ];
+}
 
 /**
  * Worst-case failover arithmetic from the configuration. Route 53's own delay between a health check turning
@@ -29,15 +58,8 @@ const total = (terms: readonly FailoverTerm[]) => terms.reduce((sum, term) => su
  */
 export function failoverTiming(config: DrConfig): FailoverTiming {
   const hc = config.healthCheck;
-  const databaseDetection: FailoverTerm[] = [
-    { what: 'next probe starts', seconds: hc.probeIntervalSeconds, why: 'healthCheck.probeIntervalSeconds' },
-    { what: 'probe gives up', seconds: hc.probeTimeoutSeconds, why: 'healthCheck.probeTimeoutSeconds' },
-    {
-      what: 'alarm evaluates the failed minute(s)',
-      seconds: hc.alarmEvaluationPeriods * ALARM_PERIOD_SECONDS,
-      why: `healthCheck.alarmEvaluationPeriods × ${ALARM_PERIOD_SECONDS} s (standard resolution)`,
-    },
-  ];
+  const databaseDetection = detection(hc.alarmEvaluationPeriods, 'alarmEvaluationPeriods');
+  const remoteDetection = detection(hc.remoteAlarmEvaluationPeriods, 'remoteAlarmEvaluationPeriods');
   const sidecarDetection =
     config.sidecarHealthUrl === undefined
       ? undefined
@@ -53,11 +75,15 @@ export function failoverTiming(config: DrConfig): FailoverTiming {
   ];
   return {
     databaseDetection,
+    remoteDetection,
     sidecarDetection,
     dnsSwitch,
     worstCaseDatabaseFailoverSeconds: total(databaseDetection) + total(dnsSwitch),
+    worstCaseRegionalFailoverSeconds: total(remoteDetection) + total(dnsSwitch),
     worstCaseSidecarFailoverSeconds:
       sidecarDetection === undefined ? undefined : total(sidecarDetection) + total(dnsSwitch),
     worstCaseDnsSwitchSeconds: total(dnsSwitch),
+    toleratedOutageSeconds:
+      (Math.min(hc.alarmEvaluationPeriods, hc.remoteAlarmEvaluationPeriods) - 1) * ALARM_PERIOD_SECONDS,
   };
 }

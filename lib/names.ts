@@ -26,6 +26,11 @@ export function drNames(config: DrConfig) {
     dashboard: `${p}-disaster-recovery`,
     alarms: {
       primaryUnreachable: `${p}-primary-db-unreachable`,
+      primaryUnreachableRemote: `${p}-primary-db-unreachable-from-secondary`,
+      /** A probe that publishes nothing (cannot fail production over; pages instead). */
+      probeBlind: (role: string) => `${p}-${role}-probe-blind`,
+      /** A database that answers, but its probe cannot complete (secret, password, TLS). */
+      probeErrors: (role: string) => `${p}-${role}-probe-errors`,
       replicaUnreachable: `${p}-replica-db-unreachable`,
       primaryHealthCheckUnhealthy: `${p}-primary-health-check-unhealthy`,
       replicaLagHigh: `${p}-replica-lag-high`,
@@ -45,7 +50,14 @@ export function drNames(config: DrConfig) {
 /** Route 53 publishes health-check metrics only in us-east-1, so that alarm (and a topic for it) lives there. */
 export const ROUTE53_METRICS_REGION = 'us-east-1';
 
-/** Regions that raise alarms and therefore need an on-call topic of their own. */
+/** Regions that raise alarms and therefore need an on-call topic of their own (every region here does). */
 export function onCallRegions(config: DrConfig): string[] {
-  return [...new Set([config.secondaryRegion, ROUTE53_METRICS_REGION, config.orchestrationRegion])];
+  return [
+    ...new Set([
+      config.primaryRegion,
+      config.secondaryRegion,
+      ROUTE53_METRICS_REGION,
+      config.orchestrationRegion,
+    ]),
+  ];
 }

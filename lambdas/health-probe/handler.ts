@@ -6,12 +6,15 @@ import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import {
   DATABASE_DIMENSION,
+  DATABASE_ROLES,
   HEALTH_PROBE_NAMESPACE,
   HEALTH_PROBE_SERVICE,
   LATENCY_METRIC,
+  PROBE_ERRORS_METRIC,
   REACHABLE_METRIC,
+  type DatabaseRole,
 } from './metric';
-import { probeDatabase, runProbeRounds, type ProbeResult } from './probe';
+import { databaseAnswered, probeDatabase, runProbeRounds, type ProbeResult } from './probe';
 
 const settingsSchema = z.object({
   DB_HOST: z.string().min(1),
@@ -19,7 +22,7 @@ const settingsSchema = z.object({
   DB_NAME: z.string().min(1),
   /** Secrets Manager name or ARN of the master secret (its replica, in the secondary region). */
   DB_SECRET_ID: z.string().min(1),
-  DB_ROLE: z.enum(['primary', 'replica']),
+  DB_ROLE: z.enum(DATABASE_ROLES),
   PROBE_ROUNDS: z.coerce.number().int().min(1).max(60),
   PROBE_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000),
   PROBE_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000),
@@ -30,6 +33,12 @@ export type ProbeSettings = z.infer<typeof settingsSchema>;
 
 const credentialsSchema = z.object({ username: z.string().min(1), password: z.string().min(1) });
 const SECRET_MAX_AGE_SECONDS = 300;
+/**
+ * When the secret cannot be read (Secrets Manager unavailable or throttled, a secret being rotated), the probe
+ * still asks the database: as a user that does not exist, with a password that is not one. A server that
+ * answers "authentication failed" is up.
+ */
+const NO_CREDENTIALS = { username: 'dr_health_probe_without_secret', password: 'not-a-password' };
 
 const logger = new Logger({ serviceName: HEALTH_PROBE_SERVICE });
 const metrics = new Metrics({ namespace: HEALTH_PROBE_NAMESPACE, serviceName: HEALTH_PROBE_SERVICE });
@@ -62,16 +71,23 @@ async function fetchCredentials(
 }
 
 export interface ProbeSummary {
-  readonly database: 'primary' | 'replica';
+  readonly database: DatabaseRole;
   readonly rounds: number;
+  /** Rounds the database answered (DatabaseReachable 1). */
   readonly reachable: number;
+  /** Rounds it answered but the probe could not complete normally (ProbeErrors 1): ours to fix, not a failover. */
+  readonly errors: number;
   readonly failures: readonly { readonly kind: string; readonly message: string }[];
+  /** Why the secret could not be used, when it could not. */
+  readonly secretProblem?: string;
 }
 
 /**
- * Probes one database several times per scheduled invocation and emits DatabaseReachable (1/0) per probe as
- * a standard-resolution metric, which the Route 53 health check's alarm watches. A probe that cannot run at
- * all (no secret) emits nothing; the alarm treats missing data as unreachable.
+ * Probes one database several times per scheduled invocation and emits, per round, DatabaseReachable (1 when
+ * the database answered, 0 when it did not or not in time) and ProbeErrors (1 when it answered but the probe
+ * could not complete: no secret, authentication or TLS refused) as standard-resolution metrics. The alarm the
+ * Route 53 health check follows watches DatabaseReachable only: a Secrets Manager blip or a half-finished
+ * rotation never moves production to the replica; ProbeErrors pages on its own.
  */
 export async function handler(
   _event: unknown,
@@ -81,8 +97,13 @@ export async function handler(
   const ca = config.DB_CA_FILE === undefined ? undefined : readFileSync(config.DB_CA_FILE, 'utf8');
   metrics.setDefaultDimensions({ [DATABASE_DIMENSION]: config.DB_ROLE });
 
-  let credentials = await fetchCredentials(config.DB_SECRET_ID, false);
-  let refreshed = false;
+  let secretProblem: string | undefined;
+  let credentials = await fetchCredentials(config.DB_SECRET_ID, false).catch((error: unknown) => {
+    secretProblem = `secret ${config.DB_SECRET_ID} could not be read (${error instanceof Error ? error.name : 'error'}: ${error instanceof Error ? error.message : String(error)}); probed without credentials`;
+    return NO_CREDENTIALS;
+  });
+  let refreshed = secretProblem !== undefined;
+  let errorRounds = 0;
   const probeOnce = async (): Promise<ProbeResult> => {
     const run = () =>
       probeDatabase(
@@ -100,7 +121,12 @@ export async function handler(
     // Rotation may have changed the password since it was cached: refetch once before calling it a failure.
     if (result.failure?.kind === 'auth_failed' && !refreshed) {
       refreshed = true;
-      credentials = await fetchCredentials(config.DB_SECRET_ID, true);
+      try {
+        credentials = await fetchCredentials(config.DB_SECRET_ID, true);
+      } catch (error) {
+        secretProblem = `secret ${config.DB_SECRET_ID} could not be read again after an authentication failure (${error instanceof Error ? error.name : 'error'})`;
+        return result;
+      }
       return run();
     }
     return result;
@@ -113,29 +139,38 @@ export async function handler(
     roundBudgetMs: config.PROBE_TIMEOUT_MS + 1_000,
     probe: probeOnce,
     onResult: (result, round) => {
-      metrics.addMetric(REACHABLE_METRIC, MetricUnit.Count, result.reachable ? 1 : 0);
+      const answered = databaseAnswered(result);
+      const error = answered && (!result.reachable || credentials === NO_CREDENTIALS);
+      if (error) errorRounds += 1;
+      metrics.addMetric(REACHABLE_METRIC, MetricUnit.Count, answered ? 1 : 0);
+      metrics.addMetric(PROBE_ERRORS_METRIC, MetricUnit.Count, error ? 1 : 0);
       metrics.addMetric(LATENCY_METRIC, MetricUnit.Milliseconds, result.latencyMs);
       metrics.publishStoredMetrics();
       const entry = {
         round,
         database: config.DB_ROLE,
-        reachable: result.reachable,
+        reachable: answered,
+        probeError: error,
+        secretProblem,
         latencyMs: result.latencyMs,
         inRecovery: result.inRecovery,
         failureKind: result.failure?.kind,
         failure: result.failure?.message,
       };
       if (result.reachable) logger.info('probe succeeded', entry);
-      else logger.warn('probe failed', entry);
+      else if (answered) logger.warn('database answered, but the probe could not complete', entry);
+      else logger.warn('probe failed: the database did not answer', entry);
     },
   });
 
   return {
     database: config.DB_ROLE,
     rounds: results.length,
-    reachable: results.filter((r) => r.reachable).length,
+    reachable: results.filter(databaseAnswered).length,
+    errors: errorRounds,
     failures: results.flatMap((r) =>
       r.failure === undefined ? [] : [{ kind: r.failure.kind, message: r.failure.message }],
     ),
+    ...(secretProblem === undefined ? {} : { secretProblem }),
   };
 }

@@ -9,6 +9,7 @@ export type ProbeTarget = ConnectionSettings;
 export type ProbeFailureKind = PostgresFailureKind;
 
 export interface ProbeResult {
+  /** The probe connected and its query answered. */
   readonly reachable: boolean;
   readonly latencyMs: number;
   readonly inRecovery?: boolean;
@@ -20,6 +21,18 @@ export interface ProbeOptions {
   readonly timeoutMs: number;
   /** The trivial query; overridable so tests can stand in a server that stalls after connecting. */
   readonly query?: string;
+}
+
+/**
+ * Whether the database answered at all: the server is up when it completed the probe, and also when it
+ * answered with an error of its own (authentication refused, TLS refused, a failed query). Only no answer
+ * (nothing listening, connection reset, shutting down) or no answer in time counts as down. A credential or
+ * certificate problem is ours to fix and pages on its own; it must not move production to the replica.
+ */
+export function databaseAnswered(result: ProbeResult): boolean {
+  if (result.reachable) return true;
+  const kind = result.failure?.kind;
+  return kind !== 'unreachable' && kind !== 'timeout';
 }
 
 /**

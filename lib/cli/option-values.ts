@@ -40,6 +40,13 @@ export const stateMachineArn = (flag = '--state-machine-arn') =>
     'a Step Functions state machine ARN',
   );
 
+export const healthCheckId = (flag = '--health-check-id') =>
+  matching(
+    flag,
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    'a Route 53 health check id (a UUID)',
+  );
+
 export const regionName = (flag = '--region') =>
   matching(flag, /^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'an AWS region such as us-east-1');
 

@@ -28,6 +28,7 @@ import {
   runDrill,
   type DrillIo,
 } from './drill-command';
+import { addHoldCommand, defaultHoldIo, describeHold, holdPrimary, type HoldIo } from './hold-command';
 import {
   addMigrateCommand,
   defaultMigrateIo,
@@ -45,6 +46,8 @@ export interface CliIo {
   readonly migrateIo?: (region: string | undefined) => MigrateIo;
   /** AWS clients and clock for `dr drill` and `dr status`; real ones by default. */
   readonly drillIo?: (region: string | undefined) => DrillIo;
+  /** AWS clients for `dr hold`; real ones by default. */
+  readonly holdIo?: (region: string) => HoldIo;
 }
 
 export const EXIT_OK = 0;
@@ -271,6 +274,12 @@ export function buildProgram(io: CliIo): Command {
       if (options.json === true) io.out(`${JSON.stringify({ ok: true, command: 'status', ...status })}\n`);
       else io.out(`${describeStatus(status).join('\n')}\n`);
     },
+  });
+
+  addHoldCommand(program, async (options) => {
+    const result = await holdPrimary(options, io.holdIo?.(options.region) ?? defaultHoldIo(options.region));
+    if (options.json === true) io.out(`${JSON.stringify({ ok: true, command: 'hold', ...result })}\n`);
+    else io.out(`${describeHold(result)}\n`);
   });
 
   return program;

@@ -22,6 +22,8 @@ export interface FailoverDnsProps {
   readonly recordName: string;
   readonly ttl: Duration;
   readonly primary: FailoverTarget;
+  /** The primary probed from the secondary region: its alarm (in that region) is a second observer. */
+  readonly primaryRemote: { readonly alarmName: string; readonly alarmRegion: string };
   readonly secondary: FailoverTarget;
   /** The application's public health endpoint; when set, the primary is healthy only if both are. */
   readonly sidecar?: SidecarCheck;
@@ -38,6 +40,8 @@ export class FailoverDns extends Construct {
   /** The CALCULATED check on the PRIMARY record: the one the drill inverts to simulate losing the primary. */
   readonly primaryRecordHealthCheck: route53.HealthCheck;
   readonly primaryDatabaseHealthCheck: route53.HealthCheck;
+  /** The primary as seen from the secondary region (the remote observer's alarm). */
+  readonly primaryRemoteHealthCheck: route53.HealthCheck;
   readonly secondaryDatabaseHealthCheck: route53.HealthCheck;
   readonly sidecarHealthCheck: route53.HealthCheck | undefined;
   /** The drill record's own CALCULATED check (same children), when a drill record is configured. */
@@ -50,18 +54,21 @@ export class FailoverDns extends Construct {
       zoneName: props.zoneName,
     });
 
-    const databaseCheck = (checkId: string, target: FailoverTarget) =>
+    const databaseCheck = (checkId: string, target: { alarmName: string; alarmRegion: string }) =>
       new route53.HealthCheck(this, checkId, {
         type: route53.HealthCheckType.CLOUDWATCH_METRIC,
         alarmIdentifier: { name: target.alarmName, region: target.alarmRegion },
-        // The alarm treats missing probe data as breaching, so INSUFFICIENT_DATA only happens while an alarm is
-        // brand new or CloudWatch itself is impaired: neither is a reason to fail over, or back.
+        // A probe that stops publishing leaves its alarm without data (INSUFFICIENT_DATA): no verdict, so the
+        // check keeps its last status; the other observer still decides, and the probe's blind alarm pages.
         insufficientDataHealthStatus: route53.InsufficientDataHealthStatusEnum.LAST_KNOWN_STATUS,
       });
     this.primaryDatabaseHealthCheck = databaseCheck('PrimaryDatabaseHealth', props.primary);
+    this.primaryRemoteHealthCheck = databaseCheck('PrimaryRemoteHealth', props.primaryRemote);
     this.secondaryDatabaseHealthCheck = databaseCheck('SecondaryDatabaseHealth', props.secondary);
 
-    const children = [this.primaryDatabaseHealthCheck];
+    // PRIMARY is healthy only while every observer says so: its own region's probe, the secondary region's
+    // probe of it, and the sidecar when configured.
+    const children = [this.primaryDatabaseHealthCheck, this.primaryRemoteHealthCheck];
     if (props.sidecar !== undefined) {
       const url = new URL(props.sidecar.url);
       this.sidecarHealthCheck = new route53.HealthCheck(this, 'SidecarHealth', {

@@ -14,6 +14,7 @@ import {
   DATABASE_DIMENSION,
   HEALTH_PROBE_NAMESPACE,
   HEALTH_PROBE_SERVICE,
+  PROBE_ERRORS_METRIC,
   REACHABLE_METRIC,
   type DatabaseRole,
 } from '../../lambdas/health-probe/metric';
@@ -26,18 +27,31 @@ import { grantSecretDecrypt, grantSecretRead } from './secret-access';
 export interface HealthProbeProps {
   readonly network: RegionalNetwork;
   readonly role: DatabaseRole;
-  /** The database to probe; the probe's security group is allowed into it. */
-  readonly database: { readonly connections: ec2.IConnectable; readonly host: string; readonly port: number };
+  /**
+   * The database to probe. With `connections` (the database in this region) the probe's security group is
+   * allowed into it; without (the primary seen from the secondary region) the database admits the peered
+   * CIDR, and `cidr` is where the probe may connect.
+   */
+  readonly database: {
+    readonly connections?: ec2.IConnectable;
+    readonly cidr?: string;
+    readonly host: string;
+    readonly port: number;
+  };
   readonly databaseName: string;
   /** Name of the master secret; in the secondary region the same name resolves to its replica. */
   readonly secretName: string;
   /** Key that encrypts the secret (or its replica) in this region. */
   readonly secretKey: kms.IKey;
   readonly settings: DrConfig['healthCheck'];
-  /** Physical alarm name: Route 53 health checks refer to alarms by name and region. */
-  readonly alarmName: string;
-  /** When set, the unreachable alarm also pages on-call (topic in this region). */
-  readonly onCallTopic?: sns.ITopic;
+  /** Consecutive minutes in which most probes must fail (N of N) before the database counts as down. */
+  readonly evaluationPeriods: number;
+  /** Physical alarm names: Route 53 health checks refer to the unreachable alarm by name and region. */
+  readonly alarmNames: { readonly unreachable: string; readonly blind: string; readonly errors: string };
+  /** On-call topic in this region: the blind and probe-error alarms page it. */
+  readonly onCallTopic: sns.ITopic;
+  /** Whether the unreachable alarm itself pages too (the primary's is paged through its Route 53 check). */
+  readonly pageWhenUnreachable: boolean;
 }
 
 /**
@@ -64,13 +78,13 @@ export class HealthProbe extends Construct {
       ec2.Port.tcp(443),
       'Secrets Manager endpoint',
     );
-    props.database.connections.connections.allowFrom(
+    props.database.connections?.connections.allowFrom(
       securityGroup,
       ec2.Port.tcp(props.database.port),
       `${props.role} health probe`,
     );
     securityGroup.addEgressRule(
-      ec2.Peer.ipv4(props.network.cidr),
+      ec2.Peer.ipv4(props.database.cidr ?? props.network.cidr),
       ec2.Port.tcp(props.database.port),
       `PostgreSQL ${props.role}`,
     );
@@ -119,40 +133,82 @@ export class HealthProbe extends Construct {
     new events.Rule(this, 'Schedule', {
       description: `Starts a minute of ${props.role} database probes`,
       schedule: events.Schedule.rate(Duration.minutes(1)),
+      // A dropped or throttled invocation is retried within its minute, not lost (a lost minute is missing
+      // data, which the alarm does not count as a failure either).
       targets: [
-        new targets.LambdaFunction(this.function, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }),
+        new targets.LambdaFunction(this.function, { retryAttempts: 2, maxEventAge: Duration.minutes(1) }),
       ],
     });
 
-    this.reachableMetric = new cloudwatch.Metric({
-      namespace: HEALTH_PROBE_NAMESPACE,
-      metricName: REACHABLE_METRIC,
-      dimensionsMap: { service: HEALTH_PROBE_SERVICE, [DATABASE_DIMENSION]: props.role },
-      statistic: cloudwatch.Stats.MINIMUM,
-      period: Duration.minutes(1),
-    });
+    const metric = (metricName: string, statistic: string) =>
+      new cloudwatch.Metric({
+        namespace: HEALTH_PROBE_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: HEALTH_PROBE_SERVICE, [DATABASE_DIMENSION]: props.role },
+        statistic,
+        period: Duration.minutes(1),
+      });
+    // 1 per round the database answered, 0 per round it did not: the Average of a minute is the share of
+    // rounds it answered.
+    this.reachableMetric = metric(REACHABLE_METRIC, cloudwatch.Stats.AVERAGE);
     this.unreachableAlarm = new cloudwatch.Alarm(this, 'Unreachable', {
-      alarmName: props.alarmName,
+      alarmName: props.alarmNames.unreachable,
       alarmDescription:
-        `The ${props.role} PostgreSQL database did not answer a probe from inside its VPC. ` +
-        'Drives the Route 53 health check of its failover record.',
+        `Most probes of the ${props.role} PostgreSQL database failed in each of ${props.evaluationPeriods} ` +
+        'consecutive minutes (it did not answer at all, or not in time). Drives the Route 53 health check of its ' +
+        'failover record.',
       metric: this.reachableMetric,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-      threshold: 1,
-      evaluationPeriods: settings.alarmEvaluationPeriods,
-      datapointsToAlarm: settings.alarmEvaluationPeriods,
-      // No probe data means the probe (or the region) is down: count it as unreachable, never as healthy.
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      threshold: 0.5,
+      evaluationPeriods: props.evaluationPeriods,
+      datapointsToAlarm: props.evaluationPeriods,
+      // No probe data is no verdict: the alarm goes INSUFFICIENT_DATA and Route 53 keeps the check's last
+      // status (the other observer still decides); the blind alarm below pages about the silence.
+      treatMissingData: cloudwatch.TreatMissingData.MISSING,
     });
-    if (props.onCallTopic !== undefined) {
+    if (props.pageWhenUnreachable) {
       this.unreachableAlarm.addAlarmAction(new actions.SnsAction(props.onCallTopic));
       this.unreachableAlarm.addOkAction(new actions.SnsAction(props.onCallTopic));
     } else {
       acknowledgeNistFinding(
         this.unreachableAlarm,
         'CloudWatchAlarmAction',
-        'This alarm feeds the Route 53 health check; on-call is paged by the alarm on that health check in us-east-1.',
+        'This alarm feeds the Route 53 health check; on-call is paged by the alarm on the PRIMARY record check in us-east-1.',
       );
     }
+    const page = (alarm: cloudwatch.Alarm) => {
+      alarm.addAlarmAction(new actions.SnsAction(props.onCallTopic));
+      alarm.addOkAction(new actions.SnsAction(props.onCallTopic));
+    };
+    page(
+      new cloudwatch.Alarm(this, 'Blind', {
+        alarmName: props.alarmNames.blind,
+        alarmDescription:
+          `The ${props.role} health probe has published nothing for 5 minutes: its Route 53 check keeps its last ` +
+          'status, so this observer cannot fail production over (the other one still can). See the probe ' +
+          "function's logs and throttles.",
+        metric: metric(REACHABLE_METRIC, cloudwatch.Stats.SAMPLE_COUNT),
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        threshold: 1,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 5,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }),
+    );
+    page(
+      new cloudwatch.Alarm(this, 'ProbeErrors', {
+        alarmName: props.alarmNames.errors,
+        alarmDescription:
+          `The ${props.role} database answers, but its probe could not complete for 5 minutes (secret unreadable, ` +
+          'password refused, TLS refused). Not a failover: fix the secret, the rotation or the CA. The probe log ' +
+          'says which.',
+        metric: metric(PROBE_ERRORS_METRIC, cloudwatch.Stats.MINIMUM),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        threshold: 1,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 5,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
   }
 }

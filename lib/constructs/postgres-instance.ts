@@ -90,6 +90,8 @@ export function drInstanceProps(
     performanceInsightEncryptionKey: options.key,
     monitoringInterval: Duration.seconds(60),
     autoMinorVersionUpgrade: true,
+    // Minor upgrades, patches and the Multi-AZ failovers RDS schedules happen here, away from the drill.
+    preferredMaintenanceWindow: settings.preferredMaintenanceWindow,
   };
   return { props, securityGroup };
 }

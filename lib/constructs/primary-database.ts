@@ -51,6 +51,7 @@ export class PrimaryDatabase extends Construct {
       }),
       allocatedStorage: settings.allocatedStorageGiB,
       backupRetention: Duration.days(settings.backupRetentionDays),
+      preferredBackupWindow: settings.preferredBackupWindow,
     });
     acknowledgeDrInstanceFindings(this.instance);
 

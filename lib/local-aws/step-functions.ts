@@ -155,7 +155,9 @@ export class StepFunctionsSimulator implements Simulator {
       const output = JSON.stringify(state.output ?? {});
       if (state.type === 'Task')
         id = lambda
-          ? this.push(execution, 'LambdaFunctionSucceeded', id, { lambdaFunctionSucceededEventDetails: { output } })
+          ? this.push(execution, 'LambdaFunctionSucceeded', id, {
+              lambdaFunctionSucceededEventDetails: { output },
+            })
           : this.push(execution, 'TaskSucceeded', id, {
               taskSucceededEventDetails: { resourceType, resource: integrationResource, output },
             });

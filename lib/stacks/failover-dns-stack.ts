@@ -1,4 +1,4 @@
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
@@ -33,6 +33,10 @@ export class FailoverDnsStack extends Stack {
         alarmName: names.alarms.primaryUnreachable,
         alarmRegion: config.primaryRegion,
       },
+      primaryRemote: {
+        alarmName: names.alarms.primaryUnreachableRemote,
+        alarmRegion: config.secondaryRegion,
+      },
       secondary: {
         endpoint: props.replicaEndpoint,
         alarmName: names.alarms.replicaUnreachable,
@@ -53,12 +57,15 @@ export class FailoverDnsStack extends Stack {
       topic: props.onCallTopic,
       alarmName: names.alarms.primaryHealthCheckUnhealthy,
       alarmDescription:
-        `Route 53 considers the primary database unhealthy: ${config.recordName} is answering the read-only ` +
-        'replica. Writes fail until the primary recovers or the replica is promoted.',
+        `Route 53 considers PRIMARY unhealthy: ${config.recordName} is answering the read-only replica. Writes ` +
+        'fail until the primary recovers or the replica is promoted. Any observer can cause it (the primary ' +
+        "region's probe, the secondary region's probe of the primary, the sidecar): dr doctor says which. To pin " +
+        'PRIMARY during a known blip: dr hold.',
       metric: new cloudwatch.Metric({
         namespace: 'AWS/Route53',
         metricName: 'HealthCheckStatus',
-        dimensionsMap: { HealthCheckId: this.dns.primaryDatabaseHealthCheck.healthCheckId },
+        // The record's own (CALCULATED) check: whichever child turns it unhealthy, this pages.
+        dimensionsMap: { HealthCheckId: this.dns.primaryRecordHealthCheck.healthCheckId },
         statistic: cloudwatch.Stats.MINIMUM,
         period: Duration.minutes(1),
       }),
@@ -67,5 +74,35 @@ export class FailoverDnsStack extends Stack {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
+    // What dr hold, dr doctor and on-call look up: the health checks by role.
+    const output = (id: string, check: { healthCheckId: string } | undefined, description: string) => {
+      if (check !== undefined) new CfnOutput(this, id, { value: check.healthCheckId, description });
+    };
+    output(
+      'PrimaryRecordHealthCheckId',
+      this.dns.primaryRecordHealthCheck,
+      'PRIMARY record check (dr hold disables it)',
+    );
+    output(
+      'PrimaryDatabaseHealthCheckId',
+      this.dns.primaryDatabaseHealthCheck,
+      'Primary, probed in its own region',
+    );
+    output(
+      'PrimaryRemoteHealthCheckId',
+      this.dns.primaryRemoteHealthCheck,
+      'Primary, probed from the secondary region',
+    );
+    output(
+      'SecondaryDatabaseHealthCheckId',
+      this.dns.secondaryDatabaseHealthCheck,
+      'Replica, probed in its region',
+    );
+    output('SidecarHealthCheckId', this.dns.sidecarHealthCheck, 'Application sidecar (HTTPS)');
+    output(
+      'DrillRecordHealthCheckId',
+      this.dns.drillRecordHealthCheck,
+      'Drill record check (the drill inverts it)',
+    );
   }
 }

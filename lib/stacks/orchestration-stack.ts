@@ -100,6 +100,10 @@ export class OrchestrationStack extends Stack {
       throw new Error('drill.record is "separate" but no drill record was created');
     const watch = [
       { healthCheckId: dns.primaryDatabaseHealthCheck.healthCheckId, label: 'primary database' },
+      {
+        healthCheckId: dns.primaryRemoteHealthCheck.healthCheckId,
+        label: 'primary, seen from the secondary',
+      },
       { healthCheckId: dns.secondaryDatabaseHealthCheck.healthCheckId, label: 'secondary database' },
       ...(dns.sidecarHealthCheck === undefined
         ? []
@@ -166,7 +170,8 @@ export class OrchestrationStack extends Stack {
     });
     new CfnOutput(this, 'DrRebuildStateMachineArn', {
       value: this.drRebuild.stateMachine.stateMachineArn,
-      description: 'The DR rebuild after a cutover (the migration starts it with rebuildDr; start it again to resume)',
+      description:
+        'The DR rebuild after a cutover (the migration starts it with rebuildDr; start it again to resume)',
     });
     for (const [name, fn] of Object.entries(this.blueGreenSteps.functions)) {
       new CfnOutput(this, `${name}FunctionName`, {

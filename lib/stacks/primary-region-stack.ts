@@ -1,4 +1,5 @@
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { DrConfig } from '../config';
 import { BackupBucket } from '../constructs/backup-bucket';
@@ -14,6 +15,8 @@ import type { SecondaryFoundationStack } from './secondary-foundation-stack';
 export interface PrimaryRegionStackProps extends StackProps {
   readonly config: DrConfig;
   readonly secondary: SecondaryFoundationStack;
+  /** On-call topic in the primary region: the probe's blind and probe-error alarms page it. */
+  readonly onCallTopic: sns.ITopic;
 }
 
 /** The production region: the writer, its backups, its in-VPC health probe and the peering to the DR region. */
@@ -84,7 +87,14 @@ export class PrimaryRegionStack extends Stack {
       secretName: config.database.secretName,
       secretKey: dataKey.key,
       settings: config.healthCheck,
-      alarmName: names.alarms.primaryUnreachable,
+      evaluationPeriods: config.healthCheck.alarmEvaluationPeriods,
+      alarmNames: {
+        unreachable: names.alarms.primaryUnreachable,
+        blind: names.alarms.probeBlind('primary'),
+        errors: names.alarms.probeErrors('primary'),
+      },
+      onCallTopic: props.onCallTopic,
+      pageWhenUnreachable: false,
     });
   }
 }

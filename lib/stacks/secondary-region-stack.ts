@@ -22,6 +22,8 @@ export interface SecondaryRegionStackProps extends StackProps {
 export class SecondaryRegionStack extends Stack {
   readonly replica: ReplicaDatabase;
   readonly probe: HealthProbe;
+  /** The primary as the secondary region sees it. */
+  readonly remoteProbe: HealthProbe;
 
   constructor(scope: Construct, id: string, props: SecondaryRegionStackProps) {
     super(scope, id, props);
@@ -56,8 +58,38 @@ export class SecondaryRegionStack extends Stack {
       secretName: config.database.secretName,
       secretKey: foundation.dataKey.key,
       settings: config.healthCheck,
-      alarmName: names.alarms.replicaUnreachable,
+      evaluationPeriods: config.healthCheck.alarmEvaluationPeriods,
+      alarmNames: {
+        unreachable: names.alarms.replicaUnreachable,
+        blind: names.alarms.probeBlind('replica'),
+        errors: names.alarms.probeErrors('replica'),
+      },
       onCallTopic: props.onCallTopic,
+      pageWhenUnreachable: true,
+    });
+    // The remote observer: the primary probed from this region over the peering, with this region's copy of the
+    // master secret and this region's CloudWatch, so losing the primary region's own probe or CloudWatch in the
+    // same event does not freeze the PRIMARY health check healthy.
+    this.remoteProbe = new HealthProbe(this, 'PrimaryRemoteProbe', {
+      network: foundation.network,
+      role: 'primary-remote',
+      database: {
+        cidr: config.network.primaryCidr,
+        host: primary.database.instance.dbInstanceEndpointAddress,
+        port: config.database.port,
+      },
+      databaseName: config.database.databaseName,
+      secretName: config.database.secretName,
+      secretKey: foundation.dataKey.key,
+      settings: config.healthCheck,
+      evaluationPeriods: config.healthCheck.remoteAlarmEvaluationPeriods,
+      alarmNames: {
+        unreachable: names.alarms.primaryUnreachableRemote,
+        blind: names.alarms.probeBlind('primary-remote'),
+        errors: names.alarms.probeErrors('primary-remote'),
+      },
+      onCallTopic: props.onCallTopic,
+      pageWhenUnreachable: false,
     });
     new PagingAlarm(this, 'ReplicaLagHigh', {
       topic: props.onCallTopic,

@@ -110,6 +110,20 @@ const TARGETS: CliTarget[] = [
   },
   { name: 'dr drill restore', argv: ['drill', 'restore', ...drillCommon], numeric: [], required: [] },
   {
+    name: 'dr hold',
+    argv: [
+      'hold',
+      '--stack',
+      'pg-dr-failover-dns',
+      '--health-check-id',
+      '0a1b2c3d-0000-4000-8000-000000000001',
+      '--region',
+      'us-east-1',
+    ],
+    numeric: [],
+    required: [],
+  },
+  {
     name: 'dr status',
     argv: ['status', ...drillCommon, '--limit', '5'],
     numeric: ['--limit'],
@@ -211,6 +225,7 @@ describe('bad input on the command line: every option of every dr command', () =
         events: refusing('events'),
         route53: refusing('route53'),
       }),
+      holdIo: () => ({ cloudFormation: refusing('cloudformation'), route53: refusing('route53') }),
     };
     const code = await runCli(argv, io);
     return { code, out, err };

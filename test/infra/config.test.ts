@@ -172,6 +172,30 @@ describe('DR configuration', () => {
     expect(message).toContain(got);
   });
 
+  it('keeps RDS maintenance and backups out of the drill hour, and says which window to move', () => {
+    expect(testConfig().database).toMatchObject({
+      preferredMaintenanceWindow: 'tue:03:00-tue:03:30',
+      preferredBackupWindow: '04:00-04:30',
+    });
+    expect(errorFor({ database: { preferredMaintenanceWindow: 'sun:02:30-sun:03:00' } })).toContain(
+      'dr.database.preferredMaintenanceWindow overlaps the drill (cron(0 2 ? * SUN *), about an hour)',
+    );
+    expect(errorFor({ database: { preferredBackupWindow: '01:30-02:10' } })).toContain(
+      'dr.database.preferredBackupWindow overlaps the drill',
+    );
+    // A window that wraps past Saturday night still counts.
+    expect(
+      errorFor({
+        drill: { schedule: { expression: 'cron(30 23 ? * SAT *)' } },
+        database: { preferredMaintenanceWindow: 'sun:00:00-sun:00:30' },
+      }),
+    ).toContain('preferredMaintenanceWindow overlaps the drill');
+    expect(() =>
+      testConfig({ database: { preferredMaintenanceWindow: 'sun:03:00-sun:03:30' } }),
+    ).not.toThrow();
+    expect(errorFor({ database: { preferredBackupWindow: '4am' } })).toContain('must be hh24:mi-hh24:mi');
+  });
+
   it('refuses a private hosted zone, saying why (TestDNSAnswer answers public zones only)', () => {
     const message = errorFor({ hostedZoneVisibility: 'private' });
     expect(message).toContain('dr.hostedZoneVisibility');
@@ -210,22 +234,28 @@ describe('DR configuration', () => {
 });
 
 describe('worst-case failover arithmetic', () => {
-  it('adds probe interval, probe timeout and one alarm minute, then the TTL, for the defaults', () => {
+  it('needs N whole minutes of mostly failed probes after a partly failed one, then the TTL, for the defaults', () => {
     const timing = failoverTiming(testConfig({ sidecarHealthUrl: 'https://sidecar.example.org/health' }));
-    expect(timing.databaseDetection.map((t) => t.seconds)).toEqual([10, 3, 60]);
-    expect(timing.worstCaseDatabaseFailoverSeconds).toBe(83);
+    expect(timing.databaseDetection.map((t) => t.seconds)).toEqual([60, 180]);
+    expect(timing.remoteDetection.map((t) => t.seconds)).toEqual([60, 180]);
+    expect(timing.worstCaseDatabaseFailoverSeconds).toBe(250);
+    expect(timing.worstCaseRegionalFailoverSeconds).toBe(250);
     expect(timing.worstCaseSidecarFailoverSeconds).toBe(30);
     expect(timing.worstCaseDnsSwitchSeconds).toBe(10);
+    // A Multi-AZ failover (typically 60-120 s) leaves DNS alone.
+    expect(timing.toleratedOutageSeconds).toBe(120);
   });
 
-  it('follows the configuration', () => {
+  it('follows the configuration; the more eager observer sets the tolerance', () => {
     const timing = failoverTiming(
       testConfig({
         recordTtlSeconds: 30,
-        healthCheck: { probeIntervalSeconds: 30, alarmEvaluationPeriods: 2 },
+        healthCheck: { alarmEvaluationPeriods: 2, remoteAlarmEvaluationPeriods: 4 },
       }),
     );
-    expect(timing.worstCaseDatabaseFailoverSeconds).toBe(30 + 3 + 120 + 30);
+    expect(timing.worstCaseDatabaseFailoverSeconds).toBe(60 + 120 + 30);
+    expect(timing.worstCaseRegionalFailoverSeconds).toBe(60 + 240 + 30);
+    expect(timing.toleratedOutageSeconds).toBe(60);
     expect(timing.sidecarDetection).toBeUndefined();
   });
 });
@@ -233,9 +263,12 @@ describe('worst-case failover arithmetic', () => {
 describe('README failover arithmetic', () => {
   it('shows the figures the code computes from the defaults', () => {
     const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## How fast failover is'), readme.indexOf('## Alarms'));
+    const section = readme.slice(
+      readme.indexOf('## How fast failover is'),
+      readme.indexOf('## The weekly failover drill'),
+    );
     const timing = failoverTiming(testConfig({ sidecarHealthUrl: 'https://sidecar.example.org/health' }));
-    const detection = timing.databaseDetection.reduce((sum, term) => sum + term.seconds, 0);
+    const sum = (terms: readonly { seconds: number }[]) => terms.reduce((n, t) => n + t.seconds, 0);
     const rows = section.split('\n').filter((line) => line.startsWith('| '));
     const worstCase = (label: string) =>
       rows
@@ -243,7 +276,8 @@ describe('README failover arithmetic', () => {
         ?.split('|')[3]
         ?.trim();
 
-    expect(worstCase('Primary database stops answering')).toBe(`**${detection} s**`);
+    expect(worstCase('Primary database stops answering')).toBe(`**${sum(timing.databaseDetection)} s**`);
+    expect(worstCase('seen from the secondary region')).toBe(`**${sum(timing.remoteDetection)} s**`);
     expect(worstCase('Sidecar stops answering')).toBe(
       `**${(timing.worstCaseSidecarFailoverSeconds ?? 0) - timing.worstCaseDnsSwitchSeconds} s**`,
     );
@@ -256,5 +290,6 @@ describe('README failover arithmetic', () => {
     expect(worstCase('Total, sidecar loss')).toBe(
       `**${timing.worstCaseSidecarFailoverSeconds ?? 0} s** + Route 53's own switch`,
     );
+    expect(worstCase('Longest outage that never fails over')).toBe(`**${timing.toleratedOutageSeconds} s**`);
   });
 });

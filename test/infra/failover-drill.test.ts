@@ -35,7 +35,7 @@ function renderInput(value: unknown): string {
     if (text.includes('AWS::Region')) return 'us-east-1';
     if (text.includes('AWS::AccountId')) return '111122223333';
     const check =
-      /(PrimaryRecordHealth|DrillRecordHealth|PrimaryDatabaseHealth|SecondaryDatabaseHealth|SidecarHealth)/.exec(
+      /(PrimaryRecordHealth|DrillRecordHealth|PrimaryDatabaseHealth|SecondaryDatabaseHealth|SidecarHealth|PrimaryRemoteHealth)/.exec(
         text,
       );
     if (check !== null) {
@@ -46,6 +46,7 @@ function renderInput(value: unknown): string {
           'PrimaryDatabaseHealth',
           'SecondaryDatabaseHealth',
           'SidecarHealth',
+          'PrimaryRemoteHealth',
         ].indexOf(check[1] ?? '') + 1,
       );
       return `${digit.repeat(8)}-${digit.repeat(4)}-4${digit.repeat(3)}-8${digit.repeat(3)}-${digit.repeat(12)}`;
@@ -117,13 +118,13 @@ describe('failover drill (orchestration stack)', () => {
 
   it('can be switched off and rescheduled', () => {
     const off = Template.fromStack(
-      synthApp({ drill: { schedule: { enabled: false, expression: 'cron(30 3 ? * SAT *)' } } }).stacks
+      synthApp({ drill: { schedule: { enabled: false, expression: 'cron(30 5 ? * SAT *)' } } }).stacks
         .orchestration,
     );
     off.hasResourceProperties('AWS::Events::Rule', {
       Name: 'pg-dr-weekly-failover-drill',
       State: 'DISABLED',
-      ScheduleExpression: 'cron(30 3 ? * SAT *)',
+      ScheduleExpression: 'cron(30 5 ? * SAT *)',
     });
   });
 

@@ -104,8 +104,9 @@ describe('IAM derived from the code each Lambda runs', () => {
   });
 
   it('finds every step function and probe', () => {
-    // 2 probes, 10 blue-green steps, 7 drill steps, the drill's safety net, the migration safety net's assess.
-    expect(functions).toHaveLength(21);
+    // 3 probes (the primary in its region and from the secondary, the replica), 10 blue-green steps, 7 drill
+    // steps, the drill's safety net, the migration safety net's assess.
+    expect(functions).toHaveLength(22);
   });
 
   it.each(functions.map((f) => [f.name, f] as const))(

@@ -341,7 +341,8 @@ describe('DR topology (default configuration with a sidecar)', () => {
     it.each([
       ['primary', () => primary, 'us-west-2', 'pg-dr-primary-db-unreachable'],
       ['replica', () => secondary, 'us-east-1', 'pg-dr-replica-db-unreachable'],
-    ])('probe the %s from inside its VPC every minute, in rounds', (role, template, region, alarmName) => {
+      ['primary-remote', () => secondary, 'us-east-1', 'pg-dr-primary-db-unreachable-from-secondary'],
+    ])('probe the %s every minute, in rounds, failing only on most probes of 3 minutes', (role, template, region, alarmName) => {
       const t = template();
       const fn = onlyResource(t, 'AWS::Lambda::Function', {
         Environment: Match.objectLike({ Variables: Match.objectLike({ DB_ROLE: role }) }),
@@ -363,42 +364,58 @@ describe('DR topology (default configuration with a sidecar)', () => {
         },
       });
       expect(JSON.stringify(fn.Environment)).not.toMatch(/password/i);
+      // A dropped or throttled invocation is retried inside its minute.
       t.hasResourceProperties('AWS::Events::Rule', {
         ScheduleExpression: 'rate(1 minute)',
         State: 'ENABLED',
+        Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 60 } })],
       });
+      const dimensions = [
+        { Name: 'Database', Value: role },
+        { Name: 'service', Value: 'dr-health-probe' },
+      ];
       t.hasResourceProperties('AWS::CloudWatch::Alarm', {
         AlarmName: alarmName,
         Namespace: 'PostgresDR',
         MetricName: 'DatabaseReachable',
-        Dimensions: [
-          { Name: 'Database', Value: role },
-          { Name: 'service', Value: 'dr-health-probe' },
-        ],
-        Statistic: 'Minimum',
+        Dimensions: dimensions,
+        // Most of a minute's rounds failed, in each of 3 consecutive minutes; no data is no verdict.
+        Statistic: 'Average',
         Period: 60,
         ComparisonOperator: 'LessThanThreshold',
-        Threshold: 1,
-        EvaluationPeriods: 1,
-        TreatMissingData: 'breaching',
+        Threshold: 0.5,
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 3,
+        TreatMissingData: 'missing',
       });
+      // A silent probe and a probe that cannot authenticate page instead of failing over.
+      for (const [name, metric] of [
+        [`pg-dr-${role}-probe-blind`, 'DatabaseReachable'],
+        [`pg-dr-${role}-probe-errors`, 'ProbeErrors'],
+      ] as const) {
+        const alarm = onlyResource(t, 'AWS::CloudWatch::Alarm', { AlarmName: name });
+        expect(alarm).toMatchObject({ MetricName: metric, Dimensions: dimensions });
+        expect(alarm.AlarmActions).toHaveLength(1);
+      }
 
       const secretStatements = statementsOf(t).filter((s) =>
         actionsOf(s).includes('secretsmanager:GetSecretValue'),
       );
-      expect(secretStatements).toHaveLength(1);
-      expect(JSON.stringify(secretStatements[0]?.Resource)).toContain(
-        `:secretsmanager:${region}:111122223333:secret:pg-dr/postgres-master-??????`,
-      );
+      expect(secretStatements.length).toBeGreaterThan(0);
+      for (const statement of secretStatements)
+        expect(JSON.stringify(statement.Resource)).toContain(
+          `:secretsmanager:${region}:111122223333:secret:pg-dr/postgres-master-??????`,
+        );
       const decrypt = statementsOf(t).filter(
         (s) =>
           actionsOf(s).includes('kms:Decrypt') &&
           JSON.stringify(s.Condition ?? {}).includes('secretsmanager'),
       );
-      expect(decrypt).toHaveLength(1);
-      expect(decrypt[0]?.Condition).toEqual({
-        StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` },
-      });
+      expect(decrypt.length).toBeGreaterThan(0);
+      for (const statement of decrypt)
+        expect(statement.Condition).toEqual({
+          StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` },
+        });
     });
 
     it('pages on-call when the replica stops answering (DR degraded)', () => {
@@ -427,7 +444,7 @@ describe('DR topology (default configuration with a sidecar)', () => {
       }
     });
 
-    it('combines the primary database with the sidecar HTTPS check in the check the PRIMARY record uses', () => {
+    it('makes PRIMARY healthy only while its own region, the secondary region and the sidecar all see it', () => {
       dns.hasResourceProperties('AWS::Route53::HealthCheck', {
         HealthCheckConfig: Match.objectLike({
           Type: 'HTTPS',
@@ -443,8 +460,20 @@ describe('DR topology (default configuration with a sidecar)', () => {
         ([, r]) => (r.Properties?.HealthCheckConfig as { Type: string }).Type === 'CALCULATED',
       );
       expect(calculated?.[1].Properties?.HealthCheckConfig).toMatchObject({
-        HealthThreshold: 2,
-        ChildHealthChecks: [{ Ref: matching('PrimaryDatabaseHealth') }, { Ref: matching('SidecarHealth') }],
+        HealthThreshold: 3,
+        ChildHealthChecks: [
+          { Ref: matching('PrimaryDatabaseHealth') },
+          { Ref: matching('PrimaryRemoteHealth') },
+          { Ref: matching('SidecarHealth') },
+        ],
+      });
+      // The remote observer follows the secondary region's alarm; no data keeps the last status.
+      dns.hasResourceProperties('AWS::Route53::HealthCheck', {
+        HealthCheckConfig: {
+          Type: 'CLOUDWATCH_METRIC',
+          AlarmIdentifier: { Name: 'pg-dr-primary-db-unreachable-from-secondary', Region: 'us-east-1' },
+          InsufficientDataHealthStatus: 'LastKnownStatus',
+        },
       });
       dns.hasResourceProperties('AWS::Route53::RecordSet', {
         Failover: 'PRIMARY',
@@ -471,14 +500,14 @@ describe('DR topology (default configuration with a sidecar)', () => {
       expect(JSON.stringify(secondaryRecord?.HealthCheckId)).toContain('SecondaryDatabaseHealth');
     });
 
-    it('pages on-call from us-east-1 when Route 53 sees the primary database unhealthy', () => {
+    it('pages on-call from us-east-1 when the PRIMARY record check turns unhealthy, whichever observer caused it', () => {
       expect(stacks.failoverDns.region).toBe('us-east-1');
       const alarm = onlyResource(dns, 'AWS::CloudWatch::Alarm');
       expect(alarm).toMatchObject({
         AlarmName: 'pg-dr-primary-health-check-unhealthy',
         Namespace: 'AWS/Route53',
         MetricName: 'HealthCheckStatus',
-        Dimensions: [{ Name: 'HealthCheckId', Value: { Ref: matching('PrimaryDatabaseHealth') } }],
+        Dimensions: [{ Name: 'HealthCheckId', Value: { Ref: matching('PrimaryRecordHealth') } }],
         ComparisonOperator: 'LessThanThreshold',
         Threshold: 1,
       });
@@ -538,16 +567,17 @@ describe('DR topology (default configuration with a sidecar)', () => {
 });
 
 describe('DR topology variants', () => {
-  it('uses a single-child CALCULATED check on the PRIMARY record without a sidecar', () => {
+  it('makes the PRIMARY record follow both observers of the primary without a sidecar', () => {
     const { stacks } = synthApp();
     const dns = Template.fromStack(stacks.failoverDns);
-    // Both databases' checks, the PRIMARY record's parent check and the drill record's.
-    dns.resourceCountIs('AWS::Route53::HealthCheck', 4);
+    // The primary seen in its region and from the secondary, the replica, the PRIMARY record's parent check and
+    // the drill record's.
+    dns.resourceCountIs('AWS::Route53::HealthCheck', 5);
     dns.hasResourceProperties('AWS::Route53::HealthCheck', {
       HealthCheckConfig: Match.objectLike({
         Type: 'CALCULATED',
-        HealthThreshold: 1,
-        ChildHealthChecks: [Match.anyValue()],
+        HealthThreshold: 2,
+        ChildHealthChecks: [Match.anyValue(), Match.anyValue()],
       }),
     });
   });
@@ -569,7 +599,8 @@ describe('DR topology variants', () => {
       secondaryRegion: 'eu-central-1',
       onCall: { email: 'oncall@example.org', httpsEndpoint: 'https://pager.example.org/hook' },
     });
-    expect([...stacks.onCall.keys()].sort()).toEqual(['eu-central-1', 'us-east-1']);
+    // The primary region too: its probe's blind and probe-error alarms page (CloudWatch notifies same-region topics).
+    expect([...stacks.onCall.keys()].sort()).toEqual(['eu-central-1', 'eu-west-1', 'us-east-1']);
     expect(stacks.failoverDns.region).toBe('us-east-1');
     const topic = Template.fromStack(stacks.onCall.get('eu-central-1') ?? stacks.primary);
     topic.hasResourceProperties('AWS::SNS::Subscription', {

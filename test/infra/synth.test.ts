@@ -85,6 +85,7 @@ describe('cdk synth of the real app', () => {
     );
     expect(Object.fromEntries(stacks.map(([name, a]) => [name, a.environment]))).toEqual({
       'pg-dr-on-call-us-east-1': 'aws://111122223333/us-east-1',
+      'pg-dr-on-call-us-west-2': 'aws://111122223333/us-west-2',
       'pg-dr-secondary-foundation': 'aws://111122223333/us-east-1',
       'pg-dr-primary': 'aws://111122223333/us-west-2',
       'pg-dr-secondary': 'aws://111122223333/us-east-1',

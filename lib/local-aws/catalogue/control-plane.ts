@@ -117,7 +117,7 @@ export const CLOUDFORMATION: ServiceEntry = {
     {
       service: 'cloudformation',
       operation: 'DescribeStacks',
-      calledBy: ['lib/cli/drill-command.ts', 'lib/cli/migrate-command.ts'],
+      calledBy: ['lib/cli/drill-command.ts', 'lib/cli/migrate-command.ts', 'lib/cli/hold-command.ts'],
       reference: `${CFN}/API_DescribeStacks.html`,
       iam: (input, w) => [
         {

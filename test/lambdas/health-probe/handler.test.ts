@@ -66,12 +66,16 @@ describe('health probe handler', () => {
     return { SecretString: JSON.stringify({ username: server.user, password, engine: 'postgres' }) };
   }
 
-  function emitted(): { value: number; record: EmfRecord }[] {
+  function emitted(): { value: number; error: number; record: EmfRecord }[] {
     return stdout
       .flatMap((chunk) => chunk.split('\n'))
       .filter((line) => line.includes('"_aws"'))
       .map((line) => JSON.parse(line) as EmfRecord)
-      .map((record) => ({ value: record.DatabaseReachable as number, record }));
+      .map((record) => ({
+        value: record.DatabaseReachable as number,
+        error: record.ProbeErrors as number,
+        record,
+      }));
   }
 
   it('emits DatabaseReachable=1 per round with the dimensions the alarm watches', async () => {
@@ -79,9 +83,10 @@ describe('health probe handler', () => {
     secrets.on(GetSecretValue, { SecretId: SECRET_ID }).resolves(secretValue(server.password));
     const summary = await handler({}, context);
 
-    expect(summary).toEqual({ database: 'primary', rounds: 2, reachable: 2, failures: [] });
+    expect(summary).toEqual({ database: 'primary', rounds: 2, reachable: 2, errors: 0, failures: [] });
     const metrics = emitted();
     expect(metrics.map((m) => m.value)).toEqual([1, 1]);
+    expect(metrics.map((m) => m.error)).toEqual([0, 0]);
     const directive = metrics[0]?.record._aws.CloudWatchMetrics[0];
     expect(directive?.Namespace).toBe('PostgresDR');
     expect(directive?.Dimensions).toEqual([['service', 'Database']]);
@@ -118,13 +123,16 @@ describe('health probe handler', () => {
     expect(stdout.join('')).not.toContain('stale-password-before-rotation');
   });
 
-  it('reports auth_failed when the secret really is wrong, without logging the password', async () => {
+  it('counts a database that refuses the password as up (a probe error, not a failover), without logging it', async () => {
     const { handler, secrets, GetSecretValue } = coldStart();
     secrets.on(GetSecretValue).resolves(secretValue('definitely-wrong-pw'));
     const summary = await handler({}, context);
 
     expect(summary.failures.map((f) => f.kind)).toEqual(['auth_failed', 'auth_failed']);
-    expect(emitted().map((m) => m.value)).toEqual([0, 0]);
+    // The server answered: DatabaseReachable stays 1 (the failover alarm watches it); ProbeErrors pages instead.
+    expect(emitted().map((m) => m.value)).toEqual([1, 1]);
+    expect(emitted().map((m) => m.error)).toEqual([1, 1]);
+    expect(summary).toMatchObject({ reachable: 2, errors: 2 });
     expect(stdout.join('')).not.toContain('definitely-wrong-pw');
     expect(JSON.stringify(summary)).not.toContain('definitely-wrong-pw');
   });
@@ -141,11 +149,47 @@ describe('health probe handler', () => {
     }
   });
 
-  it('emits nothing when the secret cannot be read, so the alarm sees missing data', async () => {
+  it.each([
+    [
+      'Secrets Manager is unavailable',
+      () => Object.assign(new Error('Service unavailable'), { name: 'InternalServiceError' }),
+    ],
+    [
+      'the secret is throttled',
+      () => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }),
+    ],
+  ])('still asks the database when %s: up is up (a probe error, not a failover)', async (_what, failure) => {
+    const { handler, secrets, GetSecretValue } = coldStart();
+    secrets.on(GetSecretValue).rejects(failure());
+    const summary = await handler({}, context);
+    expect(summary).toMatchObject({ reachable: 2, errors: 2 });
+    expect(summary.secretProblem).toContain(`secret ${SECRET_ID} could not be read`);
+    expect(emitted().map((m) => [m.value, m.error])).toEqual([
+      [1, 1],
+      [1, 1],
+    ]);
+  });
+
+  it('a malformed secret is a probe error too; a database that is down is still down without the secret', async () => {
     const { handler, secrets, GetSecretValue } = coldStart();
     secrets.on(GetSecretValue).resolves({ SecretString: JSON.stringify({ username: 'x' }) });
-    await expect(handler({}, context)).rejects.toThrow(`secret ${SECRET_ID} has no username/password fields`);
-    expect(emitted()).toEqual([]);
+    const summary = await handler({}, context);
+    expect(summary.secretProblem).toContain('has no username/password fields');
+    expect(emitted().map((m) => m.value)).toEqual([1, 1]);
+
+    const again = coldStart();
+    again.secrets
+      .on(again.GetSecretValue)
+      .rejects(Object.assign(new Error('down'), { name: 'InternalServiceError' }));
+    await server.kill();
+    try {
+      stdout.length = 0;
+      const down = await again.handler({}, context);
+      expect(down).toMatchObject({ reachable: 0, errors: 0 });
+      expect(emitted().map((m) => m.value)).toEqual([0, 0]);
+    } finally {
+      await server.restart();
+    }
   });
 
   it('names the missing environment variables when misconfigured', async () => {
