@@ -3,6 +3,9 @@ import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/cli
 import { sleep as defaultSleep } from '../shared/sleep';
 import { ReplicationProbeError } from './errors';
 
+/** Where the drill's S3 probe objects live (the step's IAM and dr doctor use the same prefix). */
+export const DRILL_PROBE_PREFIX = 'dr-drill/';
+
 /**
  * Backup replication, measured: puts a probe object in the primary bucket and times its arrival in the
  * replica bucket (HeadObject polled, bounded). S3 RTC promises 15 minutes; the drill's budget is tighter.
@@ -15,7 +18,7 @@ export async function probeS3Replication(
 ): Promise<{ key: string; replicatedAfterMs: number }> {
   const sleep = deps.sleep ?? defaultSleep;
   const now = deps.now ?? Date.now;
-  const key = `dr-drill/probe-${new Date(now()).toISOString()}-${randomUUID()}`;
+  const key = `${DRILL_PROBE_PREFIX}probe-${new Date(now()).toISOString()}-${randomUUID()}`;
   await clients.source.send(
     new PutObjectCommand({
       Bucket: buckets.source,

@@ -28,6 +28,14 @@ import {
   runDrill,
   type DrillIo,
 } from './drill-command';
+import {
+  addDoctorCommand,
+  defaultDoctorIo,
+  describeDoctor,
+  readConfig,
+  runDoctor,
+  type DoctorIo,
+} from './doctor-command';
 import { addHoldCommand, defaultHoldIo, describeHold, holdPrimary, type HoldIo } from './hold-command';
 import {
   addMigrateCommand,
@@ -48,6 +56,8 @@ export interface CliIo {
   readonly drillIo?: (region: string | undefined) => DrillIo;
   /** AWS clients for `dr hold`; real ones by default. */
   readonly holdIo?: (region: string) => HoldIo;
+  /** AWS clients and clock for `dr doctor`; real ones by default. */
+  readonly doctorIo?: () => DoctorIo;
 }
 
 export const EXIT_OK = 0;
@@ -280,6 +290,16 @@ export function buildProgram(io: CliIo): Command {
     const result = await holdPrimary(options, io.holdIo?.(options.region) ?? defaultHoldIo(options.region));
     if (options.json === true) io.out(`${JSON.stringify({ ok: true, command: 'hold', ...result })}\n`);
     else io.out(`${describeHold(result)}\n`);
+  });
+
+  addDoctorCommand(program, async (options) => {
+    const config = readConfig(options.config);
+    const checks = await runDoctor(config, io.doctorIo?.() ?? defaultDoctorIo());
+    const problems = checks.filter((c) => c.status === 'problem').length;
+    if (options.json === true)
+      io.out(`${JSON.stringify({ ok: problems === 0, command: 'doctor', checks })}\n`);
+    else io.out(`${describeDoctor(checks).join('\n')}\n`);
+    if (problems > 0) throw new ExitRequest(EXIT_FAILED);
   });
 
   return program;

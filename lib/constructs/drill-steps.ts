@@ -5,6 +5,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { DRILL_PROBE_PREFIX } from '../../lambdas/drill/s3-replication';
 import { DRILL_SERVICE } from '../../lambdas/drill/report';
 import { acknowledgeNagFinding } from '../nag';
 import type { RegionalNetwork } from './regional-network';
@@ -36,9 +37,6 @@ export interface DrillStepsProps {
   /** The drill state machine's name: the safety net reads its executions' history. */
   readonly drillStateMachineName: string;
 }
-
-/** Where the S3 probe writes, in both buckets (a lifecycle rule expires it). */
-export const DRILL_PROBE_PREFIX = 'dr-drill/';
 
 export type DrillStepName = 'preflight' | 'database' | 'healthCheck' | 'observeDns' | 's3Probe' | 'report';
 

@@ -31,6 +31,11 @@ export class SecretsManagerSimulator implements Simulator {
     this.secrets.set(secret.name, secret);
   }
 
+  /** A secret by name, to change what the service reports (a replica that fell out of sync). */
+  secret(name: string): SimulatedSecret | undefined {
+    return this.secrets.get(name);
+  }
+
   /** The 6-character suffix Secrets Manager appends to a secret's ARN (the same in every replica region). */
   private suffix(name: string): string {
     return createHash('sha256')

@@ -110,6 +110,12 @@ const TARGETS: CliTarget[] = [
   },
   { name: 'dr drill restore', argv: ['drill', 'restore', ...drillCommon], numeric: [], required: [] },
   {
+    name: 'dr doctor',
+    argv: ['doctor', '--config', join(__dirname, '..', '..', 'cdk.json')],
+    numeric: [],
+    required: [],
+  },
+  {
     name: 'dr hold',
     argv: [
       'hold',
@@ -226,6 +232,17 @@ describe('bad input on the command line: every option of every dr command', () =
         route53: refusing('route53'),
       }),
       holdIo: () => ({ cloudFormation: refusing('cloudformation'), route53: refusing('route53') }),
+      doctorIo: () => ({
+        cloudFormation: () => refusing('cloudformation'),
+        route53: () => refusing('route53'),
+        rds: () => refusing('rds'),
+        cloudwatch: () => refusing('cloudwatch'),
+        s3: () => refusing('s3'),
+        events: () => refusing('events'),
+        sns: () => refusing('sns'),
+        secrets: () => refusing('secretsmanager'),
+        now: () => 0,
+      }),
     };
     const code = await runCli(argv, io);
     return { code, out, err };
