@@ -261,7 +261,6 @@ async function healthChecks(config: DrConfig, io: DoctorIo, dns: readonly Output
       })),
     );
   }
-  void config;
   return results;
 }
 
