@@ -16,7 +16,7 @@ describe('fault matrix', () => {
     },
   );
 
-  /** Table rows as trimmed cells, padding and the separator row ignored (Prettier pads the README's copy). */
+  /** Table rows as trimmed cells, padding and the separator row ignored (Prettier pads the docs' copy). */
   const cells = (table: string) =>
     table
       .split('\n')
@@ -28,8 +28,8 @@ describe('fault matrix', () => {
           .map((c) => c.trim()),
       );
 
-  it('is the table in the README (regenerate: npx tsx test/faults/matrix.ts)', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  it('is the table in docs/reliability.md (regenerate: npx tsx test/faults/matrix.ts)', () => {
+    const readme = readFileSync(join(ROOT, 'docs', 'reliability.md'), 'utf8');
     const start = readme.indexOf(START);
     const end = readme.indexOf(END);
     expect(start).toBeGreaterThan(-1);

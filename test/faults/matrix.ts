@@ -1,7 +1,7 @@
 /**
  * The fault matrix: each row a failure, where it strikes, the end state the system must reach, and the test
- * that proves it. README's Reliability table is rendered from this list (`npx tsx test/faults/matrix.ts`),
- * and test/faults/matrix.test.ts fails if a row's test is missing or the README table is stale.
+ * that proves it. The table in docs/reliability.md is rendered from this list (`npx tsx test/faults/matrix.ts`),
+ * and test/faults/matrix.test.ts fails if a row's test is missing or that table is stale.
  */
 export interface FaultRow {
   readonly workflow: 'blue-green migration' | 'failover drill' | 'DR rebuild' | 'both';
@@ -499,10 +499,20 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
     workflow: 'both',
     step: 'health probe',
     fault: 'wrong credentials',
-    endState: 'auth_failed, the password never logged',
+    endState: 'the database answered: counted up (no failover), a probe error that pages; the password never logged',
     test: [
       'test/lambdas/health-probe/handler.test.ts',
-      'reports auth_failed when the secret really is wrong, without logging the password',
+      'counts a database that refuses the password as up (a probe error, not a failover), without logging it',
+    ],
+  },
+  {
+    workflow: 'both',
+    step: 'health probe',
+    fault: 'Secrets Manager unavailable or throttled',
+    endState: 'the probe still asks the database (as a user that does not exist): up is up, a probe error',
+    test: [
+      'test/lambdas/health-probe/handler.test.ts',
+      'still asks the database when %s: up is up (a probe error, not a failover)',
     ],
   },
   {
@@ -564,7 +574,7 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   },
 ];
 
-/** The README table. */
+/** The table in docs/reliability.md. */
 export function renderMatrix(rows: readonly FaultRow[] = FAULT_MATRIX): string {
   const lines = [
     '| Workflow | Step | Fault | End state | Test |',

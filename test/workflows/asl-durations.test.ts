@@ -271,6 +271,12 @@ describe('every state machine survives its own limits (worst-case duration withi
       `${file}: worst case ${Math.ceil(worst)} s, TimeoutSeconds ${machine.TimeoutSeconds ?? '-'}\n`,
     );
     expect(worst).toBeLessThanOrEqual(machine.TimeoutSeconds ?? 0);
+    // docs/limits.md quotes both figures.
+    const row = readFileSync(join(__dirname, '..', '..', 'docs', 'limits.md'), 'utf8')
+      .split('\n')
+      .find((line) => line.startsWith(`| \`${name}\``));
+    expect(row).toContain(`| ${Math.ceil(worst).toLocaleString('en-US')} s`);
+    expect(row).toContain(`| ${(machine.TimeoutSeconds ?? 0).toLocaleString('en-US')} s`);
   });
 
   it('finds a loop without a bound, and a path longer than the timeout (the analysis can fail)', () => {
