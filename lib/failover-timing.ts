@@ -17,20 +17,23 @@ export interface FailoverTiming {
    * region's own probe or CloudWatch is impaired by the regional event itself.
    */
   readonly remoteDetection: readonly FailoverTerm[];
-  /** Sidecar endpoint fails → its HTTPS check is unhealthy (only with a sidecar URL). */
+  /**
+   * Sidecar endpoint fails → its HTTPS check is unhealthy (only with a sidecar URL). It is one vote of three:
+   * it moves production only with one database observer agreeing.
+   */
   readonly sidecarDetection: readonly FailoverTerm[] | undefined;
   /** Record's health check unhealthy → every client resolves the secondary. */
   readonly dnsSwitch: readonly FailoverTerm[];
+  /** Both database observers must see the primary down: the slower one decides. */
   readonly worstCaseDatabaseFailoverSeconds: number;
-  readonly worstCaseRegionalFailoverSeconds: number;
-  readonly worstCaseSidecarFailoverSeconds: number | undefined;
   readonly worstCaseDnsSwitchSeconds: number;
   /**
    * The longest outage of the primary that can never fail production over: a blip (a Multi-AZ failover, a
    * restart, a network hiccup) shorter than this leaves DNS alone. Each observer needs most probes of N
-   * consecutive whole minutes to fail; an outage of (N - 1) minutes can at most make N - 1 whole minutes
-   * and two half minutes fail, which is not N majorities. Failover happens when either observer fires, so the
-   * smaller N rules.
+   * consecutive whole minutes to fail; an outage of (N - 1) minutes can at most make N - 1 whole minutes and
+   * two half minutes fail, which is not N majorities. A probe's datapoint is stamped when it returns, up to
+   * its timeout after it started, so an outage can reach into the next minute by that much. Counted for the
+   * more eager observer, so it holds even while the other one is blind.
    */
   readonly toleratedOutageSeconds: number;
 }
@@ -78,12 +81,11 @@ export function failoverTiming(config: DrConfig): FailoverTiming {
     remoteDetection,
     sidecarDetection,
     dnsSwitch,
-    worstCaseDatabaseFailoverSeconds: total(databaseDetection) + total(dnsSwitch),
-    worstCaseRegionalFailoverSeconds: total(remoteDetection) + total(dnsSwitch),
-    worstCaseSidecarFailoverSeconds:
-      sidecarDetection === undefined ? undefined : total(sidecarDetection) + total(dnsSwitch),
+    worstCaseDatabaseFailoverSeconds:
+      Math.max(total(databaseDetection), total(remoteDetection)) + total(dnsSwitch),
     worstCaseDnsSwitchSeconds: total(dnsSwitch),
     toleratedOutageSeconds:
-      (Math.min(hc.alarmEvaluationPeriods, hc.remoteAlarmEvaluationPeriods) - 1) * ALARM_PERIOD_SECONDS,
+      (Math.min(hc.alarmEvaluationPeriods, hc.remoteAlarmEvaluationPeriods) - 1) * ALARM_PERIOD_SECONDS -
+      hc.probeTimeoutSeconds,
   };
 }

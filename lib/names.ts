@@ -25,13 +25,17 @@ export function drNames(config: DrConfig) {
     drillSchedule: `${p}-weekly-failover-drill`,
     dashboard: `${p}-disaster-recovery`,
     alarms: {
-      primaryUnreachable: `${p}-primary-db-unreachable`,
-      primaryUnreachableRemote: `${p}-primary-db-unreachable-from-secondary`,
+      /**
+       * The alarm a probe's Route 53 health check follows. Its name carries its rule (majority of a minute's
+       * probes failed, N of N minutes): Route 53 reads an alarm's settings when the check is created or its
+       * AlarmIdentifier updated, never again, so a changed rule must be a new alarm the check is pointed at.
+       */
+      unreachable: (observer: 'primary' | 'replica' | 'primary-remote', periods: number) =>
+        `${p}-${observer === 'primary-remote' ? 'primary' : observer}-db-unreachable${observer === 'primary-remote' ? '-from-secondary' : ''}-maj-${periods}of${periods}`,
       /** A probe that publishes nothing (cannot fail production over; pages instead). */
       probeBlind: (role: string) => `${p}-${role}-probe-blind`,
       /** A database that answers, but its probe cannot complete (secret, password, TLS). */
       probeErrors: (role: string) => `${p}-${role}-probe-errors`,
-      replicaUnreachable: `${p}-replica-db-unreachable`,
       primaryHealthCheckUnhealthy: `${p}-primary-health-check-unhealthy`,
       replicaLagHigh: `${p}-replica-lag-high`,
       migrationFailed: `${p}-migration-failed`,

@@ -35,8 +35,21 @@ export interface ReplicaProgress {
   readonly parameterApplyStatus: string | null;
 }
 
+/** Statuses RDS does not leave by itself: waiting on them would only run out the rounds. */
+const TERMINAL_STATUSES = new Set([
+  'failed',
+  'incompatible-network',
+  'incompatible-option-group',
+  'incompatible-parameters',
+  'incompatible-restore',
+  'inaccessible-encryption-credentials',
+  'inaccessible-encryption-credentials-recoverable',
+  'restore-error',
+  'storage-full',
+]);
+
 export class DrReplicaError extends Error {
-  constructor(name: 'DrReplicaConflict', message: string) {
+  constructor(name: 'DrReplicaConflict' | 'DrReplicaFailed', message: string) {
     super(message);
     this.name = name;
   }
@@ -126,6 +139,11 @@ export async function advanceDrReplica(
       'DrReplicaConflict',
       `${replica} exists in ${placement.replicaRegion} and is not a read replica: choose another identifier`,
     );
+  if (TERMINAL_STATUSES.has(existing.DBInstanceStatus ?? ''))
+    throw new DrReplicaError(
+      'DrReplicaFailed',
+      `${replica} is ${existing.DBInstanceStatus ?? '?'} in ${placement.replicaRegion}: RDS will not recover it by itself (see its events; fix, or delete it and start the DR rebuild again)`,
+    );
   if (existing.DBInstanceStatus !== 'available') return progress(existing, replica, 'waiting', 'none');
   const group = existing.DBParameterGroups?.[0];
   if (group?.DBParameterGroupName !== placement.parameterGroupName) {
@@ -145,5 +163,8 @@ export async function advanceDrReplica(
     return progress(rebooting, replica, 'rebooting', 'rebooted');
   }
   if (group.ParameterApplyStatus !== 'in-sync') return progress(existing, replica, 'waiting', 'none');
+  // Replicating, not only available: a replica whose replication broke reports it in StatusInfos.
+  if ((existing.StatusInfos ?? []).some((i) => i.StatusType === 'read replication' && i.Normal === false))
+    return progress(existing, replica, 'waiting', 'none');
   return progress(existing, replica, 'ready', 'none');
 }

@@ -7,6 +7,15 @@ import { statusChangeEventSchema } from './status-event';
 const settingsSchema = z.object({
   MIGRATION_STATE_MACHINE_ARN: z.string().min(1),
   STEP_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(900),
+  /** Each migration state's function timeout, from the migration's ASL (JSON: state → seconds). */
+  STATE_TIMEOUTS: z.string().transform((text, ctx) => {
+    try {
+      return z.record(z.string(), z.number().int().min(1).max(900)).parse(JSON.parse(text));
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object of state name to seconds' });
+      return z.NEVER;
+    }
+  }),
 });
 
 const instrumentation = stepInstrumentation('migration-safety-net');
@@ -40,6 +49,7 @@ export async function handler(event: unknown): Promise<MigrationNetPlan> {
       executionArn: change.detail.executionArn,
       stateMachineArn: change.detail.stateMachineArn,
       stepTimeoutSeconds: env.STEP_TIMEOUT_SECONDS,
+      stateTimeouts: env.STATE_TIMEOUTS,
       now: Date.now(),
     });
     instrumentation.logger.info('migration safety net', {

@@ -4,12 +4,18 @@ import { blueGreenInputSchema } from '../workflow-input/schema';
 
 /** Task states of the blue-green workflow that change production, by what they change. */
 const FENCE = ['FenceBlueAndCatchUp'];
-const FLIP = ['FlipDns', 'FlipDnsUnsynchronized'];
+const FLIP = ['FlipDns'];
+/** The flip an input that accepts an unsynchronized green takes: no fence, no subscription, no finish. */
+const UNSYNCHRONIZED_FLIP = ['FlipDnsUnsynchronized'];
+/** What follows a flip when the workflow keeps it: the final smoke test. */
+const FINAL_CHECK = ['FinalSmokeTest'];
 const ROLLBACK = ['RollbackDns'];
 const UNFENCE = ['AbortCutover', 'AbortCutoverAfterRollback'];
 const FINISH = ['FinishCutover'];
 /** Every task whose Lambda, still running after the execution ended, could change production under the net. */
-const EFFECTFUL = [...FENCE, ...FLIP, ...ROLLBACK, ...UNFENCE, ...FINISH, 'PrepareCutover'];
+const EFFECTFUL = [...FENCE, ...FLIP, ...UNSYNCHRONIZED_FLIP, ...ROLLBACK, ...UNFENCE, ...FINISH];
+/** A migration that has entered one of these may be fencing or flipping: the net must not act under it. */
+const CUTTING_OVER = ['PrepareCutover', ...FENCE, ...FLIP, ...UNSYNCHRONIZED_FLIP, ...FINISH];
 
 export type MigrationNetAction =
   /** Blue never fenced, or the workflow finished the cutover or undid it itself: nothing to do. */
@@ -52,6 +58,8 @@ export interface MigrationNetInput {
   readonly stateMachineArn: string;
   /** The longest Lambda timeout of the effectful steps, in seconds: how long one can run on. */
   readonly stepTimeoutSeconds: number;
+  /** Each state's own function timeout, where known (a short step is waited out for less). */
+  readonly stateTimeouts?: Readonly<Record<string, number>>;
   readonly now: number;
 }
 
@@ -73,7 +81,7 @@ function lastIndex(
  * execution changed and did not undo itself. Blue fenced and not unfenced since: unfence it. The record
  * flipped and not rolled back since: roll it back first. Ended while finishing the cutover (DNS names green,
  * green's fence may already be lifted): finish it rather than move writes back to blue. Waits first while a
- * step that changes production may still be running; refuses while another migration runs.
+ * step that changes production may still be running; refuses while another migration is cutting over.
  */
 export async function assessMigration(
   sfn: Pick<SFNClient, 'send'>,
@@ -95,14 +103,28 @@ export async function assessMigration(
 
   const tasks = summarizeHistory(await readHistory(sfn, input.executionArn)).tasks;
   const fenced = lastIndex(tasks, FENCE);
-  if (fenced < 0) return plan('none', 'blue was never fenced and the record never flipped');
+  const unsynchronized = lastIndex(tasks, UNSYNCHRONIZED_FLIP);
+  if (fenced < 0 && unsynchronized < 0)
+    return plan('none', 'blue was never fenced and the record never flipped');
   if (lastIndex(tasks, FINISH, (t) => t.outcome === 'succeeded') >= 0)
     return plan('none', 'the cutover finished: green serves');
+  if (
+    fenced < 0 &&
+    lastIndex(tasks, FINAL_CHECK, (t) => t.outcome === 'succeeded') > unsynchronized &&
+    lastIndex(tasks, ROLLBACK) < unsynchronized
+  )
+    return plan(
+      'none',
+      'the unsynchronized flip the input accepted passed its final smoke test: green serves',
+    );
 
   const still = tasks.filter((t) => t.outcome === 'running' && EFFECTFUL.includes(t.state));
   const until = Math.max(
     0,
-    ...still.map((t) => t.lastScheduledAt.getTime() + input.stepTimeoutSeconds * 1000),
+    ...still.map(
+      (t) =>
+        t.lastScheduledAt.getTime() + (input.stateTimeouts?.[t.state] ?? input.stepTimeoutSeconds) * 1000,
+    ),
   );
   if (until > input.now)
     return plan(
@@ -111,6 +133,8 @@ export async function assessMigration(
       { waitSeconds: Math.ceil((until - input.now) / 1000) + 5 },
     );
 
+  // Another migration that is cutting over owns blue's fence and the record now: the net must not act
+  // under it. One still migrating or verifying (or a dry run) will itself find blue as the net leaves it.
   const { executions } = await sfn.send(
     new ListExecutionsCommand({
       stateMachineArn: input.stateMachineArn,
@@ -119,10 +143,15 @@ export async function assessMigration(
     }),
   );
   const others = (executions ?? []).filter((e) => e.executionArn !== input.executionArn);
-  if (others.length > 0)
+  const cuttingOver: string[] = [];
+  for (const other of others) {
+    const entered = summarizeHistory(await readHistory(sfn, other.executionArn ?? '')).entered;
+    if (entered.some((state) => CUTTING_OVER.includes(state))) cuttingOver.push(other.name ?? '?');
+  }
+  if (cuttingOver.length > 0)
     return plan(
       'refuse',
-      `another migration runs (${others.map((e) => e.name ?? '?').join(', ')}): the safety net changes nothing while it may be cutting over`,
+      `another migration is cutting over (${cuttingOver.join(', ')}): the safety net changes nothing under it`,
     );
 
   const parsed = blueGreenInputSchema.safeParse(JSON.parse(described.input ?? '{}'));
@@ -150,11 +179,11 @@ export async function assessMigration(
       { migration },
     );
 
-  const flipped = lastIndex(tasks, FLIP);
+  const flipped = Math.max(lastIndex(tasks, FLIP), unsynchronized);
   const rolledBack = lastIndex(tasks, ROLLBACK, (t) => t.outcome === 'succeeded');
   const unfenced = lastIndex(tasks, UNFENCE, (t) => t.outcome === 'succeeded');
   const rollbackDns = flipped >= 0 && rolledBack < flipped;
-  const unfenceBlue = unfenced < fenced;
+  const unfenceBlue = fenced >= 0 && unfenced < fenced;
   if (!rollbackDns && !unfenceBlue)
     return plan('none', 'the workflow rolled the record back and unfenced blue itself');
   return plan(

@@ -31,6 +31,10 @@ export function classifyPostgresError(error: unknown): PostgresFailureKind {
   if (code === '28P01' || code === '28000') return 'auth_failed';
   // 25006: read_only_sql_transaction (a replica, or default_transaction_read_only).
   if (code === '25006') return 'read_only';
+  // A socket error code wins over words in the message: Node reports a reset during the handshake as
+  // ECONNRESET "Client network socket disconnected before secure TLS connection was established", which is
+  // no answer at all, not a TLS refusal.
+  if (UNREACHABLE_CODES.has(code)) return 'unreachable';
   if (
     TLS_CODES.has(code) ||
     code.startsWith('ERR_TLS') ||

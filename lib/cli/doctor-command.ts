@@ -132,7 +132,11 @@ async function outputs(io: DoctorIo, region: string, stack: string): Promise<Out
 const outputValue = (list: readonly Output[], key: string) =>
   list.find((o) => o.OutputKey === key)?.OutputValue;
 
-/** One value per metric query over a window: the statistic over the whole window, or undefined without data. */
+/**
+ * One value per metric query over the last whole minutes: the statistic over the window, or undefined without
+ * data. CloudWatch rounds StartTime down to the period's boundary and answers per period, so the window is
+ * aligned to whole minutes and is one period long (one datapoint, never a trailing partial one).
+ */
 async function metricOverWindow(
   cloudwatch: Pick<CloudWatchClient, 'send'>,
   queries: readonly {
@@ -143,15 +147,16 @@ async function metricOverWindow(
   now: number,
   windowMs: number,
 ): Promise<Map<string, number | undefined>> {
-  const seconds = Math.round(windowMs / 1000);
+  const end = Math.floor(now / 60_000) * 60_000;
+  const start = end - Math.ceil(windowMs / 60_000) * 60_000;
   const { MetricDataResults } = await cloudwatch.send(
     new GetMetricDataCommand({
-      StartTime: new Date(now - windowMs),
-      EndTime: new Date(now),
+      StartTime: new Date(start),
+      EndTime: new Date(end),
       ScanBy: 'TimestampDescending',
       MetricDataQueries: queries.map((q) => ({
         Id: q.id,
-        MetricStat: { Metric: q.metric, Period: seconds, Stat: q.stat },
+        MetricStat: { Metric: q.metric, Period: (end - start) / 1000, Stat: q.stat },
         ReturnData: true,
       })),
     }),

@@ -54,20 +54,40 @@ export class FailoverDns extends Construct {
       zoneName: props.zoneName,
     });
 
-    const databaseCheck = (checkId: string, target: { alarmName: string; alarmRegion: string }) =>
+    // Route 53 follows the alarm's data stream (not its state) and, when the stream has no data, the check's
+    // InsufficientDataHealthStatus.
+    const databaseCheck = (
+      checkId: string,
+      target: { alarmName: string; alarmRegion: string },
+      noData: route53.InsufficientDataHealthStatusEnum,
+    ) =>
       new route53.HealthCheck(this, checkId, {
         type: route53.HealthCheckType.CLOUDWATCH_METRIC,
         alarmIdentifier: { name: target.alarmName, region: target.alarmRegion },
-        // A probe that stops publishing leaves its alarm without data (INSUFFICIENT_DATA): no verdict, so the
-        // check keeps its last status; the other observer still decides, and the probe's blind alarm pages.
-        insufficientDataHealthStatus: route53.InsufficientDataHealthStatusEnum.LAST_KNOWN_STATUS,
+        insufficientDataHealthStatus: noData,
       });
-    this.primaryDatabaseHealthCheck = databaseCheck('PrimaryDatabaseHealth', props.primary);
-    this.primaryRemoteHealthCheck = databaseCheck('PrimaryRemoteHealth', props.primaryRemote);
-    this.secondaryDatabaseHealthCheck = databaseCheck('SecondaryDatabaseHealth', props.secondary);
+    // The primary's own region going silent (its probe, or CloudWatch there, impaired by the same event) is
+    // itself a sign: that observer then votes unhealthy, and the remote observer decides.
+    this.primaryDatabaseHealthCheck = databaseCheck(
+      'PrimaryDatabaseHealth',
+      props.primary,
+      route53.InsufficientDataHealthStatusEnum.UNHEALTHY,
+    );
+    // A silent remote observer is no verdict: it keeps its last status (and its blind alarm pages).
+    this.primaryRemoteHealthCheck = databaseCheck(
+      'PrimaryRemoteHealth',
+      props.primaryRemote,
+      route53.InsufficientDataHealthStatusEnum.LAST_KNOWN_STATUS,
+    );
+    this.secondaryDatabaseHealthCheck = databaseCheck(
+      'SecondaryDatabaseHealth',
+      props.secondary,
+      route53.InsufficientDataHealthStatusEnum.LAST_KNOWN_STATUS,
+    );
 
-    // PRIMARY is healthy only while every observer says so: its own region's probe, the secondary region's
-    // probe of it, and the sidecar when configured.
+    // PRIMARY fails over only when the observers agree: both database observers (either one healthy keeps
+    // it), or, with a sidecar, two of the three. One observer alone (a peering problem, the secondary region
+    // impaired, the application's own endpoint) never moves production to the read-only replica.
     const children = [this.primaryDatabaseHealthCheck, this.primaryRemoteHealthCheck];
     if (props.sidecar !== undefined) {
       const url = new URL(props.sidecar.url);
@@ -89,7 +109,7 @@ export class FailoverDns extends Construct {
     this.primaryRecordHealthCheck = new route53.HealthCheck(this, 'PrimaryRecordHealth', {
       type: route53.HealthCheckType.CALCULATED,
       childHealthChecks: children,
-      healthThreshold: children.length,
+      healthThreshold: children.length - 1,
     });
 
     const record = (
@@ -124,7 +144,7 @@ export class FailoverDns extends Construct {
       this.drillRecordHealthCheck = new route53.HealthCheck(this, 'DrillRecordHealth', {
         type: route53.HealthCheckType.CALCULATED,
         childHealthChecks: children,
-        healthThreshold: children.length,
+        healthThreshold: children.length - 1,
       });
       pair('Drill', props.drillRecordName, this.drillRecordHealthCheck);
     } else {

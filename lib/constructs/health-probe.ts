@@ -162,8 +162,9 @@ export class HealthProbe extends Construct {
       threshold: 0.5,
       evaluationPeriods: props.evaluationPeriods,
       datapointsToAlarm: props.evaluationPeriods,
-      // No probe data is no verdict: the alarm goes INSUFFICIENT_DATA and Route 53 keeps the check's last
-      // status (the other observer still decides); the blind alarm below pages about the silence.
+      // No probe data is no verdict for the alarm. Route 53 follows the alarm's data stream, not its state: with
+      // no data it applies the health check's InsufficientDataHealthStatus (set per observer in FailoverDns).
+      // The blind alarm below pages about the silence.
       treatMissingData: cloudwatch.TreatMissingData.MISSING,
     });
     if (props.pageWhenUnreachable) {
@@ -184,9 +185,9 @@ export class HealthProbe extends Construct {
       new cloudwatch.Alarm(this, 'Blind', {
         alarmName: props.alarmNames.blind,
         alarmDescription:
-          `The ${props.role} health probe has published nothing for 5 minutes: its Route 53 check keeps its last ` +
-          'status, so this observer cannot fail production over (the other one still can). See the probe ' +
-          "function's logs and throttles.",
+          `The ${props.role} health probe has published nothing for 5 minutes: its Route 53 check now follows its ` +
+          "no-data setting (the primary's own region votes unhealthy, the others keep their last status). See " +
+          "the probe function's logs, throttles and schedule.",
         metric: metric(REACHABLE_METRIC, cloudwatch.Stats.SAMPLE_COUNT),
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         threshold: 1,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -10,6 +11,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { STEPS_SERVICE } from '../../lambdas/shared/step';
 import { acknowledgeNagFinding } from '../nag';
+import { BLUE_GREEN_DEFINITION } from './blue-green-workflow';
 import { PagingAlarm } from './paging-alarm';
 import { stepLambda } from './step-lambda';
 import { failedExecutions, workflowStateMachine } from './workflow-state-machine';
@@ -52,10 +54,23 @@ export class MigrationSafetyNet extends Construct {
     const stack = Stack.of(this);
     const migrationArn = `arn:${stack.partition}:states:${stack.region}:${stack.account}:stateMachine:${props.migrationStateMachineName}`;
     const executions = `arn:${stack.partition}:states:${stack.region}:${stack.account}:execution:${props.migrationStateMachineName}:*`;
-    // A step outlives its execution by at most its own timeout: the net waits that long before acting.
-    const stepTimeout = Math.max(
-      ...[props.dnsFlip, props.cutover, props.unfence].map((fn) => fn.timeout?.toSeconds() ?? 900),
+    // A step outlives its execution by at most its own function's timeout: the net waits that long before
+    // acting. Which function each state of the migration runs comes from the migration's own ASL file.
+    const timeoutOf: Record<string, number> = {
+      '${DnsFlipFunctionArn}': props.dnsFlip.timeout?.toSeconds() ?? 900,
+      '${CutoverFunctionArn}': props.cutover.timeout?.toSeconds() ?? 900,
+      '${UnfenceFunctionArn}': props.unfence.timeout?.toSeconds() ?? 900,
+    };
+    const migration = JSON.parse(readFileSync(BLUE_GREEN_DEFINITION, 'utf8')) as {
+      States: Record<string, { Type: string; Resource?: string }>;
+    };
+    const stateTimeouts = Object.fromEntries(
+      Object.entries(migration.States).flatMap(([state, s]) => {
+        const seconds = s.Resource === undefined ? undefined : timeoutOf[s.Resource];
+        return s.Type === 'Task' && seconds !== undefined ? [[state, seconds]] : [];
+      }),
     );
+    const stepTimeout = Math.max(...Object.values(timeoutOf));
     const assess = stepLambda(this, 'assess', {
       entry: ['safety-net', 'migration-handler.ts'],
       handler: 'handler',
@@ -67,6 +82,7 @@ export class MigrationSafetyNet extends Construct {
       environment: {
         MIGRATION_STATE_MACHINE_ARN: migrationArn,
         STEP_TIMEOUT_SECONDS: String(stepTimeout),
+        STATE_TIMEOUTS: JSON.stringify(stateTimeouts),
       },
     });
     assess.addToRolePolicy(

@@ -30,16 +30,19 @@ export class FailoverDnsStack extends Stack {
       ttl: Duration.seconds(config.recordTtlSeconds),
       primary: {
         endpoint: props.primaryEndpoint,
-        alarmName: names.alarms.primaryUnreachable,
+        alarmName: names.alarms.unreachable('primary', config.healthCheck.alarmEvaluationPeriods),
         alarmRegion: config.primaryRegion,
       },
       primaryRemote: {
-        alarmName: names.alarms.primaryUnreachableRemote,
+        alarmName: names.alarms.unreachable(
+          'primary-remote',
+          config.healthCheck.remoteAlarmEvaluationPeriods,
+        ),
         alarmRegion: config.secondaryRegion,
       },
       secondary: {
         endpoint: props.replicaEndpoint,
-        alarmName: names.alarms.replicaUnreachable,
+        alarmName: names.alarms.unreachable('replica', config.healthCheck.alarmEvaluationPeriods),
         alarmRegion: config.secondaryRegion,
       },
       ...(config.sidecarHealthUrl === undefined
@@ -72,7 +75,9 @@ export class FailoverDnsStack extends Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       threshold: 1,
       evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      // A held (disabled) CALCULATED check stops aggregating and may stop reporting: silence must not page
+      // "answering the replica" during a hold. dr doctor reports a check with no status.
+      treatMissingData: cloudwatch.TreatMissingData.MISSING,
     });
     // What dr hold, dr doctor and on-call look up: the health checks by role.
     const output = (id: string, check: { healthCheckId: string } | undefined, description: string) => {

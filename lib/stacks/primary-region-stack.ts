@@ -89,7 +89,7 @@ export class PrimaryRegionStack extends Stack {
       settings: config.healthCheck,
       evaluationPeriods: config.healthCheck.alarmEvaluationPeriods,
       alarmNames: {
-        unreachable: names.alarms.primaryUnreachable,
+        unreachable: names.alarms.unreachable('primary', config.healthCheck.alarmEvaluationPeriods),
         blind: names.alarms.probeBlind('primary'),
         errors: names.alarms.probeErrors('primary'),
       },

@@ -60,7 +60,7 @@ export class SecondaryRegionStack extends Stack {
       settings: config.healthCheck,
       evaluationPeriods: config.healthCheck.alarmEvaluationPeriods,
       alarmNames: {
-        unreachable: names.alarms.replicaUnreachable,
+        unreachable: names.alarms.unreachable('replica', config.healthCheck.alarmEvaluationPeriods),
         blind: names.alarms.probeBlind('replica'),
         errors: names.alarms.probeErrors('replica'),
       },
@@ -84,7 +84,10 @@ export class SecondaryRegionStack extends Stack {
       settings: config.healthCheck,
       evaluationPeriods: config.healthCheck.remoteAlarmEvaluationPeriods,
       alarmNames: {
-        unreachable: names.alarms.primaryUnreachableRemote,
+        unreachable: names.alarms.unreachable(
+          'primary-remote',
+          config.healthCheck.remoteAlarmEvaluationPeriods,
+        ),
         blind: names.alarms.probeBlind('primary-remote'),
         errors: names.alarms.probeErrors('primary-remote'),
       },

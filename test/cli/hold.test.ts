@@ -26,20 +26,22 @@ describe('dr hold: pin the PRIMARY record on the primary during a known blip', (
     return { world, primaryCheck, inRegion, remote, answer };
   };
 
-  it('keeps the record on the primary while an observer says it is down, until released', async () => {
+  it('keeps the record on the primary while the observers say it is down, until released', async () => {
     const w = open();
     try {
       const primaryValue = w.answer();
       w.world.route53.observe(w.remote, 'unhealthy');
+      w.world.route53.observe(w.inRegion, 'unhealthy');
       expect(w.answer()).not.toBe(primaryValue);
       w.world.route53.observe(w.remote, 'healthy');
+      w.world.route53.observe(w.inRegion, 'healthy');
 
       const held = await dr(['hold']);
       expect(held).toMatchObject({ code: 0, err: '' });
       expect(held.out).toContain(`PRIMARY held: health check ${w.primaryCheck} disabled`);
       expect(held.out).toContain('Automatic failover is OFF');
       expect(w.world.route53.requireCheck(w.primaryCheck)).toMatchObject({ disabled: true, inverted: false });
-      // A blip seen by either observer no longer moves the record.
+      // A blip both observers see no longer moves the record.
       w.world.route53.observe(w.remote, 'unhealthy');
       w.world.route53.observe(w.inRegion, 'unhealthy');
       expect(w.answer()).toBe(primaryValue);

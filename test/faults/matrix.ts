@@ -499,7 +499,8 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
     workflow: 'both',
     step: 'health probe',
     fault: 'wrong credentials',
-    endState: 'the database answered: counted up (no failover), a probe error that pages; the password never logged',
+    endState:
+      'the database answered: counted up (no failover), a probe error that pages; the password never logged',
     test: [
       'test/lambdas/health-probe/handler.test.ts',
       'counts a database that refuses the password as up (a probe error, not a failover), without logging it',

@@ -239,23 +239,21 @@ describe('worst-case failover arithmetic', () => {
     expect(timing.databaseDetection.map((t) => t.seconds)).toEqual([60, 180]);
     expect(timing.remoteDetection.map((t) => t.seconds)).toEqual([60, 180]);
     expect(timing.worstCaseDatabaseFailoverSeconds).toBe(250);
-    expect(timing.worstCaseRegionalFailoverSeconds).toBe(250);
-    expect(timing.worstCaseSidecarFailoverSeconds).toBe(30);
+    expect(timing.sidecarDetection?.map((t) => t.seconds)).toEqual([20]);
     expect(timing.worstCaseDnsSwitchSeconds).toBe(10);
-    // A Multi-AZ failover (typically 60-120 s) leaves DNS alone.
-    expect(timing.toleratedOutageSeconds).toBe(120);
+    // A Multi-AZ failover (typically 60-120 s) leaves DNS alone: 2 minutes less a probe's 3 s timeout.
+    expect(timing.toleratedOutageSeconds).toBe(117);
   });
 
-  it('follows the configuration; the more eager observer sets the tolerance', () => {
+  it('follows the configuration: the slower observer sets the detection, the more eager one the tolerance', () => {
     const timing = failoverTiming(
       testConfig({
         recordTtlSeconds: 30,
         healthCheck: { alarmEvaluationPeriods: 2, remoteAlarmEvaluationPeriods: 4 },
       }),
     );
-    expect(timing.worstCaseDatabaseFailoverSeconds).toBe(60 + 120 + 30);
-    expect(timing.worstCaseRegionalFailoverSeconds).toBe(60 + 240 + 30);
-    expect(timing.toleratedOutageSeconds).toBe(60);
+    expect(timing.worstCaseDatabaseFailoverSeconds).toBe(60 + 240 + 30);
+    expect(timing.toleratedOutageSeconds).toBe(60 - 3);
     expect(timing.sidecarDetection).toBeUndefined();
   });
 });
@@ -276,19 +274,16 @@ describe('README failover arithmetic', () => {
         ?.split('|')[3]
         ?.trim();
 
-    expect(worstCase('Primary database stops answering')).toBe(`**${sum(timing.databaseDetection)} s**`);
-    expect(worstCase('seen from the secondary region')).toBe(`**${sum(timing.remoteDetection)} s**`);
-    expect(worstCase('Sidecar stops answering')).toBe(
-      `**${(timing.worstCaseSidecarFailoverSeconds ?? 0) - timing.worstCaseDnsSwitchSeconds} s**`,
+    expect(worstCase('Primary database stops answering, seen from its region')).toBe(
+      `**${sum(timing.databaseDetection)} s**`,
     );
+    expect(worstCase('seen from the secondary region')).toBe(`**${sum(timing.remoteDetection)} s**`);
+    expect(worstCase('Sidecar stops answering')).toBe(`**${sum(timing.sidecarDetection ?? [])} s**`);
     expect(worstCase('PRIMARY check unhealthy')).toBe(
       `**${timing.worstCaseDnsSwitchSeconds} s** + Route 53's own switch`,
     );
     expect(worstCase('Total, database loss')).toBe(
       `**${timing.worstCaseDatabaseFailoverSeconds} s** + Route 53's own switch`,
-    );
-    expect(worstCase('Total, sidecar loss')).toBe(
-      `**${timing.worstCaseSidecarFailoverSeconds ?? 0} s** + Route 53's own switch`,
     );
     expect(worstCase('Longest outage that never fails over')).toBe(`**${timing.toleratedOutageSeconds} s**`);
   });

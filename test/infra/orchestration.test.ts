@@ -260,6 +260,15 @@ describe('blue-green steps (orchestration stack)', () => {
     if (assess === undefined) throw new Error('no assess function');
     expect(assess.Properties.VpcConfig).toBeUndefined();
     expect(assess.Properties.Environment.Variables).toMatchObject({ STEP_TIMEOUT_SECONDS: '660' });
+    // Each migration state is waited out for its own function's timeout, read from the migration's ASL.
+    expect(JSON.parse(String(assess.Properties.Environment.Variables.STATE_TIMEOUTS))).toMatchObject({
+      FlipDns: 600,
+      RollbackDns: 600,
+      FenceBlueAndCatchUp: 660,
+      FinishCutover: 660,
+      AbortCutover: 90,
+      AbortCutoverAfterRollback: 90,
+    });
     const actions = statementsFor(assess).flatMap((st) => ([] as string[]).concat(st.Action));
     expect(actions.filter((a) => a.startsWith('states:')).sort()).toEqual([
       'states:DescribeExecution',

@@ -339,88 +339,98 @@ describe('DR topology (default configuration with a sidecar)', () => {
 
   describe('health probes', () => {
     it.each([
-      ['primary', () => primary, 'us-west-2', 'pg-dr-primary-db-unreachable'],
-      ['replica', () => secondary, 'us-east-1', 'pg-dr-replica-db-unreachable'],
-      ['primary-remote', () => secondary, 'us-east-1', 'pg-dr-primary-db-unreachable-from-secondary'],
-    ])('probe the %s every minute, in rounds, failing only on most probes of 3 minutes', (role, template, region, alarmName) => {
-      const t = template();
-      const fn = onlyResource(t, 'AWS::Lambda::Function', {
-        Environment: Match.objectLike({ Variables: Match.objectLike({ DB_ROLE: role }) }),
-      });
-      expect(fn).toMatchObject({
-        Runtime: 'nodejs24.x',
-        Timeout: 60,
-        VpcConfig: { SubnetIds: anArray() },
-        TracingConfig: { Mode: 'Active' },
-        Environment: {
-          Variables: expect.objectContaining({
-            DB_SECRET_ID: 'pg-dr/postgres-master',
-            DB_PORT: '5432',
-            PROBE_ROUNDS: '6',
-            PROBE_INTERVAL_MS: '10000',
-            PROBE_TIMEOUT_MS: '3000',
-            NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
-          }) as unknown,
-        },
-      });
-      expect(JSON.stringify(fn.Environment)).not.toMatch(/password/i);
-      // A dropped or throttled invocation is retried inside its minute.
-      t.hasResourceProperties('AWS::Events::Rule', {
-        ScheduleExpression: 'rate(1 minute)',
-        State: 'ENABLED',
-        Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 60 } })],
-      });
-      const dimensions = [
-        { Name: 'Database', Value: role },
-        { Name: 'service', Value: 'dr-health-probe' },
-      ];
-      t.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: alarmName,
-        Namespace: 'PostgresDR',
-        MetricName: 'DatabaseReachable',
-        Dimensions: dimensions,
-        // Most of a minute's rounds failed, in each of 3 consecutive minutes; no data is no verdict.
-        Statistic: 'Average',
-        Period: 60,
-        ComparisonOperator: 'LessThanThreshold',
-        Threshold: 0.5,
-        EvaluationPeriods: 3,
-        DatapointsToAlarm: 3,
-        TreatMissingData: 'missing',
-      });
-      // A silent probe and a probe that cannot authenticate page instead of failing over.
-      for (const [name, metric] of [
-        [`pg-dr-${role}-probe-blind`, 'DatabaseReachable'],
-        [`pg-dr-${role}-probe-errors`, 'ProbeErrors'],
-      ] as const) {
-        const alarm = onlyResource(t, 'AWS::CloudWatch::Alarm', { AlarmName: name });
-        expect(alarm).toMatchObject({ MetricName: metric, Dimensions: dimensions });
-        expect(alarm.AlarmActions).toHaveLength(1);
-      }
-
-      const secretStatements = statementsOf(t).filter((s) =>
-        actionsOf(s).includes('secretsmanager:GetSecretValue'),
-      );
-      expect(secretStatements.length).toBeGreaterThan(0);
-      for (const statement of secretStatements)
-        expect(JSON.stringify(statement.Resource)).toContain(
-          `:secretsmanager:${region}:111122223333:secret:pg-dr/postgres-master-??????`,
-        );
-      const decrypt = statementsOf(t).filter(
-        (s) =>
-          actionsOf(s).includes('kms:Decrypt') &&
-          JSON.stringify(s.Condition ?? {}).includes('secretsmanager'),
-      );
-      expect(decrypt.length).toBeGreaterThan(0);
-      for (const statement of decrypt)
-        expect(statement.Condition).toEqual({
-          StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` },
+      ['primary', () => primary, 'us-west-2', 'pg-dr-primary-db-unreachable-maj-3of3'],
+      ['replica', () => secondary, 'us-east-1', 'pg-dr-replica-db-unreachable-maj-3of3'],
+      [
+        'primary-remote',
+        () => secondary,
+        'us-east-1',
+        'pg-dr-primary-db-unreachable-from-secondary-maj-3of3',
+      ],
+    ])(
+      'probe the %s every minute, in rounds, failing only on most probes of 3 minutes',
+      (role, template, region, alarmName) => {
+        const t = template();
+        const fn = onlyResource(t, 'AWS::Lambda::Function', {
+          Environment: Match.objectLike({ Variables: Match.objectLike({ DB_ROLE: role }) }),
         });
-    });
+        expect(fn).toMatchObject({
+          Runtime: 'nodejs24.x',
+          Timeout: 60,
+          VpcConfig: { SubnetIds: anArray() },
+          TracingConfig: { Mode: 'Active' },
+          Environment: {
+            Variables: expect.objectContaining({
+              DB_SECRET_ID: 'pg-dr/postgres-master',
+              DB_PORT: '5432',
+              PROBE_ROUNDS: '6',
+              PROBE_INTERVAL_MS: '10000',
+              PROBE_TIMEOUT_MS: '3000',
+              NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+            }) as unknown,
+          },
+        });
+        expect(JSON.stringify(fn.Environment)).not.toMatch(/password/i);
+        // A dropped or throttled invocation is retried inside its minute.
+        t.hasResourceProperties('AWS::Events::Rule', {
+          ScheduleExpression: 'rate(1 minute)',
+          State: 'ENABLED',
+          Targets: [
+            Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 60 } }),
+          ],
+        });
+        const dimensions = [
+          { Name: 'Database', Value: role },
+          { Name: 'service', Value: 'dr-health-probe' },
+        ];
+        t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          AlarmName: alarmName,
+          Namespace: 'PostgresDR',
+          MetricName: 'DatabaseReachable',
+          Dimensions: dimensions,
+          // Most of a minute's rounds failed, in each of 3 consecutive minutes; no data is no verdict.
+          Statistic: 'Average',
+          Period: 60,
+          ComparisonOperator: 'LessThanThreshold',
+          Threshold: 0.5,
+          EvaluationPeriods: 3,
+          DatapointsToAlarm: 3,
+          TreatMissingData: 'missing',
+        });
+        // A silent probe and a probe that cannot authenticate page instead of failing over.
+        for (const [name, metric] of [
+          [`pg-dr-${role}-probe-blind`, 'DatabaseReachable'],
+          [`pg-dr-${role}-probe-errors`, 'ProbeErrors'],
+        ] as const) {
+          const alarm = onlyResource(t, 'AWS::CloudWatch::Alarm', { AlarmName: name });
+          expect(alarm).toMatchObject({ MetricName: metric, Dimensions: dimensions });
+          expect(alarm.AlarmActions).toHaveLength(1);
+        }
+
+        const secretStatements = statementsOf(t).filter((s) =>
+          actionsOf(s).includes('secretsmanager:GetSecretValue'),
+        );
+        expect(secretStatements.length).toBeGreaterThan(0);
+        for (const statement of secretStatements)
+          expect(JSON.stringify(statement.Resource)).toContain(
+            `:secretsmanager:${region}:111122223333:secret:pg-dr/postgres-master-??????`,
+          );
+        const decrypt = statementsOf(t).filter(
+          (s) =>
+            actionsOf(s).includes('kms:Decrypt') &&
+            JSON.stringify(s.Condition ?? {}).includes('secretsmanager'),
+        );
+        expect(decrypt.length).toBeGreaterThan(0);
+        for (const statement of decrypt)
+          expect(statement.Condition).toEqual({
+            StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` },
+          });
+      },
+    );
 
     it('pages on-call when the replica stops answering (DR degraded)', () => {
       const alarm = onlyResource(secondary, 'AWS::CloudWatch::Alarm', {
-        AlarmName: 'pg-dr-replica-db-unreachable',
+        AlarmName: 'pg-dr-replica-db-unreachable-maj-3of3',
       });
       expect(alarm.AlarmActions).toHaveLength(1);
       expect(alarm.OKActions).toHaveLength(1);
@@ -428,23 +438,34 @@ describe('DR topology (default configuration with a sidecar)', () => {
   });
 
   describe('failover DNS', () => {
-    it('follows each database probe alarm through a CLOUDWATCH_METRIC health check', () => {
-      for (const [name, region] of [
-        ['pg-dr-primary-db-unreachable', 'us-west-2'],
-        ['pg-dr-replica-db-unreachable', 'us-east-1'],
+    it('follows each probe alarm (named after its rule) through a CLOUDWATCH_METRIC health check', () => {
+      for (const [name, region, noData] of [
+        // The primary's own region going silent is that observer's vote against it.
+        ['pg-dr-primary-db-unreachable-maj-3of3', 'us-west-2', 'Unhealthy'],
+        ['pg-dr-primary-db-unreachable-from-secondary-maj-3of3', 'us-east-1', 'LastKnownStatus'],
+        ['pg-dr-replica-db-unreachable-maj-3of3', 'us-east-1', 'LastKnownStatus'],
       ]) {
         dns.hasResourceProperties('AWS::Route53::HealthCheck', {
           HealthCheckConfig: {
             Type: 'CLOUDWATCH_METRIC',
             AlarmIdentifier: { Name: name, Region: region },
-            InsufficientDataHealthStatus: 'LastKnownStatus',
+            InsufficientDataHealthStatus: noData,
             Inverted: false,
           },
         });
       }
+      // Route 53 reads an alarm's settings only when pointed at it: a changed rule is a new alarm name.
+      const other = Template.fromStack(
+        synthApp({ healthCheck: { alarmEvaluationPeriods: 2 } }).stacks.failoverDns,
+      );
+      other.hasResourceProperties('AWS::Route53::HealthCheck', {
+        HealthCheckConfig: Match.objectLike({
+          AlarmIdentifier: { Name: 'pg-dr-primary-db-unreachable-maj-2of2', Region: 'us-west-2' },
+        }),
+      });
     });
 
-    it('makes PRIMARY healthy only while its own region, the secondary region and the sidecar all see it', () => {
+    it('fails PRIMARY over only when two of its three observers (its region, the secondary, the sidecar) agree', () => {
       dns.hasResourceProperties('AWS::Route53::HealthCheck', {
         HealthCheckConfig: Match.objectLike({
           Type: 'HTTPS',
@@ -460,7 +481,7 @@ describe('DR topology (default configuration with a sidecar)', () => {
         ([, r]) => (r.Properties?.HealthCheckConfig as { Type: string }).Type === 'CALCULATED',
       );
       expect(calculated?.[1].Properties?.HealthCheckConfig).toMatchObject({
-        HealthThreshold: 3,
+        HealthThreshold: 2,
         ChildHealthChecks: [
           { Ref: matching('PrimaryDatabaseHealth') },
           { Ref: matching('PrimaryRemoteHealth') },
@@ -471,7 +492,10 @@ describe('DR topology (default configuration with a sidecar)', () => {
       dns.hasResourceProperties('AWS::Route53::HealthCheck', {
         HealthCheckConfig: {
           Type: 'CLOUDWATCH_METRIC',
-          AlarmIdentifier: { Name: 'pg-dr-primary-db-unreachable-from-secondary', Region: 'us-east-1' },
+          AlarmIdentifier: {
+            Name: 'pg-dr-primary-db-unreachable-from-secondary-maj-3of3',
+            Region: 'us-east-1',
+          },
           InsufficientDataHealthStatus: 'LastKnownStatus',
         },
       });
@@ -510,6 +534,8 @@ describe('DR topology (default configuration with a sidecar)', () => {
         Dimensions: [{ Name: 'HealthCheckId', Value: { Ref: matching('PrimaryRecordHealth') } }],
         ComparisonOperator: 'LessThanThreshold',
         Threshold: 1,
+        // A held check may stop reporting: silence is no page (dr doctor reports it).
+        TreatMissingData: 'missing',
       });
       expect(alarm.AlarmActions).toEqual([
         { 'Fn::ImportValue': expect.stringContaining('pg-dr-on-call-us-east-1') as unknown },
@@ -567,7 +593,7 @@ describe('DR topology (default configuration with a sidecar)', () => {
 });
 
 describe('DR topology variants', () => {
-  it('makes the PRIMARY record follow both observers of the primary without a sidecar', () => {
+  it('fails the PRIMARY record over only when both observers of the primary agree, without a sidecar', () => {
     const { stacks } = synthApp();
     const dns = Template.fromStack(stacks.failoverDns);
     // The primary seen in its region and from the secondary, the replica, the PRIMARY record's parent check and
@@ -576,7 +602,7 @@ describe('DR topology variants', () => {
     dns.hasResourceProperties('AWS::Route53::HealthCheck', {
       HealthCheckConfig: Match.objectLike({
         Type: 'CALCULATED',
-        HealthThreshold: 2,
+        HealthThreshold: 1,
         ChildHealthChecks: [Match.anyValue(), Match.anyValue()],
       }),
     });

@@ -138,6 +138,26 @@ describe('DR replica step (one idempotent step of the DR rebuild per call)', () 
     });
   });
 
+  it.each(['incompatible-parameters', 'storage-full', 'inaccessible-encryption-credentials'])(
+    'fails plainly on %s, a status RDS does not leave by itself, instead of waiting out the rounds',
+    async (status) => {
+      describes(replica({ DBInstanceStatus: status }));
+      const error = (await handler(EVENT).catch((e: unknown) => e)) as Error;
+      expect(error.name).toBe('DrReplicaFailed');
+      expect(error.message).toContain(`green-dr is ${status}`);
+    },
+  );
+
+  it('is not ready while its replication is broken, even when available and in sync', async () => {
+    describes(
+      replica({
+        group: 'pg-dr-replica-params',
+        StatusInfos: [{ StatusType: 'read replication', Normal: false, Status: 'error', Message: 'WAL gap' }],
+      }),
+    );
+    expect(await handler(EVENT)).toMatchObject({ phase: 'waiting', done: false });
+  });
+
   it('waits while the new parameters are still applying', async () => {
     describes(replica({ group: 'pg-dr-replica-params', apply: 'applying' }));
     expect(await handler(EVENT)).toMatchObject({ phase: 'waiting', done: false });

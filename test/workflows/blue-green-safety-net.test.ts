@@ -1,5 +1,6 @@
 import { deliverEvent, statusChangeEvent } from '../../lib/local-aws/invoke';
 import { runInWorld } from '../../lib/local-aws/workflow';
+import { execute } from '../support/replication';
 import { drNames } from '../../lib/names';
 import { testConfig } from '../infra/test-config';
 import { BLUE_ENDPOINT, GREEN_ENDPOINT, useBlueGreenHarness } from '../support/blue-green-harness';
@@ -167,16 +168,98 @@ describe('blue-green safety net, in the local world: a migration that ends abnor
     await blueTakesWrites(s, 'never-fenced@example.org');
   });
 
-  it('another migration is running: the net changes nothing and pages URGENT', async () => {
+  it('another migration is cutting over: the net changes nothing under it and pages URGENT', async () => {
     const s = await scenario();
     const migration = await s.run({}, {}, {}, undefined, undefined, 'FinalSmokeTest');
-    s.world.stepFunctions.begin(s.world.stateMachineArn(NAMES.blueGreenStateMachine), 'next-attempt', {});
+    const other = s.world.stepFunctions.begin(
+      s.world.stateMachineArn(NAMES.blueGreenStateMachine),
+      'next-attempt',
+      {},
+    );
+    s.world.stepFunctions.record(
+      other,
+      { type: 'StateEntered', timestamp: 0, state: { name: 'PrepareCutover', type: 'Task', input: {} } },
+      new Map(),
+    );
 
     const { run } = await net(s, migration.executionArn);
     expect(run?.status).toBe('FAILED');
     expect(run?.path.slice(-2)).toEqual(['NotifyRefused', 'NetRefused']);
     expect(s.dns.value).toBe(GREEN_ENDPOINT);
-    expect(s.world.sns.published.at(-1)?.message).toContain('another migration runs (next-attempt)');
+    expect(s.world.sns.published.at(-1)?.message).toContain(
+      'another migration is cutting over (next-attempt)',
+    );
+  });
+
+  it('another migration still migrating (or a dry run) does not stop the net: it finds blue as the net leaves it', async () => {
+    const s = await scenario();
+    const migration = await s.run({}, {}, {}, undefined, undefined, 'FinalSmokeTest');
+    const other = s.world.stepFunctions.begin(
+      s.world.stateMachineArn(NAMES.blueGreenStateMachine),
+      'dry-run-meanwhile',
+      {},
+    );
+    s.world.stepFunctions.record(
+      other,
+      { type: 'StateEntered', timestamp: 0, state: { name: 'Migrate', type: 'Task', input: {} } },
+      new Map(),
+    );
+    const { run } = await net(s, migration.executionArn);
+    expect(run?.status).toBe('SUCCEEDED');
+    expect(s.dns.value).toBe(BLUE_ENDPOINT);
+    await blueTakesWrites(s, 'after-net@example.org');
+  });
+
+  it('aborted after an unsynchronized flip the input accepted, before its final smoke test: the record goes back to blue', async () => {
+    const s = await scenario();
+    await execute(
+      h.green,
+      s.database,
+      `ALTER SUBSCRIPTION ${s.subscription} DISABLE`,
+      `ALTER SUBSCRIPTION ${s.subscription} SET (slot_name = NONE)`,
+      `DROP SUBSCRIPTION ${s.subscription}`,
+    );
+    const migration = await s.run(
+      { allowUnsynchronizedFlip: true },
+      {},
+      {},
+      undefined,
+      undefined,
+      'FinalSmokeTest',
+    );
+    expect(migration.path).toContain('FlipDnsUnsynchronized');
+    expect(s.dns.value).toBe(GREEN_ENDPOINT);
+    const { run } = await net(s, migration.executionArn);
+    expect(run?.path).toEqual([
+      'Remember',
+      'Assess',
+      'Decide',
+      'NeedsDnsRollback',
+      'RollbackDns',
+      'NeedsUnfence',
+      'NotifyRolledBack',
+      'RolledBack',
+    ]);
+    expect(s.dns.value).toBe(BLUE_ENDPOINT);
+  });
+
+  it('when finishing the cutover fails, the page says to finish on green, never to go back to blue', async () => {
+    const s = await scenario();
+    const { execution: migration, running } = await stoppedAt(s, 'FinishCutover');
+    await Promise.all(running);
+    await h.green.kill();
+    try {
+      const { run } = await net(s, migration.executionArn, {
+        timePasses: true,
+        lambdasStillRunning: running,
+      });
+      expect(run?.path.slice(-2)).toEqual(['NotifyRollForwardFailed', 'NetFailed']);
+      const page = s.world.sns.published.at(-1)?.message ?? '';
+      expect(page).toContain('do not point the record back at blue');
+      expect(page).toContain('DROP SUBSCRIPTION');
+    } finally {
+      await h.green.restart();
+    }
   });
 
   it('fails the way AWS does when its role may not read the history (AccessDeniedException), and pages URGENT', async () => {

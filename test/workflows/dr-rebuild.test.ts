@@ -96,6 +96,21 @@ describe('DR rebuild, in the local world (its own execution, started by the migr
     }
   });
 
+  it('leaves an error that may pass (RDS throttling) to the next round instead of failing a long rebuild', async () => {
+    const r = rebuild();
+    try {
+      let throttles = 4;
+      r.world.aws.inject('rds', 'DescribeDBInstances', () =>
+        throttles-- > 0 ? 'ThrottlingException' : undefined,
+      );
+      const result = await r.run();
+      expect(result.status).toBe('SUCCEEDED');
+      expect(result.path.slice(0, 4)).toEqual(['StartRounds', 'Advance', 'CountRound', 'IsOutOfRounds']);
+    } finally {
+      r.world.close();
+    }
+  });
+
   it('fails as AWS would when the step role lacks rds:ModifyDBInstance, and pages with the cause', async () => {
     const r = rebuild();
     try {

@@ -49,9 +49,7 @@ export function renderCatalogue(): string {
           '| --- | --- | --- | --- | --- |',
         );
         for (const e of op.errors)
-          lines.push(
-            `| \`${e.id}\` | ${code(e)} | ${cell(e.text)} | ${sim(e)} | ${cite(e)} |`,
-          );
+          lines.push(`| \`${e.id}\` | ${code(e)} | ${cell(e.text)} | ${sim(e)} | ${cite(e)} |`);
       }
       lines.push('');
     }

@@ -155,6 +155,13 @@ export const ROUTE53: ServiceEntry = {
           'Route 53 supports CloudWatch alarms with the following features: Standard-resolution metrics. High-resolution metrics aren’t supported. ... Route 53 does not support "M out of N" alarms.',
           false,
         ),
+        row(
+          'route53.health.metric-settings-read-once',
+          'A metric check reads its alarm’s settings when it is created or its AlarmIdentifier updated, never again: the CDK app names each probe alarm after its rule (…-maj-3of3), so a changed rule is a new alarm the check is repointed at.',
+          'https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-creating-values.html',
+          'If you create a Route 53 health check that monitors the data stream for a CloudWatch alarm and then you update the settings in the CloudWatch alarm, Route 53 doesn’t automatically update the alarm settings in the health check.',
+          false,
+        ),
       ],
       errors: [
         NO_ZONE('TestDNSAnswer'),

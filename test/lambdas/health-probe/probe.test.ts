@@ -1,4 +1,7 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import {
+  databaseAnswered,
   probeDatabase,
   runProbeRounds,
   type ProbeResult,
@@ -67,10 +70,33 @@ describe('probeDatabase against a real PostgreSQL server', () => {
     }
   });
 
+  it('counts a connection reset during the TLS handshake as no answer (not a TLS refusal, which would count as up)', async () => {
+    // Accepts the SSLRequest, then drops the connection: Node reports ECONNRESET "Client network socket
+    // disconnected before secure TLS connection was established".
+    const resetter = createServer((socket) => {
+      socket.once('data', () => {
+        socket.write('S', () => socket.destroy());
+      });
+    });
+    await new Promise<void>((resolve) => resetter.listen(0, '127.0.0.1', resolve));
+    try {
+      const result = await probeDatabase(
+        { ...target, host: '127.0.0.1', port: (resetter.address() as AddressInfo).port },
+        { timeoutMs: 3000 },
+      );
+      expect(result.failure?.kind).toBe('unreachable');
+      expect(databaseAnswered(result)).toBe(false);
+    } finally {
+      await new Promise((resolve) => resetter.close(resolve));
+    }
+  });
+
   it('refuses a server certificate it cannot verify', async () => {
     const withoutCa: ProbeTarget = { ...target, ca: undefined };
     const result = await probeDatabase(withoutCa, { timeoutMs: 3000 });
     expect(result.failure?.kind).toBe('tls_failed');
+    // Something answered, with a certificate: up, as far as failover goes (a probe error pages instead).
+    expect(databaseAnswered(result)).toBe(true);
   });
 
   it('refuses a server that does not offer TLS at all', async () => {
