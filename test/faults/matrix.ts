@@ -112,6 +112,26 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
     ],
   },
   {
+    workflow: 'blue-green migration',
+    step: 'safety net',
+    fault: 'finishing the cutover fails inside the net (green down)',
+    endState: 'URGENT page: finish on green by hand, never back to blue',
+    test: [
+      'test/workflows/blue-green-safety-net.test.ts',
+      'when finishing the cutover fails, the page says to finish on green, never to go back to blue',
+    ],
+  },
+  {
+    workflow: 'DR rebuild',
+    step: 'each round',
+    fault: 'RDS throttles (past the step retries)',
+    endState: 'left to the next round; the rebuild completes',
+    test: [
+      'test/workflows/dr-rebuild.test.ts',
+      'leaves an error that may pass (RDS throttling) to the next round instead of failing a long rebuild',
+    ],
+  },
+  {
     workflow: 'DR rebuild',
     step: 'wait for RDS',
     fault: 'RDS never finishes the replica',
@@ -154,11 +174,11 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   {
     workflow: 'blue-green migration',
     step: 'safety net',
-    fault: 'another migration runs when one ends abnormally',
-    endState: 'net changes nothing; URGENT page',
+    fault: 'another migration is cutting over when one ends abnormally',
+    endState: 'net changes nothing under it; URGENT page',
     test: [
       'test/workflows/blue-green-safety-net.test.ts',
-      'another migration is running: the net changes nothing and pages URGENT',
+      'another migration is cutting over: the net changes nothing under it and pages URGENT',
     ],
   },
   {
@@ -504,6 +524,23 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
     test: [
       'test/lambdas/health-probe/handler.test.ts',
       'counts a database that refuses the password as up (a probe error, not a failover), without logging it',
+    ],
+  },
+  {
+    workflow: 'both',
+    step: 'failover DNS',
+    fault: "one observer alone sees the primary down (peering broken, a region's CloudWatch impaired)",
+    endState: 'production stays on the primary; both observers agreeing fails it over',
+    test: ['test/workflows/failover-voting.test.ts', '%s: fails over: %s'],
+  },
+  {
+    workflow: 'both',
+    step: 'health probe',
+    fault: 'connection reset during the TLS handshake',
+    endState: 'no answer (counts toward failover), not a TLS refusal (which counts as up)',
+    test: [
+      'test/lambdas/health-probe/probe.test.ts',
+      'counts a connection reset during the TLS handshake as no answer (not a TLS refusal, which would count as up)',
     ],
   },
   {
