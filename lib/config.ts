@@ -514,7 +514,7 @@ function drillRecordName(c: { recordName: string; hostedZoneName: string }): str
  */
 export function parseConfig(raw: unknown): DrConfig {
   if (!isPlain(raw)) {
-    throw new ConfigError('Context key "dr" must be an object in cdk.json (see README, Configuration).');
+    throw new ConfigError('Context key "dr" must be an object in cdk.json (see docs/configuration.md).');
   }
   const merged = withDefaults(CONFIG_DEFAULTS, raw);
   const result = drConfigSchema.safeParse(merged);

@@ -51,8 +51,8 @@ export async function findSubscription(
  * Refuses a subscription that reaches blue as the very user of blue's secret (the RDS master secret, which the
  * stack rotates every 30 days): after a rotation the subscription keeps its old password and fails at its next
  * reconnect, which a cutover's catch-up then waits on in vain. A dedicated replication user, whose password
- * is not rotated, is required (README, Replication user). The subscription's walsender on blue carries the
- * subscription's name as its application_name.
+ * is not rotated, is required (docs/blue-green-workflow.md, The replication user). The subscription's
+ * walsender on blue carries the subscription's name as its application_name.
  */
 async function refuseRotatedSubscriptionUser(blue: Client, subscription: string): Promise<void> {
   const { rows } = await blue.query<{ usename: string | null; me: string }>(
@@ -67,7 +67,7 @@ async function refuseRotatedSubscriptionUser(blue: Client, subscription: string)
         'password is rotated (every 30 days for the RDS master secret), and the subscription keeps the old one: ' +
         'it fails at its next reconnect and the cutover could never catch up. Create a dedicated replication ' +
         'user (GRANT rds_replication; its secret is not rotated), then on green: ALTER SUBSCRIPTION ' +
-        `${subscription} CONNECTION '... user=<replication user> password=...' (README, Replication user).`,
+        `${subscription} CONNECTION '... user=<replication user> password=...' (docs/blue-green-workflow.md, The replication user).`,
     );
 }
 

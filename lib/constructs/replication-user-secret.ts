@@ -12,8 +12,8 @@ export interface ReplicationUserSecretProps {
 }
 
 /**
- * The password of the dedicated replication user a blue-green subscription connects as (README, Replication
- * user). Generated here, never rotated: a logical replication subscription stores its password in its
+ * The password of the dedicated replication user a blue-green subscription connects as (docs/blue-green-workflow.md, The
+ * replication user). Generated here, never rotated: a logical replication subscription stores its password in its
  * connection string and would fail at its next reconnect after a rotation (the master secret rotates every
  * 30 days, which is why a subscription must not use it). The operator creates the user with this password
  * (GRANT rds_replication) and uses it in CREATE SUBSCRIPTION; the cutover refuses a subscription that connects

@@ -249,7 +249,7 @@ describe('bad input: every field of every workflow and step input', () => {
   let tried = 0;
 
   afterAll(() => {
-    // The count the README quotes.
+    // The count docs/reliability.md quotes.
     process.stderr.write(`bad-input cases tried: ${tried}\n`);
     expect(tried).toBeGreaterThan(600);
   });

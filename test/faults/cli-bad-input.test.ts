@@ -250,7 +250,7 @@ describe('bad input on the command line: every option of every dr command', () =
 
   let tried = 0;
   afterAll(() => {
-    // The count the README quotes.
+    // The count docs/reliability.md quotes.
     process.stderr.write(`CLI bad-input cases tried: ${tried}\n`);
     expect(tried).toBeGreaterThan(300);
   });

@@ -258,13 +258,9 @@ describe('worst-case failover arithmetic', () => {
   });
 });
 
-describe('README failover arithmetic', () => {
+describe('docs/failover.md arithmetic', () => {
   it('shows the figures the code computes from the defaults', () => {
-    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-    const section = readme.slice(
-      readme.indexOf('## How fast failover is'),
-      readme.indexOf('## The weekly failover drill'),
-    );
+    const section = readFileSync(join(__dirname, '..', '..', 'docs', 'failover.md'), 'utf8');
     const timing = failoverTiming(testConfig({ sidecarHealthUrl: 'https://sidecar.example.org/health' }));
     const sum = (terms: readonly { seconds: number }[]) => terms.reduce((n, t) => n + t.seconds, 0);
     const rows = section.split('\n').filter((line) => line.startsWith('| '));
