@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { htmlReport, terminalReport } from '../lib/rehearsal/report';
@@ -52,7 +53,9 @@ async function main(): Promise<number> {
     print(
       `  Servers left running; connection details (throwaway passwords) in ${join(result.workDir, 'servers.json')}:`,
     );
-    for (const server of result.servers) print(`    ${server.name}: 127.0.0.1:${server.port}`);
+    for (const server of result.servers)
+      print(`    ${server.name}: 127.0.0.1:${server.port} in ${server.folder}`);
+    print('  Stop one with: kill -INT $(head -1 <folder>/data/postmaster.pid), then remove its folder.');
   }
   for (const line of terminalReport(result)) print(line);
   writeFileSync(o.html, htmlReport(result));
@@ -64,11 +67,18 @@ async function main(): Promise<number> {
   return result.ok ? 0 : 1;
 }
 
-// Ctrl-C: exit through the normal path, whose exit handlers stop every server.
-process.once('SIGINT', () => {
-  process.stderr.write('\ninterrupted: stopping servers\n');
-  process.exit(130);
-});
+// Ctrl-C (SIGINT), a closed terminal (SIGHUP) or `kill` (SIGTERM): exit through the normal path, whose exit
+// handlers stop every server and remove its folder, with the shell's code for death by that signal.
+for (const signal of ['SIGINT', 'SIGHUP', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    try {
+      process.stderr.write(`\n${signal}: stopping servers\n`);
+    } catch {
+      // A hung-up terminal may refuse the line; the servers must stop all the same.
+    }
+    process.exit(128 + constants.signals[signal]);
+  });
+}
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {

@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { applyPendingMigrations } from '../../lambdas/migrations/engine';
@@ -9,6 +8,7 @@ import { readMigrationsFolder } from '../../lambdas/migrations/folder';
 import type { DrillReport } from '../../lambdas/drill/report';
 import type { ConnectionSettings } from '../../lambdas/shared/database';
 import { localPassword, PostgresServer } from '../local-postgres/server';
+import { makeOwnedFolder, markKept, sweepAbandonedFolders } from '../local-postgres/ownership';
 import { promises as dnsPromises } from 'node:dns';
 import { localWorld } from '../local-aws/from-app';
 import { asPrincipal } from '../local-aws/world';
@@ -71,7 +71,7 @@ export interface RehearsalResult {
   readonly drSamplesOnReplica: readonly LoadSample[];
   readonly serversStopped: boolean;
   /** The PostgreSQL servers the rehearsal ran (still running with keepServers). */
-  readonly servers: readonly { readonly name: string; readonly port: number }[];
+  readonly servers: readonly { readonly name: string; readonly port: number; readonly folder: string }[];
   readonly workDir: string;
 }
 
@@ -175,7 +175,9 @@ function captureLambdaOutput(dir: string): { restore: () => void; metrics: Recor
  */
 export async function runRehearsal(options: RehearsalOptions): Promise<RehearsalResult> {
   const startedAt = Date.now();
-  const workDir = options.workDir ?? mkdtempSync(join(tmpdir(), 'pg-dr-rehearsal-'));
+  // What a killed run (kill -9) left: its servers are stopped and its folders removed before starting anew.
+  const leftovers = await sweepAbandonedFolders();
+  const workDir = options.workDir ?? makeOwnedFolder('pg-dr-rehearsal-');
   mkdirSync(workDir, { recursive: true });
   // Ctrl-C exits the process: the servers stop in their own exit handler, the temporary folder here.
   const temporary = options.workDir === undefined && !options.keepServers;
@@ -190,6 +192,12 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
   const servers: PostgresServer[] = [];
   const cleanups: (() => Promise<void> | void)[] = [];
   const state = { serversStopped: false };
+  for (const { folder, stoppedPostmaster } of leftovers.removed)
+    say(
+      `removed ${folder}, left by a killed run${stoppedPostmaster === undefined ? '' : ` (stopped its server, pid ${stoppedPostmaster})`}`,
+    );
+  for (const { folder, reason } of leftovers.failed)
+    say(`could not remove ${folder}, left by a killed run: ${reason}`);
 
   try {
     say('starting PostgreSQL: primary (wal_level=logical), green');
@@ -200,13 +208,16 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     };
     const port = (offset: number) =>
       options.portBase === undefined ? {} : { port: options.portBase + offset };
+    // Kept servers must outlive this process; the others die with it, even by kill -9.
+    const dieWithOwner = !options.keepServers;
     const [primary, green] = await Promise.all([
       PostgresServer.start({
         name: 'rehearsal-primary',
         settings: { wal_level: 'logical', ...room },
+        dieWithOwner,
         ...port(0),
       }),
-      PostgresServer.start({ name: 'rehearsal-green', settings: room, ...port(2) }),
+      PostgresServer.start({ name: 'rehearsal-green', settings: room, dieWithOwner, ...port(2) }),
     ]);
     servers.push(primary, green);
 
@@ -596,14 +607,16 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
         denied: world.aws.calls.filter((c) => /AccessDenied|AuthorizationError/.test(c.error ?? '')).length,
       },
       drSamplesOnReplica: apps.dr.samples.filter((sample) => sample.host === 'localhost'),
-      servers: servers.map((s) => ({ name: s.name, port: s.port })),
+      servers: servers.map((s) => ({ name: s.name, port: s.port, folder: s.rootDir })),
       serversStopped: await (async () => {
         for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
         if (options.keepServers) {
-          const details = servers.map((s) => ({ name: s.name, ...s.clientConfig('app') }));
+          const details = servers.map((s) => ({ name: s.name, folder: s.rootDir, ...s.clientConfig('app') }));
           writeFileSync(join(workDir, 'servers.json'), `${JSON.stringify(details, null, 2)}\n`, {
             mode: 0o600,
           });
+          for (const server of servers) server.release();
+          if (options.workDir === undefined) markKept(workDir);
           return false;
         }
         await Promise.all(servers.map((s) => s.destroy()));

@@ -1,75 +1,160 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processRunning, sweepAbandonedFolders } from '../../lib/local-postgres/ownership';
 
 const ROOT = join(__dirname, '..', '..');
 
+/** What the rehearsal made in the private temp folder: server folders and its work folder. */
+const leftFolders = (tmp: string) => readdirSync(tmp).filter((name) => /^pg-dr-(test|rehearsal)-/.test(name));
+
+/** Processes whose command line names the private temp folder (postmasters do, in `-D`). */
+function runningIn(tmp: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', tmp], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    // pgrep exits 1 when nothing matches.
+    return [];
+  }
+}
+
+/** Polls `condition` every 100 ms, at most `attempts` times. */
+async function eventually(condition: () => boolean, attempts = 100): Promise<boolean> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    if (condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return condition();
+}
+
+/**
+ * Runs the rehearsal in `tmp` until all three servers run. `command` is the tsx CLI (which relays SIGINT and
+ * SIGTERM to the node process it starts) or node itself with tsx's loader (one process, in its own process
+ * group, the way a terminal's foreground job is).
+ */
+async function rehearsalRunning(tmp: string, command: 'tsx' | 'node') {
+  const html = ['--html', join(tmp, 'r.html')];
+  const child = spawn(
+    command === 'tsx' ? join(ROOT, 'node_modules', '.bin', 'tsx') : process.execPath,
+    command === 'tsx' ? ['bin/rehearsal.ts', ...html] : ['--import', 'tsx', 'bin/rehearsal.ts', ...html],
+    {
+      cwd: ROOT,
+      env: { ...process.env, TMPDIR: tmp, PG_DR_TEMP_ROOT: tmp },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: command === 'node',
+    },
+  );
+  let output = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      resolve({ code, signal });
+    }),
+  );
+  const started = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`no progress after 40 s:\n${output}`));
+    }, 40_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited early (${String(code)}):\n${output}`));
+    });
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      // Interrupt once all three servers run.
+      if (output.includes('green: logical subscription')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await started;
+  /** The exit, or 'timeout' after 30 s; the bound must not outlive it (a pending timer kept jest's worker). */
+  const exit = async () => {
+    let bound: NodeJS.Timeout | undefined;
+    const result = await Promise.race([
+      exited,
+      new Promise<'timeout'>((resolve) => {
+        bound = setTimeout(() => {
+          resolve('timeout');
+        }, 30_000);
+      }),
+    ]);
+    clearTimeout(bound);
+    return result;
+  };
+  return { child, exit, output: () => output };
+}
+
+/** SIGKILLs what still runs from the private temp folder (old code leaves servers), then removes it. */
+async function removeTmp(tmp: string): Promise<void> {
+  const pids = runningIn(tmp);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await eventually(() => pids.every((pid) => !processRunning(pid)), 50);
+  rmSync(tmp, { recursive: true, force: true });
+}
+
 describe('npm run rehearsal, interrupted', () => {
-  it('stops every server and removes its folders on Ctrl-C', async () => {
+  let tmp: string;
+  beforeEach(() => {
     // A private temp folder: everything the rehearsal creates lands here, and nothing else does.
-    const tmp = mkdtempSync(join(tmpdir(), 'pg-dr-interrupt-'));
+    tmp = mkdtempSync(join(tmpdir(), 'pg-dr-interrupt-'));
     // The servers run as an unprivileged user, who must be able to reach their folders.
     chmodSync(tmp, 0o755);
-    try {
-      const child = spawn(
-        join(ROOT, 'node_modules', '.bin', 'tsx'),
-        ['bin/rehearsal.ts', '--html', join(tmp, 'r.html')],
-        {
-          cwd: ROOT,
-          env: { ...process.env, TMPDIR: tmp },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let output = '';
-      const started = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          reject(new Error(`no progress after 40 s:\n${output}`));
-        }, 40_000);
-        child.once('exit', (code) => {
-          clearTimeout(timer);
-          reject(new Error(`exited early (${String(code)}):\n${output}`));
-        });
-        child.stdout.on('data', (chunk: Buffer) => {
-          output += chunk.toString();
-          // Interrupt once all three servers run.
-          if (output.includes('green: logical subscription')) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-      });
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const exited = new Promise<number | null>((resolve) =>
-        child.once('exit', (code) => {
-          resolve(code);
-        }),
-      );
-      await started;
-      child.kill('SIGINT');
-      // The bound on the exit must not outlive it: a pending timer kept the jest worker from exiting.
-      let bound: NodeJS.Timeout | undefined;
-      const code = await Promise.race([
-        exited,
-        new Promise<'timeout'>((resolve) => {
-          bound = setTimeout(() => {
-            resolve('timeout');
-          }, 30_000);
-        }),
-      ]);
-      clearTimeout(bound);
-      expect(code).toBe(130);
-      const left = readdirSync(tmp).filter((name) => /^pg-dr-(test|rehearsal)-/.test(name));
-      expect(left).toEqual([]);
-      let running = '';
-      try {
-        running = execFileSync('pgrep', ['-af', tmp], { encoding: 'utf8' });
-      } catch {
-        // pgrep exits 1 when nothing matches.
-      }
-      expect(running).toBe('');
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
+  });
+  afterEach(async () => {
+    await removeTmp(tmp);
+  });
+
+  it('stops every server and removes its folders on Ctrl-C', async () => {
+    const rehearsal = await rehearsalRunning(tmp, 'tsx');
+    rehearsal.child.kill('SIGINT');
+    expect(await rehearsal.exit()).toEqual({ code: 130, signal: null });
+    expect(leftFolders(tmp)).toEqual([]);
+    expect(runningIn(tmp)).toEqual([]);
+  });
+
+  // A closed terminal sends SIGHUP to its foreground job's process group; `kill -- -<pgid>` sends SIGTERM.
+  it.each(['SIGHUP', 'SIGTERM'] as const)(
+    'stops every server and removes its folders on %s to its process group, exiting 128 + signal',
+    async (signal) => {
+      const rehearsal = await rehearsalRunning(tmp, 'node');
+      const group = rehearsal.child.pid;
+      // Never pid 0 (or -0): that would signal jest's own process group.
+      if (group === undefined || group <= 0) throw new Error('the rehearsal has no pid');
+      process.kill(-group, signal);
+      expect(await rehearsal.exit()).toEqual({ code: 128 + constants.signals[signal], signal: null });
+      expect(leftFolders(tmp)).toEqual([]);
+      expect(await eventually(() => runningIn(tmp).length === 0, 50)).toBe(true);
+    },
+  );
+
+  it('on kill -9, its servers stop with it and the next run removes what it left', async () => {
+    const rehearsal = await rehearsalRunning(tmp, 'node');
+    const postmasters = leftFolders(tmp)
+      .filter((name) => name.startsWith('pg-dr-test-'))
+      .map((name) => Number(readFileSync(join(tmp, name, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]));
+    expect(postmasters).toHaveLength(3);
+    rehearsal.child.kill('SIGKILL');
+    expect(await rehearsal.exit()).toEqual({ code: null, signal: 'SIGKILL' });
+
+    expect(await eventually(() => postmasters.every((pid) => !processRunning(pid)))).toBe(true);
+    const left = leftFolders(tmp);
+    // Three servers' folders and the work folder.
+    expect(left).toHaveLength(4);
+
+    // What the next run does first.
+    const swept = await sweepAbandonedFolders(tmp);
+    expect(swept.removed.map(({ folder }) => folder).sort()).toEqual(
+      left.map((name) => join(tmp, name)).sort(),
+    );
+    expect(leftFolders(tmp)).toEqual([]);
   });
 });
