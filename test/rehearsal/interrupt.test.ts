@@ -1,32 +1,14 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processRunning, sweepAbandonedFolders } from '../../lib/local-postgres/ownership';
+import { eventually, processesNaming, removePrivateTemp } from '../support/processes';
 
 const ROOT = join(__dirname, '..', '..');
 
 /** What the rehearsal made in the private temp folder: server folders and its work folder. */
 const leftFolders = (tmp: string) => readdirSync(tmp).filter((name) => /^pg-dr-(test|rehearsal)-/.test(name));
-
-/** Processes whose command line names the private temp folder (postmasters do, in `-D`). */
-function runningIn(tmp: string): number[] {
-  try {
-    return execFileSync('pgrep', ['-f', tmp], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-  } catch {
-    // pgrep exits 1 when nothing matches.
-    return [];
-  }
-}
-
-/** Polls `condition` every 100 ms, at most `attempts` times. */
-async function eventually(condition: () => boolean, attempts = 100): Promise<boolean> {
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    if (condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return condition();
-}
 
 /**
  * Runs the rehearsal in `tmp` until all three servers run. `command` is the tsx CLI (which relays SIGINT and
@@ -87,20 +69,6 @@ async function rehearsalRunning(tmp: string, command: 'tsx' | 'node') {
   return { child, exit, output: () => output };
 }
 
-/** SIGKILLs what still runs from the private temp folder (old code leaves servers), then removes it. */
-async function removeTmp(tmp: string): Promise<void> {
-  const pids = runningIn(tmp);
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  await eventually(() => pids.every((pid) => !processRunning(pid)), 50);
-  rmSync(tmp, { recursive: true, force: true });
-}
-
 describe('npm run rehearsal, interrupted', () => {
   let tmp: string;
   beforeEach(() => {
@@ -110,7 +78,7 @@ describe('npm run rehearsal, interrupted', () => {
     chmodSync(tmp, 0o755);
   });
   afterEach(async () => {
-    await removeTmp(tmp);
+    await removePrivateTemp(tmp);
   });
 
   it('stops every server and removes its folders on Ctrl-C', async () => {
@@ -118,7 +86,7 @@ describe('npm run rehearsal, interrupted', () => {
     rehearsal.child.kill('SIGINT');
     expect(await rehearsal.exit()).toEqual({ code: 130, signal: null });
     expect(leftFolders(tmp)).toEqual([]);
-    expect(runningIn(tmp)).toEqual([]);
+    expect(processesNaming(tmp)).toEqual([]);
   });
 
   // A closed terminal sends SIGHUP to its foreground job's process group; `kill -- -<pgid>` sends SIGTERM.
@@ -132,7 +100,7 @@ describe('npm run rehearsal, interrupted', () => {
       process.kill(-group, signal);
       expect(await rehearsal.exit()).toEqual({ code: 128 + constants.signals[signal], signal: null });
       expect(leftFolders(tmp)).toEqual([]);
-      expect(await eventually(() => runningIn(tmp).length === 0, 50)).toBe(true);
+      expect(await eventually(() => processesNaming(tmp).length === 0, 50)).toBe(true);
     },
   );
 

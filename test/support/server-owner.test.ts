@@ -1,5 +1,5 @@
-import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -11,18 +11,10 @@ import {
   sweepAbandonedFolders,
 } from '../../lib/local-postgres/ownership';
 import { PostgresServer } from './postgres';
+import { eventually, removePrivateTemp } from './processes';
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURE = join(__dirname, 'fixtures', 'server-owner.ts');
-
-/** Polls `condition` every 100 ms, at most `attempts` times. */
-async function eventually(condition: () => boolean, attempts = 100): Promise<boolean> {
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    if (condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return condition();
-}
 
 interface Owner {
   readonly child: ChildProcessByStdio<null, Readable, Readable>;
@@ -68,28 +60,6 @@ function postmasterPid(rootDir: string): number {
   return Number(readFileSync(join(rootDir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
 
-/** SIGKILLs whatever still runs from the test's own temp folder (postmasters name it in `-D`), then removes it. */
-async function removeTempRoot(tempRoot: string): Promise<void> {
-  let pids: number[] = [];
-  try {
-    pids = execFileSync('pgrep', ['-f', tempRoot], { encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    // pgrep exits 1 when nothing matches.
-  }
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  await eventually(() => pids.every((pid) => !processRunning(pid)), 50);
-  rmSync(tempRoot, { recursive: true, force: true });
-}
-
 describe('local servers whose owner died', () => {
   let tempRoot: string;
   const previousRoot = process.env.PG_DR_TEMP_ROOT;
@@ -106,7 +76,7 @@ describe('local servers whose owner died', () => {
     for (const { child } of owners.splice(0)) child.kill('SIGKILL');
     if (previousRoot === undefined) delete process.env.PG_DR_TEMP_ROOT;
     else process.env.PG_DR_TEMP_ROOT = previousRoot;
-    await removeTempRoot(tempRoot);
+    await removePrivateTemp(tempRoot);
   });
 
   it('die with their owner on SIGKILL, and the next start removes their folder', async () => {

@@ -1,0 +1,40 @@
+/** Helpers for tests that run processes owning local servers in a private temp folder. */
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { processRunning } from '../../lib/local-postgres/ownership';
+
+/** Polls `condition` every 100 ms, at most `attempts` times. */
+export async function eventually(condition: () => boolean, attempts = 100): Promise<boolean> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    if (condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return condition();
+}
+
+/** Processes whose command line names `folder` (a postmaster names its data directory in `-D`). */
+export function processesNaming(folder: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', folder], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    // pgrep exits 1 when nothing matches.
+    return [];
+  }
+}
+
+/** SIGKILLs what still runs from a test's private temp folder (old code leaves servers), then removes it. */
+export async function removePrivateTemp(folder: string): Promise<void> {
+  const pids = processesNaming(folder);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await eventually(() => pids.every((pid) => !processRunning(pid)), 50);
+  rmSync(folder, { recursive: true, force: true });
+}
