@@ -42,7 +42,8 @@ export interface PostgresServerOptions {
   readonly port?: number;
   /**
    * Stop the server when this process dies, even by SIGKILL (default true): on Linux the postmaster is
-   * started under `setpriv --pdeathsig QUIT`. Only a server started with false can be `release()`d.
+   * started under `setpriv --pdeathsig QUIT`. The kernel watches the thread that spawned it: start servers
+   * from the main thread, not a worker thread. Only a server started with false can be `release()`d.
    */
   readonly dieWithOwner?: boolean;
 }
