@@ -159,6 +159,27 @@ describe('smoke test against a local HTTP server', () => {
       }
     });
 
+    it('shows the URL without its query values or fragment, in the error and in the report', async () => {
+      const app = await serve((req, res) => {
+        // The token is sent: only what is printed is redacted.
+        json(res, req.url === '/health?token=tok-Secret-7&region=eu' ? 503 : 400, {});
+      });
+      try {
+        const { handler } = coldStart<Handler>('../../lambdas/smoke-test/handler');
+        const url = `${app.url}?token=tok-Secret-7&region=eu#tok-Secret-7`;
+        const error = (await handler({ url, attempts: 1 }).catch((e: unknown) => e)) as Error;
+        expect(error.name).toBe('SmokeTestFailed');
+        expect(error.message).toBe(
+          `${app.url}?token=***&region=***#*** failed 1 attempt(s); last: status 503, expected 200`,
+        );
+        const report = await runSmokeTest({ ...base(url), attempts: 1 }, noWait);
+        expect(report.url).toBe(`${app.url}?token=***&region=***#***`);
+        expect(JSON.stringify(report)).not.toContain('tok-Secret-7');
+      } finally {
+        await app.close();
+      }
+    });
+
     it.each([
       [{ url: 'ftp://example.org/health' }, 'url must be an http(s) URL'],
       [{ url: 'https://user:pw@example.org/health' }, 'url must not embed credentials'],
