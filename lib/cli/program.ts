@@ -69,6 +69,7 @@ export const EXIT_USAGE = 2;
 
 interface MigrationsCliOptions {
   databaseUrl?: string;
+  allowPlaintext?: boolean;
   dir: string;
   schema?: string;
   lockTimeout: number;
@@ -159,8 +160,13 @@ export function buildProgram(io: CliIo, argv: readonly string[] = []): Command {
         new Option(
           '--database-url <url>',
           'postgresql:// URL of the target (local use; prefer the DATABASE_URL variable, which stays out of the process list). ' +
-            'TLS is verified unless sslmode=disable; sslrootcert=<file> adds a CA; schema=<name> picks the schema.',
+            'TLS is always verified, unless sslmode=disable (plain text: loopback hosts only, or with --allow-plaintext); ' +
+            'sslrootcert=<file> adds a CA; schema=<name> picks the schema.',
         ),
+      )
+      .option(
+        '--allow-plaintext',
+        'allow sslmode=disable to a host that is not loopback (the password travels unencrypted; a warning is printed)',
       )
       .option('--dir <folder>', 'Prisma migrations folder', folderPath('--dir'), 'prisma/migrations')
       .option(
@@ -183,7 +189,10 @@ export function buildProgram(io: CliIo, argv: readonly string[] = []): Command {
   ) => {
     const url = options.databaseUrl ?? io.env.DATABASE_URL;
     if (url === undefined || url === '') throw new UsageError('give --database-url or set DATABASE_URL');
-    const { settings, schema } = settingsFromUrl(url);
+    const { settings, schema, warning } = settingsFromUrl(url, {
+      allowPlaintext: options.allowPlaintext === true,
+    });
+    if (warning !== undefined) io.err(`dr: ${warning}\n`);
     const local = await readMigrationsFolder(resolve(options.dir)).catch((error: unknown) => {
       if (error instanceof MigrationsFolderError) throw new UsageError(`--dir: ${error.message}`);
       throw error;
