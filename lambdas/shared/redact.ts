@@ -16,6 +16,9 @@ export const MASK = '***';
 /** How many characters of a caller's name are echoed; longer names end with an ellipsis. */
 export const MAX_ECHOED_NAME = 64;
 
+/** How many characters of a value an error may show (where showing it helps, e.g. a configuration error). */
+export const MAX_ECHOED_VALUE = 200;
+
 /** How many unknown names one message lists before saying how many more there were. */
 export const MAX_ECHOED_NAMES = 5;
 
@@ -87,4 +90,10 @@ export function echoNames(names: readonly string[]): string {
   const shown = names.slice(0, MAX_ECHOED_NAMES).map(echoName).join(', ');
   const more = names.length - MAX_ECHOED_NAMES;
   return more > 0 ? `${shown} and ${more} more` : shown;
+}
+
+/** A value the caller gave, safe to show: through the redaction rule, at most MAX_ECHOED_VALUE characters. */
+export function echoValue(value: string): string {
+  const shown = redact(value);
+  return shown.length > MAX_ECHOED_VALUE ? `${shown.slice(0, MAX_ECHOED_VALUE - 1)}…` : shown;
 }
