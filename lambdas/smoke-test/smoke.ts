@@ -1,4 +1,4 @@
-import { redact, redactUrl } from '../shared/redact';
+import { echoValue, redact, redactUrl } from '../shared/redact';
 import { sleep as defaultSleep } from '../shared/sleep';
 
 export interface SmokeTestOptions {
@@ -115,7 +115,7 @@ async function attemptOnce(options: SmokeTestOptions): Promise<Omit<SmokeAttempt
       return {
         ok: false,
         status: response.status,
-        problem: `${options.jsonField.path} is ${actual === undefined ? 'missing' : JSON.stringify(actual)}, expected ${JSON.stringify(options.jsonField.equals)}`,
+        problem: `${options.jsonField.path} is ${actual === undefined ? 'missing' : echoValue(JSON.stringify(actual))}, expected ${JSON.stringify(options.jsonField.equals)}`,
       };
     }
   }

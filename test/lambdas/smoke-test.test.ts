@@ -96,6 +96,27 @@ describe('smoke test against a local HTTP server', () => {
     }
   });
 
+  it('shows what a JSON field held bounded and redacted, whatever the application answered', async () => {
+    const app = await serve((_req, res) => {
+      json(res, 200, {
+        db: { status: { url: 'https://x.example.org/?token=tok-Body-6', pad: 'x'.repeat(60_000) } },
+      });
+    });
+    try {
+      const field = await runSmokeTest(
+        { ...base(app.url), attempts: 1, jsonField: { path: 'db.status', equals: 'green' } },
+        noWait,
+      );
+      const problem = field.attempts[0]?.problem ?? '';
+      expect(problem).toMatch(
+        /^db\.status is \{"url":"https:\/\/x\.example\.org\/\?token=\*\*\*","pad":"x+…, expected "green"$/,
+      );
+      expect(problem.length).toBeLessThan(300);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('gives up on a slow server after the per-try timeout', async () => {
     const app = await serve((_req, res) => {
       setTimeout(() => {
