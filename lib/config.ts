@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { echoNames, echoValue } from '../lambdas/shared/redact';
 
 /** Commercial regions that have RDS for PostgreSQL cross-region replicas, S3 RTC and CloudWatch alarms Route 53 can read. */
 export const SUPPORTED_REGIONS = [
@@ -494,10 +495,10 @@ function describe(issue: z.core.$ZodIssue, input: unknown): string {
   let got: unknown = input;
   for (const part of issue.path) got = isPlain(got) ? got[String(part)] : undefined;
   if (issue.code === 'unrecognized_keys') {
-    return `${key} has unknown key(s) ${issue.keys.join(', ')}: remove them or fix their spelling.`;
+    return `${key} has unknown key(s) ${echoNames(issue.keys)}: remove them or fix their spelling.`;
   }
-  // Never echo credentials embedded in a URL the user pasted.
-  const shown = got === undefined ? 'nothing' : JSON.stringify(got).replace(/\/\/[^/@"]*@/g, '//***@');
+  // What was given, through the redaction rule (no URL credentials or query values) and bounded.
+  const shown = got === undefined ? 'nothing' : echoValue(JSON.stringify(got));
   return `${key} ${issue.message}; got ${shown}.`;
 }
 

@@ -10,8 +10,40 @@ import {
 import { normalizeName } from '../shared/dns-name';
 import { sleep as defaultSleep } from '../shared/sleep';
 
-/** A record set exactly as Route 53 holds it, so a rollback can restore it field for field. */
-export type RecordSnapshot = ResourceRecordSet;
+/**
+ * The fields of a record set the flip handles: a plain or failover record. The flip reads these, writes them
+ * back with a new value, and returns them as `previous`; a rollback writes back exactly these and no other.
+ */
+export const RECORD_FIELDS = [
+  'Name',
+  'Type',
+  'SetIdentifier',
+  'Failover',
+  'TTL',
+  'ResourceRecords',
+  'HealthCheckId',
+] as const;
+export type RecordField = (typeof RECORD_FIELDS)[number];
+
+/** A record set as the flip found it (only RECORD_FIELDS), so a rollback can restore it field for field. */
+export type RecordSnapshot = Pick<ResourceRecordSet, RecordField>;
+
+const isRecordField = (field: string): field is RecordField =>
+  (RECORD_FIELDS as readonly string[]).includes(field);
+
+/** The record's fields outside RECORD_FIELDS that are set (Weight, AliasTarget, GeoLocation, ...). */
+export function unsupportedFields(record: object): string[] {
+  return Object.entries(record)
+    .filter(([field, value]) => value !== undefined && !isRecordField(field))
+    .map(([field]) => field);
+}
+
+/** Only the RECORD_FIELDS of a record set. */
+function snapshotOf(record: ResourceRecordSet): RecordSnapshot {
+  return Object.fromEntries(
+    Object.entries(record).filter(([field, value]) => value !== undefined && isRecordField(field)),
+  ) as RecordSnapshot;
+}
 
 export interface FlipTiming {
   /** Interval between GetChange polls. */
@@ -49,6 +81,7 @@ export class DnsFlipError extends Error {
     name:
       | 'RecordNotFound'
       | 'RecordAmbiguous'
+      | 'RecordUnsupported'
       | 'DnsChangeNotInSync'
       | 'DnsAnswerMismatch'
       | 'Route53Unavailable',
@@ -150,7 +183,16 @@ async function findRecord(
       `${wanted} is an alias record; only plain records can be flipped`,
     );
   }
-  return only;
+  // A weighted, latency, geolocation, multivalue or traffic-policy record carries routing the flip would have
+  // to write back, and a rollback restore: only plain and failover records are flipped.
+  const unsupported = unsupportedFields(only);
+  if (unsupported.length > 0) {
+    throw new DnsFlipError(
+      'RecordUnsupported',
+      `${wanted} has ${unsupported.join(', ')}; only plain and failover records can be flipped`,
+    );
+  }
+  return snapshotOf(only);
 }
 
 /**
@@ -289,13 +331,23 @@ export async function flipRecord(
   return { changed: true, changeId, previous, current: desired, insyncAfterMs, answer };
 }
 
-/** Restores a record to a snapshot taken by flipRecord, with the same INSYNC wait and answer check. */
+/**
+ * Restores a record to a snapshot taken by flipRecord, with the same INSYNC wait and answer check. Only what a
+ * flip writes is written back: a snapshot with any other field is refused before any call.
+ */
 export async function rollbackRecord(
   deps: FlipDependencies,
   timing: FlipTiming,
   hostedZoneId: string,
   previous: RecordSnapshot,
 ): Promise<Omit<FlipResult, 'previous'>> {
+  const unsupported = unsupportedFields(previous);
+  if (unsupported.length > 0) {
+    throw new DnsFlipError(
+      'RecordUnsupported',
+      `the snapshot to restore has ${unsupported.join(', ')}: a flip never writes those`,
+    );
+  }
   const { changeId, insyncAfterMs, answer } = await upsertAndConfirm(
     deps,
     timing,

@@ -2,7 +2,14 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { z } from 'zod';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import { setIdentifier } from '../workflow-input/schema';
-import { DnsFlipError, flipRecord, rollbackRecord, type FlipResult, type FlipTiming } from './flip';
+import {
+  DnsFlipError,
+  flipRecord,
+  rollbackRecord,
+  type FlipResult,
+  type FlipTiming,
+  type RecordField,
+} from './flip';
 
 const hostedZoneId = z.string().regex(/^Z[A-Z0-9]{1,31}$/, { error: 'must be a Route 53 hosted zone id' });
 const dnsName = z
@@ -15,8 +22,11 @@ const timing = {
   maxWaitMs: z.number().int().min(1_000).max(600_000).default(180_000),
 };
 
-/** The record snapshot a flip returned; only fields Route 53 accepts back in an UPSERT. */
-const snapshotSchema = z.looseObject({
+/**
+ * The record snapshot a flip returned: exactly the fields a flip writes (RECORD_FIELDS), no other. A field a
+ * flip never writes (AliasTarget, Weight, GeoLocation, ...) is refused, naming it, before any Route 53 call.
+ */
+const snapshotSchema = z.strictObject({
   Name: dnsName,
   Type: z.enum(['CNAME', 'A', 'AAAA']),
   TTL: z.number().int().min(0),
@@ -27,7 +37,7 @@ const snapshotSchema = z.looseObject({
   SetIdentifier: z.string().max(128).optional(),
   Failover: z.enum(['PRIMARY', 'SECONDARY']).optional(),
   HealthCheckId: z.string().max(64).optional(),
-});
+} satisfies Record<RecordField, z.ZodType>);
 
 export const dnsFlipEventSchema = z.discriminatedUnion('mode', [
   z.strictObject({
@@ -48,7 +58,7 @@ let route53: Route53Client | undefined;
 
 /**
  * Flips the database record to green (mode `flip`), or restores the snapshot a flip returned (mode
- * `rollback`). Fails as RecordNotFound, RecordAmbiguous, DnsChangeNotInSync, DnsAnswerMismatch or
+ * `rollback`). Fails as RecordNotFound, RecordAmbiguous, RecordUnsupported, DnsChangeNotInSync, DnsAnswerMismatch or
  * Route53Unavailable.
  */
 export async function handler(event: unknown): Promise<FlipResult | Omit<FlipResult, 'previous'>> {

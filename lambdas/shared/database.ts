@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { Client, DatabaseError as ServerError, type ClientConfig } from 'pg';
 import { z } from 'zod';
 import type { DatabaseRef } from './database-ref';
-import { classifyPostgresError, DatabaseError, redact } from './postgres-errors';
+import { classifyPostgresError, DatabaseError } from './postgres-errors';
+import { redact } from './redact';
 
 export { databaseRefSchema, type DatabaseRef } from './database-ref';
 
@@ -16,8 +18,35 @@ export interface ConnectionSettings {
   readonly password: string;
   /** Extra CA certificates (PEM); the platform trust store otherwise. */
   readonly ca?: string;
-  /** Set only for local rehearsal against servers without TLS. */
+  /**
+   * No TLS: plain text, refused unless the host is loopback (or a Unix socket) or `allowPlaintext` is set.
+   * Only the CLI sets it (`sslmode=disable` in a URL); the Lambda steps always use verified TLS.
+   */
   readonly tls?: false;
+  /** Plain text to a host that is not loopback, explicitly asked for (`dr migrations --allow-plaintext`). */
+  readonly allowPlaintext?: true;
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** A host whose traffic never leaves the machine: localhost, 127.0.0.0/8, ::1, or a Unix socket directory. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost' || host.startsWith('/')) return true;
+  const address = host.replace(/^\[(.*)\]$/, '$1');
+  const family = isIP(address);
+  return family !== 0 && LOOPBACK.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * Why these settings may not connect in plain text, or undefined when they may: the rule for every connection
+ * (the CLI checks it first to exit 2; clientConfig checks it again for every other caller).
+ */
+export function plaintextRefusal(settings: ConnectionSettings): string | undefined {
+  if (settings.tls !== false || settings.allowPlaintext === true || isLoopbackHost(settings.host))
+    return undefined;
+  return `plain text (no TLS) to ${settings.host} is refused: it is not a loopback host`;
 }
 
 export type ResolveDatabase = (ref: DatabaseRef) => Promise<ConnectionSettings>;
@@ -86,7 +115,10 @@ export interface ConnectOptions {
   readonly applicationName: string;
 }
 
+/** The pg client configuration; throws DatabaseError (tls_failed) for plain text the rule refuses. */
 export function clientConfig(settings: ConnectionSettings, options: ConnectOptions): ClientConfig {
+  const refusal = plaintextRefusal(settings);
+  if (refusal !== undefined) throw new DatabaseError('tls_failed', refusal);
   return {
     host: settings.host,
     port: settings.port,

@@ -1,3 +1,6 @@
+/** The one redaction rule (lambdas/shared/redact.ts), re-exported for the callers that classify errors here. */
+export { redact } from './redact';
+
 /** Why a PostgreSQL operation failed, in the terms an operator acts on. */
 export type PostgresFailureKind =
   'unreachable' | 'timeout' | 'auth_failed' | 'tls_failed' | 'read_only' | 'query_failed';
@@ -54,14 +57,6 @@ export function classifyPostgresError(error: unknown): PostgresFailureKind {
     return 'unreachable';
   }
   return 'query_failed';
-}
-
-/** Removes every occurrence of the given secrets from a message before it is logged or returned. */
-export function redact(message: string, ...secrets: (string | undefined)[]): string {
-  return secrets.reduce<string>(
-    (text, secret) => (secret === undefined || secret.length === 0 ? text : text.split(secret).join('***')),
-    message,
-  );
 }
 
 /** An error whose message is safe to show: classified and redacted. */

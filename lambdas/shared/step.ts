@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { z } from 'zod';
 import { DatabaseError, type PostgresFailureKind } from './postgres-errors';
+import { echoName, echoNames, redact } from './redact';
 
 export const STEPS_NAMESPACE = 'PostgresDR';
 export const STEPS_SERVICE = 'dr-blue-green';
@@ -11,8 +12,8 @@ export const STEPS_SERVICE = 'dr-blue-green';
  * the cause is `message`, which never contains a secret.
  */
 export class StepError extends Error {
-  constructor(name: string, message: string) {
-    super(message);
+  constructor(name: string, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = name;
   }
 }
@@ -35,26 +36,52 @@ function valueAt(event: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
-/** Validates an event; the error names each bad field and what it accepts, never the value given. */
+/** How many problems one InvalidInput message lists before saying how many more there were. */
+const MAX_PROBLEMS = 10;
+
+/**
+ * Validates an event; the error names each bad field and what it accepts, never the value given. Names the
+ * caller made up (unknown keys, record keys in a path) are echoed through echoName: bounded and redacted.
+ */
 export function parseInput<S extends z.ZodType>(schema: S, event: unknown): z.output<S> {
   const result = schema.safeParse(event);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
-    const field = issue.path.length === 0 ? 'event' : issue.path.map(String).join('.');
-    if (issue.code === 'unrecognized_keys') return `${field} has unknown field(s) ${issue.keys.join(', ')}`;
+    const field =
+      issue.path.length === 0 ? 'event' : issue.path.map((key) => echoName(String(key))).join('.');
+    if (issue.code === 'unrecognized_keys') return `${field} has unknown field(s) ${echoNames(issue.keys)}`;
     if (issue.path.length > 0 && valueAt(event, issue.path) === undefined) return `${field} is required`;
     if (issue.code === 'invalid_value')
       return `${field} must be one of ${issue.values.map(String).join(', ')}`;
     return `${field} ${issue.message}`;
   });
-  throw new StepError('InvalidInput', `invalid input: ${problems.join('; ')}`);
+  const more = problems.length - MAX_PROBLEMS;
+  const listed = problems.slice(0, MAX_PROBLEMS).join('; ');
+  throw new StepError(
+    'InvalidInput',
+    redact(`invalid input: ${listed}${more > 0 ? `; and ${more} more problem(s)` : ''}`),
+  );
 }
 
-/** Maps any failure to a StepError with a routable name. */
+/**
+ * A StepError whose message went through the redaction rule. The cause is kept only when the message was
+ * already safe: a cause whose message needed redacting would carry the secret along.
+ */
+function redactedStepError(name: string, message: string, cause: unknown): StepError {
+  const safe = redact(message);
+  return new StepError(name, safe, safe === message ? { cause } : undefined);
+}
+
+/** Maps any failure to a StepError with a routable name and a redacted message. */
 export function toStepError(error: unknown): StepError {
-  if (error instanceof StepError) return error;
-  if (error instanceof DatabaseError) return new StepError(DATABASE_ERROR_NAMES[error.kind], error.message);
-  return new StepError('StepFailed', error instanceof Error ? error.message : String(error));
+  if (error instanceof StepError) {
+    return redact(error.message) === error.message
+      ? error
+      : redactedStepError(error.name, error.message, error);
+  }
+  if (error instanceof DatabaseError)
+    return redactedStepError(DATABASE_ERROR_NAMES[error.kind], error.message, error);
+  return redactedStepError('StepFailed', error instanceof Error ? error.message : String(error), error);
 }
 
 export interface StepInstrumentation {

@@ -28,7 +28,10 @@ export type SmokeTestEvent = z.input<typeof smokeTestEventSchema>;
 
 const instrumentation = stepInstrumentation('smoke-test');
 
-/** Checks the application answers; fails as SmokeTestFailed with what the last attempt saw. */
+/**
+ * Checks the application answers; fails as SmokeTestFailed with what the last attempt saw. The report and the
+ * error show the URL redacted (no query values or fragment: a health URL may carry a token).
+ */
 export async function handler(event: unknown): Promise<SmokeTestReport> {
   return runStep(instrumentation, async () => {
     const input = parseInput(smokeTestEventSchema, event);
@@ -38,7 +41,7 @@ export async function handler(event: unknown): Promise<SmokeTestReport> {
       const last = report.attempts.at(-1);
       throw new StepError(
         'SmokeTestFailed',
-        `${input.url} failed ${report.attempts.length} attempt(s); last: ${last?.problem ?? 'unknown'}`,
+        `${report.url} failed ${report.attempts.length} attempt(s); last: ${last?.problem ?? 'unknown'}`,
       );
     }
     return report;

@@ -1,4 +1,6 @@
+import { echoValue, redact, redactUrl } from '../shared/redact';
 import { sleep as defaultSleep } from '../shared/sleep';
+
 export interface SmokeTestOptions {
   readonly url: string;
   readonly expectStatus: number;
@@ -23,6 +25,7 @@ export interface SmokeAttempt {
 
 export interface SmokeTestReport {
   readonly ok: boolean;
+  /** The URL checked, redacted: query values and fragment masked (a health URL may carry a token). */
   readonly url: string;
   readonly attempts: readonly SmokeAttempt[];
 }
@@ -71,7 +74,10 @@ async function attemptOnce(options: SmokeTestOptions): Promise<Omit<SmokeAttempt
     };
     if (name === 'TimeoutError' || name === 'AbortError')
       return { ok: false, problem: `no response within ${options.timeoutMs} ms` };
-    return { ok: false, problem: `request failed: ${cause?.message ?? message ?? String(error)}` };
+    return {
+      ok: false,
+      problem: `request failed: ${redact(cause?.message ?? message ?? String(error))}`,
+    };
   }
   let body: string;
   try {
@@ -109,7 +115,7 @@ async function attemptOnce(options: SmokeTestOptions): Promise<Omit<SmokeAttempt
       return {
         ok: false,
         status: response.status,
-        problem: `${options.jsonField.path} is ${actual === undefined ? 'missing' : JSON.stringify(actual)}, expected ${JSON.stringify(options.jsonField.equals)}`,
+        problem: `${options.jsonField.path} is ${actual === undefined ? 'missing' : echoValue(JSON.stringify(actual))}, expected ${JSON.stringify(options.jsonField.equals)}`,
       };
     }
   }
@@ -132,5 +138,5 @@ export async function runSmokeTest(
     attempts.push({ attempt, ...outcome, durationMs: Math.round(performance.now() - started) });
     if (outcome.ok) break;
   }
-  return { ok: attempts.at(-1)?.ok ?? false, url: options.url, attempts };
+  return { ok: attempts.at(-1)?.ok ?? false, url: redactUrl(options.url), attempts };
 }

@@ -4,6 +4,7 @@ import {
   type HistoryEvent,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
+import { redact } from '../../lambdas/shared/redact';
 
 /** What following an execution needs: injectable for tests. */
 export interface FollowIo {
@@ -32,9 +33,9 @@ export function describeEvent(event: HistoryEvent): string | undefined {
     case 'SucceedStateEntered':
       return `→ ${event.stateEnteredEventDetails?.name ?? '?'}`;
     case 'TaskFailed':
-      return `  ✗ ${event.taskFailedEventDetails?.error ?? 'failed'}: ${event.taskFailedEventDetails?.cause ?? ''}`;
+      return `  ✗ ${event.taskFailedEventDetails?.error ?? 'failed'}: ${redact(event.taskFailedEventDetails?.cause ?? '')}`;
     case 'LambdaFunctionFailed':
-      return `  ✗ ${event.lambdaFunctionFailedEventDetails?.error ?? 'failed'}: ${event.lambdaFunctionFailedEventDetails?.cause ?? ''}`;
+      return `  ✗ ${event.lambdaFunctionFailedEventDetails?.error ?? 'failed'}: ${redact(event.lambdaFunctionFailedEventDetails?.cause ?? '')}`;
     default:
       return undefined;
   }
@@ -74,7 +75,7 @@ export async function followExecution(
         status: execution.status ?? 'UNKNOWN',
         ...(output === undefined ? {} : { output }),
         ...(execution.error === undefined ? {} : { error: execution.error }),
-        ...(execution.cause === undefined ? {} : { cause: execution.cause }),
+        ...(execution.cause === undefined ? {} : { cause: redact(execution.cause) }),
       };
     }
     if (io.now() - started >= options.timeout) {

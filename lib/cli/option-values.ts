@@ -1,5 +1,6 @@
+import { SQL_IDENTIFIER, SQL_IDENTIFIER_DESCRIPTION } from '../../lambdas/shared/sql-identifier';
 import { setIdentifier } from '../../lambdas/workflow-input/schema';
-import { UsageError } from './database-url';
+import { UsageError } from './usage-error';
 
 /**
  * Parsers for CLI option values, run by commander as it reads the command line: a bad value stops the
@@ -56,8 +57,8 @@ export const executionName = (flag = '--execution-name') =>
 export const ruleName = (flag = '--schedule-rule') =>
   matching(flag, /^[A-Za-z0-9._-]{1,64}$/, 'an EventBridge rule name');
 
-export const identifier = (flag: string) =>
-  matching(flag, /^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'an identifier (letters, digits, underscore)');
+/** A schema name: `--schema` and the `schema` parameter of a database URL. */
+export const identifier = (flag: string) => matching(flag, SQL_IDENTIFIER, SQL_IDENTIFIER_DESCRIPTION);
 
 export const migrationName = (flag: string) =>
   matching(flag, /^[A-Za-z0-9_-]{1,255}$/, 'a migration folder name such as 20240101000000_init');

@@ -17,6 +17,7 @@ import {
 } from '../../lambdas/migrations/folder';
 import { withConnection, type ConnectionSettings } from '../../lambdas/shared/database';
 import { DatabaseError } from '../../lambdas/shared/postgres-errors';
+import { echoName, redact } from '../../lambdas/shared/redact';
 import { settingsFromUrl, UsageError } from './database-url';
 import { folderPath, identifier, migrationName, wholeNumber } from './option-values';
 import {
@@ -68,6 +69,7 @@ export const EXIT_USAGE = 2;
 
 interface MigrationsCliOptions {
   databaseUrl?: string;
+  allowPlaintext?: boolean;
   dir: string;
   schema?: string;
   lockTimeout: number;
@@ -104,14 +106,45 @@ function describePlan(plan: MigrationPlan, local: readonly LocalMigration[]): st
   return lines;
 }
 
-export function buildProgram(io: CliIo): Command {
+/**
+ * A command-line error made safe to print: every token of the command line it quotes (commander quotes what it
+ * echoes: an unknown command or option, `--option=value`, an invalid argument) is replaced by its echoName
+ * form, bounded and redacted, then the whole message goes through the redaction rule.
+ */
+export function redactCommandLineError(message: string, argv: readonly string[]): string {
+  const tokens = new Set<string>();
+  for (const arg of argv) {
+    tokens.add(arg);
+    const equals = arg.indexOf('=');
+    if (arg.startsWith('-') && equals > 0) tokens.add(arg.slice(equals + 1));
+  }
+  let text = message;
+  for (const token of [...tokens].sort((a, b) => b.length - a.length)) {
+    if (token !== '') text = text.split(`'${token}'`).join(`'${echoName(token)}'`);
+  }
+  return redact(text);
+}
+
+/** The `dr` program; `argv` is the command line it will parse, whose tokens its error messages redact. */
+export function buildProgram(io: CliIo, argv: readonly string[] = []): Command {
   const program = new Command('dr')
     .description('PostgreSQL cross-region DR toolkit')
     // A command's options belong to that command: `dr drill restore --region x` is restore's --region, not
     // drill's (commander otherwise lets the parent command take them, and restore ran without a region).
     .enablePositionalOptions()
-    .configureOutput({ writeOut: io.out, writeErr: io.err })
-    .exitOverride()
+    .configureOutput({
+      writeOut: io.out,
+      writeErr: io.err,
+      // Every parser error (unknown command or option, too many arguments, invalid or missing argument, did
+      // you mean) is made here: the tokens it quotes may be a pasted URL or password.
+      outputError: (text, write) => {
+        write(redactCommandLineError(text, argv));
+      },
+    })
+    // The error commander throws carries the same text: redacted too, so no caller can print the secret.
+    .exitOverride((error) => {
+      throw new CommanderError(error.exitCode, error.code, redactCommandLineError(error.message, argv));
+    })
     .showHelpAfterError();
 
   const migrations = program
@@ -127,8 +160,13 @@ export function buildProgram(io: CliIo): Command {
         new Option(
           '--database-url <url>',
           'postgresql:// URL of the target (local use; prefer the DATABASE_URL variable, which stays out of the process list). ' +
-            'TLS is verified unless sslmode=disable; sslrootcert=<file> adds a CA; schema=<name> picks the schema.',
+            'TLS is always verified, unless sslmode=disable (plain text: loopback hosts only, or with --allow-plaintext); ' +
+            'sslrootcert=<file> adds a CA; schema=<name> picks the schema.',
         ),
+      )
+      .option(
+        '--allow-plaintext',
+        'allow sslmode=disable to a host that is not loopback (the password travels unencrypted; a warning is printed)',
       )
       .option('--dir <folder>', 'Prisma migrations folder', folderPath('--dir'), 'prisma/migrations')
       .option(
@@ -151,7 +189,10 @@ export function buildProgram(io: CliIo): Command {
   ) => {
     const url = options.databaseUrl ?? io.env.DATABASE_URL;
     if (url === undefined || url === '') throw new UsageError('give --database-url or set DATABASE_URL');
-    const { settings, schema } = settingsFromUrl(url);
+    const { settings, schema, warning } = settingsFromUrl(url, {
+      allowPlaintext: options.allowPlaintext === true,
+    });
+    if (warning !== undefined) io.err(`dr: ${warning}\n`);
     const local = await readMigrationsFolder(resolve(options.dir)).catch((error: unknown) => {
       if (error instanceof MigrationsFolderError) throw new UsageError(`--dir: ${error.message}`);
       throw error;
@@ -335,7 +376,7 @@ function failure(error: unknown): { exitCode: number; code: string; message: str
 
 /** Runs the CLI and returns its exit code; never calls process.exit itself. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const program = buildProgram(io);
+  const program = buildProgram(io, argv);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT_OK;
@@ -345,7 +386,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       // Help and version are successes; every other commander error is a usage error it already printed.
       return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
-    const { exitCode, code, message } = failure(error);
+    const { exitCode, code, message: unsafe } = failure(error);
+    // Whatever failed, its message goes through the redaction rule and the command line's tokens are bounded.
+    const message = redactCommandLineError(unsafe, argv);
     if (argv.includes('--json')) io.out(`${JSON.stringify({ ok: false, error: { code, message } })}\n`);
     io.err(`dr: ${message}\n`);
     return exitCode;

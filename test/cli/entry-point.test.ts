@@ -126,4 +126,27 @@ describe('dr, run through its real entry point (bin/dr.js) against a loopback AW
       await wire.close();
     }
   });
+
+  it('never prints a URL password that the argument parser refuses (unknown command, unknown option, extra argument)', async () => {
+    const url = 'postgresql://app:Entry-Pw-3@db.example.org/app?token=Entry-Tok-4';
+    const runs = await Promise.all(
+      [
+        [url],
+        ['migrations', url],
+        ['migrations', 'plan', `--database-ur=${url}`],
+        ['migrations', 'plan', '--dir', 'examples/prisma/migrations', url],
+      ].map((argv) => dr(argv, { PATH: process.env.PATH ?? '' })),
+    );
+    for (const run of runs) {
+      expect(run.code).toBe(2);
+      const said = ownErrors(run.err) + run.out;
+      expect(said).toMatch(/unknown command|unknown option|too many arguments/);
+      expect(said).not.toContain('Entry-Pw-3');
+      expect(said).not.toContain('Entry-Tok-4');
+    }
+    expect(ownErrors(runs[0]?.err ?? '')).toContain(
+      "unknown command 'postgresql://***@db.example.org/app?token=***'",
+    );
+    expect(ownErrors(runs[2]?.err ?? '')).toContain("unknown option '--database-ur=***'");
+  });
 });

@@ -18,7 +18,7 @@ import { applyHandler, planHandler } from '../../lambdas/migrations/handlers';
 import { handler as smokeTest } from '../../lambdas/smoke-test/handler';
 import { handler as verify } from '../../lambdas/verify/handler';
 import { handler as validateInput } from '../../lambdas/workflow-input/handler';
-import { HOSTILE, HOSTILE_PASSWORD, OVERSIZED } from '../support/bad-values';
+import { HOSTILE, HOSTILE_PASSWORD, HOSTILE_URL, OVERSIZED } from '../support/bad-values';
 import { exampleDrillInput } from '../support/drill-input';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -171,6 +171,9 @@ const TARGETS: Target[] = [
   },
 ];
 
+/** How long an InvalidInput message may be, whatever the event holds. */
+const MAX_MESSAGE_CHARS = 2000;
+
 interface Mutation {
   readonly path: string;
   readonly kind: string;
@@ -195,6 +198,13 @@ function mutations(target: Target): Mutation[] {
     const dotted = path.join('.');
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       out.push({ path: dotted, kind: 'unknown key', event: setAt(target.valid, [...path, 'sneaky'], 1) });
+      // The name of an unknown key is the caller's text too: a pasted URL, a password, 100 000 characters.
+      for (const key of [...HOSTILE, OVERSIZED])
+        out.push({
+          path: dotted,
+          kind: `unknown key named ${JSON.stringify(key.slice(0, 40))}`,
+          event: setAt(target.valid, [...path, key], 1),
+        });
       for (const [key, child] of Object.entries(value)) walk(child, [...path, key]);
       return;
     }
@@ -226,6 +236,8 @@ function mutations(target: Target): Mutation[] {
   };
   walk(target.valid, []);
   out.push({ path: '', kind: 'not an object', event: 'event' });
+  const manyKeys = Object.fromEntries(Array.from({ length: 500 }, (_v, i) => [`${HOSTILE_URL}?n=${i}`, i]));
+  out.push({ path: '', kind: 'unknown keys named', event: { ...target.valid, ...manyKeys } });
   return out;
 }
 
@@ -277,11 +289,20 @@ describe('bad input: every field of every workflow and step input', () => {
           accepted.push(`${m.path} (${m.kind}): ${error?.name ?? 'accepted'}`);
           continue;
         }
-        const field = m.path === '' ? 'event' : m.kind === 'unknown key' ? 'sneaky' : m.path;
-        if (!(error.message ?? '').includes(field))
-          accepted.push(`${m.path} (${m.kind}): message does not name it: ${error.message ?? ''}`);
-        // A rejected password-bearing URL is never echoed.
-        expect(error.message).not.toContain(HOSTILE_PASSWORD);
+        const field = m.kind.startsWith('unknown key')
+          ? m.kind === 'unknown key'
+            ? 'sneaky'
+            : 'unknown field'
+          : m.path === ''
+            ? 'event'
+            : m.path;
+        const message = error.message ?? '';
+        if (!message.includes(field))
+          accepted.push(`${m.path} (${m.kind}): message does not name it: ${message.slice(0, 300)}`);
+        // Whatever was sent, the message is bounded and never echoes a password-bearing URL.
+        if (message.length > MAX_MESSAGE_CHARS)
+          accepted.push(`${m.path} (${m.kind}): ${message.length} characters: ${message.slice(0, 300)}`);
+        expect(message).not.toContain(HOSTILE_PASSWORD);
       }
       expect(accepted).toEqual([]);
       for (const spy of [...sends, connects, fetches]) expect(spy).not.toHaveBeenCalled();

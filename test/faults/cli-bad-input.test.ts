@@ -146,7 +146,12 @@ interface Case {
   readonly option: string;
   readonly kind: string;
   readonly argv: readonly string[];
+  /** What the message must say, when it is not the option's name. */
+  readonly says?: RegExp;
 }
+
+/** How long the error part of a message (before the usage text) may be, whatever was typed. */
+const MAX_ERROR_CHARS = 400;
 
 /** The option names of an argv (`--x` followed by a value, or a flag alone). */
 function optionsOf(argv: readonly string[]): { option: string; valueAt?: number }[] {
@@ -185,6 +190,36 @@ function cases(target: CliTarget): Case[] {
     });
   }
   out.push({ option: '--sneaky', kind: 'unknown option', argv: [...target.argv, '--sneaky', '1'] });
+  // Every bad value where the parser itself echoes what it got: an extra argument, an unknown command, an
+  // unknown option's `=value`, a mistyped option (`--database-ur=<url>`).
+  const [command = '', ...rest] = target.argv;
+  const typo = optionsOf(target.argv).find((o) => o.valueAt !== undefined)?.option ?? '--sneaky';
+  for (const value of [...VALUES, OVERSIZED]) {
+    const kind = `value ${JSON.stringify(value.slice(0, 40))}`;
+    out.push({
+      option: '(argument)',
+      kind: `extra argument, ${kind}`,
+      argv: [...target.argv, value],
+      says: /too many arguments|unknown command/,
+    });
+    if (value !== '')
+      out.push({
+        option: '(command)',
+        kind: `in place of ${command}, ${kind}`,
+        argv: [value, ...rest],
+        says: /unknown command/,
+      });
+    out.push({
+      option: '--sneaky',
+      kind: `unknown option, =${kind}`,
+      argv: [...target.argv, `--sneaky=${value}`],
+    });
+    out.push({
+      option: typo.slice(0, -1),
+      kind: `mistyped option, =${kind}`,
+      argv: [...target.argv, `${typo.slice(0, -1)}=${value}`],
+    });
+  }
   return out;
 }
 
@@ -270,10 +305,13 @@ describe('bad input on the command line: every option of every dr command', () =
         calls.length = 0;
         const result = await dr(c.argv);
         const said = result.err + result.out;
+        const error = said.split('\nUsage:')[0] ?? '';
         if (result.code !== 2)
           wrong.push(`${c.option} ${c.kind}: exit ${result.code}: ${said.slice(0, 200)}`);
-        else if (!said.includes(c.option))
-          wrong.push(`${c.option} ${c.kind}: message does not name it: ${said}`);
+        else if (c.says === undefined ? !said.includes(c.option) : !c.says.test(said))
+          wrong.push(`${c.option} ${c.kind}: message does not name it: ${said.slice(0, 400)}`);
+        else if (error.length > MAX_ERROR_CHARS)
+          wrong.push(`${c.option} ${c.kind}: ${error.length} characters of error: ${error.slice(0, 200)}`);
         if (calls.length > 0) wrong.push(`${c.option} ${c.kind}: called ${calls.join(', ')}`);
         expect(said).not.toContain(HOSTILE_PASSWORD);
         expect(said).not.toContain('Pw-Local-1');

@@ -419,6 +419,26 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   },
   {
     workflow: 'blue-green migration',
+    step: 'DNS rollback',
+    fault: 'a previous record with fields a flip never writes (AliasTarget, Weight, GeoLocation, ...)',
+    endState: 'refused as InvalidInput naming the field; no Route 53 call',
+    test: [
+      'test/lambdas/dns-flip.test.ts',
+      'rolls back only what a flip writes: a previous record with %s is refused, naming it',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'smoke test',
+    fault: 'the URL carries a token (query value, fragment)',
+    endState: 'the error and the report show the URL with every query value and the fragment masked',
+    test: [
+      'test/lambdas/smoke-test.test.ts',
+      'shows the URL without its query values or fragment, in the error and in the report',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
     step: 'smoke test',
     fault: 'the endpoint hangs',
     endState: 'each try bounded by its timeout; fails as SmokeTestFailed',
@@ -596,19 +616,31 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   {
     workflow: 'both',
     step: 'every step input',
-    fault: 'bad input in every field (see the count above)',
-    endState: 'rejected early naming the field; no AWS, database or network call',
+    fault:
+      'bad input in every field; unknown keys named with a URL, a password or 100 000 characters (see the count above)',
+    endState:
+      'rejected early naming the field; message bounded, names redacted, no password echoed; no AWS, database or network call',
     test: ['test/faults/bad-input.test.ts', '%s: rejected early, naming the field, touching nothing'],
   },
   {
     workflow: 'both',
     step: 'every dr command',
-    fault: 'bad option values, required options left out, unknown options (see the count above)',
-    endState: 'exit 2 naming the option; no AWS, database or network call; no password echoed',
+    fault:
+      'bad option values, required options left out, unknown options, a URL as a command, an extra argument or a mistyped --option=value (see the count above)',
+    endState:
+      'exit 2 naming the option; no AWS, database or network call; message bounded, no password echoed',
     test: [
       'test/faults/cli-bad-input.test.ts',
       '%s: every bad option value ends with exit 2, naming the option, touching nothing',
     ],
+  },
+  {
+    workflow: 'both',
+    step: 'dr migrations',
+    fault:
+      'sslmode=disable to a host that is not loopback; a space in the host; a schema= that is not an identifier',
+    endState: 'exit 2 naming it (plain text only with --allow-plaintext, with a warning); no connection',
+    test: ['test/cli/database-url.test.ts', '%s: exit 2 naming it, no connection, nothing echoed'],
   },
 ];
 

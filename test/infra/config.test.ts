@@ -219,6 +219,19 @@ describe('DR configuration', () => {
     ).not.toContain('hunter2');
   });
 
+  it('shows what it rejects through the redaction rule: no query values, bounded, unknown key names too', () => {
+    const endpoint = errorFor({ onCall: { httpsEndpoint: 'http://pager.example.org/hook?token=tok-Cfg-5' } });
+    expect(endpoint).toContain('http://pager.example.org/hook?token=***');
+    expect(endpoint).not.toContain('tok-Cfg-5');
+    const pasted = errorFor({
+      ['postgresql://admin:hunter2@db.example.org/app']: 1,
+      recordName: 'x'.repeat(100_000),
+    });
+    expect(pasted).toContain('dr has unknown key(s) postgresql://***@db.example.org/app');
+    expect(pasted).not.toContain('hunter2');
+    expect(pasted.length).toBeLessThan(1000);
+  });
+
   it('ships a cdk.json whose production health does not silently depend on a sidecar endpoint', () => {
     // A sidecar check failing moves production to the read-only replica: it must be a deliberate choice.
     const shipped = JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {

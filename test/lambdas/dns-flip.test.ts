@@ -211,6 +211,17 @@ describe('flipRecord', () => {
     });
   });
 
+  it('refuses a weighted record: it would write back, and a rollback restore, routing it does not handle', async () => {
+    route53.on(ListResourceRecordSetsCommand).resolves({
+      ResourceRecordSets: [{ ...PRIMARY, Failover: undefined, Weight: 10 }],
+    });
+    await expect(flipRecord({ route53, ...fakeClock() }, TIMING, request)).rejects.toMatchObject({
+      name: 'RecordUnsupported',
+      message: expect.stringContaining('Weight') as string,
+    });
+    expect(route53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(0);
+  });
+
   it('only confirms a record that already points at the target (a retried step changes nothing)', async () => {
     route53.on(ListResourceRecordSetsCommand).resolves({
       ResourceRecordSets: [{ ...PRIMARY, ResourceRecords: [{ Value: `${GREEN}.` }] }, SECONDARY],
@@ -235,6 +246,40 @@ describe('dns-flip handler', () => {
         ?.ResourceRecordSet,
     ).toEqual(PRIMARY);
   });
+
+  it.each([
+    [
+      'AliasTarget',
+      {
+        HostedZoneId: 'Z2FDTNDATAQYW2',
+        DNSName: 'd111111abcdef8.cloudfront.net',
+        EvaluateTargetHealth: false,
+      },
+    ],
+    ['Weight', 100],
+    ['GeoLocation', { CountryCode: 'US' }],
+    ['Region', 'us-east-1'],
+    ['MultiValueAnswer', true],
+  ])(
+    'rolls back only what a flip writes: a previous record with %s is refused, naming it',
+    async (field, value) => {
+      const previous = { ...PRIMARY, [field]: value };
+      const error = (await handler({ mode: 'rollback', hostedZoneId: ZONE, previous }).catch(
+        (e: unknown) => e,
+      )) as Error;
+      expect(error.name).toBe('InvalidInput');
+      expect(error.message).toContain(`previous has unknown field(s) ${field}`);
+      expect(route53.calls()).toHaveLength(0);
+      // The core refuses it too, for any other caller.
+      await expect(rollbackRecord({ route53, ...fakeClock() }, TIMING, ZONE, previous)).rejects.toMatchObject(
+        {
+          name: 'RecordUnsupported',
+          message: expect.stringContaining(field) as string,
+        },
+      );
+      expect(route53.calls()).toHaveLength(0);
+    },
+  );
 
   it('names Route 53 failures as routable error types', async () => {
     route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [] });

@@ -96,6 +96,27 @@ describe('smoke test against a local HTTP server', () => {
     }
   });
 
+  it('shows what a JSON field held bounded and redacted, whatever the application answered', async () => {
+    const app = await serve((_req, res) => {
+      json(res, 200, {
+        db: { status: { url: 'https://x.example.org/?token=tok-Body-6', pad: 'x'.repeat(60_000) } },
+      });
+    });
+    try {
+      const field = await runSmokeTest(
+        { ...base(app.url), attempts: 1, jsonField: { path: 'db.status', equals: 'green' } },
+        noWait,
+      );
+      const problem = field.attempts[0]?.problem ?? '';
+      expect(problem).toMatch(
+        /^db\.status is \{"url":"https:\/\/x\.example\.org\/\?token=\*\*\*","pad":"x+…, expected "green"$/,
+      );
+      expect(problem.length).toBeLessThan(300);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('gives up on a slow server after the per-try timeout', async () => {
     const app = await serve((_req, res) => {
       setTimeout(() => {
@@ -154,6 +175,27 @@ describe('smoke test against a local HTTP server', () => {
         )) as Error;
         expect(error.name).toBe('SmokeTestFailed');
         expect(error.message).toBe(`${app.url} failed 2 attempt(s); last: status 500, expected 200`);
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('shows the URL without its query values or fragment, in the error and in the report', async () => {
+      const app = await serve((req, res) => {
+        // The token is sent: only what is printed is redacted.
+        json(res, req.url === '/health?token=tok-Secret-7&region=eu' ? 503 : 400, {});
+      });
+      try {
+        const { handler } = coldStart<Handler>('../../lambdas/smoke-test/handler');
+        const url = `${app.url}?token=tok-Secret-7&region=eu#tok-Secret-7`;
+        const error = (await handler({ url, attempts: 1 }).catch((e: unknown) => e)) as Error;
+        expect(error.name).toBe('SmokeTestFailed');
+        expect(error.message).toBe(
+          `${app.url}?token=***&region=***#*** failed 1 attempt(s); last: status 503, expected 200`,
+        );
+        const report = await runSmokeTest({ ...base(url), attempts: 1 }, noWait);
+        expect(report.url).toBe(`${app.url}?token=***&region=***#***`);
+        expect(JSON.stringify(report)).not.toContain('tok-Secret-7');
       } finally {
         await app.close();
       }
