@@ -235,6 +235,22 @@ async function sequencesCheck(green: Client, blue: Client): Promise<VerifyCheck>
 }
 
 /**
+ * Green against blue: exact row counts (decided only where both hold the same transactions) and blue's
+ * sequences present on green. Shared by the verify step and `dr verify`.
+ */
+export async function compareWithBlue(
+  green: Client,
+  blue: Client,
+  options: Pick<VerifyOptions, 'schema' | 'rowCounts'>,
+): Promise<VerifyCheck[]> {
+  const checks: VerifyCheck[] = [];
+  if (options.rowCounts !== false)
+    checks.push(...(await rowCountChecks(green, blue, options.rowCounts, options.schema)));
+  checks.push(await sequencesCheck(green, blue));
+  return checks;
+}
+
+/**
  * Checks green before it takes traffic: every migration applied and none failed, required tables and
  * columns present, row counts in line with blue, and replication from blue caught up when it exists. Every
  * check is reported by name; none short-circuits the others.
@@ -249,9 +265,7 @@ export async function verifyGreen(
   for (const required of options.requiredTables)
     checks.push(await requiredTableCheck(green, required, options.schema));
   if (blue !== undefined) {
-    if (options.rowCounts !== false)
-      checks.push(...(await rowCountChecks(green, blue, options.rowCounts, options.schema)));
-    checks.push(await sequencesCheck(green, blue));
+    checks.push(...(await compareWithBlue(green, blue, options)));
     const lag = await replicationLagCheck(green, blue, options.maxReplicationLagBytes);
     if (lag !== undefined) checks.push(lag);
   }
