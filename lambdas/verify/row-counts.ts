@@ -55,10 +55,14 @@ export function countDifferences(
   return differences;
 }
 
-export const describeDifference = (d: CountDifference): string =>
-  `${d.table}: green ${d.green < 0n ? 'missing' : d.green.toString()}, blue ${d.blue.toString()} (${
+/** `green 97, blue 100: green is missing rows`. */
+export const describeCounts = (d: CountDifference): string =>
+  `green ${d.green < 0n ? 'missing' : d.green.toString()}, blue ${d.blue.toString()}: ${
     d.green < d.blue ? 'green is missing rows' : 'green holds extra rows'
-  })`;
+  }`;
+
+/** `public.ledger: green 97, blue 100: green is missing rows`. */
+export const describeDifference = (d: CountDifference): string => `${d.table}: ${describeCounts(d)}`;
 
 /** Blue's WAL insert position: it moves with every write, committed or not. */
 async function blueInsertLsn(blue: Client): Promise<string> {

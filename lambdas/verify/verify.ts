@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import { planMigrations } from '../migrations/engine';
 import type { LocalMigration } from '../migrations/folder';
-import { countAtQuietPoint, countDifferences, describeDifference } from './row-counts';
+import { countAtQuietPoint, countDifferences, describeCounts } from './row-counts';
 
 export interface RequiredTable {
   /** `table` or `schema.table`. */
@@ -170,7 +170,11 @@ async function compareRowCounts(
           status: 'passed',
           detail: `green ${comparison.green.get(table)?.toString() ?? '?'}, blue ${comparison.blue.get(table)?.toString() ?? '?'} at the same point of blue's history (${exact})`,
         }
-      : { name: `rows:${table}`, status: 'failed', detail: `${describeDifference(difference)} (${exact})` };
+      : {
+          name: `rows:${table}`,
+          status: 'failed',
+          detail: `${describeCounts(difference)} (at the same point of blue's history; ${exact})`,
+        };
   });
 }
 

@@ -133,7 +133,7 @@ describe('dr verify against real PostgreSQL and logical replication', () => {
     expect(result.checks.find((c) => c.name === 'rows:public.ledger')).toEqual({
       name: 'rows:public.ledger',
       status: 'failed',
-      detail: 'public.ledger: green 499, blue 500 (green is missing rows) (exact)',
+      detail: "green 499, blue 500: green is missing rows (at the same point of blue's history; exact)",
     });
     expect(missing.out + missing.err).not.toContain(blue.password);
   });

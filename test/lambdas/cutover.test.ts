@@ -215,7 +215,7 @@ describe('zero-loss cutover core against real logical replication', () => {
     }).catch((e: unknown) => e)) as Error;
     await writer.stop();
     expect(refused.name).toBe('GreenDiverged');
-    expect(refused.message).toMatch(/public\.ledger: green (\d+), blue \d+ \(green is missing rows\)/);
+    expect(refused.message).toMatch(/public\.ledger: green (\d+), blue \d+: green is missing rows/);
     const [, onGreen, onBlue] = /green (\d+), blue (\d+)/.exec(refused.message) ?? [];
     expect(Number(onBlue) - Number(onGreen)).toBe(1);
     expect(refused.message).not.toContain(blue.password);

@@ -150,7 +150,7 @@ describe('verify step against real PostgreSQL', () => {
     const exact = await verifyGreen(g, b, local, DEFAULTS);
     expect(failed(exact)).toEqual(['rows:public.account']);
     expect(rowsCheck(exact)?.detail).toBe(
-      'public.account: green 97, blue 100 (green is missing rows) (exact)',
+      "green 97, blue 100: green is missing rows (at the same point of blue's history; exact)",
     );
 
     const tolerant = await verifyGreen(g, b, local, { ...DEFAULTS, rowCounts: { tolerance: 0.05 } });
@@ -194,7 +194,7 @@ describe('verify step against real PostgreSQL', () => {
     // Once blue is still, the same green fails, naming how it differs.
     await eventually(async () => rowsCheck(await verifyGreen(g, b, local, DEFAULTS))?.status === 'failed');
     expect(rowsCheck(await verifyGreen(g, b, local, DEFAULTS))?.detail).toMatch(
-      /^public\.account: green \d+, blue \d+ \(green holds extra rows\) \(exact\)$/,
+      /^green \d+, blue \d+: green holds extra rows \(at the same point of blue's history; exact\)$/,
     );
   });
 
@@ -283,7 +283,7 @@ describe('verify step against real PostgreSQL', () => {
       )) as Error;
       expect(error.name).toBe('VerificationFailed');
       expect(error.message).toBe(
-        '1 of 4 checks failed: rows:public.account (public.account: green 2, blue 3 (green is missing rows) (exact))',
+        "1 of 4 checks failed: rows:public.account (green 2, blue 3: green is missing rows (at the same point of blue's history; exact))",
       );
     });
 
