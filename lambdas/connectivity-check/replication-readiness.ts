@@ -1,4 +1,6 @@
 import type { Client } from 'pg';
+import { BARRIER_TABLE } from '../cutover/cutover';
+import { HEARTBEAT_TABLE } from '../drill/heartbeat';
 
 /**
  * What logical replication does not carry, or refuses, and the cutover relies on: checked on blue before
@@ -25,8 +27,11 @@ export interface ReplicationReadiness {
 /** Schemas that are never application tables. */
 const SYSTEM_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'`;
 
-/** Prisma's bookkeeping (docs: may be left out of the publication) and the cutover's barrier (it adds it). */
-const MAY_BE_LEFT_OUT = ['public._prisma_migrations', 'public.dr_cutover_barrier'];
+/**
+ * Tables that may stay out of the publication: Prisma's bookkeeping (the migrate step writes green's own), the
+ * cutover's barrier (it adds it itself) and the drill's heartbeat (each primary's own probe).
+ */
+const MAY_BE_LEFT_OUT = ['public._prisma_migrations', `public.${BARRIER_TABLE}`, `public.${HEARTBEAT_TABLE}`];
 
 const REPLICA_IDENTITY_FULL_COST =
   'or ALTER TABLE %s REPLICA IDENTITY FULL (every UPDATE and DELETE then writes the whole old row to WAL, ' +
