@@ -2,10 +2,15 @@
  * A steady write load runs at blue (real logical replication to green) through a cutover. Writers resolve the
  * database "name" before each connection, like an application resolving DNS, recycle connections like a pool,
  * and reconnect after an error. Counted: acknowledged writes missing from green afterwards, and the longest
- * gap between acknowledged writes. Run twice on fresh databases: the zero-loss cutover (fence, barrier
- * catch-up, sequences, flip, finish) and the seed's naive flip (switch DNS; green is primary from then on).
+ * gap between acknowledged writes. Three runs on fresh databases:
+ * - the zero-loss cutover (fence, barrier catch-up, exact row counts in the fenced window, sequences, flip,
+ *   finish) on a table that already holds --rows rows (1,000,000 by default), so the fenced comparison's cost
+ *   on a large table is part of the measured write pause;
+ * - the same under the same load with green missing one row: the pre-cutover verify must not pass it
+ *   (undecided while blue takes writes) and the fenced window must catch it (GreenDiverged, blue unfenced);
+ * - the seed's naive flip (switch DNS; green is primary from then on).
  *
- * Usage: npm run bench:cutover [-- --seconds 8 --writers 4 --rate 250]
+ * Usage: npm run bench:cutover [-- --seconds 8 --writers 16 --rate 4000 --rows 1000000]
  * Bounded in time and count. Prints a one-line JSON summary last.
  */
 import { cpus } from 'node:os';
@@ -15,10 +20,13 @@ import {
   finishCutover,
   prepareCutover,
   syncSequences,
+  unfenceBlue,
+  verifyInFencedWindow,
   waitForCatchUp,
 } from '../lambdas/cutover/cutover';
+import { compareWithBlue } from '../lambdas/verify/verify';
 import { PostgresServer } from '../test/support/postgres';
-import { execute, subscribeGreenToBlue } from '../test/support/replication';
+import { eventually, execute, subscribeGreenToBlue } from '../test/support/replication';
 
 function argument(name: string, fallback: number, min: number, max: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -29,9 +37,13 @@ function argument(name: string, fallback: number, min: number, max: number): num
 }
 
 const SECONDS = argument('seconds', 8, 4, 60);
-const WRITERS = argument('writers', 4, 1, 16);
-const RATE = argument('rate', 250, 50, 2000);
-const RECYCLE_EVERY = 50;
+const WRITERS = argument('writers', 16, 1, 32);
+const RATE = argument('rate', 4000, 50, 20_000);
+const ROWS = argument('rows', 1_000_000, 0, 10_000_000);
+/** The fenced window's budget for the exact comparison, as the cutover step's default. */
+const FENCED_VERIFY_BUDGET_MS = 20_000;
+/** Writes per connection before a writer reconnects, as a pool recycles (each connect is a TLS handshake). */
+const RECYCLE_EVERY = 500;
 
 type Target = 'blue' | 'green';
 
@@ -90,6 +102,7 @@ async function replicatedPair(
   blue: PostgresServer,
   green: PostgresServer,
   database: string,
+  preloadRows: number,
 ): Promise<string> {
   await Promise.all([
     execute(blue, 'postgres', `CREATE DATABASE ${database}`),
@@ -98,8 +111,32 @@ async function replicatedPair(
   const ddl =
     'CREATE TABLE ledger (id bigserial PRIMARY KEY, note text UNIQUE NOT NULL, at timestamptz NOT NULL DEFAULT now())';
   await Promise.all([execute(blue, database, ddl), execute(green, database, ddl)]);
+  if (preloadRows > 0)
+    await execute(
+      blue,
+      database,
+      `INSERT INTO ledger (note) SELECT 'pre' || i FROM generate_series(1, ${preloadRows}) AS i`,
+    );
   const subscription = `sub_${database}`;
   await subscribeGreenToBlue(blue, green, database, { publication: `pub_${database}`, subscription });
+  // The initial copy of the preloaded rows finishes before the load starts (bounded).
+  const g = await connect(green, database);
+  try {
+    await eventually(
+      async () =>
+        (
+          await g.query(
+            `SELECT 1 FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+              WHERE s.subname = $1 AND r.srsubstate <> 'r'`,
+            [subscription],
+          )
+        ).rowCount === 0,
+      300_000,
+      200,
+    );
+  } finally {
+    await g.end();
+  }
   return subscription;
 }
 
@@ -129,13 +166,21 @@ function measure(load: LoadResult, notesOnGreen: Set<string>, window: { from: nu
   };
 }
 
+interface ZeroLossFigures {
+  readonly cutoverMs: number;
+  /** The exact comparison inside the fenced window: what it adds to the write pause. */
+  readonly fencedVerifyMs: number;
+  readonly fencedVerifyRows: number;
+}
+
 async function runMethod(
   method: 'zero-loss' | 'naive',
   blue: PostgresServer,
   green: PostgresServer,
   database: string,
-): Promise<ReturnType<typeof measure> & { cutoverMs: number }> {
-  const subscription = await replicatedPair(blue, green, database);
+  preloadRows: number,
+): Promise<ReturnType<typeof measure> & ZeroLossFigures> {
+  const subscription = await replicatedPair(blue, green, database, preloadRows);
   const [b, g] = await Promise.all([connect(blue, database), connect(green, database)]);
   if (method === 'zero-loss') await prepareCutover(b, g, subscription);
   let target: Target = 'blue';
@@ -144,9 +189,12 @@ async function runMethod(
   await new Promise((resolve) => setTimeout(resolve, third));
 
   const cutoverStarted = Date.now();
+  let fencedVerifyMs = 0;
   if (method === 'zero-loss') {
     await fenceBlue(b);
-    await waitForCatchUp(b, g, { subscription, timeoutMs: 10_000, pollMs: 5 });
+    await waitForCatchUp(b, g, { subscription, timeoutMs: 30_000, pollMs: 5 });
+    fencedVerifyMs = (await verifyInFencedWindow(b, g, { subscription, budgetMs: FENCED_VERIFY_BUDGET_MS }))
+      .verifyMs;
     await syncSequences(b, g);
     target = 'green';
     await finishCutover(g, subscription);
@@ -172,7 +220,51 @@ async function runMethod(
   return {
     ...measure(result, new Set(rows.map((r) => r.note)), { from: cutoverStarted - 1000, to: Date.now() }),
     cutoverMs,
+    fencedVerifyMs,
+    fencedVerifyRows: preloadRows + result.acknowledged.length,
   };
+}
+
+/**
+ * Green loses one row while blue takes the full load. The verify step (before the cutover) must not pass it;
+ * the fenced window must refuse it, and blue must take writes again afterwards.
+ */
+async function runDiverged(blue: PostgresServer, green: PostgresServer, database: string) {
+  const subscription = await replicatedPair(blue, green, database, 0);
+  const [b, g] = await Promise.all([connect(blue, database), connect(green, database)]);
+  await prepareCutover(b, g, subscription);
+  const loadStarted = Date.now();
+  const load = startLoad({ blue, green }, database, () => 'blue');
+  try {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(2000, (SECONDS * 1000) / 3)));
+    await g.query('SET default_transaction_read_only = off');
+    await g.query('DELETE FROM ledger WHERE id = (SELECT min(id) FROM ledger)');
+    const preCutover = (await compareWithBlue(g, b, { schema: 'public', rowCounts: { tolerance: 0 } })).find(
+      (c) => c.name === 'rows:public.ledger',
+    );
+    await fenceBlue(b);
+    let fencedWindow = 'passed';
+    try {
+      await waitForCatchUp(b, g, { subscription, timeoutMs: 30_000, pollMs: 5 });
+      await verifyInFencedWindow(b, g, { subscription, budgetMs: FENCED_VERIFY_BUDGET_MS });
+    } catch (error) {
+      fencedWindow = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    } finally {
+      await unfenceBlue(b);
+    }
+    const stats = await load.stop();
+    return {
+      writesPerSecond: Math.round((1000 * stats.acknowledged.length) / (Date.now() - loadStarted)),
+      preCutoverVerify: preCutover?.status ?? 'missing',
+      fencedWindow,
+      caught: preCutover?.status !== 'passed' && fencedWindow.startsWith('GreenDiverged'),
+    };
+  } finally {
+    await load.stop();
+    // Green is still fenced (read-only by default): its own statements write through it, as the cutover does.
+    await finishCutover(g, subscription);
+    await Promise.all([b.end(), g.end()]);
+  }
 }
 
 async function main(): Promise<void> {
@@ -187,11 +279,15 @@ async function main(): Promise<void> {
     PostgresServer.start({ name: 'bench-green', settings: room }),
   ]);
   try {
-    const zeroLoss = await runMethod('zero-loss', blue, green, 'zero_loss');
+    const zeroLoss = await runMethod('zero-loss', blue, green, 'zero_loss', ROWS);
     process.stdout.write(
-      `zero-loss cutover: ${zeroLoss.acknowledged} writes acknowledged (${zeroLoss.writesPerSecond}/s), ${zeroLoss.lost} lost, longest write pause ${zeroLoss.maxPauseMs} ms, cutover ${zeroLoss.cutoverMs} ms\n`,
+      `zero-loss cutover: ${zeroLoss.acknowledged} writes acknowledged (${zeroLoss.writesPerSecond}/s), ${zeroLoss.lost} lost, longest write pause ${zeroLoss.maxPauseMs} ms, cutover ${zeroLoss.cutoverMs} ms, of which the fenced exact comparison of ${zeroLoss.fencedVerifyRows} rows ${zeroLoss.fencedVerifyMs} ms\n`,
     );
-    const naive = await runMethod('naive', blue, green, 'naive');
+    const diverged = await runDiverged(blue, green, 'diverged');
+    process.stdout.write(
+      `green missing one row at ${diverged.writesPerSecond} writes/s: verify before the cutover ${diverged.preCutoverVerify}, fenced window ${diverged.fencedWindow.split('.')[0] ?? ''}\n`,
+    );
+    const naive = await runMethod('naive', blue, green, 'naive', 0);
     process.stdout.write(
       `naive flip:        ${naive.acknowledged} writes acknowledged (${naive.writesPerSecond}/s), ${naive.lost} lost, longest write pause ${naive.maxPauseMs} ms\n`,
     );
@@ -201,10 +297,16 @@ async function main(): Promise<void> {
       writers: WRITERS,
       targetRate: RATE,
       cores: cpus().length,
+      preloadedRows: ROWS,
       zeroLoss,
+      diverged,
       naive,
-      targets: { lostWrites: 0, maxPauseMs: 2000, minWritesPerSecond: 200 },
-      withinTarget: zeroLoss.lost === 0 && zeroLoss.maxPauseMs < 2000 && zeroLoss.writesPerSecond >= 200,
+      targets: { lostWrites: 0, maxPauseMs: 2000, minWritesPerSecond: 2000, divergenceCaught: true },
+      withinTarget:
+        zeroLoss.lost === 0 &&
+        zeroLoss.maxPauseMs < 2000 &&
+        zeroLoss.writesPerSecond >= 2000 &&
+        diverged.caught,
     };
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     process.exitCode = summary.withinTarget ? 0 : 1;

@@ -1,5 +1,6 @@
 import { DatabaseError } from '../shared/postgres-errors';
 import { withConnection, type ConnectionSettings } from '../shared/database';
+import { checkReplicationReadiness, type ReplicationReadiness } from './replication-readiness';
 
 export interface SubscriptionState {
   readonly name: string;
@@ -27,6 +28,8 @@ export interface ConnectivityReport {
     readonly publications: readonly string[];
     readonly subscriptions: readonly SubscriptionState[];
   };
+  /** When asked for (blue): what logical replication would refuse or not carry. */
+  readonly replicationReadiness?: ReplicationReadiness;
 }
 
 export interface ConnectivityOptions {
@@ -39,6 +42,8 @@ export interface ConnectivityOptions {
   readonly expect: 'writable' | 'primary' | 'any';
   /** Names the database in messages (`blue`, `green`). */
   readonly label: string;
+  /** Also check what logical replication would refuse or not carry (checkReplicationReadiness). */
+  readonly replicationReadiness?: boolean;
 }
 
 /** Connects with verified TLS and bounded timeouts and describes the server, its role and its replication. */
@@ -113,7 +118,12 @@ export async function checkConnectivity(
           `${options.label} is read-only (${server.in_recovery ? 'in recovery: a replica' : 'default_transaction_read_only is on'}) but must accept writes`,
         );
       }
+      const readiness =
+        options.replicationReadiness === true && !server.in_recovery
+          ? await checkReplicationReadiness(client)
+          : undefined;
       return {
+        ...(readiness === undefined ? {} : { replicationReadiness: readiness }),
         serverVersion: server.version,
         serverVersionNum: server.num,
         role: server.in_recovery ? 'replica' : 'primary',

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { databaseRefSchema, lambdaResolver } from '../shared/database';
-import { parseInput, runStep, stepInstrumentation } from '../shared/step';
+import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import { checkConnectivity, type ConnectivityReport } from './check';
+import { describeProblems } from './replication-readiness';
 
 export const connectivityEventSchema = z.strictObject({
   /** Names the database in results and messages. */
@@ -9,6 +10,12 @@ export const connectivityEventSchema = z.strictObject({
   database: databaseRefSchema,
   expect: z.enum(['writable', 'primary', 'any']).default('any'),
   timeoutMs: z.number().int().min(500).max(30_000).default(5_000),
+  /**
+   * Blue: check what logical replication would refuse or not carry (replica identities, unlogged tables,
+   * tables left out of the publication, publish settings, large objects). Refused as ReplicationNotReady once
+   * blue publishes (the workflow will replicate); before any publication the problems are reported.
+   */
+  replicationReadiness: z.boolean().default(false),
 });
 export type ConnectivityEvent = z.input<typeof connectivityEventSchema>;
 
@@ -26,7 +33,18 @@ export async function handler(event: unknown): Promise<ConnectivityResult> {
       timeoutMs: input.timeoutMs,
       expect: input.expect,
       label: input.label,
+      replicationReadiness: input.replicationReadiness,
     });
+    const readiness = report.replicationReadiness;
+    if (readiness !== undefined && readiness.problems.length > 0) {
+      const message =
+        `${input.label} is not ready for logical replication (${readiness.problems.length} problem(s); ` +
+        `docs/blue-green-workflow.md, Preparing green):\n${describeProblems(readiness.problems)}`;
+      if (readiness.publications.length > 0) throw new StepError('ReplicationNotReady', message);
+      instrumentation.logger.warn('not ready for logical replication (nothing published yet)', {
+        problems: readiness.problems,
+      });
+    }
     instrumentation.logger.info('database reached', {
       label: input.label,
       role: report.role,

@@ -1,10 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import { errorCode } from '../shared/postgres-errors';
+import { countDifferences, countTables, describeDifference } from '../verify/row-counts';
 
 export class CutoverError extends Error {
   constructor(
-    name: 'NotSynchronized' | 'CatchUpTimeout' | 'SubscriptionMissing' | 'SubscriptionUsesRotatedUser',
+    name:
+      | 'NotSynchronized'
+      | 'CatchUpTimeout'
+      | 'SubscriptionMissing'
+      | 'SubscriptionUsesRotatedUser'
+      | 'GreenDiverged'
+      | 'FencedVerifyTimeout',
     message: string,
   ) {
     super(message);
@@ -219,6 +226,65 @@ export async function waitForCatchUp(
   }
   const lsn = await blue.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
   return { caughtUpMs: Math.round(performance.now() - started), blueLsn: lsn.rows[0]?.lsn ?? '' };
+}
+
+/** The tables green's subscription replicates (`schema.table`), the barrier table left out. */
+async function subscribedTables(green: Client, subscription: string): Promise<string[]> {
+  const { rows } = await green.query<{ t: string }>(
+    `SELECT n.nspname || '.' || c.relname AS t
+       FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+       JOIN pg_class c ON c.oid = r.srrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE s.subname = $1 AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND NOT (n.nspname = 'public' AND c.relname = $2)
+      ORDER BY 1`,
+    [subscription, BARRIER_TABLE],
+  );
+  return rows.map((r) => r.t);
+}
+
+/**
+ * The exact comparison, inside the fenced window after the catch-up: blue takes no writes and green has applied
+ * every one blue acknowledged, so both hold the same transactions and their row counts must be equal. Counts
+ * every table of the subscription on both sides at once (one statement each, one snapshot), within
+ * `budgetMs`: past it the counts are cancelled and the cutover aborts (FencedVerifyTimeout), so the write pause
+ * stays bounded. Any difference is GreenDiverged, naming each table; the caller unfences blue, nothing flips.
+ */
+export async function verifyInFencedWindow(
+  blue: Client,
+  green: Client,
+  options: { subscription: string; budgetMs: number },
+): Promise<{ tables: number; verifyMs: number }> {
+  const started = performance.now();
+  const tables = await subscribedTables(green, options.subscription);
+  const remaining = Math.max(1, Math.round(options.budgetMs - (performance.now() - started)));
+  const count = async (client: Client) => {
+    await client.query(`SET statement_timeout = ${remaining}`);
+    try {
+      return await countTables(client, tables);
+    } finally {
+      await client.query('RESET statement_timeout').catch(() => undefined);
+    }
+  };
+  let counts: [Map<string, bigint>, Map<string, bigint>];
+  try {
+    counts = await Promise.all([count(blue), count(green)]);
+  } catch (error) {
+    if (errorCode(error) === '57014')
+      throw new CutoverError(
+        'FencedVerifyTimeout',
+        `counting the ${tables.length} replicated table(s) took longer than the fenced verify budget of ` +
+          `${options.budgetMs} ms; blue is unfenced and nothing flipped (raise fencedVerifyBudgetMs)`,
+      );
+    throw error;
+  }
+  const differences = countDifferences(counts[0], counts[1]);
+  if (differences.length > 0)
+    throw new CutoverError(
+      'GreenDiverged',
+      `green differs from blue with both holding the same transactions (blue fenced, green caught up): ` +
+        `${differences.map(describeDifference).join('; ')}. Blue is unfenced and nothing flipped.`,
+    );
+  return { tables: tables.length, verifyMs: Math.round(performance.now() - started) };
 }
 
 /**

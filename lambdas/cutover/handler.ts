@@ -13,8 +13,12 @@ import {
   prepareCutover,
   syncSequences,
   unfenceBlue,
+  verifyInFencedWindow,
   waitForCatchUp,
 } from './cutover';
+
+/** The default budget of the fenced window's exact comparison (see docs/limits.md for what it costs). */
+export const FENCED_VERIFY_BUDGET_MS = 20_000;
 
 const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'must be a lower-case identifier' });
 
@@ -29,6 +33,11 @@ export const cutoverEventSchema = z.strictObject({
   green: databaseRefSchema,
   subscription: identifier.default('dr_blue_green'),
   catchUpTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  /**
+   * How long the exact row-count comparison in the fenced window may take (writes are paused meanwhile); past
+   * it the cutover aborts. Catch-up and this budget together stay within the function's 11 minutes.
+   */
+  fencedVerifyBudgetMs: z.number().int().min(100).max(50_000).default(FENCED_VERIFY_BUDGET_MS),
 });
 export type CutoverEvent = z.input<typeof cutoverEventSchema>;
 
@@ -41,6 +50,9 @@ export type CutoverResult =
       readonly skippedSessions: number;
       readonly caughtUpMs: number;
       readonly blueLsn: string;
+      /** Tables compared exactly in the fenced window, and how long that took. */
+      readonly verifiedTables: number;
+      readonly verifyMs: number;
       readonly sequences: readonly { name: string; value: string }[];
     }
   | { readonly mode: 'abort' }
@@ -110,8 +122,20 @@ export async function handler(event: unknown): Promise<CutoverResult> {
               timeoutMs: input.catchUpTimeoutMs,
               pollMs: 20,
             });
+            const verified = await verifyInFencedWindow(blue, green, {
+              subscription: input.subscription,
+              budgetMs: input.fencedVerifyBudgetMs,
+            });
+            instrumentation.logger.info('green matches blue in the fenced window', { ...verified });
             const sequences = await syncSequences(blue, green);
-            return { mode: 'fence', ...fenced, ...caughtUp, sequences };
+            return {
+              mode: 'fence',
+              ...fenced,
+              ...caughtUp,
+              verifiedTables: verified.tables,
+              verifyMs: verified.verifyMs,
+              sequences,
+            };
           } catch (error) {
             // Never leave production fenced because green fell behind. If blue itself is gone, the workflow's
             // abort keeps trying; the original failure is the one to report.

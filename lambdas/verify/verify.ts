@@ -1,6 +1,7 @@
 import type { Client } from 'pg';
 import { planMigrations } from '../migrations/engine';
 import type { LocalMigration } from '../migrations/folder';
+import { countAtQuietPoint, countDifferences, describeCounts } from './row-counts';
 
 export interface RequiredTable {
   /** `table` or `schema.table`. */
@@ -20,18 +21,33 @@ export interface VerifyOptions {
   readonly maxReplicationLagBytes: number;
 }
 
+/** `undecided`: the check could not decide (e.g. counts while blue takes writes); it never passes. */
+export type CheckStatus = 'passed' | 'failed' | 'undecided';
+
 export interface VerifyCheck {
   readonly name: string;
-  readonly ok: boolean;
+  readonly status: CheckStatus;
   readonly detail: string;
 }
 
 export interface VerifyReport {
+  /** No check failed. */
   readonly ok: boolean;
+  /** Every check decided (none undecided). A green matches blue only when `ok` and `decided`. */
+  readonly decided: boolean;
   readonly checks: readonly VerifyCheck[];
 }
 
-const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const status = (ok: boolean): CheckStatus => (ok ? 'passed' : 'failed');
+
+/** The report of a list of checks: ok when none failed, decided when none is undecided. */
+export function reportOf(checks: readonly VerifyCheck[]): VerifyReport {
+  return {
+    ok: checks.every((c) => c.status !== 'failed'),
+    decided: checks.every((c) => c.status !== 'undecided'),
+    checks,
+  };
+}
 
 function splitTable(table: string, schema: string): { schema: string; name: string } {
   const dot = table.indexOf('.');
@@ -50,7 +66,7 @@ async function migrationsCheck(
   ];
   return {
     name: 'migrations',
-    ok: problems.length === 0,
+    status: status(problems.length === 0),
     detail: problems.length === 0 ? `all ${local.length} migrations applied` : problems.join('; '),
   };
 }
@@ -66,12 +82,12 @@ async function requiredTableCheck(
     [tableSchema, name],
   );
   const check = `table:${tableSchema}.${name}`;
-  if (rows.length === 0) return { name: check, ok: false, detail: 'table missing' };
+  if (rows.length === 0) return { name: check, status: 'failed', detail: 'table missing' };
   const present = new Set(rows.map((r) => r.column_name));
   const missing = required.columns.filter((c) => !present.has(c));
   return {
     name: check,
-    ok: missing.length === 0,
+    status: status(missing.length === 0),
     detail:
       missing.length === 0
         ? `has ${required.columns.length} required column(s)`
@@ -86,12 +102,12 @@ async function userTables(client: Client): Promise<Set<string>> {
   return new Set(rows.map((r) => r.t));
 }
 
-async function countRows(client: Client, qualified: string): Promise<number> {
-  const { schema, name } = splitTable(qualified, 'public');
-  const { rows } = await client.query<{ n: string }>(
-    `SELECT count(*) AS n FROM ${quoteIdent(schema)}.${quoteIdent(name)}`,
+async function greenSubscriptions(green: Client): Promise<number> {
+  const { rows } = await green.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_subscription
+      WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
   );
-  return Number(rows[0]?.n ?? 0);
+  return rows[0]?.n ?? 0;
 }
 
 async function rowCountChecks(
@@ -111,57 +127,55 @@ async function rowCountChecks(
   const missing = (wanted ?? []).filter((t) => !tables.includes(t));
   const checks: VerifyCheck[] = missing.map((t) => ({
     name: `rows:${t}`,
-    ok: false,
+    status: 'failed',
     detail: 'table not present on both blue and green',
   }));
-  return [...checks, ...(await compareRowCounts(green, blue, tables, options.tolerance))];
-}
-
-/** Pauses between blue's first count and green's, one per round: room for green's replication lag. */
-const COUNT_PAUSES_MS = [0, 50, 100, 200, 400, 800, 1600];
-
-async function countEach(client: Client, tables: readonly string[]): Promise<number[]> {
-  const counts: number[] = [];
-  for (const table of tables) counts.push(await countRows(client, table));
-  return counts;
+  const subscribed = (await greenSubscriptions(green)) > 0;
+  return [...checks, ...(await compareRowCounts(green, blue, tables, options.tolerance, subscribed))];
 }
 
 /**
- * Blue keeps taking writes while green is verified, so one count on each side never lines up. Green is
- * counted between two counts of blue, after a pause that gives its replication lag room, and must fall
- * within them (plus the tolerance). Tables that do not are counted again in the next round, with a longer
- * pause: a green that trails by less than the longest pause passes; one really missing rows or holding
- * extra ones never does. The rounds are shared by all tables, so the wait stays bounded (about 3 s).
+ * Exact counts, decided only at a point where blue and green hold the same transactions (countAtQuietPoint).
+ * While blue takes writes no such point is found and the counts are reported undecided, never passed: the
+ * cutover decides them in its fenced window, where blue takes no writes and green has applied all of them.
  */
 async function compareRowCounts(
   green: Client,
   blue: Client,
   tables: readonly string[],
   tolerance: number,
+  subscribed: boolean,
 ): Promise<VerifyCheck[]> {
-  const results = new Map<string, VerifyCheck>();
-  let pending = tables;
-  for (const pauseMs of COUNT_PAUSES_MS) {
-    if (pending.length === 0) break;
-    const before = await countEach(blue, pending);
-    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
-    const onGreen = await countEach(green, pending);
-    const after = await countEach(blue, pending);
-    pending = pending.filter((table, i) => {
-      const [b0, g, b1] = [before[i] ?? 0, onGreen[i] ?? 0, after[i] ?? 0];
-      const [low, high] = [Math.min(b0, b1), Math.max(b0, b1)];
-      const allowed = Math.floor(tolerance * Math.max(high, 1));
-      const blueCount = low === high ? `blue ${low}` : `blue ${low} to ${high} while counting`;
-      const ok = g >= low - allowed && g <= high + allowed;
-      results.set(table, {
-        name: `rows:${table}`,
-        ok,
-        detail: `green ${g}, ${blueCount}${tolerance === 0 ? ' (must match exactly)' : ` (allowed difference ${allowed})`}`,
-      });
-      return !ok;
-    });
+  if (tables.length === 0) return [];
+  const comparison = await countAtQuietPoint(blue, green, tables);
+  if (!comparison.decided) {
+    const later = subscribed
+      ? "decided in the cutover's fenced window"
+      : 'green does not subscribe to blue, so nothing later decides it: stop writes to blue and verify again';
+    return tables.map((table) => ({
+      name: `rows:${table}`,
+      status: 'undecided',
+      detail: `undecidable while blue takes writes (${comparison.reason}); ${later}`,
+    }));
   }
-  return tables.flatMap((table) => results.get(table) ?? []);
+  const differences = new Map(
+    countDifferences(comparison.blue, comparison.green, tolerance).map((d) => [d.table, d]),
+  );
+  return tables.map((table) => {
+    const difference = differences.get(table);
+    const exact = tolerance === 0 ? 'exact' : `tolerance ${tolerance}`;
+    return difference === undefined
+      ? {
+          name: `rows:${table}`,
+          status: 'passed',
+          detail: `green ${comparison.green.get(table)?.toString() ?? '?'}, blue ${comparison.blue.get(table)?.toString() ?? '?'} at the same point of blue's history (${exact})`,
+        }
+      : {
+          name: `rows:${table}`,
+          status: 'failed',
+          detail: `${describeCounts(difference)} (at the same point of blue's history; ${exact})`,
+        };
+  });
 }
 
 async function replicationLagCheck(
@@ -197,9 +211,47 @@ async function replicationLagCheck(
   }
   return {
     name: 'replication_lag',
-    ok: lagging.length === 0,
+    status: status(lagging.length === 0),
     detail: `${details.join('; ')} (limit ${maxLagBytes})`,
   };
+}
+
+/**
+ * Logical replication does not carry sequences: the cutover sets each of green's sequences to blue's final
+ * value, and can only set those green has. A sequence of blue's missing on green fails here, before any fence.
+ */
+async function sequencesCheck(green: Client, blue: Client): Promise<VerifyCheck> {
+  const list = `SELECT schemaname || '.' || sequencename AS name FROM pg_sequences ORDER BY 1`;
+  const [onBlue, onGreen] = await Promise.all([
+    blue.query<{ name: string }>(list),
+    green.query<{ name: string }>(list),
+  ]);
+  const present = new Set(onGreen.rows.map((r) => r.name));
+  const missing = onBlue.rows.map((r) => r.name).filter((name) => !present.has(name));
+  return {
+    name: 'sequences',
+    status: status(missing.length === 0),
+    detail:
+      missing.length === 0
+        ? `all ${onBlue.rows.length} of blue's sequences exist on green (their values are copied at the cutover)`
+        : `missing on green, so the cutover could not carry their values: ${missing.join(', ')}`,
+  };
+}
+
+/**
+ * Green against blue: exact row counts (decided only where both hold the same transactions) and blue's
+ * sequences present on green. Shared by the verify step and `dr verify`.
+ */
+export async function compareWithBlue(
+  green: Client,
+  blue: Client,
+  options: Pick<VerifyOptions, 'schema' | 'rowCounts'>,
+): Promise<VerifyCheck[]> {
+  const checks: VerifyCheck[] = [];
+  if (options.rowCounts !== false)
+    checks.push(...(await rowCountChecks(green, blue, options.rowCounts, options.schema)));
+  checks.push(await sequencesCheck(green, blue));
+  return checks;
 }
 
 /**
@@ -217,10 +269,9 @@ export async function verifyGreen(
   for (const required of options.requiredTables)
     checks.push(await requiredTableCheck(green, required, options.schema));
   if (blue !== undefined) {
-    if (options.rowCounts !== false)
-      checks.push(...(await rowCountChecks(green, blue, options.rowCounts, options.schema)));
+    checks.push(...(await compareWithBlue(green, blue, options)));
     const lag = await replicationLagCheck(green, blue, options.maxReplicationLagBytes);
     if (lag !== undefined) checks.push(lag);
   }
-  return { ok: checks.every((c) => c.ok), checks };
+  return reportOf(checks);
 }

@@ -38,6 +38,7 @@ import {
   type DoctorIo,
 } from './doctor-command';
 import { addHoldCommand, defaultHoldIo, describeHold, holdPrimary, type HoldIo } from './hold-command';
+import { addVerifyCommand, verifyCommand } from './verify-command';
 import {
   addMigrateCommand,
   defaultMigrateIo,
@@ -341,6 +342,10 @@ export function buildProgram(io: CliIo, argv: readonly string[] = []): Command {
       io.out(`${JSON.stringify({ ok: problems === 0, command: 'doctor', checks })}\n`);
     else io.out(`${describeDoctor(checks).join('\n')}\n`);
     if (problems > 0) throw new ExitRequest(EXIT_FAILED);
+  });
+
+  addVerifyCommand(program, async (options) => {
+    if (!(await verifyCommand(options, io))) throw new ExitRequest(EXIT_FAILED);
   });
 
   return program;

@@ -275,12 +275,42 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   {
     workflow: 'blue-green migration',
     step: 'verify',
-    fault: 'blue keeps taking writes while counted',
+    fault: 'blue keeps taking writes while counted; green really missing or holding rows',
     endState:
-      'green counted between two counts of blue, with room for lag: passes; real differences still fail',
+      'row counts undecided, never passed (decided in the fenced window); with blue still, a difference fails',
     test: [
       'test/lambdas/verify.test.ts',
-      'matches row counts while blue keeps taking writes (green counted between two counts of blue, with room for its lag)',
+      'never passes a diverged green while blue takes writes: undecided, decided in the fenced window',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'fence and catch-up',
+    fault: 'green missing a row after verify (diverged), blue under writes',
+    endState: 'GreenDiverged names the table; blue unfenced; nothing flipped',
+    test: [
+      BG,
+      'aborts in the fenced window when green diverged after verify: GreenDiverged, blue unfenced, nothing flipped',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'fence and catch-up',
+    fault: 'the exact comparison in the fenced window exceeds its budget',
+    endState: 'FencedVerifyTimeout; blue unfenced; nothing flipped',
+    test: [
+      'test/lambdas/cutover.test.ts',
+      'aborts when the fenced comparison exceeds its budget (FencedVerifyTimeout)',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'connectivity check',
+    fault: 'a published table without a replica identity (Prisma < 6 many-to-many)',
+    endState: 'ReplicationNotReady names the table and the index to use; nothing touched',
+    test: [
+      BG,
+      "refuses at blue's connectivity check a published table without a replica identity, naming the fix",
     ],
   },
   {

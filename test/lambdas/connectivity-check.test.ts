@@ -157,6 +157,120 @@ describe('connectivity check against real PostgreSQL', () => {
     }
   });
 
+  describe('replication readiness of blue (what logical replication refuses or does not carry)', () => {
+    /** Prisma before 6: an implicit many-to-many table has only a unique index, no primary key. */
+    const PRISMA_5_SCHEMA = [
+      'CREATE TABLE "Post" (id serial PRIMARY KEY, title text NOT NULL)',
+      'CREATE TABLE "Tag" (id serial PRIMARY KEY, name text NOT NULL)',
+      'CREATE TABLE "_PostToTag" ("A" integer NOT NULL REFERENCES "Post"(id), "B" integer NOT NULL REFERENCES "Tag"(id))',
+      'CREATE UNIQUE INDEX "_PostToTag_AB_unique" ON "_PostToTag"("A", "B")',
+      'CREATE INDEX "_PostToTag_B_index" ON "_PostToTag"("B")',
+      `INSERT INTO "Post" (title) VALUES ('p')`,
+      `INSERT INTO "Tag" (name) VALUES ('t1'), ('t2')`,
+      'INSERT INTO "_PostToTag" VALUES (1, 1)',
+    ];
+    const readiness = async (database: string) => {
+      const report = await checkConnectivity(settingsOf(blue, database), {
+        timeoutMs: 3000,
+        expect: 'writable',
+        label: 'blue',
+        replicationReadiness: true,
+      });
+      if (report.replicationReadiness === undefined) throw new Error('no readiness report');
+      return report.replicationReadiness;
+    };
+
+    it("refuses Prisma's implicit many-to-many table before it is published, naming its unique index as the fix", async () => {
+      await execute(blue, 'postgres', 'CREATE DATABASE ready_prisma');
+      await execute(blue, 'ready_prisma', ...PRISMA_5_SCHEMA);
+      const before = await readiness('ready_prisma');
+      expect(before.publications).toEqual([]);
+      expect(before.problems).toEqual([
+        {
+          subject: 'public."_PostToTag"',
+          problem:
+            'has neither a primary key nor a replica identity: published with updates or deletes, every UPDATE and DELETE on it fails on blue',
+          fix: expect.stringContaining(
+            'ALTER TABLE public."_PostToTag" REPLICA IDENTITY USING INDEX "_PostToTag_AB_unique"',
+          ) as unknown,
+        },
+      ]);
+      expect(before.problems[0]?.fix).toContain('REPLICA IDENTITY FULL (every UPDATE and DELETE then writes');
+
+      // What it prevents: published as the preparation step does, blue's own writes on the table fail.
+      await execute(blue, 'ready_prisma', 'CREATE PUBLICATION ready FOR TABLE "Post", "Tag", "_PostToTag"');
+      await expect(
+        execute(blue, 'ready_prisma', 'UPDATE "_PostToTag" SET "B" = 2 WHERE "A" = 1'),
+      ).rejects.toThrow(/does not have a replica identity and publishes updates/);
+
+      // The handler refuses it once blue publishes, naming the table and the fix.
+      process.env.AWS_REGION = 'us-east-1';
+      process.env.DB_CA_FILE = `${blue.rootDir}/tls/ca.crt`;
+      const { handler, secrets, GetSecretValue } = coldStart<Handler>(
+        '../../lambdas/connectivity-check/handler',
+      );
+      secrets.on(GetSecretValue, { SecretId: 'blue-db' }).resolves(databaseSecret(blue, 'ready_prisma'));
+      const refused = (await handler({
+        label: 'blue',
+        database: { secretId: 'blue-db' },
+        expect: 'writable',
+        replicationReadiness: true,
+      }).catch((e: unknown) => e)) as Error;
+      expect(refused.name).toBe('ReplicationNotReady');
+      expect(refused.message).toContain(
+        'public."_PostToTag" has neither a primary key nor a replica identity',
+      );
+      expect(refused.message).toContain('REPLICA IDENTITY USING INDEX "_PostToTag_AB_unique"');
+      expect(refused.message).not.toContain(blue.password);
+
+      // The named fix works: the check passes and blue's update goes through.
+      await execute(
+        blue,
+        'ready_prisma',
+        'ALTER TABLE "_PostToTag" REPLICA IDENTITY USING INDEX "_PostToTag_AB_unique"',
+      );
+      expect((await readiness('ready_prisma')).problems).toEqual([]);
+      await execute(blue, 'ready_prisma', 'UPDATE "_PostToTag" SET "B" = 2 WHERE "A" = 1');
+      await expect(
+        handler({ label: 'blue', database: { secretId: 'blue-db' }, replicationReadiness: true }),
+      ).resolves.toMatchObject({ replicationReadiness: { problems: [] } });
+    });
+
+    it('names everything else logical replication does not carry: unlogged tables, tables left out, operations not published, a dropped identity index, large objects', async () => {
+      await execute(blue, 'postgres', 'CREATE DATABASE ready_more');
+      await execute(
+        blue,
+        'ready_more',
+        'CREATE TABLE ledger (id bigserial PRIMARY KEY, note text)',
+        'CREATE UNLOGGED TABLE scratch (id int PRIMARY KEY)',
+        'CREATE TABLE forgotten (id int PRIMARY KEY)',
+        'CREATE TABLE keyed (code text NOT NULL, note text)',
+        'CREATE UNIQUE INDEX keyed_code ON keyed (code)',
+        'ALTER TABLE keyed REPLICA IDENTITY USING INDEX keyed_code',
+        'DROP INDEX keyed_code',
+        'CREATE TABLE loose (a int, b int)',
+        'CREATE TABLE events (id int NOT NULL, at date NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at)',
+        "CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')",
+        "SELECT lo_from_bytea(0, 'blob')",
+        "CREATE PUBLICATION partial FOR TABLE ledger, keyed, loose, events WITH (publish = 'insert, delete')",
+      );
+      const report = await readiness('ready_more');
+      expect(report.publications).toEqual(['partial']);
+      expect(report.problems.map((p) => `${p.subject}: ${p.problem}`)).toEqual([
+        'publication partial: does not publish update: green would silently miss those changes',
+        "public.forgotten: is in blue's schema but in no publication (partial): its rows never reach green",
+        'public.keyed: has REPLICA IDENTITY USING INDEX, but that index was dropped (it now behaves as NOTHING): published with updates or deletes, every UPDATE and DELETE on it fails on blue',
+        'public.loose: has neither a primary key nor a replica identity: published with updates or deletes, every UPDATE and DELETE on it fails on blue',
+        'public.scratch: is UNLOGGED: logical replication never carries its rows',
+        'large objects: blue holds 1 large object(s) (pg_largeobject): logical replication never carries them',
+      ]);
+      expect(report.problems.find((p) => p.subject === 'public.loose')?.fix).toMatch(
+        /^add a primary key, or ALTER TABLE public\.loose REPLICA IDENTITY FULL/,
+      );
+      expect(report.warnings.map((w) => w.subject)).toEqual(['public.events']);
+    });
+  });
+
   describe('handler', () => {
     beforeAll(() => {
       process.env.AWS_REGION = 'us-east-1';

@@ -5,8 +5,10 @@ import {
   prepareCutover,
   syncSequences,
   unfenceBlue,
+  verifyInFencedWindow,
   waitForCatchUp,
 } from '../../lambdas/cutover/cutover';
+import { coldStart, databaseSecret } from '../support/lambda';
 import { PostgresServer } from '../support/postgres';
 import { eventually, execute, replicationUser, subscribeGreenToBlue } from '../support/replication';
 
@@ -109,9 +111,15 @@ describe('zero-loss cutover core against real logical replication', () => {
       timeoutMs: 10_000,
       pollMs: 10,
     });
+    // Blue fenced and green caught up: both hold the same transactions, and their counts match exactly.
+    const verified = await verifyInFencedWindow(pair.blue, pair.green, {
+      subscription: pair.subscription,
+      budgetMs: 5000,
+    });
     const sequences = await syncSequences(pair.blue, pair.green);
     await writer.stop();
     await finishCutover(pair.green, pair.subscription);
+    expect(verified.tables).toBe(1);
 
     expect(fence.terminatedSessions).toBeGreaterThanOrEqual(1);
     expect(fence.skippedSessions).toBe(0);
@@ -180,6 +188,62 @@ describe('zero-loss cutover core against real logical replication', () => {
     await expect(late.query("INSERT INTO ledger (note) VALUES ('late')")).rejects.toMatchObject({
       code: '25006',
     });
+  });
+
+  it('aborts in the fenced window when green is missing one row under writes: GreenDiverged, blue unfenced, nothing flipped', async () => {
+    process.env.AWS_REGION = 'us-east-1';
+    process.env.DB_CA_FILE = `${blue.rootDir}/tls/ca.crt`;
+    const pair = await replicatedPair();
+    await prepareCutover(pair.blue, pair.green, pair.subscription);
+    const writer = startWriter(blue, pair.database);
+    await eventually(() => Promise.resolve(writer.acknowledged.length >= 100), 15_000, 10);
+    // Green really loses one row it had applied (written through green's fence, as a stray process could).
+    const stray = await connect(green, pair.database);
+    await stray.query('SET default_transaction_read_only = off');
+    await stray.query('DELETE FROM ledger WHERE id = (SELECT min(id) FROM ledger)');
+
+    const { handler, secrets, GetSecretValue } = coldStart<(e: unknown) => Promise<unknown>>(
+      '../../lambdas/cutover/handler',
+    );
+    secrets.on(GetSecretValue, { SecretId: 'blue' }).resolves(databaseSecret(blue, pair.database));
+    secrets.on(GetSecretValue, { SecretId: 'green' }).resolves(databaseSecret(green, pair.database));
+    const refused = (await handler({
+      mode: 'fence',
+      blue: { secretId: 'blue' },
+      green: { secretId: 'green' },
+      subscription: pair.subscription,
+    }).catch((e: unknown) => e)) as Error;
+    await writer.stop();
+    expect(refused.name).toBe('GreenDiverged');
+    expect(refused.message).toMatch(/public\.ledger: green (\d+), blue \d+: green is missing rows/);
+    const [, onGreen, onBlue] = /green (\d+), blue (\d+)/.exec(refused.message) ?? [];
+    expect(Number(onBlue) - Number(onGreen)).toBe(1);
+    expect(refused.message).not.toContain(blue.password);
+    // Blue is unfenced: a new session writes again.
+    const after = await connect(blue, pair.database);
+    await after.query("INSERT INTO ledger (note) VALUES ('after the abort')");
+    await finishCutover(pair.green, pair.subscription); // frees the replication worker and slot
+  });
+
+  it('aborts when the fenced comparison exceeds its budget (FencedVerifyTimeout)', async () => {
+    const pair = await replicatedPair();
+    await prepareCutover(pair.blue, pair.green, pair.subscription);
+    await fenceBlue(pair.blue);
+    await waitForCatchUp(pair.blue, pair.green, {
+      subscription: pair.subscription,
+      timeoutMs: 10_000,
+      pollMs: 10,
+    });
+    // A session on green holds the table: the count waits, and the budget ends it.
+    const holder = await connect(green, pair.database);
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE ledger IN ACCESS EXCLUSIVE MODE');
+    await expect(
+      verifyInFencedWindow(pair.blue, pair.green, { subscription: pair.subscription, budgetMs: 300 }),
+    ).rejects.toMatchObject({ name: 'FencedVerifyTimeout' });
+    await holder.query('ROLLBACK');
+    await unfenceBlue(await connect(blue, pair.database));
+    await finishCutover(pair.green, pair.subscription); // frees the replication worker and slot
   });
 
   it('gives up catching up when green stops applying, and the unfenced blue takes writes again', async () => {

@@ -68,7 +68,28 @@ describe('verify step against real PostgreSQL', () => {
     return { database, blue: b, green: g };
   }
 
-  const failed = (report: VerifyReport) => report.checks.filter((c) => !c.ok).map((c) => c.name);
+  const failed = (report: VerifyReport) =>
+    report.checks.filter((c) => c.status === 'failed').map((c) => c.name);
+  const rowsCheck = (report: VerifyReport) => report.checks.find((c) => c.name === 'rows:public.account');
+
+  /** Two sessions inserting into blue back to back until stopped (bounded in count; the caller bounds time). */
+  async function writeToBlue(database: string) {
+    const writers = await Promise.all([connect(blue, database), connect(blue, database)]);
+    const control = { done: false, written: 0 };
+    const writing = writers.map(async (writer, w) => {
+      for (let i = 0; i < 50_000 && !control.done; i++) {
+        await writer.query('INSERT INTO account (email) VALUES ($1)', [`busy${w}-${i}@example.org`]);
+        control.written++;
+      }
+    });
+    return {
+      written: () => control.written,
+      stop: async () => {
+        control.done = true;
+        await Promise.all(writing);
+      },
+    };
+  }
 
   it('passes a fully migrated green whose rows match blue, naming every check', async () => {
     const { blue: b, green: g } = await pair({ blue: 5, green: 5 });
@@ -82,6 +103,7 @@ describe('verify step against real PostgreSQL', () => {
       'table:public.order',
       'rows:public.account',
       'rows:public.order',
+      'sequences',
     ]);
   });
 
@@ -95,7 +117,7 @@ describe('verify step against real PostgreSQL', () => {
       const pending = await verifyGreen(g, undefined, await readMigrationsFolder(extra), DEFAULTS);
       expect(pending.checks[0]).toEqual({
         name: 'migrations',
-        ok: false,
+        status: 'failed',
         detail: '1 pending (20240301000000_more)',
       });
 
@@ -117,9 +139,9 @@ describe('verify step against real PostgreSQL', () => {
         { table: 'account', columns: ['email', 'display_name', 'tier'] },
       ],
     });
-    expect(report.checks.filter((c) => !c.ok)).toEqual([
-      { name: 'table:public.invoice', ok: false, detail: 'table missing' },
-      { name: 'table:public.account', ok: false, detail: 'missing column(s) display_name, tier' },
+    expect(report.checks.filter((c) => c.status !== 'passed')).toEqual([
+      { name: 'table:public.invoice', status: 'failed', detail: 'table missing' },
+      { name: 'table:public.account', status: 'failed', detail: 'missing column(s) display_name, tier' },
     ]);
   });
 
@@ -127,8 +149,8 @@ describe('verify step against real PostgreSQL', () => {
     const { blue: b, green: g } = await pair({ blue: 100, green: 97 });
     const exact = await verifyGreen(g, b, local, DEFAULTS);
     expect(failed(exact)).toEqual(['rows:public.account']);
-    expect(exact.checks.find((c) => c.name === 'rows:public.account')?.detail).toBe(
-      'green 97, blue 100 (must match exactly)',
+    expect(rowsCheck(exact)?.detail).toBe(
+      "green 97, blue 100: green is missing rows (at the same point of blue's history; exact)",
     );
 
     const tolerant = await verifyGreen(g, b, local, { ...DEFAULTS, rowCounts: { tolerance: 0.05 } });
@@ -137,26 +159,78 @@ describe('verify step against real PostgreSQL', () => {
     expect(failed(tight)).toEqual(['rows:public.account']);
   });
 
-  it('matches row counts while blue keeps taking writes (green counted between two counts of blue, with room for its lag)', async () => {
-    const { database, blue: b, green: g } = await pair({ blue: 50, green: 0 });
+  it('never passes a diverged green while blue takes writes: undecided, decided in the fenced window', async () => {
+    const { database, blue: b, green: g } = await pair({ blue: 2000, green: 0 });
     await subscribeGreenToBlue(blue, green, database, {
       publication: `pub_${database}`,
       subscription: `sub_${database}`,
     });
-    await eventually(async () => (await g.query('SELECT 1 FROM account')).rowCount === 50);
-    // Two sessions writing back to back for as long as verification runs (bounded).
-    const writers = await Promise.all([connect(blue, database), connect(blue, database)]);
-    const control = { done: false };
-    const writing = writers.map(async (writer, w) => {
-      for (let i = 0; i < 20_000 && !control.done; i++)
-        await writer.query('INSERT INTO account (email) VALUES ($1)', [`busy${w}-${i}@example.org`]);
+    await eventually(async () => (await g.query('SELECT 1 FROM account')).rowCount === 2000);
+    const writer = await writeToBlue(database);
+    try {
+      await eventually(() => Promise.resolve(writer.written() >= 200), 10_000, 10);
+      const verdicts: string[] = [];
+      // Green really missing 50 rows, then really holding 50 extra ones (ids far from blue's).
+      await g.query('DELETE FROM account WHERE id IN (SELECT id FROM account ORDER BY id LIMIT 50)');
+      for (let run = 0; run < 4; run++)
+        verdicts.push(rowsCheck(await verifyGreen(g, b, local, DEFAULTS))?.status ?? '');
+      await g.query(
+        `INSERT INTO account (id, email) SELECT 900000000 + i, 'extra' || i || '@example.org' FROM generate_series(1, 100) AS i`,
+      );
+      for (let run = 0; run < 4; run++)
+        verdicts.push(rowsCheck(await verifyGreen(g, b, local, DEFAULTS))?.status ?? '');
+      expect(verdicts).not.toContain('passed');
+      expect(verdicts).toContain('undecided');
+      const report = await verifyGreen(g, b, local, DEFAULTS);
+      const undecided = report.checks.find((c) => c.status === 'undecided');
+      if (undecided !== undefined) {
+        expect(undecided.detail).toContain('undecidable while blue takes writes');
+        expect(undecided.detail).toContain("decided in the cutover's fenced window");
+        expect(report.decided).toBe(false);
+      }
+    } finally {
+      await writer.stop();
+    }
+    // Once blue is still, the same green fails, naming how it differs.
+    await eventually(async () => rowsCheck(await verifyGreen(g, b, local, DEFAULTS))?.status === 'failed');
+    expect(rowsCheck(await verifyGreen(g, b, local, DEFAULTS))?.detail).toMatch(
+      /^green \d+, blue \d+: green holds extra rows \(at the same point of blue's history; exact\)$/,
+    );
+  });
+
+  it('passes a replicated green that matches blue once blue is still, never while it moves', async () => {
+    const { database, blue: b, green: g } = await pair({ blue: 100, green: 0 });
+    await subscribeGreenToBlue(blue, green, database, {
+      publication: `pub_${database}`,
+      subscription: `sub_${database}`,
     });
-    const reports: VerifyReport[] = [];
-    for (let run = 0; run < 5; run++) reports.push(await verifyGreen(g, b, local, DEFAULTS));
-    control.done = true;
-    await Promise.all(writing);
-    for (const report of reports)
-      expect(report.checks.find((c) => c.name === 'rows:public.account')).toMatchObject({ ok: true });
+    await eventually(async () => (await g.query('SELECT 1 FROM account')).rowCount === 100);
+    const writer = await writeToBlue(database);
+    let during: string | undefined;
+    try {
+      await eventually(() => Promise.resolve(writer.written() >= 200), 10_000, 10);
+      during = rowsCheck(await verifyGreen(g, b, local, DEFAULTS))?.status;
+    } finally {
+      await writer.stop();
+    }
+    expect(during).toBe('undecided');
+    await eventually(async () => (await verifyGreen(g, b, local, DEFAULTS)).decided);
+    const still = await verifyGreen(g, b, local, DEFAULTS);
+    expect(still).toMatchObject({ ok: true, decided: true });
+    expect(rowsCheck(still)?.detail).toMatch(
+      /^green (\d+), blue \1 at the same point of blue's history \(exact\)$/,
+    );
+  });
+
+  it("fails a green missing one of blue's sequences (the cutover could not carry its value)", async () => {
+    const { blue: b, green: g } = await pair({ blue: 0, green: 0 });
+    await b.query('CREATE SEQUENCE invoice_number_seq');
+    const report = await verifyGreen(g, b, local, DEFAULTS);
+    expect(report.checks.find((c) => c.name === 'sequences')).toEqual({
+      name: 'sequences',
+      status: 'failed',
+      detail: 'missing on green, so the cutover could not carry their values: public.invoice_number_seq',
+    });
   });
 
   it('checks logical replication lag against blue, and fails when green falls behind', async () => {
@@ -170,7 +244,7 @@ describe('verify step against real PostgreSQL', () => {
       async () => (await verifyGreen(g, b, local, { ...DEFAULTS, maxReplicationLagBytes: 0 })).ok,
     );
     const caughtUp = await verifyGreen(g, b, local, { ...DEFAULTS, maxReplicationLagBytes: 0 });
-    expect(caughtUp.checks.find((c) => c.name === 'replication_lag')).toMatchObject({ ok: true });
+    expect(caughtUp.checks.find((c) => c.name === 'replication_lag')).toMatchObject({ status: 'passed' });
 
     await g.query(`ALTER SUBSCRIPTION sub_${database} DISABLE`);
     await b.query(
@@ -209,7 +283,7 @@ describe('verify step against real PostgreSQL', () => {
       )) as Error;
       expect(error.name).toBe('VerificationFailed');
       expect(error.message).toBe(
-        '1 of 3 checks failed: rows:public.account (green 2, blue 3 (must match exactly))',
+        "1 of 4 checks failed: rows:public.account (green 2, blue 3: green is missing rows (at the same point of blue's history; exact))",
       );
     });
 

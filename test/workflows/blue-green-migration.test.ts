@@ -262,6 +262,56 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
     await s.query(h.blue, "INSERT INTO account (email) VALUES ('unfenced@example.org')");
   });
 
+  it('aborts in the fenced window when green diverged after verify: GreenDiverged, blue unfenced, nothing flipped', async () => {
+    const s = await scenario();
+    const result = await s.run(
+      {},
+      {
+        FenceBlueAndCatchUp: async (input: never) => {
+          // Green loses a row it had applied (through its fence, as a stray process could) after verify ran.
+          const stray = new Client(h.green.clientConfig(s.database));
+          stray.on('error', () => undefined);
+          await stray.connect();
+          try {
+            await stray.query('SET default_transaction_read_only = off');
+            await stray.query('DELETE FROM "order" WHERE id = (SELECT max(id) FROM "order")');
+          } finally {
+            await stray.end();
+          }
+          return s.steps.cutover(input);
+        },
+      },
+    );
+    expect(result.status).toBe('FAILED');
+    expect(s.notifications[0]?.Message).toContain('failed at the fence and catch-up step: GreenDiverged');
+    expect(s.notifications[0]?.Message).toMatch(/public\.order: green 19, blue 20: green is missing rows/);
+    expect(result.path).toContain('AbortCutover');
+    expect(s.dns.upserts).toEqual([]);
+    await s.query(h.blue, "INSERT INTO account (email) VALUES ('unfenced-after-divergence@example.org')");
+  });
+
+  it("refuses at blue's connectivity check a published table without a replica identity, naming the fix", async () => {
+    const s = await scenario();
+    await execute(
+      h.blue,
+      s.database,
+      'CREATE TABLE "_AccountToTag" ("A" bigint NOT NULL, "B" bigint NOT NULL)',
+      'CREATE UNIQUE INDEX "_AccountToTag_AB_unique" ON "_AccountToTag"("A", "B")',
+      `ALTER PUBLICATION pub_${s.database} ADD TABLE "_AccountToTag"`,
+    );
+    try {
+      const result = await s.run();
+      expect(result.status).toBe('FAILED');
+      expect(s.notifications[0]?.Message).toContain(
+        'failed at the connectivity check step: ReplicationNotReady',
+      );
+      expect(s.notifications[0]?.Message).toContain('REPLICA IDENTITY USING INDEX "_AccountToTag_AB_unique"');
+      expect(s.dns.upserts).toEqual([]);
+    } finally {
+      await execute(h.blue, s.database, 'DROP TABLE "_AccountToTag"');
+    }
+  });
+
   it('rolls DNS back to blue and unfences it when the flip fails', async () => {
     const s = await scenario();
     s.dns.failChanges = true;

@@ -1,0 +1,204 @@
+import type { Client } from 'pg';
+import { BARRIER_TABLE } from '../cutover/cutover';
+import { HEARTBEAT_TABLE } from '../drill/heartbeat';
+
+/**
+ * What logical replication does not carry, or refuses, and the cutover relies on: checked on blue before
+ * anything is published (docs/blue-green-workflow.md, Preparing green). Each problem names the table or object
+ * and the fix.
+ */
+export interface ReadinessProblem {
+  /** The table (`schema.table`), publication or object concerned. */
+  readonly subject: string;
+  readonly problem: string;
+  readonly fix: string;
+}
+
+export interface ReplicationReadiness {
+  /** The publications of blue's current database that were checked (empty: none yet). */
+  readonly publications: readonly string[];
+  /** Tables checked: those published, or, before any publication, every application table. */
+  readonly tablesChecked: number;
+  readonly problems: readonly ReadinessProblem[];
+  /** Worth knowing, not refused. */
+  readonly warnings: readonly ReadinessProblem[];
+}
+
+/** Schemas that are never application tables. */
+const SYSTEM_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'`;
+
+/**
+ * Tables that may stay out of the publication: Prisma's bookkeeping (the migrate step writes green's own), the
+ * cutover's barrier (it adds it itself) and the drill's heartbeat (each primary's own probe).
+ */
+const MAY_BE_LEFT_OUT = ['public._prisma_migrations', `public.${BARRIER_TABLE}`, `public.${HEARTBEAT_TABLE}`];
+
+const REPLICA_IDENTITY_FULL_COST =
+  'or ALTER TABLE %s REPLICA IDENTITY FULL (every UPDATE and DELETE then writes the whole old row to WAL, ' +
+  'and green finds each row by a sequential scan unless it has a usable index: slow on large tables)';
+
+interface TableRow {
+  name: string;
+  replident: 'd' | 'n' | 'f' | 'i';
+  has_pkey: boolean;
+  has_identity_index: boolean;
+  unlogged: boolean;
+  partitioned: boolean;
+  usable_index: string | null;
+  published: boolean;
+  via_root: boolean;
+  publishes_changes: boolean;
+}
+
+/**
+ * Checks blue's current database for what would break, or silently not be carried by, logical replication to
+ * green:
+ * - a table without a usable replica identity (no primary key under REPLICA IDENTITY DEFAULT, NOTHING, or USING
+ *   INDEX whose index was dropped): once published with updates or deletes, every UPDATE and DELETE on it fails
+ *   on blue ("does not have a replica identity and publishes updates"); the fix names a usable unique index
+ *   when there is one;
+ * - an unlogged table (never replicated); a table missing from the publication; a publication that does not
+ *   publish inserts, updates or deletes; large objects (never replicated);
+ * - warnings: a partitioned table published without publish_via_partition_root (green must have the very
+ *   same partitions), a publication without truncate.
+ * With no publication yet, every application table is checked as if published with every operation.
+ */
+export async function checkReplicationReadiness(blue: Client): Promise<ReplicationReadiness> {
+  const { rows: publications } = await blue.query<{
+    pubname: string;
+    puballtables: boolean;
+    pubinsert: boolean;
+    pubupdate: boolean;
+    pubdelete: boolean;
+    pubtruncate: boolean;
+    pubviaroot: boolean;
+  }>(
+    `SELECT pubname, puballtables, pubinsert, pubupdate, pubdelete, pubtruncate, pubviaroot
+       FROM pg_publication ORDER BY pubname`,
+  );
+  const anyPublication = publications.length > 0;
+  const { rows: tables } = await blue.query<TableRow>(
+    // A table is in a publication when it, or (partitioned) one of its partitions, is listed.
+    `WITH membership AS (
+       SELECT tree.root AS relid, p.pubviaroot, p.pubupdate, p.pubdelete
+         FROM pg_publication_tables t JOIN pg_publication p ON p.pubname = t.pubname
+         JOIN (SELECT c2.oid AS root, c2.oid AS relid FROM pg_class c2 WHERE c2.relkind = 'r'
+               UNION ALL
+               SELECT c2.oid, pt.relid FROM pg_class c2, pg_partition_tree(c2.oid) pt
+                WHERE c2.relkind = 'p' AND NOT c2.relispartition) AS tree
+           ON tree.relid = format('%I.%I', t.schemaname, t.tablename)::regclass
+     )
+     SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name,
+            c.relreplident AS replident,
+            EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS has_pkey,
+            EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident) AS has_identity_index,
+            c.relpersistence = 'u' AS unlogged,
+            c.relkind = 'p' AS partitioned,
+            -- A unique index PostgreSQL accepts as replica identity: valid, immediate, not partial, no
+            -- expressions, every column NOT NULL.
+            (SELECT quote_ident(ic.relname) FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+              WHERE i.indrelid = c.oid AND i.indisunique AND i.indisvalid AND i.indimmediate
+                AND i.indpred IS NULL AND i.indexprs IS NULL
+                AND NOT EXISTS (SELECT 1 FROM unnest(i.indkey::int2[]) AS k(attnum)
+                                 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+                                 WHERE a.attnotnull IS NOT TRUE)
+              ORDER BY i.indnkeyatts, ic.relname LIMIT 1) AS usable_index,
+            EXISTS (SELECT 1 FROM membership m WHERE m.relid = c.oid) AS published,
+            EXISTS (SELECT 1 FROM membership m WHERE m.relid = c.oid AND m.pubviaroot) AS via_root,
+            EXISTS (SELECT 1 FROM membership m WHERE m.relid = c.oid AND (m.pubupdate OR m.pubdelete))
+              AS publishes_changes
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${SYSTEM_SCHEMAS}
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                          AND d.deptype = 'e')
+      ORDER BY 1`,
+  );
+  const problems: ReadinessProblem[] = [];
+  const warnings: ReadinessProblem[] = [];
+  const publicationNames = publications.map((p) => p.pubname).join(', ');
+
+  for (const pub of publications) {
+    const missing = (['insert', 'update', 'delete'] as const).filter((op) => !pub[`pub${op}`]);
+    if (missing.length > 0)
+      problems.push({
+        subject: `publication ${pub.pubname}`,
+        problem: `does not publish ${missing.join(', ')}: green would silently miss those changes`,
+        fix: `ALTER PUBLICATION ${pub.pubname} SET (publish = 'insert, update, delete, truncate')`,
+      });
+    else if (!pub.pubtruncate)
+      warnings.push({
+        subject: `publication ${pub.pubname}`,
+        problem: 'does not publish truncate: a TRUNCATE on blue would leave the rows on green',
+        fix: `ALTER PUBLICATION ${pub.pubname} SET (publish = 'insert, update, delete, truncate')`,
+      });
+  }
+
+  // Without a publication, every application table is what the preparation step will publish.
+  for (const table of tables) {
+    const publishesChanges = anyPublication ? table.publishes_changes : true;
+    if (table.unlogged) {
+      problems.push({
+        subject: table.name,
+        problem: 'is UNLOGGED: logical replication never carries its rows',
+        fix: `ALTER TABLE ${table.name} SET LOGGED`,
+      });
+      continue; // a publication cannot list it, so it is not reported as left out
+    }
+    if (anyPublication && !table.published) {
+      if (!MAY_BE_LEFT_OUT.includes(table.name))
+        problems.push({
+          subject: table.name,
+          problem: `is in blue's schema but in no publication (${publicationNames}): its rows never reach green`,
+          fix: `ALTER PUBLICATION ${publications[0]?.pubname ?? 'dr_blue_green'} ADD TABLE ${table.name}, then on green ALTER SUBSCRIPTION … REFRESH PUBLICATION`,
+        });
+      continue;
+    }
+    const identityMissing =
+      table.replident === 'n'
+        ? 'has REPLICA IDENTITY NOTHING'
+        : table.replident === 'd' && !table.has_pkey
+          ? 'has neither a primary key nor a replica identity'
+          : table.replident === 'i' && !table.has_identity_index
+            ? 'has REPLICA IDENTITY USING INDEX, but that index was dropped (it now behaves as NOTHING)'
+            : undefined;
+    if (identityMissing !== undefined && publishesChanges && !table.partitioned)
+      problems.push({
+        subject: table.name,
+        problem: `${identityMissing}: published with updates or deletes, every UPDATE and DELETE on it fails on blue`,
+        fix:
+          (table.usable_index !== null
+            ? `ALTER TABLE ${table.name} REPLICA IDENTITY USING INDEX ${table.usable_index} (a unique index over NOT NULL columns), `
+            : `add a primary key, `) + REPLICA_IDENTITY_FULL_COST.replace('%s', table.name),
+      });
+    if (table.partitioned && anyPublication && !table.via_root)
+      warnings.push({
+        subject: table.name,
+        problem:
+          'is partitioned and published without publish_via_partition_root: changes arrive as its partitions, ' +
+          'which green must have with the same names and bounds',
+        fix: `ALTER PUBLICATION … SET (publish_via_partition_root = true)`,
+      });
+  }
+
+  const { rows: largeObjects } = await blue.query<{ n: string }>(
+    'SELECT count(*)::text AS n FROM pg_largeobject_metadata',
+  );
+  const objects = Number(largeObjects[0]?.n ?? 0);
+  if (objects > 0)
+    problems.push({
+      subject: 'large objects',
+      problem: `blue holds ${objects} large object(s) (pg_largeobject): logical replication never carries them`,
+      fix: 'move them into bytea columns of a published table, or copy them to green separately and accept what changes during the cutover',
+    });
+
+  return {
+    publications: publications.map((p) => p.pubname),
+    tablesChecked: tables.length,
+    problems,
+    warnings,
+  };
+}
+
+/** One line per problem: subject, what is wrong, the fix. */
+export const describeProblems = (problems: readonly ReadinessProblem[]): string =>
+  problems.map((p) => `${p.subject} ${p.problem}; fix: ${p.fix}`).join('\n');
