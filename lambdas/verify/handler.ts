@@ -3,8 +3,8 @@ import { readMigrationsFolder } from '../migrations/folder';
 import { databaseRefSchema, lambdaResolver, withConnection } from '../shared/database';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import { verifyGreen, type VerifyReport } from './verify';
+import { SQL_IDENTIFIER as identifier } from '../shared/sql-identifier';
 
-const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const tableName = z
   .string()
   .refine((t) => t.split('.').length <= 2 && t.split('.').every((p) => identifier.test(p)), {

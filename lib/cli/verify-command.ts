@@ -6,6 +6,7 @@ import {
 import { withConnection } from '../../lambdas/shared/database';
 import { compareWithBlue, reportOf, type VerifyCheck, type VerifyReport } from '../../lambdas/verify/verify';
 import { settingsFromUrl, UsageError } from './database-url';
+import { SQL_IDENTIFIER as identifier } from '../../lambdas/shared/sql-identifier';
 
 export interface VerifyCliOptions {
   blueDatabaseUrl?: string;
@@ -19,8 +20,6 @@ export interface VerifyCliIo {
   readonly out: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
-
-const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** `--tables a,b,schema.c`: table or schema.table names; the value is never echoed. */
 function tableList(value: string, previous: string[] | undefined): string[] {
