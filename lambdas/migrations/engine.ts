@@ -3,6 +3,7 @@ import type { Client, QueryResult } from 'pg';
 import { endsSession, errorCode, isServerError } from '../shared/postgres-errors';
 import { MigrationsError } from './errors';
 import { checksumMatches, printableName, type LocalMigration } from './folder';
+import { scriptShape } from './script-shape';
 
 export { MigrationsError, type MigrationsErrorCode } from './errors';
 
@@ -321,7 +322,7 @@ export interface ApplyOptions extends MigrationsOptions {
  * is sent as one simple query (one implicit transaction, so files with their own BEGIN/COMMIT and a lone CREATE
  * INDEX CONCURRENTLY work). Bookkeeping is Prisma's: a row committed before the script; finished_at and
  * applied_steps_count set after it; on failure the error in `logs` and finished_at left NULL. To save round
- * trips, one migration's finished mark and the next one's row go in one statement batch (one transaction)
+ * trips, one migration's finished mark and the next one's row go in one statement (one transaction)
  * right after the script, and the last mark before returning: the rows read the same as Prisma's at every
  * point where a script is running or has failed.
  *
@@ -336,8 +337,17 @@ export async function applyPendingMigrations(
 ): Promise<ApplyResult> {
   const table = tableOf(options);
   const literal = (value: string) => client.escapeLiteral(value);
-  const finish = (id: string) =>
-    `UPDATE ${table} SET finished_at = now(), applied_steps_count = applied_steps_count + 1 WHERE id = ${literal(id)};`;
+  // clock_timestamp(), not now(): inside a script's transaction now() is when the script started.
+  const finishSql = (id: string) =>
+    `UPDATE ${table} SET finished_at = clock_timestamp(), applied_steps_count = applied_steps_count + 1 WHERE id = ${literal(id)}`;
+  // One statement: a migration's finished mark (none the first time) and the next one's row.
+  const finishAndStartSql = (
+    finishedId: string | undefined,
+    next: { id: string; migration: LocalMigration },
+  ) =>
+    `WITH finished AS (${finishedId === undefined ? 'SELECT 1' : finishSql(finishedId)})
+     INSERT INTO ${table} (id, checksum, migration_name, started_at, applied_steps_count)
+     VALUES (${literal(next.id)}, ${literal(next.migration.checksum)}, ${literal(next.migration.name)}, clock_timestamp(), 0)`;
   return withMigrationLock(client, options, async () => {
     // Under the lock: two first runs racing on CREATE TABLE IF NOT EXISTS would collide in the catalog.
     if (!(await migrationsTableExists(client, options))) {
@@ -348,32 +358,61 @@ export async function applyPendingMigrations(
     if (plan.blocked)
       throw new MigrationsError('P3009', failedMigrationsMessage(plan.failed), plan.failed[0]?.name);
     const byName = new Map(local.map((m) => [m.name, m]));
+    const pending = plan.pending.flatMap((name) => byName.get(name) ?? []);
     const applied: AppliedStep[] = [];
     await client.query(`SET search_path TO ${quoteIdent(schemaOf(options))}`);
+    /** A migration whose script succeeded and whose finished mark is not written yet. */
     let unmarked: { id: string; name: string; started: number } | undefined;
-    const markFinished = () => {
-      if (unmarked === undefined) return;
-      const durationMs = Math.round(performance.now() - unmarked.started);
-      applied.push({ name: unmarked.name, durationMs });
-      options.onProgress?.({ name: unmarked.name, phase: 'finished', durationMs });
-      unmarked = undefined;
+    /** The id of the current migration's row when the previous script's batch already inserted it. */
+    let startedId: string | undefined;
+    const reportFinished = (step: { name: string; started: number }) => {
+      const durationMs = Math.round(performance.now() - step.started);
+      applied.push({ name: step.name, durationMs });
+      options.onProgress?.({ name: step.name, phase: 'finished', durationMs });
     };
-    for (const name of plan.pending) {
-      const migration = byName.get(name);
-      if (migration === undefined) continue;
+    for (const [index, migration] of pending.entries()) {
+      const { name } = migration;
       const started = performance.now();
-      const id = randomUUID();
-      await client.query(
-        `${unmarked === undefined ? '' : finish(unmarked.id)}
-         INSERT INTO ${table} (id, checksum, migration_name, started_at, applied_steps_count)
-         VALUES (${literal(id)}, ${literal(migration.checksum)}, ${literal(name)}, now(), 0);`,
-      );
-      markFinished();
+      let id = startedId;
+      if (id === undefined) {
+        id = randomUUID();
+        await client.query(finishAndStartSql(unmarked?.id, { id, migration }));
+      }
+      if (unmarked !== undefined) reportFinished(unmarked);
+      unmarked = undefined;
+      startedId = undefined;
       options.onProgress?.({ name, phase: 'started' });
+      // This migration's finished mark and the next one's row follow the script in the same query, so they commit
+      // with it (or right after the script's own COMMIT) in one round trip. A script of two or more statements
+      // already runs as one implicit transaction block; a single statement becomes one, and if it is one that
+      // cannot run in a block (CREATE INDEX CONCURRENTLY, VACUUM: 25001; a procedure that commits: 2D000) it
+      // failed first, before anything ran, and is sent again alone.
+      const following = pending[index + 1];
+      const shape = scriptShape(migration.script);
+      const nextId =
+        following !== undefined && shape.statements >= 1 && shape.endsClean ? randomUUID() : undefined;
+      const run = async (text: string) => {
+        const results = await client.query(text);
+        return uncommittedReason(client.getTransactionStatus() ?? '', results);
+      };
       let failure: unknown;
+      let batched = nextId !== undefined;
       try {
-        const results = await client.query(migration.script);
-        const reason = uncommittedReason(client.getTransactionStatus() ?? '', results);
+        let reason: string | undefined;
+        try {
+          reason =
+            following === undefined || nextId === undefined
+              ? await run(migration.script)
+              : await run(
+                  `${migration.script}\n;\n${finishAndStartSql(id, { id: nextId, migration: following })}`,
+                );
+        } catch (error) {
+          const code = isServerError(error) ? error.code : undefined;
+          if (!batched || shape.statements !== 1 || (code !== '25001' && code !== '2D000')) throw error;
+          batched = false;
+          await client.query('ROLLBACK');
+          reason = await run(migration.script);
+        }
         if (reason !== undefined) failure = new ScriptCommittedNothing(reason);
       } catch (error) {
         // The session died mid-script (socket gone, crash, failover, terminated): nothing can be recorded; the row
@@ -387,7 +426,13 @@ export async function applyPendingMigrations(
         // idle session ROLLBACK is a no-op with a warning.
         await client.query('ROLLBACK');
         const log = databaseErrorLog(failure, migration.script);
-        await client.query(`UPDATE ${table} SET logs = $2 WHERE id = $1`, [id, log]);
+        // A script that rolled back its own work leaves the session idle, so the marks sent after it committed:
+        // they are undone here (the next row never started).
+        await client.query(
+          `WITH dropped AS (DELETE FROM ${table} WHERE id = $3)
+           UPDATE ${table} SET logs = $2, finished_at = NULL, applied_steps_count = 0 WHERE id = $1`,
+          [id, log, (batched && nextId) || ''],
+        );
         throw new MigrationsError(
           'P3018',
           `migration ${name} failed to apply; no later migration was applied. ${log.replace(/\n+/g, ' ')}`,
@@ -395,11 +440,16 @@ export async function applyPendingMigrations(
           { cause: failure },
         );
       }
-      unmarked = { id, name, started };
+      if (batched && nextId !== undefined) {
+        reportFinished({ name, started });
+        startedId = nextId;
+      } else {
+        unmarked = { id, name, started };
+      }
     }
     if (unmarked !== undefined) {
-      await client.query(finish(unmarked.id));
-      markFinished();
+      await client.query(finishSql(unmarked.id));
+      reportFinished(unmarked);
     }
     return { applied, plan };
   });

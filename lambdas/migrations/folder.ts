@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstatSync, readFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MigrationsError } from './errors';
 
@@ -72,10 +73,11 @@ export function compareMigrationNames(a: string, b: string): number {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-async function readScript(dir: string, name: string): Promise<string> {
+/** Read synchronously: hundreds of small files read faster in turn than through the thread pool. */
+function readScript(dir: string, name: string): string {
   const file = join(dir, name, 'migration.sql');
   const shown = printableName(`${name}/migration.sql`);
-  const info = await lstat(file).catch(() => undefined);
+  const info = lstatSync(file, { throwIfNoEntry: false });
   if (info === undefined) {
     throw new MigrationsError(
       'P3015',
@@ -86,7 +88,7 @@ async function readScript(dir: string, name: string): Promise<string> {
   if (info.isSymbolicLink())
     throw new MigrationsFolderError(`${shown} is a symbolic link: a migration must be a regular file`);
   if (!info.isFile()) throw new MigrationsFolderError(`${shown} is not a regular file`);
-  const bytes = await readFile(file);
+  const bytes = readFileSync(file);
   try {
     return utf8.decode(bytes);
   } catch (error) {
@@ -152,10 +154,8 @@ export async function readMigrationsFolder(dir: string): Promise<LocalMigration[
     names.push(entry.name);
   }
   names.sort(compareMigrationNames);
-  return Promise.all(
-    names.map(async (name) => {
-      const script = await readScript(dir, name);
-      return { name, script, checksum: migrationChecksum(script) };
-    }),
-  );
+  return names.map((name) => {
+    const script = readScript(dir, name);
+    return { name, script, checksum: migrationChecksum(script) };
+  });
 }

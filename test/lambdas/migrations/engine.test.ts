@@ -335,11 +335,22 @@ describe('Prisma-compatible migration engine against real PostgreSQL', () => {
         'BEGIN;\nALTER TABLE account ADD COLUMN name text;\nUPDATE account SET name = email;\nCOMMIT;\n',
       '3_concurrent_index':
         '-- Built without locking writes\nCREATE INDEX CONCURRENTLY account_email_idx ON account (email);\n',
+      '4_vacuum': 'VACUUM account;\n',
+      '5_after': 'ALTER TABLE account ADD COLUMN nickname text;\n',
     });
 
     const result = await applyPendingMigrations(client, await readMigrationsFolder(dir));
 
-    expect(result.applied).toHaveLength(3);
+    expect(result.applied).toHaveLength(5);
+    expect(
+      (await rows(client)).map((r) => [r.migration_name, r.finished_at !== null, r.applied_steps_count]),
+    ).toEqual([
+      ['1_init', true, 1],
+      ['2_explicit_tx', true, 1],
+      ['3_concurrent_index', true, 1],
+      ['4_vacuum', true, 1],
+      ['5_after', true, 1],
+    ]);
     const index = await client.query<{ indisvalid: boolean }>(
       "SELECT indisvalid FROM pg_index WHERE indexrelid = 'account_email_idx'::regclass",
     );
@@ -413,9 +424,10 @@ describe('Prisma-compatible migration engine against real PostgreSQL', () => {
     const { client, database } = await freshDatabase();
     const { failure, row } = await expectFailedMigration(
       client,
-      { '1_open': 'BEGIN;\nCREATE TABLE left_open (a int);\n' },
+      { '1_open': 'BEGIN;\nCREATE TABLE left_open (a int);\n', '2_never': 'CREATE TABLE never (a int);\n' },
       '1_open',
     );
+    expect((await rows(client)).map((r) => r.migration_name)).toEqual(['1_open']);
     expect(failure.message).toContain('left a transaction open');
     expect(row.logs).toContain('left a transaction open');
     // The session is idle again and the table never existed, seen from another session too.
@@ -436,9 +448,15 @@ describe('Prisma-compatible migration engine against real PostgreSQL', () => {
         '1_savepoint':
           'BEGIN;\nSAVEPOINT s;\nCREATE TABLE undone (a int);\nROLLBACK TO SAVEPOINT s;\nCREATE TABLE kept (a int);\nCOMMIT;\n',
         '2_rollback': 'BEGIN;\nCREATE TABLE discarded (a int);\nROLLBACK;\n',
+        '3_never': 'CREATE TABLE never (a int);\n',
       },
       '2_rollback',
     );
+    // The marks sent along with the script committed after its ROLLBACK: undone, and the next row gone.
+    expect((await rows(client)).map((r) => [r.migration_name, r.applied_steps_count])).toEqual([
+      ['1_savepoint', 1],
+      ['2_rollback', 0],
+    ]);
     expect(row.logs).toContain('ROLLBACK');
     const { rows: found } = await client.query<{ kept: boolean; undone: boolean; discarded: boolean }>(
       `SELECT to_regclass('kept') IS NOT NULL AS kept, to_regclass('undone') IS NOT NULL AS undone,
