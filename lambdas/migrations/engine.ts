@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from 'pg';
-import { classifyPostgresError, errorCode } from '../shared/postgres-errors';
-import { checksumMatches, type LocalMigration } from './folder';
+import type { Client, QueryResult } from 'pg';
+import { endsSession, errorCode, isServerError } from '../shared/postgres-errors';
+import { MigrationsError } from './errors';
+import { checksumMatches, printableName, type LocalMigration } from './folder';
+import { scriptShape } from './script-shape';
+
+export { MigrationsError, type MigrationsErrorCode } from './errors';
 
 /** Prisma's advisory lock key for migrations. */
 export const MIGRATION_LOCK_ID = 72707369;
@@ -11,18 +15,6 @@ export interface MigrationsOptions {
   /** Schema holding `_prisma_migrations` and receiving the scripts (Prisma's `?schema=`). */
   readonly schema?: string;
   readonly lockTimeoutMs?: number;
-}
-
-/** A refusal or failure with Prisma's error code, so operators can look it up. */
-export class MigrationsError extends Error {
-  override readonly name = 'MigrationsError';
-  constructor(
-    readonly code: 'P1002' | 'P3008' | 'P3009' | 'P3011' | 'P3012' | 'P3017' | 'P3018',
-    message: string,
-    readonly migration?: string,
-  ) {
-    super(message);
-  }
 }
 
 interface MigrationRow {
@@ -47,6 +39,11 @@ export interface FailedMigration {
   readonly logs: string | null;
 }
 
+export interface RunningMigration {
+  readonly name: string;
+  readonly startedAt: string;
+}
+
 export interface MigrationDrift {
   readonly name: string;
   /** `modified`: the file changed after it was applied. `missing_locally`: applied, but no such folder. */
@@ -54,11 +51,16 @@ export interface MigrationDrift {
 }
 
 export interface MigrationPlan {
-  /** Migrations deploy would apply, in order. */
+  /** Migrations deploy would apply, in order (a running migration is not among them). */
   readonly pending: readonly string[];
   readonly applied: readonly AppliedMigration[];
   /** Failed and unresolved: deploy refuses to run until they are resolved. */
   readonly failed: readonly FailedMigration[];
+  /**
+   * Started and not finished while another session holds the migration lock: a deploy is applying them right
+   * now. They are not failures (yet).
+   */
+  readonly running: readonly RunningMigration[];
   /** Warnings only: an applied migration is never re-applied. */
   readonly drift: readonly MigrationDrift[];
   readonly blocked: boolean;
@@ -94,7 +96,23 @@ async function readRows(client: Client, options: MigrationsOptions): Promise<Mig
   return rows;
 }
 
-function isFailed(row: MigrationRow): boolean {
+/**
+ * Whether some session holds Prisma's migration lock on this database: `pg_advisory_lock(72707369)` shows in
+ * pg_locks as an advisory lock with classid 0 (the key's high half), objid the key, objsubid 1 (a bigint key).
+ */
+async function migrationLockHeld(client: Client): Promise<boolean> {
+  const { rows } = await client.query<{ held: boolean }>(
+    `SELECT EXISTS (
+       SELECT 1 FROM pg_locks
+        WHERE locktype = 'advisory' AND granted AND classid = 0 AND objid = $1 AND objsubid = 1
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+     ) AS held`,
+    [MIGRATION_LOCK_ID],
+  );
+  return rows[0]?.held ?? false;
+}
+
+function isUnfinished(row: MigrationRow): boolean {
   return row.finished_at === null && row.rolled_back_at === null;
 }
 
@@ -102,15 +120,26 @@ function isApplied(row: MigrationRow): boolean {
   return row.finished_at !== null && row.rolled_back_at === null;
 }
 
-function planFrom(local: readonly LocalMigration[], rows: readonly MigrationRow[]): MigrationPlan {
+/**
+ * An unfinished row is running, not failed, while another session holds the migration lock and no error has
+ * been recorded for it: deploy writes `logs` before it lets the lock go, and a dead session's lock goes with it.
+ */
+function planFrom(
+  local: readonly LocalMigration[],
+  rows: readonly MigrationRow[],
+  lockHeldElsewhere = false,
+): MigrationPlan {
   const applied = rows.filter(isApplied);
-  const appliedNames = new Set(applied.map((row) => row.migration_name));
+  const unfinished = rows.filter(isUnfinished);
+  const isRunning = (row: MigrationRow) => lockHeldElsewhere && row.logs === null;
+  const running = unfinished
+    .filter(isRunning)
+    .map((row) => ({ name: row.migration_name, startedAt: row.started_at.toISOString() }));
+  const failed = unfinished
+    .filter((row) => !isRunning(row))
+    .map((row) => ({ name: row.migration_name, startedAt: row.started_at.toISOString(), logs: row.logs }));
+  const settled = new Set([...applied, ...unfinished.filter(isRunning)].map((row) => row.migration_name));
   const localByName = new Map(local.map((m) => [m.name, m]));
-  const failed = rows.filter(isFailed).map((row) => ({
-    name: row.migration_name,
-    startedAt: row.started_at.toISOString(),
-    logs: row.logs,
-  }));
   const drift: MigrationDrift[] = [];
   for (const row of applied) {
     const file = localByName.get(row.migration_name);
@@ -119,24 +148,55 @@ function planFrom(local: readonly LocalMigration[], rows: readonly MigrationRow[
       drift.push({ name: row.migration_name, reason: 'modified' });
   }
   return {
-    pending: local.filter((m) => !appliedNames.has(m.name)).map((m) => m.name),
+    pending: local.filter((m) => !settled.has(m.name)).map((m) => m.name),
     applied: applied.map((row) => ({
       name: row.migration_name,
       finishedAt: (row.finished_at ?? row.started_at).toISOString(),
     })),
     failed,
+    running,
     drift,
     blocked: failed.length > 0,
   };
 }
 
-/** What deploy would do. Reads only; creates nothing, not even the migrations table. */
+/**
+ * What deploy would do. Reads only; creates nothing, not even the migrations table. A migration that a deploy
+ * holding the lock is applying right now is reported as running, not failed.
+ */
 export async function planMigrations(
   client: Client,
   local: readonly LocalMigration[],
   options: MigrationsOptions = {},
 ): Promise<MigrationPlan> {
-  return planFrom(local, await readRows(client, options));
+  const rows = await readRows(client, options);
+  const lockHeld = rows.some(isUnfinished) && (await migrationLockHeld(client));
+  return planFrom(local, rows, lockHeld);
+}
+
+/** Tables PostGIS creates in the schema, which Prisma does not count (its postgres schema differ's ignore list). */
+const IGNORED_TABLES =
+  /^(spatial_ref_sys|geometry_columns|geography_columns|raster_columns|raster_overviews)$/i;
+
+/**
+ * Prisma's P3005: a schema without `_prisma_migrations` must be empty (no table but PostGIS's) before deploy
+ * creates the table and applies everything; an existing database has to be baselined first.
+ */
+async function refuseUnmanagedSchema(client: Client, options: MigrationsOptions): Promise<void> {
+  const { rows } = await client.query<{ relname: string }>(
+    `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')`,
+    [schemaOf(options)],
+  );
+  const tables = rows.map((row) => row.relname).filter((name) => !IGNORED_TABLES.test(name));
+  if (tables.length === 0) return;
+  throw new MigrationsError(
+    'P3005',
+    `The database schema ${printableName(schemaOf(options))} is not empty (${tables.length} table(s), e.g. ` +
+      `${printableName(tables.sort()[0] ?? '')}) and has no _prisma_migrations table. Baseline it first: ` +
+      'mark the migrations its tables already reflect with `dr migrations resolve --applied <name>` ' +
+      '(https://pris.ly/d/migrate-baseline), or use an empty database.',
+  );
 }
 
 async function ensureMigrationsTable(client: Client, options: MigrationsOptions): Promise<void> {
@@ -199,12 +259,56 @@ function failedMigrationsMessage(failed: readonly FailedMigration[]): string {
   );
 }
 
-function databaseErrorLog(error: unknown): string {
-  const code = errorCode(error);
+/** Where in the script the server located the error: only when it gave a position (1-based characters). */
+function errorPosition(error: unknown, script: string): string {
+  const position = isServerError(error) ? Number(error.position) : NaN;
+  if (!Number.isInteger(position) || position < 1) return '';
+  const line = Array.from(script)
+    .slice(0, position - 1)
+    .join('')
+    .split('\n').length;
+  return `\n\nPosition: line ${line}, character ${position}`;
+}
+
+/** The `logs` text and the message of a failed script, Prisma's layout; the code is `none` without a SQLSTATE. */
+function databaseErrorLog(error: unknown, script: string): string {
+  const code = isServerError(error) ? (error.code ?? '') : '';
   const message = error instanceof Error ? error.message : String(error);
-  const position =
-    typeof error === 'object' && error !== null && 'position' in error ? String(error.position) : '';
-  return `Database error code: ${code || 'unknown'}\n\nDatabase error:\nERROR: ${message}${position ? `\n\nPosition: ${position}` : ''}`;
+  const severity = isServerError(error) ? `${error.severity ?? 'ERROR'}: ` : '';
+  return `Database error code: ${code || 'none'}\n\nDatabase error:\n${severity}${message}${errorPosition(error, script)}`;
+}
+
+/** The script ended without an error but committed nothing of its own: refused rather than recorded as applied. */
+class ScriptCommittedNothing extends Error {
+  override readonly name = 'ScriptCommittedNothing';
+}
+
+/**
+ * Why a script that the server accepted did not commit its work, from the session's real transaction state
+ * (the ReadyForQuery status after the script: I idle, T in a transaction, E in a failed one) and the command
+ * tags of its statements. Prisma's engine checks neither (it sends the file with simple_query and records
+ * success), so it would record such a file as applied.
+ */
+function uncommittedReason(
+  status: string,
+  results: QueryResult | QueryResult[] | undefined,
+): string | undefined {
+  if (status === 'T' || status === 'E') {
+    return 'the script left a transaction open (BEGIN without COMMIT): nothing it did was committed';
+  }
+  const commands = (Array.isArray(results) ? results : results === undefined ? [] : [results]).map(
+    (result) => result.command,
+  );
+  // A ROLLBACK after a SAVEPOINT in the same script is taken as ROLLBACK TO SAVEPOINT (the tags are the same).
+  let savepoint = false;
+  for (const command of commands) {
+    if (command === 'SAVEPOINT') savepoint = true;
+    else if (command === 'BEGIN' || command === 'START' || command === 'COMMIT') savepoint = false;
+    else if (command === 'ROLLBACK' && !savepoint) {
+      return 'the script ran ROLLBACK: the work before it was discarded';
+    }
+  }
+  return undefined;
 }
 
 export interface ApplyOptions extends MigrationsOptions {
@@ -213,64 +317,139 @@ export interface ApplyOptions extends MigrationsOptions {
 }
 
 /**
- * Prisma's `migrate deploy`: under the advisory lock, refuses while a failed migration is unresolved, then
- * applies every pending migration in name order. Each file is sent as one simple query (one implicit
- * transaction, so files with their own BEGIN/COMMIT and a lone CREATE INDEX CONCURRENTLY work). Bookkeeping
- * is exactly Prisma's: a row before the script, finished_at and applied_steps_count after it, the error in
- * `logs` with finished_at left NULL on failure.
+ * Prisma's `migrate deploy`: under the advisory lock, refuses an unmanaged non-empty schema (P3005) and, while
+ * a failed migration is unresolved, any deploy (P3009); then applies every pending migration in order. Each file
+ * is sent as one simple query (one implicit transaction, so files with their own BEGIN/COMMIT and a lone CREATE
+ * INDEX CONCURRENTLY work). Bookkeeping is Prisma's: a row committed before the script; finished_at and
+ * applied_steps_count set after it; on failure the error in `logs` and finished_at left NULL. To save round
+ * trips, one migration's finished mark and the next one's row go in one statement (one transaction)
+ * right after the script, and the last mark before returning: the rows read the same as Prisma's at every
+ * point where a script is running or has failed.
+ *
+ * A script is a failure (P3018, logged) when the server rejects it, and also when it leaves a transaction open
+ * or rolls back its own work; only a session that really died (socket gone, or a FATAL from the server) leaves
+ * the row unfinished with no logs, as an interrupted deploy does in Prisma.
  */
 export async function applyPendingMigrations(
   client: Client,
   local: readonly LocalMigration[],
   options: ApplyOptions = {},
 ): Promise<ApplyResult> {
+  const table = tableOf(options);
+  const literal = (value: string) => client.escapeLiteral(value);
+  // clock_timestamp(), not now(): inside a script's transaction now() is when the script started.
+  const finishSql = (id: string) =>
+    `UPDATE ${table} SET finished_at = clock_timestamp(), applied_steps_count = applied_steps_count + 1 WHERE id = ${literal(id)}`;
+  // One statement: a migration's finished mark (none the first time) and the next one's row.
+  const finishAndStartSql = (
+    finishedId: string | undefined,
+    next: { id: string; migration: LocalMigration },
+  ) =>
+    `WITH finished AS (${finishedId === undefined ? 'SELECT 1' : finishSql(finishedId)})
+     INSERT INTO ${table} (id, checksum, migration_name, started_at, applied_steps_count)
+     VALUES (${literal(next.id)}, ${literal(next.migration.checksum)}, ${literal(next.migration.name)}, clock_timestamp(), 0)`;
   return withMigrationLock(client, options, async () => {
     // Under the lock: two first runs racing on CREATE TABLE IF NOT EXISTS would collide in the catalog.
-    await ensureMigrationsTable(client, options);
+    if (!(await migrationsTableExists(client, options))) {
+      await refuseUnmanagedSchema(client, options);
+      await ensureMigrationsTable(client, options);
+    }
     const plan = planFrom(local, await readRows(client, options));
     if (plan.blocked)
       throw new MigrationsError('P3009', failedMigrationsMessage(plan.failed), plan.failed[0]?.name);
     const byName = new Map(local.map((m) => [m.name, m]));
+    const pending = plan.pending.flatMap((name) => byName.get(name) ?? []);
     const applied: AppliedStep[] = [];
     await client.query(`SET search_path TO ${quoteIdent(schemaOf(options))}`);
-    for (const name of plan.pending) {
-      const migration = byName.get(name);
-      if (migration === undefined) continue;
-      options.onProgress?.({ name, phase: 'started' });
+    /** A migration whose script succeeded and whose finished mark is not written yet. */
+    let unmarked: { id: string; name: string; started: number } | undefined;
+    /** The id of the current migration's row when the previous script's batch already inserted it. */
+    let startedId: string | undefined;
+    const reportFinished = (step: { name: string; started: number }) => {
+      const durationMs = Math.round(performance.now() - step.started);
+      applied.push({ name: step.name, durationMs });
+      options.onProgress?.({ name: step.name, phase: 'finished', durationMs });
+    };
+    for (const [index, migration] of pending.entries()) {
+      const { name } = migration;
       const started = performance.now();
-      const id = randomUUID();
-      await client.query(
-        `INSERT INTO ${tableOf(options)} (id, checksum, migration_name, started_at, applied_steps_count)
-         VALUES ($1, $2, $3, now(), 0)`,
-        [id, migration.checksum, name],
-      );
+      let id = startedId;
+      if (id === undefined) {
+        id = randomUUID();
+        await client.query(finishAndStartSql(unmarked?.id, { id, migration }));
+      }
+      if (unmarked !== undefined) reportFinished(unmarked);
+      unmarked = undefined;
+      startedId = undefined;
+      options.onProgress?.({ name, phase: 'started' });
+      // This migration's finished mark and the next one's row follow the script in the same query, so they commit
+      // with it (or right after the script's own COMMIT) in one round trip. A script of two or more statements
+      // already runs as one implicit transaction block; a single statement becomes one, and if it is one that
+      // cannot run in a block (CREATE INDEX CONCURRENTLY, VACUUM: 25001; a procedure that commits: 2D000) it
+      // failed first, before anything ran, and is sent again alone.
+      const following = pending[index + 1];
+      const shape = scriptShape(migration.script);
+      const nextId =
+        following !== undefined && shape.statements >= 1 && shape.endsClean ? randomUUID() : undefined;
+      const run = async (text: string) => {
+        const results = await client.query(text);
+        return uncommittedReason(client.getTransactionStatus() ?? '', results);
+      };
+      let failure: unknown;
+      let batched = nextId !== undefined;
       try {
-        await client.query(migration.script);
+        let reason: string | undefined;
+        try {
+          reason =
+            following === undefined || nextId === undefined
+              ? await run(migration.script)
+              : await run(
+                  `${migration.script}\n;\n${finishAndStartSql(id, { id: nextId, migration: following })}`,
+                );
+        } catch (error) {
+          const code = isServerError(error) ? error.code : undefined;
+          if (!batched || shape.statements !== 1 || (code !== '25001' && code !== '2D000')) throw error;
+          batched = false;
+          await client.query('ROLLBACK');
+          reason = await run(migration.script);
+        }
+        if (reason !== undefined) failure = new ScriptCommittedNothing(reason);
       } catch (error) {
-        // The connection died mid-script (crash, failover): nothing can be recorded; the row stays started and
-        // unfinished, which the next run reports as interrupted, as Prisma does.
-        if (classifyPostgresError(error) === 'unreachable') throw error;
-        // A file with its own BEGIN leaves the session in an aborted transaction; end it before bookkeeping.
-        await client.query('ROLLBACK').catch(() => undefined);
-        await client.query(`UPDATE ${tableOf(options)} SET logs = $2 WHERE id = $1`, [
-          id,
-          databaseErrorLog(error),
-        ]);
+        // The session died mid-script (socket gone, crash, failover, terminated): nothing can be recorded; the row
+        // stays started and unfinished, which the next run reports as interrupted, as Prisma does.
+        if (!isServerError(error) || endsSession(error)) throw error;
+        failure = error;
+      }
+      if (failure !== undefined) {
+        // End whatever the script left open (an aborted or unfinished transaction) before bookkeeping. After an
+        // error the session's status arrives only after the error itself, so this does not wait to read it; on an
+        // idle session ROLLBACK is a no-op with a warning.
+        await client.query('ROLLBACK');
+        const log = databaseErrorLog(failure, migration.script);
+        // A script that rolled back its own work leaves the session idle, so the marks sent after it committed:
+        // they are undone here (the next row never started).
+        await client.query(
+          `WITH dropped AS (DELETE FROM ${table} WHERE id = $3)
+           UPDATE ${table} SET logs = $2, finished_at = NULL, applied_steps_count = 0 WHERE id = $1`,
+          [id, log, (batched && nextId) || ''],
+        );
         throw new MigrationsError(
           'P3018',
-          `migration ${name} failed to apply; no later migration was applied. ${databaseErrorLog(error).replace(/\n+/g, ' ')}`,
+          `migration ${name} failed to apply; no later migration was applied. ${log.replace(/\n+/g, ' ')}`,
           name,
+          { cause: failure },
         );
       }
-      await client.query(
-        `UPDATE ${tableOf(options)}
-            SET finished_at = now(), applied_steps_count = applied_steps_count + 1
-          WHERE id = $1`,
-        [id],
-      );
-      const durationMs = Math.round(performance.now() - started);
-      applied.push({ name, durationMs });
-      options.onProgress?.({ name, phase: 'finished', durationMs });
+      if (batched && nextId !== undefined) {
+        reportFinished({ name, started });
+        startedId = nextId;
+      } else {
+        unmarked = { id, name, started };
+      }
+    }
+    if (unmarked !== undefined) {
+      await client.query(finishSql(unmarked.id));
+      reportFinished(unmarked);
     }
     return { applied, plan };
   });
@@ -302,8 +481,9 @@ export async function markMigrationApplied(
       [name],
     );
     await client.query(
-      `INSERT INTO ${tableOf(options)} (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
-       VALUES ($1, $2, $3, now(), now(), 0)`,
+      // Prisma's mark_migration_applied: logs '' (not NULL), started_at = finished_at.
+      `INSERT INTO ${tableOf(options)} (id, checksum, logs, migration_name, started_at, finished_at, applied_steps_count)
+       VALUES ($1, $2, '', $3, now(), now(), 0)`,
       [randomUUID(), migration.checksum, name],
     );
   });
@@ -327,7 +507,7 @@ export async function markMigrationRolledBack(
         name,
       );
     }
-    if (!rows.some(isFailed)) {
+    if (!rows.some(isUnfinished)) {
       throw new MigrationsError(
         'P3012',
         `migration ${name} cannot be rolled back: it is not in a failed state`,

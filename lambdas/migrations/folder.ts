@@ -1,28 +1,35 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { lstatSync, readFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MigrationsError } from './errors';
 
 /** One folder of a Prisma migrations directory: `<dir>/<name>/migration.sql`. */
 export interface LocalMigration {
   readonly name: string;
+  /** The file decoded as UTF-8 (refused if it is not valid UTF-8). */
   readonly script: string;
-  /** SHA-256 of the file's bytes, lower-case hex: what Prisma stores. */
+  /** SHA-256 of the decoded script, lower-case hex: what Prisma stores. */
   readonly checksum: string;
 }
 
+/** The migrations folder cannot be used as it is; nothing was done. Names in the message are escaped. */
 export class MigrationsFolderError extends Error {
   override readonly name = 'MigrationsFolderError';
 }
 
-const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+/** The provider Prisma writes in migration_lock.toml for PostgreSQL (its connector type). */
+export const POSTGRESQL_PROVIDER = 'postgresql';
 
-/** Prisma's checksum of a migration file. */
-export function migrationChecksum(content: string | Buffer): string {
-  return sha256(content);
+const sha256 = (data: string) => createHash('sha256').update(data, 'utf8').digest('hex');
+
+/** Prisma's checksum of a migration script: SHA-256 of the decoded text (schema-connector checksum.rs). */
+export function migrationChecksum(script: string): string {
+  return sha256(script);
 }
 
 /**
- * Whether a file matches a stored checksum, as Prisma compares them: a file that differs only in CRLF vs LF
+ * Whether a script matches a stored checksum, as Prisma compares them: a file that differs only in CRLF vs LF
  * line endings (a checkout on another OS) still matches.
  */
 export function checksumMatches(script: string, stored: string): boolean {
@@ -31,35 +38,124 @@ export function checksumMatches(script: string, stored: string): boolean {
   return [script, lf, crlf].some((variant) => sha256(variant) === stored);
 }
 
+/** A name as it can be printed on one line: control and line-separator characters escaped, quoted. */
+export function printableName(name: string): string {
+  return JSON.stringify(name).replace(
+    /[\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** C0 and C1 control characters, DEL, and the Unicode line and paragraph separators. */
+const isUnprintable = (name: string) =>
+  Array.from(name).some((c) => {
+    const code = c.codePointAt(0) ?? 0;
+    return code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029;
+  });
+
 /**
- * Reads a Prisma migrations folder: its subfolders in name order, each with a migration.sql. Files at the top
- * level (migration_lock.toml) are skipped.
+ * Prisma's reading of migration_lock.toml (schema-connector migrations_directory.rs): the first line starting
+ * with `provider`, minus a leading `provider = ` and surrounding quotes; a missing file checks nothing.
+ */
+export function providerInLockFile(content: string): string {
+  const line = content.split(/\r?\n/).find((l) => l.startsWith('provider'));
+  if (line === undefined) return '<PROVIDER NOT FOUND>';
+  return line.replace(/^(provider = )+/, '').replace(/^"+|"+$/g, '');
+}
+
+/**
+ * Prisma's order of migration folders: the CLI's listMigrations sorts with `a.localeCompare(b)` (Node's ICU
+ * collation in the default locale), and the engine applies them in that order. So `1_a` runs before `10_b`.
+ */
+export function compareMigrationNames(a: string, b: string): number {
+  return a.localeCompare(b);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Read synchronously: hundreds of small files read faster in turn than through the thread pool. */
+function readScript(dir: string, name: string): string {
+  const file = join(dir, name, 'migration.sql');
+  const shown = printableName(`${name}/migration.sql`);
+  const info = lstatSync(file, { throwIfNoEntry: false });
+  if (info === undefined) {
+    throw new MigrationsError(
+      'P3015',
+      `Could not find the migration file at ${shown}. Please delete the directory or restore the migration file.`,
+    );
+  }
+  // Prisma reads through a symbolic link; a link can point anywhere (outside the folder), so it is refused.
+  if (info.isSymbolicLink())
+    throw new MigrationsFolderError(`${shown} is a symbolic link: a migration must be a regular file`);
+  if (!info.isFile()) throw new MigrationsFolderError(`${shown} is not a regular file`);
+  const bytes = readFileSync(file);
+  try {
+    return utf8.decode(bytes);
+  } catch (error) {
+    // Prisma would replace each invalid byte with U+FFFD and run (and hash) the altered text.
+    throw new MigrationsFolderError(
+      `${shown} is not valid UTF-8: save it as UTF-8 (Prisma would silently replace the invalid bytes)`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Reads a Prisma migrations folder as Prisma's CLI does (listMigrations.ts): its subfolders in Prisma's order,
+ * each with a migration.sql decoded as UTF-8, the provider in migration_lock.toml checked, other top-level
+ * files skipped. Where Prisma silently skips or alters something, this refuses instead: a symbolic link in
+ * place of a folder or of migration.sql, a folder name starting with a dot or holding a control character, a
+ * file that is not valid UTF-8.
  */
 export async function readMigrationsFolder(dir: string): Promise<LocalMigration[]> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    throw new MigrationsFolderError(`migrations folder ${dir} does not exist or cannot be read`);
+  } catch (error) {
+    throw new MigrationsFolderError(`migrations folder ${dir} does not exist or cannot be read`, {
+      cause: error,
+    });
   }
-  // Byte order of the names, as Prisma sorts them (not locale order).
-  const names = entries
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => entry.name)
-    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-  return Promise.all(
-    names.map(async (name) => {
-      if (Buffer.byteLength(name) > 255) {
-        throw new MigrationsFolderError(`migration name ${name.slice(0, 40)}… is longer than 255 bytes`);
-      }
-      const file = join(dir, name, 'migration.sql');
-      const exists = await stat(file).then(
-        (s) => s.isFile(),
-        () => false,
+  const lock = entries.find((e) => e.name === 'migration_lock.toml' && e.isFile());
+  if (lock !== undefined) {
+    const provider = providerInLockFile(await readFile(join(dir, lock.name), 'utf8'));
+    if (provider !== POSTGRESQL_PROVIDER) {
+      throw new MigrationsError(
+        'P3019',
+        `The datasource provider \`${POSTGRESQL_PROVIDER}\` does not match the one specified in the migration_lock.toml, ` +
+          `${printableName(provider)}: these migrations were written for another database.`,
       );
-      if (!exists) throw new MigrationsFolderError(`migration folder ${name} has no migration.sql`);
-      const bytes = await readFile(file);
-      return { name, script: bytes.toString('utf8'), checksum: migrationChecksum(bytes) };
-    }),
-  );
+    }
+  }
+  const names: string[] = [];
+  for (const entry of entries) {
+    if (isUnprintable(entry.name)) {
+      throw new MigrationsFolderError(
+        `${printableName(entry.name)} in the migrations folder has a control character in its name: rename or remove it`,
+      );
+    }
+    if (entry.isSymbolicLink()) {
+      // Prisma lists only real directories, so it would silently skip a linked migration.
+      throw new MigrationsFolderError(
+        `${printableName(entry.name)} in the migrations folder is a symbolic link: migrations must be real folders`,
+      );
+    }
+    if (!entry.isDirectory()) continue;
+    if (entry.name.startsWith('.')) {
+      throw new MigrationsFolderError(
+        `${printableName(entry.name)} in the migrations folder starts with a dot: it is not a migration; move it out`,
+      );
+    }
+    if (Buffer.byteLength(entry.name) > 255) {
+      throw new MigrationsFolderError(
+        `migration name ${printableName(entry.name.slice(0, 40))}… is longer than 255 bytes`,
+      );
+    }
+    names.push(entry.name);
+  }
+  names.sort(compareMigrationNames);
+  return names.map((name) => {
+    const script = readScript(dir, name);
+    return { name, script, checksum: migrationChecksum(script) };
+  });
 }

@@ -25,12 +25,15 @@ export type MigrationsEvent = z.input<typeof migrationsEventSchema>;
 /** Prisma error codes as Step Functions error types. */
 const ERROR_NAMES: Record<MigrationsError['code'], string> = {
   P1002: 'MigrationLockTimeout',
+  P3005: 'DatabaseSchemaNotEmpty',
   P3008: 'MigrationAlreadyApplied',
   P3009: 'MigrationsBlocked',
   P3011: 'MigrationNotApplied',
   P3012: 'MigrationNotFailed',
+  P3015: 'MigrationFileNotFound',
   P3017: 'MigrationNotFound',
   P3018: 'MigrationFailed',
+  P3019: 'MigrationProviderMismatch',
 };
 
 /** The migrations folder bundled with the function (see the orchestration construct). */
@@ -38,6 +41,20 @@ function migrationsDir(): string {
   const dir = process.env.MIGRATIONS_DIR;
   if (dir === undefined || dir === '') throw new StepError('StepMisconfigured', 'MIGRATIONS_DIR is not set');
   return dir;
+}
+
+/** A MigrationsError becomes the Step Functions error type of its Prisma code; others pass through. */
+function asStepError(error: unknown): unknown {
+  return error instanceof MigrationsError
+    ? new StepError(ERROR_NAMES[error.code], `${error.code}: ${error.message}`)
+    : error;
+}
+
+/** The bundled migrations folder, read as Prisma reads it (P3015/P3019 come back as step errors). */
+async function readBundledMigrations() {
+  return readMigrationsFolder(migrationsDir()).catch((error: unknown) => {
+    throw asStepError(error);
+  });
 }
 
 async function withTarget<T>(
@@ -54,9 +71,7 @@ async function withTarget<T>(
       (client) => work(input, client),
     );
   } catch (error) {
-    if (error instanceof MigrationsError)
-      throw new StepError(ERROR_NAMES[error.code], `${error.code}: ${error.message}`);
-    throw error;
+    throw asStepError(error);
   }
 }
 
@@ -70,13 +85,14 @@ const planInstrumentation = stepInstrumentation('migration-plan');
 /** Dry run: what apply would do on the target. Writes nothing. */
 export async function planHandler(event: unknown): Promise<PlanResult> {
   return runStep(planInstrumentation, async () => {
-    const local = await readMigrationsFolder(migrationsDir());
+    const local = await readBundledMigrations();
     const plan = await withTarget(event, (input, client) =>
       planMigrations(client, local, { schema: input.schema }),
     );
     planInstrumentation.logger.info('plan', {
       pending: plan.pending,
       failed: plan.failed.map((f) => f.name),
+      running: plan.running.map((r) => r.name),
       drift: plan.drift,
     });
     return { plan, migrationsInFolder: local.length };
@@ -94,7 +110,7 @@ const applyInstrumentation = stepInstrumentation('migrate');
 /** Applies pending migrations to the target (green), Prisma-compatibly. */
 export async function applyHandler(event: unknown): Promise<MigrateResult> {
   return runStep(applyInstrumentation, async () => {
-    const local = await readMigrationsFolder(migrationsDir());
+    const local = await readBundledMigrations();
     const started = performance.now();
     const result = await withTarget(event, async (input, client) => {
       // Green may still carry the read-only default of an aborted cutover's fence: migrations write through it.

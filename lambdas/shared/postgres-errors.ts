@@ -1,3 +1,5 @@
+import { DatabaseError as ServerError } from 'pg';
+
 /** The one redaction rule (lambdas/shared/redact.ts), re-exported for the callers that classify errors here. */
 export { redact } from './redact';
 
@@ -27,13 +29,37 @@ export function errorCode(error: unknown): string {
   return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
 }
 
-/** Maps a node-postgres, TLS or socket error to a failure kind. */
+/** An ErrorResponse from the server (it carries a SQLSTATE and a severity), as opposed to a socket or driver error. */
+export function isServerError(error: unknown): error is ServerError {
+  return error instanceof ServerError;
+}
+
+/**
+ * Whether the server ended the session with this error (severity FATAL or PANIC: shutdown, crash, a server still
+ * starting, authentication). An ERROR-severity response fails one statement and leaves the session usable, whatever
+ * its SQLSTATE: a script may raise 57P03 or 'Connection terminated' itself.
+ */
+export function endsSession(error: ServerError): boolean {
+  return error.severity === 'FATAL' || error.severity === 'PANIC';
+}
+
+/**
+ * Maps a node-postgres, TLS or socket error to a failure kind. A server ErrorResponse is classified by its
+ * SQLSTATE and severity only; message text is read only for errors the driver or the socket produced.
+ */
 export function classifyPostgresError(error: unknown): PostgresFailureKind {
   const code = errorCode(error);
-  const message = error instanceof Error ? error.message : String(error);
   if (code === '28P01' || code === '28000') return 'auth_failed';
   // 25006: read_only_sql_transaction (a replica, or default_transaction_read_only).
   if (code === '25006') return 'read_only';
+  // 57014: statement cancelled by statement_timeout.
+  if (code === '57014') return 'timeout';
+  // The server answered. Only its own shutdown, crash or start-up ending the session (57P01-57P03 at FATAL or
+  // PANIC) means it is not serving; any other refusal (too many connections 53300, an unknown database) is an
+  // answer, and an ERROR-severity 57P0x is a script's own RAISE.
+  if (isServerError(error))
+    return endsSession(error) && code.startsWith('57P') ? 'unreachable' : 'query_failed';
+  const message = error instanceof Error ? error.message : String(error);
   // A socket error code wins over words in the message: Node reports a reset during the handshake as
   // ECONNRESET "Client network socket disconnected before secure TLS connection was established", which is
   // no answer at all, not a TLS refusal.
@@ -46,11 +72,10 @@ export function classifyPostgresError(error: unknown): PostgresFailureKind {
   ) {
     return 'tls_failed';
   }
-  // 57014: statement cancelled by statement_timeout.
-  if (code === '57014' || /timeout|timed out/i.test(message)) return 'timeout';
-  // 57P01-57P03: the server is shutting down, crashed or still starting.
+  if (/timeout|timed out/i.test(message)) return 'timeout';
+  // 57P01-57P03 without a server severity (a caller's own error object): the server is shutting down, crashed or
+  // still starting. The messages are node-postgres's own for a socket that closed.
   if (
-    UNREACHABLE_CODES.has(code) ||
     code.startsWith('57P') ||
     /terminated unexpectedly|Connection terminated|not queryable/i.test(message)
   ) {

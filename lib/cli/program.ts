@@ -91,6 +91,8 @@ function describePlan(plan: MigrationPlan, local: readonly LocalMigration[]): st
     lines.push('Failed, blocking deploy until resolved:');
     for (const f of plan.failed) lines.push(`  ${f.name} (started ${f.startedAt})`);
   }
+  for (const r of plan.running)
+    lines.push(`In progress (another session holds the migration lock): ${r.name} (started ${r.startedAt})`);
   if (plan.pending.length > 0) {
     lines.push(`Pending (${plan.pending.length}), in the order they will run:`);
     for (const name of plan.pending) lines.push(`  ${name}`);
@@ -231,7 +233,7 @@ export function buildProgram(io: CliIo, argv: readonly string[] = []): Command {
     .action(async (options: MigrationsCliOptions) => {
       await run(options, 'status', async ({ client, local, engineOptions }) => {
         const plan = await planMigrations(client, local, engineOptions);
-        const upToDate = plan.pending.length === 0 && !plan.blocked;
+        const upToDate = plan.pending.length === 0 && plan.running.length === 0 && !plan.blocked;
         const lines = describePlan(plan, local);
         lines.push(upToDate ? 'Database schema is up to date.' : 'Database schema is not up to date.');
         return { exitCode: upToDate ? EXIT_OK : EXIT_FAILED, result: { plan, upToDate }, lines };

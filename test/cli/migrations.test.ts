@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -132,6 +132,75 @@ describe('dr migrations (CLI) against real PostgreSQL', () => {
     const retried = await dr(['migrations', 'apply', '--database-url', url, '--dir', dir]);
     expect(retried.code).toBe(0);
     expect(retried.out).toContain('Applied 20240301000000_broken');
+  });
+
+  it('fails with exit 1 on a file that leaves its transaction open, instead of printing "applied"', async () => {
+    const url = await freshDatabaseUrl();
+    const dir = join(work, `migrations-${++counter}`);
+    mkdirSync(join(dir, '1_open'), { recursive: true });
+    writeFileSync(join(dir, '1_open', 'migration.sql'), 'BEGIN;\nCREATE TABLE t (a int);\n');
+
+    const apply = await dr(['migrations', 'apply', '--database-url', url, '--dir', dir]);
+    expect(apply.code).toBe(1);
+    expect(apply.out).not.toContain('applied.');
+    expect(apply.err).toContain('left a transaction open');
+  });
+
+  it('exits 1 with Prisma P3015 for a folder without migration.sql', async () => {
+    const url = await freshDatabaseUrl();
+    const dir = copyExamples();
+    mkdirSync(join(dir, '20240301000000_empty'));
+    const status = await dr(['migrations', 'status', '--database-url', url, '--dir', dir, '--json']);
+    expect(status.code).toBe(1);
+    expect(JSON.parse(status.out)).toMatchObject({ ok: false, error: { code: 'P3015' } });
+  });
+
+  it('refuses a symbolically linked migration folder instead of calling the database up to date', async () => {
+    const url = await freshDatabaseUrl();
+    const dir = copyExamples();
+    expect((await dr(['migrations', 'apply', '--database-url', url, '--dir', dir])).code).toBe(0);
+    const elsewhere = join(work, `linked-${++counter}`);
+    mkdirSync(elsewhere);
+    writeFileSync(join(elsewhere, 'migration.sql'), 'CREATE TABLE linked (a int);\n');
+    symlinkSync(elsewhere, join(dir, '20240301000000_linked'));
+    const status = await dr(['migrations', 'status', '--database-url', url, '--dir', dir]);
+    expect(status.code).toBe(2);
+    expect(status.out).not.toContain('up to date');
+    expect(status.err).toContain('"20240301000000_linked" in the migrations folder is a symbolic link');
+  });
+
+  it('says a migration is in progress, not failed, while a deploy holds the lock', async () => {
+    const url = await freshDatabaseUrl();
+    const dir = join(work, `migrations-${++counter}`);
+    mkdirSync(join(dir, '1_gate'), { recursive: true });
+    writeFileSync(join(dir, '1_gate', 'migration.sql'), 'CREATE TABLE gate (a int);\n');
+    expect((await dr(['migrations', 'apply', '--database-url', url, '--dir', dir])).code).toBe(0);
+    mkdirSync(join(dir, '2_waits'));
+    writeFileSync(join(dir, '2_waits', 'migration.sql'), 'SELECT count(*) FROM gate;\n');
+
+    const database = new URL(url).pathname.slice(1);
+    const gate = new Client(server.clientConfig(database));
+    await gate.connect();
+    try {
+      await gate.query('BEGIN');
+      await gate.query('LOCK TABLE gate IN ACCESS EXCLUSIVE MODE');
+      const apply = dr(['migrations', 'apply', '--database-url', url, '--dir', dir]);
+      let plan = await dr(['migrations', 'plan', '--database-url', url, '--dir', dir]);
+      for (let attempt = 0; attempt < 100 && !plan.out.includes('In progress'); attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        plan = await dr(['migrations', 'plan', '--database-url', url, '--dir', dir]);
+      }
+      expect(plan.code).toBe(0);
+      expect(plan.out).toContain('In progress (another session holds the migration lock): 2_waits');
+      expect(plan.out).not.toContain('Failed');
+      const status = await dr(['migrations', 'status', '--database-url', url, '--dir', dir]);
+      expect(status.out).toContain('In progress');
+      expect(status.out).not.toContain('Failed');
+      await gate.query('COMMIT');
+      expect((await apply).code).toBe(0);
+    } finally {
+      await gate.end();
+    }
   });
 
   it.each([

@@ -15,6 +15,7 @@ export interface FaultRow {
 const BG = 'test/workflows/blue-green-migration.test.ts';
 const DRILL = 'test/workflows/failover-drill.test.ts';
 const BG_FAULTS = 'test/faults/blue-green-faults.test.ts';
+const ENGINE = 'test/lambdas/migrations/engine.test.ts';
 
 export const FAULT_MATRIX: readonly FaultRow[] = [
   {
@@ -37,6 +38,33 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
     fault: 'a migration fails on green',
     endState: 'stops; blue untouched and serving; failure recorded in _prisma_migrations',
     test: [BG, 'stops at a failing migration with blue untouched and serving'],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'migrate',
+    fault: 'a migration file leaves its transaction open, or rolls back its own work',
+    endState: 'recorded failed (P3018, with logs), never reported applied; later migrations not run',
+    test: [
+      ENGINE,
+      'fails a file that leaves its transaction open (nothing was committed) instead of calling it applied',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'migrate',
+    fault: "a migration's own error reads like a lost connection ('Connection terminated', 57P03)",
+    endState: 'recorded failed with its logs (told by SQLSTATE and severity, not by the message text)',
+    test: [
+      ENGINE,
+      'records a script error that merely reads like a lost connection as a failed migration with logs',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'migration plan',
+    fault: 'plan or status while a deploy is applying a migration',
+    endState: 'reported in progress (the migration lock is held), not failed; nothing blocked',
+    test: [ENGINE, 'tells a running migration (lock held by its deploy) from a failed one, in plan'],
   },
   {
     workflow: 'blue-green migration',

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -10,7 +10,7 @@ import {
   MigrationsError,
   planMigrations,
 } from '../../../lambdas/migrations/engine';
-import { readMigrationsFolder } from '../../../lambdas/migrations/folder';
+import { MigrationsFolderError, readMigrationsFolder } from '../../../lambdas/migrations/folder';
 import { PostgresServer } from '../../support/postgres';
 
 interface Row {
@@ -335,11 +335,22 @@ describe('Prisma-compatible migration engine against real PostgreSQL', () => {
         'BEGIN;\nALTER TABLE account ADD COLUMN name text;\nUPDATE account SET name = email;\nCOMMIT;\n',
       '3_concurrent_index':
         '-- Built without locking writes\nCREATE INDEX CONCURRENTLY account_email_idx ON account (email);\n',
+      '4_vacuum': 'VACUUM account;\n',
+      '5_after': 'ALTER TABLE account ADD COLUMN nickname text;\n',
     });
 
     const result = await applyPendingMigrations(client, await readMigrationsFolder(dir));
 
-    expect(result.applied).toHaveLength(3);
+    expect(result.applied).toHaveLength(5);
+    expect(
+      (await rows(client)).map((r) => [r.migration_name, r.finished_at !== null, r.applied_steps_count]),
+    ).toEqual([
+      ['1_init', true, 1],
+      ['2_explicit_tx', true, 1],
+      ['3_concurrent_index', true, 1],
+      ['4_vacuum', true, 1],
+      ['5_after', true, 1],
+    ]);
     const index = await client.query<{ indisvalid: boolean }>(
       "SELECT indisvalid FROM pg_index WHERE indexrelid = 'account_email_idx'::regclass",
     );
@@ -370,7 +381,14 @@ describe('Prisma-compatible migration engine against real PostgreSQL', () => {
       client,
       await readMigrationsFolder(folder({ '2_b': 'SELECT 1;', '1_a': INIT })),
     );
-    expect(plan).toEqual({ pending: ['1_a', '2_b'], applied: [], failed: [], drift: [], blocked: false });
+    expect(plan).toEqual({
+      pending: ['1_a', '2_b'],
+      applied: [],
+      failed: [],
+      running: [],
+      drift: [],
+      blocked: false,
+    });
     const exists = await client.query<{ exists: boolean }>(
       "SELECT to_regclass('_prisma_migrations') IS NOT NULL AS exists",
     );
@@ -387,6 +405,177 @@ describe('Prisma-compatible migration engine against real PostgreSQL', () => {
     );
     expect(found[0]).toEqual({ account: true, migrations: true });
   });
+
+  /** Applies a folder, expecting Prisma's P3018, and returns the failed row. */
+  async function expectFailedMigration(client: Client, migrations: Record<string, string>, name: string) {
+    const failure = await applyPendingMigrations(
+      client,
+      await readMigrationsFolder(folder(migrations)),
+    ).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(MigrationsError);
+    expect(failure).toMatchObject({ code: 'P3018', migration: name });
+    const row = (await rows(client)).find((r) => r.migration_name === name);
+    expect(row?.finished_at).toBeNull();
+    expect(row?.logs).toEqual(expect.any(String));
+    return { failure: failure as MigrationsError, row: row as Row };
+  }
+
+  it('fails a file that leaves its transaction open (nothing was committed) instead of calling it applied', async () => {
+    const { client, database } = await freshDatabase();
+    const { failure, row } = await expectFailedMigration(
+      client,
+      { '1_open': 'BEGIN;\nCREATE TABLE left_open (a int);\n', '2_never': 'CREATE TABLE never (a int);\n' },
+      '1_open',
+    );
+    expect((await rows(client)).map((r) => r.migration_name)).toEqual(['1_open']);
+    expect(failure.message).toContain('left a transaction open');
+    expect(row.logs).toContain('left a transaction open');
+    // The session is idle again and the table never existed, seen from another session too.
+    expect(client.getTransactionStatus()).toBe('I');
+    const other = await connect(database);
+    const { rows: found } = await other.query<{ exists: boolean }>(
+      "SELECT to_regclass('left_open') IS NOT NULL AS exists",
+    );
+    expect(found[0]?.exists).toBe(false);
+    expect((await planMigrations(other, [])).failed.map((f) => f.name)).toEqual(['1_open']);
+  });
+
+  it('fails a file that rolls back its own work, but runs one that rolls back to a savepoint', async () => {
+    const { client } = await freshDatabase();
+    const { row } = await expectFailedMigration(
+      client,
+      {
+        '1_savepoint':
+          'BEGIN;\nSAVEPOINT s;\nCREATE TABLE undone (a int);\nROLLBACK TO SAVEPOINT s;\nCREATE TABLE kept (a int);\nCOMMIT;\n',
+        '2_rollback': 'BEGIN;\nCREATE TABLE discarded (a int);\nROLLBACK;\n',
+        '3_never': 'CREATE TABLE never (a int);\n',
+      },
+      '2_rollback',
+    );
+    // The marks sent along with the script committed after its ROLLBACK: undone, and the next row gone.
+    expect((await rows(client)).map((r) => [r.migration_name, r.applied_steps_count])).toEqual([
+      ['1_savepoint', 1],
+      ['2_rollback', 0],
+    ]);
+    expect(row.logs).toContain('ROLLBACK');
+    const { rows: found } = await client.query<{ kept: boolean; undone: boolean; discarded: boolean }>(
+      `SELECT to_regclass('kept') IS NOT NULL AS kept, to_regclass('undone') IS NOT NULL AS undone,
+              to_regclass('discarded') IS NOT NULL AS discarded`,
+    );
+    expect(found[0]).toEqual({ kept: true, undone: false, discarded: false });
+    expect((await rows(client)).find((r) => r.migration_name === '1_savepoint')?.finished_at).not.toBeNull();
+  });
+
+  it('records a script error that merely reads like a lost connection as a failed migration with logs', async () => {
+    const { client } = await freshDatabase();
+    const { row } = await expectFailedMigration(
+      client,
+      {
+        '1_words': "DO $$ BEGIN RAISE EXCEPTION 'Connection terminated unexpectedly'; END $$;\n",
+      },
+      '1_words',
+    );
+    expect(row.logs).toContain('Database error code: P0001');
+    expect(row.logs).toContain('Connection terminated unexpectedly');
+
+    const second = await freshDatabase();
+    const coded = await expectFailedMigration(
+      second.client,
+      { '1_code': "DO $$ BEGIN RAISE EXCEPTION 'starting up' USING ERRCODE = '57P03'; END $$;\n" },
+      '1_code',
+    );
+    expect(coded.row.logs).toContain('Database error code: 57P03');
+  });
+
+  it('leaves the row unfinished without logs when the session really dies mid-script', async () => {
+    const { client, database } = await freshDatabase();
+    client.on('error', () => undefined);
+    const failure = await applyPendingMigrations(
+      client,
+      await readMigrationsFolder(folder({ '1_dies': 'SELECT pg_terminate_backend(pg_backend_pid());\n' })),
+    ).catch((e: unknown) => e);
+    // FATAL 57P01 from the server, then the socket closes: not a script failure, nothing recorded.
+    expect(failure).not.toBeInstanceOf(MigrationsError);
+    const [row] = await rows(await connect(database));
+    expect(row).toMatchObject({ migration_name: '1_dies', finished_at: null, logs: null });
+  });
+
+  it('prints a position only when the server gave one, as a line number', async () => {
+    const { client } = await freshDatabase();
+    const noPosition = await expectFailedMigration(client, { '1_zero': 'SELECT 1/0;\n' }, '1_zero');
+    expect(noPosition.row.logs).not.toContain('Position');
+    expect(noPosition.failure.message).not.toContain('undefined');
+
+    const second = await freshDatabase();
+    const withPosition = await expectFailedMigration(
+      second.client,
+      { '1_typo': 'SELECT 1;\nSELEC 2;\n' },
+      '1_typo',
+    );
+    expect(withPosition.row.logs).toContain('Position: line 2, character 11');
+  });
+
+  it('tells a running migration (lock held by its deploy) from a failed one, in plan', async () => {
+    const { client, database } = await freshDatabase();
+    const gateOnly = { '0_gate': 'CREATE TABLE gate (a int);\n' };
+    await applyPendingMigrations(client, await readMigrationsFolder(folder(gateOnly)));
+    // Another session holds a table lock the next migration needs: the deploy waits inside the script.
+    const gate = await connect(database);
+    await gate.query('BEGIN');
+    await gate.query('LOCK TABLE gate IN ACCESS EXCLUSIVE MODE');
+    const local = await readMigrationsFolder(
+      folder({ ...gateOnly, '1_waits': 'SELECT count(*) FROM gate;\n' }),
+    );
+    const deploy = applyPendingMigrations(await connect(database), local);
+    const observer = await connect(database);
+    let plan = await planMigrations(observer, local);
+    for (let attempt = 0; attempt < 100 && plan.running.length === 0; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      plan = await planMigrations(observer, local);
+    }
+    expect(plan.running.map((r) => r.name)).toEqual(['1_waits']);
+    expect(plan.failed).toEqual([]);
+    expect(plan.blocked).toBe(false);
+    expect(plan.pending).toEqual([]);
+    await gate.query('COMMIT');
+    await expect(deploy).resolves.toMatchObject({ applied: [{ name: '1_waits' }] });
+    // Once the deploy is over, the same read shows it applied.
+    expect((await planMigrations(observer, local)).running).toEqual([]);
+  });
+
+  it('refuses a non-empty schema without _prisma_migrations (Prisma P3005), PostGIS tables aside', async () => {
+    const { client } = await freshDatabase();
+    await client.query('CREATE TABLE legacy (id int)');
+    const local = await readMigrationsFolder(folder({ '1_init': INIT }));
+    await expect(applyPendingMigrations(client, local)).rejects.toMatchObject({ code: 'P3005' });
+    const { rows: found } = await client.query<{ account: boolean; migrations: boolean }>(
+      "SELECT to_regclass('account') IS NOT NULL AS account, to_regclass('_prisma_migrations') IS NOT NULL AS migrations",
+    );
+    expect(found[0]).toEqual({ account: false, migrations: false });
+
+    const postgis = await freshDatabase();
+    await postgis.client.query('CREATE TABLE spatial_ref_sys (srid int)');
+    await expect(applyPendingMigrations(postgis.client, local)).resolves.toMatchObject({
+      applied: [{ name: '1_init' }],
+    });
+  });
+
+  it('resolve --applied writes logs as an empty string, as Prisma does', async () => {
+    const { client } = await freshDatabase();
+    const local = await readMigrationsFolder(folder({ '1_init': INIT }));
+    await markMigrationApplied(client, local, '1_init');
+    const [row] = await rows(client);
+    expect(row?.logs).toBe('');
+    expect(row?.finished_at).not.toBeNull();
+  });
+
+  it('stores the checksum of the decoded text, which for UTF-8 is the SHA-256 of the bytes', async () => {
+    const { client } = await freshDatabase();
+    const script = '-- café ✓\nCREATE TABLE caf\u00e9 (a int);\n';
+    await applyPendingMigrations(client, await readMigrationsFolder(folder({ '1_utf8': script })));
+    const [row] = await rows(client);
+    expect(row?.checksum).toBe(createHash('sha256').update(Buffer.from(script, 'utf8')).digest('hex'));
+  });
 });
 
 describe('reading a migrations folder', () => {
@@ -398,23 +587,104 @@ describe('reading a migrations folder', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('orders folders by name bytes and skips top-level files', async () => {
-    for (const name of ['20240102_b', '20240101_a', 'B_upper', 'a_lower']) {
+  it("orders folders as Prisma's CLI does (localeCompare), and skips top-level files", async () => {
+    for (const name of ['20240102_b', '20240101_a', 'B_upper', 'a_lower', '10_b', '1_a']) {
       mkdirSync(join(dir, name));
       writeFileSync(join(dir, name, 'migration.sql'), `-- ${name}\n`);
     }
     writeFileSync(join(dir, 'migration_lock.toml'), 'provider = "postgresql"\n');
+    // Byte order would put 10_b before 1_a ('0' < '_') and B_upper before a_lower.
     expect((await readMigrationsFolder(dir)).map((m) => m.name)).toEqual([
+      '1_a',
+      '10_b',
       '20240101_a',
       '20240102_b',
-      'B_upper',
       'a_lower',
+      'B_upper',
     ]);
   });
 
-  it('names a folder without migration.sql', async () => {
+  it('names a folder without migration.sql with Prisma P3015', async () => {
     mkdirSync(join(dir, '1_empty'));
-    await expect(readMigrationsFolder(dir)).rejects.toThrow('migration folder 1_empty has no migration.sql');
+    const failure = await readMigrationsFolder(dir).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(MigrationsError);
+    expect(failure).toMatchObject({ code: 'P3015' });
+    expect((failure as Error).message).toContain('"1_empty/migration.sql"');
+  });
+
+  /** A folder with one good migration, plus whatever the test adds. */
+  function withGoodMigration(): void {
+    mkdirSync(join(dir, '1_good'));
+    writeFileSync(join(dir, '1_good', 'migration.sql'), 'SELECT 1;\n');
+  }
+
+  it('refuses a symbolically linked migration folder instead of skipping it', async () => {
+    withGoodMigration();
+    const elsewhere = mkdtempSync(join(tmpdir(), 'pg-dr-elsewhere-'));
+    writeFileSync(join(elsewhere, 'migration.sql'), 'CREATE TABLE linked (a int);\n');
+    symlinkSync(elsewhere, join(dir, '2_linked'));
+    try {
+      await expect(readMigrationsFolder(dir)).rejects.toThrow(
+        new MigrationsFolderError(
+          '"2_linked" in the migrations folder is a symbolic link: migrations must be real folders',
+        ),
+      );
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a migration.sql that is a symbolic link, without reading it', async () => {
+    const secretFile = join(dir, 'outside.txt');
+    writeFileSync(secretFile, 'first line of a file outside the folder\n');
+    mkdirSync(join(dir, '1_link'));
+    symlinkSync(secretFile, join(dir, '1_link', 'migration.sql'));
+    const failure = await readMigrationsFolder(dir).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(MigrationsFolderError);
+    expect((failure as Error).message).toContain('"1_link/migration.sql" is a symbolic link');
+    expect((failure as Error).message).not.toContain('first line');
+  });
+
+  it('refuses dot-folders such as .git instead of applying them first', async () => {
+    withGoodMigration();
+    for (const name of ['.git', '..2024_01_01']) {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, 'migration.sql'), 'SELECT 1;\n');
+      await expect(readMigrationsFolder(dir)).rejects.toThrow(
+        `${JSON.stringify(name)} in the migrations folder starts with a dot`,
+      );
+      rmSync(join(dir, name), { recursive: true });
+    }
+  });
+
+  it('refuses a control character in a folder name, printing the name escaped on one line', async () => {
+    withGoodMigration();
+    const forged = '2_x\n3 migration(s) applied.';
+    mkdirSync(join(dir, forged));
+    writeFileSync(join(dir, forged, 'migration.sql'), 'SELECT 1;\n');
+    const failure = await readMigrationsFolder(dir).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(MigrationsFolderError);
+    const message = (failure as Error).message;
+    expect(message).not.toContain('\n');
+    expect(message).toContain('"2_x\\n3 migration(s) applied."');
+  });
+
+  it('refuses migration_lock.toml for another provider (Prisma P3019)', async () => {
+    withGoodMigration();
+    writeFileSync(join(dir, 'migration_lock.toml'), '# Please do not edit\nprovider = "mysql"\n');
+    await expect(readMigrationsFolder(dir)).rejects.toMatchObject({ code: 'P3019' });
+    writeFileSync(join(dir, 'migration_lock.toml'), 'provider = "postgresql"\n');
+    await expect(readMigrationsFolder(dir)).resolves.toHaveLength(1);
+  });
+
+  it('refuses a migration.sql that is not UTF-8 instead of altering it', async () => {
+    mkdirSync(join(dir, '1_latin1'));
+    writeFileSync(join(dir, '1_latin1', 'migration.sql'), Buffer.from("SELECT 'caf\xe9';\n", 'latin1'));
+    await expect(readMigrationsFolder(dir)).rejects.toThrow(
+      new MigrationsFolderError(
+        '"1_latin1/migration.sql" is not valid UTF-8: save it as UTF-8 (Prisma would silently replace the invalid bytes)',
+      ),
+    );
   });
 
   it('names a missing folder', async () => {

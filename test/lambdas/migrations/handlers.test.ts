@@ -108,6 +108,46 @@ describe('migration plan and migrate steps', () => {
     expect(plan.plan).toMatchObject({ blocked: true, failed: [{ name: '20240301000000_broken' }] });
   });
 
+  it('plans a migration a running deploy is applying as running, not failed or blocking', async () => {
+    const { database, folder } = await freshTarget();
+    await load<MigrateResult>('applyHandler', database)({ database: { secretId: 'green-db' } });
+    mkdirSync(join(folder, '20240301000000_waits'));
+    writeFileSync(join(folder, '20240301000000_waits', 'migration.sql'), 'SELECT count(*) FROM "order";\n');
+    const gate = new Client(green.clientConfig(database));
+    await gate.connect();
+    try {
+      await gate.query('BEGIN');
+      await gate.query('LOCK TABLE "order" IN ACCESS EXCLUSIVE MODE');
+      const deploy = load<MigrateResult>('applyHandler', database)({ database: { secretId: 'green-db' } });
+      let plan = await load<PlanResult>('planHandler', database)({ database: { secretId: 'green-db' } });
+      for (let attempt = 0; attempt < 100 && plan.plan.running.length === 0; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        plan = await load<PlanResult>('planHandler', database)({ database: { secretId: 'green-db' } });
+      }
+      expect(plan.plan).toMatchObject({
+        blocked: false,
+        failed: [],
+        running: [{ name: '20240301000000_waits' }],
+        pending: [],
+      });
+      await gate.query('COMMIT');
+      await expect(deploy).resolves.toMatchObject({ applied: [{ name: '20240301000000_waits' }] });
+    } finally {
+      await gate.end();
+    }
+  });
+
+  it('fails as MigrationFileNotFound (P3015) for a folder without migration.sql', async () => {
+    const { database, folder } = await freshTarget();
+    mkdirSync(join(folder, '20240301000000_empty'));
+    const failure = (await load<PlanResult>(
+      'planHandler',
+      database,
+    )({ database: { secretId: 'green-db' } }).catch((e: unknown) => e)) as Error;
+    expect(failure.name).toBe('MigrationFileNotFound');
+    expect(failure.message).toContain('P3015');
+  });
+
   it('reports a target that is down as DatabaseUnreachable', async () => {
     const { database } = await freshTarget();
     const handler = load<MigrateResult>('applyHandler', database);
