@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client, QueryResult } from 'pg';
 import { endsSession, errorCode, isServerError } from '../shared/postgres-errors';
 import { MigrationsError } from './errors';
-import { checksumMatches, printableName, type LocalMigration } from './folder';
+import { checksumMatches, displayName, printableName, type LocalMigration } from './folder';
 import { scriptShape } from './script-shape';
 
 export { MigrationsError, type MigrationsErrorCode } from './errors';
@@ -249,13 +249,13 @@ function failedMigrationsMessage(failed: readonly FailedMigration[]): string {
   const which = failed
     .map(
       (f) =>
-        `the \`${f.name}\` migration started at ${f.startedAt} failed${f.logs === null ? ' (interrupted, no logs)' : ''}`,
+        `the \`${displayName(f.name)}\` migration started at ${f.startedAt} failed${f.logs === null ? ' (interrupted, no logs)' : ''}`,
     )
     .join('; ');
   return (
     `found failed migrations in the target database, new migrations will not be applied: ${which}. ` +
-    `Fix the database, then mark it with \`dr migrations resolve --applied ${first?.name ?? '<name>'}\` ` +
-    `(its changes are in place) or \`--rolled-back ${first?.name ?? '<name>'}\` (they are undone, so it runs again).`
+    `Fix the database, then mark it with \`dr migrations resolve --applied ${first === undefined ? '<name>' : displayName(first.name)}\` ` +
+    `(its changes are in place) or \`--rolled-back ${first === undefined ? '<name>' : displayName(first.name)}\` (they are undone, so it runs again).`
   );
 }
 

@@ -46,6 +46,14 @@ export function printableName(name: string): string {
   );
 }
 
+/**
+ * A name for one line of output: as it is when printable, escaped and quoted otherwise. Names read from the
+ * database (a failed row, one missing locally) were never checked by the folder reader and may hold anything.
+ */
+export function displayName(name: string): string {
+  return isUnprintable(name) ? printableName(name) : name;
+}
+
 /** C0 and C1 control characters, DEL, and the Unicode line and paragraph separators. */
 const isUnprintable = (name: string) =>
   Array.from(name).some((c) => {

@@ -11,13 +11,11 @@ import {
   type MigrationPlan,
 } from './engine';
 import { readMigrationsFolder } from './folder';
+import { SQL_IDENTIFIER } from '../shared/sql-identifier';
 
 export const migrationsEventSchema = z.strictObject({
   database: databaseRefSchema,
-  schema: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, { error: 'must be a schema name' })
-    .default('public'),
+  schema: z.string().regex(SQL_IDENTIFIER, { error: 'must be a schema name' }).default('public'),
   lockTimeoutMs: z.number().int().min(100).max(60_000).default(DEFAULT_LOCK_TIMEOUT_MS),
 });
 export type MigrationsEvent = z.input<typeof migrationsEventSchema>;

@@ -11,6 +11,7 @@ import {
   type MigrationsOptions,
 } from '../../lambdas/migrations/engine';
 import {
+  displayName,
   MigrationsFolderError,
   readMigrationsFolder,
   type LocalMigration,
@@ -89,21 +90,23 @@ function describePlan(plan: MigrationPlan, local: readonly LocalMigration[]): st
   ];
   if (plan.failed.length > 0) {
     lines.push('Failed, blocking deploy until resolved:');
-    for (const f of plan.failed) lines.push(`  ${f.name} (started ${f.startedAt})`);
+    for (const f of plan.failed) lines.push(`  ${displayName(f.name)} (started ${f.startedAt})`);
   }
   for (const r of plan.running)
-    lines.push(`In progress (another session holds the migration lock): ${r.name} (started ${r.startedAt})`);
+    lines.push(
+      `In progress (another session holds the migration lock): ${displayName(r.name)} (started ${r.startedAt})`,
+    );
   if (plan.pending.length > 0) {
     lines.push(`Pending (${plan.pending.length}), in the order they will run:`);
-    for (const name of plan.pending) lines.push(`  ${name}`);
+    for (const name of plan.pending) lines.push(`  ${displayName(name)}`);
   } else {
     lines.push('No pending migrations.');
   }
   for (const d of plan.drift) {
     lines.push(
       d.reason === 'modified'
-        ? `Warning: ${d.name} was edited after it was applied; the change will not be applied.`
-        : `Warning: ${d.name} is applied to the database but missing from the folder.`,
+        ? `Warning: ${displayName(d.name)} was edited after it was applied; the change will not be applied.`
+        : `Warning: ${displayName(d.name)} is applied to the database but missing from the folder.`,
     );
   }
   return lines;

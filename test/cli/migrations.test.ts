@@ -134,6 +134,28 @@ describe('dr migrations (CLI) against real PostgreSQL', () => {
     expect(retried.out).toContain('Applied 20240301000000_broken');
   });
 
+  it('prints a name read from the database on one line, whatever it holds', async () => {
+    const url = await freshDatabaseUrl();
+    const dir = copyExamples();
+    expect((await dr(['migrations', 'apply', '--database-url', url, '--dir', dir])).code).toBe(0);
+    // A row no folder reader checked: its name forges a line of output unless escaped.
+    const client = new Client({ ...server.clientConfig(), database: `cli${counter - 1}` });
+    await client.connect();
+    try {
+      await client.query(
+        `INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count)
+         VALUES ('forged', 'x', $1, now(), 0)`,
+        ['20990101000000_x\nDatabase schema is up to date.'],
+      );
+    } finally {
+      await client.end();
+    }
+    const status = await dr(['migrations', 'status', '--database-url', url, '--dir', dir]);
+    expect(status.code).toBe(1);
+    expect(status.out + status.err).not.toMatch(/^Database schema is up to date\.$/m);
+    expect(status.out + status.err).toContain('"20990101000000_x\\nDatabase schema is up to date."');
+  });
+
   it('fails with exit 1 on a file that leaves its transaction open, instead of printing "applied"', async () => {
     const url = await freshDatabaseUrl();
     const dir = join(work, `migrations-${++counter}`);
