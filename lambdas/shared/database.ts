@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { TransformParameterError } from '@aws-lambda-powertools/parameters/errors';
 import { Client, DatabaseError as ServerError, type ClientConfig } from 'pg';
 import { z } from 'zod';
 import type { DatabaseRef } from './database-ref';
@@ -64,10 +65,20 @@ export function secretsManagerResolver(
   options: { maxAgeSeconds?: number; ca?: string } = {},
 ): ResolveDatabase {
   return async (ref) => {
-    const value: unknown = await getSecret(ref.secretId, {
-      transform: 'json',
-      maxAge: options.maxAgeSeconds ?? 300,
-    });
+    let value: unknown;
+    try {
+      value = await getSecret(ref.secretId, { transform: 'json', maxAge: options.maxAgeSeconds ?? 300 });
+    } catch (error) {
+      // The JSON parser quotes the start of the text it could not parse: a plain-text secret is the password
+      // itself. Neither the message nor the cause may travel on.
+      if (error instanceof TransformParameterError) {
+        throw new DatabaseError(
+          'auth_failed',
+          `secret ${ref.secretId} is not JSON with username/password fields`,
+        );
+      }
+      throw error;
+    }
     const parsed = secretSchema.safeParse(value);
     if (!parsed.success) {
       throw new DatabaseError('auth_failed', `secret ${ref.secretId} has no username/password fields`);

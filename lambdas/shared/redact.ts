@@ -4,7 +4,9 @@
  *
  * - URLs keep their scheme, host, port and path; the userinfo (`user:password@`), every query value (the
  *   parameter names stay) and the fragment become `***`.
- * - `key=value` and `--option=value` keep the key and lose the value.
+ * - `key=value` and `--option=value` keep the key and lose the value; a field named like a secret (`password`,
+ *   `token`, `secret`, `api_key`, `authorization`...) loses its value in any notation (`password = 'x y'`,
+ *   `"password": "x"`, `token: x`), and so does an `Authorization` scheme (`Bearer x`).
  * - Secrets the caller knows (a password in hand) are removed wherever they appear.
  *
  * Names a caller made up (an unknown field, option or command) are echoed through `echoName`: bounded in length,
@@ -22,7 +24,14 @@ export const MAX_ECHOED_VALUE = 200;
 /** How many unknown names one message lists before saying how many more there were. */
 export const MAX_ECHOED_NAMES = 5;
 
-const URL_PARTS = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*@)?([^?#]*)(\?[^#]*)?(#.*)?$/s;
+// The userinfo runs to the last `@` before the query: a password with an unencoded `/` or `@` stays inside it.
+const URL_PARTS = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^?#]*@)?([^?#]*)(\?[^#]*)?(#.*)?$/s;
+// A userinfo holding a character that ends a URL in text (a space, a quote, a newline): masked up to its `@`.
+const ODD_USERINFO_IN_TEXT = /([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^@/]{0,256}[\s'"<>`][^@/]{0,256})@/g;
+// A field named like a secret, in any notation: `password=x`, `password = 'x y'`, `"password": "x"`, `token: x`.
+const SECRET_FIELD_IN_TEXT =
+  /(["']?)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|authorization)\1(\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|(?:(?:Bearer|Basic)\s+)?[^\s,;}&"'#]+)/gi;
+const AUTH_SCHEME_IN_TEXT = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g;
 const URL_IN_TEXT = /[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s'"<>`]*/g;
 const KEY_VALUE_IN_TEXT = /(^|[^A-Za-z0-9_.-])(-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)=([^\s&'"<>`]+)/g;
 const ALREADY_MASKED = /^\*\*\*(#\*\*\*)?$/;
@@ -59,7 +68,16 @@ export function redact(text: string, ...secrets: (string | undefined)[]): string
   );
   return (
     withoutKnown
+      .replace(ODD_USERINFO_IN_TEXT, (_whole, scheme: string) => `${scheme}${MASK}@`)
       .replace(URL_IN_TEXT, redactUrl)
+      .replace(
+        SECRET_FIELD_IN_TEXT,
+        (_whole, quote: string, key: string, separator: string, value: string) => {
+          const quoted = value.startsWith('"') || value.startsWith("'") ? value[0] : '';
+          return `${quote}${key}${quote}${separator}${quoted}${MASK}${quoted}`;
+        },
+      )
+      .replace(AUTH_SCHEME_IN_TEXT, (_whole, scheme: string) => `${scheme} ${MASK}`)
       // A value the URL rule already masked (`***`, `***#***`) stays: redacting twice changes nothing.
       .replace(KEY_VALUE_IN_TEXT, (whole, before: string, key: string, value: string) =>
         ALREADY_MASKED.test(value) ? whole : `${before}${key}=${MASK}`,

@@ -27,6 +27,24 @@ describe('the redaction rule', () => {
     );
   });
 
+  it.each([
+    ["password='hunter2'", "password='***'"],
+    ['password = hunter2', 'password = ***'],
+    ['{"password":"hunter2","user":"app"}', '{"password":"***","user":"app"}'],
+    ['password="hun ter2"', 'password="***"'],
+    ['Authorization: Bearer hunter2.abc', 'Authorization: ***'],
+    ['sent Bearer hunter2.abc', 'sent Bearer ***'],
+    ['password: hunter2', 'password: ***'],
+    ['password=hunter2 sslmode=require', 'password=*** sslmode=***'],
+    ['postgresql://u:hun ter2@db.example.org/app', 'postgresql://***@db.example.org/app'],
+    ["postgresql://u:hun'ter2@db.example.org/app", 'postgresql://***@db.example.org/app'],
+    ['postgresql://u:hun/ter2@db.example.org/app', 'postgresql://***@db.example.org/app'],
+    ['postgresql://u:hun\nter2@db.example.org/app', 'postgresql://***@db.example.org/app'],
+  ])('masks a secret in any notation: %j', (text, expected) => {
+    expect(redact(text)).toBe(expected);
+    expect(redact(redact(text))).toBe(expected);
+  });
+
   it('echoes a made-up name only if it looks like a name, bounded, control characters escaped', () => {
     expect(echoName('sneaky')).toBe('sneaky');
     expect(echoName('--database-ur')).toBe('--database-ur');
