@@ -16,7 +16,7 @@ describe('secretsManagerResolver: what a bad secret says', () => {
       (error: unknown) => error,
     );
     expect(failure).toBeInstanceOf(Error);
-    const text = `${String(failure)} ${JSON.stringify(failure)} ${String((failure as Error).cause ?? '')}`;
+    const text = `${String(failure)} ${JSON.stringify(failure)} ${JSON.stringify((failure as Error).cause ?? null)}`;
     expect(text).toContain('secret pg-dr/plain is not JSON with username/password fields');
     expect(text).not.toContain(password.slice(0, 4));
   });
