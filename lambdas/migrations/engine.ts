@@ -3,7 +3,6 @@ import type { Client, QueryResult } from 'pg';
 import { endsSession, errorCode, isServerError } from '../shared/postgres-errors';
 import { MigrationsError } from './errors';
 import { checksumMatches, displayName, printableName, type LocalMigration } from './folder';
-import { scriptShape } from './script-shape';
 
 export { MigrationsError, type MigrationsErrorCode } from './errors';
 
@@ -293,19 +292,28 @@ function uncommittedReason(
   status: string,
   results: QueryResult | QueryResult[] | undefined,
 ): string | undefined {
-  if (status === 'T' || status === 'E') {
-    return 'the script left a transaction open (BEGIN without COMMIT): nothing it did was committed';
-  }
   const commands = (Array.isArray(results) ? results : results === undefined ? [] : [results]).map(
     (result) => result.command,
   );
+  // COMMIT (and COMMIT AND CHAIN) ends a transaction whose work stays, whatever happens after it.
+  const committed = commands.includes('COMMIT');
+  if (status === 'T' || status === 'E') {
+    return (
+      'the script left a transaction open (BEGIN without COMMIT): that transaction was rolled back' +
+      (committed ? '; what the script committed before it stays, check the database before resolving' : '')
+    );
+  }
   // A ROLLBACK after a SAVEPOINT in the same script is taken as ROLLBACK TO SAVEPOINT (the tags are the same).
   let savepoint = false;
-  for (const command of commands) {
+  for (const [index, command] of commands.entries()) {
     if (command === 'SAVEPOINT') savepoint = true;
     else if (command === 'BEGIN' || command === 'START' || command === 'COMMIT') savepoint = false;
     else if (command === 'ROLLBACK' && !savepoint) {
-      return 'the script ran ROLLBACK: the work before it was discarded';
+      const more = committed || index < commands.length - 1;
+      return (
+        'the script ran ROLLBACK: the work of that transaction was discarded' +
+        (more ? '; what the script committed outside it stays, check the database before resolving' : '')
+      );
     }
   }
   return undefined;
@@ -322,7 +330,7 @@ export interface ApplyOptions extends MigrationsOptions {
  * is sent as one simple query (one implicit transaction, so files with their own BEGIN/COMMIT and a lone CREATE
  * INDEX CONCURRENTLY work). Bookkeeping is Prisma's: a row committed before the script; finished_at and
  * applied_steps_count set after it; on failure the error in `logs` and finished_at left NULL. To save round
- * trips, one migration's finished mark and the next one's row go in one statement (one transaction)
+ * trips, one migration's finished mark and the next one's row go in one statement batch (one transaction)
  * right after the script, and the last mark before returning: the rows read the same as Prisma's at every
  * point where a script is running or has failed.
  *
@@ -337,17 +345,8 @@ export async function applyPendingMigrations(
 ): Promise<ApplyResult> {
   const table = tableOf(options);
   const literal = (value: string) => client.escapeLiteral(value);
-  // clock_timestamp(), not now(): inside a script's transaction now() is when the script started.
-  const finishSql = (id: string) =>
-    `UPDATE ${table} SET finished_at = clock_timestamp(), applied_steps_count = applied_steps_count + 1 WHERE id = ${literal(id)}`;
-  // One statement: a migration's finished mark (none the first time) and the next one's row.
-  const finishAndStartSql = (
-    finishedId: string | undefined,
-    next: { id: string; migration: LocalMigration },
-  ) =>
-    `WITH finished AS (${finishedId === undefined ? 'SELECT 1' : finishSql(finishedId)})
-     INSERT INTO ${table} (id, checksum, migration_name, started_at, applied_steps_count)
-     VALUES (${literal(next.id)}, ${literal(next.migration.checksum)}, ${literal(next.migration.name)}, clock_timestamp(), 0)`;
+  const finish = (id: string) =>
+    `UPDATE ${table} SET finished_at = now(), applied_steps_count = applied_steps_count + 1 WHERE id = ${literal(id)};`;
   return withMigrationLock(client, options, async () => {
     // Under the lock: two first runs racing on CREATE TABLE IF NOT EXISTS would collide in the catalog.
     if (!(await migrationsTableExists(client, options))) {
@@ -358,61 +357,32 @@ export async function applyPendingMigrations(
     if (plan.blocked)
       throw new MigrationsError('P3009', failedMigrationsMessage(plan.failed), plan.failed[0]?.name);
     const byName = new Map(local.map((m) => [m.name, m]));
-    const pending = plan.pending.flatMap((name) => byName.get(name) ?? []);
     const applied: AppliedStep[] = [];
     await client.query(`SET search_path TO ${quoteIdent(schemaOf(options))}`);
-    /** A migration whose script succeeded and whose finished mark is not written yet. */
     let unmarked: { id: string; name: string; started: number } | undefined;
-    /** The id of the current migration's row when the previous script's batch already inserted it. */
-    let startedId: string | undefined;
-    const reportFinished = (step: { name: string; started: number }) => {
-      const durationMs = Math.round(performance.now() - step.started);
-      applied.push({ name: step.name, durationMs });
-      options.onProgress?.({ name: step.name, phase: 'finished', durationMs });
-    };
-    for (const [index, migration] of pending.entries()) {
-      const { name } = migration;
-      const started = performance.now();
-      let id = startedId;
-      if (id === undefined) {
-        id = randomUUID();
-        await client.query(finishAndStartSql(unmarked?.id, { id, migration }));
-      }
-      if (unmarked !== undefined) reportFinished(unmarked);
+    const markFinished = () => {
+      if (unmarked === undefined) return;
+      const durationMs = Math.round(performance.now() - unmarked.started);
+      applied.push({ name: unmarked.name, durationMs });
+      options.onProgress?.({ name: unmarked.name, phase: 'finished', durationMs });
       unmarked = undefined;
-      startedId = undefined;
+    };
+    for (const name of plan.pending) {
+      const migration = byName.get(name);
+      if (migration === undefined) continue;
+      const started = performance.now();
+      const id = randomUUID();
+      await client.query(
+        `${unmarked === undefined ? '' : finish(unmarked.id)}
+         INSERT INTO ${table} (id, checksum, migration_name, started_at, applied_steps_count)
+         VALUES (${literal(id)}, ${literal(migration.checksum)}, ${literal(name)}, now(), 0);`,
+      );
+      markFinished();
       options.onProgress?.({ name, phase: 'started' });
-      // This migration's finished mark and the next one's row follow the script in the same query, so they commit
-      // with it (or right after the script's own COMMIT) in one round trip. A script of two or more statements
-      // already runs as one implicit transaction block; a single statement becomes one, and if it is one that
-      // cannot run in a block (CREATE INDEX CONCURRENTLY, VACUUM: 25001; a procedure that commits: 2D000) it
-      // failed first, before anything ran, and is sent again alone.
-      const following = pending[index + 1];
-      const shape = scriptShape(migration.script);
-      const nextId =
-        following !== undefined && shape.statements >= 1 && shape.endsClean ? randomUUID() : undefined;
-      const run = async (text: string) => {
-        const results = await client.query(text);
-        return uncommittedReason(client.getTransactionStatus() ?? '', results);
-      };
       let failure: unknown;
-      let batched = nextId !== undefined;
       try {
-        let reason: string | undefined;
-        try {
-          reason =
-            following === undefined || nextId === undefined
-              ? await run(migration.script)
-              : await run(
-                  `${migration.script}\n;\n${finishAndStartSql(id, { id: nextId, migration: following })}`,
-                );
-        } catch (error) {
-          const code = isServerError(error) ? error.code : undefined;
-          if (!batched || shape.statements !== 1 || (code !== '25001' && code !== '2D000')) throw error;
-          batched = false;
-          await client.query('ROLLBACK');
-          reason = await run(migration.script);
-        }
+        const results = await client.query(migration.script);
+        const reason = uncommittedReason(client.getTransactionStatus() ?? '', results);
         if (reason !== undefined) failure = new ScriptCommittedNothing(reason);
       } catch (error) {
         // The session died mid-script (socket gone, crash, failover, terminated): nothing can be recorded; the row
@@ -426,13 +396,7 @@ export async function applyPendingMigrations(
         // idle session ROLLBACK is a no-op with a warning.
         await client.query('ROLLBACK');
         const log = databaseErrorLog(failure, migration.script);
-        // A script that rolled back its own work leaves the session idle, so the marks sent after it committed:
-        // they are undone here (the next row never started).
-        await client.query(
-          `WITH dropped AS (DELETE FROM ${table} WHERE id = $3)
-           UPDATE ${table} SET logs = $2, finished_at = NULL, applied_steps_count = 0 WHERE id = $1`,
-          [id, log, (batched && nextId) || ''],
-        );
+        await client.query(`UPDATE ${table} SET logs = $2 WHERE id = $1`, [id, log]);
         throw new MigrationsError(
           'P3018',
           `migration ${name} failed to apply; no later migration was applied. ${log.replace(/\n+/g, ' ')}`,
@@ -440,16 +404,11 @@ export async function applyPendingMigrations(
           { cause: failure },
         );
       }
-      if (batched && nextId !== undefined) {
-        reportFinished({ name, started });
-        startedId = nextId;
-      } else {
-        unmarked = { id, name, started };
-      }
+      unmarked = { id, name, started };
     }
     if (unmarked !== undefined) {
-      await client.query(finishSql(unmarked.id));
-      reportFinished(unmarked);
+      await client.query(finish(unmarked.id));
+      markFinished();
     }
     return { applied, plan };
   });

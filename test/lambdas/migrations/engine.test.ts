@@ -357,6 +357,41 @@ describe('Prisma-compatible migration engine against real PostgreSQL', () => {
     expect(index.rows[0]?.indisvalid).toBe(true);
   });
 
+  it('sends each script alone, as Prisma does: its SET LOCAL ends with it, its side effects run once', async () => {
+    const { client } = await freshDatabase();
+    await client.query('CREATE ROLE migration_reader NOLOGIN');
+    await client.query('GRANT CREATE, USAGE ON SCHEMA public TO migration_reader');
+    const dir = folder({
+      '0_sequence': 'CREATE SEQUENCE ticks;\n',
+      // A transaction-local role that may not write the migrations table, then a read-only transaction: both
+      // end with the script's own transaction, before the engine records anything.
+      '1_local_role': 'SET LOCAL ROLE migration_reader;\nCREATE TABLE made_by_reader (a int);\n',
+      '2_read_only': 'SET TRANSACTION READ ONLY;\nSELECT 1;\n',
+      // A procedure-style block that commits: it cannot run inside a transaction block, and its nextval must
+      // run exactly once.
+      '3_commits': "DO $$ BEGIN PERFORM nextval('ticks'); COMMIT; END $$;\n",
+      '4_after': 'CREATE TABLE after_all (a int);\n',
+    });
+
+    const result = await applyPendingMigrations(client, await readMigrationsFolder(dir));
+
+    expect(result.applied.map((a) => a.name)).toEqual([
+      '0_sequence',
+      '1_local_role',
+      '2_read_only',
+      '3_commits',
+      '4_after',
+    ]);
+    expect((await rows(client)).every((r) => r.finished_at !== null && r.applied_steps_count === 1)).toBe(
+      true,
+    );
+    const ticks = await client.query<{ last_value: string }>('SELECT last_value FROM ticks');
+    expect(ticks.rows[0]?.last_value).toBe('1');
+    await client.query('DROP TABLE made_by_reader');
+    await client.query('REVOKE ALL ON SCHEMA public FROM migration_reader');
+    await client.query('DROP ROLE migration_reader');
+  });
+
   it('rolls back a failing file with its own BEGIN and still records the failure', async () => {
     const { client } = await freshDatabase();
     const dir = folder({
@@ -438,6 +473,27 @@ describe('Prisma-compatible migration engine against real PostgreSQL', () => {
     );
     expect(found[0]?.exists).toBe(false);
     expect((await planMigrations(other, [])).failed.map((f) => f.name)).toEqual(['1_open']);
+  });
+
+  it('says what stays when a failing file committed part of its work before the open transaction', async () => {
+    const { client } = await freshDatabase();
+    const { failure, row } = await expectFailedMigration(
+      client,
+      {
+        '1_half':
+          'BEGIN;\nCREATE TABLE half_kept (a int);\nCOMMIT;\nBEGIN;\nCREATE TABLE half_open (a int);\n',
+      },
+      '1_half',
+    );
+    for (const text of [failure.message, row.logs ?? '']) {
+      expect(text).toContain('that transaction was rolled back');
+      expect(text).toContain('what the script committed before it stays');
+      expect(text).not.toContain('nothing');
+    }
+    const tables = await client.query<{ relname: string }>(
+      "SELECT relname FROM pg_class WHERE relname IN ('half_kept', 'half_open') ORDER BY relname",
+    );
+    expect(tables.rows.map((r) => r.relname)).toEqual(['half_kept']);
   });
 
   it('fails a file that rolls back its own work, but runs one that rolls back to a savepoint', async () => {
