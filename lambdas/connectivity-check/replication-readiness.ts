@@ -1,6 +1,5 @@
 import type { Client } from 'pg';
-import { BARRIER_TABLE } from '../cutover/cutover';
-import { HEARTBEAT_TABLE } from '../drill/heartbeat';
+import { NOT_REPLICATED, SYSTEM_SCHEMAS } from '../shared/replicated-tables';
 
 /**
  * What logical replication does not carry, or refuses, and the cutover relies on: checked on blue before
@@ -24,15 +23,6 @@ export interface ReplicationReadiness {
   readonly warnings: readonly ReadinessProblem[];
 }
 
-/** Schemas that are never application tables. */
-const SYSTEM_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'`;
-
-/**
- * Tables that may stay out of the publication: Prisma's bookkeeping (the migrate step writes green's own), the
- * cutover's barrier (it adds it itself) and the drill's heartbeat (each primary's own probe).
- */
-const MAY_BE_LEFT_OUT = ['public._prisma_migrations', `public.${BARRIER_TABLE}`, `public.${HEARTBEAT_TABLE}`];
-
 const REPLICA_IDENTITY_FULL_COST =
   'or ALTER TABLE %s REPLICA IDENTITY FULL (every UPDATE and DELETE then writes the whole old row to WAL, ' +
   'and green finds each row by a sequential scan unless it has a usable index: slow on large tables)';
@@ -45,6 +35,7 @@ interface TableRow {
   unlogged: boolean;
   partitioned: boolean;
   usable_index: string | null;
+  leaf_without_identity: string | null;
   published: boolean;
   via_root: boolean;
   publishes_changes: boolean;
@@ -103,6 +94,15 @@ export async function checkReplicationReadiness(blue: Client): Promise<Replicati
                                  LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
                                  WHERE a.attnotnull IS NOT TRUE)
               ORDER BY i.indnkeyatts, ic.relname LIMIT 1) AS usable_index,
+            -- A partitioned table's rows live in its leaf partitions: the first one UPDATE and DELETE would fail on.
+            (SELECT quote_ident(ln.nspname) || '.' || quote_ident(l.relname)
+               FROM pg_partition_tree(c.oid) pt JOIN pg_class l ON l.oid = pt.relid
+               JOIN pg_namespace ln ON ln.oid = l.relnamespace
+              WHERE c.relkind = 'p' AND pt.isleaf AND (
+                    l.relreplident = 'n'
+                 OR (l.relreplident = 'd' AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = l.oid AND i.indisprimary))
+                 OR (l.relreplident = 'i' AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = l.oid AND i.indisreplident)))
+              ORDER BY 1 LIMIT 1) AS leaf_without_identity,
             EXISTS (SELECT 1 FROM membership m WHERE m.relid = c.oid) AS published,
             EXISTS (SELECT 1 FROM membership m WHERE m.relid = c.oid AND m.pubviaroot) AS via_root,
             EXISTS (SELECT 1 FROM membership m WHERE m.relid = c.oid AND (m.pubupdate OR m.pubdelete))
@@ -145,7 +145,7 @@ export async function checkReplicationReadiness(blue: Client): Promise<Replicati
       continue; // a publication cannot list it, so it is not reported as left out
     }
     if (anyPublication && !table.published) {
-      if (!MAY_BE_LEFT_OUT.includes(table.name))
+      if (!NOT_REPLICATED.includes(table.name))
         problems.push({
           subject: table.name,
           problem: `is in blue's schema but in no publication (${publicationNames}): its rows never reach green`,
@@ -161,6 +161,12 @@ export async function checkReplicationReadiness(blue: Client): Promise<Replicati
           : table.replident === 'i' && !table.has_identity_index
             ? 'has REPLICA IDENTITY USING INDEX, but that index was dropped (it now behaves as NOTHING)'
             : undefined;
+    if (table.partitioned && table.leaf_without_identity !== null && publishesChanges)
+      problems.push({
+        subject: table.name,
+        problem: `is partitioned and its partition ${table.leaf_without_identity} has neither a primary key nor a replica identity: published with updates or deletes, every UPDATE and DELETE on it fails on blue`,
+        fix: `add a primary key to ${table.name} (its partitions inherit it), ${REPLICA_IDENTITY_FULL_COST.replace('%s', table.leaf_without_identity)}`,
+      });
     if (identityMissing !== undefined && publishesChanges && !table.partitioned)
       problems.push({
         subject: table.name,
@@ -177,6 +183,41 @@ export async function checkReplicationReadiness(blue: Client): Promise<Replicati
           'is partitioned and published without publish_via_partition_root: changes arrive as its partitions, ' +
           'which green must have with the same names and bounds',
         fix: `ALTER PUBLICATION … SET (publish_via_partition_root = true)`,
+      });
+  }
+
+  // PostgreSQL 15 added column lists and row filters to publications: either makes green's copy partial.
+  const { rows: version } = await blue.query<{ n: number }>(
+    "SELECT current_setting('server_version_num')::int AS n",
+  );
+  if ((version[0]?.n ?? 0) >= 150000) {
+    const { rows: partial } = await blue.query<{
+      pubname: string;
+      name: string;
+      column_list: boolean;
+      row_filter: boolean;
+    }>(
+      `SELECT p.pubname, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name,
+              pr.prattrs IS NOT NULL AS column_list, pr.prqual IS NOT NULL AS row_filter
+         FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
+         JOIN pg_class c ON c.oid = pr.prrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE pr.prattrs IS NOT NULL OR pr.prqual IS NOT NULL
+        ORDER BY 1, 2`,
+    );
+    for (const rel of partial)
+      problems.push({
+        subject: rel.name,
+        problem:
+          `is published by ${rel.pubname} with ` +
+          [
+            rel.column_list ? 'a column list (green never gets the other columns)' : '',
+            rel.row_filter
+              ? 'a row filter (green never gets the other rows, and UPDATE or DELETE on blue fails when the filter uses a column outside the replica identity)'
+              : '',
+          ]
+            .filter((part) => part !== '')
+            .join(' and '),
+        fix: `ALTER PUBLICATION ${rel.pubname} DROP TABLE ${rel.name}; ALTER PUBLICATION ${rel.pubname} ADD TABLE ${rel.name} (no column list, no WHERE), then on green ALTER SUBSCRIPTION … REFRESH PUBLICATION`,
       });
   }
 

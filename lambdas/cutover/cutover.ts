@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import { errorCode } from '../shared/postgres-errors';
+import { applicationTables, BARRIER_TABLE } from '../shared/replicated-tables';
 import { countDifferences, countTables, describeDifference } from '../verify/row-counts';
 
 export class CutoverError extends Error {
@@ -19,8 +20,7 @@ export class CutoverError extends Error {
   }
 }
 
-/** Replicated through the subscription like any table; a row written on blue marks a point in its history. */
-export const BARRIER_TABLE = 'dr_cutover_barrier';
+export { BARRIER_TABLE };
 
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
@@ -242,10 +242,21 @@ async function subscribedTables(green: Client, subscription: string): Promise<st
   return rows.map((r) => r.t);
 }
 
+/** Which of `tables` exist on this server (a table missing there counts as missing, not as an error). */
+async function existingTables(client: Client, tables: readonly string[]): Promise<string[]> {
+  if (tables.length === 0) return [];
+  const { rows } = await client.query<{ t: string }>(
+    `SELECT t FROM unnest($1::text[]) AS t WHERE to_regclass(format('%I.%I', split_part(t, '.', 1),
+       substr(t, length(split_part(t, '.', 1)) + 2))) IS NOT NULL`,
+    [tables],
+  );
+  return rows.map((r) => r.t);
+}
+
 /**
  * The exact comparison, inside the fenced window after the catch-up: blue takes no writes and green has applied
  * every one blue acknowledged, so both hold the same transactions and their row counts must be equal. Counts
- * every table of the subscription on both sides at once (one statement each, one snapshot), within
+ * every table of the subscription and every application table of blue on both sides at once (one statement each, one snapshot), within
  * `budgetMs`: past it the counts are cancelled and the cutover aborts (FencedVerifyTimeout), so the write pause
  * stays bounded. Any difference is GreenDiverged, naming each table; the caller unfences blue, nothing flips.
  */
@@ -255,19 +266,26 @@ export async function verifyInFencedWindow(
   options: { subscription: string; budgetMs: number },
 ): Promise<{ tables: number; verifyMs: number }> {
   const started = performance.now();
-  const tables = await subscribedTables(green, options.subscription);
+  // Every table the subscription carries, and every application table of blue whether or not it does: a table
+  // published only elsewhere, or not at all, never reaches green, and its rows would be lost at the flip.
+  const [subscribed, onBlue] = await Promise.all([
+    subscribedTables(green, options.subscription),
+    applicationTables(blue),
+  ]);
+  const tables = [...new Set([...subscribed, ...onBlue])].sort();
+  const onGreen = await existingTables(green, tables);
   const remaining = Math.max(1, Math.round(options.budgetMs - (performance.now() - started)));
-  const count = async (client: Client) => {
+  const count = async (client: Client, which: readonly string[]) => {
     await client.query(`SET statement_timeout = ${remaining}`);
     try {
-      return await countTables(client, tables);
+      return await countTables(client, which);
     } finally {
       await client.query('RESET statement_timeout').catch(() => undefined);
     }
   };
   let counts: [Map<string, bigint>, Map<string, bigint>];
   try {
-    counts = await Promise.all([count(blue), count(green)]);
+    counts = await Promise.all([count(blue, tables), count(green, onGreen)]);
   } catch (error) {
     if (errorCode(error) === '57014')
       throw new CutoverError(

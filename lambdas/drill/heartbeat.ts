@@ -3,7 +3,9 @@ import type { Client } from 'pg';
 import { sleep as defaultSleep } from '../shared/sleep';
 import { ReplicationProbeError } from './errors';
 
-export const HEARTBEAT_TABLE = 'dr_drill_heartbeat';
+import { HEARTBEAT_TABLE } from '../shared/replicated-tables';
+
+export { HEARTBEAT_TABLE };
 
 /**
  * The database's data-loss window, measured: writes a heartbeat row on the primary and times its arrival on

@@ -57,11 +57,12 @@ export function countDifferences(
 
 /** `green 97, blue 100: green is missing rows`. */
 export const describeCounts = (d: CountDifference): string =>
-  `green ${d.green < 0n ? 'missing' : d.green.toString()}, blue ${d.blue.toString()}: ${
-    d.green < d.blue ? 'green is missing rows' : 'green holds extra rows'
-  }`;
+  d.green < 0n
+    ? `missing on green, blue ${d.blue.toString()}: the table does not reach green, its rows would be lost`
+    : `green ${d.green.toString()}, blue ${d.blue.toString()}: ${
+        d.green < d.blue ? 'green is missing rows' : 'green holds extra rows'
+      }`;
 
-/** `public.ledger: green 97, blue 100: green is missing rows`. */
 export const describeDifference = (d: CountDifference): string => `${d.table}: ${describeCounts(d)}`;
 
 /** Blue's WAL insert position: it moves with every write, committed or not. */

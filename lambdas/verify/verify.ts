@@ -1,4 +1,5 @@
 import type { Client } from 'pg';
+import { applicationTables } from '../shared/replicated-tables';
 import { planMigrations } from '../migrations/engine';
 import type { LocalMigration } from '../migrations/folder';
 import { countAtQuietPoint, countDifferences, describeCounts } from './row-counts';
@@ -125,11 +126,23 @@ async function rowCountChecks(
     .filter((t) => onBlue.has(t) && (wanted === undefined || wanted.includes(t)))
     .sort();
   const missing = (wanted ?? []).filter((t) => !tables.includes(t));
-  const checks: VerifyCheck[] = missing.map((t) => ({
-    name: `rows:${t}`,
-    status: 'failed',
-    detail: 'table not present on both blue and green',
-  }));
+  // Blue's application tables that green does not have: their rows would never reach green.
+  const notOnGreen = (await applicationTables(blue)).filter(
+    (t) => !onGreen.has(t) && (wanted === undefined || wanted.includes(t)) && !missing.includes(t),
+  );
+  const checks: VerifyCheck[] = [
+    ...missing.map((t) => ({
+      name: `rows:${t}`,
+      status: 'failed' as const,
+      detail: 'table not present on both blue and green',
+    })),
+    ...notOnGreen.map((t) => ({
+      name: `rows:${t}`,
+      status: 'failed' as const,
+      detail:
+        'on blue, missing on green: its rows would not reach green (create it there, or drop it on blue)',
+    })),
+  ];
   const subscribed = (await greenSubscriptions(green)) > 0;
   return [...checks, ...(await compareRowCounts(green, blue, tables, options.tolerance, subscribed))];
 }

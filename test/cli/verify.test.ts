@@ -138,6 +138,38 @@ describe('dr verify against real PostgreSQL and logical replication', () => {
     expect(missing.out + missing.err).not.toContain(blue.password);
   });
 
+  it('exits 1 when blue has a table green lacks: its rows would never reach green', async () => {
+    const pair = await replicated(20);
+    const args = [
+      'verify',
+      '--blue-database-url',
+      pair.env.BLUE_DATABASE_URL,
+      '--green-database-url',
+      pair.env.GREEN_DATABASE_URL,
+    ];
+    await eventually(async () => (await dr(args)).code === 0);
+    // Not in the publication (FOR ALL TABLES would stream it and stop green's apply worker), so not a
+    // replication failure but a silent gap.
+    await execute(blue, pair.database, `DROP PUBLICATION pub_${pair.database}`);
+    await execute(blue, pair.database, `CREATE PUBLICATION pub_${pair.database} FOR TABLE ledger`);
+    await execute(
+      blue,
+      pair.database,
+      'CREATE TABLE only_blue (id int PRIMARY KEY); INSERT INTO only_blue VALUES (1)',
+    );
+
+    const gap = await dr([...args, '--json']);
+
+    expect(gap.code).toBe(1);
+    const result = JSON.parse(gap.out) as { checks: { name: string; status: string; detail: string }[] };
+    expect(result.checks.find((c) => c.name === 'rows:public.only_blue')).toMatchObject({
+      status: 'failed',
+      detail: expect.stringContaining('on blue, missing on green') as unknown as string,
+    });
+    // The republished subscription's walsender restarts write WAL on blue; stop it so later tests find blue quiet.
+    await pair.green.query(`DROP SUBSCRIPTION sub_${pair.database}`);
+  });
+
   it('exits 1 as undecided while blue takes writes, never 0', async () => {
     const pair = await replicated(100);
     const writer = await connect(blue, pair.database);

@@ -269,6 +269,34 @@ describe('connectivity check against real PostgreSQL', () => {
       );
       expect(report.warnings.map((w) => w.subject)).toEqual(['public.events']);
     });
+
+    it('refuses a partitioned table whose partitions have no identity, a column list and a row filter, all of which the old check passed', async () => {
+      await execute(blue, 'postgres', 'CREATE DATABASE ready_partial');
+      await execute(
+        blue,
+        'ready_partial',
+        'CREATE TABLE parted (id int NOT NULL, v int) PARTITION BY RANGE (id)',
+        'CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (1000)',
+        'CREATE TABLE cl (id int PRIMARY KEY, secret text, pub text)',
+        'CREATE TABLE rf (id int PRIMARY KEY, v int)',
+        'CREATE PUBLICATION dr_partial FOR TABLE parted, cl (id, pub), rf WHERE (v > 3)',
+      );
+      // What each breaks, on this server (PostgreSQL 15 or later for column lists and row filters).
+      await expect(execute(blue, 'ready_partial', 'UPDATE parted SET v = 1')).rejects.toThrow(
+        /does not have a replica identity/,
+      );
+
+      const report = await readiness('ready_partial');
+
+      expect(report.problems.map((p) => `${p.subject}: ${p.problem}`)).toEqual([
+        'public.parted: is partitioned and its partition public.parted_1 has neither a primary key nor a replica identity: published with updates or deletes, every UPDATE and DELETE on it fails on blue',
+        'public.cl: is published by dr_partial with a column list (green never gets the other columns)',
+        'public.rf: is published by dr_partial with a row filter (green never gets the other rows, and UPDATE or DELETE on blue fails when the filter uses a column outside the replica identity)',
+      ]);
+      expect(report.problems.find((p) => p.subject === 'public.cl')?.fix).toContain(
+        'ALTER PUBLICATION dr_partial DROP TABLE public.cl',
+      );
+    });
   });
 
   describe('handler', () => {

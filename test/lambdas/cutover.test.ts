@@ -246,6 +246,38 @@ describe('zero-loss cutover core against real logical replication', () => {
     await finishCutover(pair.green, pair.subscription); // frees the replication worker and slot
   });
 
+  it('compares every application table of blue in the fenced window, not only what the subscription carries', async () => {
+    const pair = await replicatedPair();
+    // A publication of listed tables, as the preparation docs set it up.
+    await pair.blue.query(`DROP PUBLICATION pub_${pair.database}`);
+    await pair.blue.query(`CREATE PUBLICATION pub_${pair.database} FOR TABLE ledger`);
+    await prepareCutover(pair.blue, pair.green, pair.subscription);
+    // Tables the subscription does not carry: one green has too, empty, and one green does not have at all.
+    await pair.green.query('CREATE TABLE audit (id int PRIMARY KEY)');
+    await pair.blue.query('CREATE TABLE audit (id int PRIMARY KEY)');
+    await pair.blue.query('INSERT INTO audit SELECT generate_series(1, 10)');
+    await pair.blue.query('CREATE TABLE only_blue (id int PRIMARY KEY)');
+    await pair.blue.query('INSERT INTO only_blue VALUES (1)');
+    await fenceBlue(pair.blue);
+    await waitForCatchUp(pair.blue, pair.green, {
+      subscription: pair.subscription,
+      timeoutMs: 10_000,
+      pollMs: 10,
+    });
+
+    const refused = (await verifyInFencedWindow(pair.blue, pair.green, {
+      subscription: pair.subscription,
+      budgetMs: 10_000,
+    }).catch((e: unknown) => e)) as Error;
+
+    expect(refused.name).toBe('GreenDiverged');
+    expect(refused.message).toContain('public.audit: green 0, blue 10: green is missing rows');
+    expect(refused.message).toContain('public.only_blue: missing on green, blue 1');
+    expect(refused.message).not.toContain('public.ledger');
+    await unfenceBlue(await connect(blue, pair.database));
+    await finishCutover(pair.green, pair.subscription); // frees the replication worker and slot
+  });
+
   it('gives up catching up when green stops applying, and the unfenced blue takes writes again', async () => {
     const pair = await replicatedPair();
     await prepareCutover(pair.blue, pair.green, pair.subscription);
