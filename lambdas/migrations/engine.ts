@@ -137,7 +137,8 @@ function planFrom(
   const failed = unfinished
     .filter((row) => !isRunning(row))
     .map((row) => ({ name: row.migration_name, startedAt: row.started_at.toISOString(), logs: row.logs }));
-  const settled = new Set([...applied, ...unfinished.filter(isRunning)].map((row) => row.migration_name));
+  // Prisma: any row not rolled back is not pending, a failed one included (it blocks deploy until resolved).
+  const settled = new Set([...applied, ...unfinished].map((row) => row.migration_name));
   const localByName = new Map(local.map((m) => [m.name, m]));
   const drift: MigrationDrift[] = [];
   for (const row of applied) {
@@ -184,7 +185,7 @@ const IGNORED_TABLES =
 async function refuseUnmanagedSchema(client: Client, options: MigrationsOptions): Promise<void> {
   const { rows } = await client.query<{ relname: string }>(
     `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')`,
+      WHERE n.nspname = $1 AND c.relkind = 'r'`, // Prisma's table_names (flavour/postgres.rs): ordinary tables
     [schemaOf(options)],
   );
   const tables = rows.map((row) => row.relname).filter((name) => !IGNORED_TABLES.test(name));

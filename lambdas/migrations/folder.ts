@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstatSync, readFileSync } from 'node:fs';
+import { lstatSync, readFileSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MigrationsError } from './errors';
@@ -108,6 +108,15 @@ function readScript(dir: string, name: string): string {
   }
 }
 
+/** Whether a symbolic link leads to a folder (a dangling link leads nowhere). */
+function leadsToFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Reads a Prisma migrations folder as Prisma's CLI does (listMigrations.ts): its subfolders in Prisma's order,
  * each with a migration.sql decoded as UTF-8, the provider in migration_lock.toml checked, other top-level
@@ -137,18 +146,20 @@ export async function readMigrationsFolder(dir: string): Promise<LocalMigration[
   }
   const names: string[] = [];
   for (const entry of entries) {
+    // Prisma lists only real directories: a symbolic link is a migration it would silently skip only when it
+    // leads to a folder; a plain file (a README, macOS's `Icon\r`) is skipped whatever its name.
+    const linkedFolder = entry.isSymbolicLink() && leadsToFolder(join(dir, entry.name));
+    if (!entry.isDirectory() && !linkedFolder) continue;
     if (isUnprintable(entry.name)) {
       throw new MigrationsFolderError(
         `${printableName(entry.name)} in the migrations folder has a control character in its name: rename or remove it`,
       );
     }
-    if (entry.isSymbolicLink()) {
-      // Prisma lists only real directories, so it would silently skip a linked migration.
+    if (linkedFolder) {
       throw new MigrationsFolderError(
         `${printableName(entry.name)} in the migrations folder is a symbolic link: migrations must be real folders`,
       );
     }
-    if (!entry.isDirectory()) continue;
     if (entry.name.startsWith('.')) {
       throw new MigrationsFolderError(
         `${printableName(entry.name)} in the migrations folder starts with a dot: it is not a migration; move it out`,

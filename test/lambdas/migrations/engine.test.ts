@@ -212,7 +212,7 @@ describe('Prisma-compatible migration engine against real PostgreSQL', () => {
     expect(plan).toMatchObject({
       blocked: true,
       failed: [{ name: '2_broken' }],
-      pending: ['2_broken', '3_add_name'],
+      pending: ['3_add_name'], // Prisma: a failed row is not pending; it blocks until resolved
     });
 
     // Fixed file + rolled back: deploy runs it again, then the rest.
@@ -614,6 +614,13 @@ describe('Prisma-compatible migration engine against real PostgreSQL', () => {
     await expect(applyPendingMigrations(postgis.client, local)).resolves.toMatchObject({
       applied: [{ name: '1_init' }],
     });
+
+    // Prisma counts ordinary tables only (relkind 'r'): an empty partitioned table does not make it non-empty.
+    const partitioned = await freshDatabase();
+    await partitioned.client.query('CREATE TABLE events (at date) PARTITION BY RANGE (at)');
+    await expect(applyPendingMigrations(partitioned.client, local)).resolves.toMatchObject({
+      applied: [{ name: '1_init' }],
+    });
   });
 
   it('resolve --applied writes logs as an empty string, as Prisma does', async () => {
@@ -687,6 +694,20 @@ describe('reading a migrations folder', () => {
       );
     } finally {
       rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('skips top-level files as Prisma does, whatever their name or kind (a linked README, macOS Icon\\r)', async () => {
+    withGoodMigration();
+    writeFileSync(join(dir, 'Icon\r'), '');
+    const readme = join(dir, '..', `readme-${Date.now()}.md`);
+    writeFileSync(readme, '# notes\n');
+    symlinkSync(readme, join(dir, 'README.md'));
+    try {
+      const read = await readMigrationsFolder(dir);
+      expect(read.map((m) => m.name)).toEqual(['1_good']);
+    } finally {
+      rmSync(readme, { force: true });
     }
   });
 
