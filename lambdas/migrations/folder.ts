@@ -28,14 +28,25 @@ export function migrationChecksum(script: string): string {
   return sha256(script);
 }
 
+/** The length of a checksum string as Prisma writes it (32 bytes, two hex digits each). */
+const CHECKSUM_LENGTH = 64;
+
 /**
- * Whether a script matches a stored checksum, as Prisma compares them: a file that differs only in CRLF vs LF
- * line endings (a checkout on another OS) still matches.
+ * Whether a script matches a stored checksum, exactly as Prisma compares them (checksum.rs,
+ * script_matches_checksum): the script as it is, with CRLF turned into LF, and with every LF turned into CRLF
+ * (on the script as it is); and a stored checksum of another length than 64 is compared with the digest
+ * written without zero padding, as an old engine wrote them (prisma-engines#1887).
  */
 export function checksumMatches(script: string, stored: string): boolean {
-  const lf = script.replace(/\r\n/g, '\n');
-  const crlf = lf.replace(/\n/g, '\r\n');
-  return [script, lf, crlf].some((variant) => sha256(variant) === stored);
+  const variants = [script, script.replace(/\r\n/g, '\n'), script.replace(/\n/g, '\r\n')];
+  return variants.some((variant) => {
+    const digest = createHash('sha256').update(variant, 'utf8').digest();
+    const rendered =
+      stored.length > 0 && stored.length !== CHECKSUM_LENGTH
+        ? Array.from(digest, (byte) => byte.toString(16)).join('')
+        : digest.toString('hex');
+    return rendered === stored;
+  });
 }
 
 /** A name as it can be printed on one line: control and line-separator characters escaped, quoted. */
