@@ -12,7 +12,8 @@ export class CutoverError extends Error {
       | 'SubscriptionMissing'
       | 'SubscriptionUsesRotatedUser'
       | 'GreenDiverged'
-      | 'FencedVerifyTimeout',
+      | 'FencedVerifyTimeout'
+      | 'FenceBypassable',
     message: string,
   ) {
     super(message);
@@ -78,6 +79,46 @@ async function refuseRotatedSubscriptionUser(blue: Client, subscription: string)
     );
 }
 
+/** PostgreSQL's spellings of false for a boolean setting (unique prefixes of off, false, no; and 0). */
+const FALSE_SETTING = '(of|off|f|fa|fal|fals|false|n|no|0)';
+
+/**
+ * Refuses what writes through blue's fence (a default, not a lock): a transaction prepared in this database
+ * (COMMIT PREPARED after the fence still writes), and a role whose own default_transaction_read_only = off
+ * overrides the database's. Run before blue is fenced, and again inside the fenced window.
+ */
+export async function refuseFenceBypasses(blue: Client): Promise<void> {
+  const { rows: prepared } = await blue.query<{ gid: string }>(
+    'SELECT gid FROM pg_prepared_xacts WHERE database = current_database() ORDER BY prepared LIMIT 5',
+  );
+  const { rows: roles } = await blue.query<{ rolname: string }>(
+    `SELECT DISTINCT r.rolname FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole
+      WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+        AND EXISTS (SELECT 1 FROM unnest(s.setconfig) AS c
+                     WHERE lower(c) ~ '^default_transaction_read_only=${FALSE_SETTING}$')
+      ORDER BY 1 LIMIT 5`,
+  );
+  const problems = [
+    ...(prepared.length > 0
+      ? [
+          `prepared transaction(s) ${prepared.map((p) => JSON.stringify(p.gid.slice(0, 64))).join(', ')} ` +
+            'would commit through the fence (COMMIT PREPARED or ROLLBACK PREPARED them first)',
+        ]
+      : []),
+    ...(roles.length > 0
+      ? [
+          `role(s) ${roles.map((r) => JSON.stringify(r.rolname)).join(', ')} set default_transaction_read_only ` +
+            '= off for themselves, which overrides the fence (ALTER ROLE … RESET default_transaction_read_only)',
+        ]
+      : []),
+  ];
+  if (problems.length > 0)
+    throw new CutoverError(
+      'FenceBypassable',
+      `blue's fence would not stop every write: ${problems.join('; ')}. Nothing was fenced or flipped.`,
+    );
+}
+
 /**
  * Readies the cutover before blue is fenced, so the fenced window stays short: fences green (its sessions
  * default to read-only and current ones are ended; the subscription's apply worker keeps applying), so no
@@ -93,6 +134,7 @@ export async function prepareCutover(blue: Client, green: Client, subscription: 
   if (!sub.enabled)
     throw new CutoverError('NotSynchronized', `subscription ${subscription} on green is disabled`);
   await refuseRotatedSubscriptionUser(blue, subscription);
+  await refuseFenceBypasses(blue);
   const ddl = `CREATE TABLE IF NOT EXISTS public.${BARRIER_TABLE} (token uuid PRIMARY KEY, written_at timestamptz NOT NULL DEFAULT now())`;
   await blue.query(ddl);
   await green.query(ddl);

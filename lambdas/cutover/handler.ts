@@ -9,6 +9,7 @@ import { parseInput, runStep, StepError, stepInstrumentation, toStepError } from
 import {
   CutoverError,
   fenceBlue,
+  refuseFenceBypasses,
   finishCutover,
   prepareCutover,
   syncSequences,
@@ -117,6 +118,7 @@ export async function handler(event: unknown): Promise<CutoverResult> {
           const fenced = await fenceBlue(blue);
           instrumentation.logger.info('blue fenced', { ...fenced });
           try {
+            await refuseFenceBypasses(blue);
             const caughtUp = await waitForCatchUp(blue, green, {
               subscription: input.subscription,
               timeoutMs: input.catchUpTimeoutMs,

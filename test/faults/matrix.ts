@@ -302,6 +302,26 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   },
   {
     workflow: 'blue-green migration',
+    step: 'fence and catch-up',
+    fault: 'a table of blue the subscription does not carry (published elsewhere, or missing on green)',
+    endState: 'GreenDiverged names the table; blue unfenced; nothing flipped',
+    test: [
+      'test/lambdas/cutover.test.ts',
+      'compares every application table of blue in the fenced window, not only what the subscription carries',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'cutover prepare / fence',
+    fault: 'a prepared transaction or a role overriding default_transaction_read_only on blue',
+    endState: 'FenceBypassable before anything is fenced; nothing flipped',
+    test: [
+      'test/lambdas/cutover.test.ts',
+      'refuses what writes through the fence: a prepared transaction, a role that turns the default off',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
     step: 'verify',
     fault: 'blue keeps taking writes while counted; green really missing or holding rows',
     endState:

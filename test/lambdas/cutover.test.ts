@@ -64,7 +64,10 @@ describe('zero-loss cutover core against real logical replication', () => {
 
   beforeAll(async () => {
     [blue, green] = await Promise.all([
-      PostgresServer.start({ name: 'cutover-blue', settings: { wal_level: 'logical' } }),
+      PostgresServer.start({
+        name: 'cutover-blue',
+        settings: { wal_level: 'logical', max_prepared_transactions: '4' },
+      }),
       PostgresServer.start({ name: 'cutover-green' }),
     ]);
   });
@@ -275,6 +278,40 @@ describe('zero-loss cutover core against real logical replication', () => {
     expect(refused.message).toContain('public.only_blue: missing on green, blue 1');
     expect(refused.message).not.toContain('public.ledger');
     await unfenceBlue(await connect(blue, pair.database));
+    await finishCutover(pair.green, pair.subscription); // frees the replication worker and slot
+  });
+
+  it('refuses what writes through the fence: a prepared transaction, a role that turns the default off', async () => {
+    const pair = await replicatedPair();
+    const role = `writer_${pair.database}`;
+    await pair.blue.query(`CREATE ROLE ${role} NOLOGIN`);
+    await pair.blue.query(
+      `ALTER ROLE ${role} IN DATABASE ${pair.database} SET default_transaction_read_only = off`,
+    );
+    await expect(prepareCutover(pair.blue, pair.green, pair.subscription)).rejects.toMatchObject({
+      name: 'FenceBypassable',
+      message: expect.stringContaining(
+        `role(s) "${role}" set default_transaction_read_only = off`,
+      ) as unknown,
+    });
+    await pair.blue.query(
+      `ALTER ROLE ${role} IN DATABASE ${pair.database} RESET default_transaction_read_only`,
+    );
+
+    // A transaction prepared before the fence would commit through it.
+    const preparer = await connect(blue, pair.database);
+    await preparer.query('BEGIN');
+    await preparer.query("INSERT INTO ledger (note) VALUES ('prepared')");
+    await preparer.query(`PREPARE TRANSACTION 'p_${pair.database}'`);
+    try {
+      await expect(prepareCutover(pair.blue, pair.green, pair.subscription)).rejects.toMatchObject({
+        name: 'FenceBypassable',
+        message: expect.stringContaining(`prepared transaction(s) "p_${pair.database}"`) as unknown,
+      });
+    } finally {
+      await preparer.query(`ROLLBACK PREPARED 'p_${pair.database}'`);
+    }
+    await prepareCutover(pair.blue, pair.green, pair.subscription);
     await finishCutover(pair.green, pair.subscription); // frees the replication worker and slot
   });
 
