@@ -222,6 +222,37 @@ describe('verify step against real PostgreSQL', () => {
     );
   });
 
+  it('never passes while a commit on blue waits for a synchronous standby (written, not yet visible on blue)', async () => {
+    const { database, blue: b, green: g } = await pair({ blue: 100, green: 0 });
+    await subscribeGreenToBlue(blue, green, database, {
+      publication: `pub_${database}`,
+      subscription: `sub_${database}`,
+    });
+    await eventually(async () => (await g.query('SELECT 1 FROM account')).rowCount === 100);
+    await g.query('DELETE FROM account WHERE id = 1'); // green really misses a row
+    const admin = await connect(blue, 'postgres');
+    await admin.query("ALTER SYSTEM SET synchronous_standby_names = 'nobody'");
+    await admin.query('SELECT pg_reload_conf()');
+    const committer = await connect(blue, database);
+    const stuck = committer.query("INSERT INTO account (email) VALUES ('waits@example.org')");
+    let status: string | undefined;
+    try {
+      await eventually(async () => {
+        const { rows } = await admin.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'SyncRep'",
+        );
+        return rows[0]?.n === 1;
+      });
+      status = rowsCheck(await verifyGreen(g, b, local, { ...DEFAULTS }))?.status;
+    } finally {
+      await admin.query('ALTER SYSTEM RESET synchronous_standby_names');
+      await admin.query('SELECT pg_reload_conf()');
+      await stuck;
+    }
+    expect(status).toBe('undecided');
+    await g.query(`DROP SUBSCRIPTION sub_${database}`);
+  });
+
   it("fails a green missing one of blue's sequences (the cutover could not carry its value)", async () => {
     const { blue: b, green: g } = await pair({ blue: 0, green: 0 });
     await b.query('CREATE SEQUENCE invoice_number_seq');
