@@ -3,6 +3,7 @@ import type { Client } from 'pg';
 import { errorCode } from '../shared/postgres-errors';
 import { applicationTables, BARRIER_TABLE } from '../shared/replicated-tables';
 import { countDifferences, countTables, describeDifference } from '../verify/row-counts';
+import { quoteIdent } from '../shared/sql-identifier';
 
 export class CutoverError extends Error {
   constructor(
@@ -22,8 +23,6 @@ export class CutoverError extends Error {
 }
 
 export { BARRIER_TABLE };
-
-const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /**
  * The cutover writes through its own fences: a session opened after a fence defaults to read-only, so each

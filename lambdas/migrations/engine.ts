@@ -3,6 +3,7 @@ import type { Client, QueryResult } from 'pg';
 import { endsSession, errorCode, isServerError } from '../shared/postgres-errors';
 import { MigrationsError } from './errors';
 import { checksumMatches, displayName, printableName, type LocalMigration } from './folder';
+import { quoteIdent } from '../shared/sql-identifier';
 
 export { MigrationsError, type MigrationsErrorCode } from './errors';
 
@@ -75,7 +76,6 @@ export interface ApplyResult {
   readonly plan: MigrationPlan;
 }
 
-const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const schemaOf = (options: MigrationsOptions) => options.schema ?? 'public';
 const tableOf = (options: MigrationsOptions) => `${quoteIdent(schemaOf(options))}."_prisma_migrations"`;
 

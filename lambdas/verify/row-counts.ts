@@ -1,12 +1,11 @@
 import type { Client } from 'pg';
+import { quoteIdent } from '../shared/sql-identifier';
 
 /**
  * Exact row counts, compared only where they can be decided: at a point where blue and green are known to hold
  * the same transactions. The rule is stated once here and used by the verify step, `dr verify` and the cutover's
  * fenced window.
  */
-
-const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** `schema.table` → quoted SQL name. */
 export function qualifiedName(table: string): string {
