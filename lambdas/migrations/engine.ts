@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Client, QueryResult } from 'pg';
+import type { Client } from 'pg';
 import { endsSession, errorCode, isServerError } from '../shared/postgres-errors';
 import { MigrationsError } from './errors';
 import { checksumMatches, displayName, printableName, type LocalMigration } from './folder';
 import { quoteIdent } from '../shared/sql-identifier';
+import { uncommittedWork } from './transaction-control';
 
 export { MigrationsError, type MigrationsErrorCode } from './errors';
 
@@ -283,43 +284,6 @@ class ScriptCommittedNothing extends Error {
   override readonly name = 'ScriptCommittedNothing';
 }
 
-/**
- * Why a script that the server accepted did not commit its work, from the session's real transaction state
- * (the ReadyForQuery status after the script: I idle, T in a transaction, E in a failed one) and the command
- * tags of its statements. Prisma's engine checks neither (it sends the file with simple_query and records
- * success), so it would record such a file as applied.
- */
-function uncommittedReason(
-  status: string,
-  results: QueryResult | QueryResult[] | undefined,
-): string | undefined {
-  const commands = (Array.isArray(results) ? results : results === undefined ? [] : [results]).map(
-    (result) => result.command,
-  );
-  // COMMIT (and COMMIT AND CHAIN) ends a transaction whose work stays, whatever happens after it.
-  const committed = commands.includes('COMMIT');
-  if (status === 'T' || status === 'E') {
-    return (
-      'the script left a transaction open (BEGIN without COMMIT): that transaction was rolled back' +
-      (committed ? '; what the script committed before it stays, check the database before resolving' : '')
-    );
-  }
-  // A ROLLBACK after a SAVEPOINT in the same script is taken as ROLLBACK TO SAVEPOINT (the tags are the same).
-  let savepoint = false;
-  for (const [index, command] of commands.entries()) {
-    if (command === 'SAVEPOINT') savepoint = true;
-    else if (command === 'BEGIN' || command === 'START' || command === 'COMMIT') savepoint = false;
-    else if (command === 'ROLLBACK' && !savepoint) {
-      const more = committed || index < commands.length - 1;
-      return (
-        'the script ran ROLLBACK: the work of that transaction was discarded' +
-        (more ? '; what the script committed outside it stays, check the database before resolving' : '')
-      );
-    }
-  }
-  return undefined;
-}
-
 export interface ApplyOptions extends MigrationsOptions {
   /** Called as each migration starts and ends (for logs and progress). */
   readonly onProgress?: (event: { name: string; phase: 'started' | 'finished'; durationMs?: number }) => void;
@@ -382,8 +346,11 @@ export async function applyPendingMigrations(
       options.onProgress?.({ name, phase: 'started' });
       let failure: unknown;
       try {
-        const results = await client.query(migration.script);
-        const reason = uncommittedReason(client.getTransactionStatus() ?? '', results);
+        await client.query(migration.script);
+        // The session's real state after the script (ReadyForQuery: I idle, T in a transaction, E in a failed
+        // one) and the script's own transaction control. Prisma's engine checks neither.
+        const status = client.getTransactionStatus();
+        const reason = uncommittedWork(migration.script, status === 'T' || status === 'E');
         if (reason !== undefined) failure = new ScriptCommittedNothing(reason);
       } catch (error) {
         // The session died mid-script (socket gone, crash, failover, terminated): nothing can be recorded; the row

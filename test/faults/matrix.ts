@@ -42,7 +42,7 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   {
     workflow: 'blue-green migration',
     step: 'migrate',
-    fault: 'a migration file leaves its transaction open, or rolls back its own work',
+    fault: 'a migration file leaves its transaction open, rolls back or prepares its work',
     endState: 'recorded failed (P3018, with logs), never reported applied; later migrations not run',
     test: [
       ENGINE,

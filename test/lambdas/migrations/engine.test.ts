@@ -30,7 +30,8 @@ describe('Prisma-compatible migration engine against real PostgreSQL', () => {
   let databaseCounter = 0;
 
   beforeAll(async () => {
-    server = await PostgresServer.start({ name: 'migrations' });
+    // Prepared transactions enabled, so scripts that prepare or finish one can be tried.
+    server = await PostgresServer.start({ name: 'migrations', settings: { max_prepared_transactions: '4' } });
     folders = mkdtempSync(join(tmpdir(), 'pg-dr-migrations-'));
   });
   afterAll(async () => {
@@ -520,6 +521,70 @@ describe('Prisma-compatible migration engine against real PostgreSQL', () => {
     );
     expect(found[0]).toEqual({ kept: true, undone: false, discarded: false });
     expect((await rows(client)).find((r) => r.migration_name === '1_savepoint')?.finished_at).not.toBeNull();
+  });
+
+  it('fails a file whose plain ROLLBACK after a SAVEPOINT discards the whole transaction', async () => {
+    const { client } = await freshDatabase();
+    const { row } = await expectFailedMigration(
+      client,
+      { '1_savepoint_then_rollback': 'BEGIN;\nSAVEPOINT s;\nCREATE TABLE gone (a int);\nROLLBACK;\n' },
+      '1_savepoint_then_rollback',
+    );
+    expect(row.logs).toContain('the script ran ROLLBACK');
+    const { rows: found } = await client.query<{ gone: boolean }>(
+      "SELECT to_regclass('gone') IS NOT NULL AS gone",
+    );
+    expect(found[0]?.gone).toBe(false);
+  });
+
+  it('reads transaction control as the server does: not in strings, comments, bodies or BEGIN ATOMIC', async () => {
+    const { client } = await freshDatabase();
+    const script = [
+      'CREATE TABLE notes (body text);',
+      "INSERT INTO notes VALUES ('ROLLBACK;'), (E'it\\'s; ROLLBACK;'); -- ROLLBACK;",
+      '/* ROLLBACK; /* nested */ ROLLBACK; */',
+      'CREATE FUNCTION undo() RETURNS void LANGUAGE plpgsql AS $body$ BEGIN ROLLBACK; END $body$;',
+      'CREATE FUNCTION twice(x int) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN x > 0 THEN x * 2 END; END;',
+      'BEGIN;',
+      'CREATE TABLE "ROLLBACK" (a int);',
+      'COMMIT;',
+      '',
+    ].join('\n');
+    const { applied } = await applyPendingMigrations(
+      client,
+      await readMigrationsFolder(folder({ '1_lookalikes': script })),
+    );
+    expect(applied.map((a) => a.name)).toEqual(['1_lookalikes']);
+    const { rows: found } = await client.query<{ n: number; f: boolean }>(
+      `SELECT (SELECT count(*)::int FROM notes) AS n, to_regprocedure('twice(int)') IS NOT NULL AS f`,
+    );
+    expect(found[0]).toEqual({ n: 2, f: true });
+  });
+
+  it('fails a file that prepares its transaction (work neither committed nor discarded), naming it', async () => {
+    const { client, database } = await freshDatabase();
+    const { failure } = await expectFailedMigration(
+      client,
+      { '1_prepared': "BEGIN;\nCREATE TABLE pending_work (a int);\nPREPARE TRANSACTION 'mig-1';\n" },
+      '1_prepared',
+    );
+    expect(failure.message).toContain('PREPARE TRANSACTION');
+    expect(failure.message).toContain('mig-1');
+    const other = await connect(database);
+    await other.query("ROLLBACK PREPARED 'mig-1'");
+  });
+
+  it('applies a file that finishes a prepared transaction (ROLLBACK PREPARED is not its own rollback)', async () => {
+    const { client, database } = await freshDatabase();
+    const other = await connect(database);
+    await other.query("BEGIN; CREATE TABLE stray (a int); PREPARE TRANSACTION 'stray-1'");
+    const { applied } = await applyPendingMigrations(
+      client,
+      await readMigrationsFolder(folder({ '1_clear_stray': "ROLLBACK PREPARED 'stray-1';\n" })),
+    );
+    expect(applied.map((a) => a.name)).toEqual(['1_clear_stray']);
+    const { rows: left } = await client.query('SELECT gid FROM pg_prepared_xacts');
+    expect(left).toEqual([]);
   });
 
   it('records a script error that merely reads like a lost connection as a failed migration with logs', async () => {
