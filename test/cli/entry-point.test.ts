@@ -149,4 +149,21 @@ describe('dr, run through its real entry point (bin/dr.js) against a loopback AW
     );
     expect(ownErrors(runs[2]?.err ?? '')).toContain("unknown option '--database-ur=***'");
   });
+
+  it('never echoes a bare word that is not one of its own (a password typed where a command goes)', async () => {
+    const runs = await Promise.all(
+      [['Hunter2-pw'], ['migrations', 'Hunter2-pw'], ['migrations', 'plan', 'Hunter2-pw'], ['drils']].map(
+        (argv) => dr(argv, { PATH: process.env.PATH ?? '' }),
+      ),
+    );
+    for (const run of runs.slice(0, 3)) {
+      expect(run.code).toBe(2);
+      expect(ownErrors(run.err) + run.out).not.toContain('Hunter2');
+    }
+    expect(ownErrors(runs[0]?.err ?? '')).toContain('unknown command <argument 1>');
+    expect(ownErrors(runs[1]?.err ?? '')).toContain('unknown command <argument 2>');
+    // A typo of one of dr's own words is shown, with commander's suggestion.
+    expect(ownErrors(runs[3]?.err ?? '')).toContain("unknown command 'drils'");
+    expect(ownErrors(runs[3]?.err ?? '')).toContain('Did you mean drill?');
+  });
 });

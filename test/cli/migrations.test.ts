@@ -243,7 +243,9 @@ describe('dr migrations (CLI) against real PostgreSQL', () => {
       ['migrations', 'apply', '--lock-timeout', 'soon'],
       '--lock-timeout must be a whole number from 1 to 3600000 ms',
     ],
-    [['migrations', 'deploy'], "unknown command 'deploy'"],
+    // A word that is not dr's (nor a typo of one) may be a pasted secret: named by position, never echoed.
+    [['migrations', 'deploy'], 'unknown command <argument 2>'],
+    [['migrations', 'aply'], "unknown command 'aply'"],
   ])('rejects bad usage %j with exit 2 and a clear message', async (argv, message) => {
     const result = await dr(
       argv.includes('resolve') ? [...argv, '--database-url', 'postgresql://u@h/d'] : argv,
