@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import { errorCode } from '../shared/postgres-errors';
-import { applicationTables, BARRIER_TABLE } from '../shared/replicated-tables';
+import { applicationTables, BARRIER_TABLE, tableKeySql } from '../shared/replicated-tables';
 import { countDifferences, countTables, describeDifference } from '../verify/row-counts';
 import { quoteIdent } from '../shared/sql-identifier';
 
@@ -269,10 +269,10 @@ export async function waitForCatchUp(
   return { caughtUpMs: Math.round(performance.now() - started), blueLsn: lsn.rows[0]?.lsn ?? '' };
 }
 
-/** The tables green's subscription replicates (`schema.table`), the barrier table left out. */
+/** The tables green's subscription replicates (table keys), the barrier table left out. */
 async function subscribedTables(green: Client, subscription: string): Promise<string[]> {
   const { rows } = await green.query<{ t: string }>(
-    `SELECT n.nspname || '.' || c.relname AS t
+    `SELECT ${tableKeySql('n.nspname', 'c.relname')} AS t
        FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
        JOIN pg_class c ON c.oid = r.srrelid JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE s.subname = $1 AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
@@ -287,8 +287,8 @@ async function subscribedTables(green: Client, subscription: string): Promise<st
 async function existingTables(client: Client, tables: readonly string[]): Promise<string[]> {
   if (tables.length === 0) return [];
   const { rows } = await client.query<{ t: string }>(
-    `SELECT t FROM unnest($1::text[]) AS t WHERE to_regclass(format('%I.%I', split_part(t, '.', 1),
-       substr(t, length(split_part(t, '.', 1)) + 2))) IS NOT NULL`,
+    // A table key is PostgreSQL's qualified-name text.
+    'SELECT t FROM unnest($1::text[]) AS t WHERE to_regclass(t) IS NOT NULL',
     [tables],
   );
   return rows.map((r) => r.t);

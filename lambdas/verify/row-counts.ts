@@ -1,4 +1,5 @@
 import type { Client } from 'pg';
+import { parseTableKey } from '../shared/replicated-tables';
 import { quoteIdent } from '../shared/sql-identifier';
 
 /**
@@ -7,16 +8,15 @@ import { quoteIdent } from '../shared/sql-identifier';
  * fenced window.
  */
 
-/** `schema.table` → quoted SQL name. */
+/** A table key (tableKey) → quoted SQL name. */
 export function qualifiedName(table: string): string {
-  const dot = table.indexOf('.');
-  const [schema, name] = dot === -1 ? ['public', table] : [table.slice(0, dot), table.slice(dot + 1)];
+  const { schema, name } = parseTableKey(table);
   return `${quoteIdent(schema)}.${quoteIdent(name)}`;
 }
 
 /**
  * Exact count(*) of every table in one statement, so all counts come from one snapshot. Returns counts in the
- * order of `tables` (qualified `schema.table` names).
+ * order of `tables` (table keys, tableKey).
  */
 export async function countTables(client: Client, tables: readonly string[]): Promise<Map<string, bigint>> {
   const counts = new Map<string, bigint>();

@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import { applicationTables } from '../shared/replicated-tables';
+import { applicationTables, tableKey, tableKeySql } from '../shared/replicated-tables';
 import { planMigrations } from '../migrations/engine';
 import type { LocalMigration } from '../migrations/folder';
 import { countAtQuietPoint, countDifferences, describeCounts } from './row-counts';
@@ -96,13 +96,6 @@ async function requiredTableCheck(
   };
 }
 
-async function userTables(client: Client): Promise<Set<string>> {
-  const { rows } = await client.query<{ t: string }>(
-    `SELECT schemaname || '.' || relname AS t FROM pg_stat_user_tables WHERE relname <> '_prisma_migrations'`,
-  );
-  return new Set(rows.map((r) => r.t));
-}
-
 async function greenSubscriptions(green: Client): Promise<number> {
   const { rows } = await green.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM pg_subscription
@@ -117,18 +110,18 @@ async function rowCountChecks(
   options: { tolerance: number; tables?: readonly string[] },
   schema: string,
 ): Promise<VerifyCheck[]> {
-  const [onGreen, onBlue] = await Promise.all([userTables(green), userTables(blue)]);
+  // Both sides' application tables, read by the one rule (replicated-tables.ts), as table keys.
+  const [onGreenList, onBlueList] = await Promise.all([applicationTables(green), applicationTables(blue)]);
+  const onGreen = new Set(onGreenList);
   const wanted = options.tables?.map((t) => {
     const s = splitTable(t, schema);
-    return `${s.schema}.${s.name}`;
+    return tableKey(s.schema, s.name);
   });
-  const tables = [...onGreen]
-    .filter((t) => onBlue.has(t) && (wanted === undefined || wanted.includes(t)))
-    .sort();
-  const missing = (wanted ?? []).filter((t) => !tables.includes(t));
+  const tables = onBlueList.filter((t) => onGreen.has(t) && (wanted === undefined || wanted.includes(t)));
+  const missing = (wanted ?? []).filter((t) => !tables.includes(t) && !onBlueList.includes(t));
   // Blue's application tables that green does not have: their rows would never reach green.
-  const notOnGreen = (await applicationTables(blue)).filter(
-    (t) => !onGreen.has(t) && (wanted === undefined || wanted.includes(t)) && !missing.includes(t),
+  const notOnGreen = onBlueList.filter(
+    (t) => !onGreen.has(t) && (wanted === undefined || wanted.includes(t)),
   );
   const checks: VerifyCheck[] = [
     ...missing.map((t) => ({
@@ -234,7 +227,7 @@ async function replicationLagCheck(
  * value, and can only set those green has. A sequence of blue's missing on green fails here, before any fence.
  */
 async function sequencesCheck(green: Client, blue: Client): Promise<VerifyCheck> {
-  const list = `SELECT schemaname || '.' || sequencename AS name FROM pg_sequences ORDER BY 1`;
+  const list = `SELECT ${tableKeySql('schemaname', 'sequencename')} AS name FROM pg_sequences ORDER BY schemaname, sequencename`;
   const [onBlue, onGreen] = await Promise.all([
     blue.query<{ name: string }>(list),
     green.query<{ name: string }>(list),

@@ -10,7 +10,13 @@ import {
 } from '../../lambdas/cutover/cutover';
 import { coldStart, databaseSecret } from '../support/lambda';
 import { PostgresServer } from '../support/postgres';
-import { eventually, execute, replicationUser, subscribeGreenToBlue } from '../support/replication';
+import {
+  eventually,
+  execute,
+  REPLICATION_USER,
+  replicationUser,
+  subscribeGreenToBlue,
+} from '../support/replication';
 
 const SCHEMA = 'CREATE TABLE ledger (id bigserial PRIMARY KEY, note text NOT NULL)';
 
@@ -279,6 +285,39 @@ describe('zero-loss cutover core against real logical replication', () => {
     expect(refused.message).not.toContain('public.ledger');
     await unfenceBlue(await connect(blue, pair.database));
     await finishCutover(pair.green, pair.subscription); // frees the replication worker and slot
+  });
+
+  it('counts a subscribed table whose schema name holds a dot, by its exact name, in the fenced window', async () => {
+    const pair = await replicatedPair();
+    const ddl = 'CREATE SCHEMA "Ops.Audit"; CREATE TABLE "Ops.Audit"."Entry" (id int PRIMARY KEY)';
+    await pair.blue.query(ddl);
+    await pair.green.query(ddl);
+    // The replication user reads the new schema for the initial copy.
+    await pair.blue.query(
+      `GRANT USAGE ON SCHEMA "Ops.Audit" TO ${REPLICATION_USER}; GRANT SELECT ON "Ops.Audit"."Entry" TO ${REPLICATION_USER}`,
+    );
+    await pair.green.query(`ALTER SUBSCRIPTION ${pair.subscription} REFRESH PUBLICATION`);
+    await pair.blue.query('INSERT INTO "Ops.Audit"."Entry" SELECT generate_series(1, 7)');
+    await prepareCutover(pair.blue, pair.green, pair.subscription);
+    await fenceBlue(pair.blue);
+    await waitForCatchUp(pair.blue, pair.green, {
+      subscription: pair.subscription,
+      timeoutMs: 10_000,
+      pollMs: 10,
+    });
+    // Caught up and equal: the exact count passes.
+    await verifyInFencedWindow(pair.blue, pair.green, { subscription: pair.subscription, budgetMs: 10_000 });
+    // One row lost on green (written with replication's own role, so the subscription does not mind).
+    await pair.green.query('SET session_replication_role = replica; SET default_transaction_read_only = off');
+    await pair.green.query('DELETE FROM "Ops.Audit"."Entry" WHERE id = 7');
+    const refused = (await verifyInFencedWindow(pair.blue, pair.green, {
+      subscription: pair.subscription,
+      budgetMs: 10_000,
+    }).catch((e: unknown) => e)) as Error;
+    expect(refused.name).toBe('GreenDiverged');
+    expect(refused.message).toContain('"Ops.Audit"."Entry": green 6, blue 7: green is missing rows');
+    await unfenceBlue(await connect(blue, pair.database));
+    await finishCutover(pair.green, pair.subscription);
   });
 
   it('refuses what writes through the fence: a prepared transaction, a role that turns the default off', async () => {

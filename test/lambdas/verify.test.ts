@@ -6,6 +6,7 @@ import { applyPendingMigrations } from '../../lambdas/migrations/engine';
 import { readMigrationsFolder, type LocalMigration } from '../../lambdas/migrations/folder';
 import type { VerifyReport } from '../../lambdas/verify/verify';
 import { verifyGreen, type VerifyOptions } from '../../lambdas/verify/verify';
+import { parseTableKey, tableKey, tableKeySql } from '../../lambdas/shared/replicated-tables';
 import { coldStart, databaseSecret } from '../support/lambda';
 import { PostgresServer } from '../support/postgres';
 import { eventually, execute, subscribeGreenToBlue } from '../support/replication';
@@ -104,6 +105,38 @@ describe('verify step against real PostgreSQL', () => {
       'rows:public.account',
       'rows:public.order',
       'sequences',
+    ]);
+  });
+
+  it('compares tables whose names hold a dot, a quote or capitals, each by its exact name', async () => {
+    const { blue: b, green: g } = await pair({ blue: 2, green: 2 });
+    for (const [client, odd] of [
+      [b, 3],
+      [g, 2],
+    ] as const) {
+      await client.query(`CREATE SCHEMA "Tenant.A";
+        CREATE TABLE "Tenant.A"."User" (id int PRIMARY KEY);
+        INSERT INTO "Tenant.A"."User" SELECT generate_series(1, 4);
+        CREATE TABLE public."Odd""Name" (id int PRIMARY KEY);
+        INSERT INTO public."Odd""Name" SELECT generate_series(1, ${odd});`);
+    }
+    const report = await verifyGreen(g, b, local, DEFAULTS);
+    const rows = report.checks.filter((c) => c.name.startsWith('rows:'));
+    expect(rows.map((c) => [c.name, c.status])).toEqual([
+      ['rows:"Tenant.A"."User"', 'passed'],
+      ['rows:public."Odd""Name"', 'failed'],
+      ['rows:public.account', 'passed'],
+      ['rows:public.order', 'passed'],
+    ]);
+    // The same key from a query and from code, and back to the names.
+    const { rows: keys } = await b.query<{ key: string }>(
+      `SELECT ${tableKeySql('n.nspname', 'c.relname')} AS key FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname IN ('User', 'Odd"Name') ORDER BY 1`,
+    );
+    expect(keys.map((k) => k.key)).toEqual([tableKey('Tenant.A', 'User'), tableKey('public', 'Odd"Name')]);
+    expect(keys.map((k) => parseTableKey(k.key))).toEqual([
+      { schema: 'Tenant.A', name: 'User' },
+      { schema: 'public', name: 'Odd"Name' },
     ]);
   });
 
