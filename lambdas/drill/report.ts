@@ -1,25 +1,10 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { STEPS_NAMESPACE } from '../shared/step';
+import { DRILL_METRICS, DRILL_SERVICE, METRICS_NAMESPACE } from '../shared/metric-names';
 
-/** Metric names the drill publishes (namespace PostgresDR, dimension service=dr-drill); alarms and the dashboard use these. */
-export const DRILL_SERVICE = 'dr-drill';
-export const DRILL_METRICS = {
-  serviceDisruption: 'ServiceDisruption',
-  detection: 'FailoverDetection',
-  dnsFailover: 'DnsFailover',
-  dnsFailback: 'DnsFailback',
-  writeOutage: 'WriteOutage',
-  s3Replication: 'S3ReplicationLatency',
-  databaseReplication: 'DatabaseReplicationLag',
-  succeeded: 'DrillSucceeded',
-  hoursSinceSuccess: 'HoursSinceLastSuccessfulDrill',
-} as const;
-
-/** The drill's figures carry only the service dimension, so alarms and the dashboard can name them exactly. */
-export const DRILL_METRIC_DIMENSIONS = { service: DRILL_SERVICE } as const;
+export { DRILL_METRIC_DIMENSIONS, DRILL_METRICS, DRILL_SERVICE } from '../shared/metric-names';
 
 export function drillMetrics(): Metrics {
-  return new Metrics({ namespace: STEPS_NAMESPACE, serviceName: DRILL_SERVICE });
+  return new Metrics({ namespace: METRICS_NAMESPACE, serviceName: DRILL_SERVICE });
 }
 
 export interface DrillBudgets {

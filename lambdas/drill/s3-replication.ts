@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DRILL_PROBE_PREFIX } from '../shared/metric-names';
 import { sleep as defaultSleep } from '../shared/sleep';
 import { ReplicationProbeError } from './errors';
 
 /** Where the drill's S3 probe objects live (the step's IAM and dr doctor use the same prefix). */
-export const DRILL_PROBE_PREFIX = 'dr-drill/';
+export { DRILL_PROBE_PREFIX };
 
 /**
  * Backup replication, measured: puts a probe object in the primary bucket and times its arrival in the

@@ -1,5 +1,7 @@
 /** Names shared by the probe Lambda (which emits) and the CDK app (which alarms on them). */
-export const HEALTH_PROBE_NAMESPACE = 'PostgresDR';
+import { METRICS_NAMESPACE } from '../shared/metric-names';
+
+export const HEALTH_PROBE_NAMESPACE = METRICS_NAMESPACE;
 export const HEALTH_PROBE_SERVICE = 'dr-health-probe';
 export const REACHABLE_METRIC = 'DatabaseReachable';
 export const LATENCY_METRIC = 'ProbeLatency';

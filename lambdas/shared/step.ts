@@ -4,8 +4,9 @@ import type { z } from 'zod';
 import { DatabaseError, type PostgresFailureKind } from './postgres-errors';
 import { echoName, echoNames, redact } from './redact';
 
-export const STEPS_NAMESPACE = 'PostgresDR';
-export const STEPS_SERVICE = 'dr-blue-green';
+import { METRICS_NAMESPACE, STEP_METRICS, STEPS_SERVICE } from './metric-names';
+
+export { STEPS_SERVICE } from './metric-names';
 
 /**
  * A step failure Step Functions can route on: the Lambda error type is `name` (e.g. `DatabaseUnreachable`),
@@ -92,7 +93,7 @@ export interface StepInstrumentation {
 export function stepInstrumentation(step: string, service: string = STEPS_SERVICE): StepInstrumentation {
   const logger = new Logger({ serviceName: service, persistentKeys: { step } });
   const metrics = new Metrics({
-    namespace: STEPS_NAMESPACE,
+    namespace: METRICS_NAMESPACE,
     serviceName: service,
     defaultDimensions: { Step: step },
   });
@@ -109,16 +110,16 @@ export async function runStep<T>(instrumentation: StepInstrumentation, work: () 
   logger.info('step started');
   try {
     const result = await work();
-    metrics.addMetric('StepSucceeded', MetricUnit.Count, 1);
+    metrics.addMetric(STEP_METRICS.succeeded, MetricUnit.Count, 1);
     logger.info('step succeeded', { durationMs: Math.round(performance.now() - started) });
     return result;
   } catch (error) {
     const stepError = toStepError(error);
-    metrics.addMetric('StepFailed', MetricUnit.Count, 1);
+    metrics.addMetric(STEP_METRICS.failed, MetricUnit.Count, 1);
     logger.error('step failed', { errorType: stepError.name, reason: stepError.message });
     throw stepError;
   } finally {
-    metrics.addMetric('StepDuration', MetricUnit.Milliseconds, Math.round(performance.now() - started));
+    metrics.addMetric(STEP_METRICS.duration, MetricUnit.Milliseconds, Math.round(performance.now() - started));
     metrics.publishStoredMetrics();
   }
 }

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { DRILL_METRICS } from '../../lambdas/drill/report';
+import { DRILL_METRICS } from '../../lambdas/shared/metric-names';
 import { ROUTE53_METRICS_REGION } from '../names';
 import { drillMetric, type DrillBudgetsProps } from './failover-drill';
 

@@ -7,8 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { STEPS_NAMESPACE } from '../../lambdas/shared/step';
-import { DRILL_METRIC_DIMENSIONS, DRILL_METRICS } from '../../lambdas/drill/report';
+import { DRILL_METRIC_DIMENSIONS, DRILL_METRICS, METRICS_NAMESPACE } from '../../lambdas/shared/metric-names';
 import { acknowledgeNagFinding } from '../nag';
 import type { DrillSteps } from './drill-steps';
 import { PagingAlarm } from './paging-alarm';
@@ -56,7 +55,7 @@ export function drillMetric(
   period = Duration.hours(1),
 ): cloudwatch.Metric {
   return new cloudwatch.Metric({
-    namespace: STEPS_NAMESPACE,
+    namespace: METRICS_NAMESPACE,
     metricName,
     dimensionsMap: { ...DRILL_METRIC_DIMENSIONS },
     statistic: cloudwatch.Stats.MAXIMUM,

@@ -9,7 +9,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { STEPS_SERVICE } from '../../lambdas/shared/step';
+import { STEPS_SERVICE } from '../../lambdas/shared/metric-names';
 import { acknowledgeNagFinding } from '../nag';
 import { BLUE_GREEN_DEFINITION } from './blue-green-workflow';
 import { PagingAlarm } from './paging-alarm';

@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { STEPS_NAMESPACE } from '../../lambdas/shared/step';
+import { METRICS_NAMESPACE } from '../../lambdas/shared/metric-names';
 import { acknowledgeLambdaBaseline, acknowledgeNistFinding } from '../nag';
 import { LAMBDA_BUNDLING, lambdaEntry, NODE_RUNTIME, recordEntry } from './lambda-packaging';
 
@@ -50,7 +50,7 @@ export function stepLambda(scope: Construct, id: string, spec: StepLambdaSpec): 
       : { vpc: spec.vpc.vpc, vpcSubnets: spec.vpc.subnets, securityGroups: [spec.vpc.securityGroup] }),
     environment: {
       POWERTOOLS_SERVICE_NAME: spec.service,
-      POWERTOOLS_METRICS_NAMESPACE: STEPS_NAMESPACE,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       // Inside the VPC the steps talk to RDS: trust the RDS certificate authorities the runtime ships.
       ...(spec.vpc === undefined ? {} : { NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' }),
       ...spec.environment,

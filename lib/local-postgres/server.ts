@@ -20,7 +20,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, Socket } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { basename, delimiter, dirname, join } from 'node:path';
 import type { ClientConfig } from 'pg';
@@ -341,6 +341,10 @@ export class PostgresServer {
   async kill(): Promise<void> {
     const pid = this.process?.pid;
     if (pid !== undefined && this.running) {
+      // Stopped first, the postmaster cannot fork a replacement (crash recovery, a new backend) between the
+      // listing of its children and its own death: such a process would outlive the kill, orphaned.
+      process.kill(pid, 'SIGSTOP');
+      this.frozen = true;
       for (const child of childProcesses(pid)) {
         try {
           process.kill(child, 'SIGKILL');
@@ -514,6 +518,12 @@ export class PostgresServer {
         this.logTail = [...this.logTail, text].slice(-40);
         if (/database system is ready to accept (read-only )?connections/.test(text)) {
           clearTimeout(timer);
+          // A running server never keeps its owner alive: the owner stops it, or its death does
+          // (pdeathsig). Without that, a server some code forgot to stop holds a test worker open.
+          if (this.dieWithOwner) {
+            child.unref();
+            if (child.stderr instanceof Socket) child.stderr.unref();
+          }
           resolve();
         }
       });
@@ -536,7 +546,9 @@ export class PostgresServer {
         resolve();
       }),
     );
-    if (this.frozen && child.pid !== undefined) process.kill(child.pid, 'SIGCONT');
+    // Waiting for the exit keeps this process alive (the child is unref'd while it runs).
+    child.ref();
+    if (this.frozen && child.pid !== undefined && signal !== 'SIGKILL') process.kill(child.pid, 'SIGCONT');
     this.frozen = false;
     child.kill(signal);
     const timeout = new Promise<'timeout'>((resolve) =>
@@ -548,6 +560,9 @@ export class PostgresServer {
       child.kill('SIGKILL');
       await exited;
     }
+    // A process the server forked may still hold the write end of its stderr: the pipe is closed here, so
+    // nothing keeps this process alive for it.
+    child.stderr?.destroy();
   }
 }
 

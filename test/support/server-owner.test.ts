@@ -98,6 +98,25 @@ describe('local servers whose owner died', () => {
     }
   });
 
+  it('never keep their owner alive: one left running does not stop it exiting, and dies with it', async () => {
+    const owner = await startOwner(tempRoot, '--forget');
+    owners.push(owner);
+    const postmaster = postmasterPid(owner.rootDir);
+    let bound: NodeJS.Timeout | undefined;
+    const ended = await Promise.race([
+      owner.exited,
+      new Promise<'still running'>((resolve) => {
+        bound = setTimeout(() => {
+          resolve('still running');
+        }, 30_000);
+      }),
+    ]);
+    clearTimeout(bound);
+    // Nothing else to do: the owner exits by itself, and its exit takes the forgotten server along.
+    expect(ended).toEqual({ code: 0, signal: null });
+    expect(await eventually(() => !processRunning(postmaster))).toBe(true);
+  });
+
   it('are stopped by the next start when they outlived their owner, and a live owner keeps its server', async () => {
     const [killed, alive] = await Promise.all([
       startOwner(tempRoot, '--outlive-owner'),

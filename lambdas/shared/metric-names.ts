@@ -1,0 +1,39 @@
+/**
+ * Names shared by the Lambdas (which emit metrics and write objects) and the CDK app (which alarms, graphs and
+ * grants on them). Constants only: the CDK app imports this without loading any Lambda runtime library.
+ */
+
+/** The one CloudWatch namespace of every metric the toolkit publishes. */
+export const METRICS_NAMESPACE = 'PostgresDR';
+
+/** The blue-green steps' service dimension. */
+export const STEPS_SERVICE = 'dr-blue-green';
+
+/** Published by every step (dimension service): one per invocation, and its duration. */
+export const STEP_METRICS = {
+  succeeded: 'StepSucceeded',
+  failed: 'StepFailed',
+  duration: 'StepDuration',
+} as const;
+
+/** The drill's service dimension. */
+export const DRILL_SERVICE = 'dr-drill';
+
+/** Metric names the drill publishes (dimension service=dr-drill); alarms and the dashboard use these. */
+export const DRILL_METRICS = {
+  serviceDisruption: 'ServiceDisruption',
+  detection: 'FailoverDetection',
+  dnsFailover: 'DnsFailover',
+  dnsFailback: 'DnsFailback',
+  writeOutage: 'WriteOutage',
+  s3Replication: 'S3ReplicationLatency',
+  databaseReplication: 'DatabaseReplicationLag',
+  succeeded: 'DrillSucceeded',
+  hoursSinceSuccess: 'HoursSinceLastSuccessfulDrill',
+} as const;
+
+/** The drill's figures carry only the service dimension, so alarms and the dashboard can name them exactly. */
+export const DRILL_METRIC_DIMENSIONS = { service: DRILL_SERVICE } as const;
+
+/** Where the drill's S3 replication probe objects go in the primary bucket. */
+export const DRILL_PROBE_PREFIX = 'dr-drill/';
