@@ -25,8 +25,8 @@ import {
   waitForCatchUp,
 } from '../lambdas/cutover/cutover';
 import { compareWithBlue } from '../lambdas/verify/verify';
-import { PostgresServer } from '../test/support/postgres';
-import { eventually, execute, subscribeGreenToBlue } from '../test/support/replication';
+import { eventually, execute, subscribeGreenToBlue } from '../lib/local-postgres/replication';
+import { PostgresServer } from '../lib/local-postgres/server';
 
 function argument(name: string, fallback: number, min: number, max: number): number {
   const at = process.argv.indexOf(`--${name}`);

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { applyPendingMigrations } from '../lambdas/migrations/engine';
 import { readMigrationsFolder } from '../lambdas/migrations/folder';
-import { PostgresServer } from '../test/support/postgres';
+import { PostgresServer } from '../lib/local-postgres/server';
 
 function argument(name: string, fallback: number, max: number): number {
   const at = process.argv.indexOf(`--${name}`);

@@ -7,7 +7,8 @@ import { applyPendingMigrations } from '../../lambdas/migrations/engine';
 import { readMigrationsFolder } from '../../lambdas/migrations/folder';
 import type { DrillReport } from '../../lambdas/drill/report';
 import type { ConnectionSettings } from '../../lambdas/shared/database';
-import { localPassword, PostgresServer } from '../local-postgres/server';
+import { eventually, execute, subscribeGreenToBlue } from '../local-postgres/replication';
+import { PostgresServer } from '../local-postgres/server';
 import { makeOwnedFolder, markKept, sweepAbandonedFolders } from '../local-postgres/ownership';
 import { promises as dnsPromises } from 'node:dns';
 import { localWorld } from '../local-aws/from-app';
@@ -116,17 +117,6 @@ function secretOf(server: PostgresServer, host: string, database: string): strin
   });
 }
 
-async function sql(server: PostgresServer, database: string, ...statements: string[]): Promise<void> {
-  const client = new Client(server.clientConfig(database));
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    for (const statement of statements) await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
 const settingsOf = (server: PostgresServer, host: string, database: string): ConnectionSettings => ({
   host,
   port: server.port,
@@ -225,40 +215,42 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     const applied = migrations.slice(0, Math.max(0, migrations.length - 1));
     say(`seeding: ${applied.length} of ${migrations.length} migrations applied, accounts and orders`);
     for (const server of [primary, green]) {
-      await sql(server, 'postgres', 'CREATE DATABASE app');
+      await execute(server, 'postgres', 'CREATE DATABASE app');
       const client = new Client(server.clientConfig('app'));
       await client.connect();
       await applyPendingMigrations(client, applied);
       await client.end();
     }
-    // A dedicated replication user (never rotated) carries the subscription, as docs/blue-green.md asks.
-    const replicationPassword = localPassword();
-    await sql(
+    await execute(
       primary,
       'app',
       "INSERT INTO account (email) SELECT 'customer' || g || '@example.org' FROM generate_series(1, 200) AS g",
       'INSERT INTO "order" (account_id, total_cents) SELECT 1 + (g % 200), g FROM generate_series(1, 2000) AS g',
-      `CREATE ROLE dr_replication LOGIN REPLICATION PASSWORD '${replicationPassword}'`,
-      'GRANT SELECT ON account, "order" TO dr_replication',
-      'CREATE PUBLICATION dr_blue_green FOR TABLE account, "order"',
     );
     say('replica: streaming standby of the primary (the cross-region replica)');
     const replica = await PostgresServer.startStandby(primary, { name: 'rehearsal-replica', ...port(1) });
     servers.push(replica);
+    // A dedicated replication user (never rotated) carries the subscription, as docs/blue-green-workflow.md asks;
+    // the publication lists the application tables, as its preparation checklist does.
     say('green: logical subscription to the primary, as the dedicated replication user');
-    const conninfo = `host=${primary.host} port=${primary.port} user=dr_replication password=${replicationPassword} dbname=app sslmode=verify-full sslrootcert=${green.rootDir}/tls/ca.crt`;
-    await sql(
+    await subscribeGreenToBlue(
+      primary,
       green,
       'app',
-      `CREATE SUBSCRIPTION dr_blue_green CONNECTION '${conninfo}' PUBLICATION dr_blue_green`,
+      { publication: 'dr_blue_green', subscription: 'dr_blue_green' },
+      ['account', '"order"'],
     );
-    for (let i = 0; i < 200; i++) {
-      const client = new Client(green.clientConfig('app'));
-      await client.connect();
-      const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM "order"');
-      await client.end();
-      if (rows[0]?.n === 2000) break;
-      await new Promise((r) => setTimeout(r, 50));
+    const greenOrders = new Client(green.clientConfig('app'));
+    await greenOrders.connect();
+    try {
+      await eventually(
+        async () =>
+          (await greenOrders.query<{ n: number }>('SELECT count(*)::int AS n FROM "order"')).rows[0]?.n ===
+          2000,
+        10_000,
+      );
+    } finally {
+      await greenOrders.end();
     }
 
     // SIMULATED AWS, seeded from the synthesized app, IAM enforced from its roles.
