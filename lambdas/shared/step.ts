@@ -119,7 +119,11 @@ export async function runStep<T>(instrumentation: StepInstrumentation, work: () 
     logger.error('step failed', { errorType: stepError.name, reason: stepError.message });
     throw stepError;
   } finally {
-    metrics.addMetric(STEP_METRICS.duration, MetricUnit.Milliseconds, Math.round(performance.now() - started));
+    metrics.addMetric(
+      STEP_METRICS.duration,
+      MetricUnit.Milliseconds,
+      Math.round(performance.now() - started),
+    );
     metrics.publishStoredMetrics();
   }
 }
