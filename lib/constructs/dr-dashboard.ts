@@ -29,7 +29,8 @@ export class DrDashboard extends Construct {
   constructor(scope: Construct, id: string, props: DrDashboardProps) {
     super(scope, id);
     const b = props.budgets;
-    const weekly = Duration.days(1);
+    // One-day buckets: each drill (the weekly one, or one started by hand on another day) is its own point.
+    const perDrill = Duration.days(1);
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName,
       defaultInterval: Duration.days(90),
@@ -49,9 +50,9 @@ export class DrDashboard extends Construct {
         title: 'Failover (seconds per drill)',
         width: 12,
         left: [
-          drillMetric(DRILL_METRICS.serviceDisruption, 'Service disruption', weekly),
-          drillMetric(DRILL_METRICS.dnsFailover, 'DNS failover', weekly),
-          drillMetric(DRILL_METRICS.detection, 'Route 53 stops answering the primary', weekly),
+          drillMetric(DRILL_METRICS.serviceDisruption, 'Service disruption', perDrill),
+          drillMetric(DRILL_METRICS.dnsFailover, 'DNS failover', perDrill),
+          drillMetric(DRILL_METRICS.detection, 'Route 53 stops answering the primary', perDrill),
         ],
         leftAnnotations: [
           budgetLine('Disruption', b.serviceDisruptionSeconds),
@@ -62,8 +63,8 @@ export class DrDashboard extends Construct {
         title: 'Recovery (seconds per drill)',
         width: 12,
         left: [
-          drillMetric(DRILL_METRICS.dnsFailback, 'DNS failback', weekly),
-          drillMetric(DRILL_METRICS.writeOutage, 'Write outage caused by the drill', weekly),
+          drillMetric(DRILL_METRICS.dnsFailback, 'DNS failback', perDrill),
+          drillMetric(DRILL_METRICS.writeOutage, 'Write outage caused by the drill', perDrill),
         ],
       }),
     );
@@ -72,8 +73,8 @@ export class DrDashboard extends Construct {
         title: 'Replication (seconds per drill)',
         width: 12,
         left: [
-          drillMetric(DRILL_METRICS.s3Replication, 'S3 probe object', weekly),
-          drillMetric(DRILL_METRICS.databaseReplication, 'Database heartbeat (data-loss window)', weekly),
+          drillMetric(DRILL_METRICS.s3Replication, 'S3 probe object', perDrill),
+          drillMetric(DRILL_METRICS.databaseReplication, 'Database heartbeat (data-loss window)', perDrill),
         ],
         leftAnnotations: [budgetLine('S3 replication', b.s3ReplicationSeconds)],
       }),
