@@ -4,23 +4,17 @@ import { errorCode } from '../shared/postgres-errors';
 import { applicationTables, BARRIER_TABLE, tableKeySql } from '../shared/replicated-tables';
 import { countDifferences, countTables, describeDifference } from '../verify/row-counts';
 import { quoteIdent } from '../shared/sql-identifier';
+import { RoutableError } from '../shared/routable-error';
 
-export class CutoverError extends Error {
-  constructor(
-    name:
-      | 'NotSynchronized'
-      | 'CatchUpTimeout'
-      | 'SubscriptionMissing'
-      | 'SubscriptionUsesRotatedUser'
-      | 'GreenDiverged'
-      | 'FencedVerifyTimeout'
-      | 'FenceBypassable',
-    message: string,
-  ) {
-    super(message);
-    this.name = name;
-  }
-}
+export class CutoverError extends RoutableError<
+  | 'NotSynchronized'
+  | 'CatchUpTimeout'
+  | 'SubscriptionMissing'
+  | 'SubscriptionUsesRotatedUser'
+  | 'GreenDiverged'
+  | 'FencedVerifyTimeout'
+  | 'FenceBypassable'
+> {}
 
 export { BARRIER_TABLE };
 

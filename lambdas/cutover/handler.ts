@@ -7,7 +7,6 @@ import {
 } from '../shared/database';
 import { parseInput, runStep, StepError, stepInstrumentation, toStepError } from '../shared/step';
 import {
-  CutoverError,
   fenceBlue,
   refuseFenceBypasses,
   finishCutover,
@@ -102,60 +101,55 @@ export async function handler(event: unknown): Promise<CutoverResult> {
     const resolve = lambdaResolver();
     const [blueSettings, greenSettings] = await Promise.all([resolve(input.blue), resolve(input.green)]);
     if (input.mode === 'abort') return abortCutover(blueSettings);
-    try {
-      if (input.mode === 'finish') {
-        const result = await withConnection(greenSettings, CONNECT, (green) =>
-          finishCutover(green, input.subscription),
-        );
-        return { mode: 'finish', ...result };
-      }
-      return await withConnection(blueSettings, CONNECT, async (blue): Promise<CutoverResult> =>
-        withConnection(greenSettings, CONNECT, async (green): Promise<CutoverResult> => {
-          if (input.mode === 'prepare') {
-            await prepareCutover(blue, green, input.subscription);
-            return { mode: 'prepare' };
-          }
-          const fenced = await fenceBlue(blue);
-          instrumentation.logger.info('blue fenced', { ...fenced });
-          try {
-            await refuseFenceBypasses(blue);
-            const caughtUp = await waitForCatchUp(blue, green, {
-              subscription: input.subscription,
-              timeoutMs: input.catchUpTimeoutMs,
-              pollMs: 20,
-            });
-            const verified = await verifyInFencedWindow(blue, green, {
-              subscription: input.subscription,
-              budgetMs: input.fencedVerifyBudgetMs,
-            });
-            instrumentation.logger.info('green matches blue in the fenced window', { ...verified });
-            const sequences = await syncSequences(blue, green);
-            return {
-              mode: 'fence',
-              ...fenced,
-              ...caughtUp,
-              verifiedTables: verified.tables,
-              verifyMs: verified.verifyMs,
-              sequences,
-            };
-          } catch (error) {
-            // Never leave production fenced because green fell behind. If blue itself is gone, the workflow's
-            // abort keeps trying; the original failure is the one to report.
-            await unfenceBlue(blue).then(
-              () => {
-                instrumentation.logger.warn('blue unfenced after a failed catch-up');
-              },
-              () => {
-                instrumentation.logger.error('could not unfence blue; the workflow abort retries');
-              },
-            );
-            throw error;
-          }
-        }),
+    if (input.mode === 'finish') {
+      const result = await withConnection(greenSettings, CONNECT, (green) =>
+        finishCutover(green, input.subscription),
       );
-    } catch (error) {
-      if (error instanceof CutoverError) throw new StepError(error.name, error.message);
-      throw error;
+      return { mode: 'finish', ...result };
     }
+    return await withConnection(blueSettings, CONNECT, async (blue): Promise<CutoverResult> =>
+      withConnection(greenSettings, CONNECT, async (green): Promise<CutoverResult> => {
+        if (input.mode === 'prepare') {
+          await prepareCutover(blue, green, input.subscription);
+          return { mode: 'prepare' };
+        }
+        const fenced = await fenceBlue(blue);
+        instrumentation.logger.info('blue fenced', { ...fenced });
+        try {
+          await refuseFenceBypasses(blue);
+          const caughtUp = await waitForCatchUp(blue, green, {
+            subscription: input.subscription,
+            timeoutMs: input.catchUpTimeoutMs,
+            pollMs: 20,
+          });
+          const verified = await verifyInFencedWindow(blue, green, {
+            subscription: input.subscription,
+            budgetMs: input.fencedVerifyBudgetMs,
+          });
+          instrumentation.logger.info('green matches blue in the fenced window', { ...verified });
+          const sequences = await syncSequences(blue, green);
+          return {
+            mode: 'fence',
+            ...fenced,
+            ...caughtUp,
+            verifiedTables: verified.tables,
+            verifyMs: verified.verifyMs,
+            sequences,
+          };
+        } catch (error) {
+          // Never leave production fenced because green fell behind. If blue itself is gone, the workflow's
+          // abort keeps trying; the original failure is the one to report.
+          await unfenceBlue(blue).then(
+            () => {
+              instrumentation.logger.warn('blue unfenced after a failed catch-up');
+            },
+            () => {
+              instrumentation.logger.error('could not unfence blue; the workflow abort retries');
+            },
+          );
+          throw error;
+        }
+      }),
+    );
   });
 }

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { normalizeName } from '../shared/dns-name';
 import { sleep as defaultSleep } from '../shared/sleep';
+import { RoutableError } from '../shared/routable-error';
 
 /**
  * The fields of a record set the flip handles: a plain or failover record. The flip reads these, writes them
@@ -76,21 +77,14 @@ export interface FlipResult {
   readonly answer: readonly string[];
 }
 
-export class DnsFlipError extends Error {
-  constructor(
-    name:
-      | 'RecordNotFound'
-      | 'RecordAmbiguous'
-      | 'RecordUnsupported'
-      | 'DnsChangeNotInSync'
-      | 'DnsAnswerMismatch'
-      | 'Route53Unavailable',
-    message: string,
-  ) {
-    super(message);
-    this.name = name;
-  }
-}
+export class DnsFlipError extends RoutableError<
+  | 'RecordNotFound'
+  | 'RecordAmbiguous'
+  | 'RecordUnsupported'
+  | 'DnsChangeNotInSync'
+  | 'DnsAnswerMismatch'
+  | 'Route53Unavailable'
+> {}
 
 export interface FlipDependencies {
   readonly route53: Pick<Route53Client, 'send'>;

@@ -1,15 +1,8 @@
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { z } from 'zod';
-import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
+import { parseInput, runStep, stepInstrumentation } from '../shared/step';
 import { setIdentifier } from '../workflow-input/schema';
-import {
-  DnsFlipError,
-  flipRecord,
-  rollbackRecord,
-  type FlipResult,
-  type FlipTiming,
-  type RecordField,
-} from './flip';
+import { flipRecord, rollbackRecord, type FlipResult, type FlipTiming, type RecordField } from './flip';
 
 const hostedZoneId = z.string().regex(/^Z[A-Z0-9]{1,31}$/, { error: 'must be a Route 53 hosted zone id' });
 const dnsName = z
@@ -73,31 +66,26 @@ export async function handler(event: unknown): Promise<FlipResult | Omit<FlipRes
       maxRetries: 5,
       retryBaseMs: 500,
     };
-    try {
-      if (input.mode === 'flip') {
-        const result = await flipRecord(deps, flipTiming, {
-          hostedZoneId: input.hostedZoneId,
-          recordName: input.recordName,
-          recordType: input.recordType,
-          target: input.target,
-          ...(input.setIdentifier === undefined ? {} : { setIdentifier: input.setIdentifier }),
-        });
-        instrumentation.logger.info('record flipped', {
-          changed: result.changed,
-          insyncAfterMs: result.insyncAfterMs,
-          answer: result.answer,
-        });
-        return result;
-      }
-      const result = await rollbackRecord(deps, flipTiming, input.hostedZoneId, input.previous);
-      instrumentation.logger.info('record rolled back', {
+    if (input.mode === 'flip') {
+      const result = await flipRecord(deps, flipTiming, {
+        hostedZoneId: input.hostedZoneId,
+        recordName: input.recordName,
+        recordType: input.recordType,
+        target: input.target,
+        ...(input.setIdentifier === undefined ? {} : { setIdentifier: input.setIdentifier }),
+      });
+      instrumentation.logger.info('record flipped', {
+        changed: result.changed,
         insyncAfterMs: result.insyncAfterMs,
         answer: result.answer,
       });
       return result;
-    } catch (error) {
-      if (error instanceof DnsFlipError) throw new StepError(error.name, error.message);
-      throw error;
     }
+    const result = await rollbackRecord(deps, flipTiming, input.hostedZoneId, input.previous);
+    instrumentation.logger.info('record rolled back', {
+      insyncAfterMs: result.insyncAfterMs,
+      answer: result.answer,
+    });
+    return result;
   });
 }

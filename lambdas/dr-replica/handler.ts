@@ -1,7 +1,7 @@
 import { RDSClient } from '@aws-sdk/client-rds';
 import { z } from 'zod';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
-import { advanceDrReplica, DrReplicaError, type ReplicaPlacement, type ReplicaProgress } from './replica';
+import { advanceDrReplica, type ReplicaPlacement, type ReplicaProgress } from './replica';
 
 const instanceIdentifier = z
   .string()
@@ -87,7 +87,6 @@ export async function handler(event: unknown): Promise<ReplicaProgress> {
       instrumentation.logger.info('dr replica', { ...state });
       return state;
     } catch (error) {
-      if (error instanceof DrReplicaError) throw new StepError(error.name, error.message);
       if (isRetryable(error))
         throw new StepError('RdsRetryable', `RDS could not take the step now: ${(error as Error).message}`);
       throw error;

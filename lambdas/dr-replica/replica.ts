@@ -6,6 +6,7 @@ import {
   type DBInstance,
   type RDSClient,
 } from '@aws-sdk/client-rds';
+import { RoutableError } from '../shared/routable-error';
 
 /** Where a new cross-region replica goes: the DR region's existing subnet group, security group, parameters, key. */
 export interface ReplicaPlacement {
@@ -48,12 +49,7 @@ const TERMINAL_STATUSES = new Set([
   'storage-full',
 ]);
 
-export class DrReplicaError extends Error {
-  constructor(name: 'DrReplicaConflict' | 'DrReplicaFailed', message: string) {
-    super(message);
-    this.name = name;
-  }
-}
+export class DrReplicaError extends RoutableError<'DrReplicaConflict' | 'DrReplicaFailed'> {}
 
 function progress(
   instance: DBInstance | undefined,

@@ -1,19 +1,13 @@
 import type { Route53Client } from '@aws-sdk/client-route-53';
+import { RoutableError } from '../shared/routable-error';
 
-export class DrillError extends Error {
-  constructor(
-    name:
-      | 'HealthCheckUpdateFailed'
-      | 'HealthCheckHeld'
-      | 'FailoverNotObserved'
-      | 'FailbackNotObserved'
-      | 'HealthCheckUnhealthy',
-    message: string,
-  ) {
-    super(message);
-    this.name = name;
-  }
-}
+export class DrillError extends RoutableError<
+  | 'HealthCheckUpdateFailed'
+  | 'HealthCheckHeld'
+  | 'FailoverNotObserved'
+  | 'FailbackNotObserved'
+  | 'HealthCheckUnhealthy'
+> {}
 
 export interface DrillDependencies {
   readonly route53: Pick<Route53Client, 'send'>;
@@ -21,9 +15,6 @@ export interface DrillDependencies {
   readonly now?: () => number;
 }
 
-export class ReplicationProbeError extends Error {
-  constructor(name: 'HeartbeatNotReplicated' | 'S3ObjectNotReplicated' | 'S3ProbeRefused', message: string) {
-    super(message);
-    this.name = name;
-  }
-}
+export class ReplicationProbeError extends RoutableError<
+  'HeartbeatNotReplicated' | 'S3ObjectNotReplicated' | 'S3ProbeRefused'
+> {}

@@ -3,13 +3,9 @@ import { checkConnectivity } from '../connectivity-check/check';
 import type { ConnectionSettings } from '../shared/database';
 import { DatabaseError } from '../shared/postgres-errors';
 import { sleep as defaultSleep } from '../shared/sleep';
+import { RoutableError } from '../shared/routable-error';
 
-export class ThroughRecordError extends Error {
-  constructor(name: 'DisruptionOverBudget' | 'PrimaryNotServed', message: string) {
-    super(message);
-    this.name = name;
-  }
-}
+export class ThroughRecordError extends RoutableError<'DisruptionOverBudget' | 'PrimaryNotServed'> {}
 
 export interface RecordEndpoint {
   /** How to reach it; `host` is what the record answers when it points here. */

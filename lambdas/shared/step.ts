@@ -3,6 +3,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { z } from 'zod';
 import { DatabaseError, type PostgresFailureKind } from './postgres-errors';
 import { echoName, echoNames, redact } from './redact';
+import { RoutableError } from './routable-error';
 
 import { METRICS_NAMESPACE, STEP_METRICS, STEPS_SERVICE } from './metric-names';
 
@@ -12,12 +13,7 @@ export { STEPS_SERVICE } from './metric-names';
  * A step failure Step Functions can route on: the Lambda error type is `name` (e.g. `DatabaseUnreachable`),
  * the cause is `message`, which never contains a secret.
  */
-export class StepError extends Error {
-  constructor(name: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = name;
-  }
-}
+export class StepError extends RoutableError {}
 
 const DATABASE_ERROR_NAMES: Record<PostgresFailureKind, string> = {
   unreachable: 'DatabaseUnreachable',
@@ -80,6 +76,8 @@ export function toStepError(error: unknown): StepError {
       ? error
       : redactedStepError(error.name, error.message, error);
   }
+  // A step's own routable failure (CutoverError, DnsFlipError, ...): its name is the error type.
+  if (error instanceof RoutableError) return redactedStepError(String(error.name), error.message, error);
   if (error instanceof DatabaseError)
     return redactedStepError(DATABASE_ERROR_NAMES[error.kind], error.message, error);
   return redactedStepError('StepFailed', error instanceof Error ? error.message : String(error), error);

@@ -5,9 +5,8 @@ import { HOST, RECENT_EPOCH_MS } from '../input';
 import { checkDatabases } from '../preflight-databases';
 import { resolveRecord } from '../record-resolver';
 import { DRILL_SERVICE } from '../report';
-import { ReplicationProbeError } from '../errors';
 import { probeDatabaseReplication } from '../heartbeat';
-import { ThroughRecordError, verifyThroughRecord } from '../through-record';
+import { verifyThroughRecord } from '../through-record';
 
 const endpointRef = databaseRefSchema.required({ host: true });
 const pollMs = z.number().int().min(50).max(10_000);
@@ -55,52 +54,46 @@ export async function handler(event: unknown): Promise<unknown> {
     const input = parseInput(drillDatabaseEventSchema, event);
     const resolve = lambdaResolver();
     const [primary, replica] = await Promise.all([resolve(input.primary), resolve(input.replica)]);
-    try {
-      if (input.mode === 'preflight') {
-        const report = await checkDatabases({
-          primary,
-          replica,
-          maxReplicaLagSeconds: input.maxReplicaLagSeconds,
-          timeoutMs: CONNECT_TIMEOUT_MS,
-          pollMs: input.pollMs,
-        });
-        const problems = [...input.problems, ...report.problems];
-        if (problems.length > 0)
-          throw new StepError('PreflightRefused', `refusing to start the drill: ${problems.join('; ')}`);
-        instrumentation.logger.info('preflight passed', { replicaLagMs: report.replicaLagMs });
-        return { replicaLagMs: report.replicaLagMs };
-      }
-      if (input.mode === 'heartbeat') {
-        const options = { connectTimeoutMs: CONNECT_TIMEOUT_MS, statementTimeoutMs: CONNECT_TIMEOUT_MS };
-        const result = await withConnection(primary, { ...options, applicationName: 'dr-drill' }, (p) =>
-          withConnection(replica, { ...options, applicationName: 'dr-drill' }, (r) =>
-            probeDatabaseReplication(p, r, { timeoutMs: input.timeoutSeconds * 1000, pollMs: input.pollMs }),
-          ),
-        );
-        instrumentation.logger.info('heartbeat replicated', { replicatedAfterMs: result.replicatedAfterMs });
-        return result;
-      }
-      const result = await verifyThroughRecord(
-        { resolveCname: resolveRecord },
-        {
-          recordName: input.recordName,
-          expect: input.expect,
-          endpoints: [
-            { settings: primary, role: 'primary' },
-            { settings: replica, role: 'replica' },
-          ],
-          since: input.since,
-          maxWaitMs: input.maxWaitSeconds * 1000,
-          pollMs: input.pollMs,
-          connectTimeoutMs: CONNECT_TIMEOUT_MS,
-        },
-      );
-      instrumentation.logger.info('served through the record', { expect: input.expect, ...result });
-      return result;
-    } catch (error) {
-      if (error instanceof ThroughRecordError || error instanceof ReplicationProbeError)
-        throw new StepError(error.name, error.message);
-      throw error;
+    if (input.mode === 'preflight') {
+      const report = await checkDatabases({
+        primary,
+        replica,
+        maxReplicaLagSeconds: input.maxReplicaLagSeconds,
+        timeoutMs: CONNECT_TIMEOUT_MS,
+        pollMs: input.pollMs,
+      });
+      const problems = [...input.problems, ...report.problems];
+      if (problems.length > 0)
+        throw new StepError('PreflightRefused', `refusing to start the drill: ${problems.join('; ')}`);
+      instrumentation.logger.info('preflight passed', { replicaLagMs: report.replicaLagMs });
+      return { replicaLagMs: report.replicaLagMs };
     }
+    if (input.mode === 'heartbeat') {
+      const options = { connectTimeoutMs: CONNECT_TIMEOUT_MS, statementTimeoutMs: CONNECT_TIMEOUT_MS };
+      const result = await withConnection(primary, { ...options, applicationName: 'dr-drill' }, (p) =>
+        withConnection(replica, { ...options, applicationName: 'dr-drill' }, (r) =>
+          probeDatabaseReplication(p, r, { timeoutMs: input.timeoutSeconds * 1000, pollMs: input.pollMs }),
+        ),
+      );
+      instrumentation.logger.info('heartbeat replicated', { replicatedAfterMs: result.replicatedAfterMs });
+      return result;
+    }
+    const result = await verifyThroughRecord(
+      { resolveCname: resolveRecord },
+      {
+        recordName: input.recordName,
+        expect: input.expect,
+        endpoints: [
+          { settings: primary, role: 'primary' },
+          { settings: replica, role: 'replica' },
+        ],
+        since: input.since,
+        maxWaitMs: input.maxWaitSeconds * 1000,
+        pollMs: input.pollMs,
+        connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      },
+    );
+    instrumentation.logger.info('served through the record', { expect: input.expect, ...result });
+    return result;
   });
 }

@@ -1,7 +1,7 @@
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { z } from 'zod';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../../shared/step';
-import { DrillError, setHealthCheckInverted } from '../health-check';
+import { setHealthCheckInverted } from '../health-check';
 import { HEALTH_CHECK_ID } from '../input';
 import { DRILL_SERVICE } from '../report';
 
@@ -37,23 +37,15 @@ export async function handler(
       );
     }
     route53 ??= new Route53Client({ region: 'us-east-1' });
-    try {
-      const result = await setHealthCheckInverted({ route53 }, input.healthCheckId, input.mode === 'invert', {
-        maxAttempts: 5,
-        retryBaseMs: 500,
-      });
-      const at = Date.now();
-      instrumentation.logger.info(
-        input.mode === 'invert' ? 'health check inverted' : 'health check restored',
-        {
-          healthCheckId: input.healthCheckId,
-          changed: result.changed,
-        },
-      );
-      return { ...result, at };
-    } catch (error) {
-      if (error instanceof DrillError) throw new StepError(error.name, error.message);
-      throw error;
-    }
+    const result = await setHealthCheckInverted({ route53 }, input.healthCheckId, input.mode === 'invert', {
+      maxAttempts: 5,
+      retryBaseMs: 500,
+    });
+    const at = Date.now();
+    instrumentation.logger.info(input.mode === 'invert' ? 'health check inverted' : 'health check restored', {
+      healthCheckId: input.healthCheckId,
+      changed: result.changed,
+    });
+    return { ...result, at };
   });
 }

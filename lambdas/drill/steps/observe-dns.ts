@@ -1,7 +1,7 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { z } from 'zod';
-import { parseInput, runStep, StepError, stepInstrumentation } from '../../shared/step';
+import { parseInput, runStep, stepInstrumentation } from '../../shared/step';
 import { observeAnswer, type AnswerObservation } from '../dns-answer';
 import { DrillError } from '../errors';
 import { HEALTH_CHECK_ID, HOST, HOSTED_ZONE_ID, RECENT_EPOCH_MS } from '../input';
@@ -60,29 +60,24 @@ export async function handler(event: unknown): Promise<AnswerObservation> {
         }
       }
     };
-    try {
-      const result = await observeAnswer(
-        { route53: client },
-        {
-          hostedZoneId: input.hostedZoneId,
-          recordName: input.recordName,
-          recordType: 'CNAME',
-          expected: input.expected,
-          previous: input.previous,
-        },
-        {
-          pollMs: input.pollMs,
-          maxWaitMs: input.maxWaitSeconds * 1000,
-          since: input.since,
-          timeoutError: input.mode === 'failover' ? 'FailoverNotObserved' : 'FailbackNotObserved',
-          beforePoll: checkWatched,
-        },
-      );
-      instrumentation.logger.info(`${input.mode} observed`, { ...result });
-      return result;
-    } catch (error) {
-      if (error instanceof DrillError) throw new StepError(error.name, error.message);
-      throw error;
-    }
+    const result = await observeAnswer(
+      { route53: client },
+      {
+        hostedZoneId: input.hostedZoneId,
+        recordName: input.recordName,
+        recordType: 'CNAME',
+        expected: input.expected,
+        previous: input.previous,
+      },
+      {
+        pollMs: input.pollMs,
+        maxWaitMs: input.maxWaitSeconds * 1000,
+        since: input.since,
+        timeoutError: input.mode === 'failover' ? 'FailoverNotObserved' : 'FailbackNotObserved',
+        beforePoll: checkWatched,
+      },
+    );
+    instrumentation.logger.info(`${input.mode} observed`, { ...result });
+    return result;
   });
 }

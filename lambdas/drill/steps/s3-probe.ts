@@ -1,8 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { parseInput, runStep, StepError, stepInstrumentation } from '../../shared/step';
+import { parseInput, runStep, stepInstrumentation } from '../../shared/step';
 import { DRILL_SERVICE } from '../report';
-import { ReplicationProbeError } from '../errors';
 import { probeS3Replication } from '../s3-replication';
 
 const bucket = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name' });
@@ -31,17 +30,12 @@ const s3In = (r: string) => {
 export async function handler(event: unknown): Promise<{ key: string; replicatedAfterMs: number }> {
   return runStep(instrumentation, async () => {
     const input = parseInput(s3ProbeEventSchema, event);
-    try {
-      const result = await probeS3Replication(
-        { source: s3In(input.sourceRegion), replica: s3In(input.replicaRegion) },
-        { source: input.sourceBucket, replica: input.replicaBucket },
-        { timeoutMs: input.timeoutSeconds * 1000, pollMs: input.pollMs },
-      );
-      instrumentation.logger.info('probe object replicated', { ...result });
-      return result;
-    } catch (error) {
-      if (error instanceof ReplicationProbeError) throw new StepError(error.name, error.message);
-      throw error;
-    }
+    const result = await probeS3Replication(
+      { source: s3In(input.sourceRegion), replica: s3In(input.replicaRegion) },
+      { source: input.sourceBucket, replica: input.replicaBucket },
+      { timeoutMs: input.timeoutSeconds * 1000, pollMs: input.pollMs },
+    );
+    instrumentation.logger.info('probe object replicated', { ...result });
+    return result;
   });
 }
