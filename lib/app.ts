@@ -1,5 +1,6 @@
 import type { App, Environment } from 'aws-cdk-lib';
 import type { DrConfig } from './config';
+import { pagingAlarmsIn } from './constructs/paging-alarm';
 import { drNames, onCallRegions, ROUTE53_METRICS_REGION } from './names';
 import { FailoverDnsStack } from './stacks/failover-dns-stack';
 import { OnCallStack } from './stacks/on-call-stack';
@@ -94,5 +95,7 @@ export function buildDrApp(app: App, config: DrConfig): DrStacks {
     replicaEndpoint: secondary.replica.instance.dbInstanceEndpointAddress,
     primaryBackupKey: primary.dataKey.key,
   });
+  // Monitoring by declaration: every alarm made to page on-call, in any stack, is on the dashboard.
+  orchestration.dashboard.showPagingAlarms(pagingAlarmsIn(app));
   return { onCall, secondaryFoundation, primary, secondary, failoverDns, orchestration };
 }

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { DRILL_METRICS } from '../../lambdas/shared/metric-names';
@@ -13,7 +13,6 @@ export interface DrDashboardProps {
   readonly replica: { readonly instanceIdentifier: string; readonly region: string };
   /** The primary database's child health check (what pages on-call). */
   readonly primaryDatabaseHealthCheckId: string;
-  readonly alarms: readonly cloudwatch.IAlarm[];
 }
 
 const budgetLine = (label: string, value: number): cloudwatch.HorizontalAnnotation => ({
@@ -121,7 +120,66 @@ export class DrDashboard extends Construct {
           }),
         ],
       }),
-      new cloudwatch.AlarmStatusWidget({ title: 'DR alarms', width: 16, alarms: [...props.alarms] }),
     );
+  }
+
+  /**
+   * Shows every paging alarm of the app (pagingAlarmsIn): those of the dashboard's region in an alarm status
+   * widget, named by ARN (no reference between stacks), and those of other regions in a list with a link to
+   * each, since an alarm status widget shows its own region's alarms. Called once, after every stack is built.
+   */
+  showPagingAlarms(alarms: readonly cloudwatch.Alarm[]): void {
+    const here = Stack.of(this);
+    const regionOf = (alarm: cloudwatch.Alarm) => Stack.of(alarm).region;
+    const nameOf = (alarm: cloudwatch.Alarm) => {
+      const name = (alarm.node.defaultChild as cloudwatch.CfnAlarm).alarmName;
+      if (name === undefined) throw new Error(`paging alarm ${alarm.node.path} has no name of its own`);
+      return name;
+    };
+    const local = alarms
+      .filter((alarm) => regionOf(alarm) === here.region)
+      .map((alarm) => nameOf(alarm))
+      .sort()
+      .map((name) =>
+        cloudwatch.Alarm.fromAlarmArn(
+          this,
+          `Paging-${name}`,
+          here.formatArn({
+            service: 'cloudwatch',
+            resource: 'alarm',
+            resourceName: name,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ),
+      );
+    const elsewhere = alarms
+      .filter((alarm) => regionOf(alarm) !== here.region)
+      .map((alarm) => ({ name: nameOf(alarm), region: regionOf(alarm) }))
+      .sort((a, b) => a.region.localeCompare(b.region) || a.name.localeCompare(b.name));
+    const rows = Math.max(1, Math.ceil(local.length / 4));
+    this.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({
+        title: `Paging alarms in ${here.region}`,
+        width: 24,
+        height: 1 + rows * 2,
+        alarms: local,
+      }),
+    );
+    if (elsewhere.length > 0) {
+      this.dashboard.addWidgets(
+        new cloudwatch.TextWidget({
+          markdown:
+            '### Paging alarms in other regions\n' +
+            elsewhere
+              .map(
+                ({ name, region }) =>
+                  `- [${name}](https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#alarmsV2:alarm/${encodeURIComponent(name)}) (${region})`,
+              )
+              .join('\n'),
+          width: 24,
+          height: 2 + elsewhere.length,
+        }),
+      );
+    }
   }
 }

@@ -1,6 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -21,6 +20,7 @@ import {
 import type { DrConfig } from '../config';
 import { acknowledgeLambdaBaseline, acknowledgeNistFinding } from '../nag';
 import { LAMBDA_BUNDLING, lambdaEntry, NODE_RUNTIME, recordEntry } from './lambda-packaging';
+import { pageOnCall } from './paging-alarm';
 import type { RegionalNetwork } from './regional-network';
 import { grantSecretDecrypt, grantSecretRead } from './secret-access';
 
@@ -168,8 +168,7 @@ export class HealthProbe extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.MISSING,
     });
     if (props.pageWhenUnreachable) {
-      this.unreachableAlarm.addAlarmAction(new actions.SnsAction(props.onCallTopic));
-      this.unreachableAlarm.addOkAction(new actions.SnsAction(props.onCallTopic));
+      pageOnCall(this.unreachableAlarm, props.onCallTopic);
     } else {
       acknowledgeNistFinding(
         this.unreachableAlarm,
@@ -177,10 +176,7 @@ export class HealthProbe extends Construct {
         'This alarm feeds the Route 53 health check; on-call is paged by the alarm on the PRIMARY record check in us-east-1.',
       );
     }
-    const page = (alarm: cloudwatch.Alarm) => {
-      alarm.addAlarmAction(new actions.SnsAction(props.onCallTopic));
-      alarm.addOkAction(new actions.SnsAction(props.onCallTopic));
-    };
+    const page = (alarm: cloudwatch.Alarm) => pageOnCall(alarm, props.onCallTopic);
     page(
       new cloudwatch.Alarm(this, 'Blind', {
         alarmName: props.alarmNames.blind,

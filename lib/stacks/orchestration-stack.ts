@@ -45,6 +45,8 @@ export class OrchestrationStack extends Stack {
   readonly migrationSafetyNet: MigrationSafetyNet;
   readonly drillSteps: DrillSteps;
   readonly drill: FailoverDrill;
+  /** The pg-dr-disaster-recovery dashboard; buildDrApp puts every paging alarm of the app on it. */
+  readonly dashboard: DrDashboard;
 
   constructor(scope: Construct, id: string, props: OrchestrationStackProps) {
     super(scope, id, props);
@@ -149,7 +151,7 @@ export class OrchestrationStack extends Stack {
       staleAfterDays: config.drill.staleAfterDays,
       alarmNames: names.alarms,
     });
-    new DrDashboard(this, 'Dashboard', {
+    this.dashboard = new DrDashboard(this, 'Dashboard', {
       dashboardName: names.dashboard,
       budgets: config.drill.budgets,
       staleAfterDays: config.drill.staleAfterDays,
@@ -158,7 +160,6 @@ export class OrchestrationStack extends Stack {
         region: config.secondaryRegion,
       },
       primaryDatabaseHealthCheckId: dns.primaryDatabaseHealthCheck.healthCheckId,
-      alarms: [...this.drill.alarms],
     });
     new CfnOutput(this, 'FailoverDrillStateMachineArn', {
       value: this.drill.stateMachine.stateMachineArn,

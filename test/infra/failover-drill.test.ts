@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { drillInputSchema } from '../../lambdas/drill/input';
 import { synthApp } from './test-config';
@@ -284,6 +285,37 @@ describe('failover drill (orchestration stack)', () => {
     ])
       expect(body).toContain(metric);
     expect(body).toContain('Disruption budget 90 s');
+  });
+
+  it('shows every alarm that pages on-call, in every stack and region, on the dashboard', () => {
+    const all = Object.values(stacks).flatMap((entry: unknown) =>
+      entry instanceof Map ? [...(entry as Map<string, unknown>).values()] : [entry],
+    ) as Stack[];
+    // A paging alarm: one whose actions notify an SNS topic.
+    const paging = all.flatMap((stack) =>
+      Object.values(
+        Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm') as Record<
+          string,
+          { Properties: { AlarmName?: string; AlarmActions?: unknown[] } }
+        >,
+      )
+        .filter((a) => (a.Properties.AlarmActions ?? []).length > 0)
+        .map((a) => ({ name: a.Properties.AlarmName ?? '(unnamed)', region: stack.region })),
+    );
+    const body = JSON.stringify(
+      Object.values(
+        template.findResources('AWS::CloudWatch::Dashboard', {
+          Properties: { DashboardName: 'pg-dr-disaster-recovery' },
+        }),
+      )[0],
+    );
+    expect(paging.length).toBeGreaterThanOrEqual(11);
+    const missing = paging.filter(
+      (a) => !body.includes(`:alarm:${a.name}`) && !body.includes(`alarm/${a.name})`),
+    );
+    expect(missing).toEqual([]);
+    // The migration's own alarm, in the dashboard's region, in its alarm status widget.
+    expect(body).toContain(':alarm:pg-dr-migration-failed');
   });
 
   it('hands every drill that ends without succeeding (failed, timed out, stopped) to its safety net', () => {
