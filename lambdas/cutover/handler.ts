@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lowerIdentifier } from '../shared/schemas';
 import {
   databaseRefSchema,
   lambdaResolver,
@@ -20,7 +21,7 @@ import {
 /** The default budget of the fenced window's exact comparison (see docs/limits.md for what it costs). */
 export const FENCED_VERIFY_BUDGET_MS = 20_000;
 
-const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'must be a lower-case identifier' });
+const identifier = lowerIdentifier;
 
 export const cutoverEventSchema = z.strictObject({
   /**

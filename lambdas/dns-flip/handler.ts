@@ -1,15 +1,12 @@
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { z } from 'zod';
 import { parseInput, runStep, stepInstrumentation } from '../shared/step';
+import { DNS_RECORD_NAME } from '../shared/patterns';
+import { hostedZoneId } from '../shared/schemas';
 import { setIdentifier } from '../workflow-input/schema';
 import { flipRecord, rollbackRecord, type FlipResult, type FlipTiming, type RecordField } from './flip';
 
-const hostedZoneId = z.string().regex(/^Z[A-Z0-9]{1,31}$/, { error: 'must be a Route 53 hosted zone id' });
-const dnsName = z
-  .string()
-  .regex(/^(?=.{1,254}$)([A-Za-z0-9_]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$/, {
-    error: 'must be a DNS name',
-  });
+const dnsName = z.string().regex(DNS_RECORD_NAME, { error: 'must be a DNS name' });
 const timing = {
   pollIntervalMs: z.number().int().min(0).max(60_000).default(5_000),
   maxWaitMs: z.number().int().min(1_000).max(600_000).default(180_000),

@@ -1,11 +1,10 @@
 import { RDSClient } from '@aws-sdk/client-rds';
 import { z } from 'zod';
+import { rdsInstanceIdentifier } from '../shared/schemas';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import { advanceDrReplica, type ReplicaPlacement, type ReplicaProgress } from './replica';
 
-const instanceIdentifier = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{0,61}[a-z0-9]$/, { error: 'must be an RDS instance identifier' });
+const instanceIdentifier = rdsInstanceIdentifier;
 
 export const drReplicaEventSchema = z.strictObject({
   /** One step of the rebuild: create, wait, attach the DR parameter group, reboot, until done. */

@@ -1,16 +1,10 @@
 import { z } from 'zod';
 import { databaseRefSchema } from '../shared/database-ref';
+import { hostedZoneId, hostNameOrFqdn } from '../shared/schemas';
 import { blueGreenInputSchema } from '../workflow-input/schema';
 
-export const HOST = z
-  .string()
-  .regex(
-    /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/,
-    { error: 'must be a host name' },
-  );
-export const HOSTED_ZONE_ID = z
-  .string()
-  .regex(/^Z[A-Z0-9]{1,31}$/, { error: 'must be a Route 53 hosted zone id' });
+export const HOST = hostNameOrFqdn;
+export const HOSTED_ZONE_ID = hostedZoneId;
 export const HEALTH_CHECK_ID = z
   .string()
   .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, {

@@ -1,9 +1,8 @@
 import { z } from 'zod';
+import { hostName } from './schemas';
 
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
-const HOST =
-  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /**
  * How a workflow names a database: a Secrets Manager secret (ARN or name) holding the credentials, never a
@@ -15,7 +14,7 @@ export const databaseRefSchema = z.strictObject({
     .refine((v) => SECRET_ARN.test(v) || SECRET_NAME.test(v), {
       error: 'must be a Secrets Manager secret ARN or name, never a connection string or password',
     }),
-  host: z.string().regex(HOST, { error: 'must be a host name' }).optional(),
+  host: hostName.optional(),
   port: z.number().int().min(1).max(65535).optional(),
   database: z
     .string()

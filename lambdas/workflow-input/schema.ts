@@ -1,17 +1,9 @@
 import { z } from 'zod';
 import { databaseRefSchema } from '../shared/database-ref';
+import { hostedZoneId, hostName, lowerIdentifier, rdsInstanceIdentifier } from '../shared/schemas';
 
-const host = z
-  .string()
-  .regex(
-    /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/,
-    {
-      error: 'must be a host name',
-    },
-  );
-const rdsId = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{0,61}[a-z0-9]$/, { error: 'must be an RDS instance identifier' });
+const host = hostName;
+const rdsId = rdsInstanceIdentifier;
 
 /** Route 53 set identifiers as this toolkit names them (`<record>-primary`): no control or shell characters. */
 export const setIdentifier = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, {
@@ -27,7 +19,7 @@ export const blueGreenInputSchema = z
     blueEndpoint: z.union([z.literal(''), host]),
     greenEndpoint: z.union([z.literal(''), host]),
     dns: z.strictObject({
-      hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,31}$/, { error: 'must be a Route 53 hosted zone id' }),
+      hostedZoneId: hostedZoneId,
       recordName: host,
       setIdentifier: setIdentifier,
       secondarySetIdentifier: setIdentifier,
@@ -38,7 +30,7 @@ export const blueGreenInputSchema = z
         error: 'must be an http(s) URL without credentials',
       })
       .optional(),
-    subscription: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'must be a lower-case identifier' }),
+    subscription: lowerIdentifier,
     catchUpTimeoutMs: z.number().int().min(100).max(600_000),
     allowUnsynchronizedFlip: z.boolean().optional(),
     rebuildDr: z.boolean().optional(),

@@ -15,6 +15,7 @@ import {
   stateMachineArn,
   wholeNumber,
 } from './option-values';
+import { HOST_NAME, HOSTED_ZONE_ID, LOWER_IDENTIFIER } from '../../lambdas/shared/patterns';
 
 export interface MigrateOptions {
   dryRun?: boolean;
@@ -46,8 +47,7 @@ export interface MigrateIo extends FollowIo {
   readonly cloudFormation: Pick<CloudFormationClient, 'send'>;
 }
 
-const HOST =
-  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const HOST = HOST_NAME;
 
 /** Adds `dr migrate` with the seed script's options, secret references instead of passwords. */
 export function addMigrateCommand(
@@ -164,14 +164,14 @@ export function workflowInput(options: MigrateOptions): Record<string, unknown> 
       if (!HOST.test(value)) throw new UsageError(`${flag} must be a host name`);
     }
   }
-  if (!/^Z[A-Z0-9]{1,31}$/.test(options.dnsZone))
+  if (!HOSTED_ZONE_ID.test(options.dnsZone))
     throw new UsageError('--dns-zone must be a Route 53 hosted zone id such as Z0123456789ABC');
   if (!HOST.test(options.dnsRecord.replace(/\.$/, '')))
     throw new UsageError('--dns-record must be a DNS name');
   if (options.smokeTestUrl !== undefined && !/^https?:\/\/[^/@]+(\/|$)/.test(options.smokeTestUrl)) {
     throw new UsageError('--smoke-test-url must be an http(s) URL without credentials');
   }
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(options.subscription))
+  if (!LOWER_IDENTIFIER.test(options.subscription))
     throw new UsageError('--subscription must be a lower-case identifier');
   // The identifiers' format is checked as the command line is read (option-values.ts).
   if (options.rebuildDr === true && options.greenInstanceId === undefined)

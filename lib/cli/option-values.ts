@@ -1,6 +1,7 @@
 import { SQL_IDENTIFIER, SQL_IDENTIFIER_DESCRIPTION } from '../../lambdas/shared/sql-identifier';
 import { setIdentifier } from '../../lambdas/workflow-input/schema';
 import { UsageError } from './usage-error';
+import { RDS_INSTANCE_IDENTIFIER } from '../../lambdas/shared/patterns';
 
 /**
  * Parsers for CLI option values, run by commander as it reads the command line: a bad value stops the
@@ -29,7 +30,7 @@ export function wholeNumber(flag: string, max: number, unit = '', min = 1): Pars
 }
 
 export const rdsInstanceId = (flag: string) =>
-  matching(flag, /^[a-z][a-z0-9-]{0,61}[a-z0-9]$/, 'an RDS instance identifier');
+  matching(flag, RDS_INSTANCE_IDENTIFIER, 'an RDS instance identifier');
 
 export const stackName = (flag = '--stack') =>
   matching(flag, /^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'a CloudFormation stack name');
