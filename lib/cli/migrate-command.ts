@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Option, type Command } from 'commander';
-import { databaseRefSchema } from '../../lambdas/shared/database-ref';
+import { blueGreenInputSchema, type BlueGreenInput } from '../../lambdas/workflow-input/schema';
 import { sleep } from '../../lambdas/shared/sleep';
 import { UsageError } from './database-url';
 import { followExecution, type ExecutionOutcome, type FollowIo } from './follow-execution';
@@ -15,7 +15,6 @@ import {
   stateMachineArn,
   wholeNumber,
 } from './option-values';
-import { HOST_NAME, HOSTED_ZONE_ID, LOWER_IDENTIFIER } from '../../lambdas/shared/patterns';
 
 export interface MigrateOptions {
   dryRun?: boolean;
@@ -46,8 +45,6 @@ export interface MigrateOptions {
 export interface MigrateIo extends FollowIo {
   readonly cloudFormation: Pick<CloudFormationClient, 'send'>;
 }
-
-const HOST = HOST_NAME;
 
 /** Adds `dr migrate` with the seed script's options, secret references instead of passwords. */
 export function addMigrateCommand(
@@ -143,41 +140,31 @@ export function addMigrateCommand(
     .action(action);
 }
 
-/** The workflow input: secret references and names only. Validated here so mistakes fail before AWS sees them. */
-export function workflowInput(options: MigrateOptions): Record<string, unknown> {
-  for (const [flag, value] of [
-    ['--blue-db-secret', options.blueDbSecret],
-    ['--green-db-secret', options.greenDbSecret],
-  ] as const) {
-    if (!databaseRefSchema.shape.secretId.safeParse(value).success) {
-      throw new UsageError(
-        `${flag} must be a Secrets Manager secret ARN or name, never a connection string or password`,
-      );
-    }
-  }
-  if (options.dryRun !== true) {
-    for (const [flag, value] of [
-      ['--blue-endpoint', options.blueEndpoint],
-      ['--green-endpoint', options.greenEndpoint],
-    ] as const) {
-      if (value === undefined) throw new UsageError(`${flag} is required unless --dry-run`);
-      if (!HOST.test(value)) throw new UsageError(`${flag} must be a host name`);
-    }
-  }
-  if (!HOSTED_ZONE_ID.test(options.dnsZone))
-    throw new UsageError('--dns-zone must be a Route 53 hosted zone id such as Z0123456789ABC');
-  if (!HOST.test(options.dnsRecord.replace(/\.$/, '')))
-    throw new UsageError('--dns-record must be a DNS name');
-  if (options.smokeTestUrl !== undefined && !/^https?:\/\/[^/@]+(\/|$)/.test(options.smokeTestUrl)) {
-    throw new UsageError('--smoke-test-url must be an http(s) URL without credentials');
-  }
-  if (!LOWER_IDENTIFIER.test(options.subscription))
-    throw new UsageError('--subscription must be a lower-case identifier');
-  // The identifiers' format is checked as the command line is read (option-values.ts).
-  if (options.rebuildDr === true && options.greenInstanceId === undefined)
-    throw new UsageError('--green-instance-id is required with --rebuild-dr');
+/** Which flag sets each field of the workflow input (a path in blueGreenInputSchema). */
+const FLAG_OF_FIELD: Record<string, string> = {
+  'blue.secretId': '--blue-db-secret',
+  'green.secretId': '--green-db-secret',
+  blueEndpoint: '--blue-endpoint',
+  greenEndpoint: '--green-endpoint',
+  'dns.hostedZoneId': '--dns-zone',
+  'dns.recordName': '--dns-record',
+  'dns.setIdentifier': '--dns-set-identifier',
+  'dns.secondarySetIdentifier': '--dns-secondary-set-identifier',
+  smokeTestUrl: '--smoke-test-url',
+  subscription: '--subscription',
+  catchUpTimeoutMs: '--catch-up-timeout',
+  greenInstanceIdentifier: '--green-instance-id',
+  drReplicaInstanceIdentifier: '--dr-replica-instance-id',
+};
+
+/**
+ * The workflow input: secret references and names only, checked here by the workflow's own schema
+ * (blueGreenInputSchema, the rule its first step applies), so a mistake fails before AWS sees it and names the
+ * flag. A refusal never repeats the value given.
+ */
+export function workflowInput(options: MigrateOptions): BlueGreenInput {
   const record = options.dnsRecord.replace(/\.$/, '');
-  return {
+  const candidate = {
     dryRun: options.dryRun === true,
     blue: { secretId: options.blueDbSecret },
     green: { secretId: options.greenDbSecret },
@@ -185,7 +172,7 @@ export function workflowInput(options: MigrateOptions): Record<string, unknown> 
     greenEndpoint: options.greenEndpoint ?? '',
     dns: {
       hostedZoneId: options.dnsZone,
-      recordName: options.dnsRecord,
+      recordName: record,
       setIdentifier: options.dnsSetIdentifier ?? `${record}-primary`,
       secondarySetIdentifier: options.dnsSecondarySetIdentifier ?? `${record}-secondary`,
     },
@@ -197,10 +184,24 @@ export function workflowInput(options: MigrateOptions): Record<string, unknown> 
       ? {
           rebuildDr: true,
           greenInstanceIdentifier: options.greenInstanceId,
-          drReplicaInstanceIdentifier: options.drReplicaInstanceId ?? `${options.greenInstanceId ?? ''}-dr`,
+          drReplicaInstanceIdentifier:
+            options.drReplicaInstanceId ??
+            (options.greenInstanceId === undefined ? undefined : `${options.greenInstanceId}-dr`),
         }
       : {}),
   };
+  const parsed = blueGreenInputSchema.safeParse(candidate);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const field = issue.path.map(String).join('.');
+    const flag = FLAG_OF_FIELD[field] ?? field;
+    // The schema speaks of its own fields; on the command line they are flags.
+    const message = issue.message
+      .replace(/\bdryRun\b/g, '--dry-run')
+      .replace(/\brebuildDr\b/g, '--rebuild-dr');
+    return `${flag} ${message}`;
+  });
+  throw new UsageError([...new Set(problems)].join('; '));
 }
 
 /** Same input in the same minute: same name, so Step Functions attaches instead of starting a second run. */

@@ -11,6 +11,7 @@ import { executionName, workflowInput, type MigrateIo } from '../../lib/cli/migr
 import { blueGreenInputSchema } from '../../lambdas/workflow-input/schema';
 import { runCli } from '../../lib/cli/program';
 import { MIGRATE_ARGV } from '../support/bad-values';
+import { blueGreenInputSchema } from '../../lambdas/workflow-input/schema';
 
 const SM_ARN = 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-blue-green-migration';
 const EXEC_ARN = 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-blue-green-migration:run';
@@ -284,6 +285,19 @@ describe('dr migrate', () => {
     expect(result.err).toContain(message);
     expect(result.err + result.out).not.toContain('Pw-leak');
     expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('sends a record written with its final dot as the workflow accepts it (checked by the workflow schema)', async () => {
+    const argv = [...BASE];
+    argv[argv.indexOf('--dns-record') + 1] = 'db.provability-fabric.org.';
+    await dr(argv);
+    const sent = JSON.parse(
+      sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}',
+    ) as unknown;
+    expect(blueGreenInputSchema.safeParse(sent).success).toBe(true);
+    expect(sent).toMatchObject({
+      dns: { recordName: 'db.provability-fabric.org', setIdentifier: 'db.provability-fabric.org-primary' },
+    });
   });
 
   it('requires the secrets and the DNS record', async () => {
