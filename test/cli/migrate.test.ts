@@ -11,7 +11,6 @@ import { executionName, workflowInput, type MigrateIo } from '../../lib/cli/migr
 import { blueGreenInputSchema } from '../../lambdas/workflow-input/schema';
 import { runCli } from '../../lib/cli/program';
 import { MIGRATE_ARGV } from '../support/bad-values';
-import { blueGreenInputSchema } from '../../lambdas/workflow-input/schema';
 
 const SM_ARN = 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-blue-green-migration';
 const EXEC_ARN = 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-blue-green-migration:run';
