@@ -154,6 +154,505 @@ function captureLambdaOutput(dir: string): { restore: () => void; metrics: Recor
   };
 }
 
+/** What every phase of a rehearsal shares: its options, clock, progress, servers and cleanups. */
+interface RehearsalRun {
+  readonly options: RehearsalOptions;
+  readonly startedAt: number;
+  readonly workDir: string;
+  /** Seconds since the start, to a tenth. */
+  readonly since: (at: number) => number;
+  readonly say: (line: string) => void;
+  readonly servers: PostgresServer[];
+  /** Undone in reverse order when the rehearsal ends, whichever way. */
+  readonly cleanups: (() => Promise<void> | void)[];
+}
+
+interface Databases {
+  readonly primary: PostgresServer;
+  readonly green: PostgresServer;
+  readonly replica: PostgresServer;
+}
+
+/**
+ * Real PostgreSQL plays the databases: a primary (wal_level=logical) with its streaming replica, and green
+ * subscribed to the primary as a dedicated replication user, both seeded with all migrations but the last.
+ */
+async function startDatabases(run: RehearsalRun): Promise<Databases> {
+  const { options, say, servers } = run;
+  say('starting PostgreSQL: primary (wal_level=logical), green');
+  const room = {
+    max_replication_slots: '10',
+    max_wal_senders: '10',
+    max_logical_replication_workers: '10',
+  };
+  const port = (offset: number) =>
+    options.portBase === undefined ? {} : { port: options.portBase + offset };
+  // Kept servers must outlive this process; the others die with it, even by kill -9.
+  const dieWithOwner = !options.keepServers;
+  const [primary, green] = await Promise.all([
+    PostgresServer.start({
+      name: 'rehearsal-primary',
+      settings: { wal_level: 'logical', ...room },
+      dieWithOwner,
+      ...port(0),
+    }),
+    PostgresServer.start({ name: 'rehearsal-green', settings: room, dieWithOwner, ...port(2) }),
+  ]);
+  servers.push(primary, green);
+
+  const migrations = await readMigrationsFolder(resolve(options.migrationsDir));
+  const applied = migrations.slice(0, Math.max(0, migrations.length - 1));
+  say(`seeding: ${applied.length} of ${migrations.length} migrations applied, accounts and orders`);
+  for (const server of [primary, green]) {
+    await execute(server, 'postgres', 'CREATE DATABASE app');
+    const client = new Client(server.clientConfig('app'));
+    await client.connect();
+    await applyPendingMigrations(client, applied);
+    await client.end();
+  }
+  await execute(
+    primary,
+    'app',
+    "INSERT INTO account (email) SELECT 'customer' || g || '@example.org' FROM generate_series(1, 200) AS g",
+    'INSERT INTO "order" (account_id, total_cents) SELECT 1 + (g % 200), g FROM generate_series(1, 2000) AS g',
+  );
+  say('replica: streaming standby of the primary (the cross-region replica)');
+  const replica = await PostgresServer.startStandby(primary, { name: 'rehearsal-replica', ...port(1) });
+  servers.push(replica);
+  // A dedicated replication user (never rotated) carries the subscription, as docs/blue-green-workflow.md asks;
+  // the publication lists the application tables, as its preparation checklist does.
+  say('green: logical subscription to the primary, as the dedicated replication user');
+  await subscribeGreenToBlue(
+    primary,
+    green,
+    'app',
+    { publication: 'dr_blue_green', subscription: 'dr_blue_green' },
+    ['account', '"order"'],
+  );
+  const greenOrders = new Client(green.clientConfig('app'));
+  await greenOrders.connect();
+  try {
+    await eventually(
+      async () =>
+        (await greenOrders.query<{ n: number }>('SELECT count(*)::int AS n FROM "order"')).rows[0]?.n ===
+        2000,
+      10_000,
+    );
+  } finally {
+    await greenOrders.end();
+  }
+  return { primary, green, replica };
+}
+
+/**
+ * The simulated AWS, seeded from the CDK app synthesized with the rehearsal's configuration; every AWS call
+ * is authorized against the calling step's role. DNS resolves through its Route 53, with TTL caches.
+ */
+function startSimulatedAws(run: RehearsalRun, { primary, green }: Databases) {
+  const { options, say, cleanups } = run;
+  // SIMULATED AWS, seeded from the synthesized app, IAM enforced from its roles.
+  say('synthesizing the CDK app: simulated AWS from its templates, IAM from its roles');
+  const configInput = rehearsalConfig(options.migrationsDir);
+  const config = parseConfig(configInput);
+  const names = drNames(config);
+  const world = localWorld({
+    config: configInput,
+    endpoints: {
+      [config.database.primaryInstanceIdentifier]: '127.0.0.1',
+      [config.database.replicaInstanceIdentifier]: 'localhost',
+    },
+    secrets: {
+      [MASTER_SECRET]: secretOf(primary, '127.0.0.1', 'app'),
+      [GREEN_SECRET]: secretOf(green, '127.0.0.1', 'app'),
+    },
+    route53: { switchDelayMs: options.route53SwitchDelayMs, insyncDelayMs: INSYNC_DELAY_MS },
+    s3ReplicationDelayMs: options.s3ReplicationDelayMs,
+  });
+  // The rehearsal's records live shorter than production allows (5 s at least), to keep it short.
+  for (const name of [RECORD, DRILL_RECORD])
+    for (const role of ['primary', 'secondary'])
+      Object.assign(world.route53.recordSet(name, `${name}-${role}`) ?? {}, {
+        TTL: options.recordTtlSeconds,
+      });
+  cleanups.push(world.aws.install());
+  // The drill's VPC resolver (and the applications') resolve through the simulated Route 53, with TTL caches.
+  const originalResolveCname = dnsPromises.resolveCname.bind(dnsPromises);
+  (dnsPromises as { resolveCname: (name: string) => Promise<string[]> }).resolveCname =
+    world.route53.resolver();
+  cleanups.push(() => {
+    (dnsPromises as { resolveCname: (name: string) => Promise<string[]> }).resolveCname =
+      originalResolveCname;
+  });
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'rehearsal',
+    AWS_SECRET_ACCESS_KEY: 'rehearsal',
+    DB_CA_FILE: join(primary.rootDir, 'tls', 'ca.crt'),
+    MIGRATIONS_DIR: resolve(options.migrationsDir),
+    DRILL_HEALTH_CHECK_IDS: world.ref('AWS::Route53::HealthCheck', 'FailoverDnsDrillRecordHealth'),
+  });
+  return { world, config, names };
+}
+
+type World = ReturnType<typeof localWorld>;
+
+/**
+ * The applications: a health endpoint for the smoke tests, and two clients reading and writing through the
+ * records (the production record, which the migration cuts over to green; the drill record, which the drill
+ * fails over to the replica). The Lambdas' output is captured to the work folder from here on.
+ */
+async function startApplications(run: RehearsalRun, world: World, { primary, green, replica }: Databases) {
+  const { say, cleanups, workDir } = run;
+  // The application's health endpoint, for the smoke tests.
+  const health: Server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"status":"ok"}');
+  });
+  await new Promise<void>((r) => health.listen(0, '127.0.0.1', r));
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        health.closeAllConnections();
+        health.close(() => {
+          r();
+        });
+      }),
+  );
+  const healthUrl = `http://127.0.0.1:${(health.address() as AddressInfo).port}/health`;
+
+  const apps = {
+    migration: new LoadGenerator({
+      name: 'migration',
+      recordName: RECORD,
+      resolve: world.route53.resolver(),
+      endpoints: new Map([
+        ['127.0.0.1', settingsOf(primary, '127.0.0.1', 'app')],
+        [GREEN_HOST, settingsOf(green, '127.0.0.1', 'app')],
+      ]),
+      intervalMs: 20,
+      timeoutMs: 1000,
+    }),
+    dr: new LoadGenerator({
+      name: 'dr',
+      recordName: DRILL_RECORD,
+      resolve: world.route53.resolver(),
+      endpoints: new Map([
+        ['127.0.0.1', settingsOf(primary, '127.0.0.1', 'app')],
+        ['localhost', settingsOf(replica, 'localhost', 'app')],
+      ]),
+      intervalMs: 50,
+      timeoutMs: 1000,
+    }),
+  };
+  const output = captureLambdaOutput(workDir);
+  cleanups.push(output.restore);
+  say(`applications: reading and writing through ${RECORD} and ${DRILL_RECORD}`);
+  apps.migration.start();
+  apps.dr.start();
+  cleanups.push(async () => {
+    await Promise.all([apps.migration.stop(), apps.dr.stop()]);
+  });
+  return { apps, healthUrl, output };
+}
+
+/** The real handlers, loaded after the simulated AWS is in place, by the state each ASL Task names. */
+function loadHandlers() {
+  // The real handlers, loaded after the simulated AWS is in place.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const load = (path: string, name = 'handler') => (require(path) as Record<string, Step>)[name] as Step;
+  const blueGreen: Record<string, Step> = {
+    ValidateInput: load('../../lambdas/workflow-input/handler'),
+    CheckBlue: load('../../lambdas/connectivity-check/handler'),
+    CheckGreen: load('../../lambdas/connectivity-check/handler'),
+    PlanMigrations: load('../../lambdas/migrations/handlers', 'planHandler'),
+    Migrate: load('../../lambdas/migrations/handlers', 'applyHandler'),
+    Verify: load('../../lambdas/verify/handler'),
+    SmokeTest: load('../../lambdas/smoke-test/handler'),
+    FinalSmokeTest: load('../../lambdas/smoke-test/handler'),
+    PrepareCutover: load('../../lambdas/cutover/handler'),
+    FenceBlueAndCatchUp: load('../../lambdas/cutover/handler'),
+    AbortCutover: load('../../lambdas/cutover/handler'),
+    AbortCutoverAfterRollback: load('../../lambdas/cutover/handler'),
+    FinishCutover: load('../../lambdas/cutover/handler'),
+    FlipDns: load('../../lambdas/dns-flip/handler'),
+    FlipDnsUnsynchronized: load('../../lambdas/dns-flip/handler'),
+    RollbackDns: load('../../lambdas/dns-flip/handler'),
+  };
+  const drillSteps = {
+    preflight: load('../../lambdas/drill/steps/preflight'),
+    database: load('../../lambdas/drill/steps/database'),
+    healthCheck: load('../../lambdas/drill/steps/health-check'),
+    observe: load('../../lambdas/drill/steps/observe-dns'),
+    s3: load('../../lambdas/drill/steps/s3-probe'),
+    report: load('../../lambdas/drill/steps/report'),
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return { blueGreen, drillSteps };
+}
+
+/**
+ * The drill, with exactly the schedule's input (the EventBridge rule's target), pointed at the local servers'
+ * ports, polling faster than production so the rehearsal stays short. Its migration dry run
+ * (startExecution.sync) starts the blue-green workflow as the drill's role and runs it to its end.
+ */
+async function runDrill(
+  world: World,
+  names: ReturnType<typeof drNames>,
+  config: ReturnType<typeof parseConfig>,
+  { primary, replica }: Databases,
+  drillSteps: ReturnType<typeof loadHandlers>['drillSteps'],
+  blueGreenRun: (
+    input: unknown,
+    execution?: Parameters<typeof runInWorld>[0]['execution'],
+  ) => Promise<WorldExecution>,
+): Promise<WorldExecution> {
+  const rule = world.events.rules.get(`${config.orchestrationRegion}/${names.drillSchedule}`);
+  const scheduled = JSON.parse(rule?.targets[0]?.Input ?? '{}') as DrillInput;
+  const local = <R extends { port?: number }>(ref: R, server: PostgresServer): R => ({
+    ...ref,
+    port: server.port,
+  });
+  const drillInput: DrillInput = {
+    ...scheduled,
+    primary: local(scheduled.primary, primary),
+    replica: local(scheduled.replica, replica),
+    limits: {
+      maxReplicaLagSeconds: 30,
+      failbackTimeoutSeconds: 60,
+      heartbeatTimeoutSeconds: 30,
+      s3TimeoutSeconds: 60,
+      pollMs: 200,
+    },
+    ...(scheduled.migrationDryRun === undefined
+      ? {}
+      : {
+          migrationDryRun: {
+            ...scheduled.migrationDryRun,
+            blue: local(scheduled.migrationDryRun.blue, primary),
+            green: local(scheduled.migrationDryRun.green, primary),
+          },
+        }),
+  };
+  const region = config.orchestrationRegion;
+  return runInWorld({
+    world,
+    file: 'failover-drill.asl.json',
+    stateMachineName: names.drillStateMachine,
+    input: drillInput,
+    handlers: {
+      Preflight: drillSteps.preflight,
+      PreflightDatabases: drillSteps.database,
+      InvertHealthCheck: drillSteps.healthCheck,
+      ObserveFailover: drillSteps.observe,
+      VerifySecondaryReads: drillSteps.database,
+      RestoreHealthCheck: drillSteps.healthCheck,
+      ObserveFailback: drillSteps.observe,
+      VerifyPrimaryWrites: drillSteps.database,
+      ProbeS3: drillSteps.s3,
+      ProbeHeartbeat: drillSteps.database,
+      Report: drillSteps.report,
+      RestoreAfterFailure: drillSteps.healthCheck,
+      ReportFailure: drillSteps.report,
+      // startExecution.sync, as the drill's role: start the migration workflow, then run it to its end.
+      MigrationDryRun: async (task: { StateMachineArn: string; Input: unknown }) => {
+        const started = (await world.aws.call(
+          'states',
+          'StartExecution',
+          { stateMachineArn: task.StateMachineArn, input: JSON.stringify(task.Input) },
+          region,
+        )) as { executionArn: string };
+        const nested = world.stepFunctions.executions.get(started.executionArn);
+        const run = await asPrincipal(undefined, () => blueGreenRun(task.Input, nested));
+        if (run.status !== 'SUCCEEDED')
+          throw Object.assign(new Error(run.error?.message ?? 'dry run failed'), {
+            name: 'States.TaskFailed',
+          });
+        return { Status: 'SUCCEEDED', ExecutionArn: started.executionArn };
+      },
+    },
+  });
+}
+
+/**
+ * The three workflow runs, as deployed: a blue-green dry run; the failover drill with exactly the schedule's
+ * input (which starts a migration dry run of its own); then the blue-green migration with its zero-loss
+ * cutover. Each run's history goes to the work folder.
+ */
+async function runWorkflows(
+  run: RehearsalRun,
+  world: World,
+  names: ReturnType<typeof drNames>,
+  config: ReturnType<typeof parseConfig>,
+  dbs: Databases,
+  { apps, healthUrl }: Awaited<ReturnType<typeof startApplications>>,
+) {
+  const { options, say, since, cleanups, workDir } = run;
+  const { blueGreen, drillSteps } = loadHandlers();
+  const steps: StepTiming[] = [];
+  const workflows: Record<string, { status: string; error?: string }> = {};
+  const histories: string[] = [];
+  cleanups.push(() => {
+    writeFileSync(join(workDir, 'executions.jsonl'), `${histories.join('\n')}\n`);
+  });
+  const record = (workflow: string, run: WorldExecution) => {
+    histories.push(JSON.stringify({ workflow, status: run.status, history: run.history }));
+    for (const e of run.entered) steps.push({ workflow, state: e.state, at: since(e.at) });
+    workflows[workflow] = {
+      status: run.status,
+      ...(run.error === undefined ? {} : { error: `${run.error.name}: ${run.error.message}` }),
+    };
+    say(
+      `${workflow}: ${run.status}${run.error === undefined ? '' : ` (${run.error.name}: ${run.error.message})`}`,
+    );
+    for (const e of run.entered)
+      options.progress(`          ${since(e.at).toFixed(1).padStart(6)} s  ${e.state}`);
+  };
+  const blueGreenRun = (input: unknown, execution?: Parameters<typeof runInWorld>[0]['execution']) =>
+    runInWorld({
+      world,
+      file: 'blue-green-migration.asl.json',
+      stateMachineName: names.blueGreenStateMachine,
+      input,
+      handlers: blueGreen,
+      ...(execution === undefined ? {} : { execution }),
+    });
+
+  const migrationInput = {
+    blue: { secretId: MASTER_SECRET },
+    green: { secretId: GREEN_SECRET },
+    blueEndpoint: '127.0.0.1',
+    greenEndpoint: GREEN_HOST,
+    dns: {
+      hostedZoneId: ZONE,
+      recordName: RECORD,
+      setIdentifier: `${RECORD}-primary`,
+      secondarySetIdentifier: `${RECORD}-secondary`,
+    },
+    smokeTestUrl: healthUrl,
+    subscription: 'dr_blue_green',
+    catchUpTimeoutMs: 10_000,
+  };
+  await new Promise((r) => setTimeout(r, 1000));
+  say('blue-green migration: dry run');
+  record('blue-green dry run', await blueGreenRun({ ...migrationInput, dryRun: true }));
+
+  say('failover drill, with the schedule input');
+  const drill = await runDrill(world, names, config, dbs, drillSteps, blueGreenRun);
+  record('failover drill', drill);
+  // The drill record names the primary, which the cutover fences: the DR application's part ends here.
+  await new Promise((r) => setTimeout(r, options.recordTtlSeconds * 1000 + 500));
+  await apps.dr.stop();
+
+  say('blue-green migration: migrate green, zero-loss cutover, flip');
+  const migration = await blueGreenRun({ ...migrationInput, dryRun: false });
+  record('blue-green migration', migration);
+  await new Promise((r) => setTimeout(r, options.recordTtlSeconds * 1000 + 500));
+  await apps.migration.stop();
+  return { steps, workflows, drill, migration };
+}
+
+/** What the run showed, against the budgets: lost writes, the write pause, the drill's figures. */
+async function measure(
+  run: RehearsalRun,
+  green: PostgresServer,
+  apps: Awaited<ReturnType<typeof startApplications>>['apps'],
+  { drill, migration }: Awaited<ReturnType<typeof runWorkflows>>,
+) {
+  const { options, since, startedAt } = run;
+  // Lost writes: every write the application saw acknowledged must be on green, which now serves.
+  const ids = apps.migration.ackedWrites;
+  const check = new Client(green.clientConfig('app'));
+  await check.connect();
+  const { rows } = await check.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM "order" WHERE id = ANY($1::bigint[])',
+    [ids],
+  );
+  await check.end();
+  const lostWrites = ids.length - (rows[0]?.n ?? 0);
+  const flip = migration.entered.find((e) => e.state === 'PrepareCutover')?.at ?? startedAt;
+  const finished = migration.entered.find((e) => e.state === 'FinishCutover')?.at ?? Date.now();
+  const pause = longestWritePause(
+    apps.migration.samples,
+    flip,
+    finished + options.recordTtlSeconds * 1000 + 2000,
+  );
+  const drillReport = (drill.output as { report?: DrillReport } | undefined)?.report;
+  const f = drillReport?.figures;
+  const budget = (
+    name: string,
+    value: number | null | undefined,
+    limit: number,
+    unit: Budget['unit'],
+  ): Budget => ({
+    name,
+    value: value ?? null,
+    unit,
+    budget: limit,
+    met: value !== null && value !== undefined && value <= limit,
+  });
+  const budgets = [
+    budget('Cutover: acknowledged writes lost', lostWrites, 0, 'writes'),
+    // Clients keep writing to fenced blue until the flip is INSYNC and their cached answer expires.
+    budget(
+      'Cutover: longest write pause',
+      pause,
+      CUTOVER_DATABASE_PAUSE_MS + INSYNC_DELAY_MS + FLIP_POLL_MS + options.recordTtlSeconds * 1000,
+      'ms',
+    ),
+    budget('Drill: DNS failover', f?.dnsFailoverSeconds, 60, 's'),
+    budget('Drill: service disruption', f?.serviceDisruptionSeconds, 90, 's'),
+    budget('Drill: DNS failback', f?.dnsFailbackSeconds, 60, 's'),
+    budget('Drill: S3 replication', f?.s3ReplicationSeconds, 60, 's'),
+    budget('Drill: database replication (data-loss window)', f?.databaseReplicationSeconds, 30, 's'),
+  ];
+
+  const marks = [
+    { label: 'cutover: fence', second: since(flip) },
+    {
+      label: 'cutover: DNS flip',
+      second: since(migration.entered.find((e) => e.state === 'FlipDns')?.at ?? flip),
+    },
+    {
+      label: 'drill: health check inverted',
+      second: since(drill.entered.find((e) => e.state === 'ObserveFailover')?.at ?? startedAt),
+    },
+    {
+      label: 'drill: restored',
+      second: since(drill.entered.find((e) => e.state === 'ObserveFailback')?.at ?? startedAt),
+    },
+  ];
+  const timeline = (app: string, samples: readonly LoadSample[]) => {
+    const buckets = new Map<number, { ok: number; failed: number }>();
+    for (const s of samples) {
+      const second = Math.floor((s.at - startedAt) / 1000);
+      const b = buckets.get(second) ?? { ok: 0, failed: 0 };
+      if (s.ok) b.ok += 1;
+      else b.failed += 1;
+      buckets.set(second, b);
+    }
+    return [...buckets.entries()].sort(([a], [b]) => a - b).map(([second, b]) => ({ second, app, ...b }));
+  };
+  return { lostWrites, ackedWrites: ids.length, pause, drillReport, budgets, marks, timeline };
+}
+
+/** Undoes the cleanups, then stops the servers, or leaves them running with --keep-servers. */
+async function stopServers(run: RehearsalRun, state: { serversStopped: boolean }): Promise<boolean> {
+  const { options, servers, cleanups, workDir } = run;
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  if (options.keepServers) {
+    const details = servers.map((s) => ({ name: s.name, folder: s.rootDir, ...s.clientConfig('app') }));
+    writeFileSync(join(workDir, 'servers.json'), `${JSON.stringify(details, null, 2)}\n`, {
+      mode: 0o600,
+    });
+    for (const server of servers) server.release();
+    if (options.workDir === undefined) markKept(workDir);
+    return false;
+  }
+  await Promise.all(servers.map((s) => s.destroy()));
+  state.serversStopped = true;
+  return true;
+}
+
 /**
  * The whole system on one machine, as deployed: the CDK app is synthesized with the rehearsal's configuration
  * and its templates seed the simulated AWS (zone, health checks, failover records, buckets, secrets, state
@@ -189,393 +688,20 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
   for (const { folder, reason } of leftovers.failed)
     say(`could not remove ${folder}, left by a killed run: ${reason}`);
 
+  const run: RehearsalRun = { options, startedAt, workDir, since, say, servers, cleanups };
   try {
-    say('starting PostgreSQL: primary (wal_level=logical), green');
-    const room = {
-      max_replication_slots: '10',
-      max_wal_senders: '10',
-      max_logical_replication_workers: '10',
-    };
-    const port = (offset: number) =>
-      options.portBase === undefined ? {} : { port: options.portBase + offset };
-    // Kept servers must outlive this process; the others die with it, even by kill -9.
-    const dieWithOwner = !options.keepServers;
-    const [primary, green] = await Promise.all([
-      PostgresServer.start({
-        name: 'rehearsal-primary',
-        settings: { wal_level: 'logical', ...room },
-        dieWithOwner,
-        ...port(0),
-      }),
-      PostgresServer.start({ name: 'rehearsal-green', settings: room, dieWithOwner, ...port(2) }),
-    ]);
-    servers.push(primary, green);
-
-    const migrations = await readMigrationsFolder(resolve(options.migrationsDir));
-    const applied = migrations.slice(0, Math.max(0, migrations.length - 1));
-    say(`seeding: ${applied.length} of ${migrations.length} migrations applied, accounts and orders`);
-    for (const server of [primary, green]) {
-      await execute(server, 'postgres', 'CREATE DATABASE app');
-      const client = new Client(server.clientConfig('app'));
-      await client.connect();
-      await applyPendingMigrations(client, applied);
-      await client.end();
-    }
-    await execute(
-      primary,
-      'app',
-      "INSERT INTO account (email) SELECT 'customer' || g || '@example.org' FROM generate_series(1, 200) AS g",
-      'INSERT INTO "order" (account_id, total_cents) SELECT 1 + (g % 200), g FROM generate_series(1, 2000) AS g',
+    const dbs = await startDatabases(run);
+    const { world, config, names } = startSimulatedAws(run, dbs);
+    const applications = await startApplications(run, world, dbs);
+    const flows = await runWorkflows(run, world, names, config, dbs, applications);
+    const { apps, output } = applications;
+    const { lostWrites, ackedWrites, pause, drillReport, budgets, marks, timeline } = await measure(
+      run,
+      dbs.green,
+      apps,
+      flows,
     );
-    say('replica: streaming standby of the primary (the cross-region replica)');
-    const replica = await PostgresServer.startStandby(primary, { name: 'rehearsal-replica', ...port(1) });
-    servers.push(replica);
-    // A dedicated replication user (never rotated) carries the subscription, as docs/blue-green-workflow.md asks;
-    // the publication lists the application tables, as its preparation checklist does.
-    say('green: logical subscription to the primary, as the dedicated replication user');
-    await subscribeGreenToBlue(
-      primary,
-      green,
-      'app',
-      { publication: 'dr_blue_green', subscription: 'dr_blue_green' },
-      ['account', '"order"'],
-    );
-    const greenOrders = new Client(green.clientConfig('app'));
-    await greenOrders.connect();
-    try {
-      await eventually(
-        async () =>
-          (await greenOrders.query<{ n: number }>('SELECT count(*)::int AS n FROM "order"')).rows[0]?.n ===
-          2000,
-        10_000,
-      );
-    } finally {
-      await greenOrders.end();
-    }
-
-    // SIMULATED AWS, seeded from the synthesized app, IAM enforced from its roles.
-    say('synthesizing the CDK app: simulated AWS from its templates, IAM from its roles');
-    const configInput = rehearsalConfig(options.migrationsDir);
-    const config = parseConfig(configInput);
-    const names = drNames(config);
-    const world = localWorld({
-      config: configInput,
-      endpoints: {
-        [config.database.primaryInstanceIdentifier]: '127.0.0.1',
-        [config.database.replicaInstanceIdentifier]: 'localhost',
-      },
-      secrets: {
-        [MASTER_SECRET]: secretOf(primary, '127.0.0.1', 'app'),
-        [GREEN_SECRET]: secretOf(green, '127.0.0.1', 'app'),
-      },
-      route53: { switchDelayMs: options.route53SwitchDelayMs, insyncDelayMs: INSYNC_DELAY_MS },
-      s3ReplicationDelayMs: options.s3ReplicationDelayMs,
-    });
-    // The rehearsal's records live shorter than production allows (5 s at least), to keep it short.
-    for (const name of [RECORD, DRILL_RECORD])
-      for (const role of ['primary', 'secondary'])
-        Object.assign(world.route53.recordSet(name, `${name}-${role}`) ?? {}, {
-          TTL: options.recordTtlSeconds,
-        });
-    cleanups.push(world.aws.install());
-    // The drill's VPC resolver (and the applications') resolve through the simulated Route 53, with TTL caches.
-    const originalResolveCname = dnsPromises.resolveCname.bind(dnsPromises);
-    (dnsPromises as { resolveCname: (name: string) => Promise<string[]> }).resolveCname =
-      world.route53.resolver();
-    cleanups.push(() => {
-      (dnsPromises as { resolveCname: (name: string) => Promise<string[]> }).resolveCname =
-        originalResolveCname;
-    });
-    Object.assign(process.env, {
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'rehearsal',
-      AWS_SECRET_ACCESS_KEY: 'rehearsal',
-      DB_CA_FILE: join(primary.rootDir, 'tls', 'ca.crt'),
-      MIGRATIONS_DIR: resolve(options.migrationsDir),
-      DRILL_HEALTH_CHECK_IDS: world.ref('AWS::Route53::HealthCheck', 'FailoverDnsDrillRecordHealth'),
-    });
-
-    // The application's health endpoint, for the smoke tests.
-    const health: Server = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{"status":"ok"}');
-    });
-    await new Promise<void>((r) => health.listen(0, '127.0.0.1', r));
-    cleanups.push(
-      () =>
-        new Promise<void>((r) => {
-          health.closeAllConnections();
-          health.close(() => {
-            r();
-          });
-        }),
-    );
-    const healthUrl = `http://127.0.0.1:${(health.address() as AddressInfo).port}/health`;
-
-    const apps = {
-      migration: new LoadGenerator({
-        name: 'migration',
-        recordName: RECORD,
-        resolve: world.route53.resolver(),
-        endpoints: new Map([
-          ['127.0.0.1', settingsOf(primary, '127.0.0.1', 'app')],
-          [GREEN_HOST, settingsOf(green, '127.0.0.1', 'app')],
-        ]),
-        intervalMs: 20,
-        timeoutMs: 1000,
-      }),
-      dr: new LoadGenerator({
-        name: 'dr',
-        recordName: DRILL_RECORD,
-        resolve: world.route53.resolver(),
-        endpoints: new Map([
-          ['127.0.0.1', settingsOf(primary, '127.0.0.1', 'app')],
-          ['localhost', settingsOf(replica, 'localhost', 'app')],
-        ]),
-        intervalMs: 50,
-        timeoutMs: 1000,
-      }),
-    };
-    const output = captureLambdaOutput(workDir);
-    cleanups.push(output.restore);
-    say(`applications: reading and writing through ${RECORD} and ${DRILL_RECORD}`);
-    apps.migration.start();
-    apps.dr.start();
-    cleanups.push(async () => {
-      await Promise.all([apps.migration.stop(), apps.dr.stop()]);
-    });
-
-    // The real handlers, loaded after the simulated AWS is in place.
-    /* eslint-disable @typescript-eslint/no-require-imports */
-    const load = (path: string, name = 'handler') => (require(path) as Record<string, Step>)[name] as Step;
-    const blueGreen: Record<string, Step> = {
-      ValidateInput: load('../../lambdas/workflow-input/handler'),
-      CheckBlue: load('../../lambdas/connectivity-check/handler'),
-      CheckGreen: load('../../lambdas/connectivity-check/handler'),
-      PlanMigrations: load('../../lambdas/migrations/handlers', 'planHandler'),
-      Migrate: load('../../lambdas/migrations/handlers', 'applyHandler'),
-      Verify: load('../../lambdas/verify/handler'),
-      SmokeTest: load('../../lambdas/smoke-test/handler'),
-      FinalSmokeTest: load('../../lambdas/smoke-test/handler'),
-      PrepareCutover: load('../../lambdas/cutover/handler'),
-      FenceBlueAndCatchUp: load('../../lambdas/cutover/handler'),
-      AbortCutover: load('../../lambdas/cutover/handler'),
-      AbortCutoverAfterRollback: load('../../lambdas/cutover/handler'),
-      FinishCutover: load('../../lambdas/cutover/handler'),
-      FlipDns: load('../../lambdas/dns-flip/handler'),
-      FlipDnsUnsynchronized: load('../../lambdas/dns-flip/handler'),
-      RollbackDns: load('../../lambdas/dns-flip/handler'),
-    };
-    const drillSteps = {
-      preflight: load('../../lambdas/drill/steps/preflight'),
-      database: load('../../lambdas/drill/steps/database'),
-      healthCheck: load('../../lambdas/drill/steps/health-check'),
-      observe: load('../../lambdas/drill/steps/observe-dns'),
-      s3: load('../../lambdas/drill/steps/s3-probe'),
-      report: load('../../lambdas/drill/steps/report'),
-    };
-    /* eslint-enable @typescript-eslint/no-require-imports */
-    const steps: StepTiming[] = [];
-    const workflows: Record<string, { status: string; error?: string }> = {};
-    const histories: string[] = [];
-    cleanups.push(() => {
-      writeFileSync(join(workDir, 'executions.jsonl'), `${histories.join('\n')}\n`);
-    });
-    const record = (workflow: string, run: WorldExecution) => {
-      histories.push(JSON.stringify({ workflow, status: run.status, history: run.history }));
-      for (const e of run.entered) steps.push({ workflow, state: e.state, at: since(e.at) });
-      workflows[workflow] = {
-        status: run.status,
-        ...(run.error === undefined ? {} : { error: `${run.error.name}: ${run.error.message}` }),
-      };
-      say(
-        `${workflow}: ${run.status}${run.error === undefined ? '' : ` (${run.error.name}: ${run.error.message})`}`,
-      );
-      for (const e of run.entered)
-        options.progress(`          ${since(e.at).toFixed(1).padStart(6)} s  ${e.state}`);
-    };
-    const blueGreenRun = (input: unknown, execution?: Parameters<typeof runInWorld>[0]['execution']) =>
-      runInWorld({
-        world,
-        file: 'blue-green-migration.asl.json',
-        stateMachineName: names.blueGreenStateMachine,
-        input,
-        handlers: blueGreen,
-        ...(execution === undefined ? {} : { execution }),
-      });
-
-    const migrationInput = {
-      blue: { secretId: MASTER_SECRET },
-      green: { secretId: GREEN_SECRET },
-      blueEndpoint: '127.0.0.1',
-      greenEndpoint: GREEN_HOST,
-      dns: {
-        hostedZoneId: ZONE,
-        recordName: RECORD,
-        setIdentifier: `${RECORD}-primary`,
-        secondarySetIdentifier: `${RECORD}-secondary`,
-      },
-      smokeTestUrl: healthUrl,
-      subscription: 'dr_blue_green',
-      catchUpTimeoutMs: 10_000,
-    };
-    await new Promise((r) => setTimeout(r, 1000));
-    say('blue-green migration: dry run');
-    record('blue-green dry run', await blueGreenRun({ ...migrationInput, dryRun: true }));
-
-    // The drill runs with exactly the schedule's input (the EventBridge rule's target), pointed at the local
-    // servers' ports, polling faster than production so the rehearsal stays short.
-    say('failover drill, with the schedule input');
-    const rule = world.events.rules.get(`${config.orchestrationRegion}/${names.drillSchedule}`);
-    const scheduled = JSON.parse(rule?.targets[0]?.Input ?? '{}') as DrillInput;
-    const local = <R extends { port?: number }>(ref: R, server: PostgresServer): R => ({
-      ...ref,
-      port: server.port,
-    });
-    const drillInput: DrillInput = {
-      ...scheduled,
-      primary: local(scheduled.primary, primary),
-      replica: local(scheduled.replica, replica),
-      limits: {
-        maxReplicaLagSeconds: 30,
-        failbackTimeoutSeconds: 60,
-        heartbeatTimeoutSeconds: 30,
-        s3TimeoutSeconds: 60,
-        pollMs: 200,
-      },
-      ...(scheduled.migrationDryRun === undefined
-        ? {}
-        : {
-            migrationDryRun: {
-              ...scheduled.migrationDryRun,
-              blue: local(scheduled.migrationDryRun.blue, primary),
-              green: local(scheduled.migrationDryRun.green, primary),
-            },
-          }),
-    };
-    const region = config.orchestrationRegion;
-    const drill = await runInWorld({
-      world,
-      file: 'failover-drill.asl.json',
-      stateMachineName: names.drillStateMachine,
-      input: drillInput,
-      handlers: {
-        Preflight: drillSteps.preflight,
-        PreflightDatabases: drillSteps.database,
-        InvertHealthCheck: drillSteps.healthCheck,
-        ObserveFailover: drillSteps.observe,
-        VerifySecondaryReads: drillSteps.database,
-        RestoreHealthCheck: drillSteps.healthCheck,
-        ObserveFailback: drillSteps.observe,
-        VerifyPrimaryWrites: drillSteps.database,
-        ProbeS3: drillSteps.s3,
-        ProbeHeartbeat: drillSteps.database,
-        Report: drillSteps.report,
-        RestoreAfterFailure: drillSteps.healthCheck,
-        ReportFailure: drillSteps.report,
-        // startExecution.sync, as the drill's role: start the migration workflow, then run it to its end.
-        MigrationDryRun: async (task: { StateMachineArn: string; Input: unknown }) => {
-          const started = (await world.aws.call(
-            'states',
-            'StartExecution',
-            { stateMachineArn: task.StateMachineArn, input: JSON.stringify(task.Input) },
-            region,
-          )) as { executionArn: string };
-          const nested = world.stepFunctions.executions.get(started.executionArn);
-          const run = await asPrincipal(undefined, () => blueGreenRun(task.Input, nested));
-          if (run.status !== 'SUCCEEDED')
-            throw Object.assign(new Error(run.error?.message ?? 'dry run failed'), {
-              name: 'States.TaskFailed',
-            });
-          return { Status: 'SUCCEEDED', ExecutionArn: started.executionArn };
-        },
-      },
-    });
-    record('failover drill', drill);
-    // The drill record names the primary, which the cutover fences: the DR application's part ends here.
-    await new Promise((r) => setTimeout(r, options.recordTtlSeconds * 1000 + 500));
-    await apps.dr.stop();
-
-    say('blue-green migration: migrate green, zero-loss cutover, flip');
-    const migration = await blueGreenRun({ ...migrationInput, dryRun: false });
-    record('blue-green migration', migration);
-    await new Promise((r) => setTimeout(r, options.recordTtlSeconds * 1000 + 500));
-    await apps.migration.stop();
-
-    // Lost writes: every write the application saw acknowledged must be on green, which now serves.
-    const ids = apps.migration.ackedWrites;
-    const check = new Client(green.clientConfig('app'));
-    await check.connect();
-    const { rows } = await check.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM "order" WHERE id = ANY($1::bigint[])',
-      [ids],
-    );
-    await check.end();
-    const lostWrites = ids.length - (rows[0]?.n ?? 0);
-    const flip = migration.entered.find((e) => e.state === 'PrepareCutover')?.at ?? startedAt;
-    const finished = migration.entered.find((e) => e.state === 'FinishCutover')?.at ?? Date.now();
-    const pause = longestWritePause(
-      apps.migration.samples,
-      flip,
-      finished + options.recordTtlSeconds * 1000 + 2000,
-    );
-    const drillReport = (drill.output as { report?: DrillReport } | undefined)?.report;
-    const f = drillReport?.figures;
-    const budget = (
-      name: string,
-      value: number | null | undefined,
-      limit: number,
-      unit: Budget['unit'],
-    ): Budget => ({
-      name,
-      value: value ?? null,
-      unit,
-      budget: limit,
-      met: value !== null && value !== undefined && value <= limit,
-    });
-    const budgets = [
-      budget('Cutover: acknowledged writes lost', lostWrites, 0, 'writes'),
-      // Clients keep writing to fenced blue until the flip is INSYNC and their cached answer expires.
-      budget(
-        'Cutover: longest write pause',
-        pause,
-        CUTOVER_DATABASE_PAUSE_MS + INSYNC_DELAY_MS + FLIP_POLL_MS + options.recordTtlSeconds * 1000,
-        'ms',
-      ),
-      budget('Drill: DNS failover', f?.dnsFailoverSeconds, 60, 's'),
-      budget('Drill: service disruption', f?.serviceDisruptionSeconds, 90, 's'),
-      budget('Drill: DNS failback', f?.dnsFailbackSeconds, 60, 's'),
-      budget('Drill: S3 replication', f?.s3ReplicationSeconds, 60, 's'),
-      budget('Drill: database replication (data-loss window)', f?.databaseReplicationSeconds, 30, 's'),
-    ];
-
-    const marks = [
-      { label: 'cutover: fence', second: since(flip) },
-      {
-        label: 'cutover: DNS flip',
-        second: since(migration.entered.find((e) => e.state === 'FlipDns')?.at ?? flip),
-      },
-      {
-        label: 'drill: health check inverted',
-        second: since(drill.entered.find((e) => e.state === 'ObserveFailover')?.at ?? startedAt),
-      },
-      {
-        label: 'drill: restored',
-        second: since(drill.entered.find((e) => e.state === 'ObserveFailback')?.at ?? startedAt),
-      },
-    ];
-    const timeline = (app: string, samples: readonly LoadSample[]) => {
-      const buckets = new Map<number, { ok: number; failed: number }>();
-      for (const s of samples) {
-        const second = Math.floor((s.at - startedAt) / 1000);
-        const b = buckets.get(second) ?? { ok: 0, failed: 0 };
-        if (s.ok) b.ok += 1;
-        else b.failed += 1;
-        buckets.set(second, b);
-      }
-      return [...buckets.entries()].sort(([a], [b]) => a - b).map(([second, b]) => ({ second, app, ...b }));
-    };
-
+    const { steps, workflows, drill, migration } = flows;
     const ok =
       budgets.every((b) => b.met) &&
       migration.status === 'SUCCEEDED' &&
@@ -589,7 +715,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       steps,
       workflows,
       ...(drillReport === undefined ? {} : { drillReport }),
-      cutover: { lostWrites, ackedWrites: ids.length, longestWritePauseMs: pause },
+      cutover: { lostWrites, ackedWrites, longestWritePauseMs: pause },
       timeline: [...timeline('migration', apps.migration.samples), ...timeline('dr', apps.dr.samples)],
       marks,
       metricsCaptured: output.metrics.length,
@@ -600,21 +726,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       },
       drSamplesOnReplica: apps.dr.samples.filter((sample) => sample.host === 'localhost'),
       servers: servers.map((s) => ({ name: s.name, port: s.port, folder: s.rootDir })),
-      serversStopped: await (async () => {
-        for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-        if (options.keepServers) {
-          const details = servers.map((s) => ({ name: s.name, folder: s.rootDir, ...s.clientConfig('app') }));
-          writeFileSync(join(workDir, 'servers.json'), `${JSON.stringify(details, null, 2)}\n`, {
-            mode: 0o600,
-          });
-          for (const server of servers) server.release();
-          if (options.workDir === undefined) markKept(workDir);
-          return false;
-        }
-        await Promise.all(servers.map((s) => s.destroy()));
-        state.serversStopped = true;
-        return true;
-      })(),
+      serversStopped: await stopServers(run, state),
       workDir,
     };
   } finally {
