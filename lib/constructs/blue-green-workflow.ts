@@ -40,22 +40,14 @@ export class BlueGreenWorkflow extends Construct {
     this.stateMachine = workflowStateMachine(this, {
       stateMachineName: props.stateMachineName,
       definitionFile: BLUE_GREEN_DEFINITION,
-      substitutions: {
-        ConnectivityCheckFunctionArn: fns.connectivityCheck.functionArn,
-        MigrationPlanFunctionArn: fns.migrationPlan.functionArn,
-        MigrateFunctionArn: fns.migrate.functionArn,
-        VerifyFunctionArn: fns.verify.functionArn,
-        SmokeTestFunctionArn: fns.smokeTest.functionArn,
-        DnsFlipFunctionArn: fns.dnsFlip.functionArn,
-        CutoverFunctionArn: fns.cutover.functionArn,
-        UnfenceFunctionArn: fns.unfence.functionArn,
-        DrRebuildStateMachineArn: props.drRebuildStateMachineArn,
-        ValidateInputFunctionArn: fns.validateInput.functionArn,
-      },
-      // The DR replica step belongs to the DR rebuild, which this workflow only starts.
-      steps: Object.entries(fns)
-        .filter(([name]) => name !== 'drReplica')
-        .map(([, fn]) => fn),
+      // Every step but the DR replica's (it belongs to the DR rebuild, which this workflow only starts), by
+      // the name its ASL placeholder gives it.
+      functions: Object.fromEntries(
+        Object.entries(fns)
+          .filter(([name]) => name !== 'drReplica')
+          .map(([name, fn]) => [name.charAt(0).toUpperCase() + name.slice(1), fn]),
+      ),
+      references: { DrRebuildStateMachineArn: props.drRebuildStateMachineArn },
       onCallTopic: props.onCallTopic,
     });
     this.stateMachine.addToRolePolicy(

@@ -35,11 +35,7 @@ export class DrRebuildWorkflow extends Construct {
     this.stateMachine = workflowStateMachine(this, {
       stateMachineName: props.stateMachineName,
       definitionFile: DR_REBUILD_DEFINITION,
-      substitutions: {
-        DrReplicaFunctionArn: props.drReplica.functionArn,
-        DnsFlipFunctionArn: props.dnsFlip.functionArn,
-      },
-      steps: [props.drReplica, props.dnsFlip],
+      functions: { DrReplica: props.drReplica, DnsFlip: props.dnsFlip },
       onCallTopic: props.onCallTopic,
     });
     new PagingAlarm(this, 'RebuildFailed', {

@@ -83,16 +83,11 @@ export class FailoverDrill extends Construct {
     this.stateMachine = workflowStateMachine(this, {
       stateMachineName: props.stateMachineName,
       definitionFile: FAILOVER_DRILL_DEFINITION,
-      substitutions: {
-        DrillPreflightFunctionArn: fns.preflight.functionArn,
-        DrillDatabaseFunctionArn: fns.database.functionArn,
-        DrillHealthCheckFunctionArn: fns.healthCheck.functionArn,
-        DrillObserveDnsFunctionArn: fns.observeDns.functionArn,
-        DrillS3ProbeFunctionArn: fns.s3Probe.functionArn,
-        DrillReportFunctionArn: fns.report.functionArn,
-        BlueGreenStateMachineArn: migrationArn,
-      },
-      steps: Object.values(fns),
+      // Each drill step by the name its ASL placeholder gives it (Drill<Step>FunctionArn).
+      functions: Object.fromEntries(
+        Object.entries(fns).map(([name, fn]) => [`Drill${name.charAt(0).toUpperCase()}${name.slice(1)}`, fn]),
+      ),
+      references: { BlueGreenStateMachineArn: migrationArn },
       onCallTopic: props.onCallTopic,
     });
     // startExecution.sync: start the dry run, follow it, stop it if the drill is stopped.

@@ -105,13 +105,12 @@ export class MigrationSafetyNet extends Construct {
     this.stateMachine = workflowStateMachine(this, {
       stateMachineName: props.stateMachineName,
       definitionFile: MIGRATION_SAFETY_NET_DEFINITION,
-      substitutions: {
-        MigrationSafetyNetAssessFunctionArn: assess.functionArn,
-        DnsFlipFunctionArn: props.dnsFlip.functionArn,
-        CutoverFunctionArn: props.cutover.functionArn,
-        UnfenceFunctionArn: props.unfence.functionArn,
+      functions: {
+        MigrationSafetyNetAssess: assess,
+        DnsFlip: props.dnsFlip,
+        Cutover: props.cutover,
+        Unfence: props.unfence,
       },
-      steps: [assess, props.dnsFlip, props.cutover, props.unfence],
       onCallTopic: props.onCallTopic,
     });
 

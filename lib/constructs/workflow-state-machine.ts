@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,9 +12,14 @@ export interface WorkflowStateMachineProps {
   readonly stateMachineName: string;
   /** The ASL file: the same one the tests execute locally. */
   readonly definitionFile: string;
-  readonly substitutions: Record<string, string>;
-  /** Step functions the workflow invokes. */
-  readonly steps: readonly lambda.IFunction[];
+  /**
+   * The step functions the workflow may invoke, by the name its ASL gives them: `${<Name>FunctionArn}` in a
+   * Task's Resource is `functions[<Name>]` (e.g. `ConnectivityCheck`). Each is granted invoke; a placeholder
+   * no function answers, or a function no placeholder names, stops synth.
+   */
+  readonly functions: Readonly<Record<string, lambda.IFunction>>;
+  /** Other values the ASL names (`${BlueGreenStateMachineArn}`); `OnCallTopicArn` is always given. */
+  readonly references?: Readonly<Record<string, string>>;
   readonly onCallTopic: sns.ITopic;
   readonly timeout?: Duration;
 }
@@ -24,10 +30,15 @@ export interface WorkflowStateMachineProps {
  * (ids `StateMachine` and `Logs`).
  */
 export function workflowStateMachine(scope: Construct, props: WorkflowStateMachineProps): sfn.StateMachine {
+  const { substitutions, steps } = stepWiring(props.definitionFile, props.functions);
   const machine = new sfn.StateMachine(scope, 'StateMachine', {
     stateMachineName: props.stateMachineName,
     definitionBody: sfn.DefinitionBody.fromFile(props.definitionFile),
-    definitionSubstitutions: { ...props.substitutions, OnCallTopicArn: props.onCallTopic.topicArn },
+    definitionSubstitutions: {
+      ...substitutions,
+      ...props.references,
+      OnCallTopicArn: props.onCallTopic.topicArn,
+    },
     ...(props.timeout === undefined ? {} : { timeout: props.timeout }),
     tracingEnabled: true,
     logs: {
@@ -43,11 +54,11 @@ export function workflowStateMachine(scope: Construct, props: WorkflowStateMachi
       includeExecutionData: false,
     },
   });
-  for (const fn of props.steps) fn.grantInvoke(machine);
+  for (const fn of steps) fn.grantInvoke(machine);
   props.onCallTopic.grantPublish(machine);
 
   const stack = Stack.of(scope);
-  for (const fn of props.steps) {
+  for (const fn of steps) {
     acknowledgeNagFinding(
       machine.role,
       `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(fn.node.defaultChild as never)}.Arn>:*]`,
@@ -65,6 +76,40 @@ export function workflowStateMachine(scope: Construct, props: WorkflowStateMachi
     'X-Ray tracing and CloudWatch Logs delivery for Step Functions support no resource-level permissions.',
   );
   return machine;
+}
+
+/**
+ * Which functions an ASL file invokes, read from the file itself: each `${<Name>FunctionArn}` placeholder and
+ * the function of that name. The file is the one place a state names its step; nothing else lists them.
+ */
+export function stepWiring(
+  definitionFile: string,
+  functions: Readonly<Record<string, lambda.IFunction>>,
+): { substitutions: Record<string, string>; steps: lambda.IFunction[] } {
+  const named = new Set(
+    [...readFileSync(definitionFile, 'utf8').matchAll(/\$\{([A-Za-z0-9]+)FunctionArn\}/g)].map(
+      (m) => m[1] ?? '',
+    ),
+  );
+  const missing = [...named].filter((name) => functions[name] === undefined);
+  const unused = Object.keys(functions).filter((name) => !named.has(name));
+  if (missing.length > 0 || unused.length > 0)
+    throw new Error(
+      `${definitionFile}: ` +
+        [
+          ...(missing.length > 0
+            ? [`no step function for ${missing.map((n) => `\${${n}FunctionArn}`).join(', ')}`]
+            : []),
+          ...(unused.length > 0 ? [`step function(s) ${unused.join(', ')} named by no Task`] : []),
+        ].join('; '),
+    );
+  const steps = [...named].map((name) => functions[name] as lambda.IFunction);
+  return {
+    substitutions: Object.fromEntries(
+      [...named].map((name, i) => [`${name}FunctionArn`, steps[i]?.functionArn ?? '']),
+    ),
+    steps,
+  };
 }
 
 /** Failed + timed-out + aborted executions per period: what the "workflow failed" alarms watch. */

@@ -19,8 +19,6 @@ import { drNames } from '../names';
 import { parseConfig } from '../config';
 import { LoadGenerator, longestWritePause, type LoadSample } from './load';
 
-type Step = (event: never) => unknown;
-
 export interface RehearsalOptions {
   /** Where servers and reports live; a fresh temp folder by default. */
   readonly workDir?: string;
@@ -355,41 +353,6 @@ async function startApplications(run: RehearsalRun, world: World, { primary, gre
   return { apps, healthUrl, output };
 }
 
-/** The real handlers, loaded after the simulated AWS is in place, by the state each ASL Task names. */
-function loadHandlers() {
-  // The real handlers, loaded after the simulated AWS is in place.
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const load = (path: string, name = 'handler') => (require(path) as Record<string, Step>)[name] as Step;
-  const blueGreen: Record<string, Step> = {
-    ValidateInput: load('../../lambdas/workflow-input/handler'),
-    CheckBlue: load('../../lambdas/connectivity-check/handler'),
-    CheckGreen: load('../../lambdas/connectivity-check/handler'),
-    PlanMigrations: load('../../lambdas/migrations/handlers', 'planHandler'),
-    Migrate: load('../../lambdas/migrations/handlers', 'applyHandler'),
-    Verify: load('../../lambdas/verify/handler'),
-    SmokeTest: load('../../lambdas/smoke-test/handler'),
-    FinalSmokeTest: load('../../lambdas/smoke-test/handler'),
-    PrepareCutover: load('../../lambdas/cutover/handler'),
-    FenceBlueAndCatchUp: load('../../lambdas/cutover/handler'),
-    AbortCutover: load('../../lambdas/cutover/handler'),
-    AbortCutoverAfterRollback: load('../../lambdas/cutover/handler'),
-    FinishCutover: load('../../lambdas/cutover/handler'),
-    FlipDns: load('../../lambdas/dns-flip/handler'),
-    FlipDnsUnsynchronized: load('../../lambdas/dns-flip/handler'),
-    RollbackDns: load('../../lambdas/dns-flip/handler'),
-  };
-  const drillSteps = {
-    preflight: load('../../lambdas/drill/steps/preflight'),
-    database: load('../../lambdas/drill/steps/database'),
-    healthCheck: load('../../lambdas/drill/steps/health-check'),
-    observe: load('../../lambdas/drill/steps/observe-dns'),
-    s3: load('../../lambdas/drill/steps/s3-probe'),
-    report: load('../../lambdas/drill/steps/report'),
-  };
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  return { blueGreen, drillSteps };
-}
-
 /**
  * The drill, with exactly the schedule's input (the EventBridge rule's target), pointed at the local servers'
  * ports, polling faster than production so the rehearsal stays short. Its migration dry run
@@ -400,7 +363,6 @@ async function runDrill(
   names: ReturnType<typeof drNames>,
   config: ReturnType<typeof parseConfig>,
   { primary, replica }: Databases,
-  drillSteps: ReturnType<typeof loadHandlers>['drillSteps'],
   blueGreenRun: (
     input: unknown,
     execution?: Parameters<typeof runInWorld>[0]['execution'],
@@ -440,19 +402,7 @@ async function runDrill(
     stateMachineName: names.drillStateMachine,
     input: drillInput,
     handlers: {
-      Preflight: drillSteps.preflight,
-      PreflightDatabases: drillSteps.database,
-      InvertHealthCheck: drillSteps.healthCheck,
-      ObserveFailover: drillSteps.observe,
-      VerifySecondaryReads: drillSteps.database,
-      RestoreHealthCheck: drillSteps.healthCheck,
-      ObserveFailback: drillSteps.observe,
-      VerifyPrimaryWrites: drillSteps.database,
-      ProbeS3: drillSteps.s3,
-      ProbeHeartbeat: drillSteps.database,
-      Report: drillSteps.report,
-      RestoreAfterFailure: drillSteps.healthCheck,
-      ReportFailure: drillSteps.report,
+      // Every Lambda task runs the handler of the function its Resource names in the synthesized app.
       // startExecution.sync, as the drill's role: start the migration workflow, then run it to its end.
       MigrationDryRun: async (task: { StateMachineArn: string; Input: unknown }) => {
         const started = (await world.aws.call(
@@ -487,7 +437,6 @@ async function runWorkflows(
   { apps, healthUrl }: Awaited<ReturnType<typeof startApplications>>,
 ) {
   const { options, say, since, cleanups, workDir } = run;
-  const { blueGreen, drillSteps } = loadHandlers();
   const steps: StepTiming[] = [];
   const workflows: Record<string, { status: string; error?: string }> = {};
   const histories: string[] = [];
@@ -513,7 +462,6 @@ async function runWorkflows(
       file: 'blue-green-migration.asl.json',
       stateMachineName: names.blueGreenStateMachine,
       input,
-      handlers: blueGreen,
       ...(execution === undefined ? {} : { execution }),
     });
 
@@ -537,7 +485,7 @@ async function runWorkflows(
   record('blue-green dry run', await blueGreenRun({ ...migrationInput, dryRun: true }));
 
   say('failover drill, with the schedule input');
-  const drill = await runDrill(world, names, config, dbs, drillSteps, blueGreenRun);
+  const drill = await runDrill(world, names, config, dbs, blueGreenRun);
   record('failover drill', drill);
   // The drill record names the primary, which the cutover fences: the DR application's part ends here.
   await new Promise((r) => setTimeout(r, options.recordTtlSeconds * 1000 + 500));
