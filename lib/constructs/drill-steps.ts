@@ -74,7 +74,7 @@ export class DrillSteps extends Construct {
       });
 
     const database = stepLambda(this, 'database', {
-      entry: ['drill', 'steps', 'database.ts'],
+      entry: ['drill', 'steps', 'database-handler.ts'],
       handler: 'handler',
       description: 'Failover drill: database preflight, heartbeat, and what clients of the record reach',
       timeout: Duration.minutes(11),
@@ -91,13 +91,13 @@ export class DrillSteps extends Construct {
 
     const preflight = outsideVpc(
       'preflight',
-      'preflight.ts',
+      'preflight-handler.ts',
       'Failover drill: validate the input; health checks, DNS answer, nothing else running',
       Duration.minutes(1),
     );
     const healthCheck = outsideVpc(
       'healthCheck',
-      'health-check.ts',
+      'health-check-handler.ts',
       'Failover drill: invert or restore the PRIMARY record health check (never disable)',
       Duration.minutes(2),
     );
@@ -110,7 +110,7 @@ export class DrillSteps extends Construct {
     );
     const observeDns = outsideVpc(
       'observeDns',
-      'observe-dns.ts',
+      'observe-dns-handler.ts',
       'Failover drill: time Route 53 answering the replica, then the primary again (TestDNSAnswer)',
       Duration.minutes(11),
     );
@@ -143,7 +143,7 @@ export class DrillSteps extends Construct {
 
     const s3Probe = outsideVpc(
       's3Probe',
-      's3-probe.ts',
+      's3-probe-handler.ts',
       'Failover drill: time a probe object replicating to the DR bucket',
       Duration.minutes(15),
     );
@@ -177,14 +177,14 @@ export class DrillSteps extends Construct {
 
     const report = outsideVpc(
       'report',
-      'report.ts',
+      'report-handler.ts',
       'Failover drill: judge the figures against the budgets and publish them as metrics',
       Duration.seconds(30),
     );
 
     this.freshness = outsideVpc(
       'freshness',
-      'freshness.ts',
+      'freshness-handler.ts',
       'Failover drill: publish the hours since the last successful drill (hourly)',
       Duration.seconds(30),
     );

@@ -9,7 +9,7 @@ import { acknowledgeLambdaBaseline, acknowledgeNistFinding } from '../nag';
 import { LAMBDA_BUNDLING, lambdaEntry, NODE_RUNTIME, recordEntry } from './lambda-packaging';
 
 export interface StepLambdaSpec {
-  /** Path under lambdas/, e.g. ['drill', 'steps', 'report.ts']. */
+  /** Path under lambdas/, e.g. ['drill', 'steps', 'report-handler.ts']. */
   readonly entry: string[];
   readonly handler: string;
   readonly description: string;

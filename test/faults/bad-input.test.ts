@@ -9,11 +9,11 @@ import { handler as connectivity } from '../../lambdas/connectivity-check/handle
 import { handler as cutover, unfenceHandler as unfence } from '../../lambdas/cutover/handler';
 import { handler as dnsFlip } from '../../lambdas/dns-flip/handler';
 import { handler as drReplica } from '../../lambdas/dr-replica/handler';
-import { handler as drillDatabase } from '../../lambdas/drill/steps/database';
-import { handler as drillHealthCheck } from '../../lambdas/drill/steps/health-check';
-import { handler as observeDns } from '../../lambdas/drill/steps/observe-dns';
-import { handler as drillPreflight } from '../../lambdas/drill/steps/preflight';
-import { handler as s3Probe } from '../../lambdas/drill/steps/s3-probe';
+import { handler as drillDatabase } from '../../lambdas/drill/steps/database-handler';
+import { handler as drillHealthCheck } from '../../lambdas/drill/steps/health-check-handler';
+import { handler as observeDns } from '../../lambdas/drill/steps/observe-dns-handler';
+import { handler as drillPreflight } from '../../lambdas/drill/steps/preflight-handler';
+import { handler as s3Probe } from '../../lambdas/drill/steps/s3-probe-handler';
 import { applyHandler, planHandler } from '../../lambdas/migrations/handlers';
 import { handler as smokeTest } from '../../lambdas/smoke-test/handler';
 import { handler as verify } from '../../lambdas/verify/handler';

@@ -39,7 +39,7 @@ describe('faults at the database steps', () => {
     ],
     [
       'drill heartbeat',
-      '../../lambdas/drill/steps/database',
+      '../../lambdas/drill/steps/database-handler',
       'handler',
       (port) => ({
         mode: 'heartbeat',
@@ -106,7 +106,7 @@ describe('faults at the database steps', () => {
       const port = fault === 'connection refused' ? await freeLoopbackPort() : server.port;
       const password = fault === 'connection refused' ? server.password : 'Wrong-Secret-Value-42';
       const { handler, secrets, GetSecretValue } = coldStart<Handler>(
-        '../../lambdas/drill/steps/database',
+        '../../lambdas/drill/steps/database-handler',
         'handler',
       );
       secrets.on(GetSecretValue).resolves({

@@ -190,7 +190,7 @@ describe('drill health-check step', () => {
       mock.on(r53.GetHealthCheckCommand).resolves(checkWith(false, 3));
       mock.on(r53.UpdateHealthCheckCommand).resolves({});
       const module = jest.requireActual<{ handler: (event: unknown) => Promise<unknown> }>(
-        '../../lambdas/drill/steps/health-check',
+        '../../lambdas/drill/steps/health-check-handler',
       );
       loaded = {
         handler: module.handler,

@@ -174,7 +174,7 @@ export const CLOUDWATCH: ServiceEntry = {
     {
       service: 'cloudwatch',
       operation: 'GetMetricData',
-      calledBy: ['lambdas/drill/steps/preflight.ts', 'lambdas/drill/steps/observe-dns.ts'],
+      calledBy: ['lambdas/drill/steps/preflight-handler.ts', 'lambdas/drill/steps/observe-dns-handler.ts'],
       reference: `${CW}/API_GetMetricData.html`,
       iam: () => [{ action: 'cloudwatch:GetMetricData', resources: ['*'] }],
       relies: [

@@ -87,8 +87,8 @@ export const ROUTE53: ServiceEntry = {
       service: 'route53',
       operation: 'TestDNSAnswer',
       calledBy: [
-        'lambdas/drill/steps/preflight.ts',
-        'lambdas/drill/steps/observe-dns.ts',
+        'lambdas/drill/steps/preflight-handler.ts',
+        'lambdas/drill/steps/observe-dns-handler.ts',
         'lambdas/dns-flip/handler.ts',
       ],
       reference: `${API}/API_TestDNSAnswer.html`,
@@ -175,8 +175,8 @@ export const ROUTE53: ServiceEntry = {
       service: 'route53',
       operation: 'GetHealthCheck',
       calledBy: [
-        'lambdas/drill/steps/health-check.ts',
-        'lambdas/drill/steps/preflight.ts',
+        'lambdas/drill/steps/health-check-handler.ts',
+        'lambdas/drill/steps/preflight-handler.ts',
         'lambdas/safety-net/drill-handler.ts',
         'lib/cli/drill-command.ts',
         'lib/cli/hold-command.ts',
@@ -197,7 +197,7 @@ export const ROUTE53: ServiceEntry = {
       service: 'route53',
       operation: 'UpdateHealthCheck',
       calledBy: [
-        'lambdas/drill/steps/health-check.ts',
+        'lambdas/drill/steps/health-check-handler.ts',
         'lambdas/safety-net/drill-handler.ts',
         'lib/cli/drill-command.ts',
         'lib/cli/hold-command.ts',
@@ -372,7 +372,7 @@ export const ROUTE53: ServiceEntry = {
     {
       service: 'route53',
       operation: 'GetHostedZone',
-      calledBy: ['lambdas/workflow-input/handler.ts', 'lambdas/drill/steps/preflight.ts'],
+      calledBy: ['lambdas/workflow-input/handler.ts', 'lambdas/drill/steps/preflight-handler.ts'],
       reference: `${API}/API_GetHostedZone.html`,
       iam: withAction('route53:GetHostedZone', zoneArn),
       relies: [

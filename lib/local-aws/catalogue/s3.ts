@@ -52,7 +52,7 @@ export const S3: ServiceEntry = {
     {
       service: 's3',
       operation: 'PutObject',
-      calledBy: ['lambdas/drill/steps/s3-probe.ts'],
+      calledBy: ['lambdas/drill/steps/s3-probe-handler.ts'],
       reference: `${API}/API_PutObject.html`,
       iam: (input, w) => [{ action: 's3:PutObject', resources: [objectArn(input, w.partition)] }],
       relies: [
@@ -74,7 +74,7 @@ export const S3: ServiceEntry = {
     {
       service: 's3',
       operation: 'HeadObject',
-      calledBy: ['lambdas/drill/steps/s3-probe.ts'],
+      calledBy: ['lambdas/drill/steps/s3-probe-handler.ts'],
       reference: `${API}/API_HeadObject.html`,
       iam: (input, w) => [{ action: 's3:GetObject', resources: [objectArn(input, w.partition)] }],
       relies: [

@@ -50,8 +50,8 @@ export const STEP_FUNCTIONS: ServiceEntry = {
       service: 'states',
       operation: 'ListExecutions',
       calledBy: [
-        'lambdas/drill/steps/preflight.ts',
-        'lambdas/drill/steps/freshness.ts',
+        'lambdas/drill/steps/preflight-handler.ts',
+        'lambdas/drill/steps/freshness-handler.ts',
         'lambdas/safety-net/drill-handler.ts',
         'lambdas/safety-net/migration-handler.ts',
         'lib/cli/drill-command.ts',
@@ -173,7 +173,7 @@ export const STEP_FUNCTIONS: ServiceEntry = {
     {
       service: 'states',
       operation: 'DescribeStateMachine',
-      calledBy: ['lambdas/drill/steps/freshness.ts'],
+      calledBy: ['lambdas/drill/steps/freshness-handler.ts'],
       reference: `${API}/API_DescribeStateMachine.html`,
       iam: (input) => [{ action: 'states:DescribeStateMachine', resources: arnOf('stateMachineArn')(input) }],
       relies: [
