@@ -44,6 +44,9 @@ export type DrillStepName = 'preflight' | 'database' | 'healthCheck' | 'observeD
  * change a health check, and only the configured one; the database step runs in the VPC and reads only the
  * master secret; the others read Route 53 answers and the configured checks, or write one probe prefix.
  */
+/** A Route 53 health check's ARN (global: no region or account). */
+const healthCheckArnIn = (stack: Stack, id: string) => `arn:${stack.partition}:route53:::healthcheck/${id}`;
+
 export class DrillSteps extends Construct {
   readonly functions: Record<DrillStepName, nodejs.NodejsFunction>;
   /** Hourly: publishes the hours since the last successful drill. */
@@ -57,21 +60,8 @@ export class DrillSteps extends Construct {
     super(scope, id);
     this.invertHealthCheckId = props.invertHealthCheckId;
     const stack = Stack.of(this);
-    const healthCheckArn = (id: string) => `arn:${stack.partition}:route53:::healthcheck/${id}`;
-    const outsideVpc = (
-      name: string,
-      entry: string,
-      description: string,
-      timeout: Duration,
-    ): nodejs.NodejsFunction =>
-      stepLambda(this, name, {
-        entry: ['drill', 'steps', entry],
-        handler: 'handler',
-        description,
-        timeout,
-        memorySize: 256,
-        service: DRILL_SERVICE,
-      });
+    const healthCheckArn = (id: string) => healthCheckArnIn(stack, id);
+    const outsideVpc = this.outsideVpc.bind(this);
 
     const database = stepLambda(this, 'database', {
       entry: ['drill', 'steps', 'database-handler.ts'],
@@ -141,7 +131,54 @@ export class DrillSteps extends Construct {
       }),
     );
 
-    const s3Probe = outsideVpc(
+    const s3Probe = this.s3ProbeStep(props);
+    const report = outsideVpc(
+      'report',
+      'report-handler.ts',
+      'Failover drill: judge the figures against the budgets and publish them as metrics',
+      Duration.seconds(30),
+    );
+
+    this.freshness = outsideVpc(
+      'freshness',
+      'freshness-handler.ts',
+      'Failover drill: publish the hours since the last successful drill (hourly)',
+      Duration.seconds(30),
+    );
+    this.freshness.addEnvironment('DRILL_STATE_MACHINE_ARN', props.drillStateMachineArn);
+    this.freshness.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:ListExecutions', 'states:DescribeStateMachine'],
+        resources: [props.drillStateMachineArn],
+      }),
+    );
+
+    this.safetyNet = this.safetyNetStep(props, healthCheck);
+    this.functions = { preflight, database, healthCheck, observeDns, s3Probe, report };
+    this.acknowledgeFindings(props, { s3Probe, preflight, observeDns });
+  }
+
+  /** A step outside the VPC (it needs the Route 53, CloudWatch, S3 or Step Functions APIs, no database). */
+  private outsideVpc(
+    name: string,
+    entry: string,
+    description: string,
+    timeout: Duration,
+  ): nodejs.NodejsFunction {
+    return stepLambda(this, name, {
+      entry: ['drill', 'steps', entry],
+      handler: 'handler',
+      description,
+      timeout,
+      memorySize: 256,
+      service: DRILL_SERVICE,
+    });
+  }
+
+  /** Puts a probe object under the drill prefix of the source bucket and reads its replica back. */
+  private s3ProbeStep(props: DrillStepsProps): nodejs.NodejsFunction {
+    const stack = Stack.of(this);
+    const s3Probe = this.outsideVpc(
       's3Probe',
       's3-probe-handler.ts',
       'Failover drill: time a probe object replicating to the DR bucket',
@@ -174,29 +211,14 @@ export class DrillSteps extends Construct {
         resources: [props.backups.sourceKey.keyArn],
       }),
     );
+    return s3Probe;
+  }
 
-    const report = outsideVpc(
-      'report',
-      'report-handler.ts',
-      'Failover drill: judge the figures against the budgets and publish them as metrics',
-      Duration.seconds(30),
-    );
-
-    this.freshness = outsideVpc(
-      'freshness',
-      'freshness-handler.ts',
-      'Failover drill: publish the hours since the last successful drill (hourly)',
-      Duration.seconds(30),
-    );
-    this.freshness.addEnvironment('DRILL_STATE_MACHINE_ARN', props.drillStateMachineArn);
-    this.freshness.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['states:ListExecutions', 'states:DescribeStateMachine'],
-        resources: [props.drillStateMachineArn],
-      }),
-    );
-
-    this.safetyNet = stepLambda(this, 'safetyNet', {
+  /** Restores the health check an abnormally ended drill left inverted, and pages. */
+  private safetyNetStep(props: DrillStepsProps, healthCheck: nodejs.NodejsFunction): nodejs.NodejsFunction {
+    const stack = Stack.of(this);
+    const healthCheckArn = (id: string) => healthCheckArnIn(stack, id);
+    const safetyNet = stepLambda(this, 'safetyNet', {
       entry: ['safety-net', 'drill-handler.ts'],
       handler: 'handler',
       description:
@@ -212,7 +234,7 @@ export class DrillSteps extends Construct {
         INVERT_TIMEOUT_MS: String(healthCheck.timeout?.toMilliseconds() ?? 120_000),
       },
     });
-    this.safetyNet.addToRolePolicy(
+    safetyNet.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['states:GetExecutionHistory'],
         resources: [
@@ -220,22 +242,28 @@ export class DrillSteps extends Construct {
         ],
       }),
     );
-    this.safetyNet.addToRolePolicy(
+    safetyNet.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['states:ListExecutions'],
         resources: [props.drillStateMachineArn],
       }),
     );
-    this.safetyNet.addToRolePolicy(
+    safetyNet.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['route53:GetHealthCheck', 'route53:UpdateHealthCheck'],
         resources: [healthCheckArn(props.invertHealthCheckId)],
       }),
     );
-    props.onCallTopic.grantPublish(this.safetyNet);
+    props.onCallTopic.grantPublish(safetyNet);
+    return safetyNet;
+  }
 
-    this.functions = { preflight, database, healthCheck, observeDns, s3Probe, report };
-
+  /** cdk-nag findings the drill's least-privilege grants leave, each with its reason. */
+  private acknowledgeFindings(
+    props: DrillStepsProps,
+    { s3Probe, preflight, observeDns }: Record<'s3Probe' | 'preflight' | 'observeDns', nodejs.NodejsFunction>,
+  ): void {
+    const stack = Stack.of(this);
     for (const [fn, finding, reason] of [
       [
         s3Probe,
