@@ -241,7 +241,13 @@ export class BlueGreenSteps extends Construct {
       (Object.entries(STEPS) as [StepName, StepSpec][]).map(([name, spec]) => [name, make(name, spec)]),
     ) as Record<StepName, nodejs.NodejsFunction>;
 
-    const place = props.drReplicaPlacement;
+    this.grantReplicaPlacement(props.drReplicaPlacement);
+    this.grantRecordChanges(props);
+  }
+
+  /** The DR replica step: where the replica goes (its environment), and only the RDS and KMS calls it needs. */
+  private grantReplicaPlacement(place: BlueGreenStepsProps['drReplicaPlacement']): void {
+    const stack = Stack.of(this);
     const replicaStep = this.functions.drReplica;
     for (const [key, value] of Object.entries({
       ACCOUNT_ID: place.account,
@@ -312,7 +318,11 @@ export class BlueGreenSteps extends Construct {
         'RDS checks the default option group of the new instance; option groups hold no data.',
       );
     }
+  }
 
+  /** The input check reads the zone; the DNS flip may UPSERT exactly one CNAME of it and read its answers. */
+  private grantRecordChanges(props: BlueGreenStepsProps): void {
+    const stack = Stack.of(this);
     const zoneArn = `arn:${stack.partition}:route53:::hostedzone/${props.hostedZoneId}`;
     // The input check refuses a private zone (TestDNSAnswer, which confirms every flip, answers public ones only).
     this.functions.validateInput.addToRolePolicy(
