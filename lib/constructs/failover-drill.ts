@@ -156,6 +156,11 @@ export class FailoverDrill extends Construct {
       targets: [new targets.LambdaFunction(props.steps.freshness, { retryAttempts: 2 })],
     });
 
+    this.alarms = this.pagingAlarms(props);
+  }
+
+  /** What pages on-call about the drill: a failed drill, a figure over its budget, no recent success. */
+  private pagingAlarms(props: FailoverDrillProps): cloudwatch.Alarm[] {
     const page = (
       alarmId: string,
       alarmName: string,
@@ -182,7 +187,7 @@ export class FailoverDrill extends Construct {
       Duration.minutes(5),
     );
     const b = props.budgets;
-    this.alarms = [
+    return [
       page(
         'DrillFailed',
         props.alarmNames.drillFailed,
