@@ -139,7 +139,6 @@ export class HealthProbe extends Construct {
         new targets.LambdaFunction(this.function, { retryAttempts: 2, maxEventAge: Duration.minutes(1) }),
       ],
     });
-
     const metric = (metricName: string, statistic: string) =>
       new cloudwatch.Metric({
         namespace: HEALTH_PROBE_NAMESPACE,
@@ -176,6 +175,14 @@ export class HealthProbe extends Construct {
         'This alarm feeds the Route 53 health check; on-call is paged by the alarm on the PRIMARY record check in us-east-1.',
       );
     }
+    this.pageAboutSilenceAndErrors(props, metric);
+  }
+
+  /** Pages when the probe publishes nothing (blind), or answers but cannot complete (errors). */
+  private pageAboutSilenceAndErrors(
+    props: HealthProbeProps,
+    metric: (metricName: string, statistic: string) => cloudwatch.Metric,
+  ): void {
     const page = (alarm: cloudwatch.Alarm) => pageOnCall(alarm, props.onCallTopic);
     page(
       new cloudwatch.Alarm(this, 'Blind', {
