@@ -41,36 +41,8 @@ interface TableRow {
   publishes_changes: boolean;
 }
 
-/**
- * Checks blue's current database for what would break, or silently not be carried by, logical replication to
- * green:
- * - a table without a usable replica identity (no primary key under REPLICA IDENTITY DEFAULT, NOTHING, or USING
- *   INDEX whose index was dropped): once published with updates or deletes, every UPDATE and DELETE on it fails
- *   on blue ("does not have a replica identity and publishes updates"); the fix names a usable unique index
- *   when there is one;
- * - an unlogged table (never replicated); a table missing from the publication; a publication that does not
- *   publish inserts, updates or deletes; large objects (never replicated);
- * - warnings: a partitioned table published without publish_via_partition_root (green must have the very
- *   same partitions), a publication without truncate.
- * With no publication yet, every application table is checked as if published with every operation.
- */
-export async function checkReplicationReadiness(blue: Client): Promise<ReplicationReadiness> {
-  const { rows: publications } = await blue.query<{
-    pubname: string;
-    puballtables: boolean;
-    pubinsert: boolean;
-    pubupdate: boolean;
-    pubdelete: boolean;
-    pubtruncate: boolean;
-    pubviaroot: boolean;
-  }>(
-    `SELECT pubname, puballtables, pubinsert, pubupdate, pubdelete, pubtruncate, pubviaroot
-       FROM pg_publication ORDER BY pubname`,
-  );
-  const anyPublication = publications.length > 0;
-  const { rows: tables } = await blue.query<TableRow>(
-    // A table is in a publication when it, or (partitioned) one of its partitions, is listed.
-    `WITH membership AS (
+/** Blue's application tables, with what logical replication needs of each. A table is in a publication when it, or (partitioned) one of its partitions, is listed. */
+const TABLES_SQL = `WITH membership AS (
        SELECT tree.root AS relid, p.pubviaroot, p.pubupdate, p.pubdelete
          FROM pg_publication_tables t JOIN pg_publication p ON p.pubname = t.pubname
          JOIN (SELECT c2.oid AS root, c2.oid AS relid FROM pg_class c2 WHERE c2.relkind = 'r'
@@ -111,82 +83,75 @@ export async function checkReplicationReadiness(blue: Client): Promise<Replicati
       WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${SYSTEM_SCHEMAS}
         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                           AND d.deptype = 'e')
-      ORDER BY 1`,
-  );
+      ORDER BY 1`;
+/** What one application table lacks for logical replication (problems), and what deserves a look (warnings). */
+function tableProblems(
+  table: TableRow,
+  publications: readonly { pubname: string }[],
+  anyPublication: boolean,
+): { problems: ReadinessProblem[]; warnings: ReadinessProblem[] } {
   const problems: ReadinessProblem[] = [];
   const warnings: ReadinessProblem[] = [];
   const publicationNames = publications.map((p) => p.pubname).join(', ');
 
-  for (const pub of publications) {
-    const missing = (['insert', 'update', 'delete'] as const).filter((op) => !pub[`pub${op}`]);
-    if (missing.length > 0)
-      problems.push({
-        subject: `publication ${pub.pubname}`,
-        problem: `does not publish ${missing.join(', ')}: green would silently miss those changes`,
-        fix: `ALTER PUBLICATION ${pub.pubname} SET (publish = 'insert, update, delete, truncate')`,
-      });
-    else if (!pub.pubtruncate)
-      warnings.push({
-        subject: `publication ${pub.pubname}`,
-        problem: 'does not publish truncate: a TRUNCATE on blue would leave the rows on green',
-        fix: `ALTER PUBLICATION ${pub.pubname} SET (publish = 'insert, update, delete, truncate')`,
-      });
+  const publishesChanges = anyPublication ? table.publishes_changes : true;
+  if (table.unlogged) {
+    problems.push({
+      subject: table.name,
+      problem: 'is UNLOGGED: logical replication never carries its rows',
+      fix: `ALTER TABLE ${table.name} SET LOGGED`,
+    });
+    return { problems, warnings }; // a publication cannot list it, so it is not reported as left out
   }
-
-  // Without a publication, every application table is what the preparation step will publish.
-  for (const table of tables) {
-    const publishesChanges = anyPublication ? table.publishes_changes : true;
-    if (table.unlogged) {
+  if (anyPublication && !table.published) {
+    if (!NOT_REPLICATED.includes(table.name))
       problems.push({
         subject: table.name,
-        problem: 'is UNLOGGED: logical replication never carries its rows',
-        fix: `ALTER TABLE ${table.name} SET LOGGED`,
+        problem: `is in blue's schema but in no publication (${publicationNames}): its rows never reach green`,
+        fix: `ALTER PUBLICATION ${publications[0]?.pubname ?? 'dr_blue_green'} ADD TABLE ${table.name}, then on green ALTER SUBSCRIPTION … REFRESH PUBLICATION`,
       });
-      continue; // a publication cannot list it, so it is not reported as left out
-    }
-    if (anyPublication && !table.published) {
-      if (!NOT_REPLICATED.includes(table.name))
-        problems.push({
-          subject: table.name,
-          problem: `is in blue's schema but in no publication (${publicationNames}): its rows never reach green`,
-          fix: `ALTER PUBLICATION ${publications[0]?.pubname ?? 'dr_blue_green'} ADD TABLE ${table.name}, then on green ALTER SUBSCRIPTION … REFRESH PUBLICATION`,
-        });
-      continue;
-    }
-    const identityMissing =
-      table.replident === 'n'
-        ? 'has REPLICA IDENTITY NOTHING'
-        : table.replident === 'd' && !table.has_pkey
-          ? 'has neither a primary key nor a replica identity'
-          : table.replident === 'i' && !table.has_identity_index
-            ? 'has REPLICA IDENTITY USING INDEX, but that index was dropped (it now behaves as NOTHING)'
-            : undefined;
-    if (table.partitioned && table.leaf_without_identity !== null && publishesChanges)
-      problems.push({
-        subject: table.name,
-        problem: `is partitioned and its partition ${table.leaf_without_identity} has neither a primary key nor a replica identity: published with updates or deletes, every UPDATE and DELETE on it fails on blue`,
-        fix: `add a primary key to ${table.name} (its partitions inherit it), ${REPLICA_IDENTITY_FULL_COST.replace('%s', table.leaf_without_identity)}`,
-      });
-    if (identityMissing !== undefined && publishesChanges && !table.partitioned)
-      problems.push({
-        subject: table.name,
-        problem: `${identityMissing}: published with updates or deletes, every UPDATE and DELETE on it fails on blue`,
-        fix:
-          (table.usable_index !== null
-            ? `ALTER TABLE ${table.name} REPLICA IDENTITY USING INDEX ${table.usable_index} (a unique index over NOT NULL columns), `
-            : `add a primary key, `) + REPLICA_IDENTITY_FULL_COST.replace('%s', table.name),
-      });
-    if (table.partitioned && anyPublication && !table.via_root)
-      warnings.push({
-        subject: table.name,
-        problem:
-          'is partitioned and published without publish_via_partition_root: changes arrive as its partitions, ' +
-          'which green must have with the same names and bounds',
-        fix: `ALTER PUBLICATION … SET (publish_via_partition_root = true)`,
-      });
+    return { problems, warnings };
   }
+  const identityMissing =
+    table.replident === 'n'
+      ? 'has REPLICA IDENTITY NOTHING'
+      : table.replident === 'd' && !table.has_pkey
+        ? 'has neither a primary key nor a replica identity'
+        : table.replident === 'i' && !table.has_identity_index
+          ? 'has REPLICA IDENTITY USING INDEX, but that index was dropped (it now behaves as NOTHING)'
+          : undefined;
+  if (table.partitioned && table.leaf_without_identity !== null && publishesChanges)
+    problems.push({
+      subject: table.name,
+      problem: `is partitioned and its partition ${table.leaf_without_identity} has neither a primary key nor a replica identity: published with updates or deletes, every UPDATE and DELETE on it fails on blue`,
+      fix: `add a primary key to ${table.name} (its partitions inherit it), ${REPLICA_IDENTITY_FULL_COST.replace('%s', table.leaf_without_identity)}`,
+    });
+  if (identityMissing !== undefined && publishesChanges && !table.partitioned)
+    problems.push({
+      subject: table.name,
+      problem: `${identityMissing}: published with updates or deletes, every UPDATE and DELETE on it fails on blue`,
+      fix:
+        (table.usable_index !== null
+          ? `ALTER TABLE ${table.name} REPLICA IDENTITY USING INDEX ${table.usable_index} (a unique index over NOT NULL columns), `
+          : `add a primary key, `) + REPLICA_IDENTITY_FULL_COST.replace('%s', table.name),
+    });
+  if (table.partitioned && anyPublication && !table.via_root)
+    warnings.push({
+      subject: table.name,
+      problem:
+        'is partitioned and published without publish_via_partition_root: changes arrive as its partitions, ' +
+        'which green must have with the same names and bounds',
+      fix: `ALTER PUBLICATION … SET (publish_via_partition_root = true)`,
+    });
+  return { problems, warnings };
+}
 
-  // PostgreSQL 15 added column lists and row filters to publications: either makes green's copy partial.
+/**
+ * What the publications carry only in part: column lists and row filters (PostgreSQL 15 and later), and large
+ * objects, which logical replication never carries.
+ */
+async function partialCopyProblems(blue: Client): Promise<ReadinessProblem[]> {
+  const problems: ReadinessProblem[] = [];
   const { rows: version } = await blue.query<{ n: number }>(
     "SELECT current_setting('server_version_num')::int AS n",
   );
@@ -231,6 +196,63 @@ export async function checkReplicationReadiness(blue: Client): Promise<Replicati
       problem: `blue holds ${objects} large object(s) (pg_largeobject): logical replication never carries them`,
       fix: 'move them into bytea columns of a published table, or copy them to green separately and accept what changes during the cutover',
     });
+  return problems;
+}
+
+/**
+ * Checks blue's current database for what would break, or silently not be carried by, logical replication to
+ * green:
+ * - a table without a usable replica identity (no primary key under REPLICA IDENTITY DEFAULT, NOTHING, or USING
+ *   INDEX whose index was dropped): once published with updates or deletes, every UPDATE and DELETE on it fails
+ *   on blue ("does not have a replica identity and publishes updates"); the fix names a usable unique index
+ *   when there is one;
+ * - an unlogged table (never replicated); a table missing from the publication; a publication that does not
+ *   publish inserts, updates or deletes; large objects (never replicated);
+ * - warnings: a partitioned table published without publish_via_partition_root (green must have the very
+ *   same partitions), a publication without truncate.
+ * With no publication yet, every application table is checked as if published with every operation.
+ */
+export async function checkReplicationReadiness(blue: Client): Promise<ReplicationReadiness> {
+  const { rows: publications } = await blue.query<{
+    pubname: string;
+    puballtables: boolean;
+    pubinsert: boolean;
+    pubupdate: boolean;
+    pubdelete: boolean;
+    pubtruncate: boolean;
+    pubviaroot: boolean;
+  }>(
+    `SELECT pubname, puballtables, pubinsert, pubupdate, pubdelete, pubtruncate, pubviaroot
+       FROM pg_publication ORDER BY pubname`,
+  );
+  const anyPublication = publications.length > 0;
+  const { rows: tables } = await blue.query<TableRow>(TABLES_SQL);
+  const problems: ReadinessProblem[] = [];
+  const warnings: ReadinessProblem[] = [];
+  for (const pub of publications) {
+    const missing = (['insert', 'update', 'delete'] as const).filter((op) => !pub[`pub${op}`]);
+    if (missing.length > 0)
+      problems.push({
+        subject: `publication ${pub.pubname}`,
+        problem: `does not publish ${missing.join(', ')}: green would silently miss those changes`,
+        fix: `ALTER PUBLICATION ${pub.pubname} SET (publish = 'insert, update, delete, truncate')`,
+      });
+    else if (!pub.pubtruncate)
+      warnings.push({
+        subject: `publication ${pub.pubname}`,
+        problem: 'does not publish truncate: a TRUNCATE on blue would leave the rows on green',
+        fix: `ALTER PUBLICATION ${pub.pubname} SET (publish = 'insert, update, delete, truncate')`,
+      });
+  }
+
+  // Without a publication, every application table is what the preparation step will publish.
+  for (const table of tables) {
+    const found = tableProblems(table, publications, anyPublication);
+    problems.push(...found.problems);
+    warnings.push(...found.warnings);
+  }
+
+  problems.push(...(await partialCopyProblems(blue)));
 
   return {
     publications: publications.map((p) => p.pubname),
