@@ -13,8 +13,7 @@ import { makeOwnedFolder, markKept, sweepAbandonedFolders } from '../local-postg
 import { promises as dnsPromises } from 'node:dns';
 import { localWorld } from '../local-aws/from-app';
 import { asPrincipal } from '../local-aws/world';
-import { runInWorld, type WorldExecution } from '../local-aws/workflow';
-import type { DrillInput } from '../../lambdas/drill/input';
+import { runInWorld, scheduledDrillInput, type WorldExecution } from '../local-aws/workflow';
 import { drNames } from '../names';
 import { parseConfig } from '../config';
 import { LoadGenerator, longestWritePause, type LoadSample } from './load';
@@ -368,33 +367,20 @@ async function runDrill(
     execution?: Parameters<typeof runInWorld>[0]['execution'],
   ) => Promise<WorldExecution>,
 ): Promise<WorldExecution> {
-  const rule = world.events.rules.get(`${config.orchestrationRegion}/${names.drillSchedule}`);
-  const scheduled = JSON.parse(rule?.targets[0]?.Input ?? '{}') as DrillInput;
-  const local = <R extends { port?: number }>(ref: R, server: PostgresServer): R => ({
-    ...ref,
-    port: server.port,
-  });
-  const drillInput: DrillInput = {
-    ...scheduled,
-    primary: local(scheduled.primary, primary),
-    replica: local(scheduled.replica, replica),
-    limits: {
-      maxReplicaLagSeconds: 30,
-      failbackTimeoutSeconds: 60,
-      heartbeatTimeoutSeconds: 30,
-      s3TimeoutSeconds: 60,
-      pollMs: 200,
+  const drillInput = scheduledDrillInput(
+    world,
+    `${config.orchestrationRegion}/${names.drillSchedule}`,
+    { primary, replica },
+    {
+      limits: {
+        maxReplicaLagSeconds: 30,
+        failbackTimeoutSeconds: 60,
+        heartbeatTimeoutSeconds: 30,
+        s3TimeoutSeconds: 60,
+        pollMs: 200,
+      },
     },
-    ...(scheduled.migrationDryRun === undefined
-      ? {}
-      : {
-          migrationDryRun: {
-            ...scheduled.migrationDryRun,
-            blue: local(scheduled.migrationDryRun.blue, primary),
-            green: local(scheduled.migrationDryRun.green, primary),
-          },
-        }),
-  };
+  );
   const region = config.orchestrationRegion;
   return runInWorld({
     world,

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
-import type { DrillInput } from '../../lambdas/drill/input';
 import type { DrillReport } from '../../lambdas/drill/report';
 import { deliverEvent, statusChangeEvent } from '../../lib/local-aws/invoke';
-import { runInWorld, type WorldExecution } from '../../lib/local-aws/workflow';
+import { runInWorld, scheduledDrillInput, type WorldExecution } from '../../lib/local-aws/workflow';
 import { drNames } from '../../lib/names';
 import { testConfig } from '../infra/test-config';
 import { databaseSecret } from '../support/lambda';
@@ -99,34 +98,21 @@ describe('failover drill, in the local world (the synthesized app, IAM from its 
     for (const [machine, names] of Object.entries(faults.running ?? {}))
       for (const name of names) world.stepFunctions.begin(world.stateMachineArn(machine), name, {});
 
-    const rule = world.events.rules.get(`us-east-1/${NAMES.drillSchedule}`);
-    const scheduled = JSON.parse(rule?.targets[0]?.Input ?? '{}') as DrillInput;
-    const local = <R extends { port?: number }>(ref: R, server: PostgresServer): R => ({
-      ...ref,
-      port: server.port,
-    });
-    const input: DrillInput = {
-      ...scheduled,
-      primary: local(scheduled.primary, primary),
-      replica: local(scheduled.replica, replica),
-      budgets: { serviceDisruptionSeconds: 3, dnsFailoverSeconds: 2, s3ReplicationSeconds: 2 },
-      limits: {
-        maxReplicaLagSeconds: 5,
-        failbackTimeoutSeconds: 3,
-        heartbeatTimeoutSeconds: 5,
-        s3TimeoutSeconds: 1,
-        pollMs: 50,
+    const input = scheduledDrillInput(
+      world,
+      `us-east-1/${NAMES.drillSchedule}`,
+      { primary, replica },
+      {
+        budgets: { serviceDisruptionSeconds: 3, dnsFailoverSeconds: 2, s3ReplicationSeconds: 2 },
+        limits: {
+          maxReplicaLagSeconds: 5,
+          failbackTimeoutSeconds: 3,
+          heartbeatTimeoutSeconds: 5,
+          s3TimeoutSeconds: 1,
+          pollMs: 50,
+        },
       },
-      ...(scheduled.migrationDryRun === undefined
-        ? {}
-        : {
-            migrationDryRun: {
-              ...scheduled.migrationDryRun,
-              blue: local(scheduled.migrationDryRun.blue, primary),
-              green: local(scheduled.migrationDryRun.green, primary),
-            },
-          }),
-    };
+    );
 
     const nested: WorldExecution[] = [];
     /** Each notification, and how many AWS calls had been made when it was sent. */
