@@ -86,10 +86,66 @@ export function localWorld(options: LocalWorldOptions): LocalWorld {
     simulators: [route53, s3, secrets, stepFunctions, rds, cloudwatch, sns, events, cloudFormation],
     ...(options.enforceIam === false ? {} : { authorizer: iam }),
   });
-  const r = (stack: StackTemplate, value: unknown) => app.resolve(stack, value);
+  seedRoute53(app, route53, cloudwatch, options.config);
+  seedS3(app, s3, options.s3ReplicationDelayMs ?? 0);
+  seedSecrets(app, secrets, stacks, options.secrets ?? {});
+  seedOthers(app, stacks, { stepFunctions, rds, sns, events, cloudFormation });
 
-  // Route 53: the zone, every health check, every record set.
-  const config = options.config as { hostedZoneId?: string; hostedZoneName?: string };
+  const machine = (name: string) => {
+    const found = app
+      .resources('AWS::StepFunctions::StateMachine')
+      .find(({ resource }) => resource.Properties?.StateMachineName === name);
+    if (found === undefined) throw new Error(`no state machine ${name} in the synthesized app`);
+    return found;
+  };
+  return {
+    aws,
+    app,
+    iam,
+    route53,
+    s3,
+    secrets,
+    stepFunctions,
+    rds,
+    cloudwatch,
+    sns,
+    events,
+    cloudFormation,
+    account,
+    ref: (type, prefix, stackName) => {
+      const found = app.resources(type, stackName).filter((x) => x.logicalId.startsWith(prefix));
+      if (found.length !== 1)
+        throw new Error(
+          `expected one ${type} ${prefix}*, found ${found.map((x) => x.logicalId).join(', ') || 'none'}`,
+        );
+      const [only] = found;
+      if (only === undefined) throw new Error(`no ${type} ${prefix}*`);
+      return String(app.resolve(only.stack, { Ref: only.logicalId }));
+    },
+    substitutions: (name) => {
+      const { stack, resource } = machine(name);
+      return Object.fromEntries(
+        Object.entries((resource.Properties?.DefinitionSubstitutions ?? {}) as Record<string, unknown>).map(
+          ([k, v]) => [k, String(app.resolve(stack, v))],
+        ),
+      );
+    },
+    stateMachineArn: (name) => {
+      const { stack, logicalId } = machine(name);
+      return String(app.resolve(stack, { Ref: logicalId }));
+    },
+  };
+}
+
+/** Route 53 from the templates: the zone, every health check, every record set; their status metric. */
+function seedRoute53(
+  app: DeployedApp,
+  route53: Route53Simulator,
+  cloudwatch: CloudWatchSimulator,
+  options: unknown,
+): void {
+  const r = (stack: StackTemplate, value: unknown) => app.resolve(stack, value);
+  const config = options as { hostedZoneId?: string; hostedZoneName?: string };
   if (config.hostedZoneId !== undefined)
     route53.addZone(config.hostedZoneId, config.hostedZoneName ?? 'provability-fabric.org');
   for (const { stack, logicalId, resource } of app.resources('AWS::Route53::HealthCheck')) {
@@ -122,8 +178,11 @@ export function localWorld(options: LocalWorldOptions): LocalWorld {
   cloudwatch.addSource('us-east-1', 'AWS/Route53', 'HealthCheckStatus', (dims, start, end) =>
     route53.healthSamples(dims.HealthCheckId ?? '', start, end),
   );
+}
 
-  // S3: buckets with their default key and replication rule.
+/** S3 from the templates: buckets with their default key and replication rule. */
+function seedS3(app: DeployedApp, s3: S3Simulator, replicationDelayMs: number): void {
+  const r = (stack: StackTemplate, value: unknown) => app.resolve(stack, value);
   const bucketNames = new Map<string, string>();
   for (const { stack, logicalId, resource } of app.resources('AWS::S3::Bucket')) {
     const p = r(stack, resource.Properties) as Record<string, unknown>;
@@ -150,13 +209,21 @@ export function localWorld(options: LocalWorldOptions): LocalWorld {
         : {
             replication: {
               destination: rule.Destination.Bucket.replace(/^arn:aws:s3:::/, ''),
-              delayMs: options.s3ReplicationDelayMs ?? 0,
+              delayMs: replicationDelayMs,
             },
           }),
     });
   }
+}
 
-  // Secrets Manager: the template's secrets (with their replicas and keys), then the operator's.
+/** Secrets Manager: the template's secrets (with their replicas and keys), then the operator's. */
+function seedSecrets(
+  app: DeployedApp,
+  secrets: SecretsManagerSimulator,
+  stacks: readonly StackTemplate[],
+  given: Readonly<Record<string, string>>,
+): void {
+  const r = (stack: StackTemplate, value: unknown) => app.resolve(stack, value);
   const templateSecrets = new Set<string>();
   for (const { stack, resource } of app.resources('AWS::SecretsManager::Secret')) {
     const p = r(stack, resource.Properties) as Record<string, unknown>;
@@ -172,13 +239,13 @@ export function localWorld(options: LocalWorldOptions): LocalWorld {
           x.KmsKeyId,
         ]),
       ),
-      versions: { AWSCURRENT: options.secrets?.[name] ?? '{}' },
+      versions: { AWSCURRENT: given[name] ?? '{}' },
       rotationEnabled: app.resources('AWS::SecretsManager::RotationSchedule').length > 0,
     });
   }
   const orchestrationRegion =
     stacks.find((s) => s.stackName.endsWith('-orchestration'))?.region ?? 'us-east-1';
-  for (const [name, value] of Object.entries(options.secrets ?? {}))
+  for (const [name, value] of Object.entries(given))
     if (!templateSecrets.has(name))
       secrets.add({
         name,
@@ -186,8 +253,22 @@ export function localWorld(options: LocalWorldOptions): LocalWorld {
         replicas: {},
         versions: { AWSCURRENT: value },
       });
+}
 
-  // Step Functions, RDS, SNS, EventBridge, CloudFormation outputs.
+/** Step Functions, RDS, SNS, EventBridge and CloudFormation outputs from the templates. */
+function seedOthers(
+  app: DeployedApp,
+  stacks: readonly StackTemplate[],
+  simulators: {
+    readonly stepFunctions: StepFunctionsSimulator;
+    readonly rds: RdsSimulator;
+    readonly sns: SnsSimulator;
+    readonly events: EventBridgeSimulator;
+    readonly cloudFormation: CloudFormationSimulator;
+  },
+): void {
+  const { stepFunctions, rds, sns, events, cloudFormation } = simulators;
+  const r = (stack: StackTemplate, value: unknown) => app.resolve(stack, value);
   for (const { stack, logicalId } of app.resources('AWS::StepFunctions::StateMachine'))
     stepFunctions.addStateMachine(String(r(stack, { Ref: logicalId })));
   for (const { stack, logicalId, resource } of app.resources('AWS::RDS::DBParameterGroup')) {
@@ -264,49 +345,4 @@ export function localWorld(options: LocalWorldOptions): LocalWorld {
           .map(([key, o]) => [key, String(r(stack, o.Value))]),
       ),
     });
-
-  const machine = (name: string) => {
-    const found = app
-      .resources('AWS::StepFunctions::StateMachine')
-      .find(({ resource }) => resource.Properties?.StateMachineName === name);
-    if (found === undefined) throw new Error(`no state machine ${name} in the synthesized app`);
-    return found;
-  };
-  return {
-    aws,
-    app,
-    iam,
-    route53,
-    s3,
-    secrets,
-    stepFunctions,
-    rds,
-    cloudwatch,
-    sns,
-    events,
-    cloudFormation,
-    account,
-    ref: (type, prefix, stackName) => {
-      const found = app.resources(type, stackName).filter((x) => x.logicalId.startsWith(prefix));
-      if (found.length !== 1)
-        throw new Error(
-          `expected one ${type} ${prefix}*, found ${found.map((x) => x.logicalId).join(', ') || 'none'}`,
-        );
-      const [only] = found;
-      if (only === undefined) throw new Error(`no ${type} ${prefix}*`);
-      return String(app.resolve(only.stack, { Ref: only.logicalId }));
-    },
-    substitutions: (name) => {
-      const { stack, resource } = machine(name);
-      return Object.fromEntries(
-        Object.entries((resource.Properties?.DefinitionSubstitutions ?? {}) as Record<string, unknown>).map(
-          ([k, v]) => [k, String(app.resolve(stack, v))],
-        ),
-      );
-    },
-    stateMachineArn: (name) => {
-      const { stack, logicalId } = machine(name);
-      return String(app.resolve(stack, { Ref: logicalId }));
-    },
-  };
 }
