@@ -96,21 +96,7 @@ export class OrchestrationStack extends Stack {
       alarmName: names.alarms.migrationSafetyNetFailed,
     });
     const dns = props.failoverDns;
-    const invertCheck =
-      config.drill.record === 'production' ? dns.primaryRecordHealthCheck : dns.drillRecordHealthCheck;
-    if (invertCheck === undefined)
-      throw new Error('drill.record is "separate" but no drill record was created');
-    const watch = [
-      { healthCheckId: dns.primaryDatabaseHealthCheck.healthCheckId, label: 'primary database' },
-      {
-        healthCheckId: dns.primaryRemoteHealthCheck.healthCheckId,
-        label: 'primary, seen from the secondary',
-      },
-      { healthCheckId: dns.secondaryDatabaseHealthCheck.healthCheckId, label: 'secondary database' },
-      ...(dns.sidecarHealthCheck === undefined
-        ? []
-        : [{ healthCheckId: dns.sidecarHealthCheck.healthCheckId, label: 'sidecar' }]),
-    ];
+    const { invertCheck, watch } = drilledChecks(dns, config.drill.record);
     const stateMachineArn = (name: string) =>
       `arn:${this.partition}:states:${this.region}:${this.account}:stateMachine:${name}`;
     const drillArn = stateMachineArn(names.drillStateMachine);
@@ -181,4 +167,29 @@ export class OrchestrationStack extends Stack {
       });
     }
   }
+}
+
+/**
+ * The health check the drill inverts (the drill record's, or production's when `drill.record` says so), and
+ * the checks it watches: each observer of the primary, the secondary's, and the sidecar's when there is one.
+ */
+function drilledChecks(
+  dns: OrchestrationStackProps['failoverDns'],
+  record: DrConfig['drill']['record'],
+): { invertCheck: { healthCheckId: string }; watch: { healthCheckId: string; label: string }[] } {
+  const invertCheck = record === 'production' ? dns.primaryRecordHealthCheck : dns.drillRecordHealthCheck;
+  if (invertCheck === undefined)
+    throw new Error('drill.record is "separate" but no drill record was created');
+  const watch = [
+    { healthCheckId: dns.primaryDatabaseHealthCheck.healthCheckId, label: 'primary database' },
+    {
+      healthCheckId: dns.primaryRemoteHealthCheck.healthCheckId,
+      label: 'primary, seen from the secondary',
+    },
+    { healthCheckId: dns.secondaryDatabaseHealthCheck.healthCheckId, label: 'secondary database' },
+    ...(dns.sidecarHealthCheck === undefined
+      ? []
+      : [{ healthCheckId: dns.sidecarHealthCheck.healthCheckId, label: 'sidecar' }]),
+  ];
+  return { invertCheck, watch };
 }
