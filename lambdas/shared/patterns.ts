@@ -28,5 +28,14 @@ export const HOSTED_ZONE_ID = /^Z[A-Z0-9]{1,31}$/;
  */
 export const RDS_INSTANCE_IDENTIFIER = /^(?!.*--)[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/**
+ * The identifiers the toolkit accepts for schema, table and column names: an unquoted PostgreSQL identifier
+ * (letter or underscore, then letters, digits, underscores; at most 63 bytes, NAMEDATALEN - 1).
+ */
+export const SQL_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** A table as `table` or `schema.table`, each part an SQL_IDENTIFIER. */
+export const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/;
+
 /** A lower-case PostgreSQL identifier (a database, user or subscription name this toolkit creates or uses). */
 export const LOWER_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;

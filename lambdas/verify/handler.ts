@@ -3,13 +3,11 @@ import { readMigrationsFolder } from '../migrations/folder';
 import { databaseRefSchema, lambdaResolver, withConnection } from '../shared/database';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import { verifyGreen, type VerifyReport } from './verify';
-import { SQL_IDENTIFIER as identifier } from '../shared/sql-identifier';
+import { SQL_IDENTIFIER as identifier, TABLE_NAME } from '../shared/patterns';
 
 const tableName = z
   .string()
-  .refine((t) => t.split('.').length <= 2 && t.split('.').every((p) => identifier.test(p)), {
-    error: 'must be table or schema.table (letters, digits, underscore)',
-  });
+  .regex(TABLE_NAME, { error: 'must be table or schema.table (letters, digits, underscore)' });
 
 export const verifyEventSchema = z.strictObject({
   green: databaseRefSchema,

@@ -6,7 +6,7 @@ import {
 import { withConnection } from '../../lambdas/shared/database';
 import { compareWithBlue, reportOf, type VerifyCheck, type VerifyReport } from '../../lambdas/verify/verify';
 import { settingsFromUrl, UsageError } from './database-url';
-import { SQL_IDENTIFIER as identifier } from '../../lambdas/shared/sql-identifier';
+import { SQL_IDENTIFIER as identifier, TABLE_NAME } from '../../lambdas/shared/patterns';
 
 export interface VerifyCliOptions {
   blueDatabaseUrl?: string;
@@ -27,9 +27,7 @@ function tableList(value: string, previous: string[] | undefined): string[] {
     .split(',')
     .map((t) => t.trim())
     .filter((t) => t !== '');
-  const valid = tables.every(
-    (t) => t.split('.').length <= 2 && t.split('.').every((p) => identifier.test(p)),
-  );
+  const valid = tables.every((t) => TABLE_NAME.test(t));
   if (tables.length === 0 || !valid)
     throw new UsageError('--tables must be a comma-separated list of table or schema.table names');
   return [...(previous ?? []), ...tables];

@@ -7,7 +7,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { BlueGreenSteps } from './blue-green-steps';
 import { PagingAlarm } from './paging-alarm';
-import { failedExecutions, workflowStateMachine } from './workflow-state-machine';
+import { failedExecutions, placeholderName, workflowStateMachine } from './workflow-state-machine';
 
 export const BLUE_GREEN_DEFINITION = path.join(
   __dirname,
@@ -45,7 +45,7 @@ export class BlueGreenWorkflow extends Construct {
       functions: Object.fromEntries(
         Object.entries(fns)
           .filter(([name]) => name !== 'drReplica')
-          .map(([name, fn]) => [name.charAt(0).toUpperCase() + name.slice(1), fn]),
+          .map(([name, fn]) => [placeholderName(name), fn]),
       ),
       references: { DrRebuildStateMachineArn: props.drRebuildStateMachineArn },
       onCallTopic: props.onCallTopic,

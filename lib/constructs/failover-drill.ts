@@ -11,7 +11,7 @@ import { DRILL_METRIC_DIMENSIONS, DRILL_METRICS, METRICS_NAMESPACE } from '../..
 import { acknowledgeNagFinding } from '../nag';
 import type { DrillSteps } from './drill-steps';
 import { PagingAlarm } from './paging-alarm';
-import { failedExecutions, workflowStateMachine } from './workflow-state-machine';
+import { failedExecutions, placeholderName, workflowStateMachine } from './workflow-state-machine';
 
 export const FAILOVER_DRILL_DEFINITION = path.join(
   __dirname,
@@ -85,7 +85,7 @@ export class FailoverDrill extends Construct {
       definitionFile: FAILOVER_DRILL_DEFINITION,
       // Each drill step by the name its ASL placeholder gives it (Drill<Step>FunctionArn).
       functions: Object.fromEntries(
-        Object.entries(fns).map(([name, fn]) => [`Drill${name.charAt(0).toUpperCase()}${name.slice(1)}`, fn]),
+        Object.entries(fns).map(([name, fn]) => [placeholderName(name, 'Drill'), fn]),
       ),
       references: { BlueGreenStateMachineArn: migrationArn },
       onCallTopic: props.onCallTopic,

@@ -183,8 +183,7 @@ export class HealthProbe extends Construct {
     props: HealthProbeProps,
     metric: (metricName: string, statistic: string) => cloudwatch.Metric,
   ): void {
-    const page = (alarm: cloudwatch.Alarm) => pageOnCall(alarm, props.onCallTopic);
-    page(
+    pageOnCall(
       new cloudwatch.Alarm(this, 'Blind', {
         alarmName: props.alarmNames.blind,
         alarmDescription:
@@ -198,8 +197,9 @@ export class HealthProbe extends Construct {
         datapointsToAlarm: 5,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       }),
+      props.onCallTopic,
     );
-    page(
+    pageOnCall(
       new cloudwatch.Alarm(this, 'ProbeErrors', {
         alarmName: props.alarmNames.errors,
         alarmDescription:
@@ -213,6 +213,7 @@ export class HealthProbe extends Construct {
         datapointsToAlarm: 5,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
+      props.onCallTopic,
     );
   }
 }

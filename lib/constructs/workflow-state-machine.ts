@@ -78,6 +78,10 @@ export function workflowStateMachine(scope: Construct, props: WorkflowStateMachi
   return machine;
 }
 
+/** The name an ASL placeholder gives a step function: `connectivityCheck` → `ConnectivityCheck` (+ prefix). */
+export const placeholderName = (step: string, prefix = ''): string =>
+  `${prefix}${step.charAt(0).toUpperCase()}${step.slice(1)}`;
+
 /**
  * Which functions an ASL file invokes, read from the file itself: each `${<Name>FunctionArn}` placeholder and
  * the function of that name. The file is the one place a state names its step; nothing else lists them.

@@ -108,15 +108,18 @@ describe('dr verify against real PostgreSQL and logical replication', () => {
     return { code, out, err };
   }
 
+  /** `dr verify` against the pair, by the URLs in its environment. */
+  const verifyArgs = (env: { BLUE_DATABASE_URL: string; GREEN_DATABASE_URL: string }) => [
+    'verify',
+    '--blue-database-url',
+    env.BLUE_DATABASE_URL,
+    '--green-database-url',
+    env.GREEN_DATABASE_URL,
+  ];
+
   it('exits 0 when green matches blue, 1 when it misses one row, naming the table', async () => {
     const pair = await replicated(500);
-    const args = [
-      'verify',
-      '--blue-database-url',
-      pair.env.BLUE_DATABASE_URL,
-      '--green-database-url',
-      pair.env.GREEN_DATABASE_URL,
-    ];
+    const args = verifyArgs(pair.env);
     await eventually(async () => (await dr(args)).code === 0);
     const same = await dr(args);
     expect(same.out).toMatch(/^ok {3}rows:public\.ledger: green 500, blue 500 at the same point/m);
@@ -140,13 +143,7 @@ describe('dr verify against real PostgreSQL and logical replication', () => {
 
   it('exits 1 when blue has a table green lacks: its rows would never reach green', async () => {
     const pair = await replicated(20);
-    const args = [
-      'verify',
-      '--blue-database-url',
-      pair.env.BLUE_DATABASE_URL,
-      '--green-database-url',
-      pair.env.GREEN_DATABASE_URL,
-    ];
+    const args = verifyArgs(pair.env);
     await eventually(async () => (await dr(args)).code === 0);
     // Not in the publication (FOR ALL TABLES would stream it and stop green's apply worker), so not a
     // replication failure but a silent gap.
