@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,13 +8,8 @@ import type { BlueGreenSteps } from './blue-green-steps';
 import { PagingAlarm } from './paging-alarm';
 import { failedExecutions, placeholderName, workflowStateMachine } from './workflow-state-machine';
 
-export const BLUE_GREEN_DEFINITION = path.join(
-  __dirname,
-  '..',
-  '..',
-  'statemachines',
-  'blue-green-migration.asl.json',
-);
+/** Its ASL file under statemachines/. */
+export const BLUE_GREEN_DEFINITION = 'blue-green-migration.asl.json';
 
 export interface BlueGreenWorkflowProps {
   readonly steps: BlueGreenSteps;

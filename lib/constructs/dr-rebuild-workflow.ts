@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -8,7 +7,8 @@ import { Construct } from 'constructs';
 import { PagingAlarm } from './paging-alarm';
 import { failedExecutions, workflowStateMachine } from './workflow-state-machine';
 
-export const DR_REBUILD_DEFINITION = path.join(__dirname, '..', '..', 'statemachines', 'dr-rebuild.asl.json');
+/** Its ASL file under statemachines/. */
+export const DR_REBUILD_DEFINITION = 'dr-rebuild.asl.json';
 
 export interface DrRebuildWorkflowProps {
   /** The step that creates the replica of green and moves it along (lambdas/dr-replica). */

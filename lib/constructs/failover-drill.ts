@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -13,13 +12,8 @@ import type { DrillSteps } from './drill-steps';
 import { PagingAlarm } from './paging-alarm';
 import { failedExecutions, placeholderName, workflowStateMachine } from './workflow-state-machine';
 
-export const FAILOVER_DRILL_DEFINITION = path.join(
-  __dirname,
-  '..',
-  '..',
-  'statemachines',
-  'failover-drill.asl.json',
-);
+/** Its ASL file under statemachines/. */
+export const FAILOVER_DRILL_DEFINITION = 'failover-drill.asl.json';
 
 export interface DrillBudgetsProps {
   readonly serviceDisruptionSeconds: number;

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -11,18 +9,14 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { STEPS_SERVICE } from '../../lambdas/shared/metric-names';
 import { acknowledgeNagFinding } from '../nag';
+import { taskResources, workflowDefinition } from '../workflow-definition';
 import { BLUE_GREEN_DEFINITION } from './blue-green-workflow';
 import { PagingAlarm } from './paging-alarm';
 import { stepLambda } from './step-lambda';
 import { failedExecutions, workflowStateMachine } from './workflow-state-machine';
 
-export const MIGRATION_SAFETY_NET_DEFINITION = path.join(
-  __dirname,
-  '..',
-  '..',
-  'statemachines',
-  'blue-green-safety-net.asl.json',
-);
+/** Its ASL file under statemachines/. */
+export const MIGRATION_SAFETY_NET_DEFINITION = 'blue-green-safety-net.asl.json';
 
 export interface MigrationSafetyNetProps {
   /** The migration workflow whose abnormal ends the net handles. */
@@ -61,13 +55,10 @@ export class MigrationSafetyNet extends Construct {
       '${CutoverFunctionArn}': props.cutover.timeout?.toSeconds() ?? 900,
       '${UnfenceFunctionArn}': props.unfence.timeout?.toSeconds() ?? 900,
     };
-    const migration = JSON.parse(readFileSync(BLUE_GREEN_DEFINITION, 'utf8')) as {
-      States: Record<string, { Type: string; Resource?: string }>;
-    };
     const stateTimeouts = Object.fromEntries(
-      Object.entries(migration.States).flatMap(([state, s]) => {
-        const seconds = s.Resource === undefined ? undefined : timeoutOf[s.Resource];
-        return s.Type === 'Task' && seconds !== undefined ? [[state, seconds]] : [];
+      [...taskResources(workflowDefinition(BLUE_GREEN_DEFINITION))].flatMap(([state, resource]) => {
+        const seconds = timeoutOf[resource];
+        return seconds === undefined ? [] : [[state, seconds]];
       }),
     );
     const stepTimeout = Math.max(...Object.values(timeoutOf));

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -7,10 +6,11 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { acknowledgeNagFinding } from '../nag';
+import { workflowDefinitionText } from '../workflow-definition';
 
 export interface WorkflowStateMachineProps {
   readonly stateMachineName: string;
-  /** The ASL file: the same one the tests execute locally. */
+  /** The ASL file under statemachines/: the same one the tests execute locally. */
   readonly definitionFile: string;
   /**
    * The step functions the workflow may invoke, by the name its ASL gives them: `${<Name>FunctionArn}` in a
@@ -30,10 +30,11 @@ export interface WorkflowStateMachineProps {
  * (ids `StateMachine` and `Logs`).
  */
 export function workflowStateMachine(scope: Construct, props: WorkflowStateMachineProps): sfn.StateMachine {
-  const { substitutions, steps } = stepWiring(props.definitionFile, props.functions);
+  const definition = workflowDefinitionText(props.definitionFile);
+  const { substitutions, steps } = stepWiring(props.definitionFile, definition, props.functions);
   const machine = new sfn.StateMachine(scope, 'StateMachine', {
     stateMachineName: props.stateMachineName,
-    definitionBody: sfn.DefinitionBody.fromFile(props.definitionFile),
+    definitionBody: sfn.DefinitionBody.fromString(definition),
     definitionSubstitutions: {
       ...substitutions,
       ...props.references,
@@ -88,13 +89,10 @@ export const placeholderName = (step: string, prefix = ''): string =>
  */
 export function stepWiring(
   definitionFile: string,
+  definition: string,
   functions: Readonly<Record<string, lambda.IFunction>>,
 ): { substitutions: Record<string, string>; steps: lambda.IFunction[] } {
-  const named = new Set(
-    [...readFileSync(definitionFile, 'utf8').matchAll(/\$\{([A-Za-z0-9]+)FunctionArn\}/g)].map(
-      (m) => m[1] ?? '',
-    ),
-  );
+  const named = new Set([...definition.matchAll(/\$\{([A-Za-z0-9]+)FunctionArn\}/g)].map((m) => m[1] ?? ''));
   const missing = [...named].filter((name) => functions[name] === undefined);
   const unused = Object.keys(functions).filter((name) => !named.has(name));
   if (missing.length > 0 || unused.length > 0)

@@ -5,9 +5,8 @@
  * integrations (SNS publish, StartExecution) run as the state machine's role, and the execution is registered
  * in the simulated Step Functions with an AWS-shaped history that other functions can read.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadDefinition, runLocally, STATEMACHINES, type LocalExecution } from '../rehearsal/local-workflow';
+import { loadDefinition, runLocally, type LocalExecution } from '../rehearsal/local-workflow';
+import { taskResources, type AslState } from '../workflow-definition';
 import type { LocalWorld } from './from-app';
 import type { LocalRunEvent, SimulatedExecution } from './step-functions';
 import { environmentOf, functionOf } from './invoke';
@@ -15,25 +14,6 @@ import { asPrincipal } from './world';
 import type { DrillInput } from '../../lambdas/drill/input';
 
 type Handler = (input: never) => unknown;
-
-interface AslState {
-  readonly Type?: string;
-  readonly Resource?: string;
-  readonly Branches?: { readonly States: Record<string, AslState> }[];
-}
-
-/** Every Task state of a definition (branches included) with its Resource. */
-export function taskResources(definition: { States: Record<string, AslState> }): Map<string, string> {
-  const found = new Map<string, string>();
-  const walk = (states: Record<string, AslState>) => {
-    for (const [name, state] of Object.entries(states)) {
-      if (state.Type === 'Task' && state.Resource !== undefined) found.set(name, state.Resource);
-      for (const branch of state.Branches ?? []) walk(branch.States);
-    }
-  };
-  walk(definition.States);
-  return found;
-}
 
 export interface WorldRun {
   readonly world: LocalWorld;
@@ -157,16 +137,6 @@ export async function runInWorld(run: WorldRun): Promise<WorldExecution> {
       ...(result.error === undefined ? {} : { error: result.error.name, cause: result.error.message }),
     });
   return { ...result, executionArn: execution.executionArn };
-}
-
-/** The SNS publish states of an ASL file (the on-call notifications). */
-export function publishStatesOf(file: string): string[] {
-  const definition = JSON.parse(readFileSync(join(STATEMACHINES, file), 'utf8')) as {
-    States: Record<string, AslState>;
-  };
-  return [...taskResources(definition)]
-    .filter(([, r]) => r === 'arn:aws:states:::sns:publish')
-    .map(([s]) => s);
 }
 
 /**

@@ -1,20 +1,17 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
+import { workflowDefinitionText } from '../workflow-definition';
 import './promise-compat';
 
-export const STATEMACHINES = join(__dirname, '..', '..', 'statemachines');
-
-/** Reads an ASL file and fills its `${Name}` substitutions, exactly as CDK's definitionSubstitutions do. */
+/**
+ * An ASL file as CDK deploys it (shared retriers filled in), with its `${Name}` substitutions made exactly as
+ * CDK's definitionSubstitutions make them.
+ */
 export function loadDefinition(file: string, substitutions: Record<string, string>): Record<string, unknown> {
-  const text = readFileSync(join(STATEMACHINES, file), 'utf8').replace(
-    /\$\{([A-Za-z0-9]+)\}/g,
-    (whole, name: string) => {
-      const value = substitutions[name];
-      if (value === undefined) throw new Error(`no substitution for ${whole} in ${file}`);
-      return value;
-    },
-  );
+  const text = workflowDefinitionText(file).replace(/\$\{([A-Za-z0-9]+)\}/g, (whole, name: string) => {
+    const value = substitutions[name];
+    if (value === undefined) throw new Error(`no substitution for ${whole} in ${file}`);
+    return value;
+  });
   return JSON.parse(text) as Record<string, unknown>;
 }
 
@@ -23,7 +20,7 @@ export function loadDefinition(file: string, substitutions: Record<string, strin
  * a Lambda ARN, `${XStateMachineArn}` a state machine ARN, `${OnCallTopicArn}` a topic ARN.
  */
 export function localSubstitutions(file: string, account = '111122223333'): Record<string, string> {
-  const text = readFileSync(join(STATEMACHINES, file), 'utf8');
+  const text = workflowDefinitionText(file);
   const names = new Set([...text.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1] ?? ''));
   const arns: Record<string, string> = {};
   for (const name of names) {
@@ -36,24 +33,6 @@ export function localSubstitutions(file: string, account = '111122223333'): Reco
     else throw new Error(`no local stand-in for \${${name}} in ${file}`);
   }
   return arns;
-}
-
-/**
- * The states of an ASL file that publish to SNS (the on-call notifications), so a local run can capture every
- * one of them, including those added later.
- */
-export function publishStates(file: string): string[] {
-  const found: string[] = [];
-  const walk = (
-    states: Record<string, { Type?: string; Resource?: string; Branches?: { States: never }[] }>,
-  ) => {
-    for (const [name, state] of Object.entries(states)) {
-      if (state.Type === 'Task' && state.Resource === 'arn:aws:states:::sns:publish') found.push(name);
-      for (const branch of state.Branches ?? []) walk(branch.States);
-    }
-  };
-  walk((JSON.parse(readFileSync(join(STATEMACHINES, file), 'utf8')) as { States: never }).States);
-  return found;
 }
 
 export interface LocalExecution {

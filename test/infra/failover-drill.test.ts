@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { drillInputSchema } from '../../lambdas/drill/input';
+import { workflowDefinitionText } from '../../lib/workflow-definition';
 import { synthApp } from './test-config';
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
@@ -130,15 +129,22 @@ describe('failover drill (orchestration stack)', () => {
   });
 
   it('deploys the drill from its ASL file with every placeholder substituted, logs without execution data', () => {
-    const asl = readFileSync(join(__dirname, '..', '..', 'statemachines', 'failover-drill.asl.json'), 'utf8');
+    const asl = workflowDefinitionText('failover-drill.asl.json');
     const placeholders = [...new Set([...asl.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1]))].sort();
     const machines = template.findResources('AWS::StepFunctions::StateMachine', {
       Properties: { StateMachineName: 'pg-dr-failover-drill' },
     }) as Record<
       string,
-      { Properties: { DefinitionSubstitutions: Record<string, unknown>; LoggingConfiguration: unknown } }
+      {
+        Properties: {
+          DefinitionString: unknown;
+          DefinitionSubstitutions: Record<string, unknown>;
+          LoggingConfiguration: unknown;
+        };
+      }
     >;
     const machine = Object.values(machines)[0];
+    expect(machine?.Properties.DefinitionString).toBe(asl);
     expect(Object.keys(machine?.Properties.DefinitionSubstitutions ?? {}).sort()).toEqual(placeholders);
     expect(machine?.Properties.LoggingConfiguration).toMatchObject({
       IncludeExecutionData: false,

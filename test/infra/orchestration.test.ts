@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { workflowDefinitionText } from '../../lib/workflow-definition';
 import { synthApp } from './test-config';
 
 type Fn = {
@@ -143,7 +142,7 @@ describe('blue-green steps (orchestration stack)', () => {
     ['dr-rebuild.asl.json', 'pg-dr-dr-rebuild'],
     ['blue-green-safety-net.asl.json', 'pg-dr-blue-green-safety-net'],
   ])('deploys %s with every placeholder substituted', (file, name) => {
-    const asl = readFileSync(join(__dirname, '..', '..', 'statemachines', file), 'utf8');
+    const asl = workflowDefinitionText(file);
     const placeholders = [...new Set([...asl.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1]))].sort();
     const machine = Object.values(
       template.findResources('AWS::StepFunctions::StateMachine', {
@@ -151,11 +150,14 @@ describe('blue-green steps (orchestration stack)', () => {
       }),
     )[0] as {
       Properties: {
+        DefinitionString: unknown;
         DefinitionSubstitutions: Record<string, unknown>;
         LoggingConfiguration: unknown;
         TracingConfiguration: unknown;
       };
     };
+    // Deployed is exactly what the local runs execute: the file with its shared retriers filled in.
+    expect(machine.Properties.DefinitionString).toBe(asl);
     expect(Object.keys(machine.Properties.DefinitionSubstitutions).sort()).toEqual(placeholders);
     expect(machine.Properties).toMatchObject({
       LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },

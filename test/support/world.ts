@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { localWorld, type LocalWorld, type LocalWorldOptions } from '../../lib/local-aws/from-app';
-import { STATEMACHINES } from '../../lib/rehearsal/local-workflow';
+import { workflowDefinition } from '../../lib/workflow-definition';
 import { scanForSecrets } from './secret-scan';
 import { REQUIRED_CONFIG } from '../infra/test-config';
 
@@ -43,6 +41,6 @@ export function notificationStates(file: string): Map<string, string> {
       for (const branch of state.Branches ?? []) walk(branch.States);
     }
   };
-  walk((JSON.parse(readFileSync(join(STATEMACHINES, file), 'utf8')) as { States: never }).States);
+  walk(workflowDefinition(file).States as never);
   return found;
 }

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { drNames } from '../../lib/names';
-import { STATEMACHINES } from '../../lib/rehearsal/local-workflow';
+import { STATEMACHINES, workflowDefinition } from '../../lib/workflow-definition';
 import { testConfig } from '../infra/test-config';
 import { testWorld } from '../support/world';
 
@@ -242,7 +242,7 @@ describe('every state machine survives its own limits (worst-case duration withi
   });
 
   it.each(Object.entries(MACHINES))('%s', (file, name) => {
-    const machine = JSON.parse(readFileSync(join(STATEMACHINES, file), 'utf8')) as Machine;
+    const machine = workflowDefinition(file) as unknown as Machine;
     const substitutions = world.substitutions(name);
     // The safety net waits at most the longest step timeout (+5 s) it is told, from its function's environment.
     const assessArn = substitutions.MigrationSafetyNetAssessFunctionArn;
