@@ -39,3 +39,6 @@ export const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{
 
 /** A lower-case PostgreSQL identifier (a database, user or subscription name this toolkit creates or uses). */
 export const LOWER_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** An AWS Region code (`us-east-1`, `ap-southeast-2`, `us-gov-west-1`). */
+export const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  AWS_REGION,
   HOST_NAME,
   HOST_NAME_OR_FQDN,
   HOSTED_ZONE_ID,
@@ -8,6 +9,7 @@ import {
 } from './patterns';
 
 /** The step inputs' field schemas, one per rule of patterns.ts, each with the message a refusal gives. */
+export const awsRegion = z.string().regex(AWS_REGION, { error: 'must be an AWS Region code' });
 export const hostName = z.string().regex(HOST_NAME, { error: 'must be a host name' });
 export const hostNameOrFqdn = z.string().regex(HOST_NAME_OR_FQDN, { error: 'must be a host name' });
 export const hostedZoneId = z.string().regex(HOSTED_ZONE_ID, { error: 'must be a Route 53 hosted zone id' });

@@ -3,8 +3,11 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 
 export interface FailoverTarget {
-  /** The database endpoint host name the record points at. */
-  readonly endpoint: string;
+  /**
+   * What the record answers: the topology's target for its role (a dynamic reference), so a deploy never
+   * moves it back to the database first deployed.
+   */
+  readonly recordTarget: string;
   /** The in-VPC probe's alarm that says whether the database answers. */
   readonly alarmName: string;
   readonly alarmRegion: string;
@@ -122,7 +125,7 @@ export class FailoverDns extends Construct {
       new route53.CnameRecord(this, recordId, {
         zone,
         recordName,
-        domainName: target.endpoint,
+        domainName: target.recordTarget,
         ttl: props.ttl,
         failover,
         setIdentifier: `${recordName}-${failover.toLowerCase()}`,

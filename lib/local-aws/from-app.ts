@@ -17,6 +17,7 @@ import { RdsSimulator, type RdsTiming } from './rds';
 import { Route53Simulator, type CheckType } from './route53';
 import { S3Simulator } from './s3';
 import { SecretsManagerSimulator } from './secrets-manager';
+import { SsmSimulator } from './ssm';
 import { StepFunctionsSimulator } from './step-functions';
 import { LocalAws } from './world';
 import { str } from './input';
@@ -43,6 +44,7 @@ export interface LocalWorld {
   readonly route53: Route53Simulator;
   readonly s3: S3Simulator;
   readonly secrets: SecretsManagerSimulator;
+  readonly ssm: SsmSimulator;
   readonly stepFunctions: StepFunctionsSimulator;
   readonly rds: RdsSimulator;
   readonly cloudwatch: CloudWatchSimulator;
@@ -74,6 +76,7 @@ export function localWorld(options: LocalWorldOptions): LocalWorld {
   const route53 = new Route53Simulator({ switchDelayMs: 0, insyncDelayMs: 0, ...options.route53, ...clock });
   const s3 = new S3Simulator(clock);
   const secrets = new SecretsManagerSimulator(account);
+  const ssm = new SsmSimulator();
   const stepFunctions = new StepFunctionsSimulator(clock);
   const rds = new RdsSimulator(account, options.rds, clock);
   const cloudwatch = new CloudWatchSimulator();
@@ -83,10 +86,11 @@ export function localWorld(options: LocalWorldOptions): LocalWorld {
   const iam = new LocalIam(app);
   const aws = new LocalAws({
     account,
-    simulators: [route53, s3, secrets, stepFunctions, rds, cloudwatch, sns, events, cloudFormation],
+    simulators: [route53, s3, secrets, ssm, stepFunctions, rds, cloudwatch, sns, events, cloudFormation],
     ...(options.enforceIam === false ? {} : { authorizer: iam }),
   });
-  seedRoute53(app, route53, cloudwatch, options.config);
+  seedParameters(app, ssm);
+  seedRoute53(app, route53, cloudwatch, ssm, options.config);
   seedS3(app, s3, options.s3ReplicationDelayMs ?? 0);
   seedSecrets(app, secrets, stacks, options.secrets ?? {});
   seedOthers(app, stacks, { stepFunctions, rds, sns, events, cloudFormation });
@@ -105,6 +109,7 @@ export function localWorld(options: LocalWorldOptions): LocalWorld {
     route53,
     s3,
     secrets,
+    ssm,
     stepFunctions,
     rds,
     cloudwatch,
@@ -137,11 +142,57 @@ export function localWorld(options: LocalWorldOptions): LocalWorld {
   };
 }
 
+/**
+ * What the stacks' AwsCustomResources do when CloudFormation creates them: here, only SSM PutParameter (the
+ * topology record's first write), with its `Overwrite` and its ignored ParameterAlreadyExists.
+ */
+function seedParameters(app: DeployedApp, ssm: SsmSimulator): void {
+  for (const { stack, logicalId, resource } of app.resources('Custom::AWS')) {
+    const call = JSON.parse(String(app.resolve(stack, resource.Properties?.Create))) as {
+      service: string;
+      action: string;
+      parameters: { Name: string; Value: string; Overwrite?: boolean };
+      ignoreErrorCodesMatching?: string;
+    };
+    if (call.service !== 'SSM' || call.action !== 'putParameter')
+      throw new Error(`${stack.stackName}/${logicalId}: ${call.service}.${call.action} is not simulated`);
+    const written = ssm.put(
+      stack.region,
+      call.parameters.Name,
+      call.parameters.Value,
+      call.parameters.Overwrite === true,
+    );
+    if (written === 'exists' && call.ignoreErrorCodesMatching !== 'ParameterAlreadyExists')
+      throw new Error(`${stack.stackName}/${logicalId}: ParameterAlreadyExists (${call.parameters.Name})`);
+  }
+}
+
+/**
+ * A template value with its `{{resolve:ssm:name}}` dynamic references read from Parameter Store in the stack's
+ * region, as CloudFormation reads them when it creates or updates the resource (a missing parameter fails it).
+ */
+export function withDynamicReferences(stack: StackTemplate, value: unknown, ssm: SsmSimulator): unknown {
+  if (typeof value === 'string')
+    return value.replace(/\{\{resolve:ssm:([^}]+)\}\}/g, (_whole, name: string) => {
+      const found = ssm.value(stack.region, name);
+      if (found === undefined)
+        throw new Error(`${stack.stackName}: {{resolve:ssm:${name}}}: no such parameter in ${stack.region}`);
+      return found;
+    });
+  if (Array.isArray(value)) return value.map((v) => withDynamicReferences(stack, v, ssm));
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, withDynamicReferences(stack, v, ssm)]),
+    );
+  return value;
+}
+
 /** Route 53 from the templates: the zone, every health check, every record set; their status metric. */
 function seedRoute53(
   app: DeployedApp,
   route53: Route53Simulator,
   cloudwatch: CloudWatchSimulator,
+  ssm: SsmSimulator,
   options: unknown,
 ): void {
   const r = (stack: StackTemplate, value: unknown) => app.resolve(stack, value);
@@ -164,7 +215,7 @@ function seedRoute53(
     });
   }
   for (const { stack, resource } of app.resources('AWS::Route53::RecordSet')) {
-    const p = r(stack, resource.Properties) as Record<string, unknown>;
+    const p = withDynamicReferences(stack, r(stack, resource.Properties), ssm) as Record<string, unknown>;
     route53.addRecordSet(str(p.HostedZoneId), {
       Name: str(p.Name),
       Type: str(p.Type),

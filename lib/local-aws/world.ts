@@ -74,6 +74,7 @@ export function defaultSdkClients(): SdkClients {
     secretsmanager: (
       require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager')
     ).SecretsManagerClient,
+    ssm: (require('@aws-sdk/client-ssm') as typeof import('@aws-sdk/client-ssm')).SSMClient,
     states: (require('@aws-sdk/client-sfn') as typeof import('@aws-sdk/client-sfn')).SFNClient,
     rds: (require('@aws-sdk/client-rds') as typeof import('@aws-sdk/client-rds')).RDSClient,
     events: (require('@aws-sdk/client-eventbridge') as typeof import('@aws-sdk/client-eventbridge'))

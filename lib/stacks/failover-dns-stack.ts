@@ -3,8 +3,10 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { DrConfig } from '../config';
+import { DatabaseTopology } from '../constructs/database-topology';
 import { FailoverDns } from '../constructs/failover-dns';
 import { PagingAlarm } from '../constructs/paging-alarm';
+import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
 import { drNames } from '../names';
 
 export interface FailoverDnsStackProps extends StackProps {
@@ -15,21 +17,38 @@ export interface FailoverDnsStackProps extends StackProps {
   readonly onCallTopic: sns.ITopic;
 }
 
-/** Failover records and health checks (global), plus the alarm on the primary's health, in us-east-1. */
+/**
+ * Failover records and health checks (global), the topology record they follow, plus the alarm on the
+ * primary's health, in us-east-1.
+ */
 export class FailoverDnsStack extends Stack {
   readonly dns: FailoverDns;
+  readonly topology: DatabaseTopology;
 
   constructor(scope: Construct, id: string, props: FailoverDnsStackProps) {
     super(scope, id, props);
     const { config } = props;
     const names = drNames(config);
+    this.topology = new DatabaseTopology(this, 'Topology', {
+      parameterNames: topologyParameterNames(config.resourcePrefix),
+      writer: {
+        region: config.primaryRegion,
+        instanceIdentifier: config.database.primaryInstanceIdentifier,
+        endpoint: props.primaryEndpoint,
+      },
+      replica: {
+        region: config.secondaryRegion,
+        instanceIdentifier: config.database.replicaInstanceIdentifier,
+        endpoint: props.replicaEndpoint,
+      },
+    });
     this.dns = new FailoverDns(this, 'FailoverDns', {
       hostedZoneId: config.hostedZoneId,
       zoneName: config.hostedZoneName,
       recordName: config.recordName,
       ttl: Duration.seconds(config.recordTtlSeconds),
       primary: {
-        endpoint: props.primaryEndpoint,
+        recordTarget: this.topology.recordTarget('primary'),
         alarmName: names.alarms.unreachable('primary', config.healthCheck.alarmEvaluationPeriods),
         alarmRegion: config.primaryRegion,
       },
@@ -41,7 +60,7 @@ export class FailoverDnsStack extends Stack {
         alarmRegion: config.secondaryRegion,
       },
       secondary: {
-        endpoint: props.replicaEndpoint,
+        recordTarget: this.topology.recordTarget('secondary'),
         alarmName: names.alarms.unreachable('replica', config.healthCheck.alarmEvaluationPeriods),
         alarmRegion: config.secondaryRegion,
       },
@@ -56,6 +75,7 @@ export class FailoverDnsStack extends Stack {
           }),
       ...(config.drill.record === 'separate' ? { drillRecordName: config.drill.recordName } : {}),
     });
+    this.dns.node.addDependency(this.topology);
     new PagingAlarm(this, 'PrimaryHealthCheckUnhealthy', {
       topic: props.onCallTopic,
       alarmName: names.alarms.primaryHealthCheckUnhealthy,

@@ -20,12 +20,14 @@ describe('the CDK app', () => {
     });
     const { libraries, lambdas } = JSON.parse(out) as { libraries: string[]; lambdas: string[] };
     expect(libraries).toEqual([]);
-    // Constants, the validation patterns, and the redaction rule the configuration's errors go through (no imports of its own).
+    // Constants, the validation patterns, the redaction rule the configuration's errors go through, and the
+    // topology's parameter names (no imports of their own).
     expect(lambdas).toEqual([
       'lambdas/health-probe/metric.ts',
       'lambdas/shared/metric-names.ts',
       'lambdas/shared/patterns.ts',
       'lambdas/shared/redact.ts',
+      'lambdas/shared/topology-parameters.ts',
     ]);
   });
 });

@@ -10,6 +10,7 @@ const SERVICE_OF_PACKAGE: Record<string, ServiceName> = {
   'route-53': 'route53',
   s3: 's3',
   'secrets-manager': 'secretsmanager',
+  ssm: 'ssm',
   sfn: 'states',
   rds: 'rds',
   eventbridge: 'events',

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { serviceEntry, type ServiceName } from '../../lib/local-aws/catalogue';
 import { normalizedRecordName } from '../../lib/local-aws/catalogue/route53';
 import {
@@ -18,6 +19,7 @@ import { RdsSimulator } from '../../lib/local-aws/rds';
 import { Route53Simulator } from '../../lib/local-aws/route53';
 import { S3Simulator } from '../../lib/local-aws/s3';
 import { SecretsManagerSimulator } from '../../lib/local-aws/secrets-manager';
+import { SsmSimulator } from '../../lib/local-aws/ssm';
 import { StepFunctionsSimulator } from '../../lib/local-aws/step-functions';
 import { asPrincipal, LocalAws, type Authorizer, type Simulator } from '../../lib/local-aws/world';
 
@@ -80,6 +82,7 @@ describe('simulated AWS: access denied, throttling and internal failures, in eac
     ],
     ['s3', 'HeadObject', { Bucket: 'b', Key: 'k' }, new S3Simulator()],
     ['secretsmanager', 'GetSecretValue', { SecretId: 's' }, new SecretsManagerSimulator(ACCOUNT)],
+    ['ssm', 'GetParameter', { Name: '/p' }, new SsmSimulator()],
     [
       'states',
       'ListExecutions',
@@ -105,6 +108,7 @@ describe('simulated AWS: access denied, throttling and internal failures, in eac
 
   // Rows: [route53.access-denied] [s3.access-denied] [secretsmanager.access-denied] [states.access-denied]
   // [rds.access-denied] [events.access-denied] [cloudformation.access-denied] [cloudwatch.access-denied] [sns.access-denied]
+  // [ssm.access-denied]
   it.each(services)('%s denies %s as that service does', async (service, operation, input, simulator) => {
     const aws = world([simulator], allowing());
     const denied = serviceEntry(service).accessDenied;
@@ -127,7 +131,8 @@ describe('simulated AWS: access denied, throttling and internal failures, in eac
   // [states.internal-failure] [states.service-unavailable] [rds.internal-failure] [rds.service-unavailable]
   // [events.internal-failure] [events.service-unavailable] [cloudformation.internal-failure]
   // [cloudformation.service-unavailable] [cloudwatch.internal-failure] [cloudwatch.service-unavailable]
-  // [sns.internal-failure] [sns.service-unavailable] [s3.internal-error]
+  // [sns.internal-failure] [sns.service-unavailable] [s3.internal-error] [ssm.throttling] [ssm.internal-failure]
+  // [ssm.service-unavailable]
   it.each(services)(
     '%s can be made to throttle or fail internally, only with documented errors',
     async (service, operation, input, simulator) => {
@@ -718,6 +723,50 @@ describe('simulated Secrets Manager', () => {
     )) as Record<string, unknown>;
     expect(described).toMatchObject({ ReplicationStatus: [{ Region: 'us-east-1', Status: 'InSync' }] });
     expect(described).not.toHaveProperty('RotationEnabled');
+  });
+});
+
+describe('simulated Parameter Store', () => {
+  it('[ssm.GetParameter.latest] [ssm.GetParameter.not-found] [ssm.PutParameter.overwrite] [ssm.PutParameter.already-exists] creates, refuses to overwrite unless asked, reads the latest, per region (through the real SDK client)', async () => {
+    const ssm = new SsmSimulator();
+    const aws = world([ssm]);
+    const undo = aws.install();
+    try {
+      const east = new SSMClient({ region: 'us-east-1' });
+      const west = new SSMClient({ region: 'us-west-2' });
+      const put = (value: string, overwrite?: boolean) =>
+        east.send(
+          new PutParameterCommand({
+            Name: '/pg-dr/topology/primary-record',
+            Value: value,
+            Type: 'String',
+            ...(overwrite === undefined ? {} : { Overwrite: overwrite }),
+          }),
+        );
+      expect(
+        await failure(east.send(new GetParameterCommand({ Name: '/pg-dr/topology/primary-record' }))),
+      ).toMatchObject({
+        name: 'ParameterNotFound',
+        status: 400,
+      });
+      expect((await put('blue.example')).Version).toBe(1);
+      expect(await failure(put('green.example'))).toMatchObject({
+        name: 'ParameterAlreadyExists',
+        status: 400,
+      });
+      expect((await put('green.example', true)).Version).toBe(2);
+      expect(
+        (await east.send(new GetParameterCommand({ Name: '/pg-dr/topology/primary-record' }))).Parameter,
+      ).toMatchObject({ Value: 'green.example', Version: 2 });
+      expect(
+        await failure(west.send(new GetParameterCommand({ Name: '/pg-dr/topology/primary-record' }))),
+      ).toMatchObject({
+        name: 'ParameterNotFound',
+      });
+      expect(ssm.value('us-east-1', '/pg-dr/topology/primary-record')).toBe('green.example');
+    } finally {
+      undo();
+    }
   });
 });
 

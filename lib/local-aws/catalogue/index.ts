@@ -3,6 +3,7 @@ import { RDS } from './rds';
 import { ROUTE53 } from './route53';
 import { S3 } from './s3';
 import { SECRETS_MANAGER } from './secrets-manager';
+import { SSM } from './ssm';
 import { STEP_FUNCTIONS } from './step-functions';
 import type { ErrorRow, OperationEntry, ServiceEntry, ServiceName } from './types';
 
@@ -13,6 +14,7 @@ export const CATALOGUE: readonly ServiceEntry[] = [
   ROUTE53,
   S3,
   SECRETS_MANAGER,
+  SSM,
   STEP_FUNCTIONS,
   RDS,
   EVENTBRIDGE,

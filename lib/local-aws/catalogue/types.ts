@@ -13,7 +13,16 @@ export interface Citation {
 
 /** Who answers a call: the IAM service prefix and the SDK package (`@aws-sdk/client-<sdk>`). */
 export type ServiceName =
-  'route53' | 's3' | 'secretsmanager' | 'states' | 'rds' | 'events' | 'cloudformation' | 'cloudwatch' | 'sns';
+  | 'route53'
+  | 's3'
+  | 'secretsmanager'
+  | 'ssm'
+  | 'states'
+  | 'rds'
+  | 'events'
+  | 'cloudformation'
+  | 'cloudwatch'
+  | 'sns';
 
 export interface BehaviourRow {
   /** Stable id, `<service>.<Operation>.<key>`; simulator tests name it in brackets. */
