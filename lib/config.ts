@@ -1,7 +1,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { HOSTED_ZONE_ID, LOWER_IDENTIFIER, RDS_INSTANCE_IDENTIFIER } from '../lambdas/shared/patterns';
+import {
+  HOSTED_ZONE_ID,
+  LOWER_IDENTIFIER,
+  RDS_INSTANCE_IDENTIFIER,
+  RESOURCE_PREFIX,
+} from '../lambdas/shared/patterns';
 import { echoNames, echoValue } from '../lambdas/shared/redact';
 
 /** Commercial regions that have RDS for PostgreSQL cross-region replicas, S3 RTC and CloudWatch alarms Route 53 can read. */
@@ -205,7 +210,7 @@ export const drConfigSchema = z
     /** Where recovery tooling runs; it must survive losing the primary region. */
     orchestrationRegion: oneOf(SUPPORTED_REGIONS).optional(),
     /** Short prefix for physical names (buckets, alarms, stacks). */
-    resourcePrefix: z.string().regex(/^[a-z][a-z0-9-]{1,19}$/, {
+    resourcePrefix: z.string().regex(RESOURCE_PREFIX, {
       error: 'must be 2-20 lower-case letters, digits or hyphens, starting with a letter',
     }),
     hostedZoneId: z

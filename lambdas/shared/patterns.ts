@@ -42,3 +42,6 @@ export const LOWER_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** An AWS Region code (`us-east-1`, `ap-southeast-2`, `us-gov-west-1`). */
 export const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
+/** The toolkit's resource prefix (`dr.resourcePrefix`): 2-20 lower-case letters, digits or hyphens. */
+export const RESOURCE_PREFIX = /^[a-z][a-z0-9-]{1,19}$/;

@@ -96,7 +96,10 @@ export function parseTopology(text: string, where: string): Topology {
 }
 
 /** The current topology. */
-export async function readTopology(ssm: SSMClient, names: TopologyParameterNames): Promise<Topology> {
+export async function readTopology(
+  ssm: Pick<SSMClient, 'send'>,
+  names: TopologyParameterNames,
+): Promise<Topology> {
   let value: string | undefined;
   try {
     value = (await ssm.send(new GetParameterCommand({ Name: names.document }))).Parameter?.Value;
@@ -128,7 +131,7 @@ export interface TopologyChange {
  * parameters are written again, in case the first attempt stopped between the two.
  */
 export async function changeTopology(
-  ssm: SSMClient,
+  ssm: Pick<SSMClient, 'send'>,
   names: TopologyParameterNames,
   change: TopologyChange,
 ): Promise<{ readonly topology: Topology; readonly written: boolean }> {
@@ -174,7 +177,11 @@ class TopologyChanged extends TopologyError {
   }
 }
 
-async function writeRecordTargets(ssm: SSMClient, names: TopologyParameterNames, topology: Topology) {
+async function writeRecordTargets(
+  ssm: Pick<SSMClient, 'send'>,
+  names: TopologyParameterNames,
+  topology: Topology,
+) {
   const targets = recordTargets(topology);
   for (const [name, value] of [
     [names.primaryRecord, targets.primary],

@@ -43,6 +43,13 @@ export const blueGreenInputSchema = z
         if (input[key] === '')
           ctx.addIssue({ code: 'custom', path: [key], message: 'is required unless dryRun' });
       }
+      // The cutover records green as the writer in the topology, by its instance identifier.
+      if (input.greenInstanceIdentifier === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['greenInstanceIdentifier'],
+          message: 'is required unless dryRun',
+        });
     }
     if (input.rebuildDr === true) {
       for (const key of ['greenInstanceIdentifier', 'drReplicaInstanceIdentifier'] as const) {

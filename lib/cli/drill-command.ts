@@ -5,6 +5,7 @@ import {
   ListTargetsByRuleCommand,
 } from '@aws-sdk/client-eventbridge';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import {
   DescribeExecutionCommand,
   ListExecutionsCommand,
@@ -16,6 +17,13 @@ import { setHealthCheckInverted } from '../../lambdas/drill/health-check';
 import { drillInputSchema, type DrillInput } from '../../lambdas/drill/input';
 import type { DrillFigures, DrillReport } from '../../lambdas/drill/report';
 import { sleep } from '../../lambdas/shared/sleep';
+import {
+  readTopology,
+  TopologyError,
+  type Topology,
+  type TopologyMember,
+} from '../../lambdas/shared/topology';
+import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
 import { UsageError } from './database-url';
 import { followExecution, type ExecutionOutcome, type FollowIo } from './follow-execution';
 import {
@@ -23,6 +31,7 @@ import {
   regionName,
   ruleName,
   stackName,
+  resourcePrefix,
   stateMachineArn,
   wholeNumber,
 } from './option-values';
@@ -31,6 +40,8 @@ export interface DrillIo extends FollowIo {
   readonly cloudFormation: Pick<CloudFormationClient, 'send'>;
   readonly events: Pick<EventBridgeClient, 'send'>;
   readonly route53: Pick<Route53Client, 'send'>;
+  /** Parameter Store where the topology lives (the failover DNS stack's region, us-east-1). */
+  readonly ssm: Pick<SSMClient, 'send'>;
 }
 
 interface Common {
@@ -49,6 +60,7 @@ export interface DrillRunOptions extends Common {
 
 export interface StatusOptions extends Common {
   limit: number;
+  resourcePrefix: string;
 }
 
 const withCommon = (command: Command) =>
@@ -115,8 +127,17 @@ export function addDrillCommands(program: Command, actions: DrillActions): void 
   withCommon(
     program
       .command('status')
-      .description('The last drills with their figures against the budgets, and whether the schedule is on.'),
+      .description(
+        'The topology (which database is the writer, which its replica), then the last drills with their ' +
+          'figures against the budgets, and whether the schedule is on.',
+      ),
   )
+    .option(
+      '--resource-prefix <prefix>',
+      "the app's dr.resourcePrefix: names the topology's parameters",
+      resourcePrefix(),
+      'pg-dr',
+    )
     .addOption(
       new Option('--limit <n>', 'how many drills to show')
         .argParser(wholeNumber('--limit', 1000))
@@ -196,6 +217,8 @@ export interface DrillStatusRow {
 }
 
 export interface DrillStatus {
+  /** Null when no topology exists yet (the failover DNS stack is not deployed). */
+  readonly topology: Topology | null;
   readonly scheduleEnabled: boolean;
   readonly schedule: string;
   readonly budgets: DrillInput['budgets'];
@@ -203,10 +226,14 @@ export interface DrillStatus {
 }
 
 export async function drillStatus(options: StatusOptions, io: DrillIo): Promise<DrillStatus> {
-  const [stateMachineArn, input, rule] = await Promise.all([
+  const [stateMachineArn, input, rule, topology] = await Promise.all([
     drillStateMachine(options, io),
     scheduleInput(options, io),
     io.events.send(new DescribeRuleCommand({ Name: options.scheduleRule })),
+    readTopology(io.ssm, topologyParameterNames(options.resourcePrefix)).catch((e: unknown) => {
+      if (e instanceof TopologyError && e.name === 'TopologyMissing') return null;
+      throw e;
+    }),
   ]);
   const { executions } = await io.sfn.send(
     new ListExecutionsCommand({ stateMachineArn, maxResults: options.limit }),
@@ -229,6 +256,7 @@ export async function drillStatus(options: StatusOptions, io: DrillIo): Promise<
     });
   }
   return {
+    topology,
     scheduleEnabled: rule.State === 'ENABLED',
     schedule: rule.ScheduleExpression ?? '?',
     budgets: input.budgets,
@@ -239,10 +267,25 @@ export async function drillStatus(options: StatusOptions, io: DrillIo): Promise<
 const cell = (value: number | null | undefined, budget?: number) =>
   value == null ? '-' : `${value}${budget !== undefined && value > budget ? '!' : ''}`;
 
-/** A table for humans: one line per drill, `!` marking a figure over its budget. */
+const member = (m: TopologyMember) => `${m.instanceIdentifier} in ${m.region} (${m.endpoint})`;
+
+/** The topology for humans: who writes, who replicates it, who is retired, and what changed it last. */
+export function describeTopology(topology: Topology | null): string[] {
+  if (topology === null)
+    return ['Topology: none yet (the failover DNS stack writes it when first deployed).'];
+  return [
+    `Topology (generation ${topology.generation}, ${topology.changedBy}${topology.changedAt === undefined ? '' : ` at ${topology.changedAt}`}):`,
+    `  writer   ${member(topology.writer)}`,
+    `  replica  ${topology.replica === null ? 'none: DR is degraded (no cross-region replica of the writer)' : member(topology.replica)}`,
+    ...topology.retired.map((m) => `  retired  ${member(m)} (fenced: never to take writes again)`),
+  ];
+}
+
+/** A table for humans: the topology, then one line per drill, `!` marking a figure over its budget. */
 export function describeStatus(status: DrillStatus): string[] {
   const b = status.budgets;
   const lines = [
+    ...describeTopology(status.topology),
     `Schedule ${status.schedule} (UTC): ${status.scheduleEnabled ? 'on' : 'OFF'}. Budgets: disruption ${b.serviceDisruptionSeconds} s, DNS failover ${b.dnsFailoverSeconds} s, S3 replication ${b.s3ReplicationSeconds} s.`,
     'started (UTC)      outcome      disrupt  dns-fo  dns-fb  writes  s3     db',
   ];
@@ -273,8 +316,9 @@ export function defaultDrillIo(out: (text: string) => void, region: string | und
     sfn: new SFNClient(config),
     cloudFormation: new CloudFormationClient(config),
     events: new EventBridgeClient(config),
-    // Route 53's API lives in us-east-1.
+    // Route 53's API lives in us-east-1, and so does the topology (beside the failover records).
     route53: new Route53Client({ region: 'us-east-1' }),
+    ssm: new SSMClient({ region: 'us-east-1' }),
     now: Date.now,
     sleep,
   };

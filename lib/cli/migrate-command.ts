@@ -96,7 +96,7 @@ export function addMigrateCommand(
     )
     .option(
       '--green-instance-id <id>',
-      "green's RDS instance identifier (required with --rebuild-dr)",
+      "green's RDS instance identifier (required unless --dry-run: the cutover records green as the writer)",
       rdsInstanceId('--green-instance-id'),
     )
     .option(
@@ -180,10 +180,10 @@ export function workflowInput(options: MigrateOptions): BlueGreenInput {
     subscription: options.subscription,
     catchUpTimeoutMs: options.catchUpTimeout,
     allowUnsynchronizedFlip: options.allowUnsynchronizedFlip === true,
+    ...(options.greenInstanceId === undefined ? {} : { greenInstanceIdentifier: options.greenInstanceId }),
     ...(options.rebuildDr === true
       ? {
           rebuildDr: true,
-          greenInstanceIdentifier: options.greenInstanceId,
           drReplicaInstanceIdentifier:
             options.drReplicaInstanceId ??
             (options.greenInstanceId === undefined ? undefined : `${options.greenInstanceId}-dr`),

@@ -1,7 +1,7 @@
 import { SQL_IDENTIFIER, SQL_IDENTIFIER_DESCRIPTION } from '../../lambdas/shared/sql-identifier';
 import { setIdentifier } from '../../lambdas/workflow-input/schema';
 import { UsageError } from './usage-error';
-import { RDS_INSTANCE_IDENTIFIER } from '../../lambdas/shared/patterns';
+import { RDS_INSTANCE_IDENTIFIER, RESOURCE_PREFIX } from '../../lambdas/shared/patterns';
 
 /**
  * Parsers for CLI option values, run by commander as it reads the command line: a bad value stops the
@@ -54,6 +54,9 @@ export const regionName = (flag = '--region') =>
 
 export const executionName = (flag = '--execution-name') =>
   matching(flag, /^[A-Za-z0-9_-]{1,80}$/, 'a Step Functions execution name (letters, digits, - and _)');
+
+export const resourcePrefix = (flag = '--resource-prefix') =>
+  matching(flag, RESOURCE_PREFIX, '2-20 lower-case letters, digits or hyphens, starting with a letter');
 
 export const ruleName = (flag = '--schedule-rule') =>
   matching(flag, /^[A-Za-z0-9._-]{1,64}$/, 'an EventBridge rule name');

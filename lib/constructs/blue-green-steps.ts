@@ -6,6 +6,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { STEPS_SERVICE } from '../../lambdas/shared/metric-names';
+import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
 import { acknowledgeNagFinding } from '../nag';
 import type { RegionalNetwork } from './regional-network';
 import { grantSecretDecrypt } from './secret-access';
@@ -24,6 +25,8 @@ export interface BlueGreenStepsProps {
   /** The one record the DNS flip may change. */
   readonly hostedZoneId: string;
   readonly recordName: string;
+  /** Where the topology record lives (the failover DNS stack's region) and the prefix of its parameters. */
+  readonly topology: { readonly region: string; readonly resourcePrefix: string };
   /** Where a rebuilt cross-region replica of green goes: the DR region's existing placement. */
   readonly drReplicaPlacement: {
     readonly account: string;
@@ -51,6 +54,7 @@ export type StepName =
   | 'cutover'
   | 'unfence'
   | 'drReplica'
+  | 'topology'
   | 'validateInput';
 
 interface StepSpec {
@@ -136,6 +140,16 @@ const STEPS: Record<StepName, StepSpec> = {
     description:
       'DR rebuild step: create a cross-region read replica of green, attach the DR parameters, reboot, report',
     timeout: Duration.minutes(2),
+    inVpc: false,
+    migrations: false,
+    memorySize: 256,
+  },
+  topology: {
+    entry: ['topology', 'handler.ts'],
+    handler: 'handler',
+    description:
+      'Blue-green and DR rebuild step: record the roles just changed (new writer, its replica) in the topology',
+    timeout: Duration.seconds(30),
     inVpc: false,
     migrations: false,
     memorySize: 256,
@@ -243,6 +257,23 @@ export class BlueGreenSteps extends Construct {
 
     this.grantReplicaPlacement(props.drReplicaPlacement);
     this.grantRecordChanges(props);
+    this.grantTopology(props.topology);
+  }
+
+  /** The topology step reads and writes the topology's three parameters, and nothing else in Parameter Store. */
+  private grantTopology(topology: BlueGreenStepsProps['topology']): void {
+    const stack = Stack.of(this);
+    const step = this.functions.topology;
+    step.addEnvironment('TOPOLOGY_REGION', topology.region);
+    step.addEnvironment('RESOURCE_PREFIX', topology.resourcePrefix);
+    step.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ssm:GetParameter', 'ssm:PutParameter'],
+        resources: Object.values(topologyParameterNames(topology.resourcePrefix)).map(
+          (name) => `arn:${stack.partition}:ssm:${topology.region}:${stack.account}:parameter${name}`,
+        ),
+      }),
+    );
   }
 
   /** The DR replica step: where the replica goes (its environment), and only the RDS and KMS calls it needs. */

@@ -15,6 +15,10 @@ export interface DrRebuildWorkflowProps {
   readonly drReplica: lambda.IFunction;
   /** The step that points the SECONDARY record at the new replica (lambdas/dns-flip). */
   readonly dnsFlip: lambda.IFunction;
+  /** The step that records the new replica in the topology (lambdas/topology). */
+  readonly topology: lambda.IFunction;
+  /** The region the replica is built in (the DR region). */
+  readonly replicaRegion: string;
   readonly onCallTopic: sns.ITopic;
   readonly stateMachineName: string;
   readonly alarmName: string;
@@ -35,7 +39,8 @@ export class DrRebuildWorkflow extends Construct {
     this.stateMachine = workflowStateMachine(this, {
       stateMachineName: props.stateMachineName,
       definitionFile: DR_REBUILD_DEFINITION,
-      functions: { DrReplica: props.drReplica, DnsFlip: props.dnsFlip },
+      functions: { DrReplica: props.drReplica, DnsFlip: props.dnsFlip, Topology: props.topology },
+      references: { DrReplicaRegion: props.replicaRegion },
       onCallTopic: props.onCallTopic,
     });
     new PagingAlarm(this, 'RebuildFailed', {

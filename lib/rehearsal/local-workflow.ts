@@ -30,6 +30,7 @@ export function localSubstitutions(file: string, account = '111122223333'): Reco
     else if (name === 'BlueGreenStateMachineArn')
       arns[name] = `arn:aws:states:us-east-1:${account}:stateMachine:pg-dr-blue-green-migration`;
     else if (name === 'OnCallTopicArn') arns[name] = `arn:aws:sns:us-east-1:${account}:pg-dr-on-call`;
+    else if (name === 'DrReplicaRegion') arns[name] = 'us-east-1';
     else throw new Error(`no local stand-in for \${${name}} in ${file}`);
   }
   return arns;

@@ -456,6 +456,7 @@ async function runWorkflows(
     green: { secretId: GREEN_SECRET },
     blueEndpoint: '127.0.0.1',
     greenEndpoint: GREEN_HOST,
+    greenInstanceIdentifier: 'pg-dr-green',
     dns: {
       hostedZoneId: ZONE,
       recordName: RECORD,

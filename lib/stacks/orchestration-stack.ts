@@ -59,6 +59,8 @@ export class OrchestrationStack extends Stack {
       secretKeys: props.secretKeys,
       hostedZoneId: config.hostedZoneId,
       recordName: config.recordName,
+      // The topology lives beside the failover records that read it.
+      topology: { region: Stack.of(props.failoverDns).region, resourcePrefix: config.resourcePrefix },
       drReplicaPlacement: {
         account: config.account,
         sourceRegion: config.primaryRegion,
@@ -75,6 +77,8 @@ export class OrchestrationStack extends Stack {
     this.drRebuild = new DrRebuildWorkflow(this, 'DrRebuild', {
       drReplica: this.blueGreenSteps.functions.drReplica,
       dnsFlip: this.blueGreenSteps.functions.dnsFlip,
+      topology: this.blueGreenSteps.functions.topology,
+      replicaRegion: config.secondaryRegion,
       onCallTopic: props.onCallTopic,
       stateMachineName: names.drRebuildStateMachine,
       alarmName: names.alarms.drRebuildFailed,

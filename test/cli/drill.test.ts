@@ -5,6 +5,7 @@ import {
   ListTargetsByRuleCommand,
 } from '@aws-sdk/client-eventbridge';
 import { GetHealthCheckCommand, Route53Client, UpdateHealthCheckCommand } from '@aws-sdk/client-route-53';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
@@ -17,6 +18,7 @@ import type { DrillIo } from '../../lib/cli/drill-command';
 import { runCli } from '../../lib/cli/program';
 import { buildDrillReport } from '../../lambdas/drill/report';
 import { EXAMPLE_DRILL_ARN, EXAMPLE_INVERT_CHECK, exampleDrillInput } from '../support/drill-input';
+import { parameterStore } from '../support/parameter-store';
 
 const DRILL_ARN = EXAMPLE_DRILL_ARN;
 const EXEC = (name: string) => `${DRILL_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
@@ -38,6 +40,7 @@ async function dr(argv: string[]) {
     cloudFormation: new CloudFormationClient({ region: 'us-east-1' }),
     events: new EventBridgeClient({ region: 'us-east-1' }),
     route53: new Route53Client({ region: 'us-east-1' }),
+    ssm: new SSMClient({ region: 'us-east-1' }),
     now: () => clock,
     sleep: (ms) => {
       clock += ms;
@@ -169,7 +172,44 @@ describe('dr drill', () => {
 });
 
 describe('dr status', () => {
+  const AFTER_FAILOVER = {
+    generation: 4,
+    writer: {
+      region: 'us-east-1',
+      instanceIdentifier: 'pg-dr-replica',
+      endpoint: 'replica.east.rds.example',
+    },
+    replica: null,
+    retired: [
+      { region: 'us-west-2', instanceIdentifier: 'pg-dr-primary', endpoint: 'primary.west.rds.example' },
+    ],
+    changedAt: '2026-11-23T04:05:06.000Z',
+    changedBy: 'failover exec-1',
+  };
+
+  it('shows the topology first: the writer, its replica (or DR degraded), the retired', async () => {
+    parameterStore({ '/pg-dr/topology/document': JSON.stringify(AFTER_FAILOVER) });
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    const result = await dr(['status']);
+    expect(result.out.split('\n').slice(0, 4)).toEqual([
+      'Topology (generation 4, failover exec-1 at 2026-11-23T04:05:06.000Z):',
+      '  writer   pg-dr-replica in us-east-1 (replica.east.rds.example)',
+      '  replica  none: DR is degraded (no cross-region replica of the writer)',
+      '  retired  pg-dr-primary in us-west-2 (primary.west.rds.example) (fenced: never to take writes again)',
+    ]);
+    // Under another prefix, the parameters it names; none yet is said plainly.
+    parameterStore({});
+    const other = await dr(['status', '--resource-prefix', 'acme-dr']);
+    expect(other.out.split('\n')[0]).toBe(
+      'Topology: none yet (the failover DNS stack writes it when first deployed).',
+    );
+    expect((await dr(['status', '--resource-prefix', 'Acme_DR'])).err).toContain(
+      '--resource-prefix must be 2-20 lower-case letters, digits or hyphens, starting with a letter',
+    );
+  });
+
   it('lists the last drills with their figures against the budgets, marking misses', async () => {
+    parameterStore({ '/pg-dr/topology/document': JSON.stringify(AFTER_FAILOVER) });
     const over = buildDrillReport(
       {
         invertedAt: 0,
@@ -213,7 +253,7 @@ describe('dr status', () => {
     });
     const result = await dr(['status']);
     expect(result.code).toBe(0);
-    const lines = result.out.trimEnd().split('\n');
+    const lines = result.out.trimEnd().split('\n').slice(4);
     expect(lines[0]).toBe(
       'Schedule cron(0 2 ? * SUN *) (UTC): on. Budgets: disruption 90 s, DNS failover 60 s, S3 replication 60 s.',
     );
@@ -227,8 +267,14 @@ describe('dr status', () => {
   });
 
   it('prints machine-readable JSON', async () => {
+    parameterStore({ '/pg-dr/topology/document': JSON.stringify(AFTER_FAILOVER) });
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     const result = await dr(['status', '--json']);
-    expect(JSON.parse(result.out)).toMatchObject({ ok: true, scheduleEnabled: true, drills: [] });
+    expect(JSON.parse(result.out)).toMatchObject({
+      ok: true,
+      topology: AFTER_FAILOVER,
+      scheduleEnabled: true,
+      drills: [],
+    });
   });
 });

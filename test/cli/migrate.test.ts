@@ -103,6 +103,7 @@ describe('dr migrate', () => {
       green: { secretId: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:pg-dr/green-AbCdEf' },
       blueEndpoint: 'blue.abc.us-west-2.rds.amazonaws.com',
       greenEndpoint: 'green.def.us-west-2.rds.amazonaws.com',
+      greenInstanceIdentifier: 'pg-dr-green',
       dns: {
         hostedZoneId: 'Z0EXAMPLE12345',
         recordName: 'db.provability-fabric.org',
@@ -226,6 +227,7 @@ describe('dr migrate', () => {
         ...base,
         blueEndpoint: 'blue.example.org',
         greenEndpoint: 'green.example.org',
+        greenInstanceId: 'green',
         smokeTestUrl: 'https://api.example.org/health',
       },
       {
@@ -273,18 +275,23 @@ describe('dr migrate', () => {
     ],
     [['--catch-up-timeout', '-5'], '--catch-up-timeout must be a whole number from 100 to 600000 ms'],
     [['--green-instance-id', 'Green_DB'], '--green-instance-id must be an RDS instance identifier'],
-    [['--dr-replica-instance-id', 'green-dr'], '--green-instance-id is required with --rebuild-dr'],
-  ])('rejects %j with exit 2 before calling AWS', async (override, message) => {
-    const argv = [...BASE];
-    const at = argv.indexOf(override[0] ?? '');
-    if (at >= 0) argv[at + 1] = override[1] ?? '';
-    else argv.push('--rebuild-dr', override[0] ?? '', override[1] ?? '');
-    const result = await dr(argv);
-    expect(result.code).toBe(2);
-    expect(result.err).toContain(message);
-    expect(result.err + result.out).not.toContain('Pw-leak');
-    expect(sfn.calls()).toHaveLength(0);
-  });
+    // The cutover records green as the writer in the topology, by its instance identifier.
+    [['--green-instance-id', null], '--green-instance-id is required unless --dry-run'],
+  ] as [[string, string | null], string][])(
+    'rejects %j with exit 2 before calling AWS',
+    async (override, message) => {
+      const argv = [...BASE];
+      const at = argv.indexOf(override[0]);
+      if (override[1] === null) argv.splice(at, 2);
+      else if (at >= 0) argv[at + 1] = override[1];
+      else argv.push('--rebuild-dr', override[0], override[1]);
+      const result = await dr(argv);
+      expect(result.code).toBe(2);
+      expect(result.err).toContain(message);
+      expect(result.err + result.out).not.toContain('Pw-leak');
+      expect(sfn.calls()).toHaveLength(0);
+    },
+  );
 
   it('sends a record written with its final dot as the workflow accepts it (checked by the workflow schema)', async () => {
     const argv = [...BASE];

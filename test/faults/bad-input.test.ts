@@ -39,6 +39,7 @@ const blueGreen: Record<string, Json> = {
   green: { secretId: 'pg-dr/green' },
   blueEndpoint: 'blue.example.internal',
   greenEndpoint: 'green.example.internal',
+  greenInstanceIdentifier: 'pg-dr-green',
   dns: {
     hostedZoneId: 'Z0EXAMPLE12345',
     recordName: 'db.provability-fabric.org',

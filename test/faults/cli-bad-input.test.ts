@@ -265,6 +265,7 @@ describe('bad input on the command line: every option of every dr command', () =
         cloudFormation: refusing('cloudformation'),
         events: refusing('events'),
         route53: refusing('route53'),
+        ssm: refusing('ssm'),
       }),
       holdIo: () => ({ cloudFormation: refusing('cloudformation'), route53: refusing('route53') }),
       doctorIo: () => ({

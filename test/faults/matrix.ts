@@ -130,6 +130,27 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
     ],
   },
   {
+    workflow: 'blue-green migration',
+    step: 'record the topology',
+    fault: 'the topology changed since the migration was planned (its writer is no longer blue)',
+    endState:
+      'green serves; the later topology is kept; URGENT page: record green by hand, change no record meanwhile',
+    test: [
+      BG,
+      'cuts over but records nothing over a topology that changed since it was planned, and pages URGENT',
+    ],
+  },
+  {
+    workflow: 'DR rebuild',
+    step: 'record the replica',
+    fault: 'the topology does not name green as the writer (a stale rebuild)',
+    endState: 'replica built and SECONDARY repointed; topology unchanged; on-call paged; the execution fails',
+    test: [
+      'test/workflows/dr-rebuild.test.ts',
+      'builds the replica but refuses to record it for a database the topology does not name as the writer, and pages',
+    ],
+  },
+  {
     workflow: 'DR rebuild',
     step: 'attach the DR parameter group',
     fault: 'the step role lacks rds:ModifyDBInstance (AccessDenied)',

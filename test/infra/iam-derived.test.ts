@@ -13,6 +13,7 @@ const SERVICES: Record<string, string> = {
   s3: 's3',
   rds: 'rds',
   'secrets-manager': 'secretsmanager',
+  ssm: 'ssm',
   cloudwatch: 'cloudwatch',
   sns: 'sns',
 };
@@ -104,9 +105,9 @@ describe('IAM derived from the code each Lambda runs', () => {
   });
 
   it('finds every step function and probe', () => {
-    // 3 probes (the primary in its region and from the secondary, the replica), 10 blue-green steps, 7 drill
+    // 3 probes (the primary in its region and from the secondary, the replica), 11 blue-green steps, 7 drill
     // steps, the drill's safety net, the migration safety net's assess.
-    expect(functions).toHaveLength(22);
+    expect(functions).toHaveLength(23);
   });
 
   it.each(functions.map((f) => [f.name, f] as const))(

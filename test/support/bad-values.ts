@@ -26,6 +26,8 @@ export const MIGRATE_ARGV = [
   'blue.abc.us-west-2.rds.amazonaws.com',
   '--green-endpoint',
   'green.def.us-west-2.rds.amazonaws.com',
+  '--green-instance-id',
+  'pg-dr-green',
   '--dns-zone',
   'Z0EXAMPLE12345',
   '--dns-record',

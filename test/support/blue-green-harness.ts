@@ -25,6 +25,7 @@ const SECONDARY_SET_ID = `${RECORD}-secondary`;
 export const OLD_REPLICA = 'pg-dr-replica.old.us-east-1.rds.amazonaws.com';
 export const BLUE_ENDPOINT = 'blue.example.internal';
 export const GREEN_ENDPOINT = 'green.example.internal';
+export const GREEN_INSTANCE = 'pg-dr-green';
 const CONFIG = testConfig();
 const NAMES = drNames(CONFIG);
 const FILE = 'blue-green-migration.asl.json';
@@ -228,6 +229,7 @@ export function useBlueGreenHarness() {
       green: { secretId: `pg-dr/green-${database}` },
       blueEndpoint: BLUE_ENDPOINT,
       greenEndpoint: GREEN_ENDPOINT,
+      greenInstanceIdentifier: GREEN_INSTANCE,
       dns: {
         hostedZoneId: ZONE,
         recordName: RECORD,

@@ -1,4 +1,7 @@
 import { localWorld, type LocalWorld, type LocalWorldOptions } from '../../lib/local-aws/from-app';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { changeTopology, readTopology, type Topology } from '../../lambdas/shared/topology';
+import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
 import { workflowDefinition } from '../../lib/workflow-definition';
 import { scanForSecrets } from './secret-scan';
 import { REQUIRED_CONFIG } from '../infra/test-config';
@@ -43,4 +46,29 @@ export function notificationStates(file: string): Map<string, string> {
   };
   walk(workflowDefinition(file).States as never);
   return found;
+}
+
+export const TOPOLOGY = topologyParameterNames('pg-dr');
+const topologyClient = () => new SSMClient({ region: 'us-east-1' });
+
+/** The topology as the installed world holds it (read through the simulated Parameter Store). */
+export function topologyOf(): Promise<Topology> {
+  return readTopology(topologyClient(), TOPOLOGY);
+}
+
+/**
+ * The installed world's topology as a blue-green cutover to `green` (in the writer's region) leaves it: no
+ * replica yet.
+ */
+export async function afterCutoverTo(green: {
+  instanceIdentifier: string;
+  endpoint: string;
+}): Promise<Topology> {
+  const { topology } = await changeTopology(topologyClient(), TOPOLOGY, {
+    expectedGeneration: 1,
+    changedBy: 'blue-green migration (test)',
+    now: new Date(),
+    next: (t) => ({ writer: { region: t.writer.region, ...green }, replica: null, retired: [] }),
+  });
+  return topology;
 }

@@ -3,10 +3,12 @@ import { runInWorld } from '../../lib/local-aws/workflow';
 import {
   BLUE_ENDPOINT,
   GREEN_ENDPOINT,
+  GREEN_INSTANCE,
   OLD_REPLICA,
   useBlueGreenHarness,
 } from '../support/blue-green-harness';
 import { execute } from '../support/replication';
+import { afterCutoverTo, topologyOf } from '../support/world';
 
 describe('blue-green migration workflow, executed locally from its ASL file', () => {
   const h = useBlueGreenHarness();
@@ -49,10 +51,43 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
         'FlipDns',
         'FinalSmokeTest',
         'FinishCutover',
+        'RecordTopology',
         'Succeeded',
       ]) as unknown,
     );
     expect(JSON.stringify(result.output)).not.toContain(h.blue.password);
+    // Green is the writer of record, with no replica until the DR rebuild: both records' targets are green.
+    expect(await topologyOf()).toMatchObject({
+      generation: 2,
+      writer: { region: 'us-west-2', instanceIdentifier: GREEN_INSTANCE, endpoint: GREEN_ENDPOINT },
+      replica: null,
+      changedBy: expect.stringMatching(/:execution:pg-dr-blue-green-migration:/) as unknown,
+    });
+    expect(s.world.ssm.value('us-east-1', '/pg-dr/topology/primary-record')).toBe(GREEN_ENDPOINT);
+  });
+
+  it('cuts over but records nothing over a topology that changed since it was planned, and pages URGENT', async () => {
+    const s = await scenario();
+    await afterCutoverTo({ instanceIdentifier: 'pg-dr-other', endpoint: 'other.example.internal' });
+    const result = await s.run();
+    // Green serves (the cutover itself is done); the topology keeps the later change.
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path).toEqual(
+      expect.arrayContaining([
+        'FinishCutover',
+        'RecordTopology',
+        'NotifyTopologyNotRecorded',
+        'Succeeded',
+      ]) as unknown,
+    );
+    expect(s.notifications.map((n) => n.Subject)).toEqual([
+      'URGENT: blue-green migration done, but the topology still names blue',
+    ]);
+    expect(s.notifications[0]?.Message).toContain('TopologyChanged');
+    expect(await topologyOf()).toMatchObject({
+      generation: 2,
+      writer: { instanceIdentifier: 'pg-dr-other' },
+    });
   });
 
   it('starts the DR rebuild after the cutover when asked, named after the migration, and does not wait', async () => {
@@ -330,6 +365,8 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
     );
     expect(s.dns.value).toBe(BLUE_ENDPOINT);
     await s.query(h.blue, "INSERT INTO account (email) VALUES ('back-on-blue@example.org')");
+    // Blue stays the writer of record.
+    expect(await topologyOf()).toMatchObject({ generation: 1, writer: { endpoint: BLUE_ENDPOINT } });
   });
 
   it('rolls DNS back to blue when the final smoke test fails after the flip', async () => {

@@ -2,7 +2,7 @@ import { environmentOf } from '../../lib/local-aws/invoke';
 import { runInWorld } from '../../lib/local-aws/workflow';
 import { drNames } from '../../lib/names';
 import { testConfig } from '../infra/test-config';
-import { RECORD, testWorld, ZONE } from '../support/world';
+import { afterCutoverTo, RECORD, testWorld, topologyOf, ZONE } from '../support/world';
 
 const NAMES = drNames(testConfig());
 const FILE = 'dr-rebuild.asl.json';
@@ -12,8 +12,15 @@ const config = testConfig();
  * The DR rebuild as the migration starts it, in the local world: the synthesized app's RDS (green in the primary
  * region, the DR parameter group in the DR region), its Route 53 failover pair, IAM from the step roles.
  */
-function rebuild(options: { rds?: { createMs: number; modifyMs: number; rebootMs: number } } = {}) {
+function rebuild(
+  options: { rds?: { createMs: number; modifyMs: number; rebootMs: number }; cutoverRecorded?: boolean } = {},
+) {
   const world = testWorld(options.rds === undefined ? {} : { rds: options.rds });
+  // The migration recorded green as the writer before it started the rebuild.
+  const recorded =
+    options.cutoverRecorded === false
+      ? Promise.resolve()
+      : afterCutoverTo({ instanceIdentifier: 'green', endpoint: 'green.local' });
   world.rds.addInstance({ id: 'green', region: config.primaryRegion });
   const notified: { state: string; subject: string; message: string }[] = [];
   const input = {
@@ -25,17 +32,26 @@ function rebuild(options: { rds?: { createMs: number; modifyMs: number; rebootMs
       secondarySetIdentifier: `${RECORD}-secondary`,
     },
   };
-  const run = (given: Record<string, unknown> = input) =>
-    runInWorld({
+  const run = async (given: Record<string, unknown> = input) => {
+    await recorded;
+    return runInWorld({
       world,
       file: FILE,
       stateMachineName: NAMES.drRebuildStateMachine,
       input: given,
       waits: { WaitForRds: 0 },
-      retryIntervals: { Advance: 0, RepointSecondary: 0, NotifyRebuilt: 0, RebuildFailed: 0 },
+      retryIntervals: {
+        Advance: 0,
+        RepointSecondary: 0,
+        RecordReplica: 0,
+        NotifyRebuilt: 0,
+        RebuildFailed: 0,
+        ReplicaNotRecorded: 0,
+      },
       onNotify: (state, published) =>
         notified.push({ state, subject: published.Subject ?? '', message: published.Message ?? '' }),
     });
+  };
   const step = () => {
     const arn = world.substitutions(NAMES.drRebuildStateMachine).DrReplicaFunctionArn ?? '';
     const principal = world.iam.principalOfArn(arn);
@@ -74,6 +90,17 @@ describe('DR rebuild, in the local world (its own execution, started by the migr
       );
       expect(r.notified.map((n) => n.state)).toEqual(['NotifyRebuilt']);
       expect(r.notified[0]?.message).not.toMatch(/update dr\.database|and redeploy/);
+      // The topology names the new replica: SECONDARY's target, and DR no longer degraded.
+      expect(await topologyOf()).toMatchObject({
+        generation: 3,
+        writer: { instanceIdentifier: 'green', endpoint: 'green.local' },
+        replica: {
+          region: config.secondaryRegion,
+          instanceIdentifier: 'green-dr',
+          endpoint: replica?.endpoint,
+        },
+      });
+      expect(r.world.ssm.value('us-east-1', '/pg-dr/topology/secondary-record')).toBe(replica?.endpoint);
       expect(r.world.aws.calls.filter((c) => c.error === 'AccessDenied')).toEqual([]);
     } finally {
       r.world.close();
@@ -141,6 +168,25 @@ describe('DR rebuild, in the local world (its own execution, started by the migr
       expect(result.status).toBe('FAILED');
       expect(result.path.filter((s) => s === 'Advance')).toHaveLength(576);
       expect(r.notified[0]?.message).toContain('DrReplicaNotReady');
+    } finally {
+      r.world.close();
+    }
+  });
+
+  it('builds the replica but refuses to record it for a database the topology does not name as the writer, and pages', async () => {
+    // A stale rebuild: the topology still names the first primary (no cutover to green was recorded).
+    const r = rebuild({ cutoverRecorded: false });
+    try {
+      const result = await r.run();
+      expect(result.status).toBe('FAILED');
+      expect(result.path.slice(-3)).toEqual(['RecordReplica', 'ReplicaNotRecorded', 'NotRebuilt']);
+      expect(r.notified.map((n) => n.state)).toEqual(['ReplicaNotRecorded']);
+      expect(r.notified[0]?.message).toContain('TopologyChanged');
+      expect(r.notified[0]?.message).toContain('not green as this DR rebuild was planned for');
+      expect(await topologyOf()).toMatchObject({
+        generation: 1,
+        replica: { instanceIdentifier: 'pg-dr-replica' },
+      });
     } finally {
       r.world.close();
     }

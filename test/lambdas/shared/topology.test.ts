@@ -1,11 +1,4 @@
-import {
-  GetParameterCommand,
-  ParameterNotFound,
-  PutParameterCommand,
-  SSMClient,
-  type PutParameterCommandInput,
-} from '@aws-sdk/client-ssm';
-import { mockClient } from 'aws-sdk-client-mock';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import {
   changeTopology,
   parseTopology,
@@ -14,8 +7,8 @@ import {
   type Topology,
 } from '../../../lambdas/shared/topology';
 import { topologyParameterNames } from '../../../lambdas/shared/topology-parameters';
+import { parameterStore } from '../../support/parameter-store';
 
-const ssm = mockClient(SSMClient);
 const NAMES = topologyParameterNames('pg-dr');
 const PRIMARY = {
   region: 'us-west-2',
@@ -35,24 +28,6 @@ const FIRST: Topology = {
   changedBy: 'first deploy',
 };
 const NOW = new Date('2026-11-30T12:00:00.000Z');
-
-/** Parameter Store as far as the topology uses it: GetParameter and PutParameter (Overwrite honoured). */
-function parameterStore(initial: Record<string, string>) {
-  const values = new Map(Object.entries(initial));
-  const puts: PutParameterCommandInput[] = [];
-  ssm.reset();
-  ssm.on(GetParameterCommand).callsFake((input: { Name: string }) => {
-    const value = values.get(input.Name);
-    if (value === undefined) throw new ParameterNotFound({ message: 'Parameter not found', $metadata: {} });
-    return { Parameter: { Name: input.Name, Value: value, Type: 'String' } };
-  });
-  ssm.on(PutParameterCommand).callsFake((input: PutParameterCommandInput) => {
-    puts.push(input);
-    values.set(input.Name ?? '', input.Value ?? '');
-    return { Version: puts.length };
-  });
-  return { values, puts };
-}
 
 const failover = (current: Topology) => ({
   writer: current.replica ?? current.writer,

@@ -1,0 +1,94 @@
+/**
+ * The roles a workflow has just changed, written into the topology (lambdas/shared/topology.ts):
+ * - `cutover`: green took over from blue in the writer's region. The writer's replica followed blue, so the
+ *   topology has no replica (DR degraded) until the DR rebuild records green's.
+ * - `replica`: the DR rebuild made a cross-region replica of the writer.
+ * Each first checks the topology still names the roles the workflow was planned for, so a stale execution
+ * cannot overwrite a later change; a retried step (same `changedBy`) writes nothing twice.
+ */
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { z } from 'zod';
+import { awsRegion, hostName, rdsInstanceIdentifier } from '../shared/schemas';
+import {
+  changeTopology,
+  readTopology,
+  TopologyError,
+  type Topology,
+  type TopologyChange,
+} from '../shared/topology';
+import type { TopologyParameterNames } from '../shared/topology-parameters';
+
+const changedBy = z.string().min(1).max(300);
+const instance = z.strictObject({ instanceIdentifier: rdsInstanceIdentifier, endpoint: hostName });
+
+export const topologyEventSchema = z.discriminatedUnion('mode', [
+  z.strictObject({
+    mode: z.literal('cutover'),
+    /** Blue's endpoint: the writer the migration was planned for. */
+    from: hostName,
+    /** Green, the new writer. */
+    to: instance,
+    changedBy,
+  }),
+  z.strictObject({
+    mode: z.literal('replica'),
+    /** The writer the replica follows (green's instance identifier). */
+    writer: rdsInstanceIdentifier,
+    replica: instance.extend({ region: awsRegion }),
+    changedBy,
+  }),
+]);
+export type TopologyEvent = z.infer<typeof topologyEventSchema>;
+
+export interface TopologyRecorded {
+  readonly generation: number;
+  /** False when a retried step found its change already written. */
+  readonly written: boolean;
+  readonly writer: string;
+  readonly replica: string | null;
+}
+
+const sameHost = (a: string, b: string) =>
+  a.replace(/\.$/, '').toLowerCase() === b.replace(/\.$/, '').toLowerCase();
+
+export async function recordRoles(
+  ssm: Pick<SSMClient, 'send'>,
+  names: TopologyParameterNames,
+  event: TopologyEvent,
+  now: Date,
+): Promise<TopologyRecorded> {
+  const current = await readTopology(ssm, names);
+  const retried = current.changedBy === event.changedBy;
+  const planned =
+    event.mode === 'cutover'
+      ? sameHost(current.writer.endpoint, event.from)
+      : current.writer.instanceIdentifier === event.writer;
+  if (!retried && !planned)
+    throw new TopologyError(
+      'TopologyChanged',
+      `${names.document}: the writer is ${current.writer.instanceIdentifier} (${current.writer.endpoint}; ` +
+        `generation ${current.generation}, ${current.changedBy}), not ` +
+        `${event.mode === 'cutover' ? event.from : event.writer} as this ` +
+        `${event.mode === 'cutover' ? 'cutover' : 'DR rebuild'} was planned for; nothing was recorded`,
+    );
+  const change: TopologyChange = {
+    expectedGeneration: retried ? current.generation - 1 : current.generation,
+    changedBy: event.changedBy,
+    now,
+    next: (t: Topology) =>
+      event.mode === 'cutover'
+        ? {
+            writer: { region: t.writer.region, ...event.to },
+            replica: null,
+            retired: t.retired,
+          }
+        : { writer: t.writer, replica: event.replica, retired: t.retired },
+  };
+  const { topology, written } = await changeTopology(ssm, names, change);
+  return {
+    generation: topology.generation,
+    written,
+    writer: topology.writer.endpoint,
+    replica: topology.replica?.endpoint ?? null,
+  };
+}

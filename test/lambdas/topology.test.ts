@@ -1,0 +1,137 @@
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { handler } from '../../lambdas/topology/handler';
+import { recordRoles } from '../../lambdas/topology/record';
+import type { Topology } from '../../lambdas/shared/topology';
+import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
+import { parameterStore } from '../support/parameter-store';
+
+const NAMES = topologyParameterNames('pg-dr');
+const BLUE = { region: 'us-west-2', instanceIdentifier: 'pg-dr-primary', endpoint: 'blue.west.rds.example' };
+const OLD_REPLICA = {
+  region: 'us-east-1',
+  instanceIdentifier: 'pg-dr-replica',
+  endpoint: 'replica.east.rds.example',
+};
+const FIRST: Topology = {
+  generation: 1,
+  writer: BLUE,
+  replica: OLD_REPLICA,
+  retired: [],
+  changedBy: 'first deploy',
+};
+const NOW = new Date('2026-11-30T12:00:00.000Z');
+const CUTOVER = {
+  mode: 'cutover',
+  from: 'blue.west.rds.example',
+  to: { instanceIdentifier: 'green', endpoint: 'green.west.rds.example' },
+  changedBy: 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-blue-green-migration:migrate-1',
+} as const;
+const REBUILD = {
+  mode: 'replica',
+  writer: 'green',
+  replica: { instanceIdentifier: 'green-dr', endpoint: 'green-dr.east.rds.example', region: 'us-east-1' },
+  changedBy: 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-dr-rebuild:rebuild-1',
+} as const;
+
+const stored = (store: { values: Map<string, string> }) =>
+  JSON.parse(store.values.get(NAMES.document) ?? '{}') as Topology;
+
+describe('the topology step: recording the roles a workflow changed', () => {
+  const ssm = new SSMClient({ region: 'us-east-1' });
+
+  it('records green as the writer after a cutover, with no replica until the DR rebuild records one', async () => {
+    const store = parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
+    await expect(recordRoles(ssm, NAMES, CUTOVER, NOW)).resolves.toEqual({
+      generation: 2,
+      written: true,
+      writer: 'green.west.rds.example',
+      replica: null,
+    });
+    expect(stored(store)).toMatchObject({
+      writer: { region: 'us-west-2', instanceIdentifier: 'green', endpoint: 'green.west.rds.example' },
+      replica: null,
+      retired: [],
+      changedBy: CUTOVER.changedBy,
+    });
+    // Both records answer green until it has a replica: the old replica follows blue.
+    expect(store.values.get(NAMES.primaryRecord)).toBe('green.west.rds.example');
+    expect(store.values.get(NAMES.secondaryRecord)).toBe('green.west.rds.example');
+
+    await expect(recordRoles(ssm, NAMES, REBUILD, NOW)).resolves.toEqual({
+      generation: 3,
+      written: true,
+      writer: 'green.west.rds.example',
+      replica: 'green-dr.east.rds.example',
+    });
+    expect(store.values.get(NAMES.secondaryRecord)).toBe('green-dr.east.rds.example');
+  });
+
+  it('writes a retried step once', async () => {
+    const store = parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
+    await recordRoles(ssm, NAMES, CUTOVER, NOW);
+    await expect(recordRoles(ssm, NAMES, CUTOVER, new Date(NOW.getTime() + 5000))).resolves.toMatchObject({
+      generation: 2,
+      written: false,
+    });
+    expect(stored(store).changedAt).toBe(NOW.toISOString());
+  });
+
+  it('refuses to record over roles it was not planned for, and writes nothing', async () => {
+    const store = parameterStore({
+      [NAMES.document]: JSON.stringify({
+        ...FIRST,
+        generation: 4,
+        changedBy: 'failover exec-9',
+        writer: OLD_REPLICA,
+        replica: null,
+        retired: [BLUE],
+      }),
+    });
+    await expect(recordRoles(ssm, NAMES, CUTOVER, NOW)).rejects.toMatchObject({
+      name: 'TopologyChanged',
+      message:
+        '/pg-dr/topology/document: the writer is pg-dr-replica (replica.east.rds.example; generation 4, failover exec-9), ' +
+        'not blue.west.rds.example as this cutover was planned for; nothing was recorded',
+    });
+    await expect(recordRoles(ssm, NAMES, REBUILD, NOW)).rejects.toMatchObject({ name: 'TopologyChanged' });
+    expect(store.puts).toEqual([]);
+  });
+
+  it('refuses a replica in the writer’s own region (the topology’s rule)', async () => {
+    parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
+    await recordRoles(ssm, NAMES, CUTOVER, NOW);
+    await expect(
+      recordRoles(ssm, NAMES, { ...REBUILD, replica: { ...REBUILD.replica, region: 'us-west-2' } }, NOW),
+    ).rejects.toMatchObject({
+      name: 'TopologyInvalid',
+      message: expect.stringContaining('replica.region: must differ') as string,
+    });
+  });
+
+  describe('handler', () => {
+    const saved = { ...process.env };
+    afterEach(() => {
+      process.env = { ...saved };
+    });
+
+    it('refuses bad input before any call, and says when its location is not configured', async () => {
+      const store = parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
+      process.env.TOPOLOGY_REGION = 'us-east-1';
+      process.env.RESOURCE_PREFIX = 'pg-dr';
+      await expect(
+        handler({ ...CUTOVER, to: { instanceIdentifier: 'Bad_Id', endpoint: 'x' } }),
+      ).rejects.toMatchObject({
+        name: 'InvalidInput',
+      });
+      await expect(handler({ ...CUTOVER, mode: 'failover' })).rejects.toMatchObject({ name: 'InvalidInput' });
+      expect(store.puts).toEqual([]);
+      delete process.env.TOPOLOGY_REGION;
+      await expect(handler(CUTOVER)).rejects.toMatchObject({
+        name: 'StepMisconfigured',
+        message: 'missing topology location: TOPOLOGY_REGION',
+      });
+      process.env.TOPOLOGY_REGION = 'us-east-1';
+      await expect(handler(CUTOVER)).resolves.toMatchObject({ generation: 2, written: true });
+    });
+  });
+});
