@@ -5,6 +5,7 @@ import { applicationTables, BARRIER_TABLE, tableKeySql } from '../shared/replica
 import { countDifferences, countTables, describeDifference } from '../verify/row-counts';
 import { quoteIdent } from '../shared/sql-identifier';
 import { RoutableError } from '../shared/routable-error';
+import { ENDABLE_SESSION } from '../shared/sessions';
 
 export class CutoverError extends RoutableError<
   | 'NotSynchronized'
@@ -156,17 +157,6 @@ export async function prepareCutover(blue: Client, green: Client, subscription: 
   }
   await fenceDatabase(green);
 }
-
-/**
- * Client sessions of the current database this session may end. PostgreSQL lets a non-superuser signal only
- * sessions of roles it is a member of, or any non-superuser session as a member of pg_signal_backend (RDS's
- * rds_superuser is); a superuser's session (RDS's own rdsadmin) only a superuser may end, and asking for one
- * fails the whole statement. Those are skipped, and counted.
- */
-const ENDABLE_SESSION = `(SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
-       OR (NOT COALESCE((SELECT r.rolsuper FROM pg_roles r WHERE r.oid = a.usesysid), false)
-           AND (pg_has_role(current_user, a.usesysid, 'MEMBER')
-                OR pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')))`;
 
 /**
  * New sessions default to read-only; every other client session this session may end is ended (superuser

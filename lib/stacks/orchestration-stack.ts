@@ -151,6 +151,11 @@ export class OrchestrationStack extends Stack {
       },
       primaryDatabaseHealthCheckId: dns.primaryDatabaseHealthCheck.healthCheckId,
     });
+    this.addOutputs();
+  }
+
+  /** What `dr` and on-call look up: the state machines, and every blue-green step function by name. */
+  private addOutputs(): void {
     new CfnOutput(this, 'FailoverDrillStateMachineArn', {
       value: this.drill.stateMachine.stateMachineArn,
       description: 'The failover drill (dr drill starts it with the schedule input)',

@@ -48,6 +48,29 @@ function respond(state: { inverted: boolean }) {
     if (r.target === 'AWSEvents.DescribeRule')
       return json({ Name: 'custom-rule', State: 'ENABLED', ScheduleExpression: 'cron(0 2 ? * SUN *)' });
     if (r.target === 'AWSStepFunctions.ListExecutions') return json({ executions: [] }, '1.0');
+    if (r.target === 'AmazonSSM.GetParameter')
+      return json({
+        Parameter: {
+          Name: '/pg-dr/topology/document',
+          Type: 'String',
+          Version: 1,
+          Value: JSON.stringify({
+            generation: 1,
+            writer: {
+              region: 'eu-west-2',
+              instanceIdentifier: 'pg-dr-primary',
+              endpoint: 'primary.example.org',
+            },
+            replica: {
+              region: 'eu-west-1',
+              instanceIdentifier: 'pg-dr-replica',
+              endpoint: 'replica.example.org',
+            },
+            retired: [],
+            changedBy: 'first deploy',
+          }),
+        },
+      });
     if (r.body.includes('Action=DescribeStacks'))
       return xml(
         `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>` +
@@ -115,7 +138,14 @@ describe('dr, run through its real entry point (bin/dr.js) against a loopback AW
       );
       expect({ code: run.code, err: ownErrors(run.err) }).toEqual({ code: 0, err: '' });
       expect(run.out).toContain('No drills yet.');
-      expect(new Set(wire.requests.map((r) => r.signedRegion))).toEqual(new Set(['eu-west-1']));
+      expect(run.out).toContain('  writer   pg-dr-primary in eu-west-2 (primary.example.org)');
+      // The orchestration services in the orchestration region; the topology beside the failover records, in us-east-1.
+      expect(
+        new Set(wire.requests.filter((r) => r.signedService !== 'ssm').map((r) => r.signedRegion)),
+      ).toEqual(new Set(['eu-west-1']));
+      expect(wire.requests.filter((r) => r.signedService === 'ssm').map((r) => r.signedRegion)).toEqual([
+        'us-east-1',
+      ]);
       expect(wire.requests.find((r) => r.signedService === 'cloudformation')?.body).toContain(
         'StackName=custom-stack',
       );

@@ -129,6 +129,7 @@ describe('blue-green steps (orchestration stack)', () => {
         'migrate',
         'migrationPlan',
         'smokeTest',
+        'topology',
         'unfence',
         'validateInput',
         'verify',

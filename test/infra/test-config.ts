@@ -19,7 +19,9 @@ export function synthApp(overrides: Record<string, unknown> = {}): {
   stacks: DrStacks;
   config: DrConfig;
 } {
-  const app = new App();
+  // Template assertions need no Lambda bundles: skip esbuild (test/infra/synth.test.ts runs the real synth,
+  // bundles included).
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const config = testConfig(overrides);
   return { app, stacks: buildDrApp(app, config), config };
 }

@@ -1,0 +1,187 @@
+import { Client } from 'pg';
+import { isRetired, retireWriter } from '../../lambdas/failover/retire-writer';
+import {
+  checkPromotable,
+  dataLossWindow,
+  lsnBytes,
+  replicaPosition,
+  waitForReplay,
+  writerPosition,
+} from '../../lambdas/failover/replication-position';
+import { PostgresServer } from '../support/postgres';
+import { execute } from '../support/replication';
+
+const LIMITS = { maxBytesBehind: 16 * 1024 * 1024, maxSecondsSinceLastReplay: 60 };
+
+describe('failover measurements against a real primary and streaming replica', () => {
+  let primary: PostgresServer;
+  let replica: PostgresServer;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    primary = await PostgresServer.start({ name: 'failover-primary' });
+    await execute(
+      primary,
+      'postgres',
+      'CREATE TABLE IF NOT EXISTS orders (id bigserial PRIMARY KEY, note text)',
+    );
+    replica = await PostgresServer.startStandby(primary, { name: 'failover-replica' });
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    await replica.destroy();
+    await primary.destroy();
+  });
+
+  async function connect(server: PostgresServer, database = 'postgres', user?: string): Promise<Client> {
+    const client = new Client({ ...server.clientConfig(database), ...(user === undefined ? {} : { user }) });
+    client.on('error', () => undefined);
+    clients.push(client);
+    await client.connect();
+    return client;
+  }
+
+  it('reads WAL positions as byte offsets', () => {
+    expect(lsnBytes('0/0')).toBe(0n);
+    expect(lsnBytes('16/B374D848') - lsnBytes('16/B374D800')).toBe(0x48n);
+    expect(lsnBytes('1/0') - lsnBytes('0/FFFFFFFF')).toBe(1n);
+    expect(() => lsnBytes('16-B3')).toThrow('not a WAL position: 16-B3');
+  });
+
+  it('measures the window by WAL position when the writer answers, and refuses a replica too far behind', async () => {
+    const [p, r] = await Promise.all([connect(primary), connect(replica)]);
+    await p.query("INSERT INTO orders (note) VALUES ('before')");
+    const target = (await writerPosition(p)).currentLsn ?? '';
+    await waitForReplay(r, target, { timeoutMs: 10_000, pollMs: 20 });
+    expect(dataLossWindow(await writerPosition(p), await replicaPosition(r))).toMatchObject({
+      measuredBy: 'lsn',
+      bytesBehind: 0,
+    });
+
+    await r.query('SELECT pg_wal_replay_pause()');
+    try {
+      await p.query("INSERT INTO orders (note) SELECT repeat('x', 1000) FROM generate_series(1, 200)");
+      const writer = await writerPosition(p);
+      const position = await replicaPosition(r);
+      const window = dataLossWindow(writer, position);
+      expect(writer.writable).toBe(true);
+      expect(window.measuredBy).toBe('lsn');
+      expect(window.bytesBehind).toBeGreaterThan(200_000);
+      expect(window.summary).toMatch(/^the replica is \d+ bytes of WAL behind the writer/);
+      expect(() => {
+        checkPromotable(position, window, { ...LIMITS, maxBytesBehind: 1024 }, false);
+      }).toThrow(expect.objectContaining({ name: 'ReplicaTooFarBehind' }) as Error);
+      // Within the limit, or forced: promotable.
+      expect(() => {
+        checkPromotable(position, window, LIMITS, false);
+      }).not.toThrow();
+      expect(() => {
+        checkPromotable(position, window, { ...LIMITS, maxBytesBehind: 0 }, true);
+      }).not.toThrow();
+    } finally {
+      await r.query('SELECT pg_wal_replay_resume()');
+    }
+  });
+
+  it('bounds the window by the last replayed commit when the writer cannot be asked', async () => {
+    const [p, r] = await Promise.all([connect(primary), connect(replica)]);
+    await p.query("INSERT INTO orders (note) VALUES ('last')");
+    await waitForReplay(r, (await writerPosition(p)).currentLsn ?? '', { timeoutMs: 10_000, pollMs: 20 });
+    const position = await replicaPosition(r);
+    const window = dataLossWindow(undefined, position);
+    expect(window).toMatchObject({ measuredBy: 'replay-time', bytesBehind: null });
+    expect(window.secondsSinceLastReplay).toBeGreaterThanOrEqual(0);
+    expect(window.summary).toContain(`commits after ${position.lastReplayedCommitAt ?? ''}`);
+    expect(() => {
+      checkPromotable(position, { ...window, secondsSinceLastReplay: 120 }, LIMITS, false);
+    }).toThrow(expect.objectContaining({ name: 'ReplicaTooFarBehind' }) as Error);
+    // A server that is not a replica cannot be promoted, forced or not.
+    expect(() => {
+      checkPromotable({ ...position, inRecovery: false }, window, LIMITS, true);
+    }).toThrow(expect.objectContaining({ name: 'NotAReplica' }) as Error);
+  });
+
+  it('waits, bounded, for the replica to replay a fenced writer’s final position', async () => {
+    const [p, r] = await Promise.all([connect(primary), connect(replica)]);
+    await r.query('SELECT pg_wal_replay_pause()');
+    await p.query("INSERT INTO orders (note) VALUES ('final')");
+    const target = (await writerPosition(p)).currentLsn ?? '';
+    await expect(waitForReplay(r, target, { timeoutMs: 200, pollMs: 20 })).rejects.toMatchObject({
+      name: 'ReplayTimeout',
+    });
+    const resumed = setTimeout(() => void r.query('SELECT pg_wal_replay_resume()'), 100);
+    try {
+      const reached = await waitForReplay(r, target, { timeoutMs: 10_000, pollMs: 20 });
+      expect(lsnBytes(reached.replayLsn)).toBeGreaterThanOrEqual(lsnBytes(target));
+      const { rows } = await (
+        await connect(replica)
+      ).query<{ n: number }>("SELECT count(*)::int AS n FROM orders WHERE note = 'final'");
+      expect(rows).toEqual([{ n: 1 }]);
+    } finally {
+      clearTimeout(resumed);
+      await r.query('SELECT pg_wal_replay_resume()').catch(() => undefined);
+    }
+  });
+});
+
+describe('retiring a former writer', () => {
+  let server: PostgresServer;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    server = await PostgresServer.start({ name: 'retired-writer' });
+    // As on RDS: a master user that is no superuser, owns the application database and may signal sessions.
+    await execute(
+      server,
+      'postgres',
+      `CREATE ROLE master LOGIN PASSWORD '${server.password}' CREATEDB CREATEROLE`,
+      'GRANT pg_signal_backend TO master',
+      'CREATE ROLE app LOGIN PASSWORD ' + `'${server.password}'`,
+    );
+    await execute(server, 'postgres', 'CREATE DATABASE shop OWNER master');
+    await execute(server, 'shop', 'CREATE TABLE t (id int)', 'GRANT ALL ON t TO app');
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    await server.destroy();
+  });
+
+  async function connect(database: string, user: string): Promise<Client> {
+    const client = new Client({ ...server.clientConfig(database), user });
+    client.on('error', () => undefined);
+    clients.push(client);
+    await client.connect();
+    return client;
+  }
+
+  it('refuses every new connection to the application databases, ends the sessions, and is idempotent', async () => {
+    const application = await connect('shop', 'app');
+    await application.query('INSERT INTO t VALUES (1)');
+    const master = await connect('postgres', 'master');
+    expect(await isRetired(master)).toBe(false);
+
+    const retired = await retireWriter(master);
+    expect(retired).toMatchObject({ databases: ['shop'], skippedSessions: 0 });
+    expect(retired.terminatedSessions).toBeGreaterThanOrEqual(1);
+    // The application's session is gone, and it cannot come back.
+    await expect(application.query('INSERT INTO t VALUES (2)')).rejects.toThrow();
+    await expect(connect('shop', 'app')).rejects.toMatchObject({ code: '55000' });
+    expect(await isRetired(master)).toBe(true);
+
+    const again = await retireWriter(await connect('postgres', 'master'));
+    expect(again.databases).toEqual(['shop']);
+    expect(await isRetired(await connect('postgres', 'master'))).toBe(true);
+  });
+
+  it('fails, naming it, when a database it may not alter would stay open', async () => {
+    // Owned by another role: the master user may not change it.
+    await execute(server, 'postgres', 'CREATE DATABASE ledger');
+    await expect(retireWriter(await connect('postgres', 'master'))).rejects.toMatchObject({
+      name: 'RetireIncomplete',
+      message: expect.stringMatching(
+        /^these databases still accept connections: ledger \(must be owner of database ledger\)/,
+      ) as string,
+    });
+    expect(await isRetired(await connect('postgres', 'master'))).toBe(false);
+  });
+});
