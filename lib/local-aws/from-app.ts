@@ -11,13 +11,20 @@ import {
   EventBridgeSimulator,
   SnsSimulator,
 } from './control-plane';
-import { DeployedApp, synthesizedStacks, type Binding, type StackTemplate } from './deployed-app';
+import {
+  DeployedApp,
+  synthesizedStacks,
+  type Binding,
+  type CfnResource,
+  type StackTemplate,
+} from './deployed-app';
 import { LocalIam } from './iam';
 import { RdsSimulator, type RdsTiming } from './rds';
 import { Route53Simulator, type CheckType } from './route53';
 import { S3Simulator } from './s3';
 import { SecretsManagerSimulator } from './secrets-manager';
 import { SsmSimulator } from './ssm';
+import { planStackUpdate, type StackUpdatePlan } from './stack-update';
 import { StepFunctionsSimulator } from './step-functions';
 import { LocalAws } from './world';
 import { str } from './input';
@@ -57,6 +64,12 @@ export interface LocalWorld {
   /** The substitutions CDK makes into a state machine's definition, resolved. */
   substitutions(stateMachineName: string): Record<string, string>;
   stateMachineArn(stateMachineName: string): string;
+  /**
+   * `cdk deploy` of the app synthesized with `config` (default: the same) over what is deployed, as the
+   * SIMULATED CloudFormation applies it: changed failover records are written again (their dynamic references
+   * read now); the plan says what else would be updated, replaced, added or removed.
+   */
+  redeploy(config?: Record<string, unknown>): StackUpdatePlan;
 }
 
 export function localWorld(options: LocalWorldOptions): LocalWorld {
@@ -70,6 +83,8 @@ export function localWorld(options: LocalWorldOptions): LocalWorld {
     return undefined;
   };
   const app = new DeployedApp(stacks, binding);
+  /** What CloudFormation has deployed: the templates a redeploy is compared with. */
+  let deployed: readonly StackTemplate[] = stacks;
   const account = stacks[0]?.account ?? '111122223333';
   const now = options.now;
   const clock = now === undefined ? {} : { now };
@@ -139,6 +154,19 @@ export function localWorld(options: LocalWorldOptions): LocalWorld {
       const { stack, logicalId } = machine(name);
       return String(app.resolve(stack, { Ref: logicalId }));
     },
+    redeploy: (config = options.config) => {
+      const next = synthesizedStacks(config);
+      const plan = planStackUpdate(deployed, next);
+      const nextApp = new DeployedApp(next, binding);
+      for (const change of [...plan.updated, ...plan.added])
+        if (change.type === 'AWS::Route53::RecordSet') {
+          const stack = nextApp.stack(change.stack);
+          const resource = stack.template.Resources[change.logicalId];
+          if (resource !== undefined) writeRecordSet(nextApp, stack, resource, route53, ssm);
+        }
+      deployed = next;
+      return plan;
+    },
   };
 }
 
@@ -187,6 +215,32 @@ export function withDynamicReferences(stack: StackTemplate, value: unknown, ssm:
   return value;
 }
 
+/**
+ * A record set as CloudFormation writes it when it creates or updates it: intrinsics resolved, dynamic
+ * references read from Parameter Store at that moment.
+ */
+function writeRecordSet(
+  app: DeployedApp,
+  stack: StackTemplate,
+  resource: CfnResource,
+  route53: Route53Simulator,
+  ssm: SsmSimulator,
+): void {
+  const p = withDynamicReferences(stack, app.resolve(stack, resource.Properties), ssm) as Record<
+    string,
+    unknown
+  >;
+  route53.putRecordSet(str(p.HostedZoneId), {
+    Name: str(p.Name),
+    Type: str(p.Type),
+    TTL: Number(p.TTL),
+    ...(p.SetIdentifier === undefined ? {} : { SetIdentifier: str(p.SetIdentifier) }),
+    ...(p.Failover === undefined ? {} : { Failover: p.Failover as 'PRIMARY' | 'SECONDARY' }),
+    ...(p.HealthCheckId === undefined ? {} : { HealthCheckId: str(p.HealthCheckId) }),
+    ResourceRecords: ((p.ResourceRecords ?? []) as unknown[]).map((v) => ({ Value: String(v) })),
+  });
+}
+
 /** Route 53 from the templates: the zone, every health check, every record set; their status metric. */
 function seedRoute53(
   app: DeployedApp,
@@ -214,18 +268,8 @@ function seedRoute53(
       ...(alarm === undefined ? {} : { alarm: { name: alarm.Name, region: alarm.Region } }),
     });
   }
-  for (const { stack, resource } of app.resources('AWS::Route53::RecordSet')) {
-    const p = withDynamicReferences(stack, r(stack, resource.Properties), ssm) as Record<string, unknown>;
-    route53.addRecordSet(str(p.HostedZoneId), {
-      Name: str(p.Name),
-      Type: str(p.Type),
-      TTL: Number(p.TTL),
-      ...(p.SetIdentifier === undefined ? {} : { SetIdentifier: str(p.SetIdentifier) }),
-      ...(p.Failover === undefined ? {} : { Failover: p.Failover as 'PRIMARY' | 'SECONDARY' }),
-      ...(p.HealthCheckId === undefined ? {} : { HealthCheckId: str(p.HealthCheckId) }),
-      ResourceRecords: ((p.ResourceRecords ?? []) as unknown[]).map((v) => ({ Value: String(v) })),
-    });
-  }
+  for (const { stack, resource } of app.resources('AWS::Route53::RecordSet'))
+    writeRecordSet(app, stack, resource, route53, ssm);
   cloudwatch.addSource('us-east-1', 'AWS/Route53', 'HealthCheckStatus', (dims, start, end) =>
     route53.healthSamples(dims.HealthCheckId ?? '', start, end),
   );

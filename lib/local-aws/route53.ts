@@ -116,6 +116,20 @@ export class Route53Simulator implements Simulator {
     this.requireZone(zoneId).sets.push({ ...set, Name: fqdn(set.Name) });
   }
 
+  /**
+   * Writes a record set as CloudFormation does when it creates or updates one: the set with the same name,
+   * type and set identifier is replaced, or the set is added.
+   */
+  putRecordSet(zoneId: string, set: SimulatedRecordSet): void {
+    const zone = this.requireZone(zoneId);
+    const name = fqdn(set.Name);
+    const at = zone.sets.findIndex(
+      (s) => s.Name === name && s.Type === set.Type && s.SetIdentifier === set.SetIdentifier,
+    );
+    if (at >= 0) zone.sets.splice(at, 1);
+    zone.sets.push({ ...set, Name: name });
+  }
+
   /** A PRIMARY/SECONDARY failover pair, as the CDK app creates it. */
   addFailoverPair(
     zoneId: string,

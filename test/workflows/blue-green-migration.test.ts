@@ -8,7 +8,7 @@ import {
   useBlueGreenHarness,
 } from '../support/blue-green-harness';
 import { execute } from '../support/replication';
-import { afterCutoverTo, topologyOf } from '../support/world';
+import { afterCutoverTo, TEST_CONFIG, topologyOf } from '../support/world';
 
 describe('blue-green migration workflow, executed locally from its ASL file', () => {
   const h = useBlueGreenHarness();
@@ -64,6 +64,17 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
       changedBy: expect.stringMatching(/:execution:pg-dr-blue-green-migration:/) as unknown,
     });
     expect(s.world.ssm.value('us-east-1', '/pg-dr/topology/primary-record')).toBe(GREEN_ENDPOINT);
+
+    // `cdk deploy` afterwards (the simulated CloudFormation): unchanged, it touches nothing; with a changed
+    // record (a TTL), it writes the record again, from the topology: green. No instance is replaced.
+    expect(s.world.redeploy()).toEqual({ updated: [], added: [], removed: [] });
+    const changed = s.world.redeploy({ ...TEST_CONFIG, recordTtlSeconds: 30 });
+    expect(
+      changed.updated.filter((c) => c.type === 'AWS::Route53::RecordSet').map((c) => c.properties),
+    ).toContainEqual(['TTL']);
+    expect(changed.updated.filter((c) => c.type === 'AWS::RDS::DBInstance')).toEqual([]);
+    expect(changed.removed).toEqual([]);
+    expect(s.dns.value).toBe(GREEN_ENDPOINT);
   });
 
   it('cuts over but records nothing over a topology that changed since it was planned, and pages URGENT', async () => {
@@ -88,6 +99,9 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
       generation: 2,
       writer: { instanceIdentifier: 'pg-dr-other' },
     });
+    // The records follow the topology, not the last flip: a deploy that rewrites them answers its writer.
+    s.world.redeploy({ ...TEST_CONFIG, recordTtlSeconds: 30 });
+    expect(s.dns.value).toBe('other.example.internal');
   });
 
   it('starts the DR rebuild after the cutover when asked, named after the migration, and does not wait', async () => {
