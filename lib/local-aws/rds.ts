@@ -41,6 +41,8 @@ export interface RdsTiming {
   readonly createMs: number;
   readonly modifyMs: number;
   readonly rebootMs: number;
+  /** How long a promotion keeps the instance modifying (default: modifyMs). */
+  readonly promoteMs?: number;
 }
 
 export class RdsSimulator implements Simulator {
@@ -52,7 +54,11 @@ export class RdsSimulator implements Simulator {
   constructor(
     private readonly account: string,
     private readonly timing: RdsTiming = { createMs: 0, modifyMs: 0, rebootMs: 0 },
-    private readonly options: { now?: () => number } = {},
+    private readonly options: {
+      now?: () => number;
+      /** Called when a replica is promoted: the local world's database leaves recovery. */
+      onPromote?: (region: string, id: string) => void;
+    } = {},
   ) {}
 
   private now(): number {
@@ -168,6 +174,21 @@ export class RdsSimulator implements Simulator {
         }
         found.status = 'modifying';
         found.busyUntil = this.now() + this.timing.modifyMs;
+        return { DBInstance: this.describe(found) };
+      }
+      case 'PromoteReadReplica': {
+        const found = this.instance(region, id);
+        if (found === undefined) return call.fail('DBInstanceNotFound', `DBInstance ${id} not found.`);
+        if (found.source === undefined)
+          call.fail('InvalidDBInstanceState', `DB Instance is not a read replica: ${id}`);
+        if (found.status !== 'available')
+          call.fail('InvalidDBInstanceState', `Database instance is not in available state: ${found.status}`);
+        found.source = undefined;
+        found.backupRetentionPeriod = Number(input.BackupRetentionPeriod ?? 1);
+        found.status = 'modifying';
+        found.busyUntil = this.now() + (this.timing.promoteMs ?? this.timing.modifyMs);
+        // The database behind it leaves recovery (the rehearsal binds a real standby: pg_promote()).
+        this.options.onPromote?.(region, id);
         return { DBInstance: this.describe(found) };
       }
       case 'RebootDBInstance': {

@@ -1034,6 +1034,57 @@ describe('simulated RDS', () => {
     ...extra,
   });
 
+  it('[rds.PromoteReadReplica.standalone] [rds.PromoteReadReplica.backups] [rds.PromoteReadReplica.not-found] [rds.PromoteReadReplica.invalid-state] promotes a replica to a standalone writer, once', async () => {
+    const { aws, c } = rdsWorld();
+    const promoted: string[] = [];
+    const withHook = new RdsSimulator(
+      ACCOUNT,
+      { createMs: 0, modifyMs: 100, rebootMs: 0, promoteMs: 500 },
+      {
+        now: c.now,
+        onPromote: (region, id) => promoted.push(`${region}/${id}`),
+      },
+    );
+    withHook.addInstance({ id: 'green', region: 'us-west-2' });
+    withHook.addInstance({
+      id: 'green-dr',
+      region: 'us-east-1',
+      source: `arn:aws:rds:us-west-2:${ACCOUNT}:db:green`,
+      backupRetentionPeriod: 0,
+    });
+    const hooked = world([withHook]);
+    const answer = (await hooked.call(
+      'rds',
+      'PromoteReadReplica',
+      { DBInstanceIdentifier: 'green-dr', BackupRetentionPeriod: 7 },
+      'us-east-1',
+    )) as { DBInstance: { DBInstanceStatus: string; ReadReplicaSourceDBInstanceIdentifier?: string } };
+    expect(answer.DBInstance.DBInstanceStatus).toBe('modifying');
+    expect(answer.DBInstance.ReadReplicaSourceDBInstanceIdentifier).toBeUndefined();
+    expect(promoted).toEqual(['us-east-1/green-dr']);
+    // Busy while it promotes, then a standalone writer that keeps backups; the old source is untouched.
+    expect(
+      await failure(
+        hooked.call('rds', 'PromoteReadReplica', { DBInstanceIdentifier: 'green-dr' }, 'us-east-1'),
+      ),
+    ).toMatchObject({ name: 'InvalidDBInstanceStateFault', status: 400 });
+    c.t += 500;
+    expect(withHook.instance('us-east-1', 'green-dr')).toMatchObject({
+      status: 'available',
+      backupRetentionPeriod: 7,
+    });
+    expect(withHook.instance('us-west-2', 'green')).toMatchObject({ status: 'available' });
+    // Not a replica (any more), or not there at all.
+    expect(
+      await failure(
+        hooked.call('rds', 'PromoteReadReplica', { DBInstanceIdentifier: 'green-dr' }, 'us-east-1'),
+      ),
+    ).toMatchObject({ name: 'InvalidDBInstanceStateFault' });
+    expect(
+      await failure(aws.call('rds', 'PromoteReadReplica', { DBInstanceIdentifier: 'nope' }, 'us-east-1')),
+    ).toMatchObject({ name: 'DBInstanceNotFoundFault', status: 404 });
+  });
+
   it('[rds.CreateDBInstanceReadReplica.no-parameter-group] [rds.CreateDBInstanceReadReplica.parameter-combination] refuses a parameter group for a cross-region PostgreSQL replica', async () => {
     const { aws } = rdsWorld();
     const e = await failure(

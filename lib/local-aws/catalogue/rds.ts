@@ -224,6 +224,36 @@ export const RDS: ServiceEntry = {
     },
     {
       service: 'rds',
+      operation: 'PromoteReadReplica',
+      calledBy: ['lambdas/failover/promote.ts'],
+      reference: `${API}/API_PromoteReadReplica.html`,
+      iam: (input, w) => [
+        { action: 'rds:PromoteReadReplica', resources: [dbArn(input.DBInstanceIdentifier, w)] },
+      ],
+      relies: [
+        row(
+          'rds.PromoteReadReplica.standalone',
+          'The replica becomes a standalone instance that takes writes: it is modifying (and reboots) for minutes, then available with no source; the old source is not touched and keeps taking writes.',
+          `${API}/API_PromoteReadReplica.html`,
+          'Promotes a read replica DB instance to a standalone DB instance.',
+        ),
+        row(
+          'rds.PromoteReadReplica.backups',
+          'BackupRetentionPeriod sets the new writer’s automated backups (default 1 day): the promotion sets it explicitly, since a writer must keep backups and be able to have a replica.',
+          `${API}/API_PromoteReadReplica.html`,
+          'BackupRetentionPeriod: The number of days for which automated backups are retained. Setting this parameter to a positive number enables backups. Setting this parameter to 0 disables automated backups. Default: 1',
+        ),
+      ],
+      errors: [
+        NOT_FOUND('PromoteReadReplica'),
+        INVALID_STATE(
+          'PromoteReadReplica',
+          'The instance is not a read replica, or is not available (a replica cannot be promoted while backing-up).',
+        ),
+      ],
+    },
+    {
+      service: 'rds',
       operation: 'RebootDBInstance',
       calledBy: ['lambdas/dr-replica/handler.ts'],
       reference: `${API}/API_RebootDBInstance.html`,
