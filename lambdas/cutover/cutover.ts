@@ -78,10 +78,16 @@ const FALSE_SETTING = '(of|off|f|fa|fal|fals|false|n|no|0)';
 
 /**
  * Refuses what writes through blue's fence (a default, not a lock): a transaction prepared in this database
- * (COMMIT PREPARED after the fence still writes), and a role whose own default_transaction_read_only = off
- * overrides the database's. Run before blue is fenced, and again inside the fenced window.
+ * (COMMIT PREPARED after the fence still writes), a role whose own default_transaction_read_only = off
+ * overrides the database's, and a fencing role that cannot see other roles' sessions (without superuser or
+ * pg_read_all_stats, their backend_type reads NULL, so the fence would not end them and they would keep
+ * writing; RDS's rds_superuser sees them all). Run before blue is fenced, and again inside the fenced window.
  */
 export async function refuseFenceBypasses(blue: Client): Promise<void> {
+  const { rows: sight } = await blue.query<{ sees: boolean }>(
+    `SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+            OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') AS sees`,
+  );
   const { rows: prepared } = await blue.query<{ gid: string }>(
     'SELECT gid FROM pg_prepared_xacts WHERE database = current_database() ORDER BY prepared LIMIT 5',
   );
@@ -93,6 +99,12 @@ export async function refuseFenceBypasses(blue: Client): Promise<void> {
       ORDER BY 1 LIMIT 5`,
   );
   const problems = [
+    ...(sight[0]?.sees === true
+      ? []
+      : [
+          "the fencing role cannot see other roles' sessions, so the fence would not end them " +
+            '(GRANT pg_read_all_stats to it; RDS grants it to rds_superuser)',
+        ]),
     ...(prepared.length > 0
       ? [
           `prepared transaction(s) ${prepared.map((p) => JSON.stringify(p.gid.slice(0, 64))).join(', ')} ` +

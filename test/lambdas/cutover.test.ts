@@ -3,6 +3,7 @@ import {
   fenceBlue,
   finishCutover,
   prepareCutover,
+  refuseFenceBypasses,
   syncSequences,
   unfenceBlue,
   verifyInFencedWindow,
@@ -351,6 +352,29 @@ describe('zero-loss cutover core against real logical replication', () => {
       await preparer.query(`ROLLBACK PREPARED 'p_${pair.database}'`);
     }
     await prepareCutover(pair.blue, pair.green, pair.subscription);
+    await finishCutover(pair.green, pair.subscription); // frees the replication worker and slot
+  });
+
+  it("refuses a fencing role that cannot see other roles' sessions (the fence would not end them)", async () => {
+    const pair = await replicatedPair();
+    const fencer = `fencer_${pair.database}`;
+    await pair.blue.query(`CREATE ROLE ${fencer} LOGIN PASSWORD 'fencer-Pw-1' NOSUPERUSER`);
+    await pair.blue.query(`GRANT pg_signal_backend TO ${fencer}`);
+    await pair.blue.query(`ALTER DATABASE ${pair.database} OWNER TO ${fencer}`);
+    const asFencer = new Client({
+      ...blue.clientConfig(pair.database),
+      user: fencer,
+      password: 'fencer-Pw-1',
+    });
+    asFencer.on('error', () => undefined);
+    open.push(asFencer);
+    await asFencer.connect();
+    await expect(refuseFenceBypasses(asFencer)).rejects.toMatchObject({
+      name: 'FenceBypassable',
+      message: expect.stringContaining("the fencing role cannot see other roles' sessions") as unknown,
+    });
+    await pair.blue.query(`GRANT pg_read_all_stats TO ${fencer}`);
+    await expect(refuseFenceBypasses(asFencer)).resolves.toBeUndefined();
     await finishCutover(pair.green, pair.subscription); // frees the replication worker and slot
   });
 
