@@ -12,6 +12,8 @@ const FINAL_CHECK = ['FinalSmokeTest'];
 const ROLLBACK = ['RollbackDns'];
 const UNFENCE = ['AbortCutover', 'AbortCutoverAfterRollback'];
 const FINISH = ['FinishCutover'];
+/** What records green as the writer once it serves. */
+const RECORD_TOPOLOGY = ['RecordTopology'];
 /** Every task whose Lambda, still running after the execution ended, could change production under the net. */
 const EFFECTFUL = [...FENCE, ...FLIP, ...UNSYNCHRONIZED_FLIP, ...ROLLBACK, ...UNFENCE, ...FINISH];
 /** A migration that has entered one of these may be fencing or flipping: the net must not act under it. */
@@ -27,7 +29,9 @@ export type MigrationNetAction =
   /** Point the record back at blue (if it flipped) and lift blue's fence. */
   | 'roll-back'
   /** The execution ended while finishing the cutover: finish it (idempotent), so green serves as DNS says. */
-  | 'roll-forward';
+  | 'roll-forward'
+  /** Green serves, but the execution ended before recording it in the topology: record it (idempotent). */
+  | 'record-topology';
 
 /** What the safety net state machine does next, and the original input's fields its steps need. */
 export interface MigrationNetPlan {
@@ -45,6 +49,8 @@ export interface MigrationNetPlan {
     readonly subscription: string;
     readonly catchUpTimeoutMs: number;
     readonly blueEndpoint: string;
+    readonly greenEndpoint: string;
+    readonly greenInstanceIdentifier: string;
     readonly dns: {
       readonly hostedZoneId: string;
       readonly recordName: string;
@@ -106,17 +112,22 @@ export async function assessMigration(
   const unsynchronized = lastIndex(tasks, UNSYNCHRONIZED_FLIP);
   if (fenced < 0 && unsynchronized < 0)
     return plan('none', 'blue was never fenced and the record never flipped');
-  if (lastIndex(tasks, FINISH, (t) => t.outcome === 'succeeded') >= 0)
-    return plan('none', 'the cutover finished: green serves');
-  if (
-    fenced < 0 &&
-    lastIndex(tasks, FINAL_CHECK, (t) => t.outcome === 'succeeded') > unsynchronized &&
-    lastIndex(tasks, ROLLBACK) < unsynchronized
-  )
-    return plan(
-      'none',
-      'the unsynchronized flip the input accepted passed its final smoke test: green serves',
-    );
+  const greenServes =
+    lastIndex(tasks, FINISH, (t) => t.outcome === 'succeeded') >= 0
+      ? 'the cutover finished: green serves'
+      : fenced < 0 &&
+          lastIndex(tasks, FINAL_CHECK, (t) => t.outcome === 'succeeded') > unsynchronized &&
+          lastIndex(tasks, ROLLBACK) < unsynchronized
+        ? 'the unsynchronized flip the input accepted passed its final smoke test: green serves'
+        : undefined;
+  if (greenServes !== undefined) {
+    if (lastIndex(tasks, RECORD_TOPOLOGY, (t) => t.outcome === 'succeeded') >= 0)
+      return plan('none', `${greenServes}, recorded in the topology`);
+    const migration = migrationOf(described.input);
+    if (migration === undefined)
+      return plan('refuse', `${greenServes}, but the execution input could not be read back to record it`);
+    return plan('record-topology', `${greenServes}, but the topology still names blue`, { migration });
+  }
 
   const still = tasks.filter((t) => t.outcome === 'running' && EFFECTFUL.includes(t.state));
   const until = Math.max(
@@ -154,22 +165,9 @@ export async function assessMigration(
       `another migration is cutting over (${cuttingOver.join(', ')}): the safety net changes nothing under it`,
     );
 
-  const parsed = blueGreenInputSchema.safeParse(JSON.parse(described.input ?? '{}'));
-  if (!parsed.success)
+  const migration = migrationOf(described.input);
+  if (migration === undefined)
     return plan('refuse', 'the execution input could not be read back, so blue and the record are unknown');
-  const i = parsed.data;
-  const migration = {
-    blue: i.blue,
-    green: i.green,
-    subscription: i.subscription,
-    catchUpTimeoutMs: i.catchUpTimeoutMs,
-    blueEndpoint: i.blueEndpoint,
-    dns: {
-      hostedZoneId: i.dns.hostedZoneId,
-      recordName: i.dns.recordName,
-      setIdentifier: i.dns.setIdentifier,
-    },
-  };
 
   const finishing = lastIndex(tasks, FINISH);
   if (finishing >= 0 && tasks[finishing]?.outcome === 'running')
@@ -193,4 +191,31 @@ export async function assessMigration(
       .join('; '),
     { rollbackDns, unfenceBlue, migration },
   );
+}
+
+/** The ended execution's input, as the net's own steps need it (secret references only), or undefined. */
+function migrationOf(input: string | undefined): MigrationNetPlan['migration'] | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(input ?? '{}');
+  } catch {
+    return undefined;
+  }
+  const parsed = blueGreenInputSchema.safeParse(json);
+  if (!parsed.success) return undefined;
+  const i = parsed.data;
+  return {
+    blue: i.blue,
+    green: i.green,
+    subscription: i.subscription,
+    catchUpTimeoutMs: i.catchUpTimeoutMs,
+    blueEndpoint: i.blueEndpoint,
+    greenEndpoint: i.greenEndpoint,
+    greenInstanceIdentifier: i.greenInstanceIdentifier ?? '',
+    dns: {
+      hostedZoneId: i.dns.hostedZoneId,
+      recordName: i.dns.recordName,
+      setIdentifier: i.dns.setIdentifier,
+    },
+  };
 }

@@ -26,6 +26,8 @@ export interface MigrationSafetyNetProps {
   readonly cutover: lambda.Function;
   /** Lifts blue's fence (lambdas/cutover unfenceHandler). */
   readonly unfence: lambda.Function;
+  /** Records green as the writer once it serves (lambdas/topology). */
+  readonly topology: lambda.Function;
   readonly onCallTopic: sns.ITopic;
   readonly stateMachineName: string;
   readonly alarmName: string;
@@ -101,6 +103,7 @@ export class MigrationSafetyNet extends Construct {
         DnsFlip: props.dnsFlip,
         Cutover: props.cutover,
         Unfence: props.unfence,
+        Topology: props.topology,
       },
       onCallTopic: props.onCallTopic,
     });

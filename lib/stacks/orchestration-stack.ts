@@ -95,6 +95,7 @@ export class OrchestrationStack extends Stack {
       dnsFlip: this.blueGreenSteps.functions.dnsFlip,
       cutover: this.blueGreenSteps.functions.cutover,
       unfence: this.blueGreenSteps.functions.unfence,
+      topology: this.blueGreenSteps.functions.topology,
       onCallTopic: props.onCallTopic,
       stateMachineName: names.migrationSafetyNetStateMachine,
       alarmName: names.alarms.migrationSafetyNetFailed,

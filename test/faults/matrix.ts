@@ -163,6 +163,17 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   {
     workflow: 'blue-green migration',
     step: 'safety net',
+    fault: 'execution ended after the cutover finished, before green was recorded in the topology',
+    endState:
+      'the net records green (as the migration itself would have); a redelivered event writes nothing new',
+    test: [
+      'test/workflows/blue-green-safety-net.test.ts',
+      'ended after finishing the cutover but before recording it: the net records green in the topology',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'safety net',
     fault: 'finishing the cutover fails inside the net (green down)',
     endState: 'URGENT page: finish on green by hand, never back to blue',
     test: [

@@ -3,7 +3,13 @@ import { runInWorld } from '../../lib/local-aws/workflow';
 import { execute } from '../support/replication';
 import { drNames } from '../../lib/names';
 import { testConfig } from '../infra/test-config';
-import { BLUE_ENDPOINT, GREEN_ENDPOINT, useBlueGreenHarness } from '../support/blue-green-harness';
+import {
+  BLUE_ENDPOINT,
+  GREEN_ENDPOINT,
+  GREEN_INSTANCE,
+  useBlueGreenHarness,
+} from '../support/blue-green-harness';
+import { topologyOf } from '../support/world';
 
 const NAMES = drNames(testConfig());
 const NET_FILE = 'blue-green-safety-net.asl.json';
@@ -37,7 +43,7 @@ describe('blue-green safety net, in the local world: a migration that ends abnor
       input: event,
       execution: s.world.stepFunctions.executions.get(netArn),
       waits: { WaitForSteps: 0 },
-      retryIntervals: { Assess: 0, RollbackDns: 0, UnfenceBlue: 1, FinishCutover: 1 },
+      retryIntervals: { Assess: 0, RollbackDns: 0, UnfenceBlue: 1, FinishCutover: 1, RecordTopology: 0 },
       wrap: (state, handler) =>
         state !== 'Assess'
           ? handler
@@ -144,6 +150,45 @@ describe('blue-green safety net, in the local world: a migration that ends abnor
     expect(netNotifications(s)).toEqual([
       'Blue-green migration ended abnormally: safety net finished the cutover',
     ]);
+    // Finished, and recorded: green is the writer of record, written under the migration's own name.
+    expect(run?.path).toContain('RecordTopology');
+    expect(await topologyOf()).toMatchObject({
+      generation: 2,
+      writer: { instanceIdentifier: GREEN_INSTANCE, endpoint: GREEN_ENDPOINT },
+      changedBy: migration.executionArn,
+    });
+  });
+
+  it('ended after finishing the cutover but before recording it: the net records green in the topology', async () => {
+    const s = await scenario();
+    const { execution: migration } = await stoppedAt(s, 'RecordTopology');
+    expect(migration.status).toBe('ABORTED');
+    expect((await topologyOf()).writer.endpoint).toBe(BLUE_ENDPOINT);
+
+    const { run } = await net(s, migration.executionArn);
+    expect(run?.status).toBe('SUCCEEDED');
+    expect(run?.path).toEqual([
+      'Remember',
+      'Assess',
+      'Decide',
+      'RecordTopology',
+      'WasRollForward',
+      'NotifyTopologyRecorded',
+      'RolledForward',
+    ]);
+    expect(await topologyOf()).toMatchObject({
+      generation: 2,
+      writer: { instanceIdentifier: GREEN_INSTANCE, endpoint: GREEN_ENDPOINT },
+      changedBy: migration.executionArn,
+    });
+    expect(netNotifications(s)).toEqual([
+      'Blue-green migration ended abnormally: safety net recorded green in the topology',
+    ]);
+    // A second net (the event delivered twice) writes nothing new: the topology step recognises the change
+    // as the migration's own (same author) and leaves it.
+    const again = await net(s, migration.executionArn);
+    expect(again.run?.path).toContain('RecordTopology');
+    expect((await topologyOf()).generation).toBe(2);
   });
 
   it('a failure the workflow handled itself (flip refused, rolled back, unfenced): the net changes nothing', async () => {
