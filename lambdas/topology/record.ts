@@ -3,6 +3,9 @@
  * - `cutover`: green took over from blue in the writer's region. The writer's replica followed blue, so the
  *   topology has no replica (DR degraded) until the DR rebuild records green's.
  * - `replica`: the DR rebuild made a cross-region replica of the writer.
+ * - `failover`: the writer's replica was promoted: it is the writer, with no replica until re-protect, and
+ *   the former writer is retired (nothing may send it writes again). Planned from a generation (the
+ *   failover's preflight read it), so a topology that moved since is never overwritten.
  * Each first checks the topology still names the roles the workflow was planned for, so a stale execution
  * cannot overwrite a later change; a retried step (same `changedBy`) writes nothing twice.
  */
@@ -28,6 +31,12 @@ export const topologyEventSchema = z.discriminatedUnion('mode', [
     from: hostName,
     /** Green, the new writer. */
     to: instance,
+    changedBy,
+  }),
+  z.strictObject({
+    mode: z.literal('failover'),
+    /** The generation the failover's preflight assessed. */
+    expectedGeneration: z.int().min(1).max(1_000_000),
     changedBy,
   }),
   z.strictObject({
@@ -57,6 +66,7 @@ export async function recordRoles(
   event: TopologyEvent,
   now: Date,
 ): Promise<TopologyRecorded> {
+  if (event.mode === 'failover') return recordFailover(ssm, names, event, now);
   const current = await readTopology(ssm, names);
   const retried = current.changedBy === event.changedBy;
   const planned =
@@ -85,6 +95,36 @@ export async function recordRoles(
         : { writer: t.writer, replica: event.replica, retired: t.retired },
   };
   const { topology, written } = await changeTopology(ssm, names, change);
+  return {
+    generation: topology.generation,
+    written,
+    writer: topology.writer.endpoint,
+    replica: topology.replica?.endpoint ?? null,
+  };
+}
+
+/** Retired writers kept in the topology: the most recent ones (a document is at most 4 KB). */
+const KEEP_RETIRED = 10;
+
+async function recordFailover(
+  ssm: Pick<SSMClient, 'send'>,
+  names: TopologyParameterNames,
+  event: Extract<TopologyEvent, { mode: 'failover' }>,
+  now: Date,
+): Promise<TopologyRecorded> {
+  const { topology, written } = await changeTopology(ssm, names, {
+    expectedGeneration: event.expectedGeneration,
+    changedBy: event.changedBy,
+    now,
+    next: (t) => {
+      if (t.replica === null)
+        throw new TopologyError(
+          'TopologyInvalid',
+          `${names.document}: generation ${t.generation} names no replica to take over from ${t.writer.instanceIdentifier}`,
+        );
+      return { writer: t.replica, replica: null, retired: [...t.retired, t.writer].slice(-KEEP_RETIRED) };
+    },
+  });
   return {
     generation: topology.generation,
     written,

@@ -394,11 +394,26 @@ export class PostgresServer {
 
   /** Synchronous destroy, for exit handlers. */
   destroySync(): void {
-    if (this.running && this.process?.pid !== undefined) {
-      if (this.frozen) process.kill(this.process.pid, 'SIGCONT');
-      this.process.kill('SIGKILL');
+    const pid = this.process?.pid;
+    if (this.running && pid !== undefined) {
+      // As kill(): the postmaster stopped first (no replacement forked), then every backend and it at once. A
+      // lone postmaster kill leaves backends that go on writing into the folder being removed.
+      try {
+        process.kill(pid, 'SIGSTOP');
+      } catch {
+        // Already gone.
+      }
+      for (const child of childProcesses(pid)) {
+        try {
+          process.kill(child, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+      this.process?.kill('SIGKILL');
     }
-    rmSync(this.rootDir, { recursive: true, force: true });
+    // A dying process may still hold or write a file as the folder goes: retried, bounded (10 × up to 200 ms).
+    rmSync(this.rootDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
     live.delete(this);
   }
 

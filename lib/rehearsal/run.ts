@@ -606,7 +606,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
   // Ctrl-C exits the process: the servers stop in their own exit handler, the temporary folder here.
   const temporary = options.workDir === undefined && !options.keepServers;
   const removeWorkDir = () => {
-    if (temporary) rmSync(workDir, { recursive: true, force: true });
+    if (temporary) rmSync(workDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
   };
   process.once('exit', removeWorkDir);
   const since = (at: number) => Math.round((at - startedAt) / 100) / 10;

@@ -1,4 +1,8 @@
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { Client } from 'pg';
+import { assessFailover } from '../../lambdas/failover/assess';
+import type { ConnectionSettings } from '../../lambdas/shared/database';
+import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
 import { isRetired, retireWriter } from '../../lambdas/failover/retire-writer';
 import {
   checkPromotable,
@@ -8,7 +12,9 @@ import {
   waitForReplay,
   writerPosition,
 } from '../../lambdas/failover/replication-position';
-import { PostgresServer } from '../support/postgres';
+import { parameterStore } from '../support/parameter-store';
+import { coldStart, databaseSecret } from '../support/lambda';
+import { freeLoopbackPort, PostgresServer } from '../support/postgres';
 import { execute } from '../support/replication';
 
 const LIMITS = { maxBytesBehind: 16 * 1024 * 1024, maxSecondsSinceLastReplay: 60 };
@@ -122,6 +128,72 @@ describe('failover measurements against a real primary and streaming replica', (
       await r.query('SELECT pg_wal_replay_resume()').catch(() => undefined);
     }
   });
+  it('assesses a failover from the topology: who answers, and what promoting the replica would lose', async () => {
+    const names = topologyParameterNames('pg-dr');
+    const topology = {
+      generation: 3,
+      writer: { region: 'us-west-2', instanceIdentifier: 'pg-dr-primary', endpoint: 'writer.internal' },
+      replica: { region: 'us-east-1', instanceIdentifier: 'pg-dr-replica', endpoint: 'replica.internal' },
+      retired: [],
+      changedBy: 'first deploy',
+    };
+    parameterStore({ [names.document]: JSON.stringify(topology) });
+    const settings = (server: PostgresServer): ConnectionSettings => ({
+      host: '127.0.0.1',
+      port: server.port,
+      database: 'postgres',
+      user: server.user,
+      password: server.password,
+      ...(server.tls === undefined ? {} : { ca: server.tls.caCert }),
+    });
+    const clients = {
+      ssm: new SSMClient({ region: 'us-east-1' }),
+      resolve: (ref: { host?: string }) =>
+        Promise.resolve(settings(ref.host === 'writer.internal' ? primary : replica)),
+    };
+    const request = {
+      secretId: 'pg-dr/postgres-master',
+      database: 'postgres',
+      limits: LIMITS,
+      force: false,
+      writerConnectTimeoutMs: 2000,
+    };
+    const [p, r] = await Promise.all([connect(primary), connect(replica)]);
+    await p.query("INSERT INTO orders (note) VALUES ('assessed')");
+    await waitForReplay(r, (await writerPosition(p)).currentLsn ?? '', { timeoutMs: 10_000, pollMs: 20 });
+    await expect(assessFailover(clients, names, request)).resolves.toMatchObject({
+      generation: 3,
+      writerReachable: true,
+      writerWritable: true,
+      window: { measuredBy: 'lsn', bytesBehind: 0 },
+    });
+
+    // The region is lost: the writer does not answer, and the window is bounded from the replica alone.
+    await primary.stop();
+    const lost = await assessFailover(clients, names, request);
+    expect(lost).toMatchObject({
+      writerReachable: false,
+      window: { measuredBy: 'replay-time', bytesBehind: null },
+    });
+    expect(lost.writerProblem).toMatch(/^writer\.internal did not answer: /);
+    await expect(
+      assessFailover(clients, names, { ...request, limits: { ...LIMITS, maxSecondsSinceLastReplay: 0 } }),
+    ).rejects.toMatchObject({ name: 'ReplicaTooFarBehind' });
+    await expect(
+      assessFailover(clients, names, {
+        ...request,
+        limits: { ...LIMITS, maxSecondsSinceLastReplay: 0 },
+        force: true,
+      }),
+    ).resolves.toMatchObject({ writerReachable: false });
+
+    // No replica in the topology (DR degraded): nothing to promote.
+    parameterStore({ [names.document]: JSON.stringify({ ...topology, replica: null }) });
+    await expect(assessFailover(clients, names, request)).rejects.toMatchObject({
+      name: 'NotAReplica',
+      message: expect.stringContaining('names no replica of pg-dr-primary') as string,
+    });
+  });
 });
 
 describe('retiring a former writer', () => {
@@ -183,5 +255,78 @@ describe('retiring a former writer', () => {
       ) as string,
     });
     expect(await isRetired(await connect('postgres', 'master'))).toBe(false);
+  });
+});
+
+describe('failover step handler', () => {
+  type Handler = (event: unknown) => Promise<Record<string, unknown>>;
+  let server: PostgresServer;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    server = await PostgresServer.start({ name: 'failover-handler' });
+    await execute(server, 'postgres', 'CREATE DATABASE orders');
+  });
+  afterAll(async () => {
+    process.env = { ...saved };
+    await server.destroy();
+  });
+
+  it('retires a former writer that answers, and reports one that does not (its region is gone)', async () => {
+    process.env.AWS_REGION = 'us-east-1';
+    process.env.DB_CA_FILE = `${server.rootDir}/tls/ca.crt`;
+    const { handler, secrets, GetSecretValue } = coldStart<Handler>('../../lambdas/failover/handler');
+    secrets.on(GetSecretValue, { SecretId: 'pg-dr/master' }).resolves(databaseSecret(server));
+    await expect(
+      handler({ mode: 'retire', secretId: 'pg-dr/master', host: 'localhost' }),
+    ).resolves.toMatchObject({ reachable: true, databases: ['orders'] });
+
+    const gone = await freeLoopbackPort();
+    secrets.on(GetSecretValue, { SecretId: 'pg-dr/gone' }).resolves({
+      SecretString: JSON.stringify({ ...JSON.parse(databaseSecret(server).SecretString), port: gone }),
+    });
+    const unreachable = await handler({
+      mode: 'retire',
+      secretId: 'pg-dr/gone',
+      host: 'localhost',
+      connectTimeoutMs: 1000,
+    });
+    expect(unreachable).toMatchObject({ reachable: false });
+    expect(JSON.stringify(unreachable)).not.toContain(server.password);
+  });
+
+  it('refuses bad input before any call, and an assessment without its topology location', async () => {
+    const { handler, secrets } = coldStart<Handler>('../../lambdas/failover/handler');
+    await expect(
+      handler({
+        mode: 'promote',
+        instanceIdentifier: 'Bad_Id',
+        region: 'us-east-1',
+        backupRetentionPeriod: 7,
+      }),
+    ).rejects.toMatchObject({ name: 'InvalidInput' });
+    await expect(
+      handler({
+        mode: 'promote',
+        instanceIdentifier: 'pg-dr-replica',
+        region: 'us-east-1',
+        backupRetentionPeriod: 0,
+      }),
+    ).rejects.toMatchObject({ name: 'InvalidInput' });
+    await expect(
+      handler({ mode: 'retire', secretId: 'postgresql://u:pw@h/db', host: 'localhost' }),
+    ).rejects.toMatchObject({ name: 'InvalidInput' });
+    delete process.env.TOPOLOGY_REGION;
+    await expect(
+      handler({
+        mode: 'assess',
+        secretId: 'pg-dr/master',
+        limits: { maxBytesBehind: 0, maxSecondsSinceLastReplay: 60 },
+      }),
+    ).rejects.toMatchObject({
+      name: 'StepMisconfigured',
+      message: 'missing topology location: TOPOLOGY_REGION, RESOURCE_PREFIX',
+    });
+    expect(secrets.calls()).toHaveLength(0);
   });
 });

@@ -108,6 +108,33 @@ describe('the topology step: recording the roles a workflow changed', () => {
     });
   });
 
+  it('records a failover: the replica is the writer, the former writer retired, planned from a generation', async () => {
+    const store = parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
+    const failover = { mode: 'failover', expectedGeneration: 1, changedBy: 'failover exec-1' } as const;
+    await expect(recordRoles(ssm, NAMES, failover, NOW)).resolves.toEqual({
+      generation: 2,
+      written: true,
+      writer: OLD_REPLICA.endpoint,
+      replica: null,
+    });
+    expect(stored(store)).toMatchObject({ writer: OLD_REPLICA, replica: null, retired: [BLUE] });
+    // Both records answer the new writer: the old one can never win DNS back by turning healthy.
+    expect(store.values.get(NAMES.primaryRecord)).toBe(OLD_REPLICA.endpoint);
+    expect(store.values.get(NAMES.secondaryRecord)).toBe(OLD_REPLICA.endpoint);
+    // Retried: written once. Planned from a generation that is gone: refused.
+    await expect(recordRoles(ssm, NAMES, failover, NOW)).resolves.toMatchObject({ written: false });
+    await expect(
+      recordRoles(ssm, NAMES, { ...failover, changedBy: 'failover exec-2' }, NOW),
+    ).rejects.toMatchObject({ name: 'TopologyChanged' });
+    // Nothing to promote: refused, nothing written.
+    const degraded = parameterStore({ [NAMES.document]: JSON.stringify({ ...FIRST, replica: null }) });
+    await expect(recordRoles(ssm, NAMES, failover, NOW)).rejects.toMatchObject({
+      name: 'TopologyInvalid',
+      message: expect.stringContaining('names no replica to take over from pg-dr-primary') as string,
+    });
+    expect(degraded.puts).toEqual([]);
+  });
+
   describe('handler', () => {
     const saved = { ...process.env };
     afterEach(() => {
