@@ -5,11 +5,10 @@
  * records (through recordTargets and CloudFormation dynamic references), the probes and the drill (read at
  * run time), and `dr status`. docs/topology.md says why it is a record and not renamed instances.
  *
- * It lives in SSM Parameter Store (topology-parameters.ts). Parameter Store has no conditional write, so a
- * change names the generation it was planned from and is refused if the topology moved since; the workflows
- * that change roles also refuse to run beside one another, which is what keeps two writers apart.
+ * It lives in SSM Parameter Store (topology-parameters.ts). This module reads it; topology-change.ts writes
+ * it (kept apart, so a step that only reads may only read).
  */
-import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { RoutableError } from './routable-error';
 import { awsRegion, hostName, rdsInstanceIdentifier } from './schemas';
@@ -76,7 +75,7 @@ export type TopologyErrorName = 'TopologyMissing' | 'TopologyInvalid' | 'Topolog
 
 export class TopologyError extends RoutableError<TopologyErrorName> {}
 
-const describeIssues = (error: z.ZodError) =>
+export const describeIssues = (error: z.ZodError) =>
   error.issues.map((i) => `${i.path.join('.') || '(document)'}: ${i.message}`).join('; ');
 
 /** Parses a topology document (the parameter's text); a refusal names every field that is wrong. */
@@ -113,79 +112,4 @@ export async function readTopology(
     throw e;
   }
   return parseTopology(value ?? '', names.document);
-}
-
-export interface TopologyChange {
-  /** The generation the change was planned from: it is refused if the topology has moved since. */
-  readonly expectedGeneration: number;
-  /** What makes the change (the workflow and its execution): a retried change is recognised by it. */
-  readonly changedBy: string;
-  readonly now: Date;
-  /** The new roles, from the current topology. */
-  readonly next: (current: Topology) => Pick<Topology, 'writer' | 'replica' | 'retired'>;
-}
-
-/**
- * Writes a change: the document first (the source of truth), then the records' parameters derived from it.
- * A change already written by the same `changedBy` (a retried step) is not written twice; the records'
- * parameters are written again, in case the first attempt stopped between the two.
- */
-export async function changeTopology(
-  ssm: Pick<SSMClient, 'send'>,
-  names: TopologyParameterNames,
-  change: TopologyChange,
-): Promise<{ readonly topology: Topology; readonly written: boolean }> {
-  const current = await readTopology(ssm, names);
-  if (current.generation === change.expectedGeneration + 1 && current.changedBy === change.changedBy) {
-    await writeRecordTargets(ssm, names, current);
-    return { topology: current, written: false };
-  }
-  if (current.generation !== change.expectedGeneration)
-    throw new TopologyChanged(names.document, change.expectedGeneration, current);
-  const candidate = {
-    ...change.next(current),
-    generation: current.generation + 1,
-    changedAt: change.now.toISOString(),
-    changedBy: change.changedBy,
-  };
-  const parsed = topologySchema.safeParse(candidate);
-  if (!parsed.success)
-    throw new TopologyError(
-      'TopologyInvalid',
-      `${names.document}: the change would leave an invalid topology: ${describeIssues(parsed.error)}`,
-      { cause: parsed.error },
-    );
-  await ssm.send(
-    new PutParameterCommand({
-      Name: names.document,
-      Value: JSON.stringify(parsed.data),
-      Type: 'String',
-      Overwrite: true,
-    }),
-  );
-  await writeRecordTargets(ssm, names, parsed.data);
-  return { topology: parsed.data, written: true };
-}
-
-class TopologyChanged extends TopologyError {
-  constructor(parameter: string, expected: number, current: Topology) {
-    super(
-      'TopologyChanged',
-      `${parameter}: planned from generation ${expected}, but it is at generation ${current.generation} ` +
-        `(${current.changedBy}); read it again (dr status) and decide anew`,
-    );
-  }
-}
-
-async function writeRecordTargets(
-  ssm: Pick<SSMClient, 'send'>,
-  names: TopologyParameterNames,
-  topology: Topology,
-) {
-  const targets = recordTargets(topology);
-  for (const [name, value] of [
-    [names.primaryRecord, targets.primary],
-    [names.secondaryRecord, targets.secondary],
-  ] as const)
-    await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true }));
 }

@@ -12,13 +12,8 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { awsRegion, hostName, rdsInstanceIdentifier } from '../shared/schemas';
-import {
-  changeTopology,
-  readTopology,
-  TopologyError,
-  type Topology,
-  type TopologyChange,
-} from '../shared/topology';
+import { readTopology, TopologyError, type Topology } from '../shared/topology';
+import { changeTopology, type TopologyChange } from '../shared/topology-change';
 import type { TopologyParameterNames } from '../shared/topology-parameters';
 
 const changedBy = z.string().min(1).max(300);

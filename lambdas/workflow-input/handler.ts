@@ -1,7 +1,20 @@
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { z } from 'zod';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import { hostedZoneProblem } from '../shared/hosted-zone';
+import { RESOURCE_PREFIX } from '../shared/patterns';
+import { awsRegion } from '../shared/schemas';
+import { readTopology } from '../shared/topology';
+import { topologyParameterNames } from '../shared/topology-parameters';
 import { blueGreenInputSchema } from './schema';
+
+const environmentSchema = z.object({
+  /** Where the topology lives: the failover DNS stack's region. */
+  TOPOLOGY_REGION: awsRegion,
+  RESOURCE_PREFIX: z.string().regex(RESOURCE_PREFIX),
+});
+let ssm: SSMClient | undefined;
 
 const instrumentation = stepInstrumentation('validate-input');
 // Route 53 is global: its API signs for us-east-1 whatever the function's region.
@@ -9,9 +22,11 @@ let route53: Route53Client | undefined;
 
 /**
  * First state of the workflow: rejects a malformed execution input as InvalidInput (naming the fields) before
- * any database is touched, and before a later state could fail on a missing path unnotified. Then the one
- * thing the input alone cannot say: the hosted zone must be public (the flip confirms its answer with
- * TestDNSAnswer, which refuses private zones), refused as UnsupportedHostedZone before anything changes.
+ * any database is touched, and before a later state could fail on a missing path unnotified. Then what the
+ * input alone cannot say: the hosted zone must be public (the flip confirms its answer with TestDNSAnswer,
+ * which refuses private zones), refused as UnsupportedHostedZone; and, for a real cutover, blue must be the
+ * writer the topology names, refused as BlueNotTheWriter (a cutover from any other database would move
+ * production off its writer), before anything changes.
  */
 export async function handler(event: unknown): Promise<{ valid: true }> {
   return runStep(instrumentation, async () => {
@@ -19,6 +34,24 @@ export async function handler(event: unknown): Promise<{ valid: true }> {
     route53 ??= new Route53Client({ region: 'us-east-1' });
     const problem = await hostedZoneProblem(route53, input.dns.hostedZoneId);
     if (problem !== undefined) throw new StepError('UnsupportedHostedZone', problem);
+    if (!input.dryRun) {
+      const env = environmentSchema.safeParse(process.env);
+      if (!env.success)
+        throw new StepError(
+          'StepMisconfigured',
+          `missing topology location: ${env.error.issues.map((i) => i.path.join('.')).join(', ')}`,
+        );
+      ssm ??= new SSMClient({ region: env.data.TOPOLOGY_REGION });
+      const topology = await readTopology(ssm, topologyParameterNames(env.data.RESOURCE_PREFIX));
+      const host = (h: string) => h.replace(/\.$/, '').toLowerCase();
+      if (host(topology.writer.endpoint) !== host(input.blueEndpoint))
+        throw new StepError(
+          'BlueNotTheWriter',
+          `blueEndpoint ${input.blueEndpoint} is not the writer the topology names ` +
+            `(${topology.writer.instanceIdentifier}, ${topology.writer.endpoint}; generation ${topology.generation}, ` +
+            `${topology.changedBy}): a cutover moves production off its writer only (dr status shows the topology)`,
+        );
+    }
     return { valid: true as const };
   });
 }

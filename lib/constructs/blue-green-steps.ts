@@ -260,19 +260,27 @@ export class BlueGreenSteps extends Construct {
     this.grantTopology(props.topology);
   }
 
-  /** The topology step reads and writes the topology's three parameters, and nothing else in Parameter Store. */
+  /**
+   * The topology step reads and writes the topology's three parameters, and nothing else in Parameter Store;
+   * the input check only reads the document (blue must be the writer it names).
+   */
   private grantTopology(topology: BlueGreenStepsProps['topology']): void {
     const stack = Stack.of(this);
-    const step = this.functions.topology;
-    step.addEnvironment('TOPOLOGY_REGION', topology.region);
-    step.addEnvironment('RESOURCE_PREFIX', topology.resourcePrefix);
-    step.addToRolePolicy(
+    const names = topologyParameterNames(topology.resourcePrefix);
+    const arn = (name: string) =>
+      `arn:${stack.partition}:ssm:${topology.region}:${stack.account}:parameter${name}`;
+    for (const step of [this.functions.topology, this.functions.validateInput]) {
+      step.addEnvironment('TOPOLOGY_REGION', topology.region);
+      step.addEnvironment('RESOURCE_PREFIX', topology.resourcePrefix);
+    }
+    this.functions.topology.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['ssm:GetParameter', 'ssm:PutParameter'],
-        resources: Object.values(topologyParameterNames(topology.resourcePrefix)).map(
-          (name) => `arn:${stack.partition}:ssm:${topology.region}:${stack.account}:parameter${name}`,
-        ),
+        resources: Object.values(names).map(arn),
       }),
+    );
+    this.functions.validateInput.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [arn(names.document)] }),
     );
   }
 

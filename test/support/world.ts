@@ -1,6 +1,7 @@
 import { localWorld, type LocalWorld, type LocalWorldOptions } from '../../lib/local-aws/from-app';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { changeTopology, readTopology, type Topology } from '../../lambdas/shared/topology';
+import { readTopology, type Topology } from '../../lambdas/shared/topology';
+import { changeTopology } from '../../lambdas/shared/topology-change';
 import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
 import { workflowDefinition } from '../../lib/workflow-definition';
 import { scanForSecrets } from './secret-scan';

@@ -8,7 +8,8 @@ import {
   useBlueGreenHarness,
 } from '../support/blue-green-harness';
 import { execute } from '../support/replication';
-import { afterCutoverTo, TEST_CONFIG, topologyOf } from '../support/world';
+import type { Topology } from '../../lambdas/shared/topology';
+import { afterCutoverTo, TEST_CONFIG, TOPOLOGY, topologyOf } from '../support/world';
 
 describe('blue-green migration workflow, executed locally from its ASL file', () => {
   const h = useBlueGreenHarness();
@@ -77,10 +78,50 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
     expect(s.dns.value).toBe(GREEN_ENDPOINT);
   });
 
-  it('cuts over but records nothing over a topology that changed since it was planned, and pages URGENT', async () => {
+  it('refuses a cutover from a blue that is not the writer of record, before touching anything', async () => {
     const s = await scenario();
     await afterCutoverTo({ instanceIdentifier: 'pg-dr-other', endpoint: 'other.example.internal' });
     const result = await s.run();
+    expect(result.status).toBe('FAILED');
+    expect(result.path).toEqual(['ValidateInput', 'NotifyInvalidInput', 'MigrationFailed']);
+    expect(s.notifications[0]?.Message).toContain(
+      `blueEndpoint ${BLUE_ENDPOINT} is not the writer the topology names (pg-dr-other, other.example.internal`,
+    );
+    expect(s.dns.upserts).toEqual([]);
+    await s.query(h.blue, "INSERT INTO account (email) VALUES ('still-blue@example.org')");
+    // A dry run plans all the same: it changes nothing.
+    expect((await s.run({ dryRun: true })).status).toBe('SUCCEEDED');
+  });
+
+  it('cuts over but records nothing over a topology that changed since it was planned, and pages URGENT', async () => {
+    const s = await scenario();
+    // Another change lands while the migration runs (after its input check, before it records): written
+    // straight into Parameter Store, as an operator would, outside every function's role.
+    let changed = false;
+    const result = await s.run({}, {}, {}, undefined, (state, handler) =>
+      state !== 'FinishCutover'
+        ? handler
+        : (input: never) => {
+            if (!changed) {
+              changed = true;
+              const other = {
+                region: 'us-west-2',
+                instanceIdentifier: 'pg-dr-other',
+                endpoint: 'other.example.internal',
+              };
+              const now = JSON.parse(s.world.ssm.value('us-east-1', TOPOLOGY.document) ?? '{}') as Topology;
+              s.world.ssm.put(
+                'us-east-1',
+                TOPOLOGY.document,
+                JSON.stringify({ ...now, generation: 2, writer: other, replica: null, changedBy: 'by hand' }),
+                true,
+              );
+              s.world.ssm.put('us-east-1', TOPOLOGY.primaryRecord, other.endpoint, true);
+              s.world.ssm.put('us-east-1', TOPOLOGY.secondaryRecord, other.endpoint, true);
+            }
+            return handler(input);
+          },
+    );
     // Green serves (the cutover itself is done); the topology keeps the later change.
     expect(result.status).toBe('SUCCEEDED');
     expect(result.path).toEqual(

@@ -65,7 +65,7 @@ export const SSM: ServiceEntry = {
     {
       service: 'ssm',
       operation: 'PutParameter',
-      calledBy: ['lambdas/shared/topology.ts'],
+      calledBy: ['lambdas/shared/topology-change.ts'],
       reference: `${API}/API_PutParameter.html`,
       iam: (input, w) => [{ action: 'ssm:PutParameter', resources: [parameterArn(input, w)] }],
       relies: [

@@ -1,11 +1,6 @@
 import { SSMClient } from '@aws-sdk/client-ssm';
-import {
-  changeTopology,
-  parseTopology,
-  readTopology,
-  recordTargets,
-  type Topology,
-} from '../../../lambdas/shared/topology';
+import { parseTopology, readTopology, recordTargets, type Topology } from '../../../lambdas/shared/topology';
+import { changeTopology } from '../../../lambdas/shared/topology-change';
 import { topologyParameterNames } from '../../../lambdas/shared/topology-parameters';
 import { parameterStore } from '../../support/parameter-store';
 

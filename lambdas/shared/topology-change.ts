@@ -1,0 +1,90 @@
+/**
+ * Changing the topology (topology.ts). Parameter Store has no conditional write, so a change names the
+ * generation it was planned from and is refused if the topology moved since; the workflows that change roles
+ * also refuse to run beside one another, which is what keeps two writers apart.
+ */
+import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import {
+  describeIssues,
+  readTopology,
+  recordTargets,
+  TopologyError,
+  topologySchema,
+  type Topology,
+} from './topology';
+import type { TopologyParameterNames } from './topology-parameters';
+
+export interface TopologyChange {
+  /** The generation the change was planned from: it is refused if the topology has moved since. */
+  readonly expectedGeneration: number;
+  /** What makes the change (the workflow and its execution): a retried change is recognised by it. */
+  readonly changedBy: string;
+  readonly now: Date;
+  /** The new roles, from the current topology. */
+  readonly next: (current: Topology) => Pick<Topology, 'writer' | 'replica' | 'retired'>;
+}
+
+/**
+ * Writes a change: the document first (the source of truth), then the records' parameters derived from it.
+ * A change already written by the same `changedBy` (a retried step) is not written twice; the records'
+ * parameters are written again, in case the first attempt stopped between the two.
+ */
+export async function changeTopology(
+  ssm: Pick<SSMClient, 'send'>,
+  names: TopologyParameterNames,
+  change: TopologyChange,
+): Promise<{ readonly topology: Topology; readonly written: boolean }> {
+  const current = await readTopology(ssm, names);
+  if (current.generation === change.expectedGeneration + 1 && current.changedBy === change.changedBy) {
+    await writeRecordTargets(ssm, names, current);
+    return { topology: current, written: false };
+  }
+  if (current.generation !== change.expectedGeneration)
+    throw new TopologyChanged(names.document, change.expectedGeneration, current);
+  const candidate = {
+    ...change.next(current),
+    generation: current.generation + 1,
+    changedAt: change.now.toISOString(),
+    changedBy: change.changedBy,
+  };
+  const parsed = topologySchema.safeParse(candidate);
+  if (!parsed.success)
+    throw new TopologyError(
+      'TopologyInvalid',
+      `${names.document}: the change would leave an invalid topology: ${describeIssues(parsed.error)}`,
+      { cause: parsed.error },
+    );
+  await ssm.send(
+    new PutParameterCommand({
+      Name: names.document,
+      Value: JSON.stringify(parsed.data),
+      Type: 'String',
+      Overwrite: true,
+    }),
+  );
+  await writeRecordTargets(ssm, names, parsed.data);
+  return { topology: parsed.data, written: true };
+}
+
+class TopologyChanged extends TopologyError {
+  constructor(parameter: string, expected: number, current: Topology) {
+    super(
+      'TopologyChanged',
+      `${parameter}: planned from generation ${expected}, but it is at generation ${current.generation} ` +
+        `(${current.changedBy}); read it again (dr status) and decide anew`,
+    );
+  }
+}
+
+async function writeRecordTargets(
+  ssm: Pick<SSMClient, 'send'>,
+  names: TopologyParameterNames,
+  topology: Topology,
+) {
+  const targets = recordTargets(topology);
+  for (const [name, value] of [
+    [names.primaryRecord, targets.primary],
+    [names.secondaryRecord, targets.secondary],
+  ] as const)
+    await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true }));
+}
