@@ -9,15 +9,14 @@
 import { RDSClient } from '@aws-sdk/client-rds';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
-import { databaseRefSchema, lambdaResolver, withConnection } from '../shared/database';
+import { databaseRefSchema, lambdaResolver } from '../shared/database';
 import { RESOURCE_PREFIX } from '../shared/patterns';
-import { DatabaseError } from '../shared/postgres-errors';
 import { awsRegion, hostName, rdsInstanceIdentifier } from '../shared/schemas';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import { topologyParameterNames } from '../shared/topology-parameters';
 import { assessFailover, type FailoverAssessment } from './assess';
 import { advancePromotion, type PromotionRound } from './promote';
-import { retireWriter, type RetiredWriter } from './retire-writer';
+import { retireIfReachable, type RetireResult } from './retire-writer';
 
 const secretId = databaseRefSchema.shape.secretId;
 const databaseName = databaseRefSchema.shape.database.unwrap();
@@ -53,9 +52,6 @@ export const failoverEventSchema = z.discriminatedUnion('mode', [
   }),
 ]);
 export type FailoverEvent = z.input<typeof failoverEventSchema>;
-
-export type RetireResult =
-  ({ readonly reachable: true } & RetiredWriter) | { readonly reachable: false; readonly problem: string };
 
 const environmentSchema = z.object({
   TOPOLOGY_REGION: awsRegion,
@@ -101,23 +97,9 @@ export async function handler(event: unknown): Promise<FailoverAssessment | Reti
           host: input.host,
           database: 'postgres',
         });
-        try {
-          const retired = await withConnection(
-            settings,
-            {
-              connectTimeoutMs: input.connectTimeoutMs,
-              statementTimeoutMs: 30_000,
-              applicationName: 'pg-dr-failover',
-            },
-            retireWriter,
-          );
-          instrumentation.logger.info('former writer retired', { ...retired });
-          return { reachable: true, ...retired };
-        } catch (e) {
-          // Unreachable (its region is gone) is expected: it is retired when it comes back. Anything else fails.
-          if (!(e instanceof DatabaseError) || (e.kind !== 'unreachable' && e.kind !== 'timeout')) throw e;
-          return { reachable: false, problem: (e as Error).message };
-        }
+        const result = await retireIfReachable(settings, input.connectTimeoutMs);
+        instrumentation.logger.info('former writer', { ...result });
+        return result;
       }
       case 'promote': {
         let client = rds.get(input.region);

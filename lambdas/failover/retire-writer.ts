@@ -8,6 +8,8 @@
  * writer left half-retired must not pass for retired.
  */
 import type { Client } from 'pg';
+import { withConnection, type ConnectionSettings } from '../shared/database';
+import { DatabaseError } from '../shared/postgres-errors';
 import { quoteIdent } from '../shared/sql-identifier';
 import { ENDABLE_SESSION } from '../shared/sessions';
 import { FailoverError } from './replication-position';
@@ -63,6 +65,27 @@ export async function retireWriter(client: Client): Promise<RetiredWriter> {
   };
 }
 
+/**
+ * Opens a promoted writer: what its former writer's retirement, or a switchover's fence, left set. Those are
+ * database settings (pg_database and pg_db_role_setting), written to WAL like everything else, so a physical
+ * replica that replayed them carries them into its promotion: every application database would refuse
+ * connections and default to read-only. Run on the promoted instance, connected to `postgres`; idempotent.
+ */
+export async function openWriter(client: Client): Promise<{ readonly databases: readonly string[] }> {
+  await client.query('SET default_transaction_read_only = off');
+  const { rows: databases } = await client.query<{ datname: string }>(
+    `SELECT datname FROM pg_database
+      WHERE NOT datistemplate AND datname <> ALL($1::text[])
+      ORDER BY datname`,
+    [MAINTENANCE],
+  );
+  for (const { datname } of databases) {
+    await client.query(`ALTER DATABASE ${quoteIdent(datname)} WITH ALLOW_CONNECTIONS true`);
+    await client.query(`ALTER DATABASE ${quoteIdent(datname)} RESET default_transaction_read_only`);
+  }
+  return { databases: databases.map((d) => d.datname) };
+}
+
 /** Whether a server is retired: every application database refuses connections. */
 export async function isRetired(client: Client): Promise<boolean> {
   const { rows } = await client.query<{ open: number }>(
@@ -71,4 +94,36 @@ export async function isRetired(client: Client): Promise<boolean> {
     [MAINTENANCE],
   );
   return rows[0]?.open === 0;
+}
+
+export type RetireResult =
+  ({ readonly reachable: true } & RetiredWriter) | { readonly reachable: false; readonly problem: string };
+
+/**
+ * Retires a former writer if it can be reached. Only one that cannot be reached counts as gone (its region
+ * lost; it is retired when it comes back): one that answered and then failed, a timeout half-way through
+ * retiring it, is a live writer, and the failure is thrown.
+ */
+export async function retireIfReachable(
+  settings: ConnectionSettings,
+  connectTimeoutMs: number,
+  retire: (client: Client) => Promise<RetiredWriter> = retireWriter,
+): Promise<RetireResult> {
+  const reached = { value: false };
+  try {
+    const retired = await withConnection(
+      settings,
+      { connectTimeoutMs, statementTimeoutMs: 30_000, applicationName: 'pg-dr-failover' },
+      (client) => {
+        reached.value = true;
+        return retire(client);
+      },
+    );
+    return { reachable: true, ...retired };
+  } catch (e) {
+    const unreachable =
+      !reached.value && e instanceof DatabaseError && (e.kind === 'unreachable' || e.kind === 'timeout');
+    if (!unreachable) throw e;
+    return { reachable: false, problem: e.message };
+  }
 }

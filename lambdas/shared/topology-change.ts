@@ -1,7 +1,8 @@
 /**
  * Changing the topology (topology.ts). Parameter Store has no conditional write, so a change names the
- * generation it was planned from and is refused if the topology moved since; the workflows that change roles
- * also refuse to run beside one another, which is what keeps two writers apart.
+ * generation it was planned from and is refused if the topology moved since. That check and the write are
+ * two calls: two changes racing between them both write, and the last one wins (docs/topology.md, Known
+ * limits). The workflows that change roles do not yet refuse to run beside one another.
  */
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import {

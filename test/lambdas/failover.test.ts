@@ -3,7 +3,8 @@ import { Client } from 'pg';
 import { assessFailover } from '../../lambdas/failover/assess';
 import type { ConnectionSettings } from '../../lambdas/shared/database';
 import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
-import { isRetired, retireWriter } from '../../lambdas/failover/retire-writer';
+import { isRetired, openWriter, retireIfReachable, retireWriter } from '../../lambdas/failover/retire-writer';
+import { DatabaseError } from '../../lambdas/shared/postgres-errors';
 import {
   checkPromotable,
   dataLossWindow,
@@ -328,5 +329,64 @@ describe('failover step handler', () => {
       message: 'missing topology location: TOPOLOGY_REGION, RESOURCE_PREFIX',
     });
     expect(secrets.calls()).toHaveLength(0);
+  });
+});
+
+describe('a retired writer’s settings reach its physical replica', () => {
+  let primary: PostgresServer;
+  let replica: PostgresServer;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    primary = await PostgresServer.start({ name: 'retire-primary' });
+    await execute(primary, 'postgres', 'CREATE DATABASE shop');
+    await execute(primary, 'shop', 'CREATE TABLE t (id int)');
+    replica = await PostgresServer.startStandby(primary, { name: 'retire-replica' });
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    await replica.destroy();
+    await primary.destroy();
+  });
+
+  async function connect(server: PostgresServer, database = 'postgres'): Promise<Client> {
+    const client = new Client(server.clientConfig(database));
+    client.on('error', () => undefined);
+    clients.push(client);
+    await client.connect();
+    return client;
+  }
+
+  it('so the promoted replica is opened: its databases take connections and writes again, the old writer stays retired', async () => {
+    const p = await connect(primary);
+    await retireWriter(p);
+    const r = await connect(replica);
+    await waitForReplay(r, (await writerPosition(p)).currentLsn ?? '', { timeoutMs: 10_000, pollMs: 20 });
+    // Replayed: the replica refuses the application database too.
+    expect(await isRetired(r)).toBe(true);
+    await r.query('SELECT pg_promote(true, 30)');
+    const promoted = await connect(replica);
+    await expect(openWriter(promoted)).resolves.toEqual({ databases: ['shop'] });
+    const application = await connect(replica, 'shop');
+    await application.query('INSERT INTO t VALUES (1)');
+    expect(await isRetired(promoted)).toBe(false);
+    await expect(connect(primary, 'shop')).rejects.toMatchObject({ code: '55000' });
+  });
+
+  it('counts only a writer it cannot reach as gone: one that fails after answering is a live writer', async () => {
+    const settings: ConnectionSettings = {
+      host: '127.0.0.1',
+      port: primary.port,
+      database: 'postgres',
+      user: primary.user,
+      password: primary.password,
+      ...(primary.tls === undefined ? {} : { ca: primary.tls.caCert }),
+    };
+    const timedOut = () =>
+      Promise.reject(new DatabaseError('timeout', 'canceling statement due to statement timeout'));
+    await expect(retireIfReachable(settings, 2000, timedOut)).rejects.toMatchObject({ kind: 'timeout' });
+    await expect(
+      retireIfReachable({ ...settings, port: await freeLoopbackPort() }, 1000),
+    ).resolves.toMatchObject({ reachable: false });
   });
 });
