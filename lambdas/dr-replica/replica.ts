@@ -6,6 +6,7 @@ import {
   type DBInstance,
   type RDSClient,
 } from '@aws-sdk/client-rds';
+import { TERMINAL_DB_STATUSES } from '../shared/rds-status';
 import { RoutableError } from '../shared/routable-error';
 
 /** Where a new cross-region replica goes: the DR region's existing subnet group, security group, parameters, key. */
@@ -35,19 +36,6 @@ export interface ReplicaProgress {
   readonly parameterGroup: string | null;
   readonly parameterApplyStatus: string | null;
 }
-
-/** Statuses RDS does not leave by itself: waiting on them would only run out the rounds. */
-const TERMINAL_STATUSES = new Set([
-  'failed',
-  'incompatible-network',
-  'incompatible-option-group',
-  'incompatible-parameters',
-  'incompatible-restore',
-  'inaccessible-encryption-credentials',
-  'inaccessible-encryption-credentials-recoverable',
-  'restore-error',
-  'storage-full',
-]);
 
 export class DrReplicaError extends RoutableError<'DrReplicaConflict' | 'DrReplicaFailed'> {}
 
@@ -135,7 +123,7 @@ export async function advanceDrReplica(
       'DrReplicaConflict',
       `${replica} exists in ${placement.replicaRegion} and is not a read replica: choose another identifier`,
     );
-  if (TERMINAL_STATUSES.has(existing.DBInstanceStatus ?? ''))
+  if (TERMINAL_DB_STATUSES.has(existing.DBInstanceStatus ?? ''))
     throw new DrReplicaError(
       'DrReplicaFailed',
       `${replica} is ${existing.DBInstanceStatus ?? '?'} in ${placement.replicaRegion}: RDS will not recover it by itself (see its events; fix, or delete it and start the DR rebuild again)`,

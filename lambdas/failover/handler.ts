@@ -10,10 +10,9 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { databaseRefSchema, lambdaResolver } from '../shared/database';
-import { RESOURCE_PREFIX } from '../shared/patterns';
 import { awsRegion, hostName, rdsInstanceIdentifier } from '../shared/schemas';
-import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
-import { topologyParameterNames } from '../shared/topology-parameters';
+import { parseInput, runStep, stepInstrumentation } from '../shared/step';
+import { topologyLocation } from '../shared/topology-location';
 import { assessFailover, type FailoverAssessment } from './assess';
 import { advancePromotion, type PromotionRound } from './promote';
 import { retireIfReachable, type RetireResult } from './retire-writer';
@@ -53,37 +52,18 @@ export const failoverEventSchema = z.discriminatedUnion('mode', [
 ]);
 export type FailoverEvent = z.input<typeof failoverEventSchema>;
 
-const environmentSchema = z.object({
-  TOPOLOGY_REGION: awsRegion,
-  RESOURCE_PREFIX: z.string().regex(RESOURCE_PREFIX),
-});
-
 const instrumentation = stepInstrumentation('failover');
 let ssm: SSMClient | undefined;
 const rds = new Map<string, RDSClient>();
-
-function environment(): z.infer<typeof environmentSchema> {
-  const parsed = environmentSchema.safeParse(process.env);
-  if (!parsed.success)
-    throw new StepError(
-      'StepMisconfigured',
-      `missing topology location: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
-    );
-  return parsed.data;
-}
 
 export async function handler(event: unknown): Promise<FailoverAssessment | RetireResult | PromotionRound> {
   return runStep(instrumentation, async () => {
     const input = parseInput(failoverEventSchema, event);
     switch (input.mode) {
       case 'assess': {
-        const env = environment();
-        ssm ??= new SSMClient({ region: env.TOPOLOGY_REGION });
-        const assessment = await assessFailover(
-          { ssm, resolve: lambdaResolver() },
-          topologyParameterNames(env.RESOURCE_PREFIX),
-          input,
-        );
+        const { region, names } = topologyLocation();
+        ssm ??= new SSMClient({ region });
+        const assessment = await assessFailover({ ssm, resolve: lambdaResolver() }, names, input);
         instrumentation.logger.info('failover assessed', {
           generation: assessment.generation,
           writerReachable: assessment.writerReachable,

@@ -9,6 +9,7 @@ import {
   type DBInstance,
   type RDSClient,
 } from '@aws-sdk/client-rds';
+import { TERMINAL_DB_STATUSES } from '../shared/rds-status';
 import { FailoverError } from './replication-position';
 
 export interface PromotionRound {
@@ -21,19 +22,8 @@ export interface PromotionRound {
   readonly reason?: string;
 }
 
-/** Statuses an instance does not leave by itself: a promotion cannot finish from them. */
-const STUCK = new Set([
-  'failed',
-  'incompatible-network',
-  'incompatible-option-group',
-  'incompatible-parameters',
-  'incompatible-restore',
-  'inaccessible-encryption-credentials',
-  'inaccessible-encryption-credentials-recoverable',
-  'storage-full',
-  'stopped',
-  'deleting',
-]);
+/** Statuses a promotion cannot finish from: those RDS does not leave by itself, stopped and deleting. */
+const STUCK: ReadonlySet<string> = new Set([...TERMINAL_DB_STATUSES, 'stopped', 'deleting']);
 
 async function describe(rds: Pick<RDSClient, 'send'>, id: string): Promise<DBInstance> {
   try {

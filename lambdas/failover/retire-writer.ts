@@ -17,6 +17,17 @@ import { FailoverError } from './replication-position';
 /** Databases no application uses: RDS's own, the maintenance database and the templates. */
 const MAINTENANCE = ['postgres', 'rdsadmin', 'template0', 'template1'];
 
+/** The application databases of the server this session is connected to (every one but MAINTENANCE). */
+async function applicationDatabases(client: Client): Promise<string[]> {
+  const { rows } = await client.query<{ datname: string }>(
+    `SELECT datname FROM pg_database
+      WHERE NOT datistemplate AND datname <> ALL($1::text[])
+      ORDER BY datname`,
+    [MAINTENANCE],
+  );
+  return rows.map((r) => r.datname);
+}
+
 export interface RetiredWriter {
   /** Application databases that now refuse connections (including those that already did). */
   readonly databases: readonly string[];
@@ -27,14 +38,9 @@ export interface RetiredWriter {
 
 export async function retireWriter(client: Client): Promise<RetiredWriter> {
   await client.query('SET default_transaction_read_only = off');
-  const { rows: databases } = await client.query<{ datname: string }>(
-    `SELECT datname FROM pg_database
-      WHERE NOT datistemplate AND datname <> ALL($1::text[])
-      ORDER BY datname`,
-    [MAINTENANCE],
-  );
+  const databases = await applicationDatabases(client);
   const refused: string[] = [];
-  for (const { datname } of databases) {
+  for (const datname of databases) {
     try {
       await client.query(`ALTER DATABASE ${quoteIdent(datname)} WITH ALLOW_CONNECTIONS false`);
       await client.query(`ALTER DATABASE ${quoteIdent(datname)} SET default_transaction_read_only = on`);
@@ -59,7 +65,7 @@ export async function retireWriter(client: Client): Promise<RetiredWriter> {
         'but new ones can open: retire them as their owner',
     );
   return {
-    databases: databases.map((d) => d.datname),
+    databases,
     terminatedSessions: rows[0]?.terminated ?? 0,
     skippedSessions: rows[0]?.skipped ?? 0,
   };
@@ -73,17 +79,12 @@ export async function retireWriter(client: Client): Promise<RetiredWriter> {
  */
 export async function openWriter(client: Client): Promise<{ readonly databases: readonly string[] }> {
   await client.query('SET default_transaction_read_only = off');
-  const { rows: databases } = await client.query<{ datname: string }>(
-    `SELECT datname FROM pg_database
-      WHERE NOT datistemplate AND datname <> ALL($1::text[])
-      ORDER BY datname`,
-    [MAINTENANCE],
-  );
-  for (const { datname } of databases) {
+  const databases = await applicationDatabases(client);
+  for (const datname of databases) {
     await client.query(`ALTER DATABASE ${quoteIdent(datname)} WITH ALLOW_CONNECTIONS true`);
     await client.query(`ALTER DATABASE ${quoteIdent(datname)} RESET default_transaction_read_only`);
   }
-  return { databases: databases.map((d) => d.datname) };
+  return { databases };
 }
 
 /** Whether a server is retired: every application database refuses connections. */

@@ -1,19 +1,11 @@
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import { hostedZoneProblem } from '../shared/hosted-zone';
-import { RESOURCE_PREFIX } from '../shared/patterns';
-import { awsRegion } from '../shared/schemas';
 import { readTopology } from '../shared/topology';
-import { topologyParameterNames } from '../shared/topology-parameters';
+import { topologyLocation } from '../shared/topology-location';
 import { blueGreenInputSchema } from './schema';
 
-const environmentSchema = z.object({
-  /** Where the topology lives: the failover DNS stack's region. */
-  TOPOLOGY_REGION: awsRegion,
-  RESOURCE_PREFIX: z.string().regex(RESOURCE_PREFIX),
-});
 let ssm: SSMClient | undefined;
 
 const instrumentation = stepInstrumentation('validate-input');
@@ -35,14 +27,9 @@ export async function handler(event: unknown): Promise<{ valid: true }> {
     const problem = await hostedZoneProblem(route53, input.dns.hostedZoneId);
     if (problem !== undefined) throw new StepError('UnsupportedHostedZone', problem);
     if (!input.dryRun) {
-      const env = environmentSchema.safeParse(process.env);
-      if (!env.success)
-        throw new StepError(
-          'StepMisconfigured',
-          `missing topology location: ${env.error.issues.map((i) => i.path.join('.')).join(', ')}`,
-        );
-      ssm ??= new SSMClient({ region: env.data.TOPOLOGY_REGION });
-      const topology = await readTopology(ssm, topologyParameterNames(env.data.RESOURCE_PREFIX));
+      const { region, names } = topologyLocation();
+      ssm ??= new SSMClient({ region });
+      const topology = await readTopology(ssm, names);
       const host = (h: string) => h.replace(/\.$/, '').toLowerCase();
       if (host(topology.writer.endpoint) !== host(input.blueEndpoint))
         throw new StepError(
