@@ -77,6 +77,8 @@ export function buildDrApp(app: App, config: DrConfig): DrStacks {
     config,
     primaryEndpoint: primary.database.instance.dbInstanceEndpointAddress,
     replicaEndpoint: secondary.replica.instance.dbInstanceEndpointAddress,
+    primaryPort: primary.database.instance.dbInstanceEndpointPort,
+    replicaPort: secondary.replica.instance.dbInstanceEndpointPort,
     onCallTopic: topicIn(ROUTE53_METRICS_REGION),
   });
   const inPrimary = config.orchestrationRegion === config.primaryRegion;

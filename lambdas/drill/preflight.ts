@@ -1,8 +1,9 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { GetHealthCheckCommand, TestDNSAnswerCommand, type Route53Client } from '@aws-sdk/client-route-53';
-import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { normalizeName } from '../shared/dns-name';
 import { hostedZoneProblem } from '../shared/hosted-zone';
+import { describeRunning, runningExecutions } from '../shared/running-workflows';
 import { healthCheckStatuses } from './checker-health';
 
 export interface ControlPlanePreflightInput {
@@ -85,15 +86,7 @@ export async function checkControlPlane(
     );
   }
 
-  for (const stateMachineArn of input.exclusiveWith) {
-    const { executions } = await deps.sfn.send(
-      new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING', maxResults: 10 }),
-    );
-    const others = (executions ?? []).filter((e) => e.executionArn !== input.ownExecutionArn);
-    if (others.length > 0)
-      problems.push(
-        `running: ${others.map((e) => e.name ?? e.executionArn ?? '?').join(', ')} (${stateMachineArn.split(':').at(-1) ?? ''})`,
-      );
-  }
+  const running = await runningExecutions(deps.sfn, input.exclusiveWith, input.ownExecutionArn);
+  if (running.length > 0) problems.push(`running: ${describeRunning(running)}`);
   return { problems };
 }

@@ -8,7 +8,13 @@ import type { Client } from 'pg';
 import { RoutableError } from '../shared/routable-error';
 
 export class FailoverError extends RoutableError<
-  'ReplicaTooFarBehind' | 'NotAReplica' | 'ReplayTimeout' | 'RetireIncomplete' | 'PromotionFailed'
+  | 'ReplicaTooFarBehind'
+  | 'NotAReplica'
+  | 'ReplayTimeout'
+  | 'RetireIncomplete'
+  | 'PromotionFailed'
+  | 'WorkflowRunning'
+  | 'NotWritable'
 > {}
 
 /** A WAL position (`16/B374D848`) as a byte offset. */

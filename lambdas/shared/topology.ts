@@ -11,6 +11,7 @@
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { RoutableError } from './routable-error';
+import { databaseRefSchema } from './database-ref';
 import { awsRegion, hostName, rdsInstanceIdentifier } from './schemas';
 import type { TopologyParameterNames } from './topology-parameters';
 
@@ -19,6 +20,20 @@ export const topologyMember = z.strictObject({
   instanceIdentifier: rdsInstanceIdentifier,
   /** The instance's endpoint host name: what the records answer when it serves. */
   endpoint: hostName,
+  /**
+   * Its port (RDS `Endpoint.Port`); absent: the port of the secret that opens it. CloudFormation writes it as
+   * a string (a `GetAtt` in the first deploy's document), the workflows as a number.
+   */
+  port: z
+    .union([z.int(), z.string().regex(/^\d{1,5}$/).transform(Number)])
+    .pipe(z.int().min(1).max(65535))
+    .optional(),
+  /**
+   * The Secrets Manager secret (name or ARN) whose credentials open it; absent: the configured master secret.
+   * A blue-green cutover makes green, opened by its own secret, the writer; a physical replica and a promoted
+   * replica are opened by their writer's.
+   */
+  secretId: databaseRefSchema.shape.secretId.optional(),
 });
 export type TopologyMember = z.infer<typeof topologyMember>;
 

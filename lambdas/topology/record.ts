@@ -12,7 +12,7 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { awsRegion, hostName, rdsInstanceIdentifier } from '../shared/schemas';
-import { readTopology, TopologyError, type Topology } from '../shared/topology';
+import { readTopology, topologyMember, TopologyError, type Topology } from '../shared/topology';
 import { changeTopology, type TopologyChange } from '../shared/topology-change';
 import type { TopologyParameterNames } from '../shared/topology-parameters';
 
@@ -24,8 +24,8 @@ export const topologyEventSchema = z.discriminatedUnion('mode', [
     mode: z.literal('cutover'),
     /** Blue's endpoint: the writer the migration was planned for. */
     from: hostName,
-    /** Green, the new writer. */
-    to: instance,
+    /** Green, the new writer, and the secret that opens it (the migration's green secret). */
+    to: instance.extend({ secretId: topologyMember.shape.secretId.unwrap() }),
     changedBy,
   }),
   z.strictObject({
@@ -87,7 +87,16 @@ export async function recordRoles(
             replica: null,
             retired: t.retired,
           }
-        : { writer: t.writer, replica: event.replica, retired: t.retired },
+        : {
+            writer: t.writer,
+            // A physical replica: the writer's credentials and port open it.
+            replica: {
+              ...event.replica,
+              ...(t.writer.secretId === undefined ? {} : { secretId: t.writer.secretId }),
+              ...(t.writer.port === undefined ? {} : { port: t.writer.port }),
+            },
+            retired: t.retired,
+          },
   };
   const { topology, written } = await changeTopology(ssm, names, change);
   return {

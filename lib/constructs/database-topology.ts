@@ -9,6 +9,8 @@ export interface TopologyMemberProps {
   readonly region: string;
   readonly instanceIdentifier: string;
   readonly endpoint: string;
+  /** Endpoint.Port (a token: CloudFormation gives it as a string). */
+  readonly port: string;
 }
 
 export interface DatabaseTopologyProps {

@@ -34,6 +34,8 @@ export interface LocalWorldOptions {
   readonly config: Record<string, unknown>;
   /** RDS instance identifier → the host its endpoint resolves to here (a loopback server). */
   readonly endpoints?: Readonly<Record<string, string>>;
+  /** RDS instance identifier → the port its endpoint has here (the loopback server's); default 5432. */
+  readonly ports?: Readonly<Record<string, number>>;
   /** Secret name → SecretString, for the template's secrets and for any the operator adds (blue, green). */
   readonly secrets?: Readonly<Record<string, string>>;
   readonly route53?: { readonly switchDelayMs: number; readonly insyncDelayMs: number };
@@ -79,6 +81,10 @@ export function localWorld(options: LocalWorldOptions): LocalWorld {
     if (resource.Type === 'AWS::RDS::DBInstance' && attribute === 'Endpoint.Address') {
       const id = str(resource.Properties?.DBInstanceIdentifier);
       return endpoints[id];
+    }
+    if (resource.Type === 'AWS::RDS::DBInstance' && attribute === 'Endpoint.Port') {
+      const port = options.ports?.[str(resource.Properties?.DBInstanceIdentifier)];
+      return port === undefined ? undefined : String(port);
     }
     return undefined;
   };
@@ -387,6 +393,7 @@ function seedOthers(
       id,
       region: stack.region,
       endpoint: String(r(stack, { 'Fn::GetAtt': [logicalId, 'Endpoint.Address'] })),
+      port: Number(r(stack, { 'Fn::GetAtt': [logicalId, 'Endpoint.Port'] })),
       parameterGroup: str(p.DBParameterGroupName, 'default.postgres17'),
       backupRetentionPeriod: Number(
         p.BackupRetentionPeriod ?? (p.SourceDBInstanceIdentifier === undefined ? 1 : 0),

@@ -15,6 +15,7 @@ export interface SimulatedInstance {
   status: string;
   busyUntil: number;
   endpoint: string;
+  port: number;
   parameterGroup: string;
   parameterApplyStatus: 'in-sync' | 'applying' | 'pending-reboot';
   backupRetentionPeriod: number;
@@ -81,6 +82,7 @@ export class RdsSimulator implements Simulator {
       status: 'available',
       busyUntil: 0,
       endpoint: `${instance.id}.simulated.${instance.region}.rds.amazonaws.com`,
+      port: 5432,
       parameterGroup: 'default.postgres17',
       parameterApplyStatus: 'in-sync',
       backupRetentionPeriod: 7,
@@ -120,7 +122,7 @@ export class RdsSimulator implements Simulator {
       DBInstanceArn: this.arn(i.region, i.id),
       Engine: i.engine,
       DBInstanceStatus: i.status,
-      ...(i.status === 'creating' ? {} : { Endpoint: { Address: i.endpoint, Port: 5432 } }),
+      ...(i.status === 'creating' ? {} : { Endpoint: { Address: i.endpoint, Port: i.port } }),
       DBParameterGroups: [
         { DBParameterGroupName: i.parameterGroup, ParameterApplyStatus: i.parameterApplyStatus },
       ],

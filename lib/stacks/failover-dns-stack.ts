@@ -13,6 +13,9 @@ export interface FailoverDnsStackProps extends StackProps {
   readonly config: DrConfig;
   readonly primaryEndpoint: string;
   readonly replicaEndpoint: string;
+  /** The instances' ports (Endpoint.Port), recorded in the first topology. */
+  readonly primaryPort: string;
+  readonly replicaPort: string;
   /** On-call topic in us-east-1, where Route 53 health-check metrics live. */
   readonly onCallTopic: sns.ITopic;
 }
@@ -35,11 +38,13 @@ export class FailoverDnsStack extends Stack {
         region: config.primaryRegion,
         instanceIdentifier: config.database.primaryInstanceIdentifier,
         endpoint: props.primaryEndpoint,
+        port: props.primaryPort,
       },
       replica: {
         region: config.secondaryRegion,
         instanceIdentifier: config.database.replicaInstanceIdentifier,
         endpoint: props.replicaEndpoint,
+        port: props.replicaPort,
       },
     });
     this.dns = new FailoverDns(this, 'FailoverDns', {

@@ -200,7 +200,7 @@ describe('drill preflight: Route 53 and Step Functions', () => {
     expect((await checkControlPlane(clients, input)).problems).toEqual([
       'health check hc-replica-db: unhealthy (Route 53 HealthCheckStatus 0)',
       'DNS: db.provability-fabric.org answers replica.example.internal., not the primary (a failover in progress, or a health check left inverted? run dr drill restore)',
-      'running: migrate-20261129-0159-abc (pg-dr-blue-green-migration)',
+      'running: pg-dr-blue-green-migration: migrate-20261129-0159-abc',
     ]);
   });
 

@@ -1,6 +1,9 @@
+import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
 import { Client } from 'pg';
 import { assessFailover } from '../../lambdas/failover/assess';
+import { openPromoted } from '../../lambdas/failover/open-writer';
 import type { ConnectionSettings } from '../../lambdas/shared/database';
 import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
 import { isRetired, openWriter, retireIfReachable, retireWriter } from '../../lambdas/failover/retire-writer';
@@ -18,6 +21,7 @@ import { coldStart, databaseSecret } from '../support/lambda';
 import { freeLoopbackPort, PostgresServer } from '../support/postgres';
 import { execute } from '../support/replication';
 
+const DRILL = 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-failover-drill';
 const LIMITS = { maxBytesBehind: 16 * 1024 * 1024, maxSecondsSinceLastReplay: 60 };
 
 describe('failover measurements against a real primary and streaming replica', () => {
@@ -134,7 +138,12 @@ describe('failover measurements against a real primary and streaming replica', (
     const topology = {
       generation: 3,
       writer: { region: 'us-west-2', instanceIdentifier: 'pg-dr-primary', endpoint: 'writer.internal' },
-      replica: { region: 'us-east-1', instanceIdentifier: 'pg-dr-replica', endpoint: 'replica.internal' },
+      replica: {
+        region: 'us-east-1',
+        instanceIdentifier: 'pg-dr-replica',
+        endpoint: 'replica.internal',
+        secretId: 'pg-dr/replica-only',
+      },
       retired: [],
       changedBy: 'first deploy',
     };
@@ -147,8 +156,11 @@ describe('failover measurements against a real primary and streaming replica', (
       password: server.password,
       ...(server.tls === undefined ? {} : { ca: server.tls.caCert }),
     });
+    const sfn = mockClient(SFNClient);
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     const clients = {
       ssm: new SSMClient({ region: 'us-east-1' }),
+      sfn: new SFNClient({ region: 'us-east-1' }),
       resolve: (ref: { host?: string }) =>
         Promise.resolve(settings(ref.host === 'writer.internal' ? primary : replica)),
     };
@@ -158,16 +170,34 @@ describe('failover measurements against a real primary and streaming replica', (
       limits: LIMITS,
       force: false,
       writerConnectTimeoutMs: 2000,
+      exclusiveWith: [DRILL],
+      ownExecutionArn: 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-region-failover:f-1',
     };
     const [p, r] = await Promise.all([connect(primary), connect(replica)]);
     await p.query("INSERT INTO orders (note) VALUES ('assessed')");
     await waitForReplay(r, (await writerPosition(p)).currentLsn ?? '', { timeoutMs: 10_000, pollMs: 20 });
-    await expect(assessFailover(clients, names, request)).resolves.toMatchObject({
+    const assessed = await assessFailover(clients, names, request);
+    expect(assessed).toMatchObject({
       generation: 3,
       writerReachable: true,
       writerWritable: true,
       window: { measuredBy: 'lsn', bytesBehind: 0 },
     });
+    // Each member names the secret that opens it: its own, or the master secret.
+    expect(assessed.writer.secretId).toBe('pg-dr/postgres-master');
+    expect(assessed.replica).toEqual({ ...topology.replica, secretId: 'pg-dr/replica-only' });
+
+    // A drill running: the failover must not race it, and nothing is measured.
+    sfn.on(ListExecutionsCommand, { stateMachineArn: DRILL }).resolves({
+      executions: [
+        { executionArn: `${DRILL.replace(':stateMachine:', ':execution:')}:weekly`, name: 'weekly' } as never,
+      ],
+    });
+    await expect(assessFailover(clients, names, request)).rejects.toMatchObject({
+      name: 'WorkflowRunning',
+      message: expect.stringContaining('running: pg-dr-failover-drill: weekly;') as string,
+    });
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
 
     // The region is lost: the writer does not answer, and the window is bounded from the replica alone.
     await primary.stop();
@@ -278,9 +308,16 @@ describe('failover step handler', () => {
     process.env.DB_CA_FILE = `${server.rootDir}/tls/ca.crt`;
     const { handler, secrets, GetSecretValue } = coldStart<Handler>('../../lambdas/failover/handler');
     secrets.on(GetSecretValue, { SecretId: 'pg-dr/master' }).resolves(databaseSecret(server));
-    await expect(
-      handler({ mode: 'retire', secretId: 'pg-dr/master', host: 'localhost' }),
-    ).resolves.toMatchObject({ reachable: true, databases: ['orders'] });
+    const member = (secretId: string) => ({
+      region: 'us-west-2',
+      instanceIdentifier: 'pg-dr-primary',
+      endpoint: 'localhost',
+      secretId,
+    });
+    await expect(handler({ mode: 'retire', member: member('pg-dr/master') })).resolves.toMatchObject({
+      reachable: true,
+      databases: ['orders'],
+    });
 
     const gone = await freeLoopbackPort();
     secrets.on(GetSecretValue, { SecretId: 'pg-dr/gone' }).resolves({
@@ -288,8 +325,7 @@ describe('failover step handler', () => {
     });
     const unreachable = await handler({
       mode: 'retire',
-      secretId: 'pg-dr/gone',
-      host: 'localhost',
+      member: member('pg-dr/gone'),
       connectTimeoutMs: 1000,
     });
     expect(unreachable).toMatchObject({ reachable: false });
@@ -315,7 +351,15 @@ describe('failover step handler', () => {
       }),
     ).rejects.toMatchObject({ name: 'InvalidInput' });
     await expect(
-      handler({ mode: 'retire', secretId: 'postgresql://u:pw@h/db', host: 'localhost' }),
+      handler({
+        mode: 'retire',
+        member: {
+          region: 'us-west-2',
+          instanceIdentifier: 'pg-dr-primary',
+          endpoint: 'localhost',
+          secretId: 'postgresql://u:pw@h/db',
+        },
+      }),
     ).rejects.toMatchObject({ name: 'InvalidInput' });
     delete process.env.TOPOLOGY_REGION;
     await expect(
@@ -323,6 +367,8 @@ describe('failover step handler', () => {
         mode: 'assess',
         secretId: 'pg-dr/master',
         limits: { maxBytesBehind: 0, maxSecondsSinceLastReplay: 60 },
+        exclusiveWith: [],
+        ownExecutionArn: 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-region-failover:f-1',
       }),
     ).rejects.toMatchObject({
       name: 'StepMisconfigured',
@@ -364,8 +410,22 @@ describe('a retired writer’s settings reach its physical replica', () => {
     await waitForReplay(r, (await writerPosition(p)).currentLsn ?? '', { timeoutMs: 10_000, pollMs: 20 });
     // Replayed: the replica refuses the application database too.
     expect(await isRetired(r)).toBe(true);
+    const settings: ConnectionSettings = {
+      host: '127.0.0.1',
+      port: replica.port,
+      database: 'postgres',
+      user: replica.user,
+      password: replica.password,
+      ...(replica.tls === undefined ? {} : { ca: replica.tls.caCert }),
+    };
+    // Still a replica: not opened, and the step says why.
+    await expect(openPromoted(settings)).rejects.toMatchObject({
+      name: 'NotWritable',
+      message: '127.0.0.1 is still in recovery: RDS reports it promoted, PostgreSQL does not (yet)',
+    });
     await r.query('SELECT pg_promote(true, 30)');
     const promoted = await connect(replica);
+    await expect(openPromoted(settings)).resolves.toEqual({ databases: ['shop'], writable: true });
     await expect(openWriter(promoted)).resolves.toEqual({ databases: ['shop'] });
     const application = await connect(replica, 'shop');
     await application.query('INSERT INTO t VALUES (1)');

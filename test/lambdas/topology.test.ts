@@ -23,7 +23,7 @@ const NOW = new Date('2026-11-30T12:00:00.000Z');
 const CUTOVER = {
   mode: 'cutover',
   from: 'blue.west.rds.example',
-  to: { instanceIdentifier: 'green', endpoint: 'green.west.rds.example' },
+  to: { instanceIdentifier: 'green', endpoint: 'green.west.rds.example', secretId: 'pg-dr/green' },
   changedBy: 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-blue-green-migration:migrate-1',
 } as const;
 const REBUILD = {
@@ -48,7 +48,12 @@ describe('the topology step: recording the roles a workflow changed', () => {
       replica: null,
     });
     expect(stored(store)).toMatchObject({
-      writer: { region: 'us-west-2', instanceIdentifier: 'green', endpoint: 'green.west.rds.example' },
+      writer: {
+        region: 'us-west-2',
+        instanceIdentifier: 'green',
+        endpoint: 'green.west.rds.example',
+        secretId: 'pg-dr/green',
+      },
       replica: null,
       retired: [],
       changedBy: CUTOVER.changedBy,
@@ -64,6 +69,8 @@ describe('the topology step: recording the roles a workflow changed', () => {
       replica: 'green-dr.east.rds.example',
     });
     expect(store.values.get(NAMES.secondaryRecord)).toBe('green-dr.east.rds.example');
+    // A physical replica of green is opened by green's credentials: a failover to it reads them from here.
+    expect(stored(store).replica).toEqual({ ...REBUILD.replica, secretId: 'pg-dr/green' });
   });
 
   it('writes a retried step once', async () => {

@@ -278,7 +278,7 @@ describe('failover drill, in the local world (the synthesized app, IAM from its 
     expect(d.notifications()[0]?.Message).toContain('PreflightRefused');
     expect(d.notifications()[0]?.Message).toMatch(/health check [0-9a-f-]{36}: unhealthy/);
     expect(d.notifications()[0]?.Message).toContain(
-      'running: migrate-20261129-0150 (pg-dr-blue-green-migration)',
+      'running: pg-dr-blue-green-migration: migrate-20261129-0150',
     );
   });
 
