@@ -256,6 +256,18 @@ export const drConfigSchema = z
         error: 'must be an existing folder (the Prisma migrations folder, relative to the CDK app)',
       }),
     drill: drillSchema,
+    /** The region failover (statemachines/region-failover.asl.json): when it refuses to promote unless forced. */
+    failover: z.strictObject({
+      /** Refuse when the replica is more WAL than this behind a writer that answers. */
+      maxBytesBehind: intIn(0, 1024 ** 4),
+      /**
+       * Refuse when the writer cannot be asked and the replica's last replayed commit is older than this. That
+       * is an upper bound of the loss, and it grows with the time since the region was lost (an idle writer
+       * commits nothing either): the default (an hour) refuses a replica that was far behind, not a failover
+       * started late; `dr failover --force` accepts the measured bound.
+       */
+      maxSecondsSinceLastReplay: intIn(1, 86_400),
+    }),
     blueGreen: z.strictObject({
       /**
        * Blue and green secrets must be named under this prefix: the workflow steps may read only those
@@ -470,6 +482,7 @@ export const CONFIG_DEFAULTS = {
   },
   backups: { noncurrentVersionExpirationDays: 30 },
   migrationsDirectory: 'prisma/migrations',
+  failover: { maxBytesBehind: 16 * 1024 * 1024, maxSecondsSinceLastReplay: 3600 },
   blueGreen: { secretNamePrefix: 'pg-dr/' },
   drill: {
     schedule: { enabled: true, expression: 'cron(0 2 ? * SUN *)' },

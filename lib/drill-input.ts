@@ -1,5 +1,5 @@
 import type { DrConfig } from './config';
-import { drNames } from './names';
+import { drNames, failoverSetIdentifier } from './names';
 
 export interface DrillInputRefs {
   readonly primaryEndpoint: string;
@@ -9,6 +9,8 @@ export interface DrillInputRefs {
   readonly watch: readonly { readonly healthCheckId: string; readonly label: string }[];
   readonly drillStateMachineArn: string;
   readonly migrationStateMachineArn: string;
+  /** A drill must not run while a region failover does. */
+  readonly regionFailoverStateMachineArn: string;
 }
 
 /**
@@ -49,7 +51,11 @@ export function drillInput(config: DrConfig, refs: DrillInputRefs): Record<strin
       s3TimeoutSeconds: d.s3TimeoutSeconds,
       pollMs: d.pollIntervalMs,
     },
-    exclusiveWith: [refs.drillStateMachineArn, refs.migrationStateMachineArn],
+    exclusiveWith: [
+      refs.drillStateMachineArn,
+      refs.migrationStateMachineArn,
+      refs.regionFailoverStateMachineArn,
+    ],
     ...(d.migrationDryRun
       ? {
           // Plans what a migration would apply to production; blue and green are both the primary.
@@ -62,8 +68,8 @@ export function drillInput(config: DrConfig, refs: DrillInputRefs): Record<strin
             dns: {
               hostedZoneId: config.hostedZoneId,
               recordName: config.recordName,
-              setIdentifier: `${config.recordName}-primary`,
-              secondarySetIdentifier: `${config.recordName}-secondary`,
+              setIdentifier: failoverSetIdentifier(config.recordName, 'primary'),
+              secondarySetIdentifier: failoverSetIdentifier(config.recordName, 'secondary'),
             },
             subscription: 'dr_drill_dry_run',
             catchUpTimeoutMs: 5000,

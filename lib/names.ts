@@ -22,6 +22,9 @@ export function drNames(config: DrConfig) {
     drRebuildStateMachine: `${p}-dr-rebuild`,
     migrationSafetyNetStateMachine: `${p}-blue-green-safety-net`,
     drillStateMachine: `${p}-failover-drill`,
+    regionFailoverStateMachine: `${p}-region-failover`,
+    /** The activity the region failover's approval waits on (`dr failover approve` answers it). */
+    failoverApprovalActivity: `${p}-failover-approval`,
     drillSchedule: `${p}-weekly-failover-drill`,
     dashboard: `${p}-disaster-recovery`,
     alarms: {
@@ -40,6 +43,7 @@ export function drNames(config: DrConfig) {
       replicaLagHigh: `${p}-replica-lag-high`,
       migrationFailed: `${p}-migration-failed`,
       drRebuildFailed: `${p}-dr-rebuild-failed`,
+      regionFailoverFailed: `${p}-region-failover-failed`,
       migrationSafetyNetFailed: `${p}-migration-safety-net-failed`,
       drillFailed: `${p}-drill-failed`,
       drillStale: `${p}-no-successful-drill`,
@@ -65,3 +69,7 @@ export function onCallRegions(config: DrConfig): string[] {
     ]),
   ];
 }
+
+/** The set identifier of a failover record of `recordName` (each record name has one PRIMARY, one SECONDARY). */
+export const failoverSetIdentifier = (recordName: string, role: 'primary' | 'secondary'): string =>
+  `${recordName}-${role}`;

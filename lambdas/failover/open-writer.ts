@@ -12,6 +12,8 @@ export interface OpenedWriter {
   /** Application databases opened and checked read-write. */
   readonly databases: readonly string[];
   readonly writable: true;
+  /** When the checks passed: the writer takes writes from here (the failover's RTO ends here). */
+  readonly openedAt: string;
 }
 
 const OPTIONS: ConnectOptions = {
@@ -48,5 +50,5 @@ export async function openPromoted(settings: ConnectionSettings): Promise<Opened
         `${settings.host}: a new session on database ${database} is read-only after opening it`,
       );
   }
-  return { databases, writable: true };
+  return { databases, writable: true, openedAt: new Date().toISOString() };
 }

@@ -1,3 +1,4 @@
+import { failoverSetIdentifier } from '../names';
 import { createHash } from 'node:crypto';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -173,8 +174,8 @@ export function workflowInput(options: MigrateOptions): BlueGreenInput {
     dns: {
       hostedZoneId: options.dnsZone,
       recordName: record,
-      setIdentifier: options.dnsSetIdentifier ?? `${record}-primary`,
-      secondarySetIdentifier: options.dnsSecondarySetIdentifier ?? `${record}-secondary`,
+      setIdentifier: options.dnsSetIdentifier ?? failoverSetIdentifier(record, 'primary'),
+      secondarySetIdentifier: options.dnsSecondarySetIdentifier ?? failoverSetIdentifier(record, 'secondary'),
     },
     ...(options.smokeTestUrl === undefined ? {} : { smokeTestUrl: options.smokeTestUrl }),
     subscription: options.subscription,

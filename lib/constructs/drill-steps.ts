@@ -24,6 +24,7 @@ export interface DrillStepsProps {
   /** State machines whose running executions the preflight lists; the freshness check reads the drill's. */
   readonly drillStateMachineArn: string;
   readonly migrationStateMachineArn: string;
+  readonly regionFailoverStateMachineArn: string;
   readonly backups: {
     readonly sourceBucket: string;
     readonly sourceKey: kms.IKey;
@@ -127,7 +128,11 @@ export class DrillSteps extends Construct {
     preflight.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['states:ListExecutions'],
-        resources: [props.drillStateMachineArn, props.migrationStateMachineArn],
+        resources: [
+          props.drillStateMachineArn,
+          props.migrationStateMachineArn,
+          props.regionFailoverStateMachineArn,
+        ],
       }),
     );
 

@@ -1,3 +1,4 @@
+import { failoverSetIdentifier } from '../names';
 import { Duration } from 'aws-cdk-lib';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
@@ -128,7 +129,10 @@ export class FailoverDns extends Construct {
         domainName: target.recordTarget,
         ttl: props.ttl,
         failover,
-        setIdentifier: `${recordName}-${failover.toLowerCase()}`,
+        setIdentifier: failoverSetIdentifier(
+          recordName,
+          failover === route53.Failover.PRIMARY ? 'primary' : 'secondary',
+        ),
         healthCheck,
       });
     const pair = (prefix: string, recordName: string, primaryCheck: route53.HealthCheck) => {

@@ -193,6 +193,9 @@ export class EventBridgeSimulator implements Simulator {
         };
       case 'ListTargetsByRule':
         return { Targets: rule.targets.map((t) => ({ ...t })) };
+      case 'DisableRule':
+        rule.state = 'DISABLED';
+        return {};
       default:
         throw new Error(`${this.label}: ${call.operation} is catalogued but not simulated`);
     }

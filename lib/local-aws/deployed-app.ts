@@ -169,6 +169,8 @@ export class DeployedApp {
         return named('RoleName') ?? `${stack.stackName}-${name}`.slice(0, 64);
       case 'AWS::StepFunctions::StateMachine':
         return `arn:aws:states:${stack.region}:${stack.account}:stateMachine:${named('StateMachineName') ?? name}`;
+      case 'AWS::StepFunctions::Activity':
+        return `arn:aws:states:${stack.region}:${stack.account}:activity:${named('Name') ?? name}`;
       case 'AWS::SNS::Topic':
         return `arn:aws:sns:${stack.region}:${stack.account}:${named('TopicName') ?? name}`;
       case 'AWS::KMS::Key':

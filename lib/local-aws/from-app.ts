@@ -41,6 +41,8 @@ export interface LocalWorldOptions {
   readonly route53?: { readonly switchDelayMs: number; readonly insyncDelayMs: number };
   readonly s3ReplicationDelayMs?: number;
   readonly rds?: RdsTiming;
+  /** A promoted replica's database leaves recovery here (a real standby: pg_promote()). */
+  readonly onPromote?: (region: string, id: string) => void | Promise<void>;
   /** Authorize every call a principal makes against its synthesized role (default true). */
   readonly enforceIam?: boolean;
   readonly now?: () => number;
@@ -99,7 +101,10 @@ export function localWorld(options: LocalWorldOptions): LocalWorld {
   const secrets = new SecretsManagerSimulator(account);
   const ssm = new SsmSimulator();
   const stepFunctions = new StepFunctionsSimulator(clock);
-  const rds = new RdsSimulator(account, options.rds, clock);
+  const rds = new RdsSimulator(account, options.rds, {
+    ...clock,
+    ...(options.onPromote === undefined ? {} : { onPromote: options.onPromote }),
+  });
   const cloudwatch = new CloudWatchSimulator();
   const sns = new SnsSimulator();
   const events = new EventBridgeSimulator();
@@ -372,6 +377,8 @@ function seedOthers(
   const r = (stack: StackTemplate, value: unknown) => app.resolve(stack, value);
   for (const { stack, logicalId } of app.resources('AWS::StepFunctions::StateMachine'))
     stepFunctions.addStateMachine(String(r(stack, { Ref: logicalId })));
+  for (const { stack, logicalId } of app.resources('AWS::StepFunctions::Activity'))
+    stepFunctions.addActivity(String(r(stack, { Ref: logicalId })));
   for (const { stack, logicalId, resource } of app.resources('AWS::RDS::DBParameterGroup')) {
     const p = r(stack, resource.Properties) as { Family: string; Parameters?: Record<string, string> };
     rds.addParameterGroup({

@@ -58,7 +58,7 @@ export class RdsSimulator implements Simulator {
     private readonly options: {
       now?: () => number;
       /** Called when a replica is promoted: the local world's database leaves recovery. */
-      onPromote?: (region: string, id: string) => void;
+      onPromote?: (region: string, id: string) => void | Promise<void>;
     } = {},
   ) {}
 
@@ -190,8 +190,9 @@ export class RdsSimulator implements Simulator {
         found.status = 'modifying';
         found.busyUntil = this.now() + (this.timing.promoteMs ?? this.timing.modifyMs);
         // The database behind it leaves recovery (the rehearsal binds a real standby: pg_promote()).
-        this.options.onPromote?.(region, id);
-        return { DBInstance: this.describe(found) };
+        const answer = { DBInstance: this.describe(found) };
+        const promoting = this.options.onPromote?.(region, id);
+        return promoting === undefined ? answer : promoting.then(() => answer);
       }
       case 'RebootDBInstance': {
         const found = this.instance(region, id);

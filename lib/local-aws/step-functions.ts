@@ -57,11 +57,29 @@ const validName = (name: string) =>
       (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f),
   );
 
+/** A task an execution scheduled on an activity: a worker takes it (GetActivityTask) and answers it. */
+export interface SimulatedActivityTask {
+  readonly activityArn: string;
+  readonly taskToken: string;
+  /** The Task state's effective input, as GetActivityTask gives it (a JSON string). */
+  readonly input: string;
+  state: 'scheduled' | 'started' | 'closed';
+  heartbeats: number;
+}
+
 export class StepFunctionsSimulator implements Simulator {
   readonly service = 'states' as const;
   readonly label = 'SIMULATED Step Functions';
   readonly executions = new Map<string, SimulatedExecution>();
   readonly stateMachines = new Map<string, { creationDate: Date }>();
+  readonly activities = new Set<string>();
+  readonly activityTasks = new Map<
+    string,
+    SimulatedActivityTask & { settle: (outcome: { output: unknown } | { error: Error }) => void }
+  >();
+  /** How long GetActivityTask holds a poll with no task (AWS: 60 s; shorter here so a test or CLI loop ends). */
+  activityPollMs = 60_000;
+  private readonly taskScheduled = new Set<() => void>();
   /** Called when StartExecution starts a new execution (a test or the rehearsal runs it). */
   onStart?: (execution: SimulatedExecution) => void;
 
@@ -73,6 +91,74 @@ export class StepFunctionsSimulator implements Simulator {
 
   addStateMachine(arn: string, creationDate = new Date(this.now())): void {
     this.stateMachines.set(arn, { creationDate });
+  }
+
+  addActivity(arn: string): void {
+    this.activities.add(arn);
+  }
+
+  /**
+   * An execution's Task state scheduled a task on an activity: resolves with the worker's output
+   * (SendTaskSuccess) or rejects with its error (SendTaskFailure, named as the worker named it).
+   */
+  scheduleActivityTask(activityArn: string, input: unknown): Promise<unknown> {
+    const taskToken = `local-${this.activityTasks.size + 1}-${Math.random().toString(16).slice(2, 14)}`;
+    return new Promise((resolve, reject) => {
+      this.activityTasks.set(taskToken, {
+        activityArn,
+        taskToken,
+        input: JSON.stringify(input ?? {}),
+        state: 'scheduled',
+        heartbeats: 0,
+        settle: (outcome) => {
+          if ('error' in outcome) reject(outcome.error);
+          else resolve(outcome.output);
+        },
+      });
+      for (const wake of [...this.taskScheduled]) wake();
+    });
+  }
+
+  /** Closes a task as Step Functions does when its TimeoutSeconds or HeartbeatSeconds pass. */
+  expireActivityTask(taskToken: string, error: 'States.Timeout' | 'States.HeartbeatTimeout'): void {
+    const task = this.activityTasks.get(taskToken);
+    if (task === undefined || task.state === 'closed') return;
+    task.state = 'closed';
+    task.settle({ error: Object.assign(new Error(`the activity task ${error}`), { name: error }) });
+  }
+
+  private async takeActivityTask(activityArn: string): Promise<Record<string, unknown>> {
+    const started = Date.now();
+    for (let round = 0; round < 10_000; round++) {
+      const task = [...this.activityTasks.values()].find(
+        (t) => t.activityArn === activityArn && t.state === 'scheduled',
+      );
+      if (task !== undefined) {
+        task.state = 'started';
+        return { taskToken: task.taskToken, input: task.input };
+      }
+      const left = this.activityPollMs - (Date.now() - started);
+      if (left <= 0) return {};
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.taskScheduled.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, left);
+        this.taskScheduled.add(wake);
+      });
+    }
+    return {};
+  }
+
+  private openTask(call: SimulatorCall): SimulatedActivityTask & {
+    settle: (outcome: { output: unknown } | { error: Error }) => void;
+  } {
+    const task = this.activityTasks.get(str(call.input.taskToken));
+    if (task === undefined) return call.fail('InvalidToken', 'Invalid Token');
+    if (task.state === 'closed') return call.fail('TaskTimedOut', 'Task Timed Out');
+    return task;
   }
 
   /** Registers an execution the local runner is starting. */
@@ -313,6 +399,38 @@ export class StepFunctionsSimulator implements Simulator {
           definition: '{}',
           roleArn: 'arn:aws:iam::111122223333:role/local',
         };
+      }
+      case 'GetActivityTask': {
+        const arn = str(input.activityArn);
+        if (!this.activities.has(arn))
+          return call.fail('ActivityDoesNotExist', `Activity Does Not Exist: '${arn}'`);
+        return this.takeActivityTask(arn);
+      }
+      case 'SendTaskSuccess': {
+        const task = this.openTask(call);
+        let output: unknown;
+        try {
+          output = JSON.parse(str(input.output));
+        } catch {
+          return call.fail('InvalidOutput', 'Invalid Output');
+        }
+        task.state = 'closed';
+        task.settle({ output });
+        return {};
+      }
+      case 'SendTaskFailure': {
+        const task = this.openTask(call);
+        task.state = 'closed';
+        task.settle({
+          error: Object.assign(new Error(str(input.cause, '')), {
+            name: str(input.error, 'States.TaskFailed'),
+          }),
+        });
+        return {};
+      }
+      case 'SendTaskHeartbeat': {
+        this.openTask(call).heartbeats += 1;
+        return {};
       }
       default:
         throw new Error(`${this.label}: ${call.operation} is catalogued but not simulated`);

@@ -12,6 +12,7 @@ import type { LocalRunEvent, SimulatedExecution } from './step-functions';
 import { environmentOf, functionOf } from './invoke';
 import { asPrincipal } from './world';
 import type { DrillInput } from '../../lambdas/drill/input';
+import type { ServiceName } from './catalogue';
 
 type Handler = (input: never) => unknown;
 
@@ -44,6 +45,9 @@ export interface WorldRun {
 export interface WorldExecution extends LocalExecution {
   readonly executionArn: string;
 }
+
+/** The service names of Step Functions' AWS SDK integrations, as the simulated AWS knows them. */
+const SDK_SERVICES: Readonly<Record<string, ServiceName>> = { eventbridge: 'events' };
 
 let runs = 0;
 
@@ -96,6 +100,20 @@ export async function runInWorld(run: WorldRun): Promise<WorldExecution> {
           )) as { executionArn: string; startDate: Date };
           return { ExecutionArn: started.executionArn, StartDate: started.startDate.toISOString() };
         });
+    } else if (/^arn:aws:states:[a-z0-9-]+:\d{12}:activity:/.test(resource) && given === undefined) {
+      // An activity: the task waits until a worker (dr failover approve) takes and answers it.
+      handlers[state] = (input: never) => world.stepFunctions.scheduleActivityTask(resource, input);
+    } else if (resource.startsWith('arn:aws:states:::aws-sdk:') && given === undefined) {
+      // An AWS SDK integration (arn:aws:states:::aws-sdk:<service>:<action>): the call as the machine's role.
+      const [sdkService = '', action = ''] = resource.split(':').slice(6);
+      const service = SDK_SERVICES[sdkService];
+      if (service === undefined)
+        throw new Error(`${run.file}: ${state}: no simulated service for ${resource}`);
+      const operation = `${action.charAt(0).toUpperCase()}${action.slice(1)}`;
+      handlers[state] = (input: never) =>
+        asPrincipal(machinePrincipal, () =>
+          world.aws.call(service, operation, input as Record<string, unknown>, region),
+        );
     } else {
       handlers[state] = (input: never) => {
         if (given === undefined) throw new Error(`${run.file}: no handler for the integration task ${state}`);

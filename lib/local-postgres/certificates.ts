@@ -1,4 +1,6 @@
 import { generate } from 'selfsigned';
+import { SUPPORTED_REGIONS } from '../config';
+import { LOCAL_RDS_DOMAIN } from '../local-aws/endpoint-dns';
 
 export interface TestCertificates {
   readonly caCert: string;
@@ -9,7 +11,8 @@ export interface TestCertificates {
 let cached: Promise<TestCertificates> | undefined;
 
 /**
- * A throwaway CA and a server certificate it signed for localhost/127.0.0.1/::1, so clients in tests verify
+ * A throwaway CA and a server certificate it signed for localhost/127.0.0.1/::1 (and the local world's RDS
+ * endpoints, `*.<region>.rds.test`), so clients in tests verify
  * the chain and host name exactly as they do against RDS. Generated once per test process.
  */
 export function testCertificates(): Promise<TestCertificates> {
@@ -42,6 +45,11 @@ export function testCertificates(): Promise<TestCertificates> {
             { type: 2, value: 'localhost' },
             { type: 7, ip: '127.0.0.1' },
             { type: 7, ip: '::1' },
+            // The local world's RDS endpoints (lib/local-aws/endpoint-dns.ts).
+            ...SUPPORTED_REGIONS.map((region) => ({
+              type: 2 as const,
+              value: `*.${LOCAL_RDS_DOMAIN(region)}`,
+            })),
           ],
         },
       ],

@@ -92,6 +92,7 @@ export async function runLocally(
         Id: executionArn,
         Name: executionArn.split(':').at(-1) ?? 'local-run',
         StartTime: new Date().toISOString(),
+        Input: input as never,
         RoleArn: 'arn:aws:iam::111122223333:role/local',
       },
     },

@@ -12,6 +12,7 @@ import { BlueGreenSteps } from '../constructs/blue-green-steps';
 import { BlueGreenWorkflow } from '../constructs/blue-green-workflow';
 import { DrRebuildWorkflow } from '../constructs/dr-rebuild-workflow';
 import { MigrationSafetyNet } from '../constructs/migration-safety-net';
+import { RegionFailover } from '../constructs/region-failover';
 import type { ReplicaDatabase } from '../constructs/replica-database';
 import { drNames } from '../names';
 import type { RegionalNetwork } from '../constructs/regional-network';
@@ -45,6 +46,7 @@ export class OrchestrationStack extends Stack {
   readonly migrationSafetyNet: MigrationSafetyNet;
   readonly drillSteps: DrillSteps;
   readonly drill: FailoverDrill;
+  readonly regionFailover: RegionFailover;
   /** The pg-dr-disaster-recovery dashboard; buildDrApp puts every paging alarm of the app on it. */
   readonly dashboard: DrDashboard;
 
@@ -106,6 +108,7 @@ export class OrchestrationStack extends Stack {
       `arn:${this.partition}:states:${this.region}:${this.account}:stateMachine:${name}`;
     const drillArn = stateMachineArn(names.drillStateMachine);
     const migrationArn = stateMachineArn(names.blueGreenStateMachine);
+    const failoverArn = stateMachineArn(names.regionFailoverStateMachine);
     this.drillSteps = new DrillSteps(this, 'DrillSteps', {
       network: props.network,
       toolingSecurityGroup: props.network.recoveryToolingSecurityGroup,
@@ -116,6 +119,7 @@ export class OrchestrationStack extends Stack {
       drillStateMachineArn: drillArn,
       drillStateMachineName: names.drillStateMachine,
       migrationStateMachineArn: migrationArn,
+      regionFailoverStateMachineArn: failoverArn,
       hostedZoneId: config.hostedZoneId,
       onCallTopic: props.onCallTopic,
       backups: {
@@ -136,11 +140,38 @@ export class OrchestrationStack extends Stack {
         watch,
         drillStateMachineArn: drillArn,
         migrationStateMachineArn: migrationArn,
+        regionFailoverStateMachineArn: failoverArn,
       }),
       schedule: { ...config.drill.schedule, ruleName: names.drillSchedule },
       budgets: config.drill.budgets,
       staleAfterDays: config.drill.staleAfterDays,
       alarmNames: names.alarms,
+    });
+    this.regionFailover = new RegionFailover(this, 'RegionFailover', {
+      network: props.network,
+      toolingSecurityGroup: props.network.recoveryToolingSecurityGroup,
+      masterSecretName: config.database.secretName,
+      secretNamePrefix: config.blueGreen.secretNamePrefix,
+      secretKeys: props.secretKeys,
+      regions: [config.primaryRegion, config.secondaryRegion],
+      account: config.account,
+      topology: { region: Stack.of(props.failoverDns).region, resourcePrefix: config.resourcePrefix },
+      topologyStep: this.blueGreenSteps.functions.topology,
+      dnsFlip: this.blueGreenSteps.functions.dnsFlip,
+      hostedZoneId: config.hostedZoneId,
+      recordName: config.recordName,
+      limits: config.failover,
+      backupRetentionDays: config.database.backupRetentionDays,
+      exclusiveWith: {
+        drillStateMachineArn: drillArn,
+        blueGreenStateMachineArn: migrationArn,
+        drRebuildStateMachineArn: stateMachineArn(names.drRebuildStateMachine),
+      },
+      drillScheduleRuleName: names.drillSchedule,
+      onCallTopic: props.onCallTopic,
+      stateMachineName: names.regionFailoverStateMachine,
+      approvalActivityName: names.failoverApprovalActivity,
+      alarmName: names.alarms.regionFailoverFailed,
     });
     this.dashboard = new DrDashboard(this, 'Dashboard', {
       dashboardName: names.dashboard,
@@ -164,6 +195,14 @@ export class OrchestrationStack extends Stack {
     new CfnOutput(this, 'BlueGreenStateMachineArn', {
       value: this.blueGreenWorkflow.stateMachine.stateMachineArn,
       description: 'Start blue-green migrations here (dr migrate finds it by this output)',
+    });
+    new CfnOutput(this, 'RegionFailoverStateMachineArn', {
+      value: this.regionFailover.stateMachine.stateMachineArn,
+      description: 'The region failover (dr failover starts it; dr failover approve answers its approval)',
+    });
+    new CfnOutput(this, 'FailoverApprovalActivityArn', {
+      value: this.regionFailover.approvalActivity.activityArn,
+      description: 'The region failover waits here for a person (dr failover approve takes and answers it)',
     });
     new CfnOutput(this, 'DrRebuildStateMachineArn', {
       value: this.drRebuild.stateMachine.stateMachineArn,

@@ -2,7 +2,7 @@ import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Client } from 'pg';
-import { assessFailover } from '../../lambdas/failover/assess';
+import { measureFailover, planFailover } from '../../lambdas/failover/assess';
 import { openPromoted } from '../../lambdas/failover/open-writer';
 import type { ConnectionSettings } from '../../lambdas/shared/database';
 import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
@@ -156,71 +156,99 @@ describe('failover measurements against a real primary and streaming replica', (
       password: server.password,
       ...(server.tls === undefined ? {} : { ca: server.tls.caCert }),
     });
-    const sfn = mockClient(SFNClient);
-    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    mockClient(SFNClient).on(ListExecutionsCommand).resolves({ executions: [] });
     const clients = {
       ssm: new SSMClient({ region: 'us-east-1' }),
       sfn: new SFNClient({ region: 'us-east-1' }),
-      resolve: (ref: { host?: string }) =>
-        Promise.resolve(settings(ref.host === 'writer.internal' ? primary : replica)),
     };
-    const request = {
+    const resolve = (ref: { host?: string }) =>
+      Promise.resolve(settings(ref.host === 'writer.internal' ? primary : replica));
+    const planRequest = {
       secretId: 'pg-dr/postgres-master',
-      database: 'postgres',
-      limits: LIMITS,
-      force: false,
-      writerConnectTimeoutMs: 2000,
       exclusiveWith: [DRILL],
       ownExecutionArn: 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-region-failover:f-1',
+      request: { approved: false, force: false },
     };
+    const request = { database: 'postgres', limits: LIMITS, force: false, writerConnectTimeoutMs: 2000 };
+    const plan = await planFailover(clients, names, planRequest);
+    // Each member names the secret that opens it: its own, or the master secret.
+    expect(plan).toEqual({
+      generation: 3,
+      writer: { ...topology.writer, secretId: 'pg-dr/postgres-master' },
+      replica: topology.replica,
+      request: planRequest.request,
+    });
+
     const [p, r] = await Promise.all([connect(primary), connect(replica)]);
     await p.query("INSERT INTO orders (note) VALUES ('assessed')");
     await waitForReplay(r, (await writerPosition(p)).currentLsn ?? '', { timeoutMs: 10_000, pollMs: 20 });
-    const assessed = await assessFailover(clients, names, request);
-    expect(assessed).toMatchObject({
-      generation: 3,
+    await expect(measureFailover(resolve, plan, request)).resolves.toMatchObject({
       writerReachable: true,
       writerWritable: true,
       window: { measuredBy: 'lsn', bytesBehind: 0 },
     });
-    // Each member names the secret that opens it: its own, or the master secret.
-    expect(assessed.writer.secretId).toBe('pg-dr/postgres-master');
-    expect(assessed.replica).toEqual({ ...topology.replica, secretId: 'pg-dr/replica-only' });
-
-    // A drill running: the failover must not race it, and nothing is measured.
-    sfn.on(ListExecutionsCommand, { stateMachineArn: DRILL }).resolves({
-      executions: [
-        { executionArn: `${DRILL.replace(':stateMachine:', ':execution:')}:weekly`, name: 'weekly' } as never,
-      ],
-    });
-    await expect(assessFailover(clients, names, request)).rejects.toMatchObject({
-      name: 'WorkflowRunning',
-      message: expect.stringContaining('running: pg-dr-failover-drill: weekly;') as string,
-    });
-    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
 
     // The region is lost: the writer does not answer, and the window is bounded from the replica alone.
     await primary.stop();
-    const lost = await assessFailover(clients, names, request);
+    const lost = await measureFailover(resolve, plan, request);
     expect(lost).toMatchObject({
       writerReachable: false,
       window: { measuredBy: 'replay-time', bytesBehind: null },
     });
     expect(lost.writerProblem).toMatch(/^writer\.internal did not answer: /);
     await expect(
-      assessFailover(clients, names, { ...request, limits: { ...LIMITS, maxSecondsSinceLastReplay: 0 } }),
+      measureFailover(resolve, plan, { ...request, limits: { ...LIMITS, maxSecondsSinceLastReplay: 0 } }),
     ).rejects.toMatchObject({ name: 'ReplicaTooFarBehind' });
     await expect(
-      assessFailover(clients, names, {
+      measureFailover(resolve, plan, {
         ...request,
         limits: { ...LIMITS, maxSecondsSinceLastReplay: 0 },
         force: true,
       }),
     ).resolves.toMatchObject({ writerReachable: false });
+  });
+
+  it('plans a failover from the topology only while nothing else runs, and only with a replica to promote', async () => {
+    const names = topologyParameterNames('pg-dr');
+    const first = {
+      generation: 1,
+      writer: { region: 'us-west-2', instanceIdentifier: 'pg-dr-primary', endpoint: 'writer.internal' },
+      replica: { region: 'us-east-1', instanceIdentifier: 'pg-dr-replica', endpoint: 'replica.internal' },
+      retired: [],
+      changedBy: 'first deploy',
+    };
+    parameterStore({ [names.document]: JSON.stringify(first) });
+    const sfn = mockClient(SFNClient);
+    const own = 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-region-failover:f-2';
+    const clients = {
+      ssm: new SSMClient({ region: 'us-east-1' }),
+      sfn: new SFNClient({ region: 'us-east-1' }),
+    };
+    const request = {
+      secretId: 'pg-dr/postgres-master',
+      exclusiveWith: [DRILL],
+      ownExecutionArn: own,
+      request: { approved: true, force: false },
+    };
+    // Its own execution is not "another" one.
+    sfn.on(ListExecutionsCommand).resolves({ executions: [{ executionArn: own, name: 'f-2' } as never] });
+    await expect(planFailover(clients, names, request)).resolves.toMatchObject({ generation: 1 });
+
+    // A drill running: the failover must not race it.
+    sfn.on(ListExecutionsCommand, { stateMachineArn: DRILL }).resolves({
+      executions: [
+        { executionArn: `${DRILL.replace(':stateMachine:', ':execution:')}:weekly`, name: 'weekly' } as never,
+      ],
+    });
+    await expect(planFailover(clients, names, request)).rejects.toMatchObject({
+      name: 'WorkflowRunning',
+      message: expect.stringContaining('running: pg-dr-failover-drill: weekly;') as string,
+    });
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
 
     // No replica in the topology (DR degraded): nothing to promote.
-    parameterStore({ [names.document]: JSON.stringify({ ...topology, replica: null }) });
-    await expect(assessFailover(clients, names, request)).rejects.toMatchObject({
+    parameterStore({ [names.document]: JSON.stringify({ ...first, replica: null }) });
+    await expect(planFailover(clients, names, request)).rejects.toMatchObject({
       name: 'NotAReplica',
       message: expect.stringContaining('names no replica of pg-dr-primary') as string,
     });
@@ -306,7 +334,9 @@ describe('failover step handler', () => {
   it('retires a former writer that answers, and reports one that does not (its region is gone)', async () => {
     process.env.AWS_REGION = 'us-east-1';
     process.env.DB_CA_FILE = `${server.rootDir}/tls/ca.crt`;
-    const { handler, secrets, GetSecretValue } = coldStart<Handler>('../../lambdas/failover/handler');
+    const { handler, secrets, GetSecretValue } = coldStart<Handler>(
+      '../../lambdas/failover/database-handler',
+    );
     secrets.on(GetSecretValue, { SecretId: 'pg-dr/master' }).resolves(databaseSecret(server));
     const member = (secretId: string) => ({
       region: 'us-west-2',
@@ -332,26 +362,18 @@ describe('failover step handler', () => {
     expect(JSON.stringify(unreachable)).not.toContain(server.password);
   });
 
-  it('refuses bad input before any call, and an assessment without its topology location', async () => {
-    const { handler, secrets } = coldStart<Handler>('../../lambdas/failover/handler');
+  it('refuses bad input before any call, and a plan without its topology location', async () => {
+    const control = coldStart<Handler>('../../lambdas/failover/control-handler');
+    const database = coldStart<Handler>('../../lambdas/failover/database-handler');
+    const promote = { mode: 'promote', instanceIdentifier: 'pg-dr-replica', region: 'us-east-1' };
     await expect(
-      handler({
-        mode: 'promote',
-        instanceIdentifier: 'Bad_Id',
-        region: 'us-east-1',
-        backupRetentionPeriod: 7,
-      }),
+      control.handler({ ...promote, instanceIdentifier: 'Bad_Id', backupRetentionPeriod: 7 }),
     ).rejects.toMatchObject({ name: 'InvalidInput' });
+    await expect(control.handler({ ...promote, backupRetentionPeriod: 0 })).rejects.toMatchObject({
+      name: 'InvalidInput',
+    });
     await expect(
-      handler({
-        mode: 'promote',
-        instanceIdentifier: 'pg-dr-replica',
-        region: 'us-east-1',
-        backupRetentionPeriod: 0,
-      }),
-    ).rejects.toMatchObject({ name: 'InvalidInput' });
-    await expect(
-      handler({
+      database.handler({
         mode: 'retire',
         member: {
           region: 'us-west-2',
@@ -361,20 +383,22 @@ describe('failover step handler', () => {
         },
       }),
     ).rejects.toMatchObject({ name: 'InvalidInput' });
+    const plan = {
+      mode: 'plan',
+      secretId: 'pg-dr/master',
+      exclusiveWith: [],
+      ownExecutionArn: 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-region-failover:f-1',
+    };
+    // The execution's input may say only approved and force: a typo is refused, never ignored.
+    await expect(control.handler({ ...plan, request: { aproved: true } })).rejects.toMatchObject({
+      name: 'InvalidInput',
+    });
     delete process.env.TOPOLOGY_REGION;
-    await expect(
-      handler({
-        mode: 'assess',
-        secretId: 'pg-dr/master',
-        limits: { maxBytesBehind: 0, maxSecondsSinceLastReplay: 60 },
-        exclusiveWith: [],
-        ownExecutionArn: 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-region-failover:f-1',
-      }),
-    ).rejects.toMatchObject({
+    await expect(control.handler(plan)).rejects.toMatchObject({
       name: 'StepMisconfigured',
       message: 'missing topology location: TOPOLOGY_REGION, RESOURCE_PREFIX',
     });
-    expect(secrets.calls()).toHaveLength(0);
+    expect(database.secrets.calls()).toHaveLength(0);
   });
 });
 
@@ -425,7 +449,7 @@ describe('a retired writer’s settings reach its physical replica', () => {
     });
     await r.query('SELECT pg_promote(true, 30)');
     const promoted = await connect(replica);
-    await expect(openPromoted(settings)).resolves.toEqual({ databases: ['shop'], writable: true });
+    await expect(openPromoted(settings)).resolves.toMatchObject({ databases: ['shop'], writable: true });
     await expect(openWriter(promoted)).resolves.toEqual({ databases: ['shop'] });
     const application = await connect(replica, 'shop');
     await application.query('INSERT INTO t VALUES (1)');

@@ -1042,7 +1042,9 @@ describe('simulated RDS', () => {
       { createMs: 0, modifyMs: 100, rebootMs: 0, promoteMs: 500 },
       {
         now: c.now,
-        onPromote: (region, id) => promoted.push(`${region}/${id}`),
+        onPromote: (region, id) => {
+          promoted.push(`${region}/${id}`);
+        },
       },
     );
     withHook.addInstance({ id: 'green', region: 'us-west-2' });

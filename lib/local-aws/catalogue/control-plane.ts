@@ -61,6 +61,36 @@ export const EVENTBRIDGE: ServiceEntry = {
     },
     {
       service: 'events',
+      operation: 'DisableRule',
+      calledBy: ['statemachines/region-failover.asl.json'],
+      reference: `${EB}/API_DisableRule.html`,
+      iam: (input, w) => [
+        {
+          action: 'events:DisableRule',
+          resources: [`arn:${w.partition}:events:${w.region}:${w.account}:rule/${str(input.Name)}`],
+        },
+      ],
+      relies: [
+        row(
+          'events.DisableRule.schedule',
+          'A disabled scheduled rule no longer triggers (idempotent: disabling a disabled rule succeeds). CloudFormation does not enable it again unless a deploy changes the rule.',
+          `${EB}/API_DisableRule.html`,
+          "Disables the specified rule. A disabled rule won't match any events, and won't self-trigger if it has a schedule expression.",
+        ),
+      ],
+      errors: [
+        error(
+          'events.DisableRule.not-found',
+          'ResourceNotFoundException',
+          400,
+          'No rule of that name in the caller’s region.',
+          `${EB}/API_DisableRule.html`,
+          'ResourceNotFoundException: An entity that you specified does not exist. HTTP Status Code: 400',
+        ),
+      ],
+    },
+    {
+      service: 'events',
       operation: 'DescribeRule',
       calledBy: ['lib/cli/drill-command.ts'],
       reference: `${EB}/API_DescribeRule.html`,

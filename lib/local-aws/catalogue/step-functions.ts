@@ -54,6 +54,7 @@ export const STEP_FUNCTIONS: ServiceEntry = {
         'lambdas/drill/steps/freshness-handler.ts',
         'lambdas/safety-net/drill-handler.ts',
         'lambdas/safety-net/migration-handler.ts',
+        'lambdas/failover/control-handler.ts',
         'lib/cli/drill-command.ts',
       ],
       reference: `${API}/API_ListExecutions.html`,
@@ -186,6 +187,88 @@ export const STEP_FUNCTIONS: ServiceEntry = {
       ],
       errors: [NO_MACHINE('DescribeStateMachine')],
     },
+    {
+      service: 'states',
+      operation: 'GetActivityTask',
+      calledBy: ['lib/cli/failover-command.ts'],
+      reference: `${API}/API_GetActivityTask.html`,
+      iam: (input) => [{ action: 'states:GetActivityTask', resources: arnOf('activityArn')(input) }],
+      relies: [
+        row(
+          'states.GetActivityTask.long-poll',
+          'A long poll: answers as soon as an execution schedules a task of the activity, with its taskToken and input (the Task state’s effective input); after 60 s with none, a taskToken that is null. A task handed to a poller is that poller’s until it answers, or its HeartbeatSeconds or TimeoutSeconds pass.',
+          `${API}/API_GetActivityTask.html`,
+          'The maximum time the service holds on to the request before responding is 60 seconds. If no task is available within 60 seconds, the poll returns a taskToken with a null string.',
+        ),
+      ],
+      errors: [
+        error(
+          'states.GetActivityTask.no-activity',
+          'ActivityDoesNotExist',
+          400,
+          'No activity has that ARN.',
+          `${API}/API_GetActivityTask.html`,
+          'ActivityDoesNotExist: The specified activity does not exist. HTTP Status Code: 400',
+        ),
+      ],
+    },
+    ...(['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat'] as const).map((operation) => ({
+      service: 'states' as const,
+      operation,
+      calledBy: ['lib/cli/failover-command.ts'],
+      reference: `${API}/API_${operation}.html`,
+      // These actions have no resource type: IAM authorizes them on "*" (the token names the task).
+      iam: () => [{ action: `states:${operation}`, resources: ['*'] }],
+      relies: [
+        operation === 'SendTaskHeartbeat'
+          ? row(
+              'states.SendTaskHeartbeat.resets',
+              'Resets the task’s HeartbeatSeconds clock; its TimeoutSeconds still bounds it. A task not heartbeaten in time fails with States.HeartbeatTimeout.',
+              `${API}/API_SendTaskHeartbeat.html`,
+              'This action resets the Heartbeat clock. The Heartbeat threshold is specified in the state machine’s Amazon States Language definition (HeartbeatSeconds).',
+            )
+          : row(
+              `states.${operation}.closes`,
+              operation === 'SendTaskSuccess'
+                ? 'Closes the task: its output (JSON, at most 256 KiB) is the Task state’s result.'
+                : 'Closes the task as failed with the given error and cause: the Task state’s Catch sees that error name.',
+              `${API}/API_${operation}.html`,
+              operation === 'SendTaskSuccess'
+                ? 'Used by activity workers ... to report that the task identified by the taskToken completed successfully.'
+                : 'Used by activity workers ... to report that the task identified by the taskToken failed.',
+            ),
+      ],
+      errors: [
+        error(
+          `states.${operation}.invalid-token`,
+          'InvalidToken',
+          400,
+          'Not a token Step Functions issued.',
+          `${API}/API_${operation}.html`,
+          'InvalidToken: The provided token is not valid. HTTP Status Code: 400',
+        ),
+        error(
+          `states.${operation}.timed-out`,
+          'TaskTimedOut',
+          400,
+          'The task is closed already: answered, or past its TimeoutSeconds or HeartbeatSeconds.',
+          `${API}/API_${operation}.html`,
+          'TaskTimedOut: The task token has either expired or the task associated with the token has already been closed. HTTP Status Code: 400',
+        ),
+        ...(operation === 'SendTaskSuccess'
+          ? [
+              error(
+                'states.SendTaskSuccess.invalid-output',
+                'InvalidOutput',
+                400,
+                'The output is not JSON.',
+                `${API}/API_SendTaskSuccess.html`,
+                'InvalidOutput: The provided JSON output data is not valid. HTTP Status Code: 400',
+              ),
+            ]
+          : []),
+      ],
+    })),
     {
       service: 'states',
       operation: 'ExecutionStatusChange',

@@ -1,0 +1,86 @@
+/**
+ * The region failover's control-plane steps (outside the VPC: Step Functions, Parameter Store and RDS APIs):
+ * - `plan`: refuse while another role-changing workflow or the drill runs, and read the topology: the writer,
+ *   the replica to promote, the generation the change names;
+ * - `promote`: one round of promoting the replica (the workflow repeats it, waiting between rounds).
+ * The databases themselves are measured, retired and opened by the database steps (database-handler.ts).
+ */
+import { RDSClient } from '@aws-sdk/client-rds';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { z } from 'zod';
+import { databaseRefSchema } from '../shared/database';
+import { awsRegion, rdsInstanceIdentifier } from '../shared/schemas';
+import { parseInput, runStep, stepInstrumentation } from '../shared/step';
+import { topologyLocation } from '../shared/topology-location';
+import { planFailover, type FailoverPlan } from './assess';
+import { advancePromotion, type PromotionRound } from './promote';
+
+const stateMachineArn = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/, {
+    error: 'must be a state machine ARN',
+  });
+
+export const failoverControlEventSchema = z.discriminatedUnion('mode', [
+  z.strictObject({
+    mode: z.literal('plan'),
+    /** Opens a member whose topology entry names no secret of its own (the master secret). */
+    secretId: databaseRefSchema.shape.secretId,
+    /**
+     * The execution's input: approved already (`dr failover --promote`), and whether to promote past the
+     * limits (`--force`). Nothing else is accepted.
+     */
+    request: z
+      .strictObject({ approved: z.boolean().default(false), force: z.boolean().default(false) })
+      .default({ approved: false, force: false }),
+    exclusiveWith: z.array(stateMachineArn).max(10),
+    ownExecutionArn: z.string().min(1).max(2048),
+  }),
+  z.strictObject({
+    mode: z.literal('promote'),
+    instanceIdentifier: rdsInstanceIdentifier,
+    /** The replica's region: the promotion is asked of RDS there. */
+    region: awsRegion,
+    backupRetentionPeriod: z.int().min(1).max(35),
+  }),
+]);
+export type FailoverControlEvent = z.input<typeof failoverControlEventSchema>;
+
+const instrumentation = stepInstrumentation('failover-control');
+let ssm: SSMClient | undefined;
+let sfn: SFNClient | undefined;
+const rds = new Map<string, RDSClient>();
+
+export async function handler(event: unknown): Promise<FailoverPlan | PromotionRound> {
+  return runStep(instrumentation, async () => {
+    const input = parseInput(failoverControlEventSchema, event);
+    switch (input.mode) {
+      case 'plan': {
+        const { region, names } = topologyLocation();
+        ssm ??= new SSMClient({ region });
+        sfn ??= new SFNClient({});
+        const plan = await planFailover({ ssm, sfn }, names, input);
+        instrumentation.logger.info('failover planned', {
+          generation: plan.generation,
+          writer: plan.writer.instanceIdentifier,
+          replica: plan.replica.instanceIdentifier,
+        });
+        return plan;
+      }
+      case 'promote': {
+        let client = rds.get(input.region);
+        if (client === undefined) {
+          client = new RDSClient({ region: input.region });
+          rds.set(input.region, client);
+        }
+        const round = await advancePromotion(client, input);
+        instrumentation.logger.info('promotion round', {
+          ...round,
+          instanceIdentifier: input.instanceIdentifier,
+        });
+        return round;
+      }
+    }
+  });
+}

@@ -1,0 +1,84 @@
+/**
+ * The region failover's database steps (in the VPC, reading only database secrets):
+ * - `measure`: who answers, and what promoting the replica now would lose, refused past the limits unless
+ *   forced;
+ * - `retire`: retire the former writer if it answers (it may not: its region may be gone);
+ * - `open`: open the promoted writer (what its former writer's retirement left set, replayed) and check that
+ *   every application database takes writes.
+ */
+import { z } from 'zod';
+import { databaseRefSchema, lambdaResolver } from '../shared/database';
+import { parseInput, runStep, stepInstrumentation } from '../shared/step';
+import { topologyMember } from '../shared/topology';
+import { measureFailover, memberRef, type FailoverMeasurement } from './assess';
+import { openPromoted, type OpenedWriter } from './open-writer';
+import { retireIfReachable, type RetireResult } from './retire-writer';
+
+/** A member as the plan gives it: the secret that opens it settled. */
+const openableMember = topologyMember.extend({ secretId: databaseRefSchema.shape.secretId });
+
+export const failoverDatabaseEventSchema = z.discriminatedUnion('mode', [
+  z.strictObject({
+    mode: z.literal('measure'),
+    writer: openableMember,
+    replica: openableMember,
+    database: databaseRefSchema.shape.database.unwrap().default('postgres'),
+    limits: z.strictObject({
+      maxBytesBehind: z
+        .int()
+        .min(0)
+        .max(1024 ** 4),
+      maxSecondsSinceLastReplay: z.int().min(0).max(86_400),
+    }),
+    force: z.boolean(),
+    writerConnectTimeoutMs: z.int().min(500).max(30_000).default(5_000),
+  }),
+  z.strictObject({
+    mode: z.literal('retire'),
+    /** The former writer (from the plan). */
+    member: openableMember,
+    connectTimeoutMs: z.int().min(500).max(30_000).default(5_000),
+  }),
+  z.strictObject({
+    mode: z.literal('open'),
+    /** The promoted replica (from the plan). */
+    member: openableMember,
+  }),
+]);
+export type FailoverDatabaseEvent = z.input<typeof failoverDatabaseEventSchema>;
+
+const instrumentation = stepInstrumentation('failover-database');
+
+export async function handler(event: unknown): Promise<FailoverMeasurement | RetireResult | OpenedWriter> {
+  return runStep(instrumentation, async () => {
+    const input = parseInput(failoverDatabaseEventSchema, event);
+    switch (input.mode) {
+      case 'measure': {
+        const measured = await measureFailover(lambdaResolver(), input, input);
+        instrumentation.logger.info('failover measured', {
+          writerReachable: measured.writerReachable,
+          window: measured.window.summary,
+        });
+        return measured;
+      }
+      case 'retire': {
+        const settings = await lambdaResolver()(memberRef(input.member, 'postgres'));
+        const result = await retireIfReachable(settings, input.connectTimeoutMs);
+        instrumentation.logger.info('former writer', {
+          instanceIdentifier: input.member.instanceIdentifier,
+          ...result,
+        });
+        return result;
+      }
+      case 'open': {
+        const settings = await lambdaResolver()(memberRef(input.member, 'postgres'));
+        const opened = await openPromoted(settings);
+        instrumentation.logger.info('promoted writer opened', {
+          instanceIdentifier: input.member.instanceIdentifier,
+          ...opened,
+        });
+        return opened;
+      }
+    }
+  });
+}
