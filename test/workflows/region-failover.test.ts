@@ -1,3 +1,9 @@
+import {
+  GetActivityTaskCommand,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
 import { Client } from 'pg';
 import { localRdsEndpoint, resolveLocalRdsEndpoints } from '../../lib/local-aws/endpoint-dns';
 import { runInWorld, type WorldExecution } from '../../lib/local-aws/workflow';
@@ -6,7 +12,9 @@ import { testConfig } from '../infra/test-config';
 import { databaseSecret } from '../support/lambda';
 import { PostgresServer } from '../support/postgres';
 import { execute } from '../support/replication';
-import { MASTER_SECRET, RECORD, testWorld, topologyOf } from '../support/world';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { changeTopology } from '../../lambdas/shared/topology-change';
+import { MASTER_SECRET, RECORD, testWorld, TOPOLOGY, topologyOf } from '../support/world';
 
 const CONFIG = testConfig();
 const NAMES = drNames(CONFIG);
@@ -32,45 +40,48 @@ const NO_WAITS = {
 
 type World = ReturnType<typeof testWorld>;
 
-/**
- * The region failover in the local world: the synthesized app's records, topology, roles and state machine,
- * over a real primary and its real streaming standby (the replica RDS promotes: pg_promote()).
- */
-describe('region failover, in the local world over a real primary and streaming standby', () => {
-  let primary: PostgresServer;
-  let replica: PostgresServer;
-  let counter = 0;
-  let undoDns: () => void;
+/** Polls for the approval task as dr failover approve does (bounded: 20 polls). */
+async function eventuallyTask(sfn: SFNClient, activityArn: string) {
+  for (let poll = 0; poll < 20; poll++) {
+    const task = await sfn.send(new GetActivityTaskCommand({ activityArn, workerName: 'test' }));
+    if (task.taskToken !== undefined && task.taskToken !== '') return task;
+  }
+  throw new Error('no approval task was scheduled');
+}
 
-  beforeAll(() => {
-    undoDns = resolveLocalRdsEndpoints();
-  });
-  afterAll(() => {
-    undoDns();
-  });
-  beforeEach(async () => {
-    counter += 1;
-    primary = await PostgresServer.start({ name: `rf-primary-${counter}` });
-    await execute(primary, 'postgres', 'CREATE DATABASE shop');
-    await execute(primary, 'shop', 'CREATE TABLE orders (id bigserial PRIMARY KEY, note text)');
-    replica = await PostgresServer.startStandby(primary, { name: `rf-replica-${counter}` });
-  });
-  afterEach(async () => {
-    await replica.destroy();
-    await primary.destroy();
-  });
-
-  function world(options: { promoteFails?: boolean } = {}): World & { notified: Map<string, string> } {
+function harness(servers: () => { primary: PostgresServer; replica: PostgresServer }) {
+  /**
+   * The world over this test's servers. The steps cache secrets (as Powertools does on Lambda), and each test's
+   * servers have their own password: after the first test, the topology names a secret of the test's own for
+   * both members (as it does after a cutover to a green opened by its own secret).
+   */
+  async function world(
+    options: { promoteFails?: boolean } = {},
+  ): Promise<World & { notified: Map<string, string> }> {
+    const secretId = counter === 1 ? MASTER_SECRET : `pg-dr/failover-test-${counter}`;
     const w = testWorld({
       endpoints: { [PRIMARY]: PRIMARY_HOST, [REPLICA]: REPLICA_HOST },
-      ports: { [PRIMARY]: primary.port, [REPLICA]: replica.port },
-      secrets: { [MASTER_SECRET]: databaseSecret(primary).SecretString },
+      ports: { [PRIMARY]: servers().primary.port, [REPLICA]: servers().replica.port },
+      secrets: { [secretId]: databaseSecret(servers().primary).SecretString },
       rds: { createMs: 0, modifyMs: 0, rebootMs: 0, promoteMs: 0 },
       onPromote: async () => {
         if (options.promoteFails === true) throw Object.assign(new Error('simulated'), { name: 'Boom' });
-        await execute(replica, 'postgres', 'SELECT pg_promote(true, 30)');
+        await execute(servers().replica, 'postgres', 'SELECT pg_promote(true, 30)');
       },
     });
+    // A poll with no task waits 2 s here (60 s on AWS), so a test that finds none ends soon.
+    w.stepFunctions.activityPollMs = 2_000;
+    if (secretId !== MASTER_SECRET)
+      await changeTopology(new SSMClient({ region: 'us-east-1' }), TOPOLOGY, {
+        expectedGeneration: 1,
+        changedBy: 'test: members opened by their own secret',
+        now: new Date(),
+        next: (t) => ({
+          writer: { ...t.writer, secretId },
+          replica: t.replica === null ? null : { ...t.replica, secretId },
+          retired: [],
+        }),
+      });
     return Object.assign(w, { notified: new Map<string, string>() });
   }
 
@@ -84,7 +95,7 @@ describe('region failover, in the local world over a real primary and streaming 
       file: FILE,
       stateMachineName: NAMES.regionFailoverStateMachine,
       input,
-      environment: { DB_CA_FILE: `${primary.rootDir}/tls/ca.crt` },
+      environment: { DB_CA_FILE: `${servers().primary.rootDir}/tls/ca.crt` },
       ...NO_WAITS,
       onNotify: (state, published) => w.notified.set(state, published.Message ?? ''),
       ...overrides,
@@ -102,11 +113,51 @@ describe('region failover, in the local world over a real primary and streaming 
     }
   }
 
+  return { world, run, writes };
+}
+
+/**
+ * The region failover in the local world: the synthesized app's records, topology, roles and state machine,
+ * over a real primary and its real streaming standby (the replica RDS promotes: pg_promote()).
+ */
+let undoDns: () => void;
+beforeAll(() => {
+  undoDns = resolveLocalRdsEndpoints();
+});
+afterAll(() => {
+  undoDns();
+});
+let counter = 0;
+
+/** A primary with an application database, and its streaming standby (the replica RDS would promote). */
+async function startPair(): Promise<{ primary: PostgresServer; replica: PostgresServer }> {
+  counter += 1;
+  const primary = await PostgresServer.start({ name: `rf-primary-${counter}` });
+  await execute(primary, 'postgres', 'CREATE DATABASE shop');
+  await execute(primary, 'shop', 'CREATE TABLE orders (id bigserial PRIMARY KEY, note text)');
+  const replica = await PostgresServer.startStandby(primary, { name: `rf-replica-${counter}` });
+  return { primary, replica };
+}
+
+describe('region failover, in the local world over a real primary and streaming standby', () => {
+  let primary: PostgresServer;
+  let replica: PostgresServer;
+
+  beforeEach(async () => {
+    ({ primary, replica } = await startPair());
+  });
+  afterEach(async () => {
+    await replica.destroy();
+    await primary.destroy();
+  });
+
+  const { world, run, writes } = harness(() => ({ primary, replica }));
+
   it('region lost, started approved (dr failover --promote): promotes the replica, opens it, records it, points both records at it, pauses the drill', async () => {
     await execute(primary, 'shop', "INSERT INTO orders (note) SELECT 'before' FROM generate_series(1, 50)");
     // The region is lost: the writer is gone (kill -9 in the rehearsal; stopped here).
     await primary.stop();
-    const w = world();
+    const w = await world();
     try {
       const result = await run(w, { approved: true });
       expect(result.status).toBe('SUCCEEDED');
@@ -163,6 +214,212 @@ describe('region failover, in the local world over a real primary and streaming 
       expect(
         w.aws.calls.filter((c) => c.error === 'AccessDenied' || c.error === 'AccessDeniedException'),
       ).toEqual([]);
+    } finally {
+      w.close();
+    }
+  });
+
+  it('writer still answering, approved by a person: pages, waits for dr failover approve, retires the writer, then promotes', async () => {
+    const w = await world();
+    try {
+      const execution = run(w, {});
+      // What dr failover approve does: take the approval task (its input is the plan and the window), answer it.
+      const sfn = new SFNClient({ region: CONFIG.orchestrationRegion });
+      const activityArn = w.ref('AWS::StepFunctions::Activity', 'RegionFailoverApproval');
+      const task = await eventuallyTask(sfn, activityArn);
+      const offered = JSON.parse(task.input ?? '{}') as {
+        plan: { replica: { instanceIdentifier: string } };
+        measured: { writerReachable: boolean; window: { measuredBy: string } };
+      };
+      expect(offered).toMatchObject({
+        plan: { replica: { instanceIdentifier: REPLICA } },
+        measured: { writerReachable: true, window: { measuredBy: 'lsn' } },
+      });
+      expect(w.notified.get('NotifyApprovalNeeded')).toMatch(/run: dr failover approve/);
+      await sfn.send(
+        new SendTaskSuccessCommand({
+          taskToken: task.taskToken,
+          output: JSON.stringify({ approvedBy: 'on-call' }),
+        }),
+      );
+      const result = await execution;
+      expect(result.status).toBe('SUCCEEDED');
+      // Planned and measured again after the approval, then the writer retired before the promotion.
+      expect(result.path.slice(0, 9)).toEqual([
+        'Settings',
+        'Plan',
+        'Measure',
+        'IsApproved',
+        'NotifyApprovalNeeded',
+        'AwaitApproval',
+        'Plan',
+        'Measure',
+        'IsApproved',
+      ]);
+      expect(result.output).toMatchObject({ formerWriterRetired: { reachable: true, databases: ['shop'] } });
+      // The retired writer refuses the application; the promoted one takes its writes.
+      const refused = new Client(primary.clientConfig('shop'));
+      refused.on('error', () => undefined);
+      await expect(refused.connect()).rejects.toMatchObject({ code: '55000' });
+      await execute(replica, 'shop', "INSERT INTO orders (note) VALUES ('after')");
+      expect(await topologyOf()).toMatchObject({ writer: { instanceIdentifier: REPLICA }, generation: 3 });
+    } finally {
+      w.close();
+    }
+  });
+});
+
+/** Refusals: nothing may change. One pair of servers, never promoted, serves them all. */
+describe('region failover refusals, in the local world (nothing changes)', () => {
+  let primary: PostgresServer;
+  let replica: PostgresServer;
+  beforeAll(async () => {
+    ({ primary, replica } = await startPair());
+  });
+  afterAll(async () => {
+    await replica.destroy();
+    await primary.destroy();
+  });
+  const { world, run } = harness(() => ({ primary, replica }));
+
+  /** Nothing was changed: topology, records, drill schedule and the promotion all as before. */
+  async function expectNothingChanged(w: Awaited<ReturnType<typeof world>>, generation: number) {
+    expect((await topologyOf()).generation).toBe(generation);
+    expect(w.rds.instance(CONFIG.secondaryRegion, REPLICA)?.source).toBeDefined();
+    expect(w.route53.recordSet(RECORD, `${RECORD}-primary`)?.ResourceRecords).toEqual([
+      { Value: PRIMARY_HOST },
+    ]);
+    expect(w.events.rules.get(`${CONFIG.orchestrationRegion}/${NAMES.drillSchedule}`)?.state).toBe('ENABLED');
+    expect(w.aws.calls.filter((c) => c.operation === 'PromoteReadReplica')).toEqual([]);
+  }
+
+  it('refuses a replica too far behind a writer that answers, unless forced', async () => {
+    const w = await world();
+    const paused = new Client(replica.clientConfig('postgres'));
+    paused.on('error', () => undefined);
+    await paused.connect();
+    try {
+      await paused.query('SELECT pg_wal_replay_pause()');
+      // More WAL than the configured limit (16 MiB) that the replica has not replayed.
+      await execute(
+        primary,
+        'shop',
+        "INSERT INTO orders (note) SELECT repeat('x', 1000) FROM generate_series(1, 25000)",
+      );
+      const refused = await run(w, { approved: true });
+      expect(refused.status).toBe('FAILED');
+      expect(refused.path).toEqual(['Settings', 'Plan', 'Measure', 'NotifyRefused', 'Refused']);
+      expect(w.notified.get('NotifyRefused')).toMatch(
+        /refused before anything changed: ReplicaTooFarBehind \(the replica is \d+ bytes of WAL behind the writer/,
+      );
+      await expectNothingChanged(w, 2);
+
+      // Forced: measured the same, and carried on (stopped here before it retires anything).
+      const forced = await run(w, { approved: true, force: true }, { abortAt: 'RetireFormerWriter' });
+      expect(forced.status).toBe('ABORTED');
+      expect(forced.path).toEqual([
+        'Settings',
+        'Plan',
+        'Measure',
+        'IsApproved',
+        'PauseDrillSchedule',
+        'RetireFormerWriter',
+      ]);
+    } finally {
+      await paused.query('SELECT pg_wal_replay_resume()').catch(() => undefined);
+      await paused.end();
+      w.close();
+    }
+  });
+
+  it('refuses input it does not know (a typo must not pass for a default)', async () => {
+    const w = await world();
+    try {
+      const result = await run(w, { aproved: true });
+      expect(result.status).toBe('FAILED');
+      expect(w.notified.get('NotifyRefused')).toMatch(/InvalidInput/);
+      await expectNothingChanged(w, 2);
+    } finally {
+      w.close();
+    }
+  });
+
+  it('refuses while the drill or a migration runs', async () => {
+    const w = await world();
+    try {
+      for (const machine of [NAMES.drillStateMachine, NAMES.blueGreenStateMachine]) {
+        const other = w.stepFunctions.begin(w.stateMachineArn(machine), `running-${machine}`, {});
+        const result = await run(w, { approved: true });
+        expect(result.path).toEqual(['Settings', 'Plan', 'NotifyRefused', 'Refused']);
+        expect(w.notified.get('NotifyRefused')).toContain(
+          `WorkflowRunning (running: ${machine}: running-${machine};`,
+        );
+        w.stepFunctions.finish(other, 'SUCCEEDED', { output: {} });
+      }
+      await expectNothingChanged(w, 2);
+    } finally {
+      w.close();
+    }
+  });
+
+  it('ends unchanged when nobody approves within the hour, or the approval is declined', async () => {
+    const w = await world();
+    try {
+      const timedOut = await run(
+        w,
+        {},
+        {
+          handlers: {
+            AwaitApproval: () => {
+              throw Object.assign(new Error('the approval task timed out'), { name: 'States.Timeout' });
+            },
+          },
+        },
+      );
+      expect(timedOut.status).toBe('FAILED');
+      expect(timedOut.error?.name).toBe('FailoverNotApproved');
+      expect(timedOut.path.slice(-3)).toEqual(['AwaitApproval', 'NotifyApprovalTimedOut', 'NotApproved']);
+      expect(w.notified.get('NotifyApprovalTimedOut')).toMatch(/Nothing was changed/);
+
+      const sfn = new SFNClient({ region: CONFIG.orchestrationRegion });
+      const declined = run(w, {});
+      const task = await eventuallyTask(sfn, w.ref('AWS::StepFunctions::Activity', 'RegionFailoverApproval'));
+      await sfn.send(
+        new SendTaskFailureCommand({
+          taskToken: task.taskToken,
+          error: 'Declined',
+          cause: 'declined by on-call',
+        }),
+      );
+      const result = await declined;
+      expect(result.path.slice(-3)).toEqual(['AwaitApproval', 'NotifyDeclined', 'NotApproved']);
+      expect(w.notified.get('NotifyDeclined')).toMatch(
+        /declined or its approval failed \(Declined: declined by on-call\)/,
+      );
+      await expectNothingChanged(w, 2);
+    } finally {
+      w.close();
+    }
+  });
+
+  it('pages and leaves DNS and the topology alone when the promotion fails (the region already lost)', async () => {
+    await primary.stop();
+    const w = await world();
+    try {
+      const instance = w.rds.instance(CONFIG.secondaryRegion, REPLICA);
+      // A status RDS does not leave by itself.
+      if (instance !== undefined)
+        Object.assign(instance, { status: 'incompatible-parameters', busyUntil: Infinity });
+      const result = await run(w, { approved: true });
+      expect(result.status).toBe('FAILED');
+      expect(result.path.slice(-3)).toEqual(['Promote', 'NotifyPromotionFailed', 'FailoverFailed']);
+      expect(w.notified.get('NotifyPromotionFailed')).toMatch(
+        /could not promote pg-dr-replica in us-east-1: PromotionFailed \(pg-dr-replica is incompatible-parameters/,
+      );
+      expect((await topologyOf()).writer.instanceIdentifier).toBe(PRIMARY);
+      expect(w.route53.recordSet(RECORD, `${RECORD}-primary`)?.ResourceRecords).toEqual([
+        { Value: PRIMARY_HOST },
+      ]);
     } finally {
       w.close();
     }
