@@ -9,11 +9,11 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
-import { databaseRefSchema } from '../shared/database';
+import { databaseRefSchema } from '../shared/database-ref';
 import { awsRegion, rdsInstanceIdentifier } from '../shared/schemas';
 import { parseInput, runStep, stepInstrumentation } from '../shared/step';
 import { topologyLocation } from '../shared/topology-location';
-import { planFailover, type FailoverPlan } from './assess';
+import { planFailover, type FailoverPlan } from './plan';
 import { advancePromotion, type PromotionRound } from './promote';
 
 const stateMachineArn = z

@@ -9,8 +9,9 @@
 import { z } from 'zod';
 import { databaseRefSchema, lambdaResolver } from '../shared/database';
 import { parseInput, runStep, stepInstrumentation } from '../shared/step';
-import { topologyMember } from '../shared/topology';
-import { measureFailover, memberRef, type FailoverMeasurement } from './assess';
+import { topologyMember } from '../shared/topology-schema';
+import { memberRef } from './member';
+import { measureFailover, type FailoverMeasurement } from './measure';
 import { openPromoted, type OpenedWriter } from './open-writer';
 import { retireIfReachable, type RetireResult } from './retire-writer';
 

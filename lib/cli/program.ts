@@ -26,6 +26,15 @@ import {
 import { addHoldCommand, defaultHoldIo, describeHold, holdPrimary, type HoldIo } from './hold-command';
 import { addVerifyCommand, verifyCommand } from './verify-command';
 import {
+  addFailoverCommands,
+  approveFailover,
+  defaultFailoverIo,
+  describeApproveResult,
+  runFailover,
+  summarizeFailover,
+  type FailoverIo,
+} from './failover-command';
+import {
   addMigrateCommand,
   defaultMigrateIo,
   runMigrate,
@@ -49,6 +58,10 @@ export interface CliIo {
   readonly holdIo?: (region: string) => HoldIo;
   /** AWS clients and clock for `dr doctor`; real ones by default. */
   readonly doctorIo?: () => DoctorIo;
+  /** AWS clients and clock for `dr failover`; real ones by default. */
+  readonly failoverIo?: (region: string | undefined) => FailoverIo;
+  /** Asks the person at the terminal (absent without one: nothing that needs a person's yes goes ahead). */
+  readonly ask?: (question: string) => Promise<string>;
 }
 
 /** The `dr` program; `argv` is the command line it will parse, whose tokens its error messages redact. */
@@ -135,6 +148,29 @@ export function buildProgram(io: CliIo, argv: readonly string[] = []): Command {
       io.out(`${JSON.stringify({ ok: problems === 0, command: 'doctor', checks })}\n`);
     else io.out(`${describeDoctor(checks).join('\n')}\n`);
     if (problems > 0) throw new ExitRequest(EXIT_FAILED);
+  });
+
+  const failoverIo = (region: string | undefined) =>
+    io.failoverIo?.(region) ?? defaultFailoverIo(io.out, region ?? io.env.AWS_REGION, io.env, io.ask);
+  addFailoverCommands(program, {
+    start: async (options) => {
+      const startedAt = Date.now();
+      const outcome = await runFailover(options, failoverIo(options.region));
+      if (options.json === true)
+        io.out(`${JSON.stringify({ ok: outcome.exitCode === EXIT_OK, command: 'failover', ...outcome })}\n`);
+      else io.out(`${summarizeFailover(outcome, startedAt).join('\n')}\n`);
+      if (outcome.exitCode !== EXIT_OK) throw new ExitRequest(outcome.exitCode);
+    },
+    approve: async (options) => {
+      const result = await approveFailover(options, failoverIo(options.region));
+      if (options.json === true)
+        io.out(
+          `${JSON.stringify({ ok: result.answer === 'approved' || result.answer === 'declined', command: 'failover approve', ...result })}\n`,
+        );
+      else io.out(`${describeApproveResult(result)}\n`);
+      if (result.answer === 'none waiting' || result.answer === 'not answered')
+        throw new ExitRequest(EXIT_FAILED);
+    },
   });
 
   addVerifyCommand(program, async (options) => {

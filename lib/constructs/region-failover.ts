@@ -73,89 +73,9 @@ export class RegionFailover extends Construct {
   constructor(scope: Construct, id: string, props: RegionFailoverProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const control = stepLambda(this, 'failoverControl', {
-      entry: ['failover', 'control-handler.ts'],
-      handler: 'handler',
-      description:
-        'Region failover step: refuse while other workflows run, read the topology, promote the replica (rounds)',
-      timeout: Duration.seconds(60),
-      memorySize: 256,
-      service: STEPS_SERVICE,
-    });
-    const database = stepLambda(this, 'failoverDatabase', {
-      entry: ['failover', 'database-handler.ts'],
-      handler: 'handler',
-      description:
-        'Region failover step: measure the data-loss window, retire the former writer, open the promoted one',
-      timeout: Duration.seconds(90),
-      memorySize: 256,
-      service: STEPS_SERVICE,
-      vpc: {
-        vpc: props.network.vpc,
-        subnets: props.network.computeSubnets,
-        securityGroup: props.toolingSecurityGroup,
-      },
-    });
+    const { control, database } = this.makeSteps(props);
     this.functions = { control, database };
-
-    // The database step opens the members: the master secret, or a member's own under the prefix.
-    const secretArn = (resourceName: string) =>
-      Arn.format(
-        {
-          service: 'secretsmanager',
-          resource: 'secret',
-          resourceName,
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        },
-        stack,
-      );
-    database.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [secretArn(`${props.masterSecretName}-??????`), secretArn(`${props.secretNamePrefix}*`)],
-      }),
-    );
-    grantSecretDecrypt(database, props.secretKeys);
-
-    // The control step: the topology (read only), the running executions, and the promotion.
-    control.addEnvironment('TOPOLOGY_REGION', props.topology.region);
-    control.addEnvironment('RESOURCE_PREFIX', props.topology.resourcePrefix);
-    const names = topologyParameterNames(props.topology.resourcePrefix);
-    control.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['ssm:GetParameter'],
-        resources: [
-          `arn:${stack.partition}:ssm:${props.topology.region}:${stack.account}:parameter${names.document}`,
-        ],
-      }),
-    );
-    const ownArn = `arn:${stack.partition}:states:${stack.region}:${stack.account}:stateMachine:${props.stateMachineName}`;
-    const exclusive = [
-      props.exclusiveWith.drillStateMachineArn,
-      props.exclusiveWith.blueGreenStateMachineArn,
-      props.exclusiveWith.drRebuildStateMachineArn,
-      ownArn,
-    ];
-    control.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['states:ListExecutions'], resources: exclusive }),
-    );
-    const dbArns = props.regions.map(
-      (region) => `arn:${stack.partition}:rds:${region}:${props.account}:db:*`,
-    );
-    control.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['rds:DescribeDBInstances', 'rds:PromoteReadReplica'],
-        resources: dbArns,
-      }),
-    );
-    if (control.role !== undefined)
-      for (const region of props.regions)
-        acknowledgeNagFinding(
-          control.role,
-          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${region}:${props.account}:db:*]`,
-          'The replica to promote is the one the topology names at run time (a rebuilt replica has a new ' +
-            'identifier); only this step of the app may promote, and only instances of the two DR regions.',
-        );
+    const ownArn = this.ownArn(props);
 
     this.approvalActivity = new sfn.Activity(this, 'Approval', { activityName: props.approvalActivityName });
 
@@ -213,5 +133,109 @@ export class RegionFailover extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+  }
+
+  private ownArn(props: RegionFailoverProps): string {
+    const stack = Stack.of(this);
+    return `arn:${stack.partition}:states:${stack.region}:${stack.account}:stateMachine:${props.stateMachineName}`;
+  }
+
+  /** The two step functions, each with only what its modes call. */
+  private makeSteps(props: RegionFailoverProps): {
+    control: nodejs.NodejsFunction;
+    database: nodejs.NodejsFunction;
+  } {
+    const stack = Stack.of(this);
+    const control = stepLambda(this, 'failoverControl', {
+      entry: ['failover', 'control-handler.ts'],
+      handler: 'handler',
+      description:
+        'Region failover step: refuse while other workflows run, read the topology, promote the replica (rounds)',
+      timeout: Duration.seconds(60),
+      memorySize: 256,
+      service: STEPS_SERVICE,
+    });
+    const database = stepLambda(this, 'failoverDatabase', {
+      entry: ['failover', 'database-handler.ts'],
+      handler: 'handler',
+      description:
+        'Region failover step: measure the data-loss window, retire the former writer, open the promoted one',
+      timeout: Duration.seconds(90),
+      memorySize: 256,
+      service: STEPS_SERVICE,
+      vpc: {
+        vpc: props.network.vpc,
+        subnets: props.network.computeSubnets,
+        securityGroup: props.toolingSecurityGroup,
+      },
+    });
+
+    // The database step opens the members: the master secret, or a member's own under the prefix.
+    const secretArn = (resourceName: string) =>
+      Arn.format(
+        {
+          service: 'secretsmanager',
+          resource: 'secret',
+          resourceName,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        },
+        stack,
+      );
+    database.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [secretArn(`${props.masterSecretName}-??????`), secretArn(`${props.secretNamePrefix}*`)],
+      }),
+    );
+    grantSecretDecrypt(database, props.secretKeys);
+    if (database.role !== undefined)
+      acknowledgeNagFinding(
+        database.role,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${stack.region}:${stack.account}:secret:${props.secretNamePrefix}*]`,
+        'A topology member may be opened by its own secret (a cut-over green), named at run time; only secrets ' +
+          `named under ${props.secretNamePrefix} can be read, as for the blue-green steps.`,
+      );
+
+    // The control step: the topology (read only), the running executions, and the promotion.
+    control.addEnvironment('TOPOLOGY_REGION', props.topology.region);
+    control.addEnvironment('RESOURCE_PREFIX', props.topology.resourcePrefix);
+    const names = topologyParameterNames(props.topology.resourcePrefix);
+    control.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ssm:GetParameter'],
+        resources: [
+          `arn:${stack.partition}:ssm:${props.topology.region}:${stack.account}:parameter${names.document}`,
+        ],
+      }),
+    );
+    const ownArn = this.ownArn(props);
+    const exclusive = [
+      props.exclusiveWith.drillStateMachineArn,
+      props.exclusiveWith.blueGreenStateMachineArn,
+      props.exclusiveWith.drRebuildStateMachineArn,
+      ownArn,
+    ];
+    control.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['states:ListExecutions'], resources: exclusive }),
+    );
+    const dbArns = props.regions.map(
+      (region) => `arn:${stack.partition}:rds:${region}:${props.account}:db:*`,
+    );
+    control.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['rds:DescribeDBInstances', 'rds:PromoteReadReplica'],
+        resources: dbArns,
+      }),
+    );
+    if (control.role !== undefined)
+      for (const region of props.regions)
+        acknowledgeNagFinding(
+          control.role,
+          `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${region}:${props.account}:db:*]`,
+          'The replica to promote is the one the topology names at run time (a rebuilt replica has a new ' +
+            'identifier); only this step of the app may promote, and only instances of the two DR regions.',
+        );
+
+    return { control, database };
   }
 }

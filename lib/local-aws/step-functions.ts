@@ -400,6 +400,20 @@ export class StepFunctionsSimulator implements Simulator {
           roleArn: 'arn:aws:iam::111122223333:role/local',
         };
       }
+      case 'GetActivityTask':
+      case 'SendTaskSuccess':
+      case 'SendTaskFailure':
+      case 'SendTaskHeartbeat':
+        return this.handleActivity(call);
+      default:
+        throw new Error(`${this.label}: ${call.operation} is catalogued but not simulated`);
+    }
+  }
+
+  /** The activity worker's side: take a task, answer it, keep it alive. */
+  private handleActivity(call: SimulatorCall): unknown {
+    const input = call.input;
+    switch (call.operation) {
       case 'GetActivityTask': {
         const arn = str(input.activityArn);
         if (!this.activities.has(arn))

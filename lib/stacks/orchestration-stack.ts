@@ -147,7 +147,29 @@ export class OrchestrationStack extends Stack {
       staleAfterDays: config.drill.staleAfterDays,
       alarmNames: names.alarms,
     });
-    this.regionFailover = new RegionFailover(this, 'RegionFailover', {
+    this.regionFailover = this.addRegionFailover(props, drillArn, migrationArn);
+    this.dashboard = new DrDashboard(this, 'Dashboard', {
+      dashboardName: names.dashboard,
+      budgets: config.drill.budgets,
+      staleAfterDays: config.drill.staleAfterDays,
+      replica: {
+        instanceIdentifier: config.database.replicaInstanceIdentifier,
+        region: config.secondaryRegion,
+      },
+      primaryDatabaseHealthCheckId: dns.primaryDatabaseHealthCheck.healthCheckId,
+    });
+    this.addOutputs();
+  }
+
+  /** The region failover: it promotes the topology's replica, and must not race the other workflows. */
+  private addRegionFailover(
+    props: OrchestrationStackProps,
+    drillArn: string,
+    migrationArn: string,
+  ): RegionFailover {
+    const { config } = props;
+    const names = drNames(config);
+    return new RegionFailover(this, 'RegionFailover', {
       network: props.network,
       toolingSecurityGroup: props.network.recoveryToolingSecurityGroup,
       masterSecretName: config.database.secretName,
@@ -165,7 +187,7 @@ export class OrchestrationStack extends Stack {
       exclusiveWith: {
         drillStateMachineArn: drillArn,
         blueGreenStateMachineArn: migrationArn,
-        drRebuildStateMachineArn: stateMachineArn(names.drRebuildStateMachine),
+        drRebuildStateMachineArn: this.drRebuild.stateMachine.stateMachineArn,
       },
       drillScheduleRuleName: names.drillSchedule,
       onCallTopic: props.onCallTopic,
@@ -173,17 +195,6 @@ export class OrchestrationStack extends Stack {
       approvalActivityName: names.failoverApprovalActivity,
       alarmName: names.alarms.regionFailoverFailed,
     });
-    this.dashboard = new DrDashboard(this, 'Dashboard', {
-      dashboardName: names.dashboard,
-      budgets: config.drill.budgets,
-      staleAfterDays: config.drill.staleAfterDays,
-      replica: {
-        instanceIdentifier: config.database.replicaInstanceIdentifier,
-        region: config.secondaryRegion,
-      },
-      primaryDatabaseHealthCheckId: dns.primaryDatabaseHealthCheck.healthCheckId,
-    });
-    this.addOutputs();
   }
 
   /** What `dr` and on-call look up: the state machines, and every blue-green step function by name. */

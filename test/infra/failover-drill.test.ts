@@ -110,6 +110,7 @@ describe('failover drill (orchestration stack)', () => {
       exclusiveWith: [
         'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-failover-drill',
         'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-blue-green-migration',
+        'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-region-failover',
       ],
       migrationDryRun: { dryRun: true },
     });

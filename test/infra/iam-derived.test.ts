@@ -106,8 +106,8 @@ describe('IAM derived from the code each Lambda runs', () => {
 
   it('finds every step function and probe', () => {
     // 3 probes (the primary in its region and from the secondary, the replica), 11 blue-green steps, 7 drill
-    // steps, the drill's safety net, the migration safety net's assess.
-    expect(functions).toHaveLength(23);
+    // steps, the drill's safety net, the migration safety net's assess, the region failover's two steps.
+    expect(functions).toHaveLength(25);
   });
 
   it.each(functions.map((f) => [f.name, f] as const))(

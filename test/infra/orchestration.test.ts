@@ -121,7 +121,9 @@ describe('blue-green steps (orchestration stack)', () => {
       [
         'BlueGreenStateMachineArn',
         'DrRebuildStateMachineArn',
+        'FailoverApprovalActivityArn',
         'FailoverDrillStateMachineArn',
+        'RegionFailoverStateMachineArn',
         'connectivityCheck',
         'cutover',
         'dnsFlip',

@@ -80,12 +80,24 @@ describe('the topology record in the failover DNS stack', () => {
   it('starts as the databases first deployed, and the deployed records answer them', () => {
     const world = testWorld({
       endpoints: { 'pg-dr-primary': 'primary.local', 'pg-dr-replica': 'replica.local' },
+      ports: { 'pg-dr-primary': 5433, 'pg-dr-replica': 5434 },
     });
     try {
+      // The ports as CloudFormation gives them (Endpoint.Port, a string in the document), read as numbers.
       expect(parseTopology(world.ssm.value('us-east-1', NAMES.document) ?? '', NAMES.document)).toEqual({
         generation: 1,
-        writer: { region: 'us-west-2', instanceIdentifier: 'pg-dr-primary', endpoint: 'primary.local' },
-        replica: { region: 'us-east-1', instanceIdentifier: 'pg-dr-replica', endpoint: 'replica.local' },
+        writer: {
+          region: 'us-west-2',
+          instanceIdentifier: 'pg-dr-primary',
+          endpoint: 'primary.local',
+          port: 5433,
+        },
+        replica: {
+          region: 'us-east-1',
+          instanceIdentifier: 'pg-dr-replica',
+          endpoint: 'replica.local',
+          port: 5434,
+        },
         retired: [],
         changedBy: 'first deploy',
       });

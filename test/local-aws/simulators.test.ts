@@ -1425,6 +1425,95 @@ describe('simulated CloudWatch, SNS, EventBridge and CloudFormation', () => {
       });
   });
 
+  it('[events.DisableRule.schedule] [events.DisableRule.not-found] disables a scheduled rule, idempotently, in its region', async () => {
+    const events = new EventBridgeSimulator();
+    events.addRule({ name: 'drill', region: 'us-east-1', state: 'ENABLED', targets: [] });
+    const aws = world([events]);
+    for (let i = 0; i < 2; i++)
+      expect(await aws.call('events', 'DisableRule', { Name: 'drill' }, 'us-east-1')).toEqual({});
+    expect(events.rules.get('us-east-1/drill')?.state).toBe('DISABLED');
+    expect(await failure(aws.call('events', 'DisableRule', { Name: 'drill' }, 'us-west-2'))).toMatchObject({
+      name: 'ResourceNotFoundException',
+      status: 400,
+    });
+  });
+
+  it('[states.GetActivityTask.long-poll] [states.GetActivityTask.no-activity] [states.SendTaskSuccess.closes] [states.SendTaskFailure.closes] [states.SendTaskHeartbeat.resets] hands an activity task to one worker, who answers it once', async () => {
+    const sfn = new StepFunctionsSimulator();
+    sfn.activityPollMs = 50;
+    const activity = `arn:aws:states:us-east-1:${ACCOUNT}:activity:approval`;
+    sfn.addActivity(activity);
+    const aws = world([sfn]);
+    // No task within the poll: a null token.
+    expect(await aws.call('states', 'GetActivityTask', { activityArn: activity }, 'us-east-1')).toEqual({});
+    expect(
+      await failure(aws.call('states', 'GetActivityTask', { activityArn: `${activity}x` }, 'us-east-1')),
+    ).toMatchObject({ name: 'ActivityDoesNotExist', status: 400 });
+
+    // A poll waiting when the task is scheduled gets it, with the state's input.
+    const polling = aws.call('states', 'GetActivityTask', { activityArn: activity }, 'us-east-1');
+    const answered = sfn.scheduleActivityTask(activity, { plan: 1 });
+    const task = (await polling) as { taskToken: string; input: string };
+    expect(JSON.parse(task.input)).toEqual({ plan: 1 });
+    // Taken: another worker does not get it.
+    expect(await aws.call('states', 'GetActivityTask', { activityArn: activity }, 'us-east-1')).toEqual({});
+    expect(await aws.call('states', 'SendTaskHeartbeat', { taskToken: task.taskToken }, 'us-east-1')).toEqual(
+      {},
+    );
+    await aws.call(
+      'states',
+      'SendTaskSuccess',
+      { taskToken: task.taskToken, output: '{"ok":true}' },
+      'us-east-1',
+    );
+    await expect(answered).resolves.toEqual({ ok: true });
+
+    const failed = sfn.scheduleActivityTask(activity, {});
+    const second = (await aws.call('states', 'GetActivityTask', { activityArn: activity }, 'us-east-1')) as {
+      taskToken: string;
+    };
+    await aws.call(
+      'states',
+      'SendTaskFailure',
+      { taskToken: second.taskToken, error: 'Declined', cause: 'no' },
+      'us-east-1',
+    );
+    await expect(failed).rejects.toMatchObject({ name: 'Declined', message: 'no' });
+  });
+
+  // Rows: [states.SendTaskSuccess.invalid-token] [states.SendTaskSuccess.timed-out] [states.SendTaskSuccess.invalid-output]
+  // [states.SendTaskFailure.invalid-token] [states.SendTaskFailure.timed-out] [states.SendTaskHeartbeat.invalid-token]
+  // [states.SendTaskHeartbeat.timed-out]
+  it('refuses a token it never issued, a task already closed, and output that is not JSON', async () => {
+    const sfn = new StepFunctionsSimulator();
+    const activity = `arn:aws:states:us-east-1:${ACCOUNT}:activity:approval`;
+    sfn.addActivity(activity);
+    const aws = world([sfn]);
+    const expired = sfn.scheduleActivityTask(activity, {});
+    const task = (await aws.call('states', 'GetActivityTask', { activityArn: activity }, 'us-east-1')) as {
+      taskToken: string;
+    };
+    expect(
+      await failure(
+        aws.call('states', 'SendTaskSuccess', { taskToken: task.taskToken, output: 'yes' }, 'us-east-1'),
+      ),
+    ).toMatchObject({ name: 'InvalidOutput', status: 400 });
+    sfn.expireActivityTask(task.taskToken, 'States.HeartbeatTimeout');
+    await expect(expired).rejects.toMatchObject({ name: 'States.HeartbeatTimeout' });
+    for (const [operation, extra] of [
+      ['SendTaskSuccess', { output: '{}' }],
+      ['SendTaskFailure', { error: 'Declined' }],
+      ['SendTaskHeartbeat', {}],
+    ] as const) {
+      expect(
+        await failure(aws.call('states', operation, { taskToken: task.taskToken, ...extra }, 'us-east-1')),
+      ).toMatchObject({ name: 'TaskTimedOut', status: 400 });
+      expect(
+        await failure(aws.call('states', operation, { taskToken: 'forged', ...extra }, 'us-east-1')),
+      ).toMatchObject({ name: 'InvalidToken', status: 400 });
+    }
+  });
+
   it('[cloudformation.DescribeStacks.outputs] [cloudformation.DescribeStacks.no-stack] returns a stack’s outputs, or ValidationError', async () => {
     const cfn = new CloudFormationSimulator();
     cfn.addStack({

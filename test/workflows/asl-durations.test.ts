@@ -48,6 +48,7 @@ const MACHINES: Record<string, string> = {
   'failover-drill.asl.json': NAMES.drillStateMachine,
   'dr-rebuild.asl.json': NAMES.drRebuildStateMachine,
   'blue-green-safety-net.asl.json': NAMES.migrationSafetyNetStateMachine,
+  'region-failover.asl.json': NAMES.regionFailoverStateMachine,
 };
 
 /** The Lambda timeout (seconds) of every function the app deploys, by its resolved ARN. */

@@ -28,6 +28,8 @@ const NO_WAITS = {
   retryIntervals: {
     Plan: 0,
     Measure: 0,
+    Replan: 0,
+    Remeasure: 0,
     RetireFormerWriter: 0,
     Promote: 0,
     OpenWriter: 0,
@@ -252,9 +254,9 @@ describe('region failover, in the local world over a real primary and streaming 
         'IsApproved',
         'NotifyApprovalNeeded',
         'AwaitApproval',
-        'Plan',
-        'Measure',
-        'IsApproved',
+        'Replan',
+        'Remeasure',
+        'PauseDrillSchedule',
       ]);
       expect(result.output).toMatchObject({ formerWriterRetired: { reachable: true, databases: ['shop'] } });
       // The retired writer refuses the application; the promoted one takes its writes.

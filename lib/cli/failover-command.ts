@@ -1,0 +1,328 @@
+/**
+ * `dr failover` starts the region failover (statemachines/region-failover.asl.json) and follows it;
+ * `dr failover approve` is the person its approval waits for: it takes the approval task (an activity), shows
+ * what the failover would do and lose, and answers it.
+ */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  GetActivityTaskCommand,
+  SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { Option, type Command } from 'commander';
+import { sleep } from '../../lambdas/shared/sleep';
+import { UsageError } from './database-url';
+import { followExecution, type ExecutionOutcome, type FollowIo } from './follow-execution';
+import { executionName as executionNameOption, regionName, stackName, wholeNumber } from './option-values';
+
+/** The orchestration stack's outputs these commands read. */
+export const FAILOVER_OUTPUTS = {
+  stateMachine: 'RegionFailoverStateMachineArn',
+  approval: 'FailoverApprovalActivityArn',
+} as const;
+
+export interface FailoverIo extends FollowIo {
+  readonly cloudFormation: Pick<CloudFormationClient, 'send'>;
+  /** Asks the person at the terminal; undefined when there is none (no TTY): nothing is approved then. */
+  readonly ask?: (question: string) => Promise<string>;
+  /** Who approves (recorded in the execution's history). */
+  readonly user: string;
+}
+
+interface Located {
+  stack: string;
+  region?: string;
+}
+
+export interface FailoverOptions extends Located {
+  promote?: boolean;
+  force?: boolean;
+  executionName?: string;
+  pollInterval: number;
+  timeout: number;
+  json?: boolean;
+}
+
+export interface ApproveOptions extends Located {
+  decline?: boolean;
+  yes?: boolean;
+  wait: number;
+  json?: boolean;
+}
+
+const located = (command: Command): Command =>
+  command
+    .option(
+      '--stack <name>',
+      'orchestration stack whose outputs name the failover',
+      stackName(),
+      'pg-dr-orchestration',
+    )
+    .option('--region <region>', 'orchestration region (default: AWS_REGION)', regionName());
+
+/** Adds `dr failover` and `dr failover approve`. */
+export function addFailoverCommands(
+  program: Command,
+  actions: {
+    readonly start: (options: FailoverOptions) => Promise<void>;
+    readonly approve: (options: ApproveOptions) => Promise<void>;
+  },
+): void {
+  const failover = located(
+    program
+      .command('failover')
+      .description(
+        'Fail over to the DR region: promote the writer’s cross-region replica (docs/runbooks.md, Region ' +
+          'failover). Without --promote it measures what would be lost, pages on-call and waits up to an hour ' +
+          'for dr failover approve; nothing changes before that. Follows the execution step by step.',
+      )
+      .option('--promote', 'approve it as you start it: promote without waiting for dr failover approve')
+      .option(
+        '--force',
+        'promote even when the replica is further behind than the configured limits (the measured loss is accepted)',
+      ),
+  )
+    .option(
+      '--execution-name <name>',
+      'execution name (default: failover-<minute>, so a repeated command attaches instead of starting twice)',
+      executionNameOption(),
+    )
+    .addOption(
+      new Option('--poll-interval <ms>', 'how often to read the execution history')
+        .argParser(wholeNumber('--poll-interval', 60_000, 'ms'))
+        .default(2_000),
+    )
+    .addOption(
+      new Option('--timeout <ms>', 'stop following after this long (the execution goes on)')
+        .argParser(wholeNumber('--timeout', 86_400_000, 'ms'))
+        .default(7_200_000),
+    )
+    .option('--json', 'print one machine-readable JSON result at the end')
+    .action(actions.start);
+
+  located(
+    failover
+      .command('approve')
+      .description(
+        'Answer a region failover waiting for approval: shows what it would promote and the measured ' +
+          'data-loss window, then asks you to type the replica’s identifier (or --yes).',
+      )
+      .option('--decline', 'refuse it: the failover ends and nothing changes')
+      .option('--yes', 'approve without asking (scripts); the plan is still printed'),
+  )
+    .addOption(
+      new Option('--wait <s>', 'how long to wait for a failover to ask')
+        .argParser(wholeNumber('--wait', 3_600, 's'))
+        .default(60),
+    )
+    .option('--json', 'print one machine-readable JSON result')
+    .action(actions.approve);
+}
+
+async function stackOutput(io: FailoverIo, options: Located, key: string): Promise<string> {
+  const { Stacks } = await io.cloudFormation.send(new DescribeStacksCommand({ StackName: options.stack }));
+  const value = Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
+  if (value === undefined)
+    throw new UsageError(
+      `stack ${options.stack} has no ${key} output: deploy the app (or check --stack, --region)`,
+    );
+  return value;
+}
+
+/** Starts (or, the same minute, attaches to) the failover and follows it. */
+export async function runFailover(options: FailoverOptions, io: FailoverIo): Promise<ExecutionOutcome> {
+  const stateMachineArn = await stackOutput(io, options, FAILOVER_OUTPUTS.stateMachine);
+  const input = { approved: options.promote === true, force: options.force === true };
+  const started = io.now();
+  const minute = new Date(started).toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
+  const name = options.executionName ?? `failover-${minute}`;
+  let executionArn: string | undefined;
+  try {
+    ({ executionArn } = await io.sfn.send(
+      new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
+    ));
+    io.out(
+      `Region failover ${name} started: ${executionArn ?? '?'}\n` +
+        (input.approved
+          ? 'Approved as started (--promote): it promotes once its preflight passes.\n'
+          : 'It pages on-call and waits for: dr failover approve (nothing changes before that).\n'),
+    );
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ExecutionAlreadyExists') throw error;
+    executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    io.out(`Execution ${name} already exists: following it (${executionArn})\n`);
+  }
+  if (executionArn === undefined) throw new Error('Step Functions returned no execution ARN');
+  return followExecution(io, executionArn, started, options);
+}
+
+/** What the approval task's input holds (the Task state's Parameters). */
+interface ApprovalRequest {
+  readonly executionName?: string;
+  readonly plan?: {
+    readonly generation?: number;
+    readonly writer?: { readonly instanceIdentifier?: string; readonly region?: string };
+    readonly replica?: {
+      readonly instanceIdentifier?: string;
+      readonly region?: string;
+      readonly endpoint?: string;
+    };
+  };
+  readonly measured?: {
+    readonly writerReachable?: boolean;
+    readonly writerWritable?: boolean;
+    readonly window?: { readonly summary?: string };
+  };
+}
+
+export interface ApproveResult {
+  readonly answer: 'approved' | 'declined' | 'not answered' | 'none waiting';
+  readonly executionName?: string;
+  readonly replica?: string;
+  readonly window?: string;
+}
+
+/** The lines that tell the person what they approve. */
+export function describeApproval(request: ApprovalRequest): string[] {
+  const { plan, measured } = request;
+  return [
+    `Region failover ${request.executionName ?? '?'} asks for approval (topology generation ${plan?.generation ?? '?'}):`,
+    `  promote  ${plan?.replica?.instanceIdentifier ?? '?'} in ${plan?.replica?.region ?? '?'} (${plan?.replica?.endpoint ?? '?'}) to the writer`,
+    `  retire   ${plan?.writer?.instanceIdentifier ?? '?'} in ${plan?.writer?.region ?? '?'}: ${
+      measured?.writerReachable === true
+        ? `it answers${measured.writerWritable === true ? ' and takes writes' : ''}; its sessions end and its databases refuse connections`
+        : 'it does not answer (its region lost?); it is retired when it returns'
+    }`,
+    `  data-loss window  ${measured?.window?.summary ?? 'unknown'}`,
+    '  then both records of the database name answer the promoted writer, and the weekly drill is paused.',
+  ];
+}
+
+/**
+ * Takes the approval task (waiting up to --wait), shows it, and answers it. The task is kept alive with
+ * heartbeats while the person reads; one left unanswered (no TTY, a wrong answer) is offered again by the
+ * workflow once its heartbeat lapses.
+ */
+export async function approveFailover(options: ApproveOptions, io: FailoverIo): Promise<ApproveResult> {
+  const activityArn = await stackOutput(io, options, FAILOVER_OUTPUTS.approval);
+  const deadline = io.now() + options.wait * 1000;
+  let task: { taskToken?: string; input?: string } | undefined;
+  // GetActivityTask holds each poll up to 60 s: at most a poll per minute of --wait, plus one.
+  for (let poll = 0; poll <= Math.ceil(options.wait / 60); poll++) {
+    const got = await io.sfn.send(
+      new GetActivityTaskCommand({ activityArn, workerName: `dr-cli:${io.user}` }),
+    );
+    if (got.taskToken !== undefined && got.taskToken !== '') {
+      task = got;
+      break;
+    }
+    if (io.now() >= deadline) break;
+  }
+  if (task?.taskToken === undefined) return { answer: 'none waiting' };
+  const taskToken = task.taskToken;
+  const request = JSON.parse(task.input ?? '{}') as ApprovalRequest;
+  const summary = {
+    ...(request.executionName === undefined ? {} : { executionName: request.executionName }),
+    ...(request.plan?.replica?.instanceIdentifier === undefined
+      ? {}
+      : { replica: request.plan.replica.instanceIdentifier }),
+    ...(request.measured?.window?.summary === undefined ? {} : { window: request.measured.window.summary }),
+  };
+  if (options.json !== true) io.out(`${describeApproval(request).join('\n')}\n`);
+
+  if (options.decline === true) {
+    await io.sfn.send(
+      new SendTaskFailureCommand({
+        taskToken,
+        error: 'Declined',
+        cause: `declined by ${io.user} (dr failover approve --decline)`,
+      }),
+    );
+    return { answer: 'declined', ...summary };
+  }
+  let approved = options.yes === true;
+  if (!approved && io.ask !== undefined) {
+    const replica = request.plan?.replica?.instanceIdentifier ?? '';
+    // Heartbeats keep the task this terminal's while the person reads (the workflow allows 300 s between them).
+    const beat = setInterval(() => {
+      void io.sfn.send(new SendTaskHeartbeatCommand({ taskToken })).catch(() => undefined);
+    }, 60_000);
+    try {
+      const typed = await io.ask(
+        `Type ${replica} to promote it (anything else leaves the failover waiting): `,
+      );
+      approved = replica !== '' && typed.trim() === replica;
+    } finally {
+      clearInterval(beat);
+    }
+  }
+  if (!approved) return { answer: 'not answered', ...summary };
+  await io.sfn.send(
+    new SendTaskSuccessCommand({
+      taskToken,
+      output: JSON.stringify({ approvedBy: io.user, approvedAt: new Date(io.now()).toISOString() }),
+    }),
+  );
+  return { answer: 'approved', ...summary };
+}
+
+export function describeApproveResult(result: ApproveResult): string {
+  switch (result.answer) {
+    case 'approved':
+      return `Approved: ${result.executionName ?? 'the failover'} measures again, then promotes ${result.replica ?? 'the replica'} (follow it with dr status, or in the Step Functions console).`;
+    case 'declined':
+      return `Declined: ${result.executionName ?? 'the failover'} ends; nothing was changed.`;
+    case 'not answered':
+      return 'Not approved: the failover keeps waiting, and asks again within 5 minutes (run dr failover approve again, or --decline).';
+    case 'none waiting':
+      return 'No region failover is waiting for approval.';
+  }
+}
+
+export function defaultFailoverIo(
+  out: (text: string) => void,
+  region: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  ask?: (question: string) => Promise<string>,
+): FailoverIo {
+  const config = region === undefined ? {} : { region };
+  return {
+    out,
+    // A poll holds up to 60 s (GetActivityTask): the client must wait longer than that.
+    sfn: new SFNClient({ ...config, requestHandler: { requestTimeout: 65_000 } }),
+    cloudFormation: new CloudFormationClient(config),
+    now: Date.now,
+    sleep,
+    user: env.USER ?? env.LOGNAME ?? 'unknown',
+    ...(ask === undefined ? {} : { ask }),
+  };
+}
+
+/** The closing lines: who writes now, when it took writes again, and what the failover measured it lost. */
+export function summarizeFailover(outcome: ExecutionOutcome, startedAt: number): string[] {
+  const output = outcome.output as
+    | {
+        writer?: { instanceIdentifier?: string; region?: string };
+        rpo?: { summary?: string };
+        writableAt?: string;
+      }
+    | undefined;
+  const lines = [`Region failover ${outcome.status}.`];
+  if (output?.writer !== undefined) {
+    const writableAt = output.writableAt === undefined ? NaN : Date.parse(output.writableAt);
+    lines.push(
+      `Writer: ${output.writer.instanceIdentifier ?? '?'} in ${output.writer.region ?? '?'}` +
+        (Number.isNaN(writableAt)
+          ? '.'
+          : `, taking writes since ${output.writableAt ?? ''} (${((writableAt - startedAt) / 1000).toFixed(1)} s after this command started it).`),
+      `Data loss (RPO), measured before the promotion: ${output.rpo?.summary ?? 'unknown'}`,
+      'Next: re-protect (a replica in the other region), and dr status to see the topology.',
+    );
+  }
+  if (outcome.error !== undefined)
+    lines.push(`Failed: ${outcome.error}${outcome.cause === undefined ? '' : `: ${outcome.cause}`}`);
+  return lines;
+}
