@@ -1,3 +1,4 @@
+import type { Stack } from 'aws-cdk-lib';
 import type { DrConfig } from './config';
 
 /**
@@ -73,3 +74,8 @@ export function onCallRegions(config: DrConfig): string[] {
 /** The set identifier of a failover record of `recordName` (each record name has one PRIMARY, one SECONDARY). */
 export const failoverSetIdentifier = (recordName: string, role: 'primary' | 'secondary'): string =>
   `${recordName}-${role}`;
+
+/** A state machine's ARN in a stack's region, from its name (known at synth: no reference between stacks). */
+export function stateMachineArnIn(stack: Stack, name: string): string {
+  return `arn:${stack.partition}:states:${stack.region}:${stack.account}:stateMachine:${name}`;
+}

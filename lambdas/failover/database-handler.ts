@@ -15,8 +15,14 @@ import { measureFailover, type FailoverMeasurement } from './measure';
 import { openPromoted, type OpenedWriter } from './open-writer';
 import { retireIfReachable, type RetireResult } from './retire-writer';
 
-/** A member as the plan gives it: the secret that opens it settled. */
-const openableMember = topologyMember.extend({ secretId: databaseRefSchema.shape.secretId });
+/**
+ * A member as the plan gives it: the secret that opens it settled, its port a number (the topology document
+ * may hold CloudFormation's string; the plan step's output never does).
+ */
+const openableMember = topologyMember.extend({
+  secretId: databaseRefSchema.shape.secretId,
+  port: z.int().min(1).max(65535).optional(),
+});
 
 export const failoverDatabaseEventSchema = z.discriminatedUnion('mode', [
   z.strictObject({

@@ -25,6 +25,8 @@ export interface BlueGreenStepsProps {
   /** The one record the DNS flip may change. */
   readonly hostedZoneId: string;
   readonly recordName: string;
+  /** State machines a real cutover must not race (the drill, the region failover): the input check lists them. */
+  readonly exclusiveWith: readonly string[];
   /** Where the topology record lives (the failover DNS stack's region) and the prefix of its parameters. */
   readonly topology: { readonly region: string; readonly resourcePrefix: string };
   /** Where a rebuilt cross-region replica of green goes: the DR region's existing placement. */
@@ -258,6 +260,10 @@ export class BlueGreenSteps extends Construct {
     this.grantReplicaPlacement(props.drReplicaPlacement);
     this.grantRecordChanges(props);
     this.grantTopology(props.topology);
+    this.functions.validateInput.addEnvironment('EXCLUSIVE_WITH', props.exclusiveWith.join(','));
+    this.functions.validateInput.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['states:ListExecutions'], resources: [...props.exclusiveWith] }),
+    );
   }
 
   /**

@@ -10,7 +10,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { STEPS_SERVICE } from '../../lambdas/shared/metric-names';
 import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
-import { failoverSetIdentifier } from '../names';
+import { failoverSetIdentifier, stateMachineArnIn } from '../names';
 import { acknowledgeNagFinding } from '../nag';
 import { PagingAlarm } from './paging-alarm';
 import type { RegionalNetwork } from './regional-network';
@@ -136,8 +136,7 @@ export class RegionFailover extends Construct {
   }
 
   private ownArn(props: RegionFailoverProps): string {
-    const stack = Stack.of(this);
-    return `arn:${stack.partition}:states:${stack.region}:${stack.account}:stateMachine:${props.stateMachineName}`;
+    return stateMachineArnIn(Stack.of(this), props.stateMachineName);
   }
 
   /** The two step functions, each with only what its modes call. */

@@ -86,9 +86,10 @@ export class FailoverDnsStack extends Stack {
       alarmName: names.alarms.primaryHealthCheckUnhealthy,
       alarmDescription:
         `Route 53 considers PRIMARY unhealthy: ${config.recordName} is answering the read-only replica. Writes ` +
-        'fail until the primary recovers or the replica is promoted. Any observer can cause it (the primary ' +
-        "region's probe, the secondary region's probe of the primary, the sidecar): dr doctor says which. To pin " +
-        'PRIMARY during a known blip: dr hold.',
+        'fail until the primary recovers or the replica is promoted. First: dr status, then dr doctor (which ' +
+        'observer calls it unhealthy). A known blip: dr hold. The region lost: dr failover (it measures the ' +
+        'data-loss window and pages; dr failover approve then promotes the replica, retires the old writer if ' +
+        'it answers, and points both records at the new writer). Runbook: docs/runbooks.md.',
       metric: new cloudwatch.Metric({
         namespace: 'AWS/Route53',
         metricName: 'HealthCheckStatus',

@@ -14,7 +14,7 @@ import { DrRebuildWorkflow } from '../constructs/dr-rebuild-workflow';
 import { MigrationSafetyNet } from '../constructs/migration-safety-net';
 import { RegionFailover } from '../constructs/region-failover';
 import type { ReplicaDatabase } from '../constructs/replica-database';
-import { drNames } from '../names';
+import { drNames, stateMachineArnIn } from '../names';
 import type { RegionalNetwork } from '../constructs/regional-network';
 
 export interface OrchestrationStackProps extends StackProps {
@@ -53,6 +53,7 @@ export class OrchestrationStack extends Stack {
   constructor(scope: Construct, id: string, props: OrchestrationStackProps) {
     super(scope, id, props);
     const { config } = props;
+    const names = drNames(config);
     this.blueGreenSteps = new BlueGreenSteps(this, 'BlueGreenSteps', {
       network: props.network,
       toolingSecurityGroup: props.network.recoveryToolingSecurityGroup,
@@ -61,6 +62,10 @@ export class OrchestrationStack extends Stack {
       secretKeys: props.secretKeys,
       hostedZoneId: config.hostedZoneId,
       recordName: config.recordName,
+      exclusiveWith: [
+        stateMachineArnIn(this, names.drillStateMachine),
+        stateMachineArnIn(this, names.regionFailoverStateMachine),
+      ],
       // The topology lives beside the failover records that read it.
       topology: { region: Stack.of(props.failoverDns).region, resourcePrefix: config.resourcePrefix },
       drReplicaPlacement: {
@@ -75,7 +80,6 @@ export class OrchestrationStack extends Stack {
         port: config.database.port,
       },
     });
-    const names = drNames(config);
     this.drRebuild = new DrRebuildWorkflow(this, 'DrRebuild', {
       drReplica: this.blueGreenSteps.functions.drReplica,
       dnsFlip: this.blueGreenSteps.functions.dnsFlip,
@@ -104,8 +108,7 @@ export class OrchestrationStack extends Stack {
     });
     const dns = props.failoverDns;
     const { invertCheck, watch } = drilledChecks(dns, config.drill.record);
-    const stateMachineArn = (name: string) =>
-      `arn:${this.partition}:states:${this.region}:${this.account}:stateMachine:${name}`;
+    const stateMachineArn = (name: string) => stateMachineArnIn(this, name);
     const drillArn = stateMachineArn(names.drillStateMachine);
     const migrationArn = stateMachineArn(names.blueGreenStateMachine);
     const failoverArn = stateMachineArn(names.regionFailoverStateMachine);

@@ -18,6 +18,8 @@ import { applyHandler, planHandler } from '../../lambdas/migrations/handlers';
 import { handler as smokeTest } from '../../lambdas/smoke-test/handler';
 import { handler as verify } from '../../lambdas/verify/handler';
 import { handler as validateInput } from '../../lambdas/workflow-input/handler';
+import { handler as failoverControl } from '../../lambdas/failover/control-handler';
+import { handler as failoverDatabase } from '../../lambdas/failover/database-handler';
 import { HOSTILE, HOSTILE_PASSWORD, HOSTILE_URL, OVERSIZED } from '../support/bad-values';
 import { exampleDrillInput } from '../support/drill-input';
 
@@ -51,7 +53,55 @@ const blueGreen: Record<string, Json> = {
   catchUpTimeoutMs: 30000,
 };
 
+const member: Record<string, Json> = {
+  region: 'us-west-2',
+  instanceIdentifier: 'pg-dr-primary',
+  endpoint: 'primary.example.internal',
+  port: 5432,
+  secretId: 'pg-dr/postgres-master',
+};
+
 const TARGETS: Target[] = [
+  {
+    name: 'region failover plan',
+    handler: failoverControl,
+    valid: {
+      mode: 'plan',
+      secretId: 'pg-dr/postgres-master',
+      request: { approved: false, force: false },
+      exclusiveWith: ['arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-failover-drill'],
+      ownExecutionArn: 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-region-failover:f-1',
+    },
+    // The execution's own ARN is only compared with the running ones.
+    freeText: ['ownExecutionArn'],
+  },
+  {
+    name: 'region failover promotion',
+    handler: failoverControl,
+    valid: {
+      mode: 'promote',
+      instanceIdentifier: 'pg-dr-replica',
+      region: 'us-east-1',
+      backupRetentionPeriod: 7,
+    },
+  },
+  {
+    name: 'region failover measurement',
+    handler: failoverDatabase,
+    valid: {
+      mode: 'measure',
+      writer: member,
+      replica: {
+        ...member,
+        region: 'us-east-1',
+        instanceIdentifier: 'pg-dr-replica',
+        endpoint: 'replica.example.internal',
+      },
+      limits: { maxBytesBehind: 16777216, maxSecondsSinceLastReplay: 3600 },
+      force: false,
+    },
+  },
+  { name: 'region failover retirement', handler: failoverDatabase, valid: { mode: 'retire', member } },
   { name: 'blue-green workflow input', handler: validateInput, valid: blueGreen },
   // Set identifiers are Route 53's free-form labels, sent only as a request field.
   {

@@ -4,7 +4,7 @@
  * and test/faults/matrix.test.ts fails if a row's test is missing or that table is stale.
  */
 export interface FaultRow {
-  readonly workflow: 'blue-green migration' | 'failover drill' | 'DR rebuild' | 'both';
+  readonly workflow: 'blue-green migration' | 'failover drill' | 'DR rebuild' | 'region failover' | 'both';
   readonly step: string;
   readonly fault: string;
   readonly endState: string;
@@ -751,6 +751,64 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
       'sslmode=disable to a host that is not loopback; a space in the host; a schema= that is not an identifier',
     endState: 'exit 2 naming it (plain text only with --allow-plaintext, with a warning); no connection',
     test: ['test/cli/database-url.test.ts', '%s: exit 2 naming it, no connection, nothing echoed'],
+  },
+  {
+    workflow: 'region failover',
+    step: 'preflight',
+    fault: 'the replica is further behind a writer that answers than failover.maxBytesBehind',
+    endState: 'refused, nothing changed, on-call told the measured bytes; with --force it carries on',
+    test: [
+      'test/workflows/region-failover.test.ts',
+      'refuses a replica too far behind a writer that answers, unless forced',
+    ],
+  },
+  {
+    workflow: 'region failover',
+    step: 'preflight',
+    fault: 'the drill or a migration is running',
+    endState: 'refused before anything is measured or changed; on-call told which execution',
+    test: ['test/workflows/region-failover.test.ts', 'refuses while the drill or a migration runs'],
+  },
+  {
+    workflow: 'region failover',
+    step: 'preflight',
+    fault: 'an execution input it does not know (a typo such as aproved)',
+    endState: 'refused (InvalidInput), never read as a default; nothing changed',
+    test: [
+      'test/workflows/region-failover.test.ts',
+      'refuses input it does not know (a typo must not pass for a default)',
+    ],
+  },
+  {
+    workflow: 'region failover',
+    step: 'approval',
+    fault: 'nobody approves within the hour, or the approval is declined',
+    endState: 'ends FailoverNotApproved; nothing changed; on-call told',
+    test: [
+      'test/workflows/region-failover.test.ts',
+      'ends unchanged when nobody approves within the hour, or the approval is declined',
+    ],
+  },
+  {
+    workflow: 'region failover',
+    step: 'promote',
+    fault: 'RDS cannot promote the replica (a status it does not leave)',
+    endState: 'pages; the topology still names the old writer and DNS is untouched',
+    test: [
+      'test/workflows/region-failover.test.ts',
+      'pages and leaves DNS and the topology alone when the promotion fails (the region already lost)',
+    ],
+  },
+  {
+    workflow: 'region failover',
+    step: 'retire',
+    fault: 'the former writer does not answer (its region is lost)',
+    endState:
+      'promoted all the same; it is recorded retired, both records answer the new writer whatever its health check says later',
+    test: [
+      'test/workflows/region-failover.test.ts',
+      'region lost, started approved (dr failover --promote): promotes the replica, opens it, records it, points both records at it, pauses the drill',
+    ],
   },
 ];
 

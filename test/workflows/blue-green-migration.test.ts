@@ -10,6 +10,10 @@ import {
 import { execute } from '../support/replication';
 import type { Topology } from '../../lambdas/shared/topology';
 import { afterCutoverTo, TEST_CONFIG, TOPOLOGY, topologyOf } from '../support/world';
+import { drNames } from '../../lib/names';
+import { testConfig } from '../infra/test-config';
+
+const NAMES = drNames(testConfig());
 
 describe('blue-green migration workflow, executed locally from its ASL file', () => {
   const h = useBlueGreenHarness();
@@ -91,6 +95,21 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
     await s.query(h.blue, "INSERT INTO account (email) VALUES ('still-blue@example.org')");
     // A dry run plans all the same: it changes nothing.
     expect((await s.run({ dryRun: true })).status).toBe('SUCCEEDED');
+  });
+
+  it('refuses a cutover while a drill or a region failover runs, before touching anything (a dry run still plans)', async () => {
+    const s = await scenario();
+    for (const machine of [NAMES.drillStateMachine, NAMES.regionFailoverStateMachine]) {
+      const other = s.world.stepFunctions.begin(s.world.stateMachineArn(machine), 'running', {});
+      const result = await s.run();
+      expect(result.path).toEqual(['ValidateInput', 'NotifyInvalidInput', 'MigrationFailed']);
+      expect(s.notifications.at(-1)?.Message).toContain(
+        `rejected before touching anything: running: ${machine}: running; a cutover must not race it`,
+      );
+      expect((await s.run({ dryRun: true })).status).toBe('SUCCEEDED');
+      s.world.stepFunctions.finish(other, 'SUCCEEDED', { output: {} });
+    }
+    expect(s.dns.upserts).toEqual([]);
   });
 
   it('cuts over but records nothing over a topology that changed since it was planned, and pages URGENT', async () => {

@@ -1,0 +1,188 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  DescribeExecutionCommand,
+  GetActivityTaskCommand,
+  GetExecutionHistoryCommand,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { FailoverIo } from '../../lib/cli/failover-command';
+import { runCli } from '../../lib/cli/program';
+
+const SM_ARN = 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-region-failover';
+const ACTIVITY_ARN = 'arn:aws:states:us-east-1:111122223333:activity:pg-dr-failover-approval';
+const sfn = mockClient(SFNClient);
+const cloudFormation = mockClient(CloudFormationClient);
+
+/** What the approval task carries: the workflow's plan and measured window. */
+const APPROVAL_INPUT = JSON.stringify({
+  executionName: 'failover-20261130-1800',
+  plan: {
+    generation: 4,
+    writer: { instanceIdentifier: 'pg-dr-primary', region: 'us-west-2' },
+    replica: { instanceIdentifier: 'pg-dr-replica', region: 'us-east-1', endpoint: 'replica.example' },
+  },
+  measured: {
+    writerReachable: false,
+    writerWritable: false,
+    window: { summary: 'the writer cannot be asked: commits after 2026-11-30T17:58:00Z may be lost' },
+  },
+});
+
+async function dr(argv: string[], answers: string[] = []) {
+  let out = '';
+  let err = '';
+  let clock = Date.parse('2026-11-30T18:00:00Z');
+  const asked: string[] = [];
+  const io: FailoverIo = {
+    out: (t) => (out += t),
+    sfn: new SFNClient({ region: 'us-east-1' }),
+    cloudFormation: new CloudFormationClient({ region: 'us-east-1' }),
+    now: () => clock,
+    sleep: (ms) => {
+      clock += ms;
+      return Promise.resolve();
+    },
+    user: 'oncall',
+    ask: (question) => {
+      asked.push(question);
+      return Promise.resolve(answers.shift() ?? '');
+    },
+  };
+  const code = await runCli(argv, {
+    out: (t) => (out += t),
+    err: (t) => (err += t),
+    env: {},
+    failoverIo: () => io,
+  });
+  return { code, out, err, asked };
+}
+
+beforeEach(() => {
+  sfn.reset();
+  cloudFormation.reset();
+  cloudFormation.on(DescribeStacksCommand, { StackName: 'pg-dr-orchestration' }).resolves({
+    Stacks: [
+      {
+        StackName: 'pg-dr-orchestration',
+        CreationTime: new Date(),
+        StackStatus: 'CREATE_COMPLETE',
+        Outputs: [
+          { OutputKey: 'RegionFailoverStateMachineArn', OutputValue: SM_ARN },
+          { OutputKey: 'FailoverApprovalActivityArn', OutputValue: ACTIVITY_ARN },
+        ],
+      },
+    ],
+  });
+});
+
+describe('dr failover', () => {
+  it('starts the failover approved with --promote, follows it, and reports the writer, when it took writes and the RPO', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .resolves({ executionArn: `${SM_ARN}:failover-20261130-1800`, startDate: new Date() });
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    sfn.on(DescribeExecutionCommand).resolves({
+      status: 'SUCCEEDED',
+      output: JSON.stringify({
+        status: 'failed-over',
+        writer: { instanceIdentifier: 'pg-dr-replica', region: 'us-east-1' },
+        rpo: { summary: 'the replica has replayed everything the writer has written (0/3000060)' },
+        writableAt: '2026-11-30T18:04:30.000Z',
+      }),
+    } as never);
+    const { code, out } = await dr(['failover', '--promote', '--region', 'us-east-1']);
+    expect(code).toBe(0);
+    const started = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
+    expect(started).toMatchObject({ stateMachineArn: SM_ARN, name: 'failover-20261130-1800' });
+    expect(JSON.parse(started?.input ?? '{}')).toEqual({ approved: true, force: false });
+    expect(out).toContain('Approved as started (--promote)');
+    expect(out).toContain('Writer: pg-dr-replica in us-east-1, taking writes since 2026-11-30T18:04:30.000Z');
+    expect(out).toContain(
+      'Data loss (RPO), measured before the promotion: the replica has replayed everything',
+    );
+  });
+
+  it('without --promote, says it waits for dr failover approve; a failed failover exits 1', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${SM_ARN}:x`, startDate: new Date() });
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    sfn.on(DescribeExecutionCommand).resolves({
+      status: 'FAILED',
+      error: 'FailoverRefused',
+      cause: 'Nothing was changed; see the on-call notification.',
+    } as never);
+    const { code, out } = await dr(['failover', '--force', '--region', 'us-east-1']);
+    expect(code).toBe(1);
+    expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}')).toEqual({
+      approved: false,
+      force: true,
+    });
+    expect(out).toContain('It pages on-call and waits for: dr failover approve');
+    expect(out).toContain('Failed: FailoverRefused');
+  });
+});
+
+describe('dr failover approve', () => {
+  it('shows the plan and the window, and approves only when the replica’s identifier is typed', async () => {
+    sfn.on(GetActivityTaskCommand).resolves({ taskToken: 'token-1', input: APPROVAL_INPUT });
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    const { code, out, asked } = await dr(
+      ['failover', 'approve', '--region', 'us-east-1'],
+      ['pg-dr-replica'],
+    );
+    expect(code).toBe(0);
+    expect(sfn.commandCalls(GetActivityTaskCommand)[0]?.args[0].input).toMatchObject({
+      activityArn: ACTIVITY_ARN,
+    });
+    expect(out).toContain('promote  pg-dr-replica in us-east-1 (replica.example) to the writer');
+    expect(out).toContain('it does not answer (its region lost?)');
+    expect(out).toContain('data-loss window  the writer cannot be asked: commits after 2026-11-30T17:58:00Z');
+    expect(asked).toEqual(['Type pg-dr-replica to promote it (anything else leaves the failover waiting): ']);
+    const answer = sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input;
+    expect(answer?.taskToken).toBe('token-1');
+    expect(JSON.parse(answer?.output ?? '{}')).toMatchObject({ approvedBy: 'oncall' });
+  });
+
+  it('leaves the failover waiting on any other answer (exit 1), and never approves without a person or --yes', async () => {
+    sfn.on(GetActivityTaskCommand).resolves({ taskToken: 'token-2', input: APPROVAL_INPUT });
+    const wrong = await dr(['failover', 'approve', '--region', 'us-east-1'], ['yes']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.out).toContain('Not approved: the failover keeps waiting');
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
+    expect(sfn.commandCalls(SendTaskFailureCommand)).toHaveLength(0);
+
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    const scripted = await dr(['failover', 'approve', '--yes', '--region', 'us-east-1']);
+    expect(scripted.code).toBe(0);
+    expect(scripted.asked).toEqual([]);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
+  });
+
+  it('declines with --decline, and says so when no failover waits', async () => {
+    sfn.on(GetActivityTaskCommand).resolves({ taskToken: 'token-3', input: APPROVAL_INPUT });
+    sfn.on(SendTaskFailureCommand).resolves({});
+    const declined = await dr(['failover', 'approve', '--decline', '--region', 'us-east-1']);
+    expect(declined.code).toBe(0);
+    expect(sfn.commandCalls(SendTaskFailureCommand)[0]?.args[0].input).toMatchObject({
+      taskToken: 'token-3',
+      error: 'Declined',
+    });
+    expect(declined.out).toContain('Declined:');
+
+    sfn.reset();
+    sfn.on(GetActivityTaskCommand).resolves({});
+    const none = await dr(['failover', 'approve', '--wait', '1', '--region', 'us-east-1']);
+    expect(none.code).toBe(1);
+    expect(none.out).toContain('No region failover is waiting for approval.');
+    expect(sfn.commandCalls(GetActivityTaskCommand).length).toBeLessThanOrEqual(2);
+  });
+
+  it('refuses a bad --wait as a usage error before any call', async () => {
+    const { code } = await dr(['failover', 'approve', '--wait', '0']);
+    expect(code).toBe(2);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+});
