@@ -15,7 +15,10 @@ let sfn: SFNClient | undefined;
 function exclusiveWith(): string[] {
   const value = process.env.EXCLUSIVE_WITH;
   if (value === undefined)
-    throw new StepError('StepMisconfigured', 'missing EXCLUSIVE_WITH (the state machines a cutover must not race)');
+    throw new StepError(
+      'StepMisconfigured',
+      'missing EXCLUSIVE_WITH (the state machines a cutover must not race)',
+    );
   return value.split(',').filter((arn) => arn !== '');
 }
 
