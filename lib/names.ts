@@ -26,6 +26,8 @@ export function drNames(config: DrConfig) {
     regionFailoverStateMachine: `${p}-region-failover`,
     /** The activity the region failover's approval waits on (`dr failover approve` answers it). */
     failoverApprovalActivity: `${p}-failover-approval`,
+    retiredWriterGuardStateMachine: `${p}-retired-writer-guard`,
+    retiredWriterGuardSchedule: `${p}-retired-writer-guard`,
     drillSchedule: `${p}-weekly-failover-drill`,
     dashboard: `${p}-disaster-recovery`,
     alarms: {
@@ -45,6 +47,7 @@ export function drNames(config: DrConfig) {
       migrationFailed: `${p}-migration-failed`,
       drRebuildFailed: `${p}-dr-rebuild-failed`,
       regionFailoverFailed: `${p}-region-failover-failed`,
+      retiredWriterGuardFailing: `${p}-retired-writer-guard-failing`,
       migrationSafetyNetFailed: `${p}-migration-safety-net-failed`,
       drillFailed: `${p}-drill-failed`,
       drillStale: `${p}-no-successful-drill`,

@@ -2,6 +2,8 @@
  * The region failover's control-plane steps (outside the VPC: Step Functions, Parameter Store and RDS APIs):
  * - `plan`: refuse while another role-changing workflow or the drill runs, and read the topology: the writer,
  *   the replica to promote, the generation the change names;
+ * - `retired`: the former writers the topology retired (the retired-writer guard retires them again if they
+ *   answer);
  * - `promote`: one round of promoting the replica (the workflow repeats it, waiting between rounds).
  * The databases themselves are measured, retired and opened by the database steps (database-handler.ts).
  */
@@ -13,6 +15,8 @@ import { databaseRefSchema } from '../shared/database-ref';
 import { awsRegion, rdsInstanceIdentifier } from '../shared/schemas';
 import { parseInput, runStep, stepInstrumentation } from '../shared/step';
 import { topologyLocation } from '../shared/topology-location';
+import { readTopology } from '../shared/topology';
+import { openable, type OpenableMember } from './member';
 import { planFailover, type FailoverPlan } from './plan';
 import { advancePromotion, type PromotionRound } from './promote';
 
@@ -38,6 +42,11 @@ export const failoverControlEventSchema = z.discriminatedUnion('mode', [
     ownExecutionArn: z.string().min(1).max(2048),
   }),
   z.strictObject({
+    mode: z.literal('retired'),
+    /** Opens a retired member whose topology entry names no secret of its own. */
+    secretId: databaseRefSchema.shape.secretId,
+  }),
+  z.strictObject({
     mode: z.literal('promote'),
     instanceIdentifier: rdsInstanceIdentifier,
     /** The replica's region: the promotion is asked of RDS there. */
@@ -52,7 +61,9 @@ let ssm: SSMClient | undefined;
 let sfn: SFNClient | undefined;
 const rds = new Map<string, RDSClient>();
 
-export async function handler(event: unknown): Promise<FailoverPlan | PromotionRound> {
+export async function handler(
+  event: unknown,
+): Promise<FailoverPlan | PromotionRound | { generation: number; retired: OpenableMember[] }> {
   return runStep(instrumentation, async () => {
     const input = parseInput(failoverControlEventSchema, event);
     switch (input.mode) {
@@ -67,6 +78,15 @@ export async function handler(event: unknown): Promise<FailoverPlan | PromotionR
           replica: plan.replica.instanceIdentifier,
         });
         return plan;
+      }
+      case 'retired': {
+        const { region, names } = topologyLocation();
+        ssm ??= new SSMClient({ region });
+        const topology = await readTopology(ssm, names);
+        return {
+          generation: topology.generation,
+          retired: topology.retired.map((m) => openable(m, input.secretId)),
+        };
       }
       case 'promote': {
         let client = rds.get(input.region);

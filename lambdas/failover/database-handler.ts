@@ -3,6 +3,7 @@
  * - `measure`: who answers, and what promoting the replica now would lose, refused past the limits unless
  *   forced;
  * - `retire`: retire the former writer if it answers (it may not: its region may be gone);
+ * - `guard`: retire again every retired former writer that answers (the retired-writer guard's step);
  * - `open`: open the promoted writer (what its former writer's retirement left set, replayed) and check that
  *   every application database takes writes.
  */
@@ -10,6 +11,7 @@ import { z } from 'zod';
 import { databaseRefSchema, lambdaResolver } from '../shared/database';
 import { parseInput, runStep, stepInstrumentation } from '../shared/step';
 import { topologyMember } from '../shared/topology-schema';
+import { guardRetiredWriters, type GuardResult } from './guard';
 import { memberRef } from './member';
 import { measureFailover, type FailoverMeasurement } from './measure';
 import { openPromoted, type OpenedWriter } from './open-writer';
@@ -47,6 +49,12 @@ export const failoverDatabaseEventSchema = z.discriminatedUnion('mode', [
     connectTimeoutMs: z.int().min(500).max(30_000).default(5_000),
   }),
   z.strictObject({
+    mode: z.literal('guard'),
+    /** The retired former writers the topology names (from the control step). */
+    members: z.array(openableMember).max(20),
+    connectTimeoutMs: z.int().min(500).max(30_000).default(3_000),
+  }),
+  z.strictObject({
     mode: z.literal('open'),
     /** The promoted replica (from the plan). */
     member: openableMember,
@@ -56,7 +64,9 @@ export type FailoverDatabaseEvent = z.input<typeof failoverDatabaseEventSchema>;
 
 const instrumentation = stepInstrumentation('failover-database');
 
-export async function handler(event: unknown): Promise<FailoverMeasurement | RetireResult | OpenedWriter> {
+export async function handler(
+  event: unknown,
+): Promise<FailoverMeasurement | RetireResult | OpenedWriter | GuardResult> {
   return runStep(instrumentation, async () => {
     const input = parseInput(failoverDatabaseEventSchema, event);
     switch (input.mode) {
@@ -76,6 +86,15 @@ export async function handler(event: unknown): Promise<FailoverMeasurement | Ret
           ...result,
         });
         return result;
+      }
+      case 'guard': {
+        const guarded = await guardRetiredWriters(
+          input.members,
+          (member) => lambdaResolver()(memberRef(member, 'postgres')),
+          input.connectTimeoutMs,
+        );
+        instrumentation.logger.info('retired writers guarded', { newlyRetired: guarded.newlyRetired });
+        return guarded;
       }
       case 'open': {
         const settings = await lambdaResolver()(memberRef(input.member, 'postgres'));

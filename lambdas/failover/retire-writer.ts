@@ -29,6 +29,8 @@ async function applicationDatabases(client: Client): Promise<string[]> {
 }
 
 export interface RetiredWriter {
+  /** It was retired already (every application database refused connections): nothing new. */
+  readonly alreadyRetired: boolean;
   /** Application databases that now refuse connections (including those that already did). */
   readonly databases: readonly string[];
   readonly terminatedSessions: number;
@@ -38,6 +40,7 @@ export interface RetiredWriter {
 
 export async function retireWriter(client: Client): Promise<RetiredWriter> {
   await client.query('SET default_transaction_read_only = off');
+  const alreadyRetired = await isRetired(client);
   const databases = await applicationDatabases(client);
   const refused: string[] = [];
   for (const datname of databases) {
@@ -65,6 +68,7 @@ export async function retireWriter(client: Client): Promise<RetiredWriter> {
         'but new ones can open: retire them as their owner',
     );
   return {
+    alreadyRetired,
     databases,
     terminatedSessions: rows[0]?.terminated ?? 0,
     skippedSessions: rows[0]?.skipped ?? 0,

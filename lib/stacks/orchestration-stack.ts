@@ -13,6 +13,7 @@ import { BlueGreenWorkflow } from '../constructs/blue-green-workflow';
 import { DrRebuildWorkflow } from '../constructs/dr-rebuild-workflow';
 import { MigrationSafetyNet } from '../constructs/migration-safety-net';
 import { RegionFailover } from '../constructs/region-failover';
+import { RetiredWriterGuard } from '../constructs/retired-writer-guard';
 import type { ReplicaDatabase } from '../constructs/replica-database';
 import { drNames, stateMachineArnIn } from '../names';
 import type { RegionalNetwork } from '../constructs/regional-network';
@@ -47,6 +48,7 @@ export class OrchestrationStack extends Stack {
   readonly drillSteps: DrillSteps;
   readonly drill: FailoverDrill;
   readonly regionFailover: RegionFailover;
+  readonly retiredWriterGuard: RetiredWriterGuard;
   /** The pg-dr-disaster-recovery dashboard; buildDrApp puts every paging alarm of the app on it. */
   readonly dashboard: DrDashboard;
 
@@ -151,6 +153,7 @@ export class OrchestrationStack extends Stack {
       alarmNames: names.alarms,
     });
     this.regionFailover = this.addRegionFailover(props, drillArn, migrationArn);
+    this.retiredWriterGuard = this.addRetiredWriterGuard(config, props.onCallTopic);
     this.dashboard = new DrDashboard(this, 'Dashboard', {
       dashboardName: names.dashboard,
       budgets: config.drill.budgets,
@@ -197,6 +200,20 @@ export class OrchestrationStack extends Stack {
       stateMachineName: names.regionFailoverStateMachine,
       approvalActivityName: names.failoverApprovalActivity,
       alarmName: names.alarms.regionFailoverFailed,
+    });
+  }
+
+  /** Retires again, every 5 minutes, any retired former writer that answers (a returned old primary). */
+  private addRetiredWriterGuard(config: DrConfig, onCallTopic: sns.ITopic): RetiredWriterGuard {
+    const names = drNames(config);
+    return new RetiredWriterGuard(this, 'RetiredWriterGuard', {
+      control: this.regionFailover.functions.control,
+      database: this.regionFailover.functions.database,
+      masterSecretName: config.database.secretName,
+      onCallTopic,
+      stateMachineName: names.retiredWriterGuardStateMachine,
+      scheduleRuleName: names.retiredWriterGuardSchedule,
+      alarmName: names.alarms.retiredWriterGuardFailing,
     });
   }
 

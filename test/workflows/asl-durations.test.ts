@@ -49,6 +49,7 @@ const MACHINES: Record<string, string> = {
   'dr-rebuild.asl.json': NAMES.drRebuildStateMachine,
   'blue-green-safety-net.asl.json': NAMES.migrationSafetyNetStateMachine,
   'region-failover.asl.json': NAMES.regionFailoverStateMachine,
+  'retired-writer-guard.asl.json': NAMES.retiredWriterGuardStateMachine,
 };
 
 /** The Lambda timeout (seconds) of every function the app deploys, by its resolved ARN. */

@@ -210,12 +210,43 @@ describe('region failover, in the local world over a real primary and streaming 
         rpo: { measuredBy: 'replay-time' },
       });
       expect([...w.notified.keys()]).toEqual(['NotifyFailedOver']);
+
       expect(w.notified.get('NotifyFailedOver')).toMatch(
         /Data loss \(RPO\), measured before the promotion: the writer cannot be asked/,
       );
       expect(
         w.aws.calls.filter((c) => c.error === 'AccessDenied' || c.error === 'AccessDeniedException'),
       ).toEqual([]);
+      // The region returns: the old primary starts again with its databases open. The retired-writer guard
+      // (every 5 minutes) retires it before any client that connects by its endpoint can write to it.
+      await primary.restart();
+      const guard = () =>
+        runInWorld({
+          world: w,
+          file: 'retired-writer-guard.asl.json',
+          stateMachineName: NAMES.retiredWriterGuardStateMachine,
+          input: {},
+          environment: { DB_CA_FILE: `${primary.rootDir}/tls/ca.crt` },
+          onNotify: (state, published) => w.notified.set(state, published.Message ?? ''),
+        });
+      const guarded = await guard();
+      expect(guarded.status).toBe('SUCCEEDED');
+      expect(guarded.path).toEqual([
+        'ListRetired',
+        'AnyRetired',
+        'Guard',
+        'RetiredAny',
+        'NotifyReturnedWriterRetired',
+        'Guarded',
+      ]);
+      expect(w.notified.get('NotifyReturnedWriterRetired')).toContain(`["${PRIMARY}"]`);
+      const stale = new Client(primary.clientConfig('shop'));
+      stale.on('error', () => undefined);
+      await expect(stale.connect()).rejects.toMatchObject({ code: '55000' });
+      // Already retired: the next run changes nothing and pages no one.
+      w.notified.clear();
+      expect((await guard()).path).toEqual(['ListRetired', 'AnyRetired', 'Guard', 'RetiredAny', 'Guarded']);
+      expect(w.notified.size).toBe(0);
     } finally {
       w.close();
     }
