@@ -17,6 +17,7 @@ import { runInWorld, scheduledDrillInput, type WorldExecution } from '../local-a
 import { drNames } from '../names';
 import { parseConfig } from '../config';
 import { LoadGenerator, longestWritePause, type LoadSample } from './load';
+import { rehearseRegionLoss, type RegionLossFigures } from './region-loss';
 
 export interface RehearsalOptions {
   /** Where servers and reports live; a fresh temp folder by default. */
@@ -58,6 +59,16 @@ export interface RehearsalResult {
   readonly workflows: Record<string, { status: string; error?: string }>;
   readonly drillReport?: DrillReport;
   readonly cutover: { lostWrites: number; ackedWrites: number; longestWritePauseMs: number };
+  /** The region loss: RTO and RPO measured, writes the returned primary took, the record after a redeploy. */
+  readonly regionLoss: {
+    readonly rtoSeconds: number | null;
+    readonly lostWrites: number;
+    readonly ackedWrites: number;
+    readonly returnedWritesAccepted: number;
+    readonly redeployAnswer: readonly string[];
+    /** RDS instances the redeploy would update or replace: none. */
+    readonly redeployReplaced: number;
+  };
   /** Requests per second, per application, for the timeline. */
   readonly timeline: readonly { second: number; app: string; ok: number; failed: number }[];
   readonly marks: readonly { label: string; second: number }[];
@@ -483,7 +494,7 @@ async function runWorkflows(
   record('blue-green migration', migration);
   await new Promise((r) => setTimeout(r, options.recordTtlSeconds * 1000 + 500));
   await apps.migration.stop();
-  return { steps, workflows, drill, migration };
+  return { steps, workflows, drill, migration, record };
 }
 
 /** What the run showed, against the budgets: lost writes, the write pause, the drill's figures. */
@@ -570,6 +581,28 @@ async function measure(
   return { lostWrites, ackedWrites: ids.length, pause, drillReport, budgets, marks, timeline };
 }
 
+/**
+ * The region loss against its budgets. RTO: the kill until writes succeed again, here without the observers'
+ * detection or a person's approval (the rehearsal's promotion is seconds; RDS's takes minutes). RPO: acknowledged
+ * writes the promoted server lacks; replication is asynchronous, so a kill -9 may lose what the standby had not
+ * received yet: the budget is one second of this application's writes (25 a second). The returned primary
+ * must take none.
+ */
+function regionLossBudgets(region: RegionLossFigures): Budget[] {
+  const budget = (name: string, value: number | null, limit: number, unit: Budget['unit']): Budget => ({
+    name,
+    value,
+    unit,
+    budget: limit,
+    met: value !== null && value <= limit,
+  });
+  return [
+    budget('Region failover: RTO', region.rtoSeconds, 30, 's'),
+    budget('Region failover: acknowledged writes lost (RPO)', region.lostWrites, 25, 'writes'),
+    budget('Returned primary: writes accepted', region.returnedWritesAccepted, 0, 'writes'),
+  ];
+}
+
 /** Undoes the cleanups, then stops the servers, or leaves them running with --keep-servers. */
 async function stopServers(run: RehearsalRun, state: { serversStopped: boolean }): Promise<boolean> {
   const { options, servers, cleanups, workDir } = run;
@@ -637,11 +670,34 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       flows,
     );
     const { steps, workflows, drill, migration } = flows;
+    const region = await rehearseRegionLoss({
+      say: run.say,
+      servers,
+      configInput: rehearsalConfig(options.migrationsDir),
+      migrationsDir: resolve(options.migrationsDir),
+      masterSecret: MASTER_SECRET,
+      password: dbs.primary.password,
+      recordName: RECORD,
+      recordTtlSeconds: options.recordTtlSeconds,
+      route53: { switchDelayMs: options.route53SwitchDelayMs, insyncDelayMs: INSYNC_DELAY_MS },
+      dieWithOwner: !options.keepServers,
+      record: flows.record,
+    });
+    budgets.push(...regionLossBudgets(region));
+    marks.push(
+      { label: 'region loss: primary killed', second: since(region.killedAt) },
+      ...(region.writableAt === null
+        ? []
+        : [{ label: 'region failover: writes again', second: since(region.writableAt) }]),
+    );
     const ok =
       budgets.every((b) => b.met) &&
       migration.status === 'SUCCEEDED' &&
       drill.status === 'SUCCEEDED' &&
-      workflows['blue-green dry run']?.status === 'SUCCEEDED';
+      workflows['blue-green dry run']?.status === 'SUCCEEDED' &&
+      region.failover.status === 'SUCCEEDED' &&
+      region.guard.status === 'SUCCEEDED' &&
+      region.redeploy.answer.join() === region.promotedEndpoint;
     return {
       ok,
       startedAt,
@@ -651,7 +707,20 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       workflows,
       ...(drillReport === undefined ? {} : { drillReport }),
       cutover: { lostWrites, ackedWrites, longestWritePauseMs: pause },
-      timeline: [...timeline('migration', apps.migration.samples), ...timeline('dr', apps.dr.samples)],
+      timeline: [
+        ...timeline('migration', apps.migration.samples),
+        ...timeline('dr', apps.dr.samples),
+        ...timeline('region', region.samples),
+      ],
+      regionLoss: {
+        rtoSeconds: region.rtoSeconds,
+        lostWrites: region.lostWrites,
+        ackedWrites: region.ackedWrites,
+        returnedWritesAccepted: region.returnedWritesAccepted,
+        redeployAnswer: region.redeploy.answer,
+        redeployReplaced: region.redeploy.plan.updated.filter((c) => c.type === 'AWS::RDS::DBInstance')
+          .length,
+      },
       marks,
       metricsCaptured: output.metrics.length,
       awsCalls: {

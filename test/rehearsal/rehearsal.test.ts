@@ -42,6 +42,8 @@ describe('npm run rehearsal, in CI mode', () => {
       'blue-green dry run': { status: 'SUCCEEDED' },
       'failover drill': { status: 'SUCCEEDED' },
       'blue-green migration': { status: 'SUCCEEDED' },
+      'region failover': { status: 'SUCCEEDED' },
+      'retired-writer guard': { status: 'SUCCEEDED' },
     });
     // Every step's AWS calls were authorized against its role from the synthesized app, and none was denied.
     expect(result.awsCalls.authorized).toBeGreaterThan(20);
@@ -57,7 +59,17 @@ describe('npm run rehearsal, in CI mode', () => {
       'Drill: DNS failback',
       'Drill: S3 replication',
       'Drill: database replication (data-loss window)',
+      'Region failover: RTO',
+      'Region failover: acknowledged writes lost (RPO)',
+      'Returned primary: writes accepted',
     ]);
+    // Region loss: measured on real servers; the record follows the promoted writer even after a redeploy,
+    // which replaces no instance.
+    expect(result.regionLoss.rtoSeconds).toBeGreaterThan(0);
+    expect(result.regionLoss.ackedWrites).toBeGreaterThan(20);
+    expect(result.regionLoss.returnedWritesAccepted).toBe(0);
+    expect(result.regionLoss.redeployAnswer).toEqual(['pg-dr-replica.us-east-1.rds.test']);
+    expect(result.regionLoss.redeployReplaced).toBe(0);
     expect(result.ok).toBe(true);
     // The simulated Route 53 acts 1.5 s after the inversion: the drill measures at least that.
     expect(result.drillReport?.figures.dnsFailoverSeconds).toBeGreaterThanOrEqual(1.5);
@@ -86,7 +98,7 @@ describe('npm run rehearsal, in CI mode', () => {
     rmSync(workDir, { recursive: true, force: true });
 
     expect(result.serversStopped).toBe(true);
-    expect(result.servers).toHaveLength(3);
+    expect(result.servers).toHaveLength(5);
     for (const server of result.servers) expect(await listening(server.port)).toBe(false);
 
     const html = htmlReport(result);
@@ -99,7 +111,7 @@ describe('npm run rehearsal, in CI mode', () => {
   const chromium = chromiumPath();
   const inBrowser = chromium !== undefined || process.env.CI === 'true' ? it : it.skip;
   inBrowser(
-    'renders the HTML report in headless chromium: both timelines have data, no console message',
+    'renders the HTML report in headless chromium: every timeline has data, no console message',
     async () => {
       if (result === undefined) throw new Error('the rehearsal did not run');
       if (chromium === undefined)
@@ -111,7 +123,7 @@ describe('npm run rehearsal, in CI mode', () => {
         const { dom, consoleMessages } = await renderInChromium(chromium, file);
         expect(consoleMessages).toEqual([]);
         expect(dom).toContain('<h1>pg-dr rehearsal: every budget met</h1>');
-        for (const app of ['migration', 'dr']) {
+        for (const app of ['migration', 'dr', 'region']) {
           const svg =
             new RegExp(`<svg class="timeline" data-app="${app}"[^>]*>(.*?)</svg>`, 's').exec(dom)?.[1] ?? '';
           expect(svg.match(/<rect class="ok"/g)?.length ?? 0).toBeGreaterThan(5);
