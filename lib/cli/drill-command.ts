@@ -1,4 +1,4 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
   DescribeRuleCommand,
   EventBridgeClient,
@@ -25,6 +25,7 @@ import {
 } from '../../lambdas/shared/topology';
 import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
 import { UsageError } from './database-url';
+import { stackOutput } from './stack-output';
 import { followExecution, type ExecutionOutcome, type FollowIo } from './follow-execution';
 import {
   executionName,
@@ -148,13 +149,12 @@ export function addDrillCommands(program: Command, actions: DrillActions): void 
 
 async function drillStateMachine(options: Common, io: DrillIo): Promise<string> {
   if (options.stateMachineArn !== undefined) return options.stateMachineArn;
-  const { Stacks } = await io.cloudFormation.send(new DescribeStacksCommand({ StackName: options.stack }));
-  const arn = Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'FailoverDrillStateMachineArn')?.OutputValue;
-  if (arn === undefined)
-    throw new UsageError(
-      `stack ${options.stack} has no FailoverDrillStateMachineArn output; pass --state-machine-arn`,
-    );
-  return arn;
+  return stackOutput(
+    io.cloudFormation,
+    options.stack,
+    'FailoverDrillStateMachineArn',
+    '; pass --state-machine-arn',
+  );
 }
 
 /** The input the schedule sends: one source of truth for scheduled and manual drills. */

@@ -3,7 +3,7 @@
  * `dr failover approve` is the person its approval waits for: it takes the approval task (an activity), shows
  * what the failover would do and lose, and answers it.
  */
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
   GetActivityTaskCommand,
   SendTaskFailureCommand,
@@ -14,8 +14,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import { Option, type Command } from 'commander';
 import { sleep } from '../../lambdas/shared/sleep';
-import { UsageError } from './database-url';
-import { followExecution, type ExecutionOutcome, type FollowIo } from './follow-execution';
+import { stackOutput } from './stack-output';
+import { addFollowOptions, followExecution, type ExecutionOutcome, type FollowIo } from './follow-execution';
 import { executionName as executionNameOption, regionName, stackName, wholeNumber } from './option-values';
 
 /** The orchestration stack's outputs these commands read. */
@@ -72,8 +72,7 @@ export function addFailoverCommands(
   },
 ): void {
   const failover = located(
-    program
-      .command('failover')
+    addFollowOptions(program.command('failover'))
       .description(
         'Fail over to the DR region: promote the writer’s cross-region replica (docs/runbooks.md, Region ' +
           'failover). Without --promote it measures what would be lost, pages on-call and waits up to an hour ' +
@@ -89,16 +88,6 @@ export function addFailoverCommands(
       '--execution-name <name>',
       'execution name (default: failover-<minute>, so a repeated command attaches instead of starting twice)',
       executionNameOption(),
-    )
-    .addOption(
-      new Option('--poll-interval <ms>', 'how often to read the execution history')
-        .argParser(wholeNumber('--poll-interval', 60_000, 'ms'))
-        .default(2_000),
-    )
-    .addOption(
-      new Option('--timeout <ms>', 'stop following after this long (the execution goes on)')
-        .argParser(wholeNumber('--timeout', 86_400_000, 'ms'))
-        .default(7_200_000),
     )
     .option('--json', 'print one machine-readable JSON result at the end')
     .action(actions.start);
@@ -122,19 +111,12 @@ export function addFailoverCommands(
     .action(actions.approve);
 }
 
-async function stackOutput(io: FailoverIo, options: Located, key: string): Promise<string> {
-  const { Stacks } = await io.cloudFormation.send(new DescribeStacksCommand({ StackName: options.stack }));
-  const value = Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
-  if (value === undefined)
-    throw new UsageError(
-      `stack ${options.stack} has no ${key} output: deploy the app (or check --stack, --region)`,
-    );
-  return value;
-}
+const outputOf = (io: FailoverIo, options: Located, key: string): Promise<string> =>
+  stackOutput(io.cloudFormation, options.stack, key, ': deploy the app (or check --stack, --region)');
 
 /** Starts (or, the same minute, attaches to) the failover and follows it. */
 export async function runFailover(options: FailoverOptions, io: FailoverIo): Promise<ExecutionOutcome> {
-  const stateMachineArn = await stackOutput(io, options, FAILOVER_OUTPUTS.stateMachine);
+  const stateMachineArn = await outputOf(io, options, FAILOVER_OUTPUTS.stateMachine);
   const input = { approved: options.promote === true, force: options.force === true };
   const started = io.now();
   const minute = new Date(started).toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
@@ -207,7 +189,7 @@ export function describeApproval(request: ApprovalRequest): string[] {
  * workflow once its heartbeat lapses.
  */
 export async function approveFailover(options: ApproveOptions, io: FailoverIo): Promise<ApproveResult> {
-  const activityArn = await stackOutput(io, options, FAILOVER_OUTPUTS.approval);
+  const activityArn = await outputOf(io, options, FAILOVER_OUTPUTS.approval);
   const deadline = io.now() + options.wait * 1000;
   let task: { taskToken?: string; input?: string } | undefined;
   // GetActivityTask holds each poll up to 60 s: at most a poll per minute of --wait, plus one.

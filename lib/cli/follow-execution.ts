@@ -4,7 +4,24 @@ import {
   type HistoryEvent,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
+import { Option, type Command } from 'commander';
 import { redact } from '../../lambdas/shared/redact';
+import { wholeNumber } from './option-values';
+
+/** The options of a command that follows its execution: `--poll-interval` and `--timeout`. */
+export function addFollowOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--poll-interval <ms>', 'how often to read the execution history')
+        .argParser(wholeNumber('--poll-interval', 60_000, 'ms'))
+        .default(2_000),
+    )
+    .addOption(
+      new Option('--timeout <ms>', 'stop following after this long (the execution goes on)')
+        .argParser(wholeNumber('--timeout', 86_400_000, 'ms'))
+        .default(7_200_000),
+    );
+}
 
 /** What following an execution needs: injectable for tests. */
 export interface FollowIo {

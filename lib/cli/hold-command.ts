@@ -1,8 +1,8 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { GetHealthCheckCommand, Route53Client, UpdateHealthCheckCommand } from '@aws-sdk/client-route-53';
 import type { Command } from 'commander';
 import { sleep as defaultSleep } from '../../lambdas/shared/sleep';
-import { UsageError } from './database-url';
+import { stackOutput } from './stack-output';
 import { healthCheckId, regionName, stackName } from './option-values';
 
 /** The output of the failover DNS stack that names the PRIMARY record's check. */
@@ -54,13 +54,12 @@ export function addHoldCommand(program: Command, action: (options: HoldOptions) 
 
 async function primaryRecordCheck(options: HoldOptions, io: HoldIo): Promise<string> {
   if (options.healthCheckId !== undefined) return options.healthCheckId;
-  const { Stacks } = await io.cloudFormation.send(new DescribeStacksCommand({ StackName: options.stack }));
-  const value = Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === PRIMARY_RECORD_CHECK_OUTPUT)?.OutputValue;
-  if (value === undefined)
-    throw new UsageError(
-      `stack ${options.stack} has no ${PRIMARY_RECORD_CHECK_OUTPUT} output: deploy the app, or give --health-check-id`,
-    );
-  return value;
+  return stackOutput(
+    io.cloudFormation,
+    options.stack,
+    PRIMARY_RECORD_CHECK_OUTPUT,
+    ': deploy the app, or give --health-check-id',
+  );
 }
 
 /**

@@ -1,12 +1,13 @@
 import { failoverSetIdentifier } from '../names';
 import { createHash } from 'node:crypto';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { blueGreenInputSchema, type BlueGreenInput } from '../../lambdas/workflow-input/schema';
 import { sleep } from '../../lambdas/shared/sleep';
 import { UsageError } from './database-url';
-import { followExecution, type ExecutionOutcome, type FollowIo } from './follow-execution';
+import { stackOutput } from './stack-output';
+import { addFollowOptions, followExecution, type ExecutionOutcome, type FollowIo } from './follow-execution';
 import {
   executionName as executionNameOption,
   rdsInstanceId,
@@ -52,8 +53,7 @@ export function addMigrateCommand(
   program: Command,
   action: (options: MigrateOptions) => Promise<void>,
 ): void {
-  program
-    .command('migrate')
+  addFollowOptions(program.command('migrate'))
     .description(
       'Run the blue-green migration workflow (Step Functions): connectivity, plan, migrate green, verify, smoke test, ' +
         'zero-loss cutover, DNS flip. Follows the execution step by step; exits 1 if it fails.',
@@ -126,16 +126,6 @@ export function addMigrateCommand(
       '--execution-name <name>',
       'execution name (default: derived from the input and the minute, so a repeated command attaches instead of starting twice)',
       executionNameOption(),
-    )
-    .addOption(
-      new Option('--poll-interval <ms>', 'how often to read the execution history')
-        .argParser(wholeNumber('--poll-interval', 60_000, 'ms'))
-        .default(2_000),
-    )
-    .addOption(
-      new Option('--timeout <ms>', 'stop following after this long (the execution goes on)')
-        .argParser(wholeNumber('--timeout', 86_400_000, 'ms'))
-        .default(7_200_000),
     )
     .option('--json', 'print one machine-readable JSON result at the end')
     .action(action);
@@ -214,14 +204,12 @@ export function executionName(input: Record<string, unknown>, nowMs: number): st
 
 async function findStateMachine(options: MigrateOptions, io: MigrateIo): Promise<string> {
   if (options.stateMachineArn !== undefined) return options.stateMachineArn;
-  const { Stacks } = await io.cloudFormation.send(new DescribeStacksCommand({ StackName: options.stack }));
-  const arn = Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'BlueGreenStateMachineArn')?.OutputValue;
-  if (arn === undefined) {
-    throw new UsageError(
-      `stack ${options.stack} has no BlueGreenStateMachineArn output; pass --state-machine-arn`,
-    );
-  }
-  return arn;
+  return stackOutput(
+    io.cloudFormation,
+    options.stack,
+    'BlueGreenStateMachineArn',
+    '; pass --state-machine-arn',
+  );
 }
 
 export type MigrateOutcome = ExecutionOutcome;

@@ -147,7 +147,12 @@ export const CLOUDFORMATION: ServiceEntry = {
     {
       service: 'cloudformation',
       operation: 'DescribeStacks',
-      calledBy: ['lib/cli/drill-command.ts', 'lib/cli/migrate-command.ts', 'lib/cli/hold-command.ts'],
+      calledBy: [
+        'lib/cli/drill-command.ts',
+        'lib/cli/migrate-command.ts',
+        'lib/cli/hold-command.ts',
+        'lib/cli/failover-command.ts',
+      ],
       reference: `${CFN}/API_DescribeStacks.html`,
       iam: (input, w) => [
         {
