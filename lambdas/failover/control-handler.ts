@@ -32,12 +32,16 @@ export const failoverControlEventSchema = z.discriminatedUnion('mode', [
     /** Opens a member whose topology entry names no secret of its own (the master secret). */
     secretId: databaseRefSchema.shape.secretId,
     /**
-     * The execution's input: approved already (`dr failover --promote`), and whether to promote past the
-     * limits (`--force`). Nothing else is accepted.
+     * The execution's input: approved already (`dr failover --promote`), whether to promote past the limits
+     * (`--force`), and planned (`dr switchover`: zero loss, the writer must answer). Nothing else is accepted.
      */
     request: z
-      .strictObject({ approved: z.boolean().default(false), force: z.boolean().default(false) })
-      .default({ approved: false, force: false }),
+      .strictObject({
+        approved: z.boolean().default(false),
+        force: z.boolean().default(false),
+        planned: z.boolean().default(false),
+      })
+      .default({ approved: false, force: false, planned: false }),
     exclusiveWith: z.array(stateMachineArn).max(10),
     ownExecutionArn: z.string().min(1).max(2048),
   }),

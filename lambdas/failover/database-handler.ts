@@ -3,12 +3,14 @@
  * - `measure`: who answers, and what promoting the replica now would lose, refused past the limits unless
  *   forced;
  * - `retire`: retire the former writer if it answers (it may not: its region may be gone);
+ * - `catch-up`: wait, bounded, until the replica has replayed the retired writer's final position (a planned
+ *   switchover loses nothing);
  * - `guard`: retire again every retired former writer that answers (the retired-writer guard's step);
  * - `open`: open the promoted writer (what its former writer's retirement left set, replayed) and check that
  *   every application database takes writes.
  */
 import { z } from 'zod';
-import { databaseRefSchema, lambdaResolver } from '../shared/database';
+import { databaseRefSchema, lambdaResolver, withConnection } from '../shared/database';
 import { parseInput, runStep, stepInstrumentation } from '../shared/step';
 import { topologyMember } from '../shared/topology-schema';
 import { guardRetiredWriters, type GuardResult } from './guard';
@@ -16,6 +18,7 @@ import { memberRef } from './member';
 import { measureFailover, type FailoverMeasurement } from './measure';
 import { openPromoted, type OpenedWriter } from './open-writer';
 import { retireIfReachable, type RetireResult } from './retire-writer';
+import { waitForReplay } from './replication-position';
 
 /**
  * A member as the plan gives it: the secret that opens it settled, its port a number (the topology document
@@ -40,6 +43,7 @@ export const failoverDatabaseEventSchema = z.discriminatedUnion('mode', [
       maxSecondsSinceLastReplay: z.int().min(0).max(86_400),
     }),
     force: z.boolean(),
+    planned: z.boolean().default(false),
     writerConnectTimeoutMs: z.int().min(500).max(30_000).default(5_000),
   }),
   z.strictObject({
@@ -47,6 +51,13 @@ export const failoverDatabaseEventSchema = z.discriminatedUnion('mode', [
     /** The former writer (from the plan). */
     member: openableMember,
     connectTimeoutMs: z.int().min(500).max(30_000).default(5_000),
+  }),
+  z.strictObject({
+    mode: z.literal('catch-up'),
+    /** The replica to be promoted, and the retired writer's final position it must replay first. */
+    member: openableMember,
+    targetLsn: z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, { error: 'must be a WAL position' }),
+    timeoutMs: z.int().min(1_000).max(80_000).default(60_000),
   }),
   z.strictObject({
     mode: z.literal('guard'),
@@ -66,7 +77,9 @@ const instrumentation = stepInstrumentation('failover-database');
 
 export async function handler(
   event: unknown,
-): Promise<FailoverMeasurement | RetireResult | OpenedWriter | GuardResult> {
+): Promise<
+  FailoverMeasurement | RetireResult | OpenedWriter | GuardResult | { replayLsn: string; waitedMs: number }
+> {
   return runStep(instrumentation, async () => {
     const input = parseInput(failoverDatabaseEventSchema, event);
     switch (input.mode) {
@@ -86,6 +99,16 @@ export async function handler(
           ...result,
         });
         return result;
+      }
+      case 'catch-up': {
+        const settings = await lambdaResolver()(memberRef(input.member, 'postgres'));
+        const caughtUp = await withConnection(
+          settings,
+          { connectTimeoutMs: 10_000, statementTimeoutMs: 10_000, applicationName: 'pg-dr-failover' },
+          (client) => waitForReplay(client, input.targetLsn, { timeoutMs: input.timeoutMs, pollMs: 100 }),
+        );
+        instrumentation.logger.info('replica caught up', { ...caughtUp, targetLsn: input.targetLsn });
+        return caughtUp;
       }
       case 'guard': {
         const guarded = await guardRetiredWriters(

@@ -7,6 +7,7 @@ import type { ConnectOptions, ResolveDatabase } from '../shared/database';
 import { withConnection } from '../shared/database';
 import { memberRef, type OpenableMember } from './member';
 import {
+  FailoverError,
   checkPromotable,
   dataLossWindow,
   replicaPosition,
@@ -32,6 +33,8 @@ export async function measureFailover(
     readonly limits: FailoverLimits;
     /** Promote even past the limits, accepting the measured loss. */
     readonly force: boolean;
+    /** A planned switchover: the writer must answer as a writer (its last write is waited for). */
+    readonly planned?: boolean;
     readonly writerConnectTimeoutMs: number;
   },
 ): Promise<FailoverMeasurement> {
@@ -56,6 +59,13 @@ export async function measureFailover(
     options(10_000),
     replicaPosition,
   );
+  if (request.planned === true && writer?.writable !== true)
+    throw new FailoverError(
+      'WriterUnreachable',
+      `a switchover needs the writer, and ${plan.writer.instanceIdentifier} ${
+        writer === undefined ? `does not answer (${writerProblem ?? ''})` : 'answers, but not as a writer'
+      }: if its region is lost, fail over instead (dr failover)`,
+    );
   const window = dataLossWindow(writer?.writable === true ? writer : undefined, position);
   checkPromotable(position, window, request.limits, request.force);
   return {

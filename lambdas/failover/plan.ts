@@ -11,10 +11,15 @@ import type { TopologyParameterNames } from '../shared/topology-parameters';
 import { openable, type OpenableMember } from './member';
 import { FailoverError } from './replication-position';
 
-/** What the execution asked: approved already (`dr failover --promote`), promote past the limits (`--force`). */
+/**
+ * What the execution asked: approved already (`dr failover --promote`, `dr switchover`), promote past the
+ * limits (`--force`), and planned (`dr switchover`: the writer must answer, and the replica replays its last
+ * write before it is promoted, so nothing is lost).
+ */
 export interface FailoverRequest {
   readonly approved: boolean;
   readonly force: boolean;
+  readonly planned: boolean;
 }
 
 export interface FailoverPlan {

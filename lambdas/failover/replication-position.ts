@@ -15,6 +15,7 @@ export class FailoverError extends RoutableError<
   | 'PromotionFailed'
   | 'WorkflowRunning'
   | 'NotWritable'
+  | 'WriterUnreachable'
 > {}
 
 /** A WAL position (`16/B374D848`) as a byte offset. */

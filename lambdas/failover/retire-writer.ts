@@ -36,6 +36,11 @@ export interface RetiredWriter {
   readonly terminatedSessions: number;
   /** Sessions this role may not end (a superuser's, such as rdsadmin's), still open. */
   readonly skippedSessions: number;
+  /**
+   * Its WAL position once retired: everything it acknowledged is at or before it. A replica that has replayed
+   * up to it has every write (a planned switchover waits for that before promoting).
+   */
+  readonly finalLsn: string;
 }
 
 export async function retireWriter(client: Client): Promise<RetiredWriter> {
@@ -61,6 +66,7 @@ export async function retireWriter(client: Client): Promise<RetiredWriter> {
                 -- too (a client, or a walsender of a logical slot: nothing a retired writer should serve).
                 AND (a.backend_type IS NULL OR a.backend_type IN ('client backend', 'walsender'))) AS sessions`,
   );
+  const final = await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
   if (refused.length > 0)
     throw new FailoverError(
       'RetireIncomplete',
@@ -72,6 +78,7 @@ export async function retireWriter(client: Client): Promise<RetiredWriter> {
     databases,
     terminatedSessions: rows[0]?.terminated ?? 0,
     skippedSessions: rows[0]?.skipped ?? 0,
+    finalLsn: final.rows[0]?.lsn ?? '0/0',
   };
 }
 

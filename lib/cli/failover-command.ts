@@ -40,6 +40,8 @@ interface Located {
 export interface FailoverOptions extends Located {
   promote?: boolean;
   force?: boolean;
+  /** `dr switchover`: planned, zero loss (the writer must answer). */
+  planned?: boolean;
   executionName?: string;
   pollInterval: number;
   timeout: number;
@@ -63,7 +65,7 @@ const located = (command: Command): Command =>
     )
     .option('--region <region>', 'orchestration region (default: AWS_REGION)', regionName());
 
-/** Adds `dr failover` and `dr failover approve`. */
+/** Adds `dr failover`, `dr failover approve` and `dr switchover`. */
 export function addFailoverCommands(
   program: Command,
   actions: {
@@ -71,6 +73,18 @@ export function addFailoverCommands(
     readonly approve: (options: ApproveOptions) => Promise<void>;
   },
 ): void {
+  located(
+    addFollowOptions(program.command('switchover')).description(
+      'Planned switchover to the replica, with zero loss (the yearly DR exercise, or a failback): the writer ' +
+        'must answer; it is retired, the replica replays its last write (bounded: a minute), then is promoted, ' +
+        'opened, recorded and both records point at it. If the replica does not catch up, the writer is opened ' +
+        'again and nothing else changes. Follows the execution step by step.',
+    ),
+  )
+    .option('--execution-name <name>', 'execution name (default: switchover-<minute>)', executionNameOption())
+    .option('--json', 'print one machine-readable JSON result at the end')
+    .action((options: FailoverOptions) => actions.start({ ...options, planned: true }));
+
   const failover = located(
     addFollowOptions(program.command('failover'))
       .description(
@@ -117,20 +131,23 @@ const outputOf = (io: FailoverIo, options: Located, key: string): Promise<string
 /** Starts (or, the same minute, attaches to) the failover and follows it. */
 export async function runFailover(options: FailoverOptions, io: FailoverIo): Promise<ExecutionOutcome> {
   const stateMachineArn = await outputOf(io, options, FAILOVER_OUTPUTS.stateMachine);
-  const input = { approved: options.promote === true, force: options.force === true };
+  const planned = options.planned === true;
+  const input = { approved: planned || options.promote === true, force: options.force === true, planned };
   const started = io.now();
   const minute = new Date(started).toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
-  const name = options.executionName ?? `failover-${minute}`;
+  const name = options.executionName ?? `${planned ? 'switchover' : 'failover'}-${minute}`;
   let executionArn: string | undefined;
   try {
     ({ executionArn } = await io.sfn.send(
       new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
     ));
     io.out(
-      `Region failover ${name} started: ${executionArn ?? '?'}\n` +
-        (input.approved
-          ? 'Approved as started (--promote): it promotes once its preflight passes.\n'
-          : 'It pages on-call and waits for: dr failover approve (nothing changes before that).\n'),
+      `${planned ? 'Switchover' : 'Region failover'} ${name} started: ${executionArn ?? '?'}\n` +
+        (planned
+          ? 'Planned: it retires the writer, waits for the replica to replay its last write, then promotes it.\n'
+          : input.approved
+            ? 'Approved as started (--promote): it promotes once its preflight passes.\n'
+            : 'It pages on-call and waits for: dr failover approve (nothing changes before that).\n'),
     );
   } catch (error) {
     if ((error as { name?: string }).name !== 'ExecutionAlreadyExists') throw error;
@@ -292,7 +309,7 @@ export function summarizeFailover(outcome: ExecutionOutcome, startedAt: number):
         writableAt?: string;
       }
     | undefined;
-  const lines = [`Region failover ${outcome.status}.`];
+  const lines = [`Execution ${outcome.status}.`];
   if (output?.writer !== undefined) {
     const writableAt = output.writableAt === undefined ? NaN : Date.parse(output.writableAt);
     lines.push(

@@ -157,7 +157,9 @@ export function buildProgram(io: CliIo, argv: readonly string[] = []): Command {
       const startedAt = Date.now();
       const outcome = await runFailover(options, failoverIo(options.region));
       if (options.json === true)
-        io.out(`${JSON.stringify({ ok: outcome.exitCode === EXIT_OK, command: 'failover', ...outcome })}\n`);
+        io.out(
+          `${JSON.stringify({ ok: outcome.exitCode === EXIT_OK, command: options.planned === true ? 'switchover' : 'failover', ...outcome })}\n`,
+        );
       else io.out(`${summarizeFailover(outcome, startedAt).join('\n')}\n`);
       if (outcome.exitCode !== EXIT_OK) throw new ExitRequest(outcome.exitCode);
     },

@@ -22,7 +22,7 @@ import { execute } from '../local-postgres/replication';
 import { PostgresServer } from '../local-postgres/server';
 import { drNames } from '../names';
 import { parseConfig } from '../config';
-import { LoadGenerator, type LoadSample } from './load';
+import { LoadGenerator, longestWritePause, type LoadSample } from './load';
 
 export interface RegionLossContext {
   readonly say: (line: string) => void;
@@ -81,26 +81,34 @@ async function seed(server: PostgresServer, migrationsDir: string): Promise<void
   );
 }
 
-export async function rehearseRegionLoss(ctx: RegionLossContext): Promise<RegionLossFigures> {
-  const { say } = ctx;
+/** A deployment of its own: the app in a fresh local world over a primary and its streaming standby. */
+interface PairDeployment {
+  readonly world: ReturnType<typeof localWorld>;
+  readonly names: ReturnType<typeof drNames>;
+  readonly primary: PostgresServer;
+  readonly replica: PostgresServer;
+  readonly primaryEndpoint: string;
+  readonly replicaEndpoint: string;
+  /** An application writing and reading through the production record, started. */
+  readonly app: LoadGenerator;
+  readonly close: () => Promise<void>;
+}
+
+async function deployPair(ctx: RegionLossContext, label: string): Promise<PairDeployment> {
   const config = parseConfig(ctx.configInput);
-  const names = drNames(config);
   const primaryId = config.database.primaryInstanceIdentifier;
   const replicaId = config.database.replicaInstanceIdentifier;
   const primaryEndpoint = localRdsEndpoint(primaryId, config.primaryRegion);
   const replicaEndpoint = localRdsEndpoint(replicaId, config.secondaryRegion);
-
-  say('region loss: a fresh deployment, a primary and its streaming standby in the other region');
   const primary = await PostgresServer.start({
-    name: 'rehearsal-region-primary',
+    name: `rehearsal-${label}-primary`,
     password: ctx.password,
     dieWithOwner: ctx.dieWithOwner,
   });
   ctx.servers.push(primary);
   await seed(primary, ctx.migrationsDir);
-  const replica = await PostgresServer.startStandby(primary, { name: 'rehearsal-region-replica' });
+  const replica = await PostgresServer.startStandby(primary, { name: `rehearsal-${label}-replica` });
   ctx.servers.push(replica);
-
   const world = localWorld({
     config: ctx.configInput,
     endpoints: { [primaryId]: primaryEndpoint, [replicaId]: replicaEndpoint },
@@ -129,7 +137,7 @@ export async function rehearseRegionLoss(ctx: RegionLossContext): Promise<Region
   const undoAws = world.aws.install();
   const undoDns = resolveLocalRdsEndpoints();
   const app = new LoadGenerator({
-    name: 'region',
+    name: label,
     recordName: ctx.recordName,
     resolve: world.route53.resolver(),
     endpoints: new Map([
@@ -139,27 +147,67 @@ export async function rehearseRegionLoss(ctx: RegionLossContext): Promise<Region
     intervalMs: 20,
     timeoutMs: 1000,
   });
-  try {
-    app.start();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+  app.start();
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  return {
+    world,
+    names: drNames(config),
+    primary,
+    replica,
+    primaryEndpoint,
+    replicaEndpoint,
+    app,
+    close: async () => {
+      await app.stop();
+      undoDns();
+      undoAws();
+    },
+  };
+}
 
+/** Acknowledged writes of the application missing on the server that serves now. */
+async function missingOn(server: PostgresServer, acked: readonly string[]): Promise<number> {
+  const check = new Client(server.clientConfig('app'));
+  await check.connect();
+  try {
+    const { rows } = await check.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM "order" WHERE id = ANY($1::bigint[])',
+      [acked],
+    );
+    return acked.length - (rows[0]?.n ?? 0);
+  } finally {
+    await check.end();
+  }
+}
+
+/** The region failover as on-call starts it after the page: approved (`dr failover --promote`). */
+const failoverRun = (d: PairDeployment, input: Record<string, unknown>) =>
+  runInWorld({
+    world: d.world,
+    file: 'region-failover.asl.json',
+    stateMachineName: d.names.regionFailoverStateMachine,
+    input,
+    waits: { WaitForPromotion: 500 },
+    retryIntervals: { Plan: 0, Measure: 0, RetireFormerWriter: 0, CatchUp: 0, OpenWriter: 0 },
+  });
+
+export async function rehearseRegionLoss(ctx: RegionLossContext): Promise<RegionLossFigures> {
+  const { say } = ctx;
+  say('region loss: a fresh deployment, a primary and its streaming standby in the other region');
+  const d = await deployPair(ctx, 'region');
+  const { world, names, primary, replica, primaryEndpoint, app } = d;
+  try {
     say('region loss: kill -9 the primary; its observers call it unhealthy');
     const killedAt = Date.now();
     await primary.kill();
+    const config = parseConfig(ctx.configInput);
     const primaryObservers = [...world.route53.checks.values()].filter((c) =>
       c.alarm?.name.startsWith(`${config.resourcePrefix}-primary-db-unreachable`),
     );
     for (const check of primaryObservers) world.route53.observe(check.id, 'unhealthy');
 
     say('region failover: started approved (dr failover --promote), as on-call would after the page');
-    const failover = await runInWorld({
-      world,
-      file: 'region-failover.asl.json',
-      stateMachineName: names.regionFailoverStateMachine,
-      input: { approved: true },
-      waits: { WaitForPromotion: 500 },
-      retryIntervals: { Plan: 0, Measure: 0, RetireFormerWriter: 0, OpenWriter: 0 },
-    });
+    const failover = await failoverRun(d, { approved: true });
     ctx.record('region failover', failover);
     // The application's next acknowledged write after the kill: writes succeed again.
     const settle = Date.now() + (ctx.recordTtlSeconds + 5) * 1000;
@@ -195,19 +243,10 @@ export async function rehearseRegionLoss(ctx: RegionLossContext): Promise<Region
     // CloudFormation writes again from the topology's targets).
     const plan = world.redeploy();
     const answer = world.route53.answer(ctx.recordName)?.values ?? [];
-
-    const acked = app.ackedWrites;
-    const check = new Client(replica.clientConfig('app'));
-    await check.connect();
-    const { rows } = await check.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM "order" WHERE id = ANY($1::bigint[])',
-      [acked],
-    );
-    await check.end();
     return {
       rtoSeconds: writableAt === null ? null : Math.round((writableAt - killedAt) / 100) / 10,
-      lostWrites: acked.length - (rows[0]?.n ?? 0),
-      ackedWrites: acked.length,
+      lostWrites: await missingOn(replica, app.ackedWrites),
+      ackedWrites: app.ackedWrites.length,
       returnedWritesAccepted,
       redeploy: { answer, plan },
       failover,
@@ -215,11 +254,44 @@ export async function rehearseRegionLoss(ctx: RegionLossContext): Promise<Region
       killedAt,
       writableAt,
       samples: app.samples,
-      promotedEndpoint: replicaEndpoint,
+      promotedEndpoint: d.replicaEndpoint,
     };
   } finally {
-    await app.stop();
-    undoDns();
-    undoAws();
+    await d.close();
+  }
+}
+
+export interface SwitchoverFigures {
+  readonly lostWrites: number;
+  readonly ackedWrites: number;
+  readonly longestWritePauseMs: number;
+  readonly run: WorldExecution;
+  readonly startedAt: number;
+  readonly samples: readonly LoadSample[];
+}
+
+/**
+ * A planned switchover (`dr switchover`) on a deployment of its own, the application writing through the
+ * record: no acknowledged write may be lost; the write pause is measured.
+ */
+export async function rehearseSwitchover(ctx: RegionLossContext): Promise<SwitchoverFigures> {
+  ctx.say('switchover: a fresh deployment, the application writing; dr switchover to the other region');
+  const d = await deployPair(ctx, 'switchover');
+  try {
+    const startedAt = Date.now();
+    const run = await failoverRun(d, { approved: true, planned: true });
+    ctx.record('switchover', run);
+    await new Promise((resolve) => setTimeout(resolve, ctx.recordTtlSeconds * 1000 + 1000));
+    await d.app.stop();
+    return {
+      lostWrites: await missingOn(d.replica, d.app.ackedWrites),
+      ackedWrites: d.app.ackedWrites.length,
+      longestWritePauseMs: longestWritePause(d.app.samples, startedAt, Date.now()),
+      run,
+      startedAt,
+      samples: d.app.samples,
+    };
+  } finally {
+    await d.close();
   }
 }

@@ -17,7 +17,12 @@ import { runInWorld, scheduledDrillInput, type WorldExecution } from '../local-a
 import { drNames } from '../names';
 import { parseConfig } from '../config';
 import { LoadGenerator, longestWritePause, type LoadSample } from './load';
-import { rehearseRegionLoss, type RegionLossFigures } from './region-loss';
+import {
+  rehearseRegionLoss,
+  rehearseSwitchover,
+  type RegionLossFigures,
+  type SwitchoverFigures,
+} from './region-loss';
 
 export interface RehearsalOptions {
   /** Where servers and reports live; a fresh temp folder by default. */
@@ -68,6 +73,12 @@ export interface RehearsalResult {
     readonly redeployAnswer: readonly string[];
     /** RDS instances the redeploy would update or replace: none. */
     readonly redeployReplaced: number;
+  };
+  /** The planned switchover: acknowledged writes lost (0) and the longest write pause the application saw. */
+  readonly switchover: {
+    readonly lostWrites: number;
+    readonly ackedWrites: number;
+    readonly longestWritePauseMs: number;
   };
   /** Requests per second, per application, for the timeline. */
   readonly timeline: readonly { second: number; app: string; ok: number; failed: number }[];
@@ -581,14 +592,39 @@ async function measure(
   return { lostWrites, ackedWrites: ids.length, pause, drillReport, budgets, marks, timeline };
 }
 
+/** The recovery scenarios, each on a deployment of its own: the region loss, then a planned switchover. */
+async function rehearseRecovery(
+  run: RehearsalRun,
+  dbs: Databases,
+  record: (workflow: string, execution: WorldExecution) => void,
+): Promise<{ region: RegionLossFigures; switchover: SwitchoverFigures }> {
+  const { options, servers } = run;
+  const pairContext = {
+    say: run.say,
+    servers,
+    configInput: rehearsalConfig(options.migrationsDir),
+    migrationsDir: resolve(options.migrationsDir),
+    masterSecret: MASTER_SECRET,
+    password: dbs.primary.password,
+    recordName: RECORD,
+    recordTtlSeconds: options.recordTtlSeconds,
+    route53: { switchDelayMs: options.route53SwitchDelayMs, insyncDelayMs: INSYNC_DELAY_MS },
+    dieWithOwner: !options.keepServers,
+    record,
+  };
+  const region = await rehearseRegionLoss(pairContext);
+  const switchover = await rehearseSwitchover(pairContext);
+  return { region, switchover };
+}
+
 /**
  * The region loss against its budgets. RTO: the kill until writes succeed again, here without the observers'
  * detection or a person's approval (the rehearsal's promotion is seconds; RDS's takes minutes). RPO: acknowledged
  * writes the promoted server lacks; replication is asynchronous, so a kill -9 may lose what the standby had not
  * received yet: the budget is one second of this application's writes (25 a second). The returned primary
- * must take none.
+ * must take none. The switchover must lose nothing.
  */
-function regionLossBudgets(region: RegionLossFigures): Budget[] {
+function regionLossBudgets(region: RegionLossFigures, switchover: SwitchoverFigures): Budget[] {
   const budget = (name: string, value: number | null, limit: number, unit: Budget['unit']): Budget => ({
     name,
     value,
@@ -600,6 +636,10 @@ function regionLossBudgets(region: RegionLossFigures): Budget[] {
     budget('Region failover: RTO', region.rtoSeconds, 30, 's'),
     budget('Region failover: acknowledged writes lost (RPO)', region.lostWrites, 25, 'writes'),
     budget('Returned primary: writes accepted', region.returnedWritesAccepted, 0, 'writes'),
+    budget('Switchover: acknowledged writes lost', switchover.lostWrites, 0, 'writes'),
+    // From the retirement until DNS answers the promoted writer: the simulated promotion (2 s; RDS's takes
+    // minutes), both record changes reaching INSYNC, and the TTL.
+    budget('Switchover: longest write pause', switchover.longestWritePauseMs, 15_000, 'ms'),
   ];
 }
 
@@ -670,25 +710,14 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       flows,
     );
     const { steps, workflows, drill, migration } = flows;
-    const region = await rehearseRegionLoss({
-      say: run.say,
-      servers,
-      configInput: rehearsalConfig(options.migrationsDir),
-      migrationsDir: resolve(options.migrationsDir),
-      masterSecret: MASTER_SECRET,
-      password: dbs.primary.password,
-      recordName: RECORD,
-      recordTtlSeconds: options.recordTtlSeconds,
-      route53: { switchDelayMs: options.route53SwitchDelayMs, insyncDelayMs: INSYNC_DELAY_MS },
-      dieWithOwner: !options.keepServers,
-      record: flows.record,
-    });
-    budgets.push(...regionLossBudgets(region));
+    const { region, switchover } = await rehearseRecovery(run, dbs, flows.record);
+    budgets.push(...regionLossBudgets(region, switchover));
     marks.push(
       { label: 'region loss: primary killed', second: since(region.killedAt) },
       ...(region.writableAt === null
         ? []
         : [{ label: 'region failover: writes again', second: since(region.writableAt) }]),
+      { label: 'switchover', second: since(switchover.startedAt) },
     );
     const ok =
       budgets.every((b) => b.met) &&
@@ -697,6 +726,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       workflows['blue-green dry run']?.status === 'SUCCEEDED' &&
       region.failover.status === 'SUCCEEDED' &&
       region.guard.status === 'SUCCEEDED' &&
+      switchover.run.status === 'SUCCEEDED' &&
       region.redeploy.answer.join() === region.promotedEndpoint;
     return {
       ok,
@@ -711,6 +741,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
         ...timeline('migration', apps.migration.samples),
         ...timeline('dr', apps.dr.samples),
         ...timeline('region', region.samples),
+        ...timeline('switchover', switchover.samples),
       ],
       regionLoss: {
         rtoSeconds: region.rtoSeconds,
@@ -720,6 +751,11 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
         redeployAnswer: region.redeploy.answer,
         redeployReplaced: region.redeploy.plan.updated.filter((c) => c.type === 'AWS::RDS::DBInstance')
           .length,
+      },
+      switchover: {
+        lostWrites: switchover.lostWrites,
+        ackedWrites: switchover.ackedWrites,
+        longestWritePauseMs: switchover.longestWritePauseMs,
       },
       marks,
       metricsCaptured: output.metrics.length,

@@ -98,7 +98,7 @@ describe('dr failover', () => {
     expect(code).toBe(0);
     const started = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
     expect(started).toMatchObject({ stateMachineArn: SM_ARN, name: 'failover-20261130-1800' });
-    expect(JSON.parse(started?.input ?? '{}')).toEqual({ approved: true, force: false });
+    expect(JSON.parse(started?.input ?? '{}')).toEqual({ approved: true, force: false, planned: false });
     expect(out).toContain('Approved as started (--promote)');
     expect(out).toContain('Writer: pg-dr-replica in us-east-1, taking writes since 2026-11-30T18:04:30.000Z');
     expect(out).toContain(
@@ -119,9 +119,30 @@ describe('dr failover', () => {
     expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}')).toEqual({
       approved: false,
       force: true,
+      planned: false,
     });
     expect(out).toContain('It pages on-call and waits for: dr failover approve');
     expect(out).toContain('Failed: FailoverRefused');
+  });
+});
+
+describe('dr switchover', () => {
+  it('starts the workflow planned and approved (the command is the decision), and follows it', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .resolves({ executionArn: `${SM_ARN}:switchover-20261130-1800`, startDate: new Date() });
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED', output: '{}' } as never);
+    const { code, out } = await dr(['switchover', '--region', 'us-east-1', '--json']);
+    expect(code).toBe(0);
+    const started = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
+    expect(started?.name).toBe('switchover-20261130-1800');
+    expect(JSON.parse(started?.input ?? '{}')).toEqual({ approved: true, force: false, planned: true });
+    expect(out).toContain('Planned: it retires the writer, waits for the replica to replay its last write');
+    expect(JSON.parse(out.trim().split('\n').at(-1) ?? '{}')).toMatchObject({
+      ok: true,
+      command: 'switchover',
+    });
   });
 });
 

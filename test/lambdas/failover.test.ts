@@ -168,7 +168,7 @@ describe('failover measurements against a real primary and streaming replica', (
       secretId: 'pg-dr/postgres-master',
       exclusiveWith: [DRILL],
       ownExecutionArn: 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-region-failover:f-1',
-      request: { approved: false, force: false },
+      request: { approved: false, force: false, planned: false },
     };
     const request = { database: 'postgres', limits: LIMITS, force: false, writerConnectTimeoutMs: 2000 };
     const plan = await planFailover(clients, names, planRequest);
@@ -229,7 +229,7 @@ describe('failover measurements against a real primary and streaming replica', (
       secretId: 'pg-dr/postgres-master',
       exclusiveWith: [DRILL],
       ownExecutionArn: own,
-      request: { approved: true, force: false },
+      request: { approved: true, force: false, planned: false },
     };
     // Its own execution is not "another" one.
     sfn.on(ListExecutionsCommand).resolves({ executions: [{ executionArn: own, name: 'f-2' } as never] });

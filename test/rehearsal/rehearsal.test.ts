@@ -44,6 +44,7 @@ describe('npm run rehearsal, in CI mode', () => {
       'blue-green migration': { status: 'SUCCEEDED' },
       'region failover': { status: 'SUCCEEDED' },
       'retired-writer guard': { status: 'SUCCEEDED' },
+      switchover: { status: 'SUCCEEDED' },
     });
     // Every step's AWS calls were authorized against its role from the synthesized app, and none was denied.
     expect(result.awsCalls.authorized).toBeGreaterThan(20);
@@ -62,7 +63,11 @@ describe('npm run rehearsal, in CI mode', () => {
       'Region failover: RTO',
       'Region failover: acknowledged writes lost (RPO)',
       'Returned primary: writes accepted',
+      'Switchover: acknowledged writes lost',
+      'Switchover: longest write pause',
     ]);
+    expect(result.switchover.lostWrites).toBe(0);
+    expect(result.switchover.ackedWrites).toBeGreaterThan(20);
     // Region loss: measured on real servers; the record follows the promoted writer even after a redeploy,
     // which replaces no instance.
     expect(result.regionLoss.rtoSeconds).toBeGreaterThan(0);
@@ -98,7 +103,7 @@ describe('npm run rehearsal, in CI mode', () => {
     rmSync(workDir, { recursive: true, force: true });
 
     expect(result.serversStopped).toBe(true);
-    expect(result.servers).toHaveLength(5);
+    expect(result.servers).toHaveLength(7);
     for (const server of result.servers) expect(await listening(server.port)).toBe(false);
 
     const html = htmlReport(result);
@@ -123,7 +128,7 @@ describe('npm run rehearsal, in CI mode', () => {
         const { dom, consoleMessages } = await renderInChromium(chromium, file);
         expect(consoleMessages).toEqual([]);
         expect(dom).toContain('<h1>pg-dr rehearsal: every budget met</h1>');
-        for (const app of ['migration', 'dr', 'region']) {
+        for (const app of ['migration', 'dr', 'region', 'switchover']) {
           const svg =
             new RegExp(`<svg class="timeline" data-app="${app}"[^>]*>(.*?)</svg>`, 's').exec(dom)?.[1] ?? '';
           expect(svg.match(/<rect class="ok"/g)?.length ?? 0).toBeGreaterThan(5);

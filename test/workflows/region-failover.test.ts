@@ -171,6 +171,7 @@ describe('region failover, in the local world over a real primary and streaming 
         'Measure',
         'PauseDrillSchedule',
         'RetireFormerWriter',
+        'WasWriterRetired',
         'Promote',
         'Promote',
         'OpenWriter',
@@ -248,6 +249,54 @@ describe('region failover, in the local world over a real primary and streaming 
       expect((await guard()).path).toEqual(['ListRetired', 'AnyRetired', 'Guard', 'RetiredAny', 'Guarded']);
       expect(w.notified.size).toBe(0);
     } finally {
+      w.close();
+    }
+  });
+
+  it('planned switchover (dr switchover): the writer retired, its last write replayed, then promoted: no acknowledged write lost', async () => {
+    const w = await world();
+    // An application writing to the writer the whole time, until the retirement ends its session.
+    const app = new Client(primary.clientConfig('shop'));
+    app.on('error', () => undefined);
+    await app.connect();
+    const acked: string[] = [];
+    const load = { writing: true };
+    const writes = (async () => {
+      for (let n = 0; load.writing && n < 20_000; n++) {
+        try {
+          const { rows } = await app.query<{ id: string }>(
+            "INSERT INTO orders (note) VALUES ('switchover') RETURNING id::text",
+          );
+          acked.push(rows[0]?.id ?? '');
+        } catch {
+          return;
+        }
+      }
+    })();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const result = await run(w, { approved: true, planned: true });
+      load.writing = false;
+      await writes;
+      expect(result.status).toBe('SUCCEEDED');
+      expect(result.path).toContain('CatchUp');
+      expect(acked.length).toBeGreaterThan(10);
+      const promoted = new Client(replica.clientConfig('shop'));
+      await promoted.connect();
+      const { rows } = await promoted.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM orders WHERE id = ANY($1::bigint[])',
+        [acked],
+      );
+      await promoted.end();
+      expect(rows[0]?.n).toBe(acked.length);
+      expect(await topologyOf()).toMatchObject({
+        writer: { instanceIdentifier: REPLICA },
+        retired: [{ instanceIdentifier: PRIMARY }],
+      });
+    } finally {
+      load.writing = false;
+      await writes;
+      await app.end().catch(() => undefined);
       w.close();
     }
   });
@@ -435,6 +484,43 @@ describe('region failover refusals, in the local world (nothing changes)', () =>
     }
   });
 
+  it('abandons a switchover whose replica does not catch up: the writer is opened again, nothing promoted', async () => {
+    const w = await world();
+    try {
+      const result = await run(
+        w,
+        { approved: true, planned: true },
+        {
+          handlers: {
+            CatchUp: () => {
+              throw Object.assign(new Error('the replica replayed up to 0/3000000, not 0/3000060'), {
+                name: 'ReplayTimeout',
+              });
+            },
+          },
+        },
+      );
+      expect(result.status).toBe('FAILED');
+      expect(result.path.slice(-5)).toEqual([
+        'CatchUp',
+        'MayPromoteBehind',
+        'ReopenWriter',
+        'NotifySwitchoverAbandoned',
+        'SwitchoverAbandoned',
+      ]);
+      expect(w.notified.get('NotifySwitchoverAbandoned')).toMatch(/takes writes again/);
+      // The writer takes writes again; nothing was promoted, DNS and the topology are as they were.
+      await execute(primary, 'shop', "INSERT INTO orders (note) VALUES ('still the writer')");
+      expect((await topologyOf()).writer.instanceIdentifier).toBe(PRIMARY);
+      expect(w.aws.calls.filter((c) => c.operation === 'PromoteReadReplica')).toEqual([]);
+      expect(w.route53.recordSet(RECORD, `${RECORD}-primary`)?.ResourceRecords).toEqual([
+        { Value: PRIMARY_HOST },
+      ]);
+    } finally {
+      w.close();
+    }
+  });
+
   it('pages and leaves DNS and the topology alone when the promotion fails (the region already lost)', async () => {
     await primary.stop();
     const w = await world();
@@ -453,6 +539,19 @@ describe('region failover refusals, in the local world (nothing changes)', () =>
       expect(w.route53.recordSet(RECORD, `${RECORD}-primary`)?.ResourceRecords).toEqual([
         { Value: PRIMARY_HOST },
       ]);
+    } finally {
+      w.close();
+    }
+  });
+
+  it('refuses a switchover when the writer does not answer (that is a failover)', async () => {
+    const w = await world();
+    try {
+      const result = await run(w, { approved: true, planned: true });
+      expect(result.path).toEqual(['Settings', 'Plan', 'Measure', 'NotifyRefused', 'Refused']);
+      expect(w.notified.get('NotifyRefused')).toMatch(
+        /WriterUnreachable \(a switchover needs the writer, and pg-dr-primary does not answer/,
+      );
     } finally {
       w.close();
     }
