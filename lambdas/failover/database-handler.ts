@@ -44,6 +44,11 @@ export const failoverDatabaseEventSchema = z.discriminatedUnion('mode', [
     }),
     force: z.boolean(),
     planned: z.boolean().default(false),
+    /**
+     * Measured again after a person approved the window: the time bound of a lost writer is not applied
+     * again (it grew while they read); the byte bound of a writer that answers still is.
+     */
+    approved: z.boolean().default(false),
     writerConnectTimeoutMs: z.int().min(500).max(30_000).default(5_000),
   }),
   z.strictObject({

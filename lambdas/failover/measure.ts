@@ -35,6 +35,8 @@ export async function measureFailover(
     readonly force: boolean;
     /** A planned switchover: the writer must answer as a writer (its last write is waited for). */
     readonly planned?: boolean;
+    /** Measured again after a person approved the window: only the byte bound applies (see checkPromotable). */
+    readonly approved?: boolean;
     readonly writerConnectTimeoutMs: number;
   },
 ): Promise<FailoverMeasurement> {
@@ -67,7 +69,7 @@ export async function measureFailover(
       }: if its region is lost, fail over instead (dr failover)`,
     );
   const window = dataLossWindow(writer?.writable === true ? writer : undefined, position);
-  checkPromotable(position, window, request.limits, request.force);
+  checkPromotable(position, window, request.limits, request.force, { timeBound: request.approved !== true });
   return {
     writerReachable: writer !== undefined,
     writerWritable: writer?.writable === true,

@@ -49,8 +49,10 @@ export async function advancePromotion(
   const replica = instance.ReadReplicaSourceDBInstanceIdentifier !== undefined;
   if (STUCK.has(status))
     throw new FailoverError('PromotionFailed', `${id} is ${status}: RDS cannot promote it from there`);
+  // Standalone and available, or taking the first backup RDS starts after a promotion (the replica had no
+  // automated backups): it takes writes already, and that backup can run for hours on a large database.
   if (!replica)
-    return status === 'available'
+    return status === 'available' || status === 'backing-up'
       ? { state: 'promoted', action: 'none', status, endpoint }
       : { state: 'promoting', action: 'none', status, endpoint };
   if (status === 'backing-up')

@@ -134,6 +134,11 @@ export function checkPromotable(
   window: DataLossWindow,
   limits: FailoverLimits,
   force: boolean,
+  /**
+   * Whether a lost writer's time bound applies: not once a person approved the window, since the age of the
+   * last replayed commit only grows while they read (the loss it bounds does not).
+   */
+  options: { readonly timeBound: boolean } = { timeBound: true },
 ): void {
   if (!replica.inRecovery)
     throw new FailoverError(
@@ -144,8 +149,9 @@ export function checkPromotable(
   const over =
     window.measuredBy === 'lsn'
       ? (window.bytesBehind ?? 0) > limits.maxBytesBehind
-      : window.secondsSinceLastReplay === null ||
-        window.secondsSinceLastReplay > limits.maxSecondsSinceLastReplay;
+      : options.timeBound &&
+        (window.secondsSinceLastReplay === null ||
+          window.secondsSinceLastReplay > limits.maxSecondsSinceLastReplay);
   if (over)
     throw new FailoverError(
       'ReplicaTooFarBehind',

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { Option, type Command } from 'commander';
 import { sleep } from '../../lambdas/shared/sleep';
+import { UsageError } from './database-url';
 import { stackOutput } from './stack-output';
 import { addFollowOptions, followExecution, type ExecutionOutcome, type FollowIo } from './follow-execution';
 import { executionName as executionNameOption, regionName, stackName, wholeNumber } from './option-values';
@@ -206,6 +207,9 @@ export function describeApproval(request: ApprovalRequest): string[] {
  * workflow once its heartbeat lapses.
  */
 export async function approveFailover(options: ApproveOptions, io: FailoverIo): Promise<ApproveResult> {
+  // Taking the task without a way to answer it would hold it from everyone else until its heartbeat lapses.
+  if (options.yes !== true && options.decline !== true && io.ask === undefined)
+    throw new UsageError('no terminal to ask: pass --yes to approve, or --decline to refuse, when scripting');
   const activityArn = await outputOf(io, options, FAILOVER_OUTPUTS.approval);
   const deadline = io.now() + options.wait * 1000;
   let task: { taskToken?: string; input?: string } | undefined;
@@ -246,14 +250,23 @@ export async function approveFailover(options: ApproveOptions, io: FailoverIo): 
   if (!approved && io.ask !== undefined) {
     const replica = request.plan?.replica?.instanceIdentifier ?? '';
     // Heartbeats keep the task this terminal's while the person reads (the workflow allows 300 s between them).
-    const beat = setInterval(() => {
-      void io.sfn.send(new SendTaskHeartbeatCommand({ taskToken })).catch(() => undefined);
-    }, 60_000);
+    const heartbeat = async () => {
+      try {
+        await io.sfn.send(new SendTaskHeartbeatCommand({ taskToken }));
+      } catch {
+        // A lapsed heartbeat shows when the answer is sent (TaskTimedOut).
+      }
+    };
+    await heartbeat();
+    const beat = setInterval(() => void heartbeat(), 60_000);
     try {
-      const typed = await io.ask(
-        `Type ${replica} to promote it (anything else leaves the failover waiting): `,
-      );
-      approved = replica !== '' && typed.trim() === replica;
+      // A typo is asked again (three tries): leaving, the task stays taken until its heartbeat lapses.
+      for (let attempt = 0; attempt < 3 && !approved; attempt++) {
+        const typed = await io.ask(
+          `Type ${replica} to promote it (anything else asks again; three tries, then it keeps waiting): `,
+        );
+        approved = replica !== '' && typed.trim() === replica;
+      }
     } finally {
       clearInterval(beat);
     }
@@ -275,7 +288,7 @@ export function describeApproveResult(result: ApproveResult): string {
     case 'declined':
       return `Declined: ${result.executionName ?? 'the failover'} ends; nothing was changed.`;
     case 'not answered':
-      return 'Not approved: the failover keeps waiting, and asks again within 5 minutes (run dr failover approve again, or --decline).';
+      return 'Not approved: the failover keeps waiting; this approval is offered again once its heartbeat lapses (5 minutes). Run dr failover approve again then, or --decline.';
     case 'none waiting':
       return 'No region failover is waiting for approval.';
   }

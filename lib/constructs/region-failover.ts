@@ -48,6 +48,7 @@ export interface RegionFailoverProps {
     readonly drillStateMachineArn: string;
     readonly blueGreenStateMachineArn: string;
     readonly drRebuildStateMachineArn: string;
+    readonly migrationSafetyNetStateMachineArn: string;
   };
   /** The weekly drill's schedule: paused by a failover, until a failback. */
   readonly drillScheduleRuleName: string;
@@ -97,6 +98,7 @@ export class RegionFailover extends Construct {
         FailoverDrillStateMachineArn: props.exclusiveWith.drillStateMachineArn,
         BlueGreenStateMachineArn: props.exclusiveWith.blueGreenStateMachineArn,
         DrRebuildStateMachineArn: props.exclusiveWith.drRebuildStateMachineArn,
+        MigrationSafetyNetStateMachineArn: props.exclusiveWith.migrationSafetyNetStateMachineArn,
         RegionFailoverStateMachineArn: ownArn,
         DrillScheduleRuleName: props.drillScheduleRuleName,
         HostedZoneId: props.hostedZoneId,
@@ -212,6 +214,7 @@ export class RegionFailover extends Construct {
       props.exclusiveWith.drillStateMachineArn,
       props.exclusiveWith.blueGreenStateMachineArn,
       props.exclusiveWith.drRebuildStateMachineArn,
+      props.exclusiveWith.migrationSafetyNetStateMachineArn,
       ownArn,
     ];
     control.addToRolePolicy(

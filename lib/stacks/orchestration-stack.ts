@@ -194,6 +194,7 @@ export class OrchestrationStack extends Stack {
         drillStateMachineArn: drillArn,
         blueGreenStateMachineArn: migrationArn,
         drRebuildStateMachineArn: this.drRebuild.stateMachine.stateMachineArn,
+        migrationSafetyNetStateMachineArn: this.migrationSafetyNet.stateMachine.stateMachineArn,
       },
       drillScheduleRuleName: names.drillSchedule,
       onCallTopic: props.onCallTopic,

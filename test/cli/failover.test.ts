@@ -150,18 +150,20 @@ describe('dr failover approve', () => {
   it('shows the plan and the window, and approves only when the replica’s identifier is typed', async () => {
     sfn.on(GetActivityTaskCommand).resolves({ taskToken: 'token-1', input: APPROVAL_INPUT });
     sfn.on(SendTaskSuccessCommand).resolves({});
-    const { code, out, asked } = await dr(
+    const { code, out, asked, err } = await dr(
       ['failover', 'approve', '--region', 'us-east-1'],
       ['pg-dr-replica'],
     );
-    expect(code).toBe(0);
+    expect({ code, err }).toEqual({ code: 0, err: '' });
     expect(sfn.commandCalls(GetActivityTaskCommand)[0]?.args[0].input).toMatchObject({
       activityArn: ACTIVITY_ARN,
     });
     expect(out).toContain('promote  pg-dr-replica in us-east-1 (replica.example) to the writer');
     expect(out).toContain('it does not answer (its region lost?)');
     expect(out).toContain('data-loss window  the writer cannot be asked: commits after 2026-11-30T17:58:00Z');
-    expect(asked).toEqual(['Type pg-dr-replica to promote it (anything else leaves the failover waiting): ']);
+    expect(asked).toEqual([
+      'Type pg-dr-replica to promote it (anything else asks again; three tries, then it keeps waiting): ',
+    ]);
     const answer = sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input;
     expect(answer?.taskToken).toBe('token-1');
     expect(JSON.parse(answer?.output ?? '{}')).toMatchObject({ approvedBy: 'oncall' });
@@ -169,8 +171,9 @@ describe('dr failover approve', () => {
 
   it('leaves the failover waiting on any other answer (exit 1), and never approves without a person or --yes', async () => {
     sfn.on(GetActivityTaskCommand).resolves({ taskToken: 'token-2', input: APPROVAL_INPUT });
-    const wrong = await dr(['failover', 'approve', '--region', 'us-east-1'], ['yes']);
+    const wrong = await dr(['failover', 'approve', '--region', 'us-east-1'], ['yes', 'y', 'pg-dr-replca']);
     expect(wrong.code).toBe(1);
+    expect(wrong.asked).toHaveLength(3);
     expect(wrong.out).toContain('Not approved: the failover keeps waiting');
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
     expect(sfn.commandCalls(SendTaskFailureCommand)).toHaveLength(0);
@@ -199,6 +202,26 @@ describe('dr failover approve', () => {
     expect(none.code).toBe(1);
     expect(none.out).toContain('No region failover is waiting for approval.');
     expect(sfn.commandCalls(GetActivityTaskCommand).length).toBeLessThanOrEqual(2);
+  });
+
+  it('refuses to take the approval without a terminal to ask, unless --yes or --decline says the answer', async () => {
+    let out = '';
+    const code = await runCli(['failover', 'approve', '--region', 'us-east-1'], {
+      out: (t) => (out += t),
+      err: (t) => (out += t),
+      env: {},
+      failoverIo: () => ({
+        out: () => undefined,
+        sfn: new SFNClient({ region: 'us-east-1' }),
+        cloudFormation: new CloudFormationClient({ region: 'us-east-1' }),
+        now: Date.now,
+        sleep: () => Promise.resolve(),
+        user: 'cron',
+      }),
+    });
+    expect(code).toBe(2);
+    expect(out).toContain('no terminal to ask: pass --yes to approve, or --decline to refuse');
+    expect(sfn.calls()).toHaveLength(0);
   });
 
   it('refuses a bad --wait as a usage error before any call', async () => {

@@ -47,6 +47,13 @@ describe('promoting the replica, one round at a time', () => {
       });
       expect(w.rds.instance('us-east-1', 'pg-dr-replica')?.backupRetentionPeriod).toBe(7);
       expect(w.aws.calls.filter((c) => c.operation === 'PromoteReadReplica')).toHaveLength(1);
+      // RDS takes the first backup of the promoted instance: it takes writes already, so it is promoted.
+      Object.assign(w.replica, { status: 'backing-up', busyUntil: Number.MAX_SAFE_INTEGER });
+      expect(await advancePromotion(w.client, request)).toMatchObject({
+        state: 'promoted',
+        status: 'backing-up',
+      });
+      expect(w.aws.calls.filter((c) => c.operation === 'PromoteReadReplica')).toHaveLength(1);
     } finally {
       undo();
     }

@@ -207,6 +207,21 @@ describe('failover measurements against a real primary and streaming replica', (
         force: true,
       }),
     ).resolves.toMatchObject({ writerReachable: false });
+    // Measured again once a person approved the window: its age grew while they read; only bytes bound it.
+    await expect(
+      measureFailover(resolve, plan, {
+        ...request,
+        limits: { ...LIMITS, maxSecondsSinceLastReplay: 0 },
+        approved: true,
+      }),
+    ).resolves.toMatchObject({ writerReachable: false });
+    // A switchover needs the writer.
+    await expect(measureFailover(resolve, plan, { ...request, planned: true })).rejects.toMatchObject({
+      name: 'WriterUnreachable',
+      message: expect.stringContaining(
+        'a switchover needs the writer, and pg-dr-primary does not answer',
+      ) as string,
+    });
   });
 
   it('plans a failover from the topology only while nothing else runs, and only with a replica to promote', async () => {

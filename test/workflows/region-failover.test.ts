@@ -178,6 +178,8 @@ describe('region failover, in the local world over a real primary and streaming 
         'RecordFailover',
         'PointSecondary',
         'PointPrimary',
+        'WasRecorded',
+        'DrillPaused',
         'WasOpened',
         'NotifyFailedOver',
         'FailedOver',
@@ -327,7 +329,7 @@ describe('region failover, in the local world over a real primary and streaming 
       const result = await execution;
       expect(result.status).toBe('SUCCEEDED');
       // Planned and measured again after the approval, then the writer retired before the promotion.
-      expect(result.path.slice(0, 9)).toEqual([
+      expect(result.path.slice(0, 10)).toEqual([
         'Settings',
         'Plan',
         'Measure',
@@ -335,6 +337,7 @@ describe('region failover, in the local world over a real primary and streaming 
         'NotifyApprovalNeeded',
         'AwaitApproval',
         'Replan',
+        'SamePlan',
         'Remeasure',
         'PauseDrillSchedule',
       ]);
@@ -392,7 +395,7 @@ describe('region failover refusals, in the local world (nothing changes)', () =>
       expect(refused.status).toBe('FAILED');
       expect(refused.path).toEqual(['Settings', 'Plan', 'Measure', 'NotifyRefused', 'Refused']);
       expect(w.notified.get('NotifyRefused')).toMatch(
-        /refused before anything changed: ReplicaTooFarBehind \(the replica is \d+ bytes of WAL behind the writer/,
+        /refused before anything changed: \{"Error":"ReplicaTooFarBehind","Cause":"the replica is \d+ bytes of WAL behind the writer/,
       );
       await expectNothingChanged(w, 2);
 
@@ -434,7 +437,7 @@ describe('region failover refusals, in the local world (nothing changes)', () =>
         const result = await run(w, { approved: true });
         expect(result.path).toEqual(['Settings', 'Plan', 'NotifyRefused', 'Refused']);
         expect(w.notified.get('NotifyRefused')).toContain(
-          `WorkflowRunning (running: ${machine}: running-${machine};`,
+          `{"Error":"WorkflowRunning","Cause":"running: ${machine}: running-${machine};`,
         );
         w.stepFunctions.finish(other, 'SUCCEEDED', { output: {} });
       }
@@ -476,9 +479,68 @@ describe('region failover refusals, in the local world (nothing changes)', () =>
       const result = await declined;
       expect(result.path.slice(-3)).toEqual(['AwaitApproval', 'NotifyDeclined', 'NotApproved']);
       expect(w.notified.get('NotifyDeclined')).toMatch(
-        /declined or its approval failed \(Declined: declined by on-call\)/,
+        /declined or its approval failed: \{"Error":"Declined","Cause":"declined by on-call"\}/,
       );
       await expectNothingChanged(w, 2);
+    } finally {
+      w.close();
+    }
+  });
+
+  it('does not promote when the writer answered the measurement but not the retirement (it may be alive behind a partition)', async () => {
+    const w = await world();
+    try {
+      const result = await run(
+        w,
+        { approved: true },
+        { handlers: { RetireFormerWriter: () => ({ reachable: false, problem: 'timeout expired' }) } },
+      );
+      expect(result.path.slice(-4)).toEqual([
+        'WasWriterRetired',
+        'WriterVanished',
+        'NotifyRetireFailed',
+        'FailoverFailed',
+      ]);
+      expect(w.notified.get('NotifyRetireFailed')).toContain('could make two writers');
+      expect(w.aws.calls.filter((c) => c.operation === 'PromoteReadReplica')).toEqual([]);
+      expect((await topologyOf()).writer.instanceIdentifier).toBe(PRIMARY);
+    } finally {
+      w.close();
+    }
+  });
+
+  it('refuses an approval given for a topology that changed while the person read it', async () => {
+    const w = await world();
+    try {
+      const result = await run(
+        w,
+        {},
+        {
+          handlers: {
+            // The topology moves on (another change) while the approval waits; then the person approves.
+            // (Written straight into Parameter Store, as an operator would: outside every role.)
+            AwaitApproval: () => {
+              const document = JSON.parse(w.ssm.value('us-east-1', TOPOLOGY.document) ?? '{}') as {
+                generation: number;
+              };
+              const next = { ...document, generation: document.generation + 1, changedBy: 'test: a change' };
+              w.ssm.put('us-east-1', TOPOLOGY.document, JSON.stringify(next), true);
+              return { approvedBy: 'on-call' };
+            },
+          },
+        },
+      );
+      expect(result.path.slice(-5)).toEqual([
+        'Replan',
+        'SamePlan',
+        'PlanChanged',
+        'NotifyRefused',
+        'Refused',
+      ]);
+      expect(w.notified.get('NotifyRefused')).toContain(
+        'the topology changed while the failover waited for approval',
+      );
+      expect(w.aws.calls.filter((c) => c.operation === 'PromoteReadReplica')).toEqual([]);
     } finally {
       w.close();
     }
@@ -533,7 +595,7 @@ describe('region failover refusals, in the local world (nothing changes)', () =>
       expect(result.status).toBe('FAILED');
       expect(result.path.slice(-3)).toEqual(['Promote', 'NotifyPromotionFailed', 'FailoverFailed']);
       expect(w.notified.get('NotifyPromotionFailed')).toMatch(
-        /could not promote pg-dr-replica in us-east-1: PromotionFailed \(pg-dr-replica is incompatible-parameters/,
+        /could not promote pg-dr-replica in us-east-1: \{"Error":"PromotionFailed","Cause":"pg-dr-replica is incompatible-parameters/,
       );
       expect((await topologyOf()).writer.instanceIdentifier).toBe(PRIMARY);
       expect(w.route53.recordSet(RECORD, `${RECORD}-primary`)?.ResourceRecords).toEqual([
@@ -550,7 +612,7 @@ describe('region failover refusals, in the local world (nothing changes)', () =>
       const result = await run(w, { approved: true, planned: true });
       expect(result.path).toEqual(['Settings', 'Plan', 'Measure', 'NotifyRefused', 'Refused']);
       expect(w.notified.get('NotifyRefused')).toMatch(
-        /WriterUnreachable \(a switchover needs the writer, and pg-dr-primary does not answer/,
+        /\{"Error":"WriterUnreachable","Cause":"a switchover needs the writer, and pg-dr-primary does not answer/,
       );
     } finally {
       w.close();
