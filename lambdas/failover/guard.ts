@@ -6,11 +6,13 @@
  */
 import type { ConnectionSettings } from '../shared/database';
 import type { OpenableMember } from './member';
+import { FailoverError } from './replication-position';
 import { retireIfReachable, type RetireResult } from './retire-writer';
 
 export interface GuardedMember {
   readonly instanceIdentifier: string;
-  readonly result: RetireResult;
+  /** What retiring it found, or why it could not be tried or finished (the others are guarded all the same). */
+  readonly result: RetireResult | { readonly reachable: 'unknown'; readonly error: string };
 }
 
 export interface GuardResult {
@@ -26,13 +28,27 @@ export async function guardRetiredWriters(
 ): Promise<GuardResult> {
   const guarded: GuardedMember[] = [];
   for (const member of members) {
-    const result = await retireIfReachable(await settingsOf(member), connectTimeoutMs);
-    guarded.push({ instanceIdentifier: member.instanceIdentifier, result });
+    try {
+      const result = await retireIfReachable(await settingsOf(member), connectTimeoutMs);
+      guarded.push({ instanceIdentifier: member.instanceIdentifier, result });
+    } catch (e) {
+      guarded.push({
+        instanceIdentifier: member.instanceIdentifier,
+        result: { reachable: 'unknown', error: `${(e as Error).name}: ${(e as Error).message}` },
+      });
+    }
   }
+  const failed = guarded.filter((g) => g.result.reachable === 'unknown');
+  // Every member was tried; one that could not be guarded fails the run (the alarm pages after three).
+  if (failed.length > 0)
+    throw new FailoverError(
+      'RetireIncomplete',
+      failed.map((g) => `${g.instanceIdentifier}: ${'error' in g.result ? g.result.error : ''}`).join('; '),
+    );
   return {
     members: guarded,
     newlyRetired: guarded
-      .filter((g) => g.result.reachable && !g.result.alreadyRetired)
+      .filter((g) => g.result.reachable === true && !g.result.alreadyRetired)
       .map((g) => g.instanceIdentifier),
   };
 }

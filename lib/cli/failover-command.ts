@@ -10,13 +10,18 @@ import {
   SendTaskHeartbeatCommand,
   SendTaskSuccessCommand,
   SFNClient,
-  StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { Option, type Command } from 'commander';
 import { sleep } from '../../lambdas/shared/sleep';
 import { UsageError } from './database-url';
 import { stackOutput } from './stack-output';
-import { addFollowOptions, followExecution, type ExecutionOutcome, type FollowIo } from './follow-execution';
+import {
+  addFollowOptions,
+  derivedExecutionName,
+  startAndFollow,
+  type ExecutionOutcome,
+  type FollowIo,
+} from './follow-execution';
 import { executionName as executionNameOption, regionName, stackName, wholeNumber } from './option-values';
 
 /** The orchestration stack's outputs these commands read. */
@@ -82,7 +87,11 @@ export function addFailoverCommands(
         'again and nothing else changes. Follows the execution step by step.',
     ),
   )
-    .option('--execution-name <name>', 'execution name (default: switchover-<minute>)', executionNameOption())
+    .option(
+      '--execution-name <name>',
+      'execution name (default: switchover-<minute>-<digest of the input>)',
+      executionNameOption(),
+    )
     .option('--json', 'print one machine-readable JSON result at the end')
     .action((options: FailoverOptions) => actions.start({ ...options, planned: true }));
 
@@ -101,7 +110,7 @@ export function addFailoverCommands(
   )
     .option(
       '--execution-name <name>',
-      'execution name (default: failover-<minute>, so a repeated command attaches instead of starting twice)',
+      'execution name (default: failover-<minute>-<digest of the input>, so a repeated command attaches instead of starting twice)',
       executionNameOption(),
     )
     .option('--json', 'print one machine-readable JSON result at the end')
@@ -134,29 +143,24 @@ export async function runFailover(options: FailoverOptions, io: FailoverIo): Pro
   const stateMachineArn = await outputOf(io, options, FAILOVER_OUTPUTS.stateMachine);
   const planned = options.planned === true;
   const input = { approved: planned || options.promote === true, force: options.force === true, planned };
-  const started = io.now();
-  const minute = new Date(started).toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
-  const name = options.executionName ?? `${planned ? 'switchover' : 'failover'}-${minute}`;
-  let executionArn: string | undefined;
-  try {
-    ({ executionArn } = await io.sfn.send(
-      new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
-    ));
-    io.out(
-      `${planned ? 'Switchover' : 'Region failover'} ${name} started: ${executionArn ?? '?'}\n` +
+  const name =
+    options.executionName ?? derivedExecutionName(planned ? 'switchover' : 'failover', input, io.now());
+  return startAndFollow(
+    io,
+    {
+      stateMachineArn,
+      name,
+      input,
+      started: (arn) =>
+        `${planned ? 'Switchover' : 'Region failover'} ${name} started: ${arn}\n` +
         (planned
           ? 'Planned: it retires the writer, waits for the replica to replay its last write, then promotes it.\n'
           : input.approved
             ? 'Approved as started (--promote): it promotes once its preflight passes.\n'
             : 'It pages on-call and waits for: dr failover approve (nothing changes before that).\n'),
-    );
-  } catch (error) {
-    if ((error as { name?: string }).name !== 'ExecutionAlreadyExists') throw error;
-    executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
-    io.out(`Execution ${name} already exists: following it (${executionArn})\n`);
-  }
-  if (executionArn === undefined) throw new Error('Step Functions returned no execution ARN');
-  return followExecution(io, executionArn, started, options);
+    },
+    options,
+  );
 }
 
 /** What the approval task's input holds (the Task state's Parameters). */

@@ -4,6 +4,8 @@ import {
   type HistoryEvent,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
+import { createHash } from 'node:crypto';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Option, type Command } from 'commander';
 import { redact } from '../../lambdas/shared/redact';
 import { wholeNumber } from './option-values';
@@ -106,4 +108,50 @@ export async function followExecution(
     }
     await io.sleep(options.pollInterval);
   }
+}
+
+/**
+ * A default execution name: the kind, the minute and a digest of the input. The same command within the same
+ * minute gets the same name, so Step Functions attaches it to the first instead of starting a second run;
+ * another input (a retry with --force) gets another name.
+ */
+export function derivedExecutionName(kind: string, input: Record<string, unknown>, nowMs: number): string {
+  const digest = createHash('sha256').update(JSON.stringify(input)).digest('hex').slice(0, 12);
+  const minute = new Date(nowMs).toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
+  return `${kind}-${minute}-${digest}`;
+}
+
+/**
+ * Starts the execution, or follows the one of that name when the same command started it already
+ * (ExecutionAlreadyExists), and follows it to its end. `started` names what started, for the first line.
+ */
+export async function startAndFollow(
+  io: FollowIo,
+  request: {
+    readonly stateMachineArn: string;
+    readonly name: string;
+    readonly input: Record<string, unknown>;
+    readonly started: (executionArn: string) => string;
+  },
+  options: { readonly pollInterval: number; readonly timeout: number },
+): Promise<ExecutionOutcome> {
+  const startedAt = io.now();
+  let executionArn: string | undefined;
+  try {
+    ({ executionArn } = await io.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: request.stateMachineArn,
+        name: request.name,
+        input: JSON.stringify(request.input),
+      }),
+    ));
+    io.out(request.started(executionArn ?? '?'));
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ExecutionAlreadyExists') throw error;
+    // The same command ran already (same input, same minute, or an explicit name): follow that execution.
+    executionArn = `${request.stateMachineArn.replace(':stateMachine:', ':execution:')}:${request.name}`;
+    io.out(`Execution ${request.name} already exists: following it (${executionArn})\n`);
+  }
+  if (executionArn === undefined) throw new Error('Step Functions returned no execution ARN');
+  return followExecution(io, executionArn, startedAt, options);
 }

@@ -1,13 +1,18 @@
 import { failoverSetIdentifier } from '../names';
-import { createHash } from 'node:crypto';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
 import { blueGreenInputSchema, type BlueGreenInput } from '../../lambdas/workflow-input/schema';
 import { sleep } from '../../lambdas/shared/sleep';
 import { UsageError } from './database-url';
 import { stackOutput } from './stack-output';
-import { addFollowOptions, followExecution, type ExecutionOutcome, type FollowIo } from './follow-execution';
+import {
+  addFollowOptions,
+  derivedExecutionName,
+  startAndFollow,
+  type ExecutionOutcome,
+  type FollowIo,
+} from './follow-execution';
 import {
   executionName as executionNameOption,
   rdsInstanceId,
@@ -197,9 +202,7 @@ export function workflowInput(options: MigrateOptions): BlueGreenInput {
 
 /** Same input in the same minute: same name, so Step Functions attaches instead of starting a second run. */
 export function executionName(input: Record<string, unknown>, nowMs: number): string {
-  const digest = createHash('sha256').update(JSON.stringify(input)).digest('hex').slice(0, 12);
-  const minute = new Date(nowMs).toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
-  return `${input.dryRun === true ? 'plan' : 'migrate'}-${minute}-${digest}`;
+  return derivedExecutionName(input.dryRun === true ? 'plan' : 'migrate', input, nowMs);
 }
 
 async function findStateMachine(options: MigrateOptions, io: MigrateIo): Promise<string> {
@@ -218,23 +221,17 @@ export type MigrateOutcome = ExecutionOutcome;
 export async function runMigrate(options: MigrateOptions, io: MigrateIo): Promise<MigrateOutcome> {
   const input = workflowInput(options);
   const stateMachineArn = await findStateMachine(options, io);
-  const started = io.now();
-  const name = options.executionName ?? executionName(input, started);
-  let executionArn: string | undefined;
-  try {
-    ({ executionArn } = await io.sfn.send(
-      new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
-    ));
-    io.out(`${options.dryRun === true ? 'Dry run' : 'Migration'} ${name} started: ${executionArn ?? '?'}\n`);
-  } catch (error) {
-    if ((error as { name?: string }).name !== 'ExecutionAlreadyExists') throw error;
-    // The same command ran already (same input, same minute, or an explicit name): follow that execution.
-    executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
-    io.out(`Execution ${name} already exists: following it (${executionArn})\n`);
-  }
-  if (executionArn === undefined) throw new Error('Step Functions returned no execution ARN');
-
-  return followExecution(io, executionArn, started, options);
+  const name = options.executionName ?? executionName(input, io.now());
+  return startAndFollow(
+    io,
+    {
+      stateMachineArn,
+      name,
+      input,
+      started: (arn) => `${options.dryRun === true ? 'Dry run' : 'Migration'} ${name} started: ${arn}\n`,
+    },
+    options,
+  );
 }
 
 interface PlanOutput {

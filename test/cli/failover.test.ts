@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { FailoverIo } from '../../lib/cli/failover-command';
+import { derivedExecutionName } from '../../lib/cli/follow-execution';
 import { runCli } from '../../lib/cli/program';
 
 const SM_ARN = 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-region-failover';
@@ -97,7 +98,9 @@ describe('dr failover', () => {
     const { code, out } = await dr(['failover', '--promote', '--region', 'us-east-1']);
     expect(code).toBe(0);
     const started = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
-    expect(started).toMatchObject({ stateMachineArn: SM_ARN, name: 'failover-20261130-1800' });
+    // The minute and a digest of the input: the same command attaches, a retry with other flags starts anew.
+    expect(started?.stateMachineArn).toBe(SM_ARN);
+    expect(started?.name).toMatch(/^failover-20261130-1800-[0-9a-f]{12}$/);
     expect(JSON.parse(started?.input ?? '{}')).toEqual({ approved: true, force: false, planned: false });
     expect(out).toContain('Approved as started (--promote)');
     expect(out).toContain('Writer: pg-dr-replica in us-east-1, taking writes since 2026-11-30T18:04:30.000Z');
@@ -126,6 +129,19 @@ describe('dr failover', () => {
   });
 });
 
+describe('execution names', () => {
+  it('attach a repeated command, and start a retry with other flags anew (the same minute)', () => {
+    const t = Date.parse('2026-11-30T18:00:10Z');
+    const plain = { approved: false, force: false, planned: false };
+    expect(derivedExecutionName('failover', plain, t)).toBe(
+      derivedExecutionName('failover', plain, t + 30_000),
+    );
+    expect(derivedExecutionName('failover', plain, t)).not.toBe(
+      derivedExecutionName('failover', { ...plain, force: true }, t),
+    );
+  });
+});
+
 describe('dr switchover', () => {
   it('starts the workflow planned and approved (the command is the decision), and follows it', async () => {
     sfn
@@ -136,7 +152,7 @@ describe('dr switchover', () => {
     const { code, out } = await dr(['switchover', '--region', 'us-east-1', '--json']);
     expect(code).toBe(0);
     const started = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
-    expect(started?.name).toBe('switchover-20261130-1800');
+    expect(started?.name).toMatch(/^switchover-20261130-1800-[0-9a-f]{12}$/);
     expect(JSON.parse(started?.input ?? '{}')).toEqual({ approved: true, force: false, planned: true });
     expect(out).toContain('Planned: it retires the writer, waits for the replica to replay its last write');
     expect(JSON.parse(out.trim().split('\n').at(-1) ?? '{}')).toMatchObject({

@@ -810,6 +810,56 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
       'region lost, started approved (dr failover --promote): promotes the replica, opens it, records it, points both records at it, pauses the drill',
     ],
   },
+  {
+    workflow: 'region failover',
+    step: 'retire',
+    fault: 'the writer answered the measurement but not the retirement (alive behind a partition?)',
+    endState: 'not promoted (two writers avoided); on-call told to retire it or make sure it is down',
+    test: [
+      'test/workflows/region-failover.test.ts',
+      'does not promote when the writer answered the measurement but not the retirement (it may be alive behind a partition)',
+    ],
+  },
+  {
+    workflow: 'region failover',
+    step: 'approval',
+    fault: 'the topology changed while the failover waited for approval',
+    endState: 'refused (the approved plan is not the current one); nothing promoted',
+    test: [
+      'test/workflows/region-failover.test.ts',
+      'refuses an approval given for a topology that changed while the person read it',
+    ],
+  },
+  {
+    workflow: 'region failover',
+    step: 'switchover catch-up',
+    fault: "the replica does not replay the retired writer's last write in time",
+    endState: 'the writer is opened again, nothing promoted, DNS and topology unchanged; paged',
+    test: [
+      'test/workflows/region-failover.test.ts',
+      'abandons a switchover whose replica does not catch up: the writer is opened again, nothing promoted',
+    ],
+  },
+  {
+    workflow: 'region failover',
+    step: 'switchover preflight',
+    fault: 'the writer does not answer',
+    endState: 'refused before anything changed (that is a failover)',
+    test: [
+      'test/workflows/region-failover.test.ts',
+      'refuses a switchover when the writer does not answer (that is a failover)',
+    ],
+  },
+  {
+    workflow: 'region failover',
+    step: 'retired-writer guard',
+    fault: 'one retired writer cannot be tried (its secret deleted)',
+    endState: 'the others are retired all the same; the run fails naming it, and the alarm pages after three',
+    test: [
+      'test/lambdas/failover.test.ts',
+      'guards every retired writer even when one cannot be tried, then fails the run naming it',
+    ],
+  },
 ];
 
 /** The table in docs/reliability.md. */

@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { Client } from 'pg';
 import { measureFailover } from '../../lambdas/failover/measure';
 import { planFailover } from '../../lambdas/failover/plan';
+import { guardRetiredWriters } from '../../lambdas/failover/guard';
 import { openPromoted } from '../../lambdas/failover/open-writer';
 import type { ConnectionSettings } from '../../lambdas/shared/database';
 import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
@@ -317,6 +318,41 @@ describe('retiring a former writer', () => {
 
     const again = await retireWriter(await connect('postgres', 'master'));
     expect(again.databases).toEqual(['shop']);
+    expect(await isRetired(await connect('postgres', 'master'))).toBe(true);
+  });
+
+  it('guards every retired writer even when one cannot be tried, then fails the run naming it', async () => {
+    const member = (instanceIdentifier: string) => ({
+      region: 'us-west-2',
+      instanceIdentifier,
+      endpoint: `${instanceIdentifier}.example.internal`,
+      secretId: 'pg-dr/master',
+    });
+    const settings: ConnectionSettings = {
+      host: '127.0.0.1',
+      port: server.port,
+      database: 'postgres',
+      user: 'master',
+      password: server.password,
+      ...(server.tls === undefined ? {} : { ca: server.tls.caCert }),
+    };
+    await execute(server, 'postgres', 'ALTER DATABASE shop WITH ALLOW_CONNECTIONS true');
+    await expect(
+      guardRetiredWriters(
+        [member('deleted-secret'), member('returned')],
+        (m) =>
+          m.instanceIdentifier === 'returned'
+            ? Promise.resolve(settings)
+            : Promise.reject(
+                Object.assign(new Error('secret not found'), { name: 'ResourceNotFoundException' }),
+              ),
+        2000,
+      ),
+    ).rejects.toMatchObject({
+      name: 'RetireIncomplete',
+      message: 'deleted-secret: ResourceNotFoundException: secret not found',
+    });
+    // The one after it was retired all the same.
     expect(await isRetired(await connect('postgres', 'master'))).toBe(true);
   });
 
