@@ -92,6 +92,7 @@ export function buildDrApp(app: App, config: DrConfig): DrStacks {
     secretKeys: [inPrimary ? primary.dataKey.key : secondaryFoundation.dataKey.key],
     onCallTopic: topicIn(config.orchestrationRegion),
     replica: secondary.replica,
+    primary: primary.database,
     failoverDns: failoverDns.dns,
     primaryEndpoint: primary.database.instance.dbInstanceEndpointAddress,
     replicaEndpoint: secondary.replica.instance.dbInstanceEndpointAddress,

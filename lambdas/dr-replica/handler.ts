@@ -1,61 +1,73 @@
 import { RDSClient } from '@aws-sdk/client-rds';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
-import { rdsInstanceIdentifier } from '../shared/schemas';
+import { awsRegion, rdsInstanceIdentifier } from '../shared/schemas';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
-import { advanceDrReplica, type ReplicaPlacement, type ReplicaProgress } from './replica';
+import { readTopology } from '../shared/topology';
+import { topologyLocation } from '../shared/topology-location';
+import { advanceDrReplica, placementFor, type RegionPlacement, type ReplicaProgress } from './replica';
 
 const instanceIdentifier = rdsInstanceIdentifier;
 
 export const drReplicaEventSchema = z.strictObject({
-  /** One step of the rebuild: create, wait, attach the DR parameter group, reboot, until done. */
+  /** One step of the rebuild: create, wait, attach the region's parameter group, reboot, until done. */
   mode: z.literal('advance'),
-  /** Green, the new primary. */
+  /** The writer the topology names (green after a cutover, the promoted replica after a failover). */
   sourceInstanceIdentifier: instanceIdentifier,
-  /** The replica to create in the DR region. */
+  /** The replica to create in the other region. */
   replicaInstanceIdentifier: instanceIdentifier,
 });
 
-const placementSchema = z.object({
+/** One region's placement, as CDK writes it (REPLICA_PLACEMENTS, a JSON array with both regions). */
+const regionPlacementSchema = z.strictObject({
+  region: awsRegion,
+  subnetGroupName: z.string().min(1),
+  securityGroupIds: z.array(z.string().min(1)).min(1),
+  parameterGroupName: z.string().min(1),
+  kmsKeyArn: z.string().min(1),
+});
+
+const environmentSchema = z.object({
   ACCOUNT_ID: z.string().regex(/^\d{12}$/),
-  SOURCE_REGION: z.string().min(1),
-  REPLICA_REGION: z.string().min(1),
-  REPLICA_SUBNET_GROUP: z.string().min(1),
-  REPLICA_SECURITY_GROUP_IDS: z.string().min(1),
-  REPLICA_PARAMETER_GROUP: z.string().min(1),
-  REPLICA_KMS_KEY_ARN: z.string().min(1),
+  REPLICA_PLACEMENTS: z.string().transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'not JSON' });
+      return z.NEVER;
+    }
+  }),
   REPLICA_MULTI_AZ: z.enum(['true', 'false']),
-  REPLICA_PORT: z.coerce.number().int(),
+  REPLICA_PORT: z.coerce.number().int().min(1).max(65535),
 });
 
 const instrumentation = stepInstrumentation('dr-replica');
-let rds: RDSClient | undefined;
+const rdsIn = new Map<string, RDSClient>();
+let ssm: SSMClient | undefined;
 
-function placement(): ReplicaPlacement {
-  const parsed = placementSchema.safeParse(process.env);
-  if (!parsed.success) {
-    throw new StepError(
-      'StepMisconfigured',
-      `missing replica placement: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
-    );
-  }
+function misconfigured(what: string): StepError {
+  return new StepError('StepMisconfigured', `missing replica placement: ${what}`);
+}
+
+function environment(): {
+  regions: RegionPlacement[];
+  shared: { account: string; multiAz: boolean; port: number };
+} {
+  const parsed = environmentSchema.safeParse(process.env);
+  if (!parsed.success) throw misconfigured(parsed.error.issues.map((i) => i.path.join('.')).join(', '));
+  const regions = z.array(regionPlacementSchema).length(2).safeParse(parsed.data.REPLICA_PLACEMENTS);
+  if (!regions.success) throw misconfigured('REPLICA_PLACEMENTS (two regions expected)');
   const env = parsed.data;
   return {
-    account: env.ACCOUNT_ID,
-    sourceRegion: env.SOURCE_REGION,
-    replicaRegion: env.REPLICA_REGION,
-    subnetGroupName: env.REPLICA_SUBNET_GROUP,
-    securityGroupIds: env.REPLICA_SECURITY_GROUP_IDS.split(','),
-    parameterGroupName: env.REPLICA_PARAMETER_GROUP,
-    kmsKeyArn: env.REPLICA_KMS_KEY_ARN,
-    multiAz: env.REPLICA_MULTI_AZ === 'true',
-    port: env.REPLICA_PORT,
+    regions: regions.data,
+    shared: { account: env.ACCOUNT_ID, multiAz: env.REPLICA_MULTI_AZ === 'true', port: env.REPLICA_PORT },
   };
 }
 
 /**
  * Worth another round: RDS throttled, failed on its side, or the replica changed state between our describe
- * and our action (InvalidDBInstanceState). Everything else (refused parameters, missing permission, quota) is
- * not going to change by waiting.
+ * and our action (InvalidDBInstanceState: also a source still taking its first backup after a promotion).
+ * Everything else (refused parameters, missing permission, quota) is not going to change by waiting.
  */
 function isRetryable(error: unknown): boolean {
   const e = error as { name?: string; $fault?: string; $retryable?: unknown };
@@ -68,14 +80,26 @@ function isRetryable(error: unknown): boolean {
 }
 
 /**
- * Rebuilds DR after a cutover, one idempotent step per call (the DR rebuild workflow calls it until `done`):
- * a cross-region replica of green, on the DR parameter group, rebooted so its parameters apply.
+ * Gives the topology's writer a cross-region replica, one idempotent step per call (the DR rebuild workflow
+ * calls it until `done`): after a cutover (green) and after a failover or switchover (re-protect), in the other
+ * region than the writer's, on that region's parameter group, rebooted so its parameters apply.
  */
 export async function handler(event: unknown): Promise<ReplicaProgress> {
   return runStep(instrumentation, async () => {
     const input = parseInput(drReplicaEventSchema, event);
-    const where = placement();
-    rds ??= new RDSClient({ region: where.replicaRegion });
+    const { regions, shared } = environment();
+    const located = topologyLocation();
+    ssm ??= new SSMClient({ region: located.region });
+    const topology = await readTopology(ssm, located.names);
+    const where = placementFor(
+      topology,
+      regions,
+      shared,
+      input.sourceInstanceIdentifier,
+      input.replicaInstanceIdentifier,
+    );
+    const rds = rdsIn.get(where.replicaRegion) ?? new RDSClient({ region: where.replicaRegion });
+    rdsIn.set(where.replicaRegion, rds);
     try {
       const state = await advanceDrReplica(
         rds,
@@ -87,7 +111,9 @@ export async function handler(event: unknown): Promise<ReplicaProgress> {
       return state;
     } catch (error) {
       if (isRetryable(error))
-        throw new StepError('RdsRetryable', `RDS could not take the step now: ${(error as Error).message}`);
+        throw new StepError('RdsRetryable', `RDS could not take the step now: ${(error as Error).message}`, {
+          cause: error,
+        });
       throw error;
     }
   });

@@ -8,16 +8,22 @@ import {
 } from '@aws-sdk/client-rds';
 import { TERMINAL_DB_STATUSES } from '../shared/rds-status';
 import { RoutableError } from '../shared/routable-error';
+import { TopologyError, type Topology } from '../shared/topology-schema';
 
-/** Where a new cross-region replica goes: the DR region's existing subnet group, security group, parameters, key. */
-export interface ReplicaPlacement {
-  readonly account: string;
-  readonly sourceRegion: string;
-  readonly replicaRegion: string;
+/** Where a new replica may go in one region: the deployed subnet group, security group, parameters and key. */
+export interface RegionPlacement {
+  readonly region: string;
   readonly subnetGroupName: string;
   readonly securityGroupIds: readonly string[];
   readonly parameterGroupName: string;
   readonly kmsKeyArn: string;
+}
+
+/** Where a new cross-region replica goes, and of which source. */
+export interface ReplicaPlacement extends Omit<RegionPlacement, 'region'> {
+  readonly account: string;
+  readonly sourceRegion: string;
+  readonly replicaRegion: string;
   readonly multiAz: boolean;
   readonly port: number;
 }
@@ -26,6 +32,8 @@ export type ReplicaPhase = 'creating' | 'waiting' | 'attaching-parameters' | 're
 
 export interface ReplicaProgress {
   readonly instanceIdentifier: string;
+  /** The region it is built in (the other region than its writer's). */
+  readonly region: string;
   readonly status: string;
   readonly phase: ReplicaPhase;
   /** The replica is available, on the DR parameter group, with its parameters in effect. */
@@ -33,26 +41,66 @@ export interface ReplicaProgress {
   /** What this call did: nothing (only waiting), or the one action it took. */
   readonly action: 'none' | 'created' | 'attached-parameters' | 'rebooted';
   readonly endpoint: string | null;
+  /** Its endpoint's port (RDS `Endpoint.Port`), once it has an endpoint. */
+  readonly port: number | null;
   readonly parameterGroup: string | null;
   readonly parameterApplyStatus: string | null;
 }
 
 export class DrReplicaError extends RoutableError<'DrReplicaConflict' | 'DrReplicaFailed'> {}
 
+/**
+ * Where the replica of `source` goes: the topology's writer must be `source` (a rebuild planned for a writer
+ * that has since changed would protect the wrong database), and the replica goes in the other of the two
+ * deployed regions, with that region's placement. So one rule serves the DR rebuild after a cutover (the
+ * writer in the home region, the replica in the DR region) and the re-protect after a failover (the writer in
+ * the DR region, the replica in the home region). Refused, before anything is created, when the writer
+ * already has another replica.
+ */
+export function placementFor(
+  topology: Topology,
+  regions: readonly RegionPlacement[],
+  shared: Pick<ReplicaPlacement, 'account' | 'multiAz' | 'port'>,
+  source: string,
+  replica: string,
+): ReplicaPlacement {
+  const { writer } = topology;
+  if (writer.instanceIdentifier !== source)
+    throw new TopologyError(
+      'TopologyChanged',
+      `the topology's writer is ${writer.instanceIdentifier} in ${writer.region} (generation ${topology.generation}, ${topology.changedBy}), not ${source}: nothing was created; re-protect the writer it names (dr status, dr reprotect)`,
+    );
+  if (topology.replica !== null && topology.replica.instanceIdentifier !== replica)
+    throw new DrReplicaError(
+      'DrReplicaConflict',
+      `${source} already has a replica, ${topology.replica.instanceIdentifier} in ${topology.replica.region}: nothing was created (a second one is not DR the topology knows)`,
+    );
+  const others = regions.filter((r) => r.region !== writer.region);
+  const other = others[0];
+  if (other === undefined || others.length !== 1)
+    throw new DrReplicaError(
+      'DrReplicaConflict',
+      `the writer ${source} is in ${writer.region}, which is not one of the deployed regions (${regions.map((r) => r.region).join(', ')}): nothing was created`,
+    );
+  const { region, ...where } = other;
+  return { ...shared, ...where, sourceRegion: writer.region, replicaRegion: region };
+}
+
 function progress(
   instance: DBInstance | undefined,
-  instanceIdentifier: string,
+  where: { instanceIdentifier: string; region: string },
   phase: ReplicaPhase,
   action: ReplicaProgress['action'],
 ): ReplicaProgress {
   const group = instance?.DBParameterGroups?.[0];
   return {
-    instanceIdentifier,
+    ...where,
     status: instance?.DBInstanceStatus ?? (action === 'created' ? 'creating' : 'unknown'),
     phase,
     done: phase === 'ready',
     action,
     endpoint: instance?.Endpoint?.Address ?? null,
+    port: instance?.Endpoint?.Port ?? null,
     parameterGroup: group?.DBParameterGroupName ?? null,
     parameterApplyStatus: group?.ParameterApplyStatus ?? null,
   };
@@ -70,8 +118,8 @@ async function describe(rds: Pick<RDSClient, 'send'>, replica: string): Promise<
 
 /**
  * Moves the DR rebuild one step forward, idempotently, so a workflow can call it until it reports `done`:
- * creates an encrypted cross-region replica of `source` (green) in the DR region when there is none; waits while
- * RDS works on it; attaches the DR parameter group (RDS refuses a parameter group when it creates a cross-region
+ * creates an encrypted cross-region replica of `source` (the writer) in the other region when there is none; waits while
+ * RDS works on it; attaches that region's parameter group (RDS refuses a parameter group when it creates a cross-region
  * PostgreSQL replica: it starts on the engine's default group, as CloudFormation's own handler works around);
  * reboots it so those parameters (rds.force_ssl, rds.logical_replication) take effect; then reports it ready.
  */
@@ -82,6 +130,7 @@ export async function advanceDrReplica(
   replica: string,
 ): Promise<ReplicaProgress> {
   const sourceArn = `arn:aws:rds:${placement.sourceRegion}:${placement.account}:db:${source}`;
+  const where = { instanceIdentifier: replica, region: placement.replicaRegion };
   const existing = await describe(rds, replica);
   if (existing === undefined) {
     try {
@@ -105,11 +154,11 @@ export async function advanceDrReplica(
           Tags: [{ Key: 'pg-dr:role', Value: 'dr-replica' }],
         }),
       );
-      return progress(created, replica, 'creating', 'created');
+      return progress(created, where, 'creating', 'created');
     } catch (error) {
       // A retried step whose first create went through: carry on from what exists.
       if ((error as { name?: string }).name !== 'DBInstanceAlreadyExistsFault') throw error;
-      return progress(await describe(rds, replica), replica, 'creating', 'none');
+      return progress(await describe(rds, replica), where, 'creating', 'none');
     }
   }
   const replicaOf = existing.ReadReplicaSourceDBInstanceIdentifier;
@@ -128,7 +177,7 @@ export async function advanceDrReplica(
       'DrReplicaFailed',
       `${replica} is ${existing.DBInstanceStatus ?? '?'} in ${placement.replicaRegion}: RDS will not recover it by itself (see its events; fix, or delete it and start the DR rebuild again)`,
     );
-  if (existing.DBInstanceStatus !== 'available') return progress(existing, replica, 'waiting', 'none');
+  if (existing.DBInstanceStatus !== 'available') return progress(existing, where, 'waiting', 'none');
   const group = existing.DBParameterGroups?.[0];
   if (group?.DBParameterGroupName !== placement.parameterGroupName) {
     const { DBInstance: modified } = await rds.send(
@@ -138,17 +187,17 @@ export async function advanceDrReplica(
         ApplyImmediately: true,
       }),
     );
-    return progress(modified, replica, 'attaching-parameters', 'attached-parameters');
+    return progress(modified, where, 'attaching-parameters', 'attached-parameters');
   }
   if (group.ParameterApplyStatus === 'pending-reboot') {
     const { DBInstance: rebooting } = await rds.send(
       new RebootDBInstanceCommand({ DBInstanceIdentifier: replica }),
     );
-    return progress(rebooting, replica, 'rebooting', 'rebooted');
+    return progress(rebooting, where, 'rebooting', 'rebooted');
   }
-  if (group.ParameterApplyStatus !== 'in-sync') return progress(existing, replica, 'waiting', 'none');
+  if (group.ParameterApplyStatus !== 'in-sync') return progress(existing, where, 'waiting', 'none');
   // Replicating, not only available: a replica whose replication broke reports it in StatusInfos.
   if ((existing.StatusInfos ?? []).some((i) => i.StatusType === 'read replication' && i.Normal === false))
-    return progress(existing, replica, 'waiting', 'none');
-  return progress(existing, replica, 'ready', 'none');
+    return progress(existing, where, 'waiting', 'none');
+  return progress(existing, where, 'ready', 'none');
 }

@@ -36,9 +36,10 @@ export const topologyEventSchema = z.discriminatedUnion('mode', [
   }),
   z.strictObject({
     mode: z.literal('replica'),
-    /** The writer the replica follows (green's instance identifier). */
+    /** The writer the replica follows (the topology's writer: green after a cutover, a promoted replica after a failover). */
     writer: rdsInstanceIdentifier,
-    replica: instance.extend({ region: awsRegion }),
+    /** Its port (RDS `Endpoint.Port`); null or absent: the writer's. */
+    replica: instance.extend({ region: awsRegion, port: topologyMember.shape.port.unwrap().nullable().optional() }),
     changedBy,
   }),
 ]);
@@ -89,12 +90,8 @@ export async function recordRoles(
           }
         : {
             writer: t.writer,
-            // A physical replica: the writer's credentials and port open it.
-            replica: {
-              ...event.replica,
-              ...(t.writer.secretId === undefined ? {} : { secretId: t.writer.secretId }),
-              ...(t.writer.port === undefined ? {} : { port: t.writer.port }),
-            },
+            // A physical replica: the writer's credentials open it, on its own port (else the writer's).
+            replica: replicaMember(event.replica, t.writer),
             retired: t.retired,
           },
   };
@@ -104,6 +101,19 @@ export async function recordRoles(
     written,
     writer: topology.writer.endpoint,
     replica: topology.replica?.endpoint ?? null,
+  };
+}
+
+function replicaMember(
+  replica: Extract<TopologyEvent, { mode: 'replica' }>['replica'],
+  writer: Topology['writer'],
+): Topology['writer'] {
+  const { port, ...where } = replica;
+  const chosen = port ?? writer.port;
+  return {
+    ...where,
+    ...(writer.secretId === undefined ? {} : { secretId: writer.secretId }),
+    ...(chosen === undefined ? {} : { port: chosen }),
   };
 }
 

@@ -34,6 +34,7 @@ import {
   summarizeFailover,
   type FailoverIo,
 } from './failover-command';
+import { addReprotectCommand, defaultReprotectIo, runReprotect, type ReprotectIo } from './reprotect-command';
 import {
   addMigrateCommand,
   defaultMigrateIo,
@@ -60,6 +61,8 @@ export interface CliIo {
   readonly doctorIo?: () => DoctorIo;
   /** AWS clients and clock for `dr failover`; real ones by default. */
   readonly failoverIo?: (region: string | undefined) => FailoverIo;
+  /** AWS clients and clock for `dr reprotect`; real ones by default. */
+  readonly reprotectIo?: (region: string | undefined) => ReprotectIo;
   /** Asks the person at the terminal (absent without one: nothing that needs a person's yes goes ahead). */
   readonly ask?: (question: string) => Promise<string>;
 }
@@ -175,11 +178,35 @@ export function buildProgram(io: CliIo, argv: readonly string[] = []): Command {
     },
   });
 
+  addReprotect(program, io, failoverIo);
+
   addVerifyCommand(program, async (options) => {
     if (!(await verifyCommand(options, io))) throw new ExitRequest(EXIT_FAILED);
   });
 
   return program;
+}
+
+/** `dr reprotect`, on the failover commands' clients and Parameter Store. */
+function addReprotect(
+  program: Command,
+  io: CliIo,
+  failoverIo: (region: string | undefined) => FailoverIo,
+): void {
+  addReprotectCommand(program, async (options) => {
+    const region = options.region ?? io.env.AWS_REGION;
+    const outcome = await runReprotect(
+      options,
+      io.reprotectIo?.(options.region) ?? defaultReprotectIo(failoverIo(region)),
+    );
+    if (options.json === true)
+      io.out(`${JSON.stringify({ ok: outcome.exitCode === EXIT_OK, command: 'reprotect', ...outcome })}\n`);
+    else
+      io.out(
+        `Execution ${outcome.status}.${outcome.error === undefined ? '' : ` Failed: ${outcome.error}${outcome.cause === undefined ? '' : `: ${outcome.cause}`}`}\n`,
+      );
+    if (outcome.exitCode !== EXIT_OK) throw new ExitRequest(outcome.exitCode);
+  });
 }
 
 function failure(error: unknown): { exitCode: number; code: string; message: string } {

@@ -29,18 +29,25 @@ export interface BlueGreenStepsProps {
   readonly exclusiveWith: readonly string[];
   /** Where the topology record lives (the failover DNS stack's region) and the prefix of its parameters. */
   readonly topology: { readonly region: string; readonly resourcePrefix: string };
-  /** Where a rebuilt cross-region replica of green goes: the DR region's existing placement. */
-  readonly drReplicaPlacement: {
-    readonly account: string;
-    readonly sourceRegion: string;
-    readonly replicaRegion: string;
+  /**
+   * Where a new cross-region replica of the writer goes (the DR rebuild after a cutover, the re-protect after a
+   * failover): each region's deployed placement; the replica goes in the other region than the writer's.
+   */
+  readonly replicaPlacements: ReplicaPlacements;
+}
+
+/** Both regions' placements for a new replica, and what every replica shares. */
+export interface ReplicaPlacements {
+  readonly account: string;
+  readonly multiAz: boolean;
+  readonly port: number;
+  readonly regions: readonly {
+    readonly region: string;
     readonly subnetGroupName: string;
     readonly securityGroupId: string;
     readonly parameterGroupName: string;
     readonly kmsKeyArn: string;
-    readonly multiAz: boolean;
-    readonly port: number;
-  };
+  }[];
 }
 
 /** Where the bundled migrations land inside each function's package. */
@@ -140,7 +147,7 @@ const STEPS: Record<StepName, StepSpec> = {
     entry: ['dr-replica', 'handler.ts'],
     handler: 'handler',
     description:
-      'DR rebuild step: create a cross-region read replica of green, attach the DR parameters, reboot, report',
+      'DR rebuild step: create a cross-region read replica of the writer, attach its parameters, reboot, report',
     timeout: Duration.minutes(2),
     inVpc: false,
     migrations: false,
@@ -257,7 +264,7 @@ export class BlueGreenSteps extends Construct {
       (Object.entries(STEPS) as [StepName, StepSpec][]).map(([name, spec]) => [name, make(name, spec)]),
     ) as Record<StepName, nodejs.NodejsFunction>;
 
-    this.grantReplicaPlacement(props.drReplicaPlacement);
+    this.grantReplicaPlacements(props.replicaPlacements);
     this.grantRecordChanges(props);
     this.grantTopology(props.topology);
     this.functions.validateInput.addEnvironment('EXCLUSIVE_WITH', props.exclusiveWith.join(','));
@@ -275,7 +282,7 @@ export class BlueGreenSteps extends Construct {
     const names = topologyParameterNames(topology.resourcePrefix);
     const arn = (name: string) =>
       `arn:${stack.partition}:ssm:${topology.region}:${stack.account}:parameter${name}`;
-    for (const step of [this.functions.topology, this.functions.validateInput]) {
+    for (const step of [this.functions.topology, this.functions.validateInput, this.functions.drReplica]) {
       step.addEnvironment('TOPOLOGY_REGION', topology.region);
       step.addEnvironment('RESOURCE_PREFIX', topology.resourcePrefix);
     }
@@ -285,81 +292,82 @@ export class BlueGreenSteps extends Construct {
         resources: Object.values(names).map(arn),
       }),
     );
-    this.functions.validateInput.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [arn(names.document)] }),
-    );
+    // The input check and the replica step only read the document (whose writer they are planned for).
+    for (const step of [this.functions.validateInput, this.functions.drReplica])
+      step.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [arn(names.document)] }),
+      );
   }
 
-  /** The DR replica step: where the replica goes (its environment), and only the RDS and KMS calls it needs. */
-  private grantReplicaPlacement(place: BlueGreenStepsProps['drReplicaPlacement']): void {
+  /**
+   * The DR replica step: where a replica may go (its environment, both regions), and only the RDS and KMS calls
+   * it needs there.
+   */
+  private grantReplicaPlacements(place: ReplicaPlacements): void {
     const stack = Stack.of(this);
     const replicaStep = this.functions.drReplica;
-    for (const [key, value] of Object.entries({
-      ACCOUNT_ID: place.account,
-      SOURCE_REGION: place.sourceRegion,
-      REPLICA_REGION: place.replicaRegion,
-      REPLICA_SUBNET_GROUP: place.subnetGroupName,
-      REPLICA_SECURITY_GROUP_IDS: place.securityGroupId,
-      REPLICA_PARAMETER_GROUP: place.parameterGroupName,
-      REPLICA_KMS_KEY_ARN: place.kmsKeyArn,
-      REPLICA_MULTI_AZ: String(place.multiAz),
-      REPLICA_PORT: String(place.port),
-    })) {
-      replicaStep.addEnvironment(key, value);
-    }
+    replicaStep.addEnvironment('ACCOUNT_ID', place.account);
+    replicaStep.addEnvironment('REPLICA_MULTI_AZ', String(place.multiAz));
+    replicaStep.addEnvironment('REPLICA_PORT', String(place.port));
+    replicaStep.addEnvironment(
+      'REPLICA_PLACEMENTS',
+      stack.toJsonString(
+        place.regions.map((r) => ({
+          region: r.region,
+          subnetGroupName: r.subnetGroupName,
+          securityGroupIds: [r.securityGroupId],
+          parameterGroupName: r.parameterGroupName,
+          kmsKeyArn: r.kmsKeyArn,
+        })),
+      ),
+    );
     const rdsArn = (region: string, type: string, name: string) =>
       `arn:${stack.partition}:rds:${region}:${place.account}:${type}:${name}`;
+    const instances = place.regions.map((r) => rdsArn(r.region, 'db', '*'));
     replicaStep.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['rds:CreateDBInstanceReadReplica', 'rds:AddTagsToResource'],
         resources: [
-          rdsArn(place.replicaRegion, 'db', '*'),
-          rdsArn(place.sourceRegion, 'db', '*'),
-          rdsArn(place.replicaRegion, 'subgrp', place.subnetGroupName),
-          rdsArn(place.replicaRegion, 'og', '*'),
+          ...instances,
+          ...place.regions.map((r) => rdsArn(r.region, 'subgrp', r.subnetGroupName)),
+          ...place.regions.map((r) => rdsArn(r.region, 'og', '*')),
         ],
       }),
     );
     replicaStep.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['rds:DescribeDBInstances', 'rds:RebootDBInstance'],
-        resources: [rdsArn(place.replicaRegion, 'db', '*')],
+        resources: instances,
       }),
     );
     // The replica starts on the engine's default parameter group (RDS refuses ours at creation for a
-    // cross-region PostgreSQL replica); the step attaches the DR group afterwards, and only that group.
+    // cross-region PostgreSQL replica); the step attaches its region's group afterwards, and only that group.
     replicaStep.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['rds:ModifyDBInstance'],
-        resources: [
-          rdsArn(place.replicaRegion, 'db', '*'),
-          rdsArn(place.replicaRegion, 'pg', place.parameterGroupName),
-        ],
+        resources: [...instances, ...place.regions.map((r) => rdsArn(r.region, 'pg', r.parameterGroupName))],
       }),
     );
-    // An encrypted replica is encrypted by RDS with the DR region's key on the caller's behalf.
-    replicaStep.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:CreateGrant', 'kms:DescribeKey'],
-        resources: [place.kmsKeyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `rds.${place.replicaRegion}.amazonaws.com` } },
-      }),
-    );
-    if (replicaStep.role !== undefined) {
+    for (const r of place.regions) {
+      // An encrypted replica is encrypted by RDS with its region's key on the caller's behalf.
+      replicaStep.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:CreateGrant', 'kms:DescribeKey'],
+          resources: [r.kmsKeyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `rds.${r.region}.amazonaws.com` } },
+        }),
+      );
+      if (replicaStep.role === undefined) continue;
       acknowledgeNagFinding(
         replicaStep.role,
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${place.replicaRegion}:${place.account}:db:*]`,
-        'The replica identifier is chosen per migration; the step may create, describe, attach the DR parameter ' +
-          'group to and reboot instances only in the DR region, and refuses any instance that is not a replica of green.',
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${r.region}:${place.account}:db:*]`,
+        'The writer and its replica identifier are chosen per rebuild; the step creates a replica of the writer ' +
+          'the topology names in the other region, then describes, attaches that region’s parameter group to and ' +
+          'reboots it, and refuses any instance that is not a replica of that writer. It deletes nothing.',
       );
       acknowledgeNagFinding(
         replicaStep.role,
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${place.sourceRegion}:${place.account}:db:*]`,
-        'Green (the replica source) is chosen per migration; creating a replica needs permission on the source instance.',
-      );
-      acknowledgeNagFinding(
-        replicaStep.role,
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${place.replicaRegion}:${place.account}:og:*]`,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${r.region}:${place.account}:og:*]`,
         'RDS checks the default option group of the new instance; option groups hold no data.',
       );
     }

@@ -11,22 +11,21 @@ import { failedExecutions, workflowStateMachine } from './workflow-state-machine
 export const DR_REBUILD_DEFINITION = 'dr-rebuild.asl.json';
 
 export interface DrRebuildWorkflowProps {
-  /** The step that creates the replica of green and moves it along (lambdas/dr-replica). */
+  /** The step that creates the replica of the writer and moves it along (lambdas/dr-replica). */
   readonly drReplica: lambda.IFunction;
   /** The step that points the SECONDARY record at the new replica (lambdas/dns-flip). */
   readonly dnsFlip: lambda.IFunction;
   /** The step that records the new replica in the topology (lambdas/topology). */
   readonly topology: lambda.IFunction;
-  /** The region the replica is built in (the DR region). */
-  readonly replicaRegion: string;
   readonly onCallTopic: sns.ITopic;
   readonly stateMachineName: string;
   readonly alarmName: string;
 }
 
 /**
- * The DR rebuild after a cutover: a cross-region replica of green, then SECONDARY repointed at it. Its own
- * state machine, started (not awaited) by the migration workflow: RDS may take many hours to build a replica of
+ * The DR rebuild (re-protect): a cross-region replica of the topology's writer in the other region, then
+ * SECONDARY repointed at it. Its own state machine, started (not awaited) by the migration workflow after a
+ * cutover and by `dr reprotect` after a failover or switchover: RDS may take many hours to build a replica of
  * a large database, and the migration's fenced window must never wait on it. It changes nothing production
  * serves from (a new instance, then one record that only answers when PRIMARY is unhealthy), so its safety net
  * is the page: every outcome notifies on-call, and a failed, timed-out or stopped execution also alarms.
@@ -40,16 +39,15 @@ export class DrRebuildWorkflow extends Construct {
       stateMachineName: props.stateMachineName,
       definitionFile: DR_REBUILD_DEFINITION,
       functions: { DrReplica: props.drReplica, DnsFlip: props.dnsFlip, Topology: props.topology },
-      references: { DrReplicaRegion: props.replicaRegion },
       onCallTopic: props.onCallTopic,
     });
     new PagingAlarm(this, 'RebuildFailed', {
       topic: props.onCallTopic,
       alarmName: props.alarmName,
       alarmDescription:
-        'A DR rebuild failed, timed out or was stopped: green serves, but the SECONDARY record still points at ' +
-        'the replica of blue. The execution history names the step; starting it again with the same input ' +
-        'carries on from the replica that exists.',
+        'A DR rebuild (re-protect) failed, timed out or was stopped: the writer serves without a cross-region ' +
+        'replica. The execution history names the step; starting it again with the same input (or dr reprotect) ' +
+        'carries on from the replica that exists. Runbook: docs/runbooks.md, Re-protect.',
       metric: failedExecutions(
         this.stateMachine,
         'Failed, timed-out or aborted DR rebuilds',

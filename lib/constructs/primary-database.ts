@@ -24,6 +24,11 @@ export interface PrimaryDatabaseProps {
 export class PrimaryDatabase extends Construct {
   readonly instance: rds.DatabaseInstance;
   readonly secret: secretsmanager.ISecret;
+  /** Placement a new replica in this region reuses (the re-protect after a failover to the other region). */
+  readonly securityGroup: ec2.ISecurityGroup;
+  readonly subnetGroupName: string;
+  readonly parameterGroupName: string;
+  readonly key: kms.IKey;
 
   constructor(scope: Construct, id: string, props: PrimaryDatabaseProps) {
     super(scope, id);
@@ -54,6 +59,11 @@ export class PrimaryDatabase extends Construct {
       preferredBackupWindow: settings.preferredBackupWindow,
     });
     acknowledgeDrInstanceFindings(this.instance);
+    const cfn = this.instance.node.defaultChild as rds.CfnDBInstance;
+    this.securityGroup = securityGroup;
+    this.subnetGroupName = cfn.dbSubnetGroupName ?? '';
+    this.parameterGroupName = cfn.dbParameterGroupName ?? '';
+    this.key = props.key;
 
     const secret = this.instance.secret;
     if (secret === undefined) throw new Error('PrimaryDatabase: RDS did not create the master secret');

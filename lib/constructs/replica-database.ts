@@ -24,7 +24,7 @@ export interface ReplicaDatabaseProps {
  */
 export class ReplicaDatabase extends Construct {
   readonly instance: rds.DatabaseInstanceReadReplica;
-  /** Placement a rebuilt replica (of green, after a cutover) reuses. */
+  /** Placement a new replica in this region reuses (of green after a cutover, of the writer after a failback). */
   readonly securityGroup: ec2.ISecurityGroup;
   readonly subnetGroupName: string;
   readonly parameterGroupName: string;

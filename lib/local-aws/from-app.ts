@@ -19,7 +19,7 @@ import {
   type StackTemplate,
 } from './deployed-app';
 import { LocalIam } from './iam';
-import { RdsSimulator, type RdsTiming } from './rds';
+import { RdsSimulator, type RdsTiming, type SimulatedInstance } from './rds';
 import { Route53Simulator, type CheckType } from './route53';
 import { S3Simulator } from './s3';
 import { SecretsManagerSimulator } from './secrets-manager';
@@ -43,6 +43,8 @@ export interface LocalWorldOptions {
   readonly rds?: RdsTiming;
   /** A promoted replica's database leaves recovery here (a real standby: pg_promote()). */
   readonly onPromote?: (region: string, id: string) => void | Promise<void>;
+  /** A new read replica gets a database here (a real standby of its source), and its endpoint and port. */
+  readonly onCreateReplica?: (replica: SimulatedInstance) => void | Promise<void>;
   /** Authorize every call a principal makes against its synthesized role (default true). */
   readonly enforceIam?: boolean;
   readonly now?: () => number;
@@ -104,6 +106,7 @@ export function localWorld(options: LocalWorldOptions): LocalWorld {
   const rds = new RdsSimulator(account, options.rds, {
     ...clock,
     ...(options.onPromote === undefined ? {} : { onPromote: options.onPromote }),
+    ...(options.onCreateReplica === undefined ? {} : { onCreateReplica: options.onCreateReplica }),
   });
   const cloudwatch = new CloudWatchSimulator();
   const sns = new SnsSimulator();

@@ -59,6 +59,11 @@ export class RdsSimulator implements Simulator {
       now?: () => number;
       /** Called when a replica is promoted: the local world's database leaves recovery. */
       onPromote?: (region: string, id: string) => void | Promise<void>;
+      /**
+       * Called when a read replica is created: the local world may start a real standby of its source and set
+       * the instance's endpoint and port to it (the rehearsal's re-protect).
+       */
+      onCreateReplica?: (replica: SimulatedInstance) => void | Promise<void>;
     } = {},
   ) {}
 
@@ -275,7 +280,11 @@ export class RdsSimulator implements Simulator {
       source: this.arn(sourceRegion, source.id),
       tags: (input.Tags as { Key: string; Value: string }[] | undefined) ?? [],
       ...(input.KmsKeyId === undefined ? {} : { kmsKeyId: str(input.KmsKeyId) }),
+      ...(typeof input.Port === 'number' ? { port: input.Port } : {}),
     });
-    return { DBInstance: this.describe(replica) };
+    const creating = this.options.onCreateReplica?.(replica);
+    return creating === undefined
+      ? { DBInstance: this.describe(replica) }
+      : creating.then(() => ({ DBInstance: this.describe(replica) }));
   }
 }

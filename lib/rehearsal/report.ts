@@ -16,8 +16,12 @@ export function terminalReport(result: RehearsalResult): string[] {
   lines.push(
     '',
     `  ${result.cutover.ackedWrites} writes acknowledged through the migration record, ${result.cutover.lostWrites} lost.`,
-    `  Switchover: ${result.switchover.ackedWrites} writes acknowledged through the record, ${result.switchover.lostWrites} lost.`,
-    `  Region loss: ${result.regionLoss.ackedWrites} writes acknowledged through the record, ${result.regionLoss.lostWrites} missing on the promoted writer; after a redeploy the record answers ${result.regionLoss.redeployAnswer.join(', ') || 'nothing'} (${result.regionLoss.redeployReplaced} instances replaced).`,
+    `  Region loss: ${result.regionLoss.ackedWrites} writes acknowledged through the record, ${result.regionLoss.lostWrites} missing on the promoted writer.`,
+    `  Failback switchover: ${result.switchover.ackedWrites} writes acknowledged through the record, ${result.switchover.lostWrites} lost.`,
+    ...result.regionLoss.redeploys.map(
+      (r) =>
+        `  Redeploy after ${r.after}: the record answers ${r.answer.join(', ') || 'nothing'} (the writer: ${r.writer}); ${r.instancesTouched} instances changed or replaced.`,
+    ),
     `  SIMULATED CloudWatch received ${result.metricsCaptured} embedded-metric records from the handlers.`,
     `  SIMULATED AWS answered ${result.awsCalls.total} calls; ${result.awsCalls.authorized} were authorized against the calling step's role from the synthesized app (${result.awsCalls.denied} denied).`,
     `  ${result.ok ? 'Every budget met.' : 'A budget was missed or a workflow failed.'} ${result.durationSeconds} s in all.`,
@@ -91,7 +95,7 @@ rect.ok { fill: #3a9a4a; } rect.failed { fill: #d33; } line.mark { stroke: #336;
 ${chart(result, 'migration', 'Application on the migration record: requests per second (green ok, red failed)')}
 ${chart(result, 'dr', 'Application on the DR record: requests per second (writes fail while DNS points at the read replica)')}
 ${chart(result, 'region', 'Application on the production record of the region-loss deployment: requests per second (the primary killed, then the failover)')}
-${chart(result, 'switchover', 'Application on the production record of the switchover deployment: requests per second (writes pause from the retirement until DNS answers the promoted writer)')}
+${chart(result, 'switchover', 'Application on the production record of the region-loss deployment after re-protect: requests per second through the failback switchover (writes pause from the retirement until DNS answers the promoted home replica)')}
 <h2>Steps</h2>
 <table><thead><tr><th>At</th><th>Workflow</th><th>State entered</th></tr></thead><tbody>${steps}</tbody></table>
 </body></html>

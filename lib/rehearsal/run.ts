@@ -19,7 +19,6 @@ import { parseConfig } from '../config';
 import { LoadGenerator, longestWritePause, type LoadSample } from './load';
 import {
   rehearseRegionLoss,
-  rehearseSwitchover,
   type RegionLossFigures,
   type SwitchoverFigures,
 } from './region-loss';
@@ -64,17 +63,24 @@ export interface RehearsalResult {
   readonly workflows: Record<string, { status: string; error?: string }>;
   readonly drillReport?: DrillReport;
   readonly cutover: { lostWrites: number; ackedWrites: number; longestWritePauseMs: number };
-  /** The region loss: RTO and RPO measured, writes the returned primary took, the record after a redeploy. */
+  /**
+   * The region loss: RTO and RPO measured, writes the returned primary took, and the record after a redeploy
+   * following each role change (the failover, the re-protect, the failback).
+   */
   readonly regionLoss: {
     readonly rtoSeconds: number | null;
     readonly lostWrites: number;
     readonly ackedWrites: number;
     readonly returnedWritesAccepted: number;
-    readonly redeployAnswer: readonly string[];
-    /** RDS instances the redeploy would update or replace: none. */
-    readonly redeployReplaced: number;
+    readonly redeploys: readonly {
+      readonly after: string;
+      readonly answer: readonly string[];
+      readonly writer: string;
+      /** RDS instances the redeploy would update or replace: none. */
+      readonly instancesTouched: number;
+    }[];
   };
-  /** The planned switchover: acknowledged writes lost (0) and the longest write pause the application saw. */
+  /** The failback switchover: acknowledged writes lost (0) and the longest write pause the application saw. */
   readonly switchover: {
     readonly lostWrites: number;
     readonly ackedWrites: number;
@@ -592,12 +598,13 @@ async function measure(
   return { lostWrites, ackedWrites: ids.length, pause, drillReport, budgets, marks, timeline };
 }
 
-/** The recovery scenarios, each on a deployment of its own: the region loss, then a planned switchover. */
+/** The recovery scenario, on a deployment of its own: the region loss, the return, re-protect and failback. */
 async function rehearseRecovery(
   run: RehearsalRun,
   dbs: Databases,
   record: (workflow: string, execution: WorldExecution) => void,
 ): Promise<{ region: RegionLossFigures; switchover: SwitchoverFigures }> {
+  // The failback is the switchover the figures name: back home, zero loss, the write pause measured.
   const { options, servers } = run;
   const pairContext = {
     say: run.say,
@@ -613,8 +620,7 @@ async function rehearseRecovery(
     record,
   };
   const region = await rehearseRegionLoss(pairContext);
-  const switchover = await rehearseSwitchover(pairContext);
-  return { region, switchover };
+  return { region, switchover: region.failback };
 }
 
 /**
@@ -622,7 +628,7 @@ async function rehearseRecovery(
  * detection or a person's approval (the rehearsal's promotion is seconds; RDS's takes minutes). RPO: acknowledged
  * writes the promoted server lacks; replication is asynchronous, so a kill -9 may lose what the standby had not
  * received yet: the budget is one second of this application's writes (25 a second). The returned primary
- * must take none. The switchover must lose nothing.
+ * must take none. The failback switchover must lose nothing.
  */
 function regionLossBudgets(region: RegionLossFigures, switchover: SwitchoverFigures): Budget[] {
   const budget = (name: string, value: number | null, limit: number, unit: Budget['unit']): Budget => ({
@@ -717,7 +723,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       ...(region.writableAt === null
         ? []
         : [{ label: 'region failover: writes again', second: since(region.writableAt) }]),
-      { label: 'switchover', second: since(switchover.startedAt) },
+      { label: 'failback switchover', second: since(switchover.startedAt) },
     );
     const ok =
       budgets.every((b) => b.met) &&
@@ -726,8 +732,10 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       workflows['blue-green dry run']?.status === 'SUCCEEDED' &&
       region.failover.status === 'SUCCEEDED' &&
       region.guard.status === 'SUCCEEDED' &&
+      region.reprotect.status === 'SUCCEEDED' &&
       switchover.run.status === 'SUCCEEDED' &&
-      region.redeploy.answer.join() === region.promotedEndpoint;
+      region.redeploys.length === 3 &&
+      region.redeploys.every((r) => r.ok);
     return {
       ok,
       startedAt,
@@ -748,9 +756,12 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
         lostWrites: region.lostWrites,
         ackedWrites: region.ackedWrites,
         returnedWritesAccepted: region.returnedWritesAccepted,
-        redeployAnswer: region.redeploy.answer,
-        redeployReplaced: region.redeploy.plan.updated.filter((c) => c.type === 'AWS::RDS::DBInstance')
-          .length,
+        redeploys: region.redeploys.map((r) => ({
+          after: r.after,
+          answer: r.answer,
+          writer: r.writer,
+          instancesTouched: r.plan.updated.filter((c) => c.type === 'AWS::RDS::DBInstance').length,
+        })),
       },
       switchover: {
         lostWrites: switchover.lostWrites,

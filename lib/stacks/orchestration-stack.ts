@@ -14,8 +14,9 @@ import { DrRebuildWorkflow } from '../constructs/dr-rebuild-workflow';
 import { MigrationSafetyNet } from '../constructs/migration-safety-net';
 import { RegionFailover } from '../constructs/region-failover';
 import { RetiredWriterGuard } from '../constructs/retired-writer-guard';
+import type { PrimaryDatabase } from '../constructs/primary-database';
 import type { ReplicaDatabase } from '../constructs/replica-database';
-import { drNames, stateMachineArnIn } from '../names';
+import { drNames, failoverSetIdentifier, stateMachineArnIn } from '../names';
 import type { RegionalNetwork } from '../constructs/regional-network';
 
 export interface OrchestrationStackProps extends StackProps {
@@ -26,8 +27,10 @@ export interface OrchestrationStackProps extends StackProps {
   readonly secretKeys: readonly kms.IKey[];
   /** On-call topic in this region. */
   readonly onCallTopic: sns.ITopic;
-  /** The DR replica of the topology: a rebuilt replica of green gets the same placement. */
+  /** The DR replica of the topology: a new replica in the DR region gets the same placement. */
   readonly replica: ReplicaDatabase;
+  /** The primary: a new replica in the home region (re-protect after a failover) gets the same placement. */
+  readonly primary: PrimaryDatabase;
   /** The failover records and health checks the drill fails over. */
   readonly failoverDns: FailoverDns;
   readonly primaryEndpoint: string;
@@ -70,23 +73,26 @@ export class OrchestrationStack extends Stack {
       ],
       // The topology lives beside the failover records that read it.
       topology: { region: Stack.of(props.failoverDns).region, resourcePrefix: config.resourcePrefix },
-      drReplicaPlacement: {
+      replicaPlacements: {
         account: config.account,
-        sourceRegion: config.primaryRegion,
-        replicaRegion: config.secondaryRegion,
-        subnetGroupName: props.replica.subnetGroupName,
-        securityGroupId: props.replica.securityGroup.securityGroupId,
-        parameterGroupName: props.replica.parameterGroupName,
-        kmsKeyArn: props.replica.key.keyArn,
         multiAz: config.database.multiAz,
         port: config.database.port,
+        regions: [
+          { region: config.primaryRegion, database: props.primary },
+          { region: config.secondaryRegion, database: props.replica },
+        ].map(({ region, database }) => ({
+          region,
+          subnetGroupName: database.subnetGroupName,
+          securityGroupId: database.securityGroup.securityGroupId,
+          parameterGroupName: database.parameterGroupName,
+          kmsKeyArn: database.key.keyArn,
+        })),
       },
     });
     this.drRebuild = new DrRebuildWorkflow(this, 'DrRebuild', {
       drReplica: this.blueGreenSteps.functions.drReplica,
       dnsFlip: this.blueGreenSteps.functions.dnsFlip,
       topology: this.blueGreenSteps.functions.topology,
-      replicaRegion: config.secondaryRegion,
       onCallTopic: props.onCallTopic,
       stateMachineName: names.drRebuildStateMachine,
       alarmName: names.alarms.drRebuildFailed,
@@ -164,7 +170,7 @@ export class OrchestrationStack extends Stack {
       },
       primaryDatabaseHealthCheckId: dns.primaryDatabaseHealthCheck.healthCheckId,
     });
-    this.addOutputs();
+    this.addOutputs(config);
   }
 
   /** The region failover: it promotes the topology's replica, and must not race the other workflows. */
@@ -219,7 +225,7 @@ export class OrchestrationStack extends Stack {
   }
 
   /** What `dr` and on-call look up: the state machines, and every blue-green step function by name. */
-  private addOutputs(): void {
+  private addOutputs(config: DrConfig): void {
     new CfnOutput(this, 'FailoverDrillStateMachineArn', {
       value: this.drill.stateMachine.stateMachineArn,
       description: 'The failover drill (dr drill starts it with the schedule input)',
@@ -239,7 +245,16 @@ export class OrchestrationStack extends Stack {
     new CfnOutput(this, 'DrRebuildStateMachineArn', {
       value: this.drRebuild.stateMachine.stateMachineArn,
       description:
-        'The DR rebuild after a cutover (the migration starts it with rebuildDr; start it again to resume)',
+        'The DR rebuild: after a cutover (the migration starts it with rebuildDr) and after a failover or switchover (dr reprotect); start it again to resume',
+    });
+    new CfnOutput(this, 'DrRebuildDnsInput', {
+      value: JSON.stringify({
+        hostedZoneId: config.hostedZoneId,
+        recordName: config.recordName,
+        secondarySetIdentifier: failoverSetIdentifier(config.recordName, 'secondary'),
+      }),
+      description:
+        'The dns input of the DR rebuild (dr reprotect passes it): the record whose SECONDARY it repoints',
     });
     for (const [name, fn] of Object.entries(this.blueGreenSteps.functions)) {
       new CfnOutput(this, `${name}FunctionName`, {

@@ -142,12 +142,12 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   },
   {
     workflow: 'DR rebuild',
-    step: 'record the replica',
-    fault: 'the topology does not name green as the writer (a stale rebuild)',
-    endState: 'replica built and SECONDARY repointed; topology unchanged; on-call paged; the execution fails',
+    step: 'create the replica',
+    fault: 'the topology does not name the source as the writer (a stale rebuild or re-protect)',
+    endState: 'nothing created; topology and records unchanged; on-call paged; the execution fails',
     test: [
       'test/workflows/dr-rebuild.test.ts',
-      'builds the replica but refuses to record it for a database the topology does not name as the writer, and pages',
+      'creates nothing for a database the topology does not name as the writer (a stale rebuild), and pages',
     ],
   },
   {

@@ -120,6 +120,7 @@ describe('blue-green steps (orchestration stack)', () => {
     expect(Object.keys(outputs).sort()).toEqual(
       [
         'BlueGreenStateMachineArn',
+        'DrRebuildDnsInput',
         'DrRebuildStateMachineArn',
         'FailoverApprovalActivityArn',
         'FailoverDrillStateMachineArn',
@@ -296,30 +297,39 @@ describe('blue-green steps (orchestration stack)', () => {
     });
   });
 
-  it('lets the DR rebuild create replicas only in the DR region, encrypted with its key', () => {
+  it('lets the DR rebuild create a replica of the writer in either region, encrypted with that region’s key', () => {
     const fn = byDescription('create a cross-region');
-    expect(fn.Properties.Environment.Variables).toMatchObject({
+    const env = fn.Properties.Environment.Variables;
+    expect(env).toMatchObject({
       ACCOUNT_ID: '111122223333',
-      SOURCE_REGION: 'us-west-2',
-      REPLICA_REGION: 'us-east-1',
       REPLICA_MULTI_AZ: 'true',
       REPLICA_PORT: '5432',
+      TOPOLOGY_REGION: 'us-east-1',
+      RESOURCE_PREFIX: 'pg-dr',
     });
+    // Both regions' placements (the home region's through cross-region references), as one JSON document.
+    const placements = JSON.stringify(env.REPLICA_PLACEMENTS);
+    for (const region of ['us-west-2', 'us-east-1']) expect(placements).toContain(`region\\":\\"${region}`);
     const statements = statementsFor(fn);
     const create = statements.find((s) =>
       ([] as string[]).concat(s.Action).includes('rds:CreateDBInstanceReadReplica'),
     );
-    expect(JSON.stringify(create?.Resource)).toContain(':rds:us-east-1:111122223333:db:*');
-    const kms = statements.find((s) => ([] as string[]).concat(s.Action).includes('kms:CreateGrant'));
-    expect(kms?.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'rds.us-east-1.amazonaws.com' } });
-    // It attaches the DR parameter group (and no other) and reboots, in the DR region only; it deletes nothing.
+    for (const region of ['us-west-2', 'us-east-1'])
+      expect(JSON.stringify(create?.Resource)).toContain(`:rds:${region}:111122223333:db:*`);
+    const kms = statements.filter((s) => ([] as string[]).concat(s.Action).includes('kms:CreateGrant'));
+    expect(kms.map((s) => s.Condition)).toEqual([
+      { StringEquals: { 'kms:ViaService': 'rds.us-west-2.amazonaws.com' } },
+      { StringEquals: { 'kms:ViaService': 'rds.us-east-1.amazonaws.com' } },
+    ]);
+    // It attaches its region's parameter group (and no other) and reboots; it deletes nothing.
     const modify = statements.find((s) => ([] as string[]).concat(s.Action).includes('rds:ModifyDBInstance'));
-    expect(JSON.stringify(modify?.Resource)).toContain(':rds:us-east-1:111122223333:db:*');
     expect(JSON.stringify(modify?.Resource)).toMatch(/:rds:us-east-1:111122223333:pg:/);
+    expect(JSON.stringify(modify?.Resource)).toMatch(/:rds:us-west-2:111122223333:pg:/);
     expect(JSON.stringify(modify?.Resource)).not.toContain(':pg:*');
-    const reboot = statements.find((s) => ([] as string[]).concat(s.Action).includes('rds:RebootDBInstance'));
-    expect(JSON.stringify(reboot?.Resource)).toContain(':rds:us-east-1:111122223333:db:*');
-    expect(JSON.stringify(reboot?.Resource)).not.toContain('us-west-2');
     expect(statements.some((s) => JSON.stringify(s.Action).includes('rds:Delete'))).toBe(false);
+    expect(statements.some((s) => JSON.stringify(s.Action).includes('rds:Promote'))).toBe(false);
+    // It reads the topology's document (whose writer it protects) and writes nothing there.
+    const ssm = statements.filter((s) => JSON.stringify(s.Action).includes('ssm:'));
+    expect(ssm.map((s) => s.Action)).toEqual(['ssm:GetParameter']);
   });
 });

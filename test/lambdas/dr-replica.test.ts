@@ -8,12 +8,30 @@ import {
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../lambdas/dr-replica/handler';
+import type { Topology } from '../../lambdas/shared/topology';
+import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
+import { parameterStore } from '../support/parameter-store';
 import { REPLICA_PLACEMENT_ENV } from '../support/replica-placement';
 
 const rds = mockClient(RDSClient);
-const KEY = REPLICA_PLACEMENT_ENV.REPLICA_KMS_KEY_ARN;
+const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1111-2222';
 const GREEN_ARN = 'arn:aws:rds:us-west-2:111122223333:db:green';
 const EVENT = { mode: 'advance', sourceInstanceIdentifier: 'green', replicaInstanceIdentifier: 'green-dr' };
+const DOCUMENT = topologyParameterNames('pg-dr').document;
+
+/** The topology after a cutover to green (home region, us-west-2): no replica yet. */
+const AFTER_CUTOVER: Topology = {
+  generation: 2,
+  writer: {
+    region: 'us-west-2',
+    instanceIdentifier: 'green',
+    endpoint: 'green.xyz.us-west-2.rds.amazonaws.com',
+  },
+  replica: null,
+  retired: [],
+  changedBy: 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-blue-green-migration:m1',
+};
+const withTopology = (topology: Topology) => parameterStore({ [DOCUMENT]: JSON.stringify(topology) });
 
 const notFound = () =>
   Object.assign(new Error('DBInstance green-dr not found.'), {
@@ -28,7 +46,7 @@ function replica(over: Partial<DBInstance> & { group?: string; apply?: string } 
     DBInstanceIdentifier: 'green-dr',
     DBInstanceStatus: 'available',
     ReadReplicaSourceDBInstanceIdentifier: GREEN_ARN,
-    Endpoint: { Address: 'green-dr.xyz.us-east-1.rds.amazonaws.com' },
+    Endpoint: { Address: 'green-dr.xyz.us-east-1.rds.amazonaws.com', Port: 5433 },
     DBParameterGroups: [{ DBParameterGroupName: group, ParameterApplyStatus: apply }],
     ...rest,
   };
@@ -44,6 +62,7 @@ beforeAll(() => {
 });
 beforeEach(() => {
   rds.reset();
+  withTopology(AFTER_CUTOVER);
 });
 
 describe('DR replica step (one idempotent step of the DR rebuild per call)', () => {
@@ -128,11 +147,14 @@ describe('DR replica step (one idempotent step of the DR rebuild per call)', () 
     describes(replica({ group: 'pg-dr-replica-params', apply: 'in-sync' }));
     expect(await handler(EVENT)).toEqual({
       instanceIdentifier: 'green-dr',
+      region: 'us-east-1',
       status: 'available',
       phase: 'ready',
       done: true,
       action: 'none',
       endpoint: 'green-dr.xyz.us-east-1.rds.amazonaws.com',
+      // Its own port, as RDS reports it: recorded in the topology (it opens the replica).
+      port: 5433,
       parameterGroup: 'pg-dr-replica-params',
       parameterApplyStatus: 'in-sync',
     });
@@ -213,6 +235,104 @@ describe('DR replica step (one idempotent step of the DR rebuild per call)', () 
     expect(error.message).toContain('sourceInstanceIdentifier must be an RDS instance identifier');
     const mode = (await handler({ ...EVENT, mode: 'create' }).catch((e: unknown) => e)) as Error;
     expect(mode.name).toBe('InvalidInput');
+    expect(rds.calls()).toHaveLength(0);
+  });
+
+  it('re-protects a promoted writer in the DR region with a replica in the home region, on its placement', async () => {
+    withTopology({
+      generation: 3,
+      writer: {
+        region: 'us-east-1',
+        instanceIdentifier: 'pg-dr-replica',
+        endpoint: 'r.us-east-1.rds.amazonaws.com',
+      },
+      replica: null,
+      retired: [
+        {
+          region: 'us-west-2',
+          instanceIdentifier: 'pg-dr-primary',
+          endpoint: 'p.us-west-2.rds.amazonaws.com',
+        },
+      ],
+      changedBy: 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-region-failover:f1',
+    });
+    rds.on(DescribeDBInstancesCommand).rejects(notFound());
+    rds.on(CreateDBInstanceReadReplicaCommand).resolves({ DBInstance: { DBInstanceStatus: 'creating' } });
+    const state = await handler({
+      ...EVENT,
+      sourceInstanceIdentifier: 'pg-dr-replica',
+      replicaInstanceIdentifier: 'home-1',
+    });
+    expect(state).toMatchObject({ instanceIdentifier: 'home-1', region: 'us-west-2', action: 'created' });
+    expect(rds.commandCalls(CreateDBInstanceReadReplicaCommand)[0]?.args[0].input).toMatchObject({
+      DBInstanceIdentifier: 'home-1',
+      SourceDBInstanceIdentifier: 'arn:aws:rds:us-east-1:111122223333:db:pg-dr-replica',
+      KmsKeyId: 'arn:aws:kms:us-west-2:111122223333:key/3333-4444',
+      DBSubnetGroupName: 'pg-dr-primary-subnets',
+      VpcSecurityGroupIds: ['sg-0456'],
+    });
+    // The call went to the home region's RDS (the replica's region).
+    const client = rds.commandCalls(CreateDBInstanceReadReplicaCommand)[0]?.thisValue as RDSClient;
+    expect(await client.config.region()).toBe('us-west-2');
+  });
+
+  it.each([
+    [
+      'the topology names another writer',
+      { ...AFTER_CUTOVER, writer: { ...AFTER_CUTOVER.writer, instanceIdentifier: 'blue' } },
+      'TopologyChanged',
+      "the topology's writer is blue",
+    ],
+    [
+      'the writer already has another replica',
+      {
+        ...AFTER_CUTOVER,
+        replica: {
+          region: 'us-east-1',
+          instanceIdentifier: 'other-dr',
+          endpoint: 'o.us-east-1.rds.amazonaws.com',
+        },
+      },
+      'DrReplicaConflict',
+      'already has a replica, other-dr',
+    ],
+    [
+      'the writer is in neither deployed region',
+      { ...AFTER_CUTOVER, writer: { ...AFTER_CUTOVER.writer, region: 'eu-west-1' } },
+      'DrReplicaConflict',
+      'not one of the deployed regions',
+    ],
+  ])('creates nothing when %s', async (_what, topology, name, message) => {
+    withTopology(topology);
+    const error = (await handler(EVENT).catch((e: unknown) => e)) as Error;
+    expect(error.name).toBe(name);
+    expect(error.message).toContain(message);
+    expect(rds.calls()).toHaveLength(0);
+  });
+
+  it('carries on with the replica the topology already names (a rebuild retried after recording it)', async () => {
+    withTopology({
+      ...AFTER_CUTOVER,
+      replica: {
+        region: 'us-east-1',
+        instanceIdentifier: 'green-dr',
+        endpoint: 'green-dr.xyz.us-east-1.rds.amazonaws.com',
+      },
+    });
+    describes(replica({ group: 'pg-dr-replica-params', apply: 'in-sync' }));
+    expect(await handler(EVENT)).toMatchObject({ phase: 'ready', region: 'us-east-1' });
+  });
+
+  it('refuses to run with a placement missing (StepMisconfigured), naming the variable', async () => {
+    const saved = process.env.REPLICA_PLACEMENTS;
+    process.env.REPLICA_PLACEMENTS = JSON.stringify((JSON.parse(saved ?? '[]') as unknown[]).slice(0, 1));
+    try {
+      const error = (await handler(EVENT).catch((e: unknown) => e)) as Error;
+      expect(error.name).toBe('StepMisconfigured');
+      expect(error.message).toContain('REPLICA_PLACEMENTS');
+    } finally {
+      process.env.REPLICA_PLACEMENTS = saved;
+    }
     expect(rds.calls()).toHaveLength(0);
   });
 });

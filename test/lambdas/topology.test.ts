@@ -73,6 +73,17 @@ describe('the topology step: recording the roles a workflow changed', () => {
     expect(stored(store).replica).toEqual({ ...REBUILD.replica, secretId: 'pg-dr/green' });
   });
 
+  it('records the replica on the port RDS reports for it, else on its writer’s', async () => {
+    const writer = { ...FIRST.writer, port: 5432 };
+    const store = parameterStore({ [NAMES.document]: JSON.stringify({ ...FIRST, writer, replica: null }) });
+    const rebuild = { ...REBUILD, writer: FIRST.writer.instanceIdentifier };
+    await recordRoles(ssm, NAMES, { ...rebuild, replica: { ...REBUILD.replica, port: 6543 } }, NOW);
+    expect(stored(store).replica?.port).toBe(6543);
+    const again = parameterStore({ [NAMES.document]: JSON.stringify({ ...FIRST, writer, replica: null }) });
+    await recordRoles(ssm, NAMES, { ...rebuild, replica: { ...REBUILD.replica, port: null } }, NOW);
+    expect(stored(again).replica?.port).toBe(5432);
+  });
+
   it('writes a retried step once', async () => {
     const store = parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
     await recordRoles(ssm, NAMES, CUTOVER, NOW);

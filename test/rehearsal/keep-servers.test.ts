@@ -46,8 +46,8 @@ describe('npm run rehearsal --keep-servers', () => {
     expect([0, 1]).toContain(code);
 
     const serverFolders = readdirSync(tmp).filter((name) => name.startsWith('pg-dr-test-'));
-    // Primary, replica and green; the region-loss and the switchover deployments' primary and replica.
-    expect(serverFolders).toHaveLength(7);
+    // Primary, replica and green; the region-loss deployment's primary, replica and re-protect replica.
+    expect(serverFolders).toHaveLength(6);
     const workDir = readdirSync(tmp).find((name) => name.startsWith('pg-dr-rehearsal-'));
     expect(workDir).toBeDefined();
     const kept = JSON.parse(readFileSync(join(tmp, workDir ?? '', 'servers.json'), 'utf8')) as {

@@ -1,12 +1,24 @@
-/** The environment CDK gives the DR replica step: where a rebuilt replica of green goes. */
+/** The environment CDK gives the DR replica step: where a new replica goes, in either region. */
 export const REPLICA_PLACEMENT_ENV = {
   ACCOUNT_ID: '111122223333',
-  SOURCE_REGION: 'us-west-2',
-  REPLICA_REGION: 'us-east-1',
-  REPLICA_SUBNET_GROUP: 'pg-dr-replica-subnets',
-  REPLICA_SECURITY_GROUP_IDS: 'sg-0123',
-  REPLICA_PARAMETER_GROUP: 'pg-dr-replica-params',
-  REPLICA_KMS_KEY_ARN: 'arn:aws:kms:us-east-1:111122223333:key/1111-2222',
+  REPLICA_PLACEMENTS: JSON.stringify([
+    {
+      region: 'us-west-2',
+      subnetGroupName: 'pg-dr-primary-subnets',
+      securityGroupIds: ['sg-0456'],
+      parameterGroupName: 'pg-dr-primary-params',
+      kmsKeyArn: 'arn:aws:kms:us-west-2:111122223333:key/3333-4444',
+    },
+    {
+      region: 'us-east-1',
+      subnetGroupName: 'pg-dr-replica-subnets',
+      securityGroupIds: ['sg-0123'],
+      parameterGroupName: 'pg-dr-replica-params',
+      kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/1111-2222',
+    },
+  ]),
   REPLICA_MULTI_AZ: 'true',
   REPLICA_PORT: '5432',
+  TOPOLOGY_REGION: 'us-east-1',
+  RESOURCE_PREFIX: 'pg-dr',
 } as const;

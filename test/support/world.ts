@@ -73,3 +73,17 @@ export async function afterCutoverTo(green: {
   });
   return topology;
 }
+
+/** The installed world's topology as a region failover leaves it: the replica is the writer, with no replica. */
+export async function afterFailover(): Promise<Topology> {
+  const { topology } = await changeTopology(topologyClient(), TOPOLOGY, {
+    expectedGeneration: 1,
+    changedBy: 'region failover (test)',
+    now: new Date(),
+    next: (t) => {
+      if (t.replica === null) throw new Error('the first deploy names a replica');
+      return { writer: t.replica, replica: null, retired: [t.writer] };
+    },
+  });
+  return topology;
+}

@@ -2,7 +2,7 @@ import { environmentOf } from '../../lib/local-aws/invoke';
 import { runInWorld } from '../../lib/local-aws/workflow';
 import { drNames } from '../../lib/names';
 import { testConfig } from '../infra/test-config';
-import { afterCutoverTo, RECORD, testWorld, topologyOf, ZONE } from '../support/world';
+import { afterCutoverTo, afterFailover, RECORD, testWorld, topologyOf, ZONE } from '../support/world';
 
 const NAMES = drNames(testConfig());
 const FILE = 'dr-rebuild.asl.json';
@@ -20,7 +20,7 @@ function rebuild(
   const recorded =
     options.cutoverRecorded === false
       ? Promise.resolve()
-      : afterCutoverTo({ instanceIdentifier: 'green', endpoint: 'green.local' });
+      : afterCutoverTo({ instanceIdentifier: 'green', endpoint: 'green.local' }).then(() => undefined);
   world.rds.addInstance({ id: 'green', region: config.primaryRegion });
   const notified: { state: string; subject: string; message: string }[] = [];
   const input = {
@@ -56,7 +56,14 @@ function rebuild(
     const arn = world.substitutions(NAMES.drRebuildStateMachine).DrReplicaFunctionArn ?? '';
     const principal = world.iam.principalOfArn(arn);
     if (principal === undefined) throw new Error('no DR replica step in the app');
-    return { principal, environment: environmentOf(world, arn) };
+    const environment = environmentOf(world, arn);
+    const placements = JSON.parse(environment.REPLICA_PLACEMENTS ?? '[]') as {
+      region: string;
+      parameterGroupName: string;
+      kmsKeyArn: string;
+    }[];
+    const placementIn = (region: string) => placements.find((p) => p.region === region);
+    return { principal, environment, placementIn };
   };
   return { world, run, notified, input, step };
 }
@@ -70,7 +77,7 @@ describe('DR rebuild, in the local world (its own execution, started by the migr
       const replica = r.world.rds.instance(config.secondaryRegion, 'green-dr');
       expect(replica).toMatchObject({
         source: `arn:aws:rds:${config.primaryRegion}:${r.world.account}:db:green`,
-        parameterGroup: r.step().environment.REPLICA_PARAMETER_GROUP,
+        parameterGroup: r.step().placementIn(config.secondaryRegion)?.parameterGroupName,
         parameterApplyStatus: 'in-sync',
         status: 'available',
       });
@@ -173,20 +180,59 @@ describe('DR rebuild, in the local world (its own execution, started by the migr
     }
   });
 
-  it('builds the replica but refuses to record it for a database the topology does not name as the writer, and pages', async () => {
+  it('creates nothing for a database the topology does not name as the writer (a stale rebuild), and pages', async () => {
     // A stale rebuild: the topology still names the first primary (no cutover to green was recorded).
     const r = rebuild({ cutoverRecorded: false });
     try {
       const result = await r.run();
       expect(result.status).toBe('FAILED');
-      expect(result.path.slice(-3)).toEqual(['RecordReplica', 'ReplicaNotRecorded', 'NotRebuilt']);
-      expect(r.notified.map((n) => n.state)).toEqual(['ReplicaNotRecorded']);
+      expect(result.path).toEqual(['StartRounds', 'Advance', 'RebuildFailed', 'NotRebuilt']);
+      expect(r.notified.map((n) => n.state)).toEqual(['RebuildFailed']);
       expect(r.notified[0]?.message).toContain('TopologyChanged');
-      expect(r.notified[0]?.message).toContain('not green as this DR rebuild was planned for');
+      expect(r.notified[0]?.message).toContain("the topology's writer is pg-dr-primary");
+      expect(r.world.aws.calls.some((c) => c.operation === 'CreateDBInstanceReadReplica')).toBe(false);
       expect(await topologyOf()).toMatchObject({
         generation: 1,
         replica: { instanceIdentifier: 'pg-dr-replica' },
       });
+    } finally {
+      r.world.close();
+    }
+  });
+
+  it('re-protects after a failover: a replica of the promoted writer in the home region, on its placement, recorded', async () => {
+    const r = rebuild({ cutoverRecorded: false });
+    try {
+      const failedOver = await afterFailover();
+      const writer = failedOver.writer;
+      // The failover promoted it with backups on (RDS refuses a replica of a source without them).
+      Object.assign(r.world.rds.instance(config.secondaryRegion, writer.instanceIdentifier) ?? {}, {
+        source: undefined,
+        backupRetentionPeriod: 7,
+      });
+      const result = await r.run({
+        ...r.input,
+        sourceInstanceIdentifier: writer.instanceIdentifier,
+        replicaInstanceIdentifier: 'home-g2',
+      });
+      expect(result.status).toBe('SUCCEEDED');
+      const replica = r.world.rds.instance(config.primaryRegion, 'home-g2');
+      const home = r.step().placementIn(config.primaryRegion);
+      expect(replica).toMatchObject({
+        source: `arn:aws:rds:${config.secondaryRegion}:${r.world.account}:db:${writer.instanceIdentifier}`,
+        parameterGroup: home?.parameterGroupName,
+        kmsKeyId: home?.kmsKeyArn,
+        status: 'available',
+      });
+      expect(await topologyOf()).toMatchObject({
+        generation: 3,
+        writer: { instanceIdentifier: writer.instanceIdentifier, region: config.secondaryRegion },
+        replica: { instanceIdentifier: 'home-g2', region: config.primaryRegion, endpoint: replica?.endpoint },
+      });
+      expect(r.world.route53.recordSet(RECORD, `${RECORD}-secondary`)?.ResourceRecords).toEqual([
+        { Value: replica?.endpoint },
+      ]);
+      expect(r.world.aws.calls.filter((c) => c.error === 'AccessDenied')).toEqual([]);
     } finally {
       r.world.close();
     }
