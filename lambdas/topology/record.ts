@@ -39,7 +39,10 @@ export const topologyEventSchema = z.discriminatedUnion('mode', [
     /** The writer the replica follows (the topology's writer: green after a cutover, a promoted replica after a failover). */
     writer: rdsInstanceIdentifier,
     /** Its port (RDS `Endpoint.Port`); null or absent: the writer's. */
-    replica: instance.extend({ region: awsRegion, port: topologyMember.shape.port.unwrap().nullable().optional() }),
+    replica: instance.extend({
+      region: awsRegion,
+      port: topologyMember.shape.port.unwrap().nullable().optional(),
+    }),
     changedBy,
   }),
 ]);

@@ -253,7 +253,12 @@ const failoverRun = (d: PairDeployment, input: Record<string, unknown>) =>
  * `cdk deploy` again (the simulated CloudFormation) after a role change: the record must answer the writer the
  * topology names, and no database instance may be replaced or changed.
  */
-function redeployAfter(d: PairDeployment, ctx: RegionLossContext, after: string, writer: string): RedeployCheck {
+function redeployAfter(
+  d: PairDeployment,
+  ctx: RegionLossContext,
+  after: string,
+  writer: string,
+): RedeployCheck {
   const plan = d.world.redeploy();
   const answer = d.world.route53.answer(ctx.recordName)?.values ?? [];
   const instancesTouched = plan.updated.filter((c) => c.type === 'AWS::RDS::DBInstance').length;
@@ -261,7 +266,11 @@ function redeployAfter(d: PairDeployment, ctx: RegionLossContext, after: string,
 }
 
 /** The kill until the application's next acknowledged write, through the record (bounded by the TTL). */
-async function nextWriteAfter(app: LoadGenerator, killedAt: number, ttlSeconds: number): Promise<number | null> {
+async function nextWriteAfter(
+  app: LoadGenerator,
+  killedAt: number,
+  ttlSeconds: number,
+): Promise<number | null> {
   const settle = Date.now() + (ttlSeconds + 5) * 1000;
   let writableAt: number | null = null;
   for (let round = 0; round < 200 && writableAt === null && Date.now() < settle; round++) {
@@ -397,7 +406,8 @@ async function failbackRun(
   redeploys.push(redeployAfter(d, ctx, 'the failback', homeEndpoint));
   const standby = d.serverOf.get(home);
   return {
-    lostWrites: standby === undefined ? d.app.ackedWrites.length : await missingOn(standby, d.app.ackedWrites),
+    lostWrites:
+      standby === undefined ? d.app.ackedWrites.length : await missingOn(standby, d.app.ackedWrites),
     ackedWrites: d.app.ackedWrites.length,
     longestWritePauseMs: longestWritePause(d.app.samples, startedAt, Date.now()),
     run,

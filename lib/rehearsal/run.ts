@@ -17,11 +17,7 @@ import { runInWorld, scheduledDrillInput, type WorldExecution } from '../local-a
 import { drNames } from '../names';
 import { parseConfig } from '../config';
 import { LoadGenerator, longestWritePause, type LoadSample } from './load';
-import {
-  rehearseRegionLoss,
-  type RegionLossFigures,
-  type SwitchoverFigures,
-} from './region-loss';
+import { rehearseRegionLoss, type RegionLossFigures, type SwitchoverFigures } from './region-loss';
 
 export interface RehearsalOptions {
   /** Where servers and reports live; a fresh temp folder by default. */

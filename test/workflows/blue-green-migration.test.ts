@@ -214,7 +214,9 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
       value: GREEN_ENDPOINT,
       secondary: s.world.rds.instance('us-east-1', 'green-dr')?.endpoint,
     });
-    expect(s.world.sns.published.map((n) => n.subject)).toEqual(['DR rebuilt: the writer has a cross-region replica again']);
+    expect(s.world.sns.published.map((n) => n.subject)).toEqual([
+      'DR rebuilt: the writer has a cross-region replica again',
+    ]);
   });
 
   it('pages and still reports the cutover when the DR rebuild cannot start (its role may not start it: AccessDeniedException)', async () => {
