@@ -29,6 +29,7 @@ const regionPlacementSchema = z.strictObject({
 
 const environmentSchema = z.object({
   ACCOUNT_ID: z.string().regex(/^\d{12}$/),
+  PARTITION: z.string().regex(/^aws[a-z-]*$/),
   REPLICA_PLACEMENTS: z.string().transform((text, ctx) => {
     try {
       return JSON.parse(text) as unknown;
@@ -45,13 +46,19 @@ const instrumentation = stepInstrumentation('dr-replica');
 const rdsIn = new Map<string, RDSClient>();
 let ssm: SSMClient | undefined;
 
+function rdsClient(region: string): RDSClient {
+  const client = rdsIn.get(region) ?? new RDSClient({ region });
+  rdsIn.set(region, client);
+  return client;
+}
+
 function misconfigured(what: string): StepError {
   return new StepError('StepMisconfigured', `missing replica placement: ${what}`);
 }
 
 function environment(): {
   regions: RegionPlacement[];
-  shared: { account: string; multiAz: boolean; port: number };
+  shared: { partition: string; account: string; multiAz: boolean; port: number };
 } {
   const parsed = environmentSchema.safeParse(process.env);
   if (!parsed.success) throw misconfigured(parsed.error.issues.map((i) => i.path.join('.')).join(', '));
@@ -60,7 +67,12 @@ function environment(): {
   const env = parsed.data;
   return {
     regions: regions.data,
-    shared: { account: env.ACCOUNT_ID, multiAz: env.REPLICA_MULTI_AZ === 'true', port: env.REPLICA_PORT },
+    shared: {
+      partition: env.PARTITION,
+      account: env.ACCOUNT_ID,
+      multiAz: env.REPLICA_MULTI_AZ === 'true',
+      port: env.REPLICA_PORT,
+    },
   };
 }
 
@@ -90,19 +102,17 @@ export async function handler(event: unknown): Promise<ReplicaProgress> {
     const { regions, shared } = environment();
     const located = topologyLocation();
     ssm ??= new SSMClient({ region: located.region });
-    const topology = await readTopology(ssm, located.names);
-    const where = placementFor(
-      topology,
-      regions,
-      shared,
-      input.sourceInstanceIdentifier,
-      input.replicaInstanceIdentifier,
-    );
-    const rds = rdsIn.get(where.replicaRegion) ?? new RDSClient({ region: where.replicaRegion });
-    rdsIn.set(where.replicaRegion, rds);
     try {
+      const topology = await readTopology(ssm, located.names);
+      const where = placementFor(
+        topology,
+        regions,
+        shared,
+        input.sourceInstanceIdentifier,
+        input.replicaInstanceIdentifier,
+      );
       const state = await advanceDrReplica(
-        rds,
+        { source: rdsClient(where.sourceRegion), replica: rdsClient(where.replicaRegion) },
         where,
         input.sourceInstanceIdentifier,
         input.replicaInstanceIdentifier,
@@ -110,8 +120,9 @@ export async function handler(event: unknown): Promise<ReplicaProgress> {
       instrumentation.logger.info('dr replica', { ...state });
       return state;
     } catch (error) {
+      // A throttled or failing Parameter Store read too: one must not end a rebuild of many hours.
       if (isRetryable(error))
-        throw new StepError('RdsRetryable', `RDS could not take the step now: ${(error as Error).message}`, {
+        throw new StepError('RdsRetryable', `AWS could not take the step now: ${(error as Error).message}`, {
           cause: error,
         });
       throw error;

@@ -21,6 +21,8 @@ export interface RegionPlacement {
 
 /** Where a new cross-region replica goes, and of which source. */
 export interface ReplicaPlacement extends Omit<RegionPlacement, 'region'> {
+  /** The ARN partition (`aws`, `aws-cn`, `aws-us-gov`). */
+  readonly partition: string;
   readonly account: string;
   readonly sourceRegion: string;
   readonly replicaRegion: string;
@@ -60,7 +62,7 @@ export class DrReplicaError extends RoutableError<'DrReplicaConflict' | 'DrRepli
 export function placementFor(
   topology: Topology,
   regions: readonly RegionPlacement[],
-  shared: Pick<ReplicaPlacement, 'account' | 'multiAz' | 'port'>,
+  shared: Pick<ReplicaPlacement, 'partition' | 'account' | 'multiAz' | 'port'>,
   source: string,
   replica: string,
 ): ReplicaPlacement {
@@ -68,19 +70,19 @@ export function placementFor(
   if (writer.instanceIdentifier !== source)
     throw new TopologyError(
       'TopologyChanged',
-      `the topology's writer is ${writer.instanceIdentifier} in ${writer.region} (generation ${topology.generation}, ${topology.changedBy}), not ${source}: nothing was created; re-protect the writer it names (dr status, dr reprotect)`,
+      `the topology's writer is ${writer.instanceIdentifier} in ${writer.region} (generation ${topology.generation}, ${topology.changedBy}), not ${source}: this step created nothing (a replica an earlier round made stays: delete it if nothing needs it); re-protect the writer it names (dr status, dr reprotect)`,
     );
   if (topology.replica !== null && topology.replica.instanceIdentifier !== replica)
     throw new DrReplicaError(
       'DrReplicaConflict',
-      `${source} already has a replica, ${topology.replica.instanceIdentifier} in ${topology.replica.region}: nothing was created (a second one is not DR the topology knows)`,
+      `${source} already has a replica, ${topology.replica.instanceIdentifier} in ${topology.replica.region}: this step created nothing (a second one is not DR the topology knows; one an earlier round made stays: delete it if nothing needs it)`,
     );
   const others = regions.filter((r) => r.region !== writer.region);
   const other = others[0];
   if (other === undefined || others.length !== 1)
     throw new DrReplicaError(
       'DrReplicaConflict',
-      `the writer ${source} is in ${writer.region}, which is not one of the deployed regions (${regions.map((r) => r.region).join(', ')}): nothing was created`,
+      `the writer ${source} is in ${writer.region}, which is not one of the deployed regions (${regions.map((r) => r.region).join(', ')}): this step created nothing`,
     );
   const { region, ...where } = other;
   return { ...shared, ...where, sourceRegion: writer.region, replicaRegion: region };
@@ -117,6 +119,29 @@ async function describe(rds: Pick<RDSClient, 'send'>, replica: string): Promise<
 }
 
 /**
+ * RDS refuses a replica of a source without automated backups (InvalidDBInstanceState, the same error as a
+ * source that is only busy): fail at once, naming the fix, rather than wait out two days of rounds. A source
+ * taking its first backup after a promotion has a retention already, and is only waited for.
+ */
+async function refuseSourceWithoutBackups(
+  rds: Pick<RDSClient, 'send'>,
+  source: string,
+  region: string,
+): Promise<void> {
+  const found = await describe(rds, source);
+  if (found === undefined)
+    throw new DrReplicaError(
+      'DrReplicaFailed',
+      `${source} does not exist in ${region}: nothing to replicate`,
+    );
+  if (found.BackupRetentionPeriod === 0)
+    throw new DrReplicaError(
+      'DrReplicaFailed',
+      `${source} in ${region} keeps no automated backups (BackupRetentionPeriod 0), and RDS makes no replica of such a source: set a backup retention (ModifyDBInstance), then start the rebuild again`,
+    );
+}
+
+/**
  * Moves the DR rebuild one step forward, idempotently, so a workflow can call it until it reports `done`:
  * creates an encrypted cross-region replica of `source` (the writer) in the other region when there is none; waits while
  * RDS works on it; attaches that region's parameter group (RDS refuses a parameter group when it creates a cross-region
@@ -124,15 +149,17 @@ async function describe(rds: Pick<RDSClient, 'send'>, replica: string): Promise<
  * reboots it so those parameters (rds.force_ssl, rds.logical_replication) take effect; then reports it ready.
  */
 export async function advanceDrReplica(
-  rds: Pick<RDSClient, 'send'>,
+  clients: { readonly source: Pick<RDSClient, 'send'>; readonly replica: Pick<RDSClient, 'send'> },
   placement: ReplicaPlacement,
   source: string,
   replica: string,
 ): Promise<ReplicaProgress> {
-  const sourceArn = `arn:aws:rds:${placement.sourceRegion}:${placement.account}:db:${source}`;
+  const rds = clients.replica;
+  const sourceArn = `arn:${placement.partition}:rds:${placement.sourceRegion}:${placement.account}:db:${source}`;
   const where = { instanceIdentifier: replica, region: placement.replicaRegion };
   const existing = await describe(rds, replica);
   if (existing === undefined) {
+    await refuseSourceWithoutBackups(clients.source, source, placement.sourceRegion);
     try {
       const { DBInstance: created } = await rds.send(
         new CreateDBInstanceReadReplicaCommand({

@@ -23,6 +23,8 @@ export interface TopologyChange {
   readonly now: Date;
   /** The new roles, from the current topology. */
   readonly next: (current: Topology) => Pick<Topology, 'writer' | 'replica' | 'retired'>;
+  /** The endpoint the PRIMARY record's health checks watch (recordTargets). */
+  readonly healthCheckedWriter: string;
 }
 
 /**
@@ -34,11 +36,17 @@ export async function changeTopology(
   ssm: Pick<SSMClient, 'send'>,
   names: TopologyParameterNames,
   change: TopologyChange,
-): Promise<{ readonly topology: Topology; readonly written: boolean }> {
+): Promise<{
+  readonly topology: Topology;
+  readonly written: boolean;
+  /** What the failover records answer now (written to their parameters). */
+  readonly records: ReturnType<typeof recordTargets>;
+}> {
   const current = await readTopology(ssm, names);
   if (current.generation === change.expectedGeneration + 1 && current.changedBy === change.changedBy) {
-    await writeRecordTargets(ssm, names, current);
-    return { topology: current, written: false };
+    const records = recordTargets(current, change.healthCheckedWriter);
+    await writeRecordTargets(ssm, names, records);
+    return { topology: current, written: false, records };
   }
   if (current.generation !== change.expectedGeneration)
     throw new TopologyChanged(names.document, change.expectedGeneration, current);
@@ -63,8 +71,9 @@ export async function changeTopology(
       Overwrite: true,
     }),
   );
-  await writeRecordTargets(ssm, names, parsed.data);
-  return { topology: parsed.data, written: true };
+  const records = recordTargets(parsed.data, change.healthCheckedWriter);
+  await writeRecordTargets(ssm, names, records);
+  return { topology: parsed.data, written: true, records };
 }
 
 class TopologyChanged extends TopologyError {
@@ -80,9 +89,8 @@ class TopologyChanged extends TopologyError {
 async function writeRecordTargets(
   ssm: Pick<SSMClient, 'send'>,
   names: TopologyParameterNames,
-  topology: Topology,
+  targets: ReturnType<typeof recordTargets>,
 ) {
-  const targets = recordTargets(topology);
   for (const [name, value] of [
     [names.primaryRecord, targets.primary],
     [names.secondaryRecord, targets.secondary],

@@ -79,9 +79,24 @@ export const topologySchema = z
   });
 export type Topology = z.infer<typeof topologySchema>;
 
-/** What the failover records answer: the writer, and its replica (the writer itself while there is none). */
-export function recordTargets(topology: Topology): { primary: string; secondary: string } {
-  return { primary: topology.writer.endpoint, secondary: (topology.replica ?? topology.writer).endpoint };
+const sameHost = (a: string, b: string) =>
+  a.replace(/\.$/, '').toLowerCase() === b.replace(/\.$/, '').toLowerCase();
+
+/**
+ * What the failover records answer. PRIMARY: the writer. SECONDARY, which Route 53 answers whenever the
+ * PRIMARY record's health check is unhealthy: the writer's replica, but only while the writer is the database
+ * that check watches (`healthCheckedWriter`, the primary the first deploy created: the probes do not follow the
+ * topology yet). After any role change the check watches a database that is no longer the writer, and its
+ * verdict says nothing about the writer: SECONDARY then answers the writer too, so a retired or deleted former
+ * primary can never send clients to the read-only replica. Moving the writer is then the region failover's job.
+ */
+export function recordTargets(
+  topology: Topology,
+  healthCheckedWriter: string,
+): { primary: string; secondary: string } {
+  const { writer, replica } = topology;
+  const replicaAnswers = replica !== null && sameHost(writer.endpoint, healthCheckedWriter);
+  return { primary: writer.endpoint, secondary: (replicaAnswers ? replica : writer).endpoint };
 }
 
 export type TopologyErrorName = 'TopologyMissing' | 'TopologyInvalid' | 'TopologyChanged';

@@ -54,6 +54,8 @@ export interface TopologyRecorded {
   readonly written: boolean;
   readonly writer: string;
   readonly replica: string | null;
+  /** What the PRIMARY and SECONDARY failover records answer now (recordTargets). */
+  readonly records: { readonly primary: string; readonly secondary: string };
 }
 
 const sameHost = (a: string, b: string) =>
@@ -64,8 +66,10 @@ export async function recordRoles(
   names: TopologyParameterNames,
   event: TopologyEvent,
   now: Date,
+  /** The endpoint the PRIMARY record's health checks watch (the first deploy's primary). */
+  healthCheckedWriter: string,
 ): Promise<TopologyRecorded> {
-  if (event.mode === 'failover') return recordFailover(ssm, names, event, now);
+  if (event.mode === 'failover') return recordFailover(ssm, names, event, now, healthCheckedWriter);
   const current = await readTopology(ssm, names);
   const retried = current.changedBy === event.changedBy;
   const planned =
@@ -80,10 +84,25 @@ export async function recordRoles(
         `${event.mode === 'cutover' ? event.from : event.writer} as this ` +
         `${event.mode === 'cutover' ? 'cutover' : 'DR rebuild'} was planned for; nothing was recorded`,
     );
+  // Two rebuilds racing (a migration's and a re-protect) each built a replica: the first recorded keeps it.
+  const other = current.replica;
+  if (
+    !retried &&
+    event.mode === 'replica' &&
+    other !== null &&
+    other.instanceIdentifier !== event.replica.instanceIdentifier
+  )
+    throw new TopologyError(
+      'TopologyChanged',
+      `${names.document}: the writer ${current.writer.instanceIdentifier} already has a replica, ` +
+        `${other.instanceIdentifier} in ${other.region} (generation ${current.generation}, ${current.changedBy}); ` +
+        `${event.replica.instanceIdentifier} was not recorded: delete it if nothing else needs it`,
+    );
   const change: TopologyChange = {
     expectedGeneration: retried ? current.generation - 1 : current.generation,
     changedBy: event.changedBy,
     now,
+    healthCheckedWriter,
     next: (t: Topology) =>
       event.mode === 'cutover'
         ? {
@@ -98,13 +117,7 @@ export async function recordRoles(
             retired: t.retired,
           },
   };
-  const { topology, written } = await changeTopology(ssm, names, change);
-  return {
-    generation: topology.generation,
-    written,
-    writer: topology.writer.endpoint,
-    replica: topology.replica?.endpoint ?? null,
-  };
+  return recorded(await changeTopology(ssm, names, change));
 }
 
 function replicaMember(
@@ -128,11 +141,13 @@ async function recordFailover(
   names: TopologyParameterNames,
   event: Extract<TopologyEvent, { mode: 'failover' }>,
   now: Date,
+  healthCheckedWriter: string,
 ): Promise<TopologyRecorded> {
-  const { topology, written } = await changeTopology(ssm, names, {
+  const change = await changeTopology(ssm, names, {
     expectedGeneration: event.expectedGeneration,
     changedBy: event.changedBy,
     now,
+    healthCheckedWriter,
     next: (t) => {
       if (t.replica === null)
         throw new TopologyError(
@@ -142,10 +157,19 @@ async function recordFailover(
       return { writer: t.replica, replica: null, retired: [...t.retired, t.writer].slice(-KEEP_RETIRED) };
     },
   });
+  return recorded(change);
+}
+
+function recorded({
+  topology,
+  written,
+  records,
+}: Awaited<ReturnType<typeof changeTopology>>): TopologyRecorded {
   return {
     generation: topology.generation,
     written,
     writer: topology.writer.endpoint,
     replica: topology.replica?.endpoint ?? null,
+    records,
   };
 }

@@ -11,9 +11,11 @@ import { rdsInstanceIdentifier } from '../../lambdas/shared/schemas';
 import { readTopology, type Topology } from '../../lambdas/shared/topology';
 import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
 import { UsageError } from './database-url';
+import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import {
   addFollowOptions,
   derivedExecutionName,
+  followExecution,
   startAndFollow,
   type ExecutionOutcome,
   type FollowIo,
@@ -56,7 +58,7 @@ export function addReprotectCommand(
         'Give the writer a cross-region replica again (after a failover or a switchover; docs/runbooks.md, ' +
           'Re-protect): starts the DR rebuild for the writer the topology names. It builds the replica in the ' +
           'other region, on that region’s placement, points SECONDARY at it and records it. RDS may take hours ' +
-          'for a large database: stop following at any time, it carries on; run it again to follow.',
+          'for a large database: stop following at any time, it carries on; run it again to follow it.',
       ),
   )
     .option(
@@ -108,13 +110,49 @@ export async function planReprotect(
 ): Promise<{ topology: Topology; replica: string }> {
   const topology = await readTopology(io.ssm, topologyParameterNames(options.resourcePrefix));
   if (topology.replica !== null && topology.replica.instanceIdentifier !== options.replicaId)
-    throw new UsageError(
+    // A refusal of the current state, not of the command line: exit 1.
+    throw new Error(
       `the writer ${topology.writer.instanceIdentifier} already has a replica, ${topology.replica.instanceIdentifier} in ${topology.replica.region} (dr status): nothing to re-protect`,
     );
   return { topology, replica: topology.replica?.instanceIdentifier ?? replicaIdentifier(topology, options) };
 }
 
-/** Starts (or, the same minute, attaches to) the re-protect and follows it. */
+/** A DR rebuild running now, and what it builds. */
+interface RunningRebuild {
+  readonly executionArn: string;
+  readonly name: string;
+  readonly source?: string;
+  readonly replica?: string;
+}
+
+async function runningRebuilds(io: ReprotectIo, stateMachineArn: string): Promise<RunningRebuild[]> {
+  const { executions } = await io.sfn.send(
+    new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING', maxResults: 10 }),
+  );
+  return Promise.all(
+    (executions ?? []).map(async (e) => {
+      const { input } = await io.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
+      const parsed = JSON.parse(input ?? '{}') as {
+        sourceInstanceIdentifier?: string;
+        replicaInstanceIdentifier?: string;
+      };
+      return {
+        executionArn: e.executionArn ?? '',
+        name: e.name ?? '?',
+        ...(parsed.sourceInstanceIdentifier === undefined ? {} : { source: parsed.sourceInstanceIdentifier }),
+        ...(parsed.replicaInstanceIdentifier === undefined
+          ? {}
+          : { replica: parsed.replicaInstanceIdentifier }),
+      };
+    }),
+  );
+}
+
+/**
+ * Starts the re-protect and follows it; while a DR rebuild of the same writer runs (this command's, or the one
+ * a migration started), follows that one instead, so a second replica is never built. One building another
+ * replica is refused.
+ */
 export async function runReprotect(options: ReprotectOptions, io: ReprotectIo): Promise<ExecutionOutcome> {
   const { topology, replica } = await planReprotect(options, io);
   const remedy = ': deploy the app (or check --stack, --region)';
@@ -122,6 +160,20 @@ export async function runReprotect(options: ReprotectOptions, io: ReprotectIo): 
     stackOutput(io.cloudFormation, options.stack, REPROTECT_OUTPUTS.stateMachine, remedy),
     stackOutput(io.cloudFormation, options.stack, REPROTECT_OUTPUTS.dns, remedy),
   ]);
+  const running = await runningRebuilds(io, stateMachineArn);
+  const writer = topology.writer.instanceIdentifier;
+  const same = running.find(
+    (r) => r.source === writer && (options.replicaId === undefined || r.replica === options.replicaId),
+  );
+  if (same !== undefined) {
+    io.out(`DR rebuild ${same.name} already builds ${same.replica ?? '?'} for ${writer}: following it\n`);
+    return followExecution(io, same.executionArn, io.now(), options);
+  }
+  const other = running[0];
+  if (other !== undefined)
+    throw new Error(
+      `DR rebuild ${other.name} is running (building ${other.replica ?? '?'} for ${other.source ?? '?'}): let it end, or stop it, then run dr reprotect again`,
+    );
   const input = {
     sourceInstanceIdentifier: topology.writer.instanceIdentifier,
     replicaInstanceIdentifier: replica,

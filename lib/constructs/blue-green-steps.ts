@@ -27,8 +27,15 @@ export interface BlueGreenStepsProps {
   readonly recordName: string;
   /** State machines a real cutover must not race (the drill, the region failover): the input check lists them. */
   readonly exclusiveWith: readonly string[];
-  /** Where the topology record lives (the failover DNS stack's region) and the prefix of its parameters. */
-  readonly topology: { readonly region: string; readonly resourcePrefix: string };
+  /**
+   * Where the topology record lives (the failover DNS stack's region), the prefix of its parameters, and the
+   * endpoint the PRIMARY record's health checks watch (the first deploy's primary: recordTargets).
+   */
+  readonly topology: {
+    readonly region: string;
+    readonly resourcePrefix: string;
+    readonly healthCheckedWriter: string;
+  };
   /**
    * Where a new cross-region replica of the writer goes (the DR rebuild after a cutover, the re-protect after a
    * failover): each region's deployed placement; the replica goes in the other region than the writer's.
@@ -286,6 +293,7 @@ export class BlueGreenSteps extends Construct {
       step.addEnvironment('TOPOLOGY_REGION', topology.region);
       step.addEnvironment('RESOURCE_PREFIX', topology.resourcePrefix);
     }
+    this.functions.topology.addEnvironment('HEALTH_CHECKED_WRITER', topology.healthCheckedWriter);
     this.functions.topology.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['ssm:GetParameter', 'ssm:PutParameter'],
@@ -306,6 +314,7 @@ export class BlueGreenSteps extends Construct {
   private grantReplicaPlacements(place: ReplicaPlacements): void {
     const stack = Stack.of(this);
     const replicaStep = this.functions.drReplica;
+    replicaStep.addEnvironment('PARTITION', stack.partition);
     replicaStep.addEnvironment('ACCOUNT_ID', place.account);
     replicaStep.addEnvironment('REPLICA_MULTI_AZ', String(place.multiAz));
     replicaStep.addEnvironment('REPLICA_PORT', String(place.port));

@@ -5,8 +5,8 @@
  *    and the region failover, started approved (`dr failover --promote`, as on-call would after the page),
  *    promotes the real standby (pg_promote) through the simulated RDS.
  * 2. The old primary returns; the retired-writer guard retires it.
- * 3. Re-protect (`dr reprotect`): the DR rebuild creates a replica of the promoted writer in the home region,
- *    a real streaming standby of it.
+ * 3. Re-protect: the DR rebuild, with the input `dr reprotect` gives it, creates a replica of the promoted
+ *    writer in the home region, a real streaming standby of it.
  * 4. Failback (`dr switchover`): back to the home region, zero loss, the write pause measured.
  * After each role change a redeploy (the simulated CloudFormation) must leave the record on the current writer
  * and replace no instance.
@@ -350,11 +350,13 @@ export async function rehearseRegionLoss(ctx: RegionLossContext): Promise<Region
   }
 }
 
-/** Re-protect (`dr reprotect`): the DR rebuild gives the promoted writer a replica in the home region. */
+/** Re-protect: the DR rebuild, as `dr reprotect` starts it, gives the promoted writer a home-region replica. */
 async function reprotectRun(d: PairDeployment, ctx: RegionLossContext): Promise<WorldExecution> {
   const writer = d.config.database.replicaInstanceIdentifier;
   const home = `${d.config.resourcePrefix}-replica-g2`;
-  ctx.say(`re-protect (dr reprotect): ${home}, a streaming standby of ${writer}, in the home region`);
+  ctx.say(
+    `re-protect (the DR rebuild dr reprotect starts): ${home}, a standby of ${writer}, in the home region`,
+  );
   const run = await runInWorld({
     world: d.world,
     file: 'dr-rebuild.asl.json',

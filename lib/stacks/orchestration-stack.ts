@@ -72,7 +72,11 @@ export class OrchestrationStack extends Stack {
         stateMachineArnIn(this, names.regionFailoverStateMachine),
       ],
       // The topology lives beside the failover records that read it.
-      topology: { region: Stack.of(props.failoverDns).region, resourcePrefix: config.resourcePrefix },
+      topology: {
+        region: Stack.of(props.failoverDns).region,
+        resourcePrefix: config.resourcePrefix,
+        healthCheckedWriter: props.primaryEndpoint,
+      },
       replicaPlacements: {
         account: config.account,
         multiAz: config.database.multiAz,

@@ -2,6 +2,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
+  ListExecutionsCommand,
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
@@ -81,7 +82,27 @@ beforeEach(() => {
   sfn.on(StartExecutionCommand).resolves({ executionArn: `${SM_ARN}:x`, startDate: new Date() });
   sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
   sfn.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED', output: '{}' } as never);
+  sfn.on(ListExecutionsCommand).resolves({ executions: [] });
 });
+
+/** A DR rebuild running now, building `replica` for `source`. */
+function running(name: string, source: string, replica: string) {
+  const executionArn = `${SM_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
+  sfn.on(ListExecutionsCommand).resolves({
+    executions: [{ executionArn, name, stateMachineArn: SM_ARN, status: 'RUNNING', startDate: new Date() }],
+  });
+  const input = JSON.stringify({
+    sourceInstanceIdentifier: source,
+    replicaInstanceIdentifier: replica,
+    dns: DNS,
+  });
+  // Running when listed; it ends (succeeded) while it is followed.
+  sfn
+    .on(DescribeExecutionCommand, { executionArn })
+    .resolvesOnce({ executionArn, status: 'RUNNING', input } as never)
+    .resolves({ executionArn, status: 'SUCCEEDED', input, output: '{}' } as never);
+  return executionArn;
+}
 
 describe('dr reprotect', () => {
   it('starts the DR rebuild for the writer the topology names, with a replica identifier of its generation', async () => {
@@ -128,10 +149,31 @@ describe('dr reprotect', () => {
       },
     };
     const refused = await dr(['reprotect'], protectedTopology);
-    expect(refused.code).toBe(2);
+    // A refusal of the current state, not of the command line.
+    expect(refused.code).toBe(1);
     expect(refused.err).toContain('already has a replica, home-db-2 in us-west-2');
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
     // Following (or finishing) the rebuild of that very replica is allowed.
     expect((await dr(['reprotect', '--replica-id', 'home-db-2'], protectedTopology)).code).toBe(0);
+  });
+
+  it('follows a DR rebuild of the same writer that runs already (run again, or the one a migration started), starting none', async () => {
+    running('migrate-7', 'pg-dr-replica', 'pg-dr-replica-dr');
+    const { code, out } = await dr(['reprotect']);
+    expect(code).toBe(0);
+    expect(out).toContain(
+      'DR rebuild migrate-7 already builds pg-dr-replica-dr for pg-dr-replica: following it',
+    );
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('refuses while a DR rebuild of another writer, or of another replica, runs: a second replica is never built', async () => {
+    running('migrate-8', 'green', 'green-dr');
+    const other = await dr(['reprotect']);
+    expect(other.code).toBe(1);
+    expect(other.err).toContain('DR rebuild migrate-8 is running (building green-dr for green)');
+    running('reprotect-9', 'pg-dr-replica', 'pg-dr-replica-g2');
+    expect((await dr(['reprotect', '--replica-id', 'home-db-3'])).code).toBe(1);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 });

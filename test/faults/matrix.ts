@@ -152,6 +152,17 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   },
   {
     workflow: 'DR rebuild',
+    step: 'point SECONDARY',
+    fault: 'the health checks watch a database that is no longer the writer (after a failover or a cutover)',
+    endState:
+      'replica recorded; SECONDARY answers the writer, so the retired primary going away cannot send clients to the read-only replica',
+    test: [
+      'test/workflows/dr-rebuild.test.ts',
+      're-protects after a failover: a replica of the promoted writer in the home region, on its placement, recorded',
+    ],
+  },
+  {
+    workflow: 'DR rebuild',
     step: 'attach the DR parameter group',
     fault: 'the step role lacks rds:ModifyDBInstance (AccessDenied)',
     endState: 'DR still degraded; on-call paged with the cause; rerun with the same input carries on',

@@ -6,6 +6,7 @@ import {
   RebootDBInstanceCommand,
   type DBInstance,
 } from '@aws-sdk/client-rds';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../lambdas/dr-replica/handler';
 import type { Topology } from '../../lambdas/shared/topology';
@@ -32,6 +33,16 @@ const AFTER_CUTOVER: Topology = {
   changedBy: 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-blue-green-migration:m1',
 };
 const withTopology = (topology: Topology) => parameterStore({ [DOCUMENT]: JSON.stringify(topology) });
+const parameterStoreThrottles = () =>
+  mockClient(SSMClient)
+    .on(GetParameterCommand)
+    .rejects(
+      Object.assign(new Error('Rate exceeded'), {
+        name: 'ThrottlingException',
+        $fault: 'client',
+        $retryable: { throttling: true },
+      }),
+    );
 
 const notFound = () =>
   Object.assign(new Error('DBInstance green-dr not found.'), {
@@ -60,14 +71,23 @@ const describes = (instance: DBInstance) =>
 beforeAll(() => {
   Object.assign(process.env, REPLICA_PLACEMENT_ENV);
 });
+/** The sources, in their regions: each keeps automated backups (RDS replicates no source without them). */
+const sourcesKeepBackups = () => {
+  for (const id of ['green', 'pg-dr-replica'])
+    rds
+      .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: id })
+      .resolves({ DBInstances: [{ DBInstanceIdentifier: id, BackupRetentionPeriod: 7 }] });
+};
+
 beforeEach(() => {
   rds.reset();
+  sourcesKeepBackups();
   withTopology(AFTER_CUTOVER);
 });
 
 describe('DR replica step (one idempotent step of the DR rebuild per call)', () => {
   it('creates an encrypted, private, deletion-protected cross-region replica of green, without a parameter group', async () => {
-    rds.on(DescribeDBInstancesCommand).rejects(notFound());
+    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'green-dr' }).rejects(notFound());
     rds
       .on(CreateDBInstanceReadReplicaCommand)
       .resolves({ DBInstance: { DBInstanceIdentifier: 'green-dr', DBInstanceStatus: 'creating' } });
@@ -256,7 +276,7 @@ describe('DR replica step (one idempotent step of the DR rebuild per call)', () 
       ],
       changedBy: 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-region-failover:f1',
     });
-    rds.on(DescribeDBInstancesCommand).rejects(notFound());
+    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'home-1' }).rejects(notFound());
     rds.on(CreateDBInstanceReadReplicaCommand).resolves({ DBInstance: { DBInstanceStatus: 'creating' } });
     const state = await handler({
       ...EVENT,
@@ -333,6 +353,24 @@ describe('DR replica step (one idempotent step of the DR rebuild per call)', () 
     } finally {
       process.env.REPLICA_PLACEMENTS = saved;
     }
+    expect(rds.calls()).toHaveLength(0);
+  });
+
+  it('fails at once, creating nothing, when the source keeps no automated backups (RDS would refuse it every round)', async () => {
+    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'green-dr' }).rejects(notFound());
+    rds
+      .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'green' })
+      .resolves({ DBInstances: [{ DBInstanceIdentifier: 'green', BackupRetentionPeriod: 0 }] });
+    const error = (await handler(EVENT).catch((e: unknown) => e)) as Error;
+    expect(error.name).toBe('DrReplicaFailed');
+    expect(error.message).toContain('green in us-west-2 keeps no automated backups');
+    expect(rds.commandCalls(CreateDBInstanceReadReplicaCommand)).toHaveLength(0);
+  });
+
+  it('leaves a throttled topology read to the next round instead of failing the rebuild', async () => {
+    parameterStoreThrottles();
+    const error = (await handler(EVENT).catch((e: unknown) => e)) as Error;
+    expect(error.name).toBe('RdsRetryable');
     expect(rds.calls()).toHaveLength(0);
   });
 });

@@ -41,11 +41,12 @@ describe('the topology step: recording the roles a workflow changed', () => {
 
   it('records green as the writer after a cutover, with no replica until the DR rebuild records one', async () => {
     const store = parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
-    await expect(recordRoles(ssm, NAMES, CUTOVER, NOW)).resolves.toEqual({
+    await expect(recordRoles(ssm, NAMES, CUTOVER, NOW, BLUE.endpoint)).resolves.toEqual({
       generation: 2,
       written: true,
       writer: 'green.west.rds.example',
       replica: null,
+      records: { primary: 'green.west.rds.example', secondary: 'green.west.rds.example' },
     });
     expect(stored(store)).toMatchObject({
       writer: {
@@ -62,13 +63,16 @@ describe('the topology step: recording the roles a workflow changed', () => {
     expect(store.values.get(NAMES.primaryRecord)).toBe('green.west.rds.example');
     expect(store.values.get(NAMES.secondaryRecord)).toBe('green.west.rds.example');
 
-    await expect(recordRoles(ssm, NAMES, REBUILD, NOW)).resolves.toEqual({
+    await expect(recordRoles(ssm, NAMES, REBUILD, NOW, BLUE.endpoint)).resolves.toEqual({
       generation: 3,
       written: true,
       writer: 'green.west.rds.example',
       replica: 'green-dr.east.rds.example',
+      records: { primary: 'green.west.rds.example', secondary: 'green.west.rds.example' },
     });
-    expect(store.values.get(NAMES.secondaryRecord)).toBe('green-dr.east.rds.example');
+    // The health checks still watch blue: SECONDARY keeps answering green (blue going away must not send
+    // clients to green's read-only replica).
+    expect(store.values.get(NAMES.secondaryRecord)).toBe('green.west.rds.example');
     // A physical replica of green is opened by green's credentials: a failover to it reads them from here.
     expect(stored(store).replica).toEqual({ ...REBUILD.replica, secretId: 'pg-dr/green' });
   });
@@ -77,17 +81,55 @@ describe('the topology step: recording the roles a workflow changed', () => {
     const writer = { ...FIRST.writer, port: 5432 };
     const store = parameterStore({ [NAMES.document]: JSON.stringify({ ...FIRST, writer, replica: null }) });
     const rebuild = { ...REBUILD, writer: FIRST.writer.instanceIdentifier };
-    await recordRoles(ssm, NAMES, { ...rebuild, replica: { ...REBUILD.replica, port: 6543 } }, NOW);
+    await recordRoles(
+      ssm,
+      NAMES,
+      { ...rebuild, replica: { ...REBUILD.replica, port: 6543 } },
+      NOW,
+      BLUE.endpoint,
+    );
     expect(stored(store).replica?.port).toBe(6543);
     const again = parameterStore({ [NAMES.document]: JSON.stringify({ ...FIRST, writer, replica: null }) });
-    await recordRoles(ssm, NAMES, { ...rebuild, replica: { ...REBUILD.replica, port: null } }, NOW);
+    await recordRoles(
+      ssm,
+      NAMES,
+      { ...rebuild, replica: { ...REBUILD.replica, port: null } },
+      NOW,
+      BLUE.endpoint,
+    );
     expect(stored(again).replica?.port).toBe(5432);
+  });
+
+  it('records no second replica: of two rebuilds racing, the first recorded keeps its replica', async () => {
+    const store = parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
+    await recordRoles(ssm, NAMES, CUTOVER, NOW, BLUE.endpoint);
+    await recordRoles(ssm, NAMES, REBUILD, NOW, BLUE.endpoint);
+    const racing = {
+      ...REBUILD,
+      replica: {
+        ...REBUILD.replica,
+        instanceIdentifier: 'green-dr-2',
+        endpoint: 'green-dr-2.east.rds.example',
+      },
+      changedBy: 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-dr-rebuild:reprotect-2',
+    };
+    await expect(recordRoles(ssm, NAMES, racing, NOW, BLUE.endpoint)).rejects.toMatchObject({
+      name: 'TopologyChanged',
+      message: expect.stringContaining('already has a replica, green-dr in us-east-1') as string,
+    });
+    expect(stored(store).replica?.instanceIdentifier).toBe('green-dr');
+    // The same rebuild retried, or run again for the replica it recorded, is not refused.
+    await expect(recordRoles(ssm, NAMES, REBUILD, NOW, BLUE.endpoint)).resolves.toMatchObject({
+      written: false,
+    });
   });
 
   it('writes a retried step once', async () => {
     const store = parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
-    await recordRoles(ssm, NAMES, CUTOVER, NOW);
-    await expect(recordRoles(ssm, NAMES, CUTOVER, new Date(NOW.getTime() + 5000))).resolves.toMatchObject({
+    await recordRoles(ssm, NAMES, CUTOVER, NOW, BLUE.endpoint);
+    await expect(
+      recordRoles(ssm, NAMES, CUTOVER, new Date(NOW.getTime() + 5000), BLUE.endpoint),
+    ).resolves.toMatchObject({
       generation: 2,
       written: false,
     });
@@ -105,21 +147,29 @@ describe('the topology step: recording the roles a workflow changed', () => {
         retired: [BLUE],
       }),
     });
-    await expect(recordRoles(ssm, NAMES, CUTOVER, NOW)).rejects.toMatchObject({
+    await expect(recordRoles(ssm, NAMES, CUTOVER, NOW, BLUE.endpoint)).rejects.toMatchObject({
       name: 'TopologyChanged',
       message:
         '/pg-dr/topology/document: the writer is pg-dr-replica (replica.east.rds.example; generation 4, failover exec-9), ' +
         'not blue.west.rds.example as this cutover was planned for; nothing was recorded',
     });
-    await expect(recordRoles(ssm, NAMES, REBUILD, NOW)).rejects.toMatchObject({ name: 'TopologyChanged' });
+    await expect(recordRoles(ssm, NAMES, REBUILD, NOW, BLUE.endpoint)).rejects.toMatchObject({
+      name: 'TopologyChanged',
+    });
     expect(store.puts).toEqual([]);
   });
 
   it('refuses a replica in the writer’s own region (the topology’s rule)', async () => {
     parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
-    await recordRoles(ssm, NAMES, CUTOVER, NOW);
+    await recordRoles(ssm, NAMES, CUTOVER, NOW, BLUE.endpoint);
     await expect(
-      recordRoles(ssm, NAMES, { ...REBUILD, replica: { ...REBUILD.replica, region: 'us-west-2' } }, NOW),
+      recordRoles(
+        ssm,
+        NAMES,
+        { ...REBUILD, replica: { ...REBUILD.replica, region: 'us-west-2' } },
+        NOW,
+        BLUE.endpoint,
+      ),
     ).rejects.toMatchObject({
       name: 'TopologyInvalid',
       message: expect.stringContaining('replica.region: must differ') as string,
@@ -129,24 +179,27 @@ describe('the topology step: recording the roles a workflow changed', () => {
   it('records a failover: the replica is the writer, the former writer retired, planned from a generation', async () => {
     const store = parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
     const failover = { mode: 'failover', expectedGeneration: 1, changedBy: 'failover exec-1' } as const;
-    await expect(recordRoles(ssm, NAMES, failover, NOW)).resolves.toEqual({
+    await expect(recordRoles(ssm, NAMES, failover, NOW, BLUE.endpoint)).resolves.toEqual({
       generation: 2,
       written: true,
       writer: OLD_REPLICA.endpoint,
       replica: null,
+      records: { primary: OLD_REPLICA.endpoint, secondary: OLD_REPLICA.endpoint },
     });
     expect(stored(store)).toMatchObject({ writer: OLD_REPLICA, replica: null, retired: [BLUE] });
     // Both records answer the new writer: the old one can never win DNS back by turning healthy.
     expect(store.values.get(NAMES.primaryRecord)).toBe(OLD_REPLICA.endpoint);
     expect(store.values.get(NAMES.secondaryRecord)).toBe(OLD_REPLICA.endpoint);
     // Retried: written once. Planned from a generation that is gone: refused.
-    await expect(recordRoles(ssm, NAMES, failover, NOW)).resolves.toMatchObject({ written: false });
+    await expect(recordRoles(ssm, NAMES, failover, NOW, BLUE.endpoint)).resolves.toMatchObject({
+      written: false,
+    });
     await expect(
-      recordRoles(ssm, NAMES, { ...failover, changedBy: 'failover exec-2' }, NOW),
+      recordRoles(ssm, NAMES, { ...failover, changedBy: 'failover exec-2' }, NOW, BLUE.endpoint),
     ).rejects.toMatchObject({ name: 'TopologyChanged' });
     // Nothing to promote: refused, nothing written.
     const degraded = parameterStore({ [NAMES.document]: JSON.stringify({ ...FIRST, replica: null }) });
-    await expect(recordRoles(ssm, NAMES, failover, NOW)).rejects.toMatchObject({
+    await expect(recordRoles(ssm, NAMES, failover, NOW, BLUE.endpoint)).rejects.toMatchObject({
       name: 'TopologyInvalid',
       message: expect.stringContaining('names no replica to take over from pg-dr-primary') as string,
     });
@@ -163,6 +216,7 @@ describe('the topology step: recording the roles a workflow changed', () => {
       const store = parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
       process.env.TOPOLOGY_REGION = 'us-east-1';
       process.env.RESOURCE_PREFIX = 'pg-dr';
+      process.env.HEALTH_CHECKED_WRITER = BLUE.endpoint;
       await expect(
         handler({ ...CUTOVER, to: { instanceIdentifier: 'Bad_Id', endpoint: 'x' } }),
       ).rejects.toMatchObject({

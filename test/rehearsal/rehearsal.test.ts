@@ -123,7 +123,7 @@ describe('npm run rehearsal, in CI mode', () => {
     rmSync(workDir, { recursive: true, force: true });
 
     expect(result.serversStopped).toBe(true);
-    expect(result.servers).toHaveLength(7);
+    expect(result.servers).toHaveLength(6);
     for (const server of result.servers) expect(await listening(server.port)).toBe(false);
 
     const html = htmlReport(result);

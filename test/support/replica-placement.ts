@@ -1,5 +1,6 @@
 /** The environment CDK gives the DR replica step: where a new replica goes, in either region. */
 export const REPLICA_PLACEMENT_ENV = {
+  PARTITION: 'aws',
   ACCOUNT_ID: '111122223333',
   REPLICA_PLACEMENTS: JSON.stringify([
     {

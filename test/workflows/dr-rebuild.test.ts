@@ -2,7 +2,17 @@ import { environmentOf } from '../../lib/local-aws/invoke';
 import { runInWorld } from '../../lib/local-aws/workflow';
 import { drNames } from '../../lib/names';
 import { testConfig } from '../infra/test-config';
-import { afterCutoverTo, afterFailover, RECORD, testWorld, topologyOf, ZONE } from '../support/world';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { changeTopology } from '../../lambdas/shared/topology-change';
+import {
+  afterCutoverTo,
+  afterFailover,
+  RECORD,
+  testWorld,
+  TOPOLOGY,
+  topologyOf,
+  ZONE,
+} from '../support/world';
 
 const NAMES = drNames(testConfig());
 const FILE = 'dr-rebuild.asl.json';
@@ -69,7 +79,7 @@ function rebuild(
 }
 
 describe('DR rebuild, in the local world (its own execution, started by the migration)', () => {
-  it('builds a replica of green, attaches the DR parameters, reboots it, then repoints SECONDARY and tells on-call', async () => {
+  it('builds a replica of green, attaches the DR parameters, reboots it, records it and tells on-call; SECONDARY keeps answering green', async () => {
     const r = rebuild();
     try {
       const result = await r.run();
@@ -88,8 +98,10 @@ describe('DR rebuild, in the local world (its own execution, started by the migr
         'ModifyDBInstance',
         'RebootDBInstance',
       ]);
+      // The health checks watch blue, not green: SECONDARY answers green too (recordTargets), never a
+      // read-only replica because a retired database's check failed.
       expect(r.world.route53.recordSet(RECORD, `${RECORD}-secondary`)?.ResourceRecords).toEqual([
-        { Value: replica?.endpoint },
+        { Value: 'green.local' },
       ]);
       // PRIMARY is untouched.
       expect(r.world.route53.recordSet(RECORD, `${RECORD}-primary`)?.ResourceRecords[0]?.Value).not.toBe(
@@ -107,7 +119,7 @@ describe('DR rebuild, in the local world (its own execution, started by the migr
           endpoint: replica?.endpoint,
         },
       });
-      expect(r.world.ssm.value('us-east-1', '/pg-dr/topology/secondary-record')).toBe(replica?.endpoint);
+      expect(r.world.ssm.value('us-east-1', '/pg-dr/topology/secondary-record')).toBe('green.local');
       expect(r.world.aws.calls.filter((c) => c.error === 'AccessDenied')).toEqual([]);
     } finally {
       r.world.close();
@@ -156,7 +168,7 @@ describe('DR rebuild, in the local world (its own execution, started by the migr
       expect(denied.map((c) => `${c.service}:${c.operation} ${c.error ?? ''}`)).toEqual([
         'rds:ModifyDBInstance AccessDenied',
       ]);
-      expect(r.notified[0]?.subject).toBe('DR rebuild failed: DR is still degraded');
+      expect(r.notified[0]?.subject).toBe('DR rebuild failed: DR may still be degraded');
       expect(r.notified[0]?.message).toContain('not authorized to perform: rds:ModifyDBInstance');
       expect(r.notified[0]?.message).toContain('start the DR rebuild again with the same input');
       // SECONDARY still names the old replica.
@@ -229,10 +241,38 @@ describe('DR rebuild, in the local world (its own execution, started by the migr
         writer: { instanceIdentifier: writer.instanceIdentifier, region: config.secondaryRegion },
         replica: { instanceIdentifier: 'home-g2', region: config.primaryRegion, endpoint: replica?.endpoint },
       });
+      // Both records answer the promoted writer: the health checks watch the retired primary.
+      expect(r.world.route53.recordSet(RECORD, `${RECORD}-secondary`)?.ResourceRecords).toEqual([
+        { Value: writer.endpoint },
+      ]);
+      expect(r.world.aws.calls.filter((c) => c.error === 'AccessDenied')).toEqual([]);
+    } finally {
+      r.world.close();
+    }
+  });
+
+  it('points SECONDARY at the new replica when the writer is the database the health checks watch', async () => {
+    const r = rebuild({ cutoverRecorded: false });
+    try {
+      // The first primary lost its replica (recorded as none): it is re-protected in the DR region.
+      const first = await topologyOf();
+      await changeTopology(new SSMClient({ region: 'us-east-1' }), TOPOLOGY, {
+        expectedGeneration: 1,
+        changedBy: 'test: the replica was lost',
+        now: new Date(),
+        healthCheckedWriter: first.writer.endpoint,
+        next: (t) => ({ writer: t.writer, replica: null, retired: [] }),
+      });
+      const result = await r.run({
+        ...r.input,
+        sourceInstanceIdentifier: first.writer.instanceIdentifier,
+        replicaInstanceIdentifier: 'primary-dr-2',
+      });
+      expect(result.status).toBe('SUCCEEDED');
+      const replica = r.world.rds.instance(config.secondaryRegion, 'primary-dr-2');
       expect(r.world.route53.recordSet(RECORD, `${RECORD}-secondary`)?.ResourceRecords).toEqual([
         { Value: replica?.endpoint },
       ]);
-      expect(r.world.aws.calls.filter((c) => c.error === 'AccessDenied')).toEqual([]);
     } finally {
       r.world.close();
     }

@@ -59,8 +59,23 @@ describe('the topology record', () => {
   });
 
   it('answers the writer on PRIMARY and its replica on SECONDARY, the writer on both while it has none', () => {
-    expect(recordTargets(FIRST)).toEqual({ primary: PRIMARY.endpoint, secondary: REPLICA.endpoint });
-    expect(recordTargets({ ...FIRST, writer: REPLICA, replica: null, retired: [PRIMARY] })).toEqual({
+    expect(recordTargets(FIRST, PRIMARY.endpoint)).toEqual({
+      primary: PRIMARY.endpoint,
+      secondary: REPLICA.endpoint,
+    });
+    // Host names compare as DNS does: case and a final dot do not matter.
+    expect(recordTargets(FIRST, 'PRIMARY.west.rds.example.').secondary).toBe(REPLICA.endpoint);
+    expect(
+      recordTargets({ ...FIRST, writer: REPLICA, replica: null, retired: [PRIMARY] }, PRIMARY.endpoint),
+    ).toEqual({ primary: REPLICA.endpoint, secondary: REPLICA.endpoint });
+  });
+
+  it('answers the writer on both records while the health checks watch another database (after a role change)', () => {
+    // Re-protected after a failover: the checks still watch the retired primary. Were SECONDARY the replica,
+    // the retired primary going away would send every client to the read-only replica.
+    const home = { region: 'us-west-2', instanceIdentifier: 'home-2', endpoint: 'home-2.west.rds.example' };
+    const reprotected: Topology = { ...FIRST, writer: REPLICA, replica: home, retired: [PRIMARY] };
+    expect(recordTargets(reprotected, PRIMARY.endpoint)).toEqual({
       primary: REPLICA.endpoint,
       secondary: REPLICA.endpoint,
     });
@@ -73,6 +88,7 @@ describe('the topology record', () => {
       changedBy: 'failover exec-1',
       now: NOW,
       next: failover,
+      healthCheckedWriter: PRIMARY.endpoint,
     });
     expect(result).toEqual({
       written: true,
@@ -84,6 +100,7 @@ describe('the topology record', () => {
         changedAt: NOW.toISOString(),
         changedBy: 'failover exec-1',
       },
+      records: { primary: REPLICA.endpoint, secondary: REPLICA.endpoint },
     });
     expect(store.puts.map((p) => [p.Name, p.Overwrite])).toEqual([
       [NAMES.document, true],
@@ -97,7 +114,13 @@ describe('the topology record', () => {
 
   it('does not write a retried change twice, but writes its records again', async () => {
     const store = parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
-    const change = { expectedGeneration: 1, changedBy: 'failover exec-1', now: NOW, next: failover };
+    const change = {
+      expectedGeneration: 1,
+      changedBy: 'failover exec-1',
+      now: NOW,
+      next: failover,
+      healthCheckedWriter: PRIMARY.endpoint,
+    };
     await changeTopology(client, NAMES, change);
     store.values.set(NAMES.primaryRecord, PRIMARY.endpoint); // the first attempt stopped before the records
     const again = await changeTopology(client, NAMES, { ...change, now: new Date(NOW.getTime() + 60_000) });
@@ -114,6 +137,7 @@ describe('the topology record', () => {
         expectedGeneration: 2,
         changedBy: 'switchover x',
         now: NOW,
+        healthCheckedWriter: PRIMARY.endpoint,
         next: failover,
       }),
     ).rejects.toMatchObject({
@@ -127,6 +151,7 @@ describe('the topology record', () => {
         expectedGeneration: 3,
         changedBy: 'switchover x',
         now: NOW,
+        healthCheckedWriter: PRIMARY.endpoint,
         next: (t) => ({ writer: t.writer, replica: t.writer, retired: [] }),
       }),
     ).rejects.toMatchObject({ name: 'TopologyInvalid' });
