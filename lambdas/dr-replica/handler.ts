@@ -40,6 +40,8 @@ const environmentSchema = z.object({
   }),
   REPLICA_MULTI_AZ: z.enum(['true', 'false']),
   REPLICA_PORT: z.coerce.number().int().min(1).max(65535),
+  REPLICA_MAX_ALLOCATED_STORAGE_GIB: z.coerce.number().int().min(20).max(65536),
+  REPLICA_MAINTENANCE_WINDOW: z.string().regex(/^[a-z]{3}:\d{2}:\d{2}-[a-z]{3}:\d{2}:\d{2}$/),
 });
 
 const instrumentation = stepInstrumentation('dr-replica');
@@ -58,7 +60,7 @@ function misconfigured(what: string): StepError {
 
 function environment(): {
   regions: RegionPlacement[];
-  shared: { partition: string; account: string; multiAz: boolean; port: number };
+  shared: Parameters<typeof placementFor>[2];
 } {
   const parsed = environmentSchema.safeParse(process.env);
   if (!parsed.success) throw misconfigured(parsed.error.issues.map((i) => i.path.join('.')).join(', '));
@@ -72,6 +74,8 @@ function environment(): {
       account: env.ACCOUNT_ID,
       multiAz: env.REPLICA_MULTI_AZ === 'true',
       port: env.REPLICA_PORT,
+      maxAllocatedStorageGiB: env.REPLICA_MAX_ALLOCATED_STORAGE_GIB,
+      maintenanceWindow: env.REPLICA_MAINTENANCE_WINDOW,
     },
   };
 }

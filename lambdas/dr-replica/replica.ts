@@ -28,6 +28,10 @@ export interface ReplicaPlacement extends Omit<RegionPlacement, 'region'> {
   readonly replicaRegion: string;
   readonly multiAz: boolean;
   readonly port: number;
+  /** Storage autoscaling's ceiling, as the deployed instances have it: a replica that cannot grow stops. */
+  readonly maxAllocatedStorageGiB: number;
+  /** The deployed instances' maintenance window (UTC): a replica that becomes the writer keeps it. */
+  readonly maintenanceWindow: string;
 }
 
 export type ReplicaPhase = 'creating' | 'waiting' | 'attaching-parameters' | 'rebooting' | 'ready';
@@ -62,7 +66,10 @@ export class DrReplicaError extends RoutableError<'DrReplicaConflict' | 'DrRepli
 export function placementFor(
   topology: Topology,
   regions: readonly RegionPlacement[],
-  shared: Pick<ReplicaPlacement, 'partition' | 'account' | 'multiAz' | 'port'>,
+  shared: Pick<
+    ReplicaPlacement,
+    'partition' | 'account' | 'multiAz' | 'port' | 'maxAllocatedStorageGiB' | 'maintenanceWindow'
+  >,
   source: string,
   replica: string,
 ): ReplicaPlacement {
@@ -171,6 +178,7 @@ export async function advanceDrReplica(
           VpcSecurityGroupIds: [...placement.securityGroupIds],
           MultiAZ: placement.multiAz,
           Port: placement.port,
+          MaxAllocatedStorage: placement.maxAllocatedStorageGiB,
           PubliclyAccessible: false,
           DeletionProtection: true,
           CopyTagsToSnapshot: true,
@@ -211,6 +219,8 @@ export async function advanceDrReplica(
       new ModifyDBInstanceCommand({
         DBInstanceIdentifier: replica,
         DBParameterGroupName: placement.parameterGroupName,
+        // Not a CreateDBInstanceReadReplica parameter: set with the parameter group, in the same call.
+        PreferredMaintenanceWindow: placement.maintenanceWindow,
         ApplyImmediately: true,
       }),
     );

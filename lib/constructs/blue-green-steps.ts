@@ -48,6 +48,8 @@ export interface ReplicaPlacements {
   readonly account: string;
   readonly multiAz: boolean;
   readonly port: number;
+  readonly maxAllocatedStorageGiB: number;
+  readonly maintenanceWindow: string;
   readonly regions: readonly {
     readonly region: string;
     readonly subnetGroupName: string;
@@ -318,6 +320,8 @@ export class BlueGreenSteps extends Construct {
     replicaStep.addEnvironment('ACCOUNT_ID', place.account);
     replicaStep.addEnvironment('REPLICA_MULTI_AZ', String(place.multiAz));
     replicaStep.addEnvironment('REPLICA_PORT', String(place.port));
+    replicaStep.addEnvironment('REPLICA_MAX_ALLOCATED_STORAGE_GIB', String(place.maxAllocatedStorageGiB));
+    replicaStep.addEnvironment('REPLICA_MAINTENANCE_WINDOW', place.maintenanceWindow);
     replicaStep.addEnvironment(
       'REPLICA_PLACEMENTS',
       stack.toJsonString(

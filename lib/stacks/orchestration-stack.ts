@@ -8,7 +8,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import type { DrConfig } from '../config';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import { BlueGreenSteps } from '../constructs/blue-green-steps';
+import { BlueGreenSteps, type ReplicaPlacements } from '../constructs/blue-green-steps';
 import { BlueGreenWorkflow } from '../constructs/blue-green-workflow';
 import { DrRebuildWorkflow } from '../constructs/dr-rebuild-workflow';
 import { MigrationSafetyNet } from '../constructs/migration-safety-net';
@@ -77,21 +77,7 @@ export class OrchestrationStack extends Stack {
         resourcePrefix: config.resourcePrefix,
         healthCheckedWriter: props.primaryEndpoint,
       },
-      replicaPlacements: {
-        account: config.account,
-        multiAz: config.database.multiAz,
-        port: config.database.port,
-        regions: [
-          { region: config.primaryRegion, database: props.primary },
-          { region: config.secondaryRegion, database: props.replica },
-        ].map(({ region, database }) => ({
-          region,
-          subnetGroupName: database.subnetGroupName,
-          securityGroupId: database.securityGroup.securityGroupId,
-          parameterGroupName: database.parameterGroupName,
-          kmsKeyArn: database.key.keyArn,
-        })),
-      },
+      replicaPlacements: replicaPlacements(config, props),
     });
     this.drRebuild = new DrRebuildWorkflow(this, 'DrRebuild', {
       drReplica: this.blueGreenSteps.functions.drReplica,
@@ -292,4 +278,28 @@ function drilledChecks(
       : [{ healthCheckId: dns.sidecarHealthCheck.healthCheckId, label: 'sidecar' }]),
   ];
   return { invertCheck, watch };
+}
+
+/** Where a new replica goes in either region: the placement of the database the first deploy made there. */
+function replicaPlacements(
+  config: DrConfig,
+  props: Pick<OrchestrationStackProps, 'primary' | 'replica'>,
+): ReplicaPlacements {
+  return {
+    account: config.account,
+    multiAz: config.database.multiAz,
+    port: config.database.port,
+    maxAllocatedStorageGiB: config.database.maxAllocatedStorageGiB,
+    maintenanceWindow: config.database.preferredMaintenanceWindow,
+    regions: [
+      { region: config.primaryRegion, database: props.primary },
+      { region: config.secondaryRegion, database: props.replica },
+    ].map(({ region, database }) => ({
+      region,
+      subnetGroupName: database.subnetGroupName,
+      securityGroupId: database.securityGroup.securityGroupId,
+      parameterGroupName: database.parameterGroupName,
+      kmsKeyArn: database.key.keyArn,
+    })),
+  };
 }

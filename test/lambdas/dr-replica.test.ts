@@ -101,6 +101,8 @@ describe('DR replica step (one idempotent step of the DR rebuild per call)', () 
       VpcSecurityGroupIds: ['sg-0123'],
       MultiAZ: true,
       Port: 5432,
+      // Storage autoscaling as the deployed instances have it: a replica that cannot grow stops replicating.
+      MaxAllocatedStorage: 1000,
       PubliclyAccessible: false,
       DeletionProtection: true,
       CopyTagsToSnapshot: true,
@@ -151,6 +153,8 @@ describe('DR replica step (one idempotent step of the DR rebuild per call)', () 
     expect(rds.commandCalls(ModifyDBInstanceCommand)[0]?.args[0].input).toEqual({
       DBInstanceIdentifier: 'green-dr',
       DBParameterGroupName: 'pg-dr-replica-params',
+      // The deployed maintenance window (away from the drill): the replica may become the writer.
+      PreferredMaintenanceWindow: 'sat:03:00-sat:04:00',
       ApplyImmediately: true,
     });
   });
