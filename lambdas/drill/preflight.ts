@@ -1,9 +1,12 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { GetHealthCheckCommand, TestDNSAnswerCommand, type Route53Client } from '@aws-sdk/client-route-53';
 import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { normalizeName } from '../shared/dns-name';
 import { hostedZoneProblem } from '../shared/hosted-zone';
 import { describeRunning, runningExecutions } from '../shared/running-workflows';
+import { readTopology, TopologyError } from '../shared/topology';
+import type { TopologyParameterNames } from '../shared/topology-parameters';
 import { healthCheckStatuses } from './checker-health';
 
 export interface ControlPlanePreflightInput {
@@ -20,6 +23,8 @@ export interface ControlPlanePreflightInput {
   /** State machines that must not be running (other drills, migrations), and this execution to ignore. */
   readonly exclusiveWith: readonly string[];
   readonly ownExecutionArn?: string;
+  /** The topology's parameters: the drill drills only the roles it was given (the first deploy's). */
+  readonly topology: TopologyParameterNames;
 }
 
 export interface ControlPlaneClients {
@@ -27,7 +32,35 @@ export interface ControlPlaneClients {
   readonly sfn: Pick<SFNClient, 'send'>;
   /** In us-east-1, where Route 53 publishes HealthCheckStatus. */
   readonly cloudwatch: Pick<CloudWatchClient, 'send'>;
+  /** Parameter Store where the topology lives. */
+  readonly ssm: Pick<SSMClient, 'send'>;
   readonly now?: () => number;
+}
+
+const sameHost = (a: string, b: string) => normalizeName(a) === normalizeName(b);
+
+/**
+ * The drill's input names the first deploy's databases. After a role change (a failover, a switchover, a
+ * cutover) the topology names others, and inverting the health check would drill nothing true (or take a
+ * writer's DNS away): the drill refuses until it follows the topology.
+ */
+async function topologyProblem(
+  deps: Pick<ControlPlaneClients, 'ssm'>,
+  input: Pick<ControlPlanePreflightInput, 'topology' | 'dns'>,
+): Promise<string | undefined> {
+  try {
+    const topology = await readTopology(deps.ssm, input.topology);
+    if (sameHost(topology.writer.endpoint, input.dns.primaryTarget)) return undefined;
+    return (
+      `the topology's writer is ${topology.writer.instanceIdentifier} in ${topology.writer.region} ` +
+      `(generation ${topology.generation}, ${topology.changedBy}), not the primary this drill was deployed with ` +
+      `(${input.dns.primaryTarget}): the drill does not follow the topology yet, so it cannot drill these roles. ` +
+      'A failover paused its schedule: leave it off (docs/runbooks.md)'
+    );
+  } catch (error) {
+    if (error instanceof TopologyError) return `topology: ${error.message}`;
+    throw error;
+  }
 }
 
 /**
@@ -44,6 +77,9 @@ export async function checkControlPlane(
   const zoneProblem = await hostedZoneProblem(deps.route53, input.dns.hostedZoneId);
   // Nothing else can be checked through TestDNSAnswer; say this one thing clearly.
   if (zoneProblem !== undefined) return { problems: [zoneProblem] };
+  // Roles moved: what DNS answers says nothing a drill can use; say why, and nothing misleading.
+  const moved = await topologyProblem(deps, input);
+  if (moved !== undefined) return { problems: [moved] };
 
   const statuses = await healthCheckStatuses(deps.cloudwatch, input.healthCheckIds, {
     now: (deps.now ?? Date.now)(),
@@ -82,7 +118,7 @@ export async function checkControlPlane(
     problems.push(
       secondary === undefined || answer.includes(normalizeName(secondary))
         ? `DNS: ${input.dns.recordName} answers ${shown}, not the primary (a failover in progress, or a health check left inverted? run dr drill restore)`
-        : `DR degraded: ${input.dns.recordName} answers ${shown}, neither the configured primary nor its replica (after a blue-green cutover, rebuild DR and update the DR configuration)`,
+        : `DR degraded: ${input.dns.recordName} answers ${shown}, neither the configured primary nor its replica (see dr status)`,
     );
   }
 

@@ -5,6 +5,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
 import { DRILL_PROBE_PREFIX, DRILL_SERVICE } from '../../lambdas/shared/metric-names';
 import { acknowledgeNagFinding } from '../nag';
 import type { RegionalNetwork } from './regional-network';
@@ -36,6 +37,8 @@ export interface DrillStepsProps {
   readonly onCallTopic: sns.ITopic;
   /** The drill state machine's name: the safety net reads its executions' history. */
   readonly drillStateMachineName: string;
+  /** Where the topology lives: the preflight refuses once its writer is not the drilled primary. */
+  readonly topology: { readonly region: string; readonly resourcePrefix: string };
 }
 
 export type DrillStepName = 'preflight' | 'database' | 'healthCheck' | 'observeDns' | 's3Probe' | 'report';
@@ -112,6 +115,17 @@ export class DrillSteps extends Construct {
       fn.addToRolePolicy(readStatus);
       fn.addToRolePolicy(testAnswers);
     }
+    // The preflight reads the topology (and nothing else in Parameter Store): roles moved, it refuses.
+    preflight.addEnvironment('TOPOLOGY_REGION', props.topology.region);
+    preflight.addEnvironment('RESOURCE_PREFIX', props.topology.resourcePrefix);
+    preflight.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ssm:GetParameter'],
+        resources: [
+          `arn:${stack.partition}:ssm:${props.topology.region}:${stack.account}:parameter${topologyParameterNames(props.topology.resourcePrefix).document}`,
+        ],
+      }),
+    );
     // The preflight refuses a private zone, and a check already inverted or held (disabled) by on-call.
     preflight.addToRolePolicy(
       new iam.PolicyStatement({

@@ -123,6 +123,7 @@ export class OrchestrationStack extends Stack {
       regionFailoverStateMachineArn: failoverArn,
       hostedZoneId: config.hostedZoneId,
       onCallTopic: props.onCallTopic,
+      topology: { region: Stack.of(props.failoverDns).region, resourcePrefix: config.resourcePrefix },
       backups: {
         sourceBucket: names.backupBucket(config.primaryRegion),
         sourceKey: props.primaryBackupKey,

@@ -6,10 +6,14 @@ import {
   TestDNSAnswerCommand,
 } from '@aws-sdk/client-route-53';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { checkControlPlane, type ControlPlanePreflightInput } from '../../lambdas/drill/preflight';
 import { checkDatabases, type DatabasePreflightInput } from '../../lambdas/drill/preflight-databases';
 import type { ConnectionSettings } from '../../lambdas/shared/database';
+import type { Topology } from '../../lambdas/shared/topology';
+import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
+import { parameterStore } from '../support/parameter-store';
 import { freeLoopbackPort, PostgresServer } from '../support/postgres';
 import { execute } from '../support/replication';
 
@@ -17,7 +21,17 @@ const clients = {
   route53: new Route53Client({ region: 'us-east-1' }),
   sfn: new SFNClient({ region: 'us-east-1' }),
   cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
+  ssm: new SSMClient({ region: 'us-east-1' }),
   now: () => Date.parse('2026-11-29T02:00:00Z'),
+};
+const TOPOLOGY = topologyParameterNames('pg-dr');
+/** The first deploy's roles: the ones the drill was deployed with. */
+const FIRST: Topology = {
+  generation: 1,
+  writer: { region: 'us-west-2', instanceIdentifier: 'pg-dr-primary', endpoint: 'primary.example.internal' },
+  replica: { region: 'us-east-1', instanceIdentifier: 'pg-dr-replica', endpoint: 'replica.example.internal' },
+  retired: [],
+  changedBy: 'first deploy',
 };
 const route53 = mockClient(clients.route53);
 const sfn = mockClient(clients.sfn);
@@ -142,7 +156,9 @@ describe('drill preflight: Route 53 and Step Functions', () => {
         },
       ],
     });
+    parameterStore({ [TOPOLOGY.document]: JSON.stringify(FIRST) });
     input = {
+      topology: TOPOLOGY,
       healthCheckIds: ['hc-primary-db', 'hc-replica-db'],
       invertHealthCheckId: 'hc-parent',
       dns: {
@@ -179,7 +195,38 @@ describe('drill preflight: Route 53 and Step Functions', () => {
   it('reports DR degraded when the record names neither the primary nor its replica (after a cutover)', async () => {
     route53.on(TestDNSAnswerCommand).resolves({ RecordData: ['green.example.internal.'] });
     expect((await checkControlPlane(clients, input)).problems).toEqual([
-      'DR degraded: db.provability-fabric.org answers green.example.internal., neither the configured primary nor its replica (after a blue-green cutover, rebuild DR and update the DR configuration)',
+      'DR degraded: db.provability-fabric.org answers green.example.internal., neither the configured primary nor its replica (see dr status)',
+    ]);
+  });
+
+  it('refuses after a role change, saying why, and nothing misleading about DNS (no "dr drill restore")', async () => {
+    // After a region failover: the replica writes, both records answer it.
+    parameterStore({
+      [TOPOLOGY.document]: JSON.stringify({
+        ...FIRST,
+        generation: 2,
+        writer: FIRST.replica,
+        replica: null,
+        retired: [FIRST.writer],
+        changedBy: 'region failover f-1',
+      }),
+    });
+    route53.on(TestDNSAnswerCommand).resolves({ RecordData: ['replica.example.internal.'] });
+    const { problems } = await checkControlPlane(clients, input);
+    expect(problems).toEqual([
+      expect.stringContaining(
+        "the topology's writer is pg-dr-replica in us-east-1 (generation 2, region failover f-1), not the primary this drill was deployed with",
+      ) as unknown,
+    ]);
+    expect(problems.join()).not.toContain('dr drill restore');
+    // Nothing is read from Route 53 beyond the zone: the verdict does not depend on DNS.
+    expect(route53.commandCalls(TestDNSAnswerCommand)).toHaveLength(0);
+  });
+
+  it('refuses when there is no topology (the failover DNS stack not deployed)', async () => {
+    parameterStore({});
+    expect((await checkControlPlane(clients, input)).problems).toEqual([
+      expect.stringContaining('topology: /pg-dr/topology/document: no topology in this region') as unknown,
     ]);
   });
 
