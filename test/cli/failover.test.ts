@@ -1,4 +1,4 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
   DescribeExecutionCommand,
   GetActivityTaskCommand,
@@ -9,6 +9,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
+import { followingIo, stackOutputs } from '../support/cli';
 import type { FailoverIo } from '../../lib/cli/failover-command';
 import { derivedExecutionName } from '../../lib/cli/follow-execution';
 import { runCli } from '../../lib/cli/program';
@@ -34,49 +35,26 @@ const APPROVAL_INPUT = JSON.stringify({
 });
 
 async function dr(argv: string[], answers: string[] = []) {
-  let out = '';
-  let err = '';
-  let clock = Date.parse('2026-11-30T18:00:00Z');
   const asked: string[] = [];
+  const { io: following, written, cli } = followingIo('2026-11-30T18:00:00Z');
   const io: FailoverIo = {
-    out: (t) => (out += t),
-    sfn: new SFNClient({ region: 'us-east-1' }),
-    cloudFormation: new CloudFormationClient({ region: 'us-east-1' }),
-    now: () => clock,
-    sleep: (ms) => {
-      clock += ms;
-      return Promise.resolve();
-    },
+    ...following,
     user: 'oncall',
     ask: (question) => {
       asked.push(question);
       return Promise.resolve(answers.shift() ?? '');
     },
   };
-  const code = await runCli(argv, {
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-    env: {},
-    failoverIo: () => io,
-  });
-  return { code, out, err, asked };
+  const code = await runCli(argv, cli({ failoverIo: () => io }));
+  return { code, ...written, asked };
 }
 
 beforeEach(() => {
   sfn.reset();
   cloudFormation.reset();
-  cloudFormation.on(DescribeStacksCommand, { StackName: 'pg-dr-orchestration' }).resolves({
-    Stacks: [
-      {
-        StackName: 'pg-dr-orchestration',
-        CreationTime: new Date(),
-        StackStatus: 'CREATE_COMPLETE',
-        Outputs: [
-          { OutputKey: 'RegionFailoverStateMachineArn', OutputValue: SM_ARN },
-          { OutputKey: 'FailoverApprovalActivityArn', OutputValue: ACTIVITY_ARN },
-        ],
-      },
-    ],
+  stackOutputs(cloudFormation, {
+    RegionFailoverStateMachineArn: SM_ARN,
+    FailoverApprovalActivityArn: ACTIVITY_ARN,
   });
 });
 

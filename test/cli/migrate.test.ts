@@ -7,7 +7,8 @@ import {
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { executionName, workflowInput, type MigrateIo } from '../../lib/cli/migrate-command';
+import { followingIo, stackOutputs } from '../support/cli';
+import { executionName, workflowInput } from '../../lib/cli/migrate-command';
 import { blueGreenInputSchema } from '../../lambdas/workflow-input/schema';
 import { runCli } from '../../lib/cli/program';
 import { MIGRATE_ARGV } from '../support/bad-values';
@@ -27,41 +28,15 @@ const entered = (name: string, id: number): HistoryEvent => ({
 });
 
 async function dr(argv: string[]) {
-  let out = '';
-  let err = '';
-  let clock = Date.parse('2026-11-24T10:00:00Z');
-  const io: MigrateIo = {
-    out: (t) => (out += t),
-    sfn: new SFNClient({ region: 'us-east-1' }),
-    cloudFormation: new CloudFormationClient({ region: 'us-east-1' }),
-    now: () => clock,
-    sleep: (ms) => {
-      clock += ms;
-      return Promise.resolve();
-    },
-  };
-  const code = await runCli(argv, {
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-    env: {},
-    migrateIo: () => io,
-  });
-  return { code, out, err };
+  const { io, written, cli } = followingIo('2026-11-24T10:00:00Z');
+  const code = await runCli(argv, cli({ migrateIo: () => io }));
+  return { code, ...written };
 }
 
 beforeEach(() => {
   sfn.reset();
   cloudFormation.reset();
-  cloudFormation.on(DescribeStacksCommand, { StackName: 'pg-dr-orchestration' }).resolves({
-    Stacks: [
-      {
-        StackName: 'pg-dr-orchestration',
-        CreationTime: new Date(),
-        StackStatus: 'CREATE_COMPLETE',
-        Outputs: [{ OutputKey: 'BlueGreenStateMachineArn', OutputValue: SM_ARN }],
-      },
-    ],
-  });
+  stackOutputs(cloudFormation, { BlueGreenStateMachineArn: SM_ARN });
   sfn.on(StartExecutionCommand).resolves({ executionArn: EXEC_ARN, startDate: new Date() });
 });
 

@@ -1,4 +1,4 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
@@ -12,6 +12,7 @@ import { runCli } from '../../lib/cli/program';
 import type { ReprotectIo } from '../../lib/cli/reprotect-command';
 import type { Topology } from '../../lambdas/shared/topology';
 import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
+import { followingIo, stackOutputs } from '../support/cli';
 import { parameterStore } from '../support/parameter-store';
 
 const SM_ARN = 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-dr-rebuild';
@@ -40,45 +41,16 @@ const FAILED_OVER: Topology = {
 
 async function dr(argv: string[], topology: Topology = FAILED_OVER) {
   parameterStore({ [topologyParameterNames('pg-dr').document]: JSON.stringify(topology) });
-  let out = '';
-  let err = '';
-  let clock = Date.parse('2026-11-30T18:00:00Z');
-  const io: ReprotectIo = {
-    out: (t) => (out += t),
-    sfn: new SFNClient({ region: 'us-east-1' }),
-    cloudFormation: new CloudFormationClient({ region: 'us-east-1' }),
-    ssm: new SSMClient({ region: 'us-east-1' }),
-    now: () => clock,
-    sleep: (ms) => {
-      clock += ms;
-      return Promise.resolve();
-    },
-  };
-  const code = await runCli(argv, {
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-    env: {},
-    reprotectIo: () => io,
-  });
-  return { code, out, err };
+  const { io, written, cli } = followingIo('2026-11-30T18:00:00Z');
+  const reprotectIo: ReprotectIo = { ...io, ssm: new SSMClient({ region: 'us-east-1' }) };
+  const code = await runCli(argv, cli({ reprotectIo: () => reprotectIo }));
+  return { code, ...written };
 }
 
 beforeEach(() => {
   sfn.reset();
   cloudFormation.reset();
-  cloudFormation.on(DescribeStacksCommand, { StackName: 'pg-dr-orchestration' }).resolves({
-    Stacks: [
-      {
-        StackName: 'pg-dr-orchestration',
-        CreationTime: new Date(),
-        StackStatus: 'CREATE_COMPLETE',
-        Outputs: [
-          { OutputKey: 'DrRebuildStateMachineArn', OutputValue: SM_ARN },
-          { OutputKey: 'DrRebuildDnsInput', OutputValue: JSON.stringify(DNS) },
-        ],
-      },
-    ],
-  });
+  stackOutputs(cloudFormation, { DrRebuildStateMachineArn: SM_ARN, DrRebuildDnsInput: JSON.stringify(DNS) });
   sfn.on(StartExecutionCommand).resolves({ executionArn: `${SM_ARN}:x`, startDate: new Date() });
   sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
   sfn.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED', output: '{}' } as never);
