@@ -34,7 +34,13 @@ import {
   summarizeFailover,
   type FailoverIo,
 } from './failover-command';
-import { addReprotectCommand, defaultReprotectIo, runReprotect, type ReprotectIo } from './reprotect-command';
+import {
+  addReprotectCommand,
+  defaultReprotectIo,
+  runReprotect,
+  summarizeReprotect,
+  type ReprotectIo,
+} from './reprotect-command';
 import {
   addMigrateCommand,
   defaultMigrateIo,
@@ -201,10 +207,7 @@ function addReprotect(
     );
     if (options.json === true)
       io.out(`${JSON.stringify({ ok: outcome.exitCode === EXIT_OK, command: 'reprotect', ...outcome })}\n`);
-    else
-      io.out(
-        `Execution ${outcome.status}.${outcome.error === undefined ? '' : ` Failed: ${outcome.error}${outcome.cause === undefined ? '' : `: ${outcome.cause}`}`}\n`,
-      );
+    else io.out(`${summarizeReprotect(outcome)}\n`);
     if (outcome.exitCode !== EXIT_OK) throw new ExitRequest(outcome.exitCode);
   });
 }

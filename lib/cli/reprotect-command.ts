@@ -194,6 +194,17 @@ export async function runReprotect(options: ReprotectOptions, io: ReprotectIo): 
   );
 }
 
+/** The closing line: how it ended, or that it goes on (RDS may take hours) and how to follow it again. */
+export function summarizeReprotect(outcome: ExecutionOutcome): string {
+  if (outcome.error === 'FollowTimeout')
+    return `Still running (${outcome.executionArn}): RDS goes on building the replica; run dr reprotect again to follow it.`;
+  const failed =
+    outcome.error === undefined
+      ? ''
+      : ` Failed: ${outcome.error}${outcome.cause === undefined ? '' : `: ${outcome.cause}`}`;
+  return `Execution ${outcome.status}.${failed}`;
+}
+
 /** The failover commands' clients, and Parameter Store where the topology lives (beside the failover records). */
 export function defaultReprotectIo(base: FollowIo & Pick<ReprotectIo, 'cloudFormation'>): ReprotectIo {
   return { ...base, ssm: new SSMClient({ region: ROUTE53_METRICS_REGION }) };

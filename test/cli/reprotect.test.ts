@@ -148,4 +148,12 @@ describe('dr reprotect', () => {
     expect((await dr(['reprotect', '--replica-id', 'home-db-3'])).code).toBe(1);
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
+
+  it('says the rebuild goes on when following stops (RDS may take hours), and how to follow it again', async () => {
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' } as never);
+    const { code, out } = await dr(['reprotect', '--timeout', '60000']);
+    expect(code).toBe(1);
+    expect(out).toContain('Still running (');
+    expect(out).toContain('run dr reprotect again to follow it');
+  });
 });
