@@ -14,6 +14,8 @@ const UNFENCE = ['AbortCutover', 'AbortCutoverAfterRollback'];
 const FINISH = ['FinishCutover'];
 /** What records green as the writer once it serves. */
 const RECORD_TOPOLOGY = ['RecordTopology'];
+/** What then points SECONDARY where the topology says (green): never at the replica of a retired blue. */
+const REPOINT_SECONDARY = ['RepointSecondary'];
 /** Every task whose Lambda, still running after the execution ended, could change production under the net. */
 const EFFECTFUL = [...FENCE, ...FLIP, ...UNSYNCHRONIZED_FLIP, ...ROLLBACK, ...UNFENCE, ...FINISH];
 /** A migration that has entered one of these may be fencing or flipping: the net must not act under it. */
@@ -30,7 +32,10 @@ export type MigrationNetAction =
   | 'roll-back'
   /** The execution ended while finishing the cutover: finish it (idempotent), so green serves as DNS says. */
   | 'roll-forward'
-  /** Green serves, but the execution ended before recording it in the topology: record it (idempotent). */
+  /**
+   * Green serves, but the execution ended before recording it in the topology, or before pointing SECONDARY
+   * where the topology says: record it (idempotent), then point SECONDARY.
+   */
   | 'record-topology';
 
 /** What the safety net state machine does next, and the original input's fields its steps need. */
@@ -55,6 +60,7 @@ export interface MigrationNetPlan {
       readonly hostedZoneId: string;
       readonly recordName: string;
       readonly setIdentifier: string;
+      readonly secondarySetIdentifier: string;
     };
   };
 }
@@ -121,12 +127,15 @@ export async function assessMigration(
         ? 'the unsynchronized flip the input accepted passed its final smoke test: green serves'
         : undefined;
   if (greenServes !== undefined) {
-    if (lastIndex(tasks, RECORD_TOPOLOGY, (t) => t.outcome === 'succeeded') >= 0)
-      return plan('none', `${greenServes}, recorded in the topology`);
+    const recorded = lastIndex(tasks, RECORD_TOPOLOGY, (t) => t.outcome === 'succeeded');
+    if (recorded >= 0 && lastIndex(tasks, REPOINT_SECONDARY, (t) => t.outcome === 'succeeded') > recorded)
+      return plan('none', `${greenServes}, recorded in the topology, and SECONDARY repointed`);
+    const missing =
+      recorded >= 0 ? 'SECONDARY may still answer the replica of blue' : 'the topology still names blue';
     const migration = migrationOf(described.input);
     if (migration === undefined)
-      return plan('refuse', `${greenServes}, but the execution input could not be read back to record it`);
-    return plan('record-topology', `${greenServes}, but the topology still names blue`, { migration });
+      return plan('refuse', `${greenServes}, but ${missing}, and the execution input could not be read back`);
+    return plan('record-topology', `${greenServes}, but ${missing}`, { migration });
   }
 
   const still = tasks.filter((t) => t.outcome === 'running' && EFFECTFUL.includes(t.state));
@@ -216,6 +225,7 @@ function migrationOf(input: string | undefined): MigrationNetPlan['migration'] |
       hostedZoneId: i.dns.hostedZoneId,
       recordName: i.dns.recordName,
       setIdentifier: i.dns.setIdentifier,
+      secondarySetIdentifier: i.dns.secondarySetIdentifier,
     },
   };
 }

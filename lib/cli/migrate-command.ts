@@ -98,7 +98,7 @@ export function addMigrateCommand(
     )
     .option(
       '--rebuild-dr',
-      'after the cutover, create a cross-region read replica of green and point SECONDARY at it',
+      'after the cutover, start the DR rebuild: a cross-region read replica of green, recorded in the topology',
     )
     .option(
       '--green-instance-id <id>',

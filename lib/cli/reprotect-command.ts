@@ -1,8 +1,8 @@
 /**
  * `dr reprotect` gives the topology's writer a cross-region replica again, after a failover or a switchover:
  * it starts the DR rebuild (statemachines/dr-rebuild.asl.json) for the writer the topology names, and follows
- * it. The rebuild builds the replica in the other region than the writer's, points SECONDARY at it and records
- * it; RDS may take hours for a large database.
+ * it. The rebuild builds the replica in the other region than the writer's, records it, then points SECONDARY
+ * where the topology says (recordTargets); RDS may take hours for a large database.
  */
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -57,7 +57,7 @@ export function addReprotectCommand(
       .description(
         'Give the writer a cross-region replica again (after a failover or a switchover; docs/runbooks.md, ' +
           'Re-protect): starts the DR rebuild for the writer the topology names. It builds the replica in the ' +
-          'other region, on that region’s placement, points SECONDARY at it and records it. RDS may take hours ' +
+          'other region, on that region’s placement, records it, and points SECONDARY where the topology says. RDS may take hours ' +
           'for a large database: stop following at any time, it carries on; run it again to follow it.',
       ),
   )

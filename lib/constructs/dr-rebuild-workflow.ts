@@ -13,7 +13,7 @@ export const DR_REBUILD_DEFINITION = 'dr-rebuild.asl.json';
 export interface DrRebuildWorkflowProps {
   /** The step that creates the replica of the writer and moves it along (lambdas/dr-replica). */
   readonly drReplica: lambda.IFunction;
-  /** The step that points the SECONDARY record at the new replica (lambdas/dns-flip). */
+  /** The step that points the SECONDARY record where the topology says once the replica is recorded (lambdas/dns-flip). */
   readonly dnsFlip: lambda.IFunction;
   /** The step that records the new replica in the topology (lambdas/topology). */
   readonly topology: lambda.IFunction;
@@ -23,8 +23,8 @@ export interface DrRebuildWorkflowProps {
 }
 
 /**
- * The DR rebuild (re-protect): a cross-region replica of the topology's writer in the other region, then
- * SECONDARY repointed at it. Its own state machine, started (not awaited) by the migration workflow after a
+ * The DR rebuild (re-protect): a cross-region replica of the topology's writer in the other region, recorded
+ * in the topology, then SECONDARY pointed where the topology says (recordTargets). Its own state machine, started (not awaited) by the migration workflow after a
  * cutover and by `dr reprotect` after a failover or switchover: RDS may take many hours to build a replica of
  * a large database, and the migration's fenced window must never wait on it. It changes nothing production
  * serves from (a new instance, then one record that only answers when PRIMARY is unhealthy), so its safety net

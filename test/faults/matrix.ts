@@ -141,6 +141,17 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
     ],
   },
   {
+    workflow: 'blue-green migration',
+    step: 'point SECONDARY',
+    fault: 'Route 53 does not take the SECONDARY change after green is recorded (DnsChangeNotInSync)',
+    endState:
+      'green serves and is recorded; URGENT page: SECONDARY still answers the replica of blue, keep blue, point it at green by hand; the DR rebuild still starts',
+    test: [
+      BG,
+      'pages URGENT when SECONDARY cannot be repointed after the cutover, and still starts the DR rebuild',
+    ],
+  },
+  {
     workflow: 'DR rebuild',
     step: 'create the replica',
     fault: 'the topology does not name the source as the writer (a stale rebuild or re-protect)',
@@ -180,6 +191,16 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
     test: [
       'test/workflows/blue-green-safety-net.test.ts',
       'ended after finishing the cutover but before recording it: the net records green in the topology',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'safety net',
+    fault: 'execution ended after green was recorded, before SECONDARY was pointed at it',
+    endState: 'the net points SECONDARY where the topology says (green), recording nothing new',
+    test: [
+      'test/workflows/blue-green-safety-net.test.ts',
+      'ended after recording green but before repointing SECONDARY: the net repoints it, recording nothing new',
     ],
   },
   {

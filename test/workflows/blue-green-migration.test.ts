@@ -8,6 +8,7 @@ import {
   useBlueGreenHarness,
 } from '../support/blue-green-harness';
 import { execute } from '../support/replication';
+import { DnsFlipError } from '../../lambdas/dns-flip/flip';
 import type { Topology } from '../../lambdas/shared/topology';
 import { afterCutoverTo, TEST_CONFIG, TOPOLOGY, topologyOf } from '../support/world';
 import { drNames } from '../../lib/names';
@@ -31,7 +32,14 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
       drDegraded: true,
       drMessage: expect.stringContaining('still follows blue') as unknown,
     });
-    expect(s.dns).toMatchObject({ value: GREEN_ENDPOINT, upserts: [GREEN_ENDPOINT] });
+    // Both failover records answer green: PRIMARY at the flip, SECONDARY once the topology names green. Left
+    // on the replica of blue, a failing health check on retired blue would send clients to a read-only copy.
+    expect(s.dns).toMatchObject({
+      value: GREEN_ENDPOINT,
+      secondary: GREEN_ENDPOINT,
+      upserts: [GREEN_ENDPOINT, GREEN_ENDPOINT],
+    });
+    expect(result.path.indexOf('RepointSecondary')).toBeGreaterThan(result.path.indexOf('RecordTopology'));
     expect(s.notifications).toEqual([]);
     // Every row blue had is on green; green takes writes with fresh ids; blue refuses them; no subscription left.
     expect(await s.query(h.green, 'SELECT count(*)::int AS n FROM "order"')).toEqual([{ n: 20 }]);
@@ -196,7 +204,7 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
     expect(message).toContain('until the DR rebuild');
     // The advice that would replace the instances (a changed dr.database, redeployed) is gone.
     expect(message).not.toMatch(/update dr\.database|and redeploy/);
-    expect(s.dns).toMatchObject({ value: GREEN_ENDPOINT, secondary: OLD_REPLICA });
+    expect(s.dns).toMatchObject({ value: GREEN_ENDPOINT, secondary: GREEN_ENDPOINT });
     expect(s.notifications).toEqual([]);
 
     // The started execution, run on its own: a replica of green in the DR region, recorded; SECONDARY then
@@ -218,6 +226,37 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
     ]);
   });
 
+  it('pages URGENT when SECONDARY cannot be repointed after the cutover, and still starts the DR rebuild', async () => {
+    const s = await scenario();
+    const result = await s.run(
+      { rebuildDr: true, greenInstanceIdentifier: 'green', drReplicaInstanceIdentifier: 'green-dr' },
+      {
+        RepointSecondary: () => {
+          throw new DnsFlipError('DnsChangeNotInSync', 'change C1 is still PENDING after 600 s');
+        },
+      },
+    );
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path).toEqual(
+      expect.arrayContaining([
+        'RecordTopology',
+        'RepointSecondary',
+        'NotifySecondaryNotRepointed',
+        'StartDrRebuild',
+      ]),
+    );
+    // The cutover stands (PRIMARY on green, green recorded); SECONDARY still answers the replica of blue, and
+    // on-call is told what that risks and what to point it at.
+    expect(s.dns).toMatchObject({ value: GREEN_ENDPOINT, secondary: OLD_REPLICA });
+    expect((await topologyOf()).writer.endpoint).toBe(GREEN_ENDPOINT);
+    expect(s.notifications.map((n) => n.Subject)).toEqual([
+      "URGENT: blue-green migration done, but SECONDARY still answers blue's replica",
+    ]);
+    expect(s.notifications[0]?.Message).toContain('DnsChangeNotInSync');
+    expect(s.notifications[0]?.Message).toContain(`point SECONDARY at ${GREEN_ENDPOINT} by hand`);
+    expect(s.drRebuilds()).toHaveLength(1);
+  });
+
   it('pages and still reports the cutover when the DR rebuild cannot start (its role may not start it: AccessDeniedException)', async () => {
     const s = await scenario();
     const machine = s.world.iam.principalOfArn(s.world.stateMachineArn('pg-dr-blue-green-migration'));
@@ -233,7 +272,7 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
     expect(s.notifications[0]?.Subject).toBe('Blue-green migration done, but the DR rebuild did not start');
     expect(s.notifications[0]?.Message).toContain('AccessDeniedException');
     expect(result.output).toMatchObject({ status: 'cut-over', drDegraded: true });
-    expect(s.dns).toMatchObject({ value: GREEN_ENDPOINT, secondary: OLD_REPLICA });
+    expect(s.dns).toMatchObject({ value: GREEN_ENDPOINT, secondary: GREEN_ENDPOINT });
     expect(s.drRebuilds()).toEqual([]);
   });
 

@@ -7,6 +7,7 @@ import {
   BLUE_ENDPOINT,
   GREEN_ENDPOINT,
   GREEN_INSTANCE,
+  OLD_REPLICA,
   useBlueGreenHarness,
 } from '../support/blue-green-harness';
 import { topologyOf } from '../support/world';
@@ -43,7 +44,14 @@ describe('blue-green safety net, in the local world: a migration that ends abnor
       input: event,
       execution: s.world.stepFunctions.executions.get(netArn),
       waits: { WaitForSteps: 0 },
-      retryIntervals: { Assess: 0, RollbackDns: 0, UnfenceBlue: 1, FinishCutover: 1, RecordTopology: 0 },
+      retryIntervals: {
+        Assess: 0,
+        RollbackDns: 0,
+        UnfenceBlue: 1,
+        FinishCutover: 1,
+        RecordTopology: 0,
+        RepointSecondary: 0,
+      },
       wrap: (state, handler) =>
         state !== 'Assess'
           ? handler
@@ -79,6 +87,18 @@ describe('blue-green safety net, in the local world: a migration that ends abnor
       state,
     );
     return { execution, running };
+  }
+  /** Runs the migration, stopped as it enters RepointSecondary, whose Lambda ends without changing the record. */
+  async function endedBeforeRepointing(s: Scenario) {
+    const stopped = () => Promise.reject(new Error('stopped with its execution'));
+    return s.run(
+      {},
+      {},
+      {},
+      undefined,
+      (state, handler) => (state === 'RepointSecondary' ? stopped : handler),
+      'RepointSecondary',
+    );
   }
   const blueTakesWrites = (s: Scenario, email: string) =>
     s.query(h.blue, `INSERT INTO account (email) VALUES ('${email}')`);
@@ -142,7 +162,9 @@ describe('blue-green safety net, in the local world: a migration that ends abnor
     });
     expect(run?.path).toContain('FinishCutover');
     expect(run?.path).not.toContain('RollbackDns');
-    expect(s.dns.value).toBe(GREEN_ENDPOINT);
+    // Both records answer green, as the migration would have left them: SECONDARY is not left on the replica
+    // of blue, which a failing health check on retired blue would send every client to.
+    expect(s.dns).toMatchObject({ value: GREEN_ENDPOINT, secondary: GREEN_ENDPOINT });
     await s.query(h.green, "INSERT INTO account (email) VALUES ('green-writes@example.org')");
     expect(
       await s.query(h.green, `SELECT subname FROM pg_subscription WHERE subname = '${s.subscription}'`),
@@ -172,6 +194,7 @@ describe('blue-green safety net, in the local world: a migration that ends abnor
       'Assess',
       'Decide',
       'RecordTopology',
+      'RepointSecondary',
       'WasRollForward',
       'NotifyTopologyRecorded',
       'RolledForward',
@@ -181,6 +204,7 @@ describe('blue-green safety net, in the local world: a migration that ends abnor
       writer: { instanceIdentifier: GREEN_INSTANCE, endpoint: GREEN_ENDPOINT },
       changedBy: migration.executionArn,
     });
+    expect(s.dns).toMatchObject({ value: GREEN_ENDPOINT, secondary: GREEN_ENDPOINT });
     expect(netNotifications(s)).toEqual([
       'Blue-green migration ended abnormally: safety net recorded green in the topology',
     ]);
@@ -189,6 +213,46 @@ describe('blue-green safety net, in the local world: a migration that ends abnor
     const again = await net(s, migration.executionArn);
     expect(again.run?.path).toContain('RecordTopology');
     expect((await topologyOf()).generation).toBe(2);
+  });
+
+  it('ended after recording green but before repointing SECONDARY: the net repoints it, recording nothing new', async () => {
+    const s = await scenario();
+    const migration = await endedBeforeRepointing(s);
+    expect(migration.status).toBe('ABORTED');
+    expect((await topologyOf()).writer.endpoint).toBe(GREEN_ENDPOINT);
+    expect(s.dns).toMatchObject({ value: GREEN_ENDPOINT, secondary: OLD_REPLICA });
+
+    const { run } = await net(s, migration.executionArn);
+    expect(run?.status).toBe('SUCCEEDED');
+    expect(run?.path).toEqual([
+      'Remember',
+      'Assess',
+      'Decide',
+      'RecordTopology',
+      'RepointSecondary',
+      'WasRollForward',
+      'NotifyTopologyRecorded',
+      'RolledForward',
+    ]);
+    expect(s.dns).toMatchObject({ value: GREEN_ENDPOINT, secondary: GREEN_ENDPOINT });
+    // The migration's own change is recognised (same author): no second generation.
+    expect((await topologyOf()).generation).toBe(2);
+  });
+
+  it('pages URGENT when the net cannot repoint SECONDARY, naming the target', async () => {
+    const s = await scenario();
+    const migration = await endedBeforeRepointing(s);
+    s.dns.failChanges = true;
+    const { run } = await net(s, migration.executionArn);
+    s.dns.failChanges = false;
+    expect(run?.status).toBe('FAILED');
+    expect(run?.path.slice(-3)).toEqual(['RepointSecondary', 'NotifySecondaryNotRepointed', 'NetFailed']);
+    expect(s.dns.secondary).toBe(OLD_REPLICA);
+    const page = s.world.sns.published.at(-1);
+    expect(page?.subject).toBe(
+      'URGENT blue-green migration ended abnormally: SECONDARY still answers the replica of blue',
+    );
+    expect(page?.message).toContain(`point SECONDARY at ${GREEN_ENDPOINT} by hand`);
   });
 
   it('a failure the workflow handled itself (flip refused, rolled back, unfenced): the net changes nothing', async () => {
