@@ -99,6 +99,45 @@ export function recordTargets(
   return { primary: writer.endpoint, secondary: (replicaAnswers ? replica : writer).endpoint };
 }
 
+/** Where a health probe connects: a member's endpoint, port and the secret that opens it. */
+export interface ProbeTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly secretId: string;
+}
+
+/** What the health probes watch, by the role their metrics carry (lambdas/health-probe/metric.ts). */
+export type ProbeTargets = Readonly<Record<'primary' | 'replica', ProbeTarget>>;
+
+/**
+ * What the health probes watch: the `primary` probes (the writer's own region and the remote observer) the
+ * writer, the `replica` probe the writer's replica, or the writer while it has none (DR degraded, as the
+ * failover and the cutover say; SECONDARY then answers the writer too). A member without a port or secret
+ * takes its writer's, then `defaults` (the configured port and master secret).
+ */
+export function probeTargets(
+  topology: Topology,
+  defaults: { readonly port: number; readonly secretId: string },
+): ProbeTargets {
+  const { writer, replica } = topology;
+  const writerTarget: ProbeTarget = {
+    host: writer.endpoint,
+    port: writer.port ?? defaults.port,
+    secretId: writer.secretId ?? defaults.secretId,
+  };
+  return {
+    primary: writerTarget,
+    replica:
+      replica === null
+        ? writerTarget
+        : {
+            host: replica.endpoint,
+            port: replica.port ?? writerTarget.port,
+            secretId: replica.secretId ?? writerTarget.secretId,
+          },
+  };
+}
+
 export type TopologyErrorName = 'TopologyMissing' | 'TopologyInvalid' | 'TopologyChanged';
 
 export class TopologyError extends RoutableError<TopologyErrorName> {}

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Arn, ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -9,7 +9,7 @@ import { STEPS_SERVICE } from '../../lambdas/shared/metric-names';
 import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
 import { acknowledgeNagFinding } from '../nag';
 import type { RegionalNetwork } from './regional-network';
-import { grantSecretDecrypt } from './secret-access';
+import { grantSecretDecrypt, grantSecretsUnderPrefix } from './secret-access';
 import { stepLambda } from './step-lambda';
 
 export interface BlueGreenStepsProps {
@@ -204,17 +204,6 @@ export class BlueGreenSteps extends Construct {
   constructor(scope: Construct, id: string, props: BlueGreenStepsProps) {
     super(scope, id);
     const migrationsSource = path.resolve(props.migrationsDirectory);
-    const stack = Stack.of(this);
-    const secretArnPattern = Arn.format(
-      {
-        service: 'secretsmanager',
-        resource: 'secret',
-        resourceName: `${props.secretNamePrefix}*`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      },
-      stack,
-    );
-
     const make = (name: StepName, spec: StepSpec): nodejs.NodejsFunction => {
       const fn = stepLambda(this, name, {
         entry: spec.entry,
@@ -248,23 +237,12 @@ export class BlueGreenSteps extends Construct {
           : {}),
       });
       if (spec.inVpc) {
-        fn.addToRolePolicy(
-          new iam.PolicyStatement({
-            actions: ['secretsmanager:GetSecretValue'],
-            resources: [secretArnPattern],
-          }),
+        grantSecretsUnderPrefix(
+          fn,
+          props.secretNamePrefix,
+          'Blue and green are chosen per migration, so their secrets are not known at synth',
         );
         grantSecretDecrypt(fn, props.secretKeys);
-      }
-      if (fn.role !== undefined) {
-        if (spec.inVpc) {
-          acknowledgeNagFinding(
-            fn.role,
-            `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${stack.region}:${stack.account}:secret:${props.secretNamePrefix}*]`,
-            'Blue and green are chosen per migration, so their secrets are not known at synth; access is limited to ' +
-              `secrets named under ${props.secretNamePrefix}.`,
-          );
-        }
       }
       return fn;
     };

@@ -22,25 +22,32 @@ import { acknowledgeLambdaBaseline, acknowledgeNistFinding } from '../nag';
 import { LAMBDA_BUNDLING, lambdaEntry, NODE_RUNTIME, recordEntry } from './lambda-packaging';
 import { pageOnCall } from './paging-alarm';
 import type { RegionalNetwork } from './regional-network';
-import { grantSecretDecrypt, grantSecretRead } from './secret-access';
+import { grantSecretDecrypt, grantSecretRead, grantSecretsUnderPrefix } from './secret-access';
 
 export interface HealthProbeProps {
   readonly network: RegionalNetwork;
   readonly role: DatabaseRole;
+  /** Its function's physical name: the probe sync (ProbeTargetSync) changes what it watches by this name. */
+  readonly functionName: string;
   /**
-   * The database to probe. With `connections` (the database in this region) the probe's security group is
-   * allowed into it; without (the primary seen from the secondary region) the database admits the peered
-   * CIDR, and `cidr` is where the probe may connect.
+   * What it probes when first deployed. The probe sync then points it at what the topology says, which may
+   * be in either region: it may connect to this VPC and to the peered one (`peerCidr`, whose databases admit
+   * this region's CIDR), and the databases of this region in `admittedBy` let its security group in.
    */
   readonly database: {
-    readonly connections?: ec2.IConnectable;
-    readonly cidr?: string;
     readonly host: string;
     readonly port: number;
   };
+  readonly admittedBy: readonly ec2.IConnectable[];
+  readonly peerCidr: string;
   readonly databaseName: string;
   /** Name of the master secret; in the secondary region the same name resolves to its replica. */
   readonly secretName: string;
+  /**
+   * A writer the topology names may be opened by its own secret (a cutover's green, under the blue-green
+   * prefix): the probe may read those too, in its own region.
+   */
+  readonly secretNamePrefix: string;
   /** Key that encrypts the secret (or its replica) in this region. */
   readonly secretKey: kms.IKey;
   readonly settings: DrConfig['healthCheck'];
@@ -60,6 +67,7 @@ export interface HealthProbeProps {
  */
 export class HealthProbe extends Construct {
   readonly function: nodejs.NodejsFunction;
+  readonly securityGroup: ec2.SecurityGroup;
   readonly reachableMetric: cloudwatch.Metric;
   readonly unreachableAlarm: cloudwatch.Alarm;
 
@@ -68,26 +76,7 @@ export class HealthProbe extends Construct {
     const { settings } = props;
     const rounds = 60 / settings.probeIntervalSeconds;
 
-    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: props.network.vpc,
-      description: `Health probe of the ${props.role} database`,
-      allowAllOutbound: false,
-    });
-    securityGroup.addEgressRule(
-      ec2.Peer.ipv4(props.network.cidr),
-      ec2.Port.tcp(443),
-      'Secrets Manager endpoint',
-    );
-    props.database.connections?.connections.allowFrom(
-      securityGroup,
-      ec2.Port.tcp(props.database.port),
-      `${props.role} health probe`,
-    );
-    securityGroup.addEgressRule(
-      ec2.Peer.ipv4(props.database.cidr ?? props.network.cidr),
-      ec2.Port.tcp(props.database.port),
-      `PostgreSQL ${props.role}`,
-    );
+    const securityGroup = (this.securityGroup = this.probeSecurityGroup(props));
 
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.ONE_MONTH,
@@ -95,6 +84,7 @@ export class HealthProbe extends Construct {
     });
 
     this.function = new nodejs.NodejsFunction(this, 'Function', {
+      functionName: props.functionName,
       description: `Probes the ${props.role} PostgreSQL database every ${settings.probeIntervalSeconds} s`,
       entry: lambdaEntry('health-probe', 'handler.ts'),
       handler: 'handler',
@@ -108,6 +98,8 @@ export class HealthProbe extends Construct {
       securityGroups: [securityGroup],
       logGroup,
       tracing: lambda.Tracing.ACTIVE,
+      // DB_HOST, DB_PORT and DB_SECRET_ID are the first deploy's; the probe sync changes them in place to what
+      // the topology says (a deploy that updates the function writes these back until the sync's next run).
       environment: {
         DB_HOST: props.database.host,
         DB_PORT: String(props.database.port),
@@ -126,6 +118,11 @@ export class HealthProbe extends Construct {
     });
     recordEntry(this.function, 'health-probe', 'handler.ts');
     grantSecretRead(this.function, props.secretName);
+    grantSecretsUnderPrefix(
+      this.function,
+      props.secretNamePrefix,
+      'The writer the topology names is known only at run time (a cutover makes green, opened by its own secret, the writer)',
+    );
     grantSecretDecrypt(this.function, [props.secretKey]);
 
     if (this.function.role !== undefined) acknowledgeLambdaBaseline(this.function.role, { inVpc: true });
@@ -176,6 +173,39 @@ export class HealthProbe extends Construct {
       );
     }
     this.pageAboutSilenceAndErrors(props, metric);
+  }
+
+  /**
+   * May reach Secrets Manager in this VPC and PostgreSQL in both VPCs (the writer the topology names may be in
+   * either region); this region's databases in `admittedBy` let it in.
+   */
+  private probeSecurityGroup(props: HealthProbeProps): ec2.SecurityGroup {
+    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.network.vpc,
+      description: `Health probe of the ${props.role} database`,
+      allowAllOutbound: false,
+    });
+    securityGroup.addEgressRule(
+      ec2.Peer.ipv4(props.network.cidr),
+      ec2.Port.tcp(443),
+      'Secrets Manager endpoint',
+    );
+    for (const database of props.admittedBy)
+      database.connections.allowFrom(
+        securityGroup,
+        ec2.Port.tcp(props.database.port),
+        `${props.role} health probe`,
+      );
+    for (const [cidr, where] of [
+      [props.network.cidr, 'this region'],
+      [props.peerCidr, 'the peered region'],
+    ] as const)
+      securityGroup.addEgressRule(
+        ec2.Peer.ipv4(cidr),
+        ec2.Port.tcp(props.database.port),
+        `PostgreSQL in ${where} (the ${props.role} the topology names)`,
+      );
+    return securityGroup;
   }
 
   /** Pages when the probe publishes nothing (blind), or answers but cannot complete (errors). */

@@ -2,6 +2,7 @@ import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { acknowledgeNagFinding } from '../nag';
 
 /**
  * Lets a function decrypt secrets encrypted with these keys, only on behalf of Secrets Manager in its own
@@ -39,4 +40,34 @@ export function grantSecretRead(fn: lambda.Function, secretName: string): void {
       ],
     }),
   );
+}
+
+/**
+ * Lets a function read every secret named under a prefix (GetSecretValue only), in its own region: for the
+ * secrets of databases chosen after synth (a migration's blue and green, the writer a topology names).
+ */
+export function grantSecretsUnderPrefix(fn: lambda.Function, prefix: string, why: string): void {
+  const stack = Stack.of(fn);
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [
+        Arn.format(
+          {
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName: `${prefix}*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          },
+          stack,
+        ),
+      ],
+    }),
+  );
+  if (fn.role !== undefined)
+    acknowledgeNagFinding(
+      fn.role,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${stack.region}:${stack.account}:secret:${prefix}*]`,
+      `${why}: access is limited to secrets named under ${prefix}.`,
+    );
 }

@@ -24,6 +24,8 @@ export interface StepLambdaSpec {
     readonly securityGroup: ec2.ISecurityGroup;
   };
   readonly environment?: Record<string, string>;
+  /** A fixed physical name, for a function other stacks or regions name (otherwise CloudFormation names it). */
+  readonly functionName?: string;
   readonly bundling?: Partial<nodejs.BundlingOptions>;
 }
 
@@ -33,6 +35,7 @@ export interface StepLambdaSpec {
  */
 export function stepLambda(scope: Construct, id: string, spec: StepLambdaSpec): nodejs.NodejsFunction {
   const fn = new nodejs.NodejsFunction(scope, id, {
+    ...(spec.functionName === undefined ? {} : { functionName: spec.functionName }),
     description: spec.description,
     entry: lambdaEntry(...spec.entry),
     handler: spec.handler,

@@ -13,6 +13,7 @@ import { BlueGreenWorkflow } from '../constructs/blue-green-workflow';
 import { DrRebuildWorkflow } from '../constructs/dr-rebuild-workflow';
 import { MigrationSafetyNet } from '../constructs/migration-safety-net';
 import { RegionFailover } from '../constructs/region-failover';
+import { ProbeTargetSync } from '../constructs/probe-target-sync';
 import { RetiredWriterGuard } from '../constructs/retired-writer-guard';
 import type { PrimaryDatabase } from '../constructs/primary-database';
 import type { ReplicaDatabase } from '../constructs/replica-database';
@@ -52,6 +53,7 @@ export class OrchestrationStack extends Stack {
   readonly drill: FailoverDrill;
   readonly regionFailover: RegionFailover;
   readonly retiredWriterGuard: RetiredWriterGuard;
+  readonly probeSync: ProbeTargetSync;
   /** The pg-dr-disaster-recovery dashboard; buildDrApp puts every paging alarm of the app on it. */
   readonly dashboard: DrDashboard;
 
@@ -151,6 +153,15 @@ export class OrchestrationStack extends Stack {
     });
     this.regionFailover = this.addRegionFailover(props, drillArn, migrationArn);
     this.retiredWriterGuard = this.addRetiredWriterGuard(config, props.onCallTopic);
+    this.probeSync = new ProbeTargetSync(this, 'ProbeTargetSync', {
+      probes: names.healthProbes,
+      topology: { region: Stack.of(props.failoverDns).region, resourcePrefix: config.resourcePrefix },
+      databasePort: config.database.port,
+      masterSecretName: config.database.secretName,
+      functionName: names.probeSyncFunction,
+      alarmName: names.alarms.probeSyncFailing,
+      onCallTopic: props.onCallTopic,
+    });
     this.dashboard = new DrDashboard(this, 'Dashboard', {
       dashboardName: names.dashboard,
       budgets: config.drill.budgets,

@@ -78,13 +78,16 @@ export class PrimaryRegionStack extends Stack {
     this.probe = new HealthProbe(this, 'HealthProbe', {
       network: this.network,
       role: 'primary',
+      functionName: names.healthProbeFunction('primary'),
       database: {
-        connections: this.database.instance,
         host: this.database.instance.dbInstanceEndpointAddress,
         port: config.database.port,
       },
+      admittedBy: [this.database.instance],
+      peerCidr: config.network.secondaryCidr,
       databaseName: config.database.databaseName,
       secretName: config.database.secretName,
+      secretNamePrefix: config.blueGreen.secretNamePrefix,
       secretKey: dataKey.key,
       settings: config.healthCheck,
       evaluationPeriods: config.healthCheck.alarmEvaluationPeriods,

@@ -49,13 +49,16 @@ export class SecondaryRegionStack extends Stack {
     this.probe = new HealthProbe(this, 'HealthProbe', {
       network: foundation.network,
       role: 'replica',
+      functionName: names.healthProbeFunction('replica'),
       database: {
-        connections: this.replica.instance,
         host: this.replica.instance.dbInstanceEndpointAddress,
         port: config.database.port,
       },
+      admittedBy: [this.replica.instance],
+      peerCidr: config.network.primaryCidr,
       databaseName: config.database.databaseName,
       secretName: config.database.secretName,
+      secretNamePrefix: config.blueGreen.secretNamePrefix,
       secretKey: foundation.dataKey.key,
       settings: config.healthCheck,
       evaluationPeriods: config.healthCheck.alarmEvaluationPeriods,
@@ -73,13 +76,17 @@ export class SecondaryRegionStack extends Stack {
     this.remoteProbe = new HealthProbe(this, 'PrimaryRemoteProbe', {
       network: foundation.network,
       role: 'primary-remote',
+      functionName: names.healthProbeFunction('primary-remote'),
       database: {
-        cidr: config.network.primaryCidr,
         host: primary.database.instance.dbInstanceEndpointAddress,
         port: config.database.port,
       },
+      // After a failover or a failback to this region, the writer it watches is this region's database.
+      admittedBy: [this.replica.instance],
+      peerCidr: config.network.primaryCidr,
       databaseName: config.database.databaseName,
       secretName: config.database.secretName,
+      secretNamePrefix: config.blueGreen.secretNamePrefix,
       secretKey: foundation.dataKey.key,
       settings: config.healthCheck,
       evaluationPeriods: config.healthCheck.remoteAlarmEvaluationPeriods,

@@ -16,6 +16,7 @@ const SERVICES: Record<string, string> = {
   ssm: 'ssm',
   cloudwatch: 'cloudwatch',
   sns: 'sns',
+  lambda: 'lambda',
 };
 /** Operations whose IAM action has another name. */
 const ACTION_OF: Record<string, string> = { 's3:HeadObject': 's3:GetObject' };
@@ -106,8 +107,9 @@ describe('IAM derived from the code each Lambda runs', () => {
 
   it('finds every step function and probe', () => {
     // 3 probes (the primary in its region and from the secondary, the replica), 11 blue-green steps, 7 drill
-    // steps, the drill's safety net, the migration safety net's assess, the region failover's two steps.
-    expect(functions).toHaveLength(25);
+    // steps, the drill's safety net, the migration safety net's assess, the region failover's two steps, the
+    // probe sync.
+    expect(functions).toHaveLength(26);
   });
 
   it.each(functions.map((f) => [f.name, f] as const))(

@@ -333,3 +333,60 @@ describe('blue-green steps (orchestration stack)', () => {
     expect(ssm.map((s) => s.Action)).toEqual(['ssm:GetParameter']);
   });
 });
+
+describe('probe sync (orchestration stack): the health probes follow the topology', () => {
+  const { stacks } = synthApp();
+  const template = Template.fromStack(stacks.orchestration);
+  const [logicalId, fn] = Object.entries(
+    template.findResources('AWS::Lambda::Function', {
+      Properties: { FunctionName: 'pg-dr-probe-sync' },
+    }) as Record<string, Fn>,
+  )[0] ?? ['', undefined];
+  const statements = () => {
+    const roleRef = (fn?.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    return Object.values(template.findResources('AWS::IAM::Policy') as Record<string, Policy>)
+      .filter((p) => p.Properties.Roles.some((r) => r.Ref === roleRef))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((s) => !JSON.stringify(s.Action).includes('xray:'));
+  };
+
+  it('runs every minute and knows each probe by its fixed name and region', () => {
+    expect(fn).toBeDefined();
+    expect(JSON.parse(String(fn?.Properties.Environment.Variables.PROBES))).toEqual([
+      { role: 'primary', region: 'us-west-2', functionName: 'pg-dr-primary-health-probe' },
+      { role: 'primary-remote', region: 'us-east-1', functionName: 'pg-dr-primary-remote-health-probe' },
+      { role: 'replica', region: 'us-east-1', functionName: 'pg-dr-replica-health-probe' },
+    ]);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId, 'Arn'] } })],
+    });
+  });
+
+  it('may read the topology document and read and change only the three probe functions', () => {
+    const actions = statements().map((s) => [s.Action, JSON.stringify(s.Resource)] as const);
+    expect(actions).toEqual([
+      [
+        'ssm:GetParameter',
+        expect.stringContaining(':ssm:us-east-1:111122223333:parameter/pg-dr/topology/document'),
+      ],
+      [
+        ['lambda:GetFunctionConfiguration', 'lambda:UpdateFunctionConfiguration'],
+        expect.stringContaining('lambda:us-west-2:111122223333:function:pg-dr-primary-health-probe'),
+      ],
+    ]);
+    const resources = JSON.stringify(statements()[1]?.Resource);
+    expect(resources.match(/:function:/g)).toHaveLength(3);
+    expect(resources).not.toContain('*');
+  });
+
+  it('pages when it has failed or not run for 15 minutes (a probe still watches a retired database)', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'pg-dr-probe-sync-failing',
+      MetricName: 'Errors',
+      EvaluationPeriods: 15,
+      TreatMissingData: 'breaching',
+      AlarmActions: Match.anyValue(),
+    });
+  });
+});

@@ -232,6 +232,8 @@ describe('DR topology (default configuration with a sidecar)', () => {
       expect(toReplica.map((rule) => rule.Description).sort()).toEqual([
         'PostgreSQL from the peered region (recovery tooling, probes)',
         'Recovery tooling',
+        // After a failover this region's database is the writer the remote observer watches.
+        'primary-remote health probe',
         'replica health probe',
       ]);
       const tooling = toReplica.find((rule) => rule.Description === 'Recovery tooling');
@@ -355,6 +357,8 @@ describe('DR topology (default configuration with a sidecar)', () => {
           Environment: Match.objectLike({ Variables: Match.objectLike({ DB_ROLE: role }) }),
         });
         expect(fn).toMatchObject({
+          // Fixed: the probe sync changes what it watches by this name, from another region.
+          FunctionName: `pg-dr-${role}-health-probe`,
           Runtime: 'nodejs24.x',
           Timeout: 60,
           VpcConfig: { SubnetIds: anArray() },
@@ -411,10 +415,27 @@ describe('DR topology (default configuration with a sidecar)', () => {
           actionsOf(s).includes('secretsmanager:GetSecretValue'),
         );
         expect(secretStatements.length).toBeGreaterThan(0);
+        // The master secret, and the secrets of writers a topology may name (a cutover's green, under the
+        // blue-green prefix), in its own region only.
+        const secretNames = secretStatements.map((st) =>
+          JSON.stringify(st.Resource)
+            .replace(/.*:secret:/, '')
+            .replace(/["\]}]+$/, ''),
+        );
+        expect([...new Set(secretNames)].sort()).toEqual(['pg-dr/*', 'pg-dr/postgres-master-??????']);
         for (const statement of secretStatements)
           expect(JSON.stringify(statement.Resource)).toContain(
-            `:secretsmanager:${region}:111122223333:secret:pg-dr/postgres-master-??????`,
+            `:secretsmanager:${region}:111122223333:secret:`,
           );
+        // It may reach PostgreSQL in both VPCs: the writer the topology names may be in either region.
+        const probeGroup = Object.values(resourcesOf(t, 'AWS::EC2::SecurityGroup')).find(
+          (g) => g.Properties?.GroupDescription === `Health probe of the ${role} database`,
+        );
+        const egress = (probeGroup?.Properties?.SecurityGroupEgress as { CidrIp: string; FromPort: number }[])
+          .filter((rule) => rule.FromPort === 5432)
+          .map((rule) => rule.CidrIp)
+          .sort();
+        expect(egress).toEqual(['10.10.0.0/16', '10.20.0.0/16']);
         const decrypt = statementsOf(t).filter(
           (s) =>
             actionsOf(s).includes('kms:Decrypt') &&

@@ -17,6 +17,7 @@ const SERVICE_OF_PACKAGE: Record<string, ServiceName> = {
   cloudformation: 'cloudformation',
   cloudwatch: 'cloudwatch',
   sns: 'sns',
+  lambda: 'lambda',
 };
 
 function files(dir: string): string[] {

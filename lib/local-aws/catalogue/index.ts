@@ -1,4 +1,5 @@
 import { CLOUDFORMATION, CLOUDWATCH, EVENTBRIDGE, SNS_SERVICE } from './control-plane';
+import { LAMBDA } from './lambda';
 import { RDS } from './rds';
 import { ROUTE53 } from './route53';
 import { S3 } from './s3';
@@ -21,6 +22,7 @@ export const CATALOGUE: readonly ServiceEntry[] = [
   CLOUDFORMATION,
   CLOUDWATCH,
   SNS_SERVICE,
+  LAMBDA,
 ];
 
 export function serviceEntry(service: ServiceName): ServiceEntry {

@@ -22,7 +22,8 @@ export type ServiceName =
   | 'events'
   | 'cloudformation'
   | 'cloudwatch'
-  | 'sns';
+  | 'sns'
+  | 'lambda';
 
 export interface BehaviourRow {
   /** Stable id, `<service>.<Operation>.<key>`; simulator tests name it in brackets. */
