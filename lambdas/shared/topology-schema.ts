@@ -85,10 +85,11 @@ const sameHost = (a: string, b: string) =>
 /**
  * What the failover records answer. PRIMARY: the writer. SECONDARY, which Route 53 answers whenever the
  * PRIMARY record's health check is unhealthy: the writer's replica, but only while the writer is the database
- * that check watches (`healthCheckedWriter`, the primary the first deploy created: the probes do not follow the
- * topology yet). After any role change the check watches a database that is no longer the writer, and its
- * verdict says nothing about the writer: SECONDARY then answers the writer too, so a retired or deleted former
- * primary can never send clients to the read-only replica. Moving the writer is then the region failover's job.
+ * that check watched when first deployed (`healthCheckedWriter`, the first deploy's primary). The probes follow
+ * the topology (probeTargets, through the probe sync), but a probe in a region the sync cannot reach keeps
+ * watching a database that is no longer the writer, and its verdict must never send clients to the read-only
+ * replica: after any role change SECONDARY answers the writer too. Moving the writer is then the region
+ * failover's job.
  */
 export function recordTargets(
   topology: Topology,

@@ -2,9 +2,8 @@
  * The topology: which database is the writer, which is its DR replica in the other region, and which former
  * writers are retired (fenced, never to serve writes again). It is the one source of truth every role change
  * updates (blue-green cutover, failover, switchover, failback) and everything else follows: the failover
- * records (through recordTargets and CloudFormation dynamic references), the drill's preflight and the DR
- * rebuild (read at run time), and `dr status`; the probes and health checks do not follow it yet
- * (docs/topology.md). docs/topology.md says why it is a record and not renamed instances.
+ * records (through recordTargets and CloudFormation dynamic references), the health probes (probeTargets, through
+ * the probe sync), the drill's preflight and the DR rebuild (read at run time), and `dr status`. docs/topology.md says why it is a record and not renamed instances.
  *
  * It lives in SSM Parameter Store (topology-parameters.ts). This module reads it; topology-change.ts writes
  * it (kept apart, so a step that only reads may only read).

@@ -70,7 +70,7 @@ describe('the topology step: recording the roles a workflow changed', () => {
       replica: 'green-dr.east.rds.example',
       records: { primary: 'green.west.rds.example', secondary: 'green.west.rds.example' },
     });
-    // The health checks still watch blue: SECONDARY keeps answering green (blue going away must not send
+    // The health checks were deployed watching blue: SECONDARY keeps answering green (blue going away must not send
     // clients to green's read-only replica).
     expect(store.values.get(NAMES.secondaryRecord)).toBe('green.west.rds.example');
     // A physical replica of green is opened by green's credentials: a failover to it reads them from here.

@@ -208,7 +208,7 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
     expect(s.notifications).toEqual([]);
 
     // The started execution, run on its own: a replica of green in the DR region, recorded; SECONDARY then
-    // answers what the topology says: green itself, as the health checks still watch blue (recordTargets).
+    // answers what the topology says: green itself, as the writer is not the first deploy's primary (recordTargets).
     s.world.rds.addInstance({ id: 'green', region: 'us-west-2' });
     const rebuilt = await runInWorld({
       world: s.world,

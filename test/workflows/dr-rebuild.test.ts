@@ -98,7 +98,7 @@ describe('DR rebuild, in the local world (its own execution, started by the migr
         'ModifyDBInstance',
         'RebootDBInstance',
       ]);
-      // The health checks watch blue, not green: SECONDARY answers green too (recordTargets), never a
+      // The health checks were deployed watching blue, not green: SECONDARY answers green too (recordTargets), never a
       // read-only replica because a retired database's check failed.
       expect(r.world.route53.recordSet(RECORD, `${RECORD}-secondary`)?.ResourceRecords).toEqual([
         { Value: 'green.local' },
