@@ -21,18 +21,17 @@ export function grantSecretDecrypt(fn: lambda.Function, keys: readonly kms.IKey[
   );
 }
 
-/** Lets a function read one secret by name (GetSecretValue only), in the function's own region. */
-export function grantSecretRead(fn: lambda.Function, secretName: string): void {
+/** Lets a function GetSecretValue on the secrets whose ARN resource name matches `pattern`, in its own region. */
+function allowSecretValue(fn: lambda.Function, pattern: string): void {
   fn.addToRolePolicy(
     new iam.PolicyStatement({
       actions: ['secretsmanager:GetSecretValue'],
-      // Secrets Manager appends six random characters to a secret's ARN.
       resources: [
         Arn.format(
           {
             service: 'secretsmanager',
             resource: 'secret',
-            resourceName: `${secretName}-??????`,
+            resourceName: pattern,
             arnFormat: ArnFormat.COLON_RESOURCE_NAME,
           },
           Stack.of(fn),
@@ -42,28 +41,19 @@ export function grantSecretRead(fn: lambda.Function, secretName: string): void {
   );
 }
 
+/** Lets a function read one secret by name (GetSecretValue only), in the function's own region. */
+export function grantSecretRead(fn: lambda.Function, secretName: string): void {
+  // Secrets Manager appends six random characters to a secret's ARN.
+  allowSecretValue(fn, `${secretName}-??????`);
+}
+
 /**
  * Lets a function read every secret named under a prefix (GetSecretValue only), in its own region: for the
  * secrets of databases chosen after synth (a migration's blue and green, the writer a topology names).
  */
 export function grantSecretsUnderPrefix(fn: lambda.Function, prefix: string, why: string): void {
+  allowSecretValue(fn, `${prefix}*`);
   const stack = Stack.of(fn);
-  fn.addToRolePolicy(
-    new iam.PolicyStatement({
-      actions: ['secretsmanager:GetSecretValue'],
-      resources: [
-        Arn.format(
-          {
-            service: 'secretsmanager',
-            resource: 'secret',
-            resourceName: `${prefix}*`,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          },
-          stack,
-        ),
-      ],
-    }),
-  );
   if (fn.role !== undefined)
     acknowledgeNagFinding(
       fn.role,
