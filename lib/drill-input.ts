@@ -2,8 +2,6 @@ import type { DrConfig } from './config';
 import { drNames, failoverSetIdentifier } from './names';
 
 export interface DrillInputRefs {
-  readonly primaryEndpoint: string;
-  readonly replicaEndpoint: string;
   /** The CALCULATED check on the PRIMARY record the drill fails over (the drill record's, if configured). */
   readonly invertHealthCheckId: string;
   readonly watch: readonly { readonly healthCheckId: string; readonly label: string }[];
@@ -20,22 +18,15 @@ export interface DrillInputRefs {
 export function drillInput(config: DrConfig, refs: DrillInputRefs): Record<string, unknown> {
   const names = drNames(config);
   const d = config.drill;
-  const database = (host: string) => ({
+  // The hosts are the topology's, read when the drill starts: the drill follows every role change.
+  const database = {
     secretId: config.database.secretName,
-    host,
     port: config.database.port,
     database: config.database.databaseName,
-  });
-  const recordName = d.recordName;
+  };
   return {
-    primary: database(refs.primaryEndpoint),
-    replica: database(refs.replicaEndpoint),
-    dns: {
-      hostedZoneId: config.hostedZoneId,
-      recordName,
-      primaryTarget: refs.primaryEndpoint,
-      secondaryTarget: refs.replicaEndpoint,
-    },
+    database,
+    dns: { hostedZoneId: config.hostedZoneId, recordName: d.recordName },
     healthChecks: { invert: refs.invertHealthCheckId, watch: refs.watch },
     backups: {
       sourceBucket: names.backupBucket(config.primaryRegion),
@@ -58,11 +49,12 @@ export function drillInput(config: DrConfig, refs: DrillInputRefs): Record<strin
     ],
     ...(d.migrationDryRun
       ? {
-          // Plans what a migration would apply to production; blue and green are both the primary.
+          // Plans what a migration would apply to production; blue and green are both the topology's writer,
+          // filled in by the preflight.
           migrationDryRun: {
             dryRun: true,
-            blue: database(refs.primaryEndpoint),
-            green: database(refs.primaryEndpoint),
+            blue: database,
+            green: database,
             blueEndpoint: '',
             greenEndpoint: '',
             dns: {

@@ -29,7 +29,7 @@ export function drNames(config: DrConfig) {
     failoverApprovalActivity: `${p}-failover-approval`,
     retiredWriterGuardStateMachine: `${p}-retired-writer-guard`,
     retiredWriterGuardSchedule: `${p}-retired-writer-guard`,
-    /** Each health probe's function: the probe sync changes what it watches, by name, across regions. */
+    /** Each health probe's function: the topology sync changes what it watches, by name, across regions. */
     healthProbeFunction: (role: DatabaseRole) => `${p}-${role}-health-probe`,
     /** Every health probe: its role, the region its stack deploys it in, its function. */
     healthProbes: (['primary', 'primary-remote', 'replica'] as const).map((role) => ({
@@ -37,7 +37,7 @@ export function drNames(config: DrConfig) {
       region: role === 'primary' ? config.primaryRegion : config.secondaryRegion,
       functionName: `${p}-${role}-health-probe`,
     })),
-    probeSyncFunction: `${p}-probe-sync`,
+    topologySyncFunction: `${p}-topology-sync`,
     drillSchedule: `${p}-weekly-failover-drill`,
     dashboard: `${p}-disaster-recovery`,
     alarms: {
@@ -58,7 +58,7 @@ export function drNames(config: DrConfig) {
       drRebuildFailed: `${p}-dr-rebuild-failed`,
       regionFailoverFailed: `${p}-region-failover-failed`,
       retiredWriterGuardFailing: `${p}-retired-writer-guard-failing`,
-      probeSyncFailing: `${p}-probe-sync-failing`,
+      topologySyncFailing: `${p}-topology-sync-failing`,
       migrationSafetyNetFailed: `${p}-migration-safety-net-failed`,
       drillFailed: `${p}-drill-failed`,
       drillStale: `${p}-no-successful-drill`,

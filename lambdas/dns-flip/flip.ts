@@ -64,6 +64,13 @@ export interface FlipRequest {
   readonly setIdentifier?: string;
   /** The new value (e.g. green's endpoint). */
   readonly target: string;
+  /** The change batch's comment (Route 53 keeps it with the change); default: the blue-green cutover's. */
+  readonly comment?: string;
+  /**
+   * How the change is confirmed: `answer` (the default; a SECONDARY set by its stored value) asks Route 53
+   * what it answers, which fails while the record's health check is unhealthy; `stored` reads the set back.
+   */
+  readonly confirmBy?: 'answer' | 'stored';
 }
 
 export interface FlipResult {
@@ -191,15 +198,17 @@ async function findRecord(
 
 /**
  * Checks the change took: asks Route 53 what it answers for the name now (no resolver caches). A SECONDARY
- * failover set is not answered while the PRIMARY is healthy, so it is confirmed by reading the stored set.
+ * failover set is not answered while the PRIMARY is healthy, so it is confirmed by reading the stored set, as
+ * is any set when `confirmBy` is `stored`.
  */
 async function confirmAnswer(
   deps: FlipDependencies,
   timing: FlipTiming,
   zone: string,
   record: RecordSnapshot,
+  confirmBy: FlipRequest['confirmBy'] = 'answer',
 ): Promise<string[]> {
-  if (record.Failover === 'SECONDARY') {
+  if (record.Failover === 'SECONDARY' || confirmBy === 'stored') {
     const stored = await findRecord(
       deps,
       timing,
@@ -212,7 +221,7 @@ async function confirmAnswer(
     if (values.join(',') !== valuesOf(record).join(',')) {
       throw new DnsFlipError(
         'DnsAnswerMismatch',
-        `the SECONDARY set of ${record.Name ?? ''} holds ${values.join(', ')}, expected ${valuesOf(record).join(', ')}`,
+        `the ${record.SetIdentifier ?? 'record'} set of ${record.Name ?? ''} holds ${values.join(', ')}, expected ${valuesOf(record).join(', ')}`,
       );
     }
     return values;
@@ -251,6 +260,7 @@ async function upsertAndConfirm(
   zone: string,
   desired: RecordSnapshot,
   comment: string,
+  confirmBy?: FlipRequest['confirmBy'],
 ): Promise<{ changeId: string; insyncAfterMs: number; answer: string[] }> {
   const sleep = deps.sleep ?? defaultSleep;
   const now = deps.now ?? Date.now;
@@ -286,7 +296,7 @@ async function upsertAndConfirm(
     status = polled.ChangeInfo?.Status;
   }
   const insyncAfterMs = now() - started;
-  const answer = await confirmAnswer(deps, timing, zone, desired);
+  const answer = await confirmAnswer(deps, timing, zone, desired, confirmBy);
   return { changeId, insyncAfterMs, answer };
 }
 
@@ -312,7 +322,7 @@ export async function flipRecord(
   const alreadyThere =
     valuesOf(previous).length === 1 && valuesOf(previous)[0] === normalizeName(request.target);
   if (alreadyThere) {
-    const answer = await confirmAnswer(deps, timing, request.hostedZoneId, previous);
+    const answer = await confirmAnswer(deps, timing, request.hostedZoneId, previous, request.confirmBy);
     return { changed: false, changeId: null, previous, current: previous, insyncAfterMs: 0, answer };
   }
   const { changeId, insyncAfterMs, answer } = await upsertAndConfirm(
@@ -320,7 +330,8 @@ export async function flipRecord(
     timing,
     request.hostedZoneId,
     desired,
-    `pg-dr blue-green cutover to ${request.target}`,
+    request.comment ?? `pg-dr blue-green cutover to ${request.target}`,
+    request.confirmBy,
   );
   return { changed: true, changeId, previous, current: desired, insyncAfterMs, answer };
 }

@@ -25,22 +25,26 @@ const stateMachineArn = z
     error: 'must be a state machine ARN',
   });
 const seconds = (max: number) => z.number().int().min(1).max(max);
-/** A database the drill reaches directly: its secret, and the endpoint the failover record names. */
-const endpointRef = databaseRefSchema.required({ host: true });
+/**
+ * What a topology member without a secret or port of its own takes (the configured master secret and port),
+ * and the database the drill connects to: the hosts come from the topology at run time.
+ */
+export const drillDatabaseSchema = databaseRefSchema.omit({ host: true }).required({ port: true });
 
 /**
  * The failover drill's input (what the weekly schedule sends; `dr drill` sends the same). Secret references
  * only, never a password.
  */
 export const drillInputSchema = z.strictObject({
-  primary: endpointRef,
-  replica: endpointRef,
+  /**
+   * The drill drills the roles the topology names when it starts (its writer and that writer's replica):
+   * this says which database it opens, and the secret and port a member without its own takes.
+   */
+  database: drillDatabaseSchema,
   dns: z.strictObject({
     hostedZoneId: HOSTED_ZONE_ID,
+    /** The record the drill fails over (the drill record's, or production's). */
     recordName: HOST,
-    /** What the record answers while the primary is healthy, and after failover. */
-    primaryTarget: HOST,
-    secondaryTarget: HOST,
   }),
   healthChecks: z.strictObject({
     /** The CALCULATED check on the PRIMARY record: inverted to simulate losing the primary. */
@@ -72,7 +76,10 @@ export const drillInputSchema = z.strictObject({
   }),
   /** Drill and migration state machines: the drill refuses to start while one of them runs. */
   exclusiveWith: z.array(stateMachineArn).max(5),
-  /** The blue-green workflow input for the dry run of scenario 5; no dry run when absent. */
+  /**
+   * The blue-green workflow input for the dry run of scenario 5 (no dry run when absent). Its blue and green
+   * name no host: the preflight makes both the topology's writer.
+   */
   migrationDryRun: blueGreenInputSchema
     .refine((i) => i.dryRun, { error: 'must have dryRun true (the drill never migrates)' })
     .optional(),

@@ -5,25 +5,31 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import { normalizeName } from '../shared/dns-name';
 import { hostedZoneProblem } from '../shared/hosted-zone';
 import { describeRunning, runningExecutions } from '../shared/running-workflows';
-import { readTopology, TopologyError } from '../shared/topology';
+import {
+  probeTargets,
+  readHealthCheckedWriter,
+  readTopology,
+  recordTargets,
+  TopologyError,
+  type Topology,
+  type TopologyMember,
+} from '../shared/topology';
 import type { TopologyParameterNames } from '../shared/topology-parameters';
-import { healthCheckStatuses } from './checker-health';
+import { healthCheckStatuses } from '../shared/health-check-status';
+import type { DrillInput } from './input';
 
 export interface ControlPlanePreflightInput {
   /** Child health checks of the database records (and the sidecar): must be healthy. */
   readonly healthCheckIds: readonly string[];
   /** The check the drill inverts: must be neither inverted already nor disabled (held by on-call). */
   readonly invertHealthCheckId: string;
-  readonly dns: {
-    readonly hostedZoneId: string;
-    readonly recordName: string;
-    readonly primaryTarget: string;
-    readonly secondaryTarget?: string;
-  };
+  readonly dns: { readonly hostedZoneId: string; readonly recordName: string };
+  /** The database the drill opens, and the secret and port a topology member without its own takes. */
+  readonly database: DrillInput['database'];
   /** State machines that must not be running (other drills, migrations), and this execution to ignore. */
   readonly exclusiveWith: readonly string[];
   readonly ownExecutionArn?: string;
-  /** The topology's parameters: the drill drills only the roles it was given (the first deploy's). */
+  /** The topology's parameters: the drill drills the roles it names. */
   readonly topology: TopologyParameterNames;
 }
 
@@ -37,30 +43,77 @@ export interface ControlPlaneClients {
   readonly now?: () => number;
 }
 
+/** A database the drill opens: the member's endpoint, port and secret, and the configured database. */
+export type DrilledDatabase = DrillInput['database'] & { readonly host: string };
+
+/** The roles a drill drills: the topology's writer and its replica, and what the record answers for each. */
+export interface DrilledRoles {
+  /** The topology generation they were read from. */
+  readonly generation: number;
+  readonly primary: DrilledDatabase;
+  readonly replica: DrilledDatabase;
+  /** What the record answers while the writer is healthy (PRIMARY), and once it fails over (SECONDARY). */
+  readonly primaryTarget: string;
+  readonly secondaryTarget: string;
+}
+
 const sameHost = (a: string, b: string) => normalizeName(a) === normalizeName(b);
+const memberName = (m: TopologyMember) => `${m.instanceIdentifier} in ${m.region}`;
 
 /**
- * The drill's input names the first deploy's databases. After a role change (a failover, a switchover, a
- * cutover) the topology names others, and inverting the health check would drill nothing true (or take a
- * writer's DNS away): the drill refuses until it follows the topology.
+ * The roles to drill, from the topology: its writer and that writer's replica, once SECONDARY answers the
+ * replica (recordTargets; after a role change only once the topology sync has confirmed the probes watch the
+ * new writer). Otherwise a drill would prove nothing (SECONDARY answering the writer itself) or have nothing
+ * to fail over to: why, in one sentence.
  */
-async function topologyProblem(
+export async function rolesToDrill(
   deps: Pick<ControlPlaneClients, 'ssm'>,
-  input: Pick<ControlPlanePreflightInput, 'topology' | 'dns'>,
-): Promise<string | undefined> {
+  input: Pick<ControlPlanePreflightInput, 'topology' | 'database'>,
+): Promise<{ readonly roles: DrilledRoles } | { readonly problem: string }> {
+  let topology: Topology;
+  let healthChecked: string;
   try {
-    const topology = await readTopology(deps.ssm, input.topology);
-    if (sameHost(topology.writer.endpoint, input.dns.primaryTarget)) return undefined;
-    return (
-      `the topology's writer is ${topology.writer.instanceIdentifier} in ${topology.writer.region} ` +
-      `(generation ${topology.generation}, ${topology.changedBy}), not the primary this drill was deployed with ` +
-      `(${input.dns.primaryTarget}): the drill does not follow the topology yet, so it cannot drill these roles. ` +
-      'A failover paused its schedule: leave it off (docs/runbooks.md)'
-    );
+    [topology, healthChecked] = await Promise.all([
+      readTopology(deps.ssm, input.topology),
+      readHealthCheckedWriter(deps.ssm, input.topology),
+    ]);
   } catch (error) {
-    if (error instanceof TopologyError) return `topology: ${error.message}`;
+    if (error instanceof TopologyError) return { problem: `topology: ${error.message}` };
     throw error;
   }
+  const { writer, replica } = topology;
+  const when = `(topology generation ${topology.generation}, ${topology.changedBy})`;
+  if (replica === null)
+    return {
+      problem:
+        `DR is degraded: the writer ${memberName(writer)} has no cross-region replica ${when}, so a drill has ` +
+        'nothing to fail over to. Re-protect it first (dr reprotect); the drill follows once its replica is recorded',
+    };
+  const records = recordTargets(topology, healthChecked);
+  if (!sameHost(records.secondary, replica.endpoint))
+    return {
+      problem:
+        `the writer ${memberName(writer)} is new ${when} and the topology sync has not yet confirmed that the ` +
+        "health probes watch it (it does once they have for the alarms' window and it is healthy): until then " +
+        'SECONDARY answers the writer, not its replica, and a drill would prove nothing. Try again later; if it ' +
+        'lasts, see docs/runbooks.md, Topology sync failing',
+    };
+  const targets = probeTargets(topology, { port: input.database.port, secretId: input.database.secretId });
+  const opened = (t: (typeof targets)['primary']): DrilledDatabase => ({
+    ...input.database,
+    host: t.host,
+    port: t.port,
+    secretId: t.secretId,
+  });
+  return {
+    roles: {
+      generation: topology.generation,
+      primary: opened(targets.primary),
+      replica: opened(targets.replica),
+      primaryTarget: records.primary,
+      secondaryTarget: records.secondary,
+    },
+  };
 }
 
 /**
@@ -72,14 +125,15 @@ async function topologyProblem(
 export async function checkControlPlane(
   deps: ControlPlaneClients,
   input: ControlPlanePreflightInput,
-): Promise<{ problems: readonly string[] }> {
+): Promise<{ readonly problems: readonly string[]; readonly roles?: DrilledRoles }> {
   const problems: string[] = [];
   const zoneProblem = await hostedZoneProblem(deps.route53, input.dns.hostedZoneId);
   // Nothing else can be checked through TestDNSAnswer; say this one thing clearly.
   if (zoneProblem !== undefined) return { problems: [zoneProblem] };
-  // Roles moved: what DNS answers says nothing a drill can use; say why, and nothing misleading.
-  const moved = await topologyProblem(deps, input);
-  if (moved !== undefined) return { problems: [moved] };
+  // No roles to drill: what DNS answers says nothing a drill can use; say why, and nothing misleading.
+  const drilled = await rolesToDrill(deps, input);
+  if ('problem' in drilled) return { problems: [drilled.problem] };
+  const { roles } = drilled;
 
   const statuses = await healthCheckStatuses(deps.cloudwatch, input.healthCheckIds, {
     now: (deps.now ?? Date.now)(),
@@ -113,16 +167,15 @@ export async function checkControlPlane(
   );
   const answer = (RecordData ?? []).map(normalizeName);
   const shown = answer.join(', ') || 'nothing';
-  if (!answer.includes(normalizeName(input.dns.primaryTarget))) {
-    const secondary = input.dns.secondaryTarget;
+  if (!answer.includes(normalizeName(roles.primaryTarget))) {
     problems.push(
-      secondary === undefined || answer.includes(normalizeName(secondary))
-        ? `DNS: ${input.dns.recordName} answers ${shown}, not the primary (a failover in progress, or a health check left inverted? run dr drill restore)`
-        : `DR degraded: ${input.dns.recordName} answers ${shown}, neither the configured primary nor its replica (see dr status)`,
+      answer.includes(normalizeName(roles.secondaryTarget))
+        ? `DNS: ${input.dns.recordName} answers ${shown}, not the writer (a failover in progress, or a health check left inverted? run dr drill restore)`
+        : `DNS: ${input.dns.recordName} answers ${shown}, neither the topology's writer ${roles.primaryTarget} nor its replica (a role change the record has not followed yet: the topology sync repoints a drill record within a minute; see dr status)`,
     );
   }
 
   const running = await runningExecutions(deps.sfn, input.exclusiveWith, input.ownExecutionArn);
   if (running.length > 0) problems.push(`running: ${describeRunning(running)}`);
-  return { problems };
+  return { problems, roles };
 }

@@ -7,6 +7,7 @@
 import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import {
   describeIssues,
+  readHealthCheckedWriter,
   readTopology,
   recordTargets,
   TopologyError,
@@ -23,8 +24,6 @@ export interface TopologyChange {
   readonly now: Date;
   /** The new roles, from the current topology. */
   readonly next: (current: Topology) => Pick<Topology, 'writer' | 'replica' | 'retired'>;
-  /** The endpoint the PRIMARY record's health checks watch (recordTargets). */
-  readonly healthCheckedWriter: string;
 }
 
 /**
@@ -43,8 +42,11 @@ export async function changeTopology(
   readonly records: ReturnType<typeof recordTargets>;
 }> {
   const current = await readTopology(ssm, names);
+  // The writer the probes are known to watch (kept by the topology sync): SECONDARY answers the replica only
+  // while the writer is that one, so a changed writer makes both records answer it until the probes follow.
+  const healthCheckedWriter = await readHealthCheckedWriter(ssm, names);
   if (current.generation === change.expectedGeneration + 1 && current.changedBy === change.changedBy) {
-    const records = recordTargets(current, change.healthCheckedWriter);
+    const records = recordTargets(current, healthCheckedWriter);
     await writeRecordTargets(ssm, names, records);
     return { topology: current, written: false, records };
   }
@@ -71,7 +73,7 @@ export async function changeTopology(
       Overwrite: true,
     }),
   );
-  const records = recordTargets(parsed.data, change.healthCheckedWriter);
+  const records = recordTargets(parsed.data, healthCheckedWriter);
   await writeRecordTargets(ssm, names, records);
   return { topology: parsed.data, written: true, records };
 }
@@ -86,7 +88,7 @@ class TopologyChanged extends TopologyError {
   }
 }
 
-async function writeRecordTargets(
+export async function writeRecordTargets(
   ssm: Pick<SSMClient, 'send'>,
   names: TopologyParameterNames,
   targets: ReturnType<typeof recordTargets>,

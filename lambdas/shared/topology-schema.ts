@@ -84,12 +84,11 @@ const sameHost = (a: string, b: string) =>
 
 /**
  * What the failover records answer. PRIMARY: the writer. SECONDARY, which Route 53 answers whenever the
- * PRIMARY record's health check is unhealthy: the writer's replica, but only while the writer is the database
- * that check watched when first deployed (`healthCheckedWriter`, the first deploy's primary). The probes follow
- * the topology (probeTargets, through the probe sync), but a probe in a region the sync cannot reach keeps
- * watching a database that is no longer the writer, and its verdict must never send clients to the read-only
- * replica: after any role change SECONDARY answers the writer too. Moving the writer is then the region
- * failover's job.
+ * PRIMARY record's health check is unhealthy: the writer's replica, but only while the writer is the
+ * health-checked writer (`healthCheckedWriter`: the writer the probes are known to watch, settled; the first
+ * deploy's primary, then whichever writer the topology sync confirmed). Right after a role change a probe
+ * may still watch a retired database, and its verdict must never send clients to the read-only replica: until
+ * the sync confirms the new writer, SECONDARY answers the writer too.
  */
 export function recordTargets(
   topology: Topology,

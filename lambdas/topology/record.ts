@@ -66,10 +66,8 @@ export async function recordRoles(
   names: TopologyParameterNames,
   event: TopologyEvent,
   now: Date,
-  /** The endpoint the PRIMARY record's health checks watch (the first deploy's primary). */
-  healthCheckedWriter: string,
 ): Promise<TopologyRecorded> {
-  if (event.mode === 'failover') return recordFailover(ssm, names, event, now, healthCheckedWriter);
+  if (event.mode === 'failover') return recordFailover(ssm, names, event, now);
   const current = await readTopology(ssm, names);
   const retried = current.changedBy === event.changedBy;
   const planned =
@@ -102,7 +100,6 @@ export async function recordRoles(
     expectedGeneration: retried ? current.generation - 1 : current.generation,
     changedBy: event.changedBy,
     now,
-    healthCheckedWriter,
     next: (t: Topology) =>
       event.mode === 'cutover'
         ? {
@@ -141,13 +138,11 @@ async function recordFailover(
   names: TopologyParameterNames,
   event: Extract<TopologyEvent, { mode: 'failover' }>,
   now: Date,
-  healthCheckedWriter: string,
 ): Promise<TopologyRecorded> {
   const change = await changeTopology(ssm, names, {
     expectedGeneration: event.expectedGeneration,
     changedBy: event.changedBy,
     now,
-    healthCheckedWriter,
     next: (t) => {
       if (t.replica === null)
         throw new TopologyError(

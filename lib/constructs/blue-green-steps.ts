@@ -6,10 +6,11 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { STEPS_SERVICE } from '../../lambdas/shared/metric-names';
-import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
 import { acknowledgeNagFinding } from '../nag';
 import type { RegionalNetwork } from './regional-network';
 import { grantSecretDecrypt, grantSecretsUnderPrefix } from './secret-access';
+import { grantTopologyRead, grantTopologyWrite, type TopologyLocation } from './topology-access';
+import { grantRecordUpserts } from './record-access';
 import { stepLambda } from './step-lambda';
 
 export interface BlueGreenStepsProps {
@@ -27,15 +28,8 @@ export interface BlueGreenStepsProps {
   readonly recordName: string;
   /** State machines a real cutover must not race (the drill, the region failover): the input check lists them. */
   readonly exclusiveWith: readonly string[];
-  /**
-   * Where the topology record lives (the failover DNS stack's region), the prefix of its parameters, and the
-   * endpoint the PRIMARY record's health checks watch (the first deploy's primary: recordTargets).
-   */
-  readonly topology: {
-    readonly region: string;
-    readonly resourcePrefix: string;
-    readonly healthCheckedWriter: string;
-  };
+  /** Where the topology record lives (the failover DNS stack's region), and the prefix of its parameters. */
+  readonly topology: TopologyLocation;
   /**
    * Where a new cross-region replica of the writer goes (the DR rebuild after a cutover, the re-protect after a
    * failover): each region's deployed placement; the replica goes in the other region than the writer's.
@@ -261,30 +255,20 @@ export class BlueGreenSteps extends Construct {
   }
 
   /**
-   * The topology step reads and writes the topology's three parameters, and nothing else in Parameter Store;
-   * the input check only reads the document (blue must be the writer it names).
+   * The topology step reads the topology's parameters and writes the document and the two record targets
+   * (never the health-checked writer: the topology sync's); the input check and the replica step only read
+   * the document (blue, or the writer, must be the one it names).
    */
   private grantTopology(topology: BlueGreenStepsProps['topology']): void {
-    const stack = Stack.of(this);
-    const names = topologyParameterNames(topology.resourcePrefix);
-    const arn = (name: string) =>
-      `arn:${stack.partition}:ssm:${topology.region}:${stack.account}:parameter${name}`;
-    for (const step of [this.functions.topology, this.functions.validateInput, this.functions.drReplica]) {
-      step.addEnvironment('TOPOLOGY_REGION', topology.region);
-      step.addEnvironment('RESOURCE_PREFIX', topology.resourcePrefix);
-    }
-    this.functions.topology.addEnvironment('HEALTH_CHECKED_WRITER', topology.healthCheckedWriter);
-    this.functions.topology.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['ssm:GetParameter', 'ssm:PutParameter'],
-        resources: Object.values(names).map(arn),
-      }),
-    );
-    // The input check and the replica step only read the document (whose writer they are planned for).
+    grantTopologyRead(this.functions.topology, topology, [
+      'document',
+      'primaryRecord',
+      'secondaryRecord',
+      'healthCheckedWriter',
+    ]);
+    grantTopologyWrite(this.functions.topology, topology, ['document', 'primaryRecord', 'secondaryRecord']);
     for (const step of [this.functions.validateInput, this.functions.drReplica])
-      step.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [arn(names.document)] }),
-      );
+      grantTopologyRead(step, topology);
   }
 
   /**
@@ -372,37 +356,9 @@ export class BlueGreenSteps extends Construct {
     this.functions.validateInput.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['route53:GetHostedZone'], resources: [zoneArn] }),
     );
-    const flip = this.functions.dnsFlip;
-    flip.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['route53:ChangeResourceRecordSets'],
-        resources: [zoneArn],
-        conditions: {
-          'ForAllValues:StringEquals': {
-            'route53:ChangeResourceRecordSetsNormalizedRecordNames': [props.recordName.toLowerCase()],
-            'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
-            'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
-          },
-        },
-      }),
-    );
-    flip.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['route53:ListResourceRecordSets'], resources: [zoneArn] }),
-    );
-    flip.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['route53:GetChange'],
-        resources: [`arn:${stack.partition}:route53:::change/*`],
-      }),
-    );
-    // TestDNSAnswer has no resource-level permissions; it only reads answers.
-    flip.addToRolePolicy(new iam.PolicyStatement({ actions: ['route53:TestDNSAnswer'], resources: ['*'] }));
-    if (flip.role !== undefined) {
-      acknowledgeNagFinding(
-        flip.role,
-        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::change/*]',
-        'Change ids are created by each ChangeResourceRecordSets call; GetChange only reads their status.',
-      );
-    }
+    grantRecordUpserts(this.functions.dnsFlip, {
+      hostedZoneId: props.hostedZoneId,
+      recordNames: [props.recordName],
+    });
   }
 }

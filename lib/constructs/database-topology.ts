@@ -65,6 +65,8 @@ export class DatabaseTopology extends Construct {
     seed('Document', this.names.document, document);
     seed('PrimaryRecord', this.names.primaryRecord, props.writer.endpoint);
     seed('SecondaryRecord', this.names.secondaryRecord, props.replica.endpoint);
+    // The writer the health probes watch as deployed; the topology sync confirms later writers.
+    seed('HealthCheckedWriter', this.names.healthCheckedWriter, props.writer.endpoint);
 
     // The function CDK provides behind AwsCustomResource (one per stack, found by its fixed id).
     const provider = stack.node.tryFindChild(

@@ -5,11 +5,11 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
+import { grantTopologyRead, type TopologyLocation } from './topology-access';
 import { DRILL_PROBE_PREFIX, DRILL_SERVICE } from '../../lambdas/shared/metric-names';
 import { acknowledgeNagFinding } from '../nag';
 import type { RegionalNetwork } from './regional-network';
-import { grantSecretDecrypt, grantSecretRead } from './secret-access';
+import { grantSecretDecrypt, grantSecretRead, grantSecretsUnderPrefix } from './secret-access';
 import { stepLambda } from './step-lambda';
 
 export interface DrillStepsProps {
@@ -17,6 +17,11 @@ export interface DrillStepsProps {
   readonly toolingSecurityGroup: ec2.ISecurityGroup;
   /** The database master secret (its name; the replica in this region has the same name). */
   readonly secretName: string;
+  /**
+   * The prefix of the secrets a topology member may be opened by (a cut-over green's): the drill drills what
+   * the topology names.
+   */
+  readonly secretNamePrefix: string;
   readonly secretKeys: readonly kms.IKey[];
   /** The one health check the drill may invert and restore. */
   readonly invertHealthCheckId: string;
@@ -37,8 +42,8 @@ export interface DrillStepsProps {
   readonly onCallTopic: sns.ITopic;
   /** The drill state machine's name: the safety net reads its executions' history. */
   readonly drillStateMachineName: string;
-  /** Where the topology lives: the preflight refuses once its writer is not the drilled primary. */
-  readonly topology: { readonly region: string; readonly resourcePrefix: string };
+  /** Where the topology lives: the preflight reads the roles to drill there. */
+  readonly topology: TopologyLocation;
 }
 
 export type DrillStepName = 'preflight' | 'database' | 'healthCheck' | 'observeDns' | 's3Probe' | 'report';
@@ -81,6 +86,11 @@ export class DrillSteps extends Construct {
       },
     });
     grantSecretRead(database, props.secretName);
+    grantSecretsUnderPrefix(
+      database,
+      props.secretNamePrefix,
+      'The drill opens the writer and replica the topology names, which a cutover may have made a green opened by its own secret',
+    );
     grantSecretDecrypt(database, props.secretKeys);
 
     const preflight = outsideVpc(
@@ -116,16 +126,7 @@ export class DrillSteps extends Construct {
       fn.addToRolePolicy(testAnswers);
     }
     // The preflight reads the topology (and nothing else in Parameter Store): roles moved, it refuses.
-    preflight.addEnvironment('TOPOLOGY_REGION', props.topology.region);
-    preflight.addEnvironment('RESOURCE_PREFIX', props.topology.resourcePrefix);
-    preflight.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['ssm:GetParameter'],
-        resources: [
-          `arn:${stack.partition}:ssm:${props.topology.region}:${stack.account}:parameter${topologyParameterNames(props.topology.resourcePrefix).document}`,
-        ],
-      }),
-    );
+    grantTopologyRead(preflight, props.topology, ['document', 'healthCheckedWriter']);
     // The preflight refuses a private zone, and a check already inverted or held (disabled) by on-call.
     preflight.addToRolePolicy(
       new iam.PolicyStatement({

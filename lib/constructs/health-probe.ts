@@ -27,10 +27,10 @@ import { grantSecretDecrypt, grantSecretRead, grantSecretsUnderPrefix } from './
 export interface HealthProbeProps {
   readonly network: RegionalNetwork;
   readonly role: DatabaseRole;
-  /** Its function's physical name: the probe sync (ProbeTargetSync) changes what it watches by this name. */
+  /** Its function's physical name: the topology sync (TopologySync) changes what it watches by this name. */
   readonly functionName: string;
   /**
-   * What it probes when first deployed. The probe sync then points it at what the topology says, which may
+   * What it probes when first deployed. The topology sync then points it at what the topology says, which may
    * be in either region: it may connect to this VPC and to the peered one (`peerCidr`, whose databases admit
    * this region's CIDR), and the databases of this region in `admittedBy` let its security group in.
    */
@@ -98,7 +98,7 @@ export class HealthProbe extends Construct {
       securityGroups: [securityGroup],
       logGroup,
       tracing: lambda.Tracing.ACTIVE,
-      // DB_HOST, DB_PORT and DB_SECRET_ID are the first deploy's; the probe sync changes them in place to what
+      // DB_HOST, DB_PORT and DB_SECRET_ID are the first deploy's; the topology sync changes them in place to what
       // the topology says (a deploy that updates the function writes these back until the sync's next run).
       environment: {
         DB_HOST: props.database.host,

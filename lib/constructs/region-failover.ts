@@ -9,7 +9,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { STEPS_SERVICE } from '../../lambdas/shared/metric-names';
-import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
+import { grantTopologyRead } from './topology-access';
 import { failoverSetIdentifier, stateMachineArnIn } from '../names';
 import { acknowledgeNagFinding } from '../nag';
 import { PagingAlarm } from './paging-alarm';
@@ -198,17 +198,7 @@ export class RegionFailover extends Construct {
       );
 
     // The control step: the topology (read only), the running executions, and the promotion.
-    control.addEnvironment('TOPOLOGY_REGION', props.topology.region);
-    control.addEnvironment('RESOURCE_PREFIX', props.topology.resourcePrefix);
-    const names = topologyParameterNames(props.topology.resourcePrefix);
-    control.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['ssm:GetParameter'],
-        resources: [
-          `arn:${stack.partition}:ssm:${props.topology.region}:${stack.account}:parameter${names.document}`,
-        ],
-      }),
-    );
+    grantTopologyRead(control, props.topology);
     const ownArn = this.ownArn(props);
     const exclusive = [
       props.exclusiveWith.drillStateMachineArn,

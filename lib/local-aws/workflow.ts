@@ -159,34 +159,15 @@ export async function runInWorld(run: WorldRun): Promise<WorldExecution> {
 
 /**
  * The drill's input exactly as its schedule sends it (the EventBridge rule's target in the synthesized app),
- * with its databases (and its migration dry run's) pointed at local servers' ports and its limits replaced:
- * what the rehearsal and the drill tests run.
+ * with its limits (and budgets) replaced: what the rehearsal and the drill tests run. Its databases are the
+ * topology's, at the ports the world's instances were given.
  */
 export function scheduledDrillInput(
   world: LocalWorld,
   ruleKey: string,
-  servers: { readonly primary: { readonly port: number }; readonly replica: { readonly port: number } },
   overrides: Pick<DrillInput, 'limits'> & Partial<Pick<DrillInput, 'budgets'>>,
 ): DrillInput {
   const rule = world.events.rules.get(ruleKey);
   const scheduled = JSON.parse(rule?.targets[0]?.Input ?? '{}') as DrillInput;
-  const at = <R extends { port?: number }>(ref: R, server: { readonly port: number }): R => ({
-    ...ref,
-    port: server.port,
-  });
-  return {
-    ...scheduled,
-    ...overrides,
-    primary: at(scheduled.primary, servers.primary),
-    replica: at(scheduled.replica, servers.replica),
-    ...(scheduled.migrationDryRun === undefined
-      ? {}
-      : {
-          migrationDryRun: {
-            ...scheduled.migrationDryRun,
-            blue: at(scheduled.migrationDryRun.blue, servers.primary),
-            green: at(scheduled.migrationDryRun.green, servers.primary),
-          },
-        }),
-  };
+  return { ...scheduled, ...overrides };
 }

@@ -269,7 +269,7 @@ async function startDatabases(run: RehearsalRun): Promise<Databases> {
  * The simulated AWS, seeded from the CDK app synthesized with the rehearsal's configuration; every AWS call
  * is authorized against the calling step's role. DNS resolves through its Route 53, with TTL caches.
  */
-function startSimulatedAws(run: RehearsalRun, { primary, green }: Databases) {
+function startSimulatedAws(run: RehearsalRun, { primary, green, replica }: Databases) {
   const { options, say, cleanups } = run;
   // SIMULATED AWS, seeded from the synthesized app, IAM enforced from its roles.
   say('synthesizing the CDK app: simulated AWS from its templates, IAM from its roles');
@@ -281,6 +281,11 @@ function startSimulatedAws(run: RehearsalRun, { primary, green }: Databases) {
     endpoints: {
       [config.database.primaryInstanceIdentifier]: '127.0.0.1',
       [config.database.replicaInstanceIdentifier]: 'localhost',
+    },
+    // RDS's Endpoint.Port of each: the topology records them, and the drill and probes connect there.
+    ports: {
+      [config.database.primaryInstanceIdentifier]: primary.port,
+      [config.database.replicaInstanceIdentifier]: replica.port,
     },
     secrets: {
       [MASTER_SECRET]: secretOf(primary, '127.0.0.1', 'app'),
@@ -377,34 +382,29 @@ async function startApplications(run: RehearsalRun, world: World, { primary, gre
 }
 
 /**
- * The drill, with exactly the schedule's input (the EventBridge rule's target), pointed at the local servers'
- * ports, polling faster than production so the rehearsal stays short. Its migration dry run
+ * The drill, with exactly the schedule's input (the EventBridge rule's target), drilling what the topology
+ * names (the local servers, at the ports the world's instances were given), polling faster than production so
+ * the rehearsal stays short. Its migration dry run
  * (startExecution.sync) starts the blue-green workflow as the drill's role and runs it to its end.
  */
 async function runDrill(
   world: World,
   names: ReturnType<typeof drNames>,
   config: ReturnType<typeof parseConfig>,
-  { primary, replica }: Databases,
   blueGreenRun: (
     input: unknown,
     execution?: Parameters<typeof runInWorld>[0]['execution'],
   ) => Promise<WorldExecution>,
 ): Promise<WorldExecution> {
-  const drillInput = scheduledDrillInput(
-    world,
-    `${config.orchestrationRegion}/${names.drillSchedule}`,
-    { primary, replica },
-    {
-      limits: {
-        maxReplicaLagSeconds: 30,
-        failbackTimeoutSeconds: 60,
-        heartbeatTimeoutSeconds: 30,
-        s3TimeoutSeconds: 60,
-        pollMs: 200,
-      },
+  const drillInput = scheduledDrillInput(world, `${config.orchestrationRegion}/${names.drillSchedule}`, {
+    limits: {
+      maxReplicaLagSeconds: 30,
+      failbackTimeoutSeconds: 60,
+      heartbeatTimeoutSeconds: 30,
+      s3TimeoutSeconds: 60,
+      pollMs: 200,
     },
-  );
+  });
   const region = config.orchestrationRegion;
   return runInWorld({
     world,
@@ -443,7 +443,6 @@ async function runWorkflows(
   world: World,
   names: ReturnType<typeof drNames>,
   config: ReturnType<typeof parseConfig>,
-  dbs: Databases,
   { apps, healthUrl }: Awaited<ReturnType<typeof startApplications>>,
 ) {
   const { options, say, since, cleanups, workDir } = run;
@@ -496,7 +495,7 @@ async function runWorkflows(
   record('blue-green dry run', await blueGreenRun({ ...migrationInput, dryRun: true }));
 
   say('failover drill, with the schedule input');
-  const drill = await runDrill(world, names, config, dbs, blueGreenRun);
+  const drill = await runDrill(world, names, config, blueGreenRun);
   record('failover drill', drill);
   // The drill record names the primary, which the cutover fences: the DR application's part ends here.
   await new Promise((r) => setTimeout(r, options.recordTtlSeconds * 1000 + 500));
@@ -703,7 +702,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     const dbs = await startDatabases(run);
     const { world, config, names } = startSimulatedAws(run, dbs);
     const applications = await startApplications(run, world, dbs);
-    const flows = await runWorkflows(run, world, names, config, dbs, applications);
+    const flows = await runWorkflows(run, world, names, config, applications);
     const { apps, output } = applications;
     const { lostWrites, ackedWrites, pause, drillReport, budgets, marks, timeline } = await measure(
       run,

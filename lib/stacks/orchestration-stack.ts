@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { DrDashboard } from '../constructs/dr-dashboard';
 import { DrillSteps } from '../constructs/drill-steps';
 import type { FailoverDns } from '../constructs/failover-dns';
@@ -13,7 +13,8 @@ import { BlueGreenWorkflow } from '../constructs/blue-green-workflow';
 import { DrRebuildWorkflow } from '../constructs/dr-rebuild-workflow';
 import { MigrationSafetyNet } from '../constructs/migration-safety-net';
 import { RegionFailover } from '../constructs/region-failover';
-import { ProbeTargetSync } from '../constructs/probe-target-sync';
+import { TopologySync } from '../constructs/topology-sync';
+import type { FollowedRecord } from '../../lambdas/topology-sync/records';
 import { RetiredWriterGuard } from '../constructs/retired-writer-guard';
 import type { PrimaryDatabase } from '../constructs/primary-database';
 import type { ReplicaDatabase } from '../constructs/replica-database';
@@ -53,7 +54,7 @@ export class OrchestrationStack extends Stack {
   readonly drill: FailoverDrill;
   readonly regionFailover: RegionFailover;
   readonly retiredWriterGuard: RetiredWriterGuard;
-  readonly probeSync: ProbeTargetSync;
+  readonly topologySync: TopologySync;
   /** The pg-dr-disaster-recovery dashboard; buildDrApp puts every paging alarm of the app on it. */
   readonly dashboard: DrDashboard;
 
@@ -77,7 +78,6 @@ export class OrchestrationStack extends Stack {
       topology: {
         region: Stack.of(props.failoverDns).region,
         resourcePrefix: config.resourcePrefix,
-        healthCheckedWriter: props.primaryEndpoint,
       },
       replicaPlacements: replicaPlacements(config, props),
     });
@@ -116,6 +116,7 @@ export class OrchestrationStack extends Stack {
       network: props.network,
       toolingSecurityGroup: props.network.recoveryToolingSecurityGroup,
       secretName: config.database.secretName,
+      secretNamePrefix: config.blueGreen.secretNamePrefix,
       secretKeys: props.secretKeys,
       invertHealthCheckId: invertCheck.healthCheckId,
       watchedHealthCheckIds: watch.map((w) => w.healthCheckId),
@@ -138,8 +139,6 @@ export class OrchestrationStack extends Stack {
       stateMachineName: names.drillStateMachine,
       migrationStateMachineName: names.blueGreenStateMachine,
       input: drillInput(config, {
-        primaryEndpoint: props.primaryEndpoint,
-        replicaEndpoint: props.replicaEndpoint,
         invertHealthCheckId: invertCheck.healthCheckId,
         watch,
         drillStateMachineArn: drillArn,
@@ -153,15 +152,7 @@ export class OrchestrationStack extends Stack {
     });
     this.regionFailover = this.addRegionFailover(props, drillArn, migrationArn);
     this.retiredWriterGuard = this.addRetiredWriterGuard(config, props.onCallTopic);
-    this.probeSync = new ProbeTargetSync(this, 'ProbeTargetSync', {
-      probes: names.healthProbes,
-      topology: { region: Stack.of(props.failoverDns).region, resourcePrefix: config.resourcePrefix },
-      databasePort: config.database.port,
-      masterSecretName: config.database.secretName,
-      functionName: names.probeSyncFunction,
-      alarmName: names.alarms.probeSyncFailing,
-      onCallTopic: props.onCallTopic,
-    });
+    this.topologySync = this.addTopologySync(props);
     this.dashboard = new DrDashboard(this, 'Dashboard', {
       dashboardName: names.dashboard,
       budgets: config.drill.budgets,
@@ -173,6 +164,33 @@ export class OrchestrationStack extends Stack {
       primaryDatabaseHealthCheckId: dns.primaryDatabaseHealthCheck.healthCheckId,
     });
     this.addOutputs(config);
+  }
+
+  /** The topology sync: the probes, the health-checked writer, SECONDARY and the drill record follow the topology. */
+  private addTopologySync(props: OrchestrationStackProps): TopologySync {
+    const { config } = props;
+    const names = drNames(config);
+    const dns = props.failoverDns;
+    return new TopologySync(this, 'TopologySync', {
+      probes: names.healthProbes,
+      topology: { region: Stack.of(dns).region, resourcePrefix: config.resourcePrefix },
+      databasePort: config.database.port,
+      masterSecretName: config.database.secretName,
+      hostedZoneId: config.hostedZoneId,
+      records: followedRecords(config),
+      writerHealthCheckIds: [
+        dns.primaryDatabaseHealthCheck.healthCheckId,
+        dns.primaryRemoteHealthCheck.healthCheckId,
+      ],
+      // A probe's alarm is about its new target alone once its whole evaluation window has passed, and a minute more.
+      settle: Duration.minutes(
+        Math.max(config.healthCheck.alarmEvaluationPeriods, config.healthCheck.remoteAlarmEvaluationPeriods) +
+          2,
+      ),
+      functionName: names.topologySyncFunction,
+      alarmName: names.alarms.topologySyncFailing,
+      onCallTopic: props.onCallTopic,
+    });
   }
 
   /** The region failover: it promotes the topology's replica, and must not race the other workflows. */
@@ -314,4 +332,19 @@ function replicaPlacements(
       kmsKeyArn: database.key.keyArn,
     })),
   };
+}
+
+/**
+ * The record sets the topology sync keeps on the topology: production SECONDARY (PRIMARY is the workflows'),
+ * and both sets of the drill record when it is separate (only the drill reads it).
+ */
+function followedRecords(config: DrConfig): FollowedRecord[] {
+  const set = (recordName: string, follows: FollowedRecord['follows']): FollowedRecord => ({
+    recordName,
+    setIdentifier: failoverSetIdentifier(recordName, follows),
+    follows,
+  });
+  const production = set(config.recordName, 'secondary');
+  if (config.drill.record === 'production') return [production];
+  return [production, set(config.drill.recordName, 'primary'), set(config.drill.recordName, 'secondary')];
 }

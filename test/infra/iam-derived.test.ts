@@ -108,7 +108,7 @@ describe('IAM derived from the code each Lambda runs', () => {
   it('finds every step function and probe', () => {
     // 3 probes (the primary in its region and from the secondary, the replica), 11 blue-green steps, 7 drill
     // steps, the drill's safety net, the migration safety net's assess, the region failover's two steps, the
-    // probe sync.
+    // topology sync.
     expect(functions).toHaveLength(26);
   });
 

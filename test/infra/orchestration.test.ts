@@ -334,12 +334,12 @@ describe('blue-green steps (orchestration stack)', () => {
   });
 });
 
-describe('probe sync (orchestration stack): the health probes follow the topology', () => {
+describe('topology sync (orchestration stack): the health probes follow the topology', () => {
   const { stacks } = synthApp();
   const template = Template.fromStack(stacks.orchestration);
   const [logicalId, fn] = Object.entries(
     template.findResources('AWS::Lambda::Function', {
-      Properties: { FunctionName: 'pg-dr-probe-sync' },
+      Properties: { FunctionName: 'pg-dr-topology-sync' },
     }) as Record<string, Fn>,
   )[0] ?? ['', undefined];
   const statements = () => {
@@ -363,26 +363,87 @@ describe('probe sync (orchestration stack): the health probes follow the topolog
     });
   });
 
-  it('may read the topology document and read and change only the three probe functions', () => {
-    const actions = statements().map((s) => [s.Action, JSON.stringify(s.Resource)] as const);
-    expect(actions).toEqual([
+  it('may read the topology, write only the health-checked writer and the record targets, change only the three probe functions, and UPSERT only the followed CNAMEs', () => {
+    const all = statements();
+    const find = (action: string) => all.filter((s) => JSON.stringify(s.Action).includes(action));
+    const parameters = (action: string) =>
+      find(action).flatMap((s) => JSON.stringify(s.Resource).match(/parameter\/[a-z/-]+/g) ?? []);
+    expect(parameters('ssm:GetParameter').sort()).toEqual(
       [
-        'ssm:GetParameter',
-        expect.stringContaining(':ssm:us-east-1:111122223333:parameter/pg-dr/topology/document'),
-      ],
+        'parameter/pg-dr/topology/document',
+        'parameter/pg-dr/topology/health-checked-writer',
+        'parameter/pg-dr/topology/primary-record',
+        'parameter/pg-dr/topology/secondary-record',
+      ].sort(),
+    );
+    // Never the document: only the workflows change roles.
+    expect(parameters('ssm:PutParameter').sort()).toEqual(
       [
-        ['lambda:GetFunctionConfiguration', 'lambda:UpdateFunctionConfiguration'],
-        expect.stringContaining('lambda:us-west-2:111122223333:function:pg-dr-primary-health-probe'),
-      ],
-    ]);
-    const resources = JSON.stringify(statements()[1]?.Resource);
+        'parameter/pg-dr/topology/health-checked-writer',
+        'parameter/pg-dr/topology/primary-record',
+        'parameter/pg-dr/topology/secondary-record',
+      ].sort(),
+    );
+    const [probeStatement] = find('lambda:UpdateFunctionConfiguration');
+    const resources = JSON.stringify(probeStatement?.Resource);
     expect(resources.match(/:function:/g)).toHaveLength(3);
     expect(resources).not.toContain('*');
+    const [upsert, ...others] = find('route53:ChangeResourceRecordSets');
+    expect(others).toEqual([]);
+    expect(upsert?.Condition).toEqual({
+      'ForAllValues:StringEquals': {
+        'route53:ChangeResourceRecordSetsNormalizedRecordNames': [
+          'db.provability-fabric.org',
+          'db-drill.provability-fabric.org',
+        ],
+        'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
+        'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+      },
+    });
+    expect(all.flatMap((s) => [s.Action].flat()).sort()).toEqual(
+      [
+        'cloudwatch:GetMetricData',
+        'lambda:GetFunctionConfiguration',
+        'lambda:UpdateFunctionConfiguration',
+        'route53:ChangeResourceRecordSets',
+        'route53:GetChange',
+        'route53:ListResourceRecordSets',
+        'route53:TestDNSAnswer',
+        'ssm:GetParameter',
+        'ssm:PutParameter',
+      ].sort(),
+    );
+  });
+
+  it("confirms a writer only after its probes watched it for the alarms' window and a minute more, by both observers' checks", () => {
+    const env = fn?.Properties.Environment.Variables ?? {};
+    expect(env.SETTLE_SECONDS).toBe(String((3 + 2) * 60));
+    // The two observers' checks (imported from the failover DNS stack), joined with a comma.
+    expect(JSON.stringify(env.WRITER_HEALTH_CHECK_IDS)).toMatch(
+      /Fn::Join.*PrimaryDatabaseHealth.*PrimaryRemoteHealth/,
+    );
+    expect(JSON.parse(String(env.RECORDS))).toEqual([
+      {
+        recordName: 'db.provability-fabric.org',
+        setIdentifier: 'db.provability-fabric.org-secondary',
+        follows: 'secondary',
+      },
+      {
+        recordName: 'db-drill.provability-fabric.org',
+        setIdentifier: 'db-drill.provability-fabric.org-primary',
+        follows: 'primary',
+      },
+      {
+        recordName: 'db-drill.provability-fabric.org',
+        setIdentifier: 'db-drill.provability-fabric.org-secondary',
+        follows: 'secondary',
+      },
+    ]);
   });
 
   it('pages when it has failed or not run for 15 minutes (a probe still watches a retired database)', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'pg-dr-probe-sync-failing',
+      AlarmName: 'pg-dr-topology-sync-failing',
       MetricName: 'Errors',
       EvaluationPeriods: 15,
       TreatMissingData: 'breaching',

@@ -357,7 +357,7 @@ describe('DR topology (default configuration with a sidecar)', () => {
           Environment: Match.objectLike({ Variables: Match.objectLike({ DB_ROLE: role }) }),
         });
         expect(fn).toMatchObject({
-          // Fixed: the probe sync changes what it watches by this name, from another region.
+          // Fixed: the topology sync changes what it watches by this name, from another region.
           FunctionName: `pg-dr-${role}-health-probe`,
           Runtime: 'nodejs24.x',
           Timeout: 60,

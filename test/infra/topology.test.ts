@@ -25,10 +25,10 @@ describe('the topology record in the failover DNS stack', () => {
     ) as string;
 
   it('is written once, at the first deploy, and never by CloudFormation again', () => {
-    expect(Object.keys(seeds)).toHaveLength(3);
+    expect(Object.keys(seeds)).toHaveLength(4);
     const calls = Object.keys(seeds).map((id) => JSON.parse(created(id)) as Record<string, unknown>);
     expect(calls.map((c) => (c.parameters as { Name: string }).Name).sort()).toEqual(
-      [NAMES.document, NAMES.primaryRecord, NAMES.secondaryRecord].sort(),
+      [NAMES.document, NAMES.primaryRecord, NAMES.secondaryRecord, NAMES.healthCheckedWriter].sort(),
     );
     for (const [id, seed] of Object.entries(seeds)) {
       const call = JSON.parse(created(id)) as Record<string, unknown>;
@@ -45,11 +45,11 @@ describe('the topology record in the failover DNS stack', () => {
     }
   });
 
-  it('may put only its three parameters', () => {
+  it('may put only its four parameters', () => {
     const policies = template.findResources('AWS::IAM::Policy', {
       Properties: {
         PolicyName: Match.stringLikeRegexp(
-          '^TopologyDocument|^TopologyPrimaryRecord|^TopologySecondaryRecord',
+          '^TopologyDocument|^TopologyPrimaryRecord|^TopologySecondaryRecord|^TopologyHealthCheckedWriter',
         ),
       },
     }) as Record<
@@ -57,7 +57,7 @@ describe('the topology record in the failover DNS stack', () => {
       { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } }
     >;
     const statements = Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
-    expect(statements).toHaveLength(3);
+    expect(statements).toHaveLength(4);
     for (const s of statements) expect(s.Action).toBe('ssm:PutParameter');
     expect(JSON.stringify(statements.map((s) => s.Resource))).not.toContain('*');
   });
@@ -103,6 +103,8 @@ describe('the topology record in the failover DNS stack', () => {
       });
       expect(world.ssm.value('us-east-1', NAMES.primaryRecord)).toBe('primary.local');
       expect(world.ssm.value('us-east-1', NAMES.secondaryRecord)).toBe('replica.local');
+      // The probes watch the first primary as deployed: SECONDARY may answer its replica.
+      expect(world.ssm.value('us-east-1', NAMES.healthCheckedWriter)).toBe('primary.local');
       expect(
         world.route53.recordSet('db.provability-fabric.org', 'db.provability-fabric.org-primary')
           ?.ResourceRecords,

@@ -33,6 +33,23 @@ const FIRST: Topology = {
   retired: [],
   changedBy: 'first deploy',
 };
+/** After a region failover: the replica writes, with no replica of its own; the primary is retired. */
+const FAILED_OVER: Topology = {
+  ...FIRST,
+  generation: 2,
+  writer: FIRST.replica ?? FIRST.writer,
+  replica: null,
+  retired: [FIRST.writer],
+  changedBy: 'region failover f-1',
+};
+/** The promoted writer's replica in the home region (a re-protect). */
+const HOME = { region: 'us-west-2', instanceIdentifier: 'pg-dr-home', endpoint: 'home.example.internal' };
+const DATABASE = { secretId: 'pg-dr/postgres-master', port: 5432, database: 'app' };
+/** The topology's parameters as the workflows and the topology sync leave them. */
+const topologyStore = (topology: Topology, healthCheckedWriter: string) => ({
+  [TOPOLOGY.document]: JSON.stringify(topology),
+  [TOPOLOGY.healthCheckedWriter]: healthCheckedWriter,
+});
 const route53 = mockClient(clients.route53);
 const sfn = mockClient(clients.sfn);
 const cloudwatch = mockClient(clients.cloudwatch);
@@ -156,24 +173,29 @@ describe('drill preflight: Route 53 and Step Functions', () => {
         },
       ],
     });
-    parameterStore({ [TOPOLOGY.document]: JSON.stringify(FIRST) });
+    parameterStore(topologyStore(FIRST, FIRST.writer.endpoint));
     input = {
       topology: TOPOLOGY,
       healthCheckIds: ['hc-primary-db', 'hc-replica-db'],
       invertHealthCheckId: 'hc-parent',
-      dns: {
-        hostedZoneId: 'Z0EXAMPLE12345',
-        recordName: 'db.provability-fabric.org',
-        primaryTarget: 'primary.example.internal',
-        secondaryTarget: 'replica.example.internal',
-      },
+      dns: { hostedZoneId: 'Z0EXAMPLE12345', recordName: 'db.provability-fabric.org' },
+      database: DATABASE,
       exclusiveWith: [DRILL, MIGRATION],
       ownExecutionArn: OWN,
     };
   });
 
-  it('passes in normal operation, ignoring its own execution', async () => {
-    expect(await checkControlPlane(clients, input)).toEqual({ problems: [] });
+  it('passes in normal operation, ignoring its own execution, and drills the roles the topology names', async () => {
+    expect(await checkControlPlane(clients, input)).toEqual({
+      problems: [],
+      roles: {
+        generation: 1,
+        primary: { ...DATABASE, host: 'primary.example.internal' },
+        replica: { ...DATABASE, host: 'replica.example.internal' },
+        primaryTarget: 'primary.example.internal',
+        secondaryTarget: 'replica.example.internal',
+      },
+    });
     // One read of Route 53's documented HealthCheckStatus metric for every check (not GetHealthCheckStatus).
     const query = cloudwatch.commandCalls(GetMetricDataCommand)[0]?.args[0].input;
     expect(
@@ -192,39 +214,84 @@ describe('drill preflight: Route 53 and Step Functions', () => {
     ]);
   });
 
-  it('reports DR degraded when the record names neither the primary nor its replica (after a cutover)', async () => {
+  it('refuses when the record answers neither the writer nor its replica (a role change it has not followed yet)', async () => {
     route53.on(TestDNSAnswerCommand).resolves({ RecordData: ['green.example.internal.'] });
     expect((await checkControlPlane(clients, input)).problems).toEqual([
-      'DR degraded: db.provability-fabric.org answers green.example.internal., neither the configured primary nor its replica (see dr status)',
+      "DNS: db.provability-fabric.org answers green.example.internal., neither the topology's writer primary.example.internal nor its replica (a role change the record has not followed yet: the topology sync repoints a drill record within a minute; see dr status)",
     ]);
   });
 
-  it('refuses after a role change, saying why, and nothing misleading about DNS (no "dr drill restore")', async () => {
-    // After a region failover: the replica writes, both records answer it.
-    parameterStore({
-      [TOPOLOGY.document]: JSON.stringify({
-        ...FIRST,
-        generation: 2,
-        writer: FIRST.replica,
-        replica: null,
-        retired: [FIRST.writer],
-        changedBy: 'region failover f-1',
-      }),
+  it("after a cutover and its DR rebuild, drills green and green's replica, opened by green's secret on their own ports", async () => {
+    const green = {
+      region: 'us-west-2',
+      instanceIdentifier: 'green',
+      endpoint: 'green.example.internal',
+      port: 6432,
+      secretId: 'pg-dr/green',
+    };
+    const greenDr = {
+      region: 'us-east-1',
+      instanceIdentifier: 'green-dr',
+      endpoint: 'green-dr.example.internal',
+    };
+    parameterStore(
+      topologyStore(
+        { ...FIRST, generation: 3, writer: green, replica: greenDr, changedBy: 'dr rebuild r-1' },
+        green.endpoint,
+      ),
+    );
+    route53.on(TestDNSAnswerCommand).resolves({ RecordData: ['green.example.internal.'] });
+    expect(await checkControlPlane(clients, input)).toEqual({
+      problems: [],
+      roles: {
+        generation: 3,
+        primary: { ...DATABASE, host: green.endpoint, port: 6432, secretId: 'pg-dr/green' },
+        replica: { ...DATABASE, host: greenDr.endpoint, port: 6432, secretId: 'pg-dr/green' },
+        primaryTarget: green.endpoint,
+        secondaryTarget: greenDr.endpoint,
+      },
     });
+  });
+
+  it('refuses after a failover, before re-protect: DR is degraded, nothing to fail over to (and nothing misleading about DNS)', async () => {
+    parameterStore(topologyStore(FAILED_OVER, FIRST.writer.endpoint));
     route53.on(TestDNSAnswerCommand).resolves({ RecordData: ['replica.example.internal.'] });
-    const { problems } = await checkControlPlane(clients, input);
+    const { problems, roles } = await checkControlPlane(clients, input);
+    expect(roles).toBeUndefined();
     expect(problems).toEqual([
-      expect.stringContaining(
-        "the topology's writer is pg-dr-replica in us-east-1 (generation 2, region failover f-1), not the primary this drill was deployed with",
-      ) as unknown,
+      'DR is degraded: the writer pg-dr-replica in us-east-1 has no cross-region replica (topology generation 2, region failover f-1), ' +
+        'so a drill has nothing to fail over to. Re-protect it first (dr reprotect); the drill follows once its replica is recorded',
     ]);
     expect(problems.join()).not.toContain('dr drill restore');
     // Nothing is read from Route 53 beyond the zone: the verdict does not depend on DNS.
     expect(route53.commandCalls(TestDNSAnswerCommand)).toHaveLength(0);
   });
 
+  it('refuses after a re-protect until the topology sync confirms the probes watch the new writer, then drills it', async () => {
+    const reprotected = { ...FAILED_OVER, generation: 3, replica: HOME, changedBy: 'dr rebuild r-2' };
+    parameterStore(topologyStore(reprotected, FIRST.writer.endpoint));
+    route53.on(TestDNSAnswerCommand).resolves({ RecordData: ['replica.example.internal.'] });
+    const refused = await checkControlPlane(clients, input);
+    expect(refused.roles).toBeUndefined();
+    expect(refused.problems).toEqual([
+      expect.stringContaining(
+        'the writer pg-dr-replica in us-east-1 is new (topology generation 3, dr rebuild r-2) and the topology sync has not yet confirmed',
+      ) as unknown,
+    ]);
+    // The sync confirmed it: SECONDARY answers the home replica, and the drill drills these roles.
+    parameterStore(topologyStore(reprotected, FAILED_OVER.writer.endpoint));
+    const drilled = await checkControlPlane(clients, input);
+    expect(drilled.problems).toEqual([]);
+    expect(drilled.roles).toMatchObject({
+      primaryTarget: 'replica.example.internal',
+      secondaryTarget: HOME.endpoint,
+      primary: { host: 'replica.example.internal' },
+      replica: { host: HOME.endpoint },
+    });
+  });
+
   it('refuses when there is no topology (the failover DNS stack not deployed)', async () => {
-    parameterStore({});
+    parameterStore({ [TOPOLOGY.healthCheckedWriter]: FIRST.writer.endpoint });
     expect((await checkControlPlane(clients, input)).problems).toEqual([
       expect.stringContaining('topology: /pg-dr/topology/document: no topology in this region') as unknown,
     ]);
@@ -246,7 +313,7 @@ describe('drill preflight: Route 53 and Step Functions', () => {
     });
     expect((await checkControlPlane(clients, input)).problems).toEqual([
       'health check hc-replica-db: unhealthy (Route 53 HealthCheckStatus 0)',
-      'DNS: db.provability-fabric.org answers replica.example.internal., not the primary (a failover in progress, or a health check left inverted? run dr drill restore)',
+      'DNS: db.provability-fabric.org answers replica.example.internal., not the writer (a failover in progress, or a health check left inverted? run dr drill restore)',
       'running: pg-dr-blue-green-migration: migrate-20261129-0159-abc',
     ]);
   });

@@ -40,8 +40,11 @@ describe('the topology step: recording the roles a workflow changed', () => {
   const ssm = new SSMClient({ region: 'us-east-1' });
 
   it('records green as the writer after a cutover, with no replica until the DR rebuild records one', async () => {
-    const store = parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
-    await expect(recordRoles(ssm, NAMES, CUTOVER, NOW, BLUE.endpoint)).resolves.toEqual({
+    const store = parameterStore({
+      [NAMES.healthCheckedWriter]: BLUE.endpoint,
+      [NAMES.document]: JSON.stringify(FIRST),
+    });
+    await expect(recordRoles(ssm, NAMES, CUTOVER, NOW)).resolves.toEqual({
       generation: 2,
       written: true,
       writer: 'green.west.rds.example',
@@ -63,7 +66,7 @@ describe('the topology step: recording the roles a workflow changed', () => {
     expect(store.values.get(NAMES.primaryRecord)).toBe('green.west.rds.example');
     expect(store.values.get(NAMES.secondaryRecord)).toBe('green.west.rds.example');
 
-    await expect(recordRoles(ssm, NAMES, REBUILD, NOW, BLUE.endpoint)).resolves.toEqual({
+    await expect(recordRoles(ssm, NAMES, REBUILD, NOW)).resolves.toEqual({
       generation: 3,
       written: true,
       writer: 'green.west.rds.example',
@@ -79,31 +82,28 @@ describe('the topology step: recording the roles a workflow changed', () => {
 
   it('records the replica on the port RDS reports for it, else on its writer’s', async () => {
     const writer = { ...FIRST.writer, port: 5432 };
-    const store = parameterStore({ [NAMES.document]: JSON.stringify({ ...FIRST, writer, replica: null }) });
+    const store = parameterStore({
+      [NAMES.healthCheckedWriter]: BLUE.endpoint,
+      [NAMES.document]: JSON.stringify({ ...FIRST, writer, replica: null }),
+    });
     const rebuild = { ...REBUILD, writer: FIRST.writer.instanceIdentifier };
-    await recordRoles(
-      ssm,
-      NAMES,
-      { ...rebuild, replica: { ...REBUILD.replica, port: 6543 } },
-      NOW,
-      BLUE.endpoint,
-    );
+    await recordRoles(ssm, NAMES, { ...rebuild, replica: { ...REBUILD.replica, port: 6543 } }, NOW);
     expect(stored(store).replica?.port).toBe(6543);
-    const again = parameterStore({ [NAMES.document]: JSON.stringify({ ...FIRST, writer, replica: null }) });
-    await recordRoles(
-      ssm,
-      NAMES,
-      { ...rebuild, replica: { ...REBUILD.replica, port: null } },
-      NOW,
-      BLUE.endpoint,
-    );
+    const again = parameterStore({
+      [NAMES.healthCheckedWriter]: BLUE.endpoint,
+      [NAMES.document]: JSON.stringify({ ...FIRST, writer, replica: null }),
+    });
+    await recordRoles(ssm, NAMES, { ...rebuild, replica: { ...REBUILD.replica, port: null } }, NOW);
     expect(stored(again).replica?.port).toBe(5432);
   });
 
   it('records no second replica: of two rebuilds racing, the first recorded keeps its replica', async () => {
-    const store = parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
-    await recordRoles(ssm, NAMES, CUTOVER, NOW, BLUE.endpoint);
-    await recordRoles(ssm, NAMES, REBUILD, NOW, BLUE.endpoint);
+    const store = parameterStore({
+      [NAMES.healthCheckedWriter]: BLUE.endpoint,
+      [NAMES.document]: JSON.stringify(FIRST),
+    });
+    await recordRoles(ssm, NAMES, CUTOVER, NOW);
+    await recordRoles(ssm, NAMES, REBUILD, NOW);
     const racing = {
       ...REBUILD,
       replica: {
@@ -113,23 +113,24 @@ describe('the topology step: recording the roles a workflow changed', () => {
       },
       changedBy: 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-dr-rebuild:reprotect-2',
     };
-    await expect(recordRoles(ssm, NAMES, racing, NOW, BLUE.endpoint)).rejects.toMatchObject({
+    await expect(recordRoles(ssm, NAMES, racing, NOW)).rejects.toMatchObject({
       name: 'TopologyChanged',
       message: expect.stringContaining('already has a replica, green-dr in us-east-1') as string,
     });
     expect(stored(store).replica?.instanceIdentifier).toBe('green-dr');
     // The same rebuild retried, or run again for the replica it recorded, is not refused.
-    await expect(recordRoles(ssm, NAMES, REBUILD, NOW, BLUE.endpoint)).resolves.toMatchObject({
+    await expect(recordRoles(ssm, NAMES, REBUILD, NOW)).resolves.toMatchObject({
       written: false,
     });
   });
 
   it('writes a retried step once', async () => {
-    const store = parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
-    await recordRoles(ssm, NAMES, CUTOVER, NOW, BLUE.endpoint);
-    await expect(
-      recordRoles(ssm, NAMES, CUTOVER, new Date(NOW.getTime() + 5000), BLUE.endpoint),
-    ).resolves.toMatchObject({
+    const store = parameterStore({
+      [NAMES.healthCheckedWriter]: BLUE.endpoint,
+      [NAMES.document]: JSON.stringify(FIRST),
+    });
+    await recordRoles(ssm, NAMES, CUTOVER, NOW);
+    await expect(recordRoles(ssm, NAMES, CUTOVER, new Date(NOW.getTime() + 5000))).resolves.toMatchObject({
       generation: 2,
       written: false,
     });
@@ -138,6 +139,7 @@ describe('the topology step: recording the roles a workflow changed', () => {
 
   it('refuses to record over roles it was not planned for, and writes nothing', async () => {
     const store = parameterStore({
+      [NAMES.healthCheckedWriter]: BLUE.endpoint,
       [NAMES.document]: JSON.stringify({
         ...FIRST,
         generation: 4,
@@ -147,29 +149,26 @@ describe('the topology step: recording the roles a workflow changed', () => {
         retired: [BLUE],
       }),
     });
-    await expect(recordRoles(ssm, NAMES, CUTOVER, NOW, BLUE.endpoint)).rejects.toMatchObject({
+    await expect(recordRoles(ssm, NAMES, CUTOVER, NOW)).rejects.toMatchObject({
       name: 'TopologyChanged',
       message:
         '/pg-dr/topology/document: the writer is pg-dr-replica (replica.east.rds.example; generation 4, failover exec-9), ' +
         'not blue.west.rds.example as this cutover was planned for; nothing was recorded',
     });
-    await expect(recordRoles(ssm, NAMES, REBUILD, NOW, BLUE.endpoint)).rejects.toMatchObject({
+    await expect(recordRoles(ssm, NAMES, REBUILD, NOW)).rejects.toMatchObject({
       name: 'TopologyChanged',
     });
     expect(store.puts).toEqual([]);
   });
 
   it('refuses a replica in the writer’s own region (the topology’s rule)', async () => {
-    parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
-    await recordRoles(ssm, NAMES, CUTOVER, NOW, BLUE.endpoint);
+    parameterStore({
+      [NAMES.healthCheckedWriter]: BLUE.endpoint,
+      [NAMES.document]: JSON.stringify(FIRST),
+    });
+    await recordRoles(ssm, NAMES, CUTOVER, NOW);
     await expect(
-      recordRoles(
-        ssm,
-        NAMES,
-        { ...REBUILD, replica: { ...REBUILD.replica, region: 'us-west-2' } },
-        NOW,
-        BLUE.endpoint,
-      ),
+      recordRoles(ssm, NAMES, { ...REBUILD, replica: { ...REBUILD.replica, region: 'us-west-2' } }, NOW),
     ).rejects.toMatchObject({
       name: 'TopologyInvalid',
       message: expect.stringContaining('replica.region: must differ') as string,
@@ -177,9 +176,12 @@ describe('the topology step: recording the roles a workflow changed', () => {
   });
 
   it('records a failover: the replica is the writer, the former writer retired, planned from a generation', async () => {
-    const store = parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
+    const store = parameterStore({
+      [NAMES.healthCheckedWriter]: BLUE.endpoint,
+      [NAMES.document]: JSON.stringify(FIRST),
+    });
     const failover = { mode: 'failover', expectedGeneration: 1, changedBy: 'failover exec-1' } as const;
-    await expect(recordRoles(ssm, NAMES, failover, NOW, BLUE.endpoint)).resolves.toEqual({
+    await expect(recordRoles(ssm, NAMES, failover, NOW)).resolves.toEqual({
       generation: 2,
       written: true,
       writer: OLD_REPLICA.endpoint,
@@ -191,15 +193,18 @@ describe('the topology step: recording the roles a workflow changed', () => {
     expect(store.values.get(NAMES.primaryRecord)).toBe(OLD_REPLICA.endpoint);
     expect(store.values.get(NAMES.secondaryRecord)).toBe(OLD_REPLICA.endpoint);
     // Retried: written once. Planned from a generation that is gone: refused.
-    await expect(recordRoles(ssm, NAMES, failover, NOW, BLUE.endpoint)).resolves.toMatchObject({
+    await expect(recordRoles(ssm, NAMES, failover, NOW)).resolves.toMatchObject({
       written: false,
     });
     await expect(
-      recordRoles(ssm, NAMES, { ...failover, changedBy: 'failover exec-2' }, NOW, BLUE.endpoint),
+      recordRoles(ssm, NAMES, { ...failover, changedBy: 'failover exec-2' }, NOW),
     ).rejects.toMatchObject({ name: 'TopologyChanged' });
     // Nothing to promote: refused, nothing written.
-    const degraded = parameterStore({ [NAMES.document]: JSON.stringify({ ...FIRST, replica: null }) });
-    await expect(recordRoles(ssm, NAMES, failover, NOW, BLUE.endpoint)).rejects.toMatchObject({
+    const degraded = parameterStore({
+      [NAMES.healthCheckedWriter]: BLUE.endpoint,
+      [NAMES.document]: JSON.stringify({ ...FIRST, replica: null }),
+    });
+    await expect(recordRoles(ssm, NAMES, failover, NOW)).rejects.toMatchObject({
       name: 'TopologyInvalid',
       message: expect.stringContaining('names no replica to take over from pg-dr-primary') as string,
     });
@@ -213,10 +218,12 @@ describe('the topology step: recording the roles a workflow changed', () => {
     });
 
     it('refuses bad input before any call, and says when its location is not configured', async () => {
-      const store = parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
+      const store = parameterStore({
+        [NAMES.healthCheckedWriter]: BLUE.endpoint,
+        [NAMES.document]: JSON.stringify(FIRST),
+      });
       process.env.TOPOLOGY_REGION = 'us-east-1';
       process.env.RESOURCE_PREFIX = 'pg-dr';
-      process.env.HEALTH_CHECKED_WRITER = BLUE.endpoint;
       await expect(
         handler({ ...CUTOVER, to: { instanceIdentifier: 'Bad_Id', endpoint: 'x' } }),
       ).rejects.toMatchObject({

@@ -3,17 +3,9 @@ export const EXAMPLE_DRILL_ARN = 'arn:aws:states:us-east-1:111122223333:stateMac
 export const EXAMPLE_INVERT_CHECK = '11111111-1111-4111-8111-111111111111';
 
 export function exampleDrillInput() {
-  const primary = 'primary.abc.us-west-2.rds.amazonaws.com';
-  const replica = 'replica.def.us-east-1.rds.amazonaws.com';
   return {
-    primary: { secretId: 'pg-dr/postgres-master', host: primary, port: 5432, database: 'app' },
-    replica: { secretId: 'pg-dr/postgres-master', host: replica, port: 5432, database: 'app' },
-    dns: {
-      hostedZoneId: 'Z0EXAMPLE12345',
-      recordName: 'db.provability-fabric.org',
-      primaryTarget: primary,
-      secondaryTarget: replica,
-    },
+    database: { secretId: 'pg-dr/postgres-master', port: 5432, database: 'app' },
+    dns: { hostedZoneId: 'Z0EXAMPLE12345', recordName: 'db.provability-fabric.org' },
     healthChecks: {
       invert: EXAMPLE_INVERT_CHECK,
       watch: [{ healthCheckId: '22222222-2222-4222-8222-222222222222', label: 'primary database' }],

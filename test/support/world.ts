@@ -50,8 +50,6 @@ export function notificationStates(file: string): Map<string, string> {
 }
 
 export const TOPOLOGY = topologyParameterNames('pg-dr');
-/** The endpoint the installed world's health checks watch: the first deploy's writer (as the topology step is told). */
-const healthChecked = async () => (await topologyOf()).writer.endpoint;
 const topologyClient = () => new SSMClient({ region: 'us-east-1' });
 
 /** The topology as the installed world holds it (read through the simulated Parameter Store). */
@@ -71,7 +69,6 @@ export async function afterCutoverTo(green: {
     expectedGeneration: 1,
     changedBy: 'blue-green migration (test)',
     now: new Date(),
-    healthCheckedWriter: await healthChecked(),
     next: (t) => ({ writer: { region: t.writer.region, ...green }, replica: null, retired: [] }),
   });
   return topology;
@@ -83,7 +80,6 @@ export async function afterFailover(): Promise<Topology> {
     expectedGeneration: 1,
     changedBy: 'region failover (test)',
     now: new Date(),
-    healthCheckedWriter: await healthChecked(),
     next: (t) => {
       if (t.replica === null) throw new Error('the first deploy names a replica');
       return { writer: t.replica, replica: null, retired: [t.writer] };

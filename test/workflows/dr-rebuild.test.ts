@@ -260,7 +260,6 @@ describe('DR rebuild, in the local world (its own execution, started by the migr
         expectedGeneration: 1,
         changedBy: 'test: the replica was lost',
         now: new Date(),
-        healthCheckedWriter: first.writer.endpoint,
         next: (t) => ({ writer: t.writer, replica: null, retired: [] }),
       });
       const result = await r.run({

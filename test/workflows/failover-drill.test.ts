@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { changeTopology } from '../../lambdas/shared/topology-change';
 import type { DrillReport } from '../../lambdas/drill/report';
 import { deliverEvent, statusChangeEvent } from '../../lib/local-aws/invoke';
 import { runInWorld, scheduledDrillInput, type WorldExecution } from '../../lib/local-aws/workflow';
@@ -8,7 +10,7 @@ import { databaseSecret } from '../support/lambda';
 import { PostgresServer } from '../support/postgres';
 import { execute } from '../support/replication';
 import { scanForSecrets } from '../support/secret-scan';
-import { DRILL_RECORD, MASTER_SECRET, testWorld } from '../support/world';
+import { DRILL_RECORD, MASTER_SECRET, testWorld, TOPOLOGY } from '../support/world';
 
 /** What the drill's VPC resolver answers (clients' view, with caches): the simulated Route 53 by default. */
 const mockClients: { resolve?: (name: string) => Promise<string[]> } = {};
@@ -34,6 +36,8 @@ interface Faults {
   /** Executions already running, by state machine name. */
   running?: Record<string, string[]>;
   everyStepTwice?: boolean;
+  /** Further secrets the world holds (by name), with the primary's credentials. */
+  moreSecrets?: string[];
 }
 
 describe('failover drill, in the local world (the synthesized app, IAM from its roles) over a real primary and streaming replica', () => {
@@ -60,7 +64,14 @@ describe('failover drill, in the local world (the synthesized app, IAM from its 
   function drill(faults: Faults = {}) {
     const world = testWorld({
       endpoints: { 'pg-dr-primary': '127.0.0.1', 'pg-dr-replica': 'localhost' },
-      secrets: { [MASTER_SECRET]: databaseSecret(primary, 'app').SecretString },
+      // RDS's Endpoint.Port: the topology records it, and the drill connects where the topology says.
+      ports: { 'pg-dr-primary': primary.port, 'pg-dr-replica': replica.port },
+      secrets: Object.fromEntries(
+        [MASTER_SECRET, ...(faults.moreSecrets ?? [])].map((name) => [
+          name,
+          databaseSecret(primary, 'app').SecretString,
+        ]),
+      ),
       route53: {
         switchDelayMs: faults.switchDelayMs === null ? 1e9 : (faults.switchDelayMs ?? 200),
         insyncDelayMs: 0,
@@ -98,21 +109,16 @@ describe('failover drill, in the local world (the synthesized app, IAM from its 
     for (const [machine, names] of Object.entries(faults.running ?? {}))
       for (const name of names) world.stepFunctions.begin(world.stateMachineArn(machine), name, {});
 
-    const input = scheduledDrillInput(
-      world,
-      `us-east-1/${NAMES.drillSchedule}`,
-      { primary, replica },
-      {
-        budgets: { serviceDisruptionSeconds: 3, dnsFailoverSeconds: 2, s3ReplicationSeconds: 2 },
-        limits: {
-          maxReplicaLagSeconds: 5,
-          failbackTimeoutSeconds: 3,
-          heartbeatTimeoutSeconds: 5,
-          s3TimeoutSeconds: 1,
-          pollMs: 50,
-        },
+    const input = scheduledDrillInput(world, `us-east-1/${NAMES.drillSchedule}`, {
+      budgets: { serviceDisruptionSeconds: 3, dnsFailoverSeconds: 2, s3ReplicationSeconds: 2 },
+      limits: {
+        maxReplicaLagSeconds: 5,
+        failbackTimeoutSeconds: 3,
+        heartbeatTimeoutSeconds: 5,
+        s3TimeoutSeconds: 1,
+        pollMs: 50,
       },
-    );
+    });
 
     const nested: WorldExecution[] = [];
     /** Each notification, and how many AWS calls had been made when it was sent. */
@@ -220,6 +226,35 @@ describe('failover drill, in the local world (the synthesized app, IAM from its 
     if (firstNotify !== -1 && events.includes('Inverted: true'))
       expect(lastRestore).toBeLessThan(firstNotify);
   };
+
+  it('follows the topology: after a cutover to a green opened by its own secret, drills green and its replica with that secret', async () => {
+    const greenSecret = 'pg-dr/green-app';
+    const d = open({ moreSecrets: [greenSecret] });
+    // A cutover, then its DR rebuild, recorded: green is the writer (here the same server under a new
+    // identity, opened by its own secret), and its replica the standby.
+    await changeTopology(new SSMClient({ region: 'us-east-1' }), TOPOLOGY, {
+      expectedGeneration: 1,
+      changedBy: 'test: cutover and DR rebuild',
+      now: new Date(),
+      next: (t) => ({
+        writer: { ...t.writer, instanceIdentifier: 'green', secretId: greenSecret },
+        replica: t.replica === null ? null : { ...t.replica, secretId: greenSecret },
+        retired: [],
+      }),
+    });
+    const result = await d.run();
+    expect(result.error).toBeUndefined();
+    expect(result.status).toBe('SUCCEEDED');
+    const secretsRead = d.world.aws.calls
+      .filter(
+        (c) => c.service === 'secretsmanager' && c.operation === 'GetSecretValue' && c.error === undefined,
+      )
+      .map((c) => c.input.SecretId);
+    // Every database step opened what the topology names, never the first deploy's master secret.
+    expect(new Set(secretsRead)).toEqual(new Set([greenSecret]));
+    // The migration dry run planned against the same writer.
+    expect(d.nested[0]?.path).toContain('DryRunSucceeded');
+  });
 
   it('succeeds: fails over, serves reads from the replica, fails back, probes replication, dry-runs a migration', async () => {
     const d = open();

@@ -78,7 +78,6 @@ function harness(servers: () => { primary: PostgresServer; replica: PostgresServ
         expectedGeneration: 1,
         changedBy: 'test: members opened by their own secret',
         now: new Date(),
-        healthCheckedWriter: PRIMARY_HOST,
         next: (t) => ({
           writer: { ...t.writer, secretId },
           replica: t.replica === null ? null : { ...t.replica, secretId },

@@ -5,7 +5,7 @@ import { parseInput, runStep, stepInstrumentation } from '../../shared/step';
 import { observeAnswer, type AnswerObservation } from '../dns-answer';
 import { DrillError } from '../errors';
 import { HEALTH_CHECK_ID, HOST, HOSTED_ZONE_ID, RECENT_EPOCH_MS } from '../input';
-import { healthCheckStatuses, ROUTE53_METRICS_REGION } from '../checker-health';
+import { healthCheckStatuses, ROUTE53_METRICS_REGION } from '../../shared/health-check-status';
 import { DRILL_SERVICE } from '../report';
 
 export const observeDnsEventSchema = z.strictObject({

@@ -4,7 +4,7 @@ import { str } from '../input';
 const API = 'https://docs.aws.amazon.com/lambda/latest/api';
 const DG = 'https://docs.aws.amazon.com/lambda/latest/dg';
 
-/** A function's ARN from the name the call gives (the probe sync names functions by name). */
+/** A function's ARN from the name the call gives (the topology sync names functions by name). */
 const functionArn = (input: Record<string, unknown>, w: CallSite) => {
   const name = str(input.FunctionName);
   return name.startsWith('arn:')
@@ -13,7 +13,7 @@ const functionArn = (input: Record<string, unknown>, w: CallSite) => {
 };
 
 /**
- * Lambda's control plane, as the probe sync (lambdas/probe-sync) uses it to point the health probes at what
+ * Lambda's control plane, as the topology sync (lambdas/topology-sync) uses it to point the health probes at what
  * the topology says. The local world does not simulate it: the sync's tests mock these calls
  * (aws-sdk-client-mock), from these rows.
  */
@@ -44,7 +44,7 @@ export const LAMBDA: ServiceEntry = {
     {
       service: 'lambda',
       operation: 'GetFunctionConfiguration',
-      calledBy: ['lambdas/probe-sync/sync.ts'],
+      calledBy: ['lambdas/topology-sync/probes.ts'],
       reference: `${API}/API_GetFunctionConfiguration.html`,
       iam: (input, w) => [{ action: 'lambda:GetFunctionConfiguration', resources: [functionArn(input, w)] }],
       relies: [
@@ -71,7 +71,7 @@ export const LAMBDA: ServiceEntry = {
     {
       service: 'lambda',
       operation: 'UpdateFunctionConfiguration',
-      calledBy: ['lambdas/probe-sync/sync.ts'],
+      calledBy: ['lambdas/topology-sync/probes.ts'],
       reference: `${API}/API_UpdateFunctionConfiguration.html`,
       iam: (input, w) => [
         { action: 'lambda:UpdateFunctionConfiguration', resources: [functionArn(input, w)] },

@@ -34,7 +34,10 @@ describe('the topology record', () => {
   const client = new SSMClient({ region: 'us-east-1' });
 
   it('reads the document, and says what is wrong with one that is not a topology', async () => {
-    parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
+    parameterStore({
+      [NAMES.healthCheckedWriter]: PRIMARY.endpoint,
+      [NAMES.document]: JSON.stringify(FIRST),
+    });
     await expect(readTopology(client, NAMES)).resolves.toEqual(FIRST);
 
     parameterStore({});
@@ -82,13 +85,15 @@ describe('the topology record', () => {
   });
 
   it('writes a change: the document first, then the records it implies', async () => {
-    const store = parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
+    const store = parameterStore({
+      [NAMES.healthCheckedWriter]: PRIMARY.endpoint,
+      [NAMES.document]: JSON.stringify(FIRST),
+    });
     const result = await changeTopology(client, NAMES, {
       expectedGeneration: 1,
       changedBy: 'failover exec-1',
       now: NOW,
       next: failover,
-      healthCheckedWriter: PRIMARY.endpoint,
     });
     expect(result).toEqual({
       written: true,
@@ -113,13 +118,15 @@ describe('the topology record', () => {
   });
 
   it('does not write a retried change twice, but writes its records again', async () => {
-    const store = parameterStore({ [NAMES.document]: JSON.stringify(FIRST) });
+    const store = parameterStore({
+      [NAMES.healthCheckedWriter]: PRIMARY.endpoint,
+      [NAMES.document]: JSON.stringify(FIRST),
+    });
     const change = {
       expectedGeneration: 1,
       changedBy: 'failover exec-1',
       now: NOW,
       next: failover,
-      healthCheckedWriter: PRIMARY.endpoint,
     };
     await changeTopology(client, NAMES, change);
     store.values.set(NAMES.primaryRecord, PRIMARY.endpoint); // the first attempt stopped before the records
@@ -131,13 +138,15 @@ describe('the topology record', () => {
   });
 
   it('refuses a change planned from another generation, and one that leaves an invalid topology', async () => {
-    const store = parameterStore({ [NAMES.document]: JSON.stringify({ ...FIRST, generation: 3 }) });
+    const store = parameterStore({
+      [NAMES.healthCheckedWriter]: PRIMARY.endpoint,
+      [NAMES.document]: JSON.stringify({ ...FIRST, generation: 3 }),
+    });
     await expect(
       changeTopology(client, NAMES, {
         expectedGeneration: 2,
         changedBy: 'switchover x',
         now: NOW,
-        healthCheckedWriter: PRIMARY.endpoint,
         next: failover,
       }),
     ).rejects.toMatchObject({
@@ -151,7 +160,6 @@ describe('the topology record', () => {
         expectedGeneration: 3,
         changedBy: 'switchover x',
         now: NOW,
-        healthCheckedWriter: PRIMARY.endpoint,
         next: (t) => ({ writer: t.writer, replica: t.writer, retired: [] }),
       }),
     ).rejects.toMatchObject({ name: 'TopologyInvalid' });

@@ -38,6 +38,11 @@ export interface ProbeSyncResult {
   readonly target: ProbeTarget;
   /** What it watched before an update. */
   readonly previousHost?: string;
+  /**
+   * For `in-sync`: when its configuration last changed (Lambda's LastModified, epoch ms), so the sync knows
+   * how long its alarm has been fed by this target alone.
+   */
+  readonly lastModifiedMs?: number;
   readonly error?: string;
 }
 
@@ -65,8 +70,14 @@ async function syncOne(
     );
     const variables = current.Environment?.Variables ?? {};
     const wanted = targetEnvironment(target);
-    if (Object.entries(wanted).every(([key, value]) => variables[key] === value))
-      return { ...base, outcome: 'in-sync' };
+    if (Object.entries(wanted).every(([key, value]) => variables[key] === value)) {
+      const lastModifiedMs = Date.parse(current.LastModified ?? '');
+      return {
+        ...base,
+        outcome: current.LastUpdateStatus === 'InProgress' ? 'busy' : 'in-sync',
+        ...(Number.isNaN(lastModifiedMs) ? {} : { lastModifiedMs }),
+      };
+    }
     // While an update is in progress Lambda refuses another (ResourceConflictException): a deploy or this
     // sync's last change. Leave it; CloudFormation's own update must never fail because of this one.
     if (current.State !== 'Active' || current.LastUpdateStatus === 'InProgress')

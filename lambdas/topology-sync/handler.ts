@@ -1,0 +1,139 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { z } from 'zod';
+import { DATABASE_ROLES } from '../health-probe/metric';
+import { setIdentifier } from '../workflow-input/schema';
+import { ROUTE53_METRICS_REGION } from '../shared/health-check-status';
+import { DNS_RECORD_NAME } from '../shared/patterns';
+import { awsRegion, hostedZoneId } from '../shared/schemas';
+import { runStep, StepError, stepInstrumentation } from '../shared/step';
+import { probeTargets, readTopology } from '../shared/topology';
+import { topologyLocation } from '../shared/topology-location';
+import { syncProbeTargets, type ProbeSyncResult } from './probes';
+import { syncRecords, type RecordSyncResult } from './records';
+
+const json = z.string().transform((text, ctx) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+    return z.NEVER;
+  }
+});
+const healthCheckId = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+
+const environmentSchema = z.object({
+  /** The probe functions, as JSON: `[{"role": "primary", "region": "us-west-2", "functionName": "…"}, …]`. */
+  PROBES: json.pipe(
+    z
+      .array(
+        z.strictObject({
+          role: z.enum(DATABASE_ROLES),
+          region: awsRegion,
+          functionName: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+        }),
+      )
+      .min(1)
+      .max(10),
+  ),
+  /** What a topology member without a port or secret of its own takes (the configured database). */
+  DATABASE_PORT: z.coerce.number().int().min(1).max(65535),
+  MASTER_SECRET_NAME: z.string().min(1).max(512),
+  /** The zone of the followed records, and the sets (JSON): `[{"recordName", "setIdentifier", "follows"}]`. */
+  HOSTED_ZONE_ID: hostedZoneId,
+  RECORDS: json.pipe(
+    z
+      .array(
+        z.strictObject({
+          recordName: z.string().regex(DNS_RECORD_NAME),
+          setIdentifier,
+          follows: z.enum(['primary', 'secondary']),
+        }),
+      )
+      .max(4),
+  ),
+  /** The PRIMARY record's database health checks (comma-separated): healthy before a writer is confirmed. */
+  WRITER_HEALTH_CHECK_IDS: z
+    .string()
+    .transform((ids) => ids.split(','))
+    .pipe(z.array(healthCheckId).min(1).max(3)),
+  /** How long the probes must have watched a writer before their alarms count as being about it. */
+  SETTLE_SECONDS: z.coerce.number().int().min(60).max(3600),
+});
+
+const instrumentation = stepInstrumentation('topology-sync');
+let clients: { ssm: SSMClient; route53: Route53Client; cloudwatch: CloudWatchClient } | undefined;
+const lambdaClients = new Map<string, LambdaClient>();
+const lambdaIn = (region: string) => {
+  let client = lambdaClients.get(region);
+  if (client === undefined) {
+    client = new LambdaClient({ region });
+    lambdaClients.set(region, client);
+  }
+  return client;
+};
+
+/** Route 53 usually applies a change within 60 s; the next run confirms one that took longer. */
+const FLIP_TIMING = { pollIntervalMs: 3_000, maxWaitMs: 20_000, maxRetries: 2, retryBaseMs: 500 };
+
+export interface TopologySyncResult {
+  readonly probes: readonly ProbeSyncResult[];
+  readonly records: RecordSyncResult;
+}
+
+/**
+ * Every minute: points each health probe at what the topology says it watches, then keeps the records on it
+ * (the health-checked writer, SECONDARY, the drill record: records.ts). Fails (so the function's Errors alarm
+ * pages) when a probe could not be read or changed, after syncing the others and the records all the same.
+ */
+export async function handler(): Promise<TopologySyncResult> {
+  return runStep(instrumentation, async () => {
+    const parsed = environmentSchema.safeParse(process.env);
+    if (!parsed.success)
+      throw new StepError(
+        'StepMisconfigured',
+        `invalid or missing environment variable(s) ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
+      );
+    const env = parsed.data;
+    const { region, names } = topologyLocation();
+    clients ??= {
+      ssm: new SSMClient({ region }),
+      // Route 53's API, and the HealthCheckStatus metric it publishes, live in us-east-1.
+      route53: new Route53Client({ region: 'us-east-1' }),
+      cloudwatch: new CloudWatchClient({ region: ROUTE53_METRICS_REGION }),
+    };
+    const topology = await readTopology(clients.ssm, names);
+    const targets = probeTargets(topology, { port: env.DATABASE_PORT, secretId: env.MASTER_SECRET_NAME });
+    const probes = await syncProbeTargets(lambdaIn, env.PROBES, targets);
+    for (const result of probes) {
+      if (result.outcome === 'updated')
+        instrumentation.logger.info('probe now watches the topology', { ...result });
+      else if (result.outcome === 'failed') instrumentation.logger.error('probe not synced', { ...result });
+    }
+    const records = await syncRecords({ ...clients, flipTiming: FLIP_TIMING }, names, {
+      topology,
+      probes,
+      settleMs: env.SETTLE_SECONDS * 1000,
+      writerHealthCheckIds: env.WRITER_HEALTH_CHECK_IDS,
+      hostedZoneId: env.HOSTED_ZONE_ID,
+      records: env.RECORDS,
+    });
+    if (records.confirmed)
+      instrumentation.logger.info('the probes watch the writer: SECONDARY may answer its replica', {
+        healthCheckedWriter: records.healthCheckedWriter,
+      });
+    for (const change of records.changed)
+      instrumentation.logger.info('record follows the topology', { ...change });
+    const failed = probes.filter((r) => r.outcome === 'failed');
+    if (failed.length > 0)
+      throw new StepError(
+        'ProbeSyncFailed',
+        failed
+          .map((r) => `${r.role} probe ${r.functionName} in ${r.region}: ${r.error ?? 'failed'}`)
+          .join('; '),
+      );
+    return { probes, records };
+  });
+}

@@ -1,0 +1,203 @@
+/**
+ * The records' half of the topology sync: once the health probes have watched the topology's writer long enough
+ * for their alarms to be about it alone, and Route 53 finds it healthy, the writer is confirmed as the
+ * health-checked writer, and SECONDARY may answer its replica again (recordTargets). Then SECONDARY, and the
+ * drill record pair, are made to answer what the rule says.
+ *
+ * What it never does: move PRIMARY of the production record (the workflows do, at the moment their sequence
+ * allows: after the cutover's catch-up, once a promoted writer takes writes), or point SECONDARY at a replica
+ * while a probe may still watch another writer (its verdict could send clients to the read-only copy).
+ */
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { Route53Client } from '@aws-sdk/client-route-53';
+import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { DnsFlipError, flipRecord, type FlipTiming } from '../dns-flip/flip';
+import { normalizeName } from '../shared/dns-name';
+import { healthCheckStatuses } from '../shared/health-check-status';
+import { readHealthCheckedWriter, readTopology, recordTargets, type Topology } from '../shared/topology';
+import type { TopologyParameterNames } from '../shared/topology-parameters';
+import type { ProbeSyncResult } from './probes';
+
+/** A failover record set the sync keeps on the topology: which role's target it answers. */
+export interface FollowedRecord {
+  readonly recordName: string;
+  readonly setIdentifier: string;
+  readonly follows: 'primary' | 'secondary';
+}
+
+export interface RecordSyncInput {
+  /** The topology this run read (and synced the probes to). */
+  readonly topology: Topology;
+  readonly probes: readonly ProbeSyncResult[];
+  /** How long every probe must have watched the writer before its alarms count as being about it. */
+  readonly settleMs: number;
+  /** The PRIMARY record's database health checks (the two observers): both healthy before confirming. */
+  readonly writerHealthCheckIds: readonly string[];
+  readonly hostedZoneId: string;
+  /** The production SECONDARY set, and (when configured) the drill record's two sets. */
+  readonly records: readonly FollowedRecord[];
+}
+
+export interface RecordSyncClients {
+  readonly ssm: Pick<SSMClient, 'send'>;
+  readonly route53: Pick<Route53Client, 'send'>;
+  /** In us-east-1, where Route 53 publishes HealthCheckStatus. */
+  readonly cloudwatch: Pick<CloudWatchClient, 'send'>;
+  readonly flipTiming: FlipTiming;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface RecordSyncResult {
+  /** The health-checked writer after this run. */
+  readonly healthCheckedWriter: string;
+  /** Why the writer is not (yet) confirmed, when it is not. */
+  readonly waitingFor?: string;
+  /** True when this run confirmed the writer. */
+  readonly confirmed: boolean;
+  /** What the records answer by the rule. */
+  readonly targets: { readonly primary: string; readonly secondary: string };
+  /**
+   * The parameters and record sets this run changed (from → to; `insync` false when Route 53 took the change
+   * but had not applied it everywhere within the wait), and those it left because the topology moved meanwhile.
+   */
+  readonly changed: readonly RecordChange[];
+  readonly skipped: readonly string[];
+}
+
+export interface RecordChange {
+  readonly set: string;
+  readonly from: string;
+  readonly to: string;
+  readonly insync: boolean;
+}
+
+const sameHost = (a: string, b: string) => normalizeName(a) === normalizeName(b);
+
+/** Why the probes' verdict is not yet about the writer alone; undefined when it is. */
+async function notYetHealthChecked(
+  deps: RecordSyncClients,
+  input: RecordSyncInput,
+  now: number,
+): Promise<string | undefined> {
+  const unsettled = input.probes.filter(
+    (p) =>
+      p.outcome !== 'in-sync' || p.lastModifiedMs === undefined || now - p.lastModifiedMs < input.settleMs,
+  );
+  if (unsettled.length > 0)
+    return `the ${unsettled.map((p) => p.role).join(', ')} probe(s) have not watched the topology for ${Math.round(input.settleMs / 1000)} s yet`;
+  const statuses = await healthCheckStatuses(deps.cloudwatch, input.writerHealthCheckIds, { now });
+  const unhealthy = [...statuses].filter(([, status]) => status !== 'healthy');
+  if (unhealthy.length > 0)
+    return `health check(s) ${unhealthy.map(([id, status]) => `${id} (${status})`).join(', ')} not healthy`;
+  return undefined;
+}
+
+const parameterValue = async (ssm: Pick<SSMClient, 'send'>, name: string) => {
+  try {
+    return (await ssm.send(new GetParameterCommand({ Name: name }))).Parameter?.Value;
+  } catch (e) {
+    if ((e as { name?: string }).name === 'ParameterNotFound') return undefined;
+    throw e;
+  }
+};
+
+const put = (ssm: Pick<SSMClient, 'send'>, name: string, value: string) =>
+  ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true }));
+
+/**
+ * Confirms the writer once its probes settled and Route 53 finds it healthy, then keeps the record targets'
+ * parameters and the followed record sets on what recordTargets says. Before each write it reads the topology
+ * again and leaves the write if a role change landed meanwhile (the next run follows the new one).
+ */
+export async function syncRecords(
+  deps: RecordSyncClients,
+  names: TopologyParameterNames,
+  input: RecordSyncInput,
+): Promise<RecordSyncResult> {
+  const now = (deps.now ?? Date.now)();
+  const { topology } = input;
+  const unchanged = async () => (await readTopology(deps.ssm, names)).generation === topology.generation;
+  let healthChecked = await readHealthCheckedWriter(deps.ssm, names);
+  let confirmed = false;
+  let waitingFor: string | undefined;
+  if (!sameHost(healthChecked, topology.writer.endpoint)) {
+    waitingFor = await notYetHealthChecked(deps, input, now);
+    if (waitingFor === undefined && (await unchanged())) {
+      await put(deps.ssm, names.healthCheckedWriter, topology.writer.endpoint);
+      healthChecked = topology.writer.endpoint;
+      confirmed = true;
+    }
+  }
+  const targets = recordTargets(topology, healthChecked);
+  const changed: RecordChange[] = [];
+  const skipped: string[] = [];
+  // The parameters a deploy resolves (dynamic references): the same rule as the records themselves.
+  for (const [name, value] of [
+    [names.primaryRecord, targets.primary],
+    [names.secondaryRecord, targets.secondary],
+  ] as const) {
+    const current = await parameterValue(deps.ssm, name);
+    if (current !== undefined && sameHost(current, value)) continue;
+    if (!(await unchanged())) {
+      skipped.push(name);
+      continue;
+    }
+    await put(deps.ssm, name, value);
+    changed.push({ set: name, from: current ?? '(none)', to: value, insync: true });
+  }
+  for (const record of input.records) {
+    const target = targets[record.follows];
+    if (!(await unchanged())) {
+      skipped.push(record.setIdentifier);
+      continue;
+    }
+    const change = await followRecord(deps, input.hostedZoneId, record, target, topology.generation);
+    if (change !== undefined) changed.push(change);
+  }
+  return {
+    healthCheckedWriter: healthChecked,
+    confirmed,
+    ...(waitingFor === undefined ? {} : { waitingFor }),
+    targets,
+    changed,
+    skipped,
+  };
+}
+
+/**
+ * Points one record set at its target, confirmed by reading the set back (never by what Route 53 answers: a
+ * drill or an outage makes the PRIMARY check unhealthy, and the answer is then SECONDARY's). A change Route 53
+ * took but had not applied everywhere within the wait is reported, not failed: the next run confirms it.
+ */
+async function followRecord(
+  deps: RecordSyncClients,
+  hostedZoneId: string,
+  record: FollowedRecord,
+  target: string,
+  generation: number,
+): Promise<RecordChange | undefined> {
+  const flipDeps = {
+    route53: deps.route53,
+    ...(deps.sleep === undefined ? {} : { sleep: deps.sleep }),
+    ...(deps.now === undefined ? {} : { now: deps.now }),
+  };
+  try {
+    const flipped = await flipRecord(flipDeps, deps.flipTiming, {
+      hostedZoneId,
+      recordName: record.recordName,
+      recordType: 'CNAME',
+      setIdentifier: record.setIdentifier,
+      target,
+      comment: `pg-dr topology sync: ${record.setIdentifier} follows the topology (generation ${generation})`,
+      confirmBy: 'stored',
+    });
+    if (!flipped.changed) return undefined;
+    const from = (flipped.previous.ResourceRecords ?? []).map((r) => r.Value).join(', ');
+    return { set: record.setIdentifier, from, to: target, insync: true };
+  } catch (error) {
+    if (error instanceof DnsFlipError && error.name === 'DnsChangeNotInSync')
+      return { set: record.setIdentifier, from: '(see the change)', to: target, insync: false };
+    throw error;
+  }
+}
