@@ -4,7 +4,8 @@
  * and test/faults/matrix.test.ts fails if a row's test is missing or that table is stale.
  */
 export interface FaultRow {
-  readonly workflow: 'blue-green migration' | 'failover drill' | 'DR rebuild' | 'region failover' | 'both';
+  readonly workflow:
+    'blue-green migration' | 'failover drill' | 'DR rebuild' | 'region failover' | 'topology sync' | 'both';
   readonly step: string;
   readonly fault: string;
   readonly endState: string;
@@ -16,6 +17,8 @@ const BG = 'test/workflows/blue-green-migration.test.ts';
 const DRILL = 'test/workflows/failover-drill.test.ts';
 const BG_FAULTS = 'test/faults/blue-green-faults.test.ts';
 const ENGINE = 'test/lambdas/migrations/engine.test.ts';
+const SYNC = 'test/lambdas/topology-sync.test.ts';
+const DRILL_PREFLIGHT = 'test/lambdas/drill-preflight.test.ts';
 
 export const FAULT_MATRIX: readonly FaultRow[] = [
   {
@@ -890,6 +893,53 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
     test: [
       'test/lambdas/failover.test.ts',
       'guards every retired writer even when one cannot be tried, then fails the run naming it',
+    ],
+  },
+  {
+    workflow: 'failover drill',
+    step: 'preflight',
+    fault: 'the writer has no replica (after a failover or a cutover, before re-protect)',
+    endState: 'refused at once, touching nothing: "DR is degraded ... Re-protect it first"',
+    test: [
+      DRILL_PREFLIGHT,
+      'refuses after a failover, before re-protect: DR is degraded, nothing to fail over to (and nothing misleading about DNS)',
+    ],
+  },
+  {
+    workflow: 'failover drill',
+    step: 'preflight',
+    fault: 'a new writer the topology sync has not confirmed (SECONDARY still answers the writer)',
+    endState: 'refused, touching nothing, until confirmed; then it drills the new roles',
+    test: [
+      DRILL_PREFLIGHT,
+      'refuses after a re-protect until the topology sync confirms the probes watch the new writer, then drills it',
+    ],
+  },
+  {
+    workflow: 'topology sync',
+    step: 'confirm the writer',
+    fault: 'a probe stale, being updated or in a lost region; the writer unhealthy; no Route 53 status',
+    endState: 'SECONDARY keeps answering the writer; nothing written; the next minute tries again',
+    test: [SYNC, 'keeps SECONDARY on the writer while %s'],
+  },
+  {
+    workflow: 'topology sync',
+    step: 'records',
+    fault: 'a role change lands while it runs',
+    endState: 'writes nothing; the next run follows the new roles',
+    test: [
+      SYNC,
+      'writes nothing when a role change lands while it runs (the next run follows the new topology)',
+    ],
+  },
+  {
+    workflow: 'topology sync',
+    step: 'records',
+    fault: 'SECONDARY left on a stale target (a repoint that failed)',
+    endState: "put back on the rule's target within a minute, with the parameter a deploy reads",
+    test: [
+      SYNC,
+      'puts back a SECONDARY a failed repoint left on a stale target, and the parameter a deploy reads',
     ],
   },
 ];

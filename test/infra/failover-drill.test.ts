@@ -97,8 +97,10 @@ describe('failover drill (orchestration stack)', () => {
     const input = JSON.parse(renderInput(target?.Input)) as Record<string, unknown>;
     const parsed = drillInputSchema.safeParse(input);
     expect(parsed.error?.issues).toBeUndefined();
+    // No host: the drill drills the roles the topology names when it starts (its preflight reads them).
+    expect(JSON.stringify(input)).not.toMatch(/"host"|rds\.amazonaws\.com/);
     expect(parsed.data).toMatchObject({
-      primary: { secretId: 'pg-dr/postgres-master', port: 5432, database: 'app' },
+      database: { secretId: 'pg-dr/postgres-master', port: 5432, database: 'app' },
       // By default the drill fails over its own record, never production DNS.
       dns: { hostedZoneId: 'Z0EXAMPLE12345', recordName: 'db-drill.provability-fabric.org' },
       healthChecks: { invert: '22222222-2222-4222-8222-222222222222' },
