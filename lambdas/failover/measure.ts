@@ -22,6 +22,11 @@ export interface FailoverMeasurement {
   readonly writerReachable: boolean;
   readonly writerWritable: boolean;
   readonly writerProblem?: string;
+  /**
+   * The replica had left recovery already: a failover that stopped after promoting it (or a promotion made by
+   * hand). Finishing it retires the writer again, then opens, records and points DNS at the promoted one.
+   */
+  readonly alreadyPromoted: boolean;
   readonly window: DataLossWindow;
 }
 
@@ -68,12 +73,35 @@ export async function measureFailover(
         writer === undefined ? `does not answer (${writerProblem ?? ''})` : 'answers, but not as a writer'
       }: if its region is lost, fail over instead (dr failover)`,
     );
-  const window = dataLossWindow(writer?.writable === true ? writer : undefined, position);
-  checkPromotable(position, window, request.limits, request.force, { timeBound: request.approved !== true });
-  return {
+  const reached = {
     writerReachable: writer !== undefined,
     writerWritable: writer?.writable === true,
     ...(writerProblem === undefined ? {} : { writerProblem }),
-    window,
   };
+  if (!position.inRecovery) {
+    // A switchover's promise (nothing lost) cannot be kept once the replica left recovery by itself.
+    if (request.planned === true)
+      throw new FailoverError(
+        'NotAReplica',
+        `${plan.replica.instanceIdentifier} is not in recovery: it was promoted already, so a switchover cannot ` +
+          "wait for the writer's last write any more. Finish it as a failover (dr failover): it retires the writer " +
+          'again, then opens, records and points DNS at the promoted instance',
+      );
+    return {
+      ...reached,
+      alreadyPromoted: true,
+      window: {
+        measuredBy: 'already-promoted',
+        bytesBehind: null,
+        lastReplayedCommitAt: null,
+        secondsSinceLastReplay: null,
+        summary:
+          `${plan.replica.instanceIdentifier} was promoted already (a failover that stopped after promoting it, or ` +
+          'a promotion by hand): what it lost was decided then, and finishing loses nothing more',
+      },
+    };
+  }
+  const window = dataLossWindow(writer?.writable === true ? writer : undefined, position);
+  checkPromotable(position, window, request.limits, request.force, { timeBound: request.approved !== true });
+  return { ...reached, alreadyPromoted: false, window };
 }

@@ -75,8 +75,12 @@ export async function replicaPosition(replica: Client): Promise<ReplicaPosition>
 
 /** What promoting the replica now would lose, as far as it can be measured. */
 export interface DataLossWindow {
-  /** `lsn` when the writer answered (exact), `replay-time` when it did not (a bound from the replica alone). */
-  readonly measuredBy: 'lsn' | 'replay-time';
+  /**
+   * `lsn` when the writer answered (exact), `replay-time` when it did not (a bound from the replica alone),
+   * `already-promoted` when the replica had left recovery before this measurement (a failover resumed after
+   * its promotion: the loss was decided then, and finishing adds none).
+   */
+  readonly measuredBy: 'lsn' | 'replay-time' | 'already-promoted';
   /** WAL the writer has that the replica has not replayed (with `lsn`). */
   readonly bytesBehind: number | null;
   /** Commits after this instant may be missing on the replica. */

@@ -916,6 +916,17 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
     ],
   },
   {
+    workflow: 'region failover',
+    step: 'measure',
+    fault: 'started again after an execution that promoted the replica, then stopped',
+    endState:
+      'finishes: the writer retired again, then opened, recorded, DNS pointed; a switchover is refused ("finish it as a failover")',
+    test: [
+      'test/workflows/region-failover.test.ts',
+      'resumes a failover that stopped after the promotion: started again, it retires the writer again, then opens, records and points DNS at the promoted replica',
+    ],
+  },
+  {
     workflow: 'topology sync',
     step: 'confirm the writer',
     fault: 'a probe stale, being updated or in a lost region; the writer unhealthy; no Route 53 status',

@@ -255,6 +255,69 @@ describe('region failover, in the local world over a real primary and streaming 
     }
   });
 
+  it('resumes a failover that stopped after the promotion: started again, it retires the writer again, then opens, records and points DNS at the promoted replica', async () => {
+    await execute(primary, 'shop', "INSERT INTO orders (note) SELECT 'before' FROM generate_series(1, 20)");
+    const w = await world();
+    try {
+      // An earlier execution promoted the replica, then stopped (its Lambda timed out, or it was stopped):
+      // nothing recorded, DNS untouched.
+      await w.aws.call(
+        'rds',
+        'PromoteReadReplica',
+        { DBInstanceIdentifier: REPLICA, BackupRetentionPeriod: CONFIG.database.backupRetentionDays },
+        CONFIG.secondaryRegion,
+      );
+      const before = await topologyOf();
+      expect(before.writer.instanceIdentifier).toBe(PRIMARY);
+      // A switchover cannot promise zero loss any more: it says to finish as a failover.
+      const switchover = await run(w, { approved: true, planned: true });
+      expect(switchover.status).toBe('FAILED');
+      expect(w.notified.get('NotifyRefused')).toContain('Finish it as a failover (dr failover)');
+
+      const result = await run(w, { approved: true });
+      expect(result.error).toBeUndefined();
+      expect(result.status).toBe('SUCCEEDED');
+      expect(result.path.filter((s) => !/^(Is|Count|Wait|Start)/.test(s))).toEqual([
+        'Settings',
+        'Plan',
+        'Measure',
+        'PauseDrillSchedule',
+        'RetireFormerWriter',
+        'WasWriterRetired',
+        'Promote',
+        'OpenWriter',
+        'RecordFailover',
+        'PointSecondary',
+        'PointPrimary',
+        'WasRecorded',
+        'DrillPaused',
+        'WasOpened',
+        'NotifyFailedOver',
+        'FailedOver',
+      ]);
+      // The former writer (still answering here) was retired before anything else: never two writers.
+      const stale = new Client(primary.clientConfig('shop'));
+      stale.on('error', () => undefined);
+      await expect(stale.connect()).rejects.toMatchObject({ code: '55000' });
+      await execute(replica, 'shop', "INSERT INTO orders (note) VALUES ('after')");
+      expect(await writes(replica)).toBe(21);
+      expect(await topologyOf()).toMatchObject({
+        generation: before.generation + 1,
+        writer: { instanceIdentifier: REPLICA },
+        replica: null,
+        retired: [{ instanceIdentifier: PRIMARY }],
+      });
+      for (const role of ['primary', 'secondary'])
+        expect(w.route53.recordSet(RECORD, `${RECORD}-${role}`)?.ResourceRecords).toEqual([
+          { Value: REPLICA_HOST },
+        ]);
+      expect(result.output).toMatchObject({ rpo: { measuredBy: 'already-promoted' } });
+      expect(w.notified.get('NotifyFailedOver')).toContain('was promoted already');
+    } finally {
+      w.close();
+    }
+  });
+
   it('planned switchover (dr switchover): the writer retired, its last write replayed, then promoted: no acknowledged write lost', async () => {
     const w = await world();
     // An application writing to the writer the whole time, until the retirement ends its session.
