@@ -201,7 +201,8 @@ export function describeApproval(request: ApprovalRequest): string[] {
         : 'it does not answer (its region lost?); it is retired when it returns'
     }`,
     `  data-loss window  ${measured?.window?.summary ?? 'unknown'}`,
-    '  then both records of the database name answer the promoted writer, and the weekly drill is paused.',
+    '  then both records of the database name answer the promoted writer, and the weekly drill is paused',
+    "  (the failback's re-protect resumes it).",
   ];
 }
 

@@ -1,9 +1,10 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { drillScheduleReferences, grantDrillScheduleResume } from './drill-schedule-pause';
 import { PagingAlarm } from './paging-alarm';
 import { failedExecutions, workflowStateMachine } from './workflow-state-machine';
 
@@ -20,6 +21,10 @@ export interface DrRebuildWorkflowProps {
   readonly onCallTopic: sns.ITopic;
   readonly stateMachineName: string;
   readonly alarmName: string;
+  /** The weekly drill's schedule: a failback's rebuild enables it again when a region failover paused it. */
+  readonly drillScheduleRuleName: string;
+  /** The DR region: a replica there means the writer is home again (the failback is complete). */
+  readonly drRegion: string;
 }
 
 /**
@@ -28,7 +33,9 @@ export interface DrRebuildWorkflowProps {
  * cutover and by `dr reprotect` after a failover or switchover: RDS may take many hours to build a replica of
  * a large database, and the migration's fenced window must never wait on it. It changes nothing production
  * serves from (a new instance, then one record that only answers when PRIMARY is unhealthy), so its safety net
- * is the page: every outcome notifies on-call, and a failed, timed-out or stopped execution also alarms.
+ * is the page: every outcome notifies on-call, and a failed, timed-out or stopped execution also alarms. When
+ * it gives a writer in the home region its replica (a failback complete), it resumes the weekly drill a region
+ * failover paused (drill-schedule-pause.ts).
  */
 export class DrRebuildWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -39,8 +46,13 @@ export class DrRebuildWorkflow extends Construct {
       stateMachineName: props.stateMachineName,
       definitionFile: DR_REBUILD_DEFINITION,
       functions: { DrReplica: props.drReplica, DnsFlip: props.dnsFlip, Topology: props.topology },
+      references: {
+        DrRegion: props.drRegion,
+        ...drillScheduleReferences(Stack.of(this), props.drillScheduleRuleName),
+      },
       onCallTopic: props.onCallTopic,
     });
+    grantDrillScheduleResume(this.stateMachine, props.drillScheduleRuleName);
     new PagingAlarm(this, 'RebuildFailed', {
       topic: props.onCallTopic,
       alarmName: props.alarmName,

@@ -12,6 +12,7 @@ import { STEPS_SERVICE } from '../../lambdas/shared/metric-names';
 import { grantTopologyRead } from './topology-access';
 import { failoverSetIdentifier, stateMachineArnIn } from '../names';
 import { acknowledgeNagFinding } from '../nag';
+import { drillScheduleReferences, grantDrillSchedulePause } from './drill-schedule-pause';
 import { PagingAlarm } from './paging-alarm';
 import type { RegionalNetwork } from './regional-network';
 import { grantSecretDecrypt } from './secret-access';
@@ -100,7 +101,7 @@ export class RegionFailover extends Construct {
         DrRebuildStateMachineArn: props.exclusiveWith.drRebuildStateMachineArn,
         MigrationSafetyNetStateMachineArn: props.exclusiveWith.migrationSafetyNetStateMachineArn,
         RegionFailoverStateMachineArn: ownArn,
-        DrillScheduleRuleName: props.drillScheduleRuleName,
+        ...drillScheduleReferences(stack, props.drillScheduleRuleName),
         HostedZoneId: props.hostedZoneId,
         RecordName: props.recordName,
         PrimarySetIdentifier: failoverSetIdentifier(props.recordName, 'primary'),
@@ -108,15 +109,8 @@ export class RegionFailover extends Construct {
       },
       onCallTopic: props.onCallTopic,
     });
-    // A failover pauses the weekly drill (its schedule), and nothing else of EventBridge.
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['events:DisableRule'],
-        resources: [
-          `arn:${stack.partition}:events:${stack.region}:${stack.account}:rule/${props.drillScheduleRuleName}`,
-        ],
-      }),
-    );
+    // A failover pauses the weekly drill (its schedule, marked as paused by it), and nothing else of EventBridge.
+    grantDrillSchedulePause(this.stateMachine, props.drillScheduleRuleName);
 
     new PagingAlarm(this, 'FailoverFailed', {
       topic: props.onCallTopic,

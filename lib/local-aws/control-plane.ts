@@ -167,6 +167,8 @@ export interface SimulatedRule {
   state: 'ENABLED' | 'DISABLED';
   readonly scheduleExpression?: string;
   readonly targets: { Id: string; Arn: string; Input?: string }[];
+  /** Its tags (TagResource, UntagResource), by key. */
+  readonly tags?: Map<string, string>;
 }
 
 export class EventBridgeSimulator implements Simulator {
@@ -175,11 +177,19 @@ export class EventBridgeSimulator implements Simulator {
   readonly rules = new Map<string, SimulatedRule>();
 
   addRule(rule: SimulatedRule): void {
-    this.rules.set(`${rule.region}/${rule.name}`, rule);
+    this.rules.set(`${rule.region}/${rule.name}`, { ...rule, tags: new Map(rule.tags ?? []) });
+  }
+
+  /** The rule's tags (every rule added here has a map). */
+  tagsOf(rule: SimulatedRule): Map<string, string> {
+    if (rule.tags === undefined) throw new Error(`${this.label}: rule ${rule.name} has no tag map`);
+    return rule.tags;
   }
 
   handle(call: SimulatorCall): unknown {
-    const name = str(call.input.Rule ?? call.input.Name);
+    // The tagging calls name the rule by ARN (arn:aws:events:<region>:<account>:rule/<name>).
+    const byArn = str(call.input.ResourceARN ?? '').match(/:rule\/([^/]+)$/)?.[1];
+    const name = byArn ?? str(call.input.Rule ?? call.input.Name);
     const rule = this.rules.get(`${call.site.region}/${name}`);
     if (rule === undefined) return call.fail('ResourceNotFoundException', `Rule ${name} does not exist.`);
     switch (call.operation) {
@@ -196,6 +206,22 @@ export class EventBridgeSimulator implements Simulator {
       case 'DisableRule':
         rule.state = 'DISABLED';
         return {};
+      case 'EnableRule':
+        rule.state = 'ENABLED';
+        return {};
+      case 'TagResource': {
+        const tags = this.tagsOf(rule);
+        for (const tag of (call.input.Tags as { Key?: string; Value?: string }[] | undefined) ?? [])
+          tags.set(str(tag.Key), str(tag.Value));
+        return {};
+      }
+      case 'UntagResource': {
+        const tags = this.tagsOf(rule);
+        for (const key of (call.input.TagKeys as string[] | undefined) ?? []) tags.delete(str(key));
+        return {};
+      }
+      case 'ListTagsForResource':
+        return { Tags: [...this.tagsOf(rule)].map(([Key, Value]) => ({ Key, Value })) };
       default:
         throw new Error(`${this.label}: ${call.operation} is catalogued but not simulated`);
     }

@@ -88,6 +88,8 @@ export class OrchestrationStack extends Stack {
       onCallTopic: props.onCallTopic,
       stateMachineName: names.drRebuildStateMachine,
       alarmName: names.alarms.drRebuildFailed,
+      drillScheduleRuleName: names.drillSchedule,
+      drRegion: config.secondaryRegion,
     });
     this.blueGreenWorkflow = new BlueGreenWorkflow(this, 'BlueGreenWorkflow', {
       steps: this.blueGreenSteps,

@@ -927,6 +927,26 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
     ],
   },
   {
+    workflow: 'DR rebuild',
+    step: 'resume the drill',
+    fault: 'the failback completes while the weekly drill is disabled (by a failover, or by a person)',
+    endState: "the failover's pause (tagged) is resumed and its tag removed; a person's (untagged) stays",
+    test: [
+      'test/workflows/dr-rebuild.test.ts',
+      'completing a failback (a writer at home gets its replica) resumes the weekly drill a region failover paused, and only that one',
+    ],
+  },
+  {
+    workflow: 'DR rebuild',
+    step: 'resume the drill',
+    fault: 'EnableRule fails',
+    endState: 'still rebuilt; on-call paged with the two commands to run',
+    test: [
+      'test/workflows/dr-rebuild.test.ts',
+      'pages, and still ends rebuilt, when the drill it should resume cannot be enabled',
+    ],
+  },
+  {
     workflow: 'topology sync',
     step: 'confirm the writer',
     fault: 'a probe stale, being updated or in a lost region; the writer unhealthy; no Route 53 status',

@@ -1438,6 +1438,40 @@ describe('simulated CloudWatch, SNS, EventBridge and CloudFormation', () => {
     });
   });
 
+  it('[events.EnableRule.schedule] [events.EnableRule.not-found] [events.TagResource.rule] [events.TagResource.not-found] [events.ListTagsForResource.tags] [events.ListTagsForResource.not-found] [events.UntagResource.keys] [events.UntagResource.not-found] enables a rule, and tags it by ARN, in its region', async () => {
+    const events = new EventBridgeSimulator();
+    events.addRule({ name: 'drill', region: 'us-east-1', state: 'DISABLED', targets: [] });
+    const aws = world([events]);
+    const arn = `arn:aws:events:us-east-1:${ACCOUNT}:rule/drill`;
+    const tags = () => aws.call('events', 'ListTagsForResource', { ResourceARN: arn }, 'us-east-1');
+    expect(await tags()).toEqual({ Tags: [] });
+    for (const value of ['failover-1', 'failover-2'])
+      await aws.call(
+        'events',
+        'TagResource',
+        { ResourceARN: arn, Tags: [{ Key: 'k', Value: value }] },
+        'us-east-1',
+      );
+    // A key already there gets the new value.
+    expect(await tags()).toEqual({ Tags: [{ Key: 'k', Value: 'failover-2' }] });
+    await aws.call('events', 'UntagResource', { ResourceARN: arn, TagKeys: ['k'] }, 'us-east-1');
+    expect(await tags()).toEqual({ Tags: [] });
+    for (let i = 0; i < 2; i++)
+      expect(await aws.call('events', 'EnableRule', { Name: 'drill' }, 'us-east-1')).toEqual({});
+    expect(events.rules.get('us-east-1/drill')?.state).toBe('ENABLED');
+    const elsewhere = arn.replace('us-east-1', 'us-west-2');
+    for (const [op, input] of [
+      ['EnableRule', { Name: 'drill' }],
+      ['TagResource', { ResourceARN: elsewhere, Tags: [{ Key: 'k', Value: 'v' }] }],
+      ['ListTagsForResource', { ResourceARN: elsewhere }],
+      ['UntagResource', { ResourceARN: elsewhere, TagKeys: ['k'] }],
+    ] as const)
+      expect(await failure(aws.call('events', op, input, 'us-west-2'))).toMatchObject({
+        name: 'ResourceNotFoundException',
+        status: 400,
+      });
+  });
+
   it('[states.GetActivityTask.long-poll] [states.GetActivityTask.no-activity] [states.SendTaskSuccess.closes] [states.SendTaskFailure.closes] [states.SendTaskHeartbeat.resets] hands an activity task to one worker, who answers it once', async () => {
     const sfn = new StepFunctionsSimulator();
     sfn.activityPollMs = 50;

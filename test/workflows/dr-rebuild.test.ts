@@ -57,6 +57,10 @@ function rebuild(
         NotifyRebuilt: 0,
         RebuildFailed: 0,
         ReplicaNotRecorded: 0,
+        ReadDrillPause: 0,
+        ResumeDrillSchedule: 0,
+        ClearDrillPause: 0,
+        NotifyDrillNotResumed: 0,
       },
       onNotify: (state, published) =>
         notified.push({ state, subject: published.Subject ?? '', message: published.Message ?? '' }),
@@ -78,11 +82,29 @@ function rebuild(
   return { world, run, notified, input, step };
 }
 
+/** The weekly drill's schedule as a region failover leaves it: disabled, and tagged with the execution. */
+async function pausedByFailover(world: ReturnType<typeof testWorld>, tagged = true) {
+  const region = config.orchestrationRegion;
+  await world.aws.call('events', 'DisableRule', { Name: NAMES.drillSchedule }, region);
+  if (tagged)
+    await world.aws.call(
+      'events',
+      'TagResource',
+      {
+        ResourceARN: `arn:aws:events:${region}:${world.account}:rule/${NAMES.drillSchedule}`,
+        Tags: [{ Key: 'pg-dr:drill-paused-by', Value: 'failover-1' }],
+      },
+      region,
+    );
+  return () => world.events.rules.get(`${region}/${NAMES.drillSchedule}`);
+}
+
 describe('DR rebuild, in the local world (its own execution, started by the migration)', () => {
   it('builds a replica of green, attaches the DR parameters, reboots it, records it and tells on-call; SECONDARY keeps answering green', async () => {
     const r = rebuild();
     try {
       const result = await r.run();
+      expect(result.error).toBeUndefined();
       expect(result.status).toBe('SUCCEEDED');
       const replica = r.world.rds.instance(config.secondaryRegion, 'green-dr');
       expect(replica).toMatchObject({
@@ -216,6 +238,7 @@ describe('DR rebuild, in the local world (its own execution, started by the migr
     const r = rebuild({ cutoverRecorded: false });
     try {
       const failedOver = await afterFailover();
+      const schedule = await pausedByFailover(r.world);
       const writer = failedOver.writer;
       // The failover promoted it with backups on (RDS refuses a replica of a source without them).
       Object.assign(r.world.rds.instance(config.secondaryRegion, writer.instanceIdentifier) ?? {}, {
@@ -245,7 +268,59 @@ describe('DR rebuild, in the local world (its own execution, started by the migr
       expect(r.world.route53.recordSet(RECORD, `${RECORD}-secondary`)?.ResourceRecords).toEqual([
         { Value: writer.endpoint },
       ]);
+      // The writer is still away from home: no failback yet, the drill stays paused.
+      expect(schedule()?.state).toBe('DISABLED');
+      expect(schedule()?.tags?.get('pg-dr:drill-paused-by')).toBe('failover-1');
+      expect(result.path).not.toContain('ReadDrillPause');
       expect(r.world.aws.calls.filter((c) => c.error === 'AccessDenied')).toEqual([]);
+    } finally {
+      r.world.close();
+    }
+  });
+
+  it('completing a failback (a writer at home gets its replica) resumes the weekly drill a region failover paused, and only that one', async () => {
+    const r = rebuild();
+    try {
+      const schedule = await pausedByFailover(r.world);
+      const result = await r.run();
+      expect(result.status).toBe('SUCCEEDED');
+      expect(result.path).toEqual(
+        expect.arrayContaining([
+          'IsFailbackDone',
+          'ReadDrillPause',
+          'ResumeDrillSchedule',
+          'ClearDrillPause',
+        ]),
+      );
+      expect(schedule()?.state).toBe('ENABLED');
+      expect(schedule()?.tags?.has('pg-dr:drill-paused-by')).toBe(false);
+      expect(r.world.aws.calls.filter((c) => c.service === 'events' && c.error !== undefined)).toEqual([]);
+    } finally {
+      r.world.close();
+    }
+    // A schedule a person disabled carries no mark: it stays disabled.
+    const again = rebuild();
+    try {
+      const schedule = await pausedByFailover(again.world, false);
+      const result = await again.run();
+      expect(result.status).toBe('SUCCEEDED');
+      expect(result.path).not.toContain('ResumeDrillSchedule');
+      expect(schedule()?.state).toBe('DISABLED');
+    } finally {
+      again.world.close();
+    }
+  });
+
+  it('pages, and still ends rebuilt, when the drill it should resume cannot be enabled', async () => {
+    const r = rebuild();
+    try {
+      const schedule = await pausedByFailover(r.world);
+      r.world.aws.inject('events', 'EnableRule', () => 'InternalException');
+      const result = await r.run();
+      expect(result.status).toBe('SUCCEEDED');
+      expect(schedule()?.state).toBe('DISABLED');
+      expect(r.notified.map((n) => n.state)).toEqual(['NotifyDrillNotResumed', 'NotifyRebuilt']);
+      expect(r.notified[0]?.message).toContain(`aws events enable-rule --name ${NAMES.drillSchedule}`);
     } finally {
       r.world.close();
     }

@@ -170,6 +170,7 @@ describe('region failover, in the local world over a real primary and streaming 
         'Plan',
         'Measure',
         'PauseDrillSchedule',
+        'MarkDrillPaused',
         'RetireFormerWriter',
         'WasWriterRetired',
         'Promote',
@@ -204,9 +205,10 @@ describe('region failover, in the local world over a real primary and streaming 
         expect(w.route53.recordSet(RECORD, `${RECORD}-${role}`)?.ResourceRecords).toEqual([
           { Value: REPLICA_HOST },
         ]);
-      expect(w.events.rules.get(`${CONFIG.orchestrationRegion}/${NAMES.drillSchedule}`)?.state).toBe(
-        'DISABLED',
-      );
+      const schedule = w.events.rules.get(`${CONFIG.orchestrationRegion}/${NAMES.drillSchedule}`);
+      expect(schedule?.state).toBe('DISABLED');
+      // Marked as paused by this failover: the failback's re-protect resumes it (a person's pause it leaves).
+      expect(schedule?.tags?.get('pg-dr:drill-paused-by')).toBe(result.executionArn.split(':').pop());
       expect(result.output).toMatchObject({
         status: 'failed-over',
         formerWriterRetired: { reachable: false },
@@ -282,6 +284,7 @@ describe('region failover, in the local world over a real primary and streaming 
         'Plan',
         'Measure',
         'PauseDrillSchedule',
+        'MarkDrillPaused',
         'RetireFormerWriter',
         'WasWriterRetired',
         'Promote',
@@ -471,6 +474,7 @@ describe('region failover refusals, in the local world (nothing changes)', () =>
         'Measure',
         'IsApproved',
         'PauseDrillSchedule',
+        'MarkDrillPaused',
         'RetireFormerWriter',
       ]);
     } finally {

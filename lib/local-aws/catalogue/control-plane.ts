@@ -91,6 +91,125 @@ export const EVENTBRIDGE: ServiceEntry = {
     },
     {
       service: 'events',
+      operation: 'EnableRule',
+      calledBy: ['statemachines/dr-rebuild.asl.json'],
+      reference: `${EB}/API_EnableRule.html`,
+      iam: (input, w) => [
+        {
+          action: 'events:EnableRule',
+          resources: [`arn:${w.partition}:events:${w.region}:${w.account}:rule/${str(input.Name)}`],
+        },
+      ],
+      relies: [
+        row(
+          'events.EnableRule.schedule',
+          'An enabled scheduled rule triggers again on its schedule (enabling an enabled rule succeeds).',
+          `${EB}/API_EnableRule.html`,
+          'Enables the specified rule. If the rule does not exist, the operation fails.',
+        ),
+      ],
+      errors: [
+        error(
+          'events.EnableRule.not-found',
+          'ResourceNotFoundException',
+          400,
+          'No rule of that name in the caller’s region.',
+          `${EB}/API_EnableRule.html`,
+          'ResourceNotFoundException: An entity that you specified does not exist. HTTP Status Code: 400',
+        ),
+      ],
+    },
+    {
+      service: 'events',
+      operation: 'TagResource',
+      calledBy: ['statemachines/region-failover.asl.json'],
+      reference: `${EB}/API_TagResource.html`,
+      iam: (input) => [
+        {
+          action: 'events:TagResource',
+          resources: [str(input.ResourceARN)],
+          context: {
+            'aws:TagKeys': ((input.Tags as { Key?: string }[] | undefined) ?? []).map((t) => t.Key ?? ''),
+          },
+        },
+      ],
+      relies: [
+        row(
+          'events.TagResource.rule',
+          'A rule can carry tags; a tag key already on it gets the new value.',
+          `${EB}/API_TagResource.html`,
+          'In EventBridge, rules and event buses can be tagged. [...] If you specify a tag key that is already associated with the resource, the new tag value that you specify replaces the previous value for that tag.',
+        ),
+      ],
+      errors: [
+        error(
+          'events.TagResource.not-found',
+          'ResourceNotFoundException',
+          400,
+          'No rule with that ARN.',
+          `${EB}/API_TagResource.html`,
+          'ResourceNotFoundException: An entity that you specified does not exist. HTTP Status Code: 400',
+        ),
+      ],
+    },
+    {
+      service: 'events',
+      operation: 'ListTagsForResource',
+      calledBy: ['statemachines/dr-rebuild.asl.json'],
+      reference: `${EB}/API_ListTagsForResource.html`,
+      iam: (input) => [{ action: 'events:ListTagsForResource', resources: [str(input.ResourceARN)] }],
+      relies: [
+        row(
+          'events.ListTagsForResource.tags',
+          'Returns the rule’s tags as Key/Value pairs.',
+          `${EB}/API_ListTagsForResource.html`,
+          'Displays the tags associated with an EventBridge resource. In EventBridge, rules and event buses can be tagged.',
+        ),
+      ],
+      errors: [
+        error(
+          'events.ListTagsForResource.not-found',
+          'ResourceNotFoundException',
+          400,
+          'No rule with that ARN.',
+          `${EB}/API_ListTagsForResource.html`,
+          'ResourceNotFoundException: An entity that you specified does not exist. HTTP Status Code: 400',
+        ),
+      ],
+    },
+    {
+      service: 'events',
+      operation: 'UntagResource',
+      calledBy: ['statemachines/dr-rebuild.asl.json'],
+      reference: `${EB}/API_UntagResource.html`,
+      iam: (input) => [
+        {
+          action: 'events:UntagResource',
+          resources: [str(input.ResourceARN)],
+          context: { 'aws:TagKeys': ((input.TagKeys as string[] | undefined) ?? []).map(String) },
+        },
+      ],
+      relies: [
+        row(
+          'events.UntagResource.keys',
+          'Removes the named tag keys from the rule.',
+          `${EB}/API_UntagResource.html`,
+          'Removes one or more tags from the specified EventBridge resource. In Amazon EventBridge, rules and event buses can be tagged.',
+        ),
+      ],
+      errors: [
+        error(
+          'events.UntagResource.not-found',
+          'ResourceNotFoundException',
+          400,
+          'No rule with that ARN.',
+          `${EB}/API_UntagResource.html`,
+          'ResourceNotFoundException: An entity that you specified does not exist. HTTP Status Code: 400',
+        ),
+      ],
+    },
+    {
+      service: 'events',
       operation: 'DescribeRule',
       calledBy: ['lib/cli/drill-command.ts'],
       reference: `${EB}/API_DescribeRule.html`,
