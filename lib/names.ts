@@ -93,3 +93,11 @@ export const failoverSetIdentifier = (recordName: string, role: 'primary' | 'sec
 export function stateMachineArnIn(stack: Stack, name: string): string {
   return `arn:${stack.partition}:states:${stack.region}:${stack.account}:stateMachine:${name}`;
 }
+
+/**
+ * The tag a region failover puts on the weekly drill's schedule when it disables it (its value: the
+ * execution's name). The failback's re-protect (the DR rebuild that gives a writer in the home region its
+ * replica) enables the schedule again only when the tag is there, then removes it: a schedule a person
+ * disabled stays disabled. `dr doctor` reads it to say why the schedule is off.
+ */
+export const DRILL_PAUSED_TAG_KEY = 'pg-dr:drill-paused-by';

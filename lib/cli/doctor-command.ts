@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import { DescribeRuleCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import {
+  DescribeRuleCommand,
+  EventBridgeClient,
+  ListTagsForResourceCommand,
+} from '@aws-sdk/client-eventbridge';
 import {
   DescribeDBInstancesCommand,
   DescribeDBParametersCommand,
@@ -30,7 +34,7 @@ import {
   type DatabaseRole,
 } from '../../lambdas/health-probe/metric';
 import { ConfigError, parseConfig, type DrConfig } from '../config';
-import { drNames, onCallRegions, ROUTE53_METRICS_REGION } from '../names';
+import { DRILL_PAUSED_TAG_KEY, drNames, onCallRegions, ROUTE53_METRICS_REGION } from '../names';
 import { UsageError } from './database-url';
 import { PRIMARY_RECORD_CHECK_OUTPUT } from './hold-command';
 
@@ -596,16 +600,44 @@ async function s3Replication(config: DrConfig, io: DoctorIo): Promise<DoctorChec
   );
 }
 
+/** The region failover that paused the schedule (its tag), if one did; unknown when the tags cannot be read. */
+async function pausingFailover(
+  events: Pick<EventBridgeClient, 'send'>,
+  ruleArn: string | undefined,
+): Promise<string | undefined> {
+  if (ruleArn === undefined) return undefined;
+  try {
+    const { Tags } = await events.send(new ListTagsForResourceCommand({ ResourceARN: ruleArn }));
+    return Tags?.find((t) => t.Key === DRILL_PAUSED_TAG_KEY)?.Value;
+  } catch {
+    // Without events:ListTagsForResource the check says what DescribeRule alone shows.
+    return undefined;
+  }
+}
+
 async function drillSchedule(config: DrConfig, io: DoctorIo): Promise<DoctorCheck[]> {
   const rule = drNames(config).drillSchedule;
   return guarded('drill schedule', 'give the caller events:DescribeRule', async () => {
-    const answer = await io.events(config.orchestrationRegion).send(new DescribeRuleCommand({ Name: rule }));
+    const events = io.events(config.orchestrationRegion);
+    const answer = await events.send(new DescribeRuleCommand({ Name: rule }));
     if (answer.State === 'ENABLED')
       return [
         {
           check: 'drill schedule',
           status: 'ok',
           detail: `${rule} enabled: ${answer.ScheduleExpression ?? '?'}`,
+        },
+      ];
+    const pausedBy = await pausingFailover(events, answer.Arn);
+    if (pausedBy !== undefined)
+      return [
+        {
+          check: 'drill schedule',
+          status: 'warning',
+          detail:
+            `${rule} is paused by region failover ${pausedBy} until the failback: the re-protect that gives ` +
+            'a writer in the home region its replica resumes it',
+          fix: 'fail back when the home region serves (docs/runbooks.md, Planned switchover (and failback))',
         },
       ];
     return [

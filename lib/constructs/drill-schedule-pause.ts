@@ -2,13 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 
-/**
- * The tag a region failover puts on the weekly drill's schedule when it disables it (its value: the
- * execution's name). The failback's re-protect (the DR rebuild that gives a writer in the home region its
- * replica) enables the schedule again only when the tag is there, then removes it: a schedule a person
- * disabled stays disabled.
- */
-export const DRILL_PAUSED_TAG_KEY = 'pg-dr:drill-paused-by';
+import { DRILL_PAUSED_TAG_KEY } from '../names';
 
 const ruleArn = (stack: Stack, ruleName: string) =>
   `arn:${stack.partition}:events:${stack.region}:${stack.account}:rule/${ruleName}`;

@@ -6,6 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { databaseChecks, defaultDoctorIo, runDoctor } from '../../lib/cli/doctor-command';
 import { runCli } from '../../lib/cli/program';
 import { asPrincipal } from '../../lib/local-aws/world';
+import { drNames } from '../../lib/names';
 import { testConfig } from '../infra/test-config';
 import { TEST_CONFIG, testWorld } from '../support/world';
 
@@ -104,6 +105,31 @@ describe('dr doctor: the read-only acceptance check of a deployed account', () =
         expect(result.out).toMatch(new RegExp(`^ok\\s+${check.replace(/[().]/g, '\\\\$&')}`, 'm'));
       // What GetHealthCheckStatus answers for an alarm-based check is shown, not relied on.
       expect(result.out).toMatch(/primary, probed in its region .*GetHealthCheckStatus: \d+ observation/);
+    } finally {
+      world.close();
+    }
+  });
+
+  it('says a drill schedule a region failover paused is paused until the failback, not a problem', async () => {
+    const world = await healthyAccount();
+    try {
+      const region = CONFIG.orchestrationRegion;
+      const rule = drNames(CONFIG).drillSchedule;
+      await world.aws.call('events', 'DisableRule', { Name: rule }, region);
+      await world.aws.call(
+        'events',
+        'TagResource',
+        {
+          ResourceARN: `arn:aws:events:${region}:${world.account}:rule/${rule}`,
+          Tags: [{ Key: 'pg-dr:drill-paused-by', Value: 'failover-20261130' }],
+        },
+        region,
+      );
+      const result = await doctor();
+      expect(result.out).toMatch(
+        /^warning\s+drill schedule\s+.*paused by region failover failover-20261130 until the failback/m,
+      );
+      expect(result.out).not.toMatch(/^problem\s+drill schedule/m);
     } finally {
       world.close();
     }

@@ -155,7 +155,7 @@ export const EVENTBRIDGE: ServiceEntry = {
     {
       service: 'events',
       operation: 'ListTagsForResource',
-      calledBy: ['statemachines/dr-rebuild.asl.json'],
+      calledBy: ['statemachines/dr-rebuild.asl.json', 'lib/cli/doctor-command.ts'],
       reference: `${EB}/API_ListTagsForResource.html`,
       iam: (input) => [{ action: 'events:ListTagsForResource', resources: [str(input.ResourceARN)] }],
       relies: [
