@@ -37,3 +37,11 @@ export const DRILL_METRIC_DIMENSIONS = { service: DRILL_SERVICE } as const;
 
 /** Where the drill's S3 replication probe objects go in the primary bucket. */
 export const DRILL_PROBE_PREFIX = 'dr-drill/';
+
+/**
+ * What the topology sync publishes about the replica the topology names (lambdas/topology-sync/replica-lag.ts),
+ * under the `Database=replica` dimension: RDS's ReplicaLag of that instance, and 1 or 0 for whether the topology
+ * names a replica at all. The replica-lag alarm and the dashboard watch these.
+ */
+export const REPLICA_LAG_METRIC = 'ReplicaLag';
+export const REPLICA_EXPECTED_METRIC = 'ReplicaExpected';

@@ -13,6 +13,7 @@ import { probeTargets, readTopology } from '../shared/topology';
 import { topologyLocation } from '../shared/topology-location';
 import { syncProbeTargets, type ProbeSyncResult } from './probes';
 import { syncRecords, type RecordSyncResult } from './records';
+import { relayReplicaLag, type ReplicaLagRelay } from './replica-lag';
 
 const json = z.string().transform((text, ctx) => {
   try {
@@ -65,15 +66,21 @@ const environmentSchema = z.object({
 
 const instrumentation = stepInstrumentation('topology-sync');
 let clients: { ssm: SSMClient; route53: Route53Client; cloudwatch: CloudWatchClient } | undefined;
-const lambdaClients = new Map<string, LambdaClient>();
-const lambdaIn = (region: string) => {
-  let client = lambdaClients.get(region);
-  if (client === undefined) {
-    client = new LambdaClient({ region });
-    lambdaClients.set(region, client);
-  }
-  return client;
-};
+/** One client per service and region, made once per container. */
+function perRegion<T>(make: (region: string) => T): (region: string) => T {
+  const made = new Map<string, T>();
+  return (region) => {
+    let client = made.get(region);
+    if (client === undefined) {
+      client = make(region);
+      made.set(region, client);
+    }
+    return client;
+  };
+}
+const lambdaIn = perRegion((region) => new LambdaClient({ region }));
+const cloudwatchIn = perRegion((region) => new CloudWatchClient({ region }));
+let local: CloudWatchClient | undefined;
 
 /** Route 53 usually applies a change within 60 s; the next run confirms one that took longer. */
 const FLIP_TIMING = { pollIntervalMs: 3_000, maxWaitMs: 20_000, maxRetries: 2, retryBaseMs: 500 };
@@ -81,11 +88,13 @@ const FLIP_TIMING = { pollIntervalMs: 3_000, maxWaitMs: 20_000, maxRetries: 2, r
 export interface TopologySyncResult {
   readonly probes: readonly ProbeSyncResult[];
   readonly records: RecordSyncResult;
+  readonly replicaLag: ReplicaLagRelay;
 }
 
 /**
  * Every minute: points each health probe at what the topology says it watches, then keeps the records on it
- * (the health-checked writer, SECONDARY, the drill record: records.ts). Fails (so the function's Errors alarm
+ * (the health-checked writer, SECONDARY, the drill record: records.ts), and relays the lag of the replica it
+ * names (replica-lag.ts). Fails (so the function's Errors alarm
  * pages) when a probe could not be read or changed, after syncing the others and the records all the same.
  */
 export async function handler(): Promise<TopologySyncResult> {
@@ -112,6 +121,11 @@ export async function handler(): Promise<TopologySyncResult> {
         instrumentation.logger.info('probe now watches the topology', { ...result });
       else if (result.outcome === 'failed') instrumentation.logger.error('probe not synced', { ...result });
     }
+    // Before the records: a Route 53 failure there must not also silence the lag.
+    local ??= new CloudWatchClient({});
+    const replicaLag = await relayReplicaLag({ cloudwatchIn, local, now: Date.now() }, topology);
+    if (replicaLag.error !== undefined)
+      instrumentation.logger.warn('replica lag not read: the alarm sees none', { ...replicaLag });
     const records = await syncRecords({ ...clients, flipTiming: FLIP_TIMING }, names, {
       topology,
       probes,
@@ -134,6 +148,6 @@ export async function handler(): Promise<TopologySyncResult> {
           .map((r) => `${r.role} probe ${r.functionName} in ${r.region}: ${r.error ?? 'failed'}`)
           .join('; '),
       );
-    return { probes, records };
+    return { probes, records, replicaLag };
   });
 }

@@ -9,8 +9,8 @@ export interface DrDashboardProps {
   readonly dashboardName: string;
   readonly budgets: DrillBudgetsProps;
   readonly staleAfterDays: number;
-  /** The replica's lag, from RDS in its region. */
-  readonly replica: { readonly instanceIdentifier: string; readonly region: string };
+  /** The lag of the replica the topology names (relayed by the topology sync: ReplicaLagAlarm). */
+  readonly replicaLag: cloudwatch.IMetric;
   /** The primary database's child health check (what pages on-call). */
   readonly primaryDatabaseHealthCheckId: string;
 }
@@ -80,17 +80,7 @@ export class DrDashboard extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Now: replica lag and primary health',
         width: 12,
-        left: [
-          new cloudwatch.Metric({
-            namespace: 'AWS/RDS',
-            metricName: 'ReplicaLag',
-            dimensionsMap: { DBInstanceIdentifier: props.replica.instanceIdentifier },
-            region: props.replica.region,
-            statistic: cloudwatch.Stats.MAXIMUM,
-            period: Duration.minutes(1),
-            label: 'Replica lag (s)',
-          }),
-        ],
+        left: [props.replicaLag],
         right: [
           new cloudwatch.Metric({
             namespace: 'AWS/Route53',

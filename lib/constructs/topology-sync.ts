@@ -8,6 +8,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { ProbeFunction } from '../../lambdas/topology-sync/probes';
 import type { FollowedRecord } from '../../lambdas/topology-sync/records';
+import { METRICS_NAMESPACE } from '../../lambdas/shared/metric-names';
 import { PagingAlarm } from './paging-alarm';
 import { grantRecordUpserts } from './record-access';
 import { stepLambda } from './step-lambda';
@@ -82,9 +83,18 @@ export class TopologySync extends Construct {
       hostedZoneId: props.hostedZoneId,
       recordNames: [...new Set(props.records.map((r) => r.recordName))],
     });
-    // Route 53's HealthCheckStatus metric (us-east-1): GetMetricData has no resource-level permissions.
+    // Route 53's HealthCheckStatus metric (us-east-1) and RDS's ReplicaLag (the replica's region): GetMetricData
+    // has no resource-level permissions.
     this.function.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
+    );
+    // It relays the replica's lag under the role, in this toolkit's namespace only.
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': METRICS_NAMESPACE } },
+      }),
     );
     this.function.addToRolePolicy(
       new iam.PolicyStatement({

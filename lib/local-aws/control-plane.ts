@@ -57,6 +57,25 @@ export class CloudWatchSimulator implements Simulator {
   }
 
   handle(call: SimulatorCall): unknown {
+    if (call.operation === 'PutMetricData') {
+      const namespace = str(call.input.Namespace);
+      const data = (call.input.MetricData ?? []) as {
+        MetricName: string;
+        Dimensions?: { Name: string; Value: string }[];
+        Timestamp?: Date | string;
+        Value: number;
+      }[];
+      for (const d of data)
+        this.put(
+          call.site.region,
+          namespace,
+          d.MetricName,
+          Object.fromEntries((d.Dimensions ?? []).map((x) => [x.Name, x.Value])),
+          d.Timestamp === undefined ? Date.now() : new Date(d.Timestamp).getTime(),
+          d.Value,
+        );
+      return {};
+    }
     if (call.operation !== 'GetMetricData')
       throw new Error(`${this.label}: ${call.operation} is catalogued but not simulated`);
     const start = new Date(call.input.StartTime as Date | string).getTime();

@@ -13,6 +13,7 @@ import { BlueGreenWorkflow } from '../constructs/blue-green-workflow';
 import { DrRebuildWorkflow } from '../constructs/dr-rebuild-workflow';
 import { MigrationSafetyNet } from '../constructs/migration-safety-net';
 import { RegionFailover } from '../constructs/region-failover';
+import { ReplicaLagAlarm } from '../constructs/replica-lag-alarm';
 import { TopologySync } from '../constructs/topology-sync';
 import type { FollowedRecord } from '../../lambdas/topology-sync/records';
 import { RetiredWriterGuard } from '../constructs/retired-writer-guard';
@@ -155,14 +156,16 @@ export class OrchestrationStack extends Stack {
     this.regionFailover = this.addRegionFailover(props, drillArn, migrationArn);
     this.retiredWriterGuard = this.addRetiredWriterGuard(config, props.onCallTopic);
     this.topologySync = this.addTopologySync(props);
+    const replicaLag = new ReplicaLagAlarm(this, 'ReplicaLag', {
+      topic: props.onCallTopic,
+      alarmName: names.alarms.replicaLagHigh,
+      thresholdSeconds: config.replicaLagAlarmSeconds,
+    });
     this.dashboard = new DrDashboard(this, 'Dashboard', {
       dashboardName: names.dashboard,
       budgets: config.drill.budgets,
       staleAfterDays: config.drill.staleAfterDays,
-      replica: {
-        instanceIdentifier: config.database.replicaInstanceIdentifier,
-        region: config.secondaryRegion,
-      },
+      replicaLag: replicaLag.lag,
       primaryDatabaseHealthCheckId: dns.primaryDatabaseHealthCheck.healthCheckId,
     });
     this.addOutputs(config);

@@ -1,10 +1,8 @@
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Stack, type StackProps } from 'aws-cdk-lib';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { DrConfig } from '../config';
 import { HealthProbe } from '../constructs/health-probe';
-import { PagingAlarm } from '../constructs/paging-alarm';
 import { PeeringRoutes } from '../constructs/peering-routes';
 import { ReplicaDatabase } from '../constructs/replica-database';
 import { drNames } from '../names';
@@ -100,26 +98,6 @@ export class SecondaryRegionStack extends Stack {
       },
       onCallTopic: props.onCallTopic,
       pageWhenUnreachable: false,
-    });
-    new PagingAlarm(this, 'ReplicaLagHigh', {
-      topic: props.onCallTopic,
-      alarmName: names.alarms.replicaLagHigh,
-      alarmDescription:
-        `The DR replica ${config.database.replicaInstanceIdentifier} is more than ${config.replicaLagAlarmSeconds} s ` +
-        'behind the primary for 3 minutes: a failover now would lose that much data.',
-      metric: new cloudwatch.Metric({
-        namespace: 'AWS/RDS',
-        metricName: 'ReplicaLag',
-        dimensionsMap: { DBInstanceIdentifier: config.database.replicaInstanceIdentifier },
-        statistic: cloudwatch.Stats.MAXIMUM,
-        period: Duration.minutes(1),
-      }),
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      threshold: config.replicaLagAlarmSeconds,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 3,
-      // A replica that reports nothing is not replicating.
-      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
   }
 }

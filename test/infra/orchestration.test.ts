@@ -403,6 +403,7 @@ describe('topology sync (orchestration stack): the health probes follow the topo
     expect(all.flatMap((s) => [s.Action].flat()).sort()).toEqual(
       [
         'cloudwatch:GetMetricData',
+        'cloudwatch:PutMetricData',
         'lambda:GetFunctionConfiguration',
         'lambda:UpdateFunctionConfiguration',
         'route53:ChangeResourceRecordSets',

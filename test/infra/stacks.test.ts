@@ -594,18 +594,40 @@ describe('DR topology (default configuration with a sidecar)', () => {
       });
     });
 
-    it('pages when the replica lags beyond the configured threshold for three minutes', () => {
-      secondary.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    it('pages when the replica the topology names lags beyond the threshold for three minutes, or reports no lag, whichever instance it is', () => {
+      // No alarm on a fixed instance's RDS metric: after a failover or a re-protect it would watch the wrong one.
+      expect(JSON.stringify(secondary.findResources('AWS::CloudWatch::Alarm')).includes('"ReplicaLag"')).toBe(
+        false,
+      );
+      const orchestration = Template.fromStack(stacks.orchestration);
+      orchestration.hasResourceProperties('AWS::CloudWatch::Alarm', {
         AlarmName: 'pg-dr-replica-lag-high',
-        Namespace: 'AWS/RDS',
-        MetricName: 'ReplicaLag',
-        Dimensions: [{ Name: 'DBInstanceIdentifier', Value: 'pg-dr-replica' }],
-        Statistic: 'Maximum',
+        Metrics: Match.arrayWith([
+          Match.objectLike({ Expression: 'IF(expected > 0, FILL(lag, 61), 0)', ReturnData: true }),
+          Match.objectLike({
+            Id: 'expected',
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({ MetricName: 'ReplicaExpected' }),
+            }),
+          }),
+          Match.objectLike({
+            Id: 'lag',
+            MetricStat: Match.objectLike({
+              Metric: {
+                Namespace: 'PostgresDR',
+                MetricName: 'ReplicaLag',
+                Dimensions: [{ Name: 'Database', Value: 'replica' }],
+              },
+              Stat: 'Maximum',
+            }),
+            ReturnData: false,
+          }),
+        ]),
         Threshold: 60,
         EvaluationPeriods: 3,
         DatapointsToAlarm: 3,
         ComparisonOperator: 'GreaterThanThreshold',
-        TreatMissingData: 'breaching',
+        TreatMissingData: 'notBreaching',
         AlarmActions: [Match.anyValue()],
         OKActions: [Match.anyValue()],
       });

@@ -8,7 +8,9 @@ import {
 import {
   CloudWatchClient,
   GetMetricDataCommand,
+  PutMetricDataCommand,
   type GetMetricDataCommandInput,
+  type PutMetricDataCommandInput,
 } from '@aws-sdk/client-cloudwatch';
 import {
   ChangeResourceRecordSetsCommand,
@@ -28,6 +30,7 @@ import {
   type ProbeSyncResult,
 } from '../../lambdas/topology-sync/probes';
 import { syncRecords, type FollowedRecord } from '../../lambdas/topology-sync/records';
+import { relayReplicaLag } from '../../lambdas/topology-sync/replica-lag';
 import { probeTargets, recordTargets, type Topology } from '../../lambdas/shared/topology';
 import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
 import { parameterStore } from '../support/parameter-store';
@@ -487,6 +490,88 @@ describe('syncRecords: SECONDARY answers a replica only once the probes watch it
       name: 'TopologyMissing',
       message: expect.stringContaining('/pg-dr/topology/health-checked-writer') as unknown,
     });
+  });
+});
+
+describe('relayReplicaLag: one replica-lag alarm follows every role change', () => {
+  const at = Date.parse('2026-11-30T12:00:00Z');
+  const clients = () => {
+    const regions: string[] = [];
+    const puts: PutMetricDataCommandInput[] = [];
+    const relay = (topology: Topology, read?: () => unknown) =>
+      relayReplicaLag(
+        {
+          cloudwatchIn: (region) => {
+            regions.push(region);
+            return {
+              send: (command: unknown) => {
+                if (command instanceof PutMetricDataCommand) throw new Error('not here');
+                return Promise.resolve(read === undefined ? {} : read());
+              },
+            } as Pick<CloudWatchClient, 'send'>;
+          },
+          local: {
+            send: (command: { input: PutMetricDataCommandInput }) => {
+              puts.push(command.input);
+              return Promise.resolve({});
+            },
+          },
+          now: at,
+        },
+        topology,
+      );
+    return { regions, puts, relay };
+  };
+
+  it("reads RDS's lag of the replica the topology names, in its region, and publishes it under the role with its own timestamps", async () => {
+    const c = clients();
+    const t1 = new Date(at - 120_000);
+    const t2 = new Date(at - 60_000);
+    const result = await c.relay(REPROTECTED, () => ({
+      MetricDataResults: [{ Id: 'lag', Timestamps: [t2, t1], Values: [3, 7] }],
+    }));
+    expect(result).toEqual({ replica: HOME.instanceIdentifier, datapoints: 2 });
+    expect(c.regions).toEqual([HOME.region]);
+    expect(c.puts).toEqual([
+      {
+        Namespace: 'PostgresDR',
+        MetricData: [
+          expect.objectContaining({
+            MetricName: 'ReplicaExpected',
+            Value: 1,
+            Dimensions: [{ Name: 'Database', Value: 'replica' }],
+          }),
+          expect.objectContaining({ MetricName: 'ReplicaLag', Value: 3, Timestamp: t2, Unit: 'Seconds' }),
+          expect.objectContaining({ MetricName: 'ReplicaLag', Value: 7, Timestamp: t1 }),
+        ],
+      },
+    ]);
+  });
+
+  it('says no replica is expected while DR is degraded (the alarm keeps quiet), reading nothing', async () => {
+    const c = clients();
+    expect(await c.relay(FAILED_OVER)).toEqual({ replica: null, datapoints: 0 });
+    expect(c.regions).toEqual([]);
+    expect(c.puts[0]?.MetricData).toEqual([
+      expect.objectContaining({ MetricName: 'ReplicaExpected', Value: 0 }),
+    ]);
+  });
+
+  it('never makes up a lag it could not read: a replica is expected and none arrives, which the alarm counts as over', async () => {
+    const c = clients();
+    const result = await c.relay(FIRST, () => {
+      throw Object.assign(new Error('connect ETIMEDOUT monitoring.us-east-1.amazonaws.com'), {
+        name: 'TimeoutError',
+      });
+    });
+    expect(result).toMatchObject({
+      replica: REPLICA.instanceIdentifier,
+      datapoints: 0,
+      error: expect.stringContaining('TimeoutError') as unknown,
+    });
+    expect(c.puts[0]?.MetricData).toEqual([
+      expect.objectContaining({ MetricName: 'ReplicaExpected', Value: 1 }),
+    ]);
   });
 });
 

@@ -1276,6 +1276,53 @@ describe('simulated RDS', () => {
 });
 
 describe('simulated CloudWatch, SNS, EventBridge and CloudFormation', () => {
+  it("[cloudwatch.PutMetricData.timestamp] stores each datum at its own timestamp, in the caller's region, where GetMetricData finds it", async () => {
+    const cw = new CloudWatchSimulator();
+    const aws = world([cw]);
+    const datum = (at: number, value: number) => ({
+      MetricName: 'ReplicaLag',
+      Dimensions: [{ Name: 'Database', Value: 'replica' }],
+      Timestamp: new Date(at),
+      Value: value,
+    });
+    // The same datum twice (a relay that runs again) changes no Maximum.
+    for (let i = 0; i < 2; i++)
+      expect(
+        await aws.call(
+          'cloudwatch',
+          'PutMetricData',
+          { Namespace: 'PostgresDR', MetricData: [datum(0, 4), datum(60_000, 9)] },
+          'us-east-1',
+        ),
+      ).toEqual({});
+    const read = (region: string) =>
+      aws.call(
+        'cloudwatch',
+        'GetMetricData',
+        {
+          StartTime: new Date(0),
+          EndTime: new Date(120_000),
+          MetricDataQueries: [
+            {
+              Id: 'm',
+              MetricStat: {
+                Metric: {
+                  Namespace: 'PostgresDR',
+                  MetricName: 'ReplicaLag',
+                  Dimensions: [{ Name: 'Database', Value: 'replica' }],
+                },
+                Period: 60,
+                Stat: 'Maximum',
+              },
+            },
+          ],
+        },
+        region,
+      ) as Promise<{ MetricDataResults: { Values: number[] }[] }>;
+    expect((await read('us-east-1')).MetricDataResults[0]?.Values).toEqual([9, 4]);
+    expect((await read('us-west-2')).MetricDataResults[0]?.Values).toEqual([]);
+  });
+
   it('[cloudwatch.GetMetricData.aggregates] aggregates datapoints per period with the statistic, newest first', async () => {
     const cw = new CloudWatchSimulator();
     for (const [at, v] of [

@@ -328,7 +328,11 @@ export const CLOUDWATCH: ServiceEntry = {
     {
       service: 'cloudwatch',
       operation: 'GetMetricData',
-      calledBy: ['lambdas/drill/steps/preflight-handler.ts', 'lambdas/drill/steps/observe-dns-handler.ts'],
+      calledBy: [
+        'lambdas/drill/steps/preflight-handler.ts',
+        'lambdas/drill/steps/observe-dns-handler.ts',
+        'lambdas/topology-sync/handler.ts',
+      ],
       reference: `${CW}/API_GetMetricData.html`,
       iam: () => [{ action: 'cloudwatch:GetMetricData', resources: ['*'] }],
       relies: [
@@ -360,6 +364,45 @@ export const CLOUDWATCH: ServiceEntry = {
           'A stale pagination token.',
           `${CW}/API_GetMetricData.html`,
           'InvalidNextToken: The next token specified is invalid. HTTP Status Code: 400',
+          false,
+        ),
+      ],
+    },
+    {
+      service: 'cloudwatch',
+      operation: 'PutMetricData',
+      calledBy: ['lambdas/topology-sync/handler.ts'],
+      reference: `${CW}/API_PutMetricData.html`,
+      iam: (input) => [
+        {
+          action: 'cloudwatch:PutMetricData',
+          resources: ['*'],
+          context: { 'cloudwatch:namespace': str(input.Namespace) },
+        },
+      ],
+      relies: [
+        row(
+          'cloudwatch.PutMetricData.timestamp',
+          'Stores each datum under its namespace, name and dimensions at its own Timestamp (default: when received); a datum repeated at the same time changes no Maximum.',
+          `${CW}/API_PutMetricData.html`,
+          'Publishes metric data points to Amazon CloudWatch. CloudWatch associates the data points with the specified metric. If the specified metric does not exist, CloudWatch creates the metric.',
+        ),
+        row(
+          'cloudwatch.PutMetricData.namespace-condition',
+          'IAM can limit it to one namespace with the cloudwatch:namespace condition key.',
+          'https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html',
+          'Use IAM condition keys to limit users to publishing metrics only in the CloudWatch namespaces that you specify.',
+          false,
+        ),
+      ],
+      errors: [
+        error(
+          'cloudwatch.PutMetricData.invalid',
+          'InvalidParameterValue',
+          400,
+          'A value CloudWatch rejects (a non-finite number, too many data).',
+          `${CW}/API_PutMetricData.html`,
+          'InvalidParameterValue: The value of an input parameter is bad or out-of-range. HTTP Status Code: 400',
           false,
         ),
       ],
