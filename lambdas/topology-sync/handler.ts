@@ -134,6 +134,19 @@ export async function handler(): Promise<TopologySyncResult> {
       hostedZoneId: env.HOSTED_ZONE_ID,
       records: env.RECORDS,
     });
+    if (records.withdrawn)
+      instrumentation.logger.warn(
+        'a primary probe watched something else: SECONDARY answers the writer until they settle',
+        {
+          healthCheckedWriter: records.healthCheckedWriter,
+        },
+      );
+    if (records.waitingFor !== undefined)
+      instrumentation.logger.info('the writer is not confirmed yet', { waitingFor: records.waitingFor });
+    if (records.skipped.length > 0)
+      instrumentation.logger.info('a role change landed during this run: left for the next', {
+        skipped: records.skipped,
+      });
     if (records.confirmed)
       instrumentation.logger.info('the probes watch the writer: SECONDARY may answer its replica', {
         healthCheckedWriter: records.healthCheckedWriter,

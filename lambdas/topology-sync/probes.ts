@@ -74,7 +74,9 @@ async function syncOne(
       const lastModifiedMs = Date.parse(current.LastModified ?? '');
       return {
         ...base,
-        outcome: current.LastUpdateStatus === 'InProgress' ? 'busy' : 'in-sync',
+        // Settled only once Lambda has applied it: an update in progress, failed, or a function not Active
+        // may still run (or fail to run) another configuration.
+        outcome: current.State === 'Active' && current.LastUpdateStatus === 'Successful' ? 'in-sync' : 'busy',
         ...(Number.isNaN(lastModifiedMs) ? {} : { lastModifiedMs }),
       };
     }

@@ -55,6 +55,11 @@ export interface RecordSyncResult {
   readonly waitingFor?: string;
   /** True when this run confirmed the writer. */
   readonly confirmed: boolean;
+  /**
+   * True when this run withdrew the confirmation: a primary probe was found watching something else (a deploy
+   * wrote the first deploy's target back), so its verdict may be about a retired database.
+   */
+  readonly withdrawn: boolean;
   /** What the records answer by the rule. */
   readonly targets: { readonly primary: string; readonly secondary: string };
   /**
@@ -73,6 +78,18 @@ export interface RecordChange {
 }
 
 const sameHost = (a: string, b: string) => normalizeName(a) === normalizeName(b);
+
+/** What the health-checked writer holds while no writer is confirmed (it names no host). */
+export const UNCONFIRMED = 'unconfirmed';
+
+/** The primary probes this run found watching something other than the writer (and pointed back). */
+const strayedPrimaryProbes = (probes: readonly ProbeSyncResult[]) =>
+  probes.filter(
+    (p) =>
+      p.role !== 'replica' &&
+      (p.outcome === 'updated' ||
+        (p.outcome === 'busy' && p.previousHost !== undefined && !sameHost(p.previousHost, p.target.host))),
+  );
 
 /** Why the probes' verdict is not yet about the writer alone; undefined when it is. */
 async function notYetHealthChecked(
@@ -120,7 +137,16 @@ export async function syncRecords(
   const unchanged = async () => (await readTopology(deps.ssm, names)).generation === topology.generation;
   let healthChecked = await readHealthCheckedWriter(deps.ssm, names);
   let confirmed = false;
+  let withdrawn = false;
   let waitingFor: string | undefined;
+  // A primary probe found watching something else (a deploy writes the first deploy's target back into its
+  // environment) may be judging a retired database: SECONDARY answers the writer again until the probes settle.
+  const strayed = strayedPrimaryProbes(input.probes);
+  if (strayed.length > 0 && sameHost(healthChecked, topology.writer.endpoint) && (await unchanged())) {
+    await put(deps.ssm, names.healthCheckedWriter, UNCONFIRMED);
+    healthChecked = UNCONFIRMED;
+    withdrawn = true;
+  }
   if (!sameHost(healthChecked, topology.writer.endpoint)) {
     waitingFor = await notYetHealthChecked(deps, input, now);
     if (waitingFor === undefined && (await unchanged())) {
@@ -158,6 +184,7 @@ export async function syncRecords(
   return {
     healthCheckedWriter: healthChecked,
     confirmed,
+    withdrawn,
     ...(waitingFor === undefined ? {} : { waitingFor }),
     targets,
     changed,

@@ -18,10 +18,12 @@ export function drillScheduleReferences(scope: Stack, ruleName: string): Record<
 
 const onlyTheTag = { 'ForAllValues:StringEquals': { 'aws:TagKeys': [DRILL_PAUSED_TAG_KEY] } };
 
-/** The region failover: disable the schedule and mark it paused, nothing else of EventBridge. */
+/** The region failover: read the schedule, disable it and mark it paused, nothing else of EventBridge. */
 export function grantDrillSchedulePause(machine: sfn.StateMachine, ruleName: string): void {
   const arn = ruleArn(Stack.of(machine), ruleName);
-  machine.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:DisableRule'], resources: [arn] }));
+  machine.addToRolePolicy(
+    new iam.PolicyStatement({ actions: ['events:DescribeRule', 'events:DisableRule'], resources: [arn] }),
+  );
   machine.addToRolePolicy(
     new iam.PolicyStatement({ actions: ['events:TagResource'], resources: [arn], conditions: onlyTheTag }),
   );

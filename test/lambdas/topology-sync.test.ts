@@ -436,6 +436,43 @@ describe('syncRecords: SECONDARY answers a replica only once the probes watch it
     expect(dns.changes).toEqual([]);
   });
 
+  it("withdraws the confirmation when a deploy wrote the first deploy's target back into a primary probe: SECONDARY answers the writer until the probes settle again", async () => {
+    const store = parameterStore(storeOf(REPROTECTED, REPLICA.endpoint));
+    const dns = route53Service(REPROTECTED);
+    healthChecks('healthy');
+    // Confirmed: SECONDARY answers the home replica.
+    await recordSync(REPROTECTED);
+    expect(dns.valueOf('db.example.org-secondary')).toBe(HOME.endpoint);
+    // A deploy updated the primary probe: the sync found it watching the first deploy's primary (retired).
+    const redeployed = settledProbes(REPROTECTED).map((p, i) =>
+      i === 0
+        ? { ...p, outcome: 'updated' as const, previousHost: BLUE.endpoint, lastModifiedMs: undefined }
+        : p,
+    );
+    const result = await recordSync(REPROTECTED, redeployed);
+    expect(result).toMatchObject({ withdrawn: true, confirmed: false, healthCheckedWriter: 'unconfirmed' });
+    expect(store.values.get(NAMES.healthCheckedWriter)).toBe('unconfirmed');
+    expect(store.values.get(NAMES.secondaryRecord)).toBe(REPLICA.endpoint);
+    expect(dns.valueOf('db.example.org-secondary')).toBe(REPLICA.endpoint);
+    // Settled again (and healthy): confirmed again.
+    const again = await recordSync(REPROTECTED);
+    expect(again).toMatchObject({ confirmed: true, healthCheckedWriter: REPLICA.endpoint });
+    expect(dns.valueOf('db.example.org-secondary')).toBe(HOME.endpoint);
+  });
+
+  it('keeps the confirmation when a probe only cannot be reached (a lost region): DNS failover must still work', async () => {
+    parameterStore(storeOf(REPROTECTED, REPLICA.endpoint));
+    route53Service(REPROTECTED);
+    healthChecks('healthy');
+    const lost = settledProbes(REPROTECTED).map((p, i) =>
+      i === 0 ? { ...p, outcome: 'failed' as const } : p,
+    );
+    expect(await recordSync(REPROTECTED, lost)).toMatchObject({
+      withdrawn: false,
+      healthCheckedWriter: REPLICA.endpoint,
+    });
+  });
+
   it('puts back a SECONDARY a failed repoint left on a stale target, and the parameter a deploy reads', async () => {
     const store = parameterStore({
       ...storeOf(FIRST, BLUE.endpoint),

@@ -169,6 +169,8 @@ describe('region failover, in the local world over a real primary and streaming 
         'Settings',
         'Plan',
         'Measure',
+        'ReadDrillSchedule',
+        'WasDrillScheduled',
         'PauseDrillSchedule',
         'MarkDrillPaused',
         'RetireFormerWriter',
@@ -283,6 +285,8 @@ describe('region failover, in the local world over a real primary and streaming 
         'Settings',
         'Plan',
         'Measure',
+        'ReadDrillSchedule',
+        'WasDrillScheduled',
         'PauseDrillSchedule',
         'MarkDrillPaused',
         'RetireFormerWriter',
@@ -316,6 +320,25 @@ describe('region failover, in the local world over a real primary and streaming 
         ]);
       expect(result.output).toMatchObject({ rpo: { measuredBy: 'already-promoted' } });
       expect(w.notified.get('NotifyFailedOver')).toContain('was promoted already');
+    } finally {
+      w.close();
+    }
+  });
+
+  it('leaves a drill schedule a person had turned off as it was: not marked, so the failback does not turn it on', async () => {
+    await execute(primary, 'shop', "INSERT INTO orders (note) VALUES ('before')");
+    await primary.stop();
+    const w = await world();
+    try {
+      const key = `${CONFIG.orchestrationRegion}/${NAMES.drillSchedule}`;
+      await w.aws.call('events', 'DisableRule', { Name: NAMES.drillSchedule }, CONFIG.orchestrationRegion);
+      const result = await run(w, { approved: true });
+      expect(result.error).toBeUndefined();
+      expect(result.status).toBe('SUCCEEDED');
+      expect(result.path).toContain('WasDrillScheduled');
+      expect(result.path).not.toContain('MarkDrillPaused');
+      expect(w.events.rules.get(key)?.state).toBe('DISABLED');
+      expect(w.events.rules.get(key)?.tags?.size).toBe(0);
     } finally {
       w.close();
     }
@@ -405,7 +428,7 @@ describe('region failover, in the local world over a real primary and streaming 
         'Replan',
         'SamePlan',
         'Remeasure',
-        'PauseDrillSchedule',
+        'ReadDrillSchedule',
       ]);
       expect(result.output).toMatchObject({ formerWriterRetired: { reachable: true, databases: ['shop'] } });
       // The retired writer refuses the application; the promoted one takes its writes.
@@ -473,6 +496,8 @@ describe('region failover refusals, in the local world (nothing changes)', () =>
         'Plan',
         'Measure',
         'IsApproved',
+        'ReadDrillSchedule',
+        'WasDrillScheduled',
         'PauseDrillSchedule',
         'MarkDrillPaused',
         'RetireFormerWriter',

@@ -211,7 +211,7 @@ export const EVENTBRIDGE: ServiceEntry = {
     {
       service: 'events',
       operation: 'DescribeRule',
-      calledBy: ['lib/cli/drill-command.ts'],
+      calledBy: ['lib/cli/drill-command.ts', 'statemachines/region-failover.asl.json'],
       reference: `${EB}/API_DescribeRule.html`,
       iam: (input, w) => [
         {
