@@ -87,6 +87,25 @@ export async function measureFailover(
           "wait for the writer's last write any more. Finish it as a failover (dr failover): it retires the writer " +
           'again, then opens, records and points DNS at the promoted instance',
       );
+    const id = plan.replica.instanceIdentifier;
+    // The promoted replica's replay position stays where recovery ended: against a writer that still takes
+    // writes (never retired, or opened again), the bytes since then are what finishing discards.
+    if (writer?.writable === true) {
+      const lsn = dataLossWindow(writer, position);
+      const window = {
+        ...lsn,
+        summary:
+          `${id} was promoted already, and ${plan.writer.instanceIdentifier} still takes writes: ${lsn.summary}; ` +
+          'finishing discards what it has beyond that',
+      };
+      if (!request.force && (lsn.bytesBehind ?? 0) > request.limits.maxBytesBehind)
+        throw new FailoverError(
+          'ReplicaTooFarBehind',
+          `${window.summary}; over the limit (${request.limits.maxBytesBehind} bytes): finish anyway only with ` +
+            'force, accepting that loss',
+        );
+      return { ...reached, alreadyPromoted: true, window };
+    }
     return {
       ...reached,
       alreadyPromoted: true,
@@ -96,8 +115,8 @@ export async function measureFailover(
         lastReplayedCommitAt: null,
         secondsSinceLastReplay: null,
         summary:
-          `${plan.replica.instanceIdentifier} was promoted already (a failover that stopped after promoting it, or ` +
-          'a promotion by hand): what it lost was decided then, and finishing loses nothing more',
+          `${id} was promoted already (a failover that stopped after promoting it, or a promotion by hand), ` +
+          `and ${plan.writer.instanceIdentifier} takes no writes: what it lost was decided then`,
       },
     };
   }

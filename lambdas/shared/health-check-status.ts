@@ -14,7 +14,12 @@ export const ROUTE53_METRICS_REGION = 'us-east-1';
 export async function healthCheckStatuses(
   cloudwatch: Pick<CloudWatchClient, 'send'>,
   healthCheckIds: readonly string[],
-  options: { now: number; lookbackMs?: number },
+  options: {
+    now: number;
+    lookbackMs?: number;
+    /** Only a status from this time on counts (earlier ones are about what the checks watched before). */
+    since?: number;
+  },
 ): Promise<Map<string, CheckHealth>> {
   const result = new Map<string, CheckHealth>(healthCheckIds.map((id) => [id, 'no data']));
   if (healthCheckIds.length === 0) return result;
@@ -40,7 +45,11 @@ export async function healthCheckStatuses(
   for (const series of MetricDataResults ?? []) {
     const id = healthCheckIds[Number((series.Id ?? '').replace('check', ''))];
     const latest = series.Values?.[0];
-    if (id !== undefined && latest !== undefined) result.set(id, latest >= 1 ? 'healthy' : 'unhealthy');
+    const at = series.Timestamps?.[0];
+    const recent =
+      options.since === undefined || (at !== undefined && new Date(at).getTime() >= options.since);
+    if (id !== undefined && latest !== undefined && recent)
+      result.set(id, latest >= 1 ? 'healthy' : 'unhealthy');
   }
   return result;
 }

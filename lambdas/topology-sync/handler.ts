@@ -78,12 +78,17 @@ function perRegion<T>(make: (region: string) => T): (region: string) => T {
     return client;
   };
 }
-const lambdaIn = perRegion((region) => new LambdaClient({ region }));
-const cloudwatchIn = perRegion((region) => new CloudWatchClient({ region }));
+/**
+ * A region that hangs instead of refusing (lost, or partitioned) must not hold the run past its 55 s: each
+ * call to another region gives up after seconds, and the next minute tries again.
+ */
+const REGIONAL = { maxAttempts: 2, requestHandler: { connectionTimeout: 3_000, requestTimeout: 8_000 } };
+const lambdaIn = perRegion((region) => new LambdaClient({ region, ...REGIONAL }));
+const cloudwatchIn = perRegion((region) => new CloudWatchClient({ region, ...REGIONAL }));
 let local: CloudWatchClient | undefined;
 
 /** Route 53 usually applies a change within 60 s; the next run confirms one that took longer. */
-const FLIP_TIMING = { pollIntervalMs: 3_000, maxWaitMs: 20_000, maxRetries: 2, retryBaseMs: 500 };
+const FLIP_TIMING = { pollIntervalMs: 2_000, maxWaitMs: 8_000, maxRetries: 2, retryBaseMs: 500 };
 
 export interface TopologySyncResult {
   readonly probes: readonly ProbeSyncResult[];
@@ -115,17 +120,20 @@ export async function handler(): Promise<TopologySyncResult> {
     };
     const topology = await readTopology(clients.ssm, names);
     const targets = probeTargets(topology, { port: env.DATABASE_PORT, secretId: env.MASTER_SECRET_NAME });
-    const probes = await syncProbeTargets(lambdaIn, env.PROBES, targets);
+    // The probes and the lag relay reach other regions: side by side, so one that hangs delays the other
+    // by nothing, and both finish before the records (a Route 53 failure there silences neither).
+    local ??= new CloudWatchClient({});
+    const [probes, replicaLag] = await Promise.all([
+      syncProbeTargets(lambdaIn, env.PROBES, targets),
+      relayReplicaLag({ cloudwatchIn, local, now: Date.now() }, topology),
+    ]);
+    if (replicaLag.error !== undefined)
+      instrumentation.logger.warn('replica lag not read: the alarm sees none', { ...replicaLag });
     for (const result of probes) {
       if (result.outcome === 'updated')
         instrumentation.logger.info('probe now watches the topology', { ...result });
       else if (result.outcome === 'failed') instrumentation.logger.error('probe not synced', { ...result });
     }
-    // Before the records: a Route 53 failure there must not also silence the lag.
-    local ??= new CloudWatchClient({});
-    const replicaLag = await relayReplicaLag({ cloudwatchIn, local, now: Date.now() }, topology);
-    if (replicaLag.error !== undefined)
-      instrumentation.logger.warn('replica lag not read: the alarm sees none', { ...replicaLag });
     const records = await syncRecords({ ...clients, flipTiming: FLIP_TIMING }, names, {
       topology,
       probes,

@@ -103,7 +103,13 @@ async function notYetHealthChecked(
   );
   if (unsettled.length > 0)
     return `the ${unsettled.map((p) => p.role).join(', ')} probe(s) have not watched the topology for ${Math.round(input.settleMs / 1000)} s yet`;
-  const statuses = await healthCheckStatuses(deps.cloudwatch, input.writerHealthCheckIds, { now });
+  // Route 53's verdict counts only from a minute before the settle time ends: by then its alarms have been fed
+  // by the current target alone (an older status may be about what the probes watched before).
+  const lastChanged = Math.max(...input.probes.map((p) => p.lastModifiedMs ?? now));
+  const statuses = await healthCheckStatuses(deps.cloudwatch, input.writerHealthCheckIds, {
+    now,
+    since: lastChanged + input.settleMs - 60_000,
+  });
   const unhealthy = [...statuses].filter(([, status]) => status !== 'healthy');
   if (unhealthy.length > 0)
     return `health check(s) ${unhealthy.map(([id, status]) => `${id} (${status})`).join(', ')} not healthy`;
@@ -156,30 +162,22 @@ export async function syncRecords(
     }
   }
   const targets = recordTargets(topology, healthChecked);
-  const changed: RecordChange[] = [];
-  const skipped: string[] = [];
-  // The parameters a deploy resolves (dynamic references): the same rule as the records themselves.
-  for (const [name, value] of [
-    [names.primaryRecord, targets.primary],
-    [names.secondaryRecord, targets.secondary],
-  ] as const) {
-    const current = await parameterValue(deps.ssm, name);
-    if (current !== undefined && sameHost(current, value)) continue;
-    if (!(await unchanged())) {
-      skipped.push(name);
-      continue;
-    }
-    await put(deps.ssm, name, value);
-    changed.push({ set: name, from: current ?? '(none)', to: value, insync: true });
-  }
-  for (const record of input.records) {
-    const target = targets[record.follows];
-    if (!(await unchanged())) {
-      skipped.push(record.setIdentifier);
-      continue;
-    }
-    const change = await followRecord(deps, input.hostedZoneId, record, target, topology.generation);
-    if (change !== undefined) changed.push(change);
+  const first = await writeTargets(deps, names, input, topology, targets);
+  const changed = [...first.changed];
+  const skipped = [...first.skipped];
+  // A role change that landed between a check and a write may have been overwritten with a stale target:
+  // write again at once what the rule says for the new roles (never confirming anything on the way).
+  if (first.raced) {
+    const fresh = await readTopology(deps.ssm, names);
+    const again = await writeTargets(
+      deps,
+      names,
+      input,
+      fresh,
+      recordTargets(fresh, await readHealthCheckedWriter(deps.ssm, names)),
+    );
+    changed.push(...again.changed);
+    skipped.push(...again.skipped);
   }
   return {
     healthCheckedWriter: healthChecked,
@@ -227,4 +225,55 @@ async function followRecord(
       return { set: record.setIdentifier, from: '(see the change)', to: target, insync: false };
     throw error;
   }
+}
+
+/**
+ * Writes the record targets' parameters and the followed sets where they differ from `targets`, reading the
+ * topology again before each write (a role change landed: left, `skipped`) and after it (`raced`: the write
+ * may have undone the change's own).
+ */
+async function writeTargets(
+  deps: RecordSyncClients,
+  names: TopologyParameterNames,
+  input: RecordSyncInput,
+  topology: Topology,
+  targets: { readonly primary: string; readonly secondary: string },
+): Promise<{ changed: RecordChange[]; skipped: string[]; raced: boolean }> {
+  const unchanged = async () => (await readTopology(deps.ssm, names)).generation === topology.generation;
+  const changed: RecordChange[] = [];
+  const skipped: string[] = [];
+  let raced = false;
+  // The parameters a deploy resolves (dynamic references): the same rule as the records themselves.
+  for (const [name, value] of [
+    [names.primaryRecord, targets.primary],
+    [names.secondaryRecord, targets.secondary],
+  ] as const) {
+    const current = await parameterValue(deps.ssm, name);
+    if (current !== undefined && sameHost(current, value)) continue;
+    if (raced || !(await unchanged())) {
+      skipped.push(name);
+      continue;
+    }
+    await put(deps.ssm, name, value);
+    changed.push({ set: name, from: current ?? '(none)', to: value, insync: true });
+    raced = !(await unchanged());
+  }
+  for (const record of input.records) {
+    if (raced || !(await unchanged())) {
+      skipped.push(record.setIdentifier);
+      continue;
+    }
+    const change = await followRecord(
+      deps,
+      input.hostedZoneId,
+      record,
+      targets[record.follows],
+      topology.generation,
+    );
+    if (change !== undefined) {
+      changed.push(change);
+      raced = !(await unchanged());
+    }
+  }
+  return { changed, skipped, raced };
 }

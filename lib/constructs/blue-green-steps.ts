@@ -359,6 +359,7 @@ export class BlueGreenSteps extends Construct {
     grantRecordUpserts(this.functions.dnsFlip, {
       hostedZoneId: props.hostedZoneId,
       recordNames: [props.recordName],
+      readsAnswers: true,
     });
   }
 }

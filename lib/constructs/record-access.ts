@@ -5,11 +5,17 @@ import { acknowledgeNagFinding } from '../nag';
 
 /**
  * Lets a function point these CNAMEs of one zone at new values (lambdas/dns-flip/flip.ts): UPSERT only, of
- * these names only, then wait for the change and read the sets and Route 53's answers back.
+ * these names only, then wait for the change and read the sets (and, when it confirms by them, Route 53's
+ * answers) back. IAM cannot tell a name's failover sets apart: a grant for a name covers its PRIMARY set too.
  */
 export function grantRecordUpserts(
   fn: lambda.Function,
-  records: { readonly hostedZoneId: string; readonly recordNames: readonly string[] },
+  records: {
+    readonly hostedZoneId: string;
+    readonly recordNames: readonly string[];
+    /** Confirms a change by what Route 53 answers (TestDNSAnswer), not only by reading the set back. */
+    readonly readsAnswers: boolean;
+  },
 ): void {
   const stack = Stack.of(fn);
   const zoneArn = `arn:${stack.partition}:route53:::hostedzone/${records.hostedZoneId}`;
@@ -39,7 +45,8 @@ export function grantRecordUpserts(
     }),
   );
   // TestDNSAnswer has no resource-level permissions; it only reads answers.
-  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['route53:TestDNSAnswer'], resources: ['*'] }));
+  if (records.readsAnswers)
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['route53:TestDNSAnswer'], resources: ['*'] }));
   if (fn.role !== undefined)
     acknowledgeNagFinding(
       fn.role,

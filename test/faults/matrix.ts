@@ -956,11 +956,31 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   {
     workflow: 'topology sync',
     step: 'records',
-    fault: 'a role change lands while it runs',
-    endState: 'writes nothing; the next run follows the new roles',
+    fault: 'a role change lands while it runs, before a write',
+    endState: 'that write is left; the next run follows the new roles',
     test: [
       SYNC,
       'writes nothing when a role change lands while it runs (the next run follows the new topology)',
+    ],
+  },
+  {
+    workflow: 'topology sync',
+    step: 'records',
+    fault: 'a role change lands between its check and its write',
+    endState: 'the set it wrote is written again at once for the new roles',
+    test: [
+      SYNC,
+      'puts right at once a set it wrote just as a role change landed (a cutover recorded between its check and its write)',
+    ],
+  },
+  {
+    workflow: 'topology sync',
+    step: 'confirm the writer',
+    fault: "a deploy writes the first deploy's target back into a primary probe",
+    endState: 'the confirmation is withdrawn: SECONDARY answers the writer until the probes settle again',
+    test: [
+      SYNC,
+      "withdraws the confirmation when a deploy wrote the first deploy's target back into a primary probe: SECONDARY answers the writer until the probes settle again",
     ],
   },
   {

@@ -275,7 +275,7 @@ function storeOf(topology: Topology, healthCheckedWriter: string) {
 
 const route53 = mockClient(Route53Client);
 /** Route 53's record sets of the zone, as far as the sync reads and UPSERTs them, answering from `topology`. */
-function route53Service(topology: Topology, options: { pending?: boolean } = {}) {
+function route53Service(topology: Topology, options: { pending?: boolean; onChange?: () => void } = {}) {
   const targets = recordTargets(topology, topology.writer.endpoint);
   const sets = new Map<string, ResourceRecordSet>(
     FOLLOWED.map((r) => [
@@ -300,6 +300,7 @@ function route53Service(topology: Topology, options: { pending?: boolean } = {})
   }));
   route53.on(ChangeResourceRecordSetsCommand).callsFake((input: ChangeResourceRecordSetsCommandInput) => {
     changes.push(input);
+    options.onChange?.();
     for (const change of input.ChangeBatch?.Changes ?? []) {
       const set = change.ResourceRecordSet;
       if (set?.SetIdentifier !== undefined) sets.set(set.SetIdentifier, { ...set });
@@ -317,11 +318,12 @@ function route53Service(topology: Topology, options: { pending?: boolean } = {})
 
 const cloudwatch = mockClient(CloudWatchClient);
 /** Route 53's HealthCheckStatus for the writer's checks: the latest minute healthy, unhealthy, or no data. */
-function healthChecks(status: 'healthy' | 'unhealthy' | 'no data') {
+function healthChecks(status: 'healthy' | 'unhealthy' | 'no data', ageMs = 30_000) {
   cloudwatch.reset();
   cloudwatch.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => ({
     MetricDataResults: (input.MetricDataQueries ?? []).map((q) => ({
       Id: q.Id,
+      Timestamps: status === 'no data' ? [] : [new Date((input.EndTime as Date).getTime() - ageMs)],
       Values: status === 'no data' ? [] : [status === 'healthy' ? 1 : 0],
     })),
   }));
@@ -424,10 +426,13 @@ describe('syncRecords: SECONDARY answers a replica only once the probes watch it
     ],
     ['the writer is unhealthy', settledProbes(REPROTECTED), 'unhealthy', /not healthy/],
     ['Route 53 publishes no status', settledProbes(REPROTECTED), 'no data', /no data/],
+    // Healthy, but measured before the probes' alarms were about the writer alone.
+    ["Route 53's latest status predates the settle time", settledProbes(REPROTECTED), 'stale', /no data/],
   ] as const)('keeps SECONDARY on the writer while %s', async (_case, probes, status, why) => {
     const store = parameterStore(storeOf(REPROTECTED, BLUE.endpoint));
     const dns = route53Service(FAILED_OVER);
-    healthChecks(status);
+    if (status === 'stale') healthChecks('healthy', 120_000);
+    else healthChecks(status);
     const result = await recordSync(REPROTECTED, [...probes]);
     expect(result.confirmed).toBe(false);
     expect(result.waitingFor).toMatch(why);
@@ -503,6 +508,30 @@ describe('syncRecords: SECONDARY answers a replica only once the probes watch it
     expect(result.skipped).toEqual([NAMES.primaryRecord, ...FOLLOWED.map((r) => r.setIdentifier)]);
     expect(store.puts).toEqual([]);
     expect(dns.changes).toEqual([]);
+  });
+
+  it('puts right at once a set it wrote just as a role change landed (a cutover recorded between its check and its write)', async () => {
+    const store = parameterStore(storeOf(FIRST, BLUE.endpoint));
+    const green = { region: 'us-west-2', instanceIdentifier: 'green', endpoint: 'green.west.rds.example' };
+    let landed = false;
+    // SECONDARY holds the writer (stale); while the sync points it at the replica, the cutover records green.
+    const dns = route53Service(FIRST, {
+      onChange: () => {
+        if (landed) return;
+        landed = true;
+        store.values.set(
+          NAMES.document,
+          JSON.stringify({ ...FIRST, generation: 2, writer: green, replica: null, changedBy: 'cutover' }),
+        );
+      },
+    });
+    healthChecks('healthy');
+    const result = await recordSync(FIRST);
+    expect(landed).toBe(true);
+    // The rule for the new roles: both records answer green (no replica yet).
+    expect(dns.valueOf('db.example.org-secondary')).toBe(green.endpoint);
+    expect(store.values.get(NAMES.secondaryRecord)).toBe(green.endpoint);
+    expect(result.changed.at(-1)).toMatchObject({ to: green.endpoint });
   });
 
   it('reports a change Route 53 had not applied within the wait instead of failing; the next run confirms it', async () => {

@@ -271,6 +271,8 @@ describe('region failover, in the local world over a real primary and streaming 
         { DBInstanceIdentifier: REPLICA, BackupRetentionPeriod: CONFIG.database.backupRetentionDays },
         CONFIG.secondaryRegion,
       );
+      // The former writer was not retired, and clients still wrote to it after the promotion.
+      await execute(primary, 'shop', "INSERT INTO orders (note) SELECT 'lost' FROM generate_series(1, 5)");
       const before = await topologyOf();
       expect(before.writer.instanceIdentifier).toBe(PRIMARY);
       // A switchover cannot promise zero loss any more: it says to finish as a failover.
@@ -318,8 +320,12 @@ describe('region failover, in the local world over a real primary and streaming 
         expect(w.route53.recordSet(RECORD, `${RECORD}-${role}`)?.ResourceRecords).toEqual([
           { Value: REPLICA_HOST },
         ]);
-      expect(result.output).toMatchObject({ rpo: { measuredBy: 'already-promoted' } });
-      expect(w.notified.get('NotifyFailedOver')).toContain('was promoted already');
+      // The approval and the report say what finishing discards: what the former writer took since the promotion.
+      expect(result.output).toMatchObject({ rpo: { measuredBy: 'lsn' } });
+      expect((result.output as { rpo: { bytesBehind: number } }).rpo.bytesBehind).toBeGreaterThan(0);
+      expect(w.notified.get('NotifyFailedOver')).toMatch(
+        /was promoted already, and pg-dr-primary still takes writes/,
+      );
     } finally {
       w.close();
     }
