@@ -1,5 +1,10 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { GetHealthCheckCommand, TestDNSAnswerCommand, type Route53Client } from '@aws-sdk/client-route-53';
+import {
+  GetHealthCheckCommand,
+  ListResourceRecordSetsCommand,
+  TestDNSAnswerCommand,
+  type Route53Client,
+} from '@aws-sdk/client-route-53';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { normalizeName } from '../shared/dns-name';
@@ -117,6 +122,35 @@ export async function rolesToDrill(
 }
 
 /**
+ * The record's SECONDARY set must hold the replica before the drill inverts anything: Route 53 answers
+ * PRIMARY while it is healthy, so only the stored set says where a failover would send clients.
+ */
+async function secondarySetProblem(
+  deps: Pick<ControlPlaneClients, 'route53'>,
+  dns: ControlPlanePreflightInput['dns'],
+  replica: string,
+): Promise<string | undefined> {
+  const name = normalizeName(dns.recordName);
+  const { ResourceRecordSets } = await deps.route53.send(
+    new ListResourceRecordSetsCommand({
+      HostedZoneId: dns.hostedZoneId,
+      StartRecordName: name,
+      StartRecordType: 'CNAME',
+      MaxItems: 10,
+    }),
+  );
+  const set = (ResourceRecordSets ?? []).find(
+    (r) => r.Name !== undefined && normalizeName(r.Name) === name && r.Failover === 'SECONDARY',
+  );
+  const values = (set?.ResourceRecords ?? []).map((r) => normalizeName(r.Value ?? ''));
+  if (values.length === 1 && values[0] === normalizeName(replica)) return undefined;
+  return (
+    `DNS: the SECONDARY set of ${dns.recordName} holds ${values.join(', ') || 'nothing'}, not the replica ${replica} ` +
+    '(the topology sync points it there within a minute; if it lasts, see docs/runbooks.md, Topology sync failing)'
+  );
+}
+
+/**
  * Route 53 and Step Functions in normal operation: the zone public (TestDNSAnswer needs it), the database
  * health checks healthy (their CloudWatch HealthCheckStatus), the check to invert neither inverted nor held,
  * DNS answering the primary, and nothing else (another drill, a migration) running. Lists every problem; never
@@ -174,6 +208,9 @@ export async function checkControlPlane(
         : `DNS: ${input.dns.recordName} answers ${shown}, neither the topology's writer ${roles.primaryTarget} nor its replica (a role change the record has not followed yet: the topology sync repoints a drill record within a minute; see dr status)`,
     );
   }
+
+  const secondary = await secondarySetProblem(deps, input.dns, roles.secondaryTarget);
+  if (secondary !== undefined) problems.push(secondary);
 
   const running = await runningExecutions(deps.sfn, input.exclusiveWith, input.ownExecutionArn);
   if (running.length > 0) problems.push(`running: ${describeRunning(running)}`);

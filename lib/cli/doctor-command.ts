@@ -637,7 +637,9 @@ async function drillSchedule(config: DrConfig, io: DoctorIo): Promise<DoctorChec
           detail:
             `${rule} is paused by region failover ${pausedBy} until the failback: the re-protect that gives ` +
             'a writer in the home region its replica resumes it',
-          fix: 'fail back when the home region serves (docs/runbooks.md, Planned switchover (and failback))',
+          fix:
+            'fail back when the home region serves (docs/runbooks.md, Planned switchover (and failback)); ' +
+            'after an abandoned switchover, enable it and remove its tag by hand (the page names the commands)',
         },
       ];
     return [

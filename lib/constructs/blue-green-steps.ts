@@ -359,7 +359,6 @@ export class BlueGreenSteps extends Construct {
     grantRecordUpserts(this.functions.dnsFlip, {
       hostedZoneId: props.hostedZoneId,
       recordNames: [props.recordName],
-      readsAnswers: true,
     });
   }
 }

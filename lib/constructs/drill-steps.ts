@@ -128,9 +128,10 @@ export class DrillSteps extends Construct {
     // The preflight reads the topology (and nothing else in Parameter Store): roles moved, it refuses.
     grantTopologyRead(preflight, props.topology, ['document', 'healthCheckedWriter']);
     // The preflight refuses a private zone, and a check already inverted or held (disabled) by on-call.
+    // ...and a SECONDARY set that does not hold the replica yet (ListResourceRecordSets reads the zone).
     preflight.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['route53:GetHostedZone'],
+        actions: ['route53:GetHostedZone', 'route53:ListResourceRecordSets'],
         resources: [`arn:${stack.partition}:route53:::hostedzone/${props.hostedZoneId}`],
       }),
     );

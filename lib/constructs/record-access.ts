@@ -5,16 +5,13 @@ import { acknowledgeNagFinding } from '../nag';
 
 /**
  * Lets a function point these CNAMEs of one zone at new values (lambdas/dns-flip/flip.ts): UPSERT only, of
- * these names only, then wait for the change and read the sets (and, when it confirms by them, Route 53's
- * answers) back. IAM cannot tell a name's failover sets apart: a grant for a name covers its PRIMARY set too.
+ * these names only, then wait for the change and read the sets and Route 53's answers back. IAM cannot tell a name's failover sets apart: a grant for a name covers its PRIMARY set too.
  */
 export function grantRecordUpserts(
   fn: lambda.Function,
   records: {
     readonly hostedZoneId: string;
     readonly recordNames: readonly string[];
-    /** Confirms a change by what Route 53 answers (TestDNSAnswer), not only by reading the set back. */
-    readonly readsAnswers: boolean;
   },
 ): void {
   const stack = Stack.of(fn);
@@ -44,9 +41,8 @@ export function grantRecordUpserts(
       resources: [`arn:${stack.partition}:route53:::change/*`],
     }),
   );
-  // TestDNSAnswer has no resource-level permissions; it only reads answers.
-  if (records.readsAnswers)
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['route53:TestDNSAnswer'], resources: ['*'] }));
+  // TestDNSAnswer has no resource-level permissions; it only reads answers (the flip's default confirmation).
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['route53:TestDNSAnswer'], resources: ['*'] }));
   if (fn.role !== undefined)
     acknowledgeNagFinding(
       fn.role,

@@ -82,8 +82,6 @@ export class TopologySync extends Construct {
     grantRecordUpserts(this.function, {
       hostedZoneId: props.hostedZoneId,
       recordNames: [...new Set(props.records.map((r) => r.recordName))],
-      // It confirms by reading the set back: Route 53 answers SECONDARY's value during a drill or an outage.
-      readsAnswers: false,
     });
     // Route 53's HealthCheckStatus metric (us-east-1) and RDS's ReplicaLag (the replica's region): GetMetricData
     // has no resource-level permissions.

@@ -175,7 +175,7 @@ describe('failover drill (orchestration stack)', () => {
     }
   });
 
-  it('reads health from CloudWatch, answers from TestDNSAnswer, the zone and the drill check: no record access', () => {
+  it('reads health from CloudWatch, answers from TestDNSAnswer, the zone, its record sets and the drill check: never changes a record', () => {
     const route53 = functions
       .flatMap((fn) => statementsFor(fn))
       .filter((s) => actionsOf(s).some((a) => a.startsWith('route53:')));
@@ -184,6 +184,7 @@ describe('failover drill (orchestration stack)', () => {
         'route53:GetHealthCheck',
         'route53:UpdateHealthCheck',
         'route53:GetHostedZone',
+        'route53:ListResourceRecordSets',
         'route53:TestDNSAnswer',
       ]),
     );
@@ -196,13 +197,15 @@ describe('failover drill (orchestration stack)', () => {
     expect(readers).toEqual([drillFn('validate the input'), drillFn('time Route 53')]);
   });
 
-  it('keeps the database step in the VPC reading only the master secret; the probe writes one prefix', () => {
+  it('keeps the database step in the VPC reading only the master secret and those under the prefix (a cut-over green opened by its own); the probe writes one prefix', () => {
     const database = drillFn('database preflight');
     expect(database.Properties.VpcConfig).toBeDefined();
-    const secret = statementsFor(database).find((s) =>
-      actionsOf(s).includes('secretsmanager:GetSecretValue'),
-    );
-    expect(JSON.stringify(secret?.Resource)).toContain(':secret:pg-dr/postgres-master-??????');
+    const secrets = statementsFor(database)
+      .filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'))
+      .map((s) => JSON.stringify(s.Resource));
+    expect(secrets).toHaveLength(2);
+    expect(secrets[0]).toContain(':secret:pg-dr/postgres-master-??????');
+    expect(secrets[1]).toContain(':secret:pg-dr/*');
     const probe = statementsFor(drillFn('time a probe object'));
     expect(probe.find((s) => actionsOf(s).includes('s3:PutObject'))?.Resource).toEqual({
       'Fn::Join': [

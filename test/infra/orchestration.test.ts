@@ -409,6 +409,7 @@ describe('topology sync (orchestration stack): the health probes follow the topo
         'route53:ChangeResourceRecordSets',
         'route53:GetChange',
         'route53:ListResourceRecordSets',
+        'route53:TestDNSAnswer',
         'ssm:GetParameter',
         'ssm:PutParameter',
       ].sort(),

@@ -2,6 +2,7 @@ import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwat
 import {
   GetHealthCheckCommand,
   GetHostedZoneCommand,
+  ListResourceRecordSetsCommand,
   Route53Client,
   TestDNSAnswerCommand,
 } from '@aws-sdk/client-route-53';
@@ -51,6 +52,28 @@ const topologyStore = (topology: Topology, healthCheckedWriter: string) => ({
   [TOPOLOGY.healthCheckedWriter]: healthCheckedWriter,
 });
 const route53 = mockClient(clients.route53);
+/** The record's failover sets as Route 53 stores them: PRIMARY the writer, SECONDARY `value`. */
+const secondarySet = (value: string) =>
+  route53.on(ListResourceRecordSetsCommand).resolves({
+    ResourceRecordSets: [
+      {
+        Name: 'db.provability-fabric.org.',
+        Type: 'CNAME',
+        SetIdentifier: 'db.provability-fabric.org-primary',
+        Failover: 'PRIMARY',
+        ResourceRecords: [{ Value: 'primary.example.internal' }],
+      },
+      {
+        Name: 'db.provability-fabric.org.',
+        Type: 'CNAME',
+        SetIdentifier: 'db.provability-fabric.org-secondary',
+        Failover: 'SECONDARY',
+        ResourceRecords: [{ Value: value }],
+      },
+    ],
+    IsTruncated: false,
+    MaxItems: 10,
+  });
 const sfn = mockClient(clients.sfn);
 const cloudwatch = mockClient(clients.cloudwatch);
 const DRILL = 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-failover-drill';
@@ -161,6 +184,7 @@ describe('drill preflight: Route 53 and Step Functions', () => {
     });
     cloudwatch.on(GetMetricDataCommand).resolves(statuses({ 'hc-primary-db': 1, 'hc-replica-db': 1 }));
     route53.on(TestDNSAnswerCommand).resolves({ RecordData: ['primary.example.internal.'] });
+    secondarySet('replica.example.internal');
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     sfn.on(ListExecutionsCommand, { stateMachineArn: DRILL }).resolves({
       executions: [
@@ -241,6 +265,7 @@ describe('drill preflight: Route 53 and Step Functions', () => {
       ),
     );
     route53.on(TestDNSAnswerCommand).resolves({ RecordData: ['green.example.internal.'] });
+    secondarySet(greenDr.endpoint);
     expect(await checkControlPlane(clients, input)).toEqual({
       problems: [],
       roles: {
@@ -280,6 +305,7 @@ describe('drill preflight: Route 53 and Step Functions', () => {
     ]);
     // The sync confirmed it: SECONDARY answers the home replica, and the drill drills these roles.
     parameterStore(topologyStore(reprotected, FAILED_OVER.writer.endpoint));
+    secondarySet(HOME.endpoint);
     const drilled = await checkControlPlane(clients, input);
     expect(drilled.problems).toEqual([]);
     expect(drilled.roles).toMatchObject({
@@ -288,6 +314,15 @@ describe('drill preflight: Route 53 and Step Functions', () => {
       primary: { host: 'replica.example.internal' },
       replica: { host: HOME.endpoint },
     });
+  });
+
+  it('refuses while the SECONDARY set does not hold the replica yet (inverting would send clients to the writer: a drill proving nothing)', async () => {
+    secondarySet('primary.example.internal');
+    expect((await checkControlPlane(clients, input)).problems).toEqual([
+      expect.stringContaining(
+        'DNS: the SECONDARY set of db.provability-fabric.org holds primary.example.internal., not the replica replica.example.internal',
+      ) as unknown,
+    ]);
   });
 
   it('refuses when there is no topology (the failover DNS stack not deployed)', async () => {

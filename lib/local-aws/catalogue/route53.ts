@@ -255,7 +255,11 @@ export const ROUTE53: ServiceEntry = {
     {
       service: 'route53',
       operation: 'ListResourceRecordSets',
-      calledBy: ['lambdas/dns-flip/handler.ts'],
+      calledBy: [
+        'lambdas/dns-flip/handler.ts',
+        'lambdas/topology-sync/handler.ts',
+        'lambdas/drill/steps/preflight-handler.ts',
+      ],
       reference: `${API}/API_ListResourceRecordSets.html`,
       iam: withAction('route53:ListResourceRecordSets', zoneArn),
       relies: [
@@ -280,7 +284,7 @@ export const ROUTE53: ServiceEntry = {
     {
       service: 'route53',
       operation: 'ChangeResourceRecordSets',
-      calledBy: ['lambdas/dns-flip/handler.ts'],
+      calledBy: ['lambdas/dns-flip/handler.ts', 'lambdas/topology-sync/handler.ts'],
       reference: `${API}/API_ChangeResourceRecordSets.html`,
       iam: (input, w) => {
         const changes =
@@ -341,7 +345,7 @@ export const ROUTE53: ServiceEntry = {
     {
       service: 'route53',
       operation: 'GetChange',
-      calledBy: ['lambdas/dns-flip/handler.ts'],
+      calledBy: ['lambdas/dns-flip/handler.ts', 'lambdas/topology-sync/handler.ts'],
       reference: `${API}/API_GetChange.html`,
       iam: (input, w) => [
         {
