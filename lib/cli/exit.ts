@@ -5,6 +5,8 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 /** Bad options: nothing was done. */
 export const EXIT_USAGE = 2;
+/** AWS is not set up for this shell (no region, or no credentials): nothing was done. */
+export const EXIT_AWS_SETUP = 3;
 
 /** Thrown by a command that printed its result and must end with `exitCode`. */
 export class ExitRequest extends Error {

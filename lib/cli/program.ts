@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { MigrationsError } from '../../lambdas/migrations/engine';
 import { MigrationsFolderError } from '../../lambdas/migrations/folder';
 import { DatabaseError } from '../../lambdas/shared/postgres-errors';
 import { redactCommandLineError, vocabularyOf } from './command-line-errors';
 import { UsageError } from './database-url';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, ExitRequest } from './exit';
+import { EXIT_AWS_SETUP, EXIT_FAILED, EXIT_OK, EXIT_USAGE, ExitRequest } from './exit';
 import { addMigrationsCommands } from './migrations-command';
 import {
   addDrillCommands,
@@ -49,7 +51,7 @@ import {
   type MigrateIo,
 } from './migrate-command';
 
-export { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit';
+export { EXIT_AWS_SETUP, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit';
 export { redactCommandLineError, vocabularyOf } from './command-line-errors';
 
 /** Where the CLI writes, and what it reads from its environment: injectable for tests. */
@@ -97,7 +99,8 @@ export function buildProgram(io: CliIo, argv: readonly string[] = []): Command {
         redactCommandLineError(error.message, argv, vocabularyOf(program)),
       );
     })
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .version(packageVersion(), '--version', 'print the version of dr and exit');
 
   addMigrationsCommands(program, io);
 
@@ -212,8 +215,36 @@ function addReprotect(
   });
 }
 
+/** This toolkit's version (package.json), for `dr --version`. */
+function packageVersion(): string {
+  const file = join(__dirname, '..', '..', 'package.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+/**
+ * The AWS SDK's "not set up" errors, as a person at a shell needs them: what is missing and how to set it. The
+ * SDK throws these before any request (no region: "Region is missing"; no credentials anywhere in its chain:
+ * CredentialsProviderError "Could not load credentials from any providers").
+ */
+function awsSetupProblem(error: unknown): string | undefined {
+  const { name, message } = (error ?? {}) as { name?: string; message?: string };
+  if (message === 'Region is missing')
+    return (
+      'no AWS region: pass --region <region> (the orchestration region, where the workflows run) or set ' +
+      'AWS_REGION (or a region in the AWS_PROFILE you use)'
+    );
+  if (name === 'CredentialsProviderError' || message?.startsWith('Could not load credentials') === true)
+    return (
+      'no AWS credentials: set AWS_PROFILE to a profile in ~/.aws/config (run aws sso login first for an SSO ' +
+      'profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where a role is attached'
+    );
+  return undefined;
+}
+
 function failure(error: unknown): { exitCode: number; code: string; message: string } {
   if (error instanceof UsageError) return { exitCode: EXIT_USAGE, code: 'usage', message: error.message };
+  const setup = awsSetupProblem(error);
+  if (setup !== undefined) return { exitCode: EXIT_AWS_SETUP, code: 'aws-setup', message: setup };
   if (error instanceof MigrationsFolderError)
     return { exitCode: EXIT_USAGE, code: 'folder', message: error.message };
   if (error instanceof MigrationsError)

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAwsWire, wireEnv, type WireRequest, type WireResponse } from '../support/aws-wire';
 import { EXAMPLE_DRILL_ARN, EXAMPLE_INVERT_CHECK, exampleDrillInput } from '../support/drill-input';
@@ -154,6 +156,41 @@ describe('dr, run through its real entry point (bin/dr.js) against a loopback AW
       ).toEqual(expect.arrayContaining([{ Rule: 'custom-rule' }, { Name: 'custom-rule' }]));
     } finally {
       await wire.close();
+    }
+  });
+
+  it('dr --version prints the version and exits 0', async () => {
+    const run = await dr(['--version'], { PATH: process.env.PATH ?? '' });
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect({ code: run.code, out: run.out, err: ownErrors(run.err) }).toEqual({
+      code: 0,
+      out: `${version}\n`,
+      err: '',
+    });
+  });
+
+  it('says which part of AWS is not set up, and how to set it, with an exit code of its own (3)', async () => {
+    // A shell with no AWS set up: no region, no credentials, no config files, no instance role to find.
+    const home = mkdtempSync(join(tmpdir(), 'dr-no-aws-'));
+    const bare = {
+      PATH: process.env.PATH ?? '',
+      HOME: home,
+      AWS_CONFIG_FILE: join(home, 'config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+    try {
+      const noRegion = await dr(['status'], bare);
+      expect(noRegion.code).toBe(3);
+      expect(ownErrors(noRegion.err)).toContain('dr: no AWS region: pass --region <region>');
+      const noCredentials = await dr(['status', '--region', 'eu-west-1'], bare);
+      expect(noCredentials.code).toBe(3);
+      expect(ownErrors(noCredentials.err)).toContain('dr: no AWS credentials: set AWS_PROFILE');
+      // The machine-readable form says the same, with its own code.
+      const json = await dr(['status', '--json'], bare);
+      expect(JSON.parse(json.out)).toMatchObject({ ok: false, error: { code: 'aws-setup' } });
+    } finally {
+      rmSync(home, { recursive: true, force: true });
     }
   });
 
