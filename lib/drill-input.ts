@@ -26,7 +26,11 @@ export function drillInput(config: DrConfig, refs: DrillInputRefs): Record<strin
   };
   return {
     database,
-    dns: { hostedZoneId: config.hostedZoneId, recordName: d.recordName },
+    dns: {
+      hostedZoneId: config.hostedZoneId,
+      recordName: d.recordName,
+      production: d.record === 'production',
+    },
     healthChecks: { invert: refs.invertHealthCheckId, watch: refs.watch },
     backups: {
       sourceBucket: names.backupBucket(config.primaryRegion),

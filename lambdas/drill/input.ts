@@ -45,6 +45,8 @@ export const drillInputSchema = z.strictObject({
     hostedZoneId: HOSTED_ZONE_ID,
     /** The record the drill fails over (the drill record's, or production's). */
     recordName: HOST,
+    /** True when that record is production's (drill.record "production"): `dr drill` asks first. */
+    production: z.boolean(),
   }),
   healthChecks: z.strictObject({
     /** The CALCULATED check on the PRIMARY record: inverted to simulate losing the primary. */

@@ -55,6 +55,8 @@ interface Common {
 
 export interface DrillRunOptions extends Common {
   executionName?: string;
+  /** Go ahead without asking, even when the drill moves production DNS (for scripts). */
+  yes?: boolean;
   pollInterval: number;
   timeout: number;
 }
@@ -106,6 +108,10 @@ export function addDrillCommands(program: Command, actions: DrillActions): void 
       ),
   )
     .option('--execution-name <name>', 'execution name (default: manual-<UTC minute>)', executionName())
+    .option(
+      '--yes',
+      'go ahead without asking when the drill would move production DNS (drill.record "production")',
+    )
     .addOption(
       new Option('--poll-interval <ms>', 'how often to read the execution history')
         .argParser(wholeNumber('--poll-interval', 60_000, 'ms'))
@@ -170,11 +176,39 @@ async function scheduleInput(options: Common, io: DrillIo): Promise<DrillInput> 
   return parsed.data;
 }
 
-export async function runDrill(options: DrillRunOptions, io: DrillIo): Promise<ExecutionOutcome> {
+/**
+ * A drill of production's record sends its clients to the read-only replica for a minute or two: a person types
+ * the record's name to go ahead (`--yes` for scripts); with no terminal to ask, nothing starts.
+ */
+async function confirmProductionDrill(
+  input: DrillInput,
+  options: DrillRunOptions,
+  ask: ((question: string) => Promise<string>) | undefined,
+): Promise<void> {
+  if (!input.dns.production || options.yes === true) return;
+  const record = input.dns.recordName;
+  if (ask === undefined)
+    throw new UsageError(
+      `this drill fails production DNS (${record}) over to the read-only replica: pass --yes to run it from a script`,
+    );
+  const answer = await ask(
+    `This drill fails production DNS (${record}) over to the read-only replica: writes through it fail for a ` +
+      `minute or two. Type ${record} to go ahead: `,
+  );
+  if (answer.trim().replace(/\.$/, '').toLowerCase() !== record.replace(/\.$/, '').toLowerCase())
+    throw new UsageError(`not confirmed: the drill of ${record} was not started`);
+}
+
+export async function runDrill(
+  options: DrillRunOptions,
+  io: DrillIo,
+  ask?: (question: string) => Promise<string>,
+): Promise<ExecutionOutcome> {
   const [stateMachineArn, input] = await Promise.all([
     drillStateMachine(options, io),
     scheduleInput(options, io),
   ]);
+  await confirmProductionDrill(input, options, ask);
   const started = io.now();
   const name =
     options.executionName ??

@@ -118,7 +118,7 @@ export function buildProgram(io: CliIo, argv: readonly string[] = []): Command {
     io.drillIo?.(region) ?? defaultDrillIo(io.out, region ?? io.env.AWS_REGION);
   addDrillCommands(program, {
     run: async (options) => {
-      const outcome = await runDrill(options, drillIo(options.region));
+      const outcome = await runDrill(options, drillIo(options.region), io.ask);
       const report = (outcome.output as { report?: { summary?: string } } | undefined)?.report;
       if (options.json === true)
         io.out(`${JSON.stringify({ ok: outcome.exitCode === EXIT_OK, command: 'drill', ...outcome })}\n`);

@@ -30,7 +30,7 @@ const cloudFormation = mockClient(CloudFormationClient);
 const events = mockClient(EventBridgeClient);
 const route53 = mockClient(Route53Client);
 
-async function dr(argv: string[]) {
+async function dr(argv: string[], ask?: (question: string) => Promise<string>) {
   let out = '';
   let err = '';
   let clock = Date.parse('2026-11-24T10:00:00Z');
@@ -52,6 +52,7 @@ async function dr(argv: string[]) {
     err: (t) => (err += t),
     env: {},
     drillIo: () => io,
+    ...(ask === undefined ? {} : { ask }),
   });
   return { code, out, err };
 }
@@ -132,6 +133,34 @@ describe('dr drill', () => {
     });
     expect(result.out).toContain('→ Preflight');
     expect(result.out).toContain('Drill SUCCEEDED: within budget: disruption 52 s, DNS failover 41 s');
+  });
+
+  it('asks the person at the terminal before it moves production DNS, and starts only when they type the record', async () => {
+    const production = { ...INPUT, dns: { ...INPUT.dns, production: true } };
+    events
+      .on(ListTargetsByRuleCommand, { Rule: 'pg-dr-weekly-failover-drill' })
+      .resolves({ Targets: [{ Id: 'Target0', Arn: DRILL_ARN, Input: JSON.stringify(production) }] });
+    const asked: string[] = [];
+    const refused = await dr(['drill'], (question) => {
+      asked.push(question);
+      return Promise.resolve('yes');
+    });
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain('not confirmed: the drill of db.provability-fabric.org was not started');
+    expect(asked[0]).toContain('This drill fails production DNS (db.provability-fabric.org)');
+    expect(sfn.commandCalls(StartExecutionCommand)).toEqual([]);
+    sfn.on(StartExecutionCommand).resolves({ executionArn: EXEC('m'), startDate: new Date() });
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    sfn.on(DescribeExecutionCommand).resolves({
+      status: 'SUCCEEDED',
+      executionArn: EXEC('m'),
+      stateMachineArn: DRILL_ARN,
+      startDate: new Date(),
+      output: JSON.stringify({ report }),
+    });
+    const confirmed = await dr(['drill'], () => Promise.resolve('DB.provability-fabric.org. '));
+    expect(confirmed.code).toBe(0);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
   });
 
   it('exits 1 with the reason when the drill fails', async () => {

@@ -155,6 +155,59 @@ describe('dr, run through its real entry point (bin/dr.js) against a loopback AW
     }
   });
 
+  it('dr drill asks before it moves production DNS: refuses with no one to ask unless --yes, and then runs', async () => {
+    const started: string[] = [];
+    const production = (r: WireRequest): WireResponse | undefined => {
+      if (r.target === 'AWSEvents.ListTargetsByRule') {
+        const input = exampleDrillInput();
+        return json({
+          Targets: [
+            {
+              Id: 'drill',
+              Arn: EXAMPLE_DRILL_ARN,
+              Input: JSON.stringify({ ...input, dns: { ...input.dns, production: true } }),
+            },
+          ],
+        });
+      }
+      const execution = `${EXAMPLE_DRILL_ARN.replace(':stateMachine:', ':execution:')}:manual`;
+      if (r.target === 'AWSStepFunctions.StartExecution') {
+        started.push(r.body);
+        return json({ executionArn: execution, startDate: 1_796_000_000 }, '1.0');
+      }
+      if (r.target === 'AWSStepFunctions.GetExecutionHistory') return json({ events: [] }, '1.0');
+      if (r.target === 'AWSStepFunctions.DescribeExecution')
+        return json(
+          {
+            executionArn: execution,
+            stateMachineArn: EXAMPLE_DRILL_ARN,
+            status: 'SUCCEEDED',
+            startDate: 1_796_000_000,
+            stopDate: 1_796_000_100,
+            output: JSON.stringify({ report: { outcome: 'succeeded', summary: 'every budget met' } }),
+          },
+          '1.0',
+        );
+      return respond({ inverted: false })(r);
+    };
+    const wire = await startAwsWire(production);
+    try {
+      const argv = ['drill', '--region', 'us-east-1', '--state-machine-arn', EXAMPLE_DRILL_ARN];
+      // Run from a script (no terminal): nothing starts without --yes.
+      const refused = await dr(argv, wireEnv(wire.url));
+      expect(refused.code).toBe(2);
+      expect(refused.err).toContain(
+        'this drill fails production DNS (db.provability-fabric.org) over to the read-only replica: pass --yes',
+      );
+      expect(started).toEqual([]);
+      const ran = await dr([...argv, '--yes', '--poll-interval', '50'], wireEnv(wire.url));
+      expect({ code: ran.code, err: ran.err }).toEqual({ code: 0, err: '' });
+      expect(started).toHaveLength(1);
+    } finally {
+      await wire.close();
+    }
+  });
+
   it('dr --version prints the version and exits 0', async () => {
     const run = await dr(['--version'], { PATH: process.env.PATH ?? '' });
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };

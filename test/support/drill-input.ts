@@ -5,7 +5,7 @@ export const EXAMPLE_INVERT_CHECK = '11111111-1111-4111-8111-111111111111';
 export function exampleDrillInput() {
   return {
     database: { secretId: 'pg-dr/postgres-master', port: 5432, database: 'app' },
-    dns: { hostedZoneId: 'Z0EXAMPLE12345', recordName: 'db.provability-fabric.org' },
+    dns: { hostedZoneId: 'Z0EXAMPLE12345', recordName: 'db.provability-fabric.org', production: false },
     healthChecks: {
       invert: EXAMPLE_INVERT_CHECK,
       watch: [{ healthCheckId: '22222222-2222-4222-8222-222222222222', label: 'primary database' }],
