@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { MigrationsError } from '../../lambdas/migrations/engine';
 import { MigrationsFolderError } from '../../lambdas/migrations/folder';
 import { DatabaseError } from '../../lambdas/shared/postgres-errors';
@@ -100,7 +100,12 @@ export function buildProgram(io: CliIo, argv: readonly string[] = []): Command {
       );
     })
     .showHelpAfterError()
-    .version(packageVersion(), '--version', 'print the version of dr and exit');
+    .version(packageVersion(), '--version', 'print the version of dr and exit')
+    .option(
+      '--profile <name>',
+      'the AWS profile (~/.aws/config) every AWS call uses, before the command: dr --profile prod status',
+      profileName(),
+    );
 
   addMigrationsCommands(program, io);
 
@@ -215,6 +220,15 @@ function addReprotect(
   });
 }
 
+/** An AWS profile name as the AWS CLI accepts one: letters, digits and `-_.@+`, nothing a shell would expand. */
+function profileName() {
+  return (value: string) => {
+    if (!/^[A-Za-z0-9_.@+-]{1,64}$/.test(value))
+      throw new InvalidArgumentError('must be an AWS profile name (letters, digits and - _ . @ +)');
+    return value;
+  };
+}
+
 /** This toolkit's version (package.json), for `dr --version`. */
 function packageVersion(): string {
   const file = join(__dirname, '..', '..', 'package.json');
@@ -261,6 +275,13 @@ function failure(error: unknown): { exitCode: number; code: string; message: str
 /** Runs the CLI and returns its exit code; never calls process.exit itself. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const program = buildProgram(io, argv);
+  // --profile: the SDK's credential and region chains read AWS_PROFILE when a client first needs them, so it is
+  // set before the command runs and put back after (runCli also runs inside tests).
+  const profileBefore = process.env.AWS_PROFILE;
+  program.hook('preAction', () => {
+    const { profile } = program.opts<{ profile?: string }>();
+    if (profile !== undefined) process.env.AWS_PROFILE = profile;
+  });
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT_OK;
@@ -276,5 +297,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (argv.includes('--json')) io.out(`${JSON.stringify({ ok: false, error: { code, message } })}\n`);
     io.err(`dr: ${message}\n`);
     return exitCode;
+  } finally {
+    if (profileBefore === undefined) delete process.env.AWS_PROFILE;
+    else process.env.AWS_PROFILE = profileBefore;
   }
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAwsWire, wireEnv, type WireRequest, type WireResponse } from '../support/aws-wire';
@@ -205,6 +205,44 @@ describe('dr, run through its real entry point (bin/dr.js) against a loopback AW
       expect(started).toHaveLength(1);
     } finally {
       await wire.close();
+    }
+  });
+
+  it('dr --profile takes the region and credentials of that profile for every call', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'dr-profile-'));
+    const wire = await startAwsWire(respond({ inverted: false }));
+    try {
+      writeFileSync(join(home, 'config'), '[profile drill-ops]\nregion = eu-west-2\n');
+      writeFileSync(
+        join(home, 'credentials'),
+        '[drill-ops]\naws_access_key_id = AKIAPROFILETEST\naws_secret_access_key = profile-test-secret\n',
+      );
+      const env = {
+        PATH: process.env.PATH ?? '',
+        HOME: home,
+        AWS_ENDPOINT_URL: wire.url,
+        AWS_CONFIG_FILE: join(home, 'config'),
+        AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
+        AWS_EC2_METADATA_DISABLED: 'true',
+      };
+      const run = await dr(
+        ['--profile', 'drill-ops', 'status', '--stack', 'custom-stack', '--schedule-rule', 'custom-rule'],
+        env,
+      );
+      expect({ code: run.code, err: run.err }).toEqual({ code: 0, err: '' });
+      // No --region, no AWS_REGION: the profile's region, and its keys signed every request.
+      const orchestration = wire.requests.filter((r) => r.signedService !== 'ssm');
+      expect(new Set(orchestration.map((r) => r.signedRegion))).toEqual(new Set(['eu-west-2']));
+      expect(new Set(wire.requests.map((r) => r.accessKeyId))).toEqual(new Set(['AKIAPROFILETEST']));
+      // A profile name a shell would expand is a usage error, before any call.
+      const before = wire.requests.length;
+      const bad = await dr(['--profile', 'ops;rm', 'status'], env);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toContain('must be an AWS profile name');
+      expect(wire.requests).toHaveLength(before);
+    } finally {
+      await wire.close();
+      rmSync(home, { recursive: true, force: true });
     }
   });
 
