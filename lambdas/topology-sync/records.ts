@@ -129,9 +129,9 @@ const put = (ssm: Pick<SSMClient, 'send'>, name: string, value: string) =>
   ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true }));
 
 /**
- * Confirms the writer once its probes settled and Route 53 finds it healthy, then keeps the record targets'
- * parameters and the followed record sets on what recordTargets says. Before each write it reads the topology
- * again and leaves the write if a role change landed meanwhile (the next run follows the new one).
+ * Withdraws the confirmation when a primary probe was found watching something else, confirms the writer once
+ * its probes settled and Route 53 finds it healthy, then keeps the record targets' parameters and the followed
+ * record sets on what recordTargets says (writeTargets: re-reading the topology around each write).
  */
 export async function syncRecords(
   deps: RecordSyncClients,
