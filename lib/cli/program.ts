@@ -75,9 +75,12 @@ export interface CliIo {
   readonly ask?: (question: string) => Promise<string>;
 }
 
-/** The `dr` program; `argv` is the command line it will parse, whose tokens its error messages redact. */
-export function buildProgram(io: CliIo, argv: readonly string[] = []): Command {
-  const program = new Command('dr')
+/**
+ * The bare `dr` program: its output, its redacted parser errors, `--version` and `--profile`; the commands are
+ * added by buildProgram.
+ */
+function programShell(io: CliIo, argv: readonly string[]): Command {
+  const program: Command = new Command('dr')
     .description('PostgreSQL cross-region DR toolkit')
     // A command's options belong to that command: `dr drill restore --region x` is restore's --region, not
     // drill's (commander otherwise lets the parent command take them, and restore ran without a region).
@@ -106,6 +109,12 @@ export function buildProgram(io: CliIo, argv: readonly string[] = []): Command {
       'the AWS profile (~/.aws/config) every AWS call uses, before the command: dr --profile prod status',
       profileName(),
     );
+  return program;
+}
+
+/** The `dr` program; `argv` is the command line it will parse, whose tokens its error messages redact. */
+export function buildProgram(io: CliIo, argv: readonly string[] = []): Command {
+  const program = programShell(io, argv);
 
   addMigrationsCommands(program, io);
 
