@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { normalizeName } from '../shared/dns-name';
+import { normalizeName, sameHost } from '../shared/dns-name';
 import { hostedZoneProblem } from '../shared/hosted-zone';
 import { describeRunning, runningExecutions } from '../shared/running-workflows';
 import {
@@ -62,7 +62,6 @@ export interface DrilledRoles {
   readonly secondaryTarget: string;
 }
 
-const sameHost = (a: string, b: string) => normalizeName(a) === normalizeName(b);
 const memberName = (m: TopologyMember) => `${m.instanceIdentifier} in ${m.region}`;
 
 /**

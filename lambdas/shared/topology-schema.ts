@@ -2,6 +2,7 @@
  * The topology's schema (what the record holds and the rules it keeps), apart from reading it: a step that
  * only needs a member's shape imports no Parameter Store client. topology.ts reads the record.
  */
+import { sameHost } from './dns-name';
 import { z } from 'zod';
 import { RoutableError } from './routable-error';
 import { databaseRefSchema } from './database-ref';
@@ -78,9 +79,6 @@ export const topologySchema = z
     }
   });
 export type Topology = z.infer<typeof topologySchema>;
-
-const sameHost = (a: string, b: string) =>
-  a.replace(/\.$/, '').toLowerCase() === b.replace(/\.$/, '').toLowerCase();
 
 /**
  * What the failover records answer. PRIMARY: the writer. SECONDARY, which Route 53 answers whenever the

@@ -12,7 +12,7 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { DnsFlipError, flipRecord, type FlipTiming } from '../dns-flip/flip';
-import { normalizeName } from '../shared/dns-name';
+import { sameHost } from '../shared/dns-name';
 import { healthCheckStatuses } from '../shared/health-check-status';
 import { readHealthCheckedWriter, readTopology, recordTargets, type Topology } from '../shared/topology';
 import type { TopologyParameterNames } from '../shared/topology-parameters';
@@ -77,8 +77,6 @@ export interface RecordChange {
   readonly insync: boolean;
 }
 
-const sameHost = (a: string, b: string) => normalizeName(a) === normalizeName(b);
-
 /** What the health-checked writer holds while no writer is confirmed (it names no host). */
 export const UNCONFIRMED = 'unconfirmed';
 
@@ -125,6 +123,10 @@ const parameterValue = async (ssm: Pick<SSMClient, 'send'>, name: string) => {
   }
 };
 
+/** Whether the topology is still at the generation this run read (no role change landed since). */
+const stillAt = async (deps: RecordSyncClients, names: TopologyParameterNames, generation: number) =>
+  (await readTopology(deps.ssm, names)).generation === generation;
+
 const put = (ssm: Pick<SSMClient, 'send'>, name: string, value: string) =>
   ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true }));
 
@@ -140,7 +142,7 @@ export async function syncRecords(
 ): Promise<RecordSyncResult> {
   const now = (deps.now ?? Date.now)();
   const { topology } = input;
-  const unchanged = async () => (await readTopology(deps.ssm, names)).generation === topology.generation;
+  const unchanged = () => stillAt(deps, names, topology.generation);
   let healthChecked = await readHealthCheckedWriter(deps.ssm, names);
   let confirmed = false;
   let withdrawn = false;
@@ -239,7 +241,7 @@ async function writeTargets(
   topology: Topology,
   targets: { readonly primary: string; readonly secondary: string },
 ): Promise<{ changed: RecordChange[]; skipped: string[]; raced: boolean }> {
-  const unchanged = async () => (await readTopology(deps.ssm, names)).generation === topology.generation;
+  const unchanged = () => stillAt(deps, names, topology.generation);
   const changed: RecordChange[] = [];
   const skipped: string[] = [];
   let raced = false;

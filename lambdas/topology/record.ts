@@ -9,6 +9,7 @@
  * Each first checks the topology still names the roles the workflow was planned for, so a stale execution
  * cannot overwrite a later change; a retried step (same `changedBy`) writes nothing twice.
  */
+import { sameHost } from '../shared/dns-name';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { awsRegion, hostName, rdsInstanceIdentifier } from '../shared/schemas';
@@ -57,9 +58,6 @@ export interface TopologyRecorded {
   /** What the PRIMARY and SECONDARY failover records answer now (recordTargets). */
   readonly records: { readonly primary: string; readonly secondary: string };
 }
-
-const sameHost = (a: string, b: string) =>
-  a.replace(/\.$/, '').toLowerCase() === b.replace(/\.$/, '').toLowerCase();
 
 export async function recordRoles(
   ssm: Pick<SSMClient, 'send'>,
