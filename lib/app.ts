@@ -1,6 +1,7 @@
 import type { App, Environment } from 'aws-cdk-lib';
 import type { DrConfig } from './config';
 import { pagingAlarmsIn } from './constructs/paging-alarm';
+import { RegionalNetwork } from './constructs/regional-network';
 import { drNames, onCallRegions, ROUTE53_METRICS_REGION } from './names';
 import { FailoverDnsStack } from './stacks/failover-dns-stack';
 import { OnCallStack } from './stacks/on-call-stack';
@@ -82,13 +83,17 @@ export function buildDrApp(app: App, config: DrConfig): DrStacks {
     onCallTopic: topicIn(ROUTE53_METRICS_REGION),
   });
   const inPrimary = config.orchestrationRegion === config.primaryRegion;
+  // The config refuses an adopted primary with the tooling in its region: the tooling runs in a created VPC.
+  const toolingNetwork = inPrimary ? primary.network : secondaryFoundation.network;
+  if (!(toolingNetwork instanceof RegionalNetwork))
+    throw new Error('the recovery tooling needs the VPC this app creates (orchestrationRegion)');
   const orchestration = new OrchestrationStack(app, names.stacks.orchestration, {
     ...common,
     env: env(config.orchestrationRegion),
     description:
       'PostgreSQL DR: recovery tooling (blue-green migration, failover drill, DR dashboard) in the orchestration region',
     config,
-    network: inPrimary ? primary.network : secondaryFoundation.network,
+    network: toolingNetwork,
     secretKeys: [inPrimary ? primary.dataKey.key : secondaryFoundation.dataKey.key],
     onCallTopic: topicIn(config.orchestrationRegion),
     replica: secondary.replica,

@@ -8,6 +8,7 @@ import {
   RESOURCE_PREFIX,
 } from '../lambdas/shared/patterns';
 import { echoNames, echoValue } from '../lambdas/shared/redact';
+import { parseIpv4Range, rangesOverlap } from './ipv4-range';
 
 /** Commercial regions that have RDS for PostgreSQL cross-region replicas, S3 RTC and CloudWatch alarms Route 53 can read. */
 export const SUPPORTED_REGIONS = [
@@ -53,6 +54,24 @@ const cidr16 = z
   .string()
   .regex(/^10\.(\d{1,3})\.0\.0\/16$/, { error: 'must be a /16 inside 10.0.0.0/8, such as 10.10.0.0/16' });
 
+const ipv4Cidr = z
+  .string({ error: 'must be an IPv4 CIDR block such as 10.30.0.0/16' })
+  .refine((text) => parseIpv4Range(text) !== undefined, {
+    error: 'must be an IPv4 CIDR block whose address starts its range, such as 10.30.0.0/16',
+  });
+
+/** An EC2 resource id: `sg-…`, `vpc-…`, `subnet-…`, `rtb-…`, `pcx-…`, `tgw-…`. */
+const ec2Id = (kind: string, prefix: string) =>
+  z
+    .string({ error: `must be ${kind} id such as ${prefix}-0123456789abcdef0` })
+    .regex(new RegExp(`^${prefix}-[0-9a-f]{8,17}$`), {
+      error: `must be ${kind} id such as ${prefix}-0123456789abcdef0`,
+    });
+
+const zoneName = z
+  .string()
+  .regex(/^[a-z]{2}-[a-z]+-\d[a-z]$/, { error: 'must be a zone name such as us-west-2a' });
+
 const availabilityZones = z
   .array(z.string().regex(/^[a-z]{2}-[a-z]+-\d[a-z]$/, { error: 'must be zone names such as us-west-2a' }), {
     error: 'must be a list of 2 or 3 zone names such as ["us-west-2a", "us-west-2b"]',
@@ -64,6 +83,89 @@ const httpsUrl = z
   .url({ error: 'must be an https:// URL' })
   .refine((u) => u.startsWith('https://'), { error: 'must be an https:// URL' })
   .refine((u) => !/^https:\/\/[^/]*@/.test(u), { error: 'must not embed credentials (user:password@)' });
+
+/**
+ * An existing RDS PostgreSQL instance the DR is built around, instead of one the app creates (the primary
+ * region stack references it and never replaces it). docs/adoption.md says what the template changes.
+ */
+const adoptPrimarySchema = z.strictObject({
+  /** Its endpoint (DescribeDBInstances Endpoint.Address); database.primaryInstanceIdentifier names it. */
+  endpointAddress: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,62}\.[a-z0-9]+\.[a-z]{2}(-[a-z]+)+-\d\.rds\.amazonaws\.com$/, {
+      error: 'must be the instance endpoint address, such as orders.abcdefghijkl.us-west-2.rds.amazonaws.com',
+    }),
+  /** A security group of the instance: the probes and the DR region are admitted to it (rules added). */
+  securityGroupId: ec2Id('a security group', 'sg'),
+  /** Its DB subnet group: a new replica in this region (after a failover) is placed in it. */
+  subnetGroupName: z.string().regex(/^[A-Za-z0-9 ._-]{1,255}$/, {
+    error: 'must be a DB subnet group name (letters, digits, spaces, periods, underscores, hyphens)',
+  }),
+  /** The parameter group it uses today: the stack attaches its own, and gives this one back when deleted. */
+  parameterGroupBeforeAdoption: z.string().regex(/^[A-Za-z][A-Za-z0-9.-]{0,254}$/, {
+    error: 'must be a DB parameter group name, such as default.postgres17',
+  }),
+  /** The KMS key of database.secretName when it is a customer managed key (leave out for aws/secretsmanager). */
+  secretKeyArn: z
+    .string()
+    .regex(/^arn:aws:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:key\/[0-9a-f-]{36}$/, {
+      error:
+        'must be a KMS key ARN such as arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    })
+    .optional(),
+  vpc: z.strictObject({
+    vpcId: ec2Id('a VPC', 'vpc'),
+    /** The VPC's IPv4 range (its primary CIDR block): peered with network.secondaryCidr. */
+    cidr: ipv4Cidr,
+    /** Private subnets the health probe runs in: they must reach the instance and Secrets Manager. */
+    subnets: z
+      .array(
+        z.strictObject({
+          subnetId: ec2Id('a subnet', 'subnet'),
+          availabilityZone: zoneName,
+          routeTableId: ec2Id('a route table', 'rtb'),
+        }),
+        { error: 'must be a list of 1 to 6 subnets ({ subnetId, availabilityZone, routeTableId })' },
+      )
+      .min(1, { error: 'must list at least one subnet' })
+      .max(6, { error: 'must list at most 6 subnets' }),
+    /**
+     * Route tables that get a route to network.secondaryCidr through the peering: those of the instance's
+     * subnets (its answers to the DR region's probe and tooling) and of the subnets above.
+     */
+    peeringRouteTableIds: z
+      .array(ec2Id('a route table', 'rtb'), { error: 'must be a list of route table ids' })
+      .min(1, { error: 'must list the route tables of the instance subnets' })
+      .max(20, { error: 'must list at most 20 route tables' }),
+    /** `create`: an interface endpoint with private DNS in the subnets above. `existing`: the VPC has one. */
+    secretsManagerEndpoint: oneOf(['create', 'existing']),
+  }),
+});
+
+/** Who may connect to the database port in one region, and the routes back to them from the database VPC. */
+const applicationAccessSchema = z.strictObject({
+  /** Address ranges of the application tiers (peered or Transit Gateway attached VPCs, on-premises). */
+  cidrs: z.array(ipv4Cidr, { error: 'must be a list of CIDR blocks' }).max(50),
+  /** Security groups of the application tiers: in this VPC, or in a VPC peered with it in the same region. */
+  securityGroupIds: z
+    .array(ec2Id('a security group', 'sg'), { error: 'must be a list of security group ids' })
+    .max(50),
+  /** Routes from the database subnets of the VPC this app created: to an application range, through one of them. */
+  routes: z
+    .array(
+      z
+        .strictObject({
+          cidr: ipv4Cidr,
+          vpcPeeringConnectionId: ec2Id('a VPC peering connection', 'pcx').optional(),
+          transitGatewayId: ec2Id('a transit gateway', 'tgw').optional(),
+        })
+        .refine((r) => (r.vpcPeeringConnectionId === undefined) !== (r.transitGatewayId === undefined), {
+          error: 'needs exactly one of vpcPeeringConnectionId or transitGatewayId',
+        }),
+      { error: 'must be a list of { cidr, vpcPeeringConnectionId | transitGatewayId }' },
+    )
+    .max(20),
+});
 
 const identifier = z.string().regex(RDS_INSTANCE_IDENTIFIER, {
   error:
@@ -243,6 +345,13 @@ export const drConfigSchema = z
       secondaryAvailabilityZones: availabilityZones.optional(),
     }),
     database: databaseSchema,
+    /** Build the DR around an existing instance instead of creating the primary (docs/adoption.md). */
+    adoptPrimary: adoptPrimarySchema.optional(),
+    /** Application tiers allowed to the database port, per region (docs/adoption.md, "Connecting the applications"). */
+    applicationAccess: z.strictObject({
+      primary: applicationAccessSchema,
+      secondary: applicationAccessSchema,
+    }),
     backups: z.strictObject({
       /** Days a superseded dump version is kept before expiry. */
       noncurrentVersionExpirationDays: intIn(1, 3650),
@@ -300,13 +409,7 @@ export const drConfigSchema = z
         message: `must be inside hostedZoneName ${c.hostedZoneName}`,
       });
     }
-    if (c.network.primaryCidr === c.network.secondaryCidr) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['network', 'secondaryCidr'],
-        message: 'must not overlap network.primaryCidr (VPC peering needs distinct ranges)',
-      });
-    }
+    for (const issue of networkIssues(c)) ctx.addIssue({ code: 'custom', ...issue });
     for (const [key, region] of [
       ['primaryAvailabilityZones', c.primaryRegion],
       ['secondaryAvailabilityZones', c.secondaryRegion],
@@ -359,6 +462,84 @@ export const drConfigSchema = z
       });
     }
   });
+
+/** What the address-range checks read of the parsed config. */
+interface NetworkChecked {
+  primaryRegion: string;
+  secondaryRegion: string;
+  orchestrationRegion?: string | undefined;
+  database: { primaryInstanceIdentifier: string };
+  network: { primaryCidr: string; secondaryCidr: string };
+  adoptPrimary?: z.output<typeof adoptPrimarySchema> | undefined;
+  applicationAccess: Record<'primary' | 'secondary', z.output<typeof applicationAccessSchema>>;
+}
+
+/** Address ranges and adoption: ranges that must not overlap, routes that must stay in range. */
+function networkIssues(c: NetworkChecked): { path: string[]; message: string }[] {
+  const issues: { path: string[]; message: string }[] = [];
+  const adopt = c.adoptPrimary;
+  const primaryCidr = adopt?.vpc.cidr ?? c.network.primaryCidr;
+  const primaryKey = adopt === undefined ? ['network', 'primaryCidr'] : ['adoptPrimary', 'vpc', 'cidr'];
+  const overlap = (a: string, b: string) => {
+    const ra = parseIpv4Range(a);
+    const rb = parseIpv4Range(b);
+    return ra !== undefined && rb !== undefined && rangesOverlap(ra, rb);
+  };
+  if (overlap(primaryCidr, c.network.secondaryCidr))
+    issues.push({
+      path: ['network', 'secondaryCidr'],
+      message: `must not overlap ${primaryKey.join('.')} ${primaryCidr} (VPC peering needs distinct ranges)`,
+    });
+  if (adopt !== undefined) {
+    const home = `.${c.primaryRegion}.rds.amazonaws.com`;
+    if (
+      !adopt.endpointAddress.startsWith(`${c.database.primaryInstanceIdentifier}.`) ||
+      !adopt.endpointAddress.endsWith(home)
+    )
+      issues.push({
+        path: ['adoptPrimary', 'endpointAddress'],
+        message: `must be the endpoint of database.primaryInstanceIdentifier ${c.database.primaryInstanceIdentifier} in ${c.primaryRegion} (…${home})`,
+      });
+    adopt.vpc.subnets.forEach((subnet, index) => {
+      if (subnet.availabilityZone.slice(0, -1) !== c.primaryRegion)
+        issues.push({
+          path: ['adoptPrimary', 'vpc', 'subnets', String(index), 'availabilityZone'],
+          message: `must be a zone of ${c.primaryRegion}`,
+        });
+    });
+    if ((c.orchestrationRegion ?? c.secondaryRegion) === c.primaryRegion)
+      issues.push({
+        path: ['orchestrationRegion'],
+        message: `must be ${c.secondaryRegion} when adoptPrimary is set (the recovery tooling runs in the VPC this app creates)`,
+      });
+    if (c.applicationAccess.primary.routes.length > 0)
+      issues.push({
+        path: ['applicationAccess', 'primary', 'routes'],
+        message: 'must be empty when adoptPrimary is set: the adopted VPC routes are yours to manage',
+      });
+  }
+  for (const [region, own, peer] of [
+    ['primary', primaryCidr, c.network.secondaryCidr],
+    ['secondary', c.network.secondaryCidr, primaryCidr],
+  ] as const) {
+    const access = c.applicationAccess[region];
+    access.cidrs.forEach((cidr, index) => {
+      if ((parseIpv4Range(cidr)?.prefix ?? 32) < 8)
+        issues.push({
+          path: ['applicationAccess', region, 'cidrs', String(index)],
+          message: 'is wider than a /8: name the application ranges, not the internet',
+        });
+    });
+    access.routes.forEach((route, index) => {
+      if (overlap(route.cidr, own) || overlap(route.cidr, peer))
+        issues.push({
+          path: ['applicationAccess', region, 'routes', String(index), 'cidr'],
+          message: `must not overlap the database VPCs (${own}, ${peer})`,
+        });
+    });
+  }
+  return issues;
+}
 
 export type DrConfigInput = z.input<typeof drConfigSchema>;
 
@@ -481,6 +662,10 @@ export const CONFIG_DEFAULTS = {
     preferredBackupWindow: '04:00-04:30',
   },
   backups: { noncurrentVersionExpirationDays: 30 },
+  applicationAccess: {
+    primary: { cidrs: [], securityGroupIds: [], routes: [] },
+    secondary: { cidrs: [], securityGroupIds: [], routes: [] },
+  },
   migrationsDirectory: 'prisma/migrations',
   failover: { maxBytesBehind: 16 * 1024 * 1024, maxSecondsSinceLastReplay: 3600 },
   blueGreen: { secretNamePrefix: 'pg-dr/' },
@@ -539,11 +724,19 @@ export function parseConfig(raw: unknown): DrConfig {
   }
   const merged = withDefaults(CONFIG_DEFAULTS, raw);
   const result = drConfigSchema.safeParse(merged);
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => describe(issue, merged));
+  const lines = result.success ? [] : result.error.issues.map((issue) => describe(issue, merged));
+  // An adopted VPC brings its own range and zones: the created VPC's settings would be silently unused.
+  if (raw.adoptPrimary !== undefined && isPlain(raw.network))
+    for (const key of ['primaryCidr', 'primaryAvailabilityZones'])
+      if (raw.network[key] !== undefined)
+        lines.push(
+          `dr.network.${key} applies only to a created primary: with adoptPrimary, remove it (adoptPrimary.vpc says the range and zones).`,
+        );
+  if (!result.success || lines.length > 0) {
     throw new ConfigError(`Invalid DR configuration:\n  ${lines.join('\n  ')}`);
   }
   const c = result.data;
+  const adoptedVpc = c.adoptPrimary?.vpc;
   return {
     ...c,
     orchestrationRegion: c.orchestrationRegion ?? c.secondaryRegion,
@@ -553,10 +746,11 @@ export function parseConfig(raw: unknown): DrConfig {
     },
     network: {
       ...c.network,
-      primaryAvailabilityZones: c.network.primaryAvailabilityZones ?? [
-        `${c.primaryRegion}a`,
-        `${c.primaryRegion}b`,
-      ],
+      primaryCidr: adoptedVpc?.cidr ?? c.network.primaryCidr,
+      primaryAvailabilityZones: (adoptedVpc && [
+        ...new Set(adoptedVpc.subnets.map((s) => s.availabilityZone)),
+      ]) ??
+        c.network.primaryAvailabilityZones ?? [`${c.primaryRegion}a`, `${c.primaryRegion}b`],
       secondaryAvailabilityZones: c.network.secondaryAvailabilityZones ?? [
         `${c.secondaryRegion}a`,
         `${c.secondaryRegion}b`,

@@ -1,4 +1,5 @@
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import type { IConstruct } from 'constructs';
 
 /**
@@ -63,5 +64,28 @@ export function acknowledgeNistAppDecisions(app: IConstruct): void {
     'LambdaDLQ',
     'Step functions are invoked synchronously by Step Functions, which handles and notifies every failure; the ' +
       'scheduled probes and freshness check are watched by alarms on their output and errors instead of a queue.',
+  );
+}
+
+/**
+ * The function CDK provides behind every AwsCustomResource of a stack (one per stack, found by its fixed id)
+ * runs only while CloudFormation deploys: records its reviewed findings. `calls` says what its policy allows.
+ */
+export function acknowledgeDeployTimeCalls(scope: IConstruct, calls: string): void {
+  const stack = Stack.of(scope);
+  const provider = stack.node.tryFindChild(
+    `AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`,
+  );
+  if (provider === undefined) throw new Error('the AwsCustomResource provider function was not found');
+  acknowledgeNagFinding(
+    provider,
+    'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    "AWS-maintained policy limited to writing the deploy-time function's own CloudWatch Logs.",
+  );
+  acknowledgeNistFinding(
+    provider,
+    'LambdaInsideVPC',
+    `Runs only while CloudFormation deploys this stack, and calls only ${calls} (its whole policy); it reaches ` +
+      'AWS APIs only, never a database, so it needs no place in a VPC.',
   );
 }

@@ -34,6 +34,7 @@ import {
   type DatabaseRole,
 } from '../../lambdas/health-probe/metric';
 import { ConfigError, parseConfig, type DrConfig } from '../config';
+import { REQUIRED_DATABASE_PARAMETERS } from '../database-parameters';
 import { DRILL_PAUSED_TAG_KEY, drNames, onCallRegions, ROUTE53_METRICS_REGION } from '../names';
 import { UsageError } from './database-url';
 import { PRIMARY_RECORD_CHECK_OUTPUT } from './hold-command';
@@ -80,7 +81,6 @@ const PROBE_WINDOW_MS = 5 * 60_000;
 /** At most this many pages of a list (parameters, objects): bounded reads. */
 const MAX_PAGES = 20;
 /** Parameters the DR topology needs in effect on both instances. */
-const REQUIRED_PARAMETERS: Record<string, string> = { 'rds.force_ssl': '1', 'rds.logical_replication': '1' };
 
 export function addDoctorCommand(program: Command, action: (options: DoctorOptions) => Promise<void>): void {
   program
@@ -391,13 +391,15 @@ export async function databaseChecks(
     out.push(
       ...(await guarded(`${label}: parameters`, 'give the caller rds:DescribeDBParameters', async () => {
         const values = await parameters(io, region, name);
-        const wrong = Object.entries(REQUIRED_PARAMETERS).filter(([k, v]) => values.get(k) !== v);
+        const wrong = Object.entries(REQUIRED_DATABASE_PARAMETERS).filter(([k, v]) => values.get(k) !== v);
         return [
           wrong.length === 0
             ? {
                 check: `${label}: parameters`,
                 status: 'ok',
-                detail: 'rds.force_ssl = 1, rds.logical_replication = 1',
+                detail: Object.entries(REQUIRED_DATABASE_PARAMETERS)
+                  .map(([k, v]) => `${k} = ${v}`)
+                  .join(', '),
               }
             : {
                 check: `${label}: parameters`,

@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { TopologyParameterNames } from '../../lambdas/shared/topology-parameters';
-import { acknowledgeNagFinding, acknowledgeNistFinding } from '../nag';
+import { acknowledgeDeployTimeCalls } from '../nag';
 
 export interface TopologyMemberProps {
   readonly region: string;
@@ -68,22 +68,7 @@ export class DatabaseTopology extends Construct {
     // The writer the health probes watch as deployed; the topology sync confirms later writers.
     seed('HealthCheckedWriter', this.names.healthCheckedWriter, props.writer.endpoint);
 
-    // The function CDK provides behind AwsCustomResource (one per stack, found by its fixed id).
-    const provider = stack.node.tryFindChild(
-      `AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`,
-    );
-    if (provider === undefined) throw new Error('the AwsCustomResource provider function was not found');
-    acknowledgeNagFinding(
-      provider,
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      "AWS-maintained policy limited to writing the deploy-time function's own CloudWatch Logs.",
-    );
-    acknowledgeNistFinding(
-      provider,
-      'LambdaInsideVPC',
-      'Runs only while CloudFormation deploys this stack, and calls only SSM PutParameter on the topology ' +
-        'parameters (its whole policy); the stack has no VPC of its own to put it in.',
-    );
+    acknowledgeDeployTimeCalls(this, 'SSM PutParameter on the topology parameters');
   }
 
   /**

@@ -21,11 +21,11 @@ import type { DrConfig } from '../config';
 import { acknowledgeLambdaBaseline, acknowledgeNistFinding } from '../nag';
 import { LAMBDA_BUNDLING, lambdaEntry, NODE_RUNTIME, recordEntry } from './lambda-packaging';
 import { pageOnCall } from './paging-alarm';
-import type { RegionalNetwork } from './regional-network';
+import type { DatabaseNetwork } from './regional-network';
 import { grantSecretDecrypt, grantSecretRead, grantSecretsUnderPrefix } from './secret-access';
 
 export interface HealthProbeProps {
-  readonly network: RegionalNetwork;
+  readonly network: DatabaseNetwork;
   readonly role: DatabaseRole;
   /** Its function's physical name: the topology sync (TopologySync) changes what it watches by this name. */
   readonly functionName: string;
@@ -48,8 +48,8 @@ export interface HealthProbeProps {
    * prefix): the probe may read those too, in its own region.
    */
   readonly secretNamePrefix: string;
-  /** Key that encrypts the secret (or its replica) in this region. */
-  readonly secretKey: kms.IKey;
+  /** Keys that encrypt those secrets (or their replicas) in this region. */
+  readonly secretKeys: readonly kms.IKey[];
   readonly settings: DrConfig['healthCheck'];
   /** Consecutive minutes in which most probes must fail (N of N) before the database counts as down. */
   readonly evaluationPeriods: number;
@@ -123,7 +123,7 @@ export class HealthProbe extends Construct {
       props.secretNamePrefix,
       'The writer the topology names is known only at run time (a cutover makes green, opened by its own secret, the writer)',
     );
-    grantSecretDecrypt(this.function, [props.secretKey]);
+    grantSecretDecrypt(this.function, props.secretKeys);
 
     if (this.function.role !== undefined) acknowledgeLambdaBaseline(this.function.role, { inVpc: true });
 

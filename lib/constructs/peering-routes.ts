@@ -1,19 +1,22 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 
+import type { DatabaseNetwork } from './regional-network';
+
 export interface PeeringRoutesProps {
-  readonly vpc: ec2.IVpc;
+  /** Every route table that sends the peer range through the peering (DatabaseNetwork.peeringRouteTableIds). */
+  readonly routeTableIds: readonly string[];
   readonly peerCidr: string;
   readonly peeringConnectionId: string;
 }
 
-/** Routes the peer VPC's range through an inter-region peering connection from every isolated subnet. */
+/** Routes the peer VPC's range through an inter-region peering connection from each route table given. */
 export class PeeringRoutes extends Construct {
   constructor(scope: Construct, id: string, props: PeeringRoutesProps) {
     super(scope, id);
-    props.vpc.isolatedSubnets.forEach((subnet, index) => {
+    [...new Set(props.routeTableIds)].forEach((routeTableId, index) => {
       new ec2.CfnRoute(this, `Route${index}`, {
-        routeTableId: subnet.routeTable.routeTableId,
+        routeTableId,
         destinationCidrBlock: props.peerCidr,
         vpcPeeringConnectionId: props.peeringConnectionId,
       });
@@ -22,7 +25,7 @@ export class PeeringRoutes extends Construct {
 }
 
 export interface InterRegionPeeringProps {
-  readonly vpc: ec2.IVpc;
+  readonly network: DatabaseNetwork;
   readonly peerVpcId: string;
   readonly peerRegion: string;
   readonly peerAccount: string;
@@ -39,14 +42,14 @@ export class InterRegionPeering extends Construct {
   constructor(scope: Construct, id: string, props: InterRegionPeeringProps) {
     super(scope, id);
     const connection = new ec2.CfnVPCPeeringConnection(this, 'Connection', {
-      vpcId: props.vpc.vpcId,
+      vpcId: props.network.vpc.vpcId,
       peerVpcId: props.peerVpcId,
       peerRegion: props.peerRegion,
       peerOwnerId: props.peerAccount,
     });
     this.peeringConnectionId = connection.ref;
     new PeeringRoutes(this, 'Routes', {
-      vpc: props.vpc,
+      routeTableIds: props.network.peeringRouteTableIds,
       peerCidr: props.peerCidr,
       peeringConnectionId: connection.ref,
     });

@@ -4,6 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type { Construct } from 'constructs';
 import type { DrConfig } from '../config';
+import { REQUIRED_DATABASE_PARAMETERS } from '../database-parameters';
 import { acknowledgeNagFinding, acknowledgeNistFinding } from '../nag';
 import type { RegionalNetwork } from './regional-network';
 
@@ -11,6 +12,23 @@ export function postgresEngine(settings: DrConfig['database']): rds.IInstanceEng
   const major = settings.engineVersion.split('.')[0] ?? settings.engineVersion;
   return rds.DatabaseInstanceEngine.postgres({
     version: rds.PostgresEngineVersion.of(settings.engineVersion, major),
+  });
+}
+
+/**
+ * The parameters every DR instance runs with, created instances and an adopted primary alike: TLS only, and
+ * logical replication for blue-green cutovers (static: it takes effect at the next reboot).
+ */
+export function drParameterGroup(
+  scope: Construct,
+  settings: DrConfig['database'],
+  options: Pick<rds.ParameterGroupProps, 'removalPolicy'> = {},
+): rds.ParameterGroup {
+  return new rds.ParameterGroup(scope, 'Parameters', {
+    engine: postgresEngine(settings),
+    description: 'PostgreSQL DR: TLS only, logical replication for blue-green cutovers',
+    parameters: { ...REQUIRED_DATABASE_PARAMETERS, log_min_duration_statement: '1000' },
+    ...options,
   });
 }
 
@@ -65,16 +83,7 @@ export function drInstanceProps(
     vpcSubnets: network.dataSubnets,
     securityGroups: [securityGroup],
     port: settings.port,
-    parameterGroup: new rds.ParameterGroup(scope, 'Parameters', {
-      engine: postgresEngine(settings),
-      description: 'PostgreSQL DR: TLS only, logical replication for blue-green cutovers',
-      parameters: {
-        'rds.force_ssl': '1',
-        // Blue-green cutovers replicate logically from blue to green; enabling it later needs a reboot.
-        'rds.logical_replication': '1',
-        log_min_duration_statement: '1000',
-      },
-    }),
+    parameterGroup: drParameterGroup(scope, settings),
     multiAz: settings.multiAz,
     maxAllocatedStorage: settings.maxAllocatedStorageGiB,
     storageType: rds.StorageType.GP3,

@@ -8,6 +8,16 @@ import type { DrConfig } from '../config';
 import { acknowledgeDrInstanceFindings, drInstanceProps, postgresEngine } from './postgres-instance';
 import type { RegionalNetwork } from './regional-network';
 
+/** What the rest of the app needs of the primary region's writer as deployed, created or adopted. */
+export interface PrimaryWriter {
+  readonly instance: rds.IDatabaseInstance;
+  /** Placement a new replica in this region reuses (the re-protect after a failover to the other region). */
+  readonly securityGroup: ec2.ISecurityGroup;
+  readonly subnetGroupName: string;
+  readonly parameterGroupName: string;
+  readonly key: kms.IKey;
+}
+
 export interface PrimaryDatabaseProps {
   readonly network: RegionalNetwork;
   readonly key: kms.IKey;
@@ -21,10 +31,9 @@ export interface PrimaryDatabaseProps {
 }
 
 /** The production writer: encrypted, TLS-only, Multi-AZ, deletion-protected, with a rotated master secret. */
-export class PrimaryDatabase extends Construct {
+export class PrimaryDatabase extends Construct implements PrimaryWriter {
   readonly instance: rds.DatabaseInstance;
   readonly secret: secretsmanager.ISecret;
-  /** Placement a new replica in this region reuses (the re-protect after a failover to the other region). */
   readonly securityGroup: ec2.ISecurityGroup;
   readonly subnetGroupName: string;
   readonly parameterGroupName: string;

@@ -3,6 +3,17 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
+/** What the database side of a region offers the functions and peering placed in it: created or adopted. */
+export interface DatabaseNetwork {
+  readonly vpc: ec2.IVpc;
+  /** The VPC's IPv4 range. */
+  readonly cidr: string;
+  /** Private subnets for functions that connect to the databases and reach Secrets Manager. */
+  readonly computeSubnets: ec2.SubnetSelection;
+  /** Route tables that send the other region's range through the inter-region peering. */
+  readonly peeringRouteTableIds: readonly string[];
+}
+
 export interface RegionalNetworkProps {
   readonly cidr: string;
   /** Explicit zones: synth never has to look them up in an AWS account. */
@@ -13,7 +24,7 @@ export interface RegionalNetworkProps {
  * A VPC with no internet path at all: isolated `data` subnets for the database and isolated `compute` subnets
  * for Lambdas and interface endpoints. AWS APIs are reached through VPC endpoints only.
  */
-export class RegionalNetwork extends Construct {
+export class RegionalNetwork extends Construct implements DatabaseNetwork {
   static readonly DATA_SUBNETS = 'data';
   static readonly COMPUTE_SUBNETS = 'compute';
 
@@ -81,5 +92,14 @@ export class RegionalNetwork extends Construct {
 
   get computeSubnets(): ec2.SubnetSelection {
     return { subnetGroupName: RegionalNetwork.COMPUTE_SUBNETS };
+  }
+
+  get peeringRouteTableIds(): readonly string[] {
+    return this.vpc.isolatedSubnets.map((subnet) => subnet.routeTable.routeTableId);
+  }
+
+  /** The route tables of the database subnets (where routes back to application ranges go). */
+  get dataRouteTableIds(): readonly string[] {
+    return this.vpc.selectSubnets(this.dataSubnets).subnets.map((subnet) => subnet.routeTable.routeTableId);
   }
 }

@@ -17,7 +17,7 @@ import { ReplicaLagAlarm } from '../constructs/replica-lag-alarm';
 import { TopologySync } from '../constructs/topology-sync';
 import type { FollowedRecord } from '../../lambdas/topology-sync/records';
 import { RetiredWriterGuard } from '../constructs/retired-writer-guard';
-import type { PrimaryDatabase } from '../constructs/primary-database';
+import type { PrimaryWriter } from '../constructs/primary-database';
 import type { ReplicaDatabase } from '../constructs/replica-database';
 import { drNames, failoverSetIdentifier, stateMachineArnIn } from '../names';
 import type { RegionalNetwork } from '../constructs/regional-network';
@@ -33,7 +33,7 @@ export interface OrchestrationStackProps extends StackProps {
   /** The DR replica of the topology: a new replica in the DR region gets the same placement. */
   readonly replica: ReplicaDatabase;
   /** The primary: a new replica in the home region (re-protect after a failover) gets the same placement. */
-  readonly primary: PrimaryDatabase;
+  readonly primary: PrimaryWriter;
   /** The failover records and health checks the drill fails over. */
   readonly failoverDns: FailoverDns;
   readonly primaryEndpoint: string;

@@ -1,12 +1,16 @@
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { DrConfig } from '../config';
 import { BackupBucket } from '../constructs/backup-bucket';
+import { AdoptedNetwork } from '../constructs/adopted-network';
+import { AdoptedPrimaryDatabase } from '../constructs/adopted-primary-database';
+import { ApplicationAccess } from '../constructs/application-access';
 import { HealthProbe } from '../constructs/health-probe';
 import { InterRegionPeering } from '../constructs/peering-routes';
 import { ReplicationUserSecret } from '../constructs/replication-user-secret';
-import { PrimaryDatabase } from '../constructs/primary-database';
+import { PrimaryDatabase, type PrimaryWriter } from '../constructs/primary-database';
 import { RegionalKey } from '../constructs/regional-key';
 import { RegionalNetwork } from '../constructs/regional-network';
 import { drNames } from '../names';
@@ -19,10 +23,13 @@ export interface PrimaryRegionStackProps extends StackProps {
   readonly onCallTopic: sns.ITopic;
 }
 
-/** The production region: the writer, its backups, its in-VPC health probe and the peering to the DR region. */
+/**
+ * The production region: the writer (created, or an existing instance adopted with `adoptPrimary`), its
+ * backups, its in-VPC health probe and the peering to the DR region.
+ */
 export class PrimaryRegionStack extends Stack {
-  readonly network: RegionalNetwork;
-  readonly database: PrimaryDatabase;
+  readonly network: RegionalNetwork | AdoptedNetwork;
+  readonly database: PrimaryWriter;
   readonly peering: InterRegionPeering;
   readonly probe: HealthProbe;
   readonly backups: BackupBucket;
@@ -33,30 +40,47 @@ export class PrimaryRegionStack extends Stack {
     const { config, secondary } = props;
     const names = drNames(config);
 
-    this.network = new RegionalNetwork(this, 'Network', {
-      cidr: config.network.primaryCidr,
-      availabilityZones: config.network.primaryAvailabilityZones,
-    });
     const dataKey = (this.dataKey = new RegionalKey(this, 'DataKey', {
       alias: names.keyAlias('primary'),
       description: 'Encrypts the primary database, its master secret and backups',
     }));
+    const adopt = config.adoptPrimary;
+    if (adopt === undefined) {
+      const network = (this.network = new RegionalNetwork(this, 'Network', {
+        cidr: config.network.primaryCidr,
+        availabilityZones: config.network.primaryAvailabilityZones,
+      }));
+      this.database = new PrimaryDatabase(this, 'Database', {
+        network,
+        key: dataKey.key,
+        settings: config.database,
+        secretReplica: { region: config.secondaryRegion, key: secondary.dataKey.key },
+        peerCidr: config.network.secondaryCidr,
+        ...(config.orchestrationRegion === config.primaryRegion
+          ? { toolingSecurityGroup: network.recoveryToolingSecurityGroup }
+          : {}),
+      });
+    } else {
+      this.network = new AdoptedNetwork(this, 'AdoptedNetwork', adopt.vpc);
+      this.database = new AdoptedPrimaryDatabase(this, 'AdoptedDatabase', {
+        settings: config.database,
+        adopt,
+        key: dataKey.key,
+        peerCidr: config.network.secondaryCidr,
+      });
+    }
+    new ApplicationAccess(this, 'ApplicationAccess', {
+      databaseSecurityGroup: this.database.securityGroup,
+      port: config.database.port,
+      access: config.applicationAccess.primary,
+      routeTableIds: this.network instanceof RegionalNetwork ? this.network.dataRouteTableIds : [],
+    });
     this.peering = new InterRegionPeering(this, 'PeeringToSecondary', {
-      vpc: this.network.vpc,
+      network: this.network,
       peerVpcId: secondary.network.vpc.vpcId,
       peerRegion: config.secondaryRegion,
       peerAccount: config.account,
       peerCidr: config.network.secondaryCidr,
-    });
-    this.database = new PrimaryDatabase(this, 'Database', {
-      network: this.network,
-      key: dataKey.key,
-      settings: config.database,
-      secretReplica: { region: config.secondaryRegion, key: secondary.dataKey.key },
-      peerCidr: config.network.secondaryCidr,
-      ...(config.orchestrationRegion === config.primaryRegion
-        ? { toolingSecurityGroup: this.network.recoveryToolingSecurityGroup }
-        : {}),
     });
     new ReplicationUserSecret(this, 'ReplicationUser', {
       secretName: config.database.replicationSecretName,
@@ -88,7 +112,12 @@ export class PrimaryRegionStack extends Stack {
       databaseName: config.database.databaseName,
       secretName: config.database.secretName,
       secretNamePrefix: config.blueGreen.secretNamePrefix,
-      secretKey: dataKey.key,
+      secretKeys: [
+        dataKey.key,
+        ...(adopt?.secretKeyArn === undefined
+          ? []
+          : [kms.Key.fromKeyArn(this, 'AdoptedSecretKey', adopt.secretKeyArn)]),
+      ],
       settings: config.healthCheck,
       evaluationPeriods: config.healthCheck.alarmEvaluationPeriods,
       alarmNames: {

@@ -2,6 +2,7 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { DrConfig } from '../config';
+import { ApplicationAccess } from '../constructs/application-access';
 import { HealthProbe } from '../constructs/health-probe';
 import { PeeringRoutes } from '../constructs/peering-routes';
 import { ReplicaDatabase } from '../constructs/replica-database';
@@ -29,7 +30,7 @@ export class SecondaryRegionStack extends Stack {
     const names = drNames(config);
 
     new PeeringRoutes(this, 'PeeringToPrimary', {
-      vpc: foundation.network.vpc,
+      routeTableIds: foundation.network.peeringRouteTableIds,
       peerCidr: config.network.primaryCidr,
       peeringConnectionId: primary.peering.peeringConnectionId,
     });
@@ -44,6 +45,12 @@ export class SecondaryRegionStack extends Stack {
         ? { toolingSecurityGroup: foundation.network.recoveryToolingSecurityGroup }
         : {}),
     });
+    new ApplicationAccess(this, 'ApplicationAccess', {
+      databaseSecurityGroup: this.replica.securityGroup,
+      port: config.database.port,
+      access: config.applicationAccess.secondary,
+      routeTableIds: foundation.network.dataRouteTableIds,
+    });
     this.probe = new HealthProbe(this, 'HealthProbe', {
       network: foundation.network,
       role: 'replica',
@@ -57,7 +64,7 @@ export class SecondaryRegionStack extends Stack {
       databaseName: config.database.databaseName,
       secretName: config.database.secretName,
       secretNamePrefix: config.blueGreen.secretNamePrefix,
-      secretKey: foundation.dataKey.key,
+      secretKeys: [foundation.dataKey.key],
       settings: config.healthCheck,
       evaluationPeriods: config.healthCheck.alarmEvaluationPeriods,
       alarmNames: {
@@ -85,7 +92,7 @@ export class SecondaryRegionStack extends Stack {
       databaseName: config.database.databaseName,
       secretName: config.database.secretName,
       secretNamePrefix: config.blueGreen.secretNamePrefix,
-      secretKey: foundation.dataKey.key,
+      secretKeys: [foundation.dataKey.key],
       settings: config.healthCheck,
       evaluationPeriods: config.healthCheck.remoteAlarmEvaluationPeriods,
       alarmNames: {

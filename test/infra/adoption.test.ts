@@ -1,0 +1,377 @@
+import { Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
+import { ConfigError } from '../../lib/config';
+import { acknowledgeNistAppDecisions } from '../../lib/nag';
+import { synthApp, testConfig } from './test-config';
+
+type Resources = Record<
+  string,
+  {
+    Type: string;
+    Properties?: Record<string, unknown>;
+    DeletionPolicy?: string;
+    UpdateReplacePolicy?: string;
+  }
+>;
+
+const ENDPOINT = 'orders-prod.abcdefghijkl.us-west-2.rds.amazonaws.com';
+const SG = 'sg-0123456789abcdef0';
+
+/** An existing instance in its own VPC (the AWS default VPC range), as docs/adoption.md configures it. */
+const ADOPTED = {
+  database: { primaryInstanceIdentifier: 'orders-prod' },
+  adoptPrimary: {
+    endpointAddress: ENDPOINT,
+    securityGroupId: SG,
+    subnetGroupName: 'orders-db-subnets',
+    parameterGroupBeforeAdoption: 'default.postgres17',
+    vpc: {
+      vpcId: 'vpc-0123456789abcdef0',
+      cidr: '172.31.0.0/16',
+      subnets: [
+        {
+          subnetId: 'subnet-0aaaaaaaaaaaaaaa1',
+          availabilityZone: 'us-west-2a',
+          routeTableId: 'rtb-0aaaaaaaaaaaaaaa1',
+        },
+        {
+          subnetId: 'subnet-0aaaaaaaaaaaaaaa2',
+          availabilityZone: 'us-west-2b',
+          routeTableId: 'rtb-0aaaaaaaaaaaaaaa2',
+        },
+      ],
+      peeringRouteTableIds: ['rtb-0aaaaaaaaaaaaaaa1', 'rtb-0aaaaaaaaaaaaaaa2', 'rtb-0bbbbbbbbbbbbbbb3'],
+      secretsManagerEndpoint: 'create',
+    },
+  },
+};
+
+const resourcesOf = (t: Template, type: string) => t.findResources(type) as Resources;
+const propsOf = (t: Template, type: string) =>
+  Object.values(resourcesOf(t, type)).map((r) => r.Properties ?? {});
+
+/** A CloudFormation value with its tokens flattened to text (Fn::Join parts, Refs as {Ref:…}). */
+function text(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+describe('adopting an existing primary (adoptPrimary)', () => {
+  const { stacks } = synthApp(ADOPTED);
+  const primary = Template.fromStack(stacks.primary);
+  const secondary = Template.fromStack(stacks.secondary);
+
+  it('creates no instance, VPC, subnet group or rotation in the primary region: the instance is referenced', () => {
+    for (const type of [
+      'AWS::RDS::DBInstance',
+      'AWS::RDS::DBSubnetGroup',
+      'AWS::EC2::VPC',
+      'AWS::EC2::Subnet',
+      'AWS::SecretsManager::RotationSchedule',
+    ])
+      primary.resourceCountIs(type, 0);
+    // Nothing in the template names the instance as a resource it owns: it appears only in the calls below.
+    expect(Object.values(resourcesOf(primary, 'AWS::RDS::DBParameterGroup'))).toHaveLength(1);
+  });
+
+  it('associates the DR parameter group without applying queued changes or rebooting, and gives the old one back on delete', () => {
+    const [group] = Object.values(resourcesOf(primary, 'AWS::RDS::DBParameterGroup'));
+    expect(group?.Properties?.Parameters).toMatchObject({
+      'rds.force_ssl': '1',
+      'rds.logical_replication': '1',
+    });
+    // Retained: the instance may still use it when the stack goes (deleting it would fail, or strand the instance).
+    expect(group?.DeletionPolicy).toBe('Retain');
+    const [call] = propsOf(primary, 'Custom::AWS');
+    const create = text(call?.Create);
+    expect(create).toContain('modifyDBInstance');
+    expect(create).toContain('\\"ApplyImmediately\\":false');
+    expect(create).toContain('\\"DBInstanceIdentifier\\":\\"orders-prod\\"');
+    expect(text(call?.Update)).toBe(create);
+    const remove = text(call?.Delete);
+    expect(remove).toContain('\\"DBParameterGroupName\\":\\"default.postgres17\\"');
+    expect(remove).toContain('\\"ApplyImmediately\\":false');
+    for (const body of [create, remove]) {
+      expect(body).not.toMatch(/reboot/i);
+      expect(body).not.toContain('ApplyImmediately\\":true');
+    }
+  });
+
+  it('lets the deploy-time call modify only that instance, with only its two parameter groups', () => {
+    const statements = propsOf(primary, 'AWS::IAM::Policy').flatMap(
+      (p) =>
+        (p.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement,
+    );
+    const rds = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('rds:')));
+    expect(rds).toHaveLength(1);
+    expect([rds[0]?.Action].flat()).toEqual(['rds:ModifyDBInstance']);
+    const resources = [rds[0]?.Resource].flat().map(text);
+    expect(resources).toHaveLength(3);
+    expect(resources.some((r) => r.includes(':db:orders-prod'))).toBe(true);
+    expect(resources.some((r) => r.includes(':pg:default.postgres17'))).toBe(true);
+    expect(resources.every((r) => !r.includes('*'))).toBe(true);
+  });
+
+  it("admits the DR region's range and the probe on the instance's own security group", () => {
+    const ingress = propsOf(primary, 'AWS::EC2::SecurityGroupIngress').filter((r) => r.GroupId === SG);
+    expect(ingress).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ CidrIp: '10.20.0.0/16', FromPort: 5432, ToPort: 5432 }),
+      ]),
+    );
+    expect(ingress.filter((r) => r.SourceSecurityGroupId !== undefined && r.FromPort === 5432)).toHaveLength(
+      1,
+    );
+    expect(ingress).toHaveLength(2);
+  });
+
+  it('peers the adopted VPC with the DR VPC and routes the DR range from each listed route table', () => {
+    primary.hasResourceProperties('AWS::EC2::VPCPeeringConnection', {
+      VpcId: 'vpc-0123456789abcdef0',
+      PeerRegion: 'us-east-1',
+    });
+    const routes = propsOf(primary, 'AWS::EC2::Route');
+    expect(routes.map((r) => r.RouteTableId).sort()).toEqual(ADOPTED.adoptPrimary.vpc.peeringRouteTableIds);
+    expect(routes.every((r) => r.DestinationCidrBlock === '10.20.0.0/16')).toBe(true);
+    // The DR side routes back to the adopted range.
+    const back = propsOf(secondary, 'AWS::EC2::Route').filter(
+      (r) => r.DestinationCidrBlock === '172.31.0.0/16',
+    );
+    expect(back).toHaveLength(4);
+  });
+
+  it('runs the probe in the listed subnets, watching the adopted endpoint, with a Secrets Manager endpoint', () => {
+    const probe = propsOf(primary, 'AWS::Lambda::Function').find(
+      (f) => f.FunctionName === 'pg-dr-primary-health-probe',
+    );
+    expect(probe?.VpcConfig).toMatchObject({
+      SubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'],
+    });
+    expect(probe?.Environment).toMatchObject({ Variables: { DB_HOST: ENDPOINT, DB_PORT: '5432' } });
+    primary.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcId: 'vpc-0123456789abcdef0',
+      PrivateDnsEnabled: true,
+      SubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'],
+    });
+  });
+
+  it('makes the cross-region replica a replica of the adopted instance', () => {
+    const [replica] = propsOf(secondary, 'AWS::RDS::DBInstance');
+    expect(text(replica?.SourceDBInstanceIdentifier)).toContain(':rds:us-west-2:111122223333:db:orders-prod');
+    expect(replica?.SourceRegion).toBe('us-west-2');
+  });
+
+  it('seeds the topology with the adopted instance as the writer', () => {
+    const dns = Template.fromStack(stacks.failoverDns);
+    const seeds = propsOf(dns, 'Custom::AWS').map((p) => text(p.Create));
+    const document = seeds.find((s) => s.includes('generation'));
+    expect(document).toContain('orders-prod');
+    expect(document).toContain(ENDPOINT);
+  });
+
+  it('is cdk-nag clean (AWS Solutions and NIST 800-53 r5), every acknowledgment with its reason', () => {
+    const { app } = synthApp(ADOPTED);
+    acknowledgeNistAppDecisions(app);
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('leaves it out when secretsManagerEndpoint is existing', () => {
+    const { stacks: existing } = synthApp({
+      ...ADOPTED,
+      adoptPrimary: {
+        ...ADOPTED.adoptPrimary,
+        vpc: { ...ADOPTED.adoptPrimary.vpc, secretsManagerEndpoint: 'existing' },
+      },
+    });
+    Template.fromStack(existing.primary).resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+  });
+});
+
+describe('adoption configuration', () => {
+  const adopt =
+    (over: Record<string, unknown>, top: Record<string, unknown> = {}) =>
+    () =>
+      testConfig({ ...ADOPTED, ...top, adoptPrimary: { ...ADOPTED.adoptPrimary, ...over } });
+
+  it('takes the primary range and zones from the adopted VPC', () => {
+    const config = testConfig(ADOPTED);
+    expect(config.network.primaryCidr).toBe('172.31.0.0/16');
+    expect(config.network.primaryAvailabilityZones).toEqual(['us-west-2a', 'us-west-2b']);
+  });
+
+  it.each([
+    [
+      'an endpoint of another instance',
+      adopt({ endpointAddress: 'billing.abcdefghijkl.us-west-2.rds.amazonaws.com' }),
+      'dr.adoptPrimary.endpointAddress must be the endpoint of database.primaryInstanceIdentifier orders-prod',
+    ],
+    [
+      'an endpoint in another region',
+      adopt({ endpointAddress: 'orders-prod.abcdefghijkl.eu-west-1.rds.amazonaws.com' }),
+      'dr.adoptPrimary.endpointAddress must be the endpoint of database.primaryInstanceIdentifier',
+    ],
+    [
+      'a VPC range overlapping the DR VPC',
+      adopt({ vpc: { ...ADOPTED.adoptPrimary.vpc, cidr: '10.20.128.0/17' } }),
+      'dr.network.secondaryCidr must not overlap adoptPrimary.vpc.cidr 10.20.128.0/17',
+    ],
+    [
+      'a range that does not start its block',
+      adopt({ vpc: { ...ADOPTED.adoptPrimary.vpc, cidr: '172.31.0.1/16' } }),
+      'dr.adoptPrimary.vpc.cidr must be an IPv4 CIDR block whose address starts its range',
+    ],
+    [
+      'a subnet in another region',
+      adopt({
+        vpc: {
+          ...ADOPTED.adoptPrimary.vpc,
+          subnets: [
+            {
+              subnetId: 'subnet-0aaaaaaaaaaaaaaa1',
+              availabilityZone: 'us-east-1a',
+              routeTableId: 'rtb-0aaaaaaaaaaaaaaa1',
+            },
+          ],
+        },
+      }),
+      'dr.adoptPrimary.vpc.subnets.0.availabilityZone must be a zone of us-west-2',
+    ],
+    [
+      'the recovery tooling in the adopted region',
+      adopt({}, { orchestrationRegion: 'us-west-2' }),
+      'dr.orchestrationRegion must be us-east-1 when adoptPrimary is set',
+    ],
+    [
+      'a created-VPC range next to an adopted VPC',
+      adopt({}, { network: { primaryCidr: '10.10.0.0/16' } }),
+      'dr.network.primaryCidr applies only to a created primary',
+    ],
+    [
+      'a security group id that is not one',
+      adopt({ securityGroupId: 'orders-db' }),
+      'dr.adoptPrimary.securityGroupId must be a security group id such as sg-0123456789abcdef0',
+    ],
+    [
+      'no parameter group to give back',
+      adopt({ parameterGroupBeforeAdoption: undefined }),
+      'dr.adoptPrimary.parameterGroupBeforeAdoption',
+    ],
+  ])('refuses %s, naming the key', (_what, build, message) => {
+    expect(build).toThrow(ConfigError);
+    expect(build).toThrow(message);
+  });
+});
+
+describe('application access (applicationAccess)', () => {
+  const access = {
+    applicationAccess: {
+      primary: {
+        cidrs: ['10.50.0.0/16'],
+        securityGroupIds: ['sg-0cccccccccccccccc'],
+        routes: [{ cidr: '10.50.0.0/16', vpcPeeringConnectionId: 'pcx-0ddddddddddddddd1' }],
+      },
+      secondary: {
+        cidrs: ['10.60.0.0/16'],
+        securityGroupIds: [],
+        routes: [{ cidr: '10.60.0.0/16', transitGatewayId: 'tgw-0eeeeeeeeeeeeeee1' }],
+      },
+    },
+  };
+  const { stacks } = synthApp(access);
+  const primary = Template.fromStack(stacks.primary);
+  const secondary = Template.fromStack(stacks.secondary);
+
+  /** Every PostgreSQL-port ingress rule of a template, inline or standalone. */
+  const ingress = (t: Template) => [
+    ...propsOf(t, 'AWS::EC2::SecurityGroupIngress'),
+    ...propsOf(t, 'AWS::EC2::SecurityGroup').flatMap(
+      (sg) => (sg.SecurityGroupIngress as Record<string, unknown>[] | undefined) ?? [],
+    ),
+  ];
+
+  it("admits each region's application ranges and security groups to the database port", () => {
+    expect(ingress(primary)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ CidrIp: '10.50.0.0/16', FromPort: 5432, ToPort: 5432 }),
+        expect.objectContaining({ SourceSecurityGroupId: 'sg-0cccccccccccccccc', FromPort: 5432 }),
+      ]),
+    );
+    expect(ingress(secondary)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ CidrIp: '10.60.0.0/16', FromPort: 5432, ToPort: 5432 }),
+      ]),
+    );
+    // Each range is admitted in its own region only.
+    expect(ingress(primary).some((r) => r.CidrIp === '10.60.0.0/16')).toBe(false);
+    expect(ingress(secondary).some((r) => r.CidrIp === '10.50.0.0/16')).toBe(false);
+  });
+
+  it('routes back to the application ranges from the database subnets only, through the named connection', () => {
+    const toApps = propsOf(primary, 'AWS::EC2::Route').filter(
+      (r) => r.DestinationCidrBlock === '10.50.0.0/16',
+    );
+    // Two zones: one data subnet route table each (the compute subnets hold no database).
+    expect(toApps).toHaveLength(2);
+    expect(toApps.every((r) => r.VpcPeeringConnectionId === 'pcx-0ddddddddddddddd1')).toBe(true);
+    const viaTgw = propsOf(secondary, 'AWS::EC2::Route').filter(
+      (r) => r.DestinationCidrBlock === '10.60.0.0/16',
+    );
+    expect(viaTgw).toHaveLength(2);
+    expect(viaTgw.every((r) => r.TransitGatewayId === 'tgw-0eeeeeeeeeeeeeee1')).toBe(true);
+  });
+
+  it('admits no application by default', () => {
+    const { stacks: plain } = synthApp();
+    for (const t of [Template.fromStack(plain.primary), Template.fromStack(plain.secondary)])
+      expect(
+        ingress(t).filter((r) => r.FromPort === 5432 && /^Application/.test(String(r.Description))),
+      ).toEqual([]);
+  });
+
+  it.each([
+    [
+      { primary: { cidrs: ['0.0.0.0/0'], securityGroupIds: [], routes: [] } },
+      'dr.applicationAccess.primary.cidrs.0 is wider than a /8',
+    ],
+    [
+      {
+        secondary: {
+          cidrs: [],
+          securityGroupIds: [],
+          routes: [{ cidr: '10.10.0.0/24', vpcPeeringConnectionId: 'pcx-0ddddddddddddddd1' }],
+        },
+      },
+      'dr.applicationAccess.secondary.routes.0.cidr must not overlap the database VPCs',
+    ],
+    [
+      {
+        primary: {
+          cidrs: [],
+          securityGroupIds: [],
+          routes: [
+            {
+              cidr: '10.70.0.0/16',
+              vpcPeeringConnectionId: 'pcx-0ddddddddddddddd1',
+              transitGatewayId: 'tgw-0eeeeeeeeeeeeeee1',
+            },
+          ],
+        },
+      },
+      'needs exactly one of vpcPeeringConnectionId or transitGatewayId',
+    ],
+  ])('refuses %j', (applicationAccess, message) => {
+    expect(() => testConfig({ applicationAccess })).toThrow(message);
+  });
+
+  it('refuses routes in an adopted VPC (they are the owner’s to manage)', () => {
+    expect(() =>
+      testConfig({
+        ...ADOPTED,
+        applicationAccess: {
+          primary: { routes: [{ cidr: '10.70.0.0/16', transitGatewayId: 'tgw-0eeeeeeeeeeeeeee1' }] },
+        },
+      }),
+    ).toThrow('dr.applicationAccess.primary.routes must be empty when adoptPrimary is set');
+  });
+});
