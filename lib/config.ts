@@ -337,6 +337,13 @@ export const drConfigSchema = z
     sidecarHealthUrl: httpsUrl.optional(),
     healthCheck: healthCheckSchema,
     replicaLagAlarmSeconds: intIn(5, 3600),
+    /** Thresholds of the alarms that page on-call (docs/runbooks.md has an entry for each). */
+    alarms: z.strictObject({
+      /** Free storage of the writer or the replica below this, for 5 minutes, pages. */
+      freeStorageLowGiB: intIn(1, 1024),
+      /** WAL kept by the writer's most-behind replication slot above this, for 5 minutes, pages. */
+      replicationSlotWalHighGiB: intIn(1, 1024),
+    }),
     network: z.strictObject({
       primaryCidr: cidr16,
       secondaryCidr: cidr16,
@@ -641,6 +648,7 @@ export const CONFIG_DEFAULTS = {
     failureThreshold: 2,
   },
   replicaLagAlarmSeconds: 60,
+  alarms: { freeStorageLowGiB: 5, replicationSlotWalHighGiB: 5 },
   network: { primaryCidr: '10.10.0.0/16', secondaryCidr: '10.20.0.0/16' },
   database: {
     engineVersion: '17.6',

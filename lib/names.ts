@@ -66,6 +66,11 @@ export function drNames(config: DrConfig) {
       disruptionOverBudget: `${p}-drill-disruption-over-budget`,
       dnsFailoverOverBudget: `${p}-drill-dns-failover-over-budget`,
       s3ReplicationOverBudget: `${p}-drill-s3-replication-over-budget`,
+      writerFreeStorageLow: `${p}-writer-free-storage-low`,
+      replicaFreeStorageLow: `${p}-replica-free-storage-low`,
+      replicationSlotWalHigh: `${p}-replication-slot-wal-high`,
+      backupReplicationFailing: `${p}-backup-replication-failing`,
+      secretRotationFailing: `${p}-secret-rotation-failing`,
     },
   };
 }

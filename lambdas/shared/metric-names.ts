@@ -45,3 +45,11 @@ export const DRILL_PROBE_PREFIX = 'dr-drill/';
  */
 export const REPLICA_LAG_METRIC = 'ReplicaLag';
 export const REPLICA_EXPECTED_METRIC = 'ReplicaExpected';
+
+/**
+ * What the topology sync publishes about the storage of the databases the topology names
+ * (lambdas/topology-sync/storage.ts), under `Database=writer` or `Database=replica`: RDS's FreeStorageSpace of
+ * each, and the writer's OldestReplicationSlotLag (the WAL its most-behind replication slot keeps on disk).
+ */
+export const FREE_STORAGE_METRIC = 'FreeStorageSpace';
+export const SLOT_WAL_METRIC = 'OldestReplicationSlotLag';

@@ -14,6 +14,7 @@ import { topologyLocation } from '../shared/topology-location';
 import { syncProbeTargets, type ProbeSyncResult } from './probes';
 import { syncRecords, type RecordSyncResult } from './records';
 import { relayReplicaLag, type ReplicaLagRelay } from './replica-lag';
+import { relayStorage, type StorageRelay } from './storage';
 
 const json = z.string().transform((text, ctx) => {
   try {
@@ -94,12 +95,13 @@ export interface TopologySyncResult {
   readonly probes: readonly ProbeSyncResult[];
   readonly records: RecordSyncResult;
   readonly replicaLag: ReplicaLagRelay;
+  readonly storage: StorageRelay;
 }
 
 /**
  * Every minute: points each health probe at what the topology says it watches, then keeps the records on it
  * (the health-checked writer, SECONDARY, the drill record: records.ts), and relays the lag of the replica it
- * names (replica-lag.ts). Fails (so the function's Errors alarm
+ * names (replica-lag.ts) and the storage of the writer and replica (storage.ts). Fails (so the function's Errors alarm
  * pages) when a probe could not be read or changed, after syncing the others and the records all the same.
  */
 export async function handler(): Promise<TopologySyncResult> {
@@ -123,12 +125,17 @@ export async function handler(): Promise<TopologySyncResult> {
     // The probes and the lag relay reach other regions: side by side, so one that hangs delays the other
     // by nothing, and both finish before the records (a Route 53 failure there silences neither).
     local ??= new CloudWatchClient({});
-    const [probes, replicaLag] = await Promise.all([
+    const relayDeps = { cloudwatchIn, local, now: Date.now() };
+    const [probes, replicaLag, storage] = await Promise.all([
       syncProbeTargets(lambdaIn, env.PROBES, targets),
-      relayReplicaLag({ cloudwatchIn, local, now: Date.now() }, topology),
+      relayReplicaLag(relayDeps, topology),
+      relayStorage(relayDeps, topology),
     ]);
     if (replicaLag.error !== undefined)
       instrumentation.logger.warn('replica lag not read: the alarm sees none', { ...replicaLag });
+    for (const member of storage.members)
+      if (member.error !== undefined)
+        instrumentation.logger.warn('storage metrics not read: the storage alarms see none', { ...member });
     for (const result of probes) {
       if (result.outcome === 'updated')
         instrumentation.logger.info('probe now watches the topology', { ...result });
@@ -169,6 +176,6 @@ export async function handler(): Promise<TopologySyncResult> {
           .map((r) => `${r.role} probe ${r.functionName} in ${r.region}: ${r.error ?? 'failed'}`)
           .join('; '),
       );
-    return { probes, records, replicaLag };
+    return { probes, records, replicaLag, storage };
   });
 }

@@ -4,6 +4,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledgeNagFinding, acknowledgeNistFinding } from '../nag';
 
+/** The id of the backup bucket's replication rule (S3 publishes its replication metrics per rule). */
+export const BACKUP_REPLICATION_RULE_ID = 'replicate-backups';
+
 export interface BackupReplicationTarget {
   readonly bucketName: string;
   readonly region: string;
@@ -84,7 +87,7 @@ export class BackupBucket extends Construct {
           ? undefined
           : [
               {
-                id: 'replicate-backups',
+                id: BACKUP_REPLICATION_RULE_ID,
                 priority: 1,
                 destination: s3.Bucket.fromBucketAttributes(this, 'ReplicaBucket', {
                   bucketName: replication.bucketName,

@@ -62,7 +62,8 @@ export class BlueGreenWorkflow extends Construct {
         'A blue-green migration execution failed, timed out or was aborted; the execution history names the step. ' +
         'A failure its own path handled was notified with the reason. For any abnormal end the safety net ' +
         '(blue-green-safety-net) undoes what the execution left changed (record back at blue, blue unfenced) ' +
-        'and notifies; if it cannot, it pages URGENT.',
+        'and notifies; if it cannot, it pages URGENT. First: dr status (which database the record names). ' +
+        'Runbook: docs/runbooks.md, Migration failed.',
       metric: failed,
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -59,7 +59,7 @@ export class DrRebuildWorkflow extends Construct {
       alarmDescription:
         'A DR rebuild (re-protect) failed, timed out or was stopped: the writer serves without a cross-region ' +
         'replica. The execution history names the step; starting it again with the same input (or dr reprotect) ' +
-        'carries on from the replica that exists. Runbook: docs/runbooks.md, Re-protect.',
+        'carries on from the replica that exists. First: dr status. Runbook: docs/runbooks.md, Re-protect.',
       metric: failedExecutions(
         this.stateMachine,
         'Failed, timed-out or aborted DR rebuilds',

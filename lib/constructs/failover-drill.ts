@@ -186,7 +186,8 @@ export class FailoverDrill extends Construct {
         'DrillFailed',
         props.alarmNames.drillFailed,
         'A failover drill failed, missed a budget, timed out or was stopped. The drill notified with the reason ' +
-          'and restored the health check first; if it could not, an URGENT notification says so. See dr status.',
+          'and restored the health check first; if it could not, an URGENT notification says so. First: dr ' +
+          'status (the record answers the writer again?). Runbook: docs/runbooks.md, Drill failed.',
         failed,
         0,
       ),
@@ -194,21 +195,25 @@ export class FailoverDrill extends Construct {
         'DisruptionOverBudget',
         props.alarmNames.disruptionOverBudget,
         `The last drill's service disruption (simulated failure until clients read from the replica) exceeded ` +
-          `${b.serviceDisruptionSeconds} s. A real failover would take at least this long, plus detection.`,
+          `${b.serviceDisruptionSeconds} s. A real failover would take at least this long, plus detection. First: ` +
+          'the drill report in the last notification (which phase grew). Runbook: docs/runbooks.md, Drill over budget.',
         drillMetric(DRILL_METRICS.serviceDisruption),
         b.serviceDisruptionSeconds,
       ),
       page(
         'DnsFailoverOverBudget',
         props.alarmNames.dnsFailoverOverBudget,
-        `The last drill's DNS failover (inversion until Route 53 answered the replica) exceeded ${b.dnsFailoverSeconds} s.`,
+        `The last drill's DNS failover (inversion until Route 53 answered the replica) exceeded ${b.dnsFailoverSeconds} s: ` +
+          'Route 53 took longer to act on the health check, so a real failover would too. First: dr doctor (health ' +
+          'check settings, TTL, the checkers that disagree). Runbook: docs/runbooks.md, Drill over budget.',
         drillMetric(DRILL_METRICS.dnsFailover),
         b.dnsFailoverSeconds,
       ),
       page(
         'S3ReplicationOverBudget',
         props.alarmNames.s3ReplicationOverBudget,
-        `The last drill's S3 probe object took more than ${b.s3ReplicationSeconds} s to reach the DR bucket.`,
+        `The last drill's S3 probe object took more than ${b.s3ReplicationSeconds} s to reach the DR bucket: the ` +
+          'DR copy of the backups lags. First: dr doctor (S3 replication). Runbook: docs/runbooks.md, Drill over budget.',
         drillMetric(DRILL_METRICS.s3Replication),
         b.s3ReplicationSeconds,
       ),
@@ -216,7 +221,8 @@ export class FailoverDrill extends Construct {
         'DrillStale',
         props.alarmNames.drillStale,
         `No failover drill has succeeded for ${props.staleAfterDays} days (or since the drill was deployed): ` +
-          'failover is unproven. Check the schedule and the last drills (dr status), then run dr drill.',
+          'failover is unproven. First: dr doctor (the drill schedule, paused by a failover?), then dr drill. ' +
+          'Runbook: docs/runbooks.md, No successful drill.',
         drillMetric(DRILL_METRICS.hoursSinceSuccess),
         props.staleAfterDays * 24,
       ),
@@ -224,7 +230,8 @@ export class FailoverDrill extends Construct {
         'DrillFreshnessUnknown',
         props.alarmNames.drillFreshnessUnknown,
         'The hourly check that feeds the "no successful drill" alarm has failed for 3 hours, so that alarm ' +
-          'cannot fire. See the freshness function logs.',
+          'cannot fire. First: the freshness function logs (aws logs tail for its log group). Runbook: ' +
+          'docs/runbooks.md, No successful drill.',
         props.steps.freshness.metricErrors({ statistic: 'Sum', period: Duration.hours(1) }),
         0,
         { evaluationPeriods: 3, datapointsToAlarm: 3 },

@@ -152,7 +152,7 @@ export class HealthProbe extends Construct {
       alarmDescription:
         `Most probes of the ${props.role} PostgreSQL database failed in each of ${props.evaluationPeriods} ` +
         'consecutive minutes (it did not answer at all, or not in time). Drives the Route 53 health check of its ' +
-        'failover record.',
+        'failover record. First: dr status, then dr doctor. Runbook: docs/runbooks.md, Database unreachable.',
       metric: this.reachableMetric,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       threshold: 0.5,
@@ -218,8 +218,9 @@ export class HealthProbe extends Construct {
         alarmName: props.alarmNames.blind,
         alarmDescription:
           `The ${props.role} health probe has published nothing for 5 minutes: its Route 53 check now follows its ` +
-          "no-data setting (the primary's own region votes unhealthy, the others keep their last status). See " +
-          "the probe function's logs, throttles and schedule.",
+          "no-data setting (the primary's own region votes unhealthy, the others keep their last status). First: " +
+          `aws logs tail /aws/lambda/${props.functionName} (errors, timeouts), then its throttles and schedule. ` +
+          'Runbook: docs/runbooks.md, Health probe blind.',
         metric: metric(REACHABLE_METRIC, cloudwatch.Stats.SAMPLE_COUNT),
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         threshold: 1,
@@ -234,8 +235,8 @@ export class HealthProbe extends Construct {
         alarmName: props.alarmNames.errors,
         alarmDescription:
           `The ${props.role} database answers, but its probe could not complete for 5 minutes (secret unreadable, ` +
-          'password refused, TLS refused). Not a failover: fix the secret, the rotation or the CA. The probe log ' +
-          'says which.',
+          'password refused, TLS refused). Not a failover: fix the secret, the rotation or the CA. First: aws ' +
+          `logs tail /aws/lambda/${props.functionName} (it says which). Runbook: docs/runbooks.md, Health probe errors.`,
         metric: metric(PROBE_ERRORS_METRIC, cloudwatch.Stats.MINIMUM),
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         threshold: 1,

@@ -125,8 +125,8 @@ export class MigrationSafetyNet extends Construct {
       alarmName: props.alarmName,
       alarmDescription:
         'The blue-green safety net failed, timed out or refused to act after a migration ended abnormally: the ' +
-        'record may name green while blue refuses writes. Its URGENT notification says what to check; see its ' +
-        'execution history.',
+        'record may name green while blue refuses writes. Its URGENT notification says what to check. First: ' +
+        'dr status, then its execution history. Runbook: docs/runbooks.md, Migration failed.',
       metric: failedExecutions(
         this.stateMachine,
         'Failed, timed-out or aborted safety nets',

@@ -117,8 +117,8 @@ export class RegionFailover extends Construct {
       alarmName: props.alarmName,
       alarmDescription:
         'A region failover failed, timed out or was stopped. Its last notification says what changed (nothing, ' +
-        'the promotion, the topology, DNS) and what to do; dr status shows the topology and DNS now. Runbook: ' +
-        'docs/runbooks.md, Region failover.',
+        'the promotion, the topology, DNS) and what to do. First: dr status (the topology and DNS now). Runbook: ' +
+        'docs/runbooks.md, Region failover failed.',
       metric: failedExecutions(
         this.stateMachine,
         'Failed, timed-out or aborted region failovers',

@@ -57,7 +57,7 @@ export class ReplicaLagAlarm extends Construct {
       alarmDescription:
         `The DR replica the topology names is more than ${props.thresholdSeconds} s behind its writer for 3 ` +
         'minutes, or reports no lag (not replicating, or its region unreachable): a failover now would lose ' +
-        "that much. dr status names the replica; see its RDS events and the writer's write load. Runbook: " +
+        "that much. First: dr status (which replica), then its RDS events and the writer's write load. Runbook: " +
         'docs/runbooks.md, Replica lag high.',
       metric: judged,
       threshold: props.thresholdSeconds,

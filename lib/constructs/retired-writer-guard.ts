@@ -59,8 +59,8 @@ export class RetiredWriterGuard extends Construct {
       alarmName: props.alarmName,
       alarmDescription:
         'The retired-writer guard failed three runs in a row (15 minutes): a former writer that returns is not ' +
-        'retired. The failed executions of pg-dr-retired-writer-guard say why. Runbook: docs/runbooks.md, When the ' +
-        'former primary region returns.',
+        'retired. First: the failed executions of the retired-writer guard state machine (they say why). ' +
+        'Runbook: docs/runbooks.md, Retired-writer guard failing.',
       metric: failedExecutions(this.stateMachine, 'Failed retired-writer guard runs', Duration.minutes(5)),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -117,7 +117,8 @@ export class TopologySync extends Construct {
         'The topology sync failed (or did not run) every minute for 15 minutes: a health probe still watches what it watched before ' +
         'the last role change, so the PRIMARY health checks and the database alarms may be about a retired ' +
         'database. Expected while a region is lost (its probe cannot be changed until it returns). The ' +
-        'function logs name the probe and the error. Runbook: docs/runbooks.md, Topology sync failing.',
+        'function logs name the probe and the error. First: dr status, then the function log. Runbook: ' +
+        'docs/runbooks.md, Topology sync failing.',
       metric: this.function.metricErrors({ period: Duration.minutes(1), statistic: cloudwatch.Stats.SUM }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

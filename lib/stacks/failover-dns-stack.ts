@@ -89,7 +89,7 @@ export class FailoverDnsStack extends Stack {
         'fail until the primary recovers or the replica is promoted. First: dr status, then dr doctor (which ' +
         'observer calls it unhealthy). A known blip: dr hold. The region lost: dr failover (it measures the ' +
         'data-loss window and pages; dr failover approve then promotes the replica, retires the old writer if ' +
-        'it answers, and points both records at the new writer). Runbook: docs/runbooks.md.',
+        'it answers, and points both records at the new writer). Runbook: docs/runbooks.md, Primary unhealthy.',
       metric: new cloudwatch.Metric({
         namespace: 'AWS/Route53',
         metricName: 'HealthCheckStatus',

@@ -14,6 +14,7 @@ import { DrRebuildWorkflow } from '../constructs/dr-rebuild-workflow';
 import { MigrationSafetyNet } from '../constructs/migration-safety-net';
 import { RegionFailover } from '../constructs/region-failover';
 import { ReplicaLagAlarm } from '../constructs/replica-lag-alarm';
+import { StorageAlarms } from '../constructs/storage-alarms';
 import { TopologySync } from '../constructs/topology-sync';
 import type { FollowedRecord } from '../../lambdas/topology-sync/records';
 import { RetiredWriterGuard } from '../constructs/retired-writer-guard';
@@ -160,6 +161,11 @@ export class OrchestrationStack extends Stack {
       topic: props.onCallTopic,
       alarmName: names.alarms.replicaLagHigh,
       thresholdSeconds: config.replicaLagAlarmSeconds,
+    });
+    new StorageAlarms(this, 'Storage', {
+      topic: props.onCallTopic,
+      alarmNames: names.alarms,
+      ...config.alarms,
     });
     this.dashboard = new DrDashboard(this, 'Dashboard', {
       dashboardName: names.dashboard,

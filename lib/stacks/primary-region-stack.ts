@@ -3,7 +3,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { DrConfig } from '../config';
-import { BackupBucket } from '../constructs/backup-bucket';
+import { BACKUP_REPLICATION_RULE_ID, BackupBucket } from '../constructs/backup-bucket';
+import { BackupReplicationAlarm } from '../constructs/backup-replication-alarm';
+import { RotationFailureAlarm } from '../constructs/rotation-failure-alarm';
 import { AdoptedNetwork } from '../constructs/adopted-network';
 import { AdoptedPrimaryDatabase } from '../constructs/adopted-primary-database';
 import { ApplicationAccess } from '../constructs/application-access';
@@ -98,6 +100,19 @@ export class PrimaryRegionStack extends Stack {
         account: config.account,
         keyArn: secondary.dataKey.key.keyArn,
       },
+    });
+    new BackupReplicationAlarm(this, 'BackupReplication', {
+      topic: props.onCallTopic,
+      alarmName: names.alarms.backupReplicationFailing,
+      sourceBucketName: names.backupBucket(config.primaryRegion),
+      destinationBucketName: names.backupBucket(config.secondaryRegion),
+      ruleId: BACKUP_REPLICATION_RULE_ID,
+    });
+    // The master secret rotates in this region (its primary); an adopted primary's secret too, if it rotates.
+    new RotationFailureAlarm(this, 'SecretRotation', {
+      topic: props.onCallTopic,
+      alarmName: names.alarms.secretRotationFailing,
+      secretName: config.database.secretName,
     });
     this.probe = new HealthProbe(this, 'HealthProbe', {
       network: this.network,

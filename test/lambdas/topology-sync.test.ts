@@ -31,6 +31,7 @@ import {
 } from '../../lambdas/topology-sync/probes';
 import { syncRecords, type FollowedRecord } from '../../lambdas/topology-sync/records';
 import { relayReplicaLag } from '../../lambdas/topology-sync/replica-lag';
+import { relayStorage } from '../../lambdas/topology-sync/storage';
 import { probeTargets, recordTargets, type Topology } from '../../lambdas/shared/topology';
 import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
 import { parameterStore } from '../support/parameter-store';
@@ -637,6 +638,115 @@ describe('relayReplicaLag: one replica-lag alarm follows every role change', () 
     });
     expect(c.puts[0]?.MetricData).toEqual([
       expect.objectContaining({ MetricName: 'ReplicaExpected', Value: 1 }),
+    ]);
+  });
+});
+
+describe('relayStorage: the storage alarms follow every role change', () => {
+  const at = Date.parse('2026-11-30T12:00:00Z');
+  const t1 = new Date(at - 60_000);
+  const clients = (answer: (region: string, input: GetMetricDataCommandInput) => unknown) => {
+    const asked: { region: string; input: GetMetricDataCommandInput }[] = [];
+    const puts: PutMetricDataCommandInput[] = [];
+    const relay = (topology: Topology) =>
+      relayStorage(
+        {
+          cloudwatchIn: (region) =>
+            ({
+              send: (command: { input: GetMetricDataCommandInput }) => {
+                asked.push({ region, input: command.input });
+                return Promise.resolve(answer(region, command.input));
+              },
+            }) as Pick<CloudWatchClient, 'send'>,
+          local: {
+            send: (command: { input: PutMetricDataCommandInput }) => {
+              puts.push(command.input);
+              return Promise.resolve({});
+            },
+          },
+          now: at,
+        },
+        topology,
+      );
+    return { asked, puts, relay };
+  };
+  const rdsMetric = (input: GetMetricDataCommandInput | undefined, i: number) =>
+    input?.MetricDataQueries?.[i]?.MetricStat?.Metric;
+
+  it("reads each role's instance in its own region and publishes its storage under the role", async () => {
+    const c = clients((region) => ({
+      MetricDataResults:
+        region === REPLICA.region
+          ? [
+              { Id: 'm0', Timestamps: [t1], Values: [40e9] },
+              { Id: 'm1', Timestamps: [t1], Values: [2e9] },
+            ]
+          : [{ Id: 'm0', Timestamps: [t1], Values: [90e9] }],
+    }));
+    const result = await c.relay(REPROTECTED);
+    expect(result.members).toEqual([
+      { role: 'writer', instanceIdentifier: REPLICA.instanceIdentifier, datapoints: 2 },
+      { role: 'replica', instanceIdentifier: HOME.instanceIdentifier, datapoints: 1 },
+    ]);
+    const writerAsk = c.asked.find((a) => a.region === REPLICA.region)?.input;
+    expect(rdsMetric(writerAsk, 0)).toEqual({
+      Namespace: 'AWS/RDS',
+      MetricName: 'FreeStorageSpace',
+      Dimensions: [{ Name: 'DBInstanceIdentifier', Value: REPLICA.instanceIdentifier }],
+    });
+    expect(rdsMetric(writerAsk, 1)?.MetricName).toBe('OldestReplicationSlotLag');
+    expect(c.asked.find((a) => a.region === HOME.region)?.input.MetricDataQueries).toHaveLength(1);
+    expect(c.puts).toHaveLength(1);
+    expect(c.puts[0]?.MetricData).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          MetricName: 'FreeStorageSpace',
+          Dimensions: [{ Name: 'Database', Value: 'writer' }],
+          Value: 40e9,
+          Timestamp: t1,
+          Unit: 'Bytes',
+        }),
+        expect.objectContaining({
+          MetricName: 'OldestReplicationSlotLag',
+          Dimensions: [{ Name: 'Database', Value: 'writer' }],
+          Value: 2e9,
+        }),
+        expect.objectContaining({
+          MetricName: 'FreeStorageSpace',
+          Dimensions: [{ Name: 'Database', Value: 'replica' }],
+          Value: 90e9,
+        }),
+      ]),
+    );
+  });
+
+  it('reads only the writer while DR is degraded', async () => {
+    const c = clients(() => ({ MetricDataResults: [{ Id: 'm0', Timestamps: [t1], Values: [1e9] }] }));
+    const result = await c.relay(FAILED_OVER);
+    expect(result.members.map((m) => m.role)).toEqual(['writer']);
+    expect(c.asked.map((a) => a.region)).toEqual([REPLICA.region]);
+  });
+
+  it('never makes up storage it could not read, and still relays the other role', async () => {
+    const c = clients((region) => {
+      if (region === BLUE.region)
+        throw Object.assign(new Error('connect ETIMEDOUT monitoring.us-west-2.amazonaws.com'), {
+          name: 'TimeoutError',
+        });
+      return { MetricDataResults: [{ Id: 'm0', Timestamps: [t1], Values: [5e9] }] };
+    });
+    const result = await c.relay(FIRST);
+    expect(result.members).toEqual([
+      {
+        role: 'writer',
+        instanceIdentifier: BLUE.instanceIdentifier,
+        datapoints: 0,
+        error: expect.stringContaining('TimeoutError') as unknown,
+      },
+      { role: 'replica', instanceIdentifier: REPLICA.instanceIdentifier, datapoints: 1 },
+    ]);
+    expect(c.puts[0]?.MetricData).toEqual([
+      expect.objectContaining({ Dimensions: [{ Name: 'Database', Value: 'replica' }], Value: 5e9 }),
     ]);
   });
 });
