@@ -138,7 +138,7 @@ const adoptPrimarySchema = z.strictObject({
       .min(1, { error: 'must list the route tables of the instance subnets' })
       .max(20, { error: 'must list at most 20 route tables' }),
     /** `create`: an interface endpoint with private DNS in the subnets above. `existing`: the VPC has one. */
-    secretsManagerEndpoint: oneOf(['create', 'existing']),
+    secretsManagerEndpoint: oneOf(['create', 'existing'] as const),
   }),
 });
 
@@ -185,6 +185,11 @@ const databaseSchema = z
     allocatedStorageGiB: intIn(20, 65536),
     maxAllocatedStorageGiB: intIn(20, 65536),
     multiAz: z.boolean({ error: 'must be true or false' }),
+    /**
+     * Multi-AZ for the cross-region replica (and the replicas the workflows create). false halves its instance
+     * cost; a failover then promotes a Single-AZ writer (docs/adoption.md, What it costs).
+     */
+    replicaMultiAz: z.boolean({ error: 'must be true or false' }),
     backupRetentionDays: intIn(1, 35),
     databaseName: z.string().regex(LOWER_IDENTIFIER, {
       error: 'must be a lower-case PostgreSQL identifier (letters, digits, underscore)',
@@ -350,6 +355,11 @@ export const drConfigSchema = z
       /** Two or three zones of the region; default: its "a" and "b" zones. */
       primaryAvailabilityZones: availabilityZones.optional(),
       secondaryAvailabilityZones: availabilityZones.optional(),
+      /**
+       * Zones that get a Secrets Manager interface endpoint in each created VPC: `all` (one per zone) or
+       * `first` (one: a third of the cost with 3 zones, but secret reads then depend on that zone).
+       */
+      secretsManagerEndpointZones: oneOf(['all', 'first'] as const),
     }),
     database: databaseSchema,
     /** Build the DR around an existing instance instead of creating the primary (docs/adoption.md). */
@@ -649,13 +659,14 @@ export const CONFIG_DEFAULTS = {
   },
   replicaLagAlarmSeconds: 60,
   alarms: { freeStorageLowGiB: 5, replicationSlotWalHighGiB: 5 },
-  network: { primaryCidr: '10.10.0.0/16', secondaryCidr: '10.20.0.0/16' },
+  network: { primaryCidr: '10.10.0.0/16', secondaryCidr: '10.20.0.0/16', secretsManagerEndpointZones: 'all' },
   database: {
     engineVersion: '17.6',
     instanceClass: 'r6g.large',
     allocatedStorageGiB: 100,
     maxAllocatedStorageGiB: 500,
     multiAz: true,
+    replicaMultiAz: true,
     backupRetentionDays: 7,
     databaseName: 'app',
     masterUsername: 'dr_admin',

@@ -33,7 +33,8 @@ import {
   REACHABLE_METRIC,
   type DatabaseRole,
 } from '../../lambdas/health-probe/metric';
-import { ConfigError, parseConfig, type DrConfig } from '../config';
+import { ConfigError, type DrConfig } from '../config';
+import { parseAppConfig } from './config-defaults';
 import { REQUIRED_DATABASE_PARAMETERS } from '../database-parameters';
 import { DRILL_PAUSED_TAG_KEY, drNames, onCallRegions, ROUTE53_METRICS_REGION } from '../names';
 import { UsageError } from './database-url';
@@ -105,7 +106,7 @@ export function readConfig(file: string): DrConfig {
   }
   try {
     const context = (JSON.parse(text) as { context?: { dr?: unknown } }).context;
-    return parseConfig(context?.dr);
+    return parseAppConfig(context?.dr, resolve(file));
   } catch (error) {
     if (error instanceof ConfigError) throw new UsageError(`--config: ${error.message}`);
     throw new UsageError('--config: that file is not JSON');

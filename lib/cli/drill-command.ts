@@ -25,6 +25,7 @@ import {
 } from '../../lambdas/shared/topology';
 import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
 import { UsageError } from './database-url';
+import { defaultFromConfig, FROM_CONFIG } from './config-defaults';
 import { stackOutput } from './stack-output';
 import { followExecution, type ExecutionOutcome, type FollowIo } from './follow-execution';
 import {
@@ -66,17 +67,17 @@ export interface StatusOptions extends Common {
   resourcePrefix: string;
 }
 
-const withCommon = (command: Command) =>
+const withCommon = (command: Command) => {
   command
     .option(
       '--stack <name>',
-      'orchestration stack whose output names the drill',
+      'orchestration stack whose output names the drill (default: from the config, else this)',
       stackName(),
       'pg-dr-orchestration',
     )
     .option(
       '--schedule-rule <name>',
-      'EventBridge rule whose input the drill uses',
+      'EventBridge rule whose input the drill uses (default: from the config, else this)',
       ruleName(),
       'pg-dr-weekly-failover-drill',
     )
@@ -85,8 +86,16 @@ const withCommon = (command: Command) =>
       'the drill state machine (default: output of --stack)',
       stateMachineArn(),
     )
-    .option('--region <region>', 'orchestration region (default: AWS_REGION)', regionName())
+    .option(
+      '--region <region>',
+      "orchestration region (default: AWS_REGION, the profile's, or the config's orchestration region)",
+      regionName(),
+    )
     .option('--json', 'print one machine-readable JSON result');
+  defaultFromConfig(command, 'stack', FROM_CONFIG.orchestrationStack);
+  defaultFromConfig(command, 'scheduleRule', FROM_CONFIG.drillSchedule);
+  return defaultFromConfig(command, 'region', FROM_CONFIG.orchestrationRegion);
+};
 
 export interface DrillActions {
   readonly run: (options: DrillRunOptions) => Promise<void>;
@@ -141,7 +150,7 @@ export function addDrillCommands(program: Command, actions: DrillActions): void 
   )
     .option(
       '--resource-prefix <prefix>',
-      "the app's dr.resourcePrefix: names the topology's parameters",
+      "the app's dr.resourcePrefix: names the topology's parameters (default: from the config, else this)",
       resourcePrefix(),
       'pg-dr',
     )
@@ -151,6 +160,8 @@ export function addDrillCommands(program: Command, actions: DrillActions): void 
         .default(10),
     )
     .action(actions.status);
+  const status = program.commands.find((c) => c.name() === 'status');
+  if (status !== undefined) defaultFromConfig(status, 'resourcePrefix', FROM_CONFIG.resourcePrefix);
 }
 
 async function drillStateMachine(options: Common, io: DrillIo): Promise<string> {

@@ -14,6 +14,7 @@ import {
 import { Option, type Command } from 'commander';
 import { sleep } from '../../lambdas/shared/sleep';
 import { UsageError } from './database-url';
+import { defaultFromConfig, FROM_CONFIG } from './config-defaults';
 import { stackOutput } from './stack-output';
 import {
   addFollowOptions,
@@ -61,15 +62,22 @@ export interface ApproveOptions extends Located {
   json?: boolean;
 }
 
-const located = (command: Command): Command =>
+const located = (command: Command): Command => {
   command
     .option(
       '--stack <name>',
-      'orchestration stack whose outputs name the failover',
+      'orchestration stack whose outputs name the failover (default: from the config, else this)',
       stackName(),
       'pg-dr-orchestration',
     )
-    .option('--region <region>', 'orchestration region (default: AWS_REGION)', regionName());
+    .option(
+      '--region <region>',
+      "orchestration region (default: AWS_REGION, the profile's, or the config's orchestration region)",
+      regionName(),
+    );
+  defaultFromConfig(command, 'stack', FROM_CONFIG.orchestrationStack);
+  return defaultFromConfig(command, 'region', FROM_CONFIG.orchestrationRegion);
+};
 
 /** Adds `dr failover`, `dr failover approve` and `dr switchover`. */
 export function addFailoverCommands(

@@ -2,6 +2,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { GetHealthCheckCommand, Route53Client, UpdateHealthCheckCommand } from '@aws-sdk/client-route-53';
 import type { Command } from 'commander';
 import { sleep as defaultSleep } from '../../lambdas/shared/sleep';
+import { defaultFromConfig, FROM_CONFIG } from './config-defaults';
 import { stackOutput } from './stack-output';
 import { healthCheckId, regionName, stackName } from './option-values';
 
@@ -42,7 +43,7 @@ export function addHoldCommand(program: Command, action: (options: HoldOptions) 
     .option('--release', 'enable the check again: the observers decide again')
     .option(
       '--stack <name>',
-      `failover DNS stack whose ${PRIMARY_RECORD_CHECK_OUTPUT} output names the check`,
+      `failover DNS stack whose ${PRIMARY_RECORD_CHECK_OUTPUT} output names the check (default: from the config, else this)`,
       stackName(),
       'pg-dr-failover-dns',
     )
@@ -50,6 +51,8 @@ export function addHoldCommand(program: Command, action: (options: HoldOptions) 
     .option('--region <region>', 'region of the failover DNS stack', regionName(), 'us-east-1')
     .option('--json', 'print one machine-readable JSON result')
     .action(action);
+  const hold = program.commands.find((c) => c.name() === 'hold');
+  if (hold !== undefined) defaultFromConfig(hold, 'stack', FROM_CONFIG.failoverDnsStack);
 }
 
 async function primaryRecordCheck(options: HoldOptions, io: HoldIo): Promise<string> {

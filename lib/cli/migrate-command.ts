@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { blueGreenInputSchema, type BlueGreenInput } from '../../lambdas/workflow-input/schema';
 import { sleep } from '../../lambdas/shared/sleep';
 import { UsageError } from './database-url';
+import { defaultFromConfig, FROM_CONFIG } from './config-defaults';
 import { stackOutput } from './stack-output';
 import {
   addFollowOptions,
@@ -122,11 +123,15 @@ export function addMigrateCommand(
     )
     .option(
       '--stack <name>',
-      'orchestration stack whose output names the workflow',
+      'orchestration stack whose output names the workflow (default: from the config, else this)',
       stackName(),
       'pg-dr-orchestration',
     )
-    .option('--region <region>', 'orchestration region (default: AWS_REGION)', regionName())
+    .option(
+      '--region <region>',
+      "orchestration region (default: AWS_REGION, the profile's, or the config's orchestration region)",
+      regionName(),
+    )
     .option(
       '--execution-name <name>',
       'execution name (default: derived from the input and the minute, so a repeated command attaches instead of starting twice)',
@@ -134,6 +139,10 @@ export function addMigrateCommand(
     )
     .option('--json', 'print one machine-readable JSON result at the end')
     .action(action);
+  const command = program.commands.find((c) => c.name() === 'migrate');
+  if (command === undefined) return;
+  defaultFromConfig(command, 'stack', FROM_CONFIG.orchestrationStack);
+  defaultFromConfig(command, 'region', FROM_CONFIG.orchestrationRegion);
 }
 
 /** Which flag sets each field of the workflow input (a path in blueGreenInputSchema). */

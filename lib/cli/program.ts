@@ -5,6 +5,7 @@ import { MigrationsError } from '../../lambdas/migrations/engine';
 import { MigrationsFolderError } from '../../lambdas/migrations/folder';
 import { DatabaseError } from '../../lambdas/shared/postgres-errors';
 import { redactCommandLineError, vocabularyOf } from './command-line-errors';
+import { applyConfigDefaults, findConfig } from './config-defaults';
 import { UsageError } from './database-url';
 import { EXIT_AWS_SETUP, EXIT_FAILED, EXIT_OK, EXIT_USAGE, ExitRequest } from './exit';
 import { addMigrationsCommands } from './migrations-command';
@@ -106,10 +107,36 @@ function programShell(io: CliIo, argv: readonly string[]): Command {
     .version(packageVersion(), '--version', 'print the version of dr and exit')
     .option(
       '--profile <name>',
-      'the AWS profile (~/.aws/config) every AWS call uses, before the command: dr --profile prod status',
+      'the AWS profile (~/.aws/config) every AWS call uses (before or after the command)',
       profileName(),
+    )
+    .option(
+      '--config <file>',
+      'the CDK app config (cdk.json) whose dr context gives the stack, rule, prefix and region defaults ' +
+        '(default: ./cdk.json when it has one)',
     );
   return program;
+}
+
+/**
+ * Every command that calls AWS takes --profile and --config after its name too (`dr status --profile prod`):
+ * commander's positional options otherwise give them to the program only when they come first.
+ */
+function acceptAwsOptionsAfterTheCommand(program: Command): void {
+  const walk = (command: Command) => {
+    for (const sub of command.commands) {
+      const names = new Set(sub.options.map((o) => o.long));
+      const callsAws = sub.options.some((o) => o.long === '--region' || o.long === '--stack');
+      if (callsAws || sub.name() === 'doctor') {
+        if (!names.has('--profile'))
+          sub.option('--profile <name>', 'the AWS profile every AWS call uses', profileName());
+        if (!names.has('--config'))
+          sub.option('--config <file>', 'the CDK app config that gives the defaults (default: ./cdk.json)');
+      }
+      walk(sub);
+    }
+  };
+  walk(program);
 }
 
 /** The `dr` program; `argv` is the command line it will parse, whose tokens its error messages redact. */
@@ -207,6 +234,7 @@ export function buildProgram(io: CliIo, argv: readonly string[] = []): Command {
     if (!(await verifyCommand(options, io))) throw new ExitRequest(EXIT_FAILED);
   });
 
+  acceptAwsOptionsAfterTheCommand(program);
   return program;
 }
 
@@ -287,9 +315,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   // --profile: the SDK's credential and region chains read AWS_PROFILE when a client first needs them, so it is
   // set before the command runs and put back after (runCli also runs inside tests).
   const profileBefore = process.env.AWS_PROFILE;
-  program.hook('preAction', () => {
-    const { profile } = program.opts<{ profile?: string }>();
+  program.hook('preAction', (_program, command) => {
+    const own = command.opts<{ profile?: string; config?: string }>();
+    const top = program.opts<{ profile?: string; config?: string }>();
+    const profile = own.profile ?? top.profile;
     if (profile !== undefined) process.env.AWS_PROFILE = profile;
+    // A config given after the command wins; `dr doctor` reads the one given before it too.
+    const ownConfig = command.getOptionValueSource('config') === 'cli' ? own.config : undefined;
+    const configFile = ownConfig ?? top.config;
+    if (command.name() === 'doctor' && ownConfig === undefined && top.config !== undefined)
+      command.setOptionValueWithSource('config', top.config, 'cli');
+    applyConfigDefaults(command, () => findConfig(configFile), io.env, profile !== undefined);
   });
   try {
     await program.parseAsync([...argv], { from: 'user' });

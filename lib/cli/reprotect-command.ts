@@ -21,6 +21,7 @@ import {
   type FollowIo,
 } from './follow-execution';
 import { executionName as executionNameOption, regionName, resourcePrefix, stackName } from './option-values';
+import { defaultFromConfig, FROM_CONFIG } from './config-defaults';
 import { stackOutput } from './stack-output';
 import { ROUTE53_METRICS_REGION } from '../names';
 
@@ -67,14 +68,18 @@ export function addReprotectCommand(
     )
     .option(
       '--stack <name>',
-      'orchestration stack whose outputs name the DR rebuild',
+      'orchestration stack whose outputs name the DR rebuild (default: from the config, else this)',
       stackName(),
       'pg-dr-orchestration',
     )
-    .option('--region <region>', 'orchestration region (default: AWS_REGION)', regionName())
+    .option(
+      '--region <region>',
+      "orchestration region (default: AWS_REGION, the profile's, or the config's orchestration region)",
+      regionName(),
+    )
     .option(
       '--resource-prefix <prefix>',
-      "the app's dr.resourcePrefix: names the topology's parameters",
+      "the app's dr.resourcePrefix: names the topology's parameters (default: from the config, else this)",
       resourcePrefix(),
       'pg-dr',
     )
@@ -85,6 +90,11 @@ export function addReprotectCommand(
     )
     .option('--json', 'print one machine-readable JSON result at the end')
     .action(action);
+  const command = program.commands.find((c) => c.name() === 'reprotect');
+  if (command === undefined) return;
+  defaultFromConfig(command, 'stack', FROM_CONFIG.orchestrationStack);
+  defaultFromConfig(command, 'region', FROM_CONFIG.orchestrationRegion);
+  defaultFromConfig(command, 'resourcePrefix', FROM_CONFIG.resourcePrefix);
 }
 
 /** The new replica's identifier: given, or derived from the prefix and the topology's generation. */

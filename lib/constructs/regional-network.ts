@@ -18,6 +18,8 @@ export interface RegionalNetworkProps {
   readonly cidr: string;
   /** Explicit zones: synth never has to look them up in an AWS account. */
   readonly availabilityZones: readonly string[];
+  /** Zones with a Secrets Manager endpoint: every zone, or the first only (cheaper, one zone's fate). */
+  readonly secretsManagerEndpointZones: 'all' | 'first';
 }
 
 /**
@@ -69,7 +71,12 @@ export class RegionalNetwork extends Construct implements DatabaseNetwork {
     // Secrets Manager: Lambdas fetch database credentials; the hosted rotation function rotates them.
     this.vpc.addInterfaceEndpoint('SecretsManagerEndpoint', {
       service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-      subnets: { subnetGroupName: RegionalNetwork.COMPUTE_SUBNETS },
+      subnets: {
+        subnetGroupName: RegionalNetwork.COMPUTE_SUBNETS,
+        ...(props.secretsManagerEndpointZones === 'first'
+          ? { availabilityZones: props.availabilityZones.slice(0, 1) }
+          : {}),
+      },
       securityGroups: [endpointSecurityGroup],
       privateDnsEnabled: true,
       // The security group above already admits this VPC on 443; the default rule would duplicate it.

@@ -48,6 +48,7 @@ export class ReplicaDatabase extends Construct {
     this.securityGroup = shared.securityGroup;
     this.instance = new rds.DatabaseInstanceReadReplica(this, 'Instance', {
       ...shared.props,
+      multiAz: settings.replicaMultiAz,
       sourceDatabaseInstance: props.source,
       // No backupRetention: RDS keeps no automated backups of PostgreSQL read replicas. Promotion must turn
       // them on (PromoteReadReplica's BackupRetentionPeriod); the primary's backups cover the data until then.

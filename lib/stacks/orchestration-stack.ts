@@ -328,7 +328,8 @@ function replicaPlacements(
 ): ReplicaPlacements {
   return {
     account: config.account,
-    multiAz: config.database.multiAz,
+    // Replicas the workflows create are replicas: they follow the replica's setting.
+    multiAz: config.database.replicaMultiAz,
     port: config.database.port,
     maxAllocatedStorageGiB: config.database.maxAllocatedStorageGiB,
     maintenanceWindow: config.database.preferredMaintenanceWindow,

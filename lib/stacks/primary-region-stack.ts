@@ -51,6 +51,7 @@ export class PrimaryRegionStack extends Stack {
       const network = (this.network = new RegionalNetwork(this, 'Network', {
         cidr: config.network.primaryCidr,
         availabilityZones: config.network.primaryAvailabilityZones,
+        secretsManagerEndpointZones: config.network.secretsManagerEndpointZones,
       }));
       this.database = new PrimaryDatabase(this, 'Database', {
         network,

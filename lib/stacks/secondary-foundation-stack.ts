@@ -26,6 +26,7 @@ export class SecondaryFoundationStack extends Stack {
     this.network = new RegionalNetwork(this, 'Network', {
       cidr: config.network.secondaryCidr,
       availabilityZones: config.network.secondaryAvailabilityZones,
+      secretsManagerEndpointZones: config.network.secretsManagerEndpointZones,
     });
     this.dataKey = new RegionalKey(this, 'DataKey', {
       alias: names.keyAlias('secondary'),

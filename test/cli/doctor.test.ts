@@ -13,7 +13,18 @@ import { TEST_CONFIG, testWorld } from '../support/world';
 const CONFIG = testConfig();
 const folder = mkdtempSync(join(tmpdir(), 'dr-doctor-'));
 const CDK_JSON = join(folder, 'cdk.json');
-writeFileSync(CDK_JSON, JSON.stringify({ context: { dr: TEST_CONFIG } }));
+// The app's folder is elsewhere: its migrations folder is given whole (a relative one is the app's).
+writeFileSync(
+  CDK_JSON,
+  JSON.stringify({
+    context: {
+      dr: {
+        ...TEST_CONFIG,
+        migrationsDirectory: join(__dirname, '..', '..', String(TEST_CONFIG.migrationsDirectory)),
+      },
+    },
+  }),
+);
 afterAll(() => {
   rmSync(folder, { recursive: true, force: true });
 });

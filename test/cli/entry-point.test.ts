@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAwsWire, wireEnv, type WireRequest, type WireResponse } from '../support/aws-wire';
@@ -11,9 +11,10 @@ const ROOT = join(__dirname, '..', '..');
 function dr(
   argv: string[],
   env: NodeJS.ProcessEnv,
+  cwd = ROOT,
 ): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'dr.js'), ...argv], { cwd: ROOT, env });
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'dr.js'), ...argv], { cwd, env });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -246,6 +247,111 @@ describe('dr, run through its real entry point (bin/dr.js) against a loopback AW
     }
   });
 
+  it("takes the stack, rule, prefix and region from the app's config, flags and profiles first, before or after the command", async () => {
+    const app = mkdtempSync(join(tmpdir(), 'dr-config-'));
+    const wire = await startAwsWire(respond({ inverted: false }));
+    try {
+      mkdirSync(join(app, 'migrations'));
+      const cdkJson = {
+        app: 'npx tsx bin/app.ts',
+        context: {
+          dr: {
+            account: '111122223333',
+            hostedZoneId: 'Z0EXAMPLE12345',
+            onCall: { email: 'oncall@example.org' },
+            migrationsDirectory: 'migrations',
+            resourcePrefix: 'orders-dr',
+            primaryRegion: 'eu-west-2',
+            secondaryRegion: 'eu-west-1',
+            hostedZoneName: 'example.org',
+            recordName: 'db.example.org',
+          },
+        },
+      };
+      writeFileSync(join(app, 'cdk.json'), JSON.stringify(cdkJson));
+      // From the app's folder, no flag and no region in the shell: everything from its cdk.json.
+      const run = await dr(['status'], wireEnv(wire.url), app);
+      expect({ code: run.code, err: run.err }).toEqual({ code: 0, err: '' });
+      const body = (service: string) =>
+        wire.requests.filter((r) => r.signedService === service).map((r) => r.body);
+      expect(body('cloudformation').join()).toContain('StackName=orders-dr-orchestration');
+      expect(body('events').map((b) => JSON.parse(b) as unknown)).toEqual(
+        expect.arrayContaining([{ Rule: 'orders-dr-weekly-failover-drill' }]),
+      );
+      expect(body('ssm').join()).toContain('/orders-dr/topology/document');
+      expect(
+        new Set(wire.requests.filter((r) => r.signedService !== 'ssm').map((r) => r.signedRegion)),
+      ).toEqual(new Set(['eu-west-1']));
+
+      // Flags win; --config names the file from anywhere, before or after the command.
+      const before = wire.requests.length;
+      const flagged = await dr(
+        ['--config', join(app, 'cdk.json'), 'status', '--stack', 'custom-stack', '--region', 'us-west-2'],
+        wireEnv(wire.url),
+      );
+      expect({ code: flagged.code, err: flagged.err }).toEqual({ code: 0, err: '' });
+      const later = wire.requests.slice(before);
+      expect(later.find((r) => r.signedService === 'cloudformation')?.body).toContain(
+        'StackName=custom-stack',
+      );
+      expect(later.find((r) => r.signedService === 'events')?.body).toContain(
+        'orders-dr-weekly-failover-drill',
+      );
+      expect(new Set(later.filter((r) => r.signedService !== 'ssm').map((r) => r.signedRegion))).toEqual(
+        new Set(['us-west-2']),
+      );
+      const after = await dr(['status', '--config', join(app, 'cdk.json')], wireEnv(wire.url));
+      expect({ code: after.code, err: after.err }).toEqual({ code: 0, err: '' });
+
+      // A config that is there but wrong is a usage error, before any call: a guess could name another deployment.
+      const calls = wire.requests.length;
+      writeFileSync(join(app, 'cdk.json'), JSON.stringify({ context: { dr: { account: 'nope' } } }));
+      const broken = await dr(['status'], wireEnv(wire.url), app);
+      expect(broken.code).toBe(2);
+      expect(broken.err).toContain('dr: --config: cdk.json: Invalid DR configuration');
+      expect(broken.err).toContain('dr.account must be a 12-digit AWS account id');
+      const missing = await dr(['status', '--config', join(app, 'nothing.json')], wireEnv(wire.url));
+      expect(missing.code).toBe(2);
+      expect(missing.err).toContain('--config: cannot read');
+      expect(wire.requests).toHaveLength(calls);
+    } finally {
+      await wire.close();
+      rmSync(app, { recursive: true, force: true });
+    }
+  });
+
+  it('dr <command> --profile works after the command as before it', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'dr-profile-after-'));
+    const wire = await startAwsWire(respond({ inverted: false }));
+    try {
+      writeFileSync(join(home, 'config'), '[profile ops]\nregion = ap-southeast-2\n');
+      writeFileSync(
+        join(home, 'credentials'),
+        '[ops]\naws_access_key_id = AKIAAFTERTEST\naws_secret_access_key = s\n',
+      );
+      const env = {
+        PATH: process.env.PATH ?? '',
+        HOME: home,
+        AWS_ENDPOINT_URL: wire.url,
+        AWS_CONFIG_FILE: join(home, 'config'),
+        AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
+        AWS_EC2_METADATA_DISABLED: 'true',
+      };
+      const run = await dr(['status', '--stack', 'custom-stack', '--profile', 'ops'], env, home);
+      expect({ code: run.code, err: run.err }).toEqual({ code: 0, err: '' });
+      expect(new Set(wire.requests.map((r) => r.accessKeyId))).toEqual(new Set(['AKIAAFTERTEST']));
+      expect(
+        new Set(wire.requests.filter((r) => r.signedService !== 'ssm').map((r) => r.signedRegion)),
+      ).toEqual(new Set(['ap-southeast-2']));
+      const bad = await dr(['hold', '--profile', '$(whoami)'], env, home);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toContain('must be an AWS profile name');
+    } finally {
+      await wire.close();
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   it('dr --version prints the version and exits 0', async () => {
     const run = await dr(['--version'], { PATH: process.env.PATH ?? '' });
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -267,16 +373,17 @@ describe('dr, run through its real entry point (bin/dr.js) against a loopback AW
       AWS_EC2_METADATA_DISABLED: 'true',
     };
     try {
-      const noRegion = await dr(['status'], bare);
+      // Run outside the app's folder: its cdk.json would give the orchestration region.
+      const noRegion = await dr(['status'], bare, home);
       expect(noRegion.code).toBe(3);
       expect(noRegion.err).toContain('dr: no AWS region: pass --region <region>');
       // Only what dr says: not the SDK's notice about the Node versions of its future releases.
       expect(noRegion.err).not.toMatch(/NodeVersionSupportWarning|AWS SDK for JavaScript/);
-      const noCredentials = await dr(['status', '--region', 'eu-west-1'], bare);
+      const noCredentials = await dr(['status', '--region', 'eu-west-1'], bare, home);
       expect(noCredentials.code).toBe(3);
       expect(noCredentials.err).toContain('dr: no AWS credentials: set AWS_PROFILE');
       // The machine-readable form says the same, with its own code.
-      const json = await dr(['status', '--json'], bare);
+      const json = await dr(['status', '--json'], bare, home);
       expect(JSON.parse(json.out)).toMatchObject({ ok: false, error: { code: 'aws-setup' } });
     } finally {
       rmSync(home, { recursive: true, force: true });
