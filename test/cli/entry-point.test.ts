@@ -352,6 +352,34 @@ describe('dr, run through its real entry point (bin/dr.js) against a loopback AW
     }
   });
 
+  it('ends every argument error with exit 2, naming the option, before any AWS call', async () => {
+    const wire = await startAwsWire(respond({ inverted: false }));
+    try {
+      const cases: [string[], string][] = [
+        [['status', '--region', 'moon-1'], '--region'],
+        [['drill', '--poll-interval', '-5'], '--poll-interval'],
+        [['hold', '--stack'], "option '--stack <name>' argument missing"],
+        [['failover', '--stack', 'a b'], '--stack'],
+        [['reprotect', '--resource-prefix', 'X'], '--resource-prefix'],
+        [['status', '--limit', 'ten'], '--limit'],
+        [['migrate', '--region', 'us-east-1'], "required option '--blue-db-secret <arn|name>' not specified"],
+        [['status', '--no-such-flag'], "unknown option '--no-such-flag'"],
+      ];
+      const runs = await Promise.all(cases.map(([argv]) => dr(argv, wireEnv(wire.url))));
+      runs.forEach((run, i) => {
+        const [argv, says] = cases[i] ?? [[], ''];
+        expect({ argv, code: run.code, names: run.err.includes(says) }).toEqual({
+          argv,
+          code: 2,
+          names: true,
+        });
+      });
+      expect(wire.requests).toEqual([]);
+    } finally {
+      await wire.close();
+    }
+  });
+
   it('dr --version prints the version and exits 0', async () => {
     const run = await dr(['--version'], { PATH: process.env.PATH ?? '' });
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
