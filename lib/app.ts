@@ -94,7 +94,7 @@ export function buildDrApp(app: App, config: DrConfig): DrStacks {
       'PostgreSQL DR: recovery tooling (blue-green migration, failover drill, DR dashboard) in the orchestration region',
     config,
     network: toolingNetwork,
-    secretKeys: [inPrimary ? primary.dataKey.key : secondaryFoundation.dataKey.key],
+    secretKeys: inPrimary ? [primary.dataKey.key] : secondaryFoundation.secretKeys,
     onCallTopic: topicIn(config.orchestrationRegion),
     replica: secondary.replica,
     primary: primary.database,

@@ -84,6 +84,14 @@ const httpsUrl = z
   .refine((u) => u.startsWith('https://'), { error: 'must be an https:// URL' })
   .refine((u) => !/^https:\/\/[^/]*@/.test(u), { error: 'must not embed credentials (user:password@)' });
 
+/** A KMS key ARN: a single-Region key id, or a multi-Region one (`mrk-…`). */
+const kmsKeyArn = z
+  .string()
+  .regex(/^arn:aws:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:key\/([0-9a-f-]{36}|mrk-[0-9a-f]{32})$/, {
+    error:
+      'must be a KMS key ARN such as arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+  });
+
 /**
  * An existing RDS PostgreSQL instance the DR is built around, instead of one the app creates (the primary
  * region stack references it and never replaces it). docs/adoption.md says what the template changes.
@@ -101,18 +109,20 @@ const adoptPrimarySchema = z.strictObject({
   subnetGroupName: z.string().regex(/^[A-Za-z0-9 ._-]{1,255}$/, {
     error: 'must be a DB subnet group name (letters, digits, spaces, periods, underscores, hyphens)',
   }),
-  /** The parameter group it uses today: the stack attaches its own, and gives this one back when deleted. */
+  /**
+   * `copy`: the stack copies the instance's parameter group, sets the DR parameters in the copy and associates
+   * it (no reboot; deleting the stack gives this group back). `unchanged`: the group stays as it is, and its
+   * owner sets `rds.force_ssl` and `rds.logical_replication` to 1 in it (dr doctor checks).
+   */
+  parameterGroup: oneOf(['copy', 'unchanged'] as const),
+  /** The parameter group it uses today: copied (or left) as `parameterGroup` says. */
   parameterGroupBeforeAdoption: z.string().regex(/^[A-Za-z][A-Za-z0-9.-]{0,254}$/, {
     error: 'must be a DB parameter group name, such as default.postgres17',
   }),
   /** The KMS key of database.secretName when it is a customer managed key (leave out for aws/secretsmanager). */
-  secretKeyArn: z
-    .string()
-    .regex(/^arn:aws:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:key\/[0-9a-f-]{36}$/, {
-      error:
-        'must be a KMS key ARN such as arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
-    })
-    .optional(),
+  secretKeyArn: kmsKeyArn.optional(),
+  /** The same for the secret's replica in the secondary region. */
+  secretReplicaKeyArn: kmsKeyArn.optional(),
   vpc: z.strictObject({
     vpcId: ec2Id('a VPC', 'vpc'),
     /** The VPC's IPv4 range (its primary CIDR block): peered with network.secondaryCidr. */
@@ -164,7 +174,10 @@ const applicationAccessSchema = z.strictObject({
         }),
       { error: 'must be a list of { cidr, vpcPeeringConnectionId | transitGatewayId }' },
     )
-    .max(20),
+    .max(20)
+    .refine((routes) => new Set(routes.map((r) => r.cidr)).size === routes.length, {
+      error: 'must name each range once (a route table holds one route per range)',
+    }),
 });
 
 const identifier = z.string().regex(RDS_INSTANCE_IDENTIFIER, {
@@ -482,6 +495,7 @@ export const drConfigSchema = z
 
 /** What the address-range checks read of the parsed config. */
 interface NetworkChecked {
+  account: string;
   primaryRegion: string;
   secondaryRegion: string;
   orchestrationRegion?: string | undefined;
@@ -517,6 +531,20 @@ function networkIssues(c: NetworkChecked): { path: string[]; message: string }[]
         path: ['adoptPrimary', 'endpointAddress'],
         message: `must be the endpoint of database.primaryInstanceIdentifier ${c.database.primaryInstanceIdentifier} in ${c.primaryRegion} (…${home})`,
       });
+    for (const [key, region] of [
+      ['secretKeyArn', c.primaryRegion],
+      ['secretReplicaKeyArn', c.secondaryRegion],
+    ] as const) {
+      const arn = adopt[key];
+      if (arn !== undefined && !arn.startsWith(`arn:aws:kms:${region}:${c.account}:`))
+        issues.push({
+          path: ['adoptPrimary', key],
+          message: `must be a key of account ${c.account} in ${region}, where that secret is read`,
+        });
+    }
+    const subnetIds = adopt.vpc.subnets.map((s) => s.subnetId);
+    if (new Set(subnetIds).size !== subnetIds.length)
+      issues.push({ path: ['adoptPrimary', 'vpc', 'subnets'], message: 'must name each subnet once' });
     adopt.vpc.subnets.forEach((subnet, index) => {
       if (subnet.availabilityZone.slice(0, -1) !== c.primaryRegion)
         issues.push({

@@ -38,6 +38,8 @@ export function drNames(config: DrConfig) {
       functionName: `${p}-${role}-health-probe`,
     })),
     topologySyncFunction: `${p}-topology-sync`,
+    /** The master secret's hosted rotation function (created primary only). */
+    rotationFunction: `${p}-master-secret-rotation`,
     drillSchedule: `${p}-weekly-failover-drill`,
     dashboard: `${p}-disaster-recovery`,
     alarms: {

@@ -49,7 +49,9 @@ export const REPLICA_EXPECTED_METRIC = 'ReplicaExpected';
 /**
  * What the topology sync publishes about the storage of the databases the topology names
  * (lambdas/topology-sync/storage.ts), under `Database=writer` or `Database=replica`: RDS's FreeStorageSpace of
- * each, and the writer's OldestReplicationSlotLag (the WAL its most-behind replication slot keeps on disk).
+ * each, and of the writer its OldestReplicationSlotLag (the WAL its most-behind replication slot keeps) and
+ * TransactionLogsDiskUsage (all the WAL on its disk, which a slot nobody reads makes grow).
  */
 export const FREE_STORAGE_METRIC = 'FreeStorageSpace';
 export const SLOT_WAL_METRIC = 'OldestReplicationSlotLag';
+export const WAL_DISK_METRIC = 'TransactionLogsDiskUsage';

@@ -102,7 +102,8 @@ export interface TopologySyncResult {
  * Every minute: points each health probe at what the topology says it watches, then keeps the records on it
  * (the health-checked writer, SECONDARY, the drill record: records.ts), and relays the lag of the replica it
  * names (replica-lag.ts) and the storage of the writer and replica (storage.ts). Fails (so the function's Errors alarm
- * pages) when a probe could not be read or changed, after syncing the others and the records all the same.
+ * pages) when a probe could not be read or changed, or the storage not relayed, after syncing the others and
+ * the records all the same.
  */
 export async function handler(): Promise<TopologySyncResult> {
   return runStep(instrumentation, async () => {
@@ -174,6 +175,16 @@ export async function handler(): Promise<TopologySyncResult> {
         'ProbeSyncFailed',
         failed
           .map((r) => `${r.role} probe ${r.functionName} in ${r.region}: ${r.error ?? 'failed'}`)
+          .join('; '),
+      );
+    // Storage not relayed leaves its alarms with no data, which they do not count: fail, so the sync's own
+    // alarm pages instead of a quiet free-storage alarm (the lag alarm counts a missing lag as over by itself).
+    const unread = storage.members.filter((m) => m.error !== undefined);
+    if (unread.length > 0)
+      throw new StepError(
+        'RelayFailed',
+        unread
+          .map((m) => `storage of the ${m.role} ${m.instanceIdentifier} not read: ${m.error ?? 'failed'}`)
           .join('; '),
       );
     return { probes, records, replicaLag, storage };

@@ -12,7 +12,12 @@ import {
   type MetricDatum,
 } from '@aws-sdk/client-cloudwatch';
 import { DATABASE_DIMENSION } from '../health-probe/metric';
-import { FREE_STORAGE_METRIC, METRICS_NAMESPACE, SLOT_WAL_METRIC } from '../shared/metric-names';
+import {
+  FREE_STORAGE_METRIC,
+  METRICS_NAMESPACE,
+  SLOT_WAL_METRIC,
+  WAL_DISK_METRIC,
+} from '../shared/metric-names';
 import type { Topology } from '../shared/topology';
 
 /** How far back each run reads (RDS publishes every minute; a late datapoint is still relayed). */
@@ -23,6 +28,7 @@ const RELAYED = {
   writer: [
     { name: FREE_STORAGE_METRIC, stat: 'Minimum' },
     { name: SLOT_WAL_METRIC, stat: 'Maximum' },
+    { name: WAL_DISK_METRIC, stat: 'Maximum' },
   ],
   replica: [{ name: FREE_STORAGE_METRIC, stat: 'Minimum' }],
 } as const;
@@ -103,7 +109,7 @@ export async function relayStorage(
     }),
   );
   const all = read.flatMap((r) => r.data);
-  // PutMetricData takes at most 1,000 datapoints a call: 5 minutes × 3 series is far below.
+  // PutMetricData takes at most 1,000 datapoints a call: 5 minutes × 4 series is far below.
   if (all.length > 0)
     await deps.local.send(new PutMetricDataCommand({ Namespace: METRICS_NAMESPACE, MetricData: all }));
   return {

@@ -35,8 +35,9 @@ export const FROM_CONFIG = {
   orchestrationRegion: (c: DrConfig) => c.orchestrationRegion,
 } as const;
 
-/** The option attribute the region derivation applies to: only when nothing in the shell names a region. */
+/** The region option: the config's orchestration region goes with the config's stack names. */
 const REGION = 'region';
+const STACK = 'stack';
 
 /**
  * The config to take defaults from: the file given, or `./cdk.json` when it holds a `dr` context, or none.
@@ -78,27 +79,18 @@ export function parseAppConfig(raw: unknown, path: string): DrConfig {
 
 /**
  * Sets each option of `command` that the command line left at its built-in default (or unset) to what the
- * config derives, reading the config only when one such option exists. The region is derived only when the
- * shell names none either (`AWS_REGION`, or a profile, whose own region the SDK reads).
+ * config derives, reading the config only when one such option exists. The region goes with the stack: the
+ * config's orchestration region is where the config's stacks are, whatever `AWS_REGION` or a profile says,
+ * unless `--region` is given, or `--stack` names a stack of its own (then the shell's region applies).
  */
-export function applyConfigDefaults(
-  command: Command,
-  config: () => DrConfig | undefined,
-  env: Readonly<Record<string, string | undefined>>,
-  profileGiven: boolean,
-): void {
+export function applyConfigDefaults(command: Command, config: () => DrConfig | undefined): void {
   const own = derived.get(command);
   if (own === undefined) return;
   const open = [...own].filter(([attribute]) => {
     const source = command.getOptionValueSource(attribute);
     if (source !== undefined && source !== 'default') return false;
     if (attribute !== REGION) return true;
-    return (
-      command.getOptionValue(REGION) === undefined &&
-      env.AWS_REGION === undefined &&
-      env.AWS_PROFILE === undefined &&
-      !profileGiven
-    );
+    return command.getOptionValue(REGION) === undefined && command.getOptionValueSource(STACK) !== 'cli';
   });
   if (open.length === 0) return;
   const found = config();

@@ -72,7 +72,7 @@ const located = (command: Command): Command => {
     )
     .option(
       '--region <region>',
-      "orchestration region (default: AWS_REGION, the profile's, or the config's orchestration region)",
+      "orchestration region (default: the config's, unless --stack is given; else AWS_REGION or the profile's)",
       regionName(),
     );
   defaultFromConfig(command, 'stack', FROM_CONFIG.orchestrationStack);

@@ -129,7 +129,7 @@ export function addMigrateCommand(
     )
     .option(
       '--region <region>',
-      "orchestration region (default: AWS_REGION, the profile's, or the config's orchestration region)",
+      "orchestration region (default: the config's, unless --stack is given; else AWS_REGION or the profile's)",
       regionName(),
     )
     .option(

@@ -325,7 +325,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const configFile = ownConfig ?? top.config;
     if (command.name() === 'doctor' && ownConfig === undefined && top.config !== undefined)
       command.setOptionValueWithSource('config', top.config, 'cli');
-    applyConfigDefaults(command, () => findConfig(configFile), io.env, profile !== undefined);
+    applyConfigDefaults(command, () => findConfig(configFile));
   });
   try {
     await program.parseAsync([...argv], { from: 'user' });

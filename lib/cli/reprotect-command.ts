@@ -74,7 +74,7 @@ export function addReprotectCommand(
     )
     .option(
       '--region <region>',
-      "orchestration region (default: AWS_REGION, the profile's, or the config's orchestration region)",
+      "orchestration region (default: the config's, unless --stack is given; else AWS_REGION or the profile's)",
       regionName(),
     )
     .option(

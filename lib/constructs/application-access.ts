@@ -35,9 +35,11 @@ export class ApplicationAccess extends Construct {
         ec2.Port.tcp(port),
         `Application tier ${groupId}`,
       );
-    access.routes.forEach((route, r) => {
+    for (const route of access.routes) {
+      // Named by the range, not its place in the list: removing one route leaves the others' resources alone.
+      const range = route.cidr.replace('/', '-');
       [...new Set(props.routeTableIds)].forEach((routeTableId, t) => {
-        new ec2.CfnRoute(this, `Route${r}Table${t}`, {
+        new ec2.CfnRoute(this, `Route${range}Table${t}`, {
           routeTableId,
           destinationCidrBlock: route.cidr,
           ...(route.vpcPeeringConnectionId === undefined
@@ -45,6 +47,6 @@ export class ApplicationAccess extends Construct {
             : { vpcPeeringConnectionId: route.vpcPeeringConnectionId }),
         });
       });
-    });
+    }
   }
 }

@@ -28,6 +28,8 @@ export interface PrimaryDatabaseProps {
   readonly peerCidr: string;
   /** Set when this is the orchestration region: its recovery tooling is admitted. */
   readonly toolingSecurityGroup?: ec2.ISecurityGroup;
+  /** Physical name of the hosted rotation function: its errors alarm watches it by name. */
+  readonly rotationFunctionName: string;
 }
 
 /** The production writer: encrypted, TLS-only, Multi-AZ, deletion-protected, with a rotated master secret. */
@@ -101,6 +103,7 @@ export class PrimaryDatabase extends Construct implements PrimaryWriter {
     );
     secret.addRotationSchedule('Rotation', {
       hostedRotation: secretsmanager.HostedRotation.postgreSqlSingleUser({
+        functionName: props.rotationFunctionName,
         vpc: network.vpc,
         vpcSubnets: network.computeSubnets,
         securityGroups: [rotationSecurityGroup],

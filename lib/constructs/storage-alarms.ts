@@ -3,7 +3,12 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DATABASE_DIMENSION } from '../../lambdas/health-probe/metric';
-import { FREE_STORAGE_METRIC, METRICS_NAMESPACE, SLOT_WAL_METRIC } from '../../lambdas/shared/metric-names';
+import {
+  FREE_STORAGE_METRIC,
+  METRICS_NAMESPACE,
+  SLOT_WAL_METRIC,
+  WAL_DISK_METRIC,
+} from '../../lambdas/shared/metric-names';
 import { PagingAlarm } from './paging-alarm';
 
 const GIB = 1024 ** 3;
@@ -47,7 +52,17 @@ export class StorageAlarms extends Construct {
     const { topic, alarmNames } = props;
     this.writerFreeStorage = roleMetric(FREE_STORAGE_METRIC, 'writer', cloudwatch.Stats.MINIMUM);
     this.replicaFreeStorage = roleMetric(FREE_STORAGE_METRIC, 'replica', cloudwatch.Stats.MINIMUM);
-    this.slotWal = roleMetric(SLOT_WAL_METRIC, 'writer', cloudwatch.Stats.MAXIMUM);
+    // The larger of what the most-behind slot keeps and all the WAL on disk: either grows without bound
+    // behind a slot nobody reads.
+    this.slotWal = new cloudwatch.MathExpression({
+      expression: 'MAX([slot, disk])',
+      usingMetrics: {
+        slot: roleMetric(SLOT_WAL_METRIC, 'writer', cloudwatch.Stats.MAXIMUM),
+        disk: roleMetric(WAL_DISK_METRIC, 'writer', cloudwatch.Stats.MAXIMUM),
+      },
+      period: Duration.minutes(1),
+      label: "WAL kept on the writer's disk (bytes)",
+    });
     const common = {
       topic,
       evaluationPeriods: 5,
@@ -82,7 +97,7 @@ export class StorageAlarms extends Construct {
       ...common,
       alarmName: alarmNames.replicationSlotWalHigh,
       alarmDescription:
-        `A replication slot on the writer has kept more than ${props.replicationSlotWalHighGiB} GiB of WAL for 5 ` +
+        `The writer has kept more than ${props.replicationSlotWalHighGiB} GiB of WAL (behind its most-behind slot, or on its disk) for 5 ` +
         'minutes: a slot nobody reads (a stopped blue-green cutover, a deleted replica) keeps WAL until the disk ' +
         'is full. First: SELECT slot_name, slot_type, active, pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), ' +
         'restart_lsn)) FROM pg_replication_slots on the writer. Runbook: docs/runbooks.md, Replication slot WAL high.',

@@ -59,9 +59,17 @@ export class PrimaryRegionStack extends Stack {
         settings: config.database,
         secretReplica: { region: config.secondaryRegion, key: secondary.dataKey.key },
         peerCidr: config.network.secondaryCidr,
+        rotationFunctionName: names.rotationFunction,
         ...(config.orchestrationRegion === config.primaryRegion
           ? { toolingSecurityGroup: network.recoveryToolingSecurityGroup }
           : {}),
+      });
+      // The master secret rotates in this region, its primary, by the hosted function the stack names.
+      new RotationFailureAlarm(this, 'SecretRotation', {
+        topic: props.onCallTopic,
+        alarmName: names.alarms.secretRotationFailing,
+        secretName: config.database.secretName,
+        rotationFunctionName: names.rotationFunction,
       });
     } else {
       this.network = new AdoptedNetwork(this, 'AdoptedNetwork', adopt.vpc);
@@ -108,12 +116,6 @@ export class PrimaryRegionStack extends Stack {
       sourceBucketName: names.backupBucket(config.primaryRegion),
       destinationBucketName: names.backupBucket(config.secondaryRegion),
       ruleId: BACKUP_REPLICATION_RULE_ID,
-    });
-    // The master secret rotates in this region (its primary); an adopted primary's secret too, if it rotates.
-    new RotationFailureAlarm(this, 'SecretRotation', {
-      topic: props.onCallTopic,
-      alarmName: names.alarms.secretRotationFailing,
-      secretName: config.database.secretName,
     });
     this.probe = new HealthProbe(this, 'HealthProbe', {
       network: this.network,

@@ -1,4 +1,5 @@
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import type { DrConfig } from '../config';
 import { BackupBucket } from '../constructs/backup-bucket';
@@ -18,6 +19,11 @@ export class SecondaryFoundationStack extends Stack {
   readonly network: RegionalNetwork;
   readonly dataKey: RegionalKey;
   readonly backups: BackupBucket;
+  /**
+   * Keys of the secrets read in this region: the data key, and an adopted primary's customer managed key of
+   * its secret's replica here (`adoptPrimary.secretReplicaKeyArn`).
+   */
+  readonly secretKeys: readonly kms.IKey[];
 
   constructor(scope: Construct, id: string, props: SecondaryFoundationStackProps) {
     super(scope, id, props);
@@ -32,6 +38,11 @@ export class SecondaryFoundationStack extends Stack {
       alias: names.keyAlias('secondary'),
       description: 'Encrypts the DR read replica, the secret replica and replicated backups',
     });
+    const adoptedKey = config.adoptPrimary?.secretReplicaKeyArn;
+    this.secretKeys = [
+      this.dataKey.key,
+      ...(adoptedKey === undefined ? [] : [kms.Key.fromKeyArn(this, 'AdoptedSecretReplicaKey', adoptedKey)]),
+    ];
     this.backups = new BackupBucket(this, 'Backups', {
       bucketName: names.backupBucket(config.secondaryRegion),
       key: this.dataKey.key,

@@ -64,7 +64,7 @@ export class SecondaryRegionStack extends Stack {
       databaseName: config.database.databaseName,
       secretName: config.database.secretName,
       secretNamePrefix: config.blueGreen.secretNamePrefix,
-      secretKeys: [foundation.dataKey.key],
+      secretKeys: foundation.secretKeys,
       settings: config.healthCheck,
       evaluationPeriods: config.healthCheck.alarmEvaluationPeriods,
       alarmNames: {
@@ -92,7 +92,7 @@ export class SecondaryRegionStack extends Stack {
       databaseName: config.database.databaseName,
       secretName: config.database.secretName,
       secretNamePrefix: config.blueGreen.secretNamePrefix,
-      secretKeys: [foundation.dataKey.key],
+      secretKeys: foundation.secretKeys,
       settings: config.healthCheck,
       evaluationPeriods: config.healthCheck.remoteAlarmEvaluationPeriods,
       alarmNames: {

@@ -247,7 +247,7 @@ describe('dr, run through its real entry point (bin/dr.js) against a loopback AW
     }
   });
 
-  it("takes the stack, rule, prefix and region from the app's config, flags and profiles first, before or after the command", async () => {
+  it("takes the stack, rule, prefix and region from the app's config, flags first, --config before or after the command", async () => {
     const app = mkdtempSync(join(tmpdir(), 'dr-config-'));
     const wire = await startAwsWire(respond({ inverted: false }));
     try {
@@ -269,8 +269,9 @@ describe('dr, run through its real entry point (bin/dr.js) against a loopback AW
         },
       };
       writeFileSync(join(app, 'cdk.json'), JSON.stringify(cdkJson));
-      // From the app's folder, no flag and no region in the shell: everything from its cdk.json.
-      const run = await dr(['status'], wireEnv(wire.url), app);
+      // From the app's folder, no flag: everything from its cdk.json, the region too (the config's stacks are
+      // there, whatever region the shell has).
+      const run = await dr(['status'], wireEnv(wire.url, { AWS_REGION: 'ap-south-1' }), app);
       expect({ code: run.code, err: run.err }).toEqual({ code: 0, err: '' });
       const body = (service: string) =>
         wire.requests.filter((r) => r.signedService === service).map((r) => r.body);

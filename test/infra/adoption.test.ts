@@ -25,7 +25,8 @@ const ADOPTED = {
     endpointAddress: ENDPOINT,
     securityGroupId: SG,
     subnetGroupName: 'orders-db-subnets',
-    parameterGroupBeforeAdoption: 'default.postgres17',
+    parameterGroup: 'copy',
+    parameterGroupBeforeAdoption: 'orders-postgres17',
     vpc: {
       vpcId: 'vpc-0123456789abcdef0',
       cidr: '172.31.0.0/16',
@@ -53,7 +54,7 @@ const propsOf = (t: Template, type: string) =>
 
 /** A CloudFormation value with its tokens flattened to text (Fn::Join parts, Refs as {Ref:…}). */
 function text(value: unknown): string {
-  return JSON.stringify(value);
+  return value === undefined ? '' : JSON.stringify(value);
 }
 
 describe('adopting an existing primary (adoptPrimary)', () => {
@@ -70,46 +71,121 @@ describe('adopting an existing primary (adoptPrimary)', () => {
       'AWS::SecretsManager::RotationSchedule',
     ])
       primary.resourceCountIs(type, 0);
-    // Nothing in the template names the instance as a resource it owns: it appears only in the calls below.
-    expect(Object.values(resourcesOf(primary, 'AWS::RDS::DBParameterGroup'))).toHaveLength(1);
   });
 
-  it('associates the DR parameter group without applying queued changes or rebooting, and gives the old one back on delete', () => {
-    const [group] = Object.values(resourcesOf(primary, 'AWS::RDS::DBParameterGroup'));
+  /** The deploy-time RDS calls of the primary stack, by construct id, with their create, update and delete. */
+  const calls = (t: Template) =>
+    Object.entries(resourcesOf(t, 'Custom::AWS')).map(([id, r]) => ({
+      id,
+      create: text(r.Properties?.Create),
+      update: text(r.Properties?.Update),
+      remove: text(r.Properties?.Delete),
+    }));
+  /** `"Key":"value"` as it appears inside a call's JSON text (itself a JSON string in the template). */
+  const pair = (key: string, value: string | boolean) =>
+    JSON.stringify(JSON.stringify({ [key]: value }).slice(1, -1)).slice(1, -1);
+
+  it("copies the instance's own parameter group, sets the DR parameters in it for the next reboot, and associates it without applying queued changes", () => {
+    // No group of the stack's own: the copy keeps every setting the owner made.
+    primary.resourceCountIs('AWS::RDS::DBParameterGroup', 0);
+    const find = (part: string) => calls(primary).find((c) => c.id.includes(part));
+    const copy = find('ParameterGroupCopy');
+    const values = find('ParameterGroupDrValues');
+    const association = find('ParameterGroupAssociation');
+    expect(copy?.create).toContain('copyDBParameterGroup');
+    expect(copy?.create).toContain(pair('SourceDBParameterGroupIdentifier', 'orders-postgres17'));
+    expect(copy?.create).toContain(pair('TargetDBParameterGroupIdentifier', 'orders-prod-dr-parameters'));
+    expect(copy?.remove).toContain('deleteDBParameterGroup');
+    expect(values?.create).toContain('modifyDBParameterGroup');
+    for (const name of ['rds.force_ssl', 'rds.logical_replication']) {
+      expect(values?.create).toContain(pair('ParameterName', name));
+    }
+    expect(values?.create).toContain(pair('ApplyMethod', 'pending-reboot'));
+    expect(values?.create).not.toContain('immediate');
+    expect(association?.create).toContain('modifyDBInstance');
+    expect(association?.create).toContain(pair('DBParameterGroupName', 'orders-prod-dr-parameters'));
+    expect(association?.create).toContain(pair('ApplyImmediately', false));
+    expect(association?.update).toBe(association?.create);
+    // Deleting the stack gives the old group back, the same way; a retired or deleted instance does not wedge it.
+    expect(association?.remove).toContain(pair('DBParameterGroupName', 'orders-postgres17'));
+    expect(association?.remove).toContain(pair('ApplyImmediately', false));
+    expect(association?.remove).toContain('DBInstanceNotFound');
+    for (const call of calls(primary))
+      for (const body of [call.create, call.update, call.remove]) {
+        expect(body).not.toMatch(/rebootDBInstance/i);
+        expect(body).not.toContain(pair('ApplyImmediately', true));
+      }
+    // The association runs after the DR values are set, and the values after the copy.
+    const resources = primary.toJSON().Resources as Record<string, { Type: string; DependsOn?: string[] }>;
+    const idOf = (part: string) =>
+      Object.keys(resources).find((k) => k.includes(part) && resources[k]?.Type === 'Custom::AWS') ?? '';
+    expect(resources[idOf('ParameterGroupAssociation')]?.DependsOn).toEqual(
+      expect.arrayContaining([idOf('ParameterGroupDrValues')]),
+    );
+    expect(resources[idOf('ParameterGroupDrValues')]?.DependsOn).toEqual(
+      expect.arrayContaining([idOf('ParameterGroupCopy')]),
+    );
+  });
+
+  it('with a default parameter group, makes a group of the family with the DR parameters (a default group holds only defaults)', () => {
+    const { stacks: fromDefault } = synthApp({
+      ...ADOPTED,
+      adoptPrimary: { ...ADOPTED.adoptPrimary, parameterGroupBeforeAdoption: 'default.postgres17' },
+    });
+    const t = Template.fromStack(fromDefault.primary);
+    const [group] = Object.values(resourcesOf(t, 'AWS::RDS::DBParameterGroup'));
     expect(group?.Properties?.Parameters).toMatchObject({
       'rds.force_ssl': '1',
       'rds.logical_replication': '1',
     });
-    // Retained: the instance may still use it when the stack goes (deleting it would fail, or strand the instance).
+    expect(group?.Properties?.Family).toBe('postgres17');
+    // Retained: the instance may still use it when the stack goes.
     expect(group?.DeletionPolicy).toBe('Retain');
-    const [call] = propsOf(primary, 'Custom::AWS');
-    const create = text(call?.Create);
-    expect(create).toContain('modifyDBInstance');
-    expect(create).toContain('\\"ApplyImmediately\\":false');
-    expect(create).toContain('\\"DBInstanceIdentifier\\":\\"orders-prod\\"');
-    expect(text(call?.Update)).toBe(create);
-    const remove = text(call?.Delete);
-    expect(remove).toContain('\\"DBParameterGroupName\\":\\"default.postgres17\\"');
-    expect(remove).toContain('\\"ApplyImmediately\\":false');
-    for (const body of [create, remove]) {
-      expect(body).not.toMatch(/reboot/i);
-      expect(body).not.toContain('ApplyImmediately\\":true');
-    }
+    expect(calls(t).some((c) => c.create.includes('copyDBParameterGroup'))).toBe(false);
+    expect(calls(t).find((c) => c.id.includes('ParameterGroupAssociation'))?.remove).toContain(
+      'default.postgres17',
+    );
   });
 
-  it('lets the deploy-time call modify only that instance, with only its two parameter groups', () => {
+  it('with parameterGroup unchanged, changes nothing of the instance: no group, no call', () => {
+    const { stacks: unchanged } = synthApp({
+      ...ADOPTED,
+      adoptPrimary: { ...ADOPTED.adoptPrimary, parameterGroup: 'unchanged' },
+    });
+    const t = Template.fromStack(unchanged.primary);
+    t.resourceCountIs('AWS::RDS::DBParameterGroup', 0);
+    expect(calls(t)).toEqual([]);
+    expect(unchanged.primary.database.parameterGroupName).toBe('orders-postgres17');
+  });
+
+  it('lets the deploy-time calls touch only that instance, its own group and the copy', () => {
     const statements = propsOf(primary, 'AWS::IAM::Policy').flatMap(
       (p) =>
         (p.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement,
     );
     const rds = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('rds:')));
-    expect(rds).toHaveLength(1);
-    expect([rds[0]?.Action].flat()).toEqual(['rds:ModifyDBInstance']);
-    const resources = [rds[0]?.Resource].flat().map(text);
-    expect(resources).toHaveLength(3);
-    expect(resources.some((r) => r.includes(':db:orders-prod'))).toBe(true);
-    expect(resources.some((r) => r.includes(':pg:default.postgres17'))).toBe(true);
-    expect(resources.every((r) => !r.includes('*'))).toBe(true);
+    const grants = new Map(
+      rds.flatMap((s) => [s.Action].flat().map((action) => [action, [s.Resource].flat().map(text)] as const)),
+    );
+    expect([...grants.keys()].sort()).toEqual([
+      'rds:CopyDBParameterGroup',
+      'rds:DeleteDBParameterGroup',
+      'rds:ModifyDBInstance',
+      'rds:ModifyDBParameterGroup',
+    ]);
+    const names = (action: string) =>
+      (grants.get(action) ?? []).map((arn) => /:(db|pg):([^"]+)"/.exec(arn)?.slice(1).join(':')).sort();
+    expect(names('rds:CopyDBParameterGroup')).toEqual([
+      'pg:orders-postgres17',
+      'pg:orders-prod-dr-parameters',
+    ]);
+    expect(names('rds:DeleteDBParameterGroup')).toEqual(['pg:orders-prod-dr-parameters']);
+    expect(names('rds:ModifyDBParameterGroup')).toEqual(['pg:orders-prod-dr-parameters']);
+    expect(names('rds:ModifyDBInstance')).toEqual([
+      'db:orders-prod',
+      'pg:orders-postgres17',
+      'pg:orders-prod-dr-parameters',
+    ]);
   });
 
   it("admits the DR region's range and the probe on the instance's own security group", () => {
@@ -174,6 +250,27 @@ describe('adopting an existing primary (adoptPrimary)', () => {
     acknowledgeNistAppDecisions(app);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
     expect(() => app.synth()).not.toThrow();
+  });
+
+  it("lets the readers of the secret decrypt it with the owner's keys, multi-Region ones too, in each region", () => {
+    const primaryKey = 'arn:aws:kms:us-west-2:111122223333:key/mrk-0123456789abcdef0123456789abcdef';
+    const replicaKey = 'arn:aws:kms:us-east-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef';
+    const { stacks: keyed } = synthApp({
+      ...ADOPTED,
+      adoptPrimary: { ...ADOPTED.adoptPrimary, secretKeyArn: primaryKey, secretReplicaKeyArn: replicaKey },
+    });
+    const decryptable = (stack: Parameters<typeof Template.fromStack>[0]) =>
+      propsOf(Template.fromStack(stack), 'AWS::IAM::Policy')
+        .flatMap(
+          (p) => (p.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] }).Statement,
+        )
+        .filter((st) => [st.Action].flat().includes('kms:Decrypt'))
+        .flatMap((st) => [st.Resource].flat().map(text));
+    expect(decryptable(keyed.primary).some((r) => r.includes(primaryKey))).toBe(true);
+    expect(decryptable(keyed.secondary).filter((r) => r.includes(replicaKey)).length).toBeGreaterThanOrEqual(
+      2,
+    );
+    expect(decryptable(keyed.orchestration).some((r) => r.includes(replicaKey))).toBe(true);
   });
 
   it('leaves it out when secretsManagerEndpoint is existing', () => {
@@ -251,6 +348,21 @@ describe('adoption configuration', () => {
       'a security group id that is not one',
       adopt({ securityGroupId: 'orders-db' }),
       'dr.adoptPrimary.securityGroupId must be a security group id such as sg-0123456789abcdef0',
+    ],
+    [
+      'a secret key in another region',
+      adopt({ secretKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' }),
+      'dr.adoptPrimary.secretKeyArn must be a key of account 111122223333 in us-west-2',
+    ],
+    [
+      'the same subnet twice',
+      adopt({
+        vpc: {
+          ...ADOPTED.adoptPrimary.vpc,
+          subnets: [ADOPTED.adoptPrimary.vpc.subnets[0], ADOPTED.adoptPrimary.vpc.subnets[0]],
+        },
+      }),
+      'dr.adoptPrimary.vpc.subnets must name each subnet once',
     ],
     [
       'no parameter group to give back',
@@ -362,6 +474,30 @@ describe('application access (applicationAccess)', () => {
     ],
   ])('refuses %j', (applicationAccess, message) => {
     expect(() => testConfig({ applicationAccess })).toThrow(message);
+  });
+
+  it('names each route by its range: removing one leaves the others (no replacement, no RouteAlreadyExists)', () => {
+    const route = (cidr: string) => ({ cidr, vpcPeeringConnectionId: 'pcx-0ddddddddddddddd1' });
+    const ids = (routes: object[]) =>
+      Object.entries(
+        Template.fromStack(
+          synthApp({ applicationAccess: { primary: { routes } } }).stacks.primary,
+        ).findResources('AWS::EC2::Route') as Record<
+          string,
+          { Properties: { DestinationCidrBlock: string } }
+        >,
+      )
+        .filter(([, r]) => r.Properties.DestinationCidrBlock === '10.71.0.0/16')
+        .map(([id]) => id)
+        .sort();
+    const both = ids([route('10.70.0.0/16'), route('10.71.0.0/16')]);
+    expect(both).toHaveLength(2);
+    expect(ids([route('10.71.0.0/16')])).toEqual(both);
+    expect(() =>
+      testConfig({
+        applicationAccess: { primary: { routes: [route('10.70.0.0/16'), route('10.70.0.0/16')] } },
+      }),
+    ).toThrow('dr.applicationAccess.primary.routes must name each range once');
   });
 
   it('refuses routes in an adopted VPC (they are the owner’s to manage)', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { pagingAlarmsIn } from '../../lib/constructs/paging-alarm';
 import { synthApp } from './test-config';
@@ -25,6 +25,7 @@ const ADOPTED = {
     endpointAddress: 'orders-prod.abcdefghijkl.us-west-2.rds.amazonaws.com',
     securityGroupId: 'sg-0123456789abcdef0',
     subnetGroupName: 'orders-db-subnets',
+    parameterGroup: 'copy',
     parameterGroupBeforeAdoption: 'default.postgres17',
     vpc: {
       vpcId: 'vpc-0123456789abcdef0',
@@ -43,22 +44,28 @@ const ADOPTED = {
 };
 
 describe.each([
-  ['the default app with a sidecar', { sidecarHealthUrl: 'https://sidecar.provability-fabric.org/health' }],
-  ['an adopted primary', ADOPTED],
-])('every paging alarm of %s', (_what, overrides) => {
+  [
+    'the default app with a sidecar',
+    { sidecarHealthUrl: 'https://sidecar.provability-fabric.org/health' },
+    true,
+  ],
+  ['an adopted primary', ADOPTED, false],
+])('every paging alarm of %s', (_what, overrides, rotates) => {
   const alarms = pagingAlarmsIn(synthApp(overrides).app).map(described);
 
-  it('includes the storage, slot, backup replication and rotation alarms', () => {
-    expect(alarms.map((a) => a.name)).toEqual(
+  it('includes the storage, slot, backup replication and (where the app rotates the secret) rotation alarms', () => {
+    const names = alarms.map((a) => a.name);
+    expect(names).toEqual(
       expect.arrayContaining([
         'pg-dr-writer-free-storage-low',
         'pg-dr-replica-free-storage-low',
         'pg-dr-replication-slot-wal-high',
         'pg-dr-backup-replication-failing',
-        'pg-dr-secret-rotation-failing',
         'pg-dr-primary-probe-errors',
       ]),
     );
+    // An adopted primary's secret rotates by its owner's arrangement: the app knows no function to watch.
+    expect(names.includes('pg-dr-secret-rotation-failing')).toBe(rotates);
   });
 
   it.each(alarms.map((a) => [a.name, a]))(
@@ -103,13 +110,29 @@ describe('alarm thresholds as configuration', () => {
       Dimensions: [{ Name: 'Database', Value: 'replica' }],
       Threshold: 20 * 1024 ** 3,
     });
-    expect(byName('pg-dr-replication-slot-wal-high')).toMatchObject({
-      MetricName: 'OldestReplicationSlotLag',
-      Dimensions: [{ Name: 'Database', Value: 'writer' }],
-      Statistic: 'Maximum',
-      Threshold: 8 * 1024 ** 3,
-      ComparisonOperator: 'GreaterThanThreshold',
-    });
+    const slot = byName('pg-dr-replication-slot-wal-high');
+    expect(slot).toMatchObject({ Threshold: 8 * 1024 ** 3, ComparisonOperator: 'GreaterThanThreshold' });
+    // The larger of the most-behind slot's WAL and all the WAL on the writer's disk, both relayed for the writer.
+    const queries = slot?.Metrics as {
+      Id: string;
+      Expression?: string;
+      MetricStat?: { Metric: unknown; Stat: string };
+    }[];
+    expect(queries.find((q) => q.Expression !== undefined)?.Expression).toBe('MAX([slot, disk])');
+    expect(queries.filter((q) => q.MetricStat !== undefined).map((q) => q.MetricStat)).toEqual(
+      expect.arrayContaining(
+        ['OldestReplicationSlotLag', 'TransactionLogsDiskUsage'].map((name) => ({
+          Metric: {
+            Namespace: 'PostgresDR',
+            MetricName: name,
+            Dimensions: [{ Name: 'Database', Value: 'writer' }],
+          },
+          Period: 60,
+          Stat: 'Maximum',
+        })),
+      ),
+    );
+    expect(slot).toMatchObject({});
   });
 
   it('watches the backup replication rule and the master secret rotation in the primary region', () => {
@@ -125,25 +148,15 @@ describe('alarm thresholds as configuration', () => {
         { Name: 'SourceBucket', Value: 'pg-dr-backups-111122223333-us-west-2' },
       ],
     });
-    const rules = Object.values(
-      t.findResources('AWS::Events::Rule', {
-        Properties: { EventPattern: { source: ['aws.secretsmanager'] } },
-      }) as Record<string, { Properties: { EventPattern: Record<string, unknown> } }>,
-    );
-    expect(rules).toHaveLength(1);
-    const pattern = rules[0]?.Properties.EventPattern;
-    expect(pattern).toMatchObject({
-      'detail-type': ['AWS Service Event via CloudTrail'],
-      detail: { eventSource: ['secretsmanager.amazonaws.com'], eventName: ['RotationFailed'] },
+    // The hosted rotation function has a fixed name, and the alarm counts its errors (failed or timed-out steps).
+    t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      HostedRotationLambda: Match.objectLike({ RotationLambdaName: 'pg-dr-master-secret-rotation' }),
     });
-    // Only this secret's rotations: a prefix of its ARN (Secrets Manager appends six characters).
-    expect(JSON.stringify(pattern)).toContain(
-      ':secretsmanager:us-west-2:111122223333:secret:pg-dr/postgres-master-',
-    );
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'pg-dr-secret-rotation-failing',
-      Namespace: 'AWS/Events',
-      MetricName: 'MatchedEvents',
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: 'pg-dr-master-secret-rotation' }],
     });
   });
 

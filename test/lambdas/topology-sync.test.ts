@@ -695,6 +695,7 @@ describe('relayStorage: the storage alarms follow every role change', () => {
       Dimensions: [{ Name: 'DBInstanceIdentifier', Value: REPLICA.instanceIdentifier }],
     });
     expect(rdsMetric(writerAsk, 1)?.MetricName).toBe('OldestReplicationSlotLag');
+    expect(rdsMetric(writerAsk, 2)?.MetricName).toBe('TransactionLogsDiskUsage');
     expect(c.asked.find((a) => a.region === HOME.region)?.input.MetricDataQueries).toHaveLength(1);
     expect(c.puts).toHaveLength(1);
     expect(c.puts[0]?.MetricData).toEqual(
@@ -795,6 +796,35 @@ describe('the topology sync handler', () => {
       message: expect.stringContaining('primary probe pg-dr-primary-health-probe in us-west-2') as unknown,
     });
     expect(service.updates).toHaveLength(1);
+  });
+
+  it('fails when the storage of a database could not be relayed, after syncing the probes and records (a quiet storage alarm would hide it)', async () => {
+    parameterStore(storeOf(FIRST, BLUE.endpoint));
+    lambdaService();
+    const dns = route53Service(FIRST);
+    healthChecks('healthy');
+    cloudwatch.on(GetMetricDataCommand).callsFake((input: GetMetricDataCommandInput) => {
+      const metric = input.MetricDataQueries?.[0]?.MetricStat?.Metric;
+      if (metric?.MetricName === 'FreeStorageSpace')
+        throw Object.assign(new Error('User is not authorized to perform: cloudwatch:GetMetricData'), {
+          name: 'AccessDenied',
+        });
+      return {
+        MetricDataResults: (input.MetricDataQueries ?? []).map((q) => ({
+          Id: q.Id,
+          Timestamps: [new Date((input.EndTime as Date).getTime() - 30_000)],
+          Values: [1],
+        })),
+      };
+    });
+    await expect(handler()).rejects.toMatchObject({
+      name: 'RelayFailed',
+      message: expect.stringMatching(
+        /storage of the writer pg-dr-primary not read: AccessDenied.*storage of the replica pg-dr-replica not read/,
+      ) as unknown,
+    });
+    // The records were kept on the topology all the same.
+    expect(dns.valueOf('db.example.org-secondary')).toBe(REPLICA.endpoint);
   });
 
   it('refuses a malformed probe or record list before any call, naming the variable', async () => {
