@@ -224,12 +224,17 @@ describe('verify step against real PostgreSQL', () => {
     } finally {
       await writer.stop();
     }
-    // Once blue is still, the same green fails, naming how it differs.
-    await eventually(async () => rowsCheck(await verifyGreen(g, b, local, DEFAULTS))?.status === 'failed');
+    // Once blue is still, the same green fails, naming how it differs. Bounded at 30 s: green first replays the
+    // writer's backlog, which takes longer than the default bound on a loaded 2-core machine.
+    await eventually(
+      async () => rowsCheck(await verifyGreen(g, b, local, DEFAULTS))?.status === 'failed',
+      30_000,
+      100,
+    );
     expect(rowsCheck(await verifyGreen(g, b, local, DEFAULTS))?.detail).toMatch(
       /^green \d+, blue \d+: green holds extra rows \(at the same point of blue's history; exact\)$/,
     );
-  });
+  }, 90_000);
 
   it('passes a replicated green that matches blue once blue is still, never while it moves', async () => {
     const { database, blue: b, green: g } = await pair({ blue: 100, green: 0 });
