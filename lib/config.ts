@@ -234,6 +234,27 @@ const databaseSchema = z
     preferredBackupWindow: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, {
       error: 'must be hh24:mi-hh24:mi (UTC), such as 04:00-04:30',
     }),
+    /**
+     * More parameters for the parameter groups the app creates (the created primary, the DR replica, the
+     * replicas the workflows place): what the application relies on, such as `shared_preload_libraries`, so
+     * a promoted replica has it too. The DR parameters themselves are not overridable.
+     */
+    parameters: z
+      .record(
+        z.string().regex(/^[a-z_][a-z0-9_.]{0,62}$/, { error: 'must be PostgreSQL parameter names' }),
+        z.string().max(1024, { error: 'must be values of at most 1024 characters' }),
+        {
+          error:
+            'must be an object of parameter names to values, such as {"shared_preload_libraries": "pg_stat_statements"}',
+        },
+      )
+      .refine((p) => Object.keys(p).length <= 50, { error: 'must hold at most 50 parameters' })
+      .refine(
+        (p) => !Object.keys(p).some((name) => name === 'rds.force_ssl' || name === 'rds.logical_replication'),
+        {
+          error: 'must not set rds.force_ssl or rds.logical_replication (the DR parameters, always 1)',
+        },
+      ),
     /** The dedicated logical replication user a blue-green subscription connects as; its secret is not rotated. */
     replicationUsername: z.string().regex(LOWER_IDENTIFIER, {
       error: 'must be a lower-case PostgreSQL identifier',
@@ -695,6 +716,7 @@ export const CONFIG_DEFAULTS = {
     maxAllocatedStorageGiB: 500,
     multiAz: true,
     replicaMultiAz: true,
+    parameters: {},
     backupRetentionDays: 7,
     databaseName: 'app',
     masterUsername: 'dr_admin',

@@ -27,7 +27,12 @@ export function drParameterGroup(
   return new rds.ParameterGroup(scope, 'Parameters', {
     engine: postgresEngine(settings),
     description: 'PostgreSQL DR: TLS only, logical replication for blue-green cutovers',
-    parameters: { ...REQUIRED_DATABASE_PARAMETERS, log_min_duration_statement: '1000' },
+    // The owner's parameters first: the DR ones always win (the config refuses them anyway).
+    parameters: {
+      log_min_duration_statement: '1000',
+      ...settings.parameters,
+      ...REQUIRED_DATABASE_PARAMETERS,
+    },
     ...options,
   });
 }

@@ -511,3 +511,28 @@ describe('application access (applicationAccess)', () => {
     ).toThrow('dr.applicationAccess.primary.routes must be empty when adoptPrimary is set');
   });
 });
+
+describe("the owner's parameters (database.parameters)", () => {
+  it('go into every parameter group the app creates, so a promoted replica has them too; the DR ones always win', () => {
+    const { stacks } = synthApp({
+      database: { parameters: { shared_preload_libraries: 'pg_stat_statements', max_connections: '400' } },
+    });
+    for (const stack of [stacks.primary, stacks.secondary]) {
+      const groups = propsOf(Template.fromStack(stack), 'AWS::RDS::DBParameterGroup');
+      expect(groups).toHaveLength(1);
+      expect(groups[0]?.Parameters).toEqual({
+        shared_preload_libraries: 'pg_stat_statements',
+        max_connections: '400',
+        log_min_duration_statement: '1000',
+        'rds.force_ssl': '1',
+        'rds.logical_replication': '1',
+      });
+    }
+  });
+
+  it('refuses to override a DR parameter, naming the key', () => {
+    expect(() => testConfig({ database: { parameters: { 'rds.force_ssl': '0' } } })).toThrow(
+      'dr.database.parameters must not set rds.force_ssl or rds.logical_replication',
+    );
+  });
+});
