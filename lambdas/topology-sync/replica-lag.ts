@@ -6,18 +6,11 @@
  * role (`PostgresDR ReplicaLag`, `Database=replica`), with `ReplicaExpected` (1 while the topology names a
  * replica, 0 while DR is degraded), so one alarm follows every role change (lib/constructs/replica-lag-alarm.ts).
  */
-import {
-  GetMetricDataCommand,
-  PutMetricDataCommand,
-  type CloudWatchClient,
-  type MetricDatum,
-} from '@aws-sdk/client-cloudwatch';
+import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { DATABASE_DIMENSION } from '../health-probe/metric';
 import { METRICS_NAMESPACE, REPLICA_EXPECTED_METRIC, REPLICA_LAG_METRIC } from '../shared/metric-names';
 import type { Topology } from '../shared/topology';
-
-/** How far back each run reads RDS's lag (RDS publishes it every minute; a late datapoint is still relayed). */
-const LOOKBACK_MS = 5 * 60_000;
+import { readRdsMetrics } from './rds-metrics';
 
 export interface ReplicaLagRelay {
   /** The replica whose lag was relayed, or null while the topology names none. */
@@ -62,41 +55,13 @@ export async function relayReplicaLag(
   let lag: MetricDatum[] = [];
   let error: string | undefined;
   try {
-    const { MetricDataResults } = await deps.cloudwatchIn(replica.region).send(
-      new GetMetricDataCommand({
-        StartTime: new Date(deps.now - LOOKBACK_MS),
-        EndTime: at,
-        MetricDataQueries: [
-          {
-            Id: 'lag',
-            MetricStat: {
-              Metric: {
-                Namespace: 'AWS/RDS',
-                MetricName: 'ReplicaLag',
-                Dimensions: [{ Name: 'DBInstanceIdentifier', Value: replica.instanceIdentifier }],
-              },
-              Period: 60,
-              Stat: 'Maximum',
-            },
-          },
-        ],
-      }),
+    lag = await readRdsMetrics(
+      deps.cloudwatchIn(replica.region),
+      deps.now,
+      replica.instanceIdentifier,
+      [{ name: REPLICA_LAG_METRIC, stat: 'Maximum', unit: 'Seconds' }],
+      dimensions,
     );
-    const series = MetricDataResults?.[0];
-    lag = (series?.Timestamps ?? []).flatMap((timestamp, i) => {
-      const value = series?.Values?.[i];
-      return value === undefined
-        ? []
-        : [
-            {
-              MetricName: REPLICA_LAG_METRIC,
-              Dimensions: dimensions,
-              Timestamp: timestamp,
-              Value: value,
-              Unit: 'Seconds' as const,
-            },
-          ];
-    });
   } catch (e) {
     error = `${(e as Error).name}: ${(e as Error).message}`;
   }

@@ -5,12 +5,7 @@
  * them under the role (`PostgresDR FreeStorageSpace`, `Database=writer|replica`; `OldestReplicationSlotLag`,
  * `Database=writer`), so the storage alarms follow every role change (lib/constructs/storage-alarms.ts).
  */
-import {
-  GetMetricDataCommand,
-  PutMetricDataCommand,
-  type CloudWatchClient,
-  type MetricDatum,
-} from '@aws-sdk/client-cloudwatch';
+import { PutMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DATABASE_DIMENSION } from '../health-probe/metric';
 import {
   FREE_STORAGE_METRIC,
@@ -19,19 +14,17 @@ import {
   WAL_DISK_METRIC,
 } from '../shared/metric-names';
 import type { Topology } from '../shared/topology';
-
-/** How far back each run reads (RDS publishes every minute; a late datapoint is still relayed). */
-const LOOKBACK_MS = 5 * 60_000;
+import { readRdsMetrics, type RelayedMetric } from './rds-metrics';
 
 /** The RDS metrics relayed for each role, with the statistic that makes the alarm's case. */
-const RELAYED = {
+const RELAYED: Record<'writer' | 'replica', readonly RelayedMetric[]> = {
   writer: [
-    { name: FREE_STORAGE_METRIC, stat: 'Minimum' },
-    { name: SLOT_WAL_METRIC, stat: 'Maximum' },
-    { name: WAL_DISK_METRIC, stat: 'Maximum' },
+    { name: FREE_STORAGE_METRIC, stat: 'Minimum', unit: 'Bytes' },
+    { name: SLOT_WAL_METRIC, stat: 'Maximum', unit: 'Bytes' },
+    { name: WAL_DISK_METRIC, stat: 'Maximum', unit: 'Bytes' },
   ],
-  replica: [{ name: FREE_STORAGE_METRIC, stat: 'Minimum' }],
-} as const;
+  replica: [{ name: FREE_STORAGE_METRIC, stat: 'Minimum', unit: 'Bytes' }],
+};
 
 export interface StorageRelay {
   /** Per role the topology names: the instance and the datapoints relayed, or why none could be read. */
@@ -62,41 +55,13 @@ export async function relayStorage(
     members.map(async ({ role, member }) => {
       const dimensions = [{ Name: DATABASE_DIMENSION, Value: role }];
       try {
-        const { MetricDataResults } = await deps.cloudwatchIn(member.region).send(
-          new GetMetricDataCommand({
-            StartTime: new Date(deps.now - LOOKBACK_MS),
-            EndTime: new Date(deps.now),
-            MetricDataQueries: RELAYED[role].map((metric, i) => ({
-              Id: `m${i}`,
-              MetricStat: {
-                Metric: {
-                  Namespace: 'AWS/RDS',
-                  MetricName: metric.name,
-                  Dimensions: [{ Name: 'DBInstanceIdentifier', Value: member.instanceIdentifier }],
-                },
-                Period: 60,
-                Stat: metric.stat,
-              },
-            })),
-          }),
+        const data = await readRdsMetrics(
+          deps.cloudwatchIn(member.region),
+          deps.now,
+          member.instanceIdentifier,
+          RELAYED[role],
+          dimensions,
         );
-        const data: MetricDatum[] = RELAYED[role].flatMap((metric, i) => {
-          const series = MetricDataResults?.find((r) => r.Id === `m${i}`);
-          return (series?.Timestamps ?? []).flatMap((timestamp, j) => {
-            const value = series?.Values?.[j];
-            return value === undefined
-              ? []
-              : [
-                  {
-                    MetricName: metric.name,
-                    Dimensions: dimensions,
-                    Timestamp: timestamp,
-                    Value: value,
-                    Unit: 'Bytes' as const,
-                  },
-                ];
-          });
-        });
         return { role, instanceIdentifier: member.instanceIdentifier, data };
       } catch (e) {
         return {

@@ -70,29 +70,32 @@ export class StorageAlarms extends Construct {
       // No data: the topology sync did not relay it (its own alarm pages) or RDS published none.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     } as const;
-    new PagingAlarm(this, 'WriterFreeStorageLow', {
-      ...common,
-      alarmName: alarmNames.writerFreeStorageLow,
-      alarmDescription:
-        `The writer the topology names has had less than ${props.freeStorageLowGiB} GiB of free storage for 5 ` +
-        'minutes: when it runs out, PostgreSQL stops taking writes. Storage autoscaling may be at its ceiling or in ' +
-        'its 6-hour cool-down, or a replication slot keeps WAL. First: dr status (which instance), then the ' +
-        `${alarmNames.replicationSlotWalHigh} alarm. Runbook: docs/runbooks.md, Free storage low.`,
-      metric: this.writerFreeStorage,
-      threshold: props.freeStorageLowGiB * GIB,
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-    });
-    new PagingAlarm(this, 'ReplicaFreeStorageLow', {
-      ...common,
-      alarmName: alarmNames.replicaFreeStorageLow,
-      alarmDescription:
-        `The DR replica the topology names has had less than ${props.freeStorageLowGiB} GiB of free storage for 5 ` +
+    const freeStorage = (id: string, alarmName: string, metric: cloudwatch.IMetric, meaning: string) =>
+      new PagingAlarm(this, id, {
+        ...common,
+        alarmName,
+        alarmDescription: `The ${meaning} Runbook: docs/runbooks.md, Free storage low.`,
+        metric,
+        threshold: props.freeStorageLowGiB * GIB,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      });
+    freeStorage(
+      'WriterFreeStorageLow',
+      alarmNames.writerFreeStorageLow,
+      this.writerFreeStorage,
+      `writer the topology names has had less than ${props.freeStorageLowGiB} GiB of free storage for 5 ` +
+        'minutes: when it runs out, PostgreSQL stops taking writes. Storage autoscaling may be at its ceiling or ' +
+        'in its 6-hour cool-down, or a replication slot keeps WAL. First: dr status (which instance), then the ' +
+        `${alarmNames.replicationSlotWalHigh} alarm.`,
+    );
+    freeStorage(
+      'ReplicaFreeStorageLow',
+      alarmNames.replicaFreeStorageLow,
+      this.replicaFreeStorage,
+      `DR replica the topology names has had less than ${props.freeStorageLowGiB} GiB of free storage for 5 ` +
         'minutes: a full replica stops replaying, and a failover would then lose everything since. First: dr ' +
-        'status (which instance). Runbook: docs/runbooks.md, Free storage low.',
-      metric: this.replicaFreeStorage,
-      threshold: props.freeStorageLowGiB * GIB,
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-    });
+        'status (which instance).',
+    );
     new PagingAlarm(this, 'ReplicationSlotWalHigh', {
       ...common,
       alarmName: alarmNames.replicationSlotWalHigh,

@@ -3,6 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, NIST80053R5Checks } from 'cdk-nag';
 import { ConfigError } from '../../lib/config';
 import { acknowledgeNistAppDecisions } from '../../lib/nag';
+import { ADOPTED, ADOPTED_ENDPOINT, ADOPTED_SECURITY_GROUP } from '../support/adopted-config';
 import { synthApp, testConfig } from './test-config';
 
 type Resources = Record<
@@ -15,38 +16,8 @@ type Resources = Record<
   }
 >;
 
-const ENDPOINT = 'orders-prod.abcdefghijkl.us-west-2.rds.amazonaws.com';
-const SG = 'sg-0123456789abcdef0';
-
-/** An existing instance in its own VPC (the AWS default VPC range), as docs/adoption.md configures it. */
-const ADOPTED = {
-  database: { primaryInstanceIdentifier: 'orders-prod' },
-  adoptPrimary: {
-    endpointAddress: ENDPOINT,
-    securityGroupId: SG,
-    subnetGroupName: 'orders-db-subnets',
-    parameterGroup: 'copy',
-    parameterGroupBeforeAdoption: 'orders-postgres17',
-    vpc: {
-      vpcId: 'vpc-0123456789abcdef0',
-      cidr: '172.31.0.0/16',
-      subnets: [
-        {
-          subnetId: 'subnet-0aaaaaaaaaaaaaaa1',
-          availabilityZone: 'us-west-2a',
-          routeTableId: 'rtb-0aaaaaaaaaaaaaaa1',
-        },
-        {
-          subnetId: 'subnet-0aaaaaaaaaaaaaaa2',
-          availabilityZone: 'us-west-2b',
-          routeTableId: 'rtb-0aaaaaaaaaaaaaaa2',
-        },
-      ],
-      peeringRouteTableIds: ['rtb-0aaaaaaaaaaaaaaa1', 'rtb-0aaaaaaaaaaaaaaa2', 'rtb-0bbbbbbbbbbbbbbb3'],
-      secretsManagerEndpoint: 'create',
-    },
-  },
-};
+const ENDPOINT = ADOPTED_ENDPOINT;
+const SG = ADOPTED_SECURITY_GROUP;
 
 const resourcesOf = (t: Template, type: string) => t.findResources(type) as Resources;
 const propsOf = (t: Template, type: string) =>

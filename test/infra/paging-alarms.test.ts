@@ -4,6 +4,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { pagingAlarmsIn } from '../../lib/constructs/paging-alarm';
+import { ADOPTED } from '../support/adopted-config';
 import { synthApp } from './test-config';
 
 const runbooks = readFileSync(join(__dirname, '..', '..', 'docs', 'runbooks.md'), 'utf8');
@@ -18,30 +19,6 @@ function described(alarm: cloudwatch.Alarm): { name: string; description: string
     description: String(stack.resolve(cfn.alarmDescription)),
   };
 }
-
-const ADOPTED = {
-  database: { primaryInstanceIdentifier: 'orders-prod' },
-  adoptPrimary: {
-    endpointAddress: 'orders-prod.abcdefghijkl.us-west-2.rds.amazonaws.com',
-    securityGroupId: 'sg-0123456789abcdef0',
-    subnetGroupName: 'orders-db-subnets',
-    parameterGroup: 'copy',
-    parameterGroupBeforeAdoption: 'default.postgres17',
-    vpc: {
-      vpcId: 'vpc-0123456789abcdef0',
-      cidr: '172.31.0.0/16',
-      subnets: [
-        {
-          subnetId: 'subnet-0aaaaaaaaaaaaaaa1',
-          availabilityZone: 'us-west-2a',
-          routeTableId: 'rtb-0aaaaaaaaaaaaaaa1',
-        },
-      ],
-      peeringRouteTableIds: ['rtb-0aaaaaaaaaaaaaaa1'],
-      secretsManagerEndpoint: 'existing',
-    },
-  },
-};
 
 describe.each([
   [

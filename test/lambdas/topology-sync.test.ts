@@ -595,7 +595,7 @@ describe('relayReplicaLag: one replica-lag alarm follows every role change', () 
     const t1 = new Date(at - 120_000);
     const t2 = new Date(at - 60_000);
     const result = await c.relay(REPROTECTED, () => ({
-      MetricDataResults: [{ Id: 'lag', Timestamps: [t2, t1], Values: [3, 7] }],
+      MetricDataResults: [{ Id: 'm0', Timestamps: [t2, t1], Values: [3, 7] }],
     }));
     expect(result).toEqual({ replica: HOME.instanceIdentifier, datapoints: 2 });
     expect(c.regions).toEqual([HOME.region]);
