@@ -45,6 +45,7 @@ interface TableRow {
 const TABLES_SQL = `WITH membership AS (
        SELECT tree.root AS relid, p.pubviaroot, p.pubupdate, p.pubdelete
          FROM pg_publication_tables t JOIN pg_publication p ON p.pubname = t.pubname
+           AND ($1::text IS NULL OR p.pubname = $1)
          JOIN (SELECT c2.oid AS root, c2.oid AS relid FROM pg_class c2 WHERE c2.relkind = 'r'
                UNION ALL
                SELECT c2.oid, pt.relid FROM pg_class c2, pg_partition_tree(c2.oid) pt
@@ -150,7 +151,7 @@ function tableProblems(
  * What the publications carry only in part: column lists and row filters (PostgreSQL 15 and later), and large
  * objects, which logical replication never carries.
  */
-async function partialCopyProblems(blue: Client): Promise<ReadinessProblem[]> {
+async function partialCopyProblems(blue: Client, only: string | null): Promise<ReadinessProblem[]> {
   const problems: ReadinessProblem[] = [];
   const { rows: version } = await blue.query<{ n: number }>(
     "SELECT current_setting('server_version_num')::int AS n",
@@ -166,8 +167,9 @@ async function partialCopyProblems(blue: Client): Promise<ReadinessProblem[]> {
               pr.prattrs IS NOT NULL AS column_list, pr.prqual IS NOT NULL AS row_filter
          FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
          JOIN pg_class c ON c.oid = pr.prrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE pr.prattrs IS NOT NULL OR pr.prqual IS NOT NULL
+        WHERE (pr.prattrs IS NOT NULL OR pr.prqual IS NOT NULL) AND ($1::text IS NULL OR p.pubname = $1)
         ORDER BY 1, 2`,
+      [only],
     );
     for (const rel of partial)
       problems.push({
@@ -212,7 +214,14 @@ async function partialCopyProblems(blue: Client): Promise<ReadinessProblem[]> {
  *   same partitions), a publication without truncate.
  * With no publication yet, every application table is checked as if published with every operation.
  */
-export async function checkReplicationReadiness(blue: Client): Promise<ReplicationReadiness> {
+export async function checkReplicationReadiness(
+  blue: Client,
+  options: {
+    /** Only this publication counts (the one a provisioning creates); absent, blue is checked as unpublished. */
+    readonly onlyPublication?: string;
+  } = {},
+): Promise<ReplicationReadiness> {
+  const only = options.onlyPublication ?? null;
   const { rows: publications } = await blue.query<{
     pubname: string;
     puballtables: boolean;
@@ -223,10 +232,11 @@ export async function checkReplicationReadiness(blue: Client): Promise<Replicati
     pubviaroot: boolean;
   }>(
     `SELECT pubname, puballtables, pubinsert, pubupdate, pubdelete, pubtruncate, pubviaroot
-       FROM pg_publication ORDER BY pubname`,
+       FROM pg_publication WHERE $1::text IS NULL OR pubname = $1 ORDER BY pubname`,
+    [only],
   );
   const anyPublication = publications.length > 0;
-  const { rows: tables } = await blue.query<TableRow>(TABLES_SQL);
+  const { rows: tables } = await blue.query<TableRow>(TABLES_SQL, [only]);
   const problems: ReadinessProblem[] = [];
   const warnings: ReadinessProblem[] = [];
   for (const pub of publications) {
@@ -252,7 +262,7 @@ export async function checkReplicationReadiness(blue: Client): Promise<Replicati
     warnings.push(...found.warnings);
   }
 
-  problems.push(...(await partialCopyProblems(blue)));
+  problems.push(...(await partialCopyProblems(blue, only)));
 
   return {
     publications: publications.map((p) => p.pubname),

@@ -2,6 +2,7 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { awsRegion, rdsInstanceIdentifier } from '../shared/schemas';
+import { asRdsRetryable } from '../shared/aws-retryable';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import { readTopology } from '../shared/topology';
 import { topologyLocation } from '../shared/topology-location';
@@ -81,21 +82,6 @@ function environment(): {
 }
 
 /**
- * Worth another round: RDS throttled, failed on its side, or the replica changed state between our describe
- * and our action (InvalidDBInstanceState: also a source still taking its first backup after a promotion).
- * Everything else (refused parameters, missing permission, quota) is not going to change by waiting.
- */
-function isRetryable(error: unknown): boolean {
-  const e = error as { name?: string; $fault?: string; $retryable?: unknown };
-  return (
-    e.$fault === 'server' ||
-    e.$retryable !== undefined ||
-    e.name === 'ThrottlingException' ||
-    e.name === 'InvalidDBInstanceStateFault'
-  );
-}
-
-/**
  * Gives the topology's writer a cross-region replica, one idempotent step per call (the DR rebuild workflow
  * calls it until `done`): after a cutover (green) and after a failover or switchover (re-protect), in the other
  * region than the writer's, on that region's parameter group, rebooted so its parameters apply.
@@ -125,11 +111,7 @@ export async function handler(event: unknown): Promise<ReplicaProgress> {
       return state;
     } catch (error) {
       // A throttled or failing Parameter Store read too: one must not end a rebuild of many hours.
-      if (isRetryable(error))
-        throw new StepError('RdsRetryable', `AWS could not take the step now: ${(error as Error).message}`, {
-          cause: error,
-        });
-      throw error;
+      throw asRdsRetryable(error);
     }
   });
 }
