@@ -11,12 +11,9 @@ import {
   GetSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { GREEN_OF_TAG, PROVISIONED_BY_TAG } from '../shared/provisioning-tags';
 import { TERMINAL_DB_STATUSES } from '../shared/rds-status';
 import { RoutableError } from '../shared/routable-error';
-
-/** Tags every provisioned green carries: IAM lets the workflow create, tag and delete only instances with them. */
-export const PROVISIONED_BY_TAG = 'pg-dr:provisioned-by';
-export const GREEN_OF_TAG = 'pg-dr:green-of';
 
 /** Characters RDS refuses in a master password (/, ', ", @, space), and the backslash libpq conninfo escapes. */
 const PASSWORD_EXCLUDED = '/\'"@ \\';

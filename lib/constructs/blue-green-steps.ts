@@ -12,6 +12,7 @@ import { grantSecretDecrypt, grantSecretsUnderPrefix } from './secret-access';
 import { grantTopologyRead, grantTopologyWrite, type TopologyLocation } from './topology-access';
 import { grantRecordUpserts } from './record-access';
 import { stepLambda } from './step-lambda';
+import { GREEN_OF_TAG, PROVISIONED_BY_TAG } from '../../lambdas/shared/provisioning-tags';
 
 export interface BlueGreenStepsProps {
   /** The orchestration region's network: database steps run in it. */
@@ -67,7 +68,13 @@ export type StepName =
   | 'unfence'
   | 'drReplica'
   | 'topology'
-  | 'validateInput';
+  | 'validateInput'
+  | 'greenInstance'
+  | 'greenDatabase'
+  | 'greenSchema';
+
+/** Steps of the green provisioning workflow only (the migration workflow neither invokes nor is granted them). */
+export const GREEN_PROVISIONING_STEPS: readonly StepName[] = ['greenInstance', 'greenDatabase', 'greenSchema'];
 
 interface StepSpec {
   readonly entry: string[];
@@ -166,6 +173,37 @@ const STEPS: Record<StepName, StepSpec> = {
     migrations: false,
     memorySize: 256,
   },
+  greenInstance: {
+    entry: ['green-provisioning', 'instance-handler.ts'],
+    handler: 'greenInstanceHandler',
+    description:
+      'Green provisioning step: create green like the writer with its own secret, follow RDS until it is available',
+    timeout: Duration.seconds(60),
+    inVpc: false,
+    migrations: false,
+    memorySize: 256,
+  },
+  greenDatabase: {
+    entry: ['green-provisioning', 'database-handlers.ts'],
+    handler: 'greenDatabaseHandler',
+    description:
+      'Green provisioning step: check blue for what replication cannot carry; follow the initial copy to green',
+    // Connect (10 s) and a few statements of at most 30 s each.
+    timeout: Duration.minutes(2),
+    inVpc: true,
+    migrations: true,
+    memorySize: 256,
+  },
+  greenSchema: {
+    entry: ['green-provisioning', 'database-handlers.ts'],
+    handler: 'greenSchemaHandler',
+    description:
+      'Green provisioning step: replay blue’s migrations on green, compare schemas, publish on blue, subscribe green',
+    timeout: Duration.minutes(15),
+    inVpc: true,
+    migrations: true,
+    memorySize: 512,
+  },
   smokeTest: {
     entry: ['smoke-test', 'handler.ts'],
     handler: 'handler',
@@ -246,6 +284,7 @@ export class BlueGreenSteps extends Construct {
     ) as Record<StepName, nodejs.NodejsFunction>;
 
     this.grantReplicaPlacements(props.replicaPlacements);
+    this.grantGreenProvisioning(props);
     this.grantRecordChanges(props);
     this.grantTopology(props.topology);
     this.functions.validateInput.addEnvironment('EXCLUSIVE_WITH', props.exclusiveWith.join(','));
@@ -346,6 +385,117 @@ export class BlueGreenSteps extends Construct {
         'RDS checks the default option group of the new instance; option groups hold no data.',
       );
     }
+  }
+
+  /**
+   * The green instance step: read the topology (green is made from its writer), describe instances, create only
+   * instances named `<prefix>-green-*` that carry the provisioned-by tag, in the deployed subnet and parameter
+   * groups, encrypted with a deployed data key; and create and read only the green secrets under the migration's
+   * prefix, replicated to the writer's region.
+   */
+  private grantGreenProvisioning(props: BlueGreenStepsProps): void {
+    const stack = Stack.of(this);
+    const place = props.replicaPlacements;
+    const step = this.functions.greenInstance;
+    const prefix = props.topology.resourcePrefix;
+    const rdsArn = (region: string, type: string, name: string) =>
+      `arn:${stack.partition}:rds:${region}:${place.account}:${type}:${name}`;
+    const greens = place.regions.map((r) => rdsArn(r.region, 'db', `${prefix}-green-*`));
+    const tagged = {
+      StringEquals: { [`aws:RequestTag/${PROVISIONED_BY_TAG}`]: prefix },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': [PROVISIONED_BY_TAG, GREEN_OF_TAG] },
+    };
+    grantTopologyRead(step, props.topology);
+    step.addEnvironment('RESOURCE_PREFIX', prefix);
+    step.addEnvironment('SECRET_NAME_PREFIX', props.secretNamePrefix);
+    step.addEnvironment(
+      'SECRET_KEYS',
+      stack.toJsonString(Object.fromEntries(place.regions.map((r) => [r.region, r.kmsKeyArn]))),
+    );
+    step.addEnvironment('DATA_KEYS', stack.toJsonString(place.regions.map((r) => r.kmsKeyArn)));
+    step.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['rds:DescribeDBInstances'],
+        resources: place.regions.map((r) => rdsArn(r.region, 'db', '*')),
+      }),
+    );
+    step.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['rds:CreateDBInstance'],
+        resources: [
+          ...greens,
+          ...place.regions.map((r) => rdsArn(r.region, 'subgrp', r.subnetGroupName)),
+          ...place.regions.map((r) => rdsArn(r.region, 'pg', r.parameterGroupName)),
+          ...place.regions.map((r) => rdsArn(r.region, 'og', '*')),
+        ],
+        conditions: tagged,
+      }),
+    );
+    step.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['rds:AddTagsToResource'], resources: greens, conditions: tagged }),
+    );
+    const secretArn = (region: string) =>
+      `arn:${stack.partition}:secretsmanager:${region}:${place.account}:secret:${props.secretNamePrefix}${prefix}-green-*`;
+    step.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'secretsmanager:CreateSecret',
+          'secretsmanager:TagResource',
+          'secretsmanager:ReplicateSecretToRegions',
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:GetSecretValue',
+        ],
+        resources: place.regions.map((r) => secretArn(r.region)),
+      }),
+    );
+    step.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetRandomPassword'], resources: ['*'] }),
+    );
+    for (const r of place.regions) {
+      step.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:CreateGrant', 'kms:DescribeKey'],
+          resources: [r.kmsKeyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `rds.${r.region}.amazonaws.com` } },
+        }),
+      );
+      step.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'],
+          resources: [r.kmsKeyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${r.region}.amazonaws.com` } },
+        }),
+      );
+    }
+    const role = step.role;
+    if (role === undefined) return;
+    for (const r of place.regions) {
+      acknowledgeNagFinding(
+        role,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${r.region}:${place.account}:db:*]`,
+        'Describe only: green is made from the writer the topology names, which changes with every role change.',
+      );
+      acknowledgeNagFinding(
+        role,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${r.region}:${place.account}:db:${prefix}-green-*]`,
+        `Green is named per migration; only instances named ${prefix}-green-* and carrying the ${PROVISIONED_BY_TAG} tag may be created or tagged.`,
+      );
+      acknowledgeNagFinding(
+        role,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${r.region}:${place.account}:og:*]`,
+        'RDS checks the default option group of the new instance; option groups hold no data.',
+      );
+      acknowledgeNagFinding(
+        role,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${r.region}:${place.account}:secret:${props.secretNamePrefix}${prefix}-green-*]`,
+        'Each green gets its own secret, named after it: only those names under the migration secret prefix.',
+      );
+    }
+    acknowledgeNagFinding(
+      role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'secretsmanager:GetRandomPassword supports no resource-level permissions (it touches no secret).',
+    );
   }
 
   /** The input check reads the zone; the DNS flip may UPSERT exactly one CNAME of it and read its answers. */

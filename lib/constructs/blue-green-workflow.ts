@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { BlueGreenSteps } from './blue-green-steps';
+import { GREEN_PROVISIONING_STEPS, type BlueGreenSteps, type StepName } from './blue-green-steps';
 import { PagingAlarm } from './paging-alarm';
 import { failedExecutions, placeholderName, workflowStateMachine } from './workflow-state-machine';
 
@@ -34,11 +34,11 @@ export class BlueGreenWorkflow extends Construct {
     this.stateMachine = workflowStateMachine(this, {
       stateMachineName: props.stateMachineName,
       definitionFile: BLUE_GREEN_DEFINITION,
-      // Every step but the DR replica's (it belongs to the DR rebuild, which this workflow only starts), by
-      // the name its ASL placeholder gives it.
+      // Every step but the DR replica's (it belongs to the DR rebuild, which this workflow only starts) and
+      // green provisioning's (their own workflow, which starts this one), by the name its ASL placeholder gives it.
       functions: Object.fromEntries(
         Object.entries(fns)
-          .filter(([name]) => name !== 'drReplica')
+          .filter(([name]) => name !== 'drReplica' && !GREEN_PROVISIONING_STEPS.includes(name as StepName))
           .map(([name, fn]) => [placeholderName(name), fn]),
       ),
       references: { DrRebuildStateMachineArn: props.drRebuildStateMachineArn },

@@ -11,6 +11,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { BlueGreenSteps, type ReplicaPlacements } from '../constructs/blue-green-steps';
 import { BlueGreenWorkflow } from '../constructs/blue-green-workflow';
 import { DrRebuildWorkflow } from '../constructs/dr-rebuild-workflow';
+import { GreenProvisioningWorkflow } from '../constructs/green-provisioning-workflow';
 import { MigrationSafetyNet } from '../constructs/migration-safety-net';
 import { RegionFailover } from '../constructs/region-failover';
 import { ReplicaLagAlarm } from '../constructs/replica-lag-alarm';
@@ -51,6 +52,7 @@ export class OrchestrationStack extends Stack {
   readonly blueGreenSteps: BlueGreenSteps;
   readonly blueGreenWorkflow: BlueGreenWorkflow;
   readonly drRebuild: DrRebuildWorkflow;
+  readonly greenProvisioning: GreenProvisioningWorkflow;
   readonly migrationSafetyNet: MigrationSafetyNet;
   readonly drillSteps: DrillSteps;
   readonly drill: FailoverDrill;
@@ -100,6 +102,7 @@ export class OrchestrationStack extends Stack {
       alarmName: names.alarms.migrationFailed,
       drRebuildStateMachineArn: this.drRebuild.stateMachine.stateMachineArn,
     });
+    this.greenProvisioning = this.addGreenProvisioning(config, props.onCallTopic);
     this.migrationSafetyNet = new MigrationSafetyNet(this, 'MigrationSafetyNet', {
       migrationStateMachineName: names.blueGreenStateMachine,
       dnsFlip: this.blueGreenSteps.functions.dnsFlip,
@@ -175,6 +178,19 @@ export class OrchestrationStack extends Stack {
       primaryDatabaseHealthCheckId: dns.primaryDatabaseHealthCheck.healthCheckId,
     });
     this.addOutputs(config);
+  }
+
+  /** `dr migrate --provision-green`: green made from the writer, in sync, then the migration run. */
+  private addGreenProvisioning(config: DrConfig, onCallTopic: sns.ITopic): GreenProvisioningWorkflow {
+    const names = drNames(config);
+    return new GreenProvisioningWorkflow(this, 'GreenProvisioning', {
+      steps: this.blueGreenSteps,
+      onCallTopic,
+      stateMachineName: names.greenProvisioningStateMachine,
+      alarmName: names.alarms.greenProvisioningFailed,
+      migrationStateMachineName: names.blueGreenStateMachine,
+      migrationStateMachineArn: this.blueGreenWorkflow.stateMachine.stateMachineArn,
+    });
   }
 
   /** The topology sync: the probes, the health-checked writer, SECONDARY and the drill record follow the topology. */
@@ -264,6 +280,11 @@ export class OrchestrationStack extends Stack {
     new CfnOutput(this, 'BlueGreenStateMachineArn', {
       value: this.blueGreenWorkflow.stateMachine.stateMachineArn,
       description: 'Start blue-green migrations here (dr migrate finds it by this output)',
+    });
+    new CfnOutput(this, 'GreenProvisioningStateMachineArn', {
+      value: this.greenProvisioning.stateMachine.stateMachineArn,
+      description:
+        'dr migrate --provision-green starts it: green made from the writer, in sync, then the migration',
     });
     new CfnOutput(this, 'RegionFailoverStateMachineArn', {
       value: this.regionFailover.stateMachine.stateMachineArn,

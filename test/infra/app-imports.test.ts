@@ -26,6 +26,7 @@ describe('the CDK app', () => {
       'lambdas/health-probe/metric.ts',
       'lambdas/shared/metric-names.ts',
       'lambdas/shared/patterns.ts',
+      'lambdas/shared/provisioning-tags.ts',
       'lambdas/shared/redact.ts',
       'lambdas/shared/topology-parameters.ts',
     ]);

@@ -33,6 +33,17 @@ const IMPLIED: Record<string, readonly string[]> = {
   's3:GetObject': ['s3:ListBucket'],
   // RDS tags the new replica and encrypts it with the DR region's key on the caller's behalf.
   'rds:CreateDBInstanceReadReplica': ['rds:AddTagsToResource', 'kms:CreateGrant', 'kms:DescribeKey'],
+  // The same for a new instance (green), encrypted with blue's key.
+  'rds:CreateDBInstance': ['rds:AddTagsToResource', 'kms:CreateGrant', 'kms:DescribeKey'],
+  // A tagged secret needs TagResource, one with replicas ReplicateSecretToRegions; Secrets Manager encrypts it
+  // (and each replica) with the region's key on the caller's behalf.
+  'secretsmanager:CreateSecret': [
+    'secretsmanager:TagResource',
+    'secretsmanager:ReplicateSecretToRegions',
+    'kms:GenerateDataKey',
+    'kms:Encrypt',
+    'kms:Decrypt',
+  ],
 };
 
 /** Relative imports (and re-exports) of a TypeScript file, resolved to files. */
@@ -106,10 +117,10 @@ describe('IAM derived from the code each Lambda runs', () => {
   });
 
   it('finds every step function and probe', () => {
-    // 3 probes (the primary in its region and from the secondary, the replica), 11 blue-green steps, 7 drill
-    // steps, the drill's safety net, the migration safety net's assess, the region failover's two steps, the
-    // topology sync.
-    expect(functions).toHaveLength(26);
+    // 3 probes (the primary in its region and from the secondary, the replica), 11 blue-green steps, 3 green
+    // provisioning steps, 7 drill steps, the drill's safety net, the migration safety net's assess, the region
+    // failover's two steps, the topology sync.
+    expect(functions).toHaveLength(29);
   });
 
   it.each(functions.map((f) => [f.name, f] as const))(

@@ -124,11 +124,15 @@ describe('blue-green steps (orchestration stack)', () => {
         'DrRebuildStateMachineArn',
         'FailoverApprovalActivityArn',
         'FailoverDrillStateMachineArn',
+        'GreenProvisioningStateMachineArn',
         'RegionFailoverStateMachineArn',
         'connectivityCheck',
         'cutover',
         'dnsFlip',
         'drReplica',
+        'greenDatabase',
+        'greenInstance',
+        'greenSchema',
         'migrate',
         'migrationPlan',
         'smokeTest',
@@ -145,6 +149,7 @@ describe('blue-green steps (orchestration stack)', () => {
     ['blue-green-migration.asl.json', 'pg-dr-blue-green-migration'],
     ['dr-rebuild.asl.json', 'pg-dr-dr-rebuild'],
     ['blue-green-safety-net.asl.json', 'pg-dr-blue-green-safety-net'],
+    ['green-provisioning.asl.json', 'pg-dr-green-provisioning'],
   ])('deploys %s with every placeholder substituted', (file, name) => {
     const asl = workflowDefinitionText(file);
     const placeholders = [...new Set([...asl.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1]))].sort();

@@ -12,7 +12,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { greenInstanceHandler } from '../../lambdas/green-provisioning/handlers';
+import { greenInstanceHandler } from '../../lambdas/green-provisioning/instance-handler';
 import type { Topology } from '../../lambdas/shared/topology';
 import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
 import { parameterStore } from '../support/parameter-store';

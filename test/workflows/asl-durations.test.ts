@@ -50,6 +50,7 @@ const MACHINES: Record<string, string> = {
   'blue-green-safety-net.asl.json': NAMES.migrationSafetyNetStateMachine,
   'region-failover.asl.json': NAMES.regionFailoverStateMachine,
   'retired-writer-guard.asl.json': NAMES.retiredWriterGuardStateMachine,
+  'green-provisioning.asl.json': NAMES.greenProvisioningStateMachine,
 };
 
 /** The Lambda timeout (seconds) of every function the app deploys, by its resolved ARN. */

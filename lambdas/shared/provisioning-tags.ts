@@ -1,0 +1,7 @@
+/**
+ * The tags every provisioned green carries. IAM lets the workflows create, tag and later delete only instances
+ * with them (the CDK app grants on these names; the green instance step writes them): one definition for both.
+ */
+export const PROVISIONED_BY_TAG = 'pg-dr:provisioned-by';
+/** The blue a green was made from: a rerun carries on only with a green of the same blue. */
+export const GREEN_OF_TAG = 'pg-dr:green-of';
