@@ -7,10 +7,10 @@ import { testWorld } from '../support/world';
  */
 describe('green provisioning IAM (evaluated over the synthesized roles)', () => {
   const world = testWorld();
-  afterAll(() => world.close());
+  afterAll(() => { world.close(); });
   const ACCOUNT = '111122223333';
-  const west: CallSite = { region: 'us-west-2', account: ACCOUNT, partition: 'aws' } as CallSite;
-  const east: CallSite = { ...west, region: 'us-east-1' } as CallSite;
+  const west: CallSite = { region: 'us-west-2', account: ACCOUNT, partition: 'aws' };
+  const east: CallSite = { ...west, region: 'us-east-1' };
   const step = world.iam.principal('pg-dr-orchestration', 'BlueGreenStepsgreenInstance');
   const TAGS = {
     'aws:RequestTag/pg-dr:provisioned-by': 'pg-dr',
