@@ -74,7 +74,11 @@ export type StepName =
   | 'greenSchema';
 
 /** Steps of the green provisioning workflow only (the migration workflow neither invokes nor is granted them). */
-export const GREEN_PROVISIONING_STEPS: readonly StepName[] = ['greenInstance', 'greenDatabase', 'greenSchema'];
+export const GREEN_PROVISIONING_STEPS: readonly StepName[] = [
+  'greenInstance',
+  'greenDatabase',
+  'greenSchema',
+];
 
 interface StepSpec {
   readonly entry: string[];
@@ -446,6 +450,12 @@ export class BlueGreenSteps extends Construct {
           'secretsmanager:GetSecretValue',
         ],
         resources: place.regions.map((r) => secretArn(r.region)),
+        // Replicas only in the deployed regions (absent for calls that add none).
+        conditions: {
+          'ForAllValues:StringEquals': {
+            'secretsmanager:AddReplicaRegions': place.regions.map((r) => r.region),
+          },
+        },
       }),
     );
     step.addToRolePolicy(

@@ -45,6 +45,12 @@ export interface LocalWorldOptions {
   readonly onPromote?: (region: string, id: string) => void | Promise<void>;
   /** A new read replica gets a database here (a real standby of its source), and its endpoint and port. */
   readonly onCreateReplica?: (replica: SimulatedInstance) => void | Promise<void>;
+  /** A new instance (a provisioned green) gets a database here (a fresh server), and its endpoint and port. */
+  readonly onCreateInstance?: ConstructorParameters<typeof RdsSimulator>[2] extends infer O
+    ? O extends { onCreateInstance?: infer F }
+      ? F
+      : never
+    : never;
   /** Authorize every call a principal makes against its synthesized role (default true). */
   readonly enforceIam?: boolean;
   readonly now?: () => number;
@@ -107,6 +113,7 @@ export function localWorld(options: LocalWorldOptions): LocalWorld {
     ...clock,
     ...(options.onPromote === undefined ? {} : { onPromote: options.onPromote }),
     ...(options.onCreateReplica === undefined ? {} : { onCreateReplica: options.onCreateReplica }),
+    ...(options.onCreateInstance === undefined ? {} : { onCreateInstance: options.onCreateInstance }),
   });
   const cloudwatch = new CloudWatchSimulator();
   const sns = new SnsSimulator();
@@ -411,6 +418,23 @@ function seedOthers(
       multiAz: p.MultiAZ === true,
       ...(p.KmsKeyId === undefined ? {} : { kmsKeyId: str(p.KmsKeyId) }),
       ...(p.SourceDBInstanceIdentifier === undefined ? {} : { source: str(p.SourceDBInstanceIdentifier) }),
+      // What DescribeDBInstances tells of it beyond the above (green is created like it).
+      details: {
+        DBInstanceClass: p.DBInstanceClass,
+        EngineVersion: p.EngineVersion,
+        AllocatedStorage: p.AllocatedStorage === undefined ? undefined : Number(p.AllocatedStorage),
+        MaxAllocatedStorage: p.MaxAllocatedStorage === undefined ? undefined : Number(p.MaxAllocatedStorage),
+        StorageType: p.StorageType,
+        MasterUsername: p.MasterUsername,
+        DBSubnetGroup: { DBSubnetGroupName: p.DBSubnetGroupName },
+        VpcSecurityGroups: ((p.VPCSecurityGroups as string[] | undefined) ?? []).map((g) => ({
+          VpcSecurityGroupId: String(g),
+          Status: 'active',
+        })),
+        PreferredBackupWindow: p.PreferredBackupWindow,
+        PreferredMaintenanceWindow: p.PreferredMaintenanceWindow,
+        CACertificateIdentifier: p.CACertificateIdentifier,
+      },
     });
   }
   for (const { stack, logicalId, resource } of app.resources('AWS::SNS::Topic')) {

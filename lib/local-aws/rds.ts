@@ -26,6 +26,11 @@ export interface SimulatedInstance {
   /** ARN of the source, for a read replica. */
   source?: string;
   tags: { Key: string; Value: string }[];
+  /**
+   * The rest of what DescribeDBInstances answers about it, as CreateDBInstance (or the template) gave it: class,
+   * storage, engine version, subnet group, security groups, master user, windows.
+   */
+  details?: Record<string, unknown>;
 }
 
 export interface SimulatedParameterGroup {
@@ -64,6 +69,14 @@ export class RdsSimulator implements Simulator {
        * the instance's endpoint and port to it (the rehearsal's re-protect).
        */
       onCreateReplica?: (replica: SimulatedInstance) => void | Promise<void>;
+      /**
+       * Called when an instance is created: the local world may start a fresh server for it and set its endpoint
+       * and port (a provisioned green), and the master user CreateDBInstance gave.
+       */
+      onCreateInstance?: (
+        instance: SimulatedInstance,
+        master: { username: string; password: string; database: string },
+      ) => void | Promise<void>;
     } = {},
   ) {}
 
@@ -146,6 +159,7 @@ export class RdsSimulator implements Simulator {
         .filter((r) => r.source === this.arn(i.region, i.id))
         .map((r) => (r.region === i.region ? r.id : this.arn(r.region, r.id))),
       TagList: i.tags,
+      ...i.details,
     };
   }
 
@@ -167,6 +181,8 @@ export class RdsSimulator implements Simulator {
       }
       case 'CreateDBInstanceReadReplica':
         return this.createReplica(call);
+      case 'CreateDBInstance':
+        return this.createInstance(call);
       case 'ModifyDBInstance': {
         const found = this.instance(region, id);
         if (found === undefined) return call.fail('DBInstanceNotFound', `DBInstance ${id} not found.`);
@@ -233,6 +249,54 @@ export class RdsSimulator implements Simulator {
       default:
         throw new Error(`${this.label}: ${call.operation} is catalogued but not simulated`);
     }
+  }
+
+  /** A new, empty PostgreSQL instance, creating until its time has run. */
+  private createInstance(call: SimulatorCall): unknown {
+    const region = call.site.region;
+    const input = call.input;
+    const id = str(input.DBInstanceIdentifier);
+    if (this.instance(region, id) !== undefined)
+      call.fail('DBInstanceAlreadyExists', 'DB instance already exists');
+    const group = input.DBParameterGroupName as string | undefined;
+    if (group !== undefined && !this.parameterGroups.has(this.key(region, group)))
+      call.fail('DBParameterGroupNotFound', `DBParameterGroup not found: ${group}`);
+    const major = str(input.EngineVersion, '17').split('.')[0] ?? '17';
+    const instance = this.addInstance({
+      id,
+      region,
+      status: 'creating',
+      busyUntil: this.now() + this.timing.createMs,
+      parameterGroup: group ?? `default.postgres${major}`,
+      backupRetentionPeriod: Number(input.BackupRetentionPeriod ?? 1),
+      storageEncrypted: input.StorageEncrypted === true,
+      multiAz: input.MultiAZ === true,
+      tags: (input.Tags as { Key: string; Value: string }[] | undefined) ?? [],
+      ...(input.KmsKeyId === undefined ? {} : { kmsKeyId: str(input.KmsKeyId) }),
+      ...(typeof input.Port === 'number' ? { port: input.Port } : {}),
+      details: {
+        DBInstanceClass: input.DBInstanceClass,
+        EngineVersion: input.EngineVersion,
+        AllocatedStorage: input.AllocatedStorage,
+        StorageType: input.StorageType,
+        MasterUsername: input.MasterUsername,
+        DBName: input.DBName,
+        DBSubnetGroup: { DBSubnetGroupName: input.DBSubnetGroupName },
+        VpcSecurityGroups: ((input.VpcSecurityGroupIds as string[] | undefined) ?? []).map((g) => ({
+          VpcSecurityGroupId: g,
+          Status: 'active',
+        })),
+        DeletionProtection: input.DeletionProtection === true,
+        PubliclyAccessible: input.PubliclyAccessible === true,
+      },
+    });
+    const creating = this.options.onCreateInstance?.(instance, {
+      username: str(input.MasterUsername, 'postgres'),
+      password: str(input.MasterUserPassword),
+      database: str(input.DBName, 'postgres'),
+    });
+    const answer = () => ({ DBInstance: this.describe(instance) });
+    return creating === undefined ? answer() : creating.then(answer);
   }
 
   private createReplica(call: SimulatorCall): unknown {

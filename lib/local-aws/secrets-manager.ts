@@ -3,7 +3,7 @@
  * in a primary region with replicas of the same name (and ARN suffix) elsewhere, customer-managed keys per
  * region (a read needs kms:Decrypt), AWSCURRENT/AWSPENDING versions, and secrets scheduled for deletion.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import type { Simulator, SimulatorCall } from './world';
 import { str } from './input';
 
@@ -18,6 +18,18 @@ export interface SimulatedSecret {
   rotationEnabled?: boolean;
   scheduledForDeletion?: boolean;
   replicationStatus?: Record<string, 'InSync' | 'Failed' | 'InProgress'>;
+  tags?: { Key: string; Value: string }[];
+}
+
+const PASSWORD_CHARACTERS =
+  'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
+
+/** GetRandomPassword: PasswordLength (32 by default) characters, none of ExcludeCharacters. */
+function randomPassword(input: Record<string, unknown>): string {
+  const excluded = new Set(str(input.ExcludeCharacters, ''));
+  const allowed = [...PASSWORD_CHARACTERS].filter((c) => !excluded.has(c));
+  const length = Number(input.PasswordLength ?? 32);
+  return Array.from({ length }, () => allowed[randomInt(allowed.length)]).join('');
 }
 
 export class SecretsManagerSimulator implements Simulator {
@@ -61,12 +73,36 @@ export class SecretsManagerSimulator implements Simulator {
     return secret.primaryRegion === region || region in secret.replicas ? secret : undefined;
   }
 
+  /** A new secret in the caller's region, with replicas where AddReplicaRegions says. */
+  private create(call: SimulatorCall): unknown {
+    const name = str(call.input.Name);
+    const region = call.site.region;
+    if (this.secrets.has(name))
+      return call.fail(
+        'ResourceExistsException',
+        `The operation failed because the secret ${name} already exists.`,
+      );
+    const replicas =
+      (call.input.AddReplicaRegions as { Region: string; KmsKeyId?: string }[] | undefined) ?? [];
+    this.add({
+      name,
+      primaryRegion: region,
+      replicas: Object.fromEntries(replicas.map((r) => [r.Region, r.KmsKeyId])),
+      ...(call.input.KmsKeyId === undefined ? {} : { kmsKeyArn: str(call.input.KmsKeyId) }),
+      versions: { AWSCURRENT: str(call.input.SecretString) },
+      tags: (call.input.Tags as { Key: string; Value: string }[] | undefined) ?? [],
+    });
+    return { ARN: this.arnIn(name, region), Name: name };
+  }
+
   arnOf(_kind: 'secret', id: string, region: string): string | undefined {
     const secret = this.find(id, region);
     return secret === undefined ? undefined : this.arnIn(secret.name, region);
   }
 
   async handle(call: SimulatorCall): Promise<unknown> {
+    if (call.operation === 'CreateSecret') return this.create(call);
+    if (call.operation === 'GetRandomPassword') return { RandomPassword: randomPassword(call.input) };
     const id = str(call.input.SecretId);
     const region = call.site.region;
     const secret = this.find(id, region);
@@ -108,6 +144,7 @@ export class SecretsManagerSimulator implements Simulator {
         return {
           ARN: arn,
           Name: secret.name,
+          ...(secret.tags === undefined ? {} : { Tags: secret.tags }),
           PrimaryRegion: secret.primaryRegion,
           ...(secret.rotationEnabled === undefined ? {} : { RotationEnabled: secret.rotationEnabled }),
           ReplicationStatus: Object.entries(secret.replicas).map(([r, key]) => ({

@@ -7,7 +7,9 @@ import { testWorld } from '../support/world';
  */
 describe('green provisioning IAM (evaluated over the synthesized roles)', () => {
   const world = testWorld();
-  afterAll(() => { world.close(); });
+  afterAll(() => {
+    world.close();
+  });
   const ACCOUNT = '111122223333';
   const west: CallSite = { region: 'us-west-2', account: ACCOUNT, partition: 'aws' };
   const east: CallSite = { ...west, region: 'us-east-1' };
@@ -73,6 +75,23 @@ describe('green provisioning IAM (evaluated over the synthesized roles)', () => 
     const secret = (name: string) => `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:${name}-AbCdEf`;
     for (const action of ['secretsmanager:CreateSecret', 'secretsmanager:GetSecretValue'])
       await expect(allows(action, secret('pg-dr/pg-dr-green-1'), {}, east)).resolves.toBe(true);
+    // Replicated only to the deployed regions.
+    await expect(
+      allows(
+        'secretsmanager:ReplicateSecretToRegions',
+        secret('pg-dr/pg-dr-green-1'),
+        { 'secretsmanager:AddReplicaRegions': ['us-west-2'] },
+        east,
+      ),
+    ).resolves.toBe(true);
+    await expect(
+      allows(
+        'secretsmanager:ReplicateSecretToRegions',
+        secret('pg-dr/pg-dr-green-1'),
+        { 'secretsmanager:AddReplicaRegions': ['eu-central-1'] },
+        east,
+      ),
+    ).resolves.toBe(false);
     for (const name of ['pg-dr/postgres-master', 'pg-dr/replication-user', 'other/pg-dr-green-1'])
       await expect(allows('secretsmanager:GetSecretValue', secret(name), {}, east)).resolves.toBe(false);
     await expect(

@@ -641,6 +641,58 @@ describe('simulated Secrets Manager', () => {
     return { sm, aws: world([sm], authorizer) };
   }
 
+  it('[secretsmanager.CreateSecret.permissions] [secretsmanager.CreateSecret.replicas] [secretsmanager.CreateSecret.exists] creates a secret with its replica, needing TagResource and ReplicateSecretToRegions, once', async () => {
+    const asked: string[] = [];
+    const { aws } = secretsWorld({
+      principalArn: (p) => `arn:aws:sts::${ACCOUNT}:assumed-role/test-role/${p}`,
+      allows: (_p, req) => {
+        asked.push(`${req.action} ${req.resources.join(',')}`);
+        return Promise.resolve(true);
+      },
+    });
+    const input = {
+      Name: 'pg-dr/pg-dr-green-1',
+      KmsKeyId: 'arn:aws:kms:us-east-1:111122223333:key/s',
+      SecretString: '{"password":"x"}',
+      Tags: [{ Key: 'pg-dr:green-of', Value: 'blue' }],
+      AddReplicaRegions: [{ Region: 'us-west-2', KmsKeyId: 'arn:aws:kms:us-west-2:111122223333:key/p' }],
+    };
+    await aws.call('secretsmanager', 'CreateSecret', input, 'us-east-1', 'step');
+    expect(asked).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^secretsmanager:CreateSecret /),
+        expect.stringMatching(/^secretsmanager:TagResource /),
+        expect.stringMatching(/^secretsmanager:ReplicateSecretToRegions /),
+        'kms:GenerateDataKey arn:aws:kms:us-east-1:111122223333:key/s',
+        'kms:Encrypt arn:aws:kms:us-west-2:111122223333:key/p',
+      ]),
+    );
+    // Readable by the same name in both regions, with its tags.
+    for (const region of ['us-east-1', 'us-west-2'])
+      expect(
+        await aws.call('secretsmanager', 'GetSecretValue', { SecretId: 'pg-dr/pg-dr-green-1' }, region),
+      ).toMatchObject({ SecretString: '{"password":"x"}' });
+    expect(
+      await aws.call('secretsmanager', 'DescribeSecret', { SecretId: 'pg-dr/pg-dr-green-1' }, 'us-east-1'),
+    ).toMatchObject({ Tags: [{ Key: 'pg-dr:green-of', Value: 'blue' }] });
+    expect(await failure(aws.call('secretsmanager', 'CreateSecret', input, 'us-east-1'))).toMatchObject({
+      name: 'ResourceExistsException',
+      status: 400,
+    });
+  });
+
+  it('[secretsmanager.GetRandomPassword.exclude] makes a password of the length asked, without the excluded characters', async () => {
+    const { aws } = secretsWorld();
+    const answer = (await aws.call(
+      'secretsmanager',
+      'GetRandomPassword',
+      { PasswordLength: 200, ExcludeCharacters: '/\'"@ \\' },
+      'us-east-1',
+    )) as { RandomPassword: string };
+    expect(answer.RandomPassword).toHaveLength(200);
+    expect(answer.RandomPassword).not.toMatch(/[/'"@ \\]/);
+  });
+
   it('[secretsmanager.GetSecretValue.current] returns AWSCURRENT unless asked for another stage (through the real SDK client)', async () => {
     const { aws } = secretsWorld();
     const undo = aws.install();
@@ -1121,6 +1173,107 @@ describe('simulated RDS', () => {
       await failure(aws.call('rds', 'CreateDBInstanceReadReplica', replicaOf('green'), 'us-west-2')),
     ).toMatchObject({
       name: 'InvalidParameterCombination',
+    });
+  });
+
+  const greenRequest = (extra: Record<string, unknown> = {}) => ({
+    DBInstanceIdentifier: 'pg-dr-green-1',
+    Engine: 'postgres',
+    EngineVersion: '17.4',
+    DBInstanceClass: 'db.r6g.large',
+    MasterUsername: 'postgres',
+    MasterUserPassword: 'pw-1234567890',
+    DBName: 'app',
+    DBParameterGroupName: 'dr-params',
+    DBSubnetGroupName: 'subnets',
+    StorageEncrypted: true,
+    KmsKeyId: 'arn:aws:kms:us-east-1:111122223333:key/d',
+    Tags: [{ Key: 'pg-dr:provisioned-by', Value: 'pg-dr' }],
+    ...extra,
+  });
+
+  it('[rds.CreateDBInstance.creating] [rds.CreateDBInstance.kms] creates an encrypted instance that is creating, without an endpoint, until its time has run', async () => {
+    const { c, rds } = rdsWorld();
+    const created: string[] = [];
+    const hooked = new RdsSimulator(
+      ACCOUNT,
+      { createMs: 1000, modifyMs: 0, rebootMs: 0 },
+      {
+        now: c.now,
+        onCreateInstance: (instance, master) => {
+          created.push(`${instance.id} ${master.username}@${master.database}`);
+        },
+      },
+    );
+    for (const group of rds.parameterGroups.values()) hooked.addParameterGroup(group);
+    const answer = (await world([hooked]).call('rds', 'CreateDBInstance', greenRequest(), 'us-east-1')) as {
+      DBInstance: {
+        DBInstanceStatus: string;
+        Endpoint?: unknown;
+        StorageEncrypted: boolean;
+        KmsKeyId: string;
+      };
+    };
+    expect(answer.DBInstance).toMatchObject({ DBInstanceStatus: 'creating', StorageEncrypted: true });
+    expect(answer.DBInstance.Endpoint).toBeUndefined();
+    expect(created).toEqual(['pg-dr-green-1 postgres@app']);
+    c.t += 1000;
+    const described = (await world([hooked]).call(
+      'rds',
+      'DescribeDBInstances',
+      { DBInstanceIdentifier: 'pg-dr-green-1' },
+      'us-east-1',
+    )) as {
+      DBInstances: {
+        DBInstanceStatus: string;
+        KmsKeyId: string;
+        DBInstanceClass: string;
+        TagList: unknown;
+      }[];
+    };
+    expect(described.DBInstances[0]).toMatchObject({
+      DBInstanceStatus: 'available',
+      KmsKeyId: 'arn:aws:kms:us-east-1:111122223333:key/d',
+      DBInstanceClass: 'db.r6g.large',
+      TagList: [{ Key: 'pg-dr:provisioned-by', Value: 'pg-dr' }],
+    });
+  });
+
+  it('[rds.CreateDBInstance.already-exists] [rds.CreateDBInstance.parameter-group-not-found] refuses an existing identifier and an unknown parameter group', async () => {
+    const { aws } = rdsWorld();
+    await aws.call('rds', 'CreateDBInstance', greenRequest(), 'us-east-1');
+    expect(await failure(aws.call('rds', 'CreateDBInstance', greenRequest(), 'us-east-1'))).toMatchObject({
+      name: 'DBInstanceAlreadyExistsFault',
+      status: 400,
+    });
+    expect(
+      await failure(
+        aws.call(
+          'rds',
+          'CreateDBInstance',
+          greenRequest({ DBInstanceIdentifier: 'pg-dr-green-2', DBParameterGroupName: 'nope' }),
+          'us-east-1',
+        ),
+      ),
+    ).toMatchObject({ name: 'DBParameterGroupNotFoundFault', status: 404 });
+  });
+
+  it('[rds.CreateDBInstance.tags] authorizes tags as AddTagsToResource, with the request tags in the context', async () => {
+    const { rds } = rdsWorld();
+    const seen: { action: string; context?: unknown }[] = [];
+    const aws = world([rds], {
+      principalArn: () => 'arn:aws:sts::111122223333:assumed-role/r/f',
+      allows: (_p, req) => {
+        seen.push({ action: req.action, context: req.context });
+        return Promise.resolve(req.action !== 'rds:AddTagsToResource');
+      },
+    });
+    const e = await failure(aws.call('rds', 'CreateDBInstance', greenRequest(), 'us-east-1', 'step'));
+    expect(e).toMatchObject({ name: 'AccessDenied', status: 403 });
+    expect(e.message).toContain('rds:AddTagsToResource');
+    expect(seen.find((r) => r.action === 'rds:CreateDBInstance')?.context).toEqual({
+      'aws:RequestTag/pg-dr:provisioned-by': 'pg-dr',
+      'aws:TagKeys': ['pg-dr:provisioned-by'],
     });
   });
 

@@ -162,8 +162,110 @@ export const RDS: ServiceEntry = {
     },
     {
       service: 'rds',
+      operation: 'CreateDBInstance',
+      calledBy: ['lambdas/green-provisioning/instance-handler.ts'],
+      reference: `${API}/API_CreateDBInstance.html`,
+      iam: (input, w) => {
+        const tags = Array.isArray(input.Tags) ? (input.Tags as { Key: string; Value: string }[]) : [];
+        const context = {
+          ...Object.fromEntries(tags.map((t) => [`aws:RequestTag/${t.Key}`, t.Value])),
+          ...(tags.length === 0 ? {} : { 'aws:TagKeys': tags.map((t) => t.Key) }),
+        };
+        const major = str(input.EngineVersion, '17').split('.')[0] ?? '17';
+        const resources = [
+          dbArn(input.DBInstanceIdentifier, w),
+          `arn:${w.partition}:rds:${w.region}:${w.account}:og:default:postgres-${major}`,
+          ...(input.DBSubnetGroupName === undefined
+            ? []
+            : [`arn:${w.partition}:rds:${w.region}:${w.account}:subgrp:${str(input.DBSubnetGroupName)}`]),
+          ...(input.DBParameterGroupName === undefined ? [] : [pgArn(input.DBParameterGroupName, w)]),
+        ];
+        return [
+          { action: 'rds:CreateDBInstance', resources, context },
+          ...(tags.length > 0
+            ? [
+                {
+                  action: 'rds:AddTagsToResource',
+                  resources: [dbArn(input.DBInstanceIdentifier, w)],
+                  context,
+                },
+              ]
+            : []),
+          ...(input.KmsKeyId === undefined
+            ? []
+            : ['kms:CreateGrant', 'kms:DescribeKey'].map((action) => ({
+                action,
+                resources: [str(input.KmsKeyId)],
+                context: { 'kms:ViaService': `rds.${w.region}.amazonaws.com` },
+              }))),
+        ];
+      },
+      relies: [
+        row(
+          'rds.CreateDBInstance.tags',
+          'Tags given at creation are authorized as rds:AddTagsToResource too, with aws:RequestTag/<key> and aws:TagKeys in the context: a policy can allow creating only tagged instances.',
+          `${UG}/security_iam_id-based-policy-examples-create-and-modify-examples.html`,
+          'To create a DB instance with tags, you must have access to the rds:AddTagsToResource action in addition to the rds:CreateDBInstance action.',
+        ),
+        row(
+          'rds.CreateDBInstance.creating',
+          'The instance starts creating, with no Endpoint until RDS gives it one; it is available when DBInstanceStatus says so.',
+          `${UG}/accessing-monitoring.html`,
+          'creating: The DB instance is being created. The DB instance is inaccessible while it is being created.',
+        ),
+        row(
+          'rds.CreateDBInstance.kms',
+          'StorageEncrypted with KmsKeyId encrypts it with that key (of its own region); RDS uses the key on the caller’s behalf.',
+          `${API}/API_CreateDBInstance.html`,
+          'The Amazon Web Services KMS key identifier for an encrypted DB instance.',
+        ),
+      ],
+      errors: [
+        error(
+          'rds.CreateDBInstance.already-exists',
+          'DBInstanceAlreadyExists',
+          400,
+          'An instance of that identifier exists in the region.',
+          `${API}/API_CreateDBInstance.html`,
+          'DBInstanceAlreadyExists: The user already has a DB instance with the given identifier. HTTP Status Code: 400',
+          true,
+          'DBInstanceAlreadyExistsFault',
+        ),
+        error(
+          'rds.CreateDBInstance.parameter-group-not-found',
+          'DBParameterGroupNotFound',
+          404,
+          'DBParameterGroupName names no group of the region.',
+          `${API}/API_CreateDBInstance.html`,
+          "DBParameterGroupNotFound: DBParameterGroupName doesn't refer to an existing DB parameter group. HTTP Status Code: 404",
+          true,
+          'DBParameterGroupNotFoundFault',
+        ),
+        error(
+          'rds.CreateDBInstance.quota',
+          'InstanceQuotaExceeded',
+          400,
+          'The region’s instance quota is reached.',
+          `${API}/API_CreateDBInstance.html`,
+          'InstanceQuotaExceeded: The request would result in the user exceeding the allowed number of DB instances. HTTP Status Code: 400',
+          false,
+          'InstanceQuotaExceededFault',
+        ),
+        error(
+          'rds.CreateDBInstance.kms-not-accessible',
+          'KMSKeyNotAccessibleFault',
+          400,
+          'The key is disabled or not usable by the caller.',
+          `${API}/API_CreateDBInstance.html`,
+          'KMSKeyNotAccessibleFault: An error occurred accessing an Amazon Web Services KMS key. HTTP Status Code: 400',
+          false,
+        ),
+      ],
+    },
+    {
+      service: 'rds',
       operation: 'DescribeDBInstances',
-      calledBy: ['lambdas/dr-replica/handler.ts'],
+      calledBy: ['lambdas/dr-replica/handler.ts', 'lambdas/green-provisioning/instance-handler.ts'],
       reference: `${API}/API_DescribeDBInstances.html`,
       iam: (input, w) => [
         {

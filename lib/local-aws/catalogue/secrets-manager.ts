@@ -38,7 +38,11 @@ export const SECRETS_MANAGER: ServiceEntry = {
     {
       service: 'secretsmanager',
       operation: 'GetSecretValue',
-      calledBy: ['lambdas/shared/database.ts', 'lambdas/health-probe/handler.ts'],
+      calledBy: [
+        'lambdas/shared/database.ts',
+        'lambdas/health-probe/handler.ts',
+        'lambdas/green-provisioning/instance-handler.ts',
+      ],
       reference: `${API}/API_GetSecretValue.html`,
       iam: (input, w) => [{ action: 'secretsmanager:GetSecretValue', resources: [secretArn(input, w)] }],
       relies: [
@@ -90,8 +94,99 @@ export const SECRETS_MANAGER: ServiceEntry = {
     },
     {
       service: 'secretsmanager',
+      operation: 'CreateSecret',
+      calledBy: ['lambdas/green-provisioning/instance-handler.ts'],
+      reference: `${API}/API_CreateSecret.html`,
+      iam: (input, w) => {
+        const name = str(input.Name);
+        const arn = `arn:${w.partition}:secretsmanager:${w.region}:${w.account}:secret:${name}`;
+        const replicas = Array.isArray(input.AddReplicaRegions)
+          ? (input.AddReplicaRegions as { Region: string; KmsKeyId?: string }[])
+          : [];
+        const replicaContext = { 'secretsmanager:AddReplicaRegions': replicas.map((r) => r.Region) };
+        return [
+          {
+            action: 'secretsmanager:CreateSecret',
+            resources: [arn],
+            ...(replicas.length === 0 ? {} : { context: replicaContext }),
+          },
+          ...(Array.isArray(input.Tags) && input.Tags.length > 0
+            ? [{ action: 'secretsmanager:TagResource', resources: [arn] }]
+            : []),
+          ...(replicas.length === 0
+            ? []
+            : [
+                {
+                  action: 'secretsmanager:ReplicateSecretToRegions',
+                  resources: [arn],
+                  context: replicaContext,
+                },
+              ]),
+          ...(input.KmsKeyId === undefined
+            ? []
+            : [
+                {
+                  action: 'kms:GenerateDataKey',
+                  resources: [str(input.KmsKeyId)],
+                  context: { 'kms:ViaService': `secretsmanager.${w.region}.amazonaws.com` },
+                },
+              ]),
+          ...replicas.flatMap((r) =>
+            r.KmsKeyId === undefined
+              ? []
+              : ['kms:GenerateDataKey', 'kms:Encrypt'].map((action) => ({
+                  action,
+                  resources: [str(r.KmsKeyId)],
+                  context: { 'kms:ViaService': `secretsmanager.${r.Region}.amazonaws.com` },
+                })),
+          ),
+        ];
+      },
+      relies: [
+        row(
+          'secretsmanager.CreateSecret.permissions',
+          'Tags need secretsmanager:TagResource and replica regions secretsmanager:ReplicateSecretToRegions besides CreateSecret; a customer key needs kms:GenerateDataKey (and, for each replica, GenerateDataKey and Encrypt on that region’s key).',
+          `${API}/API_CreateSecret.html`,
+          'If you include tags in the secret, you also need secretsmanager:TagResource. To add replica Regions, you must also have secretsmanager:ReplicateSecretToRegions.',
+        ),
+        row(
+          'secretsmanager.CreateSecret.replicas',
+          'AddReplicaRegions creates a replica of the same name in each region, encrypted with that region’s KmsKeyId.',
+          `${API}/API_ReplicateSecretToRegions.html`,
+          'To encrypt the replicated secret with a KMS key other than aws/secretsmanager, you need kms:GenerateDataKey and kms:Encrypt to the key.',
+        ),
+      ],
+      errors: [
+        error(
+          'secretsmanager.CreateSecret.exists',
+          'ResourceExistsException',
+          400,
+          'A secret of that name exists in the region.',
+          `${API}/API_CreateSecret.html`,
+          'ResourceExistsException: A resource with the ID you requested already exists. HTTP Status Code: 400',
+        ),
+      ],
+    },
+    {
+      service: 'secretsmanager',
+      operation: 'GetRandomPassword',
+      calledBy: ['lambdas/green-provisioning/instance-handler.ts'],
+      reference: `${API}/API_GetRandomPassword.html`,
+      iam: () => [{ action: 'secretsmanager:GetRandomPassword', resources: ['*'] }],
+      relies: [
+        row(
+          'secretsmanager.GetRandomPassword.exclude',
+          'A password of PasswordLength characters (32 by default) that contains none of ExcludeCharacters.',
+          `${API}/API_GetRandomPassword.html`,
+          "ExcludeCharacters: A string of the characters that you don't want in the password.",
+        ),
+      ],
+      errors: [],
+    },
+    {
+      service: 'secretsmanager',
       operation: 'DescribeSecret',
-      calledBy: ['lib/cli/doctor-command.ts'],
+      calledBy: ['lib/cli/doctor-command.ts', 'lambdas/green-provisioning/instance-handler.ts'],
       reference: `${API}/API_DescribeSecret.html`,
       iam: (input, w) => [{ action: 'secretsmanager:DescribeSecret', resources: [secretArn(input, w)] }],
       relies: [
