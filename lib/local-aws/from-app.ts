@@ -428,7 +428,7 @@ function seedOthers(
         MasterUsername: p.MasterUsername,
         DBSubnetGroup: { DBSubnetGroupName: p.DBSubnetGroupName },
         VpcSecurityGroups: ((p.VPCSecurityGroups as string[] | undefined) ?? []).map((g) => ({
-          VpcSecurityGroupId: String(g),
+          VpcSecurityGroupId: g,
           Status: 'active',
         })),
         PreferredBackupWindow: p.PreferredBackupWindow,

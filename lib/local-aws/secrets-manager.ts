@@ -26,8 +26,8 @@ const PASSWORD_CHARACTERS =
 
 /** GetRandomPassword: PasswordLength (32 by default) characters, none of ExcludeCharacters. */
 function randomPassword(input: Record<string, unknown>): string {
-  const excluded = new Set(str(input.ExcludeCharacters, ''));
-  const allowed = [...PASSWORD_CHARACTERS].filter((c) => !excluded.has(c));
+  const excluded = new Set(Array.from(str(input.ExcludeCharacters, '')));
+  const allowed = Array.from(PASSWORD_CHARACTERS).filter((c) => !excluded.has(c));
   const length = Number(input.PasswordLength ?? 32);
   return Array.from({ length }, () => allowed[randomInt(allowed.length)]).join('');
 }
