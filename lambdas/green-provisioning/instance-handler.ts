@@ -3,7 +3,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { asRdsRetryable } from '../shared/aws-retryable';
-import { rdsInstanceIdentifier } from '../shared/schemas';
+import { databaseName, rdsInstanceIdentifier } from '../shared/schemas';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import { readTopology } from '../shared/topology';
 import { topologyLocation } from '../shared/topology-location';
@@ -14,7 +14,7 @@ export const greenInstanceEventSchema = z.strictObject({
   mode: z.enum(['create', 'progress']),
   blueInstanceIdentifier: rdsInstanceIdentifier,
   greenInstanceIdentifier: rdsInstanceIdentifier,
-  database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, { error: 'must be a database name' }),
+  database: databaseName,
 });
 
 const instanceInstrumentation = stepInstrumentation('green-instance');

@@ -6,6 +6,7 @@ import {
   HOSTED_ZONE_ID,
   LOWER_IDENTIFIER,
   RDS_INSTANCE_IDENTIFIER,
+  SQL_IDENTIFIER,
 } from './patterns';
 
 /** The step inputs' field schemas, one per rule of patterns.ts, each with the message a refusal gives. */
@@ -19,3 +20,7 @@ export const rdsInstanceIdentifier = z
 export const lowerIdentifier = z
   .string()
   .regex(LOWER_IDENTIFIER, { error: 'must be a lower-case identifier' });
+/** A database to create or name (RDS DBName, CREATE DATABASE): letters, digits, underscore. */
+export const databaseName = z
+  .string()
+  .regex(SQL_IDENTIFIER, { error: 'must be a database name (letters, digits, underscore; at most 63)' });

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { databaseRefSchema } from '../shared/database-ref';
-import { hostedZoneId, hostName, lowerIdentifier, rdsInstanceIdentifier } from '../shared/schemas';
+import {
+  databaseName,
+  hostedZoneId,
+  hostName,
+  lowerIdentifier,
+  rdsInstanceIdentifier,
+} from '../shared/schemas';
 
 const host = hostName;
 const rdsId = rdsInstanceIdentifier;
@@ -10,52 +16,88 @@ export const setIdentifier = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, {
   error: 'must be 1-128 letters, digits, dots, colons, underscores or hyphens',
 });
 
+/** The blue-green workflow's input fields (its rules across fields are blueGreenInputSchema's). */
+const blueGreenFields = z.strictObject({
+  dryRun: z.boolean(),
+  blue: databaseRefSchema,
+  green: databaseRefSchema,
+  blueEndpoint: z.union([z.literal(''), host]),
+  greenEndpoint: z.union([z.literal(''), host]),
+  dns: z.strictObject({
+    hostedZoneId: hostedZoneId,
+    recordName: host,
+    setIdentifier: setIdentifier,
+    secondarySetIdentifier: setIdentifier,
+  }),
+  smokeTestUrl: z
+    .url({ error: 'must be an http(s) URL' })
+    .refine((u) => /^https?:\/\/[^/@]+(\/|$)/.test(u), {
+      error: 'must be an http(s) URL without credentials',
+    })
+    .optional(),
+  subscription: lowerIdentifier,
+  catchUpTimeoutMs: z.number().int().min(100).max(600_000),
+  allowUnsynchronizedFlip: z.boolean().optional(),
+  rebuildDr: z.boolean().optional(),
+  greenInstanceIdentifier: rdsId.optional(),
+  drReplicaInstanceIdentifier: rdsId.optional(),
+  /** Set by a parent execution (green provisioning) so the console links the two: Step Functions' own key. */
+  AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_:.-]+$/, {
+      error: 'must be a Step Functions execution ARN',
+    })
+    .optional(),
+});
+
 /** The blue-green workflow's input: secret references and names only, never a password. */
-export const blueGreenInputSchema = z
-  .strictObject({
-    dryRun: z.boolean(),
-    blue: databaseRefSchema,
-    green: databaseRefSchema,
-    blueEndpoint: z.union([z.literal(''), host]),
-    greenEndpoint: z.union([z.literal(''), host]),
-    dns: z.strictObject({
-      hostedZoneId: hostedZoneId,
-      recordName: host,
-      setIdentifier: setIdentifier,
-      secondarySetIdentifier: setIdentifier,
-    }),
-    smokeTestUrl: z
-      .url({ error: 'must be an http(s) URL' })
-      .refine((u) => /^https?:\/\/[^/@]+(\/|$)/.test(u), {
-        error: 'must be an http(s) URL without credentials',
-      })
-      .optional(),
-    subscription: lowerIdentifier,
-    catchUpTimeoutMs: z.number().int().min(100).max(600_000),
-    allowUnsynchronizedFlip: z.boolean().optional(),
-    rebuildDr: z.boolean().optional(),
-    greenInstanceIdentifier: rdsId.optional(),
-    drReplicaInstanceIdentifier: rdsId.optional(),
-  })
-  .superRefine((input, ctx) => {
-    if (!input.dryRun) {
-      for (const key of ['blueEndpoint', 'greenEndpoint'] as const) {
-        if (input[key] === '')
-          ctx.addIssue({ code: 'custom', path: [key], message: 'is required unless dryRun' });
-      }
-      // The cutover records green as the writer in the topology, by its instance identifier.
-      if (input.greenInstanceIdentifier === undefined)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['greenInstanceIdentifier'],
-          message: 'is required unless dryRun',
-        });
+export const blueGreenInputSchema = blueGreenFields.superRefine((input, ctx) => {
+  if (!input.dryRun) {
+    for (const key of ['blueEndpoint', 'greenEndpoint'] as const) {
+      if (input[key] === '')
+        ctx.addIssue({ code: 'custom', path: [key], message: 'is required unless dryRun' });
     }
-    if (input.rebuildDr === true) {
-      for (const key of ['greenInstanceIdentifier', 'drReplicaInstanceIdentifier'] as const) {
-        if (input[key] === undefined)
-          ctx.addIssue({ code: 'custom', path: [key], message: 'is required with rebuildDr' });
-      }
+    // The cutover records green as the writer in the topology, by its instance identifier.
+    if (input.greenInstanceIdentifier === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['greenInstanceIdentifier'],
+        message: 'is required unless dryRun',
+      });
+  }
+  if (input.rebuildDr === true) {
+    for (const key of ['greenInstanceIdentifier', 'drReplicaInstanceIdentifier'] as const) {
+      if (input[key] === undefined)
+        ctx.addIssue({ code: 'custom', path: [key], message: 'is required with rebuildDr' });
     }
-  });
+  }
+});
 export type BlueGreenInput = z.infer<typeof blueGreenInputSchema>;
+
+/**
+ * The green provisioning workflow's input: blue (the topology's writer), the green to create and its DR replica,
+ * the application database, the replication user's secret, and the migration to run once green is in sync
+ * (the migration's input without green's fields, which the workflow fills in; never a dry run).
+ */
+export const greenProvisioningInputSchema = z.strictObject({
+  blueInstanceIdentifier: rdsId,
+  greenInstanceIdentifier: rdsId,
+  greenReplicaInstanceIdentifier: rdsId,
+  database: databaseName,
+  replicationSecretId: databaseRefSchema.shape.secretId,
+  migration: blueGreenFields
+    .omit({
+      green: true,
+      greenEndpoint: true,
+      greenInstanceIdentifier: true,
+      drReplicaInstanceIdentifier: true,
+      rebuildDr: true,
+      allowUnsynchronizedFlip: true,
+      AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: true,
+    })
+    .extend({
+      dryRun: z.literal(false, { error: 'must be false: a provisioned green is migrated' }),
+      blueEndpoint: host,
+    }),
+});
+export type GreenProvisioningInput = z.infer<typeof greenProvisioningInputSchema>;

@@ -33,6 +33,9 @@ export const FROM_CONFIG = {
   drillSchedule: (c: DrConfig) => drNames(c).drillSchedule,
   resourcePrefix: (c: DrConfig) => c.resourcePrefix,
   orchestrationRegion: (c: DrConfig) => c.orchestrationRegion,
+  primaryInstance: (c: DrConfig) => c.database.primaryInstanceIdentifier,
+  databaseName: (c: DrConfig) => c.database.databaseName,
+  replicationSecret: (c: DrConfig) => c.database.replicationSecretName,
 } as const;
 
 /** The region option: the config's orchestration region goes with the config's stack names. */

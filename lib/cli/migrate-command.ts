@@ -2,7 +2,12 @@ import { failoverSetIdentifier } from '../names';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
-import { blueGreenInputSchema, type BlueGreenInput } from '../../lambdas/workflow-input/schema';
+import {
+  blueGreenInputSchema,
+  greenProvisioningInputSchema,
+  type BlueGreenInput,
+  type GreenProvisioningInput,
+} from '../../lambdas/workflow-input/schema';
 import { sleep } from '../../lambdas/shared/sleep';
 import { UsageError } from './database-url';
 import { defaultFromConfig, FROM_CONFIG } from './config-defaults';
@@ -27,7 +32,11 @@ import {
 export interface MigrateOptions {
   dryRun?: boolean;
   blueDbSecret: string;
-  greenDbSecret: string;
+  greenDbSecret?: string;
+  provisionGreen?: string;
+  blueInstanceId?: string;
+  database?: string;
+  replicationSecret?: string;
   blueEndpoint?: string;
   greenEndpoint?: string;
   dnsZone: string;
@@ -69,7 +78,26 @@ export function addMigrateCommand(
       '--blue-db-secret <arn|name>',
       'Secrets Manager secret of blue (the current primary); never a URL',
     )
-    .requiredOption('--green-db-secret <arn|name>', 'Secrets Manager secret of green (the new database)')
+    .option(
+      '--green-db-secret <arn|name>',
+      'Secrets Manager secret of green (the new database); not with --provision-green, which makes its own',
+    )
+    .option(
+      '--provision-green <id>',
+      'make green first, from nothing (pg-dr-green-provisioning): an instance of this identifier like blue, its ' +
+        'secret, blue’s schema and data by logical replication; then migrate, cut over and rebuild DR for it',
+      rdsInstanceId('--provision-green'),
+    )
+    .option(
+      '--blue-instance-id <id>',
+      "with --provision-green: blue's RDS instance identifier, the topology's writer (default: the config's primary)",
+      rdsInstanceId('--blue-instance-id'),
+    )
+    .option('--database <name>', 'with --provision-green: the application database (default: the config’s)')
+    .option(
+      '--replication-secret <arn|name>',
+      'with --provision-green: the replication user’s secret (default: the config’s database.replicationSecretName)',
+    )
     .option(
       '--blue-endpoint <host>',
       "blue's endpoint, restored in DNS on rollback (required unless --dry-run)",
@@ -143,6 +171,9 @@ export function addMigrateCommand(
   if (command === undefined) return;
   defaultFromConfig(command, 'stack', FROM_CONFIG.orchestrationStack);
   defaultFromConfig(command, 'region', FROM_CONFIG.orchestrationRegion);
+  defaultFromConfig(command, 'blueInstanceId', FROM_CONFIG.primaryInstance);
+  defaultFromConfig(command, 'database', FROM_CONFIG.databaseName);
+  defaultFromConfig(command, 'replicationSecret', FROM_CONFIG.replicationSecret);
 }
 
 /** Which flag sets each field of the workflow input (a path in blueGreenInputSchema). */
@@ -160,6 +191,11 @@ const FLAG_OF_FIELD: Record<string, string> = {
   catchUpTimeoutMs: '--catch-up-timeout',
   greenInstanceIdentifier: '--green-instance-id',
   drReplicaInstanceIdentifier: '--dr-replica-instance-id',
+  blueInstanceIdentifier_provisioned: '--blue-instance-id',
+  greenInstanceIdentifier_provisioned: '--provision-green',
+  greenReplicaInstanceIdentifier_provisioned: '--dr-replica-instance-id',
+  database_provisioned: '--database',
+  replicationSecretId_provisioned: '--replication-secret',
 };
 
 /**
@@ -168,11 +204,72 @@ const FLAG_OF_FIELD: Record<string, string> = {
  * flag. A refusal never repeats the value given.
  */
 export function workflowInput(options: MigrateOptions): BlueGreenInput {
-  const record = options.dnsRecord.replace(/\.$/, '');
+  if (options.greenDbSecret === undefined)
+    throw new UsageError('--green-db-secret is required (or --provision-green to make green first)');
+  const candidate = { ...migrationFields(options), green: { secretId: options.greenDbSecret } };
+  const parsed = blueGreenInputSchema.safeParse(candidate);
+  if (parsed.success) return parsed.data;
+  throw usageErrorOf(parsed.error.issues);
+}
+
+/** The flags that --provision-green decides itself (green is what it makes). */
+const PROVISIONED_FLAGS: readonly [keyof MigrateOptions, string][] = [
+  ['greenDbSecret', '--green-db-secret'],
+  ['greenEndpoint', '--green-endpoint'],
+  ['greenInstanceId', '--green-instance-id'],
+  ['allowUnsynchronizedFlip', '--allow-unsynchronized-flip'],
+  ['dryRun', '--dry-run'],
+];
+
+/**
+ * The green provisioning workflow's input (greenProvisioningInputSchema): blue, the green to make, and the
+ * migration to run once green is in sync. The migration always rebuilds DR for green.
+ */
+export function provisioningInput(options: MigrateOptions): GreenProvisioningInput {
+  const green = options.provisionGreen ?? '';
+  const given = PROVISIONED_FLAGS.filter(([key]) => options[key] !== undefined).map(([, flag]) => flag);
+  if (given.length > 0)
+    throw new UsageError(`--provision-green makes green itself: leave out ${given.join(', ')}`);
+  const missing = (
+    [
+      ['blueInstanceId', '--blue-instance-id'],
+      ['database', '--database'],
+      ['replicationSecret', '--replication-secret'],
+    ] as const
+  ).filter(([key]) => options[key] === undefined);
+  if (missing.length > 0)
+    throw new UsageError(
+      `${missing.map(([, flag]) => flag).join(', ')} required with --provision-green (or a config to take them from)`,
+    );
+  const { dryRun, blue, blueEndpoint, dns, smokeTestUrl, subscription, catchUpTimeoutMs } =
+    migrationFields(options);
   const candidate = {
+    blueInstanceIdentifier: options.blueInstanceId,
+    greenInstanceIdentifier: green,
+    greenReplicaInstanceIdentifier: options.drReplicaInstanceId ?? `${green}-dr`,
+    database: options.database,
+    replicationSecretId: options.replicationSecret,
+    migration: {
+      dryRun,
+      blue,
+      blueEndpoint,
+      dns,
+      ...(smokeTestUrl === undefined ? {} : { smokeTestUrl }),
+      subscription,
+      catchUpTimeoutMs,
+    },
+  };
+  const parsed = greenProvisioningInputSchema.safeParse(candidate);
+  if (parsed.success) return parsed.data;
+  throw usageErrorOf(parsed.error.issues, true);
+}
+
+/** The migration's fields every form of the command shares. */
+function migrationFields(options: MigrateOptions) {
+  const record = options.dnsRecord.replace(/\.$/, '');
+  return {
     dryRun: options.dryRun === true,
     blue: { secretId: options.blueDbSecret },
-    green: { secretId: options.greenDbSecret },
     blueEndpoint: options.blueEndpoint ?? '',
     greenEndpoint: options.greenEndpoint ?? '',
     dns: {
@@ -195,18 +292,29 @@ export function workflowInput(options: MigrateOptions): BlueGreenInput {
         }
       : {}),
   };
-  const parsed = blueGreenInputSchema.safeParse(candidate);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
-    const field = issue.path.map(String).join('.');
-    const flag = FLAG_OF_FIELD[field] ?? field;
+}
+
+/** A schema's refusal as a usage error naming the flags (never the values given). */
+function usageErrorOf(
+  issues: readonly { path: PropertyKey[]; message: string }[],
+  provisioning = false,
+): UsageError {
+  const problems = issues.map((issue) => {
+    const path = issue.path.map(String);
+    // The provisioning input nests the migration's fields, and names green by --provision-green.
+    const field = provisioning
+      ? path[0] === 'migration'
+        ? path.slice(1).join('.')
+        : `${path.join('.')}_provisioned`
+      : path.join('.');
+    const flag = FLAG_OF_FIELD[field] ?? FLAG_OF_FIELD[field.replace(/_provisioned$/, '')] ?? field;
     // The schema speaks of its own fields; on the command line they are flags.
     const message = issue.message
       .replace(/\bdryRun\b/g, '--dry-run')
       .replace(/\brebuildDr\b/g, '--rebuild-dr');
     return `${flag} ${message}`;
   });
-  throw new UsageError([...new Set(problems)].join('; '));
+  return new UsageError([...new Set(problems)].join('; '));
 }
 
 /** Same input in the same minute: same name, so Step Functions attaches instead of starting a second run. */
@@ -219,7 +327,7 @@ async function findStateMachine(options: MigrateOptions, io: MigrateIo): Promise
   return stackOutput(
     io.cloudFormation,
     options.stack,
-    'BlueGreenStateMachineArn',
+    options.provisionGreen === undefined ? 'BlueGreenStateMachineArn' : 'GreenProvisioningStateMachineArn',
     '; pass --state-machine-arn',
   );
 }
@@ -228,17 +336,18 @@ export type MigrateOutcome = ExecutionOutcome;
 
 /** Starts (or attaches to) the execution and follows it until it ends or the follow timeout passes. */
 export async function runMigrate(options: MigrateOptions, io: MigrateIo): Promise<MigrateOutcome> {
-  const input = workflowInput(options);
+  const provisioning = options.provisionGreen !== undefined;
+  const input = provisioning ? provisioningInput(options) : workflowInput(options);
   const stateMachineArn = await findStateMachine(options, io);
-  const name = options.executionName ?? executionName(input, io.now());
+  const name =
+    options.executionName ??
+    (provisioning
+      ? derivedExecutionName('provision', input, io.now())
+      : executionName(input, io.now()));
+  const what = provisioning ? 'Green provisioning' : options.dryRun === true ? 'Dry run' : 'Migration';
   return startAndFollow(
     io,
-    {
-      stateMachineArn,
-      name,
-      input,
-      started: (arn) => `${options.dryRun === true ? 'Dry run' : 'Migration'} ${name} started: ${arn}\n`,
-    },
+    { stateMachineArn, name, input, started: (arn) => `${what} ${name} started: ${arn}\n` },
     options,
   );
 }

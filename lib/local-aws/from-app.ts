@@ -433,7 +433,6 @@ function seedOthers(
         })),
         PreferredBackupWindow: p.PreferredBackupWindow,
         PreferredMaintenanceWindow: p.PreferredMaintenanceWindow,
-        CACertificateIdentifier: p.CACertificateIdentifier,
       },
     });
   }

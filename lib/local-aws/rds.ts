@@ -136,6 +136,8 @@ export class RdsSimulator implements Simulator {
 
   private describe(i: SimulatedInstance) {
     return {
+      // What only describes it first: the fields the simulator keeps itself always win.
+      ...Object.fromEntries(Object.entries(i.details ?? {}).filter(([, v]) => v !== undefined)),
       DBInstanceIdentifier: i.id,
       DBInstanceArn: this.arn(i.region, i.id),
       Engine: i.engine,
@@ -159,7 +161,6 @@ export class RdsSimulator implements Simulator {
         .filter((r) => r.source === this.arn(i.region, i.id))
         .map((r) => (r.region === i.region ? r.id : this.arn(r.region, r.id))),
       TagList: i.tags,
-      ...i.details,
     };
   }
 

@@ -9,7 +9,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { followingIo, stackOutputs } from '../support/cli';
 import { executionName, workflowInput } from '../../lib/cli/migrate-command';
-import { blueGreenInputSchema } from '../../lambdas/workflow-input/schema';
+import { blueGreenInputSchema, greenProvisioningInputSchema } from '../../lambdas/workflow-input/schema';
 import { runCli } from '../../lib/cli/program';
 import { MIGRATE_ARGV } from '../support/bad-values';
 
@@ -285,6 +285,103 @@ describe('dr migrate', () => {
     const result = await dr(['migrate', '--dns-zone', 'Z0EXAMPLE12345']);
     expect(result.code).toBe(2);
     expect(result.err).toContain("required option '--blue-db-secret <arn|name>' not specified");
+  });
+
+  it('with --provision-green, starts green provisioning with blue, the green to make and the migration, defaults from the config', async () => {
+    const PROVISION_ARN = 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-green-provisioning';
+    stackOutputs(cloudFormation, {
+      BlueGreenStateMachineArn: SM_ARN,
+      GreenProvisioningStateMachineArn: PROVISION_ARN,
+    });
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [entered('CreateGreen', 2)] });
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: EXEC_ARN,
+      stateMachineArn: PROVISION_ARN,
+      status: 'SUCCEEDED',
+      startDate: new Date(),
+      output: JSON.stringify({ status: 'cut-over' }),
+    });
+    const result = await dr([
+      'migrate',
+      '--provision-green',
+      'pg-dr-green-20261201',
+      '--blue-db-secret',
+      'pg-dr/blue',
+      '--blue-endpoint',
+      'blue.abc.us-west-2.rds.amazonaws.com',
+      '--dns-zone',
+      'Z0EXAMPLE12345',
+      '--dns-record',
+      'db.provability-fabric.org',
+      '--poll-interval',
+      '1000',
+    ]);
+    expect(result.err).toBe('');
+    expect(result.code).toBe(0);
+    const start = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
+    expect(start?.stateMachineArn).toBe(PROVISION_ARN);
+    expect(start?.name).toMatch(/^provision-20261124-1000-[0-9a-f]{12}$/);
+    const input: unknown = JSON.parse(start?.input ?? '{}');
+    expect(input).toEqual({
+      blueInstanceIdentifier: 'pg-dr-primary',
+      greenInstanceIdentifier: 'pg-dr-green-20261201',
+      greenReplicaInstanceIdentifier: 'pg-dr-green-20261201-dr',
+      database: 'app',
+      replicationSecretId: 'pg-dr/replication-user',
+      migration: {
+        dryRun: false,
+        blue: { secretId: 'pg-dr/blue' },
+        blueEndpoint: 'blue.abc.us-west-2.rds.amazonaws.com',
+        dns: {
+          hostedZoneId: 'Z0EXAMPLE12345',
+          recordName: 'db.provability-fabric.org',
+          setIdentifier: 'db.provability-fabric.org-primary',
+          secondarySetIdentifier: 'db.provability-fabric.org-secondary',
+        },
+        subscription: 'dr_blue_green',
+        catchUpTimeoutMs: 30000,
+      },
+    });
+    expect(greenProvisioningInputSchema.safeParse(input).success).toBe(true);
+    expect(result.out).toContain('Green provisioning provision-20261124-1000-');
+  });
+
+  it.each([
+    [
+      ['--green-db-secret', 'pg-dr/green'],
+      '--provision-green makes green itself: leave out --green-db-secret',
+    ],
+    [['--dry-run'], 'leave out --dry-run'],
+    [['--green-instance-id', 'pg-dr-green-x'], 'leave out --green-instance-id'],
+    [['--blue-instance-id', 'Not_An-Id'], '--blue-instance-id'],
+  ])('refuses %j with --provision-green, exit 2, nothing started', async (extra, message) => {
+    const result = await dr([
+      'migrate',
+      '--provision-green',
+      'pg-dr-green-1',
+      '--blue-db-secret',
+      'pg-dr/blue',
+      '--blue-endpoint',
+      'blue.abc.us-west-2.rds.amazonaws.com',
+      '--dns-zone',
+      'Z0EXAMPLE12345',
+      '--dns-record',
+      'db.provability-fabric.org',
+      ...extra,
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.err).toContain(message);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('needs green’s secret, or --provision-green to make green', async () => {
+    const argv = MIGRATE_ARGV.filter(
+      (a, i, all) => a !== '--green-db-secret' && all[i - 1] !== '--green-db-secret',
+    );
+    const result = await dr(argv);
+    expect(result.code).toBe(2);
+    expect(result.err).toContain('--green-db-secret is required (or --provision-green to make green first)');
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
   it('says how to proceed when the stack has no workflow output', async () => {
