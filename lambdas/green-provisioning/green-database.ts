@@ -182,6 +182,10 @@ export async function ensureSubscription(
   publication: string,
   source: SubscriptionSource,
   tables: readonly string[],
+  options: {
+    /** Copy the published rows first (a new green); false when the subscriber holds them already (the way back). */
+    readonly copyData: boolean;
+  } = { copyData: true },
 ): Promise<'created' | 'existing'> {
   const { rows } = await green.query<{ publications: string[] }>(
     'SELECT subpublications AS publications FROM pg_subscription WHERE subname = $1',
@@ -195,7 +199,7 @@ export async function ensureSubscription(
       `green already has a subscription ${subscription} to ${existing.publications.join(', ')}, not to ${publication}`,
     );
   }
-  if (tables.length > 0) await green.query(`TRUNCATE ${tables.map(sqlName).join(', ')}`);
+  if (options.copyData && tables.length > 0) await green.query(`TRUNCATE ${tables.map(sqlName).join(', ')}`);
   const conninfo = (
     [
       ['host', source.host],
@@ -211,7 +215,7 @@ export async function ensureSubscription(
     .join(' ');
   await green.query(
     `CREATE SUBSCRIPTION ${quoteIdent(subscription)} CONNECTION ${green.escapeLiteral(conninfo)} ` +
-      `PUBLICATION ${quoteIdent(publication)} WITH (copy_data = true)`,
+      `PUBLICATION ${quoteIdent(publication)} WITH (copy_data = ${String(options.copyData)})`,
   );
   return 'created';
 }
