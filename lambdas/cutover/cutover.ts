@@ -14,6 +14,7 @@ export class CutoverError extends RoutableError<
   | 'SubscriptionUsesRotatedUser'
   | 'GreenDiverged'
   | 'FencedVerifyTimeout'
+  | 'WayBackImpossible'
   | 'FenceBypassable'
 > {}
 
@@ -300,14 +301,22 @@ async function existingTables(client: Client, tables: readonly string[]): Promis
 export async function verifyInFencedWindow(
   blue: Client,
   green: Client,
-  options: { subscription: string; budgetMs: number },
+  options: {
+    subscription: string;
+    budgetMs: number;
+    /**
+     * Compare only the subscription's tables: a rollback, whose blue (the writer the migration made) has tables
+     * the previous writer never had, and whose rows the way back knowingly does not carry.
+     */
+    onlySubscribed?: boolean;
+  },
 ): Promise<{ tables: number; verifyMs: number }> {
   const started = performance.now();
   // Every table the subscription carries, and every application table of blue whether or not it does: a table
   // published only elsewhere, or not at all, never reaches green, and its rows would be lost at the flip.
   const [subscribed, onBlue] = await Promise.all([
     subscribedTables(green, options.subscription),
-    applicationTables(blue),
+    options.onlySubscribed === true ? Promise.resolve([]) : applicationTables(blue),
   ]);
   const tables = [...new Set([...subscribed, ...onBlue])].sort();
   const onGreen = await existingTables(green, tables);
@@ -375,6 +384,8 @@ export async function syncSequences(blue: Client, green: Client): Promise<{ name
 export async function finishCutover(
   green: Client,
   subscription: string,
+  /** Runs after the subscription is dropped and before green opens to writes (the way back is set up here). */
+  beforeOpening: () => Promise<void> = () => Promise.resolve(),
 ): Promise<{ droppedSubscription: boolean }> {
   await asFenceKeeper(green);
   const database = await currentDatabase(green);
@@ -383,6 +394,7 @@ export async function finishCutover(
     await green.query(`ALTER SUBSCRIPTION ${quoteIdent(subscription)} DISABLE`);
     await green.query(`DROP SUBSCRIPTION ${quoteIdent(subscription)}`);
   }
+  await beforeOpening();
   await green.query(`ALTER DATABASE ${quoteIdent(database)} RESET default_transaction_read_only`);
   return { droppedSubscription: sub !== undefined };
 }

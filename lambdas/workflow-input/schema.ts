@@ -41,6 +41,24 @@ const blueGreenFields = z.strictObject({
   rebuildDr: z.boolean().optional(),
   greenInstanceIdentifier: rdsId.optional(),
   drReplicaInstanceIdentifier: rdsId.optional(),
+  /**
+   * After the flip, blue keeps following green (the way back), for a rollback within the window; null: none.
+   * The cutover refuses, before fencing, a migration that makes it impossible.
+   */
+  wayBack: z
+    .strictObject({
+      replicationSecretId: databaseRefSchema.shape.secretId,
+      publication: lowerIdentifier.optional(),
+      subscription: lowerIdentifier.optional(),
+    })
+    .nullable()
+    .optional(),
+  /**
+   * A rollback: `green` is the previous writer, following `blue` (the current one) by the way back, and
+   * `subscription` is the way back's. Nothing is planned, migrated or verified on it; the cutover compares the
+   * tables the way back carries.
+   */
+  rollback: z.boolean().optional(),
   /** Set by a parent execution (green provisioning) so the console links the two: Step Functions' own key. */
   AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z
     .string()
@@ -52,6 +70,8 @@ const blueGreenFields = z.strictObject({
 
 /** The blue-green workflow's input: secret references and names only, never a password. */
 export const blueGreenInputSchema = blueGreenFields.superRefine((input, ctx) => {
+  if (input.rollback === true && input.dryRun)
+    ctx.addIssue({ code: 'custom', path: ['rollback'], message: 'cannot be a dry run' });
   if (!input.dryRun) {
     for (const key of ['blueEndpoint', 'greenEndpoint'] as const) {
       if (input[key] === '')
@@ -94,6 +114,7 @@ export const greenProvisioningInputSchema = z.strictObject({
       rebuildDr: true,
       allowUnsynchronizedFlip: true,
       AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: true,
+      rollback: true,
     })
     .extend({
       dryRun: z.literal(false, { error: 'must be false: a provisioned green is migrated' }),

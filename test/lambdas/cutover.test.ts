@@ -144,12 +144,18 @@ describe('zero-loss cutover core against real logical replication', () => {
     expect(writer.failures()).toBeGreaterThanOrEqual(1);
 
     // Green continues blue's ids instead of colliding with them.
+    // Blue's final value is at least its last acknowledged id: an insert the fence ended before it committed
+    // may have taken a later one (nextval is not rolled back), and green must not reuse that either.
     const maxBlue = Math.max(...writer.acknowledged);
-    expect(sequences).toEqual([{ name: 'public.ledger_id_seq', value: String(maxBlue) }]);
+    expect(sequences.map((s) => s.name)).toEqual(['public.ledger_id_seq']);
+    const synced = Number(sequences[0]?.value);
+    expect(synced).toBeGreaterThanOrEqual(maxBlue);
+    const onBlue = await pair.blue.query<{ v: string }>('SELECT last_value::text AS v FROM ledger_id_seq');
+    expect(synced).toBe(Number(onBlue.rows[0]?.v));
     const next = await pair.green.query<{ id: string }>(
       "INSERT INTO ledger (note) VALUES ('first on green') RETURNING id",
     );
-    expect(Number(next.rows[0]?.id)).toBe(maxBlue + 1);
+    expect(Number(next.rows[0]?.id)).toBe(synced + 1);
 
     // Blue stays fenced: a new session cannot write. Green no longer subscribes.
     const late = await connect(blue, pair.database);
