@@ -50,7 +50,7 @@ export async function checkBlueForGreen(
   const problems: ReadinessProblem[] = [];
   const readiness = await checkReplicationReadiness(blue, { onlyPublication: publication });
   problems.push(...readiness.problems);
-  problems.push(...(await publishingProblems(blue)));
+  problems.push(...(await publishingProblems(blue, publication)));
 
   const managed = await blue.query<{ found: boolean }>(
     "SELECT to_regclass('public._prisma_migrations') IS NOT NULL AS found",
@@ -98,16 +98,30 @@ export async function checkBlueForGreen(
   return { applied, pending, tables: await applicationTables(blue), warnings: readiness.warnings };
 }
 
-/** Blue must be able to publish: logical WAL, and room for one more slot and WAL sender. */
-async function publishingProblems(blue: Client): Promise<ReadinessProblem[]> {
+/**
+ * The subscription's apply worker and, during the initial copy, each table sync worker (at most
+ * max_sync_workers_per_subscription, 2 by default, on green) take a slot and a WAL sender on blue.
+ */
+const SLOTS_NEEDED = 3;
+
+/**
+ * Blue must be able to publish: logical WAL, and room for the subscription's slots and WAL senders. Those of an
+ * earlier run (the subscription's own, its table sync workers') are not counted against it.
+ */
+async function publishingProblems(blue: Client, subscription: string): Promise<ReadinessProblem[]> {
   const { rows } = await blue.query<{
     wal_level: string;
     free_slots: number;
     free_senders: number;
   }>(
     `SELECT current_setting('wal_level') AS wal_level,
-            current_setting('max_replication_slots')::int - (SELECT count(*) FROM pg_replication_slots)::int AS free_slots,
-            current_setting('max_wal_senders')::int - (SELECT count(*) FROM pg_stat_replication)::int AS free_senders`,
+            current_setting('max_replication_slots')::int - (
+              SELECT count(*) FROM pg_replication_slots
+               WHERE slot_name <> $1 AND slot_name NOT LIKE 'pg\\_%\\_sync\\_%')::int AS free_slots,
+            current_setting('max_wal_senders')::int - (
+              SELECT count(*) FROM pg_stat_replication
+               WHERE application_name <> $1 AND application_name NOT LIKE 'pg\\_%\\_sync\\_%')::int AS free_senders`,
+    [subscription],
   );
   const row = rows[0];
   const problems: ReadinessProblem[] = [];
@@ -118,16 +132,16 @@ async function publishingProblems(blue: Client): Promise<ReadinessProblem[]> {
       problem: `is ${row.wal_level}: blue cannot publish`,
       fix: 'set rds.logical_replication = 1 in blue’s parameter group and reboot blue (docs/adoption.md, Parameter group)',
     });
-  if (row.free_slots < 1)
+  if (row.free_slots < SLOTS_NEEDED)
     problems.push({
       subject: 'max_replication_slots',
-      problem: 'is used up: the subscription needs a slot on blue',
+      problem: `leaves ${Math.max(0, row.free_slots)} free: the subscription and its initial copy need ${SLOTS_NEEDED} on blue`,
       fix: 'drop a leftover slot (SELECT pg_drop_replication_slot(name)) or raise max_replication_slots and reboot',
     });
-  if (row.free_senders < 1)
+  if (row.free_senders < SLOTS_NEEDED)
     problems.push({
       subject: 'max_wal_senders',
-      problem: 'is used up: the subscription needs a WAL sender on blue',
+      problem: `leaves ${Math.max(0, row.free_senders)} free: the subscription and its initial copy need ${SLOTS_NEEDED} on blue`,
       fix: 'raise max_wal_senders and reboot blue',
     });
   return problems;

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { MigrationsError } from '../migrations/engine';
-import { readMigrationsFolder } from '../migrations/folder';
+import { readMigrationsFolder, type LocalMigration } from '../migrations/folder';
+import type { Client } from 'pg';
 import {
   databaseRefSchema,
   lambdaResolver,
   withConnection,
   type ConnectionSettings,
 } from '../shared/database';
-import { SQL_IDENTIFIER } from '../shared/sql-identifier';
+import { quoteIdent, SQL_IDENTIFIER } from '../shared/sql-identifier';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import { checkBlueForGreen, type BlueCheck } from './blue-check';
 import {
@@ -17,6 +18,7 @@ import {
   replayAppliedMigrations,
   schemaDifferences,
   SchemaDrift,
+  SubscriptionConflict,
   syncProgress,
   type SyncProgress,
 } from './green-database';
@@ -49,6 +51,40 @@ export const greenSchemaEventSchema = databaseEventSchema.extend({ mode: z.liter
 
 const databaseInstrumentation = stepInstrumentation('green-database');
 const schemaInstrumentation = stepInstrumentation('green-schema');
+
+/** Replays blue's applied migrations on green; an engine failure is the step's GreenSchemaReplayFailed. */
+async function replay(green: Client, local: readonly LocalMigration[], applied: readonly string[]) {
+  return replayAppliedMigrations(green, local, applied).catch((error: unknown) => {
+    if (error instanceof MigrationsError)
+      throw new StepError(
+        'GreenSchemaReplayFailed',
+        `replaying blue's migrations on green: ${error.message}`,
+        {
+          cause: error,
+        },
+      );
+    throw error;
+  });
+}
+
+async function subscriptionExists(green: Client, subscription: string): Promise<boolean> {
+  const found = await green.query('SELECT 1 FROM pg_subscription WHERE subname = $1', [subscription]);
+  return (found.rowCount ?? 0) > 0;
+}
+
+/**
+ * A slot of the subscription's name on blue with no subscription on green: left by an earlier green (deleted
+ * without dropping its subscription). CREATE SUBSCRIPTION would fail on it; it also retains blue's WAL.
+ */
+async function refuseLeftoverSlot(blue: Client, subscription: string): Promise<void> {
+  const found = await blue.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [subscription]);
+  if ((found.rowCount ?? 0) > 0)
+    throw new SubscriptionConflict(
+      'SubscriptionConflict',
+      `blue has a replication slot ${subscription} that no subscription of green uses (left by an earlier green; ` +
+        `it retains blue's WAL): drop it on blue (SELECT pg_drop_replication_slot('${subscription}')) and start again`,
+    );
+}
 
 /** The short steps: their function's timeout (2 minutes) covers connecting and a few such statements. */
 const CONNECT = { connectTimeoutMs: 10_000, statementTimeoutMs: 30_000, applicationName: 'pg-dr-provision' };
@@ -130,21 +166,17 @@ async function provisionStep(input: z.output<typeof databaseEventSchema>): Promi
   return withConnection(blue, CONNECT, (b) =>
     withConnection(green, REPLAY, async (g) => {
       const checked = await checkBlueForGreen(b, local, input.publication);
-      const replayed = await replayAppliedMigrations(g, local, checked.applied).catch((error: unknown) => {
-        if (error instanceof MigrationsError)
-          throw new StepError(
-            'GreenSchemaReplayFailed',
-            `replaying blue's migrations on green: ${error.message}`,
-            {
-              cause: error,
-            },
-          );
-        throw error;
-      });
-      const differences = await schemaDifferences(b, g);
-      if (differences.length > 0) throw new SchemaDrift(differences);
+      // A subscription from an earlier run: green was replayed and compared then, and may since be ahead of blue
+      // (a migration that failed after migrating green); only what blue gained since is published and refreshed.
+      const subscribed = await subscriptionExists(g, input.subscription);
+      const replayed = subscribed ? [] : await replay(g, local, checked.applied);
+      if (!subscribed) {
+        const differences = await schemaDifferences(b, g);
+        if (differences.length > 0) throw new SchemaDrift(differences);
+        await refuseLeftoverSlot(b, input.subscription);
+      }
       await ensureReplicationUser(b, login, checked.tables);
-      await ensurePublication(b, input.publication, checked.tables);
+      const added = await ensurePublication(b, input.publication, checked.tables);
       const subscription = await ensureSubscription(
         g,
         input.subscription,
@@ -158,6 +190,10 @@ async function provisionStep(input: z.output<typeof databaseEventSchema>): Promi
         },
         checked.tables,
       );
+      if (subscription === 'existing' && added.length > 0)
+        await g.query(
+          `ALTER SUBSCRIPTION ${quoteIdent(input.subscription)} REFRESH PUBLICATION WITH (copy_data = true)`,
+        );
       schemaInstrumentation.logger.info('green prepared', { replayed: replayed.length, subscription });
       return { mode: 'prepare' as const, replayed, subscription, tables: checked.tables };
     }),

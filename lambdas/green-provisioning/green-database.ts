@@ -1,3 +1,4 @@
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import type { Client } from 'pg';
 import { applyPendingMigrations } from '../migrations/engine';
 import type { LocalMigration } from '../migrations/folder';
@@ -89,6 +90,19 @@ export async function schemaDifferences(blue: Client, green: Client): Promise<st
   return differences;
 }
 
+/**
+ * PostgreSQL's SCRAM-SHA-256 verifier of a password (RFC 5802, 4096 iterations, a random salt), as the server
+ * stores it: `ALTER ROLE … PASSWORD '<verifier>'` sets the password without the statement holding it.
+ */
+export function scramVerifier(password: string, salt: Buffer = randomBytes(16)): string {
+  const iterations = 4096;
+  const salted = pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
+  const hmac = (key: Buffer, text: string) => createHmac('sha256', key).update(text).digest();
+  const storedKey = createHash('sha256').update(hmac(salted, 'Client Key')).digest();
+  const serverKey = hmac(salted, 'Server Key');
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
 /** The dedicated replication user's login on blue (its secret, never rotated). */
 export interface ReplicationLogin {
   readonly user: string;
@@ -112,7 +126,11 @@ export async function ensureReplicationUser(
     [login.user],
   );
   if (rows[0]?.exists !== true) await blue.query(`CREATE ROLE ${role} LOGIN`);
-  await blue.query(`ALTER ROLE ${role} WITH LOGIN PASSWORD ${blue.escapeLiteral(login.password)}`);
+  // A SCRAM verifier, never the password: a statement that is logged (log_statement, a failed statement's
+  // text) shows nothing that logs in.
+  await blue.query(
+    `ALTER ROLE ${role} WITH LOGIN PASSWORD ${blue.escapeLiteral(scramVerifier(login.password))}`,
+  );
   await blue.query(
     rows[0]?.rds === true ? `GRANT rds_replication TO ${role}` : `ALTER ROLE ${role} REPLICATION`,
   );
@@ -134,31 +152,36 @@ export function sqlName(key: string): string {
 
 /**
  * Blue's publication of `tables` (every application table): created, or, when it exists from an earlier run,
- * given the tables it lacks. Publishes every operation, the whole row, no filter.
+ * given the tables it lacks. Publishes every operation, the whole row, no filter. Returns the tables added.
  */
 export async function ensurePublication(
   blue: Client,
   publication: string,
   tables: readonly string[],
-): Promise<void> {
+): Promise<string[]> {
   const name = quoteIdent(publication);
   const exists = await blue.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication]);
+  // Partitioned tables are published as themselves (publish_via_partition_root): green needs only the same
+  // table, not the same partitions.
   if (exists.rowCount === 0) {
     await blue.query(
       tables.length === 0
-        ? `CREATE PUBLICATION ${name}`
-        : `CREATE PUBLICATION ${name} FOR TABLE ${tables.map(sqlName).join(', ')}`,
+        ? `CREATE PUBLICATION ${name} WITH (publish_via_partition_root = true)`
+        : `CREATE PUBLICATION ${name} FOR TABLE ${tables.map(sqlName).join(', ')} WITH (publish_via_partition_root = true)`,
     );
-    return;
+    return [...tables];
   }
+  // Membership as listed (pg_publication_rel), not as published: pg_publication_tables shows a partitioned
+  // table's leaves unless the publication publishes via the root.
   const { rows: missing } = await blue.query<{ t: string }>(
     `SELECT t FROM unnest($1::text[]) AS t
-      WHERE to_regclass(t) NOT IN (SELECT format('%I.%I', schemaname, tablename)::regclass
-                                     FROM pg_publication_tables WHERE pubname = $2)`,
+      WHERE to_regclass(t) NOT IN (SELECT pr.prrelid::regclass FROM pg_publication_rel pr
+                                     JOIN pg_publication p ON p.oid = pr.prpubid WHERE p.pubname = $2)`,
     [tables, publication],
   );
   if (missing.length > 0)
     await blue.query(`ALTER PUBLICATION ${name} ADD TABLE ${missing.map((m) => sqlName(m.t)).join(', ')}`);
+  return missing.map((m) => m.t);
 }
 
 /** How green's subscription reaches blue: never the master user, TLS required. */
@@ -252,12 +275,18 @@ export async function syncProgress(
   const tables: Record<string, number> = {};
   for (const row of states) tables[row.state] = (tables[row.state] ?? 0) + 1;
   const waiting = states.filter((r) => r.state !== 'r');
-  const { rows: copy } = await green.query<{ bytes: string | null }>(
-    `SELECT sum(bytes_processed)::text AS bytes FROM pg_stat_progress_copy WHERE datname = current_database()`,
-  );
   const version = Number(
     (await green.query<{ n: string }>("SELECT current_setting('server_version_num') AS n")).rows[0]?.n ?? 0,
   );
+  // pg_stat_progress_copy exists from PostgreSQL 14.
+  const copy =
+    version >= 140000
+      ? (
+          await green.query<{ bytes: string | null }>(
+            `SELECT sum(bytes_processed)::text AS bytes FROM pg_stat_progress_copy WHERE datname = current_database()`,
+          )
+        ).rows
+      : [];
   const errors =
     version >= 150000
       ? (

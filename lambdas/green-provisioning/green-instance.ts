@@ -33,8 +33,11 @@ export interface GreenRequest {
   readonly secret: {
     readonly name: string;
     readonly kmsKeyId: string;
-    readonly replica?: { readonly region: string; readonly kmsKeyId: string };
+    /** Every other deployed region (the probes there read it once green is the writer), with its key. */
+    readonly replicas: readonly { readonly region: string; readonly kmsKeyId: string }[];
   };
+  /** Blue's endpoint as the migration names it: the instance described must be that one. */
+  readonly blueEndpoint?: string;
   /** The RDS keys green may be encrypted with (the deployed data keys): blue's must be one. */
   readonly allowedKmsKeys: readonly string[];
   /** The resource prefix: the value of the provisioned-by tag. */
@@ -84,6 +87,15 @@ function refuseBlue(blue: DBInstance | undefined, request: GreenRequest): DBInst
     throw refuse(
       `is encrypted with ${blue.KmsKeyId}, which is not one of the deployed data keys this workflow may use`,
     );
+  const address = blue.Endpoint?.Address;
+  if (
+    request.blueEndpoint !== undefined &&
+    address !== undefined &&
+    address.toLowerCase() !== request.blueEndpoint.replace(/\.$/, '').toLowerCase()
+  )
+    throw refuse(
+      `has the endpoint ${address}, not ${request.blueEndpoint} as the migration names it: green would be made like one database and filled from another`,
+    );
   if (blue.DBSubnetGroup?.DBSubnetGroupName === undefined || (blue.VpcSecurityGroups ?? []).length === 0)
     throw refuse('has no subnet group or security group to place green with');
   return blue;
@@ -99,6 +111,12 @@ async function greenSecret(
   let existing: { tags: { Key?: string; Value?: string }[] } | undefined;
   try {
     const found = await secrets.send(new DescribeSecretCommand({ SecretId: request.secret.name }));
+    if (found.DeletedDate !== undefined)
+      throw new GreenInstanceError(
+        'GreenSecretExists',
+        `secret ${request.secret.name} is scheduled for deletion and cannot be read or created again until it is ` +
+          'deleted: choose another green identifier',
+      );
     existing = { tags: found.Tags ?? [] };
   } catch (error) {
     if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
@@ -136,16 +154,42 @@ async function greenSecret(
         { Key: PROVISIONED_BY_TAG, Value: request.provisionedBy },
         { Key: GREEN_OF_TAG, Value: request.blueIdentifier },
       ],
-      ...(request.secret.replica === undefined
+      ...(request.secret.replicas.length === 0
         ? {}
         : {
-            AddReplicaRegions: [
-              { Region: request.secret.replica.region, KmsKeyId: request.secret.replica.kmsKeyId },
-            ],
+            AddReplicaRegions: request.secret.replicas.map((r) => ({
+              Region: r.region,
+              KmsKeyId: r.kmsKeyId,
+            })),
           }),
     }),
   );
   return password;
+}
+
+/** gp3 takes IOPS and throughput only from 400 GiB up (for PostgreSQL); below, its baseline is fixed. */
+const GP3_STRIPING_GIB = 400;
+
+/**
+ * Green's storage like blue's: type and size; provisioned IOPS where the type takes them (io1, io2, and gp3 from
+ * 400 GiB: below it RDS refuses them for PostgreSQL); gp3 throughput likewise; the autoscaling ceiling only when
+ * it is above the size (RDS refuses it otherwise, and autoscaling may have brought blue's size up to it).
+ */
+export function storageLike(blue: DBInstance) {
+  const size = blue.AllocatedStorage ?? 0;
+  const type = blue.StorageType;
+  const iopsTaken = type === 'io1' || type === 'io2' || (type === 'gp3' && size >= GP3_STRIPING_GIB);
+  return {
+    AllocatedStorage: blue.AllocatedStorage,
+    StorageType: type,
+    ...(blue.MaxAllocatedStorage !== undefined && blue.MaxAllocatedStorage > size
+      ? { MaxAllocatedStorage: blue.MaxAllocatedStorage }
+      : {}),
+    ...(iopsTaken && blue.Iops !== undefined ? { Iops: blue.Iops } : {}),
+    ...(type === 'gp3' && size >= GP3_STRIPING_GIB && blue.StorageThroughput !== undefined
+      ? { StorageThroughput: blue.StorageThroughput }
+      : {}),
+  };
 }
 
 /** Green's progress as RDS describes it. */
@@ -203,13 +247,7 @@ export async function createGreenInstance(
       DBName: request.database,
       MasterUsername: username,
       MasterUserPassword: password,
-      AllocatedStorage: blue.AllocatedStorage,
-      ...(blue.MaxAllocatedStorage === undefined ? {} : { MaxAllocatedStorage: blue.MaxAllocatedStorage }),
-      StorageType: blue.StorageType,
-      ...(blue.Iops === undefined ? {} : { Iops: blue.Iops }),
-      ...(blue.StorageThroughput === undefined || blue.StorageType !== 'gp3'
-        ? {}
-        : { StorageThroughput: blue.StorageThroughput }),
+      ...storageLike(blue),
       StorageEncrypted: true,
       KmsKeyId: blue.KmsKeyId,
       DBParameterGroupName: blue.DBParameterGroups?.[0]?.DBParameterGroupName,
@@ -233,6 +271,7 @@ export async function createGreenInstance(
       ...(blue.CACertificateIdentifier === undefined
         ? {}
         : { CACertificateIdentifier: blue.CACertificateIdentifier }),
+      ...(blue.IAMDatabaseAuthenticationEnabled === true ? { EnableIAMDatabaseAuthentication: true } : {}),
       ...((blue.EnabledCloudwatchLogsExports ?? []).length === 0
         ? {}
         : { EnableCloudwatchLogsExports: blue.EnabledCloudwatchLogsExports }),

@@ -3,7 +3,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { asRdsRetryable } from '../shared/aws-retryable';
-import { databaseName, rdsInstanceIdentifier } from '../shared/schemas';
+import { databaseName, hostName, rdsInstanceIdentifier } from '../shared/schemas';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import { readTopology } from '../shared/topology';
 import { topologyLocation } from '../shared/topology-location';
@@ -15,6 +15,8 @@ export const greenInstanceEventSchema = z.strictObject({
   blueInstanceIdentifier: rdsInstanceIdentifier,
   greenInstanceIdentifier: rdsInstanceIdentifier,
   database: databaseName,
+  /** Blue's endpoint as the migration names it: the instance described must be that one. */
+  blueEndpoint: hostName.optional(),
 });
 
 const instanceInstrumentation = stepInstrumentation('green-instance');
@@ -75,20 +77,19 @@ export async function greenInstanceHandler(event: unknown): Promise<GreenInstanc
     rdsIn.set(region, rds);
     secrets ??= new SecretsManagerClient({ region: here });
     const keyHere = env.data.SECRET_KEYS[here];
-    const keyThere = env.data.SECRET_KEYS[region];
-    if (keyHere === undefined || (region !== here && keyThere === undefined))
-      throw new StepError(
-        'StepMisconfigured',
-        `SECRET_KEYS has no key for ${keyHere === undefined ? here : region}`,
-      );
+    if (keyHere === undefined) throw new StepError('StepMisconfigured', `SECRET_KEYS has no key for ${here}`);
     const request = {
       blueIdentifier: input.blueInstanceIdentifier,
       greenIdentifier: input.greenInstanceIdentifier,
       database: input.database,
+      ...(input.blueEndpoint === undefined ? {} : { blueEndpoint: input.blueEndpoint }),
       secret: {
         name: `${env.data.SECRET_NAME_PREFIX}${input.greenInstanceIdentifier}`,
         kmsKeyId: keyHere,
-        ...(region === here || keyThere === undefined ? {} : { replica: { region, kmsKeyId: keyThere } }),
+        // Every other deployed region: the probes there read the writer's secret by name, locally.
+        replicas: Object.entries(env.data.SECRET_KEYS)
+          .filter(([r]) => r !== here)
+          .map(([r, kmsKeyId]) => ({ region: r, kmsKeyId })),
       },
       allowedKmsKeys: env.data.DATA_KEYS,
       provisionedBy: env.data.RESOURCE_PREFIX,

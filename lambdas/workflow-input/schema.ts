@@ -119,6 +119,9 @@ export const greenProvisioningInputSchema = z.strictObject({
     .extend({
       dryRun: z.literal(false, { error: 'must be false: a provisioned green is migrated' }),
       blueEndpoint: host,
+      // Green has only what the migrations make: the application's own roles and grants are not copied, and the
+      // smoke test after the flip is what catches an application that cannot use green (the record goes back).
+      smokeTestUrl: blueGreenFields.shape.smokeTestUrl.unwrap(),
     }),
 });
 export type GreenProvisioningInput = z.infer<typeof greenProvisioningInputSchema>;

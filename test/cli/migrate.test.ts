@@ -313,6 +313,8 @@ describe('dr migrate', () => {
       'Z0EXAMPLE12345',
       '--dns-record',
       'db.provability-fabric.org',
+      '--smoke-test-url',
+      'https://api.provability-fabric.org/health',
       '--poll-interval',
       '1000',
     ]);
@@ -338,6 +340,7 @@ describe('dr migrate', () => {
           setIdentifier: 'db.provability-fabric.org-primary',
           secondarySetIdentifier: 'db.provability-fabric.org-secondary',
         },
+        smokeTestUrl: 'https://api.provability-fabric.org/health',
         subscription: 'dr_blue_green',
         catchUpTimeoutMs: 30000,
       },
@@ -354,6 +357,7 @@ describe('dr migrate', () => {
     [['--dry-run'], 'leave out --dry-run'],
     [['--green-instance-id', 'pg-dr-green-x'], 'leave out --green-instance-id'],
     [['--blue-instance-id', 'Not_An-Id'], '--blue-instance-id'],
+    [[], '--smoke-test-url'],
   ])('refuses %j with --provision-green, exit 2, nothing started', async (extra, message) => {
     const result = await dr([
       'migrate',

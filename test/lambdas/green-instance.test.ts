@@ -12,6 +12,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+import { storageLike } from '../../lambdas/green-provisioning/green-instance';
 import { greenInstanceHandler } from '../../lambdas/green-provisioning/instance-handler';
 import type { Topology } from '../../lambdas/shared/topology';
 import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
@@ -136,6 +137,7 @@ describe('green instance step', () => {
     expect(secret).toMatchObject({
       Name: 'pg-dr/pg-dr-green-1',
       KmsKeyId: SECRET_KEYS['us-east-1'],
+      // Every other deployed region: the probes there read the writer's secret by name.
       AddReplicaRegions: [{ Region: 'us-west-2', KmsKeyId: SECRET_KEYS['us-west-2'] }],
       Tags: [
         { Key: 'pg-dr:provisioned-by', Value: 'pg-dr' },
@@ -162,11 +164,10 @@ describe('green instance step', () => {
       DBName: 'app',
       MasterUsername: 'postgres',
       MasterUserPassword: PASSWORD,
+      // gp3 under 400 GiB: its baseline IOPS and throughput are fixed, and RDS refuses them as parameters.
       AllocatedStorage: 100,
       MaxAllocatedStorage: 500,
       StorageType: 'gp3',
-      Iops: 3000,
-      StorageThroughput: 125,
       StorageEncrypted: true,
       KmsKeyId: DATA_KEY,
       DBParameterGroupName: 'pg-dr-primary-params',
@@ -265,6 +266,43 @@ describe('green instance step', () => {
     expect(outside.name).toBe('InvalidInput');
     expect(outside.message).toContain('must start with pg-dr-green-');
     expect(created()).toBe(0);
+  });
+
+  it('copies storage as RDS takes it: IOPS and throughput only where the type takes them, a ceiling only above the size', () => {
+    const storage = (over: Partial<DBInstance>) => storageLike({ ...BLUE, ...over });
+    expect(storage({})).toEqual({ AllocatedStorage: 100, StorageType: 'gp3', MaxAllocatedStorage: 500 });
+    expect(storage({ AllocatedStorage: 400, Iops: 12000, StorageThroughput: 500 })).toEqual({
+      AllocatedStorage: 400,
+      StorageType: 'gp3',
+      MaxAllocatedStorage: 500,
+      Iops: 12000,
+      StorageThroughput: 500,
+    });
+    expect(storage({ StorageType: 'io2', Iops: 8000, StorageThroughput: undefined })).toMatchObject({
+      Iops: 8000,
+    });
+    // Autoscaling brought blue up to its ceiling: RDS refuses a ceiling that is not above the size.
+    expect(storage({ AllocatedStorage: 500 })).not.toHaveProperty('MaxAllocatedStorage');
+    expect(storage({ StorageType: 'gp2', Iops: 300 })).not.toHaveProperty('Iops');
+  });
+
+  it('refuses a blue whose endpoint is not the one the migration names, and a secret scheduled for deletion', async () => {
+    instances({ 'pg-dr-primary': BLUE });
+    const other = await failureOf(
+      greenInstanceHandler({ ...EVENT, blueEndpoint: 'other.abc.us-west-2.rds.amazonaws.com' }),
+    );
+    expect(other.name).toBe('BlueNotProvisionable');
+    expect(other.message).toContain('filled from another');
+    secrets.on(DescribeSecretCommand).resolves({
+      DeletedDate: new Date(),
+      Tags: [{ Key: 'pg-dr:green-of', Value: 'pg-dr-primary' }],
+    });
+    const deleted = await failureOf(
+      greenInstanceHandler({ ...EVENT, blueEndpoint: 'primary.abc.us-west-2.rds.amazonaws.com' }),
+    );
+    expect(deleted.name).toBe('GreenSecretExists');
+    expect(deleted.message).toContain('scheduled for deletion');
+    expect(rds.commandCalls(CreateDBInstanceCommand)).toHaveLength(0);
   });
 
   it('fails for good on a green RDS will not finish, and names the tag to delete it by', async () => {

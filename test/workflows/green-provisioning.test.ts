@@ -1,3 +1,8 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { applyPendingMigrations } from '../../lambdas/migrations/engine';
 import { readMigrationsFolder } from '../../lambdas/migrations/folder';
@@ -38,8 +43,21 @@ describe('green provisioning workflow (local world, real PostgreSQL)', () => {
   let green: PostgresServer;
   let counter = 0;
   let undoDns: () => void = () => undefined;
+  /** The application's health endpoint the migration smoke-tests, answering `status`. */
+  const smoke = { status: 200, url: '' };
+  let app: Server;
+
+  /** The example migrations and one that adds a column, pending on blue with the third. */
+  let migrations: string;
 
   beforeAll(async () => {
+    migrations = mkdtempSync(join(tmpdir(), 'pg-dr-provision-migrations-'));
+    cpSync(EXAMPLES, migrations, { recursive: true });
+    mkdirSync(join(migrations, '20240301000000_order_note'));
+    writeFileSync(
+      join(migrations, '20240301000000_order_note', 'migration.sql'),
+      'ALTER TABLE "order" ADD COLUMN note text;\n',
+    );
     // Green's endpoint is an RDS name (the DNS flip points the record at it), answered with loopback here.
     undoDns = resolveLocalRdsEndpoints();
     [blue, green] = await Promise.all([
@@ -47,9 +65,18 @@ describe('green provisioning workflow (local world, real PostgreSQL)', () => {
       PostgresServer.start({ name: 'prov-green', settings: ROOM }),
     ]);
     Object.assign(process.env, { AWS_REGION: 'us-east-1', DB_CA_FILE: `${blue.rootDir}/tls/ca.crt` });
+    app = createServer((_req, res) => {
+      res.writeHead(smoke.status, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+    await new Promise<void>((done) => app.listen(0, '127.0.0.1', done));
+    smoke.url = `http://127.0.0.1:${(app.address() as AddressInfo).port}/health`;
   }, 60_000);
   afterAll(async () => {
+    rmSync(migrations, { recursive: true, force: true });
     undoDns();
+    app.closeAllConnections();
+    await new Promise((done) => app.close(done));
     await Promise.all([blue.destroy(), green.destroy()]);
   });
 
@@ -107,11 +134,13 @@ describe('green provisioning workflow (local world, real PostgreSQL)', () => {
           setIdentifier: `${RECORD}-primary`,
           secondarySetIdentifier: `${RECORD}-secondary`,
         },
+        smokeTestUrl: smoke.url,
         subscription: 'dr_blue_green',
         catchUpTimeoutMs: 10_000,
       },
     };
     const fast = (states: string[]) => Object.fromEntries(states.map((s) => [s, 1]));
+    let runs = 0;
     const run = async (): Promise<{ provisioning: WorldExecution; migration?: WorldExecution }> => {
       let migration: WorldExecution | undefined;
       const provisioning = await runInWorld({
@@ -119,10 +148,10 @@ describe('green provisioning workflow (local world, real PostgreSQL)', () => {
         file: 'green-provisioning.asl.json',
         stateMachineName: NAMES.greenProvisioningStateMachine,
         input,
-        name: database,
+        name: `${database}-${++runs}`,
         waits: { WaitForGreen: 10, WaitForSync: 100 },
         retryIntervals: fast(['CheckBlue', 'CreateGreen', 'PrepareGreen', 'NotifyFailed', 'NotifyRefused']),
-        environment: { MIGRATIONS_DIR: EXAMPLES },
+        environment: { MIGRATIONS_DIR: migrations },
         onNotify: (_state, published) =>
           notifications.push(`${published.Subject ?? ''}: ${published.Message ?? ''}`),
         handlers: {
@@ -143,7 +172,7 @@ describe('green provisioning workflow (local world, real PostgreSQL)', () => {
                 ...(world.stepFunctions.executions.get(started.executionArn) === undefined
                   ? {}
                   : { execution: world.stepFunctions.executions.get(started.executionArn) }),
-                environment: { MIGRATIONS_DIR: EXAMPLES },
+                environment: { MIGRATIONS_DIR: migrations },
                 onNotify: (_state, published) =>
                   notifications.push(`${published.Subject ?? ''}: ${published.Message ?? ''}`),
               }),
@@ -188,7 +217,7 @@ describe('green provisioning workflow (local world, real PostgreSQL)', () => {
         'SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY 1',
       );
       expect(applied.map((r) => r.migration_name)).toEqual(
-        (await readMigrationsFolder(EXAMPLES)).map((m) => m.name),
+        (await readMigrationsFolder(migrations)).map((m) => m.name),
       );
       expect(await s.query(green, 'SELECT count(*)::int AS n FROM "order"')).toEqual([{ n: 50 }]);
       // The topology names green, opened by its own secret; DNS follows.
@@ -205,9 +234,9 @@ describe('green provisioning workflow (local world, real PostgreSQL)', () => {
       const rebuilds = [...s.world.stepFunctions.executions.values()].filter(
         (e) => e.stateMachineArn === s.world.stateMachineArn(NAMES.drRebuildStateMachine),
       );
-      expect(
-        rebuilds.map((e) => JSON.parse(e.input) as { sourceInstanceIdentifier: string }),
-      ).toEqual([expect.objectContaining({ sourceInstanceIdentifier: s.input.greenInstanceIdentifier })]);
+      expect(rebuilds.map((e) => JSON.parse(e.input) as { sourceInstanceIdentifier: string })).toEqual([
+        expect.objectContaining({ sourceInstanceIdentifier: s.input.greenInstanceIdentifier }),
+      ]);
       // Green's master secret exists under the prefix in both regions, tagged for the workflow.
       const secret = s.world.secrets.secret(`pg-dr/${s.input.greenInstanceIdentifier}`);
       expect(secret?.primaryRegion).toBe('us-east-1');
@@ -216,6 +245,39 @@ describe('green provisioning workflow (local world, real PostgreSQL)', () => {
       s.world.close();
     }
   }, 180_000);
+
+  it('carries on with the green it made when started again after its migration failed (green already ahead of blue)', async () => {
+    const s = await scenario();
+    try {
+      smoke.status = 503;
+      const first = await s.run();
+      expect(first.provisioning.status).toBe('FAILED');
+      expect(first.migration?.status).toBe('FAILED');
+      expect(s.notifications.at(-1)).toMatch(
+        /^Blue-green migration of a provisioned green failed: .*follow it first/s,
+      );
+      // The migration applied the pending migrations to green before its smoke test failed: green is ahead of
+      // blue (a column blue lacks), which a replay and comparison would now call drift.
+      expect(
+        await s.query(
+          green,
+          "SELECT count(*)::int AS n FROM information_schema.columns WHERE column_name = 'note'",
+        ),
+      ).toEqual([{ n: 1 }]);
+      smoke.status = 200;
+      s.notifications.length = 0;
+      const second = await s.run();
+      expect({ status: second.provisioning.status, notifications: s.notifications }).toEqual({
+        status: 'SUCCEEDED',
+        notifications: [],
+      });
+      expect(s.created).toEqual([s.input.greenInstanceIdentifier]);
+      expect((await topologyOf()).writer.instanceIdentifier).toBe(s.input.greenInstanceIdentifier);
+    } finally {
+      smoke.status = 200;
+      s.world.close();
+    }
+  }, 240_000);
 
   it('refuses, creating nothing, a blue that holds what logical replication cannot carry', async () => {
     const s = await scenario(async (client) => {
