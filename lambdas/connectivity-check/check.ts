@@ -44,6 +44,8 @@ export interface ConnectivityOptions {
   readonly label: string;
   /** Also check what logical replication would refuse or not carry (checkReplicationReadiness). */
   readonly replicationReadiness?: boolean;
+  /** A column list in a publication is intended (a rollback's way back); row filters are still refused. */
+  readonly columnListsAllowed?: boolean;
 }
 
 /** Connects with verified TLS and bounded timeouts and describes the server, its role and its replication. */
@@ -120,7 +122,9 @@ export async function checkConnectivity(
       }
       const readiness =
         options.replicationReadiness === true && !server.in_recovery
-          ? await checkReplicationReadiness(client)
+          ? await checkReplicationReadiness(client, {
+              columnListsAllowed: options.columnListsAllowed === true,
+            })
           : undefined;
       return {
         ...(readiness === undefined ? {} : { replicationReadiness: readiness }),

@@ -16,6 +16,11 @@ export const connectivityEventSchema = z.strictObject({
    * blue publishes (the workflow will replicate); before any publication the problems are reported.
    */
   replicationReadiness: z.boolean().default(false),
+  /**
+   * A rollback: blue's way back publishes only the columns the previous writer has (a column list), on
+   * purpose. Row filters are still refused.
+   */
+  columnListsAllowed: z.boolean().default(false),
 });
 export type ConnectivityEvent = z.input<typeof connectivityEventSchema>;
 
@@ -34,6 +39,7 @@ export async function handler(event: unknown): Promise<ConnectivityResult> {
       expect: input.expect,
       label: input.label,
       replicationReadiness: input.replicationReadiness,
+      columnListsAllowed: input.columnListsAllowed,
     });
     const readiness = report.replicationReadiness;
     if (readiness !== undefined && readiness.problems.length > 0) {

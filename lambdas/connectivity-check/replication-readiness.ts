@@ -151,7 +151,11 @@ function tableProblems(
  * What the publications carry only in part: column lists and row filters (PostgreSQL 15 and later), and large
  * objects, which logical replication never carries.
  */
-async function partialCopyProblems(blue: Client, only: string | null): Promise<ReadinessProblem[]> {
+async function partialCopyProblems(
+  blue: Client,
+  only: string | null,
+  columnListsAllowed: boolean,
+): Promise<ReadinessProblem[]> {
   const problems: ReadinessProblem[] = [];
   const { rows: version } = await blue.query<{ n: number }>(
     "SELECT current_setting('server_version_num')::int AS n",
@@ -167,9 +171,9 @@ async function partialCopyProblems(blue: Client, only: string | null): Promise<R
               pr.prattrs IS NOT NULL AS column_list, pr.prqual IS NOT NULL AS row_filter
          FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
          JOIN pg_class c ON c.oid = pr.prrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE (pr.prattrs IS NOT NULL OR pr.prqual IS NOT NULL) AND ($1::text IS NULL OR p.pubname = $1)
+        WHERE ((pr.prattrs IS NOT NULL AND NOT $2) OR pr.prqual IS NOT NULL) AND ($1::text IS NULL OR p.pubname = $1)
         ORDER BY 1, 2`,
-      [only],
+      [only, columnListsAllowed],
     );
     for (const rel of partial)
       problems.push({
@@ -177,7 +181,9 @@ async function partialCopyProblems(blue: Client, only: string | null): Promise<R
         problem:
           `is published by ${rel.pubname} with ` +
           [
-            rel.column_list ? 'a column list (green never gets the other columns)' : '',
+            rel.column_list && !columnListsAllowed
+              ? 'a column list (green never gets the other columns)'
+              : '',
             rel.row_filter
               ? 'a row filter (green never gets the other rows, and UPDATE or DELETE on blue fails when the filter uses a column outside the replica identity)'
               : '',
@@ -219,6 +225,11 @@ export async function checkReplicationReadiness(
   options: {
     /** Only this publication counts (the one a provisioning creates); absent, blue is checked as unpublished. */
     readonly onlyPublication?: string;
+    /**
+     * A column list is intended (a rollback: the way back publishes only the columns the previous writer has).
+     * Row filters are still refused.
+     */
+    readonly columnListsAllowed?: boolean;
   } = {},
 ): Promise<ReplicationReadiness> {
   const only = options.onlyPublication ?? null;
@@ -262,7 +273,7 @@ export async function checkReplicationReadiness(
     warnings.push(...found.warnings);
   }
 
-  problems.push(...(await partialCopyProblems(blue, only)));
+  problems.push(...(await partialCopyProblems(blue, only, options.columnListsAllowed === true)));
 
   return {
     publications: publications.map((p) => p.pubname),

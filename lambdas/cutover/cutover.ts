@@ -25,7 +25,7 @@ export { BARRIER_TABLE };
  * operation first makes its session read-write (session level, as DROP SUBSCRIPTION cannot run in a
  * transaction block).
  */
-async function asFenceKeeper(client: Client): Promise<void> {
+export async function asFenceKeeper(client: Client): Promise<void> {
   await client.query('SET default_transaction_read_only = off');
 }
 

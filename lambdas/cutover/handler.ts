@@ -9,6 +9,7 @@ import {
 import { parseInput, runStep, StepError, stepInstrumentation, toStepError } from '../shared/step';
 import type { Client } from 'pg';
 import {
+  asFenceKeeper,
   CutoverError,
   fenceBlue,
   refuseFenceBypasses,
@@ -165,6 +166,8 @@ async function finish(
     withConnection(greenSettings, CONNECT, async (green) => {
       let set: 'created' | 'existing' = 'existing';
       const result = await finishCutover(green, input.subscription, async () => {
+        // Blue is fenced: this session writes through the fence (the subscription, the role), as the cutover does.
+        await asFenceKeeper(blue);
         set = await setUpWayBack(blue, green, {
           names: { publication: wayBack.publication, subscription: wayBack.subscription },
           plan: await planWayBack(blue, green),

@@ -17,8 +17,15 @@ import { quoteIdent } from '../shared/sql-identifier';
 export interface WayBackPlan {
   /** Every write made on green can be applied on blue (possibly with NULLs or defaults, see `lossy`). */
   readonly possible: boolean;
-  /** Blue's tables and the columns green publishes for each (those both have). */
-  readonly tables: readonly { readonly table: string; readonly columns: readonly string[] }[];
+  /**
+   * Blue's tables and the columns green publishes for each (those both have); `all` when that is every column
+   * green has (then no column list is needed, and none is used).
+   */
+  readonly tables: readonly {
+    readonly table: string;
+    readonly columns: readonly string[];
+    readonly all: boolean;
+  }[];
   /** Why it is impossible, one line per table or column. */
   readonly impossible: readonly string[];
   /** What a rollback would not carry back, one line each: it is possible, with these losses. */
@@ -84,7 +91,7 @@ export async function planWayBack(blue: Client, green: Client): Promise<WayBackP
   );
   const impossible: string[] = [];
   const lossy: string[] = [];
-  const tables: { table: string; columns: string[] }[] = [];
+  const tables: { table: string; columns: string[]; all: boolean }[] = [];
   for (const table of published) {
     const b = onBlue.get(table);
     const g = onGreen.get(table);
@@ -127,7 +134,7 @@ export async function planWayBack(blue: Client, green: Client): Promise<WayBackP
       impossible.push(
         `${table} has columns blue lacks (${extra.join(', ')}) and green runs PostgreSQL ${Math.floor(version / 10000)}: publishing only blue's columns needs 15 or later`,
       );
-    tables.push({ table, columns });
+    tables.push({ table, columns, all: extra.length === 0 && columns.length === g.columns.size });
   }
   for (const table of onGreen.keys())
     if (!onBlue.has(table) && !table.startsWith('public._prisma_migrations'))
@@ -140,7 +147,7 @@ async function publishWayBack(green: Client, publication: string, plan: WayBackP
   const exists = await green.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication]);
   if ((exists.rowCount ?? 0) > 0) return;
   const list = plan.tables
-    .map((t) => `${sqlName(t.table)} (${t.columns.map(quoteIdent).join(', ')})`)
+    .map((t) => (t.all ? sqlName(t.table) : `${sqlName(t.table)} (${t.columns.map(quoteIdent).join(', ')})`))
     .join(', ');
   await green.query(
     list === ''

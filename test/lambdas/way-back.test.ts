@@ -67,8 +67,10 @@ describe('the way back: blue follows green after the cutover', () => {
     expect(plan).toEqual({
       possible: true,
       tables: [
-        { table: 'public.account', columns: ['id', 'email', 'nickname', 'plan'] },
-        { table: 'public.invoice', columns: ['id', 'account_id', 'cents'] },
+        // Green added a column: only blue's are published (a column list).
+        { table: 'public.account', columns: ['id', 'email', 'nickname', 'plan'], all: false },
+        // Unchanged: published whole, no column list.
+        { table: 'public.invoice', columns: ['id', 'account_id', 'cents'], all: true },
       ],
       impossible: [],
       lossy: ['public.feature_flag exists only on green: its rows are not carried back'],
@@ -98,6 +100,15 @@ describe('the way back: blue follows green after the cutover', () => {
       { id: '4', plan: 'free' },
       { id: '5', plan: 'free' },
       { id: '6', plan: 'pro' },
+    ]);
+    // Only the changed table has a column list.
+    const lists = await g.query<{ t: string; list: boolean }>(
+      `SELECT c.relname AS t, pr.prattrs IS NOT NULL AS list FROM pg_publication_rel pr
+         JOIN pg_class c ON c.oid = pr.prrelid ORDER BY 1`,
+    );
+    expect(lists.rows).toEqual([
+      { t: 'account', list: true },
+      { t: 'invoice', list: false },
     ]);
     // No initial copy: blue's own rows were not copied twice, and nothing was truncated.
     expect(await setUpWayBack(b, g, options)).toBe('existing');
@@ -149,6 +160,6 @@ describe('the way back: blue follows green after the cutover', () => {
     expect(plan.lossy).toEqual([
       'public.account.nickname was dropped (or renamed) on green: rows written on green get NULL in it on blue',
     ]);
-    expect(plan.tables[0]).toEqual({ table: 'public.account', columns: ['id', 'email', 'plan'] });
+    expect(plan.tables[0]).toEqual({ table: 'public.account', columns: ['id', 'email', 'plan'], all: true });
   });
 });

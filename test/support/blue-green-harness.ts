@@ -70,7 +70,8 @@ export function useBlueGreenHarness() {
     };
     [blue, green] = await Promise.all([
       PostgresServer.start({ name: 'wf-blue', settings: { wal_level: 'logical', ...room } }),
-      PostgresServer.start({ name: 'wf-green', settings: room }),
+      // Green publishes too: the way back after a cutover is blue subscribing to it.
+      PostgresServer.start({ name: 'wf-green', settings: { wal_level: 'logical', ...room } }),
     ]);
     app = createServer((_req, res) => {
       hits++;
@@ -168,6 +169,11 @@ export function useBlueGreenHarness() {
       secrets: {
         [`pg-dr/blue-${database}`]: databaseSecret(blue, database).SecretString,
         [`pg-dr/green-${database}`]: databaseSecret(green, database).SecretString,
+        // The dedicated replication user's secret (the way back logs in to green with it too).
+        [`pg-dr/replication-${database}`]: JSON.stringify({
+          username: replication.user,
+          password: replication.password,
+        }),
       },
     });
     cleanups.push(() => {
@@ -287,6 +293,7 @@ export function useBlueGreenHarness() {
     };
     return {
       database,
+      replicationSecret: `pg-dr/replication-${database}`,
       run,
       dns,
       notifications,

@@ -1,0 +1,120 @@
+import { Client } from 'pg';
+import {
+  BLUE_ENDPOINT,
+  GREEN_ENDPOINT,
+  GREEN_INSTANCE,
+  useBlueGreenHarness,
+} from '../support/blue-green-harness';
+import type { PostgresServer } from '../support/postgres';
+import { testConfig } from '../infra/test-config';
+import { topologyOf } from '../support/world';
+
+const CONFIG = testConfig();
+
+/**
+ * The way back, through the deployed workflow in the local world on real PostgreSQL: a cutover that leaves blue
+ * following green, writes on green, a rollback (a zero-loss cutover in the other direction, leaving green
+ * following blue), writes on blue, and a roll forward again. Every acknowledged write is on the database that
+ * serves at the end of each step.
+ */
+describe('the way back: cutover, rollback, roll forward (blue-green workflow, local world)', () => {
+  const harness = useBlueGreenHarness();
+
+  async function insert(
+    server: PostgresServer,
+    database: string,
+    n: number,
+    note: string,
+  ): Promise<number[]> {
+    const client = new Client(server.clientConfig(database));
+    await client.connect();
+    try {
+      const ids: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const { rows } = await client.query<{ id: string }>(
+          `INSERT INTO "order" (account_id, total_cents) VALUES (1, ${String(i)}) RETURNING id`,
+        );
+        ids.push(Number(rows[0]?.id));
+      }
+      await client.query('SELECT $1::text', [note]);
+      return ids;
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('rolls back without losing a write made on green, then rolls forward without losing one made on blue', async () => {
+    const s = await harness.scenario();
+    const wayBack = { replicationSecretId: s.replicationSecret };
+    // 1. Cut over to green, leaving blue following green.
+    const forward = await s.run({ wayBack });
+    expect({ status: forward.status, notes: s.notifications.map((n) => n.Message) }).toEqual({
+      status: 'SUCCEEDED',
+      notes: [],
+    });
+    expect({ status: forward.status, error: forward.error }).toEqual({
+      status: 'SUCCEEDED',
+      error: undefined,
+    });
+    expect(forward.path).toContain('FinishCutover');
+    expect(s.dns.value).toBe(GREEN_ENDPOINT);
+    const onGreen = await insert(harness.green, s.database, 25, 'written on green');
+
+    // 2. Roll back: green (serving) is blue now, and blue follows it by the way back.
+    const rollback = await s.run({
+      rollback: true,
+      blue: { secretId: `pg-dr/green-${s.database}` },
+      green: { secretId: `pg-dr/blue-${s.database}` },
+      blueEndpoint: GREEN_ENDPOINT,
+      greenEndpoint: BLUE_ENDPOINT,
+      greenInstanceIdentifier: CONFIG.database.primaryInstanceIdentifier,
+      subscription: 'dr_way_back',
+      wayBack,
+    });
+    expect({ status: rollback.status, notes: s.notifications.map((n) => n.Message) }).toEqual({
+      status: 'SUCCEEDED',
+      notes: [],
+    });
+    expect({ status: rollback.status, error: rollback.error }).toEqual({
+      status: 'SUCCEEDED',
+      error: undefined,
+    });
+    expect(rollback.path).not.toContain('Migrate');
+    expect(rollback.path).toContain('FenceBlueAndCatchUp');
+    expect(s.dns.value).toBe(BLUE_ENDPOINT);
+    expect((await topologyOf()).writer.instanceIdentifier).toBe(CONFIG.database.primaryInstanceIdentifier);
+    // Rollback: acknowledged writes lost = 0.
+    const backOnBlue = await s.query<{ id: string }>(harness.blue, 'SELECT id FROM "order"');
+    const blueIds = new Set(backOnBlue.map((r) => Number(r.id)));
+    expect(onGreen.filter((id) => !blueIds.has(id))).toEqual([]);
+    // Blue serves and continues green's ids (sequences copied in the fenced window).
+    const onBlue = await insert(harness.blue, s.database, 10, 'written on blue');
+    expect(Math.min(...onBlue)).toBeGreaterThan(Math.max(...onGreen));
+
+    // 3. Roll forward again: green follows blue by the way back the rollback set up.
+    const again = await s.run({ subscription: 'dr_way_back', wayBack });
+    expect({ status: again.status, error: again.error }).toEqual({ status: 'SUCCEEDED', error: undefined });
+    expect(s.dns.value).toBe(GREEN_ENDPOINT);
+    expect((await topologyOf()).writer.instanceIdentifier).toBe(GREEN_INSTANCE);
+    const nowOnGreen = new Set(
+      (await s.query<{ id: string }>(harness.green, 'SELECT id FROM "order"')).map((r) => Number(r.id)),
+    );
+    expect([...onGreen, ...onBlue].filter((id) => !nowOnGreen.has(id))).toEqual([]);
+  }, 240_000);
+
+  it('refuses a cutover whose migration makes the way back impossible, before fencing anything', async () => {
+    const s = await harness.scenario();
+    // A migration that drops a column blue requires.
+    const client = new Client(harness.green.clientConfig(s.database));
+    await client.connect();
+    await client.query('ALTER TABLE "order" DROP COLUMN total_cents');
+    await client.end();
+    const result = await s.run({ wayBack: { replicationSecretId: s.replicationSecret } });
+    expect(result.status).toBe('FAILED');
+    expect(result.path).toContain('PrepareCutover');
+    expect(result.path).not.toContain('FenceBlueAndCatchUp');
+    expect(s.notifications.at(-1)?.Message).toContain('WayBackImpossible');
+    expect(s.notifications.at(-1)?.Message).toContain('public.order.total_cents was dropped');
+    expect(s.dns.value).toBe(BLUE_ENDPOINT);
+  }, 120_000);
+});
