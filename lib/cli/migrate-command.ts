@@ -46,6 +46,8 @@ export interface MigrateOptions {
   subscription: string;
   catchUpTimeout: number;
   allowUnsynchronizedFlip?: boolean;
+  wayBack?: boolean;
+  rollback?: boolean;
   rebuildDr?: boolean;
   greenInstanceId?: string;
   drReplicaInstanceId?: string;
@@ -62,6 +64,10 @@ export interface MigrateOptions {
 export interface MigrateIo extends FollowIo {
   readonly cloudFormation: Pick<CloudFormationClient, 'send'>;
 }
+
+const DEFAULT_SUBSCRIPTION = 'dr_blue_green';
+/** The way back's publication and subscription (the cutover step's defaults). */
+const WAY_BACK_SUBSCRIPTION = 'dr_way_back';
 
 /** Adds `dr migrate` with the seed script's options, secret references instead of passwords. */
 export function addMigrateCommand(
@@ -96,7 +102,7 @@ export function addMigrateCommand(
     .option('--database <name>', 'with --provision-green: the application database (default: the config’s)')
     .option(
       '--replication-secret <arn|name>',
-      'with --provision-green: the replication user’s secret (default: the config’s database.replicationSecretName)',
+      'with --provision-green or --way-back: the replication user’s secret (default: the config’s database.replicationSecretName)',
     )
     .option(
       '--blue-endpoint <host>',
@@ -114,7 +120,7 @@ export function addMigrateCommand(
       recordSetIdentifier('--dns-set-identifier'),
     )
     .option('--smoke-test-url <url>', 'application health URL checked before and after the flip')
-    .option('--subscription <name>', "green's logical subscription to blue", 'dr_blue_green')
+    .option('--subscription <name>', "green's logical subscription to blue", DEFAULT_SUBSCRIPTION)
     .option(
       '--catch-up-timeout <ms>',
       "how long green may take to apply blue's last writes while blue is fenced",
@@ -124,6 +130,16 @@ export function addMigrateCommand(
     .option(
       '--allow-unsynchronized-flip',
       'flip even though green does not replicate blue (writes during the flip are lost)',
+    )
+    .option(
+      '--way-back',
+      'after the flip, blue keeps following green (logical replication) so that --rollback loses nothing; refused ' +
+        'before anything is fenced when the migration makes that impossible (a dropped table or NOT NULL column)',
+    )
+    .option(
+      '--rollback',
+      'cut back over to the previous writer, which follows the current one by the way back: --blue-* name the ' +
+        'current writer, --green-* the previous one; nothing is migrated (subscription: dr_way_back)',
     )
     .option(
       '--rebuild-dr',
@@ -191,6 +207,8 @@ const FLAG_OF_FIELD: Record<string, string> = {
   catchUpTimeoutMs: '--catch-up-timeout',
   greenInstanceIdentifier: '--green-instance-id',
   drReplicaInstanceIdentifier: '--dr-replica-instance-id',
+  'wayBack.replicationSecretId': '--replication-secret',
+  rollback: '--rollback',
   blueInstanceIdentifier_provisioned: '--blue-instance-id',
   greenInstanceIdentifier_provisioned: '--provision-green',
   greenReplicaInstanceIdentifier_provisioned: '--dr-replica-instance-id',
@@ -219,6 +237,7 @@ const PROVISIONED_FLAGS: readonly [keyof MigrateOptions, string][] = [
   ['greenInstanceId', '--green-instance-id'],
   ['allowUnsynchronizedFlip', '--allow-unsynchronized-flip'],
   ['dryRun', '--dry-run'],
+  ['rollback', '--rollback'],
 ];
 
 /**
@@ -241,7 +260,7 @@ export function provisioningInput(options: MigrateOptions): GreenProvisioningInp
     throw new UsageError(
       `${missing.map(([, flag]) => flag).join(', ')} required with --provision-green (or a config to take them from)`,
     );
-  const { dryRun, blue, blueEndpoint, dns, smokeTestUrl, subscription, catchUpTimeoutMs } =
+  const { dryRun, blue, blueEndpoint, dns, smokeTestUrl, subscription, catchUpTimeoutMs, wayBack } =
     migrationFields(options);
   const candidate = {
     blueInstanceIdentifier: options.blueInstanceId,
@@ -257,6 +276,7 @@ export function provisioningInput(options: MigrateOptions): GreenProvisioningInp
       ...(smokeTestUrl === undefined ? {} : { smokeTestUrl }),
       subscription,
       catchUpTimeoutMs,
+      ...(wayBack === undefined ? {} : { wayBack }),
     },
   };
   const parsed = greenProvisioningInputSchema.safeParse(candidate);
@@ -279,9 +299,17 @@ function migrationFields(options: MigrateOptions) {
       secondarySetIdentifier: options.dnsSecondarySetIdentifier ?? failoverSetIdentifier(record, 'secondary'),
     },
     ...(options.smokeTestUrl === undefined ? {} : { smokeTestUrl: options.smokeTestUrl }),
-    subscription: options.subscription,
+    // A rollback's green follows blue by the way back's subscription, unless another is named.
+    subscription:
+      options.rollback === true && options.subscription === DEFAULT_SUBSCRIPTION
+        ? WAY_BACK_SUBSCRIPTION
+        : options.subscription,
     catchUpTimeoutMs: options.catchUpTimeout,
     allowUnsynchronizedFlip: options.allowUnsynchronizedFlip === true,
+    ...(options.rollback === true ? { rollback: true } : {}),
+    ...(options.wayBack === true || options.rollback === true
+      ? { wayBack: { replicationSecretId: options.replicationSecret ?? '' } }
+      : {}),
     ...(options.greenInstanceId === undefined ? {} : { greenInstanceIdentifier: options.greenInstanceId }),
     ...(options.rebuildDr === true
       ? {
@@ -341,9 +369,7 @@ export async function runMigrate(options: MigrateOptions, io: MigrateIo): Promis
   const stateMachineArn = await findStateMachine(options, io);
   const name =
     options.executionName ??
-    (provisioning
-      ? derivedExecutionName('provision', input, io.now())
-      : executionName(input, io.now()));
+    (provisioning ? derivedExecutionName('provision', input, io.now()) : executionName(input, io.now()));
   const what = provisioning ? 'Green provisioning' : options.dryRun === true ? 'Dry run' : 'Migration';
   return startAndFollow(
     io,

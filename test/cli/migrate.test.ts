@@ -40,6 +40,22 @@ beforeEach(() => {
   sfn.on(StartExecutionCommand).resolves({ executionArn: EXEC_ARN, startDate: new Date() });
 });
 
+/** Options as commander gives them for a real cutover (MIGRATE_ARGV's values). */
+const baseOptions = () => ({
+  blueDbSecret: 'pg-dr/blue',
+  greenDbSecret: 'pg-dr/green',
+  blueEndpoint: 'blue.example.org',
+  greenEndpoint: 'green.example.org',
+  greenInstanceId: 'green',
+  dnsZone: 'Z0EXAMPLE12345',
+  dnsRecord: 'db.provability-fabric.org',
+  subscription: 'dr_blue_green',
+  catchUpTimeout: 30000,
+  stack: 'pg-dr-orchestration',
+  pollInterval: 2000,
+  timeout: 60000,
+});
+
 describe('dr migrate', () => {
   it('starts the workflow found in the stack output with secret references only, and follows it step by step', async () => {
     sfn
@@ -376,6 +392,51 @@ describe('dr migrate', () => {
     expect(result.code).toBe(2);
     expect(result.err).toContain(message);
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('asks for the way back with --way-back, and rolls back with --rollback on the way back’s subscription', async () => {
+    const withWayBack = workflowInput({
+      ...baseOptions(),
+      wayBack: true,
+      replicationSecret: 'pg-dr/replication-user',
+    });
+    expect(withWayBack).toMatchObject({
+      subscription: 'dr_blue_green',
+      wayBack: { replicationSecretId: 'pg-dr/replication-user' },
+    });
+    expect(withWayBack).not.toHaveProperty('rollback');
+    const rollback = workflowInput({
+      ...baseOptions(),
+      rollback: true,
+      replicationSecret: 'pg-dr/replication-user',
+    });
+    expect(rollback).toMatchObject({
+      rollback: true,
+      subscription: 'dr_way_back',
+      wayBack: { replicationSecretId: 'pg-dr/replication-user' },
+    });
+    // Through the command line: the config's replication secret is the default.
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: EXEC_ARN,
+      stateMachineArn: SM_ARN,
+      status: 'SUCCEEDED',
+      startDate: new Date(),
+    });
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    const result = await dr([...BASE, '--rollback']);
+    expect(result.code).toBe(0);
+    const input = JSON.parse(
+      sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}',
+    ) as Record<string, unknown>;
+    expect(input).toMatchObject({
+      rollback: true,
+      subscription: 'dr_way_back',
+      wayBack: { replicationSecretId: 'pg-dr/replication-user' },
+    });
+    expect(blueGreenInputSchema.safeParse(input).success).toBe(true);
+    const dry = await dr([...BASE, '--rollback', '--dry-run']);
+    expect(dry.code).toBe(2);
+    expect(dry.err).toContain('--rollback cannot be a dry run');
   });
 
   it('needs green’s secret, or --provision-green to make green', async () => {
