@@ -1,3 +1,6 @@
+import dns from 'node:dns';
+import { isIP } from 'node:net';
+import { isLoopbackHost } from '../shared/database';
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import type { Client } from 'pg';
 import { applyPendingMigrations } from '../migrations/engine';
@@ -195,6 +198,22 @@ export interface SubscriptionSource {
 }
 
 /**
+ * The subscriber's server resolves the publisher's host itself, with its own resolver. A name that resolves to
+ * loopback here (the local world's RDS endpoints) is also given as `hostaddr`: the server's resolver does not
+ * know it, and a loopback address never moves. Any other address is left to the server's resolver, because an
+ * RDS endpoint's address changes when a Multi-AZ instance fails over.
+ */
+export async function pinnedLoopback(host: string): Promise<string | undefined> {
+  if (isIP(host) !== 0) return undefined;
+  const address = await new Promise<string | undefined>((done) => {
+    dns.lookup(host, (error, found) => {
+      done(error === null ? found : undefined);
+    });
+  });
+  return address !== undefined && isLoopbackHost(address) ? address : undefined;
+}
+
+/**
  * Green's subscription to blue's publication, with the initial copy. Before it is created, green's copies of the
  * tables are emptied (a migration may have inserted rows that blue has too: the copy brings blue's). An
  * existing subscription of that name (an earlier run) is kept when it subscribes to that publication.
@@ -223,9 +242,11 @@ export async function ensureSubscription(
     );
   }
   if (options.copyData && tables.length > 0) await green.query(`TRUNCATE ${tables.map(sqlName).join(', ')}`);
+  const hostaddr = await pinnedLoopback(source.host);
   const conninfo = (
     [
       ['host', source.host],
+      ...(hostaddr === undefined ? [] : ([['hostaddr', hostaddr]] as const)),
       ['port', String(source.port)],
       ['dbname', source.database],
       ['user', source.login.user],

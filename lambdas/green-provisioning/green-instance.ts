@@ -9,6 +9,7 @@ import {
   DescribeSecretCommand,
   GetRandomPasswordCommand,
   GetSecretValueCommand,
+  PutSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { GREEN_OF_TAG, PROVISIONED_BY_TAG } from '../shared/provisioning-tags';
@@ -288,8 +289,39 @@ export async function createGreenInstance(
   );
 }
 
-/** Where green's creation is: available (with its endpoint), still on its way, or failed for good. */
+/**
+ * Where green's creation is: available (with its endpoint), still on its way, or failed for good. Once it is
+ * available, its secret gets its host and port (unknown when the secret was made), so the secret alone opens it
+ * (`dr migrate --rollback`, a person with psql).
+ */
 export async function greenInstanceProgress(
+  clients: { rds: Pick<RDSClient, 'send'>; secrets: Pick<SecretsManagerClient, 'send'> },
+  request: Pick<GreenRequest, 'greenIdentifier' | 'blueIdentifier' | 'secret'>,
+): Promise<GreenInstanceProgress> {
+  const progress = await instanceProgress(clients.rds, request);
+  if (progress.available && progress.endpoint !== null)
+    await addEndpointToSecret(clients.secrets, request.secret.name, progress.endpoint, progress.port);
+  return progress;
+}
+
+async function addEndpointToSecret(
+  secrets: Pick<SecretsManagerClient, 'send'>,
+  name: string,
+  host: string,
+  port: number | null,
+): Promise<void> {
+  const current = await secrets.send(new GetSecretValueCommand({ SecretId: name }));
+  const value = JSON.parse(current.SecretString ?? '{}') as Record<string, unknown>;
+  if (value.host === host && (port === null || value.port === port)) return;
+  await secrets.send(
+    new PutSecretValueCommand({
+      SecretId: name,
+      SecretString: JSON.stringify({ ...value, host, ...(port === null ? {} : { port }) }),
+    }),
+  );
+}
+
+async function instanceProgress(
   rds: Pick<RDSClient, 'send'>,
   request: Pick<GreenRequest, 'greenIdentifier' | 'blueIdentifier' | 'secret'>,
 ): Promise<GreenInstanceProgress> {

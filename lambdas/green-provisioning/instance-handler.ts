@@ -97,7 +97,7 @@ export async function greenInstanceHandler(event: unknown): Promise<GreenInstanc
     const progress = await (
       input.mode === 'create'
         ? createGreenInstance({ rds, secrets }, request)
-        : greenInstanceProgress(rds, request)
+        : greenInstanceProgress({ rds, secrets }, request)
     ).catch((error: unknown) => {
       throw asRdsRetryable(error);
     });

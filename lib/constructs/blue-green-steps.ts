@@ -448,6 +448,8 @@ export class BlueGreenSteps extends Construct {
           'secretsmanager:ReplicateSecretToRegions',
           'secretsmanager:DescribeSecret',
           'secretsmanager:GetSecretValue',
+          // Green's host and port, once RDS gives it an endpoint.
+          'secretsmanager:PutSecretValue',
         ],
         resources: place.regions.map((r) => secretArn(r.region)),
         // Replicas only in the deployed regions (absent for calls that add none).

@@ -140,6 +140,19 @@ export class SecretsManagerSimulator implements Simulator {
           CreatedDate: new Date(),
         };
       }
+      case 'PutSecretValue': {
+        const key = region === secret.primaryRegion ? secret.kmsKeyArn : secret.replicas[region];
+        if (key !== undefined)
+          await call.authorize([
+            {
+              action: 'kms:GenerateDataKey',
+              resources: [key],
+              context: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` },
+            },
+          ]);
+        secret.versions.AWSCURRENT = str(call.input.SecretString);
+        return { ARN: arn, Name: secret.name, VersionStages: ['AWSCURRENT'] };
+      }
       case 'DescribeSecret':
         return {
           ARN: arn,

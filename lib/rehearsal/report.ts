@@ -15,7 +15,8 @@ export function terminalReport(result: RehearsalResult): string[] {
   }
   lines.push(
     '',
-    `  ${result.cutover.ackedWrites} writes acknowledged through the migration record, ${result.cutover.lostWrites} lost.`,
+    `  ${result.cutover.ackedWrites} writes acknowledged through the migration record (cutover, rollback, roll forward), ${result.cutover.lostWrites} lost.`,
+    `  Rollback: ${result.rollback.ackedWrites} writes acknowledged before it finished, ${result.rollback.lostWrites} missing on the primary after it.`,
     `  Region loss: ${result.regionLoss.ackedWrites} writes acknowledged through the record, ${result.regionLoss.lostWrites} missing on the promoted writer.`,
     `  Failback switchover: ${result.switchover.ackedWrites} writes acknowledged through the record, ${result.switchover.lostWrites} lost.`,
     ...result.regionLoss.redeploys.map(

@@ -7,8 +7,10 @@ import { applyPendingMigrations } from '../../lambdas/migrations/engine';
 import { readMigrationsFolder } from '../../lambdas/migrations/folder';
 import type { DrillReport } from '../../lambdas/drill/report';
 import type { ConnectionSettings } from '../../lambdas/shared/database';
-import { eventually, execute, subscribeGreenToBlue } from '../local-postgres/replication';
-import { PostgresServer } from '../local-postgres/server';
+import { execute } from '../local-postgres/replication';
+import { localPassword, PostgresServer } from '../local-postgres/server';
+import { localRdsEndpoint, resolveLocalRdsEndpoints } from '../local-aws/endpoint-dns';
+import type { SimulatedInstance } from '../local-aws/rds';
 import { makeOwnedFolder, markKept, sweepAbandonedFolders } from '../local-postgres/ownership';
 import { promises as dnsPromises } from 'node:dns';
 import { localWorld } from '../local-aws/from-app';
@@ -59,6 +61,8 @@ export interface RehearsalResult {
   readonly workflows: Record<string, { status: string; error?: string }>;
   readonly drillReport?: DrillReport;
   readonly cutover: { lostWrites: number; ackedWrites: number; longestWritePauseMs: number };
+  /** The rollback: writes acknowledged until it finished, and how many of them blue lacked (0). */
+  readonly rollback: { lostWrites: number; ackedWrites: number };
   /**
    * The region loss: RTO and RPO measured, writes the returned primary took, and the record after a redeploy
    * following each role change (the failover, the re-protect, the failback).
@@ -108,9 +112,18 @@ const ZONE_NAME = 'rehearsal.internal';
 /** The production record (the migration flips it from the primary to green) and the drill's own record. */
 const RECORD = `db.${ZONE_NAME}`;
 const DRILL_RECORD = `db-drill.${ZONE_NAME}`;
-const GREEN_HOST = `green.${ZONE_NAME}`;
 const MASTER_SECRET = 'pg-dr/postgres-master';
-const GREEN_SECRET = 'pg-dr/green';
+/** Green, as the provisioning creates it: its identifier, the region it is made in (blue's), its RDS endpoint. */
+const GREEN_INSTANCE = 'pg-dr-green-rehearsal';
+const GREEN_REGION = 'us-west-2';
+const GREEN_ENDPOINT = localRdsEndpoint(GREEN_INSTANCE, GREEN_REGION);
+/**
+ * The primary's RDS endpoint: a DNS name, as every record target must be, that the local world resolves to the
+ * primary's server (the rehearsal config keeps the default instance identifier).
+ */
+const PRIMARY_ENDPOINT = localRdsEndpoint('pg-dr-primary', GREEN_REGION);
+/** The dedicated replication user's password (the secret the stack generates, here given). */
+const REPLICATION_PASSWORD = localPassword();
 
 /** The DR configuration the rehearsal deploys (synthesized as cdk.json's would be), in the rehearsal's zone. */
 export function rehearsalConfig(migrationsDir: string): Record<string, unknown> {
@@ -195,12 +208,13 @@ interface Databases {
 }
 
 /**
- * Real PostgreSQL plays the databases: a primary (wal_level=logical) with its streaming replica, and green
- * subscribed to the primary as a dedicated replication user, both seeded with all migrations but the last.
+ * Real PostgreSQL plays the databases: a primary (wal_level=logical) seeded with all migrations but the last,
+ * with its streaming replica; and an empty server that the green provisioning's CreateDBInstance gets as green
+ * (wal_level=logical too: blue follows it by the way back after the cutover).
  */
 async function startDatabases(run: RehearsalRun): Promise<Databases> {
   const { options, say, servers } = run;
-  say('starting PostgreSQL: primary (wal_level=logical), green');
+  say('starting PostgreSQL: primary (wal_level=logical), and an empty server for green');
   const room = {
     max_replication_slots: '10',
     max_wal_senders: '10',
@@ -217,20 +231,23 @@ async function startDatabases(run: RehearsalRun): Promise<Databases> {
       dieWithOwner,
       ...port(0),
     }),
-    PostgresServer.start({ name: 'rehearsal-green', settings: room, dieWithOwner, ...port(2) }),
+    PostgresServer.start({
+      name: 'rehearsal-green',
+      settings: { wal_level: 'logical', ...room },
+      dieWithOwner,
+      ...port(2),
+    }),
   ]);
   servers.push(primary, green);
 
   const migrations = await readMigrationsFolder(resolve(options.migrationsDir));
   const applied = migrations.slice(0, Math.max(0, migrations.length - 1));
-  say(`seeding: ${applied.length} of ${migrations.length} migrations applied, accounts and orders`);
-  for (const server of [primary, green]) {
-    await execute(server, 'postgres', 'CREATE DATABASE app');
-    const client = new Client(server.clientConfig('app'));
-    await client.connect();
-    await applyPendingMigrations(client, applied);
-    await client.end();
-  }
+  say(`seeding the primary: ${applied.length} of ${migrations.length} migrations applied, accounts and orders`);
+  await execute(primary, 'postgres', 'CREATE DATABASE app');
+  const client = new Client(primary.clientConfig('app'));
+  await client.connect();
+  await applyPendingMigrations(client, applied);
+  await client.end();
   await execute(
     primary,
     'app',
@@ -240,29 +257,27 @@ async function startDatabases(run: RehearsalRun): Promise<Databases> {
   say('replica: streaming standby of the primary (the cross-region replica)');
   const replica = await PostgresServer.startStandby(primary, { name: 'rehearsal-replica', ...port(1) });
   servers.push(replica);
-  // A dedicated replication user (never rotated) carries the subscription, as docs/blue-green-workflow.md asks;
-  // the publication lists the application tables, as its preparation checklist does.
-  say('green: logical subscription to the primary, as the dedicated replication user');
-  await subscribeGreenToBlue(
-    primary,
-    green,
-    'app',
-    { publication: 'dr_blue_green', subscription: 'dr_blue_green' },
-    ['account', '"order"'],
-  );
-  const greenOrders = new Client(green.clientConfig('app'));
-  await greenOrders.connect();
-  try {
-    await eventually(
-      async () =>
-        (await greenOrders.query<{ n: number }>('SELECT count(*)::int AS n FROM "order"')).rows[0]?.n ===
-        2000,
-      10_000,
-    );
-  } finally {
-    await greenOrders.end();
-  }
   return { primary, green, replica };
+}
+
+/**
+ * Green, when the provisioning's CreateDBInstance makes it: a new database on the green server, its master user
+ * as RDS was asked for (the password of green's own secret), the instance's endpoint an RDS name that resolves
+ * to that server.
+ */
+function greenOnCreate(green: PostgresServer) {
+  return async (instance: SimulatedInstance, master: { username: string; password: string; database: string }) => {
+    await execute(
+      green,
+      'postgres',
+      `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${master.username}') THEN
+         CREATE ROLE ${master.username} LOGIN SUPERUSER; END IF; END $$`,
+      `ALTER ROLE ${master.username} PASSWORD '${master.password.replace(/'/g, "''")}'`,
+      `CREATE DATABASE ${master.database} OWNER ${master.username}`,
+    );
+    instance.endpoint = localRdsEndpoint(instance.id, instance.region);
+    instance.port = green.port;
+  };
 }
 
 /**
@@ -276,10 +291,13 @@ function startSimulatedAws(run: RehearsalRun, { primary, green, replica }: Datab
   const configInput = rehearsalConfig(options.migrationsDir);
   const config = parseConfig(configInput);
   const names = drNames(config);
+  const replicationSecretName = config.database.replicationSecretName;
+  // RDS endpoints (green's) resolve to the loopback servers, as the VPC resolver answers them.
+  cleanups.push(resolveLocalRdsEndpoints());
   const world = localWorld({
     config: configInput,
     endpoints: {
-      [config.database.primaryInstanceIdentifier]: '127.0.0.1',
+      [config.database.primaryInstanceIdentifier]: PRIMARY_ENDPOINT,
       [config.database.replicaInstanceIdentifier]: 'localhost',
     },
     // RDS's Endpoint.Port of each: the topology records them, and the drill and probes connect there.
@@ -289,8 +307,9 @@ function startSimulatedAws(run: RehearsalRun, { primary, green, replica }: Datab
     },
     secrets: {
       [MASTER_SECRET]: secretOf(primary, '127.0.0.1', 'app'),
-      [GREEN_SECRET]: secretOf(green, '127.0.0.1', 'app'),
+      [replicationSecretName]: JSON.stringify({ username: 'dr_replication', password: REPLICATION_PASSWORD }),
     },
+    onCreateInstance: greenOnCreate(green),
     route53: { switchDelayMs: options.route53SwitchDelayMs, insyncDelayMs: INSYNC_DELAY_MS },
     s3ReplicationDelayMs: options.s3ReplicationDelayMs,
   });
@@ -352,8 +371,8 @@ async function startApplications(run: RehearsalRun, world: World, { primary, gre
       recordName: RECORD,
       resolve: world.route53.resolver(),
       endpoints: new Map([
-        ['127.0.0.1', settingsOf(primary, '127.0.0.1', 'app')],
-        [GREEN_HOST, settingsOf(green, '127.0.0.1', 'app')],
+        [PRIMARY_ENDPOINT, settingsOf(primary, '127.0.0.1', 'app')],
+        [GREEN_ENDPOINT, settingsOf(green, '127.0.0.1', 'app')],
       ]),
       intervalMs: 20,
       timeoutMs: 1000,
@@ -363,7 +382,7 @@ async function startApplications(run: RehearsalRun, world: World, { primary, gre
       recordName: DRILL_RECORD,
       resolve: world.route53.resolver(),
       endpoints: new Map([
-        ['127.0.0.1', settingsOf(primary, '127.0.0.1', 'app')],
+        [PRIMARY_ENDPOINT, settingsOf(primary, '127.0.0.1', 'app')],
         ['localhost', settingsOf(replica, 'localhost', 'app')],
       ]),
       intervalMs: 50,
@@ -444,6 +463,7 @@ async function runWorkflows(
   names: ReturnType<typeof drNames>,
   config: ReturnType<typeof parseConfig>,
   { apps, healthUrl }: Awaited<ReturnType<typeof startApplications>>,
+  primary: PostgresServer,
 ) {
   const { options, say, since, cleanups, workDir } = run;
   const steps: StepTiming[] = [];
@@ -474,25 +494,15 @@ async function runWorkflows(
       ...(execution === undefined ? {} : { execution }),
     });
 
-  const migrationInput = {
-    blue: { secretId: MASTER_SECRET },
-    green: { secretId: GREEN_SECRET },
-    blueEndpoint: '127.0.0.1',
-    greenEndpoint: GREEN_HOST,
-    greenInstanceIdentifier: 'pg-dr-green',
-    dns: {
-      hostedZoneId: ZONE,
-      recordName: RECORD,
-      setIdentifier: `${RECORD}-primary`,
-      secondarySetIdentifier: `${RECORD}-secondary`,
-    },
-    smokeTestUrl: healthUrl,
-    subscription: 'dr_blue_green',
-    catchUpTimeoutMs: 10_000,
+  const dns = {
+    hostedZoneId: ZONE,
+    recordName: RECORD,
+    setIdentifier: `${RECORD}-primary`,
+    secondarySetIdentifier: `${RECORD}-secondary`,
   };
+  const wayBack = { replicationSecretId: config.database.replicationSecretName };
+  const greenSecret = `${config.blueGreen.secretNamePrefix}${GREEN_INSTANCE}`;
   await new Promise((r) => setTimeout(r, 1000));
-  say('blue-green migration: dry run');
-  record('blue-green dry run', await blueGreenRun({ ...migrationInput, dryRun: true }));
 
   say('failover drill, with the schedule input');
   const drill = await runDrill(world, names, config, blueGreenRun);
@@ -501,12 +511,117 @@ async function runWorkflows(
   await new Promise((r) => setTimeout(r, options.recordTtlSeconds * 1000 + 500));
   await apps.dr.stop();
 
-  say('blue-green migration: migrate green, zero-loss cutover, flip');
-  const migration = await blueGreenRun({ ...migrationInput, dryRun: false });
-  record('blue-green migration', migration);
+  say('green provisioning: check blue, create green, replay migrations, initial copy under load; then the migration');
+  let migration: WorldExecution | undefined;
+  const provisioning = await runInWorld({
+    world,
+    file: 'green-provisioning.asl.json',
+    stateMachineName: names.greenProvisioningStateMachine,
+    input: {
+      blueInstanceIdentifier: config.database.primaryInstanceIdentifier,
+      greenInstanceIdentifier: GREEN_INSTANCE,
+      greenReplicaInstanceIdentifier: `${GREEN_INSTANCE}-dr`,
+      database: 'app',
+      replicationSecretId: config.database.replicationSecretName,
+      migration: {
+        dryRun: false,
+        blue: { secretId: MASTER_SECRET },
+        blueEndpoint: PRIMARY_ENDPOINT,
+        dns,
+        smokeTestUrl: healthUrl,
+        subscription: 'dr_blue_green',
+        catchUpTimeoutMs: 10_000,
+        wayBack,
+      },
+    },
+    // A round a minute in AWS; here the copy of a small database is done in a second or two.
+    waits: { WaitForGreen: 100, WaitForSync: 250 },
+    handlers: {
+      // startExecution.sync:2, as the provisioning's role: start the migration, run it to its end.
+      Migrate: async (task: { StateMachineArn: string; Name: string; Input: unknown }) => {
+        const started = (await world.aws.call(
+          'states',
+          'StartExecution',
+          { stateMachineArn: task.StateMachineArn, name: task.Name, input: JSON.stringify(task.Input) },
+          config.orchestrationRegion,
+        )) as { executionArn: string };
+        const nested = world.stepFunctions.executions.get(started.executionArn);
+        migration = await asPrincipal(undefined, () => blueGreenRun(task.Input, nested));
+        if (migration.status !== 'SUCCEEDED')
+          throw Object.assign(new Error(migration.error?.message ?? 'migration failed'), {
+            name: 'States.TaskFailed',
+          });
+        return { Status: 'SUCCEEDED', ExecutionArn: started.executionArn, Output: migration.output };
+      },
+    },
+  });
+  record('green provisioning', provisioning);
+  if (migration !== undefined) record('blue-green migration', migration);
+  await new Promise((r) => setTimeout(r, options.recordTtlSeconds * 1000 + 500));
+
+  say('rollback: back to the primary, which followed green by the way back, under load');
+  const rollback = await blueGreenRun({
+    dryRun: false,
+    rollback: true,
+    blue: { secretId: greenSecret },
+    green: { secretId: MASTER_SECRET },
+    blueEndpoint: GREEN_ENDPOINT,
+    greenEndpoint: PRIMARY_ENDPOINT,
+    greenInstanceIdentifier: config.database.primaryInstanceIdentifier,
+    dns,
+    smokeTestUrl: healthUrl,
+    subscription: 'dr_way_back',
+    catchUpTimeoutMs: 10_000,
+    wayBack,
+  });
+  record('rollback', rollback);
+  await new Promise((r) => setTimeout(r, options.recordTtlSeconds * 1000 + 500));
+  // Rollback: every write acknowledged so far (on the primary, or on green and carried back) is on the primary.
+  const rolledBack = await missingOn(primary, apps.migration.ackedWrites);
+
+  say('roll forward again: to green, which followed the primary by the way back, under load');
+  const rollForward = await blueGreenRun({
+    dryRun: false,
+    blue: { secretId: MASTER_SECRET },
+    green: { secretId: greenSecret },
+    blueEndpoint: PRIMARY_ENDPOINT,
+    greenEndpoint: GREEN_ENDPOINT,
+    greenInstanceIdentifier: GREEN_INSTANCE,
+    dns,
+    smokeTestUrl: healthUrl,
+    subscription: 'dr_way_back',
+    catchUpTimeoutMs: 10_000,
+  });
+  record('roll forward', rollForward);
   await new Promise((r) => setTimeout(r, options.recordTtlSeconds * 1000 + 500));
   await apps.migration.stop();
-  return { steps, workflows, drill, migration, record };
+  return {
+    steps,
+    workflows,
+    drill,
+    migration: migration ?? provisioning,
+    record,
+    rollback: { lostWrites: rolledBack.missing, ackedWrites: rolledBack.acknowledged },
+  };
+}
+
+/** How many of the acknowledged writes (order ids) a database lacks. */
+async function missingOn(
+  server: PostgresServer,
+  acknowledged: readonly string[],
+): Promise<{ missing: number; acknowledged: number }> {
+  const ids = [...acknowledged];
+  const check = new Client(server.clientConfig('app'));
+  await check.connect();
+  try {
+    const { rows } = await check.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM "order" WHERE id = ANY($1::bigint[])',
+      [ids],
+    );
+    return { missing: ids.length - (rows[0]?.n ?? 0), acknowledged: ids.length };
+  } finally {
+    await check.end();
+  }
 }
 
 /** What the run showed, against the budgets: lost writes, the write pause, the drill's figures. */
@@ -514,7 +629,7 @@ async function measure(
   run: RehearsalRun,
   green: PostgresServer,
   apps: Awaited<ReturnType<typeof startApplications>>['apps'],
-  { drill, migration }: Awaited<ReturnType<typeof runWorkflows>>,
+  { drill, migration, rollback }: Awaited<ReturnType<typeof runWorkflows>>,
 ) {
   const { options, since, startedAt } = run;
   // Lost writes: every write the application saw acknowledged must be on green, which now serves.
@@ -550,6 +665,8 @@ async function measure(
   });
   const budgets = [
     budget('Cutover: acknowledged writes lost', lostWrites, 0, 'writes'),
+    // Writes acknowledged on green after the cutover, carried back by the way back, and on blue after it.
+    budget('Rollback: acknowledged writes lost', rollback.lostWrites, 0, 'writes'),
     // Clients keep writing to fenced blue until the flip is INSYNC and their cached answer expires.
     budget(
       'Cutover: longest write pause',
@@ -702,7 +819,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
     const dbs = await startDatabases(run);
     const { world, config, names } = startSimulatedAws(run, dbs);
     const applications = await startApplications(run, world, dbs);
-    const flows = await runWorkflows(run, world, names, config, applications);
+    const flows = await runWorkflows(run, world, names, config, applications, dbs.primary);
     const { apps, output } = applications;
     const { lostWrites, ackedWrites, pause, drillReport, budgets, marks, timeline } = await measure(
       run,
@@ -724,7 +841,9 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       budgets.every((b) => b.met) &&
       migration.status === 'SUCCEEDED' &&
       drill.status === 'SUCCEEDED' &&
-      workflows['blue-green dry run']?.status === 'SUCCEEDED' &&
+      workflows['green provisioning']?.status === 'SUCCEEDED' &&
+      workflows.rollback?.status === 'SUCCEEDED' &&
+      workflows['roll forward']?.status === 'SUCCEEDED' &&
       region.failover.status === 'SUCCEEDED' &&
       region.guard.status === 'SUCCEEDED' &&
       region.reprotect.status === 'SUCCEEDED' &&
@@ -740,6 +859,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       workflows,
       ...(drillReport === undefined ? {} : { drillReport }),
       cutover: { lostWrites, ackedWrites, longestWritePauseMs: pause },
+      rollback: flows.rollback,
       timeline: [
         ...timeline('migration', apps.migration.samples),
         ...timeline('dr', apps.dr.samples),

@@ -94,8 +94,12 @@ describe('green provisioning IAM (evaluated over the synthesized roles)', () => 
     ).resolves.toBe(false);
     for (const name of ['pg-dr/postgres-master', 'pg-dr/replication-user', 'other/pg-dr-green-1'])
       await expect(allows('secretsmanager:GetSecretValue', secret(name), {}, east)).resolves.toBe(false);
+    // It writes green's host and port into green's secret, and into no other.
     await expect(
       allows('secretsmanager:PutSecretValue', secret('pg-dr/pg-dr-green-1'), {}, east),
+    ).resolves.toBe(true);
+    await expect(
+      allows('secretsmanager:PutSecretValue', secret('pg-dr/postgres-master'), {}, east),
     ).resolves.toBe(false);
     await expect(
       allows('secretsmanager:DeleteSecret', secret('pg-dr/pg-dr-green-1'), {}, east),

@@ -9,6 +9,7 @@ import {
   DescribeSecretCommand,
   GetRandomPasswordCommand,
   GetSecretValueCommand,
+  PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -205,10 +206,22 @@ describe('green instance step', () => {
     };
     instances({ 'pg-dr-primary': BLUE, 'pg-dr-green-1': green });
     expect(await greenInstanceHandler(EVENT)).toMatchObject({ action: 'none', available: true });
+    secrets
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: JSON.stringify({ username: 'postgres', password: 'pw', port: 5432 }) });
     expect(await greenInstanceHandler({ ...EVENT, mode: 'progress' })).toMatchObject({
       available: true,
       endpoint: 'green.abc.us-west-2.rds.amazonaws.com',
       port: 5432,
+    });
+    // Its secret now opens it on its own: host and port added, the rest kept.
+    expect(
+      JSON.parse(secrets.commandCalls(PutSecretValueCommand)[0]?.args[0].input.SecretString ?? '{}'),
+    ).toEqual({
+      username: 'postgres',
+      password: 'pw',
+      port: 5432,
+      host: 'green.abc.us-west-2.rds.amazonaws.com',
     });
     expect(rds.commandCalls(CreateDBInstanceCommand)).toHaveLength(0);
     expect(secrets.commandCalls(CreateSecretCommand)).toHaveLength(0);

@@ -681,6 +681,25 @@ describe('simulated Secrets Manager', () => {
     });
   });
 
+  it('[secretsmanager.PutSecretValue.current] [secretsmanager.PutSecretValue.not-found] makes the new value current, read the same in the replica region', async () => {
+    const { aws } = secretsWorld();
+    await aws.call(
+      'secretsmanager',
+      'PutSecretValue',
+      { SecretId: 'pg-dr/master', SecretString: '{"password":"rotated"}' },
+      'us-west-2',
+    );
+    for (const region of ['us-west-2', 'us-east-1'])
+      expect(
+        await aws.call('secretsmanager', 'GetSecretValue', { SecretId: 'pg-dr/master' }, region),
+      ).toMatchObject({ SecretString: '{"password":"rotated"}' });
+    expect(
+      await failure(
+        aws.call('secretsmanager', 'PutSecretValue', { SecretId: 'nope', SecretString: '{}' }, 'us-west-2'),
+      ),
+    ).toMatchObject({ name: 'ResourceNotFoundException', status: 400 });
+  });
+
   it('[secretsmanager.GetRandomPassword.exclude] makes a password of the length asked, without the excluded characters', async () => {
     const { aws } = secretsWorld();
     const answer = (await aws.call(

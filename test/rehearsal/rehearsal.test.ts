@@ -39,9 +39,11 @@ describe('npm run rehearsal, in CI mode', () => {
       s3ReplicationDelayMs: 300,
     });
     expect(result.workflows).toEqual({
-      'blue-green dry run': { status: 'SUCCEEDED' },
       'failover drill': { status: 'SUCCEEDED' },
+      'green provisioning': { status: 'SUCCEEDED' },
       'blue-green migration': { status: 'SUCCEEDED' },
+      rollback: { status: 'SUCCEEDED' },
+      'roll forward': { status: 'SUCCEEDED' },
       'region failover': { status: 'SUCCEEDED' },
       'retired-writer guard': { status: 'SUCCEEDED' },
       're-protect': { status: 'SUCCEEDED' },
@@ -52,9 +54,13 @@ describe('npm run rehearsal, in CI mode', () => {
     expect(result.awsCalls.denied).toBe(0);
     expect(result.cutover.lostWrites).toBe(0);
     expect(result.cutover.ackedWrites).toBeGreaterThan(50);
+    // Provisioned green, cut over, rolled back under load: nothing acknowledged was lost either way.
+    expect(result.rollback.lostWrites).toBe(0);
+    expect(result.rollback.ackedWrites).toBeGreaterThan(50);
     for (const budget of result.budgets) expect(budget).toMatchObject({ met: true });
     expect(result.budgets.map((b) => b.name)).toEqual([
       'Cutover: acknowledged writes lost',
+      'Rollback: acknowledged writes lost',
       'Cutover: longest write pause',
       'Drill: DNS failover',
       'Drill: service disruption',

@@ -169,6 +169,31 @@ export const SECRETS_MANAGER: ServiceEntry = {
     },
     {
       service: 'secretsmanager',
+      operation: 'PutSecretValue',
+      calledBy: ['lambdas/green-provisioning/instance-handler.ts'],
+      reference: `${API}/API_PutSecretValue.html`,
+      iam: (input, w) => [{ action: 'secretsmanager:PutSecretValue', resources: [secretArn(input, w)] }],
+      relies: [
+        row(
+          'secretsmanager.PutSecretValue.current',
+          'A new version becomes AWSCURRENT (without VersionStages given); the replicas receive it. A customer key needs kms:GenerateDataKey, checked by the service.',
+          `${API}/API_PutSecretValue.html`,
+          "If you don't include VersionStages, then Secrets Manager automatically moves the staging label AWSCURRENT to this version.",
+        ),
+      ],
+      errors: [
+        error(
+          'secretsmanager.PutSecretValue.not-found',
+          'ResourceNotFoundException',
+          400,
+          'No secret of that name or ARN in the client’s region.',
+          `${API}/API_PutSecretValue.html`,
+          "ResourceNotFoundException: Secrets Manager can't find the resource that you asked for. HTTP Status Code: 400",
+        ),
+      ],
+    },
+    {
+      service: 'secretsmanager',
       operation: 'GetRandomPassword',
       calledBy: ['lambdas/green-provisioning/instance-handler.ts'],
       reference: `${API}/API_GetRandomPassword.html`,
