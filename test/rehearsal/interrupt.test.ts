@@ -43,8 +43,9 @@ async function rehearsalRunning(tmp: string, command: 'tsx' | 'node') {
     });
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      // Interrupt once all three servers run.
-      if (output.includes('green: logical subscription')) {
+      // Interrupt once all three servers run, while the rehearsal waits (the applications warm up for a
+      // second): a signal is handled between two awaits, not in the middle of the app's synchronous synthesis.
+      if (output.includes('applications: reading and writing')) {
         clearTimeout(timer);
         resolve();
       }
