@@ -5,7 +5,13 @@
  */
 export interface FaultRow {
   readonly workflow:
-    'blue-green migration' | 'failover drill' | 'DR rebuild' | 'region failover' | 'topology sync' | 'both';
+    | 'blue-green migration'
+    | 'green provisioning'
+    | 'failover drill'
+    | 'DR rebuild'
+    | 'region failover'
+    | 'topology sync'
+    | 'both';
   readonly step: string;
   readonly fault: string;
   readonly endState: string;
@@ -19,8 +25,56 @@ const BG_FAULTS = 'test/faults/blue-green-faults.test.ts';
 const ENGINE = 'test/lambdas/migrations/engine.test.ts';
 const SYNC = 'test/lambdas/topology-sync.test.ts';
 const DRILL_PREFLIGHT = 'test/lambdas/drill-preflight.test.ts';
+const PROVISION = 'test/workflows/green-provisioning.test.ts';
+const PROVISION_STEPS = 'test/lambdas/green-provisioning.test.ts';
+const WAY_BACK = 'test/workflows/way-back.test.ts';
 
 export const FAULT_MATRIX: readonly FaultRow[] = [
+  {
+    workflow: 'green provisioning',
+    step: 'check blue',
+    fault: 'blue holds what logical replication cannot carry (a table without a primary key)',
+    endState:
+      'refused before anything is created (no instance, secret or publication); on-call told each problem and its fix',
+    test: [PROVISION, 'refuses, creating nothing, a blue that holds what logical replication cannot carry'],
+  },
+  {
+    workflow: 'green provisioning',
+    step: 'initial copy',
+    fault: 'a table copy that keeps failing (green never finishes its initial copy)',
+    endState: 'reported not ready, the table named and the copy errors counted (the workflow stops after 20)',
+    test: [PROVISION_STEPS, 'reports an initial copy that cannot finish as not ready, with its errors'],
+  },
+  {
+    workflow: 'green provisioning',
+    step: 'migration (nested)',
+    fault: 'the migration fails after migrating green',
+    endState: 'blue serves; green kept; the same command carries on with green ahead of blue and cuts over',
+    test: [
+      PROVISION,
+      'carries on with the green it made when started again after its migration failed (green already ahead of blue)',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'prepare cutover (way back)',
+    fault: 'the migration makes the way back impossible (a dropped NOT NULL column)',
+    endState: 'refused before anything is fenced; blue serves; on-call told which column',
+    test: [
+      WAY_BACK,
+      'refuses a cutover whose migration makes the way back impossible, before fencing anything',
+    ],
+  },
+  {
+    workflow: 'blue-green migration',
+    step: 'rollback',
+    fault: 'blue (the previous writer) unreachable',
+    endState: 'nothing fenced or flipped; green serves; the way back catches up once blue returns',
+    test: [
+      WAY_BACK,
+      'a rollback with blue unreachable changes nothing: green keeps serving, the way back waits',
+    ],
+  },
   {
     workflow: 'blue-green migration',
     step: 'input',

@@ -102,6 +102,54 @@ describe('the way back: cutover, rollback, roll forward (blue-green workflow, lo
     expect([...onGreen, ...onBlue].filter((id) => !nowOnGreen.has(id))).toEqual([]);
   }, 240_000);
 
+  it('a rollback with blue unreachable changes nothing: green keeps serving, the way back waits', async () => {
+    const s = await harness.scenario();
+    const wayBack = { replicationSecretId: s.replicationSecret };
+    const forward = await s.run({ wayBack });
+    expect(forward.status).toBe('SUCCEEDED');
+    await harness.blue.kill();
+    try {
+      const rollback = await s.run({
+        rollback: true,
+        blue: { secretId: `pg-dr/green-${s.database}` },
+        green: { secretId: `pg-dr/blue-${s.database}` },
+        blueEndpoint: GREEN_ENDPOINT,
+        greenEndpoint: BLUE_ENDPOINT,
+        greenInstanceIdentifier: CONFIG.database.primaryInstanceIdentifier,
+        subscription: 'dr_way_back',
+        wayBack,
+      });
+      expect(rollback.status).toBe('FAILED');
+      // Refused at the connectivity check: nothing fenced, nothing flipped, green (the writer) takes writes.
+      expect(rollback.path).not.toContain('PrepareCutover');
+      expect(s.notifications.at(-1)?.Subject).toBe('Blue-green migration failed: blue still serves');
+      expect(s.notifications.at(-1)?.Message).toContain('DatabaseUnreachable');
+      expect(s.dns.value).toBe(GREEN_ENDPOINT);
+      expect((await topologyOf()).writer.instanceIdentifier).toBe(GREEN_INSTANCE);
+      const written = await insert(harness.green, s.database, 3, 'green still serves');
+      expect(written).toHaveLength(3);
+    } finally {
+      await harness.blue.restart();
+    }
+    // Blue back: the way back catches up on what green took meanwhile.
+    const client = new Client(harness.blue.clientConfig(s.database));
+    await client.connect();
+    try {
+      const greenCount = (
+        await s.query<{ n: number }>(harness.green, 'SELECT count(*)::int AS n FROM "order"')
+      )[0]?.n;
+      let blueCount = -1;
+      for (let i = 0; i < 200 && blueCount !== greenCount; i++) {
+        blueCount =
+          (await client.query<{ n: number }>('SELECT count(*)::int AS n FROM "order"')).rows[0]?.n ?? -1;
+        if (blueCount !== greenCount) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(blueCount).toBe(greenCount);
+    } finally {
+      await client.end();
+    }
+  }, 240_000);
+
   it('refuses a cutover whose migration makes the way back impossible, before fencing anything', async () => {
     const s = await harness.scenario();
     // A migration that drops a column blue requires.
