@@ -69,25 +69,9 @@ const DEFAULT_SUBSCRIPTION = 'dr_blue_green';
 /** The way back's publication and subscription (the cutover step's defaults). */
 const WAY_BACK_SUBSCRIPTION = 'dr_way_back';
 
-/** Adds `dr migrate` with the seed script's options, secret references instead of passwords. */
-export function addMigrateCommand(
-  program: Command,
-  action: (options: MigrateOptions) => Promise<void>,
-): void {
-  addFollowOptions(program.command('migrate'))
-    .description(
-      'Run the blue-green migration workflow (Step Functions): connectivity, plan, migrate green, verify, smoke test, ' +
-        'zero-loss cutover, DNS flip. Follows the execution step by step; exits 1 if it fails.',
-    )
-    .option('--dry-run', 'check connectivity and print the migration plan; change nothing')
-    .requiredOption(
-      '--blue-db-secret <arn|name>',
-      'Secrets Manager secret of blue (the current primary); never a URL',
-    )
-    .option(
-      '--green-db-secret <arn|name>',
-      'Secrets Manager secret of green (the new database); not with --provision-green, which makes its own',
-    )
+/** The options of `--provision-green` (green made first, from the writer) and of the way back. */
+function addProvisioningOptions(command: Command): Command {
+  return command
     .option(
       '--provision-green <id>',
       'make green first, from nothing (pg-dr-green-provisioning): an instance of this identifier like blue, its ' +
@@ -103,6 +87,37 @@ export function addMigrateCommand(
     .option(
       '--replication-secret <arn|name>',
       'with --provision-green or --way-back: the replication user’s secret (default: the config’s database.replicationSecretName)',
+    )
+    .option(
+      '--way-back',
+      'after the flip, blue keeps following green (logical replication) so that --rollback loses nothing; refused ' +
+        'before anything is fenced when the migration makes that impossible (a dropped table or NOT NULL column)',
+    )
+    .option(
+      '--rollback',
+      'cut back over to the previous writer, which follows the current one by the way back: --blue-* name the ' +
+        'current writer, --green-* the previous one; nothing is migrated (subscription: dr_way_back)',
+    );
+}
+
+/** Adds `dr migrate` with the seed script's options, secret references instead of passwords. */
+export function addMigrateCommand(
+  program: Command,
+  action: (options: MigrateOptions) => Promise<void>,
+): void {
+  addProvisioningOptions(addFollowOptions(program.command('migrate')))
+    .description(
+      'Run the blue-green migration workflow (Step Functions): connectivity, plan, migrate green, verify, smoke test, ' +
+        'zero-loss cutover, DNS flip. Follows the execution step by step; exits 1 if it fails.',
+    )
+    .option('--dry-run', 'check connectivity and print the migration plan; change nothing')
+    .requiredOption(
+      '--blue-db-secret <arn|name>',
+      'Secrets Manager secret of blue (the current primary); never a URL',
+    )
+    .option(
+      '--green-db-secret <arn|name>',
+      'Secrets Manager secret of green (the new database); not with --provision-green, which makes its own',
     )
     .option(
       '--blue-endpoint <host>',
@@ -130,16 +145,6 @@ export function addMigrateCommand(
     .option(
       '--allow-unsynchronized-flip',
       'flip even though green does not replicate blue (writes during the flip are lost)',
-    )
-    .option(
-      '--way-back',
-      'after the flip, blue keeps following green (logical replication) so that --rollback loses nothing; refused ' +
-        'before anything is fenced when the migration makes that impossible (a dropped table or NOT NULL column)',
-    )
-    .option(
-      '--rollback',
-      'cut back over to the previous writer, which follows the current one by the way back: --blue-* name the ' +
-        'current writer, --green-* the previous one; nothing is migrated (subscription: dr_way_back)',
     )
     .option(
       '--rebuild-dr',

@@ -242,7 +242,9 @@ async function startDatabases(run: RehearsalRun): Promise<Databases> {
 
   const migrations = await readMigrationsFolder(resolve(options.migrationsDir));
   const applied = migrations.slice(0, Math.max(0, migrations.length - 1));
-  say(`seeding the primary: ${applied.length} of ${migrations.length} migrations applied, accounts and orders`);
+  say(
+    `seeding the primary: ${applied.length} of ${migrations.length} migrations applied, accounts and orders`,
+  );
   await execute(primary, 'postgres', 'CREATE DATABASE app');
   const client = new Client(primary.clientConfig('app'));
   await client.connect();
@@ -266,7 +268,10 @@ async function startDatabases(run: RehearsalRun): Promise<Databases> {
  * to that server.
  */
 function greenOnCreate(green: PostgresServer) {
-  return async (instance: SimulatedInstance, master: { username: string; password: string; database: string }) => {
+  return async (
+    instance: SimulatedInstance,
+    master: { username: string; password: string; database: string },
+  ) => {
     await execute(
       green,
       'postgres',
@@ -511,49 +516,13 @@ async function runWorkflows(
   await new Promise((r) => setTimeout(r, options.recordTtlSeconds * 1000 + 500));
   await apps.dr.stop();
 
-  say('green provisioning: check blue, create green, replay migrations, initial copy under load; then the migration');
-  let migration: WorldExecution | undefined;
-  const provisioning = await runInWorld({
-    world,
-    file: 'green-provisioning.asl.json',
-    stateMachineName: names.greenProvisioningStateMachine,
-    input: {
-      blueInstanceIdentifier: config.database.primaryInstanceIdentifier,
-      greenInstanceIdentifier: GREEN_INSTANCE,
-      greenReplicaInstanceIdentifier: `${GREEN_INSTANCE}-dr`,
-      database: 'app',
-      replicationSecretId: config.database.replicationSecretName,
-      migration: {
-        dryRun: false,
-        blue: { secretId: MASTER_SECRET },
-        blueEndpoint: PRIMARY_ENDPOINT,
-        dns,
-        smokeTestUrl: healthUrl,
-        subscription: 'dr_blue_green',
-        catchUpTimeoutMs: 10_000,
-        wayBack,
-      },
-    },
-    // A round a minute in AWS; here the copy of a small database is done in a second or two.
-    waits: { WaitForGreen: 100, WaitForSync: 250 },
-    handlers: {
-      // startExecution.sync:2, as the provisioning's role: start the migration, run it to its end.
-      Migrate: async (task: { StateMachineArn: string; Name: string; Input: unknown }) => {
-        const started = (await world.aws.call(
-          'states',
-          'StartExecution',
-          { stateMachineArn: task.StateMachineArn, name: task.Name, input: JSON.stringify(task.Input) },
-          config.orchestrationRegion,
-        )) as { executionArn: string };
-        const nested = world.stepFunctions.executions.get(started.executionArn);
-        migration = await asPrincipal(undefined, () => blueGreenRun(task.Input, nested));
-        if (migration.status !== 'SUCCEEDED')
-          throw Object.assign(new Error(migration.error?.message ?? 'migration failed'), {
-            name: 'States.TaskFailed',
-          });
-        return { Status: 'SUCCEEDED', ExecutionArn: started.executionArn, Output: migration.output };
-      },
-    },
+  say(
+    'green provisioning: check blue, create green, replay migrations, initial copy under load; then the migration',
+  );
+  const { provisioning, migration } = await provisionGreen(world, names, config, blueGreenRun, {
+    dns,
+    healthUrl,
+    wayBack,
   });
   record('green provisioning', provisioning);
   if (migration !== undefined) record('blue-green migration', migration);
@@ -603,6 +572,67 @@ async function runWorkflows(
     record,
     rollback: { lostWrites: rolledBack.missing, ackedWrites: rolledBack.acknowledged },
   };
+}
+
+/**
+ * Green provisioning as `dr migrate --provision-green --way-back` starts it: its nested migration
+ * (startExecution.sync:2) runs as the provisioning's role, to its end.
+ */
+async function provisionGreen(
+  world: World,
+  names: ReturnType<typeof drNames>,
+  config: ReturnType<typeof parseConfig>,
+  blueGreenRun: (
+    input: unknown,
+    execution?: Parameters<typeof runInWorld>[0]['execution'],
+  ) => Promise<WorldExecution>,
+  given: { dns: Record<string, string>; healthUrl: string; wayBack: { replicationSecretId: string } },
+): Promise<{ provisioning: WorldExecution; migration: WorldExecution | undefined }> {
+  const { dns, healthUrl, wayBack } = given;
+  let migration: WorldExecution | undefined;
+  const provisioning = await runInWorld({
+    world,
+    file: 'green-provisioning.asl.json',
+    stateMachineName: names.greenProvisioningStateMachine,
+    input: {
+      blueInstanceIdentifier: config.database.primaryInstanceIdentifier,
+      greenInstanceIdentifier: GREEN_INSTANCE,
+      greenReplicaInstanceIdentifier: `${GREEN_INSTANCE}-dr`,
+      database: 'app',
+      replicationSecretId: config.database.replicationSecretName,
+      migration: {
+        dryRun: false,
+        blue: { secretId: MASTER_SECRET },
+        blueEndpoint: PRIMARY_ENDPOINT,
+        dns,
+        smokeTestUrl: healthUrl,
+        subscription: 'dr_blue_green',
+        catchUpTimeoutMs: 10_000,
+        wayBack,
+      },
+    },
+    // A round a minute in AWS; here the copy of a small database is done in a second or two.
+    waits: { WaitForGreen: 100, WaitForSync: 250 },
+    handlers: {
+      // startExecution.sync:2, as the provisioning's role: start the migration, run it to its end.
+      Migrate: async (task: { StateMachineArn: string; Name: string; Input: unknown }) => {
+        const started = (await world.aws.call(
+          'states',
+          'StartExecution',
+          { stateMachineArn: task.StateMachineArn, name: task.Name, input: JSON.stringify(task.Input) },
+          config.orchestrationRegion,
+        )) as { executionArn: string };
+        const nested = world.stepFunctions.executions.get(started.executionArn);
+        migration = await asPrincipal(undefined, () => blueGreenRun(task.Input, nested));
+        if (migration.status !== 'SUCCEEDED')
+          throw Object.assign(new Error(migration.error?.message ?? 'migration failed'), {
+            name: 'States.TaskFailed',
+          });
+        return { Status: 'SUCCEEDED', ExecutionArn: started.executionArn, Output: migration.output };
+      },
+    },
+  });
+  return { provisioning, migration };
 }
 
 /** How many of the acknowledged writes (order ids) a database lacks. */
