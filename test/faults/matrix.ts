@@ -26,7 +26,6 @@ const ENGINE = 'test/lambdas/migrations/engine.test.ts';
 const SYNC = 'test/lambdas/topology-sync.test.ts';
 const DRILL_PREFLIGHT = 'test/lambdas/drill-preflight.test.ts';
 const PROVISION = 'test/workflows/green-provisioning.test.ts';
-const PROVISION_STEPS = 'test/lambdas/green-provisioning.test.ts';
 const WAY_BACK = 'test/workflows/way-back.test.ts';
 
 export const FAULT_MATRIX: readonly FaultRow[] = [
@@ -42,8 +41,11 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
     workflow: 'green provisioning',
     step: 'initial copy',
     fault: 'a table copy that keeps failing (green never finishes its initial copy)',
-    endState: 'reported not ready, the table named and the copy errors counted (the workflow stops after 20)',
-    test: [PROVISION_STEPS, 'reports an initial copy that cannot finish as not ready, with its errors'],
+    endState: 'stops after 20 copy errors, naming the table; on-call paged; blue serves, nothing cut over',
+    test: [
+      PROVISION,
+      'a green that never finishes its initial copy: stops after 20 copy errors, pages, blue serves, nothing cut over',
+    ],
   },
   {
     workflow: 'green provisioning',

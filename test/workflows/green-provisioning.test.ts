@@ -62,7 +62,12 @@ describe('green provisioning workflow (local world, real PostgreSQL)', () => {
     undoDns = resolveLocalRdsEndpoints();
     [blue, green] = await Promise.all([
       PostgresServer.start({ name: 'prov-blue', settings: { wal_level: 'logical', ...ROOM } }),
-      PostgresServer.start({ name: 'prov-green', settings: ROOM }),
+      // A failed table copy is retried after wal_retrieve_retry_interval: fast here, so a copy that keeps
+      // failing reaches the workflow's bound in seconds.
+      PostgresServer.start({
+        name: 'prov-green',
+        settings: { ...ROOM, wal_retrieve_retry_interval: '100ms' },
+      }),
     ]);
     Object.assign(process.env, { AWS_REGION: 'us-east-1', DB_CA_FILE: `${blue.rootDir}/tls/ca.crt` });
     app = createServer((_req, res) => {
@@ -81,7 +86,10 @@ describe('green provisioning workflow (local world, real PostgreSQL)', () => {
   });
 
   /** A fresh blue database, and a world whose CreateDBInstance makes green a fresh database on the green server. */
-  async function scenario(prepareBlue: (client: Client) => Promise<void> = () => Promise.resolve()) {
+  async function scenario(
+    prepareBlue: (client: Client) => Promise<void> = () => Promise.resolve(),
+    options: { readonly copyFails?: boolean } = {},
+  ) {
     const database = `prov${++counter}`;
     await execute(blue, 'postgres', `CREATE DATABASE ${database}`);
     const client = new Client(blue.clientConfig(database));
@@ -113,6 +121,25 @@ describe('green provisioning workflow (local world, real PostgreSQL)', () => {
           `ALTER ROLE ${master.username} PASSWORD '${master.password.replace(/'/g, "''")}'`,
           `CREATE DATABASE ${master.database} OWNER ${master.username}`,
         );
+        // A table green can never copy: when the replay creates account, a trigger that fires even for
+        // replication (ENABLE ALWAYS) refuses every row.
+        if (options.copyFails === true)
+          await execute(
+            green,
+            master.database,
+            `CREATE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN RAISE EXCEPTION 'green refuses this row'; END $$`,
+            `CREATE FUNCTION arm_refusal() RETURNS event_trigger LANGUAGE plpgsql AS $$
+               DECLARE r record;
+               BEGIN
+                 FOR r IN SELECT * FROM pg_event_trigger_ddl_commands()
+                          WHERE command_tag = 'CREATE TABLE' AND object_identity = 'public.account' LOOP
+                   EXECUTE 'CREATE TRIGGER refuse BEFORE INSERT ON public.account FOR EACH ROW EXECUTE FUNCTION refuse_row()';
+                   EXECUTE 'ALTER TABLE public.account ENABLE ALWAYS TRIGGER refuse';
+                 END LOOP;
+               END $$`,
+            'CREATE EVENT TRIGGER arm_refusal ON ddl_command_end EXECUTE FUNCTION arm_refusal()',
+          );
         instance.endpoint = localRdsEndpoint(instance.id, instance.region);
         instance.port = green.port;
       },
@@ -278,6 +305,28 @@ describe('green provisioning workflow (local world, real PostgreSQL)', () => {
       s.world.close();
     }
   }, 240_000);
+
+  it('a green that never finishes its initial copy: stops after 20 copy errors, pages, blue serves, nothing cut over', async () => {
+    const s = await scenario(undefined, { copyFails: true });
+    try {
+      const { provisioning, migration } = await s.run();
+      expect(provisioning.status).toBe('FAILED');
+      expect(provisioning.path).toContain('InitialCopyFailing');
+      expect(migration).toBeUndefined();
+      expect(s.notifications).toEqual([
+        expect.stringMatching(
+          /^Green provisioning failed: blue still serves: .*failed at SyncProgress: InitialCopyFailing \(the initial copy to pg-dr-green-prov\d+ failed \d+ times .*account/s,
+        ),
+      ]);
+      // Nothing was cut over: the topology and the record still name blue.
+      expect((await topologyOf()).writer.instanceIdentifier).toBe(CONFIG.database.primaryInstanceIdentifier);
+      expect(s.world.route53.recordSet(RECORD, `${RECORD}-primary`)?.ResourceRecords[0]?.Value).not.toContain(
+        'pg-dr-green',
+      );
+    } finally {
+      s.world.close();
+    }
+  }, 180_000);
 
   it('refuses, creating nothing, a blue that holds what logical replication cannot carry', async () => {
     const s = await scenario(async (client) => {

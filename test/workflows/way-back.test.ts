@@ -139,7 +139,8 @@ describe('the way back: cutover, rollback, roll forward (blue-green workflow, lo
         await s.query<{ n: number }>(harness.green, 'SELECT count(*)::int AS n FROM "order"')
       )[0]?.n;
       let blueCount = -1;
-      for (let i = 0; i < 200 && blueCount !== greenCount; i++) {
+      // At most a minute: the apply worker reconnects after wal_retrieve_retry_interval (5 s), later under load.
+      for (let i = 0; i < 600 && blueCount !== greenCount; i++) {
         blueCount =
           (await client.query<{ n: number }>('SELECT count(*)::int AS n FROM "order"')).rows[0]?.n ?? -1;
         if (blueCount !== greenCount) await new Promise((r) => setTimeout(r, 100));
