@@ -68,7 +68,12 @@ async function replay(green: Client, local: readonly LocalMigration[], applied: 
 }
 
 async function subscriptionExists(green: Client, subscription: string): Promise<boolean> {
-  const found = await green.query('SELECT 1 FROM pg_subscription WHERE subname = $1', [subscription]);
+  // Subscriptions are a cluster-wide catalog: only this database's counts.
+  const found = await green.query(
+    `SELECT 1 FROM pg_subscription
+      WHERE subname = $1 AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    [subscription],
+  );
   return (found.rowCount ?? 0) > 0;
 }
 

@@ -230,7 +230,8 @@ export async function ensureSubscription(
   } = { copyData: true },
 ): Promise<'created' | 'existing'> {
   const { rows } = await green.query<{ publications: string[] }>(
-    'SELECT subpublications AS publications FROM pg_subscription WHERE subname = $1',
+    `SELECT subpublications AS publications FROM pg_subscription
+      WHERE subname = $1 AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
     [subscription],
   );
   const existing = rows[0];
@@ -290,7 +291,8 @@ export async function syncProgress(
   const { rows: states } = await green.query<{ table_name: string; state: string }>(
     `SELECT sr.srrelid::regclass::text AS table_name, sr.srsubstate::text AS state
        FROM pg_subscription_rel sr JOIN pg_subscription s ON s.oid = sr.srsubid
-      WHERE s.subname = $1 ORDER BY 1`,
+      WHERE s.subname = $1 AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      ORDER BY 1`,
     [subscription],
   );
   const tables: Record<string, number> = {};
@@ -312,8 +314,9 @@ export async function syncProgress(
     version >= 150000
       ? (
           await green.query<{ sync: number; apply: number }>(
-            `SELECT sync_error_count::int AS sync, apply_error_count::int AS apply
-               FROM pg_stat_subscription_stats WHERE subname = $1`,
+            `SELECT st.sync_error_count::int AS sync, st.apply_error_count::int AS apply
+               FROM pg_stat_subscription_stats st JOIN pg_subscription s ON s.oid = st.subid
+              WHERE s.subname = $1 AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
             [subscription],
           )
         ).rows[0]

@@ -104,7 +104,9 @@ describe('the way back: cutover, rollback, roll forward (blue-green workflow, lo
 
   it('a rollback with blue unreachable changes nothing: green keeps serving, the way back waits', async () => {
     const s = await harness.scenario();
-    const wayBack = { replicationSecretId: s.replicationSecret };
+    // Its own way-back names: the harness's servers are shared by scenarios, and a slot name is per server.
+    const names = { publication: `wb_${s.database}`, subscription: `wb_${s.database}` };
+    const wayBack = { replicationSecretId: s.replicationSecret, ...names };
     const forward = await s.run({ wayBack });
     expect(forward.status).toBe('SUCCEEDED');
     await harness.blue.kill();
@@ -116,7 +118,7 @@ describe('the way back: cutover, rollback, roll forward (blue-green workflow, lo
         blueEndpoint: GREEN_ENDPOINT,
         greenEndpoint: BLUE_ENDPOINT,
         greenInstanceIdentifier: CONFIG.database.primaryInstanceIdentifier,
-        subscription: 'dr_way_back',
+        subscription: names.subscription,
         wayBack,
       });
       expect(rollback.status).toBe('FAILED');
