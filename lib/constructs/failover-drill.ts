@@ -2,15 +2,18 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DRILL_METRIC_DIMENSIONS, DRILL_METRICS, METRICS_NAMESPACE } from '../../lambdas/shared/metric-names';
-import { acknowledgeNagFinding } from '../nag';
 import type { DrillSteps } from './drill-steps';
 import { PagingAlarm } from './paging-alarm';
-import { failedExecutions, placeholderName, workflowStateMachine } from './workflow-state-machine';
+import {
+  failedExecutions,
+  grantStartExecutionSync,
+  placeholderName,
+  workflowStateMachine,
+} from './workflow-state-machine';
 
 /** Its ASL file under statemachines/. */
 export const FAILOVER_DRILL_DEFINITION = 'failover-drill.asl.json';
@@ -85,29 +88,9 @@ export class FailoverDrill extends Construct {
       onCallTopic: props.onCallTopic,
     });
     // startExecution.sync: start the dry run, follow it, stop it if the drill is stopped.
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [migrationArn] }),
-    );
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['states:DescribeExecution', 'states:StopExecution'],
-        resources: [
-          `arn:${stack.partition}:states:${stack.region}:${stack.account}:execution:${props.migrationStateMachineName}:*`,
-        ],
-      }),
-    );
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-        resources: [
-          `arn:${stack.partition}:events:${stack.region}:${stack.account}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`,
-        ],
-      }),
-    );
-    const role = this.stateMachine.role;
-    acknowledgeNagFinding(
-      role,
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${stack.region}:${stack.account}:execution:${props.migrationStateMachineName}:*]`,
+    grantStartExecutionSync(
+      this.stateMachine,
+      { arn: migrationArn, name: props.migrationStateMachineName },
       'The dry-run execution is named by Step Functions at start; only executions of the migration workflow.',
     );
     // Safety net: an execution that ends without its failure path (timed out, stopped by hand) gets the health

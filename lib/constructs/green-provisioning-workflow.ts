@@ -1,13 +1,11 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { acknowledgeNagFinding } from '../nag';
 import type { BlueGreenSteps } from './blue-green-steps';
 import { PagingAlarm } from './paging-alarm';
-import { failedExecutions, workflowStateMachine } from './workflow-state-machine';
+import { failedExecutions, grantStartExecutionSync, workflowStateMachine } from './workflow-state-machine';
 
 /** Its ASL file under statemachines/. */
 export const GREEN_PROVISIONING_DEFINITION = 'green-provisioning.asl.json';
@@ -34,7 +32,6 @@ export class GreenProvisioningWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: GreenProvisioningWorkflowProps) {
     super(scope, id);
-    const stack = Stack.of(this);
     const fns = props.steps.functions;
     this.stateMachine = workflowStateMachine(this, {
       stateMachineName: props.stateMachineName,
@@ -48,31 +45,9 @@ export class GreenProvisioningWorkflow extends Construct {
       onCallTopic: props.onCallTopic,
     });
     // startExecution.sync: start the migration, follow it, stop it if this execution is stopped.
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['states:StartExecution'],
-        resources: [props.migrationStateMachineArn],
-      }),
-    );
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['states:DescribeExecution', 'states:StopExecution'],
-        resources: [
-          `arn:${stack.partition}:states:${stack.region}:${stack.account}:execution:${props.migrationStateMachineName}:*`,
-        ],
-      }),
-    );
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-        resources: [
-          `arn:${stack.partition}:events:${stack.region}:${stack.account}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`,
-        ],
-      }),
-    );
-    acknowledgeNagFinding(
-      this.stateMachine.role,
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${stack.region}:${stack.account}:execution:${props.migrationStateMachineName}:*]`,
+    grantStartExecutionSync(
+      this.stateMachine,
+      { arn: props.migrationStateMachineArn, name: props.migrationStateMachineName },
       'The migration execution is named at start; only executions of the migration workflow.',
     );
     new PagingAlarm(this, 'ProvisioningFailed', {

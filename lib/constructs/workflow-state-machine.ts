@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -130,4 +131,38 @@ export function failedExecutions(
     label,
     period,
   });
+}
+
+/**
+ * What a `states:startExecution.sync` task needs of its state machine's role: start the child workflow, follow
+ * and stop its executions, and the EventBridge rule Step Functions uses to learn that a child ended.
+ */
+export function grantStartExecutionSync(
+  machine: sfn.StateMachine,
+  child: { readonly arn: string; readonly name: string },
+  why: string,
+): void {
+  const stack = Stack.of(machine);
+  machine.addToRolePolicy(
+    new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [child.arn] }),
+  );
+  machine.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['states:DescribeExecution', 'states:StopExecution'],
+      resources: [`arn:${stack.partition}:states:${stack.region}:${stack.account}:execution:${child.name}:*`],
+    }),
+  );
+  machine.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+      resources: [
+        `arn:${stack.partition}:events:${stack.region}:${stack.account}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`,
+      ],
+    }),
+  );
+  acknowledgeNagFinding(
+    machine.role,
+    `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${stack.region}:${stack.account}:execution:${child.name}:*]`,
+    why,
+  );
 }

@@ -10,7 +10,7 @@ import type { ConnectionSettings } from '../../lambdas/shared/database';
 import { execute } from '../local-postgres/replication';
 import { localPassword, PostgresServer } from '../local-postgres/server';
 import { localRdsEndpoint, resolveLocalRdsEndpoints } from '../local-aws/endpoint-dns';
-import type { SimulatedInstance } from '../local-aws/rds';
+import { newInstanceOn } from '../local-aws/new-instance';
 import { makeOwnedFolder, markKept, sweepAbandonedFolders } from '../local-postgres/ownership';
 import { promises as dnsPromises } from 'node:dns';
 import { localWorld } from '../local-aws/from-app';
@@ -263,29 +263,6 @@ async function startDatabases(run: RehearsalRun): Promise<Databases> {
 }
 
 /**
- * Green, when the provisioning's CreateDBInstance makes it: a new database on the green server, its master user
- * as RDS was asked for (the password of green's own secret), the instance's endpoint an RDS name that resolves
- * to that server.
- */
-function greenOnCreate(green: PostgresServer) {
-  return async (
-    instance: SimulatedInstance,
-    master: { username: string; password: string; database: string },
-  ) => {
-    await execute(
-      green,
-      'postgres',
-      `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${master.username}') THEN
-         CREATE ROLE ${master.username} LOGIN SUPERUSER; END IF; END $$`,
-      `ALTER ROLE ${master.username} PASSWORD '${master.password.replace(/'/g, "''")}'`,
-      `CREATE DATABASE ${master.database} OWNER ${master.username}`,
-    );
-    instance.endpoint = localRdsEndpoint(instance.id, instance.region);
-    instance.port = green.port;
-  };
-}
-
-/**
  * The simulated AWS, seeded from the CDK app synthesized with the rehearsal's configuration; every AWS call
  * is authorized against the calling step's role. DNS resolves through its Route 53, with TTL caches.
  */
@@ -314,7 +291,7 @@ function startSimulatedAws(run: RehearsalRun, { primary, green, replica }: Datab
       [MASTER_SECRET]: secretOf(primary, '127.0.0.1', 'app'),
       [replicationSecretName]: JSON.stringify({ username: 'dr_replication', password: REPLICATION_PASSWORD }),
     },
-    onCreateInstance: greenOnCreate(green),
+    onCreateInstance: newInstanceOn(green),
     route53: { switchDelayMs: options.route53SwitchDelayMs, insyncDelayMs: INSYNC_DELAY_MS },
     s3ReplicationDelayMs: options.s3ReplicationDelayMs,
   });

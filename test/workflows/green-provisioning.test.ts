@@ -7,6 +7,7 @@ import { Client } from 'pg';
 import { applyPendingMigrations } from '../../lambdas/migrations/engine';
 import { readMigrationsFolder } from '../../lambdas/migrations/folder';
 import { localRdsEndpoint, resolveLocalRdsEndpoints } from '../../lib/local-aws/endpoint-dns';
+import { newInstanceOn } from '../../lib/local-aws/new-instance';
 import type { SimulatedInstance } from '../../lib/local-aws/rds';
 import { runInWorld, type WorldExecution } from '../../lib/local-aws/workflow';
 import { asPrincipal } from '../../lib/local-aws/world';
@@ -113,14 +114,7 @@ describe('green provisioning workflow (local world, real PostgreSQL)', () => {
       // Green: a new database on the green server, its master user as CreateDBInstance asked.
       onCreateInstance: async (instance: SimulatedInstance, master) => {
         created.push(instance.id);
-        await execute(
-          green,
-          'postgres',
-          `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${master.username}') THEN
-             CREATE ROLE ${master.username} LOGIN SUPERUSER; END IF; END $$`,
-          `ALTER ROLE ${master.username} PASSWORD '${master.password.replace(/'/g, "''")}'`,
-          `CREATE DATABASE ${master.database} OWNER ${master.username}`,
-        );
+        await newInstanceOn(green)(instance, master);
         // A table green can never copy: when the replay creates account, a trigger that fires even for
         // replication (ENABLE ALWAYS) refuses every row.
         if (options.copyFails === true)
@@ -140,8 +134,6 @@ describe('green provisioning workflow (local world, real PostgreSQL)', () => {
                END $$`,
             'CREATE EVENT TRIGGER arm_refusal ON ddl_command_end EXECUTE FUNCTION arm_refusal()',
           );
-        instance.endpoint = localRdsEndpoint(instance.id, instance.region);
-        instance.port = green.port;
       },
     });
     const notifications: string[] = [];
