@@ -8,6 +8,7 @@ import {
   RESOURCE_PREFIX,
 } from '../lambdas/shared/patterns';
 import { echoNames, echoValue } from '../lambdas/shared/redact';
+import { WAY_BACK_WINDOW_HOURS_MAX } from '../lambdas/shared/schemas';
 import { parseIpv4Range, rangesOverlap } from './ipv4-range';
 
 /** Commercial regions that have RDS for PostgreSQL cross-region replicas, S3 RTC and CloudWatch alarms Route 53 can read. */
@@ -436,6 +437,18 @@ export const drConfigSchema = z
       secretNamePrefix: z.string().regex(/^[A-Za-z0-9_+=.@-]+\/$/, {
         error: 'must be a Secrets Manager name prefix ending in /, such as pg-dr/',
       }),
+      /**
+       * After a cutover with the way back, blue follows green this long (a rollback is possible), then the
+       * way back ends and blue is retired; `dr migrate finish` ends it sooner. The writer keeps a slot for
+       * blue meanwhile (WAL retained while blue lags).
+       */
+      wayBackWindowHours: intIn(1, WAY_BACK_WINDOW_HOURS_MAX),
+      /**
+       * What retiring blue does after its final snapshot: `delete` it (automated backups kept for their
+       * retention), or `stop` it (RDS starts a stopped instance again after 7 days). Only instances green
+       * provisioning made; any other blue is kept and its way back ended.
+       */
+      retireBlue: z.enum(['delete', 'stop']),
     }),
   })
   .superRefine((c, ctx) => {
@@ -737,7 +750,7 @@ export const CONFIG_DEFAULTS = {
   },
   migrationsDirectory: 'prisma/migrations',
   failover: { maxBytesBehind: 16 * 1024 * 1024, maxSecondsSinceLastReplay: 3600 },
-  blueGreen: { secretNamePrefix: 'pg-dr/' },
+  blueGreen: { secretNamePrefix: 'pg-dr/', wayBackWindowHours: 72, retireBlue: 'delete' },
   drill: {
     schedule: { enabled: true, expression: 'cron(0 2 ? * SUN *)' },
     budgets: { serviceDisruptionSeconds: 90, dnsFailoverSeconds: 60, s3ReplicationSeconds: 60 },

@@ -20,7 +20,7 @@ import {
   verifyInFencedWindow,
   waitForCatchUp,
 } from './cutover';
-import { planWayBack, setUpWayBack } from './way-back';
+import { planWayBack, setUpWayBack, WAY_BACK_NAME } from './way-back';
 
 /** The default budget of the fenced window's exact comparison (see docs/limits.md for what it costs). */
 export const FENCED_VERIFY_BUDGET_MS = 20_000;
@@ -52,8 +52,8 @@ export const cutoverEventSchema = z.strictObject({
     .strictObject({
       /** The dedicated replication user's secret: blue's subscription logs in to green with it. */
       replicationSecretId: databaseRefSchema.shape.secretId,
-      publication: identifier.default('dr_way_back'),
-      subscription: identifier.default('dr_way_back'),
+      publication: identifier.default(WAY_BACK_NAME),
+      subscription: identifier.default(WAY_BACK_NAME),
     })
     .nullable()
     .default(null),

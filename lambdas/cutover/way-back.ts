@@ -14,6 +14,9 @@ import { quoteIdent } from '../shared/sql-identifier';
  * other direction. What green publishes is what blue's schema can take: for each of blue's tables, the columns
  * both have (a PostgreSQL 15 column list). What the migration changed decides whether that is possible.
  */
+/** The way back's publication (on the writer) and subscription (on the previous writer) unless named. */
+export const WAY_BACK_NAME = 'dr_way_back';
+
 export interface WayBackPlan {
   /** Every write made on green can be applied on blue (possibly with NULLs or defaults, see `lossy`). */
   readonly possible: boolean;

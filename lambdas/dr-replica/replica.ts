@@ -6,6 +6,7 @@ import {
   type DBInstance,
   type RDSClient,
 } from '@aws-sdk/client-rds';
+import { DR_REPLICA_ROLE } from '../shared/provisioning-tags';
 import { TERMINAL_DB_STATUSES } from '../shared/rds-status';
 import { RoutableError } from '../shared/routable-error';
 import { TopologyError, type Topology } from '../shared/topology-schema';
@@ -186,7 +187,7 @@ export async function advanceDrReplica(
           EnablePerformanceInsights: true,
           PerformanceInsightsKMSKeyId: placement.kmsKeyArn,
           EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
-          Tags: [{ Key: 'pg-dr:role', Value: 'dr-replica' }],
+          Tags: [{ Key: DR_REPLICA_ROLE.key, Value: DR_REPLICA_ROLE.value }],
         }),
       );
       return progress(created, where, 'creating', 'created');

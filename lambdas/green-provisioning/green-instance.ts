@@ -58,7 +58,11 @@ export interface GreenInstanceProgress {
   readonly secretId: string;
 }
 
-async function describe(rds: Pick<RDSClient, 'send'>, identifier: string): Promise<DBInstance | undefined> {
+/** The instance, or undefined when RDS has none of that identifier. */
+export async function describeInstance(
+  rds: Pick<RDSClient, 'send'>,
+  identifier: string,
+): Promise<DBInstance | undefined> {
   try {
     const found = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }));
     return found.DBInstances?.[0];
@@ -226,7 +230,7 @@ export async function createGreenInstance(
   clients: { rds: Pick<RDSClient, 'send'>; secrets: Pick<SecretsManagerClient, 'send'> },
   request: GreenRequest,
 ): Promise<GreenInstanceProgress> {
-  const existing = await describe(clients.rds, request.greenIdentifier);
+  const existing = await describeInstance(clients.rds, request.greenIdentifier);
   if (existing !== undefined) {
     if (tagOf(existing, GREEN_OF_TAG) !== request.blueIdentifier)
       throw new GreenInstanceError(
@@ -235,7 +239,7 @@ export async function createGreenInstance(
       );
     return progressOf(existing, request.secret.name, 'none');
   }
-  const blue = refuseBlue(await describe(clients.rds, request.blueIdentifier), request);
+  const blue = refuseBlue(await describeInstance(clients.rds, request.blueIdentifier), request);
   const port = blue.Endpoint?.Port ?? 5432;
   const username = blue.MasterUsername ?? 'postgres';
   const password = await greenSecret(clients.secrets, request, username, port);
@@ -325,7 +329,7 @@ async function instanceProgress(
   rds: Pick<RDSClient, 'send'>,
   request: Pick<GreenRequest, 'greenIdentifier' | 'blueIdentifier' | 'secret'>,
 ): Promise<GreenInstanceProgress> {
-  const green = await describe(rds, request.greenIdentifier);
+  const green = await describeInstance(rds, request.greenIdentifier);
   if (green === undefined)
     throw new GreenInstanceError('GreenFailed', `green ${request.greenIdentifier} no longer exists`);
   if (tagOf(green, GREEN_OF_TAG) !== request.blueIdentifier)

@@ -5,3 +5,5 @@
 export const PROVISIONED_BY_TAG = 'pg-dr:provisioned-by';
 /** The blue a green was made from: a rerun carries on only with a green of the same blue. */
 export const GREEN_OF_TAG = 'pg-dr:green-of';
+/** The tag the DR rebuild puts on each replica it creates: blue's retirement deletes only replicas with it. */
+export const DR_REPLICA_ROLE = { key: 'pg-dr:role', value: 'dr-replica' } as const;

@@ -40,6 +40,8 @@ const blueGreenFields = z.strictObject({
   allowUnsynchronizedFlip: z.boolean().optional(),
   rebuildDr: z.boolean().optional(),
   greenInstanceIdentifier: rdsId.optional(),
+  /** Blue's RDS instance: with the way back, the instance retired when its window closes. */
+  blueInstanceIdentifier: rdsId.optional(),
   drReplicaInstanceIdentifier: rdsId.optional(),
   /**
    * After the flip, blue keeps following green (the way back), for a rollback within the window; null: none.
@@ -85,6 +87,9 @@ export const blueGreenInputSchema = blueGreenFields.superRefine((input, ctx) => 
         message: 'is required unless dryRun',
       });
   }
+  // With the way back, the workflow schedules blue's retirement for when its window closes: by its instance.
+  if (!input.dryRun && input.wayBack != null && input.blueInstanceIdentifier === undefined)
+    ctx.addIssue({ code: 'custom', path: ['blueInstanceIdentifier'], message: 'is required with wayBack' });
   if (input.rebuildDr === true) {
     for (const key of ['greenInstanceIdentifier', 'drReplicaInstanceIdentifier'] as const) {
       if (input[key] === undefined)
@@ -110,6 +115,7 @@ export const greenProvisioningInputSchema = z.strictObject({
       green: true,
       greenEndpoint: true,
       greenInstanceIdentifier: true,
+      blueInstanceIdentifier: true,
       drReplicaInstanceIdentifier: true,
       rebuildDr: true,
       allowUnsynchronizedFlip: true,
@@ -125,3 +131,24 @@ export const greenProvisioningInputSchema = z.strictObject({
     }),
 });
 export type GreenProvisioningInput = z.infer<typeof greenProvisioningInputSchema>;
+
+/**
+ * The blue retirement workflow's input, as the migration starts it after a cutover with the way back: the
+ * previous writer (retiring) and the writer, by instance, secret and endpoint, the way back's names, and what a
+ * rollback needs besides (`dr migrate rollback` reads it from the waiting retirement). `now`: `dr migrate
+ * finish`, no window.
+ */
+export const blueRetirementInputSchema = z.strictObject({
+  instanceIdentifier: rdsId,
+  writerInstanceIdentifier: rdsId,
+  retiring: databaseRefSchema,
+  writer: databaseRefSchema,
+  retiringEndpoint: host,
+  writerEndpoint: host,
+  wayBack: blueGreenFields.shape.wayBack.unwrap().unwrap(),
+  dns: blueGreenFields.shape.dns,
+  catchUpTimeoutMs: blueGreenFields.shape.catchUpTimeoutMs,
+  now: z.boolean().optional(),
+  AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: blueGreenFields.shape.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID,
+});
+export type BlueRetirementInput = z.infer<typeof blueRetirementInputSchema>;

@@ -71,13 +71,20 @@ export type StepName =
   | 'validateInput'
   | 'greenInstance'
   | 'greenDatabase'
-  | 'greenSchema';
+  | 'greenSchema'
+  | 'retirementInstance'
+  | 'endWayBack';
 
-/** Steps of the green provisioning workflow only (the migration workflow neither invokes nor is granted them). */
-export const GREEN_PROVISIONING_STEPS: readonly StepName[] = [
+/**
+ * Steps of the green provisioning and blue retirement workflows only (the migration workflow neither invokes
+ * nor is granted them).
+ */
+export const OWN_WORKFLOW_STEPS: readonly StepName[] = [
   'greenInstance',
   'greenDatabase',
   'greenSchema',
+  'retirementInstance',
+  'endWayBack',
 ];
 
 interface StepSpec {
@@ -207,6 +214,27 @@ const STEPS: Record<StepName, StepSpec> = {
     inVpc: true,
     migrations: true,
     memorySize: 512,
+  },
+  retirementInstance: {
+    entry: ['blue-retirement', 'instance-handler.ts'],
+    handler: 'retirementInstanceHandler',
+    description:
+      'Blue retirement step: plan the window; delete (final snapshot) or stop blue and its DR replicas, a round at a time',
+    timeout: Duration.seconds(60),
+    inVpc: false,
+    migrations: false,
+    memorySize: 256,
+  },
+  endWayBack: {
+    entry: ['blue-retirement', 'way-back-handler.ts'],
+    handler: 'endWayBackHandler',
+    description:
+      'Blue retirement step: end the way back (blue’s subscription, the writer’s slot and publication)',
+    // Connect (10 s) to each database and a few statements of at most 30 s each.
+    timeout: Duration.minutes(2),
+    inVpc: true,
+    migrations: false,
+    memorySize: 256,
   },
   smokeTest: {
     entry: ['smoke-test', 'handler.ts'],

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { GREEN_PROVISIONING_STEPS, type BlueGreenSteps, type StepName } from './blue-green-steps';
+import { OWN_WORKFLOW_STEPS, type BlueGreenSteps, type StepName } from './blue-green-steps';
 import { PagingAlarm } from './paging-alarm';
 import { failedExecutions, placeholderName, workflowStateMachine } from './workflow-state-machine';
 
@@ -19,6 +19,8 @@ export interface BlueGreenWorkflowProps {
   readonly alarmName: string;
   /** The DR rebuild state machine the workflow starts after a cutover (started, never awaited). */
   readonly drRebuildStateMachineArn: string;
+  /** The blue retirement it starts after a cutover with the way back (started, never awaited). */
+  readonly blueRetirementStateMachineArn: string;
 }
 
 /**
@@ -35,19 +37,22 @@ export class BlueGreenWorkflow extends Construct {
       stateMachineName: props.stateMachineName,
       definitionFile: BLUE_GREEN_DEFINITION,
       // Every step but the DR replica's (it belongs to the DR rebuild, which this workflow only starts) and
-      // green provisioning's (their own workflow, which starts this one), by the name its ASL placeholder gives it.
+      // green provisioning's and blue retirement's (their own workflows), by the name its ASL placeholder gives it.
       functions: Object.fromEntries(
         Object.entries(fns)
-          .filter(([name]) => name !== 'drReplica' && !GREEN_PROVISIONING_STEPS.includes(name as StepName))
+          .filter(([name]) => name !== 'drReplica' && !OWN_WORKFLOW_STEPS.includes(name as StepName))
           .map(([name, fn]) => [placeholderName(name), fn]),
       ),
-      references: { DrRebuildStateMachineArn: props.drRebuildStateMachineArn },
+      references: {
+        DrRebuildStateMachineArn: props.drRebuildStateMachineArn,
+        BlueRetirementStateMachineArn: props.blueRetirementStateMachineArn,
+      },
       onCallTopic: props.onCallTopic,
     });
     this.stateMachine.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['states:StartExecution'],
-        resources: [props.drRebuildStateMachineArn],
+        resources: [props.drRebuildStateMachineArn, props.blueRetirementStateMachineArn],
       }),
     );
     const failed = failedExecutions(

@@ -118,8 +118,13 @@ export class RdsSimulator implements Simulator {
     this.parameterGroups.set(this.key(group.region, group.name), group);
   }
 
-  /** Status now: a transition that has run its time is over. */
+  /** Status now: a transition that has run its time is over (a deleted instance is gone, a stopping one stopped). */
   private settle(instance: SimulatedInstance): SimulatedInstance {
+    if (instance.status === 'stopped') return instance;
+    if (instance.status === 'stopping' && this.now() >= instance.busyUntil) {
+      instance.status = 'stopped';
+      return instance;
+    }
     if (instance.status !== 'available' && this.now() >= instance.busyUntil) {
       if (instance.status === 'rebooting') instance.parameterApplyStatus = 'in-sync';
       if (instance.status === 'modifying' && instance.parameterApplyStatus === 'applying')
@@ -131,8 +136,16 @@ export class RdsSimulator implements Simulator {
 
   instance(region: string, id: string): SimulatedInstance | undefined {
     const found = this.instances.get(this.key(region, id));
-    return found === undefined ? undefined : this.settle(found);
+    if (found === undefined) return undefined;
+    if (found.status === 'deleting' && this.now() >= found.busyUntil) {
+      this.instances.delete(this.key(region, id));
+      return undefined;
+    }
+    return this.settle(found);
   }
+
+  /** Final snapshots taken by DeleteDBInstance and StopDBInstance, by region and identifier. */
+  readonly snapshots = new Map<string, { readonly id: string; readonly instance: string }>();
 
   private describe(i: SimulatedInstance) {
     return {
@@ -157,10 +170,11 @@ export class RdsSimulator implements Simulator {
             ReadReplicaSourceDBInstanceIdentifier: i.source,
             StatusInfos: [{ StatusType: 'read replication', Normal: true, Status: 'replicating' }],
           }),
-      ReadReplicaDBInstanceIdentifiers: [...this.instances.values()]
-        .filter((r) => r.source === this.arn(i.region, i.id))
-        .map((r) => (r.region === i.region ? r.id : this.arn(r.region, r.id))),
+      ReadReplicaDBInstanceIdentifiers: this.replicasOf(i).map((r) =>
+        r.region === i.region ? r.id : this.arn(r.region, r.id),
+      ),
       TagList: i.tags,
+      DeletionProtection: i.details?.DeletionProtection === true,
     };
   }
 
@@ -173,8 +187,8 @@ export class RdsSimulator implements Simulator {
         if (input.DBInstanceIdentifier === undefined)
           return {
             DBInstances: [...this.instances.values()]
-              .filter((i) => i.region === region)
-              .map((i) => this.describe(this.settle(i))),
+              .filter((i) => i.region === region && this.instance(i.region, i.id) !== undefined)
+              .map((i) => this.describe(i)),
           };
         const found = this.instance(region, id);
         if (found === undefined) return call.fail('DBInstanceNotFound', `DBInstance ${id} not found.`);
@@ -189,6 +203,11 @@ export class RdsSimulator implements Simulator {
         if (found === undefined) return call.fail('DBInstanceNotFound', `DBInstance ${id} not found.`);
         if (found.status !== 'available')
           call.fail('InvalidDBInstanceState', `Database instance is not in available state: ${found.status}`);
+        if (typeof input.DeletionProtection === 'boolean') {
+          // At once, whatever ApplyImmediately says.
+          found.details = { ...found.details, DeletionProtection: input.DeletionProtection };
+          if (input.DBParameterGroupName === undefined) return { DBInstance: this.describe(found) };
+        }
         const group = input.DBParameterGroupName as string | undefined;
         if (group !== undefined) {
           if (!this.parameterGroups.has(this.key(region, group)))
@@ -225,6 +244,10 @@ export class RdsSimulator implements Simulator {
         found.busyUntil = this.now() + this.timing.rebootMs;
         return { DBInstance: this.describe(found) };
       }
+      case 'DeleteDBInstance':
+        return this.deleteInstance(call);
+      case 'StopDBInstance':
+        return this.stopInstance(call);
       case 'DescribeDBParameters': {
         const name = str(input.DBParameterGroupName);
         const group = this.parameterGroups.get(this.key(region, name));
@@ -250,6 +273,72 @@ export class RdsSimulator implements Simulator {
       default:
         throw new Error(`${this.label}: ${call.operation} is catalogued but not simulated`);
     }
+  }
+
+  /** The instances that replicate from this one (in any region). */
+  private replicasOf(i: SimulatedInstance): SimulatedInstance[] {
+    return [...this.instances.values()].filter(
+      (r) => r.source === this.arn(i.region, i.id) && this.instance(r.region, r.id) !== undefined,
+    );
+  }
+
+  private takeSnapshot(call: SimulatorCall, instance: SimulatedInstance, snapshot: string): void {
+    const key = this.key(instance.region, snapshot);
+    if (this.snapshots.has(key))
+      call.fail(
+        'DBSnapshotAlreadyExists',
+        'Cannot create the snapshot because a snapshot with the identifier already exists.',
+      );
+    this.snapshots.set(key, { id: snapshot, instance: instance.id });
+  }
+
+  /** Deleting, then gone; refused while deletion protection is on, and a replica takes no final snapshot. */
+  private deleteInstance(call: SimulatorCall): unknown {
+    const region = call.site.region;
+    const input = call.input;
+    const id = str(input.DBInstanceIdentifier);
+    const found = this.instance(region, id);
+    if (found === undefined) return call.fail('DBInstanceNotFound', `DBInstance ${id} not found.`);
+    if (found.details?.DeletionProtection === true)
+      call.fail(
+        'InvalidParameterCombination',
+        'Cannot delete protected DB Instance, please disable deletion protection and try again.',
+      );
+    if (found.status !== 'available' && found.status !== 'stopped')
+      call.fail('InvalidDBInstanceState', `Database instance is not in available state: ${found.status}`);
+    const snapshot = input.FinalDBSnapshotIdentifier as string | undefined;
+    if (found.source !== undefined && snapshot !== undefined)
+      call.fail(
+        'InvalidParameterCombination',
+        'FinalDBSnapshotIdentifier can not be specified when deleting a replica instance',
+      );
+    if (snapshot === undefined && input.SkipFinalSnapshot !== true)
+      call.fail(
+        'InvalidParameterCombination',
+        'FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.',
+      );
+    if (snapshot !== undefined) this.takeSnapshot(call, found, snapshot);
+    found.status = 'deleting';
+    found.busyUntil = this.now() + this.timing.modifyMs;
+    return { DBInstance: this.describe(found) };
+  }
+
+  /** Stopping, then stopped; refused for a replica or an instance that has one. */
+  private stopInstance(call: SimulatorCall): unknown {
+    const region = call.site.region;
+    const input = call.input;
+    const id = str(input.DBInstanceIdentifier);
+    const found = this.instance(region, id);
+    if (found === undefined) return call.fail('DBInstanceNotFound', `DBInstance ${id} not found.`);
+    if (found.source !== undefined || this.replicasOf(found).length > 0)
+      call.fail('InvalidDBInstanceState', `Cannot stop instance ${id}: it has a read replica or is one.`);
+    if (found.status !== 'available')
+      call.fail('InvalidDBInstanceState', `Database instance is not in available state: ${found.status}`);
+    const snapshot = input.DBSnapshotIdentifier as string | undefined;
+    if (snapshot !== undefined) this.takeSnapshot(call, found, snapshot);
+    found.status = 'stopping';
+    found.busyUntil = this.now() + this.timing.modifyMs;
+    return { DBInstance: this.describe(found) };
   }
 
   /** A new, empty PostgreSQL instance, creating until its time has run. */

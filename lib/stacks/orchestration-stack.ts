@@ -11,6 +11,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { BlueGreenSteps, type ReplicaPlacements } from '../constructs/blue-green-steps';
 import { BlueGreenWorkflow } from '../constructs/blue-green-workflow';
 import { DrRebuildWorkflow } from '../constructs/dr-rebuild-workflow';
+import { BlueRetirementWorkflow } from '../constructs/blue-retirement-workflow';
 import { GreenProvisioningWorkflow } from '../constructs/green-provisioning-workflow';
 import { MigrationSafetyNet } from '../constructs/migration-safety-net';
 import { RegionFailover } from '../constructs/region-failover';
@@ -53,6 +54,7 @@ export class OrchestrationStack extends Stack {
   readonly blueGreenWorkflow: BlueGreenWorkflow;
   readonly drRebuild: DrRebuildWorkflow;
   readonly greenProvisioning: GreenProvisioningWorkflow;
+  readonly blueRetirement: BlueRetirementWorkflow;
   readonly migrationSafetyNet: MigrationSafetyNet;
   readonly drillSteps: DrillSteps;
   readonly drill: FailoverDrill;
@@ -101,8 +103,22 @@ export class OrchestrationStack extends Stack {
       stateMachineName: names.blueGreenStateMachine,
       alarmName: names.alarms.migrationFailed,
       drRebuildStateMachineArn: this.drRebuild.stateMachine.stateMachineArn,
+      // By name: the retirement refers to the migration too (it must not end a way back a rollback reads).
+      blueRetirementStateMachineArn: stateMachineArnIn(this, names.blueRetirementStateMachine),
     });
     this.greenProvisioning = this.addGreenProvisioning(config, props.onCallTopic);
+    this.blueRetirement = new BlueRetirementWorkflow(this, 'BlueRetirement', {
+      steps: this.blueGreenSteps,
+      onCallTopic: props.onCallTopic,
+      stateMachineName: names.blueRetirementStateMachine,
+      alarmName: names.alarms.blueRetirementFailed,
+      topology: { region: Stack.of(props.failoverDns).region, resourcePrefix: config.resourcePrefix },
+      account: config.account,
+      regions: [config.primaryRegion, config.secondaryRegion],
+      action: config.blueGreen.retireBlue,
+      windowHours: config.blueGreen.wayBackWindowHours,
+      migrationStateMachineArn: this.blueGreenWorkflow.stateMachine.stateMachineArn,
+    });
     this.migrationSafetyNet = new MigrationSafetyNet(this, 'MigrationSafetyNet', {
       migrationStateMachineName: names.blueGreenStateMachine,
       dnsFlip: this.blueGreenSteps.functions.dnsFlip,
@@ -285,6 +301,11 @@ export class OrchestrationStack extends Stack {
       value: this.greenProvisioning.stateMachine.stateMachineArn,
       description:
         'dr migrate --provision-green starts it: green made from the writer, in sync, then the migration',
+    });
+    new CfnOutput(this, 'BlueRetirementStateMachineArn', {
+      value: this.blueRetirement.stateMachine.stateMachineArn,
+      description:
+        'Blue retirements: the migration starts one after a cutover with the way back (dr migrate rollback and dr migrate finish find it here)',
     });
     new CfnOutput(this, 'RegionFailoverStateMachineArn', {
       value: this.regionFailover.stateMachine.stateMachineArn,

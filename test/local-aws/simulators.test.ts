@@ -1445,6 +1445,152 @@ describe('simulated RDS', () => {
       name: 'DBParameterGroupNotFoundFault',
     });
   });
+
+  const retiring = (c: ReturnType<typeof clock>) => {
+    const rds = new RdsSimulator(ACCOUNT, { createMs: 0, modifyMs: 100, rebootMs: 0 }, { now: c.now });
+    rds.addInstance({ id: 'blue', region: 'us-west-2', details: { DeletionProtection: true } });
+    rds.addInstance({
+      id: 'blue-dr',
+      region: 'us-east-1',
+      source: `arn:aws:rds:us-west-2:${ACCOUNT}:db:blue`,
+      details: { DeletionProtection: false },
+    });
+    return { rds, aws: world([rds]) };
+  };
+  const describeIn = async (aws: ReturnType<typeof world>, id: string, region: string) =>
+    (
+      (await aws.call('rds', 'DescribeDBInstances', { DBInstanceIdentifier: id }, region)) as {
+        DBInstances: {
+          DBInstanceStatus: string;
+          DeletionProtection: boolean;
+          ReadReplicaDBInstanceIdentifiers: string[];
+        }[];
+      }
+    ).DBInstances[0];
+
+  it('[rds.ModifyDBInstance.deletion-protection] [rds.DeleteDBInstance.deletion-protection] [rds.DeleteDBInstance.replica-snapshot] [rds.DeleteDBInstance.replica-no-snapshot] refuses a protected instance until protection is off (at once), and a final snapshot of a replica', async () => {
+    const c = clock();
+    const { aws } = retiring(c);
+    const final = {
+      DBInstanceIdentifier: 'blue',
+      FinalDBSnapshotIdentifier: 'blue-final',
+      DeleteAutomatedBackups: false,
+    };
+    expect(await failure(aws.call('rds', 'DeleteDBInstance', final, 'us-west-2'))).toMatchObject({
+      name: 'InvalidParameterCombination',
+      status: 400,
+    });
+    await aws.call(
+      'rds',
+      'ModifyDBInstance',
+      { DBInstanceIdentifier: 'blue', DeletionProtection: false },
+      'us-west-2',
+    );
+    expect(await describeIn(aws, 'blue', 'us-west-2')).toMatchObject({
+      DBInstanceStatus: 'available',
+      DeletionProtection: false,
+    });
+    expect(
+      await failure(
+        aws.call(
+          'rds',
+          'DeleteDBInstance',
+          { DBInstanceIdentifier: 'blue-dr', FinalDBSnapshotIdentifier: 'x' },
+          'us-east-1',
+        ),
+      ),
+    ).toMatchObject({ name: 'InvalidParameterCombination' });
+    await aws.call(
+      'rds',
+      'DeleteDBInstance',
+      { DBInstanceIdentifier: 'blue-dr', SkipFinalSnapshot: true },
+      'us-east-1',
+    );
+  });
+
+  it('[rds.DeleteDBInstance.deleting] [rds.DeleteDBInstance.not-found] [rds.DeleteDBInstance.invalid-state] [rds.DeleteDBInstance.snapshot-exists] deletes after a final snapshot: deleting, then gone', async () => {
+    const c = clock();
+    const { aws, rds } = retiring(c);
+    await aws.call(
+      'rds',
+      'ModifyDBInstance',
+      { DBInstanceIdentifier: 'blue', DeletionProtection: false },
+      'us-west-2',
+    );
+    const final = { DBInstanceIdentifier: 'blue', FinalDBSnapshotIdentifier: 'blue-final' };
+    await aws.call('rds', 'DeleteDBInstance', final, 'us-west-2');
+    expect(rds.snapshots.get('us-west-2/blue-final')).toEqual({ id: 'blue-final', instance: 'blue' });
+    expect(await describeIn(aws, 'blue', 'us-west-2')).toMatchObject({ DBInstanceStatus: 'deleting' });
+    expect(await failure(aws.call('rds', 'DeleteDBInstance', final, 'us-west-2'))).toMatchObject({
+      name: 'InvalidDBInstanceStateFault',
+    });
+    c.t += 100;
+    expect(
+      await failure(aws.call('rds', 'DescribeDBInstances', { DBInstanceIdentifier: 'blue' }, 'us-west-2')),
+    ).toMatchObject({
+      name: 'DBInstanceNotFoundFault',
+      status: 404,
+    });
+    expect(await failure(aws.call('rds', 'DeleteDBInstance', final, 'us-west-2'))).toMatchObject({
+      name: 'DBInstanceNotFoundFault',
+    });
+    rds.addInstance({ id: 'blue', region: 'us-west-2' });
+    expect(await failure(aws.call('rds', 'DeleteDBInstance', final, 'us-west-2'))).toMatchObject({
+      name: 'DBSnapshotAlreadyExistsFault',
+    });
+  });
+
+  it('[rds.StopDBInstance.stopping] [rds.StopDBInstance.replicas] [rds.StopDBInstance.not-found] [rds.StopDBInstance.invalid-state] stops after a snapshot, and refuses an instance with a replica', async () => {
+    const c = clock();
+    const { aws, rds } = retiring(c);
+    const stop = { DBInstanceIdentifier: 'blue', DBSnapshotIdentifier: 'blue-stop' };
+    expect(await failure(aws.call('rds', 'StopDBInstance', stop, 'us-west-2'))).toMatchObject({
+      name: 'InvalidDBInstanceStateFault',
+    });
+    await aws.call(
+      'rds',
+      'DeleteDBInstance',
+      { DBInstanceIdentifier: 'blue-dr', SkipFinalSnapshot: true },
+      'us-east-1',
+    );
+    c.t += 100;
+    expect((await describeIn(aws, 'blue', 'us-west-2'))?.ReadReplicaDBInstanceIdentifiers).toEqual([]);
+    await aws.call('rds', 'StopDBInstance', stop, 'us-west-2');
+    expect(rds.snapshots.has('us-west-2/blue-stop')).toBe(true);
+    expect(await describeIn(aws, 'blue', 'us-west-2')).toMatchObject({ DBInstanceStatus: 'stopping' });
+    expect(
+      await failure(aws.call('rds', 'StopDBInstance', { DBInstanceIdentifier: 'blue' }, 'us-west-2')),
+    ).toMatchObject({
+      name: 'InvalidDBInstanceStateFault',
+    });
+    c.t += 1_000_000;
+    expect(await describeIn(aws, 'blue', 'us-west-2')).toMatchObject({ DBInstanceStatus: 'stopped' });
+    expect(
+      await failure(aws.call('rds', 'StopDBInstance', { DBInstanceIdentifier: 'none' }, 'us-west-2')),
+    ).toMatchObject({
+      name: 'DBInstanceNotFoundFault',
+    });
+  });
+
+  it('[rds.DeleteDBInstance.snapshot-dependent] authorizes the final snapshot as rds:CreateDBSnapshot on the instance and the snapshot', async () => {
+    const c = clock();
+    const { rds } = retiring(c);
+    const aws = world([rds], {
+      principalArn: () => 'arn:aws:sts::111122223333:assumed-role/r/f',
+      allows: (_p, req) => Promise.resolve(req.action !== 'rds:CreateDBSnapshot'),
+    });
+    const e = await failure(
+      aws.call(
+        'rds',
+        'DeleteDBInstance',
+        { DBInstanceIdentifier: 'blue', FinalDBSnapshotIdentifier: 'blue-final' },
+        'us-west-2',
+        'step',
+      ),
+    );
+    expect(e).toMatchObject({ name: 'AccessDenied', status: 403 });
+    expect(e.message).toContain(`rds:CreateDBSnapshot on resource: arn:aws:rds:us-west-2:${ACCOUNT}:db:blue`);
+  });
 });
 
 describe('simulated CloudWatch, SNS, EventBridge and CloudFormation', () => {

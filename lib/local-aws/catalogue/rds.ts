@@ -265,7 +265,11 @@ export const RDS: ServiceEntry = {
     {
       service: 'rds',
       operation: 'DescribeDBInstances',
-      calledBy: ['lambdas/dr-replica/handler.ts', 'lambdas/green-provisioning/instance-handler.ts'],
+      calledBy: [
+        'lambdas/dr-replica/handler.ts',
+        'lambdas/green-provisioning/instance-handler.ts',
+        'lambdas/blue-retirement/instance-handler.ts',
+      ],
       reference: `${API}/API_DescribeDBInstances.html`,
       iam: (input, w) => [
         {
@@ -290,7 +294,7 @@ export const RDS: ServiceEntry = {
     {
       service: 'rds',
       operation: 'ModifyDBInstance',
-      calledBy: ['lambdas/dr-replica/handler.ts'],
+      calledBy: ['lambdas/dr-replica/handler.ts', 'lambdas/blue-retirement/instance-handler.ts'],
       reference: `${API}/API_ModifyDBInstance.html`,
       iam: (input, w) => [
         {
@@ -308,6 +312,12 @@ export const RDS: ServiceEntry = {
           `${UG}/USER_WorkingWithParamGroups.Associating.html`,
           'When you associate a new DB parameter group with a DB instance, the modified static and dynamic parameters are applied only after the DB instance is rebooted.',
         ),
+        row(
+          'rds.ModifyDBInstance.deletion-protection',
+          'Turning deletion protection off takes effect at once, whatever ApplyImmediately says, without downtime.',
+          `${UG}/USER_ModifyInstance.Settings.html`,
+          'The change occurs immediately. This setting ignores the apply immediately setting.',
+        ),
       ],
       errors: [
         NOT_FOUND('ModifyDBInstance'),
@@ -321,6 +331,149 @@ export const RDS: ServiceEntry = {
           "DBParameterGroupNotFound: DBParameterGroupName doesn't refer to an existing DB parameter group. HTTP Status Code: 404",
           true,
           'DBParameterGroupNotFoundFault',
+        ),
+      ],
+    },
+    {
+      service: 'rds',
+      operation: 'DeleteDBInstance',
+      calledBy: ['lambdas/blue-retirement/instance-handler.ts'],
+      reference: `${API}/API_DeleteDBInstance.html`,
+      iam: (input, w) => [
+        { action: 'rds:DeleteDBInstance', resources: [dbArn(input.DBInstanceIdentifier, w)] },
+        ...(input.FinalDBSnapshotIdentifier === undefined
+          ? []
+          : [
+              {
+                action: 'rds:CreateDBSnapshot',
+                resources: [
+                  dbArn(input.DBInstanceIdentifier, w),
+                  `arn:${w.partition}:rds:${w.region}:${w.account}:snapshot:${str(input.FinalDBSnapshotIdentifier)}`,
+                ],
+              },
+            ]),
+      ],
+      relies: [
+        row(
+          'rds.DeleteDBInstance.deleting',
+          'The instance is deleting, then gone (DescribeDBInstances: DBInstanceNotFound); with FinalDBSnapshotIdentifier a snapshot of that name is taken first.',
+          `${API}/API_DeleteDBInstance.html`,
+          "By default, skip isn't enabled, and the DB snapshot is created.",
+        ),
+        row(
+          'rds.DeleteDBInstance.automated-backups',
+          'Automated backups are removed with the instance unless DeleteAutomatedBackups is false: the retirement keeps them (point-in-time recovery for their retention).',
+          `${API}/API_DeleteDBInstance.html`,
+          'The default is to remove automated backups immediately after the DB instance is deleted.',
+          false,
+        ),
+        row(
+          'rds.DeleteDBInstance.replica-no-snapshot',
+          'A read replica is deleted with SkipFinalSnapshot and no FinalDBSnapshotIdentifier.',
+          `${API}/API_DeleteDBInstance.html`,
+          'If you delete a read replica or an RDS Custom instance, you must enable this setting.',
+        ),
+        row(
+          'rds.DeleteDBInstance.cross-region-replica',
+          'Deleting a PostgreSQL source leaves its cross-region replica terminated, not promoted: the retirement deletes the DR replicas it made first, and refuses others.',
+          `${UG}/USER_ReadRepl.XRgn.html`,
+          'For PostgreSQL DB instances, when the source DB instance for a cross-Region read replica is deleted, the replication status of the read replica is set to `terminated`.',
+          false,
+        ),
+        row(
+          'rds.DeleteDBInstance.snapshot-dependent',
+          'IAM authorizes the final snapshot as rds:CreateDBSnapshot, a dependent action of the delete.',
+          'https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonrds.html',
+          'DeleteDBInstance ... Dependent actions: rds:AddTagsToResource rds:CreateDBSnapshot rds:DeleteTenantDatabase',
+        ),
+      ],
+      errors: [
+        NOT_FOUND('DeleteDBInstance'),
+        INVALID_STATE('DeleteDBInstance', 'The instance is busy (creating, modifying, deleting already).'),
+        error(
+          'rds.DeleteDBInstance.deletion-protection',
+          'InvalidParameterCombination',
+          400,
+          'Deletion protection is on: the delete is refused until ModifyDBInstance turns it off.',
+          `${UG}/USER_DeleteInstance.html`,
+          "You can't delete a DB instance when deletion protection is turned on.",
+        ),
+        error(
+          'rds.DeleteDBInstance.replica-snapshot',
+          'InvalidParameterCombination',
+          400,
+          'A final snapshot was asked of a read replica.',
+          `${API}/API_DeleteDBInstance.html`,
+          "FinalDBSnapshotIdentifier: Can't be specified when deleting a read replica.",
+        ),
+        error(
+          'rds.DeleteDBInstance.snapshot-exists',
+          'DBSnapshotAlreadyExists',
+          400,
+          'A snapshot of that identifier exists already.',
+          `${API}/API_DeleteDBInstance.html`,
+          'DBSnapshotAlreadyExists: DBSnapshotIdentifier is already used by an existing snapshot. HTTP Status Code: 400',
+          true,
+          'DBSnapshotAlreadyExistsFault',
+        ),
+      ],
+    },
+    {
+      service: 'rds',
+      operation: 'StopDBInstance',
+      calledBy: ['lambdas/blue-retirement/instance-handler.ts'],
+      reference: `${API}/API_StopDBInstance.html`,
+      iam: (input, w) => [
+        {
+          action: 'rds:StopDBInstance',
+          resources: [
+            dbArn(input.DBInstanceIdentifier, w),
+            ...(input.DBSnapshotIdentifier === undefined
+              ? []
+              : [
+                  `arn:${w.partition}:rds:${w.region}:${w.account}:snapshot:${str(input.DBSnapshotIdentifier)}`,
+                ]),
+          ],
+        },
+        ...(input.DBSnapshotIdentifier === undefined
+          ? []
+          : [
+              {
+                action: 'rds:CreateDBSnapshot',
+                resources: [
+                  dbArn(input.DBInstanceIdentifier, w),
+                  `arn:${w.partition}:rds:${w.region}:${w.account}:snapshot:${str(input.DBSnapshotIdentifier)}`,
+                ],
+              },
+            ]),
+      ],
+      relies: [
+        row(
+          'rds.StopDBInstance.stopping',
+          'The instance is stopping, then stopped; DBSnapshotIdentifier takes a snapshot just before.',
+          `${API}/API_StopDBInstance.html`,
+          'The user-supplied instance identifier of the DB Snapshot created immediately before the DB instance is stopped.',
+        ),
+        row(
+          'rds.StopDBInstance.seven-days',
+          'RDS starts a stopped instance again after seven days (the docs say so; the simulator does not start it).',
+          `${UG}/USER_StopInstance.html`,
+          "If you don't manually start your DB instance after it is stopped for seven consecutive days, RDS automatically starts your DB instance for you.",
+          false,
+        ),
+      ],
+      errors: [
+        NOT_FOUND('StopDBInstance'),
+        INVALID_STATE('StopDBInstance', 'The instance is not available.'),
+        error(
+          'rds.StopDBInstance.replicas',
+          'InvalidDBInstanceState',
+          400,
+          'The instance has a read replica, or is one (the code observed is not documented: the simulator answers InvalidDBInstanceState).',
+          `${UG}/USER_StopInstance.html`,
+          "You can't stop a DB instance that has a read replica, or that is a read replica.",
+          true,
+          'InvalidDBInstanceStateFault',
         ),
       ],
     },

@@ -1,0 +1,232 @@
+/**
+ * Retiring blue, the instance side: once the way back's window has closed (or `dr migrate finish`), the previous
+ * writer is deleted with a final snapshot, or stopped after one, as configured. Only an instance that green
+ * provisioning made (named `<prefix>-green-*`, tagged provisioned-by) is ever touched: IAM allows nothing else,
+ * and this refuses first, clearly. Its read replicas go first (RDS stops no instance that has one, and what
+ * deleting a source does to a cross-region replica is not one documented answer): only the DR replicas this
+ * toolkit made (`pg-dr:role = dr-replica`, named under the prefix); any other replica is refused by name.
+ */
+import {
+  DeleteDBInstanceCommand,
+  ModifyDBInstanceCommand,
+  StopDBInstanceCommand,
+  type DBInstance,
+  type RDSClient,
+} from '@aws-sdk/client-rds';
+import { describeInstance } from '../green-provisioning/green-instance';
+import { DR_REPLICA_ROLE, PROVISIONED_BY_TAG } from '../shared/provisioning-tags';
+import { RoutableError } from '../shared/routable-error';
+import type { Topology } from '../shared/topology';
+
+export type RetireAction = 'delete' | 'stop';
+
+
+export type RetirementErrorName = 'RetirementRefused';
+export class RetirementError extends RoutableError<RetirementErrorName> {}
+
+
+const tagOf = (instance: DBInstance, key: string) => instance.TagList?.find((t) => t.Key === key)?.Value;
+
+/** The roles the topology names now: an instance it names is never retired. */
+export function refuseTopologyMember(topology: Topology, instance: string): void {
+  if (topology.writer.instanceIdentifier === instance)
+    throw new RetirementError(
+      'RetirementRefused',
+      `${instance} is the writer the topology names (generation ${topology.generation}): a rollback made it the writer again, so it is not retired`,
+    );
+  if (topology.replica?.instanceIdentifier === instance)
+    throw new RetirementError(
+      'RetirementRefused',
+      `${instance} is the replica the topology names (generation ${topology.generation}): it is not retired`,
+    );
+}
+
+/** Why the workflow may not delete or stop this instance (undefined: it may). */
+export function notRetireableBecause(instance: DBInstance, prefix: string): string | undefined {
+  const id = instance.DBInstanceIdentifier ?? '';
+  if (id.startsWith(`${prefix}-green-`) && tagOf(instance, PROVISIONED_BY_TAG) === prefix) return undefined;
+  return (
+    `${id} was not made by green provisioning (named ${prefix}-green-* with the tag ${PROVISIONED_BY_TAG}=${prefix}): ` +
+    'the workflow deletes or stops only those; it is kept (docs/blue-green-provisioning.md, Retiring blue by hand)'
+  );
+}
+
+export interface RetirementPlan {
+  /** When the window closes (ISO 8601): the workflow waits until then. */
+  readonly retireAt: string;
+  readonly action: RetireAction;
+  readonly windowHours: number;
+  /** The final snapshot's identifier: the instance's, `-retired-`, and when the retirement started. */
+  readonly snapshotIdentifier: string;
+  /** The workflow may delete or stop it; otherwise only the way back is ended, and keptBecause says why. */
+  readonly retireable: boolean;
+  readonly keptBecause: string | null;
+}
+
+/** `<id>-retired-20261201t1130`: valid as a snapshot identifier, and the same in every round of one run. */
+export function finalSnapshotIdentifier(instance: string, startedAt: Date): string {
+  const stamp = startedAt.toISOString().slice(0, 16).replace(/[-:]/g, '').toLowerCase();
+  return `${instance}-retired-${stamp}`;
+}
+
+/** What the retirement will do, decided when it starts (and checked again when it acts). */
+export async function planRetirement(
+  rds: Pick<RDSClient, 'send'>,
+  request: {
+    readonly instance: string;
+    readonly topology: Topology;
+    readonly prefix: string;
+    readonly action: RetireAction;
+    readonly windowHours: number;
+    readonly startedAt: Date;
+    /** `dr migrate finish`: the window closes now. */
+    readonly now: boolean;
+  },
+): Promise<RetirementPlan> {
+  refuseTopologyMember(request.topology, request.instance);
+  const found = await describeInstance(rds, request.instance);
+  const keptBecause =
+    found === undefined
+      ? `${request.instance} does not exist (deleted already)`
+      : (notRetireableBecause(found, request.prefix) ?? null);
+  const closes = request.now
+    ? request.startedAt
+    : new Date(request.startedAt.getTime() + request.windowHours * 3_600_000);
+  return {
+    retireAt: closes.toISOString(),
+    action: request.action,
+    windowHours: request.windowHours,
+    snapshotIdentifier: finalSnapshotIdentifier(request.instance, request.startedAt),
+    retireable: keptBecause === null,
+    keptBecause,
+  };
+}
+
+export interface RetirementProgress {
+  readonly instanceIdentifier: string;
+  /** RDS's status of it now (`deleted` once RDS has no such instance). */
+  readonly status: string;
+  readonly retired: boolean;
+  /** What this round did. */
+  readonly action: string;
+  readonly snapshotIdentifier: string;
+}
+
+/** A replica of blue by its ReadReplicaDBInstanceIdentifiers entry: an ARN (another region) or an identifier. */
+function replicaAt(entry: string, region: string): { region: string; id: string } {
+  const arn = /^arn:[^:]+:rds:([^:]+):\d{12}:db:(.+)$/.exec(entry);
+  return arn === null ? { region, id: entry } : { region: arn[1] ?? region, id: arn[2] ?? entry };
+}
+
+/** One round on blue's read replicas: the first that is not gone yet is deleted (ours only). */
+async function retireReplicas(
+  rdsIn: (region: string) => Pick<RDSClient, 'send'>,
+  blue: DBInstance,
+  region: string,
+  prefix: string,
+): Promise<string | undefined> {
+  for (const entry of blue.ReadReplicaDBInstanceIdentifiers ?? []) {
+    const at = replicaAt(entry, region);
+    const rds = rdsIn(at.region);
+    const replica = await describeInstance(rds, at.id);
+    if (replica === undefined) continue;
+    if (
+      !at.id.startsWith(`${prefix}-green-`) ||
+      tagOf(replica, DR_REPLICA_ROLE.key) !== DR_REPLICA_ROLE.value
+    )
+      throw new RetirementError(
+        'RetirementRefused',
+        `${blue.DBInstanceIdentifier ?? ''} has a read replica ${at.id} (${at.region}) that the DR rebuild did not make ` +
+          `(named ${prefix}-green-* with ${DR_REPLICA_ROLE.key}=${DR_REPLICA_ROLE.value}): delete or promote it yourself, then run dr migrate finish`,
+      );
+    if (replica.DBInstanceStatus === 'deleting') return `waiting for replica ${at.id} to be deleted`;
+    if (replica.DeletionProtection === true) {
+      await rds.send(
+        new ModifyDBInstanceCommand({
+          DBInstanceIdentifier: at.id,
+          DeletionProtection: false,
+          ApplyImmediately: true,
+        }),
+      );
+      return `deletion protection of replica ${at.id} turned off`;
+    }
+    // A replica's data is blue's: the final snapshot is blue's, and RDS takes none of a replica.
+    await rds.send(
+      new DeleteDBInstanceCommand({
+        DBInstanceIdentifier: at.id,
+        SkipFinalSnapshot: true,
+        DeleteAutomatedBackups: true,
+      }),
+    );
+    return `replica ${at.id} deleting`;
+  }
+  return undefined;
+}
+
+/**
+ * One idempotent round of retiring blue: its replicas first, then its deletion protection (delete only), then
+ * the delete with the final snapshot (automated backups kept for their retention) or the stop with a snapshot.
+ * The workflow calls it until `retired`.
+ */
+export async function advanceRetirement(
+  rdsIn: (region: string) => Pick<RDSClient, 'send'>,
+  request: {
+    readonly instance: string;
+    readonly region: string;
+    readonly topology: Topology;
+    readonly prefix: string;
+    readonly action: RetireAction;
+    readonly snapshotIdentifier: string;
+  },
+): Promise<RetirementProgress> {
+  refuseTopologyMember(request.topology, request.instance);
+  const rds = rdsIn(request.region);
+  const blue = await describeInstance(rds, request.instance);
+  const progress = (status: string, retired: boolean, action: string): RetirementProgress => ({
+    instanceIdentifier: request.instance,
+    status,
+    retired,
+    action,
+    snapshotIdentifier: request.snapshotIdentifier,
+  });
+  if (blue === undefined) return progress('deleted', true, 'none');
+  const refusal = notRetireableBecause(blue, request.prefix);
+  if (refusal !== undefined) throw new RetirementError('RetirementRefused', refusal);
+  const status = blue.DBInstanceStatus ?? 'unknown';
+  if (status === 'deleting') return progress(status, false, 'none');
+  if (request.action === 'stop' && status === 'stopped') return progress(status, true, 'none');
+  if (status === 'stopping') return progress(status, false, 'none');
+  const replicas = await retireReplicas(rdsIn, blue, request.region, request.prefix);
+  if (replicas !== undefined) return progress(status, false, replicas);
+  if (status !== 'available' && !(request.action === 'delete' && status === 'stopped'))
+    return progress(status, false, `waiting for ${request.instance} to be available`);
+  if (request.action === 'stop') {
+    await rds.send(
+      new StopDBInstanceCommand({
+        DBInstanceIdentifier: request.instance,
+        DBSnapshotIdentifier: request.snapshotIdentifier,
+      }),
+    );
+    return progress('stopping', false, 'snapshot and stop started');
+  }
+  if (blue.DeletionProtection === true) {
+    await rds.send(
+      new ModifyDBInstanceCommand({
+        DBInstanceIdentifier: request.instance,
+        DeletionProtection: false,
+        ApplyImmediately: true,
+      }),
+    );
+    return progress(status, false, 'deletion protection turned off');
+  }
+  await rds.send(
+    new DeleteDBInstanceCommand({
+      DBInstanceIdentifier: request.instance,
+      SkipFinalSnapshot: false,
+      FinalDBSnapshotIdentifier: request.snapshotIdentifier,
+      // Point-in-time recovery stays possible for the backup retention period.
+      DeleteAutomatedBackups: false,
+    }),
+  );
+  return progress('deleting', false, 'final snapshot and delete started');
+}
