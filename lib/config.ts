@@ -8,7 +8,7 @@ import {
   RESOURCE_PREFIX,
 } from '../lambdas/shared/patterns';
 import { echoNames, echoValue } from '../lambdas/shared/redact';
-import { WAY_BACK_WINDOW_HOURS_MAX } from '../lambdas/shared/schemas';
+import { WAY_BACK_WINDOW_HOURS_MAX } from '../lambdas/shared/provisioning-tags';
 import { parseIpv4Range, rangesOverlap } from './ipv4-range';
 
 /** Commercial regions that have RDS for PostgreSQL cross-region replicas, S3 RTC and CloudWatch alarms Route 53 can read. */

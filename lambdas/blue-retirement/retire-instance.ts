@@ -13,33 +13,19 @@ import {
   type DBInstance,
   type RDSClient,
 } from '@aws-sdk/client-rds';
-import { describeInstance } from '../green-provisioning/green-instance';
+import { describeInstance } from '../shared/rds-instance';
 import { DR_REPLICA_ROLE, PROVISIONED_BY_TAG } from '../shared/provisioning-tags';
-import { RoutableError } from '../shared/routable-error';
 import type { Topology } from '../shared/topology';
+import { RetirementError, refuseTopologyMember } from './topology-member';
 
 export type RetireAction = 'delete' | 'stop';
 
 
-export type RetirementErrorName = 'RetirementRefused';
-export class RetirementError extends RoutableError<RetirementErrorName> {}
+export { RetirementError, refuseTopologyMember };
 
 
 const tagOf = (instance: DBInstance, key: string) => instance.TagList?.find((t) => t.Key === key)?.Value;
 
-/** The roles the topology names now: an instance it names is never retired. */
-export function refuseTopologyMember(topology: Topology, instance: string): void {
-  if (topology.writer.instanceIdentifier === instance)
-    throw new RetirementError(
-      'RetirementRefused',
-      `${instance} is the writer the topology names (generation ${topology.generation}): a rollback made it the writer again, so it is not retired`,
-    );
-  if (topology.replica?.instanceIdentifier === instance)
-    throw new RetirementError(
-      'RetirementRefused',
-      `${instance} is the replica the topology names (generation ${topology.generation}): it is not retired`,
-    );
-}
 
 /** Why the workflow may not delete or stop this instance (undefined: it may). */
 export function notRetireableBecause(instance: DBInstance, prefix: string): string | undefined {

@@ -10,7 +10,7 @@ import { SQL_IDENTIFIER } from '../shared/sql-identifier';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import { readTopology } from '../shared/topology';
 import { topologyLocation } from '../shared/topology-location';
-import { refuseTopologyMember } from './retire-instance';
+import { refuseTopologyMember } from './topology-member';
 import { dropWayBackOnWriter, dropWayBackSubscription, type WayBackEnded } from './end-way-back';
 
 const sqlName = z.string().regex(SQL_IDENTIFIER, { error: 'must be an identifier' });

@@ -1,6 +1,5 @@
 import {
   CreateDBInstanceCommand,
-  DescribeDBInstancesCommand,
   type DBInstance,
   type RDSClient,
 } from '@aws-sdk/client-rds';
@@ -13,6 +12,7 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { GREEN_OF_TAG, PROVISIONED_BY_TAG } from '../shared/provisioning-tags';
+import { describeInstance } from '../shared/rds-instance';
 import { TERMINAL_DB_STATUSES } from '../shared/rds-status';
 import { RoutableError } from '../shared/routable-error';
 
@@ -58,19 +58,6 @@ export interface GreenInstanceProgress {
   readonly secretId: string;
 }
 
-/** The instance, or undefined when RDS has none of that identifier. */
-export async function describeInstance(
-  rds: Pick<RDSClient, 'send'>,
-  identifier: string,
-): Promise<DBInstance | undefined> {
-  try {
-    const found = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }));
-    return found.DBInstances?.[0];
-  } catch (error) {
-    if ((error as { name?: string }).name === 'DBInstanceNotFoundFault') return undefined;
-    throw error;
-  }
-}
 
 const tagOf = (instance: DBInstance, key: string) => instance.TagList?.find((t) => t.Key === key)?.Value;
 

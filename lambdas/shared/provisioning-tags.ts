@@ -1,5 +1,5 @@
 /**
- * The tags every provisioned green carries. IAM lets the workflows create, tag and later delete only instances
+ * What green provisioning and blue's retirement share with the CDK app: the tags every provisioned green carries. IAM lets the workflows create, tag and later delete only instances
  * with them (the CDK app grants on these names; the green instance step writes them): one definition for both.
  */
 export const PROVISIONED_BY_TAG = 'pg-dr:provisioned-by';
@@ -7,3 +7,5 @@ export const PROVISIONED_BY_TAG = 'pg-dr:provisioned-by';
 export const GREEN_OF_TAG = 'pg-dr:green-of';
 /** The tag the DR rebuild puts on each replica it creates: blue's retirement deletes only replicas with it. */
 export const DR_REPLICA_ROLE = { key: 'pg-dr:role', value: 'dr-replica' } as const;
+/** The longest way-back window the config allows (14 days: the writer retains WAL for blue all along): the blue retirement workflow's timeout covers it. */
+export const WAY_BACK_WINDOW_HOURS_MAX = 336;

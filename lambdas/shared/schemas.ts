@@ -24,5 +24,3 @@ export const lowerIdentifier = z
 export const databaseName = z
   .string()
   .regex(SQL_IDENTIFIER, { error: 'must be a database name (letters, digits, underscore; at most 63)' });
-/** The longest way-back window the config allows (30 days): the blue retirement workflow's timeout covers it. */
-export const WAY_BACK_WINDOW_HOURS_MAX = 720;

@@ -107,18 +107,7 @@ export class OrchestrationStack extends Stack {
       blueRetirementStateMachineArn: stateMachineArnIn(this, names.blueRetirementStateMachine),
     });
     this.greenProvisioning = this.addGreenProvisioning(config, props.onCallTopic);
-    this.blueRetirement = new BlueRetirementWorkflow(this, 'BlueRetirement', {
-      steps: this.blueGreenSteps,
-      onCallTopic: props.onCallTopic,
-      stateMachineName: names.blueRetirementStateMachine,
-      alarmName: names.alarms.blueRetirementFailed,
-      topology: { region: Stack.of(props.failoverDns).region, resourcePrefix: config.resourcePrefix },
-      account: config.account,
-      regions: [config.primaryRegion, config.secondaryRegion],
-      action: config.blueGreen.retireBlue,
-      windowHours: config.blueGreen.wayBackWindowHours,
-      migrationStateMachineArn: this.blueGreenWorkflow.stateMachine.stateMachineArn,
-    });
+    this.blueRetirement = this.addBlueRetirement(config, props);
     this.migrationSafetyNet = new MigrationSafetyNet(this, 'MigrationSafetyNet', {
       migrationStateMachineName: names.blueGreenStateMachine,
       dnsFlip: this.blueGreenSteps.functions.dnsFlip,
@@ -205,6 +194,23 @@ export class OrchestrationStack extends Stack {
       stateMachineName: names.greenProvisioningStateMachine,
       alarmName: names.alarms.greenProvisioningFailed,
       migrationStateMachineName: names.blueGreenStateMachine,
+      migrationStateMachineArn: this.blueGreenWorkflow.stateMachine.stateMachineArn,
+    });
+  }
+
+  /** Blue's retirement after a cutover with the way back: the window, then the way back ended and blue retired. */
+  private addBlueRetirement(config: DrConfig, props: OrchestrationStackProps): BlueRetirementWorkflow {
+    const names = drNames(config);
+    return new BlueRetirementWorkflow(this, 'BlueRetirement', {
+      steps: this.blueGreenSteps,
+      onCallTopic: props.onCallTopic,
+      stateMachineName: names.blueRetirementStateMachine,
+      alarmName: names.alarms.blueRetirementFailed,
+      topology: { region: Stack.of(props.failoverDns).region, resourcePrefix: config.resourcePrefix },
+      account: config.account,
+      regions: [config.primaryRegion, config.secondaryRegion],
+      action: config.blueGreen.retireBlue,
+      windowHours: config.blueGreen.wayBackWindowHours,
       migrationStateMachineArn: this.blueGreenWorkflow.stateMachine.stateMachineArn,
     });
   }

@@ -35,6 +35,10 @@ const IMPLIED: Record<string, readonly string[]> = {
   'rds:CreateDBInstanceReadReplica': ['rds:AddTagsToResource', 'kms:CreateGrant', 'kms:DescribeKey'],
   // The same for a new instance (green), encrypted with blue's key.
   'rds:CreateDBInstance': ['rds:AddTagsToResource', 'kms:CreateGrant', 'kms:DescribeKey'],
+  // Retiring blue: the final snapshot (and the tags RDS copies onto it) are dependent actions of the delete or
+  // the stop.
+  'rds:DeleteDBInstance': ['rds:CreateDBSnapshot', 'rds:AddTagsToResource'],
+  'rds:StopDBInstance': ['rds:CreateDBSnapshot', 'rds:AddTagsToResource'],
   // A tagged secret needs TagResource, one with replicas ReplicateSecretToRegions; Secrets Manager encrypts it
   // (and each replica) with the region's key on the caller's behalf.
   'secretsmanager:CreateSecret': [
@@ -117,10 +121,11 @@ describe('IAM derived from the code each Lambda runs', () => {
   });
 
   it('finds every step function and probe', () => {
-    // 3 probes (the primary in its region and from the secondary, the replica), 11 blue-green steps, 3 green
+    // 3 probes (the primary in its region and from the secondary, the replica), 11 blue-green steps, 2 blue
+    // retirement steps, 3 green
     // provisioning steps, 7 drill steps, the drill's safety net, the migration safety net's assess, the region
     // failover's two steps, the topology sync.
-    expect(functions).toHaveLength(29);
+    expect(functions).toHaveLength(31);
   });
 
   it.each(functions.map((f) => [f.name, f] as const))(

@@ -120,6 +120,7 @@ describe('blue-green steps (orchestration stack)', () => {
     expect(Object.keys(outputs).sort()).toEqual(
       [
         'BlueGreenStateMachineArn',
+        'BlueRetirementStateMachineArn',
         'DrRebuildDnsInput',
         'DrRebuildStateMachineArn',
         'FailoverApprovalActivityArn',
@@ -130,11 +131,13 @@ describe('blue-green steps (orchestration stack)', () => {
         'cutover',
         'dnsFlip',
         'drReplica',
+        'endWayBack',
         'greenDatabase',
         'greenInstance',
         'greenSchema',
         'migrate',
         'migrationPlan',
+        'retirementInstance',
         'smokeTest',
         'topology',
         'unfence',

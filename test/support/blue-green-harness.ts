@@ -236,6 +236,8 @@ export function useBlueGreenHarness() {
       blueEndpoint: BLUE_ENDPOINT,
       greenEndpoint: GREEN_ENDPOINT,
       greenInstanceIdentifier: GREEN_INSTANCE,
+      // Blue's instance: the retirement the workflow schedules after a cutover with the way back retires it.
+      blueInstanceIdentifier: CONFIG.database.primaryInstanceIdentifier,
       dns: {
         hostedZoneId: ZONE,
         recordName: RECORD,
@@ -281,6 +283,27 @@ export function useBlueGreenHarness() {
           executionArn: e.executionArn,
           input: (typeof e.input === 'string' ? JSON.parse(e.input) : e.input) as Record<string, unknown>,
         }));
+    /** Blue retirements the workflow scheduled (each its own execution, waiting out its window). */
+    const retirements = () =>
+      [...world.stepFunctions.executions.values()].filter(
+        (e) => e.stateMachineArn === world.stateMachineArn(NAMES.blueRetirementStateMachine),
+      );
+    /** Runs a scheduled retirement as if its window had closed (no waits). */
+    const retire = (executionArn: string) => {
+      const execution = world.stepFunctions.executions.get(executionArn);
+      return runInWorld({
+        world,
+        file: 'blue-retirement.asl.json',
+        stateMachineName: NAMES.blueRetirementStateMachine,
+        input:
+          typeof execution?.input === 'string' ? (JSON.parse(execution.input) as unknown) : execution?.input,
+        ...(execution === undefined ? {} : { execution }),
+        waits: { WaitForWindow: 0, WaitForRds: 0 },
+        retryIntervals: { EndWayBack: 1, Retire: 1, PlanRetirement: 1 },
+        onNotify: (_state, published) =>
+          notifications.push({ Subject: published.Subject ?? '', Message: published.Message ?? '' }),
+      });
+    };
     const query = async <R extends object>(server: PostgresServer, sql: string) => {
       const client = new Client(server.clientConfig(database));
       client.on('error', () => undefined);
@@ -303,6 +326,8 @@ export function useBlueGreenHarness() {
       steps,
       world,
       drRebuilds,
+      retirements,
+      retire,
     };
   }
 

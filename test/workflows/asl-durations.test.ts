@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { WAY_BACK_WINDOW_HOURS_MAX } from '../../lambdas/shared/provisioning-tags';
 import { drNames } from '../../lib/names';
 import { STATEMACHINES, workflowDefinition } from '../../lib/workflow-definition';
 import { testConfig } from '../infra/test-config';
@@ -25,6 +26,7 @@ interface State {
   readonly TimeoutSeconds?: number;
   readonly Seconds?: number;
   readonly SecondsPath?: string;
+  readonly TimestampPath?: string;
   readonly Next?: string;
   readonly Default?: string;
   readonly End?: boolean;
@@ -51,6 +53,7 @@ const MACHINES: Record<string, string> = {
   'region-failover.asl.json': NAMES.regionFailoverStateMachine,
   'retired-writer-guard.asl.json': NAMES.retiredWriterGuardStateMachine,
   'green-provisioning.asl.json': NAMES.greenProvisioningStateMachine,
+  'blue-retirement.asl.json': NAMES.blueRetirementStateMachine,
 };
 
 /** The Lambda timeout (seconds) of every function the app deploys, by its resolved ARN. */
@@ -186,7 +189,9 @@ function stateCost(ctx: Context, name: string, state: State): number {
       if (state.Seconds !== undefined) return state.Seconds;
       const bound = ctx.waitBounds[name];
       if (bound === undefined)
-        throw new Error(`${ctx.file}: Wait ${name} (${state.SecondsPath ?? '?'}) has no known bound`);
+        throw new Error(
+          `${ctx.file}: Wait ${name} (${state.SecondsPath ?? state.TimestampPath ?? '?'}) has no known bound`,
+        );
       return bound;
     }
     case 'Parallel':
@@ -266,7 +271,11 @@ describe('every state machine survives its own limits (worst-case duration withi
       file,
       lambdas,
       substitutions,
-      waitBounds: stepTimeout === undefined ? {} : { WaitForSteps: stepTimeout + 5 },
+      waitBounds: {
+        ...(stepTimeout === undefined ? {} : { WaitForSteps: stepTimeout + 5 }),
+        // The blue retirement waits out the way back's window: at most the config's longest.
+        WaitForWindow: WAY_BACK_WINDOW_HOURS_MAX * 3600,
+      },
     };
     expect(machine.TimeoutSeconds).toEqual(expect.any(Number));
     const worst = worstCase(ctx, machine);

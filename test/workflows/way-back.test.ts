@@ -68,6 +68,7 @@ describe('the way back: cutover, rollback, roll forward (blue-green workflow, lo
       blueEndpoint: GREEN_ENDPOINT,
       greenEndpoint: BLUE_ENDPOINT,
       greenInstanceIdentifier: CONFIG.database.primaryInstanceIdentifier,
+      blueInstanceIdentifier: GREEN_INSTANCE,
       subscription: 'dr_way_back',
       wayBack,
     });
@@ -100,6 +101,34 @@ describe('the way back: cutover, rollback, roll forward (blue-green workflow, lo
       (await s.query<{ id: string }>(harness.green, 'SELECT id FROM "order"')).map((r) => Number(r.id)),
     );
     expect([...onGreen, ...onBlue].filter((id) => !nowOnGreen.has(id))).toEqual([]);
+
+    // 4. Each cutover with the way back scheduled the retirement of the database it left: three, waiting.
+    const scheduled = s.retirements();
+    expect(scheduled.map((e) => e.status)).toEqual(['RUNNING', 'RUNNING', 'RUNNING']);
+    // The window of the last one closes: the way back ends (blue's subscription, green's slot and publication);
+    // blue, the first deploy's primary, is kept (green provisioning did not make it), and on-call is told.
+    const last = scheduled.at(-1)?.executionArn ?? '';
+    const retired = await s.retire(last);
+    expect({ status: retired.status, error: retired.error }).toEqual({
+      status: 'SUCCEEDED',
+      error: undefined,
+    });
+    expect(retired.path).toEqual(expect.arrayContaining(['EndWayBack', 'NotifyKept']));
+    expect(retired.path).not.toContain('Retire');
+    expect(s.notifications.at(-1)?.Subject).toBe('Way back ended; blue kept');
+    expect(
+      await s.query(harness.blue, `SELECT subname FROM pg_subscription WHERE subname = 'dr_way_back'`),
+    ).toEqual([]);
+    expect(
+      await s.query(
+        harness.green,
+        `SELECT slot_name FROM pg_replication_slots WHERE slot_name = 'dr_way_back'`,
+      ),
+    ).toEqual([]);
+    expect(
+      await s.query(harness.green, `SELECT pubname FROM pg_publication WHERE pubname = 'dr_way_back'`),
+    ).toEqual([]);
+    expect(s.world.rds.instance('us-west-2', CONFIG.database.primaryInstanceIdentifier)).toBeDefined();
   }, 240_000);
 
   it('a rollback with blue unreachable changes nothing: green keeps serving, the way back waits', async () => {
@@ -118,6 +147,7 @@ describe('the way back: cutover, rollback, roll forward (blue-green workflow, lo
         blueEndpoint: GREEN_ENDPOINT,
         greenEndpoint: BLUE_ENDPOINT,
         greenInstanceIdentifier: CONFIG.database.primaryInstanceIdentifier,
+        blueInstanceIdentifier: GREEN_INSTANCE,
         subscription: names.subscription,
         wayBack,
       });
