@@ -80,7 +80,7 @@ function addProvisioningOptions(command: Command): Command {
     )
     .option(
       '--blue-instance-id <id>',
-      "with --provision-green: blue's RDS instance identifier, the topology's writer (default: the config's primary)",
+      "with --provision-green, --way-back or --rollback: blue's RDS instance identifier, the topology's writer, retired when the way back's window closes (default: the config's primary)",
       rdsInstanceId('--blue-instance-id'),
     )
     .option('--database <name>', 'with --provision-green: the application database (default: the config’s)')
@@ -214,6 +214,7 @@ const FLAG_OF_FIELD: Record<string, string> = {
   drReplicaInstanceIdentifier: '--dr-replica-instance-id',
   'wayBack.replicationSecretId': '--replication-secret',
   rollback: '--rollback',
+  blueInstanceIdentifier: '--blue-instance-id',
   blueInstanceIdentifier_provisioned: '--blue-instance-id',
   greenInstanceIdentifier_provisioned: '--provision-green',
   greenReplicaInstanceIdentifier_provisioned: '--dr-replica-instance-id',
@@ -316,6 +317,10 @@ function migrationFields(options: MigrateOptions) {
       ? { wayBack: { replicationSecretId: options.replicationSecret ?? '' } }
       : {}),
     ...(options.greenInstanceId === undefined ? {} : { greenInstanceIdentifier: options.greenInstanceId }),
+    // With the way back, blue is retired when the window closes: by its instance.
+    ...((options.wayBack === true || options.rollback === true) && options.blueInstanceId !== undefined
+      ? { blueInstanceIdentifier: options.blueInstanceId }
+      : {}),
     ...(options.rebuildDr === true
       ? {
           rebuildDr: true,

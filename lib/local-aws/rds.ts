@@ -92,6 +92,13 @@ export class RdsSimulator implements Simulator {
     return `arn:aws:rds:${region}:${this.account}:db:${id}`;
   }
 
+  /** An instance's tags by its ARN (what IAM's aws:ResourceTag/<key> keys read). */
+  resourceTagsOf(arn: string): Readonly<Record<string, string>> | undefined {
+    const m = /^arn:[^:]+:rds:([^:]+):\d{12}:db:(.+)$/.exec(arn);
+    const found = m === null ? undefined : this.instance(m[1] ?? '', m[2] ?? '');
+    return found === undefined ? undefined : Object.fromEntries(found.tags.map((t) => [t.Key, t.Value]));
+  }
+
   addInstance(
     instance: Pick<SimulatedInstance, 'id' | 'region'> & Partial<Omit<SimulatedInstance, 'id' | 'region'>>,
   ): SimulatedInstance {

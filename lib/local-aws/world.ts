@@ -42,6 +42,8 @@ export interface Simulator {
   handle(call: SimulatorCall): unknown;
   /** The full ARN of something a call names by name (a secret), in a region. */
   arnOf?(kind: 'secret', nameOrArn: string, region: string): string | undefined;
+  /** The tags of a resource by its ARN (IAM's aws:ResourceTag/<key> keys), if this simulator holds it. */
+  resourceTagsOf?(arn: string): Readonly<Record<string, string>> | undefined;
 }
 
 export interface RecordedCall {
@@ -133,6 +135,7 @@ export class LocalAws {
       partition: this.options.partition ?? 'aws',
       arnOf: (kind, id) =>
         this.options.simulators.map((s) => s.arnOf?.(kind, id, region)).find((a) => a !== undefined),
+      tagsOf: (arn) => this.options.simulators.map((s) => s.resourceTagsOf?.(arn)).find((t) => t !== undefined),
     };
   }
 

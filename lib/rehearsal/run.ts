@@ -514,6 +514,8 @@ async function runWorkflows(
     blueEndpoint: GREEN_ENDPOINT,
     greenEndpoint: PRIMARY_ENDPOINT,
     greenInstanceIdentifier: config.database.primaryInstanceIdentifier,
+    // Green, now left following the primary: its retirement is scheduled for when the window closes.
+    blueInstanceIdentifier: GREEN_INSTANCE,
     dns,
     smokeTestUrl: healthUrl,
     subscription: 'dr_way_back',

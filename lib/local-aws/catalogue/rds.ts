@@ -7,6 +7,14 @@ const dbArn = (id: unknown, w: CallSite) => {
   const text = str(id);
   return text.startsWith('arn:') ? text : `arn:${w.partition}:rds:${w.region}:${w.account}:db:${text}`;
 };
+/** The aws:ResourceTag/<key> condition keys of an instance (RDS supplies them from its tags). */
+const resourceTags = (arn: string, w: CallSite) =>
+  Object.fromEntries(Object.entries(w.tagsOf?.(arn) ?? {}).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
+/** An instance-level action, authorized against the instance with its tags as condition keys. */
+const onInstance = (action: string, input: Record<string, unknown>, w: CallSite) => {
+  const arn = dbArn(input.DBInstanceIdentifier, w);
+  return { action, resources: [arn], context: resourceTags(arn, w) };
+};
 const pgArn = (name: unknown, w: CallSite) =>
   `arn:${w.partition}:rds:${w.region}:${w.account}:pg:${String(name)}`;
 
@@ -303,6 +311,7 @@ export const RDS: ServiceEntry = {
             dbArn(input.DBInstanceIdentifier, w),
             ...(input.DBParameterGroupName === undefined ? [] : [pgArn(input.DBParameterGroupName, w)]),
           ],
+          context: resourceTags(dbArn(input.DBInstanceIdentifier, w), w),
         },
       ],
       relies: [
@@ -340,7 +349,7 @@ export const RDS: ServiceEntry = {
       calledBy: ['lambdas/blue-retirement/instance-handler.ts'],
       reference: `${API}/API_DeleteDBInstance.html`,
       iam: (input, w) => [
-        { action: 'rds:DeleteDBInstance', resources: [dbArn(input.DBInstanceIdentifier, w)] },
+        onInstance('rds:DeleteDBInstance', input, w),
         ...(input.FinalDBSnapshotIdentifier === undefined
           ? []
           : [
@@ -350,6 +359,7 @@ export const RDS: ServiceEntry = {
                   dbArn(input.DBInstanceIdentifier, w),
                   `arn:${w.partition}:rds:${w.region}:${w.account}:snapshot:${str(input.FinalDBSnapshotIdentifier)}`,
                 ],
+                context: resourceTags(dbArn(input.DBInstanceIdentifier, w), w),
               },
             ]),
       ],
@@ -434,6 +444,7 @@ export const RDS: ServiceEntry = {
                   `arn:${w.partition}:rds:${w.region}:${w.account}:snapshot:${str(input.DBSnapshotIdentifier)}`,
                 ]),
           ],
+          context: resourceTags(dbArn(input.DBInstanceIdentifier, w), w),
         },
         ...(input.DBSnapshotIdentifier === undefined
           ? []
@@ -444,6 +455,7 @@ export const RDS: ServiceEntry = {
                   dbArn(input.DBInstanceIdentifier, w),
                   `arn:${w.partition}:rds:${w.region}:${w.account}:snapshot:${str(input.DBSnapshotIdentifier)}`,
                 ],
+                context: resourceTags(dbArn(input.DBInstanceIdentifier, w), w),
               },
             ]),
       ],

@@ -63,6 +63,8 @@ export interface CallSite {
   readonly partition: string;
   /** The full ARN of a resource the call names by name (a secret's ARN carries a random suffix). */
   readonly arnOf?: (kind: 'secret', nameOrArn: string) => string | undefined;
+  /** The tags of a resource by its ARN, for the aws:ResourceTag/<key> condition keys the service supplies. */
+  readonly tagsOf?: (arn: string) => Readonly<Record<string, string>> | undefined;
 }
 
 export interface OperationEntry {
