@@ -89,7 +89,7 @@ export const blueGreenInputSchema = blueGreenFields.superRefine((input, ctx) => 
   }
   // With the way back, the workflow schedules blue's retirement for when its window closes: by its instance.
   if (!input.dryRun && input.wayBack != null && input.blueInstanceIdentifier === undefined)
-    ctx.addIssue({ code: 'custom', path: ['blueInstanceIdentifier'], message: 'is required with wayBack' });
+    ctx.addIssue({ code: 'custom', path: ['blueInstanceIdentifier'], message: 'is required with the way back' });
   if (input.rebuildDr === true) {
     for (const key of ['greenInstanceIdentifier', 'drReplicaInstanceIdentifier'] as const) {
       if (input[key] === undefined)
@@ -135,8 +135,8 @@ export type GreenProvisioningInput = z.infer<typeof greenProvisioningInputSchema
 /**
  * The blue retirement workflow's input, as the migration starts it after a cutover with the way back: the
  * previous writer (retiring) and the writer, by instance, secret and endpoint, the way back's names, and what a
- * rollback needs besides (`dr migrate rollback` reads it from the waiting retirement). `now`: `dr migrate
- * finish`, no window.
+ * rollback needs besides (a rollback reads it from the waiting retirement). `now`: no window (the retirement
+ * started again to end the window early).
  */
 export const blueRetirementInputSchema = z.strictObject({
   instanceIdentifier: rdsId,

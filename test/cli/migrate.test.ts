@@ -395,20 +395,27 @@ describe('dr migrate', () => {
   });
 
   it('asks for the way back with --way-back, and rolls back with --rollback on the way back’s subscription', async () => {
+    // Blue is retired when the way back's window closes: its instance is required.
+    expect(() =>
+      workflowInput({ ...baseOptions(), wayBack: true, replicationSecret: 'pg-dr/replication-user' }),
+    ).toThrow('--blue-instance-id is required with the way back');
     const withWayBack = workflowInput({
       ...baseOptions(),
       wayBack: true,
       replicationSecret: 'pg-dr/replication-user',
+      blueInstanceId: 'pg-dr-primary',
     });
     expect(withWayBack).toMatchObject({
       subscription: 'dr_blue_green',
       wayBack: { replicationSecretId: 'pg-dr/replication-user' },
+      blueInstanceIdentifier: 'pg-dr-primary',
     });
     expect(withWayBack).not.toHaveProperty('rollback');
     const rollback = workflowInput({
       ...baseOptions(),
       rollback: true,
       replicationSecret: 'pg-dr/replication-user',
+      blueInstanceId: 'pg-dr-green-20261201',
     });
     expect(rollback).toMatchObject({
       rollback: true,
