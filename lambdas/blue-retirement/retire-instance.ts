@@ -20,12 +20,9 @@ import { RetirementError, refuseTopologyMember } from './topology-member';
 
 export type RetireAction = 'delete' | 'stop';
 
-
 export { RetirementError, refuseTopologyMember };
 
-
 const tagOf = (instance: DBInstance, key: string) => instance.TagList?.find((t) => t.Key === key)?.Value;
-
 
 /** Why the workflow may not delete or stop this instance (undefined: it may). */
 export function notRetireableBecause(instance: DBInstance, prefix: string): string | undefined {

@@ -1,8 +1,4 @@
-import {
-  CreateDBInstanceCommand,
-  type DBInstance,
-  type RDSClient,
-} from '@aws-sdk/client-rds';
+import { CreateDBInstanceCommand, type DBInstance, type RDSClient } from '@aws-sdk/client-rds';
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
@@ -57,7 +53,6 @@ export interface GreenInstanceProgress {
   /** Green's secret (its master credentials, under the migration's secret prefix). */
   readonly secretId: string;
 }
-
 
 const tagOf = (instance: DBInstance, key: string) => instance.TagList?.find((t) => t.Key === key)?.Value;
 

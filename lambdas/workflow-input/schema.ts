@@ -89,7 +89,11 @@ export const blueGreenInputSchema = blueGreenFields.superRefine((input, ctx) => 
   }
   // With the way back, the workflow schedules blue's retirement for when its window closes: by its instance.
   if (!input.dryRun && input.wayBack != null && input.blueInstanceIdentifier === undefined)
-    ctx.addIssue({ code: 'custom', path: ['blueInstanceIdentifier'], message: 'is required with the way back' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['blueInstanceIdentifier'],
+      message: 'is required with the way back',
+    });
   if (input.rebuildDr === true) {
     for (const key of ['greenInstanceIdentifier', 'drReplicaInstanceIdentifier'] as const) {
       if (input[key] === undefined)
@@ -149,6 +153,7 @@ export const blueRetirementInputSchema = z.strictObject({
   dns: blueGreenFields.shape.dns,
   catchUpTimeoutMs: blueGreenFields.shape.catchUpTimeoutMs,
   now: z.boolean().optional(),
-  AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: blueGreenFields.shape.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID,
+  AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID:
+    blueGreenFields.shape.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID,
 });
 export type BlueRetirementInput = z.infer<typeof blueRetirementInputSchema>;

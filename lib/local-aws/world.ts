@@ -135,7 +135,8 @@ export class LocalAws {
       partition: this.options.partition ?? 'aws',
       arnOf: (kind, id) =>
         this.options.simulators.map((s) => s.arnOf?.(kind, id, region)).find((a) => a !== undefined),
-      tagsOf: (arn) => this.options.simulators.map((s) => s.resourceTagsOf?.(arn)).find((t) => t !== undefined),
+      tagsOf: (arn) =>
+        this.options.simulators.map((s) => s.resourceTagsOf?.(arn)).find((t) => t !== undefined),
     };
   }
 

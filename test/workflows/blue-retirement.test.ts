@@ -98,7 +98,9 @@ describe('blue retirement (workflow, local world)', () => {
         {
           DBInstanceIdentifier: BLUE,
           SkipFinalSnapshot: false,
-          FinalDBSnapshotIdentifier: expect.stringMatching(/^pg-dr-green-old-retired-\d{8}t\d{4}$/) as unknown,
+          FinalDBSnapshotIdentifier: expect.stringMatching(
+            /^pg-dr-green-old-retired-\d{8}t\d{4}$/,
+          ) as unknown,
           DeleteAutomatedBackups: false,
         },
       ]);
