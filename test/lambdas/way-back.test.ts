@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { dropWayBackOnWriter, dropWayBackSubscription } from '../../lambdas/blue-retirement/end-way-back';
 import { planWayBack, setUpWayBack } from '../../lambdas/cutover/way-back';
 import { PostgresServer } from '../support/postgres';
 import { eventually, execute } from '../support/replication';
@@ -162,4 +163,72 @@ describe('the way back: blue follows green after the cutover', () => {
     ]);
     expect(plan.tables[0]).toEqual({ table: 'public.account', columns: ['id', 'email', 'plan'], all: true });
   });
+
+  /** A way back of its own names (slot names are per server), set up and streaming. */
+  async function streamingWayBack() {
+    const { database, b, g } = await pair([]);
+    const names = { publication: `pub_${database}`, subscription: `sub_${database}` };
+    await setUpWayBack(b, g, {
+      names,
+      plan: await planWayBack(b, g),
+      login: LOGIN,
+      greenAt: { host: green.host, port: green.port, database },
+      sslmode: green.tls === undefined ? 'disable' : 'require',
+    });
+    await eventually(async () => {
+      const { rows } = await g.query<{ active: boolean }>(
+        'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
+        [names.subscription],
+      );
+      return rows[0]?.active === true;
+    }, 20_000);
+    // Blue is fenced while it follows green (read-only by default): ending the way back lifts that for itself.
+    await b.query(`ALTER DATABASE ${database} SET default_transaction_read_only = on`);
+    return { database, b, g, names };
+  }
+  const slotOn = async (c: Client, slot: string) =>
+    (await c.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot])).rowCount;
+
+  it('ends the way back: blue’s subscription dropped with its slot on the writer, then the publication; again: nothing', async () => {
+    const { b, g, names } = await streamingWayBack();
+    const slot = names.subscription;
+    // While blue streams, the writer refuses to drop the slot under it.
+    await expect(dropWayBackOnWriter(g, { publication: names.publication, slot })).rejects.toMatchObject({
+      name: 'WayBackSlotActive',
+    });
+    expect(await dropWayBackSubscription(b, names.subscription)).toBe(true);
+    expect(await slotOn(g, slot)).toBe(0);
+    expect(await dropWayBackOnWriter(g, { publication: names.publication, slot })).toEqual({
+      slotDropped: false,
+      publicationDropped: true,
+    });
+    expect(await dropWayBackSubscription(b, names.subscription)).toBe(false);
+    expect(await dropWayBackOnWriter(g, { publication: names.publication, slot })).toEqual({
+      slotDropped: false,
+      publicationDropped: false,
+    });
+  }, 60_000);
+
+  it('drops the slot on the writer when blue cannot, and blue’s subscription without it afterwards', async () => {
+    const { b, g, names } = await streamingWayBack();
+    const slot = names.subscription;
+    // Blue stops reading (as if unreachable): the slot is inactive, and the writer drops it itself.
+    await b.query('SET default_transaction_read_only = off');
+    await b.query(`ALTER SUBSCRIPTION ${names.subscription} DISABLE`);
+    await eventually(async () => {
+      const { rows } = await g.query<{ active: boolean }>(
+        'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
+        [slot],
+      );
+      return rows[0]?.active === false;
+    }, 20_000);
+    expect(await dropWayBackOnWriter(g, { publication: names.publication, slot })).toEqual({
+      slotDropped: true,
+      publicationDropped: true,
+    });
+    // Blue back: its DROP SUBSCRIPTION cannot drop a slot that is gone; the subscription is detached and dropped.
+    expect(await dropWayBackSubscription(b, names.subscription)).toBe(true);
+    const left = await b.query('SELECT 1 FROM pg_subscription WHERE subname = $1', [names.subscription]);
+    expect(left.rowCount).toBe(0);
+  }, 60_000);
 });
