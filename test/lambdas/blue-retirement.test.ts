@@ -19,6 +19,7 @@ const TOPOLOGY: Topology = {
   writer: { region: 'us-west-2', instanceIdentifier: 'pg-dr-green-new', endpoint: 'new.example' },
   replica: null,
   retired: [],
+  changedBy: 'blue-green migration',
 };
 const STARTED = new Date('2026-12-01T11:30:45.123Z');
 const provisioned = (extra: Record<string, unknown> = {}) => ({
