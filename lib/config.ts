@@ -439,7 +439,7 @@ export const drConfigSchema = z
       }),
       /**
        * After a cutover with the way back, blue follows green this long (a rollback is possible), then the
-       * way back ends and blue is retired; a retirement started with `now: true` ends it sooner. The writer keeps a slot for
+       * way back ends and blue is retired; `dr migrate finish` ends it sooner. The writer keeps a slot for
        * blue meanwhile (WAL retained while blue lags).
        */
       wayBackWindowHours: intIn(1, WAY_BACK_WINDOW_HOURS_MAX),

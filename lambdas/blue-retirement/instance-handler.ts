@@ -21,7 +21,7 @@ export const retirementInstanceEventSchema = z.strictObject({
   instanceIdentifier: rdsInstanceIdentifier,
   /** The execution's start ($$.Execution.StartTime): the window and the snapshot's name count from it. */
   startedAt: z.iso.datetime({ offset: true }),
-  /** No window: the retirement started again to end it early. */
+  /** `dr migrate finish`: no window. */
   now: z.boolean().default(false),
 });
 

@@ -1,5 +1,5 @@
 /**
- * Retiring blue, the instance side: once the way back's window has closed (or at once, when started with `now`), the previous
+ * Retiring blue, the instance side: once the way back's window has closed (or at once: `dr migrate finish`), the previous
  * writer is deleted with a final snapshot, or stopped after one, as configured. Only an instance that green
  * provisioning made (named `<prefix>-green-*`, tagged provisioned-by) is ever touched: IAM allows nothing else,
  * and this refuses first, clearly. Its read replicas go first (RDS stops no instance that has one, and what
@@ -62,7 +62,7 @@ export async function planRetirement(
     readonly action: RetireAction;
     readonly windowHours: number;
     readonly startedAt: Date;
-    /** Started with `now`: the window closes now. */
+    /** `dr migrate finish`: the window closes now. */
     readonly now: boolean;
   },
 ): Promise<RetirementPlan> {
@@ -120,7 +120,7 @@ async function retireReplicas(
       throw new RetirementError(
         'RetirementRefused',
         `${blue.DBInstanceIdentifier ?? ''} has a read replica ${at.id} (${at.region}) that the DR rebuild did not make ` +
-          `(named ${prefix}-green-* with ${DR_REPLICA_ROLE.key}=${DR_REPLICA_ROLE.value}): delete or promote it yourself, then start the retirement again`,
+          `(named ${prefix}-green-* with ${DR_REPLICA_ROLE.key}=${DR_REPLICA_ROLE.value}): delete or promote it yourself, then run dr migrate finish`,
       );
     if (replica.DBInstanceStatus === 'deleting') return `waiting for replica ${at.id} to be deleted`;
     if (replica.DeletionProtection === true) {

@@ -139,8 +139,8 @@ export type GreenProvisioningInput = z.infer<typeof greenProvisioningInputSchema
 /**
  * The blue retirement workflow's input, as the migration starts it after a cutover with the way back: the
  * previous writer (retiring) and the writer, by instance, secret and endpoint, the way back's names, and what a
- * rollback needs besides (a rollback reads it from the waiting retirement). `now`: no window (the retirement
- * started again to end the window early).
+ * rollback needs besides (`dr migrate rollback` reads it from the waiting retirement). `now`: no window
+ * (`dr migrate finish`).
  */
 export const blueRetirementInputSchema = z.strictObject({
   instanceIdentifier: rdsId,

@@ -100,18 +100,24 @@ function addProvisioningOptions(command: Command): Command {
     );
 }
 
-/** Adds `dr migrate` with the seed script's options, secret references instead of passwords. */
+/** The options `dr migrate` needs (its subcommands do not). */
+const REQUIRED_FLAGS = ['--blue-db-secret <arn|name>', '--dns-zone <id>', '--dns-record <name>'];
+
+/**
+ * Adds `dr migrate` with the seed script's options, secret references instead of passwords; returns it (its
+ * subcommands, rollback and finish, go under it).
+ */
 export function addMigrateCommand(
   program: Command,
   action: (options: MigrateOptions) => Promise<void>,
-): void {
+): Command {
   addProvisioningOptions(addFollowOptions(program.command('migrate')))
     .description(
       'Run the blue-green migration workflow (Step Functions): connectivity, plan, migrate green, verify, smoke test, ' +
         'zero-loss cutover, DNS flip. Follows the execution step by step; exits 1 if it fails.',
     )
     .option('--dry-run', 'check connectivity and print the migration plan; change nothing')
-    .requiredOption(
+    .option(
       '--blue-db-secret <arn|name>',
       'Secrets Manager secret of blue (the current primary); never a URL',
     )
@@ -127,8 +133,8 @@ export function addMigrateCommand(
       '--green-endpoint <host>',
       "green's endpoint, which the record will point at (required unless --dry-run)",
     )
-    .requiredOption('--dns-zone <id>', 'Route 53 hosted zone id of the database record')
-    .requiredOption('--dns-record <name>', 'the database record, e.g. db.provability-fabric.org')
+    .option('--dns-zone <id>', 'Route 53 hosted zone id of the database record')
+    .option('--dns-record <name>', 'the database record, e.g. db.provability-fabric.org')
     .option(
       '--dns-set-identifier <id>',
       'set identifier of the PRIMARY failover record (default <record>-primary)',
@@ -187,14 +193,26 @@ export function addMigrateCommand(
       executionNameOption(),
     )
     .option('--json', 'print one machine-readable JSON result at the end')
+    // Required of `dr migrate` itself, not of its subcommands (which commander would ask them of too).
+    .hook('preAction', (self, acting) => {
+      if (acting !== self) return;
+      for (const flags of REQUIRED_FLAGS) {
+        const option = self.options.find((o) => o.flags === flags);
+        if (option !== undefined && self.getOptionValue(option.attributeName()) === undefined)
+          self.error(`error: required option '${flags}' not specified`, {
+            code: 'commander.missingMandatoryOptionValue',
+          });
+      }
+    })
     .action(action);
   const command = program.commands.find((c) => c.name() === 'migrate');
-  if (command === undefined) return;
+  if (command === undefined) throw new Error('dr migrate was not added');
   defaultFromConfig(command, 'stack', FROM_CONFIG.orchestrationStack);
   defaultFromConfig(command, 'region', FROM_CONFIG.orchestrationRegion);
   defaultFromConfig(command, 'blueInstanceId', FROM_CONFIG.primaryInstance);
   defaultFromConfig(command, 'database', FROM_CONFIG.databaseName);
   defaultFromConfig(command, 'replicationSecret', FROM_CONFIG.replicationSecret);
+  return command;
 }
 
 /** Which flag sets each field of the workflow input (a path in blueGreenInputSchema). */

@@ -42,6 +42,13 @@ export const stateMachineArn = (flag = '--state-machine-arn') =>
     'a Step Functions state machine ARN',
   );
 
+export const executionArn = (flag: string) =>
+  matching(
+    flag,
+    /^arn:aws[a-z-]*:states:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_-]{1,80}$/,
+    'a Step Functions execution ARN',
+  );
+
 export const healthCheckId = (flag = '--health-check-id') =>
   matching(
     flag,

@@ -50,7 +50,9 @@ import {
   runMigrate,
   summarize,
   type MigrateIo,
+  type MigrateOutcome,
 } from './migrate-command';
+import { addWayBackCommands, runFinish, runRollback } from './way-back-commands';
 
 export { EXIT_AWS_SETUP, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit';
 export { redactCommandLineError, vocabularyOf } from './command-line-errors';
@@ -145,14 +147,24 @@ export function buildProgram(io: CliIo, argv: readonly string[] = []): Command {
 
   addMigrationsCommands(program, io);
 
-  addMigrateCommand(program, async (options) => {
-    const io2 =
-      io.migrateIo?.(options.region) ?? defaultMigrateIo(io.out, options.region ?? io.env.AWS_REGION);
-    const outcome = await runMigrate(options, io2);
-    if (options.json === true)
-      io.out(`${JSON.stringify({ ok: outcome.exitCode === EXIT_OK, command: 'migrate', ...outcome })}\n`);
+  const migrateIo = (region: string | undefined) =>
+    io.migrateIo?.(region) ?? defaultMigrateIo(io.out, region ?? io.env.AWS_REGION);
+  const report = (command: string, json: boolean | undefined, outcome: MigrateOutcome) => {
+    if (json === true)
+      io.out(`${JSON.stringify({ ok: outcome.exitCode === EXIT_OK, command, ...outcome })}\n`);
     else io.out(`${summarize(outcome).join('\n')}\n`);
     if (outcome.exitCode !== EXIT_OK) throw new ExitRequest(outcome.exitCode);
+  };
+  const migrate = addMigrateCommand(program, async (options) => {
+    report('migrate', options.json, await runMigrate(options, migrateIo(options.region)));
+  });
+  addWayBackCommands(migrate, {
+    rollback: async (options) => {
+      report('migrate rollback', options.json, await runRollback(options, migrateIo(options.region)));
+    },
+    finish: async (options) => {
+      report('migrate finish', options.json, await runFinish(options, migrateIo(options.region)));
+    },
   });
 
   const drillIo = (region: string | undefined) =>

@@ -311,7 +311,7 @@ export class OrchestrationStack extends Stack {
     new CfnOutput(this, 'BlueRetirementStateMachineArn', {
       value: this.blueRetirement.stateMachine.stateMachineArn,
       description:
-        'Blue retirements: the migration starts one after a cutover with the way back (stop it before a rollback; start it with now: true to end the window early)',
+        'Blue retirements: the migration starts one after a cutover with the way back (dr migrate rollback and dr migrate finish find it here)',
     });
     new CfnOutput(this, 'RegionFailoverStateMachineArn', {
       value: this.regionFailover.stateMachine.stateMachineArn,

@@ -50,6 +50,8 @@ export const STEP_FUNCTIONS: ServiceEntry = {
       service: 'states',
       operation: 'ListExecutions',
       calledBy: [
+        'lib/cli/way-back-commands.ts',
+        'lambdas/blue-retirement/way-back-handler.ts',
         'lambdas/drill/steps/preflight-handler.ts',
         'lambdas/drill/steps/freshness-handler.ts',
         'lambdas/safety-net/drill-handler.ts',
@@ -73,6 +75,7 @@ export const STEP_FUNCTIONS: ServiceEntry = {
       service: 'states',
       operation: 'DescribeExecution',
       calledBy: [
+        'lib/cli/way-back-commands.ts',
         'lib/cli/follow-execution.ts',
         'lib/cli/drill-command.ts',
         'lambdas/safety-net/migration-handler.ts',
@@ -119,6 +122,7 @@ export const STEP_FUNCTIONS: ServiceEntry = {
       service: 'states',
       operation: 'StartExecution',
       calledBy: [
+        'lib/cli/way-back-commands.ts',
         'lib/cli/drill-command.ts',
         'lib/cli/migrate-command.ts',
         'statemachines/blue-green-migration.asl.json',
@@ -157,7 +161,7 @@ export const STEP_FUNCTIONS: ServiceEntry = {
     {
       service: 'states',
       operation: 'StopExecution',
-      calledBy: ['statemachines/failover-drill.asl.json'],
+      calledBy: ['lib/cli/way-back-commands.ts', 'statemachines/failover-drill.asl.json'],
       reference: `${API}/API_StopExecution.html`,
       iam: (input) => [{ action: 'states:StopExecution', resources: arnOf('executionArn')(input) }],
       relies: [
