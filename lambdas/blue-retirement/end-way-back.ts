@@ -10,6 +10,11 @@ import { quoteIdent } from '../shared/sql-identifier';
 import { RoutableError } from '../shared/routable-error';
 
 export interface WayBackEnded {
+  /**
+   * Blue is the writer again (a cutover back to it since this retirement started): nothing is ended or retired,
+   * and the retirement ends quietly. The way back it served was dropped by that cutover.
+   */
+  readonly superseded: boolean;
   /** Blue answered, and its subscription is gone (dropped now or before). */
   readonly blueReached: boolean;
   readonly subscriptionDropped: boolean;

@@ -66,10 +66,13 @@ export async function planRetirement(
     readonly now: boolean;
   },
 ): Promise<RetirementPlan> {
-  refuseTopologyMember(request.topology, request.instance);
-  const found = await describeInstance(rds, request.instance);
-  const keptBecause =
-    found === undefined
+  // The writer is never retired; the way back's end finds it superseded (a cutover back to it) and stops there.
+  const writer = request.topology.writer.instanceIdentifier === request.instance;
+  if (!writer) refuseTopologyMember(request.topology, request.instance);
+  const found = writer ? undefined : await describeInstance(rds, request.instance);
+  const keptBecause = writer
+    ? `${request.instance} is the writer the topology names (generation ${request.topology.generation})`
+    : found === undefined
       ? `${request.instance} does not exist (deleted already)`
       : (notRetireableBecause(found, request.prefix) ?? null);
   const closes = request.now

@@ -39,8 +39,8 @@ function unreachable(error: unknown): boolean {
 }
 
 /**
- * Ends the way back when its window closes: refuses while a migration runs (a rollback would be reading the
- * way back) or when blue is the writer again, then drops blue's subscription and the writer's slot and
+ * Ends the way back when its window closes: nothing when blue is the writer again (superseded: a cutover back to
+ * it since), refuses while a migration runs (a rollback would be reading the way back), then drops blue's subscription and the writer's slot and
  * publication. Blue unreachable: the slot is dropped on the writer alone.
  */
 export async function endWayBackHandler(event: unknown): Promise<WayBackEnded> {
@@ -48,7 +48,20 @@ export async function endWayBackHandler(event: unknown): Promise<WayBackEnded> {
     const input = parseInput(endWayBackEventSchema, event);
     const located = topologyLocation();
     ssm ??= new SSMClient({ region: located.region });
-    refuseTopologyMember(await readTopology(ssm, located.names), input.instanceIdentifier);
+    const topology = await readTopology(ssm, located.names);
+    if (topology.writer.instanceIdentifier === input.instanceIdentifier) {
+      instrumentation.logger.info('blue is the writer again: this retirement is superseded', {
+        generation: topology.generation,
+      });
+      return {
+        superseded: true,
+        blueReached: false,
+        subscriptionDropped: false,
+        slotDroppedOnWriter: false,
+        publicationDropped: false,
+      };
+    }
+    refuseTopologyMember(topology, input.instanceIdentifier);
     const exclusive = (process.env.EXCLUSIVE_WITH ?? '').split(',').filter((arn) => arn !== '');
     if (exclusive.length === 0)
       throw new StepError('StepMisconfigured', 'missing EXCLUSIVE_WITH (the migration workflow)');
@@ -82,6 +95,7 @@ export async function endWayBackHandler(event: unknown): Promise<WayBackEnded> {
       }),
     );
     const ended: WayBackEnded = {
+      superseded: false,
       blueReached,
       subscriptionDropped,
       slotDroppedOnWriter: onWriter.slotDropped,

@@ -7,6 +7,7 @@ export interface FaultRow {
   readonly workflow:
     | 'blue-green migration'
     | 'green provisioning'
+    | 'blue retirement'
     | 'failover drill'
     | 'DR rebuild'
     | 'region failover'
@@ -27,8 +28,50 @@ const SYNC = 'test/lambdas/topology-sync.test.ts';
 const DRILL_PREFLIGHT = 'test/lambdas/drill-preflight.test.ts';
 const PROVISION = 'test/workflows/green-provisioning.test.ts';
 const WAY_BACK = 'test/workflows/way-back.test.ts';
+const RETIRE = 'test/workflows/blue-retirement.test.ts';
+const WAY_BACK_END = 'test/lambdas/way-back.test.ts';
 
 export const FAULT_MATRIX: readonly FaultRow[] = [
+  {
+    workflow: 'blue retirement',
+    step: 'end the way back',
+    fault: 'a retirement started for the writer the topology names (by hand, by mistake)',
+    endState:
+      'ends as superseded: no database or RDS call, nothing dropped, deleted or stopped; on-call told',
+    test: [RETIRE, 'ends as superseded, touching nothing, a retirement of the writer the topology names'],
+  },
+  {
+    workflow: 'blue retirement',
+    step: 'end the way back',
+    fault: 'blue unreachable when the window closes',
+    endState:
+      'the slot is dropped on the writer (no WAL retained for blue); blue’s subscription is dropped without it when blue returns',
+    test: [
+      WAY_BACK_END,
+      'drops the slot on the writer when blue cannot, and blue’s subscription without it afterwards',
+    ],
+  },
+  {
+    workflow: 'blue retirement',
+    step: 'end the way back',
+    fault:
+      'a cutover back to blue since the retirement started (a rollback, then a roll forward without stopping it)',
+    endState: 'ends as superseded: nothing dropped, nothing retired; on-call told, not paged',
+    test: [
+      WAY_BACK,
+      'rolls back without losing a write made on green, then rolls forward without losing one made on blue',
+    ],
+  },
+  {
+    workflow: 'blue retirement',
+    step: 'retire',
+    fault: 'blue has a read replica the DR rebuild did not make',
+    endState: 'refused, naming the replica; nothing deleted or stopped; on-call paged',
+    test: [
+      RETIRE,
+      'refuses a replica of blue that the DR rebuild did not make, naming it, and deletes nothing',
+    ],
+  },
   {
     workflow: 'green provisioning',
     step: 'check blue',

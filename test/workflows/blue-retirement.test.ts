@@ -14,7 +14,13 @@ const REPLICA = `${BLUE}-dr`;
  * the refusals that touch nothing. The way back's end on real PostgreSQL is test/workflows/way-back.test.ts's.
  */
 describe('blue retirement (workflow, local world)', () => {
-  function scenario(options: { writer?: string; replicaTags?: { Key: string; Value: string }[] } = {}) {
+  function scenario(
+    options: {
+      writer?: string;
+      replicaTags?: { Key: string; Value: string }[];
+      realEndWayBack?: boolean;
+    } = {},
+  ) {
     const world = testWorld();
     world.rds.addInstance({
       id: BLUE,
@@ -57,17 +63,21 @@ describe('blue retirement (workflow, local world)', () => {
           catchUpTimeoutMs: 5000,
         },
         // The way back's end needs databases (way-back.test.ts runs it on real PostgreSQL).
-        handlers: {
-          EndWayBack: (input: never) => {
-            ended.push(input);
-            return {
-              blueReached: true,
-              subscriptionDropped: true,
-              slotDroppedOnWriter: false,
-              publicationDropped: true,
-            };
-          },
-        },
+        handlers:
+          options.realEndWayBack === true
+            ? {}
+            : {
+                EndWayBack: (input: never) => {
+                  ended.push(input);
+                  return {
+                    superseded: false,
+                    blueReached: true,
+                    subscriptionDropped: true,
+                    slotDroppedOnWriter: false,
+                    publicationDropped: true,
+                  };
+                },
+              },
         waits: { WaitForWindow: 0, WaitForRds: 0 },
         retryIntervals: { PlanRetirement: 1, Retire: 1, EndWayBack: 1 },
         environment,
@@ -128,17 +138,26 @@ describe('blue retirement (workflow, local world)', () => {
     }
   }, 60_000);
 
-  it('refuses a blue the topology names as the writer (a rollback happened), before the way back or anything else', async () => {
-    const s = scenario({ writer: BLUE });
+  it('ends as superseded, touching nothing, a retirement of the writer the topology names', async () => {
+    // The real way-back step: it reads the topology first, and connects to nothing for the writer.
+    const s = scenario({ writer: BLUE, realEndWayBack: true });
     try {
       const result = await s.run();
-      expect(result.status).toBe('FAILED');
-      expect(result.path).not.toContain('EndWayBack');
-      expect(s.ended).toEqual([]);
-      expect(s.notified.map((n) => n.subject)).toEqual(['Blue retirement failed']);
-      expect(s.notified[0]?.message).toContain('RetirementRefused');
-      expect(s.rdsCalls('DeleteDBInstance')).toEqual([]);
-      expect(s.rdsCalls('ModifyDBInstance')).toEqual([]);
+      expect({ status: result.status, error: result.error }).toEqual({
+        status: 'SUCCEEDED',
+        error: undefined,
+      });
+      expect(result.path).toEqual(expect.arrayContaining(['EndWayBack', 'Superseded']));
+      expect(result.path).not.toContain('Retire');
+      expect(result.output).toEqual({ status: 'superseded', instance: BLUE });
+      expect(s.notified.map((n) => n.subject)).toEqual(['Blue retirement superseded']);
+      for (const operation of [
+        'DeleteDBInstance',
+        'ModifyDBInstance',
+        'StopDBInstance',
+        'DescribeDBInstances',
+      ])
+        expect({ operation, calls: s.rdsCalls(operation) }).toEqual({ operation, calls: [] });
       expect(s.world.rds.instance('us-west-2', BLUE)).toBeDefined();
     } finally {
       s.world.close();

@@ -129,6 +129,17 @@ describe('the way back: cutover, rollback, roll forward (blue-green workflow, lo
       await s.query(harness.green, `SELECT pubname FROM pg_publication WHERE pubname = 'dr_way_back'`),
     ).toEqual([]);
     expect(s.world.rds.instance('us-west-2', CONFIG.database.primaryInstanceIdentifier)).toBeDefined();
+    // The rollback's retirement (of green) was not stopped, and green is the writer again since the roll
+    // forward: when its window closes it ends as superseded, touching nothing, and says so.
+    const notified = s.notifications.length;
+    const superseded = await s.retire(scheduled[1]?.executionArn ?? '');
+    expect({ status: superseded.status, error: superseded.error }).toEqual({
+      status: 'SUCCEEDED',
+      error: undefined,
+    });
+    expect(superseded.path.slice(-2)).toEqual(['Superseded', 'SupersededDone']);
+    expect(s.notifications.slice(notified).map((n) => n.Subject)).toEqual(['Blue retirement superseded']);
+    expect((await topologyOf()).writer.instanceIdentifier).toBe(GREEN_INSTANCE);
   }, 240_000);
 
   it('a rollback with blue unreachable changes nothing: green keeps serving, the way back waits', async () => {
