@@ -6,6 +6,7 @@
  * again). Idempotent: each part is skipped when it is gone already.
  */
 import type { Client } from 'pg';
+import { isServerError } from '../shared/postgres-errors';
 import { quoteIdent } from '../shared/sql-identifier';
 import { RoutableError } from '../shared/routable-error';
 
@@ -42,8 +43,11 @@ export async function dropWayBackSubscription(blue: Client, subscription: string
   await blue.query(`ALTER SUBSCRIPTION ${name} DISABLE`);
   try {
     await blue.query(`DROP SUBSCRIPTION ${name}`);
-  } catch {
-    // Blue cannot reach the writer to drop the slot there: detach it (the writer's side drops it).
+  } catch (error) {
+    // The server refused: it could not drop the slot on the writer (unreachable from blue, or the slot is gone
+    // already). Detached, the subscription drops alone; the writer's side drops the slot. A socket error or a
+    // timeout is not that: it goes to the step.
+    if (!isServerError(error)) throw error;
     await blue.query(`ALTER SUBSCRIPTION ${name} SET (slot_name = NONE)`);
     await blue.query(`DROP SUBSCRIPTION ${name}`);
   }
@@ -58,6 +62,8 @@ export async function dropWayBackOnWriter(
   writer: Client,
   names: { readonly publication: string; readonly slot: string },
 ): Promise<{ slotDropped: boolean; publicationDropped: boolean }> {
+  // The writer may be fenced since (a later cutover away from it): this session lifts that for itself.
+  await writer.query('SET default_transaction_read_only = off');
   const { rows } = await writer.query<{ active: boolean }>(
     'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
     [names.slot],

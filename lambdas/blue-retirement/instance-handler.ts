@@ -1,4 +1,5 @@
 import { RDSClient } from '@aws-sdk/client-rds';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { asRdsRetryable } from '../shared/aws-retryable';
@@ -7,6 +8,7 @@ import { rdsInstanceIdentifier } from '../shared/schemas';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import { readTopology } from '../shared/topology';
 import { topologyLocation } from '../shared/topology-location';
+import { stopOlderRetirements } from './older-retirements';
 import {
   advanceRetirement,
   finalSnapshotIdentifier,
@@ -23,6 +25,12 @@ export const retirementInstanceEventSchema = z.strictObject({
   startedAt: z.iso.datetime({ offset: true }),
   /** `dr migrate finish`: no window. */
   now: z.boolean().default(false),
+  /** This execution ($$.Execution.Id): `plan` stops older retirements of the same instance that still wait. */
+  executionArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$/, {
+      error: 'must be a Step Functions execution ARN',
+    }),
 });
 
 /** What the config decided at synth (blueGreen.retireBlue, blueGreen.wayBackWindowHours). */
@@ -35,6 +43,7 @@ const retirementEnvironment = z.object({
 const instrumentation = stepInstrumentation('blue-retirement');
 const rdsIn = new Map<string, RDSClient>();
 let ssm: SSMClient | undefined;
+let sfn: SFNClient | undefined;
 
 function rdsClient(region: string): RDSClient {
   const client = rdsIn.get(region) ?? new RDSClient({ region });
@@ -72,8 +81,9 @@ export async function retirementInstanceHandler(
     };
     const result = await (
       input.mode === 'plan'
-        ? planRetirement(rdsClient(region), {
+        ? planRetirement(rdsClient, {
             ...request,
+            region,
             windowHours: env.data.WAY_BACK_WINDOW_HOURS,
             startedAt,
             now: input.now,
@@ -86,6 +96,16 @@ export async function retirementInstanceHandler(
     ).catch((error: unknown) => {
       throw asRdsRetryable(error);
     });
+    if (input.mode === 'plan') {
+      sfn ??= new SFNClient({});
+      const superseded = await stopOlderRetirements(sfn, {
+        executionArn: input.executionArn,
+        startedAt,
+        instance: input.instanceIdentifier,
+      });
+      if (superseded.length > 0)
+        instrumentation.logger.info('older retirements of the same instance stopped', { superseded });
+    }
     instrumentation.logger.info(`blue retirement ${input.mode}`, { ...result });
     return result;
   });

@@ -54,8 +54,9 @@ export function finalSnapshotIdentifier(instance: string, startedAt: Date): stri
 
 /** What the retirement will do, decided when it starts (and checked again when it acts). */
 export async function planRetirement(
-  rds: Pick<RDSClient, 'send'>,
+  rdsIn: (region: string) => Pick<RDSClient, 'send'>,
   request: {
+    readonly region: string;
     readonly instance: string;
     readonly topology: Topology;
     readonly prefix: string;
@@ -69,12 +70,14 @@ export async function planRetirement(
   // The writer is never retired; the way back's end finds it superseded (a cutover back to it) and stops there.
   const writer = request.topology.writer.instanceIdentifier === request.instance;
   if (!writer) refuseTopologyMember(request.topology, request.instance);
-  const found = writer ? undefined : await describeInstance(rds, request.instance);
+  const found = writer ? undefined : await describeInstance(rdsIn(request.region), request.instance);
   const keptBecause = writer
     ? `${request.instance} is the writer the topology names (generation ${request.topology.generation})`
     : found === undefined
       ? `${request.instance} does not exist (deleted already)`
-      : (notRetireableBecause(found, request.prefix) ?? null);
+      : (notRetireableBecause(found, request.prefix) ??
+        (await foreignReplica(rdsIn, found, request.region, request.prefix)) ??
+        null);
   const closes = request.now
     ? request.startedAt
     : new Date(request.startedAt.getTime() + request.windowHours * 3_600_000);
@@ -104,6 +107,28 @@ function replicaAt(entry: string, region: string): { region: string; id: string 
   return arn === null ? { region, id: entry } : { region: arn[1] ?? region, id: arn[2] ?? entry };
 }
 
+const isOurReplica = (replica: DBInstance, id: string, prefix: string) =>
+  id.startsWith(`${prefix}-green-`) && tagOf(replica, DR_REPLICA_ROLE.key) === DR_REPLICA_ROLE.value;
+
+/** Why a read replica of blue stops the workflow from retiring it: one the DR rebuild did not make. */
+async function foreignReplica(
+  rdsIn: (region: string) => Pick<RDSClient, 'send'>,
+  blue: DBInstance,
+  region: string,
+  prefix: string,
+): Promise<string | undefined> {
+  for (const entry of blue.ReadReplicaDBInstanceIdentifiers ?? []) {
+    const at = replicaAt(entry, region);
+    const replica = await describeInstance(rdsIn(at.region), at.id);
+    if (replica !== undefined && !isOurReplica(replica, at.id, prefix))
+      return (
+        `${blue.DBInstanceIdentifier ?? ''} has a read replica ${at.id} (${at.region}) that the DR rebuild did not make ` +
+        `(named ${prefix}-green-* with ${DR_REPLICA_ROLE.key}=${DR_REPLICA_ROLE.value}): delete or promote it yourself, then retire blue`
+      );
+  }
+  return undefined;
+}
+
 /** One round on blue's read replicas: the first that is not gone yet is deleted (ours only). */
 async function retireReplicas(
   rdsIn: (region: string) => Pick<RDSClient, 'send'>,
@@ -116,15 +141,11 @@ async function retireReplicas(
     const rds = rdsIn(at.region);
     const replica = await describeInstance(rds, at.id);
     if (replica === undefined) continue;
-    if (
-      !at.id.startsWith(`${prefix}-green-`) ||
-      tagOf(replica, DR_REPLICA_ROLE.key) !== DR_REPLICA_ROLE.value
-    )
-      throw new RetirementError(
-        'RetirementRefused',
-        `${blue.DBInstanceIdentifier ?? ''} has a read replica ${at.id} (${at.region}) that the DR rebuild did not make ` +
-          `(named ${prefix}-green-* with ${DR_REPLICA_ROLE.key}=${DR_REPLICA_ROLE.value}): delete or promote it yourself, then run dr migrate finish`,
-      );
+    if (!isOurReplica(replica, at.id, prefix)) {
+      // Made since the plan: refused here too, before anything of blue's is touched.
+      const why = await foreignReplica(rdsIn, blue, region, prefix);
+      throw new RetirementError('RetirementRefused', why ?? `${at.id} is not a replica the DR rebuild made`);
+    }
     if (replica.DBInstanceStatus === 'deleting') return `waiting for replica ${at.id} to be deleted`;
     if (replica.DeletionProtection === true) {
       await rds.send(

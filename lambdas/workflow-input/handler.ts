@@ -61,6 +61,17 @@ export async function handler(event: unknown): Promise<{ valid: true }> {
             `(${topology.writer.instanceIdentifier}, ${topology.writer.endpoint}; generation ${topology.generation}, ` +
             `${topology.changedBy}): a cutover moves production off its writer only (dr status shows the topology)`,
         );
+      // The instance retired when the way back's window closes must be this blue, the writer.
+      if (
+        input.blueInstanceIdentifier !== undefined &&
+        input.blueInstanceIdentifier !== topology.writer.instanceIdentifier
+      )
+        throw new StepError(
+          'BlueNotTheWriter',
+          `blueInstanceIdentifier ${input.blueInstanceIdentifier} is not the writer the topology names ` +
+            `(${topology.writer.instanceIdentifier}; generation ${topology.generation}): it is the instance retired ` +
+            'when the way back closes, so it must be blue (--blue-instance-id)',
+        );
     }
     return { valid: true as const };
   });

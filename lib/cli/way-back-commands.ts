@@ -1,6 +1,8 @@
 import {
   DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
   ListExecutionsCommand,
+  StartExecutionCommand,
   StopExecutionCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
@@ -91,6 +93,38 @@ async function openWayBack(
   };
 }
 
+/** The state an execution is in now: the last one it entered (its history, newest first). */
+async function stateNow(sfn: Pick<SFNClient, 'send'>, executionArn: string): Promise<string | undefined> {
+  const { events = [] } = await sfn.send(
+    new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 50 }),
+  );
+  return events.find((e) => e.stateEnteredEventDetails?.name !== undefined)?.stateEnteredEventDetails?.name;
+}
+
+/**
+ * A running retirement must still be waiting out its window: past it, the way back is ending (or ended) and
+ * blue is being retired; stopping it then would leave that half done.
+ */
+async function refusePastWindow(
+  sfn: Pick<SFNClient, 'send'>,
+  open: OpenWayBack,
+  what: string,
+): Promise<void> {
+  if (open.status !== 'RUNNING') return;
+  const state = await stateNow(sfn, open.executionArn);
+  if (state !== 'WaitForWindow')
+    throw new UsageError(
+      `the blue retirement ${open.name} is past its window (in ${state ?? 'an unknown state'}): the way back is ` +
+        `ending and ${open.input.instanceIdentifier} is being retired, so ${what}; follow that execution instead`,
+    );
+}
+
+/** `<base>-<kind>-20261201t1130`: at most 80 characters, a new name each minute. */
+function restartName(base: string, kind: string, nowMs: number): string {
+  const minute = new Date(nowMs).toISOString().slice(0, 16).replace(/[-:]/g, '').toLowerCase();
+  return `${base.slice(0, 80 - kind.length - minute.length - 2)}-${kind}-${minute}`;
+}
+
 /** Stops the waiting retirement, so its window cannot close under what this command does next. */
 async function stopWaiting(io: MigrateIo, open: OpenWayBack, why: string): Promise<void> {
   if (open.status !== 'RUNNING') return;
@@ -143,20 +177,36 @@ export async function runRollback(options: WayBackOptions, io: MigrateIo): Promi
   const arns = await machines(options, io);
   const open = await openWayBack(io.sfn, arns.retirement, options.retirement);
   const input = rollbackInput(open.input, options.smokeTestUrl);
+  await refusePastWindow(io.sfn, open, 'a rollback is no longer possible');
   await stopWaiting(io, open, 'dr migrate rollback');
   const name = derivedExecutionName('rollback', input, io.now());
-  return startAndFollow(
+  const outcome = await startAndFollow(
     io,
     {
       stateMachineArn: arns.migration,
       name,
       input,
       started: (arn) =>
-        `Rollback ${name} started: ${arn}\n(back to ${open.input.instanceIdentifier}; if it fails before the cutover, ` +
-        `blue is kept and the way back stays open: run dr migrate rollback --retirement ${open.executionArn} again)\n`,
+        `Rollback ${name} started: ${arn}\n(back to ${open.input.instanceIdentifier}; if it fails, the retirement is ` +
+        'started again: the way back stays open for another window)\n',
     },
     options,
   );
+  if (['FAILED', 'ABORTED', 'TIMED_OUT'].includes(outcome.status)) {
+    // Not rolled back: the way back is still open, and the window that closes it must be again.
+    const restarted = await io.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: arns.retirement,
+        name: restartName(open.name, 'kept', io.now()),
+        input: JSON.stringify(open.input),
+      }),
+    );
+    io.out(
+      `The rollback did not complete: blue retirement started again (${restarted.executionArn ?? '?'}); ` +
+        `${open.input.instanceIdentifier} keeps following ${open.input.writerInstanceIdentifier} for another window.\n`,
+    );
+  }
+  return outcome;
 }
 
 /**
@@ -166,9 +216,10 @@ export async function runRollback(options: WayBackOptions, io: MigrateIo): Promi
 export async function runFinish(options: WayBackOptions, io: MigrateIo): Promise<ExecutionOutcome> {
   const arns = await machines(options, io);
   const open = await openWayBack(io.sfn, arns.retirement, options.retirement);
+  await refusePastWindow(io.sfn, open, 'it is finishing already');
   await stopWaiting(io, open, 'dr migrate finish');
   const input = { ...open.input, now: true };
-  const name = `${open.name.slice(0, 73)}-finish`;
+  const name = restartName(open.name, 'finish', io.now());
   return startAndFollow(
     io,
     {

@@ -6,6 +6,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DR_REPLICA_ROLE, PROVISIONED_BY_TAG } from '../../lambdas/shared/provisioning-tags';
 import { acknowledgeNagFinding } from '../nag';
+import { stateMachineArnIn } from '../names';
 import type { BlueGreenSteps } from './blue-green-steps';
 import { PagingAlarm } from './paging-alarm';
 import { grantTopologyRead, type TopologyLocation } from './topology-access';
@@ -64,14 +65,18 @@ export class BlueRetirementWorkflow extends Construct {
       topic: props.onCallTopic,
       alarmName: props.alarmName,
       alarmDescription:
-        'A blue retirement failed, timed out or was aborted: the writer serves, but the way back may still be ' +
+        'A blue retirement failed or timed out (dr migrate rollback and finish stop it on purpose: not a failure): the writer serves, but the way back may still be ' +
         'open (the writer keeps a replication slot for blue, retaining WAL) and blue may still exist. ' +
         'First: the failed execution of the blue retirement state machine (it says why). ' +
         'Runbook: docs/runbooks.md, Blue retirement failed.',
+      // Stopped on purpose by dr migrate rollback and finish: a stop is not a failure.
       metric: failedExecutions(
         this.stateMachine,
-        'Failed, timed-out or aborted blue retirements',
+        'Failed or timed-out blue retirements',
         Duration.minutes(5),
+        {
+          aborted: false,
+        },
       ),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -125,8 +130,27 @@ export class BlueRetirementWorkflow extends Construct {
         resources: props.regions.map((r) => arn(r, 'snapshot', `${prefix}-green-*`)),
       }),
     );
+    // The plan stops older retirements of the same instance that still wait (the newest cutover decides).
+    step.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:ListExecutions'],
+        resources: [stateMachineArnIn(stack, props.stateMachineName)],
+      }),
+    );
+    const executions = `arn:${stack.partition}:states:${stack.region}:${stack.account}:execution:${props.stateMachineName}:*`;
+    step.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: [executions],
+      }),
+    );
     const role = step.role;
     if (role === undefined) return;
+    acknowledgeNagFinding(
+      role,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${stack.region}:${stack.account}:execution:${props.stateMachineName}:*]`,
+      'Executions are named per migration: only this workflow’s own (older retirements of the same instance).',
+    );
     for (const r of props.regions) {
       acknowledgeNagFinding(
         role,

@@ -115,18 +115,22 @@ export function stepWiring(
   };
 }
 
-/** Failed + timed-out + aborted executions per period: what the "workflow failed" alarms watch. */
+/**
+ * Failed + timed-out + aborted executions per period: what the "workflow failed" alarms watch. `aborted: false`
+ * for a workflow that is stopped on purpose in normal use (the blue retirement: dr migrate rollback and finish).
+ */
 export function failedExecutions(
   machine: sfn.StateMachine,
   label: string,
   period: Duration,
+  options: { readonly aborted: boolean } = { aborted: true },
 ): cloudwatch.IMetric {
   return new cloudwatch.MathExpression({
-    expression: 'failed + timedOut + aborted',
+    expression: options.aborted ? 'failed + timedOut + aborted' : 'failed + timedOut',
     usingMetrics: {
       failed: machine.metricFailed({ statistic: 'Sum', period }),
       timedOut: machine.metricTimedOut({ statistic: 'Sum', period }),
-      aborted: machine.metricAborted({ statistic: 'Sum', period }),
+      ...(options.aborted ? { aborted: machine.metricAborted({ statistic: 'Sum', period }) } : {}),
     },
     label,
     period,

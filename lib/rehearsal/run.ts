@@ -539,10 +539,16 @@ async function runWorkflows(
     smokeTestUrl: healthUrl,
     subscription: 'dr_way_back',
     catchUpTimeoutMs: 10_000,
+    // The primary follows green again; its retirement is scheduled, and ended at once below.
+    blueInstanceIdentifier: config.database.primaryInstanceIdentifier,
+    wayBack,
   });
   record('roll forward', rollForward);
   await new Promise((r) => setTimeout(r, options.recordTtlSeconds * 1000 + 500));
   await apps.migration.stop();
+
+  say('dr migrate finish: the way back ends now; the primary, which the stack created, is kept');
+  record('blue retirement', await finishWayBack(world, names, rollForward.executionArn));
   return {
     steps,
     workflows,
@@ -612,6 +618,45 @@ async function provisionGreen(
     },
   });
   return { provisioning, migration };
+}
+
+/**
+ * `dr migrate finish` as it acts: the retirement the migration scheduled (named after it) is stopped and started
+ * again without a window (`now`), then run to its end: the way back ends on the real servers.
+ */
+async function finishWayBack(
+  world: World,
+  names: ReturnType<typeof drNames>,
+  migrationArn: string,
+): Promise<WorldExecution> {
+  const machine = world.stateMachineArn(names.blueRetirementStateMachine);
+  const name = migrationArn.split(':').at(-1) ?? '';
+  const waiting = [...world.stepFunctions.executions.values()].find(
+    (e) => e.stateMachineArn === machine && e.name === name && e.status === 'RUNNING',
+  );
+  if (waiting === undefined) throw new Error(`no blue retirement ${name} is waiting`);
+  const region = machine.split(':')[3] ?? 'us-east-1';
+  await world.aws.call(
+    'states',
+    'StopExecution',
+    { executionArn: waiting.executionArn, cause: 'dr migrate finish' },
+    region,
+  );
+  const input = { ...(JSON.parse(String(waiting.input)) as Record<string, unknown>), now: true };
+  const started = (await world.aws.call(
+    'states',
+    'StartExecution',
+    { stateMachineArn: machine, name: `${name.slice(0, 66)}-finish-now`, input: JSON.stringify(input) },
+    region,
+  )) as { executionArn: string };
+  return runInWorld({
+    world,
+    file: 'blue-retirement.asl.json',
+    stateMachineName: names.blueRetirementStateMachine,
+    input,
+    execution: world.stepFunctions.executions.get(started.executionArn),
+    waits: { WaitForRds: 100 },
+  });
 }
 
 /** How many of the acknowledged writes (order ids) a database lacks. */

@@ -43,7 +43,18 @@ async function dr(argv: string[]) {
   return { code, ...written };
 }
 
-function waiting(executions = [{ executionArn: WAITING, name: 'provision-1' }]) {
+function waiting(executions = [{ executionArn: WAITING, name: 'provision-1' }], state = 'WaitForWindow') {
+  sfn.on(GetExecutionHistoryCommand, { executionArn: WAITING }).resolves({
+    events: [
+      { id: 3, timestamp: new Date(), type: 'WaitStateEntered', stateEnteredEventDetails: { name: state } },
+      {
+        id: 2,
+        timestamp: new Date(),
+        type: 'TaskStateExited',
+        stateExitedEventDetails: { name: 'PlanRetirement' },
+      },
+    ],
+  });
   sfn.on(ListExecutionsCommand, { stateMachineArn: RETIREMENT, statusFilter: 'RUNNING' }).resolves({
     executions: executions.map((e) => ({
       ...e,
@@ -121,7 +132,7 @@ describe('dr migrate rollback and dr migrate finish (the way back’s window)', 
     expect(result.code).toBe(0);
     expect(sfn.commandCalls(StopExecutionCommand)).toHaveLength(1);
     const start = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
-    expect(start).toMatchObject({ stateMachineArn: RETIREMENT, name: 'provision-1-finish' });
+    expect(start).toMatchObject({ stateMachineArn: RETIREMENT, name: 'provision-1-finish-20261201t1000' });
     const input = JSON.parse(start?.input ?? '{}') as unknown;
     expect(blueRetirementInputSchema.parse(input)).toEqual({ ...RETIREMENT_INPUT, now: true });
   });
@@ -148,6 +159,48 @@ describe('dr migrate rollback and dr migrate finish (the way back’s window)', 
     expect(several.err).toContain('several blue retirements are waiting (provision-1, provision-1b)');
     expect(sfn.commandCalls(StopExecutionCommand)).toHaveLength(0);
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('refuses a retirement past its window (the way back is ending): nothing stopped or started', async () => {
+    waiting(undefined, 'Retire');
+    for (const command of ['rollback', 'finish']) {
+      const result = await dr([
+        'migrate',
+        command,
+        '--stack',
+        'pg-dr-orchestration',
+        '--region',
+        'us-east-1',
+      ]);
+      expect(result.code).toBe(2);
+      expect(result.err).toContain('the blue retirement provision-1 is past its window (in Retire)');
+    }
+    expect(sfn.commandCalls(StopExecutionCommand)).toHaveLength(0);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('starts the retirement again when the rollback fails: the way back stays open for another window', async () => {
+    waiting();
+    sfn.on(DescribeExecutionCommand, { executionArn: STARTED }).resolves({
+      executionArn: STARTED,
+      stateMachineArn: MIGRATION,
+      status: 'FAILED',
+      startDate: new Date(),
+    });
+    const result = await dr([
+      'migrate',
+      'rollback',
+      '--stack',
+      'pg-dr-orchestration',
+      '--region',
+      'us-east-1',
+    ]);
+    expect(result.code).toBe(1);
+    const starts = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
+    expect(starts.map((i) => i.stateMachineArn)).toEqual([MIGRATION, RETIREMENT]);
+    expect(starts[1]?.name).toBe('provision-1-kept-20261201t1000');
+    expect(JSON.parse(starts[1]?.input ?? '{}')).toEqual(RETIREMENT_INPUT);
+    expect(result.out).toContain('blue retirement started again');
   });
 
   it('keeps dr migrate’s own required options to dr migrate', async () => {

@@ -45,7 +45,7 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
     step: 'end the way back',
     fault: 'blue unreachable when the window closes',
     endState:
-      'the slot is dropped on the writer (no WAL retained for blue); blue’s subscription is dropped without it when blue returns',
+      'the slot is dropped on the writer (no WAL retained for blue), then blue deleted or stopped; a kept blue’s subscription is left (dropped without its slot when ended again)',
     test: [
       WAY_BACK_END,
       'drops the slot on the writer when blue cannot, and blue’s subscription without it afterwards',
@@ -64,12 +64,12 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   },
   {
     workflow: 'blue retirement',
-    step: 'retire',
+    step: 'plan',
     fault: 'blue has a read replica the DR rebuild did not make',
-    endState: 'refused, naming the replica; nothing deleted or stopped; on-call paged',
+    endState: 'the way back ends; blue kept, the replica named; nothing deleted or stopped; on-call told',
     test: [
       RETIRE,
-      'refuses a replica of blue that the DR rebuild did not make, naming it, and deletes nothing',
+      'keeps a blue with a read replica the DR rebuild did not make, naming it, and deletes nothing',
     ],
   },
   {

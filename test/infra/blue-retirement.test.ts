@@ -59,6 +59,23 @@ describe('blue retirement IAM (evaluated over the synthesized roles)', () => {
     ).resolves.toBe(false);
   });
 
+  it('stops only its own workflow’s executions (older retirements of the same instance)', async () => {
+    const execution = (machine: string) => `arn:aws:states:us-east-1:${ACCOUNT}:execution:${machine}:m-1`;
+    await expect(
+      allows('states:StopExecution', [execution('pg-dr-blue-retirement')], {}, east),
+    ).resolves.toBe(true);
+    await expect(
+      allows(
+        'states:ListExecutions',
+        [`arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:pg-dr-blue-retirement`],
+        {},
+        east,
+      ),
+    ).resolves.toBe(true);
+    for (const machine of ['pg-dr-blue-green-migration', 'pg-dr-region-failover', 'pg-dr-failover-drill'])
+      await expect(allows('states:StopExecution', [execution(machine)], {}, east)).resolves.toBe(false);
+  });
+
   it('never creates, reboots or promotes an instance; the way-back step touches no instance at all', async () => {
     for (const action of ['rds:CreateDBInstance', 'rds:RebootDBInstance', 'rds:PromoteReadReplica'])
       await expect(allows(action, [db('us-west-2', 'pg-dr-green-1')], PROVISIONED)).resolves.toBe(false);

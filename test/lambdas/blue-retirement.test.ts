@@ -45,7 +45,8 @@ describe('blue retirement (instance step)', () => {
 
   it('closes the window the configured hours after it started, or at once, with a stable snapshot name', async () => {
     rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [provisioned()] });
-    const later = await planRetirement(new RDSClient({}), {
+    const later = await planRetirement(() => new RDSClient({}), {
+      region: 'us-west-2',
       ...request,
       windowHours: 72,
       startedAt: STARTED,
@@ -59,7 +60,8 @@ describe('blue retirement (instance step)', () => {
       retireable: true,
       keptBecause: null,
     });
-    const now = await planRetirement(new RDSClient({}), {
+    const now = await planRetirement(() => new RDSClient({}), {
+      region: 'us-west-2',
       ...request,
       windowHours: 72,
       startedAt: STARTED,
@@ -73,7 +75,8 @@ describe('blue retirement (instance step)', () => {
     rds.on(DescribeDBInstancesCommand).resolves({
       DBInstances: [{ DBInstanceIdentifier: 'pg-dr-primary', DBInstanceStatus: 'available', TagList: [] }],
     });
-    const plan = await planRetirement(new RDSClient({}), {
+    const plan = await planRetirement(() => new RDSClient({}), {
+      region: 'us-west-2',
       ...request,
       instance: 'pg-dr-primary',
       windowHours: 1,

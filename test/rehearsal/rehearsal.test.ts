@@ -44,6 +44,7 @@ describe('npm run rehearsal, in CI mode', () => {
       'blue-green migration': { status: 'SUCCEEDED' },
       rollback: { status: 'SUCCEEDED' },
       'roll forward': { status: 'SUCCEEDED' },
+      'blue retirement': { status: 'SUCCEEDED' },
       'region failover': { status: 'SUCCEEDED' },
       'retired-writer guard': { status: 'SUCCEEDED' },
       're-protect': { status: 'SUCCEEDED' },
@@ -58,6 +59,8 @@ describe('npm run rehearsal, in CI mode', () => {
     expect(result.rollback.lostWrites).toBe(0);
     expect(result.rollback.ackedWrites).toBeGreaterThan(50);
     for (const budget of result.budgets) expect(budget).toMatchObject({ met: true });
+    // dr migrate finish after the roll forward: the way back ended on the real servers, the primary kept.
+    expect(progress.filter((line) => /\bEndWayBack$|\bNotifyKept$/.test(line.trim()))).toHaveLength(2);
     expect(result.budgets.map((b) => b.name)).toEqual([
       'Cutover: acknowledged writes lost',
       'Rollback: acknowledged writes lost',

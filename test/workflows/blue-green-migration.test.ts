@@ -105,6 +105,21 @@ describe('blue-green migration workflow, executed locally from its ASL file', ()
     expect((await s.run({ dryRun: true })).status).toBe('SUCCEEDED');
   });
 
+  it('refuses a way back whose blue instance (the one retired when the window closes) is not the writer', async () => {
+    const s = await scenario();
+    const result = await s.run({
+      wayBack: { replicationSecretId: s.replicationSecret },
+      blueInstanceIdentifier: 'pg-dr-green-someone-else',
+    });
+    expect(result.status).toBe('FAILED');
+    expect(result.path).toEqual(['ValidateInput', 'NotifyInvalidInput', 'MigrationFailed']);
+    expect(s.notifications[0]?.Message).toContain(
+      'blueInstanceIdentifier pg-dr-green-someone-else is not the writer the topology names (pg-dr-primary',
+    );
+    expect(s.dns.upserts).toEqual([]);
+    expect(s.retirements()).toEqual([]);
+  });
+
   it('refuses a cutover while a drill or a region failover runs, before touching anything (a dry run still plans)', async () => {
     const s = await scenario();
     for (const machine of [NAMES.drillStateMachine, NAMES.regionFailoverStateMachine]) {

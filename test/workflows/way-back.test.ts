@@ -115,6 +115,9 @@ describe('the way back: cutover, rollback, roll forward (blue-green workflow, lo
     });
     expect(retired.path).toEqual(expect.arrayContaining(['EndWayBack', 'NotifyKept']));
     expect(retired.path).not.toContain('Retire');
+    // The newest cutover decides the window: the older retirement of the same instance (the first cutover's)
+    // was stopped by this one's plan; the rollback's (of green) still waits.
+    expect(s.retirements().map((e) => e.status)).toEqual(['ABORTED', 'RUNNING', 'SUCCEEDED']);
     expect(s.notifications.at(-1)?.Subject).toBe('Way back ended; blue kept');
     expect(
       await s.query(harness.blue, `SELECT subname FROM pg_subscription WHERE subname = 'dr_way_back'`),

@@ -50,6 +50,7 @@ export const STEP_FUNCTIONS: ServiceEntry = {
       service: 'states',
       operation: 'ListExecutions',
       calledBy: [
+        'lambdas/blue-retirement/instance-handler.ts',
         'lib/cli/way-back-commands.ts',
         'lambdas/blue-retirement/way-back-handler.ts',
         'lambdas/drill/steps/preflight-handler.ts',
@@ -75,6 +76,7 @@ export const STEP_FUNCTIONS: ServiceEntry = {
       service: 'states',
       operation: 'DescribeExecution',
       calledBy: [
+        'lambdas/blue-retirement/instance-handler.ts',
         'lib/cli/way-back-commands.ts',
         'lib/cli/follow-execution.ts',
         'lib/cli/drill-command.ts',
@@ -96,6 +98,7 @@ export const STEP_FUNCTIONS: ServiceEntry = {
       service: 'states',
       operation: 'GetExecutionHistory',
       calledBy: [
+        'lib/cli/way-back-commands.ts',
         'lambdas/safety-net/drill-handler.ts',
         'lambdas/safety-net/migration-handler.ts',
         'lib/cli/follow-execution.ts',
@@ -161,7 +164,11 @@ export const STEP_FUNCTIONS: ServiceEntry = {
     {
       service: 'states',
       operation: 'StopExecution',
-      calledBy: ['lib/cli/way-back-commands.ts', 'statemachines/failover-drill.asl.json'],
+      calledBy: [
+        'lambdas/blue-retirement/instance-handler.ts',
+        'lib/cli/way-back-commands.ts',
+        'statemachines/failover-drill.asl.json',
+      ],
       reference: `${API}/API_StopExecution.html`,
       iam: (input) => [{ action: 'states:StopExecution', resources: arnOf('executionArn')(input) }],
       relies: [
