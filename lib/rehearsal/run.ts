@@ -642,7 +642,7 @@ async function finishWayBack(
     { executionArn: waiting.executionArn, cause: 'dr migrate finish' },
     region,
   );
-  const input = { ...(JSON.parse(String(waiting.input)) as Record<string, unknown>), now: true };
+  const input = { ...(JSON.parse(waiting.input) as Record<string, unknown>), now: true };
   const started = (await world.aws.call(
     'states',
     'StartExecution',
