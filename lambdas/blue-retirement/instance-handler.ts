@@ -1,5 +1,6 @@
 import { RDSClient } from '@aws-sdk/client-rds';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { asRdsRetryable } from '../shared/aws-retryable';
@@ -36,6 +37,8 @@ export const retirementInstanceEventSchema = z.strictObject({
 /** What the config decided at synth (blueGreen.retireBlue, blueGreen.wayBackWindowHours). */
 const retirementEnvironment = z.object({
   RESOURCE_PREFIX: z.string().min(1),
+  /** Blue's own secret is `<SECRET_NAME_PREFIX><blue>` (green provisioning names it so). */
+  SECRET_NAME_PREFIX: z.string().min(1),
   RETIRE_ACTION: z.enum(['delete', 'stop']),
   WAY_BACK_WINDOW_HOURS: z.coerce.number().int().min(1).max(WAY_BACK_WINDOW_HOURS_MAX),
 });
@@ -44,6 +47,7 @@ const instrumentation = stepInstrumentation('blue-retirement');
 const rdsIn = new Map<string, RDSClient>();
 let ssm: SSMClient | undefined;
 let sfn: SFNClient | undefined;
+let secrets: SecretsManagerClient | undefined;
 
 function rdsClient(region: string): RDSClient {
   const client = rdsIn.get(region) ?? new RDSClient({ region });
@@ -91,6 +95,10 @@ export async function retirementInstanceHandler(
         : advanceRetirement(rdsClient, {
             ...request,
             region,
+            secret: {
+              client: (secrets ??= new SecretsManagerClient({})),
+              name: `${env.data.SECRET_NAME_PREFIX}${input.instanceIdentifier}`,
+            },
             snapshotIdentifier: finalSnapshotIdentifier(input.instanceIdentifier, startedAt),
           })
     ).catch((error: unknown) => {

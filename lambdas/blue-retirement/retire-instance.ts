@@ -13,7 +13,9 @@ import {
   type DBInstance,
   type RDSClient,
 } from '@aws-sdk/client-rds';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describeInstance } from '../shared/rds-instance';
+import { retireSecret, SECRET_RECOVERY_DAYS } from './retire-secret';
 import { DR_REPLICA_ROLE, PROVISIONED_BY_TAG } from '../shared/provisioning-tags';
 import type { Topology } from '../shared/topology';
 import { RetirementError, refuseTopologyMember } from './topology-member';
@@ -184,6 +186,8 @@ export async function advanceRetirement(
     readonly prefix: string;
     readonly action: RetireAction;
     readonly snapshotIdentifier: string;
+    /** Once blue is deleted: its own secret (green provisioning's, named after it) is retired too. */
+    readonly secret?: { readonly client: Pick<SecretsManagerClient, 'send'>; readonly name: string };
   },
 ): Promise<RetirementProgress> {
   refuseTopologyMember(request.topology, request.instance);
@@ -196,7 +200,19 @@ export async function advanceRetirement(
     action,
     snapshotIdentifier: request.snapshotIdentifier,
   });
-  if (blue === undefined) return progress('deleted', true, 'none');
+  if (blue === undefined) {
+    if (request.action !== 'delete' || request.secret === undefined) return progress('deleted', true, 'none');
+    const secret = await retireSecret(request.secret.client, request.secret.name);
+    return secret === 'replicas removed'
+      ? progress('deleted', false, `replicas of the secret ${request.secret.name} removed`)
+      : progress(
+          'deleted',
+          true,
+          secret === 'gone'
+            ? 'none'
+            : `secret ${request.secret.name} scheduled for deletion (restorable for ${SECRET_RECOVERY_DAYS} days)`,
+        );
+  }
   const refusal = notRetireableBecause(blue, request.prefix);
   if (refusal !== undefined) throw new RetirementError('RetirementRefused', refusal);
   const status = blue.DBInstanceStatus ?? 'unknown';

@@ -24,6 +24,8 @@ export interface BlueRetirementWorkflowProps {
   readonly account: string;
   /** The deployed regions: blue is in one, its DR replica in the other. */
   readonly regions: readonly string[];
+  /** Blue's own secret is `<secretNamePrefix><blue>`: deleted with blue. */
+  readonly secretNamePrefix: string;
   /** blueGreen.retireBlue and blueGreen.wayBackWindowHours. */
   readonly action: 'delete' | 'stop';
   readonly windowHours: number;
@@ -130,6 +132,21 @@ export class BlueRetirementWorkflow extends Construct {
         resources: props.regions.map((r) => arn(r, 'snapshot', `${prefix}-green-*`)),
       }),
     );
+    // A deleted blue's own secret (green provisioning's, named after it): its replicas, then the secret itself.
+    step.addEnvironment('SECRET_NAME_PREFIX', props.secretNamePrefix);
+    step.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:RemoveRegionsFromReplication',
+          'secretsmanager:DeleteSecret',
+        ],
+        resources: props.regions.map(
+          (r) =>
+            `arn:${stack.partition}:secretsmanager:${r}:${props.account}:secret:${props.secretNamePrefix}${prefix}-green-*`,
+        ),
+      }),
+    );
     // The plan stops older retirements of the same instance that still wait (the newest cutover decides).
     step.addToRolePolicy(
       new iam.PolicyStatement({
@@ -161,6 +178,11 @@ export class BlueRetirementWorkflow extends Construct {
         role,
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${r}:${props.account}:db:${prefix}-green-*]`,
         `Blue is named per migration: only instances named ${prefix}-green-* that carry the ${PROVISIONED_BY_TAG} tag (or the DR replica tag) may be modified, deleted or stopped.`,
+      );
+      acknowledgeNagFinding(
+        role,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${r}:${props.account}:secret:${props.secretNamePrefix}${prefix}-green-*]`,
+        'Each provisioned green has its own secret, named after it: a retired blue’s is deleted with it, only those names.',
       );
       acknowledgeNagFinding(
         role,

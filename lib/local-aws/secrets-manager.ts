@@ -11,12 +11,14 @@ export interface SimulatedSecret {
   readonly name: string;
   readonly primaryRegion: string;
   /** Regions holding a replica, with the key that encrypts it there. */
-  readonly replicas: Readonly<Record<string, string | undefined>>;
+  replicas: Readonly<Record<string, string | undefined>>;
   readonly kmsKeyArn?: string;
   /** SecretString per staging label: AWSCURRENT, and AWSPENDING during a rotation. */
   readonly versions: Record<string, string>;
   rotationEnabled?: boolean;
   scheduledForDeletion?: boolean;
+  /** When DeleteSecret's recovery window ends (DescribeSecret's DeletedDate). */
+  deletedDate?: Date;
   replicationStatus?: Record<string, 'InSync' | 'Failed' | 'InProgress'>;
   tags?: { Key: string; Value: string }[];
 }
@@ -159,6 +161,7 @@ export class SecretsManagerSimulator implements Simulator {
           Name: secret.name,
           ...(secret.tags === undefined ? {} : { Tags: secret.tags }),
           PrimaryRegion: secret.primaryRegion,
+          ...(secret.deletedDate === undefined ? {} : { DeletedDate: secret.deletedDate }),
           ...(secret.rotationEnabled === undefined ? {} : { RotationEnabled: secret.rotationEnabled }),
           ReplicationStatus: Object.entries(secret.replicas).map(([r, key]) => ({
             Region: r,
@@ -166,6 +169,34 @@ export class SecretsManagerSimulator implements Simulator {
             Status: secret.replicationStatus?.[r] ?? 'InSync',
           })),
         };
+      case 'RemoveRegionsFromReplication': {
+        if (region !== secret.primaryRegion)
+          call.fail('InvalidRequestException', 'Operation not permitted on a replica secret.');
+        const removed = new Set((call.input.RemoveReplicaRegions as string[] | undefined) ?? []);
+        secret.replicas = Object.fromEntries(
+          Object.entries(secret.replicas).filter(([r]) => !removed.has(r)),
+        );
+        return {
+          ARN: arn,
+          ReplicationStatus: Object.keys(secret.replicas).map((r) => ({ Region: r, Status: 'InSync' })),
+        };
+      }
+      case 'DeleteSecret': {
+        if (Object.keys(secret.replicas).length > 0)
+          call.fail(
+            'InvalidRequestException',
+            `You can't delete secret ${secret.name} that still has replica regions [${Object.keys(secret.replicas).join(', ')}]`,
+          );
+        if (secret.scheduledForDeletion === true)
+          call.fail(
+            'InvalidRequestException',
+            "You can't delete a secret that is already scheduled for deletion.",
+          );
+        const days = Number(call.input.RecoveryWindowInDays ?? 30);
+        secret.scheduledForDeletion = true;
+        secret.deletedDate = new Date(Date.now() + days * 86_400_000);
+        return { ARN: arn, Name: secret.name, DeletionDate: secret.deletedDate };
+      }
       default:
         throw new Error(`${this.label}: ${call.operation} is catalogued but not simulated`);
     }

@@ -209,6 +209,7 @@ export class OrchestrationStack extends Stack {
       topology: { region: Stack.of(props.failoverDns).region, resourcePrefix: config.resourcePrefix },
       account: config.account,
       regions: [config.primaryRegion, config.secondaryRegion],
+      secretNamePrefix: config.blueGreen.secretNamePrefix,
       action: config.blueGreen.retireBlue,
       windowHours: config.blueGreen.wayBackWindowHours,
       migrationStateMachineArn: this.blueGreenWorkflow.stateMachine.stateMachineArn,

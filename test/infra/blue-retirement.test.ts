@@ -59,6 +59,15 @@ describe('blue retirement IAM (evaluated over the synthesized roles)', () => {
     ).resolves.toBe(false);
   });
 
+  it('deletes only the secrets of provisioned greens (a retired blue’s own), never the master secret', async () => {
+    const secret = (name: string) => `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:${name}-AbCdEf`;
+    for (const action of ['secretsmanager:RemoveRegionsFromReplication', 'secretsmanager:DeleteSecret']) {
+      await expect(allows(action, [secret('pg-dr/pg-dr-green-1')], {}, east)).resolves.toBe(true);
+      await expect(allows(action, [secret('pg-dr/postgres-master')], {}, east)).resolves.toBe(false);
+      await expect(allows(action, [secret('pg-dr/replication-user')], {}, east)).resolves.toBe(false);
+    }
+  });
+
   it('stops only its own workflow’s executions (older retirements of the same instance)', async () => {
     const execution = (machine: string) => `arn:aws:states:us-east-1:${ACCOUNT}:execution:${machine}:m-1`;
     await expect(

@@ -5,6 +5,12 @@ import {
   RDSClient,
   StopDBInstanceCommand,
 } from '@aws-sdk/client-rds';
+import {
+  DeleteSecretCommand,
+  DescribeSecretCommand,
+  RemoveRegionsFromReplicationCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   advanceRetirement,
@@ -14,6 +20,7 @@ import {
 import type { Topology } from '../../lambdas/shared/topology';
 
 const rds = mockClient(RDSClient);
+const secrets = mockClient(SecretsManagerClient);
 const TOPOLOGY: Topology = {
   generation: 4,
   writer: { region: 'us-west-2', instanceIdentifier: 'pg-dr-green-new', endpoint: 'new.example' },
@@ -41,6 +48,7 @@ const request = {
 describe('blue retirement (instance step)', () => {
   beforeEach(() => {
     rds.reset();
+    secrets.reset();
   });
 
   it('closes the window the configured hours after it started, or at once, with a stable snapshot name', async () => {
@@ -139,5 +147,41 @@ describe('blue retirement (instance step)', () => {
       snapshotIdentifier: 'snap',
     });
     expect(progress).toMatchObject({ status: 'deleting', action: 'final snapshot and delete started' });
+  });
+
+  it('once blue is gone, removes its secret’s replicas, then schedules the secret for deletion (30 days)', async () => {
+    rds
+      .on(DescribeDBInstancesCommand)
+      .rejects(Object.assign(new Error('gone'), { name: 'DBInstanceNotFoundFault' }));
+    secrets
+      .on(DescribeSecretCommand)
+      .resolvesOnce({
+        Name: 'pg-dr/pg-dr-green-old',
+        ReplicationStatus: [{ Region: 'us-west-2', Status: 'InSync' }],
+      })
+      .resolvesOnce({ Name: 'pg-dr/pg-dr-green-old', ReplicationStatus: [] })
+      .resolves({ Name: 'pg-dr/pg-dr-green-old', DeletedDate: new Date() });
+    const advance = () =>
+      advanceRetirement(() => new RDSClient({}), {
+        ...request,
+        region: 'us-west-2',
+        snapshotIdentifier: 'snap',
+        secret: { client: new SecretsManagerClient({}), name: 'pg-dr/pg-dr-green-old' },
+      });
+    expect(await advance()).toMatchObject({
+      retired: false,
+      action: 'replicas of the secret pg-dr/pg-dr-green-old removed',
+    });
+    expect(secrets.commandCalls(RemoveRegionsFromReplicationCommand)[0]?.args[0].input).toEqual({
+      SecretId: 'pg-dr/pg-dr-green-old',
+      RemoveReplicaRegions: ['us-west-2'],
+    });
+    expect(await advance()).toMatchObject({ retired: true });
+    expect(secrets.commandCalls(DeleteSecretCommand)[0]?.args[0].input).toEqual({
+      SecretId: 'pg-dr/pg-dr-green-old',
+      RecoveryWindowInDays: 30,
+    });
+    expect(await advance()).toMatchObject({ retired: true });
+    expect(secrets.commandCalls(DeleteSecretCommand)).toHaveLength(1);
   });
 });

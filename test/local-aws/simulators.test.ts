@@ -641,6 +641,55 @@ describe('simulated Secrets Manager', () => {
     return { sm, aws: world([sm], authorizer) };
   }
 
+  it('[secretsmanager.DeleteSecret.replicas-first] [secretsmanager.RemoveRegionsFromReplication.removed] [secretsmanager.DeleteSecret.recovery-window] [secretsmanager.DeleteSecret.not-found] [secretsmanager.RemoveRegionsFromReplication.not-found] deletes a replicated secret only once its replicas are gone, then schedules it', async () => {
+    const { sm, aws } = secretsWorld();
+    expect(
+      await failure(aws.call('secretsmanager', 'DeleteSecret', { SecretId: 'pg-dr/master' }, 'us-west-2')),
+    ).toMatchObject({
+      name: 'InvalidRequestException',
+      status: 400,
+    });
+    await aws.call(
+      'secretsmanager',
+      'RemoveRegionsFromReplication',
+      { SecretId: 'pg-dr/master', RemoveReplicaRegions: ['us-east-1'] },
+      'us-west-2',
+    );
+    // The replica is gone at once: the secret is no longer found in its region.
+    expect(
+      await failure(aws.call('secretsmanager', 'DescribeSecret', { SecretId: 'pg-dr/master' }, 'us-east-1')),
+    ).toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+    await aws.call(
+      'secretsmanager',
+      'DeleteSecret',
+      { SecretId: 'pg-dr/master', RecoveryWindowInDays: 30 },
+      'us-west-2',
+    );
+    expect(sm.secret('pg-dr/master')?.scheduledForDeletion).toBe(true);
+    const described = (await aws.call(
+      'secretsmanager',
+      'DescribeSecret',
+      { SecretId: 'pg-dr/master' },
+      'us-west-2',
+    )) as {
+      DeletedDate?: Date;
+    };
+    expect(described.DeletedDate).toBeInstanceOf(Date);
+    expect(
+      await failure(aws.call('secretsmanager', 'GetSecretValue', { SecretId: 'pg-dr/master' }, 'us-west-2')),
+    ).toMatchObject({
+      name: 'InvalidRequestException',
+    });
+    for (const operation of ['DeleteSecret', 'RemoveRegionsFromReplication'])
+      expect(
+        await failure(aws.call('secretsmanager', operation, { SecretId: 'pg-dr/none' }, 'us-west-2')),
+      ).toMatchObject({
+        name: 'ResourceNotFoundException',
+      });
+  });
+
   it('[secretsmanager.CreateSecret.permissions] [secretsmanager.CreateSecret.replicas] [secretsmanager.CreateSecret.exists] creates a secret with its replica, needing TagResource and ReplicateSecretToRegions, once', async () => {
     const asked: string[] = [];
     const { aws } = secretsWorld({

@@ -139,7 +139,8 @@ describe('npm run rehearsal, in CI mode', () => {
     expect(html).toContain('every budget met');
     expect(html.match(/<rect class="ok"/g)?.length ?? 0).toBeGreaterThan(10);
     expect(terminalReport(result).join('\n')).toContain('Every budget met.');
-  });
+    // About a minute on an idle machine; the rehearsal bounds every step itself, this only catches a hang.
+  }, 240_000);
 
   // .ci/run installs Debian's chromium; elsewhere the browser check runs only where chromium is installed.
   const chromium = chromiumPath();

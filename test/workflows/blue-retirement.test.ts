@@ -35,6 +35,13 @@ describe('blue retirement (workflow, local world)', () => {
       tags: options.replicaTags ?? [{ Key: 'pg-dr:role', Value: 'dr-replica' }],
       details: { DeletionProtection: true },
     });
+    // Blue's own secret, as green provisioning made it: in the orchestration region, replicated to the other.
+    world.secrets.add({
+      name: `pg-dr/${BLUE}`,
+      primaryRegion: 'us-east-1',
+      replicas: { 'us-west-2': undefined },
+      versions: { AWSCURRENT: '{"username":"postgres","password":"x"}' },
+    });
     const notified: { subject: string; message: string }[] = [];
     const ended: unknown[] = [];
     const run = async (environment: Record<string, string> = {}) => {
@@ -115,6 +122,11 @@ describe('blue retirement (workflow, local world)', () => {
         },
       ]);
       expect([...s.world.rds.snapshots.values()].map((x) => x.instance)).toEqual([BLUE]);
+      // Its secret: the replica removed, then the secret scheduled for deletion (restorable for 30 days).
+      expect(s.world.secrets.secret(`pg-dr/${BLUE}`)).toMatchObject({
+        replicas: {},
+        scheduledForDeletion: true,
+      });
       expect(s.notified.map((n) => n.subject)).toEqual(['Blue retired']);
     } finally {
       s.world.close();
@@ -131,6 +143,8 @@ describe('blue retirement (workflow, local world)', () => {
       });
       expect(s.world.rds.instance('us-east-1', REPLICA)).toBeUndefined();
       expect(s.world.rds.instance('us-west-2', BLUE)?.status).toBe('stopped');
+      // A stopped blue keeps its secret (RDS starts it again after seven days).
+      expect(s.world.secrets.secret(`pg-dr/${BLUE}`)?.scheduledForDeletion).toBeUndefined();
       expect(s.rdsCalls('StopDBInstance')).toHaveLength(1);
       expect([...s.world.rds.snapshots.values()].map((x) => x.instance)).toEqual([BLUE]);
     } finally {

@@ -211,7 +211,11 @@ export const SECRETS_MANAGER: ServiceEntry = {
     {
       service: 'secretsmanager',
       operation: 'DescribeSecret',
-      calledBy: ['lib/cli/doctor-command.ts', 'lambdas/green-provisioning/instance-handler.ts'],
+      calledBy: [
+        'lib/cli/doctor-command.ts',
+        'lambdas/green-provisioning/instance-handler.ts',
+        'lambdas/blue-retirement/instance-handler.ts',
+      ],
       reference: `${API}/API_DescribeSecret.html`,
       iam: (input, w) => [{ action: 'secretsmanager:DescribeSecret', resources: [secretArn(input, w)] }],
       relies: [
@@ -229,6 +233,66 @@ export const SECRETS_MANAGER: ServiceEntry = {
           400,
           'No secret of that name or ARN in the client’s region.',
           `${API}/API_DescribeSecret.html`,
+          "ResourceNotFoundException: Secrets Manager can't find the resource that you asked for.",
+        ),
+      ],
+    },
+    {
+      service: 'secretsmanager',
+      operation: 'RemoveRegionsFromReplication',
+      calledBy: ['lambdas/blue-retirement/instance-handler.ts'],
+      reference: `${API}/API_RemoveRegionsFromReplication.html`,
+      iam: (input, w) => [
+        { action: 'secretsmanager:RemoveRegionsFromReplication', resources: [secretArn(input, w)] },
+      ],
+      relies: [
+        row(
+          'secretsmanager.RemoveRegionsFromReplication.removed',
+          'Called on the primary secret, it deletes the replicas in the regions named at once; the secret may then be deleted.',
+          `${API}/API_DeleteSecret.html`,
+          'When you delete a replica, it is deleted immediately.',
+        ),
+      ],
+      errors: [
+        error(
+          'secretsmanager.RemoveRegionsFromReplication.not-found',
+          'ResourceNotFoundException',
+          400,
+          'No secret of that name or ARN in the client’s region.',
+          `${API}/API_RemoveRegionsFromReplication.html`,
+          "ResourceNotFoundException: Secrets Manager can't find the resource that you asked for.",
+        ),
+      ],
+    },
+    {
+      service: 'secretsmanager',
+      operation: 'DeleteSecret',
+      calledBy: ['lambdas/blue-retirement/instance-handler.ts'],
+      reference: `${API}/API_DeleteSecret.html`,
+      iam: (input, w) => [{ action: 'secretsmanager:DeleteSecret', resources: [secretArn(input, w)] }],
+      relies: [
+        row(
+          'secretsmanager.DeleteSecret.recovery-window',
+          'The secret is scheduled for deletion after the recovery window (7 to 30 days, 30 by default): DescribeSecret gives its DeletedDate, reads fail, RestoreSecret undoes it meanwhile.',
+          `${API}/API_DeleteSecret.html`,
+          'The minimum recovery window is 7 days. The default recovery window is 30 days.',
+        ),
+      ],
+      errors: [
+        error(
+          'secretsmanager.DeleteSecret.replicas-first',
+          'InvalidRequestException',
+          400,
+          'The primary secret still has replicas: they go first (RemoveRegionsFromReplication).',
+          `${API}/API_DeleteSecret.html`,
+          "You can't delete a primary secret that is replicated to other Regions. You must first delete the replicas using RemoveRegionsFromReplication, and then delete the primary secret.",
+        ),
+        error(
+          'secretsmanager.DeleteSecret.not-found',
+          'ResourceNotFoundException',
+          400,
+          'No secret of that name or ARN in the client’s region.',
+          `${API}/API_DeleteSecret.html`,
           "ResourceNotFoundException: Secrets Manager can't find the resource that you asked for.",
         ),
       ],
