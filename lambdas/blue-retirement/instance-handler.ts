@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { asRdsRetryable } from '../shared/aws-retryable';
 import { WAY_BACK_WINDOW_HOURS_MAX } from '../shared/provisioning-tags';
 import { rdsInstanceIdentifier } from '../shared/schemas';
-import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
+import { parseEnvironment, parseInput, runStep, stepInstrumentation } from '../shared/step';
 import { readTopology } from '../shared/topology';
 import { topologyLocation } from '../shared/topology-location';
 import { stopOlderRetirements } from './older-retirements';
@@ -65,12 +65,7 @@ export async function retirementInstanceHandler(
 ): Promise<RetirementPlan | RetirementProgress> {
   return runStep(instrumentation, async () => {
     const input = parseInput(retirementInstanceEventSchema, event);
-    const env = retirementEnvironment.safeParse(process.env);
-    if (!env.success)
-      throw new StepError(
-        'StepMisconfigured',
-        `missing environment: ${env.error.issues.map((i) => i.path.join('.')).join(', ')}`,
-      );
+    const env = parseEnvironment(retirementEnvironment);
     const located = topologyLocation();
     ssm ??= new SSMClient({ region: located.region });
     const topology = await readTopology(ssm, located.names);
@@ -80,15 +75,15 @@ export async function retirementInstanceHandler(
     const request = {
       instance: input.instanceIdentifier,
       topology,
-      prefix: env.data.RESOURCE_PREFIX,
-      action: env.data.RETIRE_ACTION,
+      prefix: env.RESOURCE_PREFIX,
+      action: env.RETIRE_ACTION,
     };
     const result = await (
       input.mode === 'plan'
         ? planRetirement(rdsClient, {
             ...request,
             region,
-            windowHours: env.data.WAY_BACK_WINDOW_HOURS,
+            windowHours: env.WAY_BACK_WINDOW_HOURS,
             startedAt,
             now: input.now,
           })
@@ -97,7 +92,7 @@ export async function retirementInstanceHandler(
             region,
             secret: {
               client: (secrets ??= new SecretsManagerClient({})),
-              name: `${env.data.SECRET_NAME_PREFIX}${input.instanceIdentifier}`,
+              name: `${env.SECRET_NAME_PREFIX}${input.instanceIdentifier}`,
             },
             snapshotIdentifier: finalSnapshotIdentifier(input.instanceIdentifier, startedAt),
           })

@@ -78,7 +78,7 @@ export async function planRetirement(
     : found === undefined
       ? `${request.instance} does not exist (deleted already)`
       : (notRetireableBecause(found, request.prefix) ??
-        (await foreignReplica(rdsIn, found, request.region, request.prefix)) ??
+        foreignReplica(await replicasOf(rdsIn, found, request.region), found, request.prefix) ??
         null);
   const closes = request.now
     ? request.startedAt
@@ -112,64 +112,68 @@ function replicaAt(entry: string, region: string): { region: string; id: string 
 const isOurReplica = (replica: DBInstance, id: string, prefix: string) =>
   id.startsWith(`${prefix}-green-`) && tagOf(replica, DR_REPLICA_ROLE.key) === DR_REPLICA_ROLE.value;
 
-/** Why a read replica of blue stops the workflow from retiring it: one the DR rebuild did not make. */
-async function foreignReplica(
+/** Blue's read replicas that exist, described in their regions (cross-region ones are listed by ARN). */
+async function replicasOf(
   rdsIn: (region: string) => Pick<RDSClient, 'send'>,
   blue: DBInstance,
   region: string,
-  prefix: string,
-): Promise<string | undefined> {
+): Promise<{ readonly id: string; readonly region: string; readonly replica: DBInstance }[]> {
+  const found = [];
   for (const entry of blue.ReadReplicaDBInstanceIdentifiers ?? []) {
     const at = replicaAt(entry, region);
     const replica = await describeInstance(rdsIn(at.region), at.id);
-    if (replica !== undefined && !isOurReplica(replica, at.id, prefix))
-      return (
-        `${blue.DBInstanceIdentifier ?? ''} has a read replica ${at.id} (${at.region}) that the DR rebuild did not make ` +
-        `(named ${prefix}-green-* with ${DR_REPLICA_ROLE.key}=${DR_REPLICA_ROLE.value}): delete or promote it yourself, then retire blue`
-      );
+    if (replica !== undefined) found.push({ ...at, replica });
   }
-  return undefined;
+  return found;
 }
 
-/** One round on blue's read replicas: the first that is not gone yet is deleted (ours only). */
+/** Why blue's read replicas stop the workflow from retiring it: one the DR rebuild did not make. */
+function foreignReplica(
+  replicas: Awaited<ReturnType<typeof replicasOf>>,
+  blue: DBInstance,
+  prefix: string,
+): string | undefined {
+  const foreign = replicas.find((r) => !isOurReplica(r.replica, r.id, prefix));
+  return foreign === undefined
+    ? undefined
+    : `${blue.DBInstanceIdentifier ?? ''} has a read replica ${foreign.id} (${foreign.region}) that the DR rebuild did not make ` +
+        `(named ${prefix}-green-* with ${DR_REPLICA_ROLE.key}=${DR_REPLICA_ROLE.value}): delete or promote it yourself, then retire blue`;
+}
+
+/** One round on blue's read replicas: the first that is not gone yet is deleted (ours only; any other refused). */
 async function retireReplicas(
   rdsIn: (region: string) => Pick<RDSClient, 'send'>,
   blue: DBInstance,
   region: string,
   prefix: string,
 ): Promise<string | undefined> {
-  for (const entry of blue.ReadReplicaDBInstanceIdentifiers ?? []) {
-    const at = replicaAt(entry, region);
-    const rds = rdsIn(at.region);
-    const replica = await describeInstance(rds, at.id);
-    if (replica === undefined) continue;
-    if (!isOurReplica(replica, at.id, prefix)) {
-      // Made since the plan: refused here too, before anything of blue's is touched.
-      const why = await foreignReplica(rdsIn, blue, region, prefix);
-      throw new RetirementError('RetirementRefused', why ?? `${at.id} is not a replica the DR rebuild made`);
-    }
-    if (replica.DBInstanceStatus === 'deleting') return `waiting for replica ${at.id} to be deleted`;
-    if (replica.DeletionProtection === true) {
-      await rds.send(
-        new ModifyDBInstanceCommand({
-          DBInstanceIdentifier: at.id,
-          DeletionProtection: false,
-          ApplyImmediately: true,
-        }),
-      );
-      return `deletion protection of replica ${at.id} turned off`;
-    }
-    // A replica's data is blue's: the final snapshot is blue's, and RDS takes none of a replica.
+  const replicas = await replicasOf(rdsIn, blue, region);
+  // Made since the plan: refused here too, before anything of blue's is touched.
+  const foreign = foreignReplica(replicas, blue, prefix);
+  if (foreign !== undefined) throw new RetirementError('RetirementRefused', foreign);
+  const next = replicas[0];
+  if (next === undefined) return undefined;
+  const rds = rdsIn(next.region);
+  if (next.replica.DBInstanceStatus === 'deleting') return `waiting for replica ${next.id} to be deleted`;
+  if (next.replica.DeletionProtection === true) {
     await rds.send(
-      new DeleteDBInstanceCommand({
-        DBInstanceIdentifier: at.id,
-        SkipFinalSnapshot: true,
-        DeleteAutomatedBackups: true,
+      new ModifyDBInstanceCommand({
+        DBInstanceIdentifier: next.id,
+        DeletionProtection: false,
+        ApplyImmediately: true,
       }),
     );
-    return `replica ${at.id} deleting`;
+    return `deletion protection of replica ${next.id} turned off`;
   }
-  return undefined;
+  // A replica's data is blue's: the final snapshot is blue's, and RDS takes none of a replica.
+  await rds.send(
+    new DeleteDBInstanceCommand({
+      DBInstanceIdentifier: next.id,
+      SkipFinalSnapshot: true,
+      DeleteAutomatedBackups: true,
+    }),
+  );
+  return `replica ${next.id} deleting`;
 }
 
 /**

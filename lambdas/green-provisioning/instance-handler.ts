@@ -4,7 +4,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { asRdsRetryable } from '../shared/aws-retryable';
 import { databaseName, hostName, rdsInstanceIdentifier } from '../shared/schemas';
-import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
+import { parseEnvironment, parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import { readTopology } from '../shared/topology';
 import { topologyLocation } from '../shared/topology-location';
 import { createGreenInstance, greenInstanceProgress, type GreenInstanceProgress } from './green-instance';
@@ -51,12 +51,7 @@ let secrets: SecretsManagerClient | undefined;
 export async function greenInstanceHandler(event: unknown): Promise<GreenInstanceProgress> {
   return runStep(instanceInstrumentation, async () => {
     const input = parseInput(greenInstanceEventSchema, event);
-    const env = instanceEnvironment.safeParse(process.env);
-    if (!env.success)
-      throw new StepError(
-        'StepMisconfigured',
-        `missing environment: ${env.error.issues.map((i) => i.path.join('.')).join(', ')}`,
-      );
+    const env = parseEnvironment(instanceEnvironment);
     const located = topologyLocation();
     ssm ??= new SSMClient({ region: located.region });
     const topology = await readTopology(ssm, located.names);
@@ -65,18 +60,18 @@ export async function greenInstanceHandler(event: unknown): Promise<GreenInstanc
         'BlueNotTheWriter',
         `blue ${input.blueInstanceIdentifier} is not the writer the topology names (${topology.writer.instanceIdentifier}): green is made from the writer`,
       );
-    const prefix = `${env.data.RESOURCE_PREFIX}-green-`;
+    const prefix = `${env.RESOURCE_PREFIX}-green-`;
     if (!input.greenInstanceIdentifier.startsWith(prefix))
       throw new StepError(
         'InvalidInput',
         `invalid input: greenInstanceIdentifier must start with ${prefix} (the workflow may create only those)`,
       );
     const region = topology.writer.region;
-    const here = env.data.AWS_REGION;
+    const here = env.AWS_REGION;
     const rds = rdsIn.get(region) ?? new RDSClient({ region });
     rdsIn.set(region, rds);
     secrets ??= new SecretsManagerClient({ region: here });
-    const keyHere = env.data.SECRET_KEYS[here];
+    const keyHere = env.SECRET_KEYS[here];
     if (keyHere === undefined) throw new StepError('StepMisconfigured', `SECRET_KEYS has no key for ${here}`);
     const request = {
       blueIdentifier: input.blueInstanceIdentifier,
@@ -84,15 +79,15 @@ export async function greenInstanceHandler(event: unknown): Promise<GreenInstanc
       database: input.database,
       ...(input.blueEndpoint === undefined ? {} : { blueEndpoint: input.blueEndpoint }),
       secret: {
-        name: `${env.data.SECRET_NAME_PREFIX}${input.greenInstanceIdentifier}`,
+        name: `${env.SECRET_NAME_PREFIX}${input.greenInstanceIdentifier}`,
         kmsKeyId: keyHere,
         // Every other deployed region: the probes there read the writer's secret by name, locally.
-        replicas: Object.entries(env.data.SECRET_KEYS)
+        replicas: Object.entries(env.SECRET_KEYS)
           .filter(([r]) => r !== here)
           .map(([r, kmsKeyId]) => ({ region: r, kmsKeyId })),
       },
-      allowedKmsKeys: env.data.DATA_KEYS,
-      provisionedBy: env.data.RESOURCE_PREFIX,
+      allowedKmsKeys: env.DATA_KEYS,
+      provisionedBy: env.RESOURCE_PREFIX,
     };
     const progress = await (
       input.mode === 'create'

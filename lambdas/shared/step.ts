@@ -60,6 +60,19 @@ export function parseInput<S extends z.ZodType>(schema: S, event: unknown): z.ou
   );
 }
 
+/** The step's environment (what CDK set at synth): a missing or malformed variable is StepMisconfigured, by name. */
+export function parseEnvironment<S extends z.ZodType>(
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+): z.output<S> {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  throw new StepError(
+    'StepMisconfigured',
+    `missing environment: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
+  );
+}
+
 /**
  * A StepError whose message went through the redaction rule. The cause is kept only when the message was
  * already safe: a cause whose message needed redacting would carry the secret along.
