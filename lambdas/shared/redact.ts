@@ -24,18 +24,28 @@ export const MAX_ECHOED_VALUE = 200;
 /** How many unknown names one message lists before saying how many more there were. */
 export const MAX_ECHOED_NAMES = 5;
 
+// A URL's scheme and `://` (RFC 3986 §3.1), the scheme bounded: registered schemes are short, and an unbounded
+// one made every unanchored rule below quadratic in a run of letters (a 100,000-letter value took over a minute).
+// A longer "scheme" is matched from its last 32 characters, so its URL is still redacted.
+const SCHEME = String.raw`[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/`;
+const STARTS_WITH_SCHEME = new RegExp(`^${SCHEME}`);
 // The userinfo runs to the last `@` before the query: a password with an unencoded `/` or `@` stays inside it.
-const URL_PARTS = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^?#]*@)?([^?#]*)(\?[^#]*)?(#.*)?$/s;
+const URL_PARTS = new RegExp(String.raw`^(${SCHEME})([^?#]*@)?([^?#]*)(\?[^#]*)?(#.*)?$`, 's');
 // A userinfo holding a character that ends a URL in text (a space, a quote, a newline): masked up to its `@`.
-const ODD_USERINFO_IN_TEXT = /([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^@/]{0,256}[\s'"<>`][^@/]{0,256})@/g;
+const ODD_USERINFO_IN_TEXT = new RegExp(String.raw`(${SCHEME})([^@/]{0,256}[\s'"<>\`][^@/]{0,256})@`, 'g');
 // A field named like a secret, in any notation: `password=x`, `password = 'x y'`, `"password": "x"`, `token: x`.
 const SECRET_FIELD_IN_TEXT =
   /(["']?)\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|authorization)\1(\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|(?:(?:Bearer|Basic)\s+)?[^\s,;}&"'#]+)/gi;
 const AUTH_SCHEME_IN_TEXT = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g;
-const URL_IN_TEXT = /[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s'"<>`]*/g;
+const URL_IN_TEXT = new RegExp(String.raw`${SCHEME}[^\s'"<>\`]*`, 'g');
 const KEY_VALUE_IN_TEXT = /(^|[^A-Za-z0-9_.-])(-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)=([^\s&'"<>`]+)/g;
 const ALREADY_MASKED = /^\*\*\*(#\*\*\*)?$/;
 const NAME_SHAPED = /^-{0,2}[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/** Whether the text starts like a URL (a scheme and `://`): what redactUrl is for. */
+export function looksLikeUrl(text: string): boolean {
+  return STARTS_WITH_SCHEME.test(text);
+}
 
 /** A URL with its userinfo, query values and fragment masked; scheme, host, port, path and parameter names kept. */
 export function redactUrl(url: string): string {
@@ -95,7 +105,7 @@ const CONTROL = /\p{Cc}/gu;
 export function echoName(name: string): string {
   let shown: string;
   if (NAME_SHAPED.test(name)) shown = name;
-  else if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(name)) shown = redactUrl(name);
+  else if (looksLikeUrl(name)) shown = redactUrl(name);
   else if (/^-{0,2}[A-Za-z_][A-Za-z0-9_.-]*=/.test(name))
     shown = `${name.slice(0, name.indexOf('='))}=${MASK}`;
   else shown = MASK;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { echoName, redact } from '../../lambdas/shared/redact';
+import { echoName, looksLikeUrl, redact } from '../../lambdas/shared/redact';
 
 /** Levenshtein distance, bounded: stops counting past `limit` (returns limit + 1). */
 function editDistance(a: string, b: string, limit: number): number {
@@ -43,7 +43,7 @@ export function vocabularyOf(program: Command): ReadonlySet<string> {
  * position instead.
  */
 function shownToken(token: string, index: number, vocabulary: ReadonlySet<string>): string {
-  if (token.startsWith('-') || /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(token)) return `'${echoName(token)}'`;
+  if (token.startsWith('-') || looksLikeUrl(token)) return `'${echoName(token)}'`;
   const limit = Math.min(2, Math.floor(token.length / 3));
   const near = [...vocabulary].some((word) => editDistance(token, word, limit) <= limit);
   return near ? `'${echoName(token)}'` : `<argument ${index + 1}>`;

@@ -1,4 +1,5 @@
-import { echoName, echoNames, MAX_ECHOED_NAME, redact, redactUrl } from '../../lambdas/shared/redact';
+import { spawnSync } from 'node:child_process';
+import { echoName, echoNames, MASK, MAX_ECHOED_NAME, redact, redactUrl } from '../../lambdas/shared/redact';
 import { toStepError } from '../../lambdas/shared/step';
 import { HOSTILE, HOSTILE_PASSWORD, OVERSIZED } from '../support/bad-values';
 
@@ -85,4 +86,32 @@ it('redacting twice changes nothing', () => {
   ]) {
     expect(redact(redact(text))).toBe(redact(text));
   }
+});
+
+describe('the redaction rule on hostile sizes', () => {
+  // Run in a child process: a quadratic rule cannot be interrupted inside one regular expression, so only a
+  // process that is killed can fail the test instead of holding the worker. The rule takes milliseconds on a
+  // megabyte; an unbounded URL scheme made it quadratic (100,000 letters took over a minute, a megabyte hours).
+  const script = `
+    const { redact, echoName, redactUrl } = require(${JSON.stringify(require.resolve('../../lambdas/shared/redact'))});
+    const runs = { letters: 'x'.repeat(1e6), schemeLike: 'a+'.repeat(5e5), secretFields: 'password="'.repeat(1e5),
+      keyValues: ' a=b'.repeat(25e4), urls: ('a://b c' + 'd'.repeat(50)).repeat(17e3) };
+    const lengths = {};
+    for (const [name, text] of Object.entries(runs))
+      lengths[name] = [redact(text).length, echoName(text).length, redactUrl(text).length];
+    const long = 'x'.repeat(1e5) + 'postgresql://admin:hunter2@db.example.org/app';
+    process.stdout.write(JSON.stringify({ lengths, long: redact(long).slice(-40) }));`;
+
+  it('is linear in its input: a megabyte of any shape is redacted, and a long prefix hides no URL', () => {
+    const ran = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
+      encoding: 'utf8',
+      timeout: 50_000,
+    });
+    expect(ran.signal).toBeNull();
+    expect(ran.stderr).toBe('');
+    const out = JSON.parse(ran.stdout) as { lengths: Record<string, number[]>; long: string };
+    expect(out.lengths.letters).toEqual([1e6, MAX_ECHOED_NAME, MASK.length]);
+    expect(Object.keys(out.lengths)).toHaveLength(5);
+    expect(out.long).toBe('xxxxxpostgresql://***@db.example.org/app');
+  }, 60_000);
 });
