@@ -1,6 +1,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  // Node's, failing a test file that leaves a long timer running (test/support/timer-leak-environment.ts).
+  testEnvironment: '<rootDir>/test/support/timer-leak-environment.ts',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {

@@ -71,6 +71,42 @@ export interface RunHooks {
   readonly onEvent?: (event: RunEvent, abort: () => void) => void;
 }
 
+/** What a task still running when its execution stopped settles with. */
+class ExecutionStoppedError extends Error {
+  override readonly name = 'States.Aborted';
+}
+
+/**
+ * The handlers, made to settle at once when their execution stops or times out, as Step Functions stops waiting
+ * for a task then. The library otherwise keeps awaiting the running task (and its TimeoutSeconds and the
+ * execution's timers with it, for as long as the task runs) and retries it after the stop: work that outlives
+ * the execution, and timers that keep a process alive.
+ */
+function stoppableTasks(handlers: Record<string, Handler>): {
+  handlers: Record<string, Handler>;
+  stop: () => void;
+} {
+  let stopped = false;
+  let settle: (error: Error) => void = () => undefined;
+  const onStop = new Promise<never>((_resolve, reject) => {
+    settle = reject;
+  });
+  onStop.catch(() => undefined);
+  const stoppable: Record<string, Handler> = {};
+  for (const [name, handler] of Object.entries(handlers))
+    stoppable[name] = (input: never) =>
+      stopped
+        ? Promise.reject(new ExecutionStoppedError('the execution stopped'))
+        : Promise.race([Promise.resolve().then(() => handler(input)), onStop]);
+  return {
+    handlers: stoppable,
+    stop: () => {
+      stopped = true;
+      settle(new ExecutionStoppedError('the execution stopped'));
+    },
+  };
+}
+
 /** Runs the definition locally; Task states run the given local functions (the real step handlers). */
 export async function runLocally(
   definition: Record<string, unknown>,
@@ -85,6 +121,7 @@ export async function runLocally(
   });
   const executionArn =
     hooks.executionArn ?? 'arn:aws:states:us-east-1:111122223333:execution:local:local-run';
+  const tasks = stoppableTasks(handlers);
   const execution = machine.run(input as never, {
     // What Step Functions provides as $$ (the context object).
     context: {
@@ -97,7 +134,7 @@ export async function runLocally(
       },
     },
     overrides: {
-      taskResourceLocalHandlers: handlers as never,
+      taskResourceLocalHandlers: tasks.handlers as never,
       retryIntervalOverrides,
       waitTimeOverrides,
     },
@@ -128,6 +165,8 @@ export async function runLocally(
     await collecting;
     return { status: 'SUCCEEDED', output, path, entered, history };
   } catch (error) {
+    // Stopped or timed out: the execution no longer waits for its running task (nor retries it).
+    tasks.stop();
     await collecting.catch(() => undefined);
     if (error instanceof ExecutionAbortedError)
       return {

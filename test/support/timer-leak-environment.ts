@@ -1,0 +1,88 @@
+/**
+ * The test environment of every suite: Node's, plus a check that a test file leaves no long timer running. A
+ * referenced timer that outlives its file keeps the jest worker alive when the run ends; jest then kills the
+ * worker ("failed to exit gracefully"), and names no file. This names the file and where the timer was set.
+ *
+ * Timers of a second or more, and every interval, are recorded with the stack that set them (shorter timers end
+ * on their own before they matter, and are not worth a stack each); at teardown, one still pending and
+ * referenced fails the file.
+ */
+import type { EnvironmentContext, JestEnvironmentConfig } from '@jest/environment';
+import { TestEnvironment } from 'jest-environment-node';
+
+/** A timeout this long or longer is recorded; an interval always is. */
+export const RECORDED_TIMER_MS = 1000;
+
+interface Recorded {
+  readonly kind: 'timeout' | 'interval';
+  readonly ms: number;
+  readonly setAt: Error;
+}
+
+type TimerFunction = (callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => unknown;
+type Handle = { hasRef?: () => boolean };
+interface Timers {
+  setTimeout: TimerFunction;
+  setInterval: TimerFunction;
+  clearTimeout: (handle: unknown) => void;
+  clearInterval: (handle: unknown) => void;
+}
+
+export default class TimerLeakEnvironment extends TestEnvironment {
+  private readonly testPath: string;
+  private readonly pending = new Map<unknown, Recorded>();
+
+  constructor(config: JestEnvironmentConfig, context: EnvironmentContext) {
+    super(config, context);
+    this.testPath = context.testPath;
+    const sandbox = this.global as unknown as Timers;
+    const pending = this.pending;
+    const record = (name: 'setTimeout' | 'setInterval', kind: Recorded['kind']): void => {
+      const original = sandbox[name];
+      sandbox[name] = function (this: unknown, callback, ms, ...args) {
+        const delay = ms ?? 0;
+        if (kind === 'timeout' && !(delay >= RECORDED_TIMER_MS))
+          return original.call(this, callback, ms, ...args);
+        const handle = original.call(
+          this,
+          (...given: unknown[]) => {
+            if (kind === 'timeout') pending.delete(handle);
+            callback(...given);
+          },
+          ms,
+          ...args,
+        );
+        pending.set(handle, { kind, ms: delay, setAt: new Error('set here') });
+        return handle;
+      };
+    };
+    record('setTimeout', 'timeout');
+    record('setInterval', 'interval');
+    for (const name of ['clearTimeout', 'clearInterval'] as const) {
+      const original = sandbox[name];
+      sandbox[name] = (handle: unknown) => {
+        pending.delete(handle);
+        original(handle);
+      };
+    }
+  }
+
+  override async teardown(): Promise<void> {
+    const referenced = [...this.pending.entries()]
+      .filter(([handle]) => (handle as Handle).hasRef?.() ?? true)
+      .map(([, recorded]) => recorded);
+    this.pending.clear();
+    await super.teardown();
+    if (referenced.length === 0) return;
+    const shown = referenced
+      .slice(0, 3)
+      .map(
+        (timer) =>
+          `a ${timer.kind} of ${timer.ms} ms, set at:\n${(timer.setAt.stack ?? '').split('\n').slice(2, 10).join('\n')}`,
+      );
+    throw new Error(
+      `${this.testPath} left ${referenced.length} timer(s) running after its last test (it would keep the jest ` +
+        `worker alive): clear them, or unref() them if they may outlive the test.\n${shown.join('\n')}`,
+    );
+  }
+}
