@@ -51,11 +51,18 @@ describe('a local execution that stops while a task runs', () => {
 
   it('stopped (StopExecution): ends ABORTED, the task neither awaited nor retried, no timer left', async () => {
     const task = neverAnswers();
-    const run = await runLocally(definition(3600), {}, task.handlers, {}, {}, {
-      onEvent: (event, abort) => {
-        if (event.type === 'StateEntered' && event.state?.name === 'Slow') abort();
+    const run = await runLocally(
+      definition(3600),
+      {},
+      task.handlers,
+      {},
+      {},
+      {
+        onEvent: (event, abort) => {
+          if (event.type === 'StateEntered' && event.state?.name === 'Slow') abort();
+        },
       },
-    });
+    );
     expect(run.status).toBe('ABORTED');
     await settled();
     expect(task.calls()).toBe(1);
