@@ -100,6 +100,39 @@ export async function subscribeGreenToBlue(
   );
 }
 
+/**
+ * Waits (bounded) until the standby has replayed everything the primary has written so far: what a streaming
+ * replica that kept up holds when its writer is lost.
+ */
+export async function caughtUp(
+  primary: PostgresServer,
+  standby: PostgresServer,
+  database: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const lsnOf = async (server: PostgresServer, sql: string, ...params: string[]) => {
+    const client = new Client(server.clientConfig(database));
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      return (await client.query<{ value: string | boolean | null }>(sql, params)).rows[0]?.value ?? null;
+    } finally {
+      await client.end();
+    }
+  };
+  const written = await lsnOf(primary, 'SELECT pg_current_wal_lsn()::text AS value');
+  if (typeof written !== 'string') throw new Error(`${primary.name}: no current WAL position`);
+  await eventually(
+    async () =>
+      (await lsnOf(
+        standby,
+        'SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) AS value',
+        written,
+      )) === true,
+    timeoutMs,
+  );
+}
+
 /** Waits (bounded) until `check` returns true. */
 export async function eventually(
   check: () => Promise<boolean>,

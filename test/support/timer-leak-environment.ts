@@ -5,7 +5,8 @@
  *
  * Timers of a second or more, and every interval, are recorded with the stack that set them (shorter timers end
  * on their own before they matter, and are not worth a stack each); at teardown, one still pending and
- * referenced fails the file.
+ * referenced fails the file. Servers, sockets and child processes a file left open are reported on stderr
+ * (reportOpenHandles), not failed on: they may still be closing.
  */
 import type { EnvironmentContext, JestEnvironmentConfig } from '@jest/environment';
 import { TestEnvironment } from 'jest-environment-node';
@@ -28,13 +29,25 @@ interface Timers {
   clearInterval: (handle: unknown) => void;
 }
 
+/** The kinds of handle that keep a process alive and that a test may open: servers, sockets, child processes. */
+const WATCHED_HANDLES = new Set(['TCPServerWrap', 'TCPSocketWrap', 'ProcessWrap', 'PipeWrap', 'UDPWrap']);
+
+function handleCounts(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const kind of process.getActiveResourcesInfo())
+    if (WATCHED_HANDLES.has(kind)) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  return counts;
+}
+
 export default class TimerLeakEnvironment extends TestEnvironment {
   private readonly testPath: string;
   private readonly pending = new Map<unknown, Recorded>();
+  private readonly baseline: Map<string, number>;
 
   constructor(config: JestEnvironmentConfig, context: EnvironmentContext) {
     super(config, context);
     this.testPath = context.testPath;
+    this.baseline = handleCounts();
     const sandbox = this.global as unknown as Timers;
     const pending = this.pending;
     const record = (name: 'setTimeout' | 'setInterval', kind: Recorded['kind']): void => {
@@ -68,6 +81,7 @@ export default class TimerLeakEnvironment extends TestEnvironment {
   }
 
   override async teardown(): Promise<void> {
+    await this.reportOpenHandles();
     const referenced = [...this.pending.entries()]
       .filter(([handle]) => (handle as Handle).hasRef?.() ?? true)
       .map(([, recorded]) => recorded);
@@ -84,5 +98,22 @@ export default class TimerLeakEnvironment extends TestEnvironment {
       `${this.testPath} left ${referenced.length} timer(s) running after its last test (it would keep the jest ` +
         `worker alive): clear them, or unref() them if they may outlive the test.\n${shown.join('\n')}`,
     );
+  }
+
+  /**
+   * Says (on stderr, without failing: a socket may still be closing) which servers, sockets or child processes
+   * the file left open two seconds after its last test, beyond those open when it started: the lead when jest
+   * later has to kill a worker.
+   */
+  private async reportOpenHandles(): Promise<void> {
+    const extra = (): string[] =>
+      [...handleCounts()]
+        .filter(([kind, count]) => count > (this.baseline.get(kind) ?? 0))
+        .map(([kind, count]) => `${kind} x${count - (this.baseline.get(kind) ?? 0)}`);
+    for (let i = 0; i < 40 && extra().length > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    const left = extra();
+    if (left.length > 0)
+      process.stderr.write(`[open handles] ${this.testPath} left open: ${left.join(', ')}\n`);
   }
 }

@@ -11,7 +11,7 @@ import { drNames } from '../../lib/names';
 import { testConfig } from '../infra/test-config';
 import { databaseSecret } from '../support/lambda';
 import { PostgresServer } from '../support/postgres';
-import { execute } from '../support/replication';
+import { caughtUp, execute } from '../support/replication';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { changeTopology } from '../../lambdas/shared/topology-change';
 import { MASTER_SECRET, RECORD, testWorld, TOPOLOGY, topologyOf } from '../support/world';
@@ -157,6 +157,8 @@ describe('region failover, in the local world over a real primary and streaming 
 
   it('region lost, started approved (dr failover --promote): promotes the replica, opens it, records it, points both records at it, pauses the drill', async () => {
     await execute(primary, 'shop', "INSERT INTO orders (note) SELECT 'before' FROM generate_series(1, 50)");
+    // The replica kept up (on a loaded machine its replay may trail the insert by seconds).
+    await caughtUp(primary, replica, 'shop');
     // The region is lost: the writer is gone (kill -9 in the rehearsal; stopped here).
     await primary.stop();
     const w = await world();
@@ -261,6 +263,7 @@ describe('region failover, in the local world over a real primary and streaming 
 
   it('resumes a failover that stopped after the promotion: started again, it retires the writer again, then opens, records and points DNS at the promoted replica', async () => {
     await execute(primary, 'shop', "INSERT INTO orders (note) SELECT 'before' FROM generate_series(1, 20)");
+    await caughtUp(primary, replica, 'shop');
     const w = await world();
     try {
       // An earlier execution promoted the replica, then stopped (its Lambda timed out, or it was stopped):
@@ -333,6 +336,7 @@ describe('region failover, in the local world over a real primary and streaming 
 
   it('leaves a drill schedule a person had turned off as it was: not marked, so the failback does not turn it on', async () => {
     await execute(primary, 'shop', "INSERT INTO orders (note) VALUES ('before')");
+    await caughtUp(primary, replica, 'shop');
     await primary.stop();
     const w = await world();
     try {
