@@ -14,6 +14,7 @@ import { databaseSecret } from './lambda';
 import { PostgresServer } from './postgres';
 import { execute, replicationUser } from './replication';
 import { scanForSecrets } from './secret-scan';
+import { quickSmokeTests } from './workflow';
 import { RECORD, testWorld, ZONE } from './world';
 
 type Step = (event: unknown) => Promise<unknown>;
@@ -267,7 +268,7 @@ export function useBlueGreenHarness() {
         handlers: stateOverrides,
         retryIntervals: { ...noWaits, ...retryIntervals },
         name,
-        ...(wrap === undefined ? {} : { wrap }),
+        wrap: (state, handler) => (wrap ?? ((_s, h) => h))(state, quickSmokeTests(FILE)(state, handler)),
         ...(abortAt === undefined ? {} : { abortAt }),
         onNotify: (_state, published) =>
           notifications.push({ Subject: published.Subject ?? '', Message: published.Message ?? '' }),

@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { PostgresServer } from './postgres';
 
@@ -21,6 +23,31 @@ describe('PostgresServer (test support)', () => {
 
     const plain = new Client({ ...server.clientConfig(), ssl: false });
     await expect(plain.connect()).rejects.toThrow(/no pg_hba.conf entry|no encryption/);
+  });
+
+  it('each server has its own superuser password, though every cluster is a copy of one template', async () => {
+    const other = await PostgresServer.start({ name: 'support-other', password: "it's a \\ 'quoted' pw" });
+    try {
+      const own = new Client(other.clientConfig());
+      await own.connect();
+      await own.end();
+      const borrowed = new Client({ ...other.clientConfig(), password: server.password });
+      await expect(borrowed.connect()).rejects.toMatchObject({ code: '28P01' });
+    } finally {
+      await other.destroy();
+    }
+  });
+
+  it('keeps its dynamic shared memory in its own folder, so a killed server leaves none in /dev/shm', async () => {
+    const client = new Client(server.clientConfig());
+    await client.connect();
+    const { rows } = await client.query<{ dynamic_shared_memory_type: string }>(
+      'SHOW dynamic_shared_memory_type',
+    );
+    await client.end();
+    expect(rows).toEqual([{ dynamic_shared_memory_type: 'mmap' }]);
+    // The postmaster's control segment, as a file beside the data it belongs to.
+    expect(readdirSync(join(server.dataDir, 'pg_dynshmem')).some((f) => f.startsWith('mmap.'))).toBe(true);
   });
 
   it('survives SIGKILL and restarts on the same port with committed data', async () => {

@@ -1,4 +1,5 @@
 import { runLocally as run } from '../../lib/rehearsal/local-workflow';
+import { workflowDefinition } from '../../lib/workflow-definition';
 import { scanForSecrets } from './secret-scan';
 
 export { loadDefinition, localSubstitutions, type LocalExecution } from '../../lib/rehearsal/local-workflow';
@@ -11,6 +12,22 @@ export const runLocally: typeof run = async (...args) => {
 };
 
 type Handler = (input: never) => unknown;
+
+/**
+ * A `wrap` for runInWorld: the definition's smoke-test states (the SmokeTest function's tasks) back off 1 ms
+ * between attempts instead of the step's 1 s doubling to 8 s (15 s for a failing smoke test), as retry
+ * intervals are shortened. The attempts and what each sees are unchanged.
+ */
+export function quickSmokeTests(file: string): (state: string, handler: Handler) => Handler {
+  const states = Object.entries(workflowDefinition(file).States as Record<string, { Resource?: string }>)
+    .filter(([, state]) => state.Resource === '${SmokeTestFunctionArn}')
+    .map(([name]) => name);
+  if (states.length === 0) throw new Error(`${file} has no smoke test state`);
+  return (state, handler) =>
+    states.includes(state)
+      ? (input: never) => handler({ ...(input as object), backoffMs: 1, maxBackoffMs: 1 } as never)
+      : handler;
+}
 
 /**
  * Wraps each handler to run twice per invocation and return the second result: every step completed once,

@@ -18,6 +18,7 @@ import { databaseSecret } from '../support/lambda';
 import { PostgresServer } from '../support/postgres';
 import { execute } from '../support/replication';
 import { scanForSecrets } from '../support/secret-scan';
+import { quickSmokeTests } from '../support/workflow';
 import { RECORD, testWorld, topologyOf, ZONE } from '../support/world';
 
 const CONFIG = testConfig();
@@ -192,6 +193,7 @@ describe('green provisioning workflow (local world, real PostgreSQL)', () => {
                   ? {}
                   : { execution: world.stepFunctions.executions.get(started.executionArn) }),
                 environment: { MIGRATIONS_DIR: migrations },
+                wrap: quickSmokeTests('blue-green-migration.asl.json'),
                 onNotify: (_state, published) =>
                   notifications.push(`${published.Subject ?? ''}: ${published.Message ?? ''}`),
               }),
