@@ -407,6 +407,11 @@ export const drConfigSchema = z
     backups: z.strictObject({
       /** Days a superseded dump version is kept before expiry. */
       noncurrentVersionExpirationDays: intIn(1, 3650),
+      /**
+       * Days the primary's automated backups replicated to the DR region are kept there (RDS cross-region
+       * automated backup replication: point-in-time restore in the DR region), 1-35.
+       */
+      crossRegionRetentionDays: intIn(1, 35),
     }),
     onCall: onCallSchema,
     /** Prisma migrations folder bundled into the migration steps, relative to the CDK app. */
@@ -743,7 +748,7 @@ export const CONFIG_DEFAULTS = {
     preferredMaintenanceWindow: 'tue:03:00-tue:03:30',
     preferredBackupWindow: '04:00-04:30',
   },
-  backups: { noncurrentVersionExpirationDays: 30 },
+  backups: { noncurrentVersionExpirationDays: 30, crossRegionRetentionDays: 7 },
   applicationAccess: {
     primary: { cidrs: [], securityGroupIds: [], routes: [] },
     secondary: { cidrs: [], securityGroupIds: [], routes: [] },

@@ -115,8 +115,9 @@ export function acknowledgeDrInstanceFindings(instance: rds.DatabaseInstanceBase
   acknowledgeNistFinding(
     instance,
     'RDSInBackupPlan',
-    'The primary keeps RDS automated backups (point-in-time restore, database.backupRetentionDays) and a ' +
-      'cross-region replica; an AWS Backup plan would duplicate them. A replica gets backups when promoted.',
+    'The primary keeps RDS automated backups (point-in-time restore, database.backupRetentionDays), replicated ' +
+      'to the DR region (backups.crossRegionRetentionDays), and a cross-region replica; an AWS Backup plan ' +
+      'would duplicate them (docs/backups.md). A replica gets backups when promoted.',
   );
   acknowledgeNagFinding(
     instance,

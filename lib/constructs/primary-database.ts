@@ -24,6 +24,15 @@ export interface PrimaryDatabaseProps {
   readonly settings: DrConfig['database'];
   /** Region that gets a replica of the master secret, encrypted with its own key. */
   readonly secretReplica: { readonly region: string; readonly key: kms.IKey };
+  /**
+   * Where the automated backups are replicated (RDS cross-region automated backup replication): the DR region,
+   * encrypted with that region's key, kept `retentionDays` there.
+   */
+  readonly backupReplication: {
+    readonly region: string;
+    readonly key: kms.IKey;
+    readonly retentionDays: number;
+  };
   /** Address range allowed in through VPC peering (the other region's VPC). */
   readonly peerCidr: string;
   /** Set when this is the orchestration region: its recovery tooling is admitted. */
@@ -71,6 +80,12 @@ export class PrimaryDatabase extends Construct implements PrimaryWriter {
     });
     acknowledgeDrInstanceFindings(this.instance);
     const cfn = this.instance.node.defaultChild as rds.CfnDBInstance;
+    // The automated backups (snapshots and transaction logs) also kept in the DR region, for point-in-time
+    // restore there when the primary region is gone. CloudFormation starts the replication once the instance
+    // exists and changes or stops it on update; the DatabaseInstance construct has no property for it.
+    cfn.automaticBackupReplicationRegion = props.backupReplication.region;
+    cfn.automaticBackupReplicationKmsKeyId = props.backupReplication.key.keyArn;
+    cfn.automaticBackupReplicationRetentionPeriod = props.backupReplication.retentionDays;
     this.securityGroup = securityGroup;
     this.subnetGroupName = cfn.dbSubnetGroupName ?? '';
     this.parameterGroupName = cfn.dbParameterGroupName ?? '';

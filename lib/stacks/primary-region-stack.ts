@@ -58,6 +58,11 @@ export class PrimaryRegionStack extends Stack {
         key: dataKey.key,
         settings: config.database,
         secretReplica: { region: config.secondaryRegion, key: secondary.dataKey.key },
+        backupReplication: {
+          region: config.secondaryRegion,
+          key: secondary.dataKey.key,
+          retentionDays: config.backups.crossRegionRetentionDays,
+        },
         peerCidr: config.network.secondaryCidr,
         rotationFunctionName: names.rotationFunction,
         ...(config.orchestrationRegion === config.primaryRegion

@@ -90,6 +90,11 @@ describe('DR configuration', () => {
       '7',
     ],
     [
+      { backups: { crossRegionRetentionDays: 36 } },
+      'dr.backups.crossRegionRetentionDays must be a whole number from 1 to 35',
+      '36',
+    ],
+    [
       { database: { backupRetentionDays: 0 } },
       'dr.database.backupRetentionDays must be a whole number from 1 to 35',
       '0',

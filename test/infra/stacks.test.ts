@@ -135,6 +135,21 @@ describe('DR topology (default configuration with a sidecar)', () => {
       });
     });
 
+    it("replicates its automated backups to the DR region, encrypted with that region's key, kept 7 days there", () => {
+      expect(instance).toMatchObject({
+        AutomaticBackupReplicationRegion: 'us-east-1',
+        AutomaticBackupReplicationRetentionPeriod: 7,
+        // The DR region's data key, read across regions (a key of the primary region cannot encrypt there).
+        AutomaticBackupReplicationKmsKeyId: {
+          'Fn::GetAtt': [matching('ExportsReader'), matching('secondaryfoundation.*DataKey.*Arn')],
+        },
+      });
+      const longer = synthApp({ backups: { crossRegionRetentionDays: 35 } }).stacks.primary;
+      expect(onlyResource(Template.fromStack(longer), 'AWS::RDS::DBInstance')).toMatchObject({
+        AutomaticBackupReplicationRetentionPeriod: 35,
+      });
+    });
+
     it('forces TLS and enables logical replication through its parameter group', () => {
       primary.hasResourceProperties('AWS::RDS::DBParameterGroup', {
         Parameters: Match.objectLike({ 'rds.force_ssl': '1', 'rds.logical_replication': '1' }),
