@@ -19,6 +19,9 @@ export function terminalReport(result: RehearsalResult): string[] {
     `  Rollback: ${result.rollback.ackedWrites} writes acknowledged before it finished, ${result.rollback.lostWrites} missing on the primary after it.`,
     `  Region loss: ${result.regionLoss.ackedWrites} writes acknowledged through the record, ${result.regionLoss.lostWrites} missing on the promoted writer.`,
     `  Failback switchover: ${result.switchover.ackedWrites} writes acknowledged through the record, ${result.switchover.lostWrites} lost.`,
+    result.backupRestore.notRun === undefined
+      ? `  Backup restore: a ${result.backupRestore.dumpBytes}-byte dump taken during ${result.backupRestore.writesDuringDump} writes, restored into a fresh server and checked against its manifest.`
+      : `  Backup restore: not run: ${result.backupRestore.notRun}`,
     ...result.regionLoss.redeploys.map(
       (r) =>
         `  Redeploy after ${r.after}: the record answers ${r.answer.join(', ') || 'nothing'} (the writer: ${r.writer}); ${r.instancesTouched} instances changed or replaced.`,

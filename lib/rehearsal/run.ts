@@ -4,6 +4,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { applyPendingMigrations } from '../../lambdas/migrations/engine';
+import { type BackupRestoreFigures, rehearseBackupRestore } from './backup-restore';
 import { readMigrationsFolder } from '../../lambdas/migrations/folder';
 import type { DrillReport } from '../../lambdas/drill/report';
 import type { ConnectionSettings } from '../../lambdas/shared/database';
@@ -40,7 +41,7 @@ export interface RehearsalOptions {
 export interface Budget {
   readonly name: string;
   readonly value: number | null;
-  readonly unit: 's' | 'ms' | 'writes';
+  readonly unit: 's' | 'ms' | 'writes' | 'checks';
   readonly budget: number;
   readonly met: boolean;
 }
@@ -80,6 +81,8 @@ export interface RehearsalResult {
       readonly instancesTouched: number;
     }[];
   };
+  /** "Restore from backup": a logical dump taken under writes, restored and checked against its manifest. */
+  readonly backupRestore: BackupRestoreFigures;
   /** The failback switchover: acknowledged writes lost (0) and the longest write pause the application saw. */
   readonly switchover: {
     readonly lostWrites: number;
@@ -764,12 +767,15 @@ async function measure(
   return { lostWrites, ackedWrites: ids.length, pause, drillReport, budgets, marks, timeline };
 }
 
-/** The recovery scenario, on a deployment of its own: the region loss, the return, re-protect and failback. */
+/**
+ * The recovery scenarios, each on a deployment of its own: the region loss, the return, re-protect and
+ * failback; then the restore from backup.
+ */
 async function rehearseRecovery(
   run: RehearsalRun,
   dbs: Databases,
   record: (workflow: string, execution: WorldExecution) => void,
-): Promise<{ region: RegionLossFigures; switchover: SwitchoverFigures }> {
+): Promise<{ region: RegionLossFigures; switchover: SwitchoverFigures; backup: BackupRestoreFigures }> {
   // The failback is the switchover the figures name: back home, zero loss, the write pause measured.
   const { options, servers } = run;
   const pairContext = {
@@ -786,7 +792,14 @@ async function rehearseRecovery(
     record,
   };
   const region = await rehearseRegionLoss(pairContext);
-  return { region, switchover: region.failback };
+  const backup = await rehearseBackupRestore({
+    say: run.say,
+    servers,
+    workDir: run.workDir,
+    migrationsDir: resolve(options.migrationsDir),
+    dieWithOwner: !options.keepServers,
+  });
+  return { region, switchover: region.failback, backup };
 }
 
 /**
@@ -812,6 +825,30 @@ function regionLossBudgets(region: RegionLossFigures, switchover: SwitchoverFigu
     // From the retirement until DNS answers the promoted writer: the simulated promotion (2 s; RDS's takes
     // minutes), both record changes reaching INSYNC, and the TTL.
     budget('Switchover: longest write pause', switchover.longestWritePauseMs, 15_000, 'ms'),
+  ];
+}
+
+/**
+ * The restore from a dump against its budgets: every check of the restored database passes (a section that
+ * could not run, pg_dump missing, misses it), and the restore of the rehearsal's small database takes under a
+ * minute (a production database's restore time is what the monthly restore test measures).
+ */
+function backupRestoreBudgets(backup: BackupRestoreFigures): Budget[] {
+  return [
+    {
+      name: 'Backup restore: checks failed',
+      value: backup.checksFailed,
+      unit: 'checks',
+      budget: 0,
+      met: backup.checksFailed === 0,
+    },
+    {
+      name: 'Backup restore: time',
+      value: backup.restoreSeconds,
+      unit: 's',
+      budget: 60,
+      met: backup.restoreSeconds !== null && backup.restoreSeconds <= 60,
+    },
   ];
 }
 
@@ -882,8 +919,8 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
       flows,
     );
     const { steps, workflows, drill, migration } = flows;
-    const { region, switchover } = await rehearseRecovery(run, dbs, flows.record);
-    budgets.push(...regionLossBudgets(region, switchover));
+    const { region, switchover, backup } = await rehearseRecovery(run, dbs, flows.record);
+    budgets.push(...regionLossBudgets(region, switchover), ...backupRestoreBudgets(backup));
     marks.push(
       { label: 'region loss: primary killed', second: since(region.killedAt) },
       ...(region.writableAt === null
@@ -932,6 +969,7 @@ export async function runRehearsal(options: RehearsalOptions): Promise<Rehearsal
           instancesTouched: r.plan.updated.filter((c) => c.type === 'AWS::RDS::DBInstance').length,
         })),
       },
+      backupRestore: backup,
       switchover: {
         lostWrites: switchover.lostWrites,
         ackedWrites: switchover.ackedWrites,

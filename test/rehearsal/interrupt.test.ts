@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { constants, tmpdir } from 'node:os';
+import { constants } from 'node:os';
 import { join } from 'node:path';
-import { processRunning, sweepAbandonedFolders } from '../../lib/local-postgres/ownership';
+import { processRunning, sweepAbandonedFolders, tempRoot } from '../../lib/local-postgres/ownership';
 import { eventually, processesNaming, removePrivateTemp } from '../support/processes';
 
 const ROOT = join(__dirname, '..', '..');
@@ -74,7 +74,7 @@ describe('npm run rehearsal, interrupted', () => {
   let tmp: string;
   beforeEach(() => {
     // A private temp folder: everything the rehearsal creates lands here, and nothing else does.
-    tmp = mkdtempSync(join(tmpdir(), 'pg-dr-interrupt-'));
+    tmp = mkdtempSync(join(tempRoot(), 'pg-dr-interrupt-'));
     // The servers run as an unprivileged user, who must be able to reach their folders.
     chmodSync(tmp, 0o755);
   });

@@ -1,8 +1,12 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processRunning, runningPostmaster, sweepAbandonedFolders } from '../../lib/local-postgres/ownership';
+import {
+  processRunning,
+  runningPostmaster,
+  sweepAbandonedFolders,
+  tempRoot,
+} from '../../lib/local-postgres/ownership';
 import { eventually, removePrivateTemp } from '../support/processes';
 
 const ROOT = join(__dirname, '..', '..');
@@ -11,7 +15,7 @@ describe('npm run rehearsal --keep-servers', () => {
   let tmp: string;
   beforeEach(() => {
     // A private temp folder: everything the rehearsal creates lands here, and nothing else does.
-    tmp = mkdtempSync(join(tmpdir(), 'pg-dr-keep-'));
+    tmp = mkdtempSync(join(tempRoot(), 'pg-dr-keep-'));
     // The servers run as an unprivileged user, who must be able to reach their folders.
     chmodSync(tmp, 0o755);
   });
@@ -46,8 +50,9 @@ describe('npm run rehearsal --keep-servers', () => {
     expect([0, 1]).toContain(code);
 
     const serverFolders = readdirSync(tmp).filter((name) => name.startsWith('pg-dr-test-'));
-    // Primary, replica and green; the region-loss deployment's primary, replica and re-protect replica.
-    expect(serverFolders).toHaveLength(6);
+    // Primary, replica and green; the region-loss deployment's primary, replica and re-protect replica; the
+    // backup restore's primary and restore target.
+    expect(serverFolders).toHaveLength(8);
     const workDir = readdirSync(tmp).find((name) => name.startsWith('pg-dr-rehearsal-'));
     expect(workDir).toBeDefined();
     const kept = JSON.parse(readFileSync(join(tmp, workDir ?? '', 'servers.json'), 'utf8')) as {

@@ -75,7 +75,14 @@ describe('npm run rehearsal, in CI mode', () => {
       'Returned primary: writes accepted',
       'Switchover: acknowledged writes lost',
       'Switchover: longest write pause',
+      'Backup restore: checks failed',
+      'Backup restore: time',
     ]);
+    // Restore from a dump: taken while the application wrote, restored into a fresh server, every check passed.
+    expect(result.backupRestore.checksFailed).toBe(0);
+    expect(result.backupRestore).not.toHaveProperty('notRun');
+    expect(result.backupRestore.writesDuringDump).toBeGreaterThan(0);
+    expect(result.backupRestore.restoreSeconds).toBeGreaterThan(0);
     // The failback switchover (back to the home region's new replica) loses nothing.
     expect(result.switchover.lostWrites).toBe(0);
     expect(result.switchover.ackedWrites).toBeGreaterThan(20);
@@ -132,7 +139,8 @@ describe('npm run rehearsal, in CI mode', () => {
     rmSync(workDir, { recursive: true, force: true });
 
     expect(result.serversStopped).toBe(true);
-    expect(result.servers).toHaveLength(6);
+    // Primary, replica, green; the region loss's three; the backup restore's two (PostgreSQL 15).
+    expect(result.servers).toHaveLength(8);
     for (const server of result.servers) expect(await listening(server.port)).toBe(false);
 
     const html = htmlReport(result);
