@@ -7,6 +7,7 @@ import { applyPendingMigrations } from '../../lambdas/migrations/engine';
 import { readMigrationsFolder } from '../../lambdas/migrations/folder';
 import { pgTool } from '../local-postgres/pg-tools';
 import { DUMPABLE_MAJOR_VERSION, PostgresServer } from '../local-postgres/server';
+import type { Budget } from './run';
 
 export interface BackupRestoreFigures {
   /** How long pg_restore took to load the dump; null when it did not run. */
@@ -140,4 +141,28 @@ export async function rehearseBackupRestore(context: BackupRestoreContext): Prom
     // The dump holds the application's data: it does not outlive the rehearsal's check.
     rmSync(folder, { recursive: true, force: true });
   }
+}
+
+/**
+ * The restore from a dump against its budgets: every check of the restored database passes (a section that
+ * could not run, pg_dump missing, misses it), and the restore of the rehearsal's small database takes under a
+ * minute (a production database's restore time is what the monthly restore test measures).
+ */
+export function backupRestoreBudgets(backup: BackupRestoreFigures): Budget[] {
+  return [
+    {
+      name: 'Backup restore: checks failed',
+      value: backup.checksFailed,
+      unit: 'checks',
+      budget: 0,
+      met: backup.checksFailed === 0,
+    },
+    {
+      name: 'Backup restore: time',
+      value: backup.restoreSeconds,
+      unit: 's',
+      budget: 60,
+      met: backup.restoreSeconds !== null && backup.restoreSeconds <= 60,
+    },
+  ];
 }
