@@ -39,6 +39,66 @@ function handleCounts(): Map<string, number> {
   return counts;
 }
 
+interface LiveHandle {
+  constructor: { name: string };
+  hasRef?: () => boolean;
+  _handle?: { hasRef?: () => boolean; fd?: number } | null;
+  _idleTimeout?: number;
+  _onTimeout?: unknown;
+  remoteAddress?: string;
+  remotePort?: number;
+  spawnargs?: string[];
+  pid?: number;
+  address?: () => unknown;
+}
+
+/** What a live handle is, in a line: enough to find the code that opened it. */
+function describeHandle(handle: LiveHandle): string {
+  const kind = handle.constructor.name;
+  if (handle.spawnargs !== undefined)
+    return `${kind} ${handle.pid ?? '?'}: ${handle.spawnargs.join(' ').slice(0, 200)}`;
+  if (handle._idleTimeout !== undefined)
+    return `${kind} of ${handle._idleTimeout} ms: ${String(handle._onTimeout).replace(/\s+/g, ' ').slice(0, 200)}`;
+  if (handle.remotePort !== undefined)
+    return `${kind} to ${handle.remoteAddress ?? '?'}:${handle.remotePort}`;
+  if (typeof handle.address === 'function') return `${kind} at ${JSON.stringify(handle.address())}`;
+  return kind;
+}
+
+function referenced(handle: LiveHandle): boolean {
+  if (typeof handle.hasRef === 'function') return handle.hasRef();
+  return handle._handle?.hasRef?.() ?? true;
+}
+
+/**
+ * When jest ends the worker (its child removes its IPC listener), says on stderr what still keeps the process
+ * alive a quarter of a second later: the lead for "a worker process has failed to exit gracefully", which names
+ * no test file. Nothing is said when the worker exits in time. Installed once per worker process.
+ */
+function reportWhatKeepsTheWorkerAlive(): void {
+  const marker = Symbol.for('pg-dr.worker-exit-report');
+  const holder = process as unknown as Record<symbol, boolean>;
+  if (holder[marker] === true || process.send === undefined) return;
+  holder[marker] = true;
+  process.on('removeListener', (event) => {
+    if (event !== 'message' || process.listenerCount('message') > 0) return;
+    setTimeout(() => {
+      const internals = process as unknown as { _getActiveHandles: () => LiveHandle[] };
+      const standard = new Set<unknown>([process.stdin, process.stdout, process.stderr, process.channel]);
+      const kept = internals
+        ._getActiveHandles()
+        .filter((handle) => !standard.has(handle) && referenced(handle));
+      // Timers are not handles: they show only as resources (a Timeout each).
+      const timers = process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+      const shown = [...kept.map(describeHandle), ...(timers > 0 ? [`${timers} Timeout(s)`] : [])];
+      if (shown.length > 0)
+        process.stderr.write(
+          `[worker ${process.pid} kept alive after its last test by] ${shown.join('; ')}\n`,
+        );
+    }, 250).unref();
+  });
+}
+
 export default class TimerLeakEnvironment extends TestEnvironment {
   private readonly testPath: string;
   private readonly pending = new Map<unknown, Recorded>();
@@ -46,6 +106,7 @@ export default class TimerLeakEnvironment extends TestEnvironment {
 
   constructor(config: JestEnvironmentConfig, context: EnvironmentContext) {
     super(config, context);
+    reportWhatKeepsTheWorkerAlive();
     this.testPath = context.testPath;
     this.baseline = handleCounts();
     const sandbox = this.global as unknown as Timers;
