@@ -4,7 +4,7 @@
  * pg_dump reads the snapshot the manifest's transaction exported (`--snapshot`) while that transaction stays
  * open; the password reaches pg_dump through its environment, never its command line.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import type { Client } from 'pg';
@@ -135,6 +135,34 @@ function splitTable(table: string): [string, string] {
 }
 
 /**
+ * How a pg_dump or pg_restore run ended: its exit code and the start of what it wrote on stderr. Rejects with
+ * PgToolMissing when the program cannot be run at all.
+ */
+export function pgToolExit(
+  child: ChildProcess,
+  program: string,
+): Promise<{ code: number | null; stderr: string }> {
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (stderr.length < 4000) stderr += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'ENOENT'
+          ? new DumpError('PgToolMissing', `${program} not found: install PostgreSQL's client`, {
+              cause: error,
+            })
+          : error,
+      );
+    });
+    child.once('close', (code) => {
+      resolve({ code, stderr });
+    });
+  });
+}
+
+/**
  * Dumps `database` to `outFile` in pg_dump's custom format and returns its manifest. Fails (DumpFailed) with
  * pg_dump's own message, redacted, when pg_dump fails or exits before the dump is whole.
  */
@@ -186,29 +214,14 @@ async function runPgDump(
   });
   const hash = createHash('sha256');
   let bytes = 0;
-  let stderr = '';
   const out = createWriteStream(options.outFile, { mode: 0o600 });
   child.stdout.on('data', (chunk: Buffer) => {
     hash.update(chunk);
     bytes += chunk.length;
   });
   child.stdout.pipe(out);
-  child.stderr.on('data', (chunk: Buffer) => {
-    if (stderr.length < 4000) stderr += chunk.toString();
-  });
-  const [code] = await Promise.all([
-    new Promise<number | null>((resolve, reject) => {
-      child.once('error', (error: NodeJS.ErrnoException) => {
-        reject(
-          error.code === 'ENOENT'
-            ? new DumpError('PgToolMissing', `${options.pgDump} not found: install PostgreSQL's client`, {
-                cause: error,
-              })
-            : error,
-        );
-      });
-      child.once('close', resolve);
-    }),
+  const [{ code, stderr }] = await Promise.all([
+    pgToolExit(child, options.pgDump),
     new Promise<void>((resolve, reject) => {
       out.once('close', resolve);
       out.once('error', reject);

@@ -11,11 +11,11 @@ import { redact } from '../shared/redact';
 import { quoteIdent } from '../shared/sql-identifier';
 import {
   appliedMigrationNames,
-  DumpError,
   dumpManifestSchema,
   type DumpConnection,
   type DumpManifest,
   libpqEnvironment,
+  pgToolExit,
   rowCounts,
   userTables,
 } from './dump';
@@ -153,22 +153,7 @@ async function runPgRestore(options: {
     ],
     { env: libpqEnvironment(options.target, settings.database), stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    if (stderr.length < 4000) stderr += chunk.toString();
-  });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      reject(
-        error.code === 'ENOENT'
-          ? new DumpError('PgToolMissing', `${options.pgRestore} not found: install PostgreSQL's client`, {
-              cause: error,
-            })
-          : error,
-      );
-    });
-    child.once('close', resolve);
-  });
+  const { code, stderr } = await pgToolExit(child, options.pgRestore);
   return code === 0
     ? { ok: true, detail: `pg_restore loaded ${settings.database}` }
     : {

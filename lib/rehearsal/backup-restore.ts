@@ -31,7 +31,8 @@ export interface BackupRestoreContext {
 
 const DATABASE = 'app';
 
-function connection(server: PostgresServer, database: string): DumpConnection {
+/** A local server's database as pg_dump and pg_restore reach it: verified TLS with the server's own CA. */
+export function dumpConnection(server: PostgresServer, database: string): DumpConnection {
   const caFile = join(server.rootDir, 'tls', 'ca.crt');
   return {
     settings: {
@@ -108,7 +109,7 @@ export async function rehearseBackupRestore(context: BackupRestoreContext): Prom
     const dumpFile = join(folder, `${DATABASE}.dump`);
     const before = load.written;
     const manifest = await dumpDatabase({
-      source: connection(source, DATABASE),
+      source: dumpConnection(source, DATABASE),
       sourceInstance: source.name,
       pgDump,
       outFile: dumpFile,
@@ -123,7 +124,7 @@ export async function rehearseBackupRestore(context: BackupRestoreContext): Prom
     const report = await checkDumpRestores({
       dumpFile,
       manifest,
-      target: connection(target, 'restored'),
+      target: dumpConnection(target, 'restored'),
       pgRestore,
     });
     for (const check of report.checks)

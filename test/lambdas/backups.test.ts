@@ -15,6 +15,7 @@ import { checkDumpRestores, fileSha256 } from '../../lambdas/backups/restore-che
 import { applyPendingMigrations } from '../../lambdas/migrations/engine';
 import { readMigrationsFolder } from '../../lambdas/migrations/folder';
 import { pgTool } from '../../lib/local-postgres/pg-tools';
+import { dumpConnection } from '../../lib/rehearsal/backup-restore';
 import { DUMPABLE_MAJOR_VERSION } from '../../lib/local-postgres/server';
 import { PostgresServer } from '../support/postgres';
 import { execute } from '../support/replication';
@@ -32,22 +33,11 @@ describe('logical dumps with their manifest, proven by a restore', () => {
   const pgDump = pgTool('pg_dump');
   const pgRestore = pgTool('pg_restore');
 
-  const connection = (server: PostgresServer, database: string): DumpConnection => ({
-    settings: {
-      host: server.host,
-      port: server.port,
-      database,
-      user: server.user,
-      password: server.password,
-      ca: readFileSync(join(server.rootDir, 'tls', 'ca.crt'), 'utf8'),
-    },
-    caFile: join(server.rootDir, 'tls', 'ca.crt'),
-  });
   /** A fresh, empty database on the scratch server: the throwaway a restore check fills. */
   const throwaway = async (): Promise<DumpConnection> => {
     const database = `restored_${++restores}`;
     await execute(scratch, 'postgres', `CREATE DATABASE ${database}`);
-    return connection(scratch, database);
+    return dumpConnection(scratch, database);
   };
 
   beforeAll(async () => {
@@ -80,7 +70,7 @@ describe('logical dumps with their manifest, proven by a restore', () => {
     while (written < 20) await new Promise((resolve) => setTimeout(resolve, 5));
     const file = join(folder, 'shop.dump');
     const manifest = await dumpDatabase({
-      source: connection(source, 'shop'),
+      source: dumpConnection(source, 'shop'),
       sourceInstance: 'pg-dr-primary',
       pgDump,
       outFile: file,

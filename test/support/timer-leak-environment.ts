@@ -32,6 +32,10 @@ interface Timers {
 /** The kinds of handle that keep a process alive and that a test may open: servers, sockets, child processes. */
 const WATCHED_HANDLES = new Set(['TCPServerWrap', 'TCPSocketWrap', 'ProcessWrap', 'PipeWrap', 'UDPWrap']);
 
+// Node opens the standard streams' handles on first use: opened here, before any baseline, so the first file a
+// worker runs is not blamed for the pipe its first log line opens.
+const STANDARD_STREAMS = new Set<unknown>([process.stdout, process.stderr]);
+
 function handleCounts(): Map<string, number> {
   const counts = new Map<string, number>();
   for (const kind of process.getActiveResourcesInfo())
@@ -84,7 +88,7 @@ function reportWhatKeepsTheWorkerAlive(): void {
     if (event !== 'message' || process.listenerCount('message') > 0) return;
     setTimeout(() => {
       const internals = process as unknown as { _getActiveHandles: () => LiveHandle[] };
-      const standard = new Set<unknown>([process.stdin, process.stdout, process.stderr, process.channel]);
+      const standard = new Set<unknown>([...STANDARD_STREAMS, process.channel]);
       const kept = internals
         ._getActiveHandles()
         .filter((handle) => !standard.has(handle) && referenced(handle));
