@@ -412,6 +412,18 @@ export const drConfigSchema = z
        * automated backup replication: point-in-time restore in the DR region), 1-35.
        */
       crossRegionRetentionDays: intIn(1, 35),
+      /**
+       * The physical restore test (statemachines/restore-test.asl.json) in the DR region: when it runs, and
+       * when its alarms page.
+       */
+      restoreTest: z.strictObject({
+        /** EventBridge schedule (UTC): monthly by default. */
+        schedule: scheduleExpression,
+        /** Page when no restore test has passed for this many days. */
+        staleAfterDays: intIn(1, 90),
+        /** Page when the writer's newest restorable point in the DR region is older than this. */
+        maxBackupAgeMinutes: intIn(15, 1440),
+      }),
     }),
     onCall: onCallSchema,
     /** Prisma migrations folder bundled into the migration steps, relative to the CDK app. */
@@ -748,7 +760,11 @@ export const CONFIG_DEFAULTS = {
     preferredMaintenanceWindow: 'tue:03:00-tue:03:30',
     preferredBackupWindow: '04:00-04:30',
   },
-  backups: { noncurrentVersionExpirationDays: 30, crossRegionRetentionDays: 7 },
+  backups: {
+    noncurrentVersionExpirationDays: 30,
+    crossRegionRetentionDays: 7,
+    restoreTest: { schedule: 'cron(0 5 1 * ? *)', staleAfterDays: 35, maxBackupAgeMinutes: 120 },
+  },
   applicationAccess: {
     primary: { cidrs: [], securityGroupIds: [], routes: [] },
     secondary: { cidrs: [], securityGroupIds: [], routes: [] },

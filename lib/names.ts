@@ -43,6 +43,9 @@ export function drNames(config: DrConfig) {
     /** The master secret's hosted rotation function (created primary only). */
     rotationFunction: `${p}-master-secret-rotation`,
     drillSchedule: `${p}-weekly-failover-drill`,
+    /** The physical restore test, in the DR region, and its schedule. */
+    restoreTestStateMachine: `${p}-restore-test`,
+    restoreTestSchedule: `${p}-restore-test`,
     dashboard: `${p}-disaster-recovery`,
     alarms: {
       /**
@@ -77,6 +80,10 @@ export function drNames(config: DrConfig) {
       replicationSlotWalHigh: `${p}-replication-slot-wal-high`,
       backupReplicationFailing: `${p}-backup-replication-failing`,
       secretRotationFailing: `${p}-secret-rotation-failing`,
+      restoreTestFailed: `${p}-restore-test-failed`,
+      restoreTestStale: `${p}-no-successful-restore-test`,
+      backupStale: `${p}-dr-region-backup-stale`,
+      backupStatusUnknown: `${p}-backup-status-check-failing`,
     },
   };
 }
@@ -112,3 +119,6 @@ export function stateMachineArnIn(stack: Stack, name: string): string {
  * disabled stays disabled. `dr doctor` reads it to say why the schedule is off.
  */
 export const DRILL_PAUSED_TAG_KEY = 'pg-dr:drill-paused-by';
+
+/** The DR region stack's output that names the restore test (`dr backups` reads it). */
+export const RESTORE_TEST_OUTPUT = 'RestoreTestStateMachineArn';

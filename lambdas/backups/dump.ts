@@ -91,14 +91,23 @@ export function libpqEnvironment(target: DumpConnection, database: string): Node
   };
 }
 
-/** The user tables of the database (`schema.table`), sorted. */
-export async function userTables(client: Client): Promise<string[]> {
-  const { rows } = await client.query<{ name: string }>(
-    `SELECT format('%s.%s', n.nspname, c.relname) AS name
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+/**
+ * The application's tables (`c`, a pg_class row, in namespace `n`): ordinary and partitioned tables outside
+ * the system schemas, a partitioned table once (not its partitions). `name` is `schema.table`; `from` orders
+ * by it.
+ */
+export const USER_TABLES = {
+  name: `format('%s.%s', n.nspname, c.relname)`,
+  from: `FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
         AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
       ORDER BY 1`,
+} as const;
+
+/** The user tables of the database (`schema.table`), sorted. */
+export async function userTables(client: Client): Promise<string[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT ${USER_TABLES.name} AS name ${USER_TABLES.from}`,
   );
   return rows.map((row) => row.name);
 }

@@ -8,23 +8,16 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { withConnection } from '../shared/database';
 import { redact } from '../shared/redact';
-import { quoteIdent } from '../shared/sql-identifier';
 import {
-  appliedMigrationNames,
   dumpManifestSchema,
   type DumpConnection,
   type DumpManifest,
   libpqEnvironment,
   pgToolExit,
-  rowCounts,
-  userTables,
 } from './dump';
+import { checkRestoredContent, type RestoreCheck } from './restored-content';
 
-export interface RestoreCheck {
-  readonly name: string;
-  readonly passed: boolean;
-  readonly detail: string;
-}
+export type { RestoreCheck } from './restored-content';
 
 export interface RestoreCheckReport {
   readonly ok: boolean;
@@ -85,53 +78,16 @@ export async function checkDumpRestores(options: {
   add('restore', restored.ok, restored.detail);
   if (!restored.ok) return { ok: false, checks, restoreSeconds };
 
-  await withConnection(options.target.settings, CONNECT, async (client) => {
-    const migrations = await appliedMigrationNames(client);
-    const same = JSON.stringify(migrations) === JSON.stringify(manifest.migrations);
-    add(
-      'migrations',
-      same,
-      same
-        ? `all ${migrations.length} applied migrations as the manifest lists them`
-        : `restored ${JSON.stringify(migrations)}, the manifest lists ${JSON.stringify(manifest.migrations)}`,
-    );
-    const tables = await userTables(client);
-    const counts = await rowCounts(client, tables);
-    const expected = Object.keys(manifest.tables).sort();
-    const missing = expected.filter((table) => !(table in counts));
-    const wrong = expected.filter((table) => table in counts && counts[table] !== manifest.tables[table]);
-    add(
-      'rows',
-      missing.length === 0 && wrong.length === 0,
-      missing.length > 0
-        ? `missing table(s) ${missing.join(', ')}`
-        : wrong.length > 0
-          ? wrong
-              .map((table) => `${table}: ${counts[table]} rows, the manifest says ${manifest.tables[table]}`)
-              .join('; ')
-          : `${expected.length} tables, every row count as the manifest says (the dump's own snapshot)`,
-    );
-    const smoke = await smokeQuery(client, tables);
-    add('smoke query', smoke.ok, smoke.detail);
-  });
+  const content = await withConnection(options.target.settings, CONNECT, (client) =>
+    checkRestoredContent(client, {
+      source: 'the manifest',
+      migrations: manifest.migrations,
+      tables: manifest.tables,
+      rule: 'exact',
+    }),
+  );
+  checks.push(...content);
   return { ok: checks.every((check) => check.passed), checks, restoreSeconds };
-}
-
-async function smokeQuery(
-  client: Parameters<Parameters<typeof withConnection>[2]>[0],
-  tables: readonly string[],
-): Promise<{ ok: boolean; detail: string }> {
-  try {
-    for (const table of tables) {
-      const dot = table.indexOf('.');
-      await client.query(
-        `SELECT * FROM ${quoteIdent(table.slice(0, dot))}.${quoteIdent(table.slice(dot + 1))} LIMIT 1`,
-      );
-    }
-    return { ok: true, detail: `read a row of each of ${tables.length} tables` };
-  } catch (error) {
-    return { ok: false, detail: error instanceof Error ? error.message : String(error) };
-  }
 }
 
 async function runPgRestore(options: {

@@ -62,12 +62,23 @@ const secretSchema = z.object({
 
 /** Resolves references through Secrets Manager (Powertools, cached), as the Lambda steps do. */
 export function secretsManagerResolver(
-  options: { maxAgeSeconds?: number; ca?: string } = {},
+  options: {
+    maxAgeSeconds?: number;
+    ca?: string;
+    /** The secret's version before its last rotation, for a database restored from before it. */
+    versionStage?: 'AWSPREVIOUS';
+  } = {},
 ): ResolveDatabase {
   return async (ref) => {
     let value: unknown;
     try {
-      value = await getSecret(ref.secretId, { transform: 'json', maxAge: options.maxAgeSeconds ?? 300 });
+      value = await getSecret(ref.secretId, {
+        transform: 'json',
+        // Powertools caches a secret by name alone: another version must neither read nor fill that cache.
+        ...(options.versionStage === undefined
+          ? { maxAge: options.maxAgeSeconds ?? 300 }
+          : { maxAge: 0, forceFetch: true, sdkOptions: { VersionStage: options.versionStage } }),
+      });
     } catch (error) {
       // The JSON parser quotes the start of the text it could not parse: a plain-text secret is the password
       // itself. Neither the message nor the cause may travel on.

@@ -55,3 +55,21 @@ export const REPLICA_EXPECTED_METRIC = 'ReplicaExpected';
 export const FREE_STORAGE_METRIC = 'FreeStorageSpace';
 export const SLOT_WAL_METRIC = 'OldestReplicationSlotLag';
 export const WAL_DISK_METRIC = 'TransactionLogsDiskUsage';
+
+/** The restore tests' service dimension (lambdas/restore-test). */
+export const RESTORE_TEST_SERVICE = 'dr-restore-test';
+
+/**
+ * What the restore test and the hourly backup status publish (dimension service=dr-restore-test): whether a
+ * test passed (1) or failed (0) and how long its restore took, the hours since one last passed, and the age of
+ * the writer's newest restorable backup in the DR region.
+ */
+export const RESTORE_TEST_METRICS = {
+  succeeded: 'RestoreTestSucceeded',
+  duration: 'RestoreDuration',
+  hoursSinceSuccess: 'HoursSinceLastSuccessfulRestoreTest',
+  backupAge: 'BackupAge',
+} as const;
+
+/** The backup figures carry only the service dimension, so alarms and the dashboard can name them exactly. */
+export const RESTORE_TEST_METRIC_DIMENSIONS = { service: RESTORE_TEST_SERVICE } as const;

@@ -9,3 +9,7 @@ export const GREEN_OF_TAG = 'pg-dr:green-of';
 export const DR_REPLICA_ROLE = { key: 'pg-dr:role', value: 'dr-replica' } as const;
 /** The longest way-back window the config allows (14 days: the writer retains WAL for blue all along): the blue retirement workflow's timeout covers it. */
 export const WAY_BACK_WINDOW_HOURS_MAX = 336;
+/** The tag on a restore test's throwaway instance: the restore-test role may delete only instances with it. */
+export const RESTORE_TEST_ROLE = { key: 'pg-dr:role', value: 'restore-test' } as const;
+/** The throwaway instances' name prefix, `<resource prefix>-restore-test-`: IAM grants on it, the code checks it. */
+export const restoreTestNamePrefix = (resourcePrefix: string): string => `${resourcePrefix}-restore-test-`;

@@ -53,6 +53,15 @@ import {
   type MigrateOutcome,
 } from './migrate-command';
 import { addWayBackCommands, runFinish, runRollback } from './way-back-commands';
+import {
+  addBackupsCommands,
+  defaultBackupsIo,
+  describeBackups,
+  listBackups,
+  runRestoreTest,
+  summarizeRestoreTest,
+  type BackupsIo,
+} from './backups-command';
 
 export { EXIT_AWS_SETUP, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit';
 export { redactCommandLineError, vocabularyOf } from './command-line-errors';
@@ -74,6 +83,8 @@ export interface CliIo {
   readonly failoverIo?: (region: string | undefined) => FailoverIo;
   /** AWS clients and clock for `dr reprotect`; real ones by default. */
   readonly reprotectIo?: (region: string | undefined) => ReprotectIo;
+  /** AWS clients and clock for `dr backups` (the DR region's); real ones by default. */
+  readonly backupsIo?: (region: string | undefined) => BackupsIo;
   /** Asks the person at the terminal (absent without one: nothing that needs a person's yes goes ahead). */
   readonly ask?: (question: string) => Promise<string>;
 }
@@ -241,6 +252,7 @@ export function buildProgram(io: CliIo, argv: readonly string[] = []): Command {
   });
 
   addReprotect(program, io, failoverIo);
+  addBackups(program, io);
 
   addVerifyCommand(program, async (options) => {
     if (!(await verifyCommand(options, io))) throw new ExitRequest(EXIT_FAILED);
@@ -266,6 +278,28 @@ function addReprotect(
       io.out(`${JSON.stringify({ ok: outcome.exitCode === EXIT_OK, command: 'reprotect', ...outcome })}\n`);
     else io.out(`${summarizeReprotect(outcome)}\n`);
     if (outcome.exitCode !== EXIT_OK) throw new ExitRequest(outcome.exitCode);
+  });
+}
+
+/** `dr backups` and `dr backups restore-test`, on the DR region's clients. */
+function addBackups(program: Command, io: CliIo): void {
+  const backupsIo = (region: string | undefined) =>
+    io.backupsIo?.(region) ?? defaultBackupsIo(io.out, region ?? io.env.AWS_REGION);
+  addBackupsCommands(program, {
+    list: async (options) => {
+      const report = await listBackups(options, backupsIo(options.region));
+      if (options.json === true) io.out(`${JSON.stringify({ ok: true, command: 'backups', ...report })}\n`);
+      else io.out(`${describeBackups(report).join('\n')}\n`);
+    },
+    restoreTest: async (options) => {
+      const outcome = await runRestoreTest(options, backupsIo(options.region));
+      if (options.json === true)
+        io.out(
+          `${JSON.stringify({ ok: outcome.exitCode === EXIT_OK, command: 'backups restore-test', ...outcome })}\n`,
+        );
+      else io.out(`${summarizeRestoreTest(outcome)}\n`);
+      if (outcome.exitCode !== EXIT_OK) throw new ExitRequest(outcome.exitCode);
+    },
   });
 }
 

@@ -43,6 +43,20 @@ export interface SimulatedParameterGroup {
   >;
 }
 
+/** An instance's automated backups as a region keeps them (replicated there from another region, or its own). */
+export interface SimulatedAutomatedBackup {
+  /** Where they are kept (the region DescribeDBInstanceAutomatedBackups is asked in). */
+  readonly region: string;
+  readonly arn: string;
+  readonly dbiResourceId: string;
+  /** The instance they are of, and its region. */
+  readonly instanceIdentifier: string;
+  readonly sourceRegion: string;
+  status: string;
+  earliestTime: Date;
+  latestTime: Date;
+}
+
 export interface RdsTiming {
   readonly createMs: number;
   readonly modifyMs: number;
@@ -56,6 +70,7 @@ export class RdsSimulator implements Simulator {
   readonly label = 'SIMULATED RDS';
   readonly instances = new Map<string, SimulatedInstance>();
   readonly parameterGroups = new Map<string, SimulatedParameterGroup>();
+  readonly automatedBackups: SimulatedAutomatedBackup[] = [];
 
   constructor(
     private readonly account: string,
@@ -119,6 +134,11 @@ export class RdsSimulator implements Simulator {
     };
     this.instances.set(this.key(full.region, full.id), full);
     return full;
+  }
+
+  addAutomatedBackup(backup: SimulatedAutomatedBackup): SimulatedAutomatedBackup {
+    this.automatedBackups.push(backup);
+    return backup;
   }
 
   addParameterGroup(group: SimulatedParameterGroup): void {
@@ -205,6 +225,27 @@ export class RdsSimulator implements Simulator {
         return this.createReplica(call);
       case 'CreateDBInstance':
         return this.createInstance(call);
+      case 'RestoreDBInstanceToPointInTime':
+        return this.restoreInstance(call);
+      case 'DescribeDBInstanceAutomatedBackups': {
+        const all = this.automatedBackups.filter((b) => b.region === region);
+        const max = Math.max(20, Math.min(100, Number(input.MaxRecords ?? 100)));
+        const from = Number(input.Marker ?? 0);
+        return {
+          DBInstanceAutomatedBackups: all.slice(from, from + max).map((b) => ({
+            DBInstanceArn: this.arn(b.sourceRegion, b.instanceIdentifier),
+            DbiResourceId: b.dbiResourceId,
+            Region: b.sourceRegion,
+            DBInstanceIdentifier: b.instanceIdentifier,
+            RestoreWindow: { EarliestTime: b.earliestTime, LatestTime: b.latestTime },
+            Status: b.status,
+            Engine: 'postgres',
+            Encrypted: true,
+            DBInstanceAutomatedBackupsArn: b.arn,
+          })),
+          ...(from + max < all.length ? { Marker: String(from + max) } : {}),
+        };
+      }
       case 'ModifyDBInstance': {
         const found = this.instance(region, id);
         if (found === undefined) return call.fail('DBInstanceNotFound', `DBInstance ${id} not found.`);
@@ -394,6 +435,48 @@ export class RdsSimulator implements Simulator {
     });
     const answer = () => ({ DBInstance: this.describe(instance) });
     return creating === undefined ? answer() : creating.then(answer);
+  }
+
+  /**
+   * A new instance from automated backups kept in the call's region (by their ARN, or the source's resource
+   * id), creating until its time has run, on the groups the call names (the defaults otherwise), with its tags.
+   */
+  private restoreInstance(call: SimulatorCall): unknown {
+    const region = call.site.region;
+    const input = call.input;
+    const id = str(input.TargetDBInstanceIdentifier);
+    if (this.instance(region, id) !== undefined)
+      call.fail('DBInstanceAlreadyExists', 'DB instance already exists');
+    const backup = this.automatedBackups.find(
+      (b) =>
+        b.region === region &&
+        (b.arn === input.SourceDBInstanceAutomatedBackupsArn ||
+          b.dbiResourceId === input.SourceDbiResourceId),
+    );
+    if (backup === undefined)
+      return call.fail('DBInstanceAutomatedBackupNotFound', 'Automated backup not found.');
+    const group = input.DBParameterGroupName as string | undefined;
+    const instance = this.addInstance({
+      id,
+      region,
+      status: 'creating',
+      busyUntil: this.now() + this.timing.createMs,
+      parameterGroup: group ?? 'default.postgres17',
+      multiAz: input.MultiAZ === true,
+      tags: (input.Tags as { Key: string; Value: string }[] | undefined) ?? [],
+      ...(typeof input.Port === 'number' ? { port: input.Port } : {}),
+      details: {
+        DBSubnetGroup: { DBSubnetGroupName: input.DBSubnetGroupName ?? 'default' },
+        VpcSecurityGroups: ((input.VpcSecurityGroupIds as string[] | undefined) ?? []).map((g) => ({
+          VpcSecurityGroupId: g,
+          Status: 'active',
+        })),
+        DeletionProtection: input.DeletionProtection === true,
+        PubliclyAccessible: input.PubliclyAccessible === true,
+        InstanceCreateTime: new Date(this.now()),
+      },
+    });
+    return { DBInstance: this.describe(instance) };
   }
 
   private createReplica(call: SimulatorCall): unknown {

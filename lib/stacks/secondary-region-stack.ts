@@ -1,12 +1,13 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { DrConfig } from '../config';
 import { ApplicationAccess } from '../constructs/application-access';
+import { BackupRestoreTest } from '../constructs/backup-restore-test';
 import { HealthProbe } from '../constructs/health-probe';
 import { PeeringRoutes } from '../constructs/peering-routes';
 import { ReplicaDatabase } from '../constructs/replica-database';
-import { drNames } from '../names';
+import { drNames, RESTORE_TEST_OUTPUT, ROUTE53_METRICS_REGION } from '../names';
 import type { PrimaryRegionStack } from './primary-region-stack';
 import type { SecondaryFoundationStack } from './secondary-foundation-stack';
 
@@ -17,12 +18,16 @@ export interface SecondaryRegionStackProps extends StackProps {
   readonly onCallTopic: sns.ITopic;
 }
 
-/** The DR region: the encrypted cross-region read replica, its probe, and the alarms that say DR is degraded. */
+/**
+ * The DR region: the encrypted cross-region read replica, its probe, the alarms that say DR is degraded, and
+ * the monthly restore test of the backups replicated here.
+ */
 export class SecondaryRegionStack extends Stack {
   readonly replica: ReplicaDatabase;
   readonly probe: HealthProbe;
   /** The primary as the secondary region sees it. */
   readonly remoteProbe: HealthProbe;
+  readonly restoreTest: BackupRestoreTest;
 
   constructor(scope: Construct, id: string, props: SecondaryRegionStackProps) {
     super(scope, id, props);
@@ -105,6 +110,40 @@ export class SecondaryRegionStack extends Stack {
       },
       onCallTopic: props.onCallTopic,
       pageWhenUnreachable: false,
+    });
+    this.restoreTest = new BackupRestoreTest(this, 'RestoreTest', {
+      network: foundation.network,
+      placement: {
+        subnetGroupName: this.replica.subnetGroupName,
+        securityGroup: this.replica.securityGroup,
+        parameterGroupName: this.replica.parameterGroupName,
+      },
+      dataKey: foundation.dataKey.key,
+      secretKeys: foundation.secretKeys,
+      database: {
+        port: config.database.port,
+        databaseName: config.database.databaseName,
+        secretName: config.database.secretName,
+        secretNamePrefix: config.blueGreen.secretNamePrefix,
+      },
+      topology: { region: ROUTE53_METRICS_REGION, resourcePrefix: config.resourcePrefix },
+      resourcePrefix: config.resourcePrefix,
+      onCallTopic: props.onCallTopic,
+      stateMachineName: names.restoreTestStateMachine,
+      schedule: { ruleName: names.restoreTestSchedule, expression: config.backups.restoreTest.schedule },
+      staleAfterDays: config.backups.restoreTest.staleAfterDays,
+      maxBackupAgeMinutes: config.backups.restoreTest.maxBackupAgeMinutes,
+      alarmNames: {
+        failed: names.alarms.restoreTestFailed,
+        stale: names.alarms.restoreTestStale,
+        backupStale: names.alarms.backupStale,
+        statusUnknown: names.alarms.backupStatusUnknown,
+      },
+    });
+    new CfnOutput(this, RESTORE_TEST_OUTPUT, {
+      value: this.restoreTest.stateMachine.stateMachineArn,
+      description:
+        'The restore test of the backups in this region (monthly; dr backups restore-test runs it now)',
     });
   }
 }

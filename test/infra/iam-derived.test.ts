@@ -35,6 +35,9 @@ const IMPLIED: Record<string, readonly string[]> = {
   'rds:CreateDBInstanceReadReplica': ['rds:AddTagsToResource', 'kms:CreateGrant', 'kms:DescribeKey'],
   // The same for a new instance (green), encrypted with blue's key.
   'rds:CreateDBInstance': ['rds:AddTagsToResource', 'kms:CreateGrant', 'kms:DescribeKey'],
+  // The restore test's throwaway instance: tagged, and encrypted with the key of the backup it is restored from
+  // (the DR region's), which RDS uses on the caller's behalf.
+  'rds:RestoreDBInstanceToPointInTime': ['rds:AddTagsToResource', 'kms:CreateGrant', 'kms:DescribeKey'],
   // Retiring blue: the final snapshot (and the tags RDS copies onto it) are dependent actions of the delete or
   // the stop.
   'rds:DeleteDBInstance': ['rds:CreateDBSnapshot', 'rds:AddTagsToResource'],
@@ -124,8 +127,9 @@ describe('IAM derived from the code each Lambda runs', () => {
     // 3 probes (the primary in its region and from the secondary, the replica), 11 blue-green steps, 2 blue
     // retirement steps, 3 green
     // provisioning steps, 7 drill steps, the drill's safety net, the migration safety net's assess, the region
-    // failover's two steps, the topology sync.
-    expect(functions).toHaveLength(31);
+    // failover's two steps, the topology sync, the restore test's three (its RDS steps, its check, the hourly
+    // backup status).
+    expect(functions).toHaveLength(34);
   });
 
   it.each(functions.map((f) => [f.name, f] as const))(

@@ -250,6 +250,8 @@ describe('DR topology (default configuration with a sidecar)', () => {
         // After a failover this region's database is the writer the remote observer watches.
         'primary-remote health probe',
         'replica health probe',
+        // The monthly restore test's throwaway instance shares the replica's security group.
+        'restore test check',
       ]);
       const tooling = toReplica.find((rule) => rule.Description === 'Recovery tooling');
       expect(JSON.stringify(tooling?.SourceSecurityGroupId)).toContain('RecoveryToolingSecurityGroup');

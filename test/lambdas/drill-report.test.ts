@@ -1,6 +1,6 @@
 import { DescribeStateMachineCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { hoursSinceLastSuccessfulDrill } from '../../lambdas/drill/freshness';
+import { hoursSinceLastSuccess } from '../../lambdas/shared/workflow-freshness';
 import { buildDrillReport } from '../../lambdas/drill/report';
 
 const BUDGETS = { serviceDisruptionSeconds: 90, dnsFailoverSeconds: 60, s3ReplicationSeconds: 60 };
@@ -85,7 +85,7 @@ describe('hours since the last successful drill', () => {
         },
       ],
     });
-    expect(await hoursSinceLastSuccessfulDrill(client, ARN, now)).toEqual({
+    expect(await hoursSinceLastSuccess(client, ARN, now)).toEqual({
       hours: 57.9,
       since: '2026-11-22T02:06:00.000Z',
       basis: 'last-success',
@@ -100,7 +100,7 @@ describe('hours since the last successful drill', () => {
   it('counts from the deployment when no drill has ever succeeded', async () => {
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     sfn.on(DescribeStateMachineCommand).resolves({ creationDate: new Date('2026-11-14T12:00:00Z') });
-    expect(await hoursSinceLastSuccessfulDrill(client, ARN, now)).toEqual({
+    expect(await hoursSinceLastSuccess(client, ARN, now)).toEqual({
       hours: 240,
       since: '2026-11-14T12:00:00.000Z',
       basis: 'deployed',

@@ -54,6 +54,7 @@ const MACHINES: Record<string, string> = {
   'retired-writer-guard.asl.json': NAMES.retiredWriterGuardStateMachine,
   'green-provisioning.asl.json': NAMES.greenProvisioningStateMachine,
   'blue-retirement.asl.json': NAMES.blueRetirementStateMachine,
+  'restore-test.asl.json': NAMES.restoreTestStateMachine,
 };
 
 /** The Lambda timeout (seconds) of every function the app deploys, by its resolved ARN. */

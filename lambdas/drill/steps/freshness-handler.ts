@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { runStep, StepError, stepInstrumentation } from '../../shared/step';
-import { hoursSinceLastSuccessfulDrill } from '../freshness';
+import { hoursSinceLastSuccess } from '../../shared/workflow-freshness';
 import { DRILL_METRICS, DRILL_SERVICE, drillMetrics } from '../report';
 
 const instrumentation = stepInstrumentation('drill-freshness', DRILL_SERVICE);
@@ -18,7 +18,7 @@ export async function handler(): Promise<{ hours: number; since: string; basis: 
     if (arn === undefined || arn === '')
       throw new StepError('Misconfigured', 'DRILL_STATE_MACHINE_ARN is not set');
     sfn ??= new SFNClient({});
-    const result = await hoursSinceLastSuccessfulDrill(sfn, arn, Date.now());
+    const result = await hoursSinceLastSuccess(sfn, arn, Date.now());
     figures.addMetric(DRILL_METRICS.hoursSinceSuccess, MetricUnit.NoUnit, result.hours);
     figures.publishStoredMetrics();
     instrumentation.logger.info('drill freshness', result);

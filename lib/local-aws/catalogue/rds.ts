@@ -272,11 +272,141 @@ export const RDS: ServiceEntry = {
     },
     {
       service: 'rds',
+      operation: 'DescribeDBInstanceAutomatedBackups',
+      calledBy: ['lambdas/restore-test/handler.ts', 'lambdas/restore-test/status-handler.ts'],
+      reference: `${API}/API_DescribeDBInstanceAutomatedBackups.html`,
+      iam: () => [{ action: 'rds:DescribeDBInstanceAutomatedBackups', resources: ['*'] }],
+      relies: [
+        row(
+          'rds.DescribeDBInstanceAutomatedBackups.window',
+          'Each automated backup kept in the region (of its own instances, and those replicated to it from another region) with its source instance identifier, Status and RestoreWindow (EarliestTime, LatestTime): the restore test restores the newest LatestTime of the writer, and BackupAge is its age.',
+          `${API}/API_DBInstanceAutomatedBackup.html`,
+          'RestoreWindow: The earliest and latest time a DB instance can be restored to.',
+        ),
+        row(
+          'rds.DescribeDBInstanceAutomatedBackups.identifier',
+          'A DBInstanceIdentifier parameter must name an instance of the region the call is made in: the replicated backups of a writer in another region are found by listing (Marker pages) and filtering on their DBInstanceIdentifier.',
+          `${API}/API_DescribeDBInstanceAutomatedBackups.html`,
+          "If this parameter is specified, it must match the identifier of an existing DB instance. It returns information from the specific DB instance's automated backup.",
+          false,
+        ),
+        row(
+          'rds.DescribeDBInstanceAutomatedBackups.replicated-arn',
+          'A backup replicated here carries DBInstanceAutomatedBackupsArn (auto-backup:ab-...), what RestoreDBInstanceToPointInTime names it by, and the Region of its source instance.',
+          `${API}/API_DBInstanceAutomatedBackup.html`,
+          'DBInstanceAutomatedBackupsArn: The Amazon Resource Name (ARN) for the replicated automated backups.',
+        ),
+      ],
+      errors: [],
+    },
+    {
+      service: 'rds',
+      operation: 'RestoreDBInstanceToPointInTime',
+      calledBy: ['lambdas/restore-test/handler.ts'],
+      reference: `${API}/API_RestoreDBInstanceToPointInTime.html`,
+      iam: (input, w) => {
+        const tags = Array.isArray(input.Tags) ? (input.Tags as { Key: string; Value: string }[]) : [];
+        const context = {
+          ...Object.fromEntries(tags.map((t) => [`aws:RequestTag/${t.Key}`, t.Value])),
+          ...(tags.length === 0 ? {} : { 'aws:TagKeys': tags.map((t) => t.Key) }),
+        };
+        const target = dbArn(input.TargetDBInstanceIdentifier, w);
+        const resources = [
+          target,
+          ...(input.SourceDBInstanceAutomatedBackupsArn === undefined
+            ? []
+            : [str(input.SourceDBInstanceAutomatedBackupsArn)]),
+          ...(input.SourceDBInstanceIdentifier === undefined
+            ? []
+            : [dbArn(input.SourceDBInstanceIdentifier, w)]),
+          ...(input.DBSubnetGroupName === undefined
+            ? []
+            : [`arn:${w.partition}:rds:${w.region}:${w.account}:subgrp:${str(input.DBSubnetGroupName)}`]),
+          ...(input.DBParameterGroupName === undefined ? [] : [pgArn(input.DBParameterGroupName, w)]),
+        ];
+        return [
+          { action: 'rds:RestoreDBInstanceToPointInTime', resources, context },
+          ...(tags.length > 0 ? [{ action: 'rds:AddTagsToResource', resources: [target], context }] : []),
+        ];
+      },
+      relies: [
+        row(
+          'rds.RestoreDBInstanceToPointInTime.replicated-backup',
+          'A backup replicated from another region is restored in this region by SourceDBInstanceAutomatedBackupsArn; UseLatestRestorableTime restores its LatestRestorableTime. The new instance starts creating, without an endpoint, and becomes available.',
+          `${API}/API_RestoreDBInstanceToPointInTime.html`,
+          'SourceDBInstanceAutomatedBackupsArn: The Amazon Resource Name (ARN) of the replicated automated backups from which to restore, for example, arn:aws:rds:us-east-1:123456789012:auto-backup:ab-L2IJCEXJP7XQ7HOJ4SIEXAMPLE.',
+        ),
+        row(
+          'rds.RestoreDBInstanceToPointInTime.defaults',
+          'What the call does not name comes from defaults: the default subnet group, security group and parameter group, single-AZ. The restore test names the DR replica’s subnet group, security group and parameter group.',
+          `${API}/API_RestoreDBInstanceToPointInTime.html`,
+          'The target database is created with most of the original configuration, but in a system-selected Availability Zone, with the default security group, the default subnet group, and the default DB parameter group.',
+          false,
+        ),
+        row(
+          'rds.RestoreDBInstanceToPointInTime.tags',
+          'Tags given with the restore are authorized as rds:AddTagsToResource too, with aws:RequestTag/<key>: the restore-test role may restore only with the throwaway tag.',
+          `${UG}/security_iam_id-based-policy-examples-grant-permissions-tags-on-create.html`,
+          'If tags are specified in the create action, RDS performs additional authorization on the rds:AddTagsToResource action to verify if users have permissions to create tags.',
+        ),
+        row(
+          'rds.RestoreDBInstanceToPointInTime.master-password',
+          'A restored PostgreSQL instance cannot be given an RDS-managed master password: it keeps its source’s master user and password as they were at the restore point, so the check opens it with the source’s secret (its previous version after a rotation).',
+          `${API}/API_RestoreDBInstanceToPointInTime.html`,
+          'ManageMasterUserPassword: Specifies whether to manage the master user password with Amazon Web Services Secrets Manager in the restored DB instance. ... Applies to RDS for Oracle only.',
+          false,
+        ),
+      ],
+      errors: [
+        error(
+          'rds.RestoreDBInstanceToPointInTime.already-exists',
+          'DBInstanceAlreadyExists',
+          400,
+          'An instance of the target identifier exists in the region (a retried start then reports it).',
+          `${API}/API_RestoreDBInstanceToPointInTime.html`,
+          'DBInstanceAlreadyExists: The user already has a DB instance with the given identifier. HTTP Status Code: 400',
+          true,
+          'DBInstanceAlreadyExistsFault',
+        ),
+        error(
+          'rds.RestoreDBInstanceToPointInTime.backup-not-found',
+          'DBInstanceAutomatedBackupNotFound',
+          404,
+          'The automated backups named are not (or no longer) in the region.',
+          `${API}/API_RestoreDBInstanceToPointInTime.html`,
+          'DBInstanceAutomatedBackupNotFound: No automated backup for this DB instance was found. HTTP Status Code: 404',
+          true,
+          'DBInstanceAutomatedBackupNotFoundFault',
+        ),
+        error(
+          'rds.RestoreDBInstanceToPointInTime.quota',
+          'InstanceQuotaExceeded',
+          400,
+          'The region’s instance quota is reached.',
+          `${API}/API_RestoreDBInstanceToPointInTime.html`,
+          'InstanceQuotaExceeded: The request would result in the user exceeding the allowed number of DB instances. HTTP Status Code: 400',
+          false,
+          'InstanceQuotaExceededFault',
+        ),
+        error(
+          'rds.RestoreDBInstanceToPointInTime.kms-not-accessible',
+          'KMSKeyNotAccessibleFault',
+          400,
+          'The key the backup is encrypted with is disabled or not usable by the caller.',
+          `${API}/API_RestoreDBInstanceToPointInTime.html`,
+          'KMSKeyNotAccessibleFault: An error occurred accessing an Amazon Web Services KMS key. HTTP Status Code: 400',
+          false,
+        ),
+      ],
+    },
+    {
+      service: 'rds',
       operation: 'DescribeDBInstances',
       calledBy: [
         'lambdas/dr-replica/handler.ts',
         'lambdas/green-provisioning/instance-handler.ts',
         'lambdas/blue-retirement/instance-handler.ts',
+        'lambdas/restore-test/handler.ts',
       ],
       reference: `${API}/API_DescribeDBInstances.html`,
       iam: (input, w) => [
@@ -346,7 +476,7 @@ export const RDS: ServiceEntry = {
     {
       service: 'rds',
       operation: 'DeleteDBInstance',
-      calledBy: ['lambdas/blue-retirement/instance-handler.ts'],
+      calledBy: ['lambdas/blue-retirement/instance-handler.ts', 'lambdas/restore-test/handler.ts'],
       reference: `${API}/API_DeleteDBInstance.html`,
       iam: (input, w) => [
         onInstance('rds:DeleteDBInstance', input, w),

@@ -1,10 +1,11 @@
 import { DescribeStateMachineCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 
 /**
- * Hours since the drill last succeeded, or since the drill was deployed if it never has. Step Functions lists
- * closed executions for 90 days, newest first.
+ * Hours since a workflow (the drill, the restore test) last succeeded, or since it was deployed if it never
+ * has. Step Functions lists closed executions for 90 days, newest first. The "no success in N days" alarms
+ * watch this figure, published hourly: an alarm cannot look back further than 7 days.
  */
-export async function hoursSinceLastSuccessfulDrill(
+export async function hoursSinceLastSuccess(
   sfn: Pick<SFNClient, 'send'>,
   stateMachineArn: string,
   now: number,

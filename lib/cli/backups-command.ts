@@ -1,0 +1,263 @@
+/**
+ * `dr backups` says what a restore from backup in the DR region would have: the writer's newest restorable
+ * point there (and how old it is), the last restore tests and their outcome, and any throwaway instance a
+ * test left. `dr backups restore-test` starts the restore test now (statemachines/restore-test.asl.json) and
+ * follows it.
+ */
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { RDSClient } from '@aws-sdk/client-rds';
+import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { Option, type Command } from 'commander';
+import { backupAge, RestoreTestError, type BackupAge } from '../../lambdas/restore-test/backups';
+import { restoreTestInstances } from '../../lambdas/restore-test/restore';
+import { sleep } from '../../lambdas/shared/sleep';
+import { readTopology } from '../../lambdas/shared/topology';
+import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
+import { RESTORE_TEST_OUTPUT, ROUTE53_METRICS_REGION } from '../names';
+import { defaultFromConfig, FROM_CONFIG } from './config-defaults';
+import {
+  addFollowOptions,
+  derivedExecutionName,
+  followExecution,
+  startAndFollow,
+  type ExecutionOutcome,
+  type FollowIo,
+} from './follow-execution';
+import {
+  executionName as executionNameOption,
+  regionName,
+  resourcePrefix,
+  stackName,
+  wholeNumber,
+} from './option-values';
+import { stackOutput } from './stack-output';
+
+export interface BackupsIo extends FollowIo {
+  /** CloudFormation, RDS and Step Functions of the DR region. */
+  readonly cloudFormation: Pick<CloudFormationClient, 'send'>;
+  readonly rds: Pick<RDSClient, 'send'>;
+  /** Parameter Store where the topology lives (the failover DNS stack's region). */
+  readonly ssm: Pick<SSMClient, 'send'>;
+}
+
+export interface BackupsOptions {
+  stack: string;
+  region?: string;
+  resourcePrefix: string;
+  limit: number;
+  json?: boolean;
+}
+
+export interface RestoreTestOptions extends Omit<BackupsOptions, 'limit'> {
+  executionName?: string;
+  pollInterval: number;
+  timeout: number;
+}
+
+export interface BackupsActions {
+  readonly list: (options: BackupsOptions) => Promise<void>;
+  readonly restoreTest: (options: RestoreTestOptions) => Promise<void>;
+}
+
+/** The options both commands take: where the DR region's stack is, and the prefix that names things. */
+function withDrRegion(command: Command): Command {
+  command
+    .option(
+      '--stack <name>',
+      'the DR region stack, whose output names the restore test (default: from the config, else this)',
+      stackName(),
+      'pg-dr-secondary',
+    )
+    .option(
+      '--region <region>',
+      "the DR region (default: the config's secondaryRegion; else AWS_REGION or the profile's)",
+      regionName(),
+    )
+    .option(
+      '--resource-prefix <prefix>',
+      "the app's dr.resourcePrefix: names the topology and the throwaway instances (default: from the config, else this)",
+      resourcePrefix(),
+      'pg-dr',
+    )
+    .option('--json', 'print one machine-readable JSON result');
+  defaultFromConfig(command, 'stack', FROM_CONFIG.secondaryStack);
+  defaultFromConfig(command, 'region', FROM_CONFIG.secondaryRegion);
+  return defaultFromConfig(command, 'resourcePrefix', FROM_CONFIG.resourcePrefix);
+}
+
+/** Adds `dr backups` and `dr backups restore-test`. */
+export function addBackupsCommands(program: Command, actions: BackupsActions): void {
+  const backups = withDrRegion(
+    program
+      .command('backups')
+      .enablePositionalOptions()
+      .description(
+        'What a restore from backup in the DR region would have: the writer’s newest restorable point there ' +
+          'and its age, the last restore tests, and any throwaway instance a test left (docs/backups.md).',
+      ),
+  )
+    .addOption(
+      new Option('--limit <n>', 'how many restore tests to list')
+        .argParser(wholeNumber('--limit', 100))
+        .default(5),
+    )
+    .action(actions.list);
+  withDrRegion(
+    addFollowOptions(
+      backups
+        .command('restore-test')
+        .description(
+          'Run the restore test now and follow it: the writer’s latest backup in the DR region restored into a ' +
+            'throwaway instance, checked, measured and deleted (about as long as RDS takes to restore it).',
+        ),
+    ),
+  )
+    .option(
+      '--execution-name <name>',
+      'execution name (default: restore-test-<minute>-<digest>)',
+      executionNameOption(),
+    )
+    .action(actions.restoreTest);
+}
+
+export interface RestoreTestRun {
+  readonly name: string;
+  readonly status: string;
+  readonly startDate: string;
+  readonly stopDate?: string;
+}
+
+export interface BackupsReport {
+  readonly region: string;
+  readonly writer: string;
+  readonly backup: BackupAge | { readonly error: string };
+  readonly restoreTests: readonly RestoreTestRun[];
+  readonly throwawayInstances: readonly { readonly instanceIdentifier: string; readonly status: string }[];
+}
+
+/** Reads what `dr backups` reports; a writer without backups in the region is reported, not thrown. */
+export async function listBackups(options: BackupsOptions, io: BackupsIo): Promise<BackupsReport> {
+  const region = options.region ?? '?';
+  const topology = await readTopology(io.ssm, topologyParameterNames(options.resourcePrefix));
+  const writer = topology.writer.instanceIdentifier;
+  const stateMachineArn = await stackOutput(
+    io.cloudFormation,
+    options.stack,
+    RESTORE_TEST_OUTPUT,
+    ': deploy the app (or check --stack, --region: the DR region)',
+  );
+  const [backup, runs, throwaway] = await Promise.all([
+    backupAge(io.rds, writer, region, io.now()).catch((error: unknown) => {
+      if (error instanceof RestoreTestError) return { error: error.message };
+      throw error;
+    }),
+    io.sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: options.limit })),
+    restoreTestInstances(io.rds, options.resourcePrefix),
+  ]);
+  return {
+    region,
+    writer,
+    backup,
+    restoreTests: (runs.executions ?? []).map((e) => ({
+      name: e.name ?? '?',
+      status: e.status ?? '?',
+      startDate: e.startDate?.toISOString() ?? '?',
+      ...(e.stopDate === undefined ? {} : { stopDate: e.stopDate.toISOString() }),
+    })),
+    throwawayInstances: throwaway.map((i) => ({
+      instanceIdentifier: i.DBInstanceIdentifier ?? '?',
+      status: i.DBInstanceStatus ?? '?',
+    })),
+  };
+}
+
+const minutes = (seconds: number): string =>
+  seconds < 5400 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
+
+/** The report as lines for a person. */
+export function describeBackups(report: BackupsReport): string[] {
+  const backup =
+    'error' in report.backup
+      ? `  none: ${report.backup.error}`
+      : `  newest restorable point ${report.backup.latestRestorableTime} (${minutes(report.backup.seconds)} ago), ${report.backup.replicated ? 'replicated from the writer’s region' : 'the writer’s own (it is in this region)'}`;
+  return [
+    `Backups of the writer ${report.writer} in ${report.region}:`,
+    backup,
+    'Restore tests (newest first):',
+    ...(report.restoreTests.length === 0
+      ? ['  none yet (dr backups restore-test runs one)']
+      : report.restoreTests.map(
+          (t) =>
+            `  ${t.name}  ${t.status}  started ${t.startDate}${t.stopDate === undefined ? '' : `, ended ${t.stopDate}`}`,
+        )),
+    ...(report.throwawayInstances.length === 0
+      ? []
+      : [
+          'Throwaway instances (the next test deletes any a stopped test left):',
+          ...report.throwawayInstances.map((i) => `  ${i.instanceIdentifier}  ${i.status}`),
+        ]),
+  ];
+}
+
+/** Starts the restore test and follows it; one already running is followed instead of starting a second. */
+export async function runRestoreTest(options: RestoreTestOptions, io: BackupsIo): Promise<ExecutionOutcome> {
+  const stateMachineArn = await stackOutput(
+    io.cloudFormation,
+    options.stack,
+    RESTORE_TEST_OUTPUT,
+    ': deploy the app (or check --stack, --region: the DR region)',
+  );
+  const { executions } = await io.sfn.send(
+    new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING', maxResults: 1 }),
+  );
+  const running = executions?.[0];
+  if (running?.executionArn !== undefined) {
+    io.out(`Restore test ${running.name ?? '?'} is running: following it\n`);
+    return followExecution(io, running.executionArn, io.now(), options);
+  }
+  const name = options.executionName ?? derivedExecutionName('restore-test', {}, io.now());
+  return startAndFollow(
+    io,
+    {
+      stateMachineArn,
+      name,
+      input: {},
+      started: (arn) =>
+        `Restore test ${name} started: ${arn}\n` +
+        'It restores the writer’s latest backup in the DR region into a throwaway instance; RDS may take an hour or more.\n',
+    },
+    options,
+  );
+}
+
+/** The closing line: how it ended, or that it goes on and how to follow it again. */
+export function summarizeRestoreTest(outcome: ExecutionOutcome): string {
+  if (outcome.error === 'FollowTimeout')
+    return `Still running (${outcome.executionArn}): run dr backups restore-test again to follow it.`;
+  const conclusion = (outcome.output as { conclusion?: { restoreSeconds?: number | null } } | undefined)
+    ?.conclusion;
+  const took =
+    typeof conclusion?.restoreSeconds === 'number'
+      ? ` The restore took ${minutes(conclusion.restoreSeconds)}.`
+      : '';
+  const failed =
+    outcome.error === undefined
+      ? ''
+      : ` Failed: ${outcome.error}${outcome.cause === undefined ? '' : `: ${outcome.cause}`}`;
+  return `Restore test ${outcome.status}.${took}${failed}`;
+}
+
+/** Real clients: the DR region's, and Parameter Store beside the failover records. */
+export function defaultBackupsIo(out: (text: string) => void, region: string | undefined): BackupsIo {
+  const config = region === undefined ? {} : { region };
+  return {
+    out,
+    sfn: new SFNClient(config),
+    cloudFormation: new CloudFormationClient(config),
+    rds: new RDSClient(config),
+    ssm: new SSMClient({ region: ROUTE53_METRICS_REGION }),
+    now: Date.now,
+    sleep,
+  };
+}
