@@ -1,7 +1,8 @@
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { DRILL_METRICS } from '../../lambdas/shared/metric-names';
+import { DRILL_METRICS, RESTORE_TEST_METRICS } from '../../lambdas/shared/metric-names';
+import { restoreTestMetric } from './backup-restore-test';
 import { ROUTE53_METRICS_REGION } from '../names';
 import { drillMetric, type DrillBudgetsProps } from './failover-drill';
 
@@ -13,6 +14,12 @@ export interface DrDashboardProps {
   readonly replicaLag: cloudwatch.IMetric;
   /** The primary database's child health check (what pages on-call). */
   readonly primaryDatabaseHealthCheckId: string;
+  /** The backups' figures: published in the DR region by its restore test and backup status. */
+  readonly backups: {
+    readonly region: string;
+    readonly staleAfterDays: number;
+    readonly maxBackupAgeMinutes: number;
+  };
 }
 
 const budgetLine = (label: string, value: number): cloudwatch.HorizontalAnnotation => ({
@@ -107,6 +114,44 @@ export class DrDashboard extends Construct {
           drillMetric(DRILL_METRICS.succeeded, 'Successful drills, last 30 days').with({
             statistic: cloudwatch.Stats.SUM,
             period: Duration.days(30),
+          }),
+        ],
+      }),
+    );
+    this.addBackupWidgets(props.backups);
+  }
+
+  /** Restore from backup, in the DR region: each restore test's duration (the RTO) and the backups' age. */
+  private addBackupWidgets(backups: DrDashboardProps['backups']): void {
+    const inDr = (metricName: string, label: string, period: Duration) =>
+      restoreTestMetric(metricName, period).with({ region: backups.region, label });
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: `Restore from backup in ${backups.region} (seconds)`,
+        width: 16,
+        left: [inDr(RESTORE_TEST_METRICS.duration, 'Restore duration, per restore test', Duration.days(1))],
+        right: [
+          inDr(RESTORE_TEST_METRICS.backupAge, 'Age of the newest restorable point', Duration.hours(1)),
+        ],
+        rightAnnotations: [
+          {
+            label: `Backup age alarm ${backups.maxBackupAgeMinutes * 60} s`,
+            value: backups.maxBackupAgeMinutes * 60,
+            color: cloudwatch.Color.RED,
+          },
+        ],
+      }),
+      new cloudwatch.SingleValueWidget({
+        title: 'Restore tests',
+        width: 8,
+        metrics: [
+          inDr(
+            RESTORE_TEST_METRICS.hoursSinceSuccess,
+            `Hours since a restore test passed (alarm at ${backups.staleAfterDays * 24})`,
+            Duration.hours(1),
+          ),
+          inDr(RESTORE_TEST_METRICS.succeeded, 'Passed restore tests, last 90 days', Duration.days(90)).with({
+            statistic: cloudwatch.Stats.SUM,
           }),
         ],
       }),

@@ -51,6 +51,12 @@ export interface LocalWorldOptions {
       ? F
       : never
     : never;
+  /** An instance restored from automated backups gets a database here, and its endpoint and port. */
+  readonly onRestoreInstance?: ConstructorParameters<typeof RdsSimulator>[2] extends infer O
+    ? O extends { onRestoreInstance?: infer F }
+      ? F
+      : never
+    : never;
   /** Authorize every call a principal makes against its synthesized role (default true). */
   readonly enforceIam?: boolean;
   readonly now?: () => number;
@@ -114,6 +120,7 @@ export function localWorld(options: LocalWorldOptions): LocalWorld {
     ...(options.onPromote === undefined ? {} : { onPromote: options.onPromote }),
     ...(options.onCreateReplica === undefined ? {} : { onCreateReplica: options.onCreateReplica }),
     ...(options.onCreateInstance === undefined ? {} : { onCreateInstance: options.onCreateInstance }),
+    ...(options.onRestoreInstance === undefined ? {} : { onRestoreInstance: options.onRestoreInstance }),
   });
   const cloudwatch = new CloudWatchSimulator();
   const sns = new SnsSimulator();

@@ -92,6 +92,14 @@ export class RdsSimulator implements Simulator {
         instance: SimulatedInstance,
         master: { username: string; password: string; database: string },
       ) => void | Promise<void>;
+      /**
+       * Called when an instance is restored from automated backups: the local world may give it a database
+       * (a server holding the backup's data) and set its endpoint and port.
+       */
+      onRestoreInstance?: (
+        instance: SimulatedInstance,
+        backup: SimulatedAutomatedBackup,
+      ) => void | Promise<void>;
     } = {},
   ) {}
 
@@ -476,7 +484,9 @@ export class RdsSimulator implements Simulator {
         InstanceCreateTime: new Date(this.now()),
       },
     });
-    return { DBInstance: this.describe(instance) };
+    const restoring = this.options.onRestoreInstance?.(instance, backup);
+    const answer = () => ({ DBInstance: this.describe(instance) });
+    return restoring === undefined ? answer() : restoring.then(answer);
   }
 
   private createReplica(call: SimulatorCall): unknown {

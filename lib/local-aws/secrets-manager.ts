@@ -152,6 +152,9 @@ export class SecretsManagerSimulator implements Simulator {
               context: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` },
             },
           ]);
+        // The version AWSCURRENT leaves becomes AWSPREVIOUS.
+        if (secret.versions.AWSCURRENT !== undefined)
+          secret.versions.AWSPREVIOUS = secret.versions.AWSCURRENT;
         secret.versions.AWSCURRENT = str(call.input.SecretString);
         return { ARN: arn, Name: secret.name, VersionStages: ['AWSCURRENT'] };
       }

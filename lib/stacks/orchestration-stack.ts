@@ -181,6 +181,11 @@ export class OrchestrationStack extends Stack {
       staleAfterDays: config.drill.staleAfterDays,
       replicaLag: replicaLag.lag,
       primaryDatabaseHealthCheckId: dns.primaryDatabaseHealthCheck.healthCheckId,
+      backups: {
+        region: config.secondaryRegion,
+        staleAfterDays: config.backups.restoreTest.staleAfterDays,
+        maxBackupAgeMinutes: config.backups.restoreTest.maxBackupAgeMinutes,
+      },
     });
     this.addOutputs(config);
   }

@@ -299,6 +299,34 @@ describe('failover drill (orchestration stack)', () => {
     expect(body).toContain('Disruption budget 90 s');
   });
 
+  it('shows restore from backup on the dashboard: each restore test’s duration and the backups’ age, from the DR region', () => {
+    const dashboards = template.findResources('AWS::CloudWatch::Dashboard', {
+      Properties: { DashboardName: 'pg-dr-disaster-recovery' },
+    });
+    // The body as the dashboard has it, its deploy-time references as placeholders.
+    const parts = (
+      Object.values(dashboards)[0] as { Properties: { DashboardBody: { 'Fn::Join': [string, unknown[]] } } }
+    ).Properties.DashboardBody['Fn::Join'][1];
+    const body = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'ref')).join('')) as {
+      widgets: { properties: { metrics?: unknown[][] } }[];
+    };
+    const metrics = body.widgets.flatMap((w) => w.properties.metrics ?? []);
+    for (const name of [
+      'RestoreDuration',
+      'BackupAge',
+      'HoursSinceLastSuccessfulRestoreTest',
+      'RestoreTestSucceeded',
+    ])
+      expect(metrics.find((m) => m[1] === name)).toEqual([
+        'PostgresDR',
+        name,
+        'service',
+        'dr-restore-test',
+        expect.objectContaining({ region: 'us-east-1' }),
+      ]);
+    expect(JSON.stringify(body)).toContain('Backup age alarm 7200 s');
+  });
+
   it('shows every alarm that pages on-call, in every stack and region, on the dashboard', () => {
     const all = Object.values(stacks).flatMap((entry: unknown) =>
       entry instanceof Map ? [...(entry as Map<string, unknown>).values()] : [entry],

@@ -749,6 +749,32 @@ describe('simulated Secrets Manager', () => {
     ).toMatchObject({ name: 'ResourceNotFoundException', status: 400 });
   });
 
+  it('[secretsmanager.PutSecretValue.previous] keeps the value it replaces as AWSPREVIOUS', async () => {
+    const { aws } = secretsWorld();
+    const before = (await aws.call(
+      'secretsmanager',
+      'GetSecretValue',
+      { SecretId: 'pg-dr/master' },
+      'us-west-2',
+    )) as {
+      SecretString: string;
+    };
+    await aws.call(
+      'secretsmanager',
+      'PutSecretValue',
+      { SecretId: 'pg-dr/master', SecretString: '{"password":"rotated"}' },
+      'us-east-1',
+    );
+    expect(
+      await aws.call(
+        'secretsmanager',
+        'GetSecretValue',
+        { SecretId: 'pg-dr/master', VersionStage: 'AWSPREVIOUS' },
+        'us-west-2',
+      ),
+    ).toMatchObject({ SecretString: before.SecretString, VersionStages: ['AWSPREVIOUS'] });
+  });
+
   it('[secretsmanager.GetRandomPassword.exclude] makes a password of the length asked, without the excluded characters', async () => {
     const { aws } = secretsWorld();
     const answer = (await aws.call(

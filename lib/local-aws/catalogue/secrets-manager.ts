@@ -180,6 +180,12 @@ export const SECRETS_MANAGER: ServiceEntry = {
           `${API}/API_PutSecretValue.html`,
           "If you don't include VersionStages, then Secrets Manager automatically moves the staging label AWSCURRENT to this version.",
         ),
+        row(
+          'secretsmanager.PutSecretValue.previous',
+          'The version AWSCURRENT leaves becomes AWSPREVIOUS, readable with VersionStage AWSPREVIOUS: the restore test opens a database restored from before a rotation with it.',
+          `${API}/API_PutSecretValue.html`,
+          'If you specify AWSCURRENT, and it is already attached to another version, then Secrets Manager also moves the staging label AWSPREVIOUS to the version that AWSCURRENT was removed from.',
+        ),
       ],
       errors: [
         error(
