@@ -76,7 +76,9 @@ describe('the restore test as deployed (DR region stack)', () => {
 
   describe('its role may restore and delete only throwaway instances (IAM evaluated)', () => {
     const world = testWorld();
-    afterAll(() => world.close());
+    afterAll(() => {
+      world.close();
+    });
     const machine = NAMES.restoreTestStateMachine;
     const arn = world.substitutions(machine).RestoreTestFunctionArn ?? '';
     const principal = world.iam.principalOfArn(arn);

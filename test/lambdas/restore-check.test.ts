@@ -136,7 +136,9 @@ describe('the restore test’s check of a restored instance', () => {
     );
     expect(neither).toEqual({
       ok: false,
-      checks: [{ name: 'connects', passed: false, detail: expect.stringMatching(/^auth_failed: /) }],
+      checks: [
+        { name: 'connects', passed: false, detail: expect.stringMatching(/^auth_failed: /) as string },
+      ],
     });
     expect(JSON.stringify(neither)).not.toContain('wrong-');
   });

@@ -109,7 +109,7 @@ describe('the restore test, its RDS side', () => {
     });
     await expect(latestBackup(client, 'pg-dr-primary', DR)).rejects.toMatchObject({
       name: 'NoBackupToRestore',
-      message: expect.stringContaining('is its backup replication to us-east-1 on?'),
+      message: expect.stringContaining('is its backup replication to us-east-1 on?') as string,
     });
   });
 
