@@ -84,6 +84,7 @@ export function drNames(config: DrConfig) {
       restoreTestStale: `${p}-no-successful-restore-test`,
       backupStale: `${p}-dr-region-backup-stale`,
       backupStatusUnknown: `${p}-backup-status-check-failing`,
+      restoreTestInstanceLeft: `${p}-restore-test-instance-left`,
     },
   };
 }

@@ -11,12 +11,18 @@ import { RoutableError } from '../shared/routable-error';
 
 type Rds = Pick<RDSClient, 'send'>;
 
+/** An instance and its region: the writer whose backups are looked for. */
+export interface WriterRef {
+  readonly instanceIdentifier: string;
+  readonly region: string;
+}
+
 export class RestoreTestError extends RoutableError<
   'NoBackupToRestore' | 'RestoreFailed' | 'RestoreTestInstanceMissing' | 'NotARestoreTest'
 > {}
 
 /** Every automated backup RDS keeps in this region (replicated here, or of this region's instances). */
-async function allAutomatedBackups(rds: Rds): Promise<DBInstanceAutomatedBackup[]> {
+export async function allAutomatedBackups(rds: Rds): Promise<DBInstanceAutomatedBackup[]> {
   const found: DBInstanceAutomatedBackup[] = [];
   let marker: string | undefined;
   for (let page = 0; page < 50; page++) {
@@ -46,10 +52,16 @@ export const backupSourceRegion = (backup: DBInstanceAutomatedBackup): string | 
  */
 export async function latestBackup(
   rds: Rds,
-  writer: string,
+  writer: WriterRef,
   region: string,
 ): Promise<DBInstanceAutomatedBackup> {
-  const backups = (await allAutomatedBackups(rds)).filter((b) => b.DBInstanceIdentifier === writer);
+  // The writer's backups: its identifier in its own region (another instance of that name, in this region,
+  // has backups of its own, which would hide a replication that stopped).
+  const backups = (await allAutomatedBackups(rds)).filter(
+    (b) =>
+      b.DBInstanceIdentifier === writer.instanceIdentifier &&
+      (backupSourceRegion(b) ?? region) === writer.region,
+  );
   const restorable = backups
     .filter((b) => ['active', 'replicating'].includes((b.Status ?? '').toLowerCase()))
     .filter((b) => b.RestoreWindow?.LatestTime !== undefined)
@@ -60,7 +72,7 @@ export async function latestBackup(
   if (newest === undefined)
     throw new RestoreTestError(
       'NoBackupToRestore',
-      `no restorable automated backup of ${writer} in ${region} (${backups.length} of it found, none active or replicating with a restore window): is its backup replication to ${region} on? (dr backups)`,
+      `no restorable automated backup of ${writer.instanceIdentifier} (of ${writer.region}) in ${region} (${backups.length} of it found, none active or replicating with a restore window): is its backup replication to ${region} on? (dr backups)`,
     );
   return newest;
 }
@@ -75,11 +87,16 @@ export interface BackupAge {
 }
 
 /** How old the newest restorable point of the writer is in this region: the RPO of a restore from backup. */
-export async function backupAge(rds: Rds, writer: string, region: string, now: number): Promise<BackupAge> {
+export async function backupAge(
+  rds: Rds,
+  writer: WriterRef,
+  region: string,
+  now: number,
+): Promise<BackupAge> {
   const backup = await latestBackup(rds, writer, region);
   const latest = backup.RestoreWindow?.LatestTime as Date;
   return {
-    writer,
+    writer: writer.instanceIdentifier,
     latestRestorableTime: latest.toISOString(),
     seconds: Math.max(0, Math.round((now - latest.getTime()) / 1000)),
     replicated: (backupSourceRegion(backup) ?? region) !== region,

@@ -21,24 +21,26 @@ import {
   type RestoreTestSubject,
 } from './restore';
 
+/** The execution that names the throwaway: its start time (`$$.Execution.StartTime`) and name. */
+const execution = {
+  startedAt: z.iso.datetime({ offset: true }),
+  executionName: z.string().min(1).max(80),
+};
+
 export const restoreTestEventSchema = z.discriminatedUnion('mode', [
-  z.strictObject({
-    /** Delete what earlier tests left, then restore the writer's latest backup into a throwaway instance. */
-    mode: z.literal('start'),
-    /** The execution's start time (`$$.Execution.StartTime`): it names the throwaway instance. */
-    startedAt: z.iso.datetime({ offset: true }),
-  }),
+  /** Delete what ended tests left, then restore the writer's latest backup into this test's throwaway. */
+  z.strictObject({ mode: z.literal('start'), ...execution }),
   z.strictObject({ mode: z.literal('advance'), instanceIdentifier: rdsInstanceIdentifier }),
   z.strictObject({
-    /** Delete the throwaway instance and publish the outcome: every path of the workflow ends here. */
-    mode: z.literal('conclude'),
-    /** The execution's start time: names the throwaway instance, also on a path where the start step failed. */
-    startedAt: z.iso.datetime({ offset: true }),
+    /** Publish the outcome (before the deletion, so a deletion that fails loses no figure). */
+    mode: z.literal('record'),
     passed: z.boolean(),
     /** When RDS accepted the restore and when it was first seen available (absent when it never was). */
     restoreStartedAt: z.iso.datetime().optional(),
     restoreEndedAt: z.iso.datetime().optional(),
   }),
+  /** Delete this test's throwaway: every path of the workflow ends here. RdsRetryable while RDS is busy with it. */
+  z.strictObject({ mode: z.literal('delete'), ...execution }),
 ]);
 export type RestoreTestEvent = z.infer<typeof restoreTestEventSchema>;
 
@@ -64,7 +66,8 @@ const environmentSchema = z.object({
 export type RestoreTestResult =
   | (RestoreStarted & { readonly subject: RestoreTestSubject })
   | RestoreProgress
-  | (RestoreDeletion & { readonly passed: boolean; readonly restoreSeconds: number | null });
+  | { readonly passed: boolean; readonly restoreSeconds: number | null }
+  | RestoreDeletion;
 
 const instrumentation = stepInstrumentation('restore-test', RESTORE_TEST_SERVICE);
 const figures = restoreTestFigures();
@@ -79,8 +82,8 @@ export function restoreSeconds(started?: string, ended?: string): number | null 
 
 /**
  * The restore test's RDS steps in the DR region (the workflow statemachines/restore-test.asl.json calls them):
- * start the restore, follow it, and conclude (delete the throwaway instance, publish RestoreTestSucceeded and
- * RestoreDuration). AWS failures that may pass are RdsRetryable.
+ * start the restore, follow it, record the outcome (RestoreTestSucceeded, RestoreDuration) and delete the
+ * throwaway instance. AWS failures that may pass, and an instance RDS is still busy with, are RdsRetryable.
  */
 export async function handler(event: unknown): Promise<RestoreTestResult> {
   return runStep(instrumentation, async () => {
@@ -88,46 +91,67 @@ export async function handler(event: unknown): Promise<RestoreTestResult> {
     const env = parseEnvironment(environmentSchema);
     rds ??= new RDSClient({ region: env.RESTORE_REGION });
     try {
-      if (input.mode === 'start') {
-        const located = topologyLocation();
-        ssm ??= new SSMClient({ region: located.region });
-        const topology = await readTopology(ssm, located.names);
-        const subject = restoreTestSubject(topology, env.RESTORE_REGION, {
-          port: env.DATABASE_PORT,
-          secretId: env.MASTER_SECRET_NAME,
-        });
-        const started = await startRestoreTest(
-          rds,
-          {
-            region: env.RESTORE_REGION,
-            subnetGroupName: env.RESTORE_SUBNET_GROUP,
-            securityGroupIds: env.RESTORE_SECURITY_GROUP_IDS,
-            parameterGroupName: env.RESTORE_PARAMETER_GROUP,
-            port: env.DATABASE_PORT,
-          },
-          {
-            writer: subject.writer,
-            identifier: restoreTestIdentifier(env.RESOURCE_PREFIX, input.startedAt),
-            resourcePrefix: env.RESOURCE_PREFIX,
-          },
-        );
-        instrumentation.logger.info('restore started', { ...started });
-        return { ...started, subject };
+      switch (input.mode) {
+        case 'start':
+          return await start(
+            rds,
+            env,
+            restoreTestIdentifier(env.RESOURCE_PREFIX, input.startedAt, input.executionName),
+          );
+        case 'advance':
+          return await advanceRestoreTest(rds, input.instanceIdentifier);
+        case 'record':
+          return record(input);
+        case 'delete':
+          return await deleteRestoreTest(
+            rds,
+            restoreTestIdentifier(env.RESOURCE_PREFIX, input.startedAt, input.executionName),
+            env.RESOURCE_PREFIX,
+          );
       }
-      if (input.mode === 'advance') return await advanceRestoreTest(rds, input.instanceIdentifier);
-      const deleted = await deleteRestoreTest(
-        rds,
-        restoreTestIdentifier(env.RESOURCE_PREFIX, input.startedAt),
-        env.RESOURCE_PREFIX,
-      );
-      const seconds = restoreSeconds(input.restoreStartedAt, input.restoreEndedAt);
-      figures.addMetric(RESTORE_TEST_METRICS.succeeded, MetricUnit.Count, input.passed ? 1 : 0);
-      if (seconds !== null) figures.addMetric(RESTORE_TEST_METRICS.duration, MetricUnit.Seconds, seconds);
-      figures.publishStoredMetrics();
-      instrumentation.logger.info('restore test concluded', { ...deleted, passed: input.passed, seconds });
-      return { ...deleted, passed: input.passed, restoreSeconds: seconds };
     } catch (error) {
       throw asRdsRetryable(error);
     }
   });
+}
+
+async function start(
+  client: RDSClient,
+  env: z.infer<typeof environmentSchema>,
+  identifier: string,
+): Promise<RestoreStarted & { readonly subject: RestoreTestSubject }> {
+  const located = topologyLocation();
+  ssm ??= new SSMClient({ region: located.region });
+  const topology = await readTopology(ssm, located.names);
+  const subject = restoreTestSubject(topology, env.RESTORE_REGION, {
+    port: env.DATABASE_PORT,
+    secretId: env.MASTER_SECRET_NAME,
+  });
+  const started = await startRestoreTest(
+    client,
+    {
+      region: env.RESTORE_REGION,
+      subnetGroupName: env.RESTORE_SUBNET_GROUP,
+      securityGroupIds: env.RESTORE_SECURITY_GROUP_IDS,
+      parameterGroupName: env.RESTORE_PARAMETER_GROUP,
+      port: env.DATABASE_PORT,
+    },
+    { writer: subject.writer, identifier, resourcePrefix: env.RESOURCE_PREFIX },
+  );
+  if (started.sweptLeftovers.failed.length > 0)
+    instrumentation.logger.warn('throwaways of ended tests not deleted', { ...started.sweptLeftovers });
+  instrumentation.logger.info('restore started', { ...started });
+  return { ...started, subject };
+}
+
+function record(input: Extract<RestoreTestEvent, { mode: 'record' }>): {
+  passed: boolean;
+  restoreSeconds: number | null;
+} {
+  const seconds = restoreSeconds(input.restoreStartedAt, input.restoreEndedAt);
+  figures.addMetric(RESTORE_TEST_METRICS.succeeded, MetricUnit.Count, input.passed ? 1 : 0);
+  if (seconds !== null) figures.addMetric(RESTORE_TEST_METRICS.duration, MetricUnit.Seconds, seconds);
+  figures.publishStoredMetrics();
+  instrumentation.logger.info('restore test recorded', { passed: input.passed, seconds });
+  return { passed: input.passed, restoreSeconds: seconds };
 }

@@ -69,6 +69,8 @@ export const RESTORE_TEST_METRICS = {
   duration: 'RestoreDuration',
   hoursSinceSuccess: 'HoursSinceLastSuccessfulRestoreTest',
   backupAge: 'BackupAge',
+  /** Throwaway instances of ended tests the hourly status could not delete. */
+  throwawaysLeft: 'RestoreTestInstancesLeft',
 } as const;
 
 /** The backup figures carry only the service dimension, so alarms and the dashboard can name them exactly. */

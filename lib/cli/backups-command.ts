@@ -32,6 +32,7 @@ import {
   wholeNumber,
 } from './option-values';
 import { stackOutput } from './stack-output';
+import { UsageError } from './usage-error';
 
 export interface BackupsIo extends FollowIo {
   /** CloudFormation, RDS and Step Functions of the DR region. */
@@ -138,7 +139,11 @@ export interface BackupsReport {
 
 /** Reads what `dr backups` reports; a writer without backups in the region is reported, not thrown. */
 export async function listBackups(options: BackupsOptions, io: BackupsIo): Promise<BackupsReport> {
-  const region = options.region ?? '?';
+  const region = options.region;
+  if (region === undefined)
+    throw new UsageError(
+      'no DR region: pass --region <secondaryRegion>, or run where cdk.json (--config) names it',
+    );
   const topology = await readTopology(io.ssm, topologyParameterNames(options.resourcePrefix));
   const writer = topology.writer.instanceIdentifier;
   const stateMachineArn = await stackOutput(
@@ -148,7 +153,7 @@ export async function listBackups(options: BackupsOptions, io: BackupsIo): Promi
     ': deploy the app (or check --stack, --region: the DR region)',
   );
   const [backup, runs, throwaway] = await Promise.all([
-    backupAge(io.rds, writer, region, io.now()).catch((error: unknown) => {
+    backupAge(io.rds, topology.writer, region, io.now()).catch((error: unknown) => {
       if (error instanceof RestoreTestError) return { error: error.message };
       throw error;
     }),

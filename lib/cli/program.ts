@@ -62,6 +62,13 @@ import {
   summarizeRestoreTest,
   type BackupsIo,
 } from './backups-command';
+import {
+  addRestoreCommand,
+  defaultRestoreIo,
+  runRestore,
+  summarizeRestore,
+  type RestoreIo,
+} from './restore-command';
 
 export { EXIT_AWS_SETUP, EXIT_FAILED, EXIT_OK, EXIT_USAGE } from './exit';
 export { redactCommandLineError, vocabularyOf } from './command-line-errors';
@@ -85,6 +92,8 @@ export interface CliIo {
   readonly reprotectIo?: (region: string | undefined) => ReprotectIo;
   /** AWS clients and clock for `dr backups` (the DR region's); real ones by default. */
   readonly backupsIo?: (region: string | undefined) => BackupsIo;
+  /** AWS clients and clock for `dr restore` (the region restored in); real ones by default. */
+  readonly restoreIo?: (region: string | undefined) => RestoreIo;
   /** Asks the person at the terminal (absent without one: nothing that needs a person's yes goes ahead). */
   readonly ask?: (question: string) => Promise<string>;
 }
@@ -253,6 +262,17 @@ export function buildProgram(io: CliIo, argv: readonly string[] = []): Command {
 
   addReprotect(program, io, failoverIo);
   addBackups(program, io);
+  addRestoreCommand(program, async (options) => {
+    const region = options.region ?? io.env.AWS_REGION;
+    const outcome = await runRestore(
+      { ...options, ...(region === undefined ? {} : { region }) },
+      io.restoreIo?.(region) ?? defaultRestoreIo(io.out, region),
+    );
+    if (options.json === true)
+      io.out(`${JSON.stringify({ ok: outcome.exitCode === EXIT_OK, command: 'restore', ...outcome })}\n`);
+    else io.out(`${summarizeRestore(outcome).join('\n')}\n`);
+    if (outcome.exitCode !== EXIT_OK) throw new ExitRequest(outcome.exitCode);
+  });
 
   addVerifyCommand(program, async (options) => {
     if (!(await verifyCommand(options, io))) throw new ExitRequest(EXIT_FAILED);
@@ -287,7 +307,11 @@ function addBackups(program: Command, io: CliIo): void {
     io.backupsIo?.(region) ?? defaultBackupsIo(io.out, region ?? io.env.AWS_REGION);
   addBackupsCommands(program, {
     list: async (options) => {
-      const report = await listBackups(options, backupsIo(options.region));
+      const region = options.region ?? io.env.AWS_REGION;
+      const report = await listBackups(
+        { ...options, ...(region === undefined ? {} : { region }) },
+        backupsIo(region),
+      );
       if (options.json === true) io.out(`${JSON.stringify({ ok: true, command: 'backups', ...report })}\n`);
       else io.out(`${describeBackups(report).join('\n')}\n`);
     },

@@ -9,6 +9,7 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { RDS_INSTANCE_IDENTIFIER } from '../../lambdas/shared/patterns';
 import {
   METRICS_NAMESPACE,
   RESTORE_TEST_METRIC_DIMENSIONS,
@@ -47,6 +48,11 @@ export interface BackupRestoreTestProps {
   };
   readonly topology: TopologyLocation;
   readonly resourcePrefix: string;
+  /**
+   * The names a writer of the DR region can have (the promoted DR replica, the replicas re-protect names): a
+   * test after a failover restores such a writer's own backups, by its resource id.
+   */
+  readonly drWriterNames: readonly string[];
   readonly onCallTopic: sns.ITopic;
   readonly stateMachineName: string;
   readonly schedule: { readonly ruleName: string; readonly expression: string };
@@ -57,6 +63,7 @@ export interface BackupRestoreTestProps {
     readonly stale: string;
     readonly backupStale: string;
     readonly statusUnknown: string;
+    readonly instanceLeft: string;
   };
 }
 
@@ -83,12 +90,34 @@ export class BackupRestoreTest extends Construct {
   readonly restoreSteps: nodejs.NodejsFunction;
   readonly check: nodejs.NodejsFunction;
   readonly status: nodejs.NodejsFunction;
+  readonly throwawaySecurityGroup: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, props: BackupRestoreTestProps) {
     super(scope, id);
     const stack = Stack.of(this);
+    const sample = `${restoreTestNamePrefix(props.resourcePrefix)}20260101t0000-000000`;
+    if (!RDS_INSTANCE_IDENTIFIER.test(sample))
+      throw new Error(
+        `resourcePrefix ${props.resourcePrefix}: the restore test's throwaway instances would be named like ${sample}, which RDS refuses (no trailing or double hyphen)`,
+      );
+    const checkSecurityGroup = new ec2.SecurityGroup(this, 'CheckSecurityGroup', {
+      vpc: props.network.vpc,
+      description: 'Restore test check: the throwaway instance and the live copy of its source',
+      allowAllOutbound: false,
+    });
+    // The throwaway is a writable copy of production opened by the master secret: only the check reaches it.
+    this.throwawaySecurityGroup = new ec2.SecurityGroup(this, 'ThrowawaySecurityGroup', {
+      vpc: props.network.vpc,
+      description: 'Restore test throwaway instances: reachable by the restore check only',
+      allowAllOutbound: false,
+    });
+    this.throwawaySecurityGroup.addIngressRule(
+      checkSecurityGroup,
+      ec2.Port.tcp(props.database.port),
+      'restore test check',
+    );
     this.restoreSteps = this.restoreStepsFunction(props);
-    this.check = this.checkFunction(props);
+    this.check = this.checkFunction(props, checkSecurityGroup);
     this.stateMachine = workflowStateMachine(this, {
       stateMachineName: props.stateMachineName,
       definitionFile: RESTORE_TEST_DEFINITION,
@@ -100,7 +129,7 @@ export class BackupRestoreTest extends Construct {
       entry: ['restore-test', 'status-handler.ts'],
       handler: 'handler',
       description:
-        'Backups: publish the age of the newest restorable backup and of the last passed restore test (hourly)',
+        'Backups: delete the throwaways of ended restore tests; publish the backup age and the last passed test (hourly)',
       timeout: Duration.seconds(60),
       memorySize: 256,
       service: 'dr-restore-test',
@@ -121,6 +150,7 @@ export class BackupRestoreTest extends Construct {
       'AwsSolutions-IAM5[Resource::*]',
       'DescribeDBInstanceAutomatedBackups is authorized against the backups of any instance it lists: read-only.',
     );
+    this.allowThrowawayCleanup(this.status, props);
 
     new events.Rule(this, 'Schedule', {
       ruleName: props.schedule.ruleName,
@@ -151,7 +181,7 @@ export class BackupRestoreTest extends Construct {
       environment: {
         RESTORE_REGION: stack.region,
         RESTORE_SUBNET_GROUP: props.placement.subnetGroupName,
-        RESTORE_SECURITY_GROUP_IDS: props.placement.securityGroup.securityGroupId,
+        RESTORE_SECURITY_GROUP_IDS: this.throwawaySecurityGroup.securityGroupId,
         RESTORE_PARAMETER_GROUP: props.placement.parameterGroupName,
         DATABASE_PORT: String(props.database.port),
         MASTER_SECRET_NAME: props.database.secretName,
@@ -163,8 +193,6 @@ export class BackupRestoreTest extends Construct {
     const throwaway = rds('db', `${restoreTestNamePrefix(props.resourcePrefix)}*`);
     const tagged = { [`aws:RequestTag/${RESTORE_TEST_ROLE.key}`]: RESTORE_TEST_ROLE.value };
     for (const statement of [
-      // Listing and reading: the sweep lists every instance of the region to find a test's leftovers.
-      { actions: ['rds:DescribeDBInstances'], resources: [rds('db', '*')] },
       { actions: ['rds:DescribeDBInstanceAutomatedBackups'], resources: ['*'] },
       // Restoring: only into a throwaway name, only with the throwaway tag, only from a backup of this account.
       {
@@ -172,7 +200,7 @@ export class BackupRestoreTest extends Construct {
         resources: [
           throwaway,
           rds('auto-backup', '*'),
-          rds('db', '*'),
+          ...props.drWriterNames.map((name) => rds('db', name)),
           rds('subgrp', props.placement.subnetGroupName),
           rds('pg', props.placement.parameterGroupName),
           rds('og', '*'),
@@ -180,32 +208,36 @@ export class BackupRestoreTest extends Construct {
         conditions: { StringEquals: tagged },
       },
       { actions: ['rds:AddTagsToResource'], resources: [throwaway], conditions: { StringEquals: tagged } },
-      // Deleting: only a throwaway name that carries the throwaway tag.
-      {
-        actions: ['rds:DeleteDBInstance'],
-        resources: [throwaway],
-        conditions: {
-          StringEquals: { [`aws:ResourceTag/${RESTORE_TEST_ROLE.key}`]: RESTORE_TEST_ROLE.value },
-        },
-      },
     ])
       fn.addToRolePolicy(new iam.PolicyStatement(statement));
     fn.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['kms:CreateGrant', 'kms:DescribeKey'],
+        actions: ['kms:DescribeKey'],
         resources: [props.dataKey.keyArn],
         conditions: { StringEquals: { 'kms:ViaService': `rds.${stack.region}.amazonaws.com` } },
       }),
     );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:CreateGrant'],
+        resources: [props.dataKey.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `rds.${stack.region}.amazonaws.com` },
+          Bool: { 'kms:GrantIsForAWSResource': 'true' },
+        },
+      }),
+    );
+    this.allowThrowawayCleanup(fn, props);
     for (const [finding, reason] of [
-      [
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${stack.region}:${stack.account}:db:${restoreTestNamePrefix(props.resourcePrefix)}*]`,
-        'The throwaway instances are named per test (<prefix>-restore-test-<minute>); restoring and tagging need the throwaway tag, deleting needs it on the instance.',
-      ],
-      [
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${stack.region}:${stack.account}:db:*]`,
-        'The sweep lists the instances of the region (read-only); a restore is authorized against its source too, only with the throwaway tag on the request.',
-      ],
+      ...props.drWriterNames
+        .filter((name) => name.endsWith('*'))
+        .map(
+          (name) =>
+            [
+              `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${stack.region}:${stack.account}:db:${name}]`,
+              'The replicas re-protect makes are named per generation; a restore is authorized against a writer of this region as its source, only with the throwaway tag on the request.',
+            ] as const,
+        ),
       [
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${stack.region}:${stack.account}:auto-backup:*]`,
         'The replicated automated backups are named by RDS at run time; a restore from one needs the throwaway tag on the request.',
@@ -223,13 +255,43 @@ export class BackupRestoreTest extends Construct {
     return fn;
   }
 
+  /**
+   * Listing the region's instances and deleting a throwaway: only an instance of the throwaway name that
+   * carries the throwaway tag (the workflow's own, and the hourly sweep of ended tests').
+   */
+  private allowThrowawayCleanup(fn: nodejs.NodejsFunction, props: BackupRestoreTestProps): void {
+    const stack = Stack.of(this);
+    const db = (name: string) => `arn:${stack.partition}:rds:${stack.region}:${stack.account}:db:${name}`;
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['rds:DescribeDBInstances'], resources: [db('*')] }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['rds:DeleteDBInstance'],
+        resources: [db(`${restoreTestNamePrefix(props.resourcePrefix)}*`)],
+        conditions: {
+          StringEquals: { [`aws:ResourceTag/${RESTORE_TEST_ROLE.key}`]: RESTORE_TEST_ROLE.value },
+        },
+      }),
+    );
+    for (const [finding, reason] of [
+      [
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${stack.region}:${stack.account}:db:${restoreTestNamePrefix(props.resourcePrefix)}*]`,
+        'The throwaway instances are named per test (<prefix>-restore-test-<minute>-<execution>); restoring and tagging need the throwaway tag on the request, deleting needs it on the instance.',
+      ],
+      [
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${stack.region}:${stack.account}:db:*]`,
+        'DescribeDBInstances only: the sweep lists the instances of the region to find the throwaways (read-only).',
+      ],
+    ] as const)
+      acknowledgeNagFinding(fn.role as iam.IRole, finding, reason);
+  }
+
   /** The check, in the VPC: it reaches the throwaway instance and the live copy it compares with. */
-  private checkFunction(props: BackupRestoreTestProps): nodejs.NodejsFunction {
-    const securityGroup = new ec2.SecurityGroup(this, 'CheckSecurityGroup', {
-      vpc: props.network.vpc,
-      description: 'Restore test check: the throwaway instance and the live copy of its source',
-      allowAllOutbound: false,
-    });
+  private checkFunction(
+    props: BackupRestoreTestProps,
+    securityGroup: ec2.SecurityGroup,
+  ): nodejs.NodejsFunction {
     securityGroup.addEgressRule(
       ec2.Peer.ipv4(props.network.cidr),
       ec2.Port.tcp(443),
@@ -240,6 +302,7 @@ export class BackupRestoreTest extends Construct {
       ec2.Port.tcp(props.database.port),
       'PostgreSQL in this region (the throwaway instance, the replica or writer it compares with)',
     );
+    // The live copy it compares with: the DR replica (or the writer of this region after a failover).
     props.placement.securityGroup.connections.allowFrom(
       securityGroup,
       ec2.Port.tcp(props.database.port),
@@ -313,6 +376,16 @@ export class BackupRestoreTest extends Construct {
       restoreTestMetric(RESTORE_TEST_METRICS.backupAge),
       props.maxBackupAgeMinutes * 60,
       { evaluationPeriods: 2, datapointsToAlarm: 2, treatMissingData: cloudwatch.TreatMissingData.BREACHING },
+    );
+    page(
+      'InstanceLeft',
+      props.alarmNames.instanceLeft,
+      'A restore test throwaway instance of an ended test could not be deleted for 3 hours: a copy of production ' +
+        'runs (and costs) in the DR region. First: dr backups (it lists it). Runbook: docs/runbooks.md, Restore ' +
+        'test failed.',
+      restoreTestMetric(RESTORE_TEST_METRICS.throwawaysLeft),
+      0,
+      { evaluationPeriods: 3, datapointsToAlarm: 3 },
     );
     page(
       'StatusUnknown',

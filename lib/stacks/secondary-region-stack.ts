@@ -128,6 +128,8 @@ export class SecondaryRegionStack extends Stack {
       },
       topology: { region: ROUTE53_METRICS_REGION, resourcePrefix: config.resourcePrefix },
       resourcePrefix: config.resourcePrefix,
+      // A failover promotes the DR replica; re-protect names later replicas <prefix>-replica-g<generation>.
+      drWriterNames: [config.database.replicaInstanceIdentifier, `${config.resourcePrefix}-replica-g*`],
       onCallTopic: props.onCallTopic,
       stateMachineName: names.restoreTestStateMachine,
       schedule: { ruleName: names.restoreTestSchedule, expression: config.backups.restoreTest.schedule },
@@ -138,6 +140,7 @@ export class SecondaryRegionStack extends Stack {
         stale: names.alarms.restoreTestStale,
         backupStale: names.alarms.backupStale,
         statusUnknown: names.alarms.backupStatusUnknown,
+        instanceLeft: names.alarms.restoreTestInstanceLeft,
       },
     });
     new CfnOutput(this, RESTORE_TEST_OUTPUT, {

@@ -1,5 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RESTORE_TEST_METRICS } from '../../lambdas/shared/metric-names';
+import { THROWAWAY_MAX_HOURS } from '../../lambdas/restore-test/throwaways';
 import { drNames } from '../../lib/names';
 import { workflowDefinition } from '../../lib/workflow-definition';
 import { testWorld } from '../support/world';
@@ -53,28 +54,46 @@ describe('the restore test as deployed (DR region stack)', () => {
       expect(Object.values(alarm(name))).toHaveLength(1);
   });
 
-  it('deletes the throwaway on every path that can fail after the restore is asked for', () => {
+  it('deletes the throwaway on every path: each step’s failure records the outcome, then deletes, retrying while RDS is busy', () => {
     const { States } = workflowDefinition('restore-test.asl.json') as {
       States: Record<
         string,
-        { Type: string; Catch?: { ErrorEquals: string[]; Next: string }[]; Next?: string }
+        { Type: string; Catch?: { ErrorEquals: string[]; Next: string }[]; Next?: string; Default?: string }
       >;
     };
-    const concludes = ['ConcludePassed', 'ConcludeFailed'];
-    for (const [name, state] of Object.entries(States)) {
-      if (state.Type !== 'Task' || concludes.includes(name)) continue;
-      // Every step's catch-all leads to the conclusion that deletes.
-      const all = state.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'));
-      expect({ name, next: all?.Next }).toEqual({ name, next: 'ConcludeFailed' });
-    }
+    const catchAll = (name: string) =>
+      States[name]?.Catch?.find((c) => c.ErrorEquals.includes('States.ALL'))?.Next;
+    for (const step of ['StartRestore', 'AdvanceRestore', 'CheckRestored'])
+      expect([step, catchAll(step)]).toEqual([step, 'FailedOutcome']);
     // The failures that are not step errors go there too.
-    expect(States.OutOfRounds?.Next).toBe('ConcludeFailed');
-    expect(States.ChecksFailed?.Next).toBe('ConcludeFailed');
-    expect(States.ConcludePassed?.Next).toBe('Passed');
-    expect(States.ConcludeFailed?.Next).toBe('TestFailed');
+    expect(States.OutOfRounds?.Next).toBe('FailedOutcome');
+    expect(States.ChecksFailed?.Next).toBe('FailedOutcome');
+    // Recording the outcome never stands in the deletion's way.
+    expect([catchAll('RecordPassed'), States.RecordPassed?.Next]).toEqual(['PassedOutcome', 'PassedOutcome']);
+    expect([catchAll('RecordFailed'), States.RecordFailed?.Next]).toEqual([
+      'StartDeleteRounds',
+      'StartDeleteRounds',
+    ]);
+    expect(States.PassedOutcome?.Next).toBe('StartDeleteRounds');
+    // RDS busy with the instance: another round; anything else, or out of rounds: the execution fails (and pages).
+    expect(States.DeleteThrowaway?.Catch).toEqual([
+      {
+        ErrorEquals: ['RdsRetryable', 'States.Timeout'],
+        ResultPath: '$.deleteError',
+        Next: 'CountDeleteRound',
+      },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.deleteError', Next: 'NotDeleted' },
+    ]);
+    expect(States.DeleteThrowaway?.Next).toBe('DidTestPass');
+    expect(States.IsOutOfDeleteRounds?.Default).toBe('WaitToDelete');
   });
 
-  describe('its role may restore and delete only throwaway instances (IAM evaluated)', () => {
+  it('sweeps a throwaway only once its execution must have ended (the machine’s timeout and an hour)', () => {
+    const { TimeoutSeconds } = workflowDefinition('restore-test.asl.json') as { TimeoutSeconds: number };
+    expect(THROWAWAY_MAX_HOURS * 3600).toBe(TimeoutSeconds + 3600);
+  });
+
+  describe('its roles may restore and delete only throwaway instances (IAM evaluated)', () => {
     const world = testWorld();
     afterAll(() => {
       world.close();
@@ -108,6 +127,33 @@ describe('the restore test as deployed (DR region stack)', () => {
       expect(
         await allows('rds:AddTagsToResource', db(CONFIG.database.replicaInstanceIdentifier), TAGGED),
       ).toBe(false);
+      const primary = db(CONFIG.database.primaryInstanceIdentifier);
+      expect(await allows('rds:RestoreDBInstanceToPointInTime', primary, TAGGED)).toBe(false);
+      expect(await allows('rds:RestoreDBInstanceToPointInTime', db('anything-else'), TAGGED)).toBe(false);
+    });
+
+    it('the hourly status deletes only a tagged throwaway, and restores nothing', async () => {
+      const statusArn = world.app
+        .resources('AWS::Lambda::Function')
+        .filter(({ resource }) =>
+          String(resource.Metadata?.['pg-dr:entry']).endsWith('restore-test/status-handler.ts'),
+        )
+        .map(({ stack, logicalId }) =>
+          String(world.app.resolve(stack, { 'Fn::GetAtt': [logicalId, 'Arn'] })),
+        )[0];
+      const status = world.iam.principalOfArn(statusArn ?? '');
+      if (status === undefined) throw new Error('no backup status function in the app');
+      const may = (action: string, resource: string, context: Record<string, string | string[]>) =>
+        world.iam.allows(status, { action, resources: [resource], context }, site);
+      const tagged = { 'aws:ResourceTag/pg-dr:role': 'restore-test' };
+      expect(await may('rds:DeleteDBInstance', db('pg-dr-restore-test-20261101t0500-aaaaaa'), tagged)).toBe(
+        true,
+      );
+      expect(await may('rds:DeleteDBInstance', db(CONFIG.database.replicaInstanceIdentifier), tagged)).toBe(
+        false,
+      );
+      expect(await may('rds:DeleteDBInstance', db('pg-dr-restore-test-handmade'), {})).toBe(false);
+      expect(await may('rds:RestoreDBInstanceToPointInTime', db('pg-dr-restore-test-x'), TAGGED)).toBe(false);
     });
 
     it('deletes an instance only when it has the throwaway name and carries the throwaway tag', async () => {

@@ -91,6 +91,26 @@ describe('the restore test’s check of a restored instance', () => {
     );
   });
 
+  it('does not count a table missing when a migration applied since the restore point created it', async () => {
+    const replica = await database(3, 1000, async (c) => {
+      await c.query('CREATE TABLE audit (id bigint PRIMARY KEY)');
+    });
+    const restored = await database(2, 1000);
+    const report = await checkRestoredInstance(secrets(), ref(restored), await live(replica));
+    expect(report.ok).toBe(true);
+    expect(report.checks.find((c) => c.name === 'rows')?.detail).toMatch(
+      /\(1 table\(s\) of later migrations not restored yet\)$/,
+    );
+  });
+
+  it('leaves a restored instance it cannot reach at all to the workflow’s retry (the step fails), not a failed check', async () => {
+    const replica = await database(3, 100);
+    const nowhere: ResolveDatabase = () => Promise.resolve({ ...settings('postgres'), port: 1 });
+    await expect(
+      checkRestoredInstance({ current: nowhere, previous: nowhere }, ref('postgres'), await live(replica)),
+    ).rejects.toMatchObject({ kind: 'unreachable' });
+  });
+
   it('fails a restore that lost a table or most of a table’s rows, naming the table', async () => {
     const replica = await database(3, 20_000);
     const restored = await database(3, 2_000, async (c) => {

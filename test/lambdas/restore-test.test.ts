@@ -11,6 +11,7 @@ import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { backupAge, latestBackup } from '../../lambdas/restore-test/backups';
 import { restoreSeconds } from '../../lambdas/restore-test/handler';
+import { restoreTestStartedAt } from '../../lambdas/restore-test/throwaways';
 import {
   advanceRestoreTest,
   deleteRestoreTest,
@@ -35,7 +36,9 @@ const PLACEMENT: RestorePlacement = {
   parameterGroupName: 'dr-params',
   port: 5432,
 };
-const TARGET = 'pg-dr-restore-test-20261201t0500';
+const EXECUTION = 'monthly-2026-12';
+const TARGET = restoreTestIdentifier('pg-dr', '2026-12-01T05:00:42.123Z', EXECUTION);
+const WRITER = { instanceIdentifier: 'pg-dr-primary', region: HOME };
 const TAG = { Key: 'pg-dr:role', Value: 'restore-test' };
 
 const backup = (over: Partial<DBInstanceAutomatedBackup> = {}): DBInstanceAutomatedBackup => ({
@@ -62,13 +65,16 @@ const notFound = () => Object.assign(new Error('not found'), { name: 'DBInstance
 beforeEach(() => rds.reset());
 
 describe('the restore test, its RDS side', () => {
-  it('names the throwaway instance by the execution’s start minute (a retried step names the same one) and refuses a prefix RDS would refuse', () => {
-    expect(restoreTestIdentifier('pg-dr', '2026-12-01T05:00:42.123Z')).toBe(TARGET);
-    expect(restoreTestIdentifier('pg-dr', '2026-12-01T05:00:59Z')).toBe(TARGET);
-    expect(() => restoreTestIdentifier('pg-dr-', '2026-12-01T05:00:00Z')).toThrow(
+  it('names the throwaway by the execution’s start minute and name (a retried step names the same one, another execution another) and refuses a prefix RDS would refuse', () => {
+    expect(TARGET).toMatch(/^pg-dr-restore-test-20261201t0500-[0-9a-f]{6}$/);
+    expect(restoreTestIdentifier('pg-dr', '2026-12-01T05:00:59Z', EXECUTION)).toBe(TARGET);
+    expect(restoreTestIdentifier('pg-dr', '2026-12-01T05:00:59Z', 'manual-1')).not.toBe(TARGET);
+    expect(restoreTestStartedAt(TARGET, 'pg-dr')).toBe(Date.parse('2026-12-01T05:00:00Z'));
+    expect(restoreTestStartedAt('pg-dr-restore-test-handmade', 'pg-dr')).toBeUndefined();
+    expect(() => restoreTestIdentifier('pg-dr-', '2026-12-01T05:00:00Z', EXECUTION)).toThrow(
       /not an RDS instance identifier/,
     );
-    expect(() => restoreTestIdentifier('pg-dr', 'yesterday')).toThrow(/startedAt: not a time/);
+    expect(() => restoreTestIdentifier('pg-dr', 'yesterday', EXECUTION)).toThrow(/startedAt: not a time/);
   });
 
   it('finds the writer’s newest restorable backup across pages, whatever case RDS spells its status in', async () => {
@@ -93,9 +99,9 @@ describe('the restore test, its RDS side', () => {
           backup({ Status: 'creating', RestoreWindow: undefined }),
         ],
       });
-    const newest = await latestBackup(client, 'pg-dr-primary', DR);
+    const newest = await latestBackup(client, WRITER, DR);
     expect(newest.RestoreWindow?.LatestTime).toEqual(new Date('2026-12-01T04:50:00Z'));
-    expect(await backupAge(client, 'pg-dr-primary', DR, Date.parse('2026-12-01T05:00:00Z'))).toEqual({
+    expect(await backupAge(client, WRITER, DR, Date.parse('2026-12-01T05:00:00Z'))).toEqual({
       writer: 'pg-dr-primary',
       latestRestorableTime: '2026-12-01T04:50:00.000Z',
       seconds: 600,
@@ -105,21 +111,34 @@ describe('the restore test, its RDS side', () => {
 
   it('says there is nothing to restore, and why to look, when the writer has no restorable backup in the region', async () => {
     rds.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({
-      DBInstanceAutomatedBackups: [backup({ Status: 'retained' })],
+      DBInstanceAutomatedBackups: [
+        backup({ Status: 'retained' }),
+        // An instance of the same name in the DR region has its own backups: not the writer's.
+        backup({
+          Region: DR,
+          Status: 'active',
+          DBInstanceArn: `arn:aws:rds:${DR}:111122223333:db:pg-dr-primary`,
+        }),
+      ],
     });
-    await expect(latestBackup(client, 'pg-dr-primary', DR)).rejects.toMatchObject({
+    await expect(latestBackup(client, WRITER, DR)).rejects.toMatchObject({
       name: 'NoBackupToRestore',
       message: expect.stringContaining('is its backup replication to us-east-1 on?') as string,
     });
   });
 
-  it('sweeps what earlier tests left (name and tag both), then restores the replicated backup into the DR replica’s placement, tagged, single-AZ, private, without backups or deletion protection', async () => {
+  it('deletes the throwaways of ended tests (older than the workflow can run, name and tag both), never a running test’s, then restores the replicated backup into the DR placement, tagged, single-AZ, private, without backups or deletion protection', async () => {
+    const ended = 'pg-dr-restore-test-20261101t0500-aaaaaa';
+    const stuck = 'pg-dr-restore-test-20261001t0500-bbbbbb';
     rds
       .on(DescribeDBInstancesCommand, { MaxRecords: 100 })
       .resolves({
         DBInstances: [
-          instance('pg-dr-restore-test-20261101t0500'),
-          instance('pg-dr-restore-test-20261001t0500', { DBInstanceStatus: 'deleting' }),
+          instance(ended),
+          instance('pg-dr-restore-test-20261002t0500-cccccc', { DBInstanceStatus: 'deleting' }),
+          instance(stuck, { DBInstanceStatus: 'creating' }),
+          // Another test, started an hour ago, still running: not touched.
+          instance('pg-dr-restore-test-20261201t0400-dddddd', { DBInstanceStatus: 'creating' }),
           // The prefix without the tag, and the tag without the prefix: not a throwaway, never touched.
           instance('pg-dr-restore-test-handmade', { TagList: [] }),
           instance('pg-dr-replica', { TagList: [TAG] }),
@@ -129,14 +148,18 @@ describe('the restore test, its RDS side', () => {
       .rejects(notFound())
       .on(DescribeDBInstanceAutomatedBackupsCommand)
       .resolves({ DBInstanceAutomatedBackups: [backup()] })
-      .on(DeleteDBInstanceCommand)
+      .on(DeleteDBInstanceCommand, { DBInstanceIdentifier: ended })
       .resolves({})
+      .on(DeleteDBInstanceCommand, { DBInstanceIdentifier: stuck })
+      .rejects(
+        Object.assign(new Error('not in a state to be deleted'), { name: 'InvalidDBInstanceStateFault' }),
+      )
       .on(RestoreDBInstanceToPointInTimeCommand)
       .resolves({});
     const started = await startRestoreTest(
       client,
       PLACEMENT,
-      { writer: 'pg-dr-primary', identifier: TARGET, resourcePrefix: 'pg-dr' },
+      { writer: WRITER, identifier: TARGET, resourcePrefix: 'pg-dr' },
       () => new Date('2026-12-01T05:00:05Z'),
     );
     expect(started).toEqual({
@@ -144,15 +167,17 @@ describe('the restore test, its RDS side', () => {
       sourceInstance: 'pg-dr-primary',
       restorePoint: '2026-12-01T04:50:00.000Z',
       restoreStartedAt: '2026-12-01T05:00:05.000Z',
-      sweptLeftovers: ['pg-dr-restore-test-20261101t0500', 'pg-dr-restore-test-20261001t0500'],
-    });
-    expect(rds.commandCalls(DeleteDBInstanceCommand).map((c) => c.args[0].input)).toEqual([
-      {
-        DBInstanceIdentifier: 'pg-dr-restore-test-20261101t0500',
-        SkipFinalSnapshot: true,
-        DeleteAutomatedBackups: true,
+      // A leftover RDS will not delete yet does not stop the test: it is reported, and swept again later.
+      sweptLeftovers: {
+        deleted: [ended, 'pg-dr-restore-test-20261002t0500-cccccc'],
+        failed: [
+          { instanceIdentifier: stuck, error: 'InvalidDBInstanceStateFault: not in a state to be deleted' },
+        ],
       },
-    ]);
+    });
+    expect(
+      rds.commandCalls(DeleteDBInstanceCommand).map((c) => c.args[0].input.DBInstanceIdentifier),
+    ).toEqual([ended, stuck]);
     expect(rds.commandCalls(RestoreDBInstanceToPointInTimeCommand)[0]?.args[0].input).toEqual({
       TargetDBInstanceIdentifier: TARGET,
       SourceDBInstanceAutomatedBackupsArn: 'arn:aws:rds:us-east-1:111122223333:auto-backup:ab-primary',
@@ -190,7 +215,7 @@ describe('the restore test, its RDS side', () => {
       .on(RestoreDBInstanceToPointInTimeCommand)
       .resolves({});
     await startRestoreTest(client, PLACEMENT, {
-      writer: 'pg-dr-replica',
+      writer: { instanceIdentifier: 'pg-dr-replica', region: DR },
       identifier: TARGET,
       resourcePrefix: 'pg-dr',
     });
@@ -215,11 +240,14 @@ describe('the restore test, its RDS side', () => {
       .on(DescribeDBInstanceAutomatedBackupsCommand)
       .resolves({ DBInstanceAutomatedBackups: [backup()] });
     const started = await startRestoreTest(client, PLACEMENT, {
-      writer: 'pg-dr-primary',
+      writer: WRITER,
       identifier: TARGET,
       resourcePrefix: 'pg-dr',
     });
-    expect(started).toMatchObject({ restoreStartedAt: '2026-12-01T05:00:07.000Z', sweptLeftovers: [] });
+    expect(started).toMatchObject({
+      restoreStartedAt: '2026-12-01T05:00:07.000Z',
+      sweptLeftovers: { deleted: [], failed: [] },
+    });
     expect(rds.commandCalls(RestoreDBInstanceToPointInTimeCommand)).toHaveLength(0);
     expect(rds.commandCalls(DeleteDBInstanceCommand)).toHaveLength(0);
   });
@@ -304,7 +332,7 @@ describe('what a restore test restores and compares with', () => {
 
   it('restores the writer’s backup and compares with the DR replica, opened by the writer’s secret', () => {
     expect(restoreTestSubject(topology({}), DR, defaults)).toEqual({
-      writer: 'pg-dr-primary',
+      writer: { instanceIdentifier: 'pg-dr-primary', region: HOME },
       secretId: 'pg-dr/postgres-master',
       live: {
         name: 'the DR replica pg-dr-replica',
@@ -318,7 +346,7 @@ describe('what a restore test restores and compares with', () => {
   it('after a failover compares with the writer itself in the DR region; a green writer’s own secret opens its copy', () => {
     const promoted = { ...replica, secretId: 'pg-dr/green-1' };
     expect(restoreTestSubject(topology({ writer: promoted, replica: null }), DR, defaults)).toEqual({
-      writer: 'pg-dr-replica',
+      writer: { instanceIdentifier: 'pg-dr-replica', region: DR },
       secretId: 'pg-dr/green-1',
       live: {
         name: 'the writer pg-dr-replica',
@@ -372,18 +400,40 @@ describe('the hourly backup status', () => {
     process.env = before;
   });
 
-  it('publishes the hours since a restore test passed and the age of the writer’s newest restorable point', async () => {
-    rds.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({
-      DBInstanceAutomatedBackups: [backup({ RestoreWindow: { LatestTime: new Date(Date.now() - 900_000) } })],
-    });
+  it('deletes the throwaway a stopped test left, and publishes the hours since a test passed and the age of the writer’s newest restorable point', async () => {
+    const left = restoreTestIdentifier(
+      'pg-dr',
+      new Date(Date.now() - 40 * 3_600_000).toISOString(),
+      'stopped',
+    );
+    const running = restoreTestIdentifier('pg-dr', new Date(Date.now() - 3_600_000).toISOString(), 'running');
+    rds
+      .on(DescribeDBInstanceAutomatedBackupsCommand)
+      .resolves({
+        DBInstanceAutomatedBackups: [
+          backup({ RestoreWindow: { LatestTime: new Date(Date.now() - 900_000) } }),
+        ],
+      })
+      .on(DescribeDBInstancesCommand)
+      .resolves({ DBInstances: [instance(left), instance(running, { DBInstanceStatus: 'creating' })] })
+      .on(DeleteDBInstanceCommand)
+      .resolves({});
     const status = await statusHandler();
+    expect(status.throwaways).toEqual({ deleted: [left], failed: [] });
+    expect(
+      rds.commandCalls(DeleteDBInstanceCommand).map((c) => c.args[0].input.DBInstanceIdentifier),
+    ).toEqual([left]);
     expect(status.restoreTest).toMatchObject({ hours: 72, basis: 'last-success' });
     expect(status.backup).toMatchObject({ writer: 'pg-dr-primary', replicated: true });
     expect(Math.abs(status.backup.seconds - 900)).toBeLessThan(60);
   });
 
   it('fails (its errors alarm pages; BackupAge goes missing, which its alarm counts) when the writer has no backup there', async () => {
-    rds.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({ DBInstanceAutomatedBackups: [] });
+    rds
+      .on(DescribeDBInstanceAutomatedBackupsCommand)
+      .resolves({ DBInstanceAutomatedBackups: [] })
+      .on(DescribeDBInstancesCommand)
+      .resolves({ DBInstances: [] });
     await expect(statusHandler()).rejects.toMatchObject({ name: 'NoBackupToRestore' });
   });
 });

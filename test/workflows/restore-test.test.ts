@@ -67,7 +67,13 @@ describe('restore test, in the local world', () => {
    * A world whose writer has backups replicated to the DR region (unless `backups` is false), and whose
    * restores get an application database on the throwaway server: a faithful one, or one missing a table.
    */
-  async function scenario(options: { backups?: boolean; broken?: boolean } = {}) {
+  async function scenario(
+    options: {
+      backups?: boolean;
+      broken?: boolean;
+      rds?: { createMs: number; modifyMs: number; rebootMs: number };
+    } = {},
+  ) {
     // Each restore gets a database of its own on the throwaway server; the check opens it by the config's name,
     // so the throwaway server's database is recreated for each scenario.
     const copy = `${DATABASE}_${++databases}`;
@@ -80,6 +86,7 @@ describe('restore test, in the local world', () => {
     );
     const restores: string[] = [];
     const world = testWorld({
+      ...(options.rds === undefined ? {} : { rds: options.rds }),
       endpoints: { [REPLICA]: localRdsEndpoint(REPLICA, DR) },
       ports: { [REPLICA]: replica.port },
       secrets: { [CONFIG.database.secretName]: databaseSecret(replica, DATABASE).SecretString },
@@ -106,7 +113,7 @@ describe('restore test, in the local world', () => {
         file: 'restore-test.asl.json',
         stateMachineName: NAMES.restoreTestStateMachine,
         input: {},
-        waits: { WaitForRestore: 0 },
+        waits: { WaitForRestore: 0, WaitToDelete: 0 },
         retryIntervals: Object.fromEntries(
           ['StartRestore', 'AdvanceRestore', 'CheckRestored', 'ConcludePassed', 'ConcludeFailed'].map((s) => [
             s,
@@ -132,7 +139,8 @@ describe('restore test, in the local world', () => {
       expect(s.throwaways()).toEqual([{ id: s.restores[0], status: 'gone' }]);
       const output = result.output as {
         check: { ok: boolean; checks: { name: string; passed: boolean }[] };
-        conclusion: { outcome: string; passed: boolean; restoreSeconds: number };
+        record: { passed: boolean; restoreSeconds: number };
+        deletion: { instanceIdentifier: string; outcome: string };
       };
       expect(output.check.checks.map((c) => [c.name, c.passed])).toEqual([
         ['connects', true],
@@ -141,8 +149,9 @@ describe('restore test, in the local world', () => {
         ['rows', true],
         ['smoke query', true],
       ]);
-      expect(output.conclusion).toMatchObject({ outcome: 'deleting', passed: true });
-      expect(output.conclusion.restoreSeconds).toBeGreaterThanOrEqual(0);
+      expect(output.deletion).toEqual({ instanceIdentifier: s.restores[0], outcome: 'deleting' });
+      expect(output.record).toMatchObject({ passed: true });
+      expect(output.record.restoreSeconds).toBeGreaterThanOrEqual(0);
       const restore = s.world.aws.calls.find((c) => c.operation === 'RestoreDBInstanceToPointInTime');
       expect(restore).toMatchObject({ region: DR, input: { Tags: [TAG], BackupRetentionPeriod: 0 } });
     } finally {
@@ -158,7 +167,14 @@ describe('restore test, in the local world', () => {
       expect(result.error?.name).toBe('RestoreChecksFailed');
       expect(result.error?.message).toContain('missing table(s) public.order');
       expect(s.throwaways()).toEqual([{ id: s.restores[0], status: 'gone' }]);
-      expect(result.path.slice(-2)).toEqual(['ConcludeFailed', 'TestFailed']);
+      expect(result.path.slice(-6)).toEqual([
+        'FailedOutcome',
+        'RecordFailed',
+        'StartDeleteRounds',
+        'DeleteThrowaway',
+        'DidTestPass',
+        'TestFailed',
+      ]);
     } finally {
       s.world.close();
     }
@@ -177,24 +193,39 @@ describe('restore test, in the local world', () => {
     }
   });
 
-  it('deletes a throwaway an earlier, stopped test left, and never an instance that only looks like one', async () => {
+  it('deletes a throwaway an ended test left, never a running test’s, nor an instance that only looks like one', async () => {
     const s = await scenario();
     try {
-      s.world.rds.addInstance({
-        id: 'pg-dr-restore-test-20261101t0500',
-        region: DR,
-        tags: [TAG],
-        multiAz: false,
-      });
+      const ended = 'pg-dr-restore-test-20261101t0500-aaaaaa';
+      const running = `pg-dr-restore-test-${new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').toLowerCase()}-bbbbbb`;
+      s.world.rds.addInstance({ id: ended, region: DR, tags: [TAG], multiAz: false });
+      s.world.rds.addInstance({ id: running, region: DR, tags: [TAG], multiAz: false });
       s.world.rds.addInstance({ id: 'pg-dr-restore-test-handmade', region: DR, multiAz: false });
       const result = await s.run();
       expect(result.status).toBe('SUCCEEDED');
       // Deleted (the simulated RDS deletes at once here).
-      expect(s.world.rds.instance(DR, 'pg-dr-restore-test-20261101t0500')).toBeUndefined();
+      expect(s.world.rds.instance(DR, ended)).toBeUndefined();
+      expect(s.world.rds.instance(DR, running)?.status).toBe('available');
       expect(s.world.rds.instance(DR, 'pg-dr-restore-test-handmade')?.status).toBe('available');
-      expect((result.output as { restore: { sweptLeftovers: string[] } }).restore.sweptLeftovers).toEqual([
-        'pg-dr-restore-test-20261101t0500',
-      ]);
+      expect((result.output as { restore: { sweptLeftovers: unknown } }).restore.sweptLeftovers).toEqual({
+        deleted: [ended],
+        failed: [],
+      });
+    } finally {
+      s.world.close();
+    }
+  });
+
+  it('keeps deleting while RDS is still busy with the throwaway, then fails naming the reason', async () => {
+    // A restore that never becomes available: out of rounds while RDS still creates it (and refuses its delete).
+    const s = await scenario({ rds: { createMs: 86_400_000, modifyMs: 0, rebootMs: 0 } });
+    try {
+      const result = await s.run();
+      expect(result.status).toBe('FAILED');
+      expect(result.error?.name).toBe('RestoreTestNotDeleted');
+      expect(result.path.filter((state) => state === 'AdvanceRestore')).toHaveLength(360);
+      expect(result.path.filter((state) => state === 'DeleteThrowaway')).toHaveLength(48);
+      expect(s.throwaways()).toEqual([{ id: s.restores[0], status: 'creating' }]);
     } finally {
       s.world.close();
     }

@@ -273,7 +273,12 @@ export const RDS: ServiceEntry = {
     {
       service: 'rds',
       operation: 'DescribeDBInstanceAutomatedBackups',
-      calledBy: ['lambdas/restore-test/handler.ts', 'lambdas/restore-test/status-handler.ts'],
+      calledBy: [
+        'lambdas/restore-test/handler.ts',
+        'lambdas/restore-test/status-handler.ts',
+        'lib/cli/backups-command.ts',
+        'lib/cli/restore-command.ts',
+      ],
       reference: `${API}/API_DescribeDBInstanceAutomatedBackups.html`,
       iam: () => [{ action: 'rds:DescribeDBInstanceAutomatedBackups', resources: ['*'] }],
       relies: [
@@ -302,7 +307,7 @@ export const RDS: ServiceEntry = {
     {
       service: 'rds',
       operation: 'RestoreDBInstanceToPointInTime',
-      calledBy: ['lambdas/restore-test/handler.ts'],
+      calledBy: ['lambdas/restore-test/handler.ts', 'lib/cli/restore-command.ts'],
       reference: `${API}/API_RestoreDBInstanceToPointInTime.html`,
       iam: (input, w) => {
         const tags = Array.isArray(input.Tags) ? (input.Tags as { Key: string; Value: string }[]) : [];
