@@ -114,7 +114,7 @@ export class BackupRestoreTest extends Construct {
     this.throwawaySecurityGroup.addIngressRule(
       checkSecurityGroup,
       ec2.Port.tcp(props.database.port),
-      'restore test check',
+      'restore test check, to the throwaway instance',
     );
     this.restoreSteps = this.restoreStepsFunction(props);
     this.check = this.checkFunction(props, checkSecurityGroup);

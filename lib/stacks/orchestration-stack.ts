@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { DrDashboard } from '../constructs/dr-dashboard';
 import { DrillSteps } from '../constructs/drill-steps';
 import type { FailoverDns } from '../constructs/failover-dns';
@@ -175,19 +176,24 @@ export class OrchestrationStack extends Stack {
       alarmNames: names.alarms,
       ...config.alarms,
     });
-    this.dashboard = new DrDashboard(this, 'Dashboard', {
-      dashboardName: names.dashboard,
+    this.dashboard = this.addDashboard(config, replicaLag.lag, dns.primaryDatabaseHealthCheck.healthCheckId);
+    this.addOutputs(config);
+  }
+
+  /** The `pg-dr-disaster-recovery` dashboard: the drills, replication, restore from backup, the paging alarms. */
+  private addDashboard(config: DrConfig, replicaLag: cloudwatch.IMetric, healthCheckId: string): DrDashboard {
+    return new DrDashboard(this, 'Dashboard', {
+      dashboardName: drNames(config).dashboard,
       budgets: config.drill.budgets,
       staleAfterDays: config.drill.staleAfterDays,
-      replicaLag: replicaLag.lag,
-      primaryDatabaseHealthCheckId: dns.primaryDatabaseHealthCheck.healthCheckId,
+      replicaLag,
+      primaryDatabaseHealthCheckId: healthCheckId,
       backups: {
         region: config.secondaryRegion,
         staleAfterDays: config.backups.restoreTest.staleAfterDays,
         maxBackupAgeMinutes: config.backups.restoreTest.maxBackupAgeMinutes,
       },
     });
-    this.addOutputs(config);
   }
 
   /** `dr migrate --provision-green`: green made from the writer, in sync, then the migration run. */

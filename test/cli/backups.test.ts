@@ -107,7 +107,9 @@ describe('dr backups', () => {
     expect(code).toBe(0);
     const report = JSON.parse(out) as { ok: boolean; backup: { error: string } };
     expect(report.ok).toBe(true);
-    expect(report.backup.error).toMatch(/^no restorable automated backup of pg-dr-primary in us-east-1/);
+    expect(report.backup.error).toMatch(
+      /^no restorable automated backup of pg-dr-primary \(of us-west-2\) in us-east-1/,
+    );
   });
 
   it('refuses a limit that is not a whole number from 1 to 100, before any AWS call', async () => {

@@ -250,8 +250,9 @@ describe('DR topology (default configuration with a sidecar)', () => {
         // After a failover this region's database is the writer the remote observer watches.
         'primary-remote health probe',
         'replica health probe',
-        // The monthly restore test's throwaway instance shares the replica's security group.
+        // The monthly restore test's check compares with the replica; its throwaway has a group of its own.
         'restore test check',
+        'restore test check, to the throwaway instance',
       ]);
       const tooling = toReplica.find((rule) => rule.Description === 'Recovery tooling');
       expect(JSON.stringify(tooling?.SourceSecurityGroupId)).toContain('RecoveryToolingSecurityGroup');
