@@ -6,13 +6,17 @@ import { asRdsRetryable } from '../shared/aws-retryable';
 import { parseInput, runStep, StepError, stepInstrumentation } from '../shared/step';
 import { readTopology } from '../shared/topology';
 import { topologyLocation } from '../shared/topology-location';
+import { replicateWriterBackups, type BackupReplicationResult } from './backup-replication';
 import { advanceDrReplica, placementFor, type RegionPlacement, type ReplicaProgress } from './replica';
 
 const instanceIdentifier = rdsInstanceIdentifier;
 
 export const drReplicaEventSchema = z.strictObject({
-  /** One step of the rebuild: create, wait, attach the region's parameter group, reboot, until done. */
-  mode: z.literal('advance'),
+  /**
+   * `advance`: one step of the rebuild (create, wait, attach the region's parameter group, reboot, until
+   * done). `replicate-backups`: the writer's automated backups replicated to the replica's region.
+   */
+  mode: z.enum(['advance', 'replicate-backups']),
   /** The writer the topology names (green after a cutover, the promoted replica after a failover). */
   sourceInstanceIdentifier: instanceIdentifier,
   /** The replica to create in the other region. */
@@ -43,6 +47,8 @@ const environmentSchema = z.object({
   REPLICA_PORT: z.coerce.number().int().min(1).max(65535),
   REPLICA_MAX_ALLOCATED_STORAGE_GIB: z.coerce.number().int().min(20).max(65536),
   REPLICA_MAINTENANCE_WINDOW: z.string().regex(/^[a-z]{3}:\d{2}:\d{2}-[a-z]{3}:\d{2}:\d{2}$/),
+  /** How long the writer's replicated automated backups are kept in the other region (backups.crossRegionRetentionDays). */
+  BACKUP_REPLICATION_RETENTION_DAYS: z.coerce.number().int().min(1).max(35),
 });
 
 const instrumentation = stepInstrumentation('dr-replica');
@@ -62,6 +68,7 @@ function misconfigured(what: string): StepError {
 function environment(): {
   regions: RegionPlacement[];
   shared: Parameters<typeof placementFor>[2];
+  backupRetentionDays: number;
 } {
   const parsed = environmentSchema.safeParse(process.env);
   if (!parsed.success) throw misconfigured(parsed.error.issues.map((i) => i.path.join('.')).join(', '));
@@ -78,6 +85,7 @@ function environment(): {
       maxAllocatedStorageGiB: env.REPLICA_MAX_ALLOCATED_STORAGE_GIB,
       maintenanceWindow: env.REPLICA_MAINTENANCE_WINDOW,
     },
+    backupRetentionDays: env.BACKUP_REPLICATION_RETENTION_DAYS,
   };
 }
 
@@ -86,10 +94,10 @@ function environment(): {
  * calls it until `done`): after a cutover (green) and after a failover or switchover (re-protect), in the other
  * region than the writer's, on that region's parameter group, rebooted so its parameters apply.
  */
-export async function handler(event: unknown): Promise<ReplicaProgress> {
+export async function handler(event: unknown): Promise<ReplicaProgress | BackupReplicationResult> {
   return runStep(instrumentation, async () => {
     const input = parseInput(drReplicaEventSchema, event);
-    const { regions, shared } = environment();
+    const { regions, shared, backupRetentionDays } = environment();
     const located = topologyLocation();
     ssm ??= new SSMClient({ region: located.region });
     try {
@@ -101,8 +109,19 @@ export async function handler(event: unknown): Promise<ReplicaProgress> {
         input.sourceInstanceIdentifier,
         input.replicaInstanceIdentifier,
       );
+      const clients = { source: rdsClient(where.sourceRegion), replica: rdsClient(where.replicaRegion) };
+      if (input.mode === 'replicate-backups') {
+        const replicated = await replicateWriterBackups(
+          { source: clients.source, destination: clients.replica },
+          where,
+          input.sourceInstanceIdentifier,
+          backupRetentionDays,
+        );
+        instrumentation.logger.info('writer backups replicated', { ...replicated });
+        return replicated;
+      }
       const state = await advanceDrReplica(
-        { source: rdsClient(where.sourceRegion), replica: rdsClient(where.replicaRegion) },
+        clients,
         where,
         input.sourceInstanceIdentifier,
         input.replicaInstanceIdentifier,

@@ -45,6 +45,8 @@ export interface ReplicaPlacements {
   readonly port: number;
   readonly maxAllocatedStorageGiB: number;
   readonly maintenanceWindow: string;
+  /** Days the writer's automated backups replicated to the other region are kept (backups.crossRegionRetentionDays). */
+  readonly backupReplicationRetentionDays: number;
   readonly regions: readonly {
     readonly region: string;
     readonly subnetGroupName: string;
@@ -356,6 +358,10 @@ export class BlueGreenSteps extends Construct {
     replicaStep.addEnvironment('REPLICA_MAX_ALLOCATED_STORAGE_GIB', String(place.maxAllocatedStorageGiB));
     replicaStep.addEnvironment('REPLICA_MAINTENANCE_WINDOW', place.maintenanceWindow);
     replicaStep.addEnvironment(
+      'BACKUP_REPLICATION_RETENTION_DAYS',
+      String(place.backupReplicationRetentionDays),
+    );
+    replicaStep.addEnvironment(
       'REPLICA_PLACEMENTS',
       stack.toJsonString(
         place.regions.map((r) => ({
@@ -382,7 +388,12 @@ export class BlueGreenSteps extends Construct {
     );
     replicaStep.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['rds:DescribeDBInstances', 'rds:RebootDBInstance'],
+        // The writer's automated backups replicated to its replica's region: asked in that region, of the writer.
+        actions: [
+          'rds:DescribeDBInstances',
+          'rds:RebootDBInstance',
+          'rds:StartDBInstanceAutomatedBackupsReplication',
+        ],
         resources: instances,
       }),
     );
@@ -409,7 +420,8 @@ export class BlueGreenSteps extends Construct {
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${r.region}:${place.account}:db:*]`,
         'The writer and its replica identifier are chosen per rebuild; the step creates a replica of the writer ' +
           'the topology names in the other region, then describes, attaches that region’s parameter group to and ' +
-          'reboots it, and refuses any instance that is not a replica of that writer. It deletes nothing.',
+          'reboots it, and refuses any instance that is not a replica of that writer; it replicates that writer’s ' +
+          'automated backups to the other region. It deletes nothing.',
       );
       acknowledgeNagFinding(
         replicaStep.role,

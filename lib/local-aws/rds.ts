@@ -235,6 +235,8 @@ export class RdsSimulator implements Simulator {
         return this.createInstance(call);
       case 'RestoreDBInstanceToPointInTime':
         return this.restoreInstance(call);
+      case 'StartDBInstanceAutomatedBackupsReplication':
+        return this.replicateBackups(call);
       case 'DescribeDBInstanceAutomatedBackups': {
         const all = this.automatedBackups.filter((b) => b.region === region);
         const max = Math.max(20, Math.min(100, Number(input.MaxRecords ?? 100)));
@@ -443,6 +445,40 @@ export class RdsSimulator implements Simulator {
     });
     const answer = () => ({ DBInstance: this.describe(instance) });
     return creating === undefined ? answer() : creating.then(answer);
+  }
+
+  /**
+   * The source's automated backups kept in the call's region too (the destination): asked there, of a source of
+   * another region by its ARN.
+   */
+  private replicateBackups(call: SimulatorCall): unknown {
+    const region = call.site.region;
+    const arn = /^arn:[^:]+:rds:([^:]+):\d{12}:db:(.+)$/.exec(str(call.input.SourceDBInstanceArn));
+    const source = arn === null ? undefined : this.instance(arn[1] ?? '', arn[2] ?? '');
+    if (arn === null || source === undefined)
+      return call.fail('DBInstanceNotFound', `DBInstance ${str(call.input.SourceDBInstanceArn)} not found.`);
+    if (source.backupRetentionPeriod === 0 || source.status !== 'available')
+      call.fail(
+        'InvalidDBInstanceState',
+        `Database instance is not in a state to replicate its backups: ${source.status}`,
+      );
+    const now = new Date(this.now());
+    const backupsArn = `arn:aws:rds:${region}:${this.account}:auto-backup:ab-${source.id}`;
+    this.addAutomatedBackup({
+      region,
+      arn: backupsArn,
+      dbiResourceId: `db-${source.id.toUpperCase()}`,
+      instanceIdentifier: source.id,
+      sourceRegion: source.region,
+      status: 'replicating',
+      earliestTime: now,
+      latestTime: now,
+    });
+    source.details = {
+      ...source.details,
+      DBInstanceAutomatedBackupsReplications: [{ DBInstanceAutomatedBackupsArn: backupsArn }],
+    };
+    return { DBInstanceAutomatedBackup: { DBInstanceAutomatedBackupsArn: backupsArn, Status: 'pending' } };
   }
 
   /**

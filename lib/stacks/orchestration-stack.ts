@@ -393,6 +393,7 @@ function replicaPlacements(
     port: config.database.port,
     maxAllocatedStorageGiB: config.database.maxAllocatedStorageGiB,
     maintenanceWindow: config.database.preferredMaintenanceWindow,
+    backupReplicationRetentionDays: config.backups.crossRegionRetentionDays,
     regions: [
       { region: config.primaryRegion, database: props.primary },
       { region: config.secondaryRegion, database: props.replica },

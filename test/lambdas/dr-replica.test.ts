@@ -4,6 +4,7 @@ import {
   ModifyDBInstanceCommand,
   RDSClient,
   RebootDBInstanceCommand,
+  StartDBInstanceAutomatedBackupsReplicationCommand,
   type DBInstance,
 } from '@aws-sdk/client-rds';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -369,6 +370,46 @@ describe('DR replica step (one idempotent step of the DR rebuild per call)', () 
     expect(error.name).toBe('DrReplicaFailed');
     expect(error.message).toContain('green in us-west-2 keeps no automated backups');
     expect(rds.commandCalls(CreateDBInstanceReadReplicaCommand)).toHaveLength(0);
+  });
+
+  it('replicates the new writer’s automated backups to its replica’s region, with that region’s key, once', async () => {
+    withTopology({
+      ...AFTER_CUTOVER,
+      replica: { region: 'us-east-1', instanceIdentifier: 'green-dr', endpoint: 'green-dr.example' },
+    });
+    rds.on(StartDBInstanceAutomatedBackupsReplicationCommand).resolves({});
+    const replicate = { ...EVENT, mode: 'replicate-backups' };
+    expect(await handler(replicate)).toEqual({
+      source: 'green',
+      sourceRegion: 'us-west-2',
+      destinationRegion: 'us-east-1',
+      outcome: 'started',
+    });
+    expect(rds.commandCalls(StartDBInstanceAutomatedBackupsReplicationCommand)[0]?.args[0].input).toEqual({
+      SourceDBInstanceArn: GREEN_ARN,
+      KmsKeyId: KEY,
+      BackupRetentionPeriod: 7,
+    });
+    // Already replicating there (a retried step, or a writer the first deploy made): nothing more.
+    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'green' }).resolves({
+      DBInstances: [
+        {
+          DBInstanceIdentifier: 'green',
+          BackupRetentionPeriod: 7,
+          DBInstanceAutomatedBackupsReplications: [
+            { DBInstanceAutomatedBackupsArn: 'arn:aws:rds:us-east-1:111122223333:auto-backup:ab-green' },
+          ],
+        },
+      ],
+    });
+    expect(await handler(replicate)).toMatchObject({ outcome: 'already-replicating' });
+    expect(rds.commandCalls(StartDBInstanceAutomatedBackupsReplicationCommand)).toHaveLength(1);
+    // A source without backups: said plainly, nothing asked.
+    rds
+      .on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'green' })
+      .resolves({ DBInstances: [{ DBInstanceIdentifier: 'green', BackupRetentionPeriod: 0 }] });
+    await expect(handler(replicate)).rejects.toMatchObject({ name: 'DrReplicaFailed' });
+    expect(rds.commandCalls(StartDBInstanceAutomatedBackupsReplicationCommand)).toHaveLength(1);
   });
 
   it('leaves a throttled topology read to the next round instead of failing the rebuild', async () => {

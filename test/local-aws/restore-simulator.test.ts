@@ -175,3 +175,60 @@ describe('simulated RDS backups and restores', () => {
       });
   });
 });
+
+describe('simulated RDS backup replication', () => {
+  it('[rds.StartDBInstanceAutomatedBackupsReplication.destination] [rds.StartDBInstanceAutomatedBackupsReplication.not-found] [rds.StartDBInstanceAutomatedBackupsReplication.invalid-state] keeps a source’s backups in the destination region, listed on the source; refuses a missing source or one without backups', async () => {
+    const { rds, aws } = restoreWorld();
+    rds.addInstance({ id: 'green', region: HOME });
+    rds.addInstance({ id: 'nobackups', region: HOME, backupRetentionPeriod: 0 });
+    const sourceArn = `arn:aws:rds:${HOME}:${ACCOUNT}:db:green`;
+    await aws.call(
+      'rds',
+      'StartDBInstanceAutomatedBackupsReplication',
+      {
+        SourceDBInstanceArn: sourceArn,
+        KmsKeyId: 'arn:aws:kms:us-west-2:111122223333:key/k',
+        BackupRetentionPeriod: 7,
+      },
+      DR,
+    );
+    const listed = (await aws.call('rds', 'DescribeDBInstanceAutomatedBackups', {}, DR)) as {
+      DBInstanceAutomatedBackups: { DBInstanceIdentifier: string; Region: string; Status: string }[];
+    };
+    expect(listed.DBInstanceAutomatedBackups.find((b) => b.DBInstanceIdentifier === 'green')).toMatchObject({
+      Region: HOME,
+      Status: 'replicating',
+    });
+    const source = (await aws.call(
+      'rds',
+      'DescribeDBInstances',
+      { DBInstanceIdentifier: 'green' },
+      HOME,
+    )) as {
+      DBInstances: { DBInstanceAutomatedBackupsReplications?: { DBInstanceAutomatedBackupsArn: string }[] }[];
+    };
+    expect(source.DBInstances[0]?.DBInstanceAutomatedBackupsReplications).toEqual([
+      { DBInstanceAutomatedBackupsArn: `arn:aws:rds:${DR}:${ACCOUNT}:auto-backup:ab-green` },
+    ]);
+    expect(
+      await failure(
+        aws.call(
+          'rds',
+          'StartDBInstanceAutomatedBackupsReplication',
+          { SourceDBInstanceArn: `arn:aws:rds:${HOME}:${ACCOUNT}:db:gone` },
+          DR,
+        ),
+      ),
+    ).toMatchObject({ name: 'DBInstanceNotFoundFault', status: 404 });
+    expect(
+      await failure(
+        aws.call(
+          'rds',
+          'StartDBInstanceAutomatedBackupsReplication',
+          { SourceDBInstanceArn: `arn:aws:rds:${HOME}:${ACCOUNT}:db:nobackups` },
+          DR,
+        ),
+      ),
+    ).toMatchObject({ name: 'InvalidDBInstanceStateFault', status: 400 });
+  });
+});

@@ -119,7 +119,12 @@ describe('DR rebuild, in the local world (its own execution, started by the migr
         'CreateDBInstanceReadReplica',
         'ModifyDBInstance',
         'RebootDBInstance',
+        // Then green's automated backups replicated to the DR region, asked there (a green starts without).
+        'StartDBInstanceAutomatedBackupsReplication',
       ]);
+      expect(
+        r.world.rds.automatedBackups.map((b) => [b.instanceIdentifier, b.sourceRegion, b.region, b.status]),
+      ).toContainEqual(['green', config.primaryRegion, config.secondaryRegion, 'replicating']);
       // The health checks were deployed watching blue, not green: SECONDARY answers green too (recordTargets), never a
       // read-only replica because a retired database's check failed.
       expect(r.world.route53.recordSet(RECORD, `${RECORD}-secondary`)?.ResourceRecords).toEqual([

@@ -272,6 +272,57 @@ export const RDS: ServiceEntry = {
     },
     {
       service: 'rds',
+      operation: 'StartDBInstanceAutomatedBackupsReplication',
+      calledBy: ['lambdas/dr-replica/handler.ts'],
+      reference: `${API}/API_StartDBInstanceAutomatedBackupsReplication.html`,
+      iam: (input, w) => [
+        {
+          action: 'rds:StartDBInstanceAutomatedBackupsReplication',
+          resources: [dbArn(input.SourceDBInstanceArn, w)],
+        },
+        ...(input.KmsKeyId === undefined
+          ? []
+          : ['kms:CreateGrant', 'kms:DescribeKey'].map((action) => ({
+              action,
+              resources: [str(input.KmsKeyId)],
+              context: { 'kms:ViaService': `rds.${w.region}.amazonaws.com` },
+            }))),
+      ],
+      relies: [
+        row(
+          'rds.StartDBInstanceAutomatedBackupsReplication.destination',
+          'Asked in the destination region, of the source instance by its ARN: the source’s automated backups (snapshots and transaction logs) are then kept in that region too, restorable to a point in time there; the source lists the replication in DBInstanceAutomatedBackupsReplications.',
+          `${UG}/USER_ReplicateBackups.html`,
+          'Amazon RDS initiates a cross-Region copy of all snapshots and transaction logs as soon as they are ready on the source DB instance.',
+        ),
+        row(
+          'rds.StartDBInstanceAutomatedBackupsReplication.kms',
+          'An encrypted source needs KmsKeyId: the ARN of a key of the destination region.',
+          `${API}/API_StartDBInstanceAutomatedBackupsReplication.html`,
+          'The Amazon Web Services KMS key identifier for encryption of the replicated automated backups. The KMS key ID is the Amazon Resource Name (ARN) for the KMS encryption key in the destination Amazon Web Services Region',
+          false,
+        ),
+      ],
+      errors: [
+        NOT_FOUND('StartDBInstanceAutomatedBackupsReplication'),
+        INVALID_STATE(
+          'StartDBInstanceAutomatedBackupsReplication',
+          'The source is not available, or keeps no automated backups.',
+        ),
+        error(
+          'rds.StartDBInstanceAutomatedBackupsReplication.quota',
+          'DBInstanceAutomatedBackupQuotaExceeded',
+          400,
+          'The region’s quota of replicated or retained automated backups is reached.',
+          `${API}/API_StartDBInstanceAutomatedBackupsReplication.html`,
+          'DBInstanceAutomatedBackupQuotaExceeded: The quota for retained automated backups was exceeded. This prevents you from retaining any additional automated backups. The retained automated backups quota is the same as your DB instance quota. HTTP Status Code: 400',
+          false,
+          'DBInstanceAutomatedBackupQuotaExceededFault',
+        ),
+      ],
+    },
+    {
+      service: 'rds',
       operation: 'DescribeDBInstanceAutomatedBackups',
       calledBy: [
         'lambdas/restore-test/handler.ts',
