@@ -79,6 +79,21 @@ function referenced(handle: LiveHandle): boolean {
  * alive a quarter of a second later: the lead for "a worker process has failed to exit gracefully", which names
  * no test file. Nothing is said when the worker exits in time. Installed once per worker process.
  */
+/** Resource kinds that are handles (listed as such above) or timers, not pending requests. */
+const HANDLE_KINDS = new Set([
+  'Timeout',
+  'Immediate',
+  'TTYWrap',
+  'PipeWrap',
+  'TCPSocketWrap',
+  'TCPServerWrap',
+  'ProcessWrap',
+  'SignalWrap',
+  'UDPWrap',
+  'FSEventWrap',
+  'StatWatcher',
+]);
+
 function reportWhatKeepsTheWorkerAlive(): void {
   const marker = Symbol.for('pg-dr.worker-exit-report');
   const holder = process as unknown as Record<symbol, boolean>;
@@ -92,9 +107,16 @@ function reportWhatKeepsTheWorkerAlive(): void {
       const kept = internals
         ._getActiveHandles()
         .filter((handle) => !standard.has(handle) && referenced(handle));
-      // Timers are not handles: they show only as resources (a Timeout each).
-      const timers = process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
-      const shown = [...kept.map(describeHandle), ...(timers > 0 ? [`${timers} Timeout(s)`] : [])];
+      // Timers and pending requests (a DNS lookup, a file operation) are not handles: they show only as
+      // resources, by kind.
+      const resources = process.getActiveResourcesInfo();
+      const timers = resources.filter((kind) => kind === 'Timeout').length;
+      const requests = resources.filter((kind) => !HANDLE_KINDS.has(kind));
+      const shown = [
+        ...kept.map(describeHandle),
+        ...(timers > 0 ? [`${timers} Timeout(s)`] : []),
+        ...(requests.length > 0 ? [`pending ${requests.join(', ')}`] : []),
+      ];
       if (shown.length > 0)
         process.stderr.write(
           `[worker ${process.pid} kept alive after its last test by] ${shown.join('; ')}\n`,
