@@ -111,10 +111,12 @@ function reportWhatKeepsTheWorkerAlive(): void {
       // resources, by kind.
       const resources = process.getActiveResourcesInfo();
       const timers = resources.filter((kind) => kind === 'Timeout').length;
+      const immediates = resources.filter((kind) => kind === 'Immediate').length;
       const requests = resources.filter((kind) => !HANDLE_KINDS.has(kind));
       const shown = [
         ...kept.map(describeHandle),
         ...(timers > 0 ? [`${timers} Timeout(s)`] : []),
+        ...(immediates > 0 ? [`${immediates} Immediate(s) (a loop of setImmediate?)`] : []),
         ...(requests.length > 0 ? [`pending ${requests.join(', ')}`] : []),
       ];
       if (shown.length > 0)
