@@ -17,7 +17,7 @@ import {
 } from '../../lambdas/shared/metric-names';
 import { RESTORE_TEST_ROLE, restoreTestNamePrefix } from '../../lambdas/shared/provisioning-tags';
 import { acknowledgeNagFinding } from '../nag';
-import { PagingAlarm } from './paging-alarm';
+import { pageAbove } from './paging-alarm';
 import type { RegionalNetwork } from './regional-network';
 import { grantSecretDecrypt, grantSecretRead, grantSecretsUnderPrefix } from './secret-access';
 import { stepLambda } from './step-lambda';
@@ -337,17 +337,12 @@ export class BackupRestoreTest extends Construct {
       threshold: number,
       extra: Partial<cloudwatch.AlarmProps> = {},
     ) =>
-      new PagingAlarm(this, id, {
-        topic: props.onCallTopic,
-        alarmName,
-        alarmDescription,
-        metric,
-        threshold,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        ...extra,
-      });
+      pageAbove(
+        this,
+        id,
+        { topic: props.onCallTopic, alarmName, alarmDescription, metric, threshold },
+        extra,
+      );
     page(
       'Failed',
       props.alarmNames.failed,

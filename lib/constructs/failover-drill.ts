@@ -7,7 +7,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DRILL_METRIC_DIMENSIONS, DRILL_METRICS, METRICS_NAMESPACE } from '../../lambdas/shared/metric-names';
 import type { DrillSteps } from './drill-steps';
-import { PagingAlarm } from './paging-alarm';
+import { pageAbove } from './paging-alarm';
 import {
   failedExecutions,
   grantStartExecutionSync,
@@ -146,17 +146,12 @@ export class FailoverDrill extends Construct {
       threshold: number,
       extra: Partial<cloudwatch.AlarmProps> = {},
     ) =>
-      new PagingAlarm(this, alarmId, {
-        topic: props.onCallTopic,
-        alarmName,
-        alarmDescription,
-        metric,
-        threshold,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        ...extra,
-      }).alarm;
+      pageAbove(
+        this,
+        alarmId,
+        { topic: props.onCallTopic, alarmName, alarmDescription, metric, threshold },
+        extra,
+      );
 
     const failed = failedExecutions(
       this.stateMachine,

@@ -41,3 +41,28 @@ export function pagingAlarmsIn(scope: IConstruct): cloudwatch.Alarm[] {
     .findAll()
     .filter((c): c is cloudwatch.Alarm => c instanceof cloudwatch.Alarm && paging.has(c));
 }
+
+/**
+ * The usual page: `metric` above `threshold` in one period, missing data not breaching; `extra` changes any of
+ * it (more periods, missing data breaching).
+ */
+export function pageAbove(
+  scope: Construct,
+  id: string,
+  props: {
+    readonly topic: sns.ITopic;
+    readonly alarmName: string;
+    readonly alarmDescription: string;
+    readonly metric: cloudwatch.IMetric;
+    readonly threshold: number;
+  },
+  extra: Partial<cloudwatch.AlarmProps> = {},
+): cloudwatch.Alarm {
+  return new PagingAlarm(scope, id, {
+    ...props,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    ...extra,
+  }).alarm;
+}

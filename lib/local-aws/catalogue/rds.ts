@@ -18,6 +18,19 @@ const onInstance = (action: string, input: Record<string, unknown>, w: CallSite)
 const pgArn = (name: unknown, w: CallSite) =>
   `arn:${w.partition}:rds:${w.region}:${w.account}:pg:${String(name)}`;
 
+/**
+ * What RDS does with a customer key a call names (KmsKeyId): it creates a grant and describes the key on the
+ * caller's behalf, through RDS in the call's region.
+ */
+const keyUsedByRds = (input: Record<string, unknown>, w: CallSite) =>
+  input.KmsKeyId === undefined
+    ? []
+    : ['kms:CreateGrant', 'kms:DescribeKey'].map((action) => ({
+        action,
+        resources: [str(input.KmsKeyId)],
+        context: { 'kms:ViaService': `rds.${w.region}.amazonaws.com` },
+      }));
+
 const NOT_FOUND = (op: string) =>
   error(
     `rds.${op}.not-found`,
@@ -82,20 +95,7 @@ export const RDS: ServiceEntry = {
           ...(tags
             ? [{ action: 'rds:AddTagsToResource', resources: [dbArn(input.DBInstanceIdentifier, w)] }]
             : []),
-          ...(input.KmsKeyId === undefined
-            ? []
-            : [
-                {
-                  action: 'kms:CreateGrant',
-                  resources: [str(input.KmsKeyId)],
-                  context: { 'kms:ViaService': `rds.${w.region}.amazonaws.com` },
-                },
-                {
-                  action: 'kms:DescribeKey',
-                  resources: [str(input.KmsKeyId)],
-                  context: { 'kms:ViaService': `rds.${w.region}.amazonaws.com` },
-                },
-              ]),
+          ...keyUsedByRds(input, w),
         ];
       },
       relies: [
@@ -199,13 +199,7 @@ export const RDS: ServiceEntry = {
                 },
               ]
             : []),
-          ...(input.KmsKeyId === undefined
-            ? []
-            : ['kms:CreateGrant', 'kms:DescribeKey'].map((action) => ({
-                action,
-                resources: [str(input.KmsKeyId)],
-                context: { 'kms:ViaService': `rds.${w.region}.amazonaws.com` },
-              }))),
+          ...keyUsedByRds(input, w),
         ];
       },
       relies: [
@@ -280,13 +274,7 @@ export const RDS: ServiceEntry = {
           action: 'rds:StartDBInstanceAutomatedBackupsReplication',
           resources: [dbArn(input.SourceDBInstanceArn, w)],
         },
-        ...(input.KmsKeyId === undefined
-          ? []
-          : ['kms:CreateGrant', 'kms:DescribeKey'].map((action) => ({
-              action,
-              resources: [str(input.KmsKeyId)],
-              context: { 'kms:ViaService': `rds.${w.region}.amazonaws.com` },
-            }))),
+        ...keyUsedByRds(input, w),
       ],
       relies: [
         row(
