@@ -94,6 +94,38 @@ const HANDLE_KINDS = new Set([
   'StatWatcher',
 ]);
 
+/**
+ * Jest gives an ended worker 500 ms to exit. When it takes longer without holding anything the report below
+ * sees, the time went in a blocked event loop or in the exit handlers (servers destroyed synchronously, folders
+ * removed): said on stderr, with how long each took.
+ */
+function timeTheExit(): void {
+  const ended = performance.now();
+  let exiting = ended;
+  let worstStall = 0;
+  let last = ended;
+  const watch = setInterval(() => {
+    const now = performance.now();
+    worstStall = Math.max(worstStall, now - last - 50);
+    last = now;
+  }, 50).unref();
+  // First of the exit handlers (prepended), then last of them (added after every test file's own).
+  process.prependListener('exit', () => {
+    clearInterval(watch);
+    exiting = performance.now();
+  });
+  process.on('exit', () => {
+    const done = performance.now();
+    const total = done - ended;
+    if (total < 300) return;
+    process.stderr.write(
+      `[worker ${process.pid} took ${Math.round(total)} ms to exit after its last test: ` +
+        `${Math.round(exiting - ended)} ms until it began exiting (longest event-loop stall ${Math.round(worstStall)} ms), ` +
+        `${Math.round(done - exiting)} ms in exit handlers (${process.listenerCount('exit')} of them)]\n`,
+    );
+  });
+}
+
 function reportWhatKeepsTheWorkerAlive(): void {
   const marker = Symbol.for('pg-dr.worker-exit-report');
   const holder = process as unknown as Record<symbol, boolean>;
@@ -101,6 +133,7 @@ function reportWhatKeepsTheWorkerAlive(): void {
   holder[marker] = true;
   process.on('removeListener', (event) => {
     if (event !== 'message' || process.listenerCount('message') > 0) return;
+    timeTheExit();
     setTimeout(() => {
       const internals = process as unknown as { _getActiveHandles: () => LiveHandle[] };
       const standard = new Set<unknown>([...STANDARD_STREAMS, process.channel]);
