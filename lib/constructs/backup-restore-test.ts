@@ -17,7 +17,7 @@ import {
 } from '../../lambdas/shared/metric-names';
 import { RESTORE_TEST_ROLE, restoreTestNamePrefix } from '../../lambdas/shared/provisioning-tags';
 import { acknowledgeNagFinding } from '../nag';
-import { pageAbove } from './paging-alarm';
+import { pagerAbove } from './paging-alarm';
 import type { RegionalNetwork } from './regional-network';
 import { grantSecretDecrypt, grantSecretRead, grantSecretsUnderPrefix } from './secret-access';
 import { stepLambda } from './step-lambda';
@@ -329,20 +329,7 @@ export class BackupRestoreTest extends Construct {
   }
 
   private pagingAlarms(props: BackupRestoreTestProps): void {
-    const page = (
-      id: string,
-      alarmName: string,
-      alarmDescription: string,
-      metric: cloudwatch.IMetric,
-      threshold: number,
-      extra: Partial<cloudwatch.AlarmProps> = {},
-    ) =>
-      pageAbove(
-        this,
-        id,
-        { topic: props.onCallTopic, alarmName, alarmDescription, metric, threshold },
-        extra,
-      );
+    const page = pagerAbove(this, props.onCallTopic);
     page(
       'Failed',
       props.alarmNames.failed,

@@ -7,7 +7,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DRILL_METRIC_DIMENSIONS, DRILL_METRICS, METRICS_NAMESPACE } from '../../lambdas/shared/metric-names';
 import type { DrillSteps } from './drill-steps';
-import { pageAbove } from './paging-alarm';
+import { pagerAbove } from './paging-alarm';
 import {
   failedExecutions,
   grantStartExecutionSync,
@@ -138,20 +138,7 @@ export class FailoverDrill extends Construct {
 
   /** What pages on-call about the drill: a failed drill, a figure over its budget, no recent success. */
   private pagingAlarms(props: FailoverDrillProps): cloudwatch.Alarm[] {
-    const page = (
-      alarmId: string,
-      alarmName: string,
-      alarmDescription: string,
-      metric: cloudwatch.IMetric,
-      threshold: number,
-      extra: Partial<cloudwatch.AlarmProps> = {},
-    ) =>
-      pageAbove(
-        this,
-        alarmId,
-        { topic: props.onCallTopic, alarmName, alarmDescription, metric, threshold },
-        extra,
-      );
+    const page = pagerAbove(this, props.onCallTopic);
 
     const failed = failedExecutions(
       this.stateMachine,

@@ -43,26 +43,27 @@ export function pagingAlarmsIn(scope: IConstruct): cloudwatch.Alarm[] {
 }
 
 /**
- * The usual page: `metric` above `threshold` in one period, missing data not breaching; `extra` changes any of
- * it (more periods, missing data breaching).
+ * The usual page, for the alarms of one construct: `metric` above `threshold` in one period, missing data not
+ * breaching; `extra` changes any of it (more periods, missing data breaching).
  */
-export function pageAbove(
-  scope: Construct,
-  id: string,
-  props: {
-    readonly topic: sns.ITopic;
-    readonly alarmName: string;
-    readonly alarmDescription: string;
-    readonly metric: cloudwatch.IMetric;
-    readonly threshold: number;
-  },
-  extra: Partial<cloudwatch.AlarmProps> = {},
-): cloudwatch.Alarm {
-  return new PagingAlarm(scope, id, {
-    ...props,
-    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    evaluationPeriods: 1,
-    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    ...extra,
-  }).alarm;
+export function pagerAbove(scope: Construct, topic: sns.ITopic) {
+  return (
+    id: string,
+    alarmName: string,
+    alarmDescription: string,
+    metric: cloudwatch.IMetric,
+    threshold: number,
+    extra: Partial<cloudwatch.AlarmProps> = {},
+  ): cloudwatch.Alarm =>
+    new PagingAlarm(scope, id, {
+      topic,
+      alarmName,
+      alarmDescription,
+      metric,
+      threshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      ...extra,
+    }).alarm;
 }

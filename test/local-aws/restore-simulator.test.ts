@@ -1,5 +1,6 @@
 import { RdsSimulator } from '../../lib/local-aws/rds';
 import { LocalAws, type Authorizer } from '../../lib/local-aws/world';
+import { failure } from '../support/aws-failure';
 
 /** The simulated RDS's backups and restores: what the restore test relies on (catalogue rows in brackets). */
 
@@ -37,16 +38,6 @@ const restoreRequest = (arn: string) => ({
   DBParameterGroupName: 'dr-params',
   Tags: [{ Key: 'pg-dr:role', Value: 'restore-test' }],
 });
-
-async function failure(promise: Promise<unknown>) {
-  try {
-    await promise;
-  } catch (error) {
-    const e = error as Error & { $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('simulated RDS backups and restores', () => {
   it('[rds.DescribeDBInstanceAutomatedBackups.window] [rds.DescribeDBInstanceAutomatedBackups.replicated-arn] lists the backups kept in the region, with their window and ARN, in pages', async () => {

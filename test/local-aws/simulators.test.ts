@@ -22,6 +22,7 @@ import { SecretsManagerSimulator } from '../../lib/local-aws/secrets-manager';
 import { SsmSimulator } from '../../lib/local-aws/ssm';
 import { StepFunctionsSimulator } from '../../lib/local-aws/step-functions';
 import { asPrincipal, LocalAws, type Authorizer, type Simulator } from '../../lib/local-aws/world';
+import { failure } from '../support/aws-failure';
 
 const ACCOUNT = '111122223333';
 const ZONE = 'Z0SIM000000001';
@@ -41,16 +42,6 @@ const allowing = (...actions: string[]): Authorizer => ({
 
 const world = (simulators: Simulator[], authorizer?: Authorizer) =>
   new LocalAws({ account: ACCOUNT, simulators, ...(authorizer === undefined ? {} : { authorizer }) });
-
-async function failure(promise: Promise<unknown>) {
-  try {
-    await promise;
-  } catch (error) {
-    const e = error as Error & { $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 function route53World(c = clock()) {
   const r53 = new Route53Simulator({ switchDelayMs: 1000, insyncDelayMs: 500, now: c.now });
