@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 /**
  * The test environment of every suite: Node's, plus a check that a test file leaves no long timer running. A
  * referenced timer that outlives its file keeps the jest worker alive when the run ends; jest then kills the
@@ -99,6 +100,16 @@ const HANDLE_KINDS = new Set([
  * sees, the time went in a blocked event loop or in the exit handlers (servers destroyed synchronously, folders
  * removed): said on stderr, with how long each took.
  */
+/**
+ * A worker's report as it ends: on stderr, and appended to PG_DR_WORKER_EXIT_LOG when set (.ci/run prints that
+ * file, since jest may no longer forward an ended worker's stderr).
+ */
+function workerSays(line: string): void {
+  process.stderr.write(line);
+  const file = process.env.PG_DR_WORKER_EXIT_LOG;
+  if (file !== undefined && file !== '') appendFileSync(file, line);
+}
+
 function timeTheExit(): void {
   const ended = performance.now();
   let exiting = ended;
@@ -118,7 +129,7 @@ function timeTheExit(): void {
     const done = performance.now();
     const total = done - ended;
     if (total < 300) return;
-    process.stderr.write(
+    workerSays(
       `[worker ${process.pid} took ${Math.round(total)} ms to exit after its last test: ` +
         `${Math.round(exiting - ended)} ms until it began exiting (longest event-loop stall ${Math.round(worstStall)} ms), ` +
         `${Math.round(done - exiting)} ms in exit handlers (${process.listenerCount('exit')} of them)]\n`,
@@ -153,9 +164,7 @@ function reportWhatKeepsTheWorkerAlive(): void {
         ...(requests.length > 0 ? [`pending ${requests.join(', ')}`] : []),
       ];
       if (shown.length > 0)
-        process.stderr.write(
-          `[worker ${process.pid} kept alive after its last test by] ${shown.join('; ')}\n`,
-        );
+        workerSays(`[worker ${process.pid} kept alive after its last test by] ${shown.join('; ')}\n`);
     }, 250).unref();
   });
 }
@@ -235,7 +244,6 @@ export default class TimerLeakEnvironment extends TestEnvironment {
     for (let i = 0; i < 40 && extra().length > 0; i++)
       await new Promise((resolve) => setTimeout(resolve, 50));
     const left = extra();
-    if (left.length > 0)
-      process.stderr.write(`[open handles] ${this.testPath} left open: ${left.join(', ')}\n`);
+    if (left.length > 0) workerSays(`[open handles] ${this.testPath} left open: ${left.join(', ')}\n`);
   }
 }
