@@ -1,4 +1,3 @@
-import { appendFileSync } from 'node:fs';
 /**
  * The test environment of every suite: Node's, plus a check that a test file leaves no long timer running. A
  * referenced timer that outlives its file keeps the jest worker alive when the run ends; jest then kills the
@@ -11,6 +10,7 @@ import { appendFileSync } from 'node:fs';
  */
 import type { EnvironmentContext, JestEnvironmentConfig } from '@jest/environment';
 import { TestEnvironment } from 'jest-environment-node';
+import { HELD_AFTER_MS, recordWorkerExitEvent } from './worker-exits';
 
 /** A timeout this long or longer is recorded; an interval always is. */
 export const RECORDED_TIMER_MS = 1000;
@@ -75,11 +75,6 @@ function referenced(handle: LiveHandle): boolean {
   return handle._handle?.hasRef?.() ?? true;
 }
 
-/**
- * When jest ends the worker (its child removes its IPC listener), says on stderr what still keeps the process
- * alive a quarter of a second later: the lead for "a worker process has failed to exit gracefully", which names
- * no test file. Nothing is said when the worker exits in time. Installed once per worker process.
- */
 /** Resource kinds that are handles (listed as such above) or timers, not pending requests. */
 const HANDLE_KINDS = new Set([
   'Timeout',
@@ -95,30 +90,49 @@ const HANDLE_KINDS = new Set([
   'StatWatcher',
 ]);
 
-/**
- * Jest gives an ended worker 500 ms to exit. When it takes longer without holding anything the report below
- * sees, the time went in a blocked event loop or in the exit handlers (servers destroyed synchronously, folders
- * removed): said on stderr, with how long each took.
- */
-/**
- * A worker's report as it ends: on stderr, and appended to PG_DR_WORKER_EXIT_LOG when set (.ci/run prints that
- * file, since jest may no longer forward an ended worker's stderr).
- */
-function workerSays(line: string): void {
-  process.stderr.write(line);
-  const file = process.env.PG_DR_WORKER_EXIT_LOG;
-  if (file !== undefined && file !== '') appendFileSync(file, line);
+/** What keeps the process alive right now, beyond the standard streams and jest's channel, in short. */
+function whatKeepsItAlive(): string[] {
+  const internals = process as unknown as { _getActiveHandles: () => LiveHandle[] };
+  const standard = new Set<unknown>([...STANDARD_STREAMS, process.channel]);
+  const kept = internals._getActiveHandles().filter((handle) => !standard.has(handle) && referenced(handle));
+  // Timers and pending requests (a DNS lookup, a file operation) are not handles: they show only as resources,
+  // by kind.
+  const resources = process.getActiveResourcesInfo();
+  const timers = resources.filter((kind) => kind === 'Timeout').length;
+  const immediates = resources.filter((kind) => kind === 'Immediate').length;
+  const requests = resources.filter((kind) => !HANDLE_KINDS.has(kind));
+  return [
+    ...kept.map(describeHandle),
+    ...(timers > 0 ? [`${timers} Timeout(s)`] : []),
+    ...(immediates > 0 ? [`${immediates} Immediate(s) (a loop of setImmediate?)`] : []),
+    ...(requests.length > 0 ? [`pending ${requests.join(', ')}`] : []),
+  ];
 }
 
+/**
+ * Records when the worker's exit handlers finish, measured from jest's end: what tells a held worker from one
+ * the operating system was still reaping when jest killed it (worker-exits.ts). A slow one also says where
+ * the time went: what held the loop (sampled every 50 ms), the longest stall, the exit handlers.
+ */
 function timeTheExit(): void {
   const ended = performance.now();
   let exiting = ended;
   let worstStall = 0;
   let last = ended;
+  const seen: string[] = [];
+  let previous = '';
+  const sample = (): void => {
+    const state = whatKeepsItAlive().join('; ') || 'nothing';
+    if (state !== previous && seen.length < 10)
+      seen.push(`+${Math.round(performance.now() - ended)} ms: ${state}`);
+    previous = state;
+  };
+  sample();
   const watch = setInterval(() => {
     const now = performance.now();
     worstStall = Math.max(worstStall, now - last - 50);
     last = now;
+    sample();
   }, 50).unref();
   // First of the exit handlers (prepended), then last of them (added after every test file's own).
   process.prependListener('exit', () => {
@@ -126,17 +140,21 @@ function timeTheExit(): void {
     exiting = performance.now();
   });
   process.on('exit', () => {
-    const done = performance.now();
-    const total = done - ended;
-    if (total < 300) return;
-    workerSays(
-      `[worker ${process.pid} took ${Math.round(total)} ms to exit after its last test: ` +
-        `${Math.round(exiting - ended)} ms until it began exiting (longest event-loop stall ${Math.round(worstStall)} ms), ` +
-        `${Math.round(done - exiting)} ms in exit handlers (${process.listenerCount('exit')} of them)]\n`,
-    );
+    const ms = performance.now() - ended;
+    const detail =
+      `${Math.round(exiting - ended)} ms until it began exiting (longest event-loop stall ${Math.round(worstStall)} ms), ` +
+      `${Math.round(ms - (exiting - ended))} ms in ${process.listenerCount('exit')} exit handlers; held by: ${seen.join(', ')}`;
+    recordWorkerExitEvent({ worker: process.pid, event: 'exited', ms, detail });
+    if (ms >= HELD_AFTER_MS)
+      process.stderr.write(`[worker ${process.pid} took ${Math.round(ms)} ms to exit: ${detail}]\n`);
   });
 }
 
+/**
+ * When jest ends the worker (its child removes its IPC listener), records the end, times the exit, and says
+ * what still keeps the process alive HELD_AFTER_MS later: the lead for "a worker process has failed to exit
+ * gracefully", which names no test file. Installed once per worker process.
+ */
 function reportWhatKeepsTheWorkerAlive(): void {
   const marker = Symbol.for('pg-dr.worker-exit-report');
   const holder = process as unknown as Record<symbol, boolean>;
@@ -144,28 +162,14 @@ function reportWhatKeepsTheWorkerAlive(): void {
   holder[marker] = true;
   process.on('removeListener', (event) => {
     if (event !== 'message' || process.listenerCount('message') > 0) return;
+    recordWorkerExitEvent({ worker: process.pid, event: 'ended' });
     timeTheExit();
     setTimeout(() => {
-      const internals = process as unknown as { _getActiveHandles: () => LiveHandle[] };
-      const standard = new Set<unknown>([...STANDARD_STREAMS, process.channel]);
-      const kept = internals
-        ._getActiveHandles()
-        .filter((handle) => !standard.has(handle) && referenced(handle));
-      // Timers and pending requests (a DNS lookup, a file operation) are not handles: they show only as
-      // resources, by kind.
-      const resources = process.getActiveResourcesInfo();
-      const timers = resources.filter((kind) => kind === 'Timeout').length;
-      const immediates = resources.filter((kind) => kind === 'Immediate').length;
-      const requests = resources.filter((kind) => !HANDLE_KINDS.has(kind));
-      const shown = [
-        ...kept.map(describeHandle),
-        ...(timers > 0 ? [`${timers} Timeout(s)`] : []),
-        ...(immediates > 0 ? [`${immediates} Immediate(s) (a loop of setImmediate?)`] : []),
-        ...(requests.length > 0 ? [`pending ${requests.join(', ')}`] : []),
-      ];
-      if (shown.length > 0)
-        workerSays(`[worker ${process.pid} kept alive after its last test by] ${shown.join('; ')}\n`);
-    }, 250).unref();
+      const by = whatKeepsItAlive();
+      if (by.length === 0) return;
+      recordWorkerExitEvent({ worker: process.pid, event: 'held', by });
+      process.stderr.write(`[worker ${process.pid} kept alive after its last test by] ${by.join('; ')}\n`);
+    }, HELD_AFTER_MS).unref();
   });
 }
 
@@ -244,6 +248,7 @@ export default class TimerLeakEnvironment extends TestEnvironment {
     for (let i = 0; i < 40 && extra().length > 0; i++)
       await new Promise((resolve) => setTimeout(resolve, 50));
     const left = extra();
-    if (left.length > 0) workerSays(`[open handles] ${this.testPath} left open: ${left.join(', ')}\n`);
+    if (left.length > 0)
+      process.stderr.write(`[open handles] ${this.testPath} left open: ${left.join(', ')}\n`);
   }
 }
