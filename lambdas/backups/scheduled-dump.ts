@@ -1,0 +1,131 @@
+/**
+ * The scheduled logical dump: what the dump task (an ECS task on the engine's own postgres image, dump-task.ts)
+ * does with the writer the workflow names. pg_dump -Fc into the task's storage, then the dump into the backup
+ * bucket, then its manifest beside it: a manifest is written only for a dump that is whole in the bucket, so
+ * whoever reads the newest manifest finds a complete dump. The bucket replicates both to the DR region.
+ */
+import { createReadStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { z } from 'zod';
+import { databaseRefSchema, type ResolveDatabase } from '../shared/database';
+import { rdsInstanceIdentifier } from '../shared/schemas';
+import { dumpDatabase, DumpError, type DumpManifest } from './dump';
+
+/**
+ * The dumps' key prefix: empty, or folders each ending in `/`, none of them `.` or `..` (each starts with a
+ * letter, digit, `_` or `-`).
+ */
+export const DUMP_PREFIX = /^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]{0,62}\/){0,8}$/;
+
+/** A dump's object key without its suffix: `<prefix><instance>/<yyyy>/<mm>/<dd>/<yyyymmddThhmmssZ>-<run>`. */
+const DUMP_KEY_BASE = new RegExp(
+  `^${DUMP_PREFIX.source.slice(1, -1)}[a-z][a-z0-9-]{0,62}/\\d{4}/\\d{2}/\\d{2}/\\d{8}T\\d{6}Z-[a-z0-9]{1,16}$`,
+);
+
+/** The two objects of a dump: the file, then its manifest (written last). */
+export const DUMP_SUFFIX = '.dump';
+export const MANIFEST_SUFFIX = '.manifest.json';
+
+/** What the workflow gives the dump task (as PG_DR_DUMP, JSON). */
+export const scheduledDumpSchema = z.strictObject({
+  /** The writer: its secret, and the endpoint to dump (the secret's host otherwise). */
+  source: databaseRefSchema,
+  sourceInstance: rdsInstanceIdentifier,
+  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name' }),
+  /** dumpKeyBase(): where the dump and its manifest go. */
+  keyBase: z.string().regex(DUMP_KEY_BASE, { error: 'must be a dump key (dumpKeyBase)' }),
+});
+export type ScheduledDump = z.infer<typeof scheduledDumpSchema>;
+
+/**
+ * Where a dump taken at `startedAt` of `sourceInstance` goes, under `prefix` (empty, or ending in `/`): by
+ * instance and UTC day, so that the newest of an instance is the last key of its folder, and `run` (a short
+ * lower-case token, for example from the execution name) keeps two runs in one second apart.
+ */
+export function dumpKeyBase(prefix: string, sourceInstance: string, startedAt: Date, run: string): string {
+  const iso = startedAt.toISOString();
+  const day = iso.slice(0, 10).replaceAll('-', '/');
+  const stamp = `${iso.slice(0, 10).replaceAll('-', '')}T${iso.slice(11, 19).replaceAll(':', '')}Z`;
+  return `${prefix}${sourceInstance}/${day}/${stamp}-${run}`;
+}
+
+export interface ScheduledDumpResult {
+  readonly dumpKey: string;
+  readonly manifestKey: string;
+  readonly manifest: DumpManifest;
+}
+
+/** Parts of 64 MiB: a 600 GiB dump stays under S3's 10,000 parts. */
+const PART_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Takes the dump and puts it, then its manifest, in the bucket. The local file is removed whatever happens.
+ * Fails with DumpError (DumpFailed) naming the step: pg_dump's own (redacted) message, or the upload's.
+ */
+export async function takeScheduledDump(
+  input: ScheduledDump,
+  deps: {
+    readonly resolve: ResolveDatabase;
+    readonly s3: S3Client;
+    readonly pgDump: string;
+    /** A folder on the task's storage for the dump file. */
+    readonly workDir: string;
+    /** PEM bundle of the RDS CAs, for pg_dump's verify-full. */
+    readonly caFile: string;
+  },
+): Promise<ScheduledDumpResult> {
+  const settings = await deps.resolve(input.source);
+  const outFile = join(deps.workDir, `${input.sourceInstance}${DUMP_SUFFIX}`);
+  const dumpKey = `${input.keyBase}${DUMP_SUFFIX}`;
+  const manifestKey = `${input.keyBase}${MANIFEST_SUFFIX}`;
+  try {
+    const manifest = await dumpDatabase({
+      source: { settings, caFile: deps.caFile },
+      sourceInstance: input.sourceInstance,
+      pgDump: deps.pgDump,
+      outFile,
+    });
+    const { size } = await stat(outFile);
+    if (size !== manifest.bytes)
+      throw new DumpError('DumpFailed', `${outFile}: ${size} bytes on disk, pg_dump wrote ${manifest.bytes}`);
+    await putObject(`s3://${input.bucket}/${dumpKey}`, () =>
+      new Upload({
+        client: deps.s3,
+        partSize: PART_BYTES,
+        leavePartsOnError: false,
+        params: {
+          Bucket: input.bucket,
+          Key: dumpKey,
+          Body: createReadStream(outFile),
+          ContentType: 'application/octet-stream',
+          Metadata: { sha256: manifest.sha256 },
+        },
+      }).done(),
+    );
+    await putObject(`s3://${input.bucket}/${manifestKey}`, () =>
+      deps.s3.send(
+        new PutObjectCommand({
+          Bucket: input.bucket,
+          Key: manifestKey,
+          Body: `${JSON.stringify(manifest, null, 2)}\n`,
+          ContentType: 'application/json',
+        }),
+      ),
+    );
+    return { dumpKey, manifestKey, manifest };
+  } finally {
+    await rm(outFile, { force: true });
+  }
+}
+
+async function putObject(where: string, put: () => Promise<unknown>): Promise<void> {
+  try {
+    await put();
+  } catch (error) {
+    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new DumpError('DumpFailed', `upload to ${where} failed: ${detail}`, { cause: error });
+  }
+}
