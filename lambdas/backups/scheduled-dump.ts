@@ -20,10 +20,13 @@ import { dumpDatabase, DumpError, type DumpManifest } from './dump';
  */
 export const DUMP_PREFIX = /^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]{0,62}\/){0,8}$/;
 
-/** A dump's object key without its suffix: `<prefix><instance>/<yyyy>/<mm>/<dd>/<yyyymmddThhmmssZ>-<run>`. */
-const DUMP_KEY_BASE = new RegExp(
-  `^${DUMP_PREFIX.source.slice(1, -1)}[a-z][a-z0-9-]{0,62}/\\d{4}/\\d{2}/\\d{2}/\\d{8}T\\d{6}Z-[a-z0-9]{1,16}$`,
-);
+/**
+ * A dump's object key after the prefix, without its suffix: `<instance>/<yyyy>/<mm>/<dd>/<yyyymmddThhmmssZ>-<run>`
+ * (groups: the instance, then the run's start stamp).
+ */
+export const DUMP_KEY_TAIL = /([a-z][a-z0-9-]{0,62})\/\d{4}\/\d{2}\/\d{2}\/(\d{8}T\d{6}Z)-[a-z0-9]{1,16}/;
+
+const DUMP_KEY_BASE = new RegExp(`^${DUMP_PREFIX.source.slice(1, -1)}${DUMP_KEY_TAIL.source}$`);
 
 /** The two objects of a dump: the file, then its manifest (written last). */
 export const DUMP_SUFFIX = '.dump';

@@ -109,63 +109,85 @@ function whatKeepsItAlive(): string[] {
   ];
 }
 
+/** What keeps the process alive, never throwing (a handle may fail to describe itself, e.g. a closed socket). */
+function whatKeepsItAliveSafely(): string[] {
+  try {
+    return whatKeepsItAlive();
+  } catch (error) {
+    return [`(could not list: ${error instanceof Error ? error.message : String(error)})`];
+  }
+}
+
+/** The worker's event-loop lag monitor: when its unref'd 50 ms tick last ran. Started once per worker. */
+const LAG_TICK_MS = 50;
+let lastTick = performance.now();
+
 /**
  * Records when the worker's exit handlers finish, measured from jest's end: what tells a held worker from one
- * the operating system was still reaping when jest killed it (worker-exits.ts). A slow one also says where
- * the time went: what held the loop (sampled every 50 ms), the longest stall, the exit handlers.
+ * the operating system was still reaping when jest killed it (worker-exits.ts). Jest's 500 ms start when it
+ * sends the end, which a blocked event loop handles late: the stall in progress when the end is handled
+ * counts too. A slow exit also says where the time went: what held the loop (sampled every 50 ms), the
+ * longest stall, the exit handlers.
  */
 function timeTheExit(): void {
   const ended = performance.now();
+  const lateBy = Math.max(0, ended - lastTick - LAG_TICK_MS);
   let exiting = ended;
   let worstStall = 0;
   let last = ended;
   const seen: string[] = [];
   let previous = '';
+  // First of the exit handlers (prepended), then last of them (added after every test file's own); both
+  // registered before anything here can throw.
+  process.prependListener('exit', () => {
+    exiting = performance.now();
+  });
+  process.on('exit', (code) => {
+    const ms = performance.now() - ended + lateBy;
+    const detail =
+      `handled jest's end ${Math.round(lateBy)} ms late, then ${Math.round(exiting - ended)} ms until it began ` +
+      `exiting (longest event-loop stall ${Math.round(worstStall)} ms), ${Math.round(performance.now() - exiting)} ms ` +
+      `in ${process.listenerCount('exit')} exit handlers; held by: ${seen.join(', ')}`;
+    recordWorkerExitEvent({ worker: process.pid, event: 'exited', ms, code, detail });
+    if (ms >= HELD_AFTER_MS || code !== 0)
+      process.stderr.write(`[worker ${process.pid} exited ${code} after ${Math.round(ms)} ms: ${detail}]\n`);
+  });
   const sample = (): void => {
-    const state = whatKeepsItAlive().join('; ') || 'nothing';
+    const state = whatKeepsItAliveSafely().join('; ') || 'nothing';
     if (state !== previous && seen.length < 10)
       seen.push(`+${Math.round(performance.now() - ended)} ms: ${state}`);
     previous = state;
   };
-  sample();
-  const watch = setInterval(() => {
+  setInterval(() => {
     const now = performance.now();
-    worstStall = Math.max(worstStall, now - last - 50);
+    worstStall = Math.max(worstStall, now - last - LAG_TICK_MS);
     last = now;
     sample();
-  }, 50).unref();
-  // First of the exit handlers (prepended), then last of them (added after every test file's own).
-  process.prependListener('exit', () => {
-    clearInterval(watch);
-    exiting = performance.now();
-  });
-  process.on('exit', () => {
-    const ms = performance.now() - ended;
-    const detail =
-      `${Math.round(exiting - ended)} ms until it began exiting (longest event-loop stall ${Math.round(worstStall)} ms), ` +
-      `${Math.round(ms - (exiting - ended))} ms in ${process.listenerCount('exit')} exit handlers; held by: ${seen.join(', ')}`;
-    recordWorkerExitEvent({ worker: process.pid, event: 'exited', ms, detail });
-    if (ms >= HELD_AFTER_MS)
-      process.stderr.write(`[worker ${process.pid} took ${Math.round(ms)} ms to exit: ${detail}]\n`);
-  });
+  }, LAG_TICK_MS).unref();
+  sample();
 }
 
 /**
- * When jest ends the worker (its child removes its IPC listener), records the end, times the exit, and says
- * what still keeps the process alive HELD_AFTER_MS later: the lead for "a worker process has failed to exit
- * gracefully", which names no test file. Installed once per worker process.
+ * Records that this process is a jest worker (so one that never handles jest's end still counts), and when
+ * jest ends it (its child removes its IPC listener): the end, the exit's timing, and what still keeps the
+ * process alive HELD_AFTER_MS later: the lead for "a worker process has failed to exit gracefully", which
+ * names no test file. Installed once per worker process.
  */
 function reportWhatKeepsTheWorkerAlive(): void {
   const marker = Symbol.for('pg-dr.worker-exit-report');
   const holder = process as unknown as Record<symbol, boolean>;
   if (holder[marker] === true || process.send === undefined) return;
   holder[marker] = true;
+  recordWorkerExitEvent({ worker: process.pid, event: 'started' });
+  setInterval(() => {
+    lastTick = performance.now();
+  }, LAG_TICK_MS).unref();
   process.on('removeListener', (event) => {
     if (event !== 'message' || process.listenerCount('message') > 0) return;
     recordWorkerExitEvent({ worker: process.pid, event: 'ended' });
     timeTheExit();
     setTimeout(() => {
-      const by = whatKeepsItAlive();
+      const by = whatKeepsItAliveSafely();
       if (by.length === 0) return;
       recordWorkerExitEvent({ worker: process.pid, event: 'held', by });
       process.stderr.write(`[worker ${process.pid} kept alive after its last test by] ${by.join('; ')}\n`);

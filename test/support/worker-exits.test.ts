@@ -17,10 +17,11 @@ import {
 
 describe('workerExitVerdict', () => {
   const ended = (worker: number): WorkerExitEvent => ({ worker, event: 'ended' });
-  const exited = (worker: number, ms: number): WorkerExitEvent => ({
+  const exited = (worker: number, ms: number, code = 0): WorkerExitEvent => ({
     worker,
     event: 'exited',
     ms,
+    code,
     detail: 'd',
   });
 
@@ -45,12 +46,26 @@ describe('workerExitVerdict', () => {
     expect(workerExitVerdict([ended(1), exited(1, HELD_AFTER_MS - 1)]).leaked).toBe(false);
   });
 
-  it('is a leak when no worker recorded its end: nothing shows the killed one was free', () => {
+  it('is a leak when no worker recorded anything: nothing shows the killed one was free', () => {
     expect(workerExitVerdict([]).leaked).toBe(true);
   });
 
+  it('is a leak when a worker that started never handled the end (a blocked loop), or crashed', () => {
+    const started = (worker: number): WorkerExitEvent => ({ worker, event: 'started' });
+    expect(workerExitVerdict([started(1), started(2), ended(1), exited(1, 2)]).leaked).toBe(true);
+    expect(workerExitVerdict([started(1), ended(1), exited(1, 2, 1)]).leaked).toBe(true);
+    expect(
+      workerExitVerdict([started(1), started(2), ended(1), ended(2), exited(1, 2), exited(2, 3)]).leaked,
+    ).toBe(false);
+  });
+
   it('reads the log line by line, skipping a line a killed worker cut short', () => {
-    const log = `${JSON.stringify(ended(7))}\n{"worker":7,"ev\n${JSON.stringify(exited(7, 2))}\n`;
+    const log = [
+      JSON.stringify(ended(7)),
+      '{"worker":7,"ev',
+      '{"worker":7,"event":"exited","detail":"no ms, no code"}',
+      JSON.stringify(exited(7, 2)),
+    ].join('\n');
     expect(parseWorkerExitLog(log)).toEqual([ended(7), exited(7, 2)]);
   });
 });

@@ -12,6 +12,7 @@
  * verdict and exits 1 on a leak.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
 
 /** The variable naming the file the environment appends worker-exit events to. */
 export const WORKER_EXIT_LOG_ENV = 'PG_DR_WORKER_EXIT_LOG';
@@ -19,17 +20,28 @@ export const WORKER_EXIT_LOG_ENV = 'PG_DR_WORKER_EXIT_LOG';
 /**
  * A worker still in JavaScript this long after jest ended it is held by something a test left: a handle, a
  * timer, a pending request, a blocked event loop, or slow exit handlers. Half of jest's 500 ms, so that what
- * is left is the operating system's share.
+ * is left is the operating system's share. Something a test left that lets go sooner (a socket closing within
+ * 250 ms) passes: it delays the exit, it does not keep the worker.
  */
 export const HELD_AFTER_MS = 250;
 
-export type WorkerExitEvent =
+const workerExitEventSchema = z.discriminatedUnion('event', [
+  /** The process became a jest worker (the environment was installed in it). */
+  z.strictObject({ worker: z.number().int(), event: z.literal('started') }),
   /** Jest ended the worker (its child removed its IPC listener). */
-  | { readonly worker: number; readonly event: 'ended' }
-  /** Node's `exit` event ran its last handler, `ms` after the end. */
-  | { readonly worker: number; readonly event: 'exited'; readonly ms: number; readonly detail: string }
+  z.strictObject({ worker: z.number().int(), event: z.literal('ended') }),
+  /** Node's `exit` event ran its last handler, `ms` after jest's end, with this exit code. */
+  z.strictObject({
+    worker: z.number().int(),
+    event: z.literal('exited'),
+    ms: z.number().min(0),
+    code: z.number().int(),
+    detail: z.string(),
+  }),
   /** HELD_AFTER_MS after the end, these still kept the worker alive. */
-  | { readonly worker: number; readonly event: 'held'; readonly by: readonly string[] };
+  z.strictObject({ worker: z.number().int(), event: z.literal('held'), by: z.array(z.string()) }),
+]);
+export type WorkerExitEvent = z.infer<typeof workerExitEventSchema>;
 
 /** Appends one event to the file named by PG_DR_WORKER_EXIT_LOG, when set. Synchronous: it runs in exit handlers. */
 export function recordWorkerExitEvent(event: WorkerExitEvent): void {
@@ -37,15 +49,14 @@ export function recordWorkerExitEvent(event: WorkerExitEvent): void {
   if (file !== undefined && file !== '') appendFileSync(file, `${JSON.stringify(event)}\n`);
 }
 
-/** The events of a log, in order; a line that is not one (a torn write) is skipped. */
+/** The events of a log, in order; a line that is not one (a torn write, another shape) is skipped. */
 export function parseWorkerExitLog(text: string): WorkerExitEvent[] {
   const events: WorkerExitEvent[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     try {
-      const value = JSON.parse(line) as Partial<WorkerExitEvent> | null;
-      if (value !== null && typeof value.worker === 'number' && typeof value.event === 'string')
-        events.push(value as WorkerExitEvent);
+      const parsed = workerExitEventSchema.safeParse(JSON.parse(line));
+      if (parsed.success) events.push(parsed.data);
     } catch {
       // A line cut short by a killed worker: the events around it still count.
     }
@@ -59,17 +70,22 @@ export interface WorkerExitVerdict {
   readonly lines: readonly string[];
 }
 
-/** Whether any worker jest ended was held by something a test left, from the workers' own events. */
+/**
+ * Whether any jest worker was held by something a test left, from the workers' own events. Every worker that
+ * started (ran a test file) must have handled jest's end and reached its exit handlers with code 0 within
+ * HELD_AFTER_MS, counting a stall that delayed its handling the end; one that never recorded its exit was
+ * killed while held (a blocked event loop, a handle) or crashed.
+ */
 export function workerExitVerdict(events: readonly WorkerExitEvent[]): WorkerExitVerdict {
-  const ended = [...new Set(events.filter((event) => event.event === 'ended').map((event) => event.worker))];
-  if (ended.length === 0)
+  const workers = [...new Set(events.map((event) => event.worker))];
+  if (workers.length === 0)
     return {
       leaked: true,
-      lines: ['no worker recorded its end: nothing shows that the killed one was not held'],
+      lines: ['no worker recorded anything: nothing shows that the killed one was not held'],
     };
   const lines: string[] = [];
   let leaked = false;
-  for (const worker of ended) {
+  for (const worker of workers) {
     const own = events.filter((event) => event.worker === worker);
     const held = own.find((event) => event.event === 'held');
     const exited = own.find((event) => event.event === 'exited');
@@ -81,8 +97,12 @@ export function workerExitVerdict(events: readonly WorkerExitEvent[]): WorkerExi
     } else if (exited === undefined) {
       leaked = true;
       lines.push(
-        `worker ${worker} never reached its exit handlers: a blocked event loop, or killed while held`,
+        `worker ${worker} never reached its exit handlers after jest ended it: a blocked event loop, a crash, ` +
+          'or killed while held',
       );
+    } else if (exited.code !== 0) {
+      leaked = true;
+      lines.push(`worker ${worker} exited with code ${exited.code} (${exited.detail})`);
     } else if (exited.ms >= HELD_AFTER_MS) {
       leaked = true;
       lines.push(`worker ${worker} took ${Math.round(exited.ms)} ms to exit (${exited.detail})`);
