@@ -22,6 +22,8 @@ interface StoredObject {
   /** For a replica: when it becomes visible. */
   readonly visibleAt: number;
   readonly replica: boolean;
+  /** The body, when it was put as text. */
+  readonly body?: string;
 }
 
 export class S3Simulator implements Simulator {
@@ -72,7 +74,8 @@ export class S3Simulator implements Simulator {
         const body = call.input.Body;
         const size = typeof body === 'string' ? Buffer.byteLength(body) : 0;
         const at = this.now();
-        this.objects.set(`${bucketName}/${key}`, { putAt: at, size, visibleAt: at, replica: false });
+        const text = typeof body === 'string' ? { body } : {};
+        this.objects.set(`${bucketName}/${key}`, { putAt: at, size, visibleAt: at, replica: false, ...text });
         const rule = bucket.replication;
         if (rule !== undefined && rule.fails !== true)
           this.objects.set(`${rule.destination}/${key}`, {
@@ -80,6 +83,7 @@ export class S3Simulator implements Simulator {
             size,
             visibleAt: at + rule.delayMs,
             replica: true,
+            ...text,
           });
         return {
           ETag: `"${at.toString(16)}"`,
@@ -108,6 +112,20 @@ export class S3Simulator implements Simulator {
           ContentLength: stored.size,
           LastModified: new Date(stored.visibleAt),
           ...(status === undefined ? {} : { ReplicationStatus: status }),
+        };
+      }
+      case 'GetObject': {
+        const stored = this.objects.get(`${bucketName}/${key}`);
+        if (stored === undefined || stored.visibleAt > this.now()) {
+          // A missing key is NoSuchKey only for a caller that may list the bucket.
+          if (!(await call.allows({ action: 's3:ListBucket', resources: [arn] })))
+            call.fail('AccessDenied', 'Access Denied');
+          return call.fail('NoSuchKey', 'The specified key does not exist.');
+        }
+        return {
+          ContentLength: stored.size,
+          LastModified: new Date(stored.visibleAt),
+          Body: stored.body ?? '',
         };
       }
       case 'ListObjectsV2': {

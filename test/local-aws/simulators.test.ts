@@ -582,11 +582,33 @@ describe('simulated S3', () => {
     }
   });
 
-  it('[s3.PutObject.wrong-region] [s3.HeadObject.wrong-region] [s3.ListObjectsV2.wrong-region] redirects (301) a client in another region than the bucket', async () => {
+  it('[s3.GetObject.missing-needs-list] [s3.GetObject.no-such-key] reads what was put, and answers a missing key NoSuchKey only to a caller that may list the bucket', async () => {
+    const { aws } = s3World(allowing('s3:PutObject', 'kms:GenerateDataKey', 's3:GetObject', 's3:ListBucket'));
+    await aws.call(
+      's3',
+      'PutObject',
+      { Bucket: 'src', Key: 'm.json', Body: '{"a":1}' },
+      'us-west-2',
+      'probe',
+    );
+    expect(
+      await aws.call('s3', 'GetObject', { Bucket: 'src', Key: 'm.json' }, 'us-west-2', 'probe'),
+    ).toMatchObject({ Body: '{"a":1}', ContentLength: 7 });
+    expect(
+      await failure(aws.call('s3', 'GetObject', { Bucket: 'src', Key: 'missing' }, 'us-west-2', 'probe')),
+    ).toMatchObject({ name: 'NoSuchKey', status: 404 });
+    const { aws: noList } = s3World(allowing('s3:GetObject'));
+    expect(
+      await failure(noList.call('s3', 'GetObject', { Bucket: 'src', Key: 'missing' }, 'us-west-2', 'probe')),
+    ).toMatchObject({ name: 'AccessDenied', status: 403 });
+  });
+
+  it('[s3.PutObject.wrong-region] [s3.HeadObject.wrong-region] [s3.GetObject.wrong-region] [s3.ListObjectsV2.wrong-region] redirects (301) a client in another region than the bucket', async () => {
     const { aws } = s3World();
     for (const [op, input] of [
       ['PutObject', { Bucket: 'src', Key: 'k', Body: 'x' }],
       ['HeadObject', { Bucket: 'src', Key: 'k' }],
+      ['GetObject', { Bucket: 'src', Key: 'k' }],
       ['ListObjectsV2', { Bucket: 'src' }],
     ] as const)
       expect((await failure(aws.call('s3', op, input, 'us-east-1'))).status).toBe(301);

@@ -52,7 +52,7 @@ export const S3: ServiceEntry = {
     {
       service: 's3',
       operation: 'PutObject',
-      calledBy: ['lambdas/drill/steps/s3-probe-handler.ts'],
+      calledBy: ['lambdas/drill/steps/s3-probe-handler.ts', 'lambdas/backups/scheduled-dump.ts'],
       reference: `${API}/API_PutObject.html`,
       iam: (input, w) => [{ action: 's3:PutObject', resources: [objectArn(input, w.partition)] }],
       relies: [
@@ -105,8 +105,34 @@ export const S3: ServiceEntry = {
     },
     {
       service: 's3',
+      operation: 'GetObject',
+      calledBy: ['lambdas/backups/stored-dumps.ts'],
+      reference: `${API}/API_GetObject.html`,
+      iam: (input, w) => [{ action: 's3:GetObject', resources: [objectArn(input, w.partition)] }],
+      relies: [
+        row(
+          's3.GetObject.missing-needs-list',
+          'A missing key is NoSuchKey (404) only when the caller may s3:ListBucket the bucket; without it, AccessDenied (403).',
+          `${API}/API_GetObject.html`,
+          'If the object you request doesn’t exist, the error that Amazon S3 returns depends on whether you also have the s3:ListBucket permission.',
+        ),
+      ],
+      errors: [
+        error(
+          's3.GetObject.no-such-key',
+          'NoSuchKey',
+          404,
+          'No such key (and the caller may list the bucket).',
+          `${API}/ErrorResponses.html`,
+          'NoSuchKey: The specified key does not exist.',
+        ),
+        WRONG_REGION('GetObject'),
+      ],
+    },
+    {
+      service: 's3',
       operation: 'ListObjectsV2',
-      calledBy: ['lib/cli/doctor-command.ts'],
+      calledBy: ['lib/cli/doctor-command.ts', 'lambdas/backups/stored-dumps.ts'],
       reference: `${API}/API_ListObjectsV2.html`,
       iam: (input, w) => [
         {
