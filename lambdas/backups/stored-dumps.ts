@@ -7,6 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { DumpConnection } from './dump';
@@ -90,11 +91,7 @@ export async function checkStoredDump(options: {
   readonly pgRestore: string;
 }): Promise<RestoreCheckReport> {
   const { s3, bucket, dump } = options;
-  const manifestText = await download(s3, bucket, dump.manifestKey, async (body) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
-    return Buffer.concat(chunks).toString('utf8');
-  });
+  const manifestText = await download(s3, bucket, dump.manifestKey, (body) => text(body));
   let manifest: unknown;
   try {
     manifest = JSON.parse(manifestText);

@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { PutObjectCommand, type PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Client } from 'pg';
 import { dumpManifestSchema } from '../../lambdas/backups/dump';
@@ -22,6 +21,7 @@ import { pgTool } from '../../lib/local-postgres/pg-tools';
 import { DUMPABLE_MAJOR_VERSION } from '../../lib/local-postgres/server';
 import { dumpConnection } from '../../lib/rehearsal/backup-restore';
 import { PostgresServer } from '../support/postgres';
+import { bucketInMemory } from '../support/s3-bucket';
 import { execute } from '../support/replication';
 
 // Needs Debian's postgresql-client (pg_dump 15): .ci/run installs it; elsewhere pgTool says what to install.
@@ -51,22 +51,6 @@ describe('the scheduled dump: pg_dump of the writer, then the dump and its manif
     caFile: dumpConnection(server, 'shop').caFile ?? '',
   });
 
-  /** What each PutObject put, in order, with its body read whole. */
-  function recordPuts(fail?: (key: string) => boolean): { key: string; body: Buffer }[] {
-    const puts: { key: string; body: Buffer }[] = [];
-    s3.on(PutObjectCommand).callsFake(async (put: PutObjectCommandInput) => {
-      const body = put.Body;
-      const chunks: Buffer[] = [];
-      if (typeof body === 'string' || body instanceof Uint8Array) chunks.push(Buffer.from(body));
-      else for await (const chunk of body as Readable) chunks.push(Buffer.from(chunk as Uint8Array));
-      if (fail?.(put.Key ?? '') === true)
-        throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
-      puts.push({ key: put.Key ?? '', body: Buffer.concat(chunks) });
-      return { ETag: '"e"' };
-    });
-    return puts;
-  }
-
   beforeAll(async () => {
     server = await PostgresServer.start({ name: 'scheduled-dump', majorVersion: DUMPABLE_MAJOR_VERSION });
     await execute(server, 'postgres', 'CREATE DATABASE shop');
@@ -91,13 +75,15 @@ describe('the scheduled dump: pg_dump of the writer, then the dump and its manif
   });
 
   it('puts the dump, then its manifest beside it; the manifest describes the bytes in the bucket', async () => {
-    const puts = recordPuts();
+    const bucket = bucketInMemory(s3);
     const result = await takeScheduledDump(input(), deps());
     const base = 'dumps/pg-dr-primary/2026/12/01/20261201T040506Z-a1b2c3';
-    expect(puts.map((put) => put.key)).toEqual([`${base}.dump`, `${base}.manifest.json`]);
+    expect(bucket.puts).toEqual([`${base}.dump`, `${base}.manifest.json`]);
     expect(result).toMatchObject({ dumpKey: `${base}.dump`, manifestKey: `${base}.manifest.json` });
-    const manifest = dumpManifestSchema.parse(JSON.parse(puts[1]?.body.toString() ?? ''));
-    const dump = puts[0]?.body ?? Buffer.alloc(0);
+    const manifest = dumpManifestSchema.parse(
+      JSON.parse(bucket.objects.get(`${base}.manifest.json`)?.toString() ?? ''),
+    );
+    const dump = bucket.objects.get(`${base}.dump`) ?? Buffer.alloc(0);
     expect(manifest.sha256).toBe(createHash('sha256').update(dump).digest('hex'));
     expect(manifest.bytes).toBe(dump.length);
     expect(dump.subarray(0, 5).toString()).toBe('PGDMP');
@@ -107,20 +93,20 @@ describe('the scheduled dump: pg_dump of the writer, then the dump and its manif
   });
 
   it('writes no manifest when the dump cannot be put, says where, and leaves no file behind', async () => {
-    const puts = recordPuts((key) => key.endsWith('.dump'));
+    const bucket = bucketInMemory(s3, (key) => key.endsWith('.dump'));
     await expect(takeScheduledDump(input(), deps())).rejects.toThrow(
       /upload to s3:\/\/pg-dr-backups-111111111111-us-east-1\/dumps\/pg-dr-primary\/.*\.dump failed: AccessDenied/,
     );
-    expect(puts).toEqual([]);
+    expect(bucket.puts).toEqual([]);
     expect(readdirSync(folder)).toEqual([]);
   });
 
   it('puts nothing when pg_dump fails, and leaves no file behind', async () => {
-    const puts = recordPuts();
+    const bucket = bucketInMemory(s3);
     await expect(takeScheduledDump(input(), { ...deps(), pgDump: '/bin/false' })).rejects.toThrow(
       /pg_dump of shop exited 1/,
     );
-    expect(puts).toEqual([]);
+    expect(bucket.puts).toEqual([]);
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
     expect(readdirSync(folder)).toEqual([]);
   });

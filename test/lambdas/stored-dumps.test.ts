@@ -1,16 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import {
-  GetObjectCommand,
-  type GetObjectCommandInput,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandInput,
-  PutObjectCommand,
-  type PutObjectCommandInput,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type ListObjectsV2CommandInput, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Client } from 'pg';
 import { dumpKeyBase, takeScheduledDump } from '../../lambdas/backups/scheduled-dump';
@@ -28,6 +19,7 @@ import { pgTool } from '../../lib/local-postgres/pg-tools';
 import { DUMPABLE_MAJOR_VERSION } from '../../lib/local-postgres/server';
 import { dumpConnection } from '../../lib/rehearsal/backup-restore';
 import { PostgresServer } from '../support/postgres';
+import { bucketInMemory } from '../support/s3-bucket';
 import { execute } from '../support/replication';
 
 // Needs Debian's postgresql-client (pg_dump, pg_restore 15): .ci/run installs it; elsewhere pgTool says what
@@ -111,25 +103,7 @@ describe('checking the newest stored dump restores', () => {
   let folder: string;
   let stored: StoredDump;
   let throwaways = 0;
-  const objects = new Map<string, Buffer>();
-
-  /** S3 as a map of keys to bytes: puts store, gets read. */
-  function bucketInMemory(): void {
-    s3.on(PutObjectCommand).callsFake(async (put: PutObjectCommandInput) => {
-      const body = put.Body;
-      const chunks: Buffer[] = [];
-      if (typeof body === 'string' || body instanceof Uint8Array) chunks.push(Buffer.from(body));
-      else for await (const chunk of body as Readable) chunks.push(Buffer.from(chunk as Uint8Array));
-      objects.set(put.Key ?? '', Buffer.concat(chunks));
-      return {};
-    });
-    s3.on(GetObjectCommand).callsFake((get: GetObjectCommandInput) => {
-      const bytes = objects.get(get.Key ?? '');
-      if (bytes === undefined)
-        throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' });
-      return { Body: Readable.from([bytes]) };
-    });
-  }
+  let objects: Map<string, Buffer>;
 
   async function check(): Promise<Awaited<ReturnType<typeof checkStoredDump>>> {
     const database = `throwaway_${++throwaways}`;
@@ -156,7 +130,7 @@ describe('checking the newest stored dump restores', () => {
     );
     await client.end();
     s3.reset();
-    bucketInMemory();
+    objects = bucketInMemory(s3).objects;
     const result = await takeScheduledDump(
       {
         source: { secretId: 'pg-dr/postgres-master', database: 'shop' },
@@ -179,7 +153,9 @@ describe('checking the newest stored dump restores', () => {
   }, 120_000);
   beforeEach(() => {
     s3.reset();
-    bucketInMemory();
+    const kept = objects;
+    objects = bucketInMemory(s3).objects;
+    for (const [key, bytes] of kept) objects.set(key, bytes);
   });
   afterAll(async () => {
     rmSync(folder, { recursive: true, force: true });

@@ -118,23 +118,35 @@ function whatKeepsItAliveSafely(): string[] {
   }
 }
 
-/** The worker's event-loop lag monitor: when its unref'd 50 ms tick last ran. Started once per worker. */
+/**
+ * The worker's event-loop lag monitor, started once per worker: an unref'd 50 ms tick that says when it last
+ * ran, the longest stall since it was last reset, and runs what the exit timing hooks on it.
+ */
 const LAG_TICK_MS = 50;
-let lastTick = performance.now();
+const lag = { lastTick: performance.now(), worstStall: 0, onTick: undefined as (() => void) | undefined };
+
+function startLagMonitor(): void {
+  setInterval(() => {
+    const now = performance.now();
+    lag.worstStall = Math.max(lag.worstStall, now - lag.lastTick - LAG_TICK_MS);
+    lag.lastTick = now;
+    lag.onTick?.();
+  }, LAG_TICK_MS).unref();
+}
 
 /**
  * Records when the worker's exit handlers finish, measured from jest's end: what tells a held worker from one
  * the operating system was still reaping when jest killed it (worker-exits.ts). Jest's 500 ms start when it
  * sends the end, which a blocked event loop handles late: the stall in progress when the end is handled
- * counts too. A slow exit also says where the time went: what held the loop (sampled every 50 ms), the
+ * counts too. A slow exit also says where the time went: what held the loop (sampled on each lag tick), the
  * longest stall, the exit handlers.
  */
 function timeTheExit(): void {
   const ended = performance.now();
-  const lateBy = Math.max(0, ended - lastTick - LAG_TICK_MS);
+  const lateBy = Math.max(0, ended - lag.lastTick - LAG_TICK_MS);
+  lag.lastTick = ended;
+  lag.worstStall = 0;
   let exiting = ended;
-  let worstStall = 0;
-  let last = ended;
   const seen: string[] = [];
   let previous = '';
   // First of the exit handlers (prepended), then last of them (added after every test file's own); both
@@ -146,7 +158,7 @@ function timeTheExit(): void {
     const ms = performance.now() - ended + lateBy;
     const detail =
       `handled jest's end ${Math.round(lateBy)} ms late, then ${Math.round(exiting - ended)} ms until it began ` +
-      `exiting (longest event-loop stall ${Math.round(worstStall)} ms), ${Math.round(performance.now() - exiting)} ms ` +
+      `exiting (longest event-loop stall ${Math.round(lag.worstStall)} ms), ${Math.round(performance.now() - exiting)} ms ` +
       `in ${process.listenerCount('exit')} exit handlers; held by: ${seen.join(', ')}`;
     recordWorkerExitEvent({ worker: process.pid, event: 'exited', ms, code, detail });
     if (ms >= HELD_AFTER_MS || code !== 0)
@@ -158,12 +170,7 @@ function timeTheExit(): void {
       seen.push(`+${Math.round(performance.now() - ended)} ms: ${state}`);
     previous = state;
   };
-  setInterval(() => {
-    const now = performance.now();
-    worstStall = Math.max(worstStall, now - last - LAG_TICK_MS);
-    last = now;
-    sample();
-  }, LAG_TICK_MS).unref();
+  lag.onTick = sample;
   sample();
 }
 
@@ -179,9 +186,7 @@ function reportWhatKeepsTheWorkerAlive(): void {
   if (holder[marker] === true || process.send === undefined) return;
   holder[marker] = true;
   recordWorkerExitEvent({ worker: process.pid, event: 'started' });
-  setInterval(() => {
-    lastTick = performance.now();
-  }, LAG_TICK_MS).unref();
+  startLagMonitor();
   process.on('removeListener', (event) => {
     if (event !== 'message' || process.listenerCount('message') > 0) return;
     recordWorkerExitEvent({ worker: process.pid, event: 'ended' });
