@@ -161,7 +161,7 @@ function timeTheExit(): void {
       `exiting (longest event-loop stall ${Math.round(lag.worstStall)} ms), ${Math.round(performance.now() - exiting)} ms ` +
       `in ${process.listenerCount('exit')} exit handlers; held by: ${seen.join(', ')}`;
     recordWorkerExitEvent({ worker: process.pid, event: 'exited', ms, code, detail });
-    if (ms >= HELD_AFTER_MS || code !== 0)
+    if (ms >= HELD_AFTER_MS)
       process.stderr.write(`[worker ${process.pid} exited ${code} after ${Math.round(ms)} ms: ${detail}]\n`);
   });
   const sample = (): void => {
@@ -190,6 +190,14 @@ function reportWhatKeepsTheWorkerAlive(): void {
   process.on('removeListener', (event) => {
     if (event !== 'message' || process.listenerCount('message') > 0) return;
     recordWorkerExitEvent({ worker: process.pid, event: 'ended' });
+    // Watches without handling: the crash still ends the worker as Node would.
+    process.on('uncaughtExceptionMonitor', (error) => {
+      recordWorkerExitEvent({
+        worker: process.pid,
+        event: 'crashed',
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      });
+    });
     timeTheExit();
     setTimeout(() => {
       const by = whatKeepsItAliveSafely();

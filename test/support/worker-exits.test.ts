@@ -50,10 +50,19 @@ describe('workerExitVerdict', () => {
     expect(workerExitVerdict([]).leaked).toBe(true);
   });
 
-  it('is a leak when a worker that started never handled the end (a blocked loop), or crashed', () => {
+  it('is a leak when a worker that started never handled the end (a blocked loop), or crashed after it', () => {
     const started = (worker: number): WorkerExitEvent => ({ worker, event: 'started' });
     expect(workerExitVerdict([started(1), started(2), ended(1), exited(1, 2)]).leaked).toBe(true);
-    expect(workerExitVerdict([started(1), ended(1), exited(1, 2, 1)]).leaked).toBe(true);
+    expect(
+      workerExitVerdict([
+        started(1),
+        ended(1),
+        { worker: 1, event: 'crashed', error: 'Error: boom' },
+        exited(1, 2, 7),
+      ]).leaked,
+    ).toBe(true);
+    // A code a test set (the CLI's entry point sets process.exitCode) is not a crash.
+    expect(workerExitVerdict([started(1), ended(1), exited(1, 2, 1)]).leaked).toBe(false);
     expect(
       workerExitVerdict([started(1), started(2), ended(1), ended(2), exited(1, 2), exited(2, 3)]).leaked,
     ).toBe(false);

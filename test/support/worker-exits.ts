@@ -30,7 +30,11 @@ const workerExitEventSchema = z.discriminatedUnion('event', [
   z.strictObject({ worker: z.number().int(), event: z.literal('started') }),
   /** Jest ended the worker (its child removed its IPC listener). */
   z.strictObject({ worker: z.number().int(), event: z.literal('ended') }),
-  /** Node's `exit` event ran its last handler, `ms` after jest's end, with this exit code. */
+  /**
+   * Node's `exit` event ran its last handler, `ms` after jest's end, with this exit code. The code is told,
+   * not judged: a test that runs the CLI's entry point sets the worker's `process.exitCode` through jest's
+   * process object, and jest ignores a worker's code at the end.
+   */
   z.strictObject({
     worker: z.number().int(),
     event: z.literal('exited'),
@@ -38,6 +42,8 @@ const workerExitEventSchema = z.discriminatedUnion('event', [
     code: z.number().int(),
     detail: z.string(),
   }),
+  /** An exception nothing caught, after jest's end: the worker crashed instead of exiting. */
+  z.strictObject({ worker: z.number().int(), event: z.literal('crashed'), error: z.string() }),
   /** HELD_AFTER_MS after the end, these still kept the worker alive. */
   z.strictObject({ worker: z.number().int(), event: z.literal('held'), by: z.array(z.string()) }),
 ]);
@@ -72,7 +78,7 @@ export interface WorkerExitVerdict {
 
 /**
  * Whether any jest worker was held by something a test left, from the workers' own events. Every worker that
- * started (ran a test file) must have handled jest's end and reached its exit handlers with code 0 within
+ * started (ran a test file) must have handled jest's end and reached its exit handlers without crashing, within
  * HELD_AFTER_MS, counting a stall that delayed its handling the end; one that never recorded its exit was
  * killed while held (a blocked event loop, a handle) or crashed.
  */
@@ -89,6 +95,7 @@ export function workerExitVerdict(events: readonly WorkerExitEvent[]): WorkerExi
     const own = events.filter((event) => event.worker === worker);
     const held = own.find((event) => event.event === 'held');
     const exited = own.find((event) => event.event === 'exited');
+    const crashed = own.find((event) => event.event === 'crashed');
     if (held !== undefined) {
       leaked = true;
       lines.push(
@@ -100,9 +107,9 @@ export function workerExitVerdict(events: readonly WorkerExitEvent[]): WorkerExi
         `worker ${worker} never reached its exit handlers after jest ended it: a blocked event loop, a crash, ` +
           'or killed while held',
       );
-    } else if (exited.code !== 0) {
+    } else if (crashed !== undefined) {
       leaked = true;
-      lines.push(`worker ${worker} exited with code ${exited.code} (${exited.detail})`);
+      lines.push(`worker ${worker} crashed after its last test: ${crashed.error}`);
     } else if (exited.ms >= HELD_AFTER_MS) {
       leaked = true;
       lines.push(`worker ${worker} took ${Math.round(exited.ms)} ms to exit (${exited.detail})`);
