@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import {
+  DUMP_PREFIX,
   HOSTED_ZONE_ID,
   LOWER_IDENTIFIER,
   RDS_INSTANCE_IDENTIFIER,
@@ -309,6 +310,63 @@ const scheduleExpression = z
     error: 'must be an EventBridge schedule expression such as cron(0 2 ? * SUN *) (UTC) or rate(7 days)',
   });
 
+/**
+ * Fargate's task sizes: memory (MiB) from, to and in steps of, per CPU value (ECS developer guide, "Task CPU
+ * and memory"; 8 and 16 vCPU need platform 1.4.0, which LATEST is).
+ */
+export const FARGATE_SIZES: Readonly<Record<number, readonly [number, number, number]>> = {
+  256: [512, 2048, 512],
+  512: [1024, 4096, 1024],
+  1024: [2048, 8192, 1024],
+  2048: [4096, 16384, 1024],
+  4096: [8192, 30720, 1024],
+  8192: [16384, 61440, 4096],
+  16384: [32768, 122880, 8192],
+};
+
+/** The longest a scheduled dump may be given (backups.dumps.maxMinutes): a day. */
+export const DUMP_MAX_MINUTES = 1440;
+
+const dumpsSchema = z
+  .strictObject({
+    /** EventBridge schedule (UTC) of the dump: daily by default, before the automated backup window. */
+    schedule: scheduleExpression,
+    /**
+     * Where the dumps go in both backup buckets: folders ending in `/` (dumps/), of their own (the expiry of
+     * `retentionDays` applies to everything under it).
+     */
+    prefix: z
+      .string()
+      .regex(DUMP_PREFIX, { error: 'must be folders each ending in /, such as dumps/ (no . or .. folder)' })
+      .refine((p) => p.length > 0, { error: 'must not be empty: the dumps expire by their prefix' })
+      .refine((p) => !p.startsWith('dr-drill/'), { error: 'must not be under dr-drill/ (the drill probes)' }),
+    /** Days a dump and its manifest are current in both buckets before they expire (old versions then follow). */
+    retentionDays: intIn(1, 3650),
+    /** A dump still running after this many minutes is stopped, and the run fails (and pages). */
+    maxMinutes: intIn(10, DUMP_MAX_MINUTES),
+    /** Page when the newest dump, in either region's bucket, started more than this many hours ago. */
+    maxAgeHours: intIn(2, 24 * 31),
+    /** The dump task's Fargate CPU units (256-16384) and memory (MiB), a combination Fargate offers. */
+    cpu: z.union(
+      [256, 512, 1024, 2048, 4096, 8192, 16384].map((n) => z.literal(n)),
+      {
+        error: 'must be a Fargate CPU value: 256, 512, 1024, 2048, 4096, 8192 or 16384',
+      },
+    ),
+    memoryMiB: intIn(512, 122880),
+    /** The task's storage, which holds the whole dump before its upload: 21-200 GiB. */
+    ephemeralStorageGiB: intIn(21, 200),
+  })
+  .superRefine((d, ctx) => {
+    const [from, to, step] = FARGATE_SIZES[d.cpu] ?? [0, 0, 1];
+    if (d.memoryMiB < from || d.memoryMiB > to || (d.memoryMiB - from) % step !== 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['memoryMiB'],
+        message: `must be ${from} to ${to} MiB in steps of ${step} with cpu ${d.cpu} (Fargate task sizes)`,
+      });
+  });
+
 const drillSchema = z.strictObject({
   schedule: z.strictObject({
     /** Off: no scheduled drills (the "no successful drill" alarm still watches). */
@@ -391,8 +449,9 @@ export const drConfigSchema = z
       primaryAvailabilityZones: availabilityZones.optional(),
       secondaryAvailabilityZones: availabilityZones.optional(),
       /**
-       * Zones that get a Secrets Manager interface endpoint in each created VPC: `all` (one per zone) or
-       * `first` (one: a third of the cost with 3 zones, but secret reads then depend on that zone).
+       * Zones that get the interface endpoints in each created VPC (Secrets Manager; in the primary region also
+       * ECR and Logs for the dump task): `all` (one per zone) or `first` (one: a third of the cost with 3
+       * zones, but secret reads and the dump then depend on that zone).
        */
       secretsManagerEndpointZones: oneOf(['all', 'first'] as const),
     }),
@@ -424,6 +483,8 @@ export const drConfigSchema = z
         /** Page when the writer's newest restorable point in the DR region is older than this. */
         maxBackupAgeMinutes: intIn(15, 1440),
       }),
+      /** The scheduled logical dump (statemachines/dump.asl.json), an ECS Fargate task in the primary region. */
+      dumps: dumpsSchema,
     }),
     onCall: onCallSchema,
     /** Prisma migrations folder bundled into the migration steps, relative to the CDK app. */
@@ -764,6 +825,16 @@ export const CONFIG_DEFAULTS = {
     noncurrentVersionExpirationDays: 30,
     crossRegionRetentionDays: 7,
     restoreTest: { schedule: 'cron(0 5 1 * ? *)', staleAfterDays: 35, maxBackupAgeMinutes: 120 },
+    dumps: {
+      schedule: 'cron(0 3 * * ? *)',
+      prefix: 'dumps/',
+      retentionDays: 35,
+      maxMinutes: 180,
+      maxAgeHours: 30,
+      cpu: 1024,
+      memoryMiB: 4096,
+      ephemeralStorageGiB: 50,
+    },
   },
   applicationAccess: {
     primary: { cidrs: [], securityGroupIds: [], routes: [] },

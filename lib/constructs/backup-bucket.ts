@@ -20,6 +20,11 @@ export interface BackupBucketProps {
   readonly noncurrentVersionExpiration: Duration;
   /** When set, every object is replicated there with Replication Time Control (15-minute SLA and metrics). */
   readonly replicateTo?: BackupReplicationTarget;
+  /**
+   * The logical dumps' prefix and how long a dump stays current. Each bucket expires its own: S3 replication
+   * does not replicate what a lifecycle rule deletes.
+   */
+  readonly dumps: { readonly prefix: string; readonly retention: Duration };
 }
 
 /**
@@ -72,6 +77,12 @@ export class BackupBucket extends Construct {
           id: 'expire-old-dump-versions',
           noncurrentVersionExpiration: props.noncurrentVersionExpiration,
           abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+        {
+          // The scheduled dumps and their manifests; their old versions then follow the rule above.
+          id: 'expire-dumps',
+          prefix: props.dumps.prefix,
+          expiration: props.dumps.retention,
         },
         {
           // The failover drill's S3 replication probes (one per drill, in both buckets).

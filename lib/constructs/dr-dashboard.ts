@@ -1,8 +1,9 @@
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { DRILL_METRICS, RESTORE_TEST_METRICS } from '../../lambdas/shared/metric-names';
+import { DRILL_METRICS, DUMP_METRICS, RESTORE_TEST_METRICS } from '../../lambdas/shared/metric-names';
 import { restoreTestMetric } from './backup-restore-test';
+import { dumpMetric } from './dump-status';
 import { ROUTE53_METRICS_REGION } from '../names';
 import { drillMetric, type DrillBudgetsProps } from './failover-drill';
 
@@ -19,6 +20,12 @@ export interface DrDashboardProps {
     readonly region: string;
     readonly staleAfterDays: number;
     readonly maxBackupAgeMinutes: number;
+  };
+  /** The logical dumps' figures: the runs in the primary region, the age of the newest dump in each region. */
+  readonly dumps: {
+    readonly primaryRegion: string;
+    readonly drRegion: string;
+    readonly maxAgeHours: number;
   };
 }
 
@@ -119,6 +126,40 @@ export class DrDashboard extends Construct {
       }),
     );
     this.addBackupWidgets(props.backups);
+    this.addDumpWidgets(props.dumps);
+  }
+
+  /** The scheduled logical dumps: each run's size and duration, and the newest dump's age in each region. */
+  private addDumpWidgets(dumps: DrDashboardProps['dumps']): void {
+    const run = (metricName: string, label: string) =>
+      dumpMetric(metricName, dumps.primaryRegion, Duration.days(1)).with({ label });
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: `Logical dumps: age of the newest, per region (seconds)`,
+        width: 12,
+        left: [dumps.primaryRegion, dumps.drRegion].map((region) =>
+          dumpMetric(DUMP_METRICS.age, region).with({ label: `Newest dump in ${region}` }),
+        ),
+        leftAnnotations: [
+          {
+            label: `Dump age alarm ${dumps.maxAgeHours * 3600} s`,
+            value: dumps.maxAgeHours * 3600,
+            color: cloudwatch.Color.RED,
+          },
+        ],
+      }),
+      new cloudwatch.GraphWidget({
+        title: `Scheduled dump runs in ${dumps.primaryRegion}`,
+        width: 12,
+        left: [run(DUMP_METRICS.bytes, 'Dump size (bytes)')],
+        right: [
+          run(DUMP_METRICS.duration, 'Run duration (seconds)'),
+          run(DUMP_METRICS.succeeded, 'Passed (1) or failed (0)').with({
+            statistic: cloudwatch.Stats.MINIMUM,
+          }),
+        ],
+      }),
+    );
   }
 
   /** Restore from backup, in the DR region: each restore test's duration (the RTO) and the backups' age. */

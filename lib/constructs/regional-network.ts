@@ -38,6 +38,10 @@ export class RegionalNetwork extends Construct implements DatabaseNetwork {
    * groups cannot be referenced across regions.
    */
   readonly recoveryToolingSecurityGroup: ec2.SecurityGroup;
+  private readonly endpointSecurityGroup: ec2.SecurityGroup;
+  private readonly endpointZones: RegionalNetworkProps['secretsManagerEndpointZones'];
+  private readonly availabilityZones: readonly string[];
+  private containerEndpointsAdded = false;
 
   constructor(scope: Construct, id: string, props: RegionalNetworkProps) {
     super(scope, id);
@@ -62,11 +66,17 @@ export class RegionalNetwork extends Construct implements DatabaseNetwork {
       trafficType: ec2.FlowLogTrafficType.ALL,
     });
 
-    const endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
-      vpc: this.vpc,
-      description: 'HTTPS from inside the VPC to AWS interface endpoints',
-      allowAllOutbound: false,
-    });
+    this.endpointZones = props.secretsManagerEndpointZones;
+    this.availabilityZones = props.availabilityZones;
+    const endpointSecurityGroup = (this.endpointSecurityGroup = new ec2.SecurityGroup(
+      this,
+      'EndpointSecurityGroup',
+      {
+        vpc: this.vpc,
+        description: 'HTTPS from inside the VPC to AWS interface endpoints',
+        allowAllOutbound: false,
+      },
+    ));
     endpointSecurityGroup.addIngressRule(ec2.Peer.ipv4(props.cidr), ec2.Port.tcp(443), 'HTTPS from this VPC');
     // Secrets Manager: Lambdas fetch database credentials; the hosted rotation function rotates them.
     this.vpc.addInterfaceEndpoint('SecretsManagerEndpoint', {
@@ -91,6 +101,34 @@ export class RegionalNetwork extends Construct implements DatabaseNetwork {
       description: 'Recovery tooling (workflow steps) that connects to the databases',
       allowAllOutbound: true,
     });
+  }
+
+  /**
+   * The interface endpoints an ECS Fargate task in the compute subnets needs to start with no internet path:
+   * ECR's API and registry (its image layers come through the S3 gateway endpoint) and CloudWatch Logs (the
+   * awslogs driver), in the zones the Secrets Manager endpoint uses. Added once, by the first construct that
+   * runs such a task.
+   */
+  addContainerTaskEndpoints(): void {
+    if (this.containerEndpointsAdded) return;
+    this.containerEndpointsAdded = true;
+    for (const [id, service] of [
+      ['EcrApiEndpoint', ec2.InterfaceVpcEndpointAwsService.ECR],
+      ['EcrRegistryEndpoint', ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER],
+      ['LogsEndpoint', ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS],
+    ] as const)
+      this.vpc.addInterfaceEndpoint(id, {
+        service,
+        subnets: {
+          subnetGroupName: RegionalNetwork.COMPUTE_SUBNETS,
+          ...(this.endpointZones === 'first'
+            ? { availabilityZones: this.availabilityZones.slice(0, 1) }
+            : {}),
+        },
+        securityGroups: [this.endpointSecurityGroup],
+        privateDnsEnabled: true,
+        open: false,
+      });
   }
 
   get dataSubnets(): ec2.SubnetSelection {

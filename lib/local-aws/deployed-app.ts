@@ -185,6 +185,8 @@ export class DeployedApp {
         return named('LogGroupName') ?? `/local/${stack.stackName}/${name}`;
       case 'AWS::EC2::SecurityGroup':
         return `sg-${stableId(stack.stackName, name).slice(0, 17)}`;
+      case 'AWS::EC2::Subnet':
+        return `subnet-${stableId(stack.stackName, name).slice(0, 17)}`;
       case 'AWS::SecretsManager::Secret':
         return `arn:aws:secretsmanager:${stack.region}:${stack.account}:secret:${named('Name') ?? name}`;
       default:

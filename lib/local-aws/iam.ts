@@ -41,15 +41,21 @@ export class LocalIam implements Authorizer {
     for (const { stack, logicalId, resource } of [
       ...app.resources('AWS::Lambda::Function'),
       ...app.resources('AWS::StepFunctions::StateMachine'),
+      // An ECS task's containers call AWS as the task definition's task role.
+      ...app.resources('AWS::ECS::TaskDefinition'),
     ]) {
-      const role = roleOf(resource.Properties?.Role ?? resource.Properties?.RoleArn);
+      const role = roleOf(
+        resource.Properties?.Role ?? resource.Properties?.RoleArn ?? resource.Properties?.TaskRoleArn,
+      );
       if (role === undefined) continue;
       const session =
         resource.Type === 'AWS::Lambda::Function'
           ? String(app.resolve(stack, { Ref: logicalId }))
-          : (String(app.resolve(stack, { Ref: logicalId }))
-              .split(':')
-              .at(-1) ?? logicalId);
+          : resource.Type === 'AWS::ECS::TaskDefinition'
+            ? `ecs-task-${logicalId}`
+            : (String(app.resolve(stack, { Ref: logicalId }))
+                .split(':')
+                .at(-1) ?? logicalId);
       this.principals.set(`${stack.stackName}/${logicalId}`, {
         key: `${stack.stackName}/${logicalId}`,
         stack,
@@ -59,7 +65,10 @@ export class LocalIam implements Authorizer {
     }
   }
 
-  /** The principal of a Lambda function or state machine, by its stack and logical id prefix (CDK adds a hash). */
+  /**
+   * The principal of a Lambda function, state machine or ECS task definition (its task role), by its stack and
+   * logical id prefix (CDK adds a hash).
+   */
   principal(stackName: string, logicalIdPrefix: string): PrincipalKey {
     const found = [...this.principals.keys()].filter(
       (k) => k.startsWith(`${stackName}/`) && k.slice(stackName.length + 1).startsWith(logicalIdPrefix),

@@ -193,6 +193,11 @@ export class OrchestrationStack extends Stack {
         staleAfterDays: config.backups.restoreTest.staleAfterDays,
         maxBackupAgeMinutes: config.backups.restoreTest.maxBackupAgeMinutes,
       },
+      dumps: {
+        primaryRegion: config.primaryRegion,
+        drRegion: config.secondaryRegion,
+        maxAgeHours: config.backups.dumps.maxAgeHours,
+      },
     });
   }
 

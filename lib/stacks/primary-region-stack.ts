@@ -5,6 +5,8 @@ import type { Construct } from 'constructs';
 import type { DrConfig } from '../config';
 import { BACKUP_REPLICATION_RULE_ID, BackupBucket } from '../constructs/backup-bucket';
 import { BackupReplicationAlarm } from '../constructs/backup-replication-alarm';
+import { DumpStatus } from '../constructs/dump-status';
+import { ScheduledDump } from '../constructs/scheduled-dump';
 import { RotationFailureAlarm } from '../constructs/rotation-failure-alarm';
 import { AdoptedNetwork } from '../constructs/adopted-network';
 import { AdoptedPrimaryDatabase } from '../constructs/adopted-primary-database';
@@ -15,7 +17,7 @@ import { ReplicationUserSecret } from '../constructs/replication-user-secret';
 import { PrimaryDatabase, type PrimaryWriter } from '../constructs/primary-database';
 import { RegionalKey } from '../constructs/regional-key';
 import { RegionalNetwork } from '../constructs/regional-network';
-import { drNames } from '../names';
+import { drNames, ROUTE53_METRICS_REGION } from '../names';
 import type { SecondaryFoundationStack } from './secondary-foundation-stack';
 
 export interface PrimaryRegionStackProps extends StackProps {
@@ -36,12 +38,12 @@ export class PrimaryRegionStack extends Stack {
   readonly probe: HealthProbe;
   readonly backups: BackupBucket;
   readonly dataKey: RegionalKey;
+  readonly dumps: ScheduledDump;
 
   constructor(scope: Construct, id: string, props: PrimaryRegionStackProps) {
     super(scope, id, props);
     const { config, secondary } = props;
     const names = drNames(config);
-
     const dataKey = (this.dataKey = new RegionalKey(this, 'DataKey', {
       alias: names.keyAlias('primary'),
       description: 'Encrypts the primary database, its master secret and backups',
@@ -108,6 +110,10 @@ export class PrimaryRegionStack extends Stack {
       bucketName: names.backupBucket(config.primaryRegion),
       key: dataKey.key,
       noncurrentVersionExpiration: Duration.days(config.backups.noncurrentVersionExpirationDays),
+      dumps: {
+        prefix: config.backups.dumps.prefix,
+        retention: Duration.days(config.backups.dumps.retentionDays),
+      },
       replicateTo: {
         bucketName: names.backupBucket(config.secondaryRegion),
         region: config.secondaryRegion,
@@ -122,6 +128,13 @@ export class PrimaryRegionStack extends Stack {
       destinationBucketName: names.backupBucket(config.secondaryRegion),
       ruleId: BACKUP_REPLICATION_RULE_ID,
     });
+    const secretKeys = [
+      dataKey.key,
+      ...(adopt?.secretKeyArn === undefined
+        ? []
+        : [kms.Key.fromKeyArn(this, 'AdoptedSecretKey', adopt.secretKeyArn)]),
+    ];
+    this.dumps = this.scheduledDumps(config, props.onCallTopic, secretKeys);
     this.probe = new HealthProbe(this, 'HealthProbe', {
       network: this.network,
       role: 'primary',
@@ -135,12 +148,7 @@ export class PrimaryRegionStack extends Stack {
       databaseName: config.database.databaseName,
       secretName: config.database.secretName,
       secretNamePrefix: config.blueGreen.secretNamePrefix,
-      secretKeys: [
-        dataKey.key,
-        ...(adopt?.secretKeyArn === undefined
-          ? []
-          : [kms.Key.fromKeyArn(this, 'AdoptedSecretKey', adopt.secretKeyArn)]),
-      ],
+      secretKeys,
       settings: config.healthCheck,
       evaluationPeriods: config.healthCheck.alarmEvaluationPeriods,
       alarmNames: {
@@ -151,5 +159,44 @@ export class PrimaryRegionStack extends Stack {
       onCallTopic: props.onCallTopic,
       pageWhenUnreachable: false,
     });
+  }
+
+  /** The scheduled logical dump of the writer, and the age of the newest dump in this region's bucket. */
+  private scheduledDumps(config: DrConfig, onCallTopic: sns.ITopic, secretKeys: kms.IKey[]): ScheduledDump {
+    const names = drNames(config);
+    const dumps = new ScheduledDump(this, 'ScheduledDump', {
+      network: this.network,
+      databaseSecurityGroup: this.database.securityGroup,
+      bucket: { bucketName: names.backupBucket(config.primaryRegion), key: this.dataKey.key },
+      secretKeys,
+      database: {
+        engineVersion: config.database.engineVersion,
+        port: config.database.port,
+        databaseName: config.database.databaseName,
+        secretName: config.database.secretName,
+        secretNamePrefix: config.blueGreen.secretNamePrefix,
+      },
+      dumps: config.backups.dumps,
+      topology: { region: ROUTE53_METRICS_REGION, resourcePrefix: config.resourcePrefix },
+      onCallTopic: onCallTopic,
+      names: {
+        stateMachine: names.dumpStateMachine,
+        schedule: names.dumpSchedule,
+        cluster: names.dumpCluster,
+        repository: names.dumpImageRepository,
+        failedAlarm: names.alarms.dumpFailed,
+      },
+    });
+    new DumpStatus(this, 'DumpStatus', {
+      bucketName: names.backupBucket(config.primaryRegion),
+      prefix: config.backups.dumps.prefix,
+      maxAgeHours: config.backups.dumps.maxAgeHours,
+      onCallTopic: onCallTopic,
+      alarmNames: {
+        stale: names.alarms.dumpStale('primary'),
+        statusUnknown: names.alarms.dumpStatusUnknown('primary'),
+      },
+    });
+    return dumps;
   }
 }

@@ -47,6 +47,10 @@ export class SecondaryFoundationStack extends Stack {
       bucketName: names.backupBucket(config.secondaryRegion),
       key: this.dataKey.key,
       noncurrentVersionExpiration: Duration.days(config.backups.noncurrentVersionExpirationDays),
+      dumps: {
+        prefix: config.backups.dumps.prefix,
+        retention: Duration.days(config.backups.dumps.retentionDays),
+      },
     });
   }
 }

@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import type { DrConfig } from '../config';
 import { ApplicationAccess } from '../constructs/application-access';
 import { BackupRestoreTest } from '../constructs/backup-restore-test';
+import { DumpStatus } from '../constructs/dump-status';
 import { HealthProbe } from '../constructs/health-probe';
 import { PeeringRoutes } from '../constructs/peering-routes';
 import { ReplicaDatabase } from '../constructs/replica-database';
@@ -111,7 +112,22 @@ export class SecondaryRegionStack extends Stack {
       onCallTopic: props.onCallTopic,
       pageWhenUnreachable: false,
     });
-    this.restoreTest = new BackupRestoreTest(this, 'RestoreTest', {
+    this.restoreTest = this.backupChecks(config, foundation, props.onCallTopic);
+    new CfnOutput(this, RESTORE_TEST_OUTPUT, {
+      value: this.restoreTest.stateMachine.stateMachineArn,
+      description:
+        'The restore test of the backups in this region (monthly; dr backups restore-test runs it now)',
+    });
+  }
+
+  /** The physical restore test of this region's backups, and the age of the dumps replicated to its bucket. */
+  private backupChecks(
+    config: DrConfig,
+    foundation: SecondaryFoundationStack,
+    onCallTopic: sns.ITopic,
+  ): BackupRestoreTest {
+    const names = drNames(config);
+    const restoreTest = new BackupRestoreTest(this, 'RestoreTest', {
       network: foundation.network,
       placement: {
         subnetGroupName: this.replica.subnetGroupName,
@@ -130,7 +146,7 @@ export class SecondaryRegionStack extends Stack {
       resourcePrefix: config.resourcePrefix,
       // A failover promotes the DR replica; re-protect names later replicas <prefix>-replica-g<generation>.
       drWriterNames: [config.database.replicaInstanceIdentifier, `${config.resourcePrefix}-replica-g*`],
-      onCallTopic: props.onCallTopic,
+      onCallTopic: onCallTopic,
       stateMachineName: names.restoreTestStateMachine,
       schedule: { ruleName: names.restoreTestSchedule, expression: config.backups.restoreTest.schedule },
       staleAfterDays: config.backups.restoreTest.staleAfterDays,
@@ -143,10 +159,17 @@ export class SecondaryRegionStack extends Stack {
         instanceLeft: names.alarms.restoreTestInstanceLeft,
       },
     });
-    new CfnOutput(this, RESTORE_TEST_OUTPUT, {
-      value: this.restoreTest.stateMachine.stateMachineArn,
-      description:
-        'The restore test of the backups in this region (monthly; dr backups restore-test runs it now)',
+    // The dumps S3 replication has copied to this region's bucket.
+    new DumpStatus(this, 'DumpStatus', {
+      bucketName: names.backupBucket(config.secondaryRegion),
+      prefix: config.backups.dumps.prefix,
+      maxAgeHours: config.backups.dumps.maxAgeHours,
+      onCallTopic: onCallTopic,
+      alarmNames: {
+        stale: names.alarms.dumpStale('dr-region'),
+        statusUnknown: names.alarms.dumpStatusUnknown('dr-region'),
+      },
     });
+    return restoreTest;
   }
 }

@@ -159,17 +159,20 @@ describe('adopting an existing primary (adoptPrimary)', () => {
     ]);
   });
 
-  it("admits the DR region's range and the probe on the instance's own security group", () => {
+  it("admits the DR region's range, the probe and the dump task on the instance's own security group", () => {
     const ingress = propsOf(primary, 'AWS::EC2::SecurityGroupIngress').filter((r) => r.GroupId === SG);
     expect(ingress).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ CidrIp: '10.20.0.0/16', FromPort: 5432, ToPort: 5432 }),
       ]),
     );
-    expect(ingress.filter((r) => r.SourceSecurityGroupId !== undefined && r.FromPort === 5432)).toHaveLength(
-      1,
-    );
-    expect(ingress).toHaveLength(2);
+    expect(
+      ingress
+        .filter((r) => r.SourceSecurityGroupId !== undefined && r.FromPort === 5432)
+        .map((r) => r.Description)
+        .sort(),
+    ).toEqual(['primary health probe', 'scheduled dump task']);
+    expect(ingress).toHaveLength(3);
   });
 
   it('peers the adopted VPC with the DR VPC and routes the DR range from each listed route table', () => {

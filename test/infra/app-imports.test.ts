@@ -20,9 +20,10 @@ describe('the CDK app', () => {
     });
     const { libraries, lambdas } = JSON.parse(out) as { libraries: string[]; lambdas: string[] };
     expect(libraries).toEqual([]);
-    // Constants, the validation patterns, the redaction rule the configuration's errors go through, and the
-    // topology's parameter names (no imports of their own).
+    // Constants, the validation patterns, the redaction rule the configuration's errors go through, the
+    // topology's parameter names, and the dump task's container layout (no imports of their own).
     expect(lambdas).toEqual([
+      'lambdas/backups/dump-runtime.ts',
       'lambdas/health-probe/metric.ts',
       'lambdas/shared/metric-names.ts',
       'lambdas/shared/patterns.ts',

@@ -299,7 +299,7 @@ describe('failover drill (orchestration stack)', () => {
     expect(body).toContain('Disruption budget 90 s');
   });
 
-  it('shows restore from backup on the dashboard: each restore test’s duration and the backups’ age, from the DR region', () => {
+  it('shows restore from backup on the dashboard: each restore test’s duration and the backups’ age, from the DR region, and the logical dumps', () => {
     const dashboards = template.findResources('AWS::CloudWatch::Dashboard', {
       Properties: { DashboardName: 'pg-dr-disaster-recovery' },
     });
@@ -325,6 +325,19 @@ describe('failover drill (orchestration stack)', () => {
         expect.objectContaining({ region: 'us-east-1' }),
       ]);
     expect(JSON.stringify(body)).toContain('Backup age alarm 7200 s');
+    // The logical dumps: each run's figures in the primary region, the newest dump's age in both regions.
+    for (const name of ['DumpBytes', 'DumpDuration', 'DumpSucceeded'])
+      expect(metrics.find((m) => m[1] === name)).toEqual([
+        'PostgresDR',
+        name,
+        'service',
+        'dr-dump',
+        expect.objectContaining({ region: 'us-west-2' }),
+      ]);
+    expect(metrics.filter((m) => m[1] === 'DumpAge').map((m) => (m[4] as { region: string }).region)).toEqual(
+      ['us-west-2', 'us-east-1'],
+    );
+    expect(JSON.stringify(body)).toContain('Dump age alarm 108000 s');
   });
 
   it('shows every alarm that pages on-call, in every stack and region, on the dashboard', () => {

@@ -19,7 +19,11 @@ const SERVICES: Record<string, string> = {
   lambda: 'lambda',
 };
 /** Operations whose IAM action has another name. */
-const ACTION_OF: Record<string, string> = { 's3:HeadObject': 's3:GetObject' };
+const ACTION_OF: Record<string, string> = {
+  's3:HeadObject': 's3:GetObject',
+  // The S3 API reference: ListObjectsV2 is authorized as s3:ListBucket.
+  's3:ListObjectsV2': 's3:ListBucket',
+};
 
 /** Permissions a call needs besides its own action, with why. */
 const IMPLIED: Record<string, readonly string[]> = {
@@ -29,8 +33,9 @@ const IMPLIED: Record<string, readonly string[]> = {
   'sns:Publish': ['kms:Decrypt', 'kms:GenerateDataKey*'],
   // The backup bucket encrypts new objects with its KMS key.
   's3:PutObject': ['kms:GenerateDataKey'],
-  // HeadObject (s3:GetObject) answers 404 for a missing key only to a caller that may list the bucket.
-  's3:GetObject': ['s3:ListBucket'],
+  // HeadObject (s3:GetObject) answers 404 for a missing key only to a caller that may list the bucket; an
+  // object of the KMS-encrypted backup bucket is decrypted with its key on the reader's behalf.
+  's3:GetObject': ['s3:ListBucket', 'kms:Decrypt'],
   // RDS tags the new replica and encrypts it with the DR region's key on the caller's behalf.
   'rds:CreateDBInstanceReadReplica': ['rds:AddTagsToResource', 'kms:CreateGrant', 'kms:DescribeKey'],
   // The same for a new instance (green), encrypted with blue's key.
@@ -128,8 +133,8 @@ describe('IAM derived from the code each Lambda runs', () => {
     // retirement steps, 3 green
     // provisioning steps, 7 drill steps, the drill's safety net, the migration safety net's assess, the region
     // failover's two steps, the topology sync, the restore test's three (its RDS steps, its check, the hourly
-    // backup status).
-    expect(functions).toHaveLength(34);
+    // backup status), the scheduled dump's steps, and the hourly dump status in each region.
+    expect(functions).toHaveLength(37);
   });
 
   it.each(functions.map((f) => [f.name, f] as const))(

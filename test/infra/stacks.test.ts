@@ -194,14 +194,15 @@ describe('DR topology (default configuration with a sidecar)', () => {
       expect(rotations.some((r) => JSON.stringify(r.Properties.SecretId).includes(id ?? '?'))).toBe(false);
     });
 
-    it('admits PostgreSQL only from the peered region, the rotation function and the probe', () => {
+    it('admits PostgreSQL only from the peered region, the rotation function, the probe and the dump task', () => {
       const toDatabase = postgresIngress(primary);
-      expect(toDatabase).toHaveLength(3);
+      expect(toDatabase).toHaveLength(4);
       expect(toDatabase.filter((rule) => rule.CidrIp === '10.20.0.0/16')).toHaveLength(1);
       expect(toDatabase.map((rule) => rule.Description).sort()).toEqual([
         'PostgreSQL from the peered region (recovery tooling, probes)',
         'Secrets Manager hosted rotation',
         'primary health probe',
+        'scheduled dump task',
       ]);
     });
   });

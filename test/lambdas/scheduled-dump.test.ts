@@ -4,16 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Client } from 'pg';
 import { dumpManifestSchema } from '../../lambdas/backups/dump';
 import { runDumpTask } from '../../lambdas/backups/dump-task';
-import {
-  dumpKeyBase,
-  scheduledDumpSchema,
-  takeScheduledDump,
-  type ScheduledDump,
-} from '../../lambdas/backups/scheduled-dump';
+import { dumpKeyBase, scheduledDumpSchema, type ScheduledDump } from '../../lambdas/backups/dump-keys';
+import { takeScheduledDump } from '../../lambdas/backups/scheduled-dump';
 import type { ResolveDatabase } from '../../lambdas/shared/database';
 import { applyPendingMigrations } from '../../lambdas/migrations/engine';
 import { readMigrationsFolder } from '../../lambdas/migrations/folder';
@@ -132,7 +129,10 @@ describe('the scheduled dump: pg_dump of the writer, then the dump and its manif
   });
 
   /** Runs the task's entry point with PG_DR_DUMP set to `request`: its exit code and everything it logged. */
-  async function runTask(request: string): Promise<{ code: number; logged: string }> {
+  async function runTask(
+    request: string,
+    options: { maxSeconds?: number; onDeadline?: () => void } = {},
+  ): Promise<{ code: number; logged: string }> {
     const lines: string[] = [];
     for (const stream of [process.stdout, process.stderr])
       jest.spyOn(stream, 'write').mockImplementation((chunk) => {
@@ -142,12 +142,17 @@ describe('the scheduled dump: pg_dump of the writer, then the dump and its manif
     const saved = process.env.PG_DR_DUMP;
     process.env.DUMP_WORK_DIR = folder;
     process.env.PG_DR_DUMP = request;
+    if (options.maxSeconds !== undefined) process.env.DUMP_MAX_SECONDS = String(options.maxSeconds);
     try {
-      const code = await runDumpTask(new Logger({ serviceName: 'dr-dump' }));
+      const code = await runDumpTask(
+        new Logger({ serviceName: 'dr-dump' }),
+        options.onDeadline ?? (() => lines.push('deadline without a handler')),
+      );
       return { code, logged: lines.join('') };
     } finally {
       jest.restoreAllMocks();
       delete process.env.DUMP_WORK_DIR;
+      delete process.env.DUMP_MAX_SECONDS;
       if (saved === undefined) delete process.env.PG_DR_DUMP;
       else process.env.PG_DR_DUMP = saved;
     }
@@ -171,5 +176,25 @@ describe('the scheduled dump: pg_dump of the writer, then the dump and its manif
     expect(code).toBe(1);
     expect(logged).toMatch(/"message":"dump failed".*PG_DR_DUMP is not JSON/);
     expect(logged).not.toMatch(/hunter2/);
+  });
+
+  it('ends at its deadline, whatever it is waiting for, and says so', async () => {
+    // Secrets Manager answers only after the deadline: without it the task would wait as long as the workflow.
+    let ended: () => void = () => undefined;
+    const deadline = new Promise<void>((resolve) => {
+      ended = resolve;
+    });
+    const secrets = mockClient(SecretsManagerClient);
+    secrets.on(GetSecretValueCommand).callsFake(async () => {
+      await deadline;
+      throw new Error('answered too late');
+    });
+    try {
+      const { code, logged } = await runTask(JSON.stringify(input()), { maxSeconds: 1, onDeadline: ended });
+      expect(code).toBe(1);
+      expect(logged).toMatch(/"errorType":"DumpTimedOut".*ran out of its 1 s/);
+    } finally {
+      secrets.restore();
+    }
   });
 });

@@ -4,15 +4,16 @@ import { join } from 'node:path';
 import { ListObjectsV2Command, type ListObjectsV2CommandInput, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Client } from 'pg';
-import { dumpKeyBase, takeScheduledDump } from '../../lambdas/backups/scheduled-dump';
+import { dumpKeyBase } from '../../lambdas/backups/dump-keys';
+import { takeScheduledDump } from '../../lambdas/backups/scheduled-dump';
 import {
-  checkStoredDump,
   dumpAgeSeconds,
   MAX_LISTING_PAGES,
   newestDump,
   storedDump,
   type StoredDump,
-} from '../../lambdas/backups/stored-dumps';
+} from '../../lambdas/backups/dump-listing';
+import { checkStoredDump } from '../../lambdas/backups/stored-dumps';
 import { applyPendingMigrations } from '../../lambdas/migrations/engine';
 import { readMigrationsFolder } from '../../lambdas/migrations/folder';
 import { pgTool } from '../../lib/local-postgres/pg-tools';

@@ -55,6 +55,7 @@ const MACHINES: Record<string, string> = {
   'green-provisioning.asl.json': NAMES.greenProvisioningStateMachine,
   'blue-retirement.asl.json': NAMES.blueRetirementStateMachine,
   'restore-test.asl.json': NAMES.restoreTestStateMachine,
+  'dump.asl.json': NAMES.dumpStateMachine,
 };
 
 /** The Lambda timeout (seconds) of every function the app deploys, by its resolved ARN. */
