@@ -311,17 +311,19 @@ const scheduleExpression = z
   });
 
 /**
- * Fargate's task sizes: memory (MiB) from, to and in steps of, per CPU value (ECS developer guide, "Task CPU
- * and memory"; 8 and 16 vCPU need platform 1.4.0, which LATEST is).
+ * Fargate's task sizes: the memory (MiB) each CPU value allows (ECS developer guide, "Task CPU and memory"; 8
+ * and 16 vCPU need platform 1.4.0, which LATEST is).
  */
-export const FARGATE_SIZES: Readonly<Record<number, readonly [number, number, number]>> = {
-  256: [512, 2048, 512],
-  512: [1024, 4096, 1024],
-  1024: [2048, 8192, 1024],
-  2048: [4096, 16384, 1024],
-  4096: [8192, 30720, 1024],
-  8192: [16384, 61440, 4096],
-  16384: [32768, 122880, 8192],
+const steps = (from: number, to: number, step: number): number[] =>
+  Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
+export const FARGATE_MEMORY: Readonly<Record<number, readonly number[]>> = {
+  256: [512, 1024, 2048],
+  512: steps(1024, 4096, 1024),
+  1024: steps(2048, 8192, 1024),
+  2048: steps(4096, 16384, 1024),
+  4096: steps(8192, 30720, 1024),
+  8192: steps(16384, 61440, 4096),
+  16384: steps(32768, 122880, 8192),
 };
 
 /** The longest a scheduled dump may be given (backups.dumps.maxMinutes): a day. */
@@ -358,12 +360,12 @@ const dumpsSchema = z
     ephemeralStorageGiB: intIn(21, 200),
   })
   .superRefine((d, ctx) => {
-    const [from, to, step] = FARGATE_SIZES[d.cpu] ?? [0, 0, 1];
-    if (d.memoryMiB < from || d.memoryMiB > to || (d.memoryMiB - from) % step !== 0)
+    const allowed = FARGATE_MEMORY[d.cpu] ?? [];
+    if (!allowed.includes(d.memoryMiB))
       ctx.addIssue({
         code: 'custom',
         path: ['memoryMiB'],
-        message: `must be ${from} to ${to} MiB in steps of ${step} with cpu ${d.cpu} (Fargate task sizes)`,
+        message: `must be one of ${allowed.join(', ')} MiB with cpu ${d.cpu} (Fargate task sizes)`,
       });
   });
 

@@ -135,3 +135,26 @@ export const DRILL_PAUSED_TAG_KEY = 'pg-dr:drill-paused-by';
 
 /** The DR region stack's output that names the restore test (`dr backups` reads it). */
 export const RESTORE_TEST_OUTPUT = 'RestoreTestStateMachineArn';
+
+/**
+ * The DR region stack's output that says where the logical dumps are (`dr backups` reads it): JSON, the
+ * prefix and each region's backup bucket (dumpLocations).
+ */
+export const DUMP_LOCATIONS_OUTPUT = 'DumpLocations';
+
+export interface DumpLocations {
+  readonly prefix: string;
+  readonly buckets: readonly { readonly region: string; readonly bucket: string }[];
+}
+
+/** Where the dumps are: the primary region's bucket (where they are taken), then the DR region's copy. */
+export function dumpLocations(config: DrConfig): DumpLocations {
+  const names = drNames(config);
+  return {
+    prefix: config.backups.dumps.prefix,
+    buckets: [config.primaryRegion, config.secondaryRegion].map((region) => ({
+      region,
+      bucket: names.backupBucket(region),
+    })),
+  };
+}

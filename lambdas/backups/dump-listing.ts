@@ -35,25 +35,36 @@ export const MAX_LISTING_PAGES = 100;
 
 /**
  * The newest dump under `prefix` (of any instance: a blue-green cutover or a failover changes the writer's
- * name), or undefined when there is none. Throws DumpError when the listing does not end within
- * MAX_LISTING_PAGES (the prefix holds something else too).
+ * name), or undefined when there is none. A manifest counts only beside its dump file, listed and not empty:
+ * in the primary bucket the manifest is written last, but S3 replication copies each object on its own, so
+ * the DR bucket can hold a manifest whose dump has not arrived (or failed to). Throws DumpListingTooLong when
+ * the listing does not end within MAX_LISTING_PAGES (the prefix holds something else too).
  */
 export async function newestDump(
   s3: Pick<S3Client, 'send'>,
   bucket: string,
   prefix: string,
 ): Promise<StoredDump | undefined> {
-  let newest: StoredDump | undefined;
+  const manifests: StoredDump[] = [];
+  const dumpFiles = new Set<string>();
   let token: string | undefined;
   for (let page = 0; page < MAX_LISTING_PAGES; page++) {
     const listing = await s3.send(
       new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
     );
     for (const object of listing.Contents ?? []) {
-      const dump = object.Key === undefined ? undefined : storedDump(prefix, object.Key);
-      if (dump !== undefined && (newest === undefined || dump.startedAt > newest.startedAt)) newest = dump;
+      if (object.Key === undefined) continue;
+      const dump = storedDump(prefix, object.Key);
+      if (dump !== undefined) manifests.push(dump);
+      else if (object.Key.endsWith(DUMP_SUFFIX) && (object.Size ?? 0) > 0) dumpFiles.add(object.Key);
     }
-    if (listing.IsTruncated !== true) return newest;
+    if (listing.IsTruncated !== true)
+      return manifests
+        .filter((m) => dumpFiles.has(m.dumpKey))
+        .reduce<StoredDump | undefined>(
+          (n, m) => (n === undefined || m.startedAt > n.startedAt ? m : n),
+          undefined,
+        );
     token = listing.NextContinuationToken;
   }
   throw new RoutableError(

@@ -83,6 +83,33 @@ export interface EndedDumpTask {
   readonly stoppedReason?: string;
 }
 
+/**
+ * Why a stopped dump task failed, or undefined when its dump container exited 0: which container, its exit
+ * code or that it never ran, and what ECS says (the stop code and reasons).
+ */
+export function taskFailure(task: EndedDumpTask, sourceInstance: string): string | undefined {
+  const container = task.containers.find((c) => c.name === DUMP_CONTAINER);
+  if (container?.exitCode === 0) return undefined;
+  const runtime = task.containers.find((c) => c.name !== DUMP_CONTAINER && c.exitCode !== 0);
+  const why = [
+    container === undefined
+      ? `no ${DUMP_CONTAINER} container in the task`
+      : container.exitCode === undefined
+        ? `the ${DUMP_CONTAINER} container never exited`
+        : `the ${DUMP_CONTAINER} container exited ${container.exitCode}`,
+    container?.reason,
+    ...(runtime === undefined
+      ? []
+      : [
+          `the ${runtime.name ?? '?'} container ${runtime.exitCode === undefined ? 'never exited' : `exited ${runtime.exitCode}`}`,
+          runtime.reason,
+        ]),
+    task.stopCode,
+    task.stoppedReason,
+  ].filter((part): part is string => part !== undefined && part !== '');
+  return `the dump of ${sourceInstance} failed: ${why.join('; ')} (the task's log says why)`;
+}
+
 export interface ConcludedDump {
   readonly dumpKey: string;
   readonly manifestKey: string;
@@ -107,23 +134,8 @@ export async function concludeDump(
   },
   now: Date,
 ): Promise<ConcludedDump> {
-  const container = run.task.containers.find((c) => c.name === DUMP_CONTAINER);
-  if (container?.exitCode !== 0) {
-    const why = [
-      container === undefined
-        ? `no ${DUMP_CONTAINER} container in the task`
-        : container.exitCode === undefined
-          ? `the ${DUMP_CONTAINER} container never exited`
-          : `the ${DUMP_CONTAINER} container exited ${container.exitCode}`,
-      container?.reason,
-      run.task.stopCode,
-      run.task.stoppedReason,
-    ].filter((part): part is string => part !== undefined && part !== '');
-    throw new DumpRunError(
-      'DumpFailed',
-      `the dump of ${run.sourceInstance} failed: ${why.join('; ')} (the task's log says why)`,
-    );
-  }
+  const failure = taskFailure(run.task, run.sourceInstance);
+  if (failure !== undefined) throw new DumpRunError('DumpFailed', failure);
   const manifestKey = `${run.keyBase}${MANIFEST_SUFFIX}`;
   const where = `s3://${run.bucket}/${manifestKey}`;
   let body: string;

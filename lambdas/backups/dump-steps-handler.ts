@@ -5,11 +5,20 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { z } from 'zod';
 import { DUMP_METRICS, DUMP_SERVICE, METRICS_NAMESPACE } from '../shared/metric-names';
 import { DUMP_PREFIX } from '../shared/patterns';
+import { redact } from '../shared/redact';
 import { rdsInstanceIdentifier } from '../shared/schemas';
 import { parseEnvironment, parseInput, runStep, stepInstrumentation } from '../shared/step';
 import { readTopology } from '../shared/topology';
 import { topologyLocation } from '../shared/topology-location';
-import { concludeDump, prepareDump, type ConcludedDump, type PreparedDump } from './dump-run';
+import {
+  concludeDump,
+  DumpRunError,
+  prepareDump,
+  taskFailure,
+  type ConcludedDump,
+  type EndedDumpTask,
+  type PreparedDump,
+} from './dump-run';
 
 /** How long the task's runtime URL stays valid: enough for Fargate to place the task and start it. */
 export const RUNTIME_URL_SECONDS = 3600;
@@ -18,6 +27,52 @@ const execution = {
   startedAt: z.iso.datetime({ offset: true }),
   executionName: z.string().min(1).max(80),
 };
+
+/** The stopped task as Step Functions gives it (PascalCase), only the fields read. */
+const ecsTaskSchema = z.looseObject({
+  Containers: z
+    .array(
+      z.looseObject({
+        Name: z.string().optional(),
+        ExitCode: z.number().int().optional(),
+        Reason: z.string().max(1024).optional(),
+      }),
+    )
+    .max(10),
+  StopCode: z.string().max(100).optional(),
+  StoppedReason: z.string().max(1024).optional(),
+});
+
+/** The task as the conclusion reads it. */
+const endedTask = (task: z.infer<typeof ecsTaskSchema>): EndedDumpTask => ({
+  containers: task.Containers.map((c) => ({ name: c.Name, exitCode: c.ExitCode, reason: c.Reason })),
+  stopCode: task.StopCode,
+  stoppedReason: task.StoppedReason,
+});
+
+/**
+ * The error of a failed runTask.sync, from its Cause: the stopped task when it parses as one. The Cause is
+ * never repeated (it holds the task's overrides, the script's presigned URL among them).
+ */
+export function explainTaskFailure(
+  error: string,
+  cause: string | undefined,
+  sourceInstance: string,
+): DumpRunError {
+  let task: unknown;
+  try {
+    task = JSON.parse(cause ?? '');
+  } catch {
+    task = undefined;
+  }
+  const parsed = ecsTaskSchema.safeParse(task);
+  const failure = parsed.success ? taskFailure(endedTask(parsed.data), sourceInstance) : undefined;
+  return new DumpRunError(
+    'DumpFailed',
+    failure ??
+      `the dump task of ${sourceInstance} did not run to its end: ${redact(error)}, with no stopped task in its cause (the execution's history has it)`,
+  );
+}
 
 export const dumpStepsEventSchema = z.discriminatedUnion('mode', [
   /** What to dump (the topology's writer) and where, and the URL the task fetches its script from. */
@@ -28,20 +83,19 @@ export const dumpStepsEventSchema = z.discriminatedUnion('mode', [
     startedAt: execution.startedAt,
     keyBase: z.string().min(1).max(1024),
     sourceInstance: rdsInstanceIdentifier,
-    /** The runTask.sync result: the stopped task as ECS describes it (only these fields are read). */
-    task: z.looseObject({
-      Containers: z
-        .array(
-          z.looseObject({
-            Name: z.string().optional(),
-            ExitCode: z.number().int().optional(),
-            Reason: z.string().max(1024).optional(),
-          }),
-        )
-        .max(10),
-      StopCode: z.string().max(100).optional(),
-      StoppedReason: z.string().max(1024).optional(),
-    }),
+    /** The runTask.sync result: the stopped task as ECS describes it. */
+    task: ecsTaskSchema,
+  }),
+  /**
+   * runTask.sync failed the state (States.TaskFailed: a container exited non-zero, or the task never started);
+   * its Cause is the stopped task as JSON. Always fails, with DumpFailed saying why.
+   */
+  z.strictObject({
+    mode: z.literal('explain'),
+    sourceInstance: rdsInstanceIdentifier,
+    /** The error's name: States.TaskFailed, or an ECS API error (States.TaskFailed matches any but a timeout). */
+    error: z.string().max(256),
+    cause: z.string().max(262_144).optional(),
   }),
   /** The run failed (the Catch of any state): DumpSucceeded 0. */
   z.strictObject({ mode: z.literal('failed'), startedAt: execution.startedAt }),
@@ -134,15 +188,7 @@ export async function handler(event: unknown): Promise<DumpStepsResult> {
             keyBase: input.keyBase,
             sourceInstance: input.sourceInstance,
             startedAt: input.startedAt,
-            task: {
-              containers: input.task.Containers.map((c) => ({
-                name: c.Name,
-                exitCode: c.ExitCode,
-                reason: c.Reason,
-              })),
-              stopCode: input.task.StopCode,
-              stoppedReason: input.task.StoppedReason,
-            },
+            task: endedTask(input.task),
           },
           new Date(),
         );
@@ -159,6 +205,8 @@ export async function handler(event: unknown): Promise<DumpStepsResult> {
         const { manifest, ...rest } = concluded;
         return { ...rest, bytes: manifest.bytes, lsn: manifest.lsn };
       }
+      case 'explain':
+        throw explainTaskFailure(input.error, input.cause, input.sourceInstance);
       case 'failed':
         figures.addMetric(DUMP_METRICS.succeeded, MetricUnit.Count, 0);
         figures.publishStoredMetrics();

@@ -19,7 +19,7 @@ export interface ScheduledDumpResult {
   readonly manifest: DumpManifest;
 }
 
-/** Parts of 64 MiB: a 600 GiB dump stays under S3's 10,000 parts. */
+/** Parts of 64 MiB: the largest dump the task's storage can hold (under 200 GiB) is about 3,200 of S3's 10,000. */
 const PART_BYTES = 64 * 1024 * 1024;
 
 /**

@@ -1,20 +1,25 @@
 /**
  * `dr backups` says what a restore from backup in the DR region would have: the writer's newest restorable
- * point there (and how old it is), the last restore tests and their outcome, and any throwaway instance a
- * test left. `dr backups restore-test` starts the restore test now (statemachines/restore-test.asl.json) and
+ * point there (and how old it is), the last restore tests and their outcome, any throwaway instance a test
+ * left, and the newest logical dump in each region's backup bucket. `dr backups restore-test` starts the restore test now (statemachines/restore-test.asl.json) and
  * follows it.
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { S3Client } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { Option, type Command } from 'commander';
+import { z } from 'zod';
+import { dumpAgeSeconds, newestDump } from '../../lambdas/backups/dump-listing';
+import { DUMP_PREFIX } from '../../lambdas/shared/patterns';
+import { awsRegion } from '../../lambdas/shared/schemas';
 import { backupAge, RestoreTestError, type BackupAge } from '../../lambdas/restore-test/backups';
 import { restoreTestInstances } from '../../lambdas/restore-test/restore';
 import { sleep } from '../../lambdas/shared/sleep';
 import { readTopology } from '../../lambdas/shared/topology';
 import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
-import { RESTORE_TEST_OUTPUT, ROUTE53_METRICS_REGION } from '../names';
+import { DUMP_LOCATIONS_OUTPUT, RESTORE_TEST_OUTPUT, ROUTE53_METRICS_REGION } from '../names';
 import { defaultFromConfig, FROM_CONFIG } from './config-defaults';
 import {
   addFollowOptions,
@@ -40,6 +45,8 @@ export interface BackupsIo extends FollowIo {
   readonly rds: Pick<RDSClient, 'send'>;
   /** Parameter Store where the topology lives (the failover DNS stack's region). */
   readonly ssm: Pick<SSMClient, 'send'>;
+  /** S3 in a region: each region's backup bucket, for the dumps. */
+  readonly s3: (region: string) => Pick<S3Client, 'send'>;
 }
 
 export interface BackupsOptions {
@@ -95,7 +102,8 @@ export function addBackupsCommands(program: Command, actions: BackupsActions): v
       .enablePositionalOptions()
       .description(
         'What a restore from backup in the DR region would have: the writer’s newest restorable point there ' +
-          'and its age, the last restore tests, and any throwaway instance a test left (docs/backups.md).',
+          'and its age, the last restore tests, any throwaway instance a test left, and the newest logical ' +
+          'dump in each region (docs/backups.md).',
       ),
   )
     .addOption(
@@ -129,12 +137,88 @@ export interface RestoreTestRun {
   readonly stopDate?: string;
 }
 
+/** The newest logical dump in one region's backup bucket, none, or why it could not be read. */
+export type DumpsInRegion = { readonly region: string; readonly bucket: string } & (
+  | {
+      readonly newest: {
+        readonly manifestKey: string;
+        readonly sourceInstance: string;
+        readonly startedAt: string;
+        readonly ageSeconds: number;
+      } | null;
+    }
+  | { readonly error: string }
+);
+
 export interface BackupsReport {
   readonly region: string;
   readonly writer: string;
   readonly backup: BackupAge | { readonly error: string };
   readonly restoreTests: readonly RestoreTestRun[];
   readonly throwawayInstances: readonly { readonly instanceIdentifier: string; readonly status: string }[];
+  /** Each region's newest dump; an error alone when the stack does not say where they are. */
+  readonly dumps: readonly DumpsInRegion[] | { readonly error: string };
+}
+
+/** The DR region stack's DUMP_LOCATIONS_OUTPUT, as the stack writes it (names.ts, dumpLocations). */
+const dumpLocationsSchema = z.object({
+  prefix: z.string().regex(DUMP_PREFIX),
+  buckets: z
+    .array(z.object({ region: awsRegion, bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/) }))
+    .min(1)
+    .max(2),
+});
+
+/** The newest dump of each region's bucket; a bucket that cannot be read is reported, not thrown. */
+async function newestDumps(
+  options: BackupsOptions,
+  io: BackupsIo,
+): Promise<readonly DumpsInRegion[] | { readonly error: string }> {
+  let text: string;
+  try {
+    text = await stackOutput(
+      io.cloudFormation,
+      options.stack,
+      DUMP_LOCATIONS_OUTPUT,
+      ': deploy this version',
+    );
+  } catch (error) {
+    if (error instanceof UsageError) return { error: error.message };
+    throw error;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const locations = dumpLocationsSchema.safeParse(parsed);
+  if (!locations.success)
+    return { error: `stack ${options.stack}'s ${DUMP_LOCATIONS_OUTPUT} output is not what this dr reads` };
+  const now = new Date(io.now());
+  return Promise.all(
+    locations.data.buckets.map(async ({ region, bucket }): Promise<DumpsInRegion> => {
+      try {
+        const newest = await newestDump(io.s3(region), bucket, locations.data.prefix);
+        return {
+          region,
+          bucket,
+          newest:
+            newest === undefined
+              ? null
+              : {
+                  manifestKey: newest.manifestKey,
+                  sourceInstance: newest.sourceInstance,
+                  startedAt: newest.startedAt.toISOString(),
+                  ageSeconds: dumpAgeSeconds(newest, now) ?? 0,
+                },
+        };
+      } catch (error) {
+        const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        return { region, bucket, error: `cannot list s3://${bucket}/${locations.data.prefix} (${detail})` };
+      }
+    }),
+  );
 }
 
 /** Reads what `dr backups` reports; a writer without backups in the region is reported, not thrown. */
@@ -152,13 +236,14 @@ export async function listBackups(options: BackupsOptions, io: BackupsIo): Promi
     RESTORE_TEST_OUTPUT,
     ': deploy the app (or check --stack, --region: the DR region)',
   );
-  const [backup, runs, throwaway] = await Promise.all([
+  const [backup, runs, throwaway, dumps] = await Promise.all([
     backupAge(io.rds, topology.writer, region, io.now()).catch((error: unknown) => {
       if (error instanceof RestoreTestError) return { error: error.message };
       throw error;
     }),
     io.sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: options.limit })),
     restoreTestInstances(io.rds, options.resourcePrefix),
+    newestDumps(options, io),
   ]);
   return {
     region,
@@ -174,6 +259,7 @@ export async function listBackups(options: BackupsOptions, io: BackupsIo): Promi
       instanceIdentifier: i.DBInstanceIdentifier ?? '?',
       status: i.DBInstanceStatus ?? '?',
     })),
+    dumps,
   };
 }
 
@@ -202,6 +288,16 @@ export function describeBackups(report: BackupsReport): string[] {
           'Throwaway instances (the next test deletes any a stopped test left):',
           ...report.throwawayInstances.map((i) => `  ${i.instanceIdentifier}  ${i.status}`),
         ]),
+    'Logical dumps (the newest in each region’s backup bucket):',
+    ...('error' in report.dumps
+      ? [`  unknown: ${report.dumps.error}`]
+      : report.dumps.map((d) =>
+          'error' in d
+            ? `  ${d.region}  ${d.error}`
+            : d.newest === null
+              ? `  ${d.region}  none in s3://${d.bucket}`
+              : `  ${d.region}  ${d.newest.startedAt} (${minutes(d.newest.ageSeconds)} ago), of ${d.newest.sourceInstance}: s3://${d.bucket}/${d.newest.manifestKey}`,
+        )),
   ];
 }
 
@@ -262,6 +358,7 @@ export function defaultBackupsIo(out: (text: string) => void, region: string | u
     cloudFormation: new CloudFormationClient(config),
     rds: new RDSClient(config),
     ssm: new SSMClient({ region: ROUTE53_METRICS_REGION }),
+    s3: (bucketRegion) => new S3Client({ region: bucketRegion }),
     now: Date.now,
     sleep,
   };

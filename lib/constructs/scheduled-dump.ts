@@ -268,6 +268,9 @@ export class ScheduledDump extends Construct {
         POWERTOOLS_SERVICE_NAME: DUMP_SERVICE,
       },
       readonlyRootFilesystem: true,
+      // An init process as PID 1: ECS's SIGTERM on StopTask reaches node (and pg_dump), which end at once
+      // instead of being killed 30 s later.
+      linuxParameters: new ecs.LinuxParameters(this, 'DumpProcess', { initProcessEnabled: true }),
       logging,
     });
     dump.addMountPoints(

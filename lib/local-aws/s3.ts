@@ -72,7 +72,12 @@ export class S3Simulator implements Simulator {
             },
           ]);
         const body = call.input.Body;
-        const size = typeof body === 'string' ? Buffer.byteLength(body) : 0;
+        const size =
+          typeof body === 'string'
+            ? Buffer.byteLength(body)
+            : body instanceof Uint8Array
+              ? body.byteLength
+              : 0;
         const at = this.now();
         const text = typeof body === 'string' ? { body } : {};
         this.objects.set(`${bucketName}/${key}`, { putAt: at, size, visibleAt: at, replica: false, ...text });

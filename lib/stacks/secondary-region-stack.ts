@@ -8,7 +8,13 @@ import { DumpStatus } from '../constructs/dump-status';
 import { HealthProbe } from '../constructs/health-probe';
 import { PeeringRoutes } from '../constructs/peering-routes';
 import { ReplicaDatabase } from '../constructs/replica-database';
-import { drNames, RESTORE_TEST_OUTPUT, ROUTE53_METRICS_REGION } from '../names';
+import {
+  drNames,
+  DUMP_LOCATIONS_OUTPUT,
+  dumpLocations,
+  RESTORE_TEST_OUTPUT,
+  ROUTE53_METRICS_REGION,
+} from '../names';
 import type { PrimaryRegionStack } from './primary-region-stack';
 import type { SecondaryFoundationStack } from './secondary-foundation-stack';
 
@@ -117,6 +123,11 @@ export class SecondaryRegionStack extends Stack {
       value: this.restoreTest.stateMachine.stateMachineArn,
       description:
         'The restore test of the backups in this region (monthly; dr backups restore-test runs it now)',
+    });
+    new CfnOutput(this, DUMP_LOCATIONS_OUTPUT, {
+      value: JSON.stringify(dumpLocations(config)),
+      description:
+        'Where the logical dumps are: their prefix, and the backup bucket of each region (dr backups)',
     });
   }
 

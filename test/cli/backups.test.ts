@@ -11,6 +11,7 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { BackupsIo } from '../../lib/cli/backups-command';
@@ -24,6 +25,18 @@ const SM_ARN = 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-restore
 const sfn = mockClient(SFNClient);
 const cloudFormation = mockClient(CloudFormationClient);
 const rds = mockClient(RDSClient);
+const s3 = mockClient(S3Client);
+const PRIMARY_BUCKET = 'pg-dr-backups-111122223333-us-west-2';
+const DR_BUCKET = 'pg-dr-backups-111122223333-us-east-1';
+const DUMP_LOCATIONS = JSON.stringify({
+  prefix: 'dumps/',
+  buckets: [
+    { region: 'us-west-2', bucket: PRIMARY_BUCKET },
+    { region: 'us-east-1', bucket: DR_BUCKET },
+  ],
+});
+const dumpKey = (stamp: string) =>
+  `dumps/pg-dr-primary/${stamp.slice(0, 4)}/${stamp.slice(4, 6)}/${stamp.slice(6, 8)}/${stamp}-a1b2c3`;
 
 const TOPOLOGY: Topology = {
   generation: 1,
@@ -40,6 +53,7 @@ async function dr(argv: string[]) {
     ...io,
     rds: new RDSClient({ region: 'us-east-1' }),
     ssm: new SSMClient({ region: 'us-east-1' }),
+    s3: (region) => new S3Client({ region }),
   };
   const code = await runCli(argv, cli({ backupsIo: () => backupsIo }));
   return { code, ...written };
@@ -49,7 +63,29 @@ beforeEach(() => {
   sfn.reset();
   cloudFormation.reset();
   rds.reset();
-  stackOutputs(cloudFormation, { RestoreTestStateMachineArn: SM_ARN }, 'pg-dr-secondary');
+  s3.reset();
+  stackOutputs(
+    cloudFormation,
+    { RestoreTestStateMachineArn: SM_ARN, DumpLocations: DUMP_LOCATIONS },
+    'pg-dr-secondary',
+  );
+  // The primary bucket has yesterday's and today's dump (today's dump file without its manifest is not one
+  // yet); the DR bucket has only yesterday's replicated so far.
+  s3.on(ListObjectsV2Command, { Bucket: PRIMARY_BUCKET }).resolves({
+    Contents: [
+      { Key: `${dumpKey('20261130T030001Z')}.dump`, Size: 4096 },
+      { Key: `${dumpKey('20261130T030001Z')}.manifest.json` },
+      { Key: `${dumpKey('20261201T030002Z')}.dump`, Size: 4096 },
+      { Key: `${dumpKey('20261201T030002Z')}.manifest.json` },
+      { Key: `${dumpKey('20261201T050000Z')}.dump`, Size: 4096 },
+    ],
+  });
+  s3.on(ListObjectsV2Command, { Bucket: DR_BUCKET }).resolves({
+    Contents: [
+      { Key: `${dumpKey('20261130T030001Z')}.dump`, Size: 4096 },
+      { Key: `${dumpKey('20261130T030001Z')}.manifest.json` },
+    ],
+  });
   rds.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({
     DBInstanceAutomatedBackups: [
       {
@@ -96,8 +132,30 @@ describe('dr backups', () => {
         '  monthly-1  SUCCEEDED  started 2026-11-01T05:00:00.000Z, ended 2026-11-01T05:48:00.000Z',
         'Throwaway instances (the next test deletes any a stopped test left):',
         '  pg-dr-restore-test-20261101t0500  available',
+        'Logical dumps (the newest in each region’s backup bucket):',
+        `  us-west-2  2026-12-01T03:00:02.000Z (3.0 h ago), of pg-dr-primary: s3://${PRIMARY_BUCKET}/${dumpKey('20261201T030002Z')}.manifest.json`,
+        `  us-east-1  2026-11-30T03:00:01.000Z (27.0 h ago), of pg-dr-primary: s3://${DR_BUCKET}/${dumpKey('20261130T030001Z')}.manifest.json`,
         '',
       ].join('\n'),
+    );
+  });
+
+  it('reports a bucket it cannot list, and a stack deployed before the dumps, instead of failing', async () => {
+    s3.on(ListObjectsV2Command, { Bucket: DR_BUCKET }).rejects(
+      Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }),
+    );
+    const denied = await dr(['backups', '--region', 'us-east-1', '--json']);
+    expect(denied.code).toBe(0);
+    expect((JSON.parse(denied.out) as { dumps: unknown[] }).dumps[1]).toEqual({
+      region: 'us-east-1',
+      bucket: DR_BUCKET,
+      error: `cannot list s3://${DR_BUCKET}/dumps/ (AccessDenied: Access Denied)`,
+    });
+    stackOutputs(cloudFormation, { RestoreTestStateMachineArn: SM_ARN }, 'pg-dr-secondary');
+    const older = await dr(['backups', '--region', 'us-east-1']);
+    expect(older.code).toBe(0);
+    expect(older.out).toContain(
+      'Logical dumps (the newest in each region’s backup bucket):\n  unknown: stack pg-dr-secondary has no DumpLocations output: deploy this version\n',
     );
   });
 

@@ -173,12 +173,27 @@ describe('the scheduled dump as deployed (primary region stack)', () => {
   });
 });
 
+describe('where dr backups finds the dumps', () => {
+  it('is the DR stack’s DumpLocations output: the prefix, and the bucket of each region, primary first', () => {
+    const outputs = Template.fromStack(synthApp().stacks.secondary).findOutputs('DumpLocations');
+    expect(JSON.parse(String(Object.values(outputs)[0]?.Value))).toEqual({
+      prefix: CONFIG.backups.dumps.prefix,
+      buckets: [
+        { region: PRIMARY, bucket: BUCKET },
+        { region: CONFIG.secondaryRegion, bucket: NAMES.backupBucket(CONFIG.secondaryRegion) },
+      ],
+    });
+  });
+});
+
 describe('backups.dumps in the configuration', () => {
   const dumps = (change: Record<string, unknown>) => () =>
     parseConfig({ ...REQUIRED_CONFIG, backups: { dumps: change } });
 
   it('refuses a task size Fargate does not offer, naming what it offers', () => {
-    expect(dumps({ cpu: 1024, memoryMiB: 16384 })).toThrow(/memoryMiB.*2048 to 8192 MiB in steps of 1024/);
+    expect(dumps({ cpu: 1024, memoryMiB: 16384 })).toThrow(/memoryMiB.*one of 2048, 3072, .*, 8192 MiB/);
+    // 256 CPU units allow 0.5, 1 and 2 GB, not 1.5.
+    expect(dumps({ cpu: 256, memoryMiB: 1536 })).toThrow(/one of 512, 1024, 2048 MiB with cpu 256/);
     expect(dumps({ cpu: 1000 })).toThrow(/cpu/);
     expect(() => dumps({ cpu: 2048, memoryMiB: 16384 })()).not.toThrow();
   });

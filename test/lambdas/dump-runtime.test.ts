@@ -22,8 +22,16 @@ describe('the dump task runtime: node and the bundled script into the shared vol
     folder = mkdtempSync(join(tmpdir(), 'pg-dr-dump-runtime-'));
     bundleDumpTask(join(folder, 'bundle.js'));
     script = readFileSync(join(folder, 'bundle.js'));
+    let flaky = 0;
     server = createServer((request, response) => {
-      if (request.url?.startsWith('/dump-task.js?X-Amz-Signature=good') === true) {
+      // S3 answers 503 once (Slow Down), then the object.
+      if (request.url?.startsWith('/flaky/dump-task.js') === true && flaky++ === 0) {
+        response.writeHead(503);
+        response.end('<Error><Code>SlowDown</Code></Error>');
+      } else if (
+        request.url?.startsWith('/dump-task.js?X-Amz-Signature=good') === true ||
+        request.url?.startsWith('/flaky/dump-task.js') === true
+      ) {
         response.writeHead(200, { 'content-type': 'application/javascript' });
         response.end(script);
       } else {
@@ -71,6 +79,13 @@ describe('the dump task runtime: node and the bundled script into the shared vol
     expect(run.stdout + run.stderr).toMatch(
       /"message":"dump failed".*"service":"dr-dump".*PG_DR_DUMP is not JSON/,
     );
+  });
+
+  it('tries again after a 5xx (S3 asking to slow down), and gets the script', async () => {
+    const { runtime, code, output } = await fetchRuntime(`${base}/flaky/dump-task.js?X-Amz-Signature=good`);
+    expect(output).toMatch(/"message":"runtime ready".*"attempts":2/);
+    expect(code).toBe(0);
+    expect(readFileSync(join(runtime, 'dump-task.js')).equals(script)).toBe(true);
   });
 
   it('fails when the URL is refused, naming the status and not the signature', async () => {

@@ -252,6 +252,56 @@ describe('the scheduled dump steps', () => {
     expect(figures().some((f) => f.DumpSucceeded === 1)).toBe(false);
   });
 
+  it('explains a task runTask.sync failed from its cause, never repeating it (it holds the script URL)', async () => {
+    const url = 'https://bucket.s3.us-west-2.amazonaws.com/x.js?X-Amz-Security-Token=SECRETTOKEN';
+    const cause = JSON.stringify({
+      ...stoppedTask(2),
+      Overrides: {
+        ContainerOverrides: [{ Name: 'runtime', Environment: [{ Name: 'DUMP_TASK_URL', Value: url }] }],
+      },
+    });
+    const explained = await handler({
+      mode: 'explain',
+      error: 'States.TaskFailed',
+      sourceInstance: 'pg-dr-primary',
+      cause,
+    }).catch((e: unknown) => e as Error);
+    expect(explained).toMatchObject({ name: 'DumpFailed' });
+    expect((explained as Error).message).toBe(
+      "the dump of pg-dr-primary failed: the dump container exited 2; EssentialContainerExited; Essential container in task exited (the task's log says why)",
+    );
+    const notStarted = JSON.stringify(
+      stoppedTask(undefined, {
+        Containers: [
+          { Name: 'runtime', Reason: 'CannotPullContainerError: pull image manifest has been retried' },
+          { Name: DUMP_CONTAINER },
+        ],
+        StopCode: 'TaskFailedToStart',
+        StoppedReason: 'CannotPullContainerError',
+      }),
+    );
+    await expect(
+      handler({
+        mode: 'explain',
+        error: 'States.TaskFailed',
+        sourceInstance: 'pg-dr-primary',
+        cause: notStarted,
+      }),
+    ).rejects.toThrow(
+      'the dump container never exited; the runtime container never exited; CannotPullContainerError: pull image manifest has been retried; TaskFailedToStart; CannotPullContainerError',
+    );
+    const opaque = await handler({
+      mode: 'explain',
+      error: 'ECS.AccessDeniedException',
+      sourceInstance: 'pg-dr-primary',
+      cause: `not json ${url}`,
+    }).catch((e: unknown) => e as Error);
+    expect((opaque as Error).message).toMatch(
+      /did not run to its end: ECS.AccessDeniedException, with no stopped task/,
+    );
+    expect(printed.join('') + (opaque as Error).message).not.toContain('SECRETTOKEN');
+  });
+
   it('records a failed run as DumpSucceeded 0', async () => {
     await expect(handler({ mode: 'failed', startedAt: STARTED })).resolves.toEqual({ recorded: 'failed' });
     expect(figures().find((f) => 'DumpSucceeded' in f)).toMatchObject({ DumpSucceeded: 0 });

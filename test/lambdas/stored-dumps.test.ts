@@ -54,12 +54,18 @@ describe('reading the dumps of a backup bucket by their manifests', () => {
       expect(storedDump('dumps/', other)).toBeUndefined();
   });
 
-  it('finds the newest dump of any instance across pages, ignoring dumps without a manifest', async () => {
+  it('finds the newest dump of any instance across pages, ignoring dumps without a manifest and manifests without their dump', async () => {
     const pages: Record<string, string[]> = {
       first: [
         key('pg-dr-primary', '2026-11-30T03:00:00Z'),
         key('pg-dr-primary', '2026-11-30T03:00:00Z', '.dump'),
+        key('pg-dr-green-g1', '2026-11-30T15:00:00Z', '.dump'),
         key('pg-dr-green-g2', '2026-12-01T03:00:00Z', '.dump'),
+        // Replicated ahead of its dump (S3 replication copies each object on its own): not a dump yet.
+        key('pg-dr-green-g3', '2026-12-01T09:00:00Z'),
+        // Its dump is listed but empty.
+        key('pg-dr-green-g4', '2026-12-01T10:00:00Z'),
+        `${key('pg-dr-green-g4', '2026-12-01T10:00:00Z', '.dump')}#empty`,
       ],
       second: [key('pg-dr-green-g1', '2026-11-30T15:00:00Z'), 'dumps/README'],
     };
@@ -67,7 +73,10 @@ describe('reading the dumps of a backup bucket by their manifests', () => {
       expect(input).toMatchObject({ Bucket: BUCKET, Prefix: 'dumps/' });
       const page = input.ContinuationToken === undefined ? 'first' : 'second';
       return {
-        Contents: (pages[page] ?? []).map((Key) => ({ Key })),
+        Contents: (pages[page] ?? []).map((listed) => {
+          const [Key = '', empty] = listed.split('#');
+          return { Key, Size: empty === undefined ? 1024 : 0 };
+        }),
         IsTruncated: page === 'first',
         NextContinuationToken: page === 'first' ? 'next' : undefined,
       };

@@ -90,7 +90,24 @@ describe('the scheduled dump, in the local world', () => {
             given.push(parameters);
             if (task === 'no capacity')
               throw Object.assign(new Error('RESOURCE:FARGATE'), { name: 'AmazonECS.Unknown' });
-            let exitCode = task === 'exit 1' ? 1 : 0;
+            // A container that exits non-zero fails runTask.sync itself, its Cause the stopped task as JSON.
+            if (task === 'exit 1')
+              throw Object.assign(
+                new Error(
+                  JSON.stringify({
+                    LastStatus: 'STOPPED',
+                    Containers: [
+                      { Name: 'runtime', ExitCode: 0 },
+                      { Name: DUMP_CONTAINER, ExitCode: 1 },
+                    ],
+                    StopCode: 'EssentialContainerExited',
+                    StoppedReason: 'Essential container in task exited',
+                    Overrides: parameters.Overrides,
+                  }),
+                ),
+                { name: 'States.TaskFailed' },
+              );
+            let exitCode = 0;
             if (task === 'dump') {
               const input = scheduledDumpSchema.parse(
                 JSON.parse(overridden(parameters, DUMP_CONTAINER, 'PG_DR_DUMP') ?? ''),
@@ -157,8 +174,17 @@ describe('the scheduled dump, in the local world', () => {
     expect(result.path).toEqual(['Prepare', 'RunDump', 'Conclude']);
   });
 
+  it('names the container and its exit code when the task fails the state, and keeps its cause out', async () => {
+    const { result, keys } = await run('exit 1');
+    expect(result.status).toBe('FAILED');
+    expect(result.error?.name).toBe('DumpFailed');
+    expect(result.error?.message).toMatch(/the dump container exited 1; EssentialContainerExited/);
+    expect(result.error?.message).not.toMatch(/X-Amz/);
+    expect(result.path.slice(-4)).toEqual(['RunDump', 'ExplainTaskFailure', 'RecordFailed', 'DumpFailed']);
+    expect(keys).toEqual([]);
+  });
+
   it.each([
-    ['its container exits 1', 'exit 1', 'DumpFailed'],
     ['it exits 0 but left no manifest', 'exit 0 without a dump', 'DumpMissing'],
     ['Fargate has no capacity for it', 'no capacity', 'AmazonECS.Unknown'],
   ] as const)('fails, and records the failure, when the task %s', async (_case, task, error) => {
