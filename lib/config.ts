@@ -151,6 +151,13 @@ const adoptPrimarySchema = z.strictObject({
       .max(20, { error: 'must list at most 20 route tables' }),
     /** `create`: an interface endpoint with private DNS in the subnets above. `existing`: the VPC has one. */
     secretsManagerEndpoint: oneOf(['create', 'existing'] as const),
+    /**
+     * The scheduled dump's Fargate task runs in the subnets above and pulls its images from ECR and logs to
+     * CloudWatch Logs. `create`: interface endpoints with private DNS for ECR (API and registry) and Logs there.
+     * `existing`: the subnets reach them already (endpoints or NAT). S3 (image layers, the task script, the
+     * bucket) must be reachable either way: a gateway endpoint on their route tables, or NAT.
+     */
+    containerTaskEndpoints: oneOf(['create', 'existing'] as const),
   }),
 });
 

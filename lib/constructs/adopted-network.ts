@@ -8,13 +8,18 @@ export type AdoptedVpcSettings = NonNullable<DrConfig['adoptPrimary']>['vpc'];
 /**
  * The VPC of an adopted primary, referenced by id: the stack never creates, changes or deletes it. It adds
  * only what it declares here and in the peering: a Secrets Manager interface endpoint when asked
- * (`secretsManagerEndpoint: create`), and the routes to the DR region in `peeringRouteTableIds`.
+ * (`secretsManagerEndpoint: create`), the dump task's ECR and Logs endpoints when asked
+ * (`containerTaskEndpoints: create`), and the routes to the DR region in `peeringRouteTableIds`.
  */
 export class AdoptedNetwork extends Construct implements DatabaseNetwork {
   readonly vpc: ec2.IVpc;
   readonly cidr: string;
   readonly computeSubnets: ec2.SubnetSelection;
   readonly peeringRouteTableIds: readonly string[];
+  private readonly endpointSubnets: ec2.ISubnet[];
+  private readonly containerTaskEndpoints: AdoptedVpcSettings['containerTaskEndpoints'];
+  private endpointSecurityGroup: ec2.SecurityGroup | undefined;
+  private containerEndpointsAdded = false;
 
   constructor(scope: Construct, id: string, settings: AdoptedVpcSettings) {
     super(scope, id);
@@ -34,26 +39,45 @@ export class AdoptedNetwork extends Construct implements DatabaseNetwork {
     this.computeSubnets = { subnets };
     this.peeringRouteTableIds = settings.peeringRouteTableIds;
 
-    if (settings.secretsManagerEndpoint === 'create') {
-      const endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+    this.endpointSubnets = subnets;
+    this.containerTaskEndpoints = settings.containerTaskEndpoints;
+    if (settings.secretsManagerEndpoint === 'create')
+      this.interfaceEndpoint('SecretsManagerEndpoint', ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER);
+  }
+
+  /**
+   * ECR (API and registry) and CloudWatch Logs endpoints for the dump task, when the config says to create
+   * them (`containerTaskEndpoints`); with `existing` the VPC is trusted to reach them.
+   */
+  addContainerTaskEndpoints(): void {
+    if (this.containerTaskEndpoints !== 'create' || this.containerEndpointsAdded) return;
+    this.containerEndpointsAdded = true;
+    this.interfaceEndpoint('EcrApiEndpoint', ec2.InterfaceVpcEndpointAwsService.ECR);
+    this.interfaceEndpoint('EcrRegistryEndpoint', ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER);
+    this.interfaceEndpoint('LogsEndpoint', ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS);
+  }
+
+  /** An interface endpoint with private DNS in the listed subnets (one per zone), HTTPS from the VPC. */
+  private interfaceEndpoint(id: string, service: ec2.InterfaceVpcEndpointAwsService): void {
+    this.endpointSecurityGroup ??= (() => {
+      // Its description once named the Secrets Manager endpoint alone; the new one replaces the group on the
+      // next deploy (CloudFormation moves the endpoint to the new group, then deletes the old one).
+      const group = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
         vpc: this.vpc,
-        description: 'PostgreSQL DR: HTTPS from the VPC to the Secrets Manager endpoint',
+        description: 'PostgreSQL DR: HTTPS from the VPC to the interface endpoints this stack adds',
         allowAllOutbound: false,
       });
-      endpointSecurityGroup.addIngressRule(
-        ec2.Peer.ipv4(settings.cidr),
-        ec2.Port.tcp(443),
-        'HTTPS from this VPC',
-      );
-      new ec2.InterfaceVpcEndpoint(this, 'SecretsManagerEndpoint', {
-        vpc: this.vpc,
-        service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-        // An interface endpoint takes one subnet per zone.
-        subnets: { subnets, onePerAz: true },
-        securityGroups: [endpointSecurityGroup],
-        privateDnsEnabled: true,
-        open: false,
-      });
-    }
+      group.addIngressRule(ec2.Peer.ipv4(this.cidr), ec2.Port.tcp(443), 'HTTPS from this VPC');
+      return group;
+    })();
+    new ec2.InterfaceVpcEndpoint(this, id, {
+      vpc: this.vpc,
+      service,
+      // An interface endpoint takes one subnet per zone.
+      subnets: { subnets: this.endpointSubnets, onePerAz: true },
+      securityGroups: [this.endpointSecurityGroup],
+      privateDnsEnabled: true,
+      open: false,
+    });
   }
 }

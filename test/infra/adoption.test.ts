@@ -205,6 +205,31 @@ describe('adopting an existing primary (adoptPrimary)', () => {
     });
   });
 
+  it('runs the dump task in the listed subnets, with the ECR and Logs endpoints only when asked to create them', () => {
+    const services = (template: Template) =>
+      propsOf(template, 'AWS::EC2::VPCEndpoint')
+        .map((e) => String(e.ServiceName).split('.').slice(3).join('.'))
+        .sort();
+    expect(services(primary)).toEqual(['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager']);
+    const existing = synthApp({
+      ...ADOPTED,
+      adoptPrimary: {
+        ...ADOPTED.adoptPrimary,
+        vpc: {
+          ...ADOPTED.adoptPrimary.vpc,
+          secretsManagerEndpoint: 'existing',
+          containerTaskEndpoints: 'existing',
+        },
+      },
+    });
+    expect(services(Template.fromStack(existing.stacks.primary))).toEqual([]);
+    expect(
+      JSON.stringify(
+        Template.fromStack(existing.stacks.primary).findResources('AWS::StepFunctions::StateMachine'),
+      ),
+    ).toContain('pg-dr-scheduled-dump');
+  });
+
   it('makes the cross-region replica a replica of the adopted instance', () => {
     const [replica] = propsOf(secondary, 'AWS::RDS::DBInstance');
     expect(text(replica?.SourceDBInstanceIdentifier)).toContain(':rds:us-west-2:111122223333:db:orders-prod');
@@ -255,7 +280,14 @@ describe('adopting an existing primary (adoptPrimary)', () => {
         vpc: { ...ADOPTED.adoptPrimary.vpc, secretsManagerEndpoint: 'existing' },
       },
     });
-    Template.fromStack(existing.primary).resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    // Only the dump task's endpoints (containerTaskEndpoints create) are left.
+    expect(
+      propsOf(Template.fromStack(existing.primary), 'AWS::EC2::VPCEndpoint').map((e) => e.ServiceName),
+    ).toEqual([
+      'com.amazonaws.us-west-2.ecr.api',
+      'com.amazonaws.us-west-2.ecr.dkr',
+      'com.amazonaws.us-west-2.logs',
+    ]);
   });
 });
 

@@ -30,6 +30,7 @@ export const ADOPTED = {
       ],
       peeringRouteTableIds: ['rtb-0aaaaaaaaaaaaaaa1', 'rtb-0aaaaaaaaaaaaaaa2', 'rtb-0bbbbbbbbbbbbbbb3'],
       secretsManagerEndpoint: 'create',
+      containerTaskEndpoints: 'create',
     },
   },
 };
