@@ -22,9 +22,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer, Socket } from 'node:net';
-import { arch, platform, tmpdir, userInfo } from 'node:os';
+import { arch, platform, tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join } from 'node:path';
 import type { ClientConfig } from 'pg';
+import { serverAccount } from '../../lambdas/backups/throwaway-server';
 import { testCertificates, type TestCertificates } from './certificates';
 import { childProcesses, makeOwnedFolder, markKept, sweepAbandonedFolders, tempRoot } from './ownership';
 
@@ -130,7 +131,10 @@ const serverBinDirs = new Map<string, string>();
  * cannot reach (a checkout under /root, say), the installation (bin, lib, share) is copied once to a
  * world-readable place in the temp directory.
  */
-function serverBinDir(account: RunAs | undefined, majorVersion?: typeof DUMPABLE_MAJOR_VERSION): string {
+export function serverBinDir(
+  account: RunAs | undefined,
+  majorVersion?: typeof DUMPABLE_MAJOR_VERSION,
+): string {
   const source = postgresBinDir(majorVersion);
   const cached = serverBinDirs.get(source);
   if (cached !== undefined) return cached;
@@ -246,17 +250,12 @@ function setSuperuserPassword(
     );
 }
 
-/** PostgreSQL refuses to run as root: pick an unprivileged account to run it as. */
+/** PostgreSQL refuses to run as root: pick an unprivileged account to run it as (as the dump check does). */
 function runAs(): RunAs | undefined {
-  if (userInfo().uid !== 0) return undefined;
-  for (const name of ['postgres', 'nobody']) {
-    try {
-      const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
-      const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
-      if (Number.isInteger(uid) && uid > 0) return { uid, gid };
-    } catch {
-      // try the next account
-    }
+  try {
+    return serverAccount();
+  } catch {
+    // the message below names what is missing here
   }
   throw new Error(
     'Running as root and neither a "postgres" nor a "nobody" account exists to run PostgreSQL as',

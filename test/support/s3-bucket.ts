@@ -1,6 +1,7 @@
 /**
  * A bucket in memory behind aws-sdk-client-mock: PutObject stores the body (a string, bytes, or a stream read
- * whole) and records the put in order; GetObject reads a stored body back as a stream, NoSuchKey otherwise.
+ * whole) and records the put in order; GetObject reads a stored body back as a stream, NoSuchKey otherwise;
+ * ListObjectsV2 lists the keys under the prefix with their sizes, in one page.
  * `refusePut` makes the puts of some keys fail with AccessDenied (nothing stored, nothing recorded).
  */
 import { Readable } from 'node:stream';
@@ -8,6 +9,8 @@ import { buffer } from 'node:stream/consumers';
 import {
   GetObjectCommand,
   type GetObjectCommandInput,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandInput,
   PutObjectCommand,
   type PutObjectCommandInput,
   type S3ClientResolvedConfig,
@@ -45,5 +48,13 @@ export function bucketInMemory(s3: S3Stub, refusePut?: (key: string) => boolean)
       throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' });
     return { Body: Readable.from([bytes]) };
   });
+  // One page, keys in order, as S3 lists them.
+  s3.on(ListObjectsV2Command).callsFake((list: ListObjectsV2CommandInput) => ({
+    Contents: [...bucket.objects.entries()]
+      .filter(([key]) => key.startsWith(list.Prefix ?? ''))
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([Key, bytes]) => ({ Key, Size: bytes.length })),
+    IsTruncated: false,
+  }));
   return bucket;
 }
