@@ -4,8 +4,7 @@
  * fsync (it is thrown away). The dump restore test runs one inside its task, on the postgres image's own
  * initdb and pg_ctl; PostgreSQL refuses to run as root, so as root they run as an unprivileged account.
  */
-import { execFile } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
@@ -53,14 +52,17 @@ function run(tool: string, args: readonly string[], account: Account | undefined
       args,
       { timeout: TOOL_TIMEOUT_MS, ...(account === undefined ? {} : account), encoding: 'utf8' },
       (error, _stdout, stderr) => {
-        if (error === null) return resolve();
+        if (error === null) {
+          resolve();
+          return;
+        }
         const code = (error as NodeJS.ErrnoException).code;
         reject(
           code === 'ENOENT'
             ? new DumpError('PgToolMissing', `${tool} is not installed here`, { cause: error })
             : new DumpError(
                 'DumpFailed',
-                `${tool.split('/').at(-1) ?? tool} failed: ${redact(String(stderr).trim().split('\n').slice(-3).join(' ')) || error.message}`,
+                `${tool.split('/').at(-1) ?? tool} failed: ${redact(stderr.trim().split('\n').slice(-3).join(' ')) || error.message}`,
               ),
         );
       },
