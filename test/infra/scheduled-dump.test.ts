@@ -118,7 +118,7 @@ describe('the scheduled dump as deployed (primary region stack)', () => {
     )[0];
     const statements = statementsOfRole(primary, machine?.Properties.RoleArn);
     const run = statements.find((s) => actionsOf(s).includes('ecs:RunTask'));
-    expect(JSON.stringify(run?.Resource)).toMatch(/^\{"Ref":"ScheduledDumpTask[0-9A-F]{8}"\}$/);
+    expect(JSON.stringify(run?.Resource)).toMatch(/^\{"Ref":"ScheduledDumpRuntimeTask[0-9A-F]{8}"\}$/);
     const pass = statements.find((s) => actionsOf(s).includes('iam:PassRole'));
     expect(pass?.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
     expect((pass?.Resource as unknown[]).length).toBe(2);

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RUNTIME_FETCH_PROGRAM } from '../../lambdas/backups/dump-runtime';
-import { bundleDumpTask } from '../../lib/constructs/scheduled-dump';
+import { bundleTaskScript } from '../../lib/constructs/dump-task-runtime';
 
 /**
  * The dump task's two containers, played on this machine: the first (the node image) runs the fetch program
@@ -20,7 +20,7 @@ describe('the dump task runtime: node and the bundled script into the shared vol
 
   beforeAll(async () => {
     folder = mkdtempSync(join(tmpdir(), 'pg-dr-dump-runtime-'));
-    bundleDumpTask(join(folder, 'bundle.js'));
+    bundleTaskScript('dump-task.ts', join(folder, 'bundle.js'));
     script = readFileSync(join(folder, 'bundle.js'));
     let flaky = 0;
     server = createServer((request, response) => {

@@ -76,7 +76,7 @@ describe('the scheduled dump, in the local world', () => {
    */
   async function run(task: 'dump' | 'exit 1' | 'exit 0 without a dump' | 'no capacity' = 'dump') {
     const world = testWorld({ secrets: { [MASTER_SECRET]: databaseSecret(writer, DATABASE).SecretString } });
-    const taskRole = world.iam.principal(NAMES.stacks.primary, 'ScheduledDumpTask');
+    const taskRole = world.iam.principal(NAMES.stacks.primary, 'ScheduledDumpRuntimeTask');
     const given: RunTaskParameters[] = [];
     try {
       const result = await runInWorld({
