@@ -365,6 +365,12 @@ const dumpsSchema = z
     memoryMiB: intIn(512, 122880),
     /** The task's storage, which holds the whole dump before its upload: 21-200 GiB. */
     ephemeralStorageGiB: intIn(21, 200),
+    /**
+     * EventBridge schedule (UTC) of the restore test of the newest dump in the DR region (the same task size;
+     * its storage holds the download and the restored database): monthly by default. It pages when none has
+     * passed for backups.restoreTest.staleAfterDays.
+     */
+    restoreTestSchedule: scheduleExpression,
   })
   .superRefine((d, ctx) => {
     const allowed = FARGATE_MEMORY[d.cpu] ?? [];
@@ -843,6 +849,7 @@ export const CONFIG_DEFAULTS = {
       cpu: 1024,
       memoryMiB: 4096,
       ephemeralStorageGiB: 50,
+      restoreTestSchedule: 'cron(0 6 1 * ? *)',
     },
   },
   applicationAccess: {

@@ -51,6 +51,11 @@ export function drNames(config: DrConfig) {
     dumpSchedule: `${p}-scheduled-dump`,
     dumpCluster: `${p}-dumps`,
     dumpImageRepository: `${p}-dump-images`,
+    /** The monthly restore test of the dumps, in the DR region: its workflow, schedule, cluster and images. */
+    dumpRestoreTestStateMachine: `${p}-dump-restore-test`,
+    dumpRestoreTestSchedule: `${p}-dump-restore-test`,
+    dumpCheckCluster: `${p}-dump-checks`,
+    dumpCheckImageRepository: `${p}-dump-check-images`,
     dashboard: `${p}-disaster-recovery`,
     alarms: {
       /**
@@ -94,6 +99,8 @@ export function drNames(config: DrConfig) {
       /** The newest dump in a region's backup bucket is too old (one alarm per region, named by its role). */
       dumpStale: (where: DumpBucketRole) => `${p}-${where}-dump-stale`,
       dumpStatusUnknown: (where: DumpBucketRole) => `${p}-${where}-dump-status-check-failing`,
+      dumpRestoreTestFailed: `${p}-dump-restore-test-failed`,
+      dumpRestoreTestStale: `${p}-no-successful-dump-restore-test`,
     },
   };
 }

@@ -18,29 +18,32 @@ export interface DumpStatus {
   readonly seconds: number | null;
 }
 
-const instrumentation = stepInstrumentation('dump-status', DUMP_SERVICE);
-const figures = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: DUMP_SERVICE });
+export const instrumentation = stepInstrumentation('dump-status', DUMP_SERVICE);
+export const figures = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: DUMP_SERVICE });
 let s3: S3Client | undefined;
 
+/** Publishes DumpAge for this region's bucket (nothing when it holds no dump); what it found. */
+export async function publishDumpAge(): Promise<DumpStatus> {
+  const env = parseEnvironment(environmentSchema);
+  s3 ??= new S3Client({});
+  const newest = await newestDump(s3, env.DUMP_BUCKET, env.DUMP_PREFIX);
+  const seconds = dumpAgeSeconds(newest, new Date());
+  if (seconds !== undefined) {
+    figures.addMetric(DUMP_METRICS.age, MetricUnit.Seconds, seconds);
+    figures.publishStoredMetrics();
+  } else instrumentation.logger.warn('no dump in the bucket', { bucket: env.DUMP_BUCKET });
+  return {
+    bucket: env.DUMP_BUCKET,
+    newest: newest?.manifestKey ?? null,
+    seconds: seconds ?? null,
+  };
+}
+
 /**
- * Runs hourly in each region: publishes DumpAge, the seconds since the run of the newest dump in this region's
- * backup bucket started (in the DR region, the newest S3 replication has copied). With no dump at all nothing
- * is published, and the stale alarm counts the missing figure as too old.
+ * Runs hourly in the primary region: publishes DumpAge, the seconds since the run of the newest dump in this
+ * region's backup bucket started. With no dump at all nothing is published, and the stale alarm counts the
+ * missing figure as too old. (The DR region's status is dump-restore-test-status-handler.ts.)
  */
 export async function handler(): Promise<DumpStatus> {
-  return runStep(instrumentation, async () => {
-    const env = parseEnvironment(environmentSchema);
-    s3 ??= new S3Client({});
-    const newest = await newestDump(s3, env.DUMP_BUCKET, env.DUMP_PREFIX);
-    const seconds = dumpAgeSeconds(newest, new Date());
-    if (seconds !== undefined) {
-      figures.addMetric(DUMP_METRICS.age, MetricUnit.Seconds, seconds);
-      figures.publishStoredMetrics();
-    } else instrumentation.logger.warn('no dump in the bucket', { bucket: env.DUMP_BUCKET });
-    return {
-      bucket: env.DUMP_BUCKET,
-      newest: newest?.manifestKey ?? null,
-      seconds: seconds ?? null,
-    };
-  });
+  return runStep(instrumentation, publishDumpAge);
 }

@@ -87,7 +87,7 @@ export interface EndedDumpTask {
  * Why a stopped dump task failed, or undefined when its dump container exited 0: which container, its exit
  * code or that it never ran, and what ECS says (the stop code and reasons).
  */
-export function taskFailure(task: EndedDumpTask, sourceInstance: string): string | undefined {
+export function taskFailure(task: EndedDumpTask, subject: string): string | undefined {
   const container = task.containers.find((c) => c.name === DUMP_CONTAINER);
   if (container?.exitCode === 0) return undefined;
   const runtime = task.containers.find((c) => c.name !== DUMP_CONTAINER && c.exitCode !== 0);
@@ -107,7 +107,7 @@ export function taskFailure(task: EndedDumpTask, sourceInstance: string): string
     task.stopCode,
     task.stoppedReason,
   ].filter((part): part is string => part !== undefined && part !== '');
-  return `the dump of ${sourceInstance} failed: ${why.join('; ')} (the task's log says why)`;
+  return `${subject} failed: ${why.join('; ')} (the task's log says why)`;
 }
 
 export interface ConcludedDump {
@@ -134,7 +134,7 @@ export async function concludeDump(
   },
   now: Date,
 ): Promise<ConcludedDump> {
-  const failure = taskFailure(run.task, run.sourceInstance);
+  const failure = taskFailure(run.task, `the dump of ${run.sourceInstance}`);
   if (failure !== undefined) throw new DumpRunError('DumpFailed', failure);
   const manifestKey = `${run.keyBase}${MANIFEST_SUFFIX}`;
   const where = `s3://${run.bucket}/${manifestKey}`;

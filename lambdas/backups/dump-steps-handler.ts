@@ -1,78 +1,27 @@
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { z } from 'zod';
 import { DUMP_METRICS, DUMP_SERVICE, METRICS_NAMESPACE } from '../shared/metric-names';
 import { DUMP_PREFIX } from '../shared/patterns';
-import { redact } from '../shared/redact';
 import { rdsInstanceIdentifier } from '../shared/schemas';
 import { parseEnvironment, parseInput, runStep, stepInstrumentation } from '../shared/step';
 import { readTopology } from '../shared/topology';
 import { topologyLocation } from '../shared/topology-location';
+import { concludeDump, prepareDump, type ConcludedDump, type PreparedDump } from './dump-run';
 import {
-  concludeDump,
-  DumpRunError,
-  prepareDump,
-  taskFailure,
-  type ConcludedDump,
-  type EndedDumpTask,
-  type PreparedDump,
-} from './dump-run';
-
-/** How long the task's runtime URL stays valid: enough for Fargate to place the task and start it. */
-export const RUNTIME_URL_SECONDS = 3600;
+  ecsTaskSchema,
+  endedTask,
+  explainTaskFailure,
+  runtimeUrl,
+  taskEnvironment,
+  type TaskPlacement,
+} from './task-steps';
 
 const execution = {
   startedAt: z.iso.datetime({ offset: true }),
   executionName: z.string().min(1).max(80),
 };
-
-/** The stopped task as Step Functions gives it (PascalCase), only the fields read. */
-const ecsTaskSchema = z.looseObject({
-  Containers: z
-    .array(
-      z.looseObject({
-        Name: z.string().optional(),
-        ExitCode: z.number().int().optional(),
-        Reason: z.string().max(1024).optional(),
-      }),
-    )
-    .max(10),
-  StopCode: z.string().max(100).optional(),
-  StoppedReason: z.string().max(1024).optional(),
-});
-
-/** The task as the conclusion reads it. */
-const endedTask = (task: z.infer<typeof ecsTaskSchema>): EndedDumpTask => ({
-  containers: task.Containers.map((c) => ({ name: c.Name, exitCode: c.ExitCode, reason: c.Reason })),
-  stopCode: task.StopCode,
-  stoppedReason: task.StoppedReason,
-});
-
-/**
- * The error of a failed runTask.sync, from its Cause: the stopped task when it parses as one. The Cause is
- * never repeated (it holds the task's overrides, the script's presigned URL among them).
- */
-export function explainTaskFailure(
-  error: string,
-  cause: string | undefined,
-  sourceInstance: string,
-): DumpRunError {
-  let task: unknown;
-  try {
-    task = JSON.parse(cause ?? '');
-  } catch {
-    task = undefined;
-  }
-  const parsed = ecsTaskSchema.safeParse(task);
-  const failure = parsed.success ? taskFailure(endedTask(parsed.data), sourceInstance) : undefined;
-  return new DumpRunError(
-    'DumpFailed',
-    failure ??
-      `the dump task of ${sourceInstance} did not run to its end: ${redact(error)}, with no stopped task in its cause (the execution's history has it)`,
-  );
-}
 
 export const dumpStepsEventSchema = z.discriminatedUnion('mode', [
   /** What to dump (the topology's writer) and where, and the URL the task fetches its script from. */
@@ -108,28 +57,11 @@ const environmentSchema = z.object({
   DATABASE_NAME: z.string().min(1),
   DATABASE_PORT: z.coerce.number().int().min(1).max(65535),
   MASTER_SECRET_NAME: z.string().min(1).max(512),
-  /** The bundled dump task (lambdas/backups/dump-task.ts), a CDK asset the task fetches by a presigned URL. */
-  RUNTIME_BUCKET: z.string().min(3),
-  RUNTIME_KEY: z.string().min(1),
-  /** Where the task runs: the compute subnets and its security group. */
-  DUMP_SUBNET_IDS: z
-    .string()
-    .transform((ids) => ids.split(','))
-    .pipe(
-      z
-        .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/))
-        .min(1)
-        .max(16),
-    ),
-  DUMP_SECURITY_GROUP_ID: z.string().regex(/^sg-[0-9a-f]{8,17}$/),
+  ...taskEnvironment,
 });
 
 export type DumpStepsResult =
-  | (PreparedDump & {
-      readonly runtimeUrl: string;
-      readonly subnets: readonly string[];
-      readonly securityGroups: readonly string[];
-    })
+  | (PreparedDump & TaskPlacement)
   | (Omit<ConcludedDump, 'manifest'> & { readonly bytes: number; readonly lsn: string })
   | { readonly recorded: 'failed' };
 
@@ -163,22 +95,11 @@ export async function handler(event: unknown): Promise<DumpStepsResult> {
           },
           input,
         );
-        // The URL is to this toolkit's own code (no data, no secret): the task's first container fetches it.
-        const runtimeUrl = await getSignedUrl(
-          s3,
-          new GetObjectCommand({ Bucket: env.RUNTIME_BUCKET, Key: env.RUNTIME_KEY }),
-          { expiresIn: RUNTIME_URL_SECONDS },
-        );
         instrumentation.logger.info('dump prepared', {
           sourceInstance: prepared.sourceInstance,
           keyBase: prepared.keyBase,
         });
-        return {
-          ...prepared,
-          runtimeUrl,
-          subnets: env.DUMP_SUBNET_IDS,
-          securityGroups: [env.DUMP_SECURITY_GROUP_ID],
-        };
+        return { ...prepared, ...(await runtimeUrl(s3, env)) };
       }
       case 'conclude': {
         const concluded = await concludeDump(
@@ -206,7 +127,7 @@ export async function handler(event: unknown): Promise<DumpStepsResult> {
         return { ...rest, bytes: manifest.bytes, lsn: manifest.lsn };
       }
       case 'explain':
-        throw explainTaskFailure(input.error, input.cause, input.sourceInstance);
+        throw explainTaskFailure(input.error, input.cause, `the dump of ${input.sourceInstance}`);
       case 'failed':
         figures.addMetric(DUMP_METRICS.succeeded, MetricUnit.Count, 0);
         figures.publishStoredMetrics();

@@ -16,6 +16,7 @@ import { secretsManagerResolver } from '../shared/database';
 import { DUMP_SERVICE } from '../shared/metric-names';
 import { parseEnvironment, parseInput } from '../shared/step';
 import { DumpError } from './dump';
+import { armDeadline } from './task-deadline';
 import { scheduledDumpSchema } from './dump-keys';
 import { takeScheduledDump } from './scheduled-dump';
 
@@ -50,20 +51,15 @@ function parseJson(text: string): unknown {
  */
 export async function runDumpTask(logger: Logger, onDeadline: () => void): Promise<number> {
   const started = performance.now();
-  let deadline: NodeJS.Timeout | undefined;
+  let clearDeadline: () => void = () => undefined;
   try {
     const environment = parseEnvironment(environmentSchema);
-    if (environment.DUMP_MAX_SECONDS !== undefined) {
-      const seconds = environment.DUMP_MAX_SECONDS;
-      deadline = setTimeout(() => {
-        logger.error('dump failed', {
-          errorType: 'DumpTimedOut',
-          reason: `the dump ran out of its ${seconds} s (backups.dumps.maxMinutes); no manifest was written`,
-          durationMs: Math.round(performance.now() - started),
-        });
-        onDeadline();
-      }, seconds * 1000);
-    }
+    clearDeadline = armDeadline(
+      logger,
+      environment.DUMP_MAX_SECONDS,
+      'dump (backups.dumps.maxMinutes; no manifest was written)',
+      onDeadline,
+    );
     const input = parseInput(scheduledDumpSchema, parseJson(environment.PG_DR_DUMP));
     const workDir = mkdtempSync(join(environment.DUMP_WORK_DIR, 'pg-dr-dump-'));
     try {
@@ -104,7 +100,7 @@ export async function runDumpTask(logger: Logger, onDeadline: () => void): Promi
     });
     return 1;
   } finally {
-    clearTimeout(deadline);
+    clearDeadline();
   }
 }
 

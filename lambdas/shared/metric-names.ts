@@ -89,6 +89,10 @@ export const DUMP_METRICS = {
   bytes: 'DumpBytes',
   duration: 'DumpDuration',
   age: 'DumpAge',
+  /** The monthly dump restore test in the DR region: passed (1) or not (0), how long pg_restore took. */
+  restoreTestSucceeded: 'DumpRestoreTestSucceeded',
+  restoreDuration: 'DumpRestoreDuration',
+  hoursSinceRestoreTest: 'HoursSinceLastSuccessfulDumpRestoreTest',
 } as const;
 
 export const DUMP_METRIC_DIMENSIONS = { service: DUMP_SERVICE } as const;

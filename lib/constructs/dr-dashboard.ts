@@ -159,6 +159,22 @@ export class DrDashboard extends Construct {
           }),
         ],
       }),
+      new cloudwatch.SingleValueWidget({
+        title: `Dump restore tests in ${dumps.drRegion}`,
+        width: 12,
+        metrics: [
+          dumpMetric(DUMP_METRICS.restoreDuration, dumps.drRegion, Duration.days(35)).with({
+            label: 'Restore duration, last test (seconds)',
+          }),
+          dumpMetric(DUMP_METRICS.hoursSinceRestoreTest, dumps.drRegion).with({
+            label: 'Hours since a dump restore test passed',
+          }),
+          dumpMetric(DUMP_METRICS.restoreTestSucceeded, dumps.drRegion, Duration.days(90)).with({
+            label: 'Passed dump restore tests, last 90 days',
+            statistic: cloudwatch.Stats.SUM,
+          }),
+        ],
+      }),
     );
   }
 

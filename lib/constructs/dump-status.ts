@@ -8,6 +8,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DUMP_METRIC_DIMENSIONS, DUMP_METRICS, METRICS_NAMESPACE } from '../../lambdas/shared/metric-names';
 import { pagerAbove } from './paging-alarm';
+import { stateMachineArnIn } from '../names';
 import { stepLambda } from './step-lambda';
 
 export interface DumpStatusProps {
@@ -17,6 +18,12 @@ export interface DumpStatusProps {
   readonly maxAgeHours: number;
   readonly onCallTopic: sns.ITopic;
   readonly alarmNames: { readonly stale: string; readonly statusUnknown: string };
+  /** In the DR region: the dump restore test, paged on when none has passed for `staleAfterDays`. */
+  readonly restoreTest?: {
+    readonly stateMachineName: string;
+    readonly staleAfterDays: number;
+    readonly staleAlarm: string;
+  };
 }
 
 /** A dump figure as CloudWatch has it, in `region` (each region publishes its own). */
@@ -48,14 +55,30 @@ export class DumpStatus extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     this.status = stepLambda(this, 'Status', {
-      entry: ['backups', 'dump-age-handler.ts'],
+      entry: [
+        'backups',
+        props.restoreTest === undefined ? 'dump-age-handler.ts' : 'dump-restore-test-status-handler.ts',
+      ],
       handler: 'handler',
       description: "Backups: publish the age of the newest logical dump in this region's bucket (hourly)",
       timeout: Duration.seconds(60),
       memorySize: 256,
       service: DUMP_METRIC_DIMENSIONS.service,
-      environment: { DUMP_BUCKET: props.bucketName, DUMP_PREFIX: props.prefix },
+      environment: {
+        DUMP_BUCKET: props.bucketName,
+        DUMP_PREFIX: props.prefix,
+        ...(props.restoreTest === undefined
+          ? {}
+          : { RESTORE_TEST_STATE_MACHINE_ARN: stateMachineArnIn(stack, props.restoreTest.stateMachineName) }),
+      },
     });
+    if (props.restoreTest !== undefined)
+      this.status.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['states:ListExecutions', 'states:DescribeStateMachine'],
+          resources: [stateMachineArnIn(stack, props.restoreTest.stateMachineName)],
+        }),
+      );
     // Listing the dumps' prefix only: the names of the dumps, never their content.
     this.status.addToRolePolicy(
       new iam.PolicyStatement({
@@ -90,5 +113,15 @@ export class DumpStatus extends Construct {
       0,
       { evaluationPeriods: 3, datapointsToAlarm: 3 },
     );
+    if (props.restoreTest !== undefined)
+      page(
+        'RestoreTestStale',
+        props.restoreTest.staleAlarm,
+        `No restore test of the logical dumps has passed in ${stack.region} for ${props.restoreTest.staleAfterDays} ` +
+          'days (or since it was deployed): a restore from a dump is unproven. First: dr backups. Runbook: ' +
+          'docs/runbooks.md, Dump restore test failed.',
+        dumpMetric(DUMP_METRICS.hoursSinceRestoreTest, stack.region),
+        props.restoreTest.staleAfterDays * 24,
+      );
   }
 }

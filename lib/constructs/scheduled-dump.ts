@@ -192,6 +192,15 @@ export class ScheduledDump extends Construct {
     });
     grantTopologyRead(fn, props.topology);
     this.runtime.grantScriptUrl(fn);
+    // S3 answers a missing key with 404 only to a caller that may list the bucket (403 otherwise; whether a
+    // prefix condition is enough is not documented, so the listing is not narrowed): a run that
+    // left no manifest must read as no manifest.
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [`arn:${stack.partition}:s3:::${props.bucket.bucketName}`],
+      }),
+    );
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject'],

@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import type { DrConfig } from '../config';
 import { ApplicationAccess } from '../constructs/application-access';
 import { BackupRestoreTest } from '../constructs/backup-restore-test';
+import { DumpRestoreTest } from '../constructs/dump-restore-test';
 import { DumpStatus } from '../constructs/dump-status';
 import { HealthProbe } from '../constructs/health-probe';
 import { PeeringRoutes } from '../constructs/peering-routes';
@@ -170,15 +171,34 @@ export class SecondaryRegionStack extends Stack {
         instanceLeft: names.alarms.restoreTestInstanceLeft,
       },
     });
-    // The dumps S3 replication has copied to this region's bucket.
+    // The dumps S3 replication has copied to this region's bucket, and the monthly proof that they restore.
+    new DumpRestoreTest(this, 'DumpRestoreTest', {
+      network: foundation.network,
+      bucket: { bucketName: names.backupBucket(config.secondaryRegion), key: foundation.dataKey.key },
+      engineVersion: config.database.engineVersion,
+      dumps: config.backups.dumps,
+      onCallTopic,
+      names: {
+        stateMachine: names.dumpRestoreTestStateMachine,
+        schedule: names.dumpRestoreTestSchedule,
+        cluster: names.dumpCheckCluster,
+        repository: names.dumpCheckImageRepository,
+        failedAlarm: names.alarms.dumpRestoreTestFailed,
+      },
+    });
     new DumpStatus(this, 'DumpStatus', {
       bucketName: names.backupBucket(config.secondaryRegion),
       prefix: config.backups.dumps.prefix,
       maxAgeHours: config.backups.dumps.maxAgeHours,
-      onCallTopic: onCallTopic,
+      onCallTopic,
       alarmNames: {
         stale: names.alarms.dumpStale('dr-region'),
         statusUnknown: names.alarms.dumpStatusUnknown('dr-region'),
+      },
+      restoreTest: {
+        stateMachineName: names.dumpRestoreTestStateMachine,
+        staleAfterDays: config.backups.restoreTest.staleAfterDays,
+        staleAlarm: names.alarms.dumpRestoreTestStale,
       },
     });
     return restoreTest;

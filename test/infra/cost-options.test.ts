@@ -40,9 +40,9 @@ describe('cost options', () => {
         for (const endpoint of endpoints) expect(endpoint.SubnetIds).toHaveLength(count);
         return endpoints.map((e) => String(e.ServiceName).split('.').slice(3).join('.')).sort();
       };
-      // The primary region also runs the dump task: ECR (API and registry) and CloudWatch Logs for it.
+      // Both regions run a backup task (the dump; its restore test): ECR (API and registry) and CloudWatch Logs.
       expect(services(stacks.primary)).toEqual(['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager']);
-      expect(services(stacks.secondaryFoundation)).toEqual(['secretsmanager']);
+      expect(services(stacks.secondaryFoundation)).toEqual(['ecr.api', 'ecr.dkr', 'logs', 'secretsmanager']);
     },
   );
 });

@@ -133,8 +133,9 @@ describe('IAM derived from the code each Lambda runs', () => {
     // retirement steps, 3 green
     // provisioning steps, 7 drill steps, the drill's safety net, the migration safety net's assess, the region
     // failover's two steps, the topology sync, the restore test's three (its RDS steps, its check, the hourly
-    // backup status), the scheduled dump's steps, and the hourly dump status in each region.
-    expect(functions).toHaveLength(37);
+    // backup status), the scheduled dump's steps, the hourly dump status in each region, and the dump restore
+    // test's steps.
+    expect(functions).toHaveLength(38);
   });
 
   it.each(functions.map((f) => [f.name, f] as const))(

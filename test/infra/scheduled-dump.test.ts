@@ -173,6 +173,71 @@ describe('the scheduled dump as deployed (primary region stack)', () => {
   });
 });
 
+describe('the dump restore test as deployed (DR region stack)', () => {
+  const { stacks } = synthApp();
+  const secondary = Template.fromStack(stacks.secondary);
+  const DR = CONFIG.secondaryRegion;
+  const DR_BUCKET = NAMES.backupBucket(DR);
+
+  it('runs the check task monthly on the engine’s postgres image, its work in the task’s storage', () => {
+    secondary.hasResourceProperties('AWS::Events::Rule', {
+      Name: NAMES.dumpRestoreTestSchedule,
+      ScheduleExpression: 'cron(0 6 1 * ? *)',
+      Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('^DumpRestoreTestStateMachine') } })],
+    });
+    const [definition] = Object.values(
+      secondary.findResources('AWS::ECS::TaskDefinition') as Record<
+        string,
+        { Properties: { ContainerDefinitions: { Name: string; Image: unknown; Environment: unknown[] }[] } }
+      >,
+    );
+    const dump = definition?.Properties.ContainerDefinitions.find((c) => c.Name === 'dump');
+    expect(JSON.stringify(dump?.Image)).toContain(
+      `:postgres-${CONFIG.database.engineVersion.split('.')[0]}-bookworm`,
+    );
+    expect(dump?.Environment).toEqual(
+      expect.arrayContaining([
+        { Name: 'DUMP_BUCKET', Value: DR_BUCKET },
+        { Name: 'DUMP_PREFIX', Value: CONFIG.backups.dumps.prefix },
+        { Name: 'DUMP_WORK_DIR', Value: '/work' },
+      ]),
+    );
+  });
+
+  it('lets the task list and read the dumps of the DR bucket and write only its reports; no secret, no database', () => {
+    const [definition] = Object.values(
+      secondary.findResources('AWS::ECS::TaskDefinition') as Record<
+        string,
+        { Properties: { TaskRoleArn: unknown } }
+      >,
+    );
+    const statements = statementsOfRole(secondary, definition?.Properties.TaskRoleArn);
+    expect(statements.flatMap(actionsOf).sort()).toEqual(
+      ['kms:Decrypt', 'kms:GenerateDataKey', 's3:GetObject', 's3:ListBucket', 's3:PutObject'].sort(),
+    );
+    const put = statements.find((s) => actionsOf(s).includes('s3:PutObject'));
+    expect(JSON.stringify(put?.Resource)).toContain(
+      `:s3:::${DR_BUCKET}/${CONFIG.backups.dumps.prefix}restore-checks/*"`,
+    );
+    const list = statements.find((s) => actionsOf(s).includes('s3:ListBucket'));
+    expect(list?.Condition).toEqual({ StringLike: { 's3:prefix': [`${CONFIG.backups.dumps.prefix}*`] } });
+  });
+
+  it('pages on a failed test and on none passed for staleAfterDays', () => {
+    const alarm = (name: string) =>
+      Object.values(
+        secondary.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: name } }),
+      )[0];
+    expect(alarm(NAMES.alarms.dumpRestoreTestFailed)).toBeDefined();
+    expect(alarm(NAMES.alarms.dumpRestoreTestStale)).toMatchObject({
+      Properties: {
+        MetricName: DUMP_METRICS.hoursSinceRestoreTest,
+        Threshold: CONFIG.backups.restoreTest.staleAfterDays * 24,
+      },
+    });
+  });
+});
+
 describe('where dr backups finds the dumps', () => {
   it('is the DR stack’s DumpLocations output: the prefix, and the bucket of each region, primary first', () => {
     const outputs = Template.fromStack(synthApp().stacks.secondary).findOutputs('DumpLocations');

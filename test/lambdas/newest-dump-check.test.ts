@@ -1,10 +1,13 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Client } from 'pg';
 import { dumpKeyBase } from '../../lambdas/backups/dump-keys';
+import { dumpCheckReportSchema } from '../../lambdas/backups/dump-check-report';
+import { runDumpCheckTask } from '../../lambdas/backups/dump-check-task';
 import { checkNewestDump } from '../../lambdas/backups/newest-dump-check';
 import { takeScheduledDump } from '../../lambdas/backups/scheduled-dump';
 import { serverAccount, startThrowawayServer } from '../../lambdas/backups/throwaway-server';
@@ -140,5 +143,59 @@ describe('the dump restore test: the newest dump restored into a throwaway serve
     });
     await expect(server).rejects.toMatchObject({ name: 'PgToolMissing' });
     expect(existsSync(join(folder, 'server'))).toBe(false);
+  });
+
+  /** The task's entry point with its environment: its exit code, the report it left, what it logged. */
+  async function runTask(reportKey: string) {
+    const lines: string[] = [];
+    for (const stream of [process.stdout, process.stderr])
+      jest.spyOn(stream, 'write').mockImplementation((chunk) => {
+        lines.push(String(chunk));
+        return true;
+      });
+    const env = {
+      DUMP_BUCKET: BUCKET,
+      DUMP_PREFIX: 'dumps/',
+      PG_DR_CHECK_REPORT: reportKey,
+      PG_RESTORE: pgTool('pg_restore'),
+      PG_BIN_DIR: binDir,
+      DUMP_WORK_DIR: folder,
+    };
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    try {
+      const code = await runDumpCheckTask(
+        new Logger({ serviceName: 'dr-dump' }),
+        () => lines.push('deadline'),
+        new S3Client({ region: 'us-east-1' }),
+      );
+      return { code, logged: lines.join('') };
+    } finally {
+      jest.restoreAllMocks();
+      process.env = saved;
+    }
+  }
+
+  it('runs as the task does: checks the newest dump, leaves its report where the workflow reads it, exits 0', async () => {
+    const bucket = await bucketWithDumps();
+    const key = 'dumps/restore-checks/20261201T060000Z-monthly.json';
+    const { code, logged } = await runTask(key);
+    expect(code).toBe(0);
+    const report = dumpCheckReportSchema.parse(JSON.parse(bucket.objects.get(key)?.toString() ?? ''));
+    expect(report).toMatchObject({ ok: true, sourceInstance: 'pg-dr-primary' });
+    expect(report.dumpKey).toMatch(/newer\.dump$/);
+    expect(logged).toMatch(/"message":"dump restore check".*"ok":true/);
+    expect(readdirSync(folder).filter((f) => f.startsWith('pg-dr-check-'))).toEqual([]);
+  }, 120_000);
+
+  it('exits 1 with a report that says why when there is no dump', async () => {
+    const bucket = bucketInMemory(s3);
+    const key = 'dumps/restore-checks/20261201T060000Z-empty.json';
+    const { code } = await runTask(key);
+    expect(code).toBe(1);
+    expect(JSON.parse(bucket.objects.get(key)?.toString() ?? '{}')).toMatchObject({
+      ok: false,
+      error: { name: 'NoDumpToRestore' },
+    });
   });
 });

@@ -192,7 +192,9 @@ describe('the scheduled dump: pg_dump of the writer, then the dump and its manif
     try {
       const { code, logged } = await runTask(JSON.stringify(input()), { maxSeconds: 1, onDeadline: ended });
       expect(code).toBe(1);
-      expect(logged).toMatch(/"errorType":"DumpTimedOut".*ran out of its 1 s/);
+      expect(logged).toMatch(
+        /"errorType":"TaskTimedOut".*the dump \(backups.dumps.maxMinutes; no manifest was written\) ran out of its 1 s/,
+      );
     } finally {
       secrets.restore();
     }

@@ -56,6 +56,7 @@ const MACHINES: Record<string, string> = {
   'blue-retirement.asl.json': NAMES.blueRetirementStateMachine,
   'restore-test.asl.json': NAMES.restoreTestStateMachine,
   'dump.asl.json': NAMES.dumpStateMachine,
+  'dump-restore-test.asl.json': NAMES.dumpRestoreTestStateMachine,
 };
 
 /** The Lambda timeout (seconds) of every function the app deploys, by its resolved ARN. */

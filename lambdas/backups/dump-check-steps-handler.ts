@@ -1,0 +1,143 @@
+import type { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { DUMP_METRICS, DUMP_SERVICE, METRICS_NAMESPACE } from '../shared/metric-names';
+import { DUMP_PREFIX } from '../shared/patterns';
+import { RoutableError } from '../shared/routable-error';
+import { parseEnvironment, parseInput, runStep, stepInstrumentation } from '../shared/step';
+import {
+  DUMP_CHECK_REPORT_KEY,
+  dumpCheckReportKey,
+  dumpCheckReportSchema,
+  type DumpCheckReport,
+} from './dump-check-report';
+import { runToken } from './dump-run';
+import { explainTaskFailure, runtimeUrl, taskEnvironment, type TaskPlacement } from './task-steps';
+
+export const dumpCheckStepsEventSchema = z.discriminatedUnion('mode', [
+  /** Where this run's report goes, and the task's script URL and network. */
+  z.strictObject({
+    mode: z.literal('prepare'),
+    startedAt: z.iso.datetime({ offset: true }),
+    executionName: z.string().min(1).max(80),
+  }),
+  /**
+   * The run's outcome from its report (whatever the task's exit code: a check that fails exits 1 after writing
+   * it). `failure` is runTask.sync's error when the state failed: used only when there is no report.
+   */
+  z.strictObject({
+    mode: z.literal('conclude'),
+    reportKey: z.string().regex(DUMP_CHECK_REPORT_KEY),
+    failure: z
+      .strictObject({ error: z.string().max(256), cause: z.string().max(262_144).optional() })
+      .optional(),
+  }),
+  /** The run failed (the Catch of any state): DumpRestoreTestSucceeded 0. */
+  z.strictObject({ mode: z.literal('failed') }),
+]);
+
+const environmentSchema = z.object({
+  DUMP_BUCKET: z.string().min(3),
+  DUMP_PREFIX: z.string().regex(DUMP_PREFIX),
+  ...taskEnvironment,
+});
+
+export type DumpCheckStepsResult =
+  ({ readonly reportKey: string } & TaskPlacement) | DumpCheckReport | { readonly recorded: 'failed' };
+
+/** RestoreChecksFailed, DumpFailed, or the name of the error that kept the check from running (NoDumpToRestore). */
+export class DumpCheckError extends RoutableError {}
+
+const instrumentation = stepInstrumentation('dump-restore-test', DUMP_SERVICE);
+const figures = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: DUMP_SERVICE });
+let s3: S3Client | undefined;
+
+/** The report a run left, or undefined when there is none (the task never wrote it). */
+async function readReport(
+  client: Pick<S3Client, 'send'>,
+  bucket: string,
+  key: string,
+): Promise<DumpCheckReport | undefined> {
+  let body: string;
+  try {
+    const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    if (object.Body === undefined) return undefined;
+    body = await text(object.Body as Readable);
+  } catch (error) {
+    if (error instanceof Error && error.name === 'NoSuchKey') return undefined;
+    throw error;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  const report = dumpCheckReportSchema.safeParse(parsed);
+  if (!report.success)
+    throw new DumpCheckError(
+      'DumpFailed',
+      `the report s3://${bucket}/${key} is not a dump restore check report`,
+    );
+  return report.data;
+}
+
+/** Why a report failed: its error (NoDumpToRestore, a tool or the server), or the checks that failed. */
+function reportFailure(report: DumpCheckReport): DumpCheckError {
+  if (report.error !== undefined)
+    return new DumpCheckError(
+      report.error.name,
+      `the dump restore check could not run: ${report.error.message}`,
+    );
+  const failed = report.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.detail}`);
+  return new DumpCheckError(
+    'RestoreChecksFailed',
+    `${report.dumpKey ?? 'the newest dump'} restored but failed its checks: ${failed.join('; ')}`,
+  );
+}
+
+/**
+ * The dump restore test's steps (statemachines/dump-restore-test.asl.json): prepare the run, conclude it from
+ * its report, record a failed one. Publishes DumpRestoreTestSucceeded (1 or 0) and DumpRestoreDuration.
+ */
+export async function handler(event: unknown): Promise<DumpCheckStepsResult> {
+  return runStep(instrumentation, async () => {
+    const input = parseInput(dumpCheckStepsEventSchema, event);
+    const env = parseEnvironment(environmentSchema);
+    s3 ??= new S3Client({});
+    switch (input.mode) {
+      case 'prepare':
+        return {
+          reportKey: dumpCheckReportKey(
+            env.DUMP_PREFIX,
+            new Date(input.startedAt),
+            runToken(input.executionName),
+          ),
+          ...(await runtimeUrl(s3, env)),
+        };
+      case 'conclude': {
+        const report = await readReport(s3, env.DUMP_BUCKET, input.reportKey);
+        if (report === undefined)
+          throw input.failure === undefined
+            ? new DumpCheckError('DumpFailed', `the dump restore check left no report at ${input.reportKey}`)
+            : explainTaskFailure(input.failure.error, input.failure.cause, 'the dump restore check');
+        if (!report.ok) throw reportFailure(report);
+        figures.addMetric(DUMP_METRICS.restoreTestSucceeded, MetricUnit.Count, 1);
+        if (report.restoreSeconds !== undefined)
+          figures.addMetric(DUMP_METRICS.restoreDuration, MetricUnit.Seconds, report.restoreSeconds);
+        figures.publishStoredMetrics();
+        instrumentation.logger.info('dump restore test passed', {
+          dumpKey: report.dumpKey,
+          restoreSeconds: report.restoreSeconds,
+        });
+        return report;
+      }
+      case 'failed':
+        figures.addMetric(DUMP_METRICS.restoreTestSucceeded, MetricUnit.Count, 0);
+        figures.publishStoredMetrics();
+        return { recorded: 'failed' };
+    }
+  });
+}
