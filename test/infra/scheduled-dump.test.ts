@@ -27,8 +27,10 @@ function statementsOfRole(template: Template, roleRef: unknown): Statement[] {
     .flatMap((p) => p.Properties.PolicyDocument.Statement);
 }
 
+/** One synthesized default app for every assertion here (a synth takes seconds). */
+const { stacks } = synthApp();
+
 describe('the scheduled dump as deployed (primary region stack)', () => {
-  const { stacks } = synthApp();
   const primary = Template.fromStack(stacks.primary);
   const taskDefinition = Object.values(
     primary.findResources('AWS::ECS::TaskDefinition') as Record<
@@ -174,7 +176,6 @@ describe('the scheduled dump as deployed (primary region stack)', () => {
 });
 
 describe('the dump restore test as deployed (DR region stack)', () => {
-  const { stacks } = synthApp();
   const secondary = Template.fromStack(stacks.secondary);
   const DR = CONFIG.secondaryRegion;
   const DR_BUCKET = NAMES.backupBucket(DR);
@@ -240,7 +241,7 @@ describe('the dump restore test as deployed (DR region stack)', () => {
 
 describe('where dr backups finds the dumps', () => {
   it('is the DR stack’s DumpLocations output: the prefix, and the bucket of each region, primary first', () => {
-    const outputs = Template.fromStack(synthApp().stacks.secondary).findOutputs('DumpLocations');
+    const outputs = Template.fromStack(stacks.secondary).findOutputs('DumpLocations');
     expect(JSON.parse(String(Object.values(outputs)[0]?.Value))).toEqual({
       prefix: CONFIG.backups.dumps.prefix,
       buckets: [
