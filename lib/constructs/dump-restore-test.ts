@@ -1,6 +1,4 @@
 import { Duration, Stack } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -10,10 +8,8 @@ import { Construct } from 'constructs';
 import { DUMP_SERVICE } from '../../lambdas/shared/metric-names';
 import { acknowledgeNagFinding } from '../nag';
 import { DumpTaskRuntime } from './dump-task-runtime';
-import { pagerAbove } from './paging-alarm';
 import type { DatabaseNetwork } from './regional-network';
 import { stepLambda } from './step-lambda';
-import { failedExecutions, workflowStateMachine } from './workflow-state-machine';
 
 /** Its ASL file under statemachines/. */
 export const DUMP_RESTORE_TEST_DEFINITION = 'dump-restore-test.asl.json';
@@ -87,62 +83,31 @@ export class DumpRestoreTest extends Construct {
       },
     });
     this.runtime.grantScriptUrl(this.steps);
-    const reports = `arn:${stack.partition}:s3:::${props.bucket.bucketName}/${props.dumps.prefix}restore-checks/*`;
-    this.steps.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [reports] }));
-    // S3 answers a missing key with 404 only to a caller that may list the bucket (403 otherwise; whether a
-    // prefix condition is enough is not documented, so the listing is not narrowed): a run that
-    // left no report must read as no report.
-    this.steps.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [`arn:${stack.partition}:s3:::${props.bucket.bucketName}`],
-      }),
+    this.runtime.grantBucketRead(
+      this.steps,
+      props.bucket,
+      `${props.dumps.prefix}restore-checks/*`,
+      'Each run names its report; reading only.',
     );
-    this.steps.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:Decrypt'],
-        resources: [props.bucket.key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `s3.${stack.region}.amazonaws.com` } },
-      }),
-    );
-    if (this.steps.role !== undefined)
-      acknowledgeNagFinding(
-        this.steps.role,
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${props.bucket.bucketName}/${props.dumps.prefix}restore-checks/*]`,
-        'Each run names its report; reading only.',
-      );
-    this.stateMachine = workflowStateMachine(this, {
+    this.stateMachine = this.runtime.workflow({
       stateMachineName: props.names.stateMachine,
       definitionFile: DUMP_RESTORE_TEST_DEFINITION,
       functions: { DumpCheckSteps: this.steps },
-      references: {
-        DumpCheckClusterArn: this.runtime.cluster.clusterArn,
-        DumpCheckTaskDefinitionArn: this.runtime.taskDefinition.taskDefinitionArn,
-      },
       onCallTopic: props.onCallTopic,
+      schedule: {
+        ruleName: props.names.schedule,
+        expression: props.dumps.restoreTestSchedule,
+        description: 'Starts the restore test of the newest logical dump in the DR region (UTC)',
+      },
+      failedAlarm: {
+        name: props.names.failedAlarm,
+        description:
+          `A restore test of the newest logical dump in ${stack.region} failed, timed out or was stopped: a ` +
+          'restore from a dump is unproven. The execution says why (no dump here, a check that failed, the ' +
+          'task). First: dr backups. Runbook: docs/runbooks.md, Dump restore test failed.',
+        label: 'Failed, timed-out or aborted dump restore tests',
+      },
     });
-    this.runtime.grantRunTask(this.stateMachine);
-    new events.Rule(this, 'Schedule', {
-      ruleName: props.names.schedule,
-      description: 'Starts the restore test of the newest logical dump in the DR region (UTC)',
-      schedule: events.Schedule.expression(props.dumps.restoreTestSchedule),
-      targets: [
-        new targets.SfnStateMachine(this.stateMachine, { retryAttempts: 2, maxEventAge: Duration.hours(1) }),
-      ],
-    });
-    pagerAbove(this, props.onCallTopic)(
-      'Failed',
-      props.names.failedAlarm,
-      `A restore test of the newest logical dump in ${stack.region} failed, timed out or was stopped: a restore ` +
-        'from a dump is unproven. The execution says why (no dump here, a check that failed, the task). First: ' +
-        'dr backups. Runbook: docs/runbooks.md, Dump restore test failed.',
-      failedExecutions(
-        this.stateMachine,
-        'Failed, timed-out or aborted dump restore tests',
-        Duration.minutes(5),
-      ),
-      0,
-    );
   }
 
   /** What the check task does: list and read the dumps, write its report; nothing else. */

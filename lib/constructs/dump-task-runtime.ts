@@ -1,13 +1,17 @@
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
-import { AssetHashType, DockerImage, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { DockerImageName, ECRDeployment } from 'cdk-ecr-deployment';
 import { Construct } from 'constructs';
@@ -21,7 +25,9 @@ import {
 import { DUMP_SERVICE } from '../../lambdas/shared/metric-names';
 import { acknowledgeNagFinding, acknowledgeNistFinding } from '../nag';
 import { lambdaEntry } from './lambda-packaging';
+import { pagerAbove } from './paging-alarm';
 import type { DatabaseNetwork } from './regional-network';
+import { failedExecutions, workflowStateMachine } from './workflow-state-machine';
 
 /** The first container's name: it readies the shared runtime volume, then exits 0. */
 export const RUNTIME_CONTAINER = 'runtime';
@@ -140,6 +146,82 @@ export class DumpTaskRuntime extends Construct {
       DUMP_SUBNET_IDS: this.subnetIds.join(','),
       DUMP_SECURITY_GROUP_ID: this.securityGroup.securityGroupId,
     };
+  }
+
+  /**
+   * The workflow that runs this task (its ASL names the task as `${TaskClusterArn}` and `${TaskDefinitionArn}`),
+   * allowed to run it, started on its schedule, paging on a failed, timed-out or stopped execution.
+   */
+  workflow(spec: {
+    readonly stateMachineName: string;
+    readonly definitionFile: string;
+    readonly functions: Readonly<Record<string, lambda.IFunction>>;
+    readonly onCallTopic: sns.ITopic;
+    readonly schedule: {
+      readonly ruleName: string;
+      readonly expression: string;
+      readonly description: string;
+    };
+    readonly failedAlarm: { readonly name: string; readonly description: string; readonly label: string };
+  }): sfn.StateMachine {
+    const scope = this.node.scope as Construct;
+    const machine = workflowStateMachine(scope, {
+      stateMachineName: spec.stateMachineName,
+      definitionFile: spec.definitionFile,
+      functions: spec.functions,
+      references: {
+        TaskClusterArn: this.cluster.clusterArn,
+        TaskDefinitionArn: this.taskDefinition.taskDefinitionArn,
+      },
+      onCallTopic: spec.onCallTopic,
+    });
+    this.grantRunTask(machine);
+    new events.Rule(scope, 'Schedule', {
+      ruleName: spec.schedule.ruleName,
+      description: spec.schedule.description,
+      schedule: events.Schedule.expression(spec.schedule.expression),
+      targets: [new targets.SfnStateMachine(machine, { retryAttempts: 2, maxEventAge: Duration.hours(1) })],
+    });
+    pagerAbove(scope, spec.onCallTopic)(
+      'Failed',
+      spec.failedAlarm.name,
+      spec.failedAlarm.description,
+      failedExecutions(machine, spec.failedAlarm.label, Duration.minutes(5)),
+      0,
+    );
+    return machine;
+  }
+
+  /**
+   * What a workflow step reads of a KMS-encrypted bucket: the objects matching `objects` (a key pattern), and
+   * the listing, because S3 answers a missing key with 404 only to a caller that may list the bucket (403
+   * otherwise; whether a prefix condition is enough is not documented, so the listing is not narrowed).
+   */
+  grantBucketRead(
+    fn: lambda.IFunction,
+    bucket: { readonly bucketName: string; readonly key: kms.IKey },
+    objects: string,
+    why: string,
+  ): void {
+    const stack = Stack.of(this);
+    const arn = `arn:${stack.partition}:s3:::${bucket.bucketName}`;
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [`${arn}/${objects}`] }),
+    );
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [arn] }));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [bucket.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${stack.region}.amazonaws.com` } },
+      }),
+    );
+    if (fn.role !== undefined)
+      acknowledgeNagFinding(
+        fn.role,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket.bucketName}/${objects}]`,
+        why,
+      );
   }
 
   /** The presigned URL carries the signer's authority: over the script object alone. */

@@ -1,7 +1,5 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -11,11 +9,9 @@ import { Construct } from 'constructs';
 import { DUMP_SERVICE } from '../../lambdas/shared/metric-names';
 import { acknowledgeNagFinding } from '../nag';
 import { DumpTaskRuntime } from './dump-task-runtime';
-import { pagerAbove } from './paging-alarm';
 import type { DatabaseNetwork } from './regional-network';
 import { stepLambda } from './step-lambda';
 import { grantTopologyRead, type TopologyLocation } from './topology-access';
-import { failedExecutions, workflowStateMachine } from './workflow-state-machine';
 
 /** Its ASL file under statemachines/. */
 export const DUMP_DEFINITION = 'dump.asl.json';
@@ -93,34 +89,25 @@ export class ScheduledDump extends Construct {
     );
     this.grantTaskAccess(this.runtime.taskDefinition.taskRole, props);
     this.steps = this.stepsFunction(props);
-    this.stateMachine = workflowStateMachine(this, {
+    this.stateMachine = this.runtime.workflow({
       stateMachineName: props.names.stateMachine,
       definitionFile: DUMP_DEFINITION,
       functions: { DumpSteps: this.steps },
-      references: {
-        DumpClusterArn: this.runtime.cluster.clusterArn,
-        DumpTaskDefinitionArn: this.runtime.taskDefinition.taskDefinitionArn,
-      },
       onCallTopic: props.onCallTopic,
+      schedule: {
+        ruleName: props.names.schedule,
+        expression: props.dumps.schedule,
+        description: 'Starts the scheduled logical dump of the writer (UTC)',
+      },
+      failedAlarm: {
+        name: props.names.failedAlarm,
+        description:
+          'A scheduled logical dump failed, timed out or was stopped: no new dump of the writer is in the backup ' +
+          `buckets (${stack.region} and, replicated, the DR region). The execution says which step; the task's ` +
+          'log says why. First: dr backups. Runbook: docs/runbooks.md, Dump failed.',
+        label: 'Failed, timed-out or aborted dumps',
+      },
     });
-    this.runtime.grantRunTask(this.stateMachine);
-    new events.Rule(this, 'Schedule', {
-      ruleName: props.names.schedule,
-      description: 'Starts the scheduled logical dump of the writer (UTC)',
-      schedule: events.Schedule.expression(props.dumps.schedule),
-      targets: [
-        new targets.SfnStateMachine(this.stateMachine, { retryAttempts: 2, maxEventAge: Duration.hours(1) }),
-      ],
-    });
-    pagerAbove(this, props.onCallTopic)(
-      'Failed',
-      props.names.failedAlarm,
-      'A scheduled logical dump failed, timed out or was stopped: no new dump of the writer is in the backup ' +
-        `buckets (${stack.region} and, replicated, the DR region). The execution says which step; the task's ` +
-        'log says why. First: dr backups. Runbook: docs/runbooks.md, Dump failed.',
-      failedExecutions(this.stateMachine, 'Failed, timed-out or aborted dumps', Duration.minutes(5)),
-      0,
-    );
   }
 
   /** What the dump container does: read the writer's secret, put the dump and its manifest. */
@@ -172,7 +159,6 @@ export class ScheduledDump extends Construct {
 
   /** Prepare and conclude: the topology, the bucket's manifests, the presigned URL of the task script. */
   private stepsFunction(props: ScheduledDumpProps): nodejs.NodejsFunction {
-    const stack = Stack.of(this);
     const fn = stepLambda(this, 'Steps', {
       entry: ['backups', 'dump-steps-handler.ts'],
       handler: 'handler',
@@ -192,34 +178,12 @@ export class ScheduledDump extends Construct {
     });
     grantTopologyRead(fn, props.topology);
     this.runtime.grantScriptUrl(fn);
-    // S3 answers a missing key with 404 only to a caller that may list the bucket (403 otherwise; whether a
-    // prefix condition is enough is not documented, so the listing is not narrowed): a run that
-    // left no manifest must read as no manifest.
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [`arn:${stack.partition}:s3:::${props.bucket.bucketName}`],
-      }),
+    this.runtime.grantBucketRead(
+      fn,
+      props.bucket,
+      `${props.dumps.prefix}*`,
+      'The manifest of each run is named per run under the dumps prefix; reading only.',
     );
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:GetObject'],
-        resources: [`arn:${stack.partition}:s3:::${props.bucket.bucketName}/${props.dumps.prefix}*`],
-      }),
-    );
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:Decrypt'],
-        resources: [props.bucket.key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `s3.${stack.region}.amazonaws.com` } },
-      }),
-    );
-    if (fn.role !== undefined)
-      acknowledgeNagFinding(
-        fn.role,
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${props.bucket.bucketName}/${props.dumps.prefix}*]`,
-        'The manifest of each run is named per run under the dumps prefix; reading only.',
-      );
     return fn;
   }
 }

@@ -164,8 +164,8 @@ describe('the scheduled dump, in the local world', () => {
     const substitutions = world.substitutions(NAMES.dumpStateMachine);
     const parameters = given[0] as RunTaskParameters;
     expect(parameters).toMatchObject({
-      Cluster: substitutions.DumpClusterArn,
-      TaskDefinition: substitutions.DumpTaskDefinitionArn,
+      Cluster: substitutions.TaskClusterArn,
+      TaskDefinition: substitutions.TaskDefinitionArn,
       LaunchType: 'FARGATE',
     });
     expect(parameters.NetworkConfiguration.AwsvpcConfiguration.Subnets.length).toBeGreaterThan(0);
