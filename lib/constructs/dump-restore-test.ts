@@ -89,7 +89,7 @@ export class DumpRestoreTest extends Construct {
       `${props.dumps.prefix}restore-checks/*`,
       'Each run names its report; reading only.',
     );
-    this.stateMachine = this.runtime.workflow({
+    this.stateMachine = this.runtime.workflow(this, {
       stateMachineName: props.names.stateMachine,
       definitionFile: DUMP_RESTORE_TEST_DEFINITION,
       functions: { DumpCheckSteps: this.steps },

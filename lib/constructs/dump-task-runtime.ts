@@ -152,19 +152,22 @@ export class DumpTaskRuntime extends Construct {
    * The workflow that runs this task (its ASL names the task as `${TaskClusterArn}` and `${TaskDefinitionArn}`),
    * allowed to run it, started on its schedule, paging on a failed, timed-out or stopped execution.
    */
-  workflow(spec: {
-    readonly stateMachineName: string;
-    readonly definitionFile: string;
-    readonly functions: Readonly<Record<string, lambda.IFunction>>;
-    readonly onCallTopic: sns.ITopic;
-    readonly schedule: {
-      readonly ruleName: string;
-      readonly expression: string;
-      readonly description: string;
-    };
-    readonly failedAlarm: { readonly name: string; readonly description: string; readonly label: string };
-  }): sfn.StateMachine {
-    const scope = this.node.scope as Construct;
+  workflow(
+    /** Where the state machine, its schedule and its alarm go: the construct that owns this runtime. */
+    scope: Construct,
+    spec: {
+      readonly stateMachineName: string;
+      readonly definitionFile: string;
+      readonly functions: Readonly<Record<string, lambda.IFunction>>;
+      readonly onCallTopic: sns.ITopic;
+      readonly schedule: {
+        readonly ruleName: string;
+        readonly expression: string;
+        readonly description: string;
+      };
+      readonly failedAlarm: { readonly name: string; readonly description: string; readonly label: string };
+    },
+  ): sfn.StateMachine {
     const machine = workflowStateMachine(scope, {
       stateMachineName: spec.stateMachineName,
       definitionFile: spec.definitionFile,

@@ -89,7 +89,7 @@ export class ScheduledDump extends Construct {
     );
     this.grantTaskAccess(this.runtime.taskDefinition.taskRole, props);
     this.steps = this.stepsFunction(props);
-    this.stateMachine = this.runtime.workflow({
+    this.stateMachine = this.runtime.workflow(this, {
       stateMachineName: props.names.stateMachine,
       definitionFile: DUMP_DEFINITION,
       functions: { DumpSteps: this.steps },
