@@ -16,6 +16,7 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
@@ -452,7 +453,22 @@ export class PostgresServer {
         }
       }
     }
+    const segment = this.sharedMemoryId();
     await this.signal('SIGKILL');
+    // A killed postmaster leaves its System V segment behind (a clean shutdown removes it): thousands of
+    // killed test servers exhaust the kernel's segment ids (SHMMNI), and then no server starts at all.
+    if (segment !== undefined) spawnSync('ipcrm', ['-m', segment], { stdio: 'ignore' });
+  }
+
+  /** The postmaster's System V shared memory id (postmaster.pid, line 7: key and id), when it has one. */
+  sharedMemoryId(): string | undefined {
+    try {
+      const line = readFileSync(join(this.dataDir, 'postmaster.pid'), 'utf8').split('\n')[6] ?? '';
+      const id = line.trim().split(/\s+/)[1];
+      return id !== undefined && /^\d+$/.test(id) ? id : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Stop answering without closing sockets (SIGSTOP on the postmaster): new connections hang. */

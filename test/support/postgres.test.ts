@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -57,8 +58,16 @@ describe('PostgresServer (test support)', () => {
     await client.query('INSERT INTO survived VALUES (42)');
     await client.end();
 
+    const segment = server.sharedMemoryId();
+    expect(segment).toMatch(/^\d+$/);
     await server.kill();
     expect(server.running).toBe(false);
+    // Its System V segment is gone too: thousands left by killed servers would exhaust the kernel's ids.
+    // (Removed, or marked for removal while a killed backend still detaches.)
+    const listed = spawnSync('ipcs', ['-m'], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .find((line) => line.split(/\s+/)[1] === segment);
+    expect(listed === undefined || listed.includes('dest')).toBe(true);
     await expect(
       new Client({ ...server.clientConfig(), connectionTimeoutMillis: 2000 }).connect(),
     ).rejects.toThrow(/ECONNREFUSED/);
