@@ -143,6 +143,9 @@ export const DRILL_PAUSED_TAG_KEY = 'pg-dr:drill-paused-by';
 /** The DR region stack's output that names the restore test (`dr backups` reads it). */
 export const RESTORE_TEST_OUTPUT = 'RestoreTestStateMachineArn';
 
+/** The DR region stack's output that names the dump restore test (`dr backups`, `dr backups restore-test --dump`). */
+export const DUMP_RESTORE_TEST_OUTPUT = 'DumpRestoreTestStateMachineArn';
+
 /**
  * The DR region stack's output that says where the logical dumps are (`dr backups` reads it): JSON, the
  * prefix and each region's backup bucket (dumpLocations).

@@ -1,9 +1,13 @@
 /**
- * The report a dump restore check leaves in the DR region's bucket, for the workflow to read: what was
- * restored, each check, how long pg_restore took. Schema only (the workflow's steps load no pg code).
+ * The report a dump restore check leaves in the DR region's bucket, for the workflow and `dr backups` to read:
+ * what was restored, each check, how long pg_restore took. Schema and reader only (its readers load no pg code).
  */
+import type { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { DUMP_PREFIX } from '../shared/patterns';
+import { RoutableError } from '../shared/routable-error';
 
 /** Where a run's report goes: `<prefix>restore-checks/<yyyymmddThhmmssZ>-<run>.json`. */
 export const DUMP_CHECK_REPORT_KEY = new RegExp(
@@ -26,3 +30,36 @@ export const dumpCheckReportSchema = z.object({
   error: z.object({ name: z.string().max(100), message: z.string().max(4000) }).optional(),
 });
 export type DumpCheckReport = z.infer<typeof dumpCheckReportSchema>;
+
+/**
+ * The report at `key`, or undefined when there is none (the task never wrote it). Throws DumpFailed when the
+ * object is not a report; any other S3 error as it came.
+ */
+export async function readDumpCheckReport(
+  client: Pick<S3Client, 'send'>,
+  bucket: string,
+  key: string,
+): Promise<DumpCheckReport | undefined> {
+  let body: string;
+  try {
+    const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    if (object.Body === undefined) return undefined;
+    body = await text(object.Body as Readable);
+  } catch (error) {
+    if (error instanceof Error && error.name === 'NoSuchKey') return undefined;
+    throw error;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  const report = dumpCheckReportSchema.safeParse(parsed);
+  if (!report.success)
+    throw new RoutableError(
+      'DumpFailed',
+      `the report s3://${bucket}/${key} is not a dump restore check report`,
+    );
+  return report.data;
+}

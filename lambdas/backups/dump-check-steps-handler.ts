@@ -1,7 +1,5 @@
-import type { Readable } from 'node:stream';
-import { text } from 'node:stream/consumers';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { DUMP_METRICS, DUMP_SERVICE, METRICS_NAMESPACE } from '../shared/metric-names';
 import { DUMP_PREFIX } from '../shared/patterns';
@@ -10,7 +8,7 @@ import { parseEnvironment, parseInput, runStep, stepInstrumentation } from '../s
 import {
   DUMP_CHECK_REPORT_KEY,
   dumpCheckReportKey,
-  dumpCheckReportSchema,
+  readDumpCheckReport,
   type DumpCheckReport,
 } from './dump-check-report';
 import { runToken } from './dump-run';
@@ -54,36 +52,6 @@ const instrumentation = stepInstrumentation('dump-restore-test', DUMP_SERVICE);
 const figures = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: DUMP_SERVICE });
 let s3: S3Client | undefined;
 
-/** The report a run left, or undefined when there is none (the task never wrote it). */
-async function readReport(
-  client: Pick<S3Client, 'send'>,
-  bucket: string,
-  key: string,
-): Promise<DumpCheckReport | undefined> {
-  let body: string;
-  try {
-    const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    if (object.Body === undefined) return undefined;
-    body = await text(object.Body as Readable);
-  } catch (error) {
-    if (error instanceof Error && error.name === 'NoSuchKey') return undefined;
-    throw error;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    parsed = undefined;
-  }
-  const report = dumpCheckReportSchema.safeParse(parsed);
-  if (!report.success)
-    throw new DumpCheckError(
-      'DumpFailed',
-      `the report s3://${bucket}/${key} is not a dump restore check report`,
-    );
-  return report.data;
-}
-
 /** Why a report failed: its error (NoDumpToRestore, a tool or the server), or the checks that failed. */
 function reportFailure(report: DumpCheckReport): DumpCheckError {
   if (report.error !== undefined)
@@ -118,7 +86,7 @@ export async function handler(event: unknown): Promise<DumpCheckStepsResult> {
           ...(await runtimeUrl(s3, env)),
         };
       case 'conclude': {
-        const report = await readReport(s3, env.DUMP_BUCKET, input.reportKey);
+        const report = await readDumpCheckReport(s3, env.DUMP_BUCKET, input.reportKey);
         if (report === undefined)
           throw input.failure === undefined
             ? new DumpCheckError('DumpFailed', `the dump restore check left no report at ${input.reportKey}`)

@@ -1,8 +1,9 @@
 /**
  * `dr backups` says what a restore from backup in the DR region would have: the writer's newest restorable
  * point there (and how old it is), the last restore tests and their outcome, any throwaway instance a test
- * left, and the newest logical dump in each region's backup bucket. `dr backups restore-test` starts the restore test now (statemachines/restore-test.asl.json) and
- * follows it.
+ * left, the newest logical dump in each region's backup bucket, and the last dump restore tests with what
+ * their reports say. `dr backups restore-test` starts the restore test now (statemachines/restore-test.asl.json,
+ * or with --dump statemachines/dump-restore-test.asl.json) and follows it.
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { RDSClient } from '@aws-sdk/client-rds';
@@ -11,7 +12,9 @@ import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
+import { dumpCheckReportKey, readDumpCheckReport } from '../../lambdas/backups/dump-check-report';
 import { dumpAgeSeconds, newestDump } from '../../lambdas/backups/dump-listing';
+import { runToken } from '../../lambdas/backups/dump-run';
 import { DUMP_PREFIX } from '../../lambdas/shared/patterns';
 import { awsRegion } from '../../lambdas/shared/schemas';
 import { backupAge, RestoreTestError, type BackupAge } from '../../lambdas/restore-test/backups';
@@ -19,7 +22,13 @@ import { restoreTestInstances } from '../../lambdas/restore-test/restore';
 import { sleep } from '../../lambdas/shared/sleep';
 import { readTopology } from '../../lambdas/shared/topology';
 import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
-import { DUMP_LOCATIONS_OUTPUT, RESTORE_TEST_OUTPUT, ROUTE53_METRICS_REGION } from '../names';
+import {
+  DUMP_LOCATIONS_OUTPUT,
+  DUMP_RESTORE_TEST_OUTPUT,
+  RESTORE_TEST_OUTPUT,
+  ROUTE53_METRICS_REGION,
+  type DumpLocations,
+} from '../names';
 import { defaultFromConfig, FROM_CONFIG } from './config-defaults';
 import {
   addFollowOptions,
@@ -45,7 +54,7 @@ export interface BackupsIo extends FollowIo {
   readonly rds: Pick<RDSClient, 'send'>;
   /** Parameter Store where the topology lives (the failover DNS stack's region). */
   readonly ssm: Pick<SSMClient, 'send'>;
-  /** S3 in a region: each region's backup bucket, for the dumps. */
+  /** S3 in a region: each region's backup bucket, for the dumps and the dump restore tests' reports. */
   readonly s3: (region: string) => Pick<S3Client, 'send'>;
 }
 
@@ -58,6 +67,8 @@ export interface BackupsOptions {
 }
 
 export interface RestoreTestOptions extends Omit<BackupsOptions, 'limit'> {
+  /** The dump restore test instead of the restore test of the physical backups. */
+  dump?: boolean;
   executionName?: string;
   pollInterval: number;
   timeout: number;
@@ -102,12 +113,12 @@ export function addBackupsCommands(program: Command, actions: BackupsActions): v
       .enablePositionalOptions()
       .description(
         'What a restore from backup in the DR region would have: the writer’s newest restorable point there ' +
-          'and its age, the last restore tests, any throwaway instance a test left, and the newest logical ' +
-          'dump in each region (docs/backups.md).',
+          'and its age, the last restore tests, any throwaway instance a test left, the newest logical ' +
+          'dump in each region and the last dump restore tests (docs/backups.md).',
       ),
   )
     .addOption(
-      new Option('--limit <n>', 'how many restore tests to list')
+      new Option('--limit <n>', 'how many restore tests of each kind to list')
         .argParser(wholeNumber('--limit', 100))
         .default(5),
     )
@@ -118,10 +129,13 @@ export function addBackupsCommands(program: Command, actions: BackupsActions): v
         .command('restore-test')
         .description(
           'Run the restore test now and follow it: the writer’s latest backup in the DR region restored into a ' +
-            'throwaway instance, checked, measured and deleted (about as long as RDS takes to restore it).',
+            'throwaway instance, checked, measured and deleted (about as long as RDS takes to restore it). ' +
+            'With --dump, the dump restore test: the newest dump in the DR region’s bucket restored by a ' +
+            'Fargate task into a throwaway server and checked against its manifest.',
         ),
     ),
   )
+    .option('--dump', 'run the dump restore test instead of the restore test of the physical backups')
     .option(
       '--execution-name <name>',
       'execution name (default: restore-test-<minute>-<digest>)',
@@ -158,6 +172,26 @@ export interface BackupsReport {
   readonly throwawayInstances: readonly { readonly instanceIdentifier: string; readonly status: string }[];
   /** Each region's newest dump; an error alone when the stack does not say where they are. */
   readonly dumps: readonly DumpsInRegion[] | { readonly error: string };
+  /** The last dump restore tests; an error alone when the stack does not name the workflow. */
+  readonly dumpRestoreTests: readonly DumpRestoreTestRun[] | { readonly error: string };
+}
+
+/** What a finished dump restore test's report says; null while it runs or when it left none. */
+export type DumpRestoreReportSummary =
+  | {
+      readonly ok: boolean;
+      readonly reportKey: string;
+      readonly dumpKey?: string;
+      readonly restoreSeconds?: number;
+      /** The checks that failed, by name. */
+      readonly failedChecks: readonly string[];
+      /** What kept the checks from running (NoDumpToRestore, a tool, the server). */
+      readonly error?: string;
+    }
+  | { readonly reportKey: string; readonly unreadable: string };
+
+export interface DumpRestoreTestRun extends RestoreTestRun {
+  readonly report: DumpRestoreReportSummary | null;
 }
 
 /** The DR region stack's DUMP_LOCATIONS_OUTPUT, as the stack writes it (names.ts, dumpLocations). */
@@ -169,11 +203,11 @@ const dumpLocationsSchema = z.object({
     .max(2),
 });
 
-/** The newest dump of each region's bucket; a bucket that cannot be read is reported, not thrown. */
-async function newestDumps(
+/** Where the stack says the dumps are; an older stack, or an output this dr cannot read, as an error. */
+async function dumpLocationsOf(
   options: BackupsOptions,
   io: BackupsIo,
-): Promise<readonly DumpsInRegion[] | { readonly error: string }> {
+): Promise<DumpLocations | { readonly error: string }> {
   let text: string;
   try {
     text = await stackOutput(
@@ -195,11 +229,20 @@ async function newestDumps(
   const locations = dumpLocationsSchema.safeParse(parsed);
   if (!locations.success)
     return { error: `stack ${options.stack}'s ${DUMP_LOCATIONS_OUTPUT} output is not what this dr reads` };
+  return locations.data;
+}
+
+/** The newest dump of each region's bucket; a bucket that cannot be read is reported, not thrown. */
+async function newestDumps(
+  locations: DumpLocations | { readonly error: string },
+  io: BackupsIo,
+): Promise<readonly DumpsInRegion[] | { readonly error: string }> {
+  if ('error' in locations) return locations;
   const now = new Date(io.now());
   return Promise.all(
-    locations.data.buckets.map(async ({ region, bucket }): Promise<DumpsInRegion> => {
+    locations.buckets.map(async ({ region, bucket }): Promise<DumpsInRegion> => {
       try {
-        const newest = await newestDump(io.s3(region), bucket, locations.data.prefix);
+        const newest = await newestDump(io.s3(region), bucket, locations.prefix);
         return {
           region,
           bucket,
@@ -215,10 +258,95 @@ async function newestDumps(
         };
       } catch (error) {
         const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        return { region, bucket, error: `cannot list s3://${bucket}/${locations.data.prefix} (${detail})` };
+        return { region, bucket, error: `cannot list s3://${bucket}/${locations.prefix} (${detail})` };
       }
     }),
   );
+}
+
+const errorText = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+
+/** What the report a finished run left says (its key follows from the execution, dumpCheckReportKey). */
+async function dumpRestoreReport(
+  io: BackupsIo,
+  bucket: { readonly region: string; readonly bucket: string },
+  prefix: string,
+  execution: { readonly name: string; readonly startDate: Date },
+): Promise<DumpRestoreReportSummary | null> {
+  const reportKey = dumpCheckReportKey(prefix, execution.startDate, runToken(execution.name));
+  try {
+    const report = await readDumpCheckReport(io.s3(bucket.region), bucket.bucket, reportKey);
+    if (report === undefined) return null;
+    return {
+      ok: report.ok,
+      reportKey,
+      ...(report.dumpKey === undefined ? {} : { dumpKey: report.dumpKey }),
+      ...(report.restoreSeconds === undefined ? {} : { restoreSeconds: report.restoreSeconds }),
+      failedChecks: report.checks.filter((c) => !c.passed).map((c) => c.name),
+      ...(report.error === undefined
+        ? {}
+        : { error: `${report.error.name}: ${report.error.message.slice(0, 300)}` }),
+    };
+  } catch (error) {
+    return { reportKey, unreadable: errorText(error) };
+  }
+}
+
+/**
+ * The last dump restore tests (its workflow's executions), each with what its report in the DR region's bucket
+ * says. A stack without the workflow, or without the dump locations, is reported, not thrown.
+ */
+async function dumpRestoreTests(
+  options: BackupsOptions & { readonly region: string },
+  io: BackupsIo,
+  locations: DumpLocations | { readonly error: string },
+): Promise<readonly DumpRestoreTestRun[] | { readonly error: string }> {
+  if ('error' in locations) return locations;
+  const drBucket = locations.buckets.find((b) => b.region === options.region);
+  if (drBucket === undefined)
+    return { error: `stack ${options.stack} keeps no backup bucket in ${options.region}` };
+  let stateMachineArn: string;
+  try {
+    stateMachineArn = await stackOutput(
+      io.cloudFormation,
+      options.stack,
+      DUMP_RESTORE_TEST_OUTPUT,
+      ': deploy this version',
+    );
+  } catch (error) {
+    if (error instanceof UsageError) return { error: error.message };
+    throw error;
+  }
+  const { executions } = await io.sfn.send(
+    new ListExecutionsCommand({ stateMachineArn, maxResults: options.limit }),
+  );
+  return Promise.all(
+    (executions ?? []).map(async (e): Promise<DumpRestoreTestRun> => {
+      const { name, startDate } = e;
+      const finished = e.status !== 'RUNNING' && name !== undefined && startDate !== undefined;
+      return {
+        ...executionRun(e),
+        report: finished
+          ? await dumpRestoreReport(io, drBucket, locations.prefix, { name, startDate })
+          : null,
+      };
+    }),
+  );
+}
+
+function executionRun(e: {
+  name?: string;
+  status?: string;
+  startDate?: Date;
+  stopDate?: Date;
+}): RestoreTestRun {
+  return {
+    name: e.name ?? '?',
+    status: e.status ?? '?',
+    startDate: e.startDate?.toISOString() ?? '?',
+    ...(e.stopDate === undefined ? {} : { stopDate: e.stopDate.toISOString() }),
+  };
 }
 
 /** Reads what `dr backups` reports; a writer without backups in the region is reported, not thrown. */
@@ -236,35 +364,37 @@ export async function listBackups(options: BackupsOptions, io: BackupsIo): Promi
     RESTORE_TEST_OUTPUT,
     ': deploy the app (or check --stack, --region: the DR region)',
   );
-  const [backup, runs, throwaway, dumps] = await Promise.all([
+  const locations = await dumpLocationsOf(options, io);
+  const [backup, runs, throwaway, dumps, dumpTests] = await Promise.all([
     backupAge(io.rds, topology.writer, region, io.now()).catch((error: unknown) => {
       if (error instanceof RestoreTestError) return { error: error.message };
       throw error;
     }),
     io.sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: options.limit })),
     restoreTestInstances(io.rds, options.resourcePrefix),
-    newestDumps(options, io),
+    newestDumps(locations, io),
+    dumpRestoreTests({ ...options, region }, io, locations),
   ]);
   return {
     region,
     writer,
     backup,
-    restoreTests: (runs.executions ?? []).map((e) => ({
-      name: e.name ?? '?',
-      status: e.status ?? '?',
-      startDate: e.startDate?.toISOString() ?? '?',
-      ...(e.stopDate === undefined ? {} : { stopDate: e.stopDate.toISOString() }),
-    })),
+    restoreTests: (runs.executions ?? []).map(executionRun),
     throwawayInstances: throwaway.map((i) => ({
       instanceIdentifier: i.DBInstanceIdentifier ?? '?',
       status: i.DBInstanceStatus ?? '?',
     })),
     dumps,
+    dumpRestoreTests: dumpTests,
   };
 }
 
 const minutes = (seconds: number): string =>
-  seconds < 5400 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
+  seconds < 90
+    ? `${Math.round(seconds)} s`
+    : seconds < 5400
+      ? `${Math.round(seconds / 60)} min`
+      : `${(seconds / 3600).toFixed(1)} h`;
 
 /** The report as lines for a person. */
 export function describeBackups(report: BackupsReport): string[] {
@@ -298,15 +428,53 @@ export function describeBackups(report: BackupsReport): string[] {
               ? `  ${d.region}  none in s3://${d.bucket}`
               : `  ${d.region}  ${d.newest.startedAt} (${minutes(d.newest.ageSeconds)} ago), of ${d.newest.sourceInstance}: s3://${d.bucket}/${d.newest.manifestKey}`,
         )),
+    'Dump restore tests (newest first):',
+    ...('error' in report.dumpRestoreTests
+      ? [`  unknown: ${report.dumpRestoreTests.error}`]
+      : report.dumpRestoreTests.length === 0
+        ? ['  none yet (dr backups restore-test --dump runs one)']
+        : report.dumpRestoreTests.map(
+            (t) =>
+              `  ${t.name}  ${t.status}  started ${t.startDate}${t.stopDate === undefined ? '' : `, ended ${t.stopDate}`}${describeDumpReport(t)}`,
+          )),
   ];
 }
 
+/** A dump restore test's report, after its execution's line. */
+function describeDumpReport(run: DumpRestoreTestRun): string {
+  const report = run.report;
+  if (report === null) return run.status === 'RUNNING' ? '' : ': no report (the check never ran to its end)';
+  if ('unreadable' in report) return `: report ${report.reportKey} unreadable (${report.unreadable})`;
+  const took = report.restoreSeconds === undefined ? '' : `, restored in ${minutes(report.restoreSeconds)}`;
+  const dump = report.dumpKey === undefined ? '' : ` (${report.dumpKey})`;
+  if (report.ok) return `: every check passed${took}${dump}`;
+  if (report.error !== undefined) return `: could not check${dump}: ${report.error}`;
+  return `: checks failed: ${report.failedChecks.join(', ')}${took}${dump}`;
+}
+
+/** The two restore tests `dr backups restore-test` runs: its output, execution names and words. */
+const RESTORE_TESTS = {
+  physical: {
+    output: RESTORE_TEST_OUTPUT,
+    namePrefix: 'restore-test',
+    title: 'Restore test',
+    what: 'It restores the writer’s latest backup in the DR region into a throwaway instance; RDS may take an hour or more.\n',
+  },
+  dump: {
+    output: DUMP_RESTORE_TEST_OUTPUT,
+    namePrefix: 'dump-restore-test',
+    title: 'Dump restore test',
+    what: 'A Fargate task restores the newest dump in the DR region’s bucket into a throwaway server and checks it against its manifest.\n',
+  },
+} as const;
+
 /** Starts the restore test and follows it; one already running is followed instead of starting a second. */
 export async function runRestoreTest(options: RestoreTestOptions, io: BackupsIo): Promise<ExecutionOutcome> {
+  const test = RESTORE_TESTS[options.dump === true ? 'dump' : 'physical'];
   const stateMachineArn = await stackOutput(
     io.cloudFormation,
     options.stack,
-    RESTORE_TEST_OUTPUT,
+    test.output,
     ': deploy the app (or check --stack, --region: the DR region)',
   );
   const { executions } = await io.sfn.send(
@@ -314,30 +482,33 @@ export async function runRestoreTest(options: RestoreTestOptions, io: BackupsIo)
   );
   const running = executions?.[0];
   if (running?.executionArn !== undefined) {
-    io.out(`Restore test ${running.name ?? '?'} is running: following it\n`);
+    io.out(`${test.title} ${running.name ?? '?'} is running: following it\n`);
     return followExecution(io, running.executionArn, io.now(), options);
   }
-  const name = options.executionName ?? derivedExecutionName('restore-test', {}, io.now());
+  const name = options.executionName ?? derivedExecutionName(test.namePrefix, {}, io.now());
   return startAndFollow(
     io,
     {
       stateMachineArn,
       name,
       input: {},
-      started: (arn) =>
-        `Restore test ${name} started: ${arn}\n` +
-        'It restores the writer’s latest backup in the DR region into a throwaway instance; RDS may take an hour or more.\n',
+      started: (arn) => `${test.title} ${name} started: ${arn}\n${test.what}`,
     },
     options,
   );
 }
 
-/** The closing line: how it ended, or that it goes on and how to follow it again. */
-export function summarizeRestoreTest(outcome: ExecutionOutcome): string {
+/**
+ * The closing line: how it ended, or that it goes on and how to follow it again. The restore time is in the
+ * restore test's `conclusion`, or in the dump restore test's output, which is its report.
+ */
+export function summarizeRestoreTest(outcome: ExecutionOutcome, dump = false): string {
+  const test = RESTORE_TESTS[dump ? 'dump' : 'physical'];
   if (outcome.error === 'FollowTimeout')
-    return `Still running (${outcome.executionArn}): run dr backups restore-test again to follow it.`;
-  const conclusion = (outcome.output as { conclusion?: { restoreSeconds?: number | null } } | undefined)
-    ?.conclusion;
+    return `Still running (${outcome.executionArn}): run dr backups restore-test${dump ? ' --dump' : ''} again to follow it.`;
+  const output = outcome.output as
+    { conclusion?: { restoreSeconds?: number | null }; restoreSeconds?: number } | undefined;
+  const conclusion = dump ? output : output?.conclusion;
   const took =
     typeof conclusion?.restoreSeconds === 'number'
       ? ` The restore took ${minutes(conclusion.restoreSeconds)}.`
@@ -346,7 +517,7 @@ export function summarizeRestoreTest(outcome: ExecutionOutcome): string {
     outcome.error === undefined
       ? ''
       : ` Failed: ${outcome.error}${outcome.cause === undefined ? '' : `: ${outcome.cause}`}`;
-  return `Restore test ${outcome.status}.${took}${failed}`;
+  return `${test.title} ${outcome.status}.${took}${failed}`;
 }
 
 /** Real clients: the DR region's, and Parameter Store beside the failover records. */

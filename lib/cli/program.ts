@@ -319,9 +319,9 @@ function addBackups(program: Command, io: CliIo): void {
       const outcome = await runRestoreTest(options, backupsIo(options.region));
       if (options.json === true)
         io.out(
-          `${JSON.stringify({ ok: outcome.exitCode === EXIT_OK, command: 'backups restore-test', ...outcome })}\n`,
+          `${JSON.stringify({ ok: outcome.exitCode === EXIT_OK, command: 'backups restore-test', dump: options.dump === true, ...outcome })}\n`,
         );
-      else io.out(`${summarizeRestoreTest(outcome)}\n`);
+      else io.out(`${summarizeRestoreTest(outcome, options.dump === true)}\n`);
       if (outcome.exitCode !== EXIT_OK) throw new ExitRequest(outcome.exitCode);
     },
   });

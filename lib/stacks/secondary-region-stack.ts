@@ -12,6 +12,7 @@ import { ReplicaDatabase } from '../constructs/replica-database';
 import {
   drNames,
   DUMP_LOCATIONS_OUTPUT,
+  DUMP_RESTORE_TEST_OUTPUT,
   dumpLocations,
   RESTORE_TEST_OUTPUT,
   ROUTE53_METRICS_REGION,
@@ -119,11 +120,17 @@ export class SecondaryRegionStack extends Stack {
       onCallTopic: props.onCallTopic,
       pageWhenUnreachable: false,
     });
-    this.restoreTest = this.backupChecks(config, foundation, props.onCallTopic);
+    const checks = this.backupChecks(config, foundation, props.onCallTopic);
+    this.restoreTest = checks.restoreTest;
     new CfnOutput(this, RESTORE_TEST_OUTPUT, {
       value: this.restoreTest.stateMachine.stateMachineArn,
       description:
         'The restore test of the backups in this region (monthly; dr backups restore-test runs it now)',
+    });
+    new CfnOutput(this, DUMP_RESTORE_TEST_OUTPUT, {
+      value: checks.dumpRestoreTest.stateMachine.stateMachineArn,
+      description:
+        'The restore test of the logical dumps in this region (monthly; dr backups restore-test --dump runs it now)',
     });
     new CfnOutput(this, DUMP_LOCATIONS_OUTPUT, {
       value: JSON.stringify(dumpLocations(config)),
@@ -137,7 +144,7 @@ export class SecondaryRegionStack extends Stack {
     config: DrConfig,
     foundation: SecondaryFoundationStack,
     onCallTopic: sns.ITopic,
-  ): BackupRestoreTest {
+  ): { readonly restoreTest: BackupRestoreTest; readonly dumpRestoreTest: DumpRestoreTest } {
     const names = drNames(config);
     const restoreTest = new BackupRestoreTest(this, 'RestoreTest', {
       network: foundation.network,
@@ -172,7 +179,7 @@ export class SecondaryRegionStack extends Stack {
       },
     });
     // The dumps S3 replication has copied to this region's bucket, and the monthly proof that they restore.
-    new DumpRestoreTest(this, 'DumpRestoreTest', {
+    const dumpRestoreTest = new DumpRestoreTest(this, 'DumpRestoreTest', {
       network: foundation.network,
       bucket: { bucketName: names.backupBucket(config.secondaryRegion), key: foundation.dataKey.key },
       engineVersion: config.database.engineVersion,
@@ -201,6 +208,6 @@ export class SecondaryRegionStack extends Stack {
         staleAlarm: names.alarms.dumpRestoreTestStale,
       },
     });
-    return restoreTest;
+    return { restoreTest, dumpRestoreTest };
   }
 }

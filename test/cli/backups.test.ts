@@ -6,14 +6,17 @@ import {
 } from '@aws-sdk/client-rds';
 import {
   DescribeExecutionCommand,
+  type ExecutionStatus,
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { DumpCheckReport } from '../../lambdas/backups/dump-check-report';
 import type { BackupsIo } from '../../lib/cli/backups-command';
 import { runCli } from '../../lib/cli/program';
 import type { Topology } from '../../lambdas/shared/topology';
@@ -22,6 +25,7 @@ import { followingIo, stackOutputs } from '../support/cli';
 import { parameterStore } from '../support/parameter-store';
 
 const SM_ARN = 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-restore-test';
+const DUMP_SM_ARN = 'arn:aws:states:us-east-1:111122223333:stateMachine:pg-dr-dump-restore-test';
 const sfn = mockClient(SFNClient);
 const cloudFormation = mockClient(CloudFormationClient);
 const rds = mockClient(RDSClient);
@@ -37,6 +41,7 @@ const DUMP_LOCATIONS = JSON.stringify({
 });
 const dumpKey = (stamp: string) =>
   `dumps/pg-dr-primary/${stamp.slice(0, 4)}/${stamp.slice(4, 6)}/${stamp.slice(6, 8)}/${stamp}-a1b2c3`;
+const dumpFile = `${dumpKey('20261101T030001Z')}.dump`;
 
 const TOPOLOGY: Topology = {
   generation: 1,
@@ -66,7 +71,11 @@ beforeEach(() => {
   s3.reset();
   stackOutputs(
     cloudFormation,
-    { RestoreTestStateMachineArn: SM_ARN, DumpLocations: DUMP_LOCATIONS },
+    {
+      RestoreTestStateMachineArn: SM_ARN,
+      DumpRestoreTestStateMachineArn: DUMP_SM_ARN,
+      DumpLocations: DUMP_LOCATIONS,
+    },
     'pg-dr-secondary',
   );
   // The primary bucket has yesterday's and today's dump (today's dump file without its manifest is not one
@@ -118,6 +127,52 @@ beforeEach(() => {
       },
     ],
   });
+  // The dump restore tests: one running, one whose checks failed, one that passed, one whose task never wrote
+  // a report, and one whose report is not one. Each report's key follows from its execution's name and start.
+  const dumpRun = (name: string, status: ExecutionStatus, start: string, stop?: string) => ({
+    executionArn: `${DUMP_SM_ARN}:${name}`,
+    stateMachineArn: DUMP_SM_ARN,
+    name,
+    status,
+    startDate: new Date(start),
+    ...(stop === undefined ? {} : { stopDate: new Date(stop) }),
+  });
+  sfn.on(ListExecutionsCommand, { stateMachineArn: DUMP_SM_ARN }).resolves({
+    executions: [
+      dumpRun('manual-5', 'RUNNING', '2026-12-01T05:58:00.250Z'),
+      dumpRun('monthly-4', 'FAILED', '2026-11-15T06:00:03.900Z', '2026-11-15T06:09:00Z'),
+      dumpRun('monthly-3', 'SUCCEEDED', '2026-11-01T06:00:03Z', '2026-11-01T06:08:00Z'),
+      dumpRun('monthly-2', 'FAILED', '2026-10-01T06:00:03Z', '2026-10-01T06:01:00Z'),
+      dumpRun('monthly-1', 'FAILED', '2026-09-01T06:00:03Z', '2026-09-01T06:08:00Z'),
+    ],
+  });
+  const checks = (failed: string[]): DumpCheckReport['checks'] =>
+    ['checksum', 'restore', 'migrations', 'rows', 'smoke query'].map((name) => ({
+      name,
+      passed: !failed.includes(name),
+      detail: failed.includes(name) ? 'public.account: 299 rows, the manifest says 300' : 'ok',
+    }));
+  const reports: Record<string, unknown> = {
+    'dumps/restore-checks/20261115T060003Z-monthly4.json': {
+      ok: false,
+      dumpKey: dumpFile,
+      checks: checks(['rows', 'smoke query']),
+      restoreSeconds: 40,
+    },
+    'dumps/restore-checks/20261101T060003Z-monthly3.json': {
+      ok: true,
+      dumpKey: dumpFile,
+      checks: checks([]),
+      restoreSeconds: 42.5,
+    },
+    'dumps/restore-checks/20260901T060003Z-monthly1.json': { ok: 'maybe' },
+  };
+  s3.on(GetObjectCommand).callsFake((input: { Bucket: string; Key: string }) => {
+    const report = input.Bucket === DR_BUCKET ? reports[input.Key] : undefined;
+    if (report === undefined)
+      throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' });
+    return { Body: Readable.from([Buffer.from(JSON.stringify(report))]) };
+  });
 });
 
 describe('dr backups', () => {
@@ -135,8 +190,70 @@ describe('dr backups', () => {
         'Logical dumps (the newest in each region’s backup bucket):',
         `  us-west-2  2026-12-01T03:00:02.000Z (3.0 h ago), of pg-dr-primary: s3://${PRIMARY_BUCKET}/${dumpKey('20261201T030002Z')}.manifest.json`,
         `  us-east-1  2026-11-30T03:00:01.000Z (27.0 h ago), of pg-dr-primary: s3://${DR_BUCKET}/${dumpKey('20261130T030001Z')}.manifest.json`,
+        'Dump restore tests (newest first):',
+        '  manual-5  RUNNING  started 2026-12-01T05:58:00.250Z',
+        `  monthly-4  FAILED  started 2026-11-15T06:00:03.900Z, ended 2026-11-15T06:09:00.000Z: checks failed: rows, smoke query, restored in 40 s (${dumpFile})`,
+        `  monthly-3  SUCCEEDED  started 2026-11-01T06:00:03.000Z, ended 2026-11-01T06:08:00.000Z: every check passed, restored in 43 s (${dumpFile})`,
+        '  monthly-2  FAILED  started 2026-10-01T06:00:03.000Z, ended 2026-10-01T06:01:00.000Z: no report (the check never ran to its end)',
+        `  monthly-1  FAILED  started 2026-09-01T06:00:03.000Z, ended 2026-09-01T06:08:00.000Z: report dumps/restore-checks/20260901T060003Z-monthly1.json unreadable (DumpFailed: the report s3://${DR_BUCKET}/dumps/restore-checks/20260901T060003Z-monthly1.json is not a dump restore check report)`,
         '',
       ].join('\n'),
+    );
+    // Reports are read from the DR region's bucket only, and only for runs that ended.
+    expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key)).toEqual([
+      'dumps/restore-checks/20261115T060003Z-monthly4.json',
+      'dumps/restore-checks/20261101T060003Z-monthly3.json',
+      'dumps/restore-checks/20261001T060003Z-monthly2.json',
+      'dumps/restore-checks/20260901T060003Z-monthly1.json',
+    ]);
+    expect(
+      sfn.commandCalls(ListExecutionsCommand, { stateMachineArn: DUMP_SM_ARN })[0]?.args[0].input,
+    ).toEqual({ stateMachineArn: DUMP_SM_ARN, maxResults: 5 });
+  });
+
+  it('gives a dump restore test that could not check its reason, in JSON too', async () => {
+    sfn.on(ListExecutionsCommand, { stateMachineArn: DUMP_SM_ARN }).resolves({
+      executions: [
+        {
+          executionArn: `${DUMP_SM_ARN}:monthly-9`,
+          stateMachineArn: DUMP_SM_ARN,
+          name: 'monthly-9',
+          status: 'FAILED',
+          startDate: new Date('2026-12-01T06:00:03Z'),
+          stopDate: new Date('2026-12-01T06:01:00Z'),
+        },
+      ],
+    });
+    s3.on(GetObjectCommand).callsFake(() => ({
+      Body: Readable.from([
+        Buffer.from(
+          JSON.stringify({
+            ok: false,
+            checks: [],
+            error: { name: 'NoDumpToRestore', message: `no dump in s3://${DR_BUCKET}/dumps/ yet` },
+          }),
+        ),
+      ]),
+    }));
+    const { code, out } = await dr(['backups', '--region', 'us-east-1', '--json']);
+    expect(code).toBe(0);
+    expect((JSON.parse(out) as { dumpRestoreTests: unknown }).dumpRestoreTests).toEqual([
+      {
+        name: 'monthly-9',
+        status: 'FAILED',
+        startDate: '2026-12-01T06:00:03.000Z',
+        stopDate: '2026-12-01T06:01:00.000Z',
+        report: {
+          ok: false,
+          reportKey: 'dumps/restore-checks/20261201T060003Z-monthly9.json',
+          failedChecks: [],
+          error: `NoDumpToRestore: no dump in s3://${DR_BUCKET}/dumps/ yet`,
+        },
+      },
+    ]);
+    const text = await dr(['backups', '--region', 'us-east-1']);
+    expect(text.out).toContain(
+      `  monthly-9  FAILED  started 2026-12-01T06:00:03.000Z, ended 2026-12-01T06:01:00.000Z: could not check: NoDumpToRestore: no dump in s3://${DR_BUCKET}/dumps/ yet\n`,
     );
   });
 
@@ -156,6 +273,18 @@ describe('dr backups', () => {
     expect(older.code).toBe(0);
     expect(older.out).toContain(
       'Logical dumps (the newest in each region’s backup bucket):\n  unknown: stack pg-dr-secondary has no DumpLocations output: deploy this version\n',
+    );
+    expect(older.out).toContain(
+      'Dump restore tests (newest first):\n  unknown: stack pg-dr-secondary has no DumpLocations output: deploy this version\n',
+    );
+    stackOutputs(
+      cloudFormation,
+      { RestoreTestStateMachineArn: SM_ARN, DumpLocations: DUMP_LOCATIONS },
+      'pg-dr-secondary',
+    );
+    const noWorkflow = await dr(['backups', '--region', 'us-east-1']);
+    expect(noWorkflow.out).toContain(
+      'Dump restore tests (newest first):\n  unknown: stack pg-dr-secondary has no DumpRestoreTestStateMachineArn output: deploy this version\n',
     );
   });
 
@@ -179,6 +308,28 @@ describe('dr backups', () => {
 });
 
 describe('dr backups restore-test', () => {
+  it('with --dump, starts the dump restore test and says how long the restore of the dump took', async () => {
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: `${DUMP_SM_ARN}:x`, startDate: new Date() });
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    sfn.on(DescribeExecutionCommand).resolves({
+      status: 'SUCCEEDED',
+      // The workflow's output is its report (statemachines/dump-restore-test.asl.json).
+      output: JSON.stringify({ ok: true, checks: [], restoreSeconds: 754 }),
+    } as never);
+    const { code, out } = await dr(['backups', 'restore-test', '--dump', '--region', 'us-east-1']);
+    expect(code).toBe(0);
+    expect(sfn.commandCalls(ListExecutionsCommand)[0]?.args[0].input).toMatchObject({
+      stateMachineArn: DUMP_SM_ARN,
+      statusFilter: 'RUNNING',
+    });
+    const start = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
+    expect(start).toMatchObject({ stateMachineArn: DUMP_SM_ARN, input: '{}' });
+    expect(start?.name).toMatch(/^dump-restore-test-20261201-0600-[0-9a-f]{12}$/);
+    expect(out).toContain('Dump restore test ');
+    expect(out).toMatch(/Dump restore test SUCCEEDED\. The restore took 13 min\.\n$/);
+  });
+
   it('starts the restore test and follows it to its end, with how long the restore took', async () => {
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     sfn.on(StartExecutionCommand).resolves({ executionArn: `${SM_ARN}:x`, startDate: new Date() });

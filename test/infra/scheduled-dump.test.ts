@@ -250,6 +250,14 @@ describe('where dr backups finds the dumps', () => {
       ],
     });
   });
+  it('names the dump restore test in DumpRestoreTestStateMachineArn, for dr backups restore-test --dump', () => {
+    const outputs = Template.fromStack(stacks.secondary).findOutputs('DumpRestoreTestStateMachineArn');
+    const machines = Template.fromStack(stacks.secondary).findResources('AWS::StepFunctions::StateMachine', {
+      Properties: { StateMachineName: NAMES.dumpRestoreTestStateMachine },
+    });
+    expect(Object.keys(machines)).toHaveLength(1);
+    expect(Object.values(outputs)[0]?.Value).toEqual({ Ref: Object.keys(machines)[0] });
+  });
 });
 
 describe('backups.dumps in the configuration', () => {

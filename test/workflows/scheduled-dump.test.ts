@@ -153,12 +153,14 @@ describe('the scheduled dump, in the local world', () => {
     const { result, given, keys, world } = await run();
     expect(result.error).toBeUndefined();
     expect(result.status).toBe('SUCCEEDED');
-    const output = result.output as { dump: { manifestKey: string; dumpKey: string; bytes: number } };
-    expect(keys).toEqual([output.dump.dumpKey, output.dump.manifestKey].sort());
-    expect(output.dump.manifestKey).toMatch(
+    // The output is the dump alone: not the task's presigned script URL, nor the stopped task.
+    const output = result.output as { manifestKey: string; dumpKey: string; bytes: number };
+    expect(Object.keys(output).sort()).toEqual(['bytes', 'dumpKey', 'lsn', 'manifestKey', 'seconds']);
+    expect(keys).toEqual([output.dumpKey, output.manifestKey].sort());
+    expect(output.manifestKey).toMatch(
       new RegExp(`^dumps/${CONFIG.database.primaryInstanceIdentifier}/\\d{4}/\\d{2}/\\d{2}/\\d{8}T\\d{6}Z-`),
     );
-    expect(output.dump.bytes).toBeGreaterThan(0);
+    expect(output.bytes).toBeGreaterThan(0);
     // The task as the machine starts it: this app's cluster and task definition, Fargate, the prepared
     // network, and the script's URL for the first container.
     const substitutions = world.substitutions(NAMES.dumpStateMachine);
