@@ -292,7 +292,12 @@ export function synthesizedStacks(config: Record<string, unknown>): StackTemplat
   /* eslint-enable @typescript-eslint/no-require-imports */
   mkdirSync(cacheDir, { recursive: true });
   const outdir = mkdtempSync(join(cacheDir, 'cdk.out-'));
-  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  // Without the CDK's built-in CloudFormation validation: it only warns, and `cdk synth` runs it.
+  const app = new App({
+    outdir,
+    context: { 'aws:cdk:bundling-stacks': [] },
+    builtinCloudFormationValidation: false,
+  });
   buildDrApp(app, parseConfig(config));
   const assembly = app.synth();
   const stacks: StackTemplate[] = assembly.stacks.map((s) => ({

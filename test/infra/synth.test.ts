@@ -2,6 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { buildDrApp } from '../../lib/app';
+import { testConfig } from './test-config';
 
 const root = join(__dirname, '..', '..');
 
@@ -99,6 +102,24 @@ describe('cdk synth of the real app', () => {
     );
     expect(bundled.length).toBeGreaterThanOrEqual(1);
   }, 150_000);
+
+  it('passes the CDK’s built-in CloudFormation validation without a finding (the template tests skip it)', () => {
+    const validated = join(outdir, 'validated');
+    const app = new App({ outdir: validated, context: { 'aws:cdk:bundling-stacks': [] } });
+    buildDrApp(app, testConfig());
+    app.synth();
+    const report = JSON.parse(
+      readFileSync(join(validated, 'validation-report.json'), 'utf8'),
+    ) as ValidationReport;
+    // Its findings are only warnings unless @aws-cdk/core:validateAgainstDefaultRules: none is the bar here.
+    expect(
+      report.pluginReports.map((r) => ({
+        plugin: r.pluginName,
+        conclusion: r.conclusion,
+        violations: r.violations,
+      })),
+    ).toEqual([{ plugin: 'CloudFormation Validate', conclusion: 'success', violations: [] }]);
+  });
 
   it('fails with one clear line per bad key and no stack trace', () => {
     const context = {

@@ -19,9 +19,13 @@ export function synthApp(overrides: Record<string, unknown> = {}): {
   stacks: DrStacks;
   config: DrConfig;
 } {
-  // Template assertions need no Lambda bundles: skip esbuild (test/infra/synth.test.ts runs the real synth,
-  // bundles included).
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  // Template assertions need no Lambda bundles (esbuild skipped) and not the CDK's built-in CloudFormation
+  // validation, which only warns and doubles every synth here: test/infra/synth.test.ts runs the real synth,
+  // bundles and validation included.
+  const app = new App({
+    context: { 'aws:cdk:bundling-stacks': [] },
+    builtinCloudFormationValidation: false,
+  });
   const config = testConfig(overrides);
   return { app, stacks: buildDrApp(app, config), config };
 }
