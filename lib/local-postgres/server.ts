@@ -291,6 +291,26 @@ export function localPassword(): string {
   return randomPassword();
 }
 
+/** The System V shared memory id in a data directory's postmaster.pid (line 7: key and id), if any. */
+export function sharedMemorySegment(dataDir: string): string | undefined {
+  try {
+    const line = readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[6] ?? '';
+    const id = line.trim().split(/\s+/)[1];
+    return id !== undefined && /^\d+$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Removes a killed postmaster's System V segment (a clean shutdown removes its own): thousands of killed test
+ * servers exhaust the kernel's segment ids (SHMMNI), and then no server starts at all. ipcrm only marks it for
+ * removal, so a segment a dying process still has attached goes when that process does.
+ */
+export function removeSegment(segment: string | undefined): void {
+  if (segment !== undefined) spawnSync('ipcrm', ['-m', segment], { stdio: 'ignore' });
+}
+
 /** Every password a server of this process was given: what a secret-leak scan looks for. */
 export function serverPasswords(): readonly string[] {
   return [...passwordsUsed];
@@ -455,20 +475,12 @@ export class PostgresServer {
     }
     const segment = this.sharedMemoryId();
     await this.signal('SIGKILL');
-    // A killed postmaster leaves its System V segment behind (a clean shutdown removes it): thousands of
-    // killed test servers exhaust the kernel's segment ids (SHMMNI), and then no server starts at all.
-    if (segment !== undefined) spawnSync('ipcrm', ['-m', segment], { stdio: 'ignore' });
+    removeSegment(segment);
   }
 
-  /** The postmaster's System V shared memory id (postmaster.pid, line 7: key and id), when it has one. */
+  /** The postmaster's System V shared memory id, when it has one (sharedMemorySegment). */
   sharedMemoryId(): string | undefined {
-    try {
-      const line = readFileSync(join(this.dataDir, 'postmaster.pid'), 'utf8').split('\n')[6] ?? '';
-      const id = line.trim().split(/\s+/)[1];
-      return id !== undefined && /^\d+$/.test(id) ? id : undefined;
-    } catch {
-      return undefined;
-    }
+    return sharedMemorySegment(this.dataDir);
   }
 
   /** Stop answering without closing sockets (SIGSTOP on the postmaster): new connections hang. */
@@ -510,6 +522,7 @@ export class PostgresServer {
   /** Synchronous destroy, for exit handlers. */
   destroySync(): void {
     const pid = this.process?.pid;
+    const segment = this.sharedMemoryId();
     if (this.running && pid !== undefined) {
       // As kill(): the postmaster stopped first (no replacement forked), then every backend and it at once. A
       // lone postmaster kill leaves backends that go on writing into the folder being removed.
@@ -526,6 +539,7 @@ export class PostgresServer {
         }
       }
       this.process?.kill('SIGKILL');
+      removeSegment(segment);
     }
     // A dying process may still hold or write a file as the folder goes: retried, bounded (10 × up to 200 ms).
     rmSync(this.rootDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });

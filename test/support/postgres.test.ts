@@ -1,8 +1,18 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { tempRoot } from '../../lib/local-postgres/ownership';
 import { PostgresServer } from './postgres';
+import { removePrivateTemp } from './processes';
+
+/** Whether System V segment `id` is still listed, and not only marked for removal ("dest"). */
+const segmentLeft = (id: string | undefined): boolean => {
+  const listed = spawnSync('ipcs', ['-m'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .find((line) => line.split(/\s+/)[1] === id);
+  return listed !== undefined && !listed.includes('dest');
+};
 
 describe('PostgresServer (test support)', () => {
   let server: PostgresServer;
@@ -64,10 +74,7 @@ describe('PostgresServer (test support)', () => {
     expect(server.running).toBe(false);
     // Its System V segment is gone too: thousands left by killed servers would exhaust the kernel's ids.
     // (Removed, or marked for removal while a killed backend still detaches.)
-    const listed = spawnSync('ipcs', ['-m'], { encoding: 'utf8' })
-      .stdout.split('\n')
-      .find((line) => line.split(/\s+/)[1] === segment);
-    expect(listed === undefined || listed.includes('dest')).toBe(true);
+    expect(segmentLeft(segment)).toBe(false);
     await expect(
       new Client({ ...server.clientConfig(), connectionTimeoutMillis: 2000 }).connect(),
     ).rejects.toThrow(/ECONNREFUSED/);
@@ -78,6 +85,26 @@ describe('PostgresServer (test support)', () => {
     const { rows } = await again.query<{ id: number }>('SELECT id FROM survived');
     await again.end();
     expect(rows).toEqual([{ id: 42 }]);
+  });
+
+  it('removePrivateTemp kills a server left in a test’s own folder and removes its System V segment too', async () => {
+    const previous = process.env.PG_DR_TEMP_ROOT;
+    const folder = mkdtempSync(join(tempRoot(), 'pg-dr-private-'));
+    chmodSync(folder, 0o755);
+    process.env.PG_DR_TEMP_ROOT = folder;
+    let left: PostgresServer | undefined;
+    try {
+      left = await PostgresServer.start({ name: 'left-behind' });
+    } finally {
+      if (previous === undefined) delete process.env.PG_DR_TEMP_ROOT;
+      else process.env.PG_DR_TEMP_ROOT = previous;
+    }
+    const segment = left.sharedMemoryId();
+    expect(segmentLeft(segment)).toBe(true);
+    await removePrivateTemp(folder);
+    expect(existsSync(folder)).toBe(false);
+    expect(segmentLeft(segment)).toBe(false);
+    await left.destroy();
   });
 
   it('makes a streaming standby that replays the primary over verified TLS', async () => {
