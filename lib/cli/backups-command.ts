@@ -1,6 +1,6 @@
 /**
- * `dr backups` says what a restore from backup in the DR region would have: the writer's newest restorable
- * point there (and how old it is), the last restore tests and their outcome, any throwaway instance a test
+ * `dr backups` says what a restore from backup would have: the writer's newest restorable point in the DR region
+ * and in the writer's other region (and how old each is), the last restore tests and their outcome, any throwaway instance a test
  * left, the newest logical dump in each region's backup bucket, and the last dump restore tests with what
  * their reports say. `dr backups restore-test` starts the restore test now (statemachines/restore-test.asl.json,
  * or with --dump statemachines/dump-restore-test.asl.json) and follows it.
@@ -52,6 +52,8 @@ export interface BackupsIo extends FollowIo {
   /** CloudFormation, RDS and Step Functions of the DR region. */
   readonly cloudFormation: Pick<CloudFormationClient, 'send'>;
   readonly rds: Pick<RDSClient, 'send'>;
+  /** RDS in another region: the writer's backups kept there. */
+  readonly rdsIn: (region: string) => Pick<RDSClient, 'send'>;
   /** Parameter Store where the topology lives (the failover DNS stack's region). */
   readonly ssm: Pick<SSMClient, 'send'>;
   /** S3 in a region: each region's backup bucket, for the dumps and the dump restore tests' reports. */
@@ -112,8 +114,8 @@ export function addBackupsCommands(program: Command, actions: BackupsActions): v
       .command('backups')
       .enablePositionalOptions()
       .description(
-        'What a restore from backup in the DR region would have: the writer’s newest restorable point there ' +
-          'and its age, the last restore tests, any throwaway instance a test left, the newest logical ' +
+        'What a restore from backup would have: the writer’s newest restorable point in the DR region and in ' +
+          'its other region, and their age, the last restore tests, any throwaway instance a test left, the newest logical ' +
           'dump in each region and the last dump restore tests (docs/backups.md).',
       ),
   )
@@ -167,7 +169,8 @@ export type DumpsInRegion = { readonly region: string; readonly bucket: string }
 export interface BackupsReport {
   readonly region: string;
   readonly writer: string;
-  readonly backup: BackupAge | { readonly error: string };
+  /** The writer's newest restorable point in each region, the DR region first; or why there is none. */
+  readonly backups: readonly ({ readonly region: string } & (BackupAge | { readonly error: string }))[];
   readonly restoreTests: readonly RestoreTestRun[];
   readonly throwawayInstances: readonly { readonly instanceIdentifier: string; readonly status: string }[];
   /** Each region's newest dump; an error alone when the stack does not say where they are. */
@@ -365,11 +368,26 @@ export async function listBackups(options: BackupsOptions, io: BackupsIo): Promi
     ': deploy the app (or check --stack, --region: the DR region)',
   );
   const locations = await dumpLocationsOf(options, io);
-  const [backup, runs, throwaway, dumps, dumpTests] = await Promise.all([
-    backupAge(io.rds, topology.writer, region, io.now()).catch((error: unknown) => {
-      if (error instanceof RestoreTestError) return { error: error.message };
-      throw error;
-    }),
+  // The DR region, then the topology's other region (the writer's, or its replica's when the writer is here).
+  const regions = [
+    ...new Set([
+      region,
+      topology.writer.region,
+      ...(topology.replica === null ? [] : [topology.replica.region]),
+    ]),
+  ];
+  const [backups, runs, throwaway, dumps, dumpTests] = await Promise.all([
+    Promise.all(
+      regions.map(async (r) => ({
+        region: r,
+        ...(await backupAge(r === region ? io.rds : io.rdsIn(r), topology.writer, r, io.now()).catch(
+          (error: unknown) => {
+            if (error instanceof RestoreTestError) return { error: error.message };
+            throw error;
+          },
+        )),
+      })),
+    ),
     io.sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: options.limit })),
     restoreTestInstances(io.rds, options.resourcePrefix),
     newestDumps(locations, io),
@@ -378,7 +396,7 @@ export async function listBackups(options: BackupsOptions, io: BackupsIo): Promi
   return {
     region,
     writer,
-    backup,
+    backups,
     restoreTests: (runs.executions ?? []).map(executionRun),
     throwawayInstances: throwaway.map((i) => ({
       instanceIdentifier: i.DBInstanceIdentifier ?? '?',
@@ -398,13 +416,13 @@ const minutes = (seconds: number): string =>
 
 /** The report as lines for a person. */
 export function describeBackups(report: BackupsReport): string[] {
-  const backup =
-    'error' in report.backup
-      ? `  none: ${report.backup.error}`
-      : `  newest restorable point ${report.backup.latestRestorableTime} (${minutes(report.backup.seconds)} ago), ${report.backup.replicated ? 'replicated from the writer’s region' : 'the writer’s own (it is in this region)'}`;
   return [
-    `Backups of the writer ${report.writer} in ${report.region}:`,
-    backup,
+    `Backups of the writer ${report.writer} (automated backups; the restore test proves those in ${report.region}):`,
+    ...report.backups.map((b) =>
+      'error' in b
+        ? `  ${b.region}  none: ${b.error}`
+        : `  ${b.region}  newest restorable point ${b.latestRestorableTime} (${minutes(b.seconds)} ago), ${b.replicated ? 'replicated from the writer’s region' : 'the writer’s own (it is in this region)'}`,
+    ),
     'Restore tests (newest first):',
     ...(report.restoreTests.length === 0
       ? ['  none yet (dr backups restore-test runs one)']
@@ -528,6 +546,7 @@ export function defaultBackupsIo(out: (text: string) => void, region: string | u
     sfn: new SFNClient(config),
     cloudFormation: new CloudFormationClient(config),
     rds: new RDSClient(config),
+    rdsIn: (rdsRegion) => new RDSClient({ region: rdsRegion }),
     ssm: new SSMClient({ region: ROUTE53_METRICS_REGION }),
     s3: (bucketRegion) => new S3Client({ region: bucketRegion }),
     now: Date.now,

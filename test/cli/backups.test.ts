@@ -51,12 +51,13 @@ const TOPOLOGY: Topology = {
   changedBy: 'first deploy',
 };
 
-async function dr(argv: string[]) {
-  parameterStore({ [topologyParameterNames('pg-dr').document]: JSON.stringify(TOPOLOGY) });
+async function dr(argv: string[], topology: Topology = TOPOLOGY) {
+  parameterStore({ [topologyParameterNames('pg-dr').document]: JSON.stringify(topology) });
   const { io, written, cli } = followingIo('2026-12-01T06:00:00Z');
   const backupsIo: BackupsIo = {
     ...io,
     rds: new RDSClient({ region: 'us-east-1' }),
+    rdsIn: (region) => new RDSClient({ region }),
     ssm: new SSMClient({ region: 'us-east-1' }),
     s3: (region) => new S3Client({ region }),
   };
@@ -95,15 +96,26 @@ beforeEach(() => {
       { Key: `${dumpKey('20261130T030001Z')}.manifest.json` },
     ],
   });
-  rds.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({
-    DBInstanceAutomatedBackups: [
-      {
-        DBInstanceIdentifier: 'pg-dr-primary',
-        Region: 'us-west-2',
-        Status: 'replicating',
-        RestoreWindow: { LatestTime: new Date('2026-12-01T05:50:00Z') },
-      },
-    ],
+  // The writer's backups replicated to the DR region, and its own in its region (each region answers for its own).
+  rds.on(DescribeDBInstanceAutomatedBackupsCommand).callsFake(async (_input, getClient) => {
+    const region = await getClient().config.region();
+    return {
+      DBInstanceAutomatedBackups: [
+        region === 'us-east-1'
+          ? {
+              DBInstanceIdentifier: 'pg-dr-primary',
+              Region: 'us-west-2',
+              Status: 'replicating',
+              RestoreWindow: { LatestTime: new Date('2026-12-01T05:50:00Z') },
+            }
+          : {
+              DBInstanceIdentifier: 'pg-dr-primary',
+              Region: 'us-west-2',
+              Status: 'active',
+              RestoreWindow: { LatestTime: new Date('2026-12-01T05:55:00Z') },
+            },
+      ],
+    };
   });
   rds.on(DescribeDBInstancesCommand).resolves({
     DBInstances: [
@@ -181,8 +193,9 @@ describe('dr backups', () => {
     expect(code).toBe(0);
     expect(out).toBe(
       [
-        'Backups of the writer pg-dr-primary in us-east-1:',
-        '  newest restorable point 2026-12-01T05:50:00.000Z (10 min ago), replicated from the writer’s region',
+        'Backups of the writer pg-dr-primary (automated backups; the restore test proves those in us-east-1):',
+        '  us-east-1  newest restorable point 2026-12-01T05:50:00.000Z (10 min ago), replicated from the writer’s region',
+        '  us-west-2  newest restorable point 2026-12-01T05:55:00.000Z (5 min ago), the writer’s own (it is in this region)',
         'Restore tests (newest first):',
         '  monthly-1  SUCCEEDED  started 2026-11-01T05:00:00.000Z, ended 2026-11-01T05:48:00.000Z',
         'Throwaway instances (the next test deletes any a stopped test left):',
@@ -292,10 +305,46 @@ describe('dr backups', () => {
     rds.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({ DBInstanceAutomatedBackups: [] });
     const { code, out } = await dr(['backups', '--region', 'us-east-1', '--json']);
     expect(code).toBe(0);
-    const report = JSON.parse(out) as { ok: boolean; backup: { error: string } };
+    const report = JSON.parse(out) as { ok: boolean; backups: { region: string; error: string }[] };
     expect(report.ok).toBe(true);
-    expect(report.backup.error).toMatch(
+    expect(report.backups.map((b) => b.region)).toEqual(['us-east-1', 'us-west-2']);
+    expect(report.backups[0]?.error).toMatch(
       /^no restorable automated backup of pg-dr-primary \(of us-west-2\) in us-east-1/,
+    );
+    expect(report.backups[1]?.error).toMatch(
+      /^no restorable automated backup of pg-dr-primary \(of us-west-2\) in us-west-2/,
+    );
+  });
+
+  it('after a failover, lists the writer’s own backups in the DR region and those replicated to its old region', async () => {
+    const afterFailover: Topology = {
+      ...TOPOLOGY,
+      generation: 3,
+      writer: { region: 'us-east-1', instanceIdentifier: 'pg-dr-replica', endpoint: 'r.example' },
+      replica: { region: 'us-west-2', instanceIdentifier: 'pg-dr-replica-g2', endpoint: 'g2.example' },
+    };
+    rds.on(DescribeDBInstanceAutomatedBackupsCommand).callsFake(async (_input, getClient) => {
+      const region = await getClient().config.region();
+      return {
+        DBInstanceAutomatedBackups: [
+          {
+            DBInstanceIdentifier: 'pg-dr-replica',
+            Region: 'us-east-1',
+            Status: region === 'us-east-1' ? 'active' : 'replicating',
+            RestoreWindow: {
+              LatestTime: new Date(region === 'us-east-1' ? '2026-12-01T05:58:00Z' : '2026-12-01T05:40:00Z'),
+            },
+          },
+        ],
+      };
+    });
+    const { out } = await dr(['backups', '--region', 'us-east-1'], afterFailover);
+    expect(out).toContain(
+      [
+        'Backups of the writer pg-dr-replica (automated backups; the restore test proves those in us-east-1):',
+        '  us-east-1  newest restorable point 2026-12-01T05:58:00.000Z (2 min ago), the writer’s own (it is in this region)',
+        '  us-west-2  newest restorable point 2026-12-01T05:40:00.000Z (20 min ago), replicated from the writer’s region',
+      ].join('\n'),
     );
   });
 
