@@ -10,6 +10,7 @@ import {
 } from '../lambdas/shared/patterns';
 import { echoNames, echoValue } from '../lambdas/shared/redact';
 import { WAY_BACK_WINDOW_HOURS_MAX } from '../lambdas/shared/provisioning-tags';
+import { DUMP_CHECK_REPORT_PREFIX } from '../lambdas/backups/dump-objects';
 import { parseIpv4Range, rangesOverlap } from './ipv4-range';
 
 /** Commercial regions that have RDS for PostgreSQL cross-region replicas, S3 RTC and CloudWatch alarms Route 53 can read. */
@@ -348,7 +349,10 @@ const dumpsSchema = z
       .string()
       .regex(DUMP_PREFIX, { error: 'must be folders each ending in /, such as dumps/ (no . or .. folder)' })
       .refine((p) => p.length > 0, { error: 'must not be empty: the dumps expire by their prefix' })
-      .refine((p) => !p.startsWith('dr-drill/'), { error: 'must not be under dr-drill/ (the drill probes)' }),
+      .refine((p) => !p.startsWith('dr-drill/'), { error: 'must not be under dr-drill/ (the drill probes)' })
+      .refine((p) => !p.startsWith(DUMP_CHECK_REPORT_PREFIX), {
+        error: `must not be under ${DUMP_CHECK_REPORT_PREFIX} (the dump restore tests' reports)`,
+      }),
     /** Days a dump and its manifest are current in both buckets before they expire (old versions then follow). */
     retentionDays: intIn(1, 3650),
     /** A dump still running after this many minutes is stopped, and the run fails (and pages). */

@@ -6,17 +6,18 @@ import type { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { DUMP_PREFIX } from '../shared/patterns';
 import { RoutableError } from '../shared/routable-error';
+import { DUMP_CHECK_REPORT_PREFIX } from './dump-objects';
 
-/** Where a run's report goes: `<prefix>restore-checks/<yyyymmddThhmmssZ>-<run>.json`. */
+/** A run's report: `dump-restore-checks/<yyyymmddThhmmssZ>-<run>.json`. */
 export const DUMP_CHECK_REPORT_KEY = new RegExp(
-  `^${DUMP_PREFIX.source.slice(1, -1)}restore-checks/\\d{8}T\\d{6}Z-[a-z0-9]{1,16}\\.json$`,
+  `^${DUMP_CHECK_REPORT_PREFIX}\\d{8}T\\d{6}Z-[a-z0-9]{1,16}\\.json$`,
 );
 
-export function dumpCheckReportKey(prefix: string, startedAt: Date, run: string): string {
+/** The report of the run started at `startedAt` (to the second) whose execution name gives `run` (runToken). */
+export function dumpCheckReportKey(startedAt: Date, run: string): string {
   const iso = startedAt.toISOString();
-  return `${prefix}restore-checks/${iso.slice(0, 10).replaceAll('-', '')}T${iso.slice(11, 19).replaceAll(':', '')}Z-${run}.json`;
+  return `${DUMP_CHECK_REPORT_PREFIX}${iso.slice(0, 10).replaceAll('-', '')}T${iso.slice(11, 19).replaceAll(':', '')}Z-${run}.json`;
 }
 
 export const dumpCheckReportSchema = z.object({

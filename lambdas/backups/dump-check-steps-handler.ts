@@ -2,7 +2,6 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { DUMP_METRICS, DUMP_SERVICE, METRICS_NAMESPACE } from '../shared/metric-names';
-import { DUMP_PREFIX } from '../shared/patterns';
 import { RoutableError } from '../shared/routable-error';
 import { parseEnvironment, parseInput, runStep, stepInstrumentation } from '../shared/step';
 import {
@@ -11,8 +10,16 @@ import {
   readDumpCheckReport,
   type DumpCheckReport,
 } from './dump-check-report';
-import { runToken } from './dump-run';
-import { explainTaskFailure, runtimeUrl, taskEnvironment, type TaskPlacement } from './task-steps';
+import { taskFailure, runToken } from './dump-run';
+import {
+  caughtErrorSchema,
+  ecsTaskSchema,
+  endedTask,
+  explainTaskFailure,
+  runtimeUrl,
+  taskEnvironment,
+  type TaskPlacement,
+} from './task-steps';
 
 export const dumpCheckStepsEventSchema = z.discriminatedUnion('mode', [
   /** Where this run's report goes, and the task's script URL and network. */
@@ -23,14 +30,15 @@ export const dumpCheckStepsEventSchema = z.discriminatedUnion('mode', [
   }),
   /**
    * The run's outcome from its report (whatever the task's exit code: a check that fails exits 1 after writing
-   * it). `failure` is runTask.sync's error when the state failed: used only when there is no report.
+   * it). Used only when there is no report: `task`, the stopped task runTask.sync returned; `failure`, its
+   * error when the state failed (Step Functions' Error and Cause, whole: a Cause it may leave out is no
+   * States.Runtime in the Parameters).
    */
   z.strictObject({
     mode: z.literal('conclude'),
     reportKey: z.string().regex(DUMP_CHECK_REPORT_KEY),
-    failure: z
-      .strictObject({ error: z.string().max(256), cause: z.string().max(262_144).optional() })
-      .optional(),
+    task: ecsTaskSchema.optional(),
+    failure: caughtErrorSchema.optional(),
   }),
   /** The run failed (the Catch of any state): DumpRestoreTestSucceeded 0. */
   z.strictObject({ mode: z.literal('failed') }),
@@ -38,7 +46,6 @@ export const dumpCheckStepsEventSchema = z.discriminatedUnion('mode', [
 
 const environmentSchema = z.object({
   DUMP_BUCKET: z.string().min(3),
-  DUMP_PREFIX: z.string().regex(DUMP_PREFIX),
   ...taskEnvironment,
 });
 
@@ -51,6 +58,22 @@ export class DumpCheckError extends RoutableError {}
 const instrumentation = stepInstrumentation('dump-restore-test', DUMP_SERVICE);
 const figures = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: DUMP_SERVICE });
 let s3: S3Client | undefined;
+
+/** Why a run left no report: its failed state's error, else its stopped task, else only that. */
+function missingReport(
+  input: Extract<z.infer<typeof dumpCheckStepsEventSchema>, { mode: 'conclude' }>,
+): Error {
+  const subject = 'the dump restore check';
+  if (input.failure !== undefined)
+    return explainTaskFailure(input.failure.Error, input.failure.Cause, subject);
+  const failure = input.task === undefined ? undefined : taskFailure(endedTask(input.task), subject);
+  return new DumpCheckError(
+    'DumpFailed',
+    failure === undefined
+      ? `${subject} left no report at ${input.reportKey}`
+      : `${failure}; it left no report at ${input.reportKey}`,
+  );
+}
 
 /** Why a report failed: its error (NoDumpToRestore, a tool or the server), or the checks that failed. */
 function reportFailure(report: DumpCheckReport): DumpCheckError {
@@ -78,19 +101,12 @@ export async function handler(event: unknown): Promise<DumpCheckStepsResult> {
     switch (input.mode) {
       case 'prepare':
         return {
-          reportKey: dumpCheckReportKey(
-            env.DUMP_PREFIX,
-            new Date(input.startedAt),
-            runToken(input.executionName),
-          ),
+          reportKey: dumpCheckReportKey(new Date(input.startedAt), runToken(input.executionName)),
           ...(await runtimeUrl(s3, env)),
         };
       case 'conclude': {
         const report = await readDumpCheckReport(s3, env.DUMP_BUCKET, input.reportKey);
-        if (report === undefined)
-          throw input.failure === undefined
-            ? new DumpCheckError('DumpFailed', `the dump restore check left no report at ${input.reportKey}`)
-            : explainTaskFailure(input.failure.error, input.failure.cause, 'the dump restore check');
+        if (report === undefined) throw missingReport(input);
         if (!report.ok) throw reportFailure(report);
         figures.addMetric(DUMP_METRICS.restoreTestSucceeded, MetricUnit.Count, 1);
         if (report.restoreSeconds !== undefined)

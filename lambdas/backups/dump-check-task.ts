@@ -3,7 +3,8 @@
  * engine's major version (its initdb, pg_ctl and pg_restore), run by the dump restore test workflow. It restores
  * the newest dump of this region's backup bucket into a throwaway server inside the task, checks it against its
  * manifest (newest-dump-check.ts), and puts the report where the workflow reads it (PG_DR_CHECK_REPORT, a key
- * under the dumps prefix). Exits 0 when every check passed, 1 otherwise; the report says which and why.
+ * under dump-restore-checks/). Exits 0 when every check passed, 1 otherwise; the report says which and why,
+ * a run stopped at its deadline included (TaskTimedOut).
  */
 import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,14 +32,58 @@ const environmentSchema = z.object({
   DUMP_MAX_SECONDS: z.coerce.number().int().min(1).optional(),
 });
 
-/** Runs one check; resolves to the process's exit code. At the deadline, `onDeadline` runs. */
+/** How long the report of a run stopped at its deadline may take to put, before the process ends anyway. */
+export const DEADLINE_REPORT_MS = 20_000;
+
+/**
+ * Runs one check; resolves to the process's exit code. At the deadline a TaskTimedOut report is put (within
+ * DEADLINE_REPORT_MS), unless the run's own is already on its way, and then `onDeadline` runs.
+ */
 export async function runDumpCheckTask(
   logger: Logger,
   onDeadline: () => void,
   s3: Pick<S3Client, 'send'> = new S3Client({}),
 ): Promise<number> {
   const environment = parseEnvironment(environmentSchema);
-  const clearDeadline = armDeadline(logger, environment.DUMP_MAX_SECONDS, 'dump restore check', onDeadline);
+  // Set by whichever report is put first: the run's own, or the deadline's (a closure TS cannot narrow).
+  const state = { reported: false };
+  const putReport = async (report: DumpCheckReport, abortSignal?: AbortSignal): Promise<boolean> => {
+    state.reported = true;
+    try {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: environment.DUMP_BUCKET,
+          Key: environment.PG_DR_CHECK_REPORT,
+          Body: JSON.stringify(report),
+          ContentType: 'application/json',
+        }),
+        abortSignal === undefined ? {} : { abortSignal },
+      );
+      return true;
+    } catch (error) {
+      logger.error('dump restore check report not written', {
+        key: environment.PG_DR_CHECK_REPORT,
+        errorType: error instanceof Error ? error.name : 'Error',
+      });
+      return false;
+    }
+  };
+  const seconds = environment.DUMP_MAX_SECONDS;
+  const clearDeadline = armDeadline(logger, seconds, 'dump restore check', () => {
+    if (state.reported) {
+      onDeadline();
+      return;
+    }
+    const timedOut: DumpCheckReport = {
+      ok: false,
+      checks: [],
+      error: {
+        name: 'TaskTimedOut',
+        message: `the dump restore check ran out of its ${seconds ?? 0} s (backups.dumps.maxMinutes)`,
+      },
+    };
+    void putReport(timedOut, AbortSignal.timeout(DEADLINE_REPORT_MS)).finally(onDeadline);
+  });
   const account = serverAccount();
   // The server's account must pass through the task's storage to its own folder (search only, no listing).
   if (account !== undefined)
@@ -76,25 +121,12 @@ export async function runDumpCheckTask(
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
-  try {
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: environment.DUMP_BUCKET,
-        Key: environment.PG_DR_CHECK_REPORT,
-        Body: JSON.stringify(report),
-        ContentType: 'application/json',
-      }),
-    );
-  } catch (error) {
-    logger.error('dump restore check report not written', {
-      key: environment.PG_DR_CHECK_REPORT,
-      errorType: error instanceof Error ? error.name : 'Error',
-    });
-    clearDeadline();
-    return 1;
-  }
-  logger[report.ok ? 'info' : 'error']('dump restore check', { ...report });
+  // Past the deadline, its report is the run's: this one is not put over it.
+  if (state.reported) return 1;
+  const written = await putReport(report);
   clearDeadline();
+  if (!written) return 1;
+  logger[report.ok ? 'info' : 'error']('dump restore check', { ...report });
   return report.ok ? 0 : 1;
 }
 

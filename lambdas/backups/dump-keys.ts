@@ -15,10 +15,6 @@ export const DUMP_KEY_TAIL = /([a-z][a-z0-9-]{0,62})\/\d{4}\/\d{2}\/\d{2}\/(\d{8
 
 const DUMP_KEY_BASE = new RegExp(`^${DUMP_PREFIX.source.slice(1, -1)}${DUMP_KEY_TAIL.source}$`);
 
-/** The two objects of a dump: the file, then its manifest (written last). */
-export const DUMP_SUFFIX = '.dump';
-export const MANIFEST_SUFFIX = '.manifest.json';
-
 /** What the workflow gives the dump task (as PG_DR_DUMP, JSON). */
 export const scheduledDumpSchema = z.strictObject({
   /** The writer: its secret, and the endpoint to dump (the secret's host otherwise). */

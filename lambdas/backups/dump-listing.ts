@@ -5,7 +5,8 @@
  */
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { RoutableError } from '../shared/routable-error';
-import { DUMP_KEY_TAIL, DUMP_SUFFIX, MANIFEST_SUFFIX } from './dump-keys';
+import { DUMP_KEY_TAIL } from './dump-keys';
+import { DUMP_SUFFIX, MANIFEST_SUFFIX } from './dump-objects';
 
 export interface StoredDump {
   readonly sourceInstance: string;

@@ -10,7 +10,8 @@ import type { DatabaseRef } from '../shared/database-ref';
 import { RoutableError } from '../shared/routable-error';
 import { DUMP_CONTAINER } from './dump-runtime';
 import type { Topology } from '../shared/topology-schema';
-import { DUMP_SUFFIX, dumpKeyBase, MANIFEST_SUFFIX, type ScheduledDump } from './dump-keys';
+import { dumpKeyBase, type ScheduledDump } from './dump-keys';
+import { DUMP_SUFFIX, MANIFEST_SUFFIX } from './dump-objects';
 import { dumpManifestSchema, type DumpManifest } from './dump-manifest';
 
 export class DumpRunError extends RoutableError<'DumpFailed' | 'DumpMissing'> {}

@@ -12,6 +12,7 @@ import { concludeDump, prepareDump, type ConcludedDump, type PreparedDump } from
 import {
   ecsTaskSchema,
   endedTask,
+  caughtErrorSchema,
   explainTaskFailure,
   runtimeUrl,
   taskEnvironment,
@@ -42,9 +43,8 @@ export const dumpStepsEventSchema = z.discriminatedUnion('mode', [
   z.strictObject({
     mode: z.literal('explain'),
     sourceInstance: rdsInstanceIdentifier,
-    /** The error's name: States.TaskFailed, or an ECS API error (States.TaskFailed matches any but a timeout). */
-    error: z.string().max(256),
-    cause: z.string().max(262_144).optional(),
+    /** The error: States.TaskFailed, or an ECS API error (States.TaskFailed matches any but a timeout). */
+    failure: caughtErrorSchema,
   }),
   /** The run failed (the Catch of any state): DumpSucceeded 0. */
   z.strictObject({ mode: z.literal('failed'), startedAt: execution.startedAt }),
@@ -127,7 +127,11 @@ export async function handler(event: unknown): Promise<DumpStepsResult> {
         return { ...rest, bytes: manifest.bytes, lsn: manifest.lsn };
       }
       case 'explain':
-        throw explainTaskFailure(input.error, input.cause, `the dump of ${input.sourceInstance}`);
+        throw explainTaskFailure(
+          input.failure.Error,
+          input.failure.Cause,
+          `the dump of ${input.sourceInstance}`,
+        );
       case 'failed':
         figures.addMetric(DUMP_METRICS.succeeded, MetricUnit.Count, 0);
         figures.publishStoredMetrics();

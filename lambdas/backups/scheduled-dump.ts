@@ -11,7 +11,8 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { ResolveDatabase } from '../shared/database';
 import { dumpDatabase, DumpError, type DumpManifest } from './dump';
-import { DUMP_SUFFIX, MANIFEST_SUFFIX, type ScheduledDump } from './dump-keys';
+import type { ScheduledDump } from './dump-keys';
+import { DUMP_SUFFIX, MANIFEST_SUFFIX } from './dump-objects';
 
 export interface ScheduledDumpResult {
   readonly dumpKey: string;

@@ -12,7 +12,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DumpConnection } from './dump';
 import { DumpError } from './dump';
 import { checkDumpRestores, type RestoreCheckReport } from './restore-check';
-import { DUMP_SUFFIX } from './dump-keys';
+import { DUMP_SUFFIX } from './dump-objects';
 import type { StoredDump } from './dump-listing';
 
 /**

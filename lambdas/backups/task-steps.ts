@@ -57,7 +57,10 @@ export async function runtimeUrl(
   };
 }
 
-/** How long the task's runtime URL stays valid: enough for Fargate to place the task and start it. */
+/**
+ * How long the task's runtime URL is asked to stay valid: enough for Fargate to place the task and start it. A
+ * URL signed with temporary credentials ends with them, if sooner (the steps function's session).
+ */
 export const RUNTIME_URL_SECONDS = 3600;
 
 /** The stopped task as Step Functions gives it (PascalCase), only the fields read. */
@@ -73,6 +76,15 @@ export const ecsTaskSchema = z.looseObject({
     .max(10),
   StopCode: z.string().max(100).optional(),
   StoppedReason: z.string().max(1024).optional(),
+});
+
+/**
+ * The error a Catch puts at its ResultPath (Error and Cause), passed whole: a Parameters path to a Cause that
+ * is absent would fail the state with States.Runtime, which no Catch takes.
+ */
+export const caughtErrorSchema = z.looseObject({
+  Error: z.string().max(256),
+  Cause: z.string().max(262_144).optional(),
 });
 
 /** The task as the conclusion reads it. */

@@ -274,10 +274,9 @@ const errorText = (error: unknown): string =>
 async function dumpRestoreReport(
   io: BackupsIo,
   bucket: { readonly region: string; readonly bucket: string },
-  prefix: string,
   execution: { readonly name: string; readonly startDate: Date },
 ): Promise<DumpRestoreReportSummary | null> {
-  const reportKey = dumpCheckReportKey(prefix, execution.startDate, runToken(execution.name));
+  const reportKey = dumpCheckReportKey(execution.startDate, runToken(execution.name));
   try {
     const report = await readDumpCheckReport(io.s3(bucket.region), bucket.bucket, reportKey);
     if (report === undefined) return null;
@@ -330,9 +329,7 @@ async function dumpRestoreTests(
       const finished = e.status !== 'RUNNING' && name !== undefined && startDate !== undefined;
       return {
         ...executionRun(e),
-        report: finished
-          ? await dumpRestoreReport(io, drBucket, locations.prefix, { name, startDate })
-          : null,
+        report: finished ? await dumpRestoreReport(io, drBucket, { name, startDate }) : null,
       };
     }),
   );
@@ -368,10 +365,12 @@ export async function listBackups(options: BackupsOptions, io: BackupsIo): Promi
     ': deploy the app (or check --stack, --region: the DR region)',
   );
   const locations = await dumpLocationsOf(options, io);
-  // The DR region, then the topology's other region (the writer's, or its replica's when the writer is here).
+  // The DR region, then the app's other region (from the stack's dump locations; else the topology's, which
+  // after a failover not yet re-protected names this region alone).
   const regions = [
     ...new Set([
       region,
+      ...('error' in locations ? [] : locations.buckets.map((b) => b.region)),
       topology.writer.region,
       ...(topology.replica === null ? [] : [topology.replica.region]),
     ]),

@@ -148,9 +148,15 @@ export async function startAndFollow(
     io.out(request.started(executionArn ?? '?'));
   } catch (error) {
     if ((error as { name?: string }).name !== 'ExecutionAlreadyExists') throw error;
-    // The same command ran already (same input, same minute, or an explicit name): follow that execution.
+    // The same command ran already (same input, same minute, or an explicit name): follow that execution. One
+    // that has ended is not run again (StartExecution refuses a closed execution's name whatever the input).
     executionArn = `${request.stateMachineArn.replace(':stateMachine:', ':execution:')}:${request.name}`;
-    io.out(`Execution ${request.name} already exists: following it (${executionArn})\n`);
+    const existing = await io.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    io.out(
+      existing.status === 'RUNNING' || existing.status === undefined
+        ? `Execution ${request.name} already exists: following it (${executionArn})\n`
+        : `Execution ${request.name} already ran (${existing.status}${existing.stopDate === undefined ? '' : `, ended ${existing.stopDate.toISOString()}`}): this is its outcome, not a new run; the same command in a later minute, or another execution name, starts one (${executionArn})\n`,
+    );
   }
   if (executionArn === undefined) throw new Error('Step Functions returned no execution ARN');
   return followExecution(io, executionArn, startedAt, options);

@@ -133,21 +133,37 @@ function pointInTime(given: string): Date | 'latest' {
   return when;
 }
 
-/** The backups to restore from: the source's, in the region, whose window holds the time (the newest for `latest`). */
+/**
+ * The backups to restore from: the source's, in the region, whose window holds the time (the newest for
+ * `latest`). The source is an instance of `sourceRegion` when the topology knows it: an instance of that name in
+ * another region has backups of its own. An unknown source whose name has backups from several regions is
+ * refused rather than guessed.
+ */
 function chooseBackup(
   backups: readonly DBInstanceAutomatedBackup[],
   source: string,
+  sourceRegion: string | undefined,
   region: string,
   when: Date | 'latest',
 ): DBInstanceAutomatedBackup {
   const candidates = backups
-    .filter((b) => b.DBInstanceIdentifier === source && restorable(b))
+    .filter(
+      (b) =>
+        b.DBInstanceIdentifier === source &&
+        restorable(b) &&
+        (sourceRegion === undefined || (backupSourceRegion(b) ?? region) === sourceRegion),
+    )
     .sort(
       (a, b) => (b.RestoreWindow?.LatestTime?.getTime() ?? 0) - (a.RestoreWindow?.LatestTime?.getTime() ?? 0),
     );
   if (candidates.length === 0)
     throw new Error(
       `no restorable automated backups of ${source} in ${region}: dr backups --region ${region} says what is there (after a cutover or failover, replication must be started for the new writer)`,
+    );
+  const origins = [...new Set(candidates.map((b) => backupSourceRegion(b) ?? region))];
+  if (origins.length > 1)
+    throw new Error(
+      `${source} names instances of ${origins.join(' and ')} whose backups are both in ${region}, and the topology knows neither: restore one with the AWS CLI (aws rds restore-db-instance-to-point-in-time) by its backup's ARN`,
     );
   if (when === 'latest') return candidates[0] as DBInstanceAutomatedBackup;
   const holding = candidates.find(
@@ -206,7 +222,10 @@ export async function planRestore(
     throw new UsageError(
       `--target-id ${options.targetId} exists already in ${region}: give a new identifier`,
     );
-  const backup = chooseBackup(await allAutomatedBackups(io.rds), source, region, when);
+  const known = [topology.writer, topology.replica, ...topology.retired].find(
+    (m) => m?.instanceIdentifier === source,
+  );
+  const backup = chooseBackup(await allAutomatedBackups(io.rds), source, known?.region, region, when);
   const placedLike = await placementSource(io, topology, region);
   return {
     plan: {

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { DUMP_CHECK_REPORT_DAYS, DUMP_CHECK_REPORT_PREFIX } from '../../lambdas/backups/dump-objects';
 import { acknowledgeNagFinding, acknowledgeNistFinding } from '../nag';
 
 /** The id of the backup bucket's replication rule (S3 publishes its replication metrics per rule). */
@@ -83,6 +84,12 @@ export class BackupBucket extends Construct {
           id: 'expire-dumps',
           prefix: props.dumps.prefix,
           expiration: props.dumps.retention,
+        },
+        {
+          // The dump restore tests' reports (the DR region's bucket writes them): kept longer than the dumps.
+          id: 'expire-dump-restore-reports',
+          prefix: DUMP_CHECK_REPORT_PREFIX,
+          expiration: Duration.days(DUMP_CHECK_REPORT_DAYS),
         },
         {
           // The failover drill's S3 replication probes (one per drill, in both buckets).

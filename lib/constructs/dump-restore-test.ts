@@ -5,6 +5,7 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { DUMP_CHECK_REPORT_PREFIX } from '../../lambdas/backups/dump-objects';
 import { DUMP_SERVICE } from '../../lambdas/shared/metric-names';
 import { acknowledgeNagFinding } from '../nag';
 import { DumpTaskRuntime } from './dump-task-runtime';
@@ -78,7 +79,6 @@ export class DumpRestoreTest extends Construct {
       service: DUMP_SERVICE,
       environment: {
         DUMP_BUCKET: props.bucket.bucketName,
-        DUMP_PREFIX: props.dumps.prefix,
         ...this.runtime.stepsEnvironment(),
       },
     });
@@ -86,7 +86,7 @@ export class DumpRestoreTest extends Construct {
     this.runtime.grantBucketRead(
       this.steps,
       props.bucket,
-      `${props.dumps.prefix}restore-checks/*`,
+      `${DUMP_CHECK_REPORT_PREFIX}*`,
       'Each run names its report; reading only.',
     );
     this.stateMachine = this.runtime.workflow(this, {
@@ -121,7 +121,7 @@ export class DumpRestoreTest extends Construct {
         conditions: { StringLike: { 's3:prefix': [`${props.dumps.prefix}*`] } },
       },
       { actions: ['s3:GetObject'], resources: [`${bucket}/${props.dumps.prefix}*`] },
-      { actions: ['s3:PutObject'], resources: [`${bucket}/${props.dumps.prefix}restore-checks/*`] },
+      { actions: ['s3:PutObject'], resources: [`${bucket}/${DUMP_CHECK_REPORT_PREFIX}*`] },
       {
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: [props.bucket.key.keyArn],
@@ -131,7 +131,7 @@ export class DumpRestoreTest extends Construct {
       role.addToPrincipalPolicy(new iam.PolicyStatement(statement));
     for (const [resource, reason] of [
       [`${props.dumps.prefix}*`, 'The dumps are named per run under the dumps prefix; reading only.'],
-      [`${props.dumps.prefix}restore-checks/*`, 'Each run names its report under restore-checks/.'],
+      [`${DUMP_CHECK_REPORT_PREFIX}*`, `Each run names its report under ${DUMP_CHECK_REPORT_PREFIX}.`],
     ] as const)
       acknowledgeNagFinding(
         role,

@@ -6,6 +6,7 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { MANIFEST_SUFFIX } from '../../lambdas/backups/dump-objects';
 import { DUMP_SERVICE } from '../../lambdas/shared/metric-names';
 import { acknowledgeNagFinding } from '../nag';
 import { DumpTaskRuntime } from './dump-task-runtime';
@@ -181,8 +182,8 @@ export class ScheduledDump extends Construct {
     this.runtime.grantBucketRead(
       fn,
       props.bucket,
-      `${props.dumps.prefix}*`,
-      'The manifest of each run is named per run under the dumps prefix; reading only.',
+      `${props.dumps.prefix}*${MANIFEST_SUFFIX}`,
+      'The manifest of each run is named per run under the dumps prefix; the manifests alone, reading only.',
     );
     return fn;
   }

@@ -165,19 +165,19 @@ beforeEach(() => {
       detail: failed.includes(name) ? 'public.account: 299 rows, the manifest says 300' : 'ok',
     }));
   const reports: Record<string, unknown> = {
-    'dumps/restore-checks/20261115T060003Z-monthly4.json': {
+    'dump-restore-checks/20261115T060003Z-monthly4.json': {
       ok: false,
       dumpKey: dumpFile,
       checks: checks(['rows', 'smoke query']),
       restoreSeconds: 40,
     },
-    'dumps/restore-checks/20261101T060003Z-monthly3.json': {
+    'dump-restore-checks/20261101T060003Z-monthly3.json': {
       ok: true,
       dumpKey: dumpFile,
       checks: checks([]),
       restoreSeconds: 42.5,
     },
-    'dumps/restore-checks/20260901T060003Z-monthly1.json': { ok: 'maybe' },
+    'dump-restore-checks/20260901T060003Z-monthly1.json': { ok: 'maybe' },
   };
   s3.on(GetObjectCommand).callsFake((input: { Bucket: string; Key: string }) => {
     const report = input.Bucket === DR_BUCKET ? reports[input.Key] : undefined;
@@ -208,16 +208,16 @@ describe('dr backups', () => {
         `  monthly-4  FAILED  started 2026-11-15T06:00:03.900Z, ended 2026-11-15T06:09:00.000Z: checks failed: rows, smoke query, restored in 40 s (${dumpFile})`,
         `  monthly-3  SUCCEEDED  started 2026-11-01T06:00:03.000Z, ended 2026-11-01T06:08:00.000Z: every check passed, restored in 43 s (${dumpFile})`,
         '  monthly-2  FAILED  started 2026-10-01T06:00:03.000Z, ended 2026-10-01T06:01:00.000Z: no report (the check never ran to its end)',
-        `  monthly-1  FAILED  started 2026-09-01T06:00:03.000Z, ended 2026-09-01T06:08:00.000Z: report dumps/restore-checks/20260901T060003Z-monthly1.json unreadable (DumpFailed: the report s3://${DR_BUCKET}/dumps/restore-checks/20260901T060003Z-monthly1.json is not a dump restore check report)`,
+        `  monthly-1  FAILED  started 2026-09-01T06:00:03.000Z, ended 2026-09-01T06:08:00.000Z: report dump-restore-checks/20260901T060003Z-monthly1.json unreadable (DumpFailed: the report s3://${DR_BUCKET}/dump-restore-checks/20260901T060003Z-monthly1.json is not a dump restore check report)`,
         '',
       ].join('\n'),
     );
     // Reports are read from the DR region's bucket only, and only for runs that ended.
     expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key)).toEqual([
-      'dumps/restore-checks/20261115T060003Z-monthly4.json',
-      'dumps/restore-checks/20261101T060003Z-monthly3.json',
-      'dumps/restore-checks/20261001T060003Z-monthly2.json',
-      'dumps/restore-checks/20260901T060003Z-monthly1.json',
+      'dump-restore-checks/20261115T060003Z-monthly4.json',
+      'dump-restore-checks/20261101T060003Z-monthly3.json',
+      'dump-restore-checks/20261001T060003Z-monthly2.json',
+      'dump-restore-checks/20260901T060003Z-monthly1.json',
     ]);
     expect(
       sfn.commandCalls(ListExecutionsCommand, { stateMachineArn: DUMP_SM_ARN })[0]?.args[0].input,
@@ -258,7 +258,7 @@ describe('dr backups', () => {
         stopDate: '2026-12-01T06:01:00.000Z',
         report: {
           ok: false,
-          reportKey: 'dumps/restore-checks/20261201T060003Z-monthly9.json',
+          reportKey: 'dump-restore-checks/20261201T060003Z-monthly9.json',
           failedChecks: [],
           error: `NoDumpToRestore: no dump in s3://${DR_BUCKET}/dumps/ yet`,
         },
@@ -321,7 +321,8 @@ describe('dr backups', () => {
       ...TOPOLOGY,
       generation: 3,
       writer: { region: 'us-east-1', instanceIdentifier: 'pg-dr-replica', endpoint: 'r.example' },
-      replica: { region: 'us-west-2', instanceIdentifier: 'pg-dr-replica-g2', endpoint: 'g2.example' },
+      // Not re-protected yet: the topology names no other region; the stack's dump locations do.
+      replica: null,
     };
     rds.on(DescribeDBInstanceAutomatedBackupsCommand).callsFake(async (_input, getClient) => {
       const region = await getClient().config.region();
@@ -377,6 +378,25 @@ describe('dr backups restore-test', () => {
     expect(start?.name).toMatch(/^dump-restore-test-20261201-0600-[0-9a-f]{12}$/);
     expect(out).toContain('Dump restore test ');
     expect(out).toMatch(/Dump restore test SUCCEEDED\. The restore took 13 min\.\n$/);
+  });
+
+  it('run again in the same minute after a quick failure, says it shows that run, not a new one', async () => {
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(Object.assign(new Error('Execution Already Exists'), { name: 'ExecutionAlreadyExists' }));
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    sfn.on(DescribeExecutionCommand).resolves({
+      status: 'FAILED',
+      stopDate: new Date('2026-12-01T06:00:20Z'),
+      error: 'NoBackupToRestore',
+      cause: 'no restorable automated backup',
+    } as never);
+    const { code, out } = await dr(['backups', 'restore-test', '--region', 'us-east-1']);
+    expect(code).toBe(1);
+    expect(out).toMatch(
+      /^Execution restore-test-20261201-0600-[0-9a-f]{12} already ran \(FAILED, ended 2026-12-01T06:00:20\.000Z\): this is its outcome, not a new run; the same command in a later minute, or another execution name, starts one/,
+    );
   });
 
   it('starts the restore test and follows it to its end, with how long the restore took', async () => {

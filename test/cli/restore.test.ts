@@ -137,6 +137,69 @@ describe('dr restore', () => {
     );
   });
 
+  it('takes the backups of the topology’s instance, not those of another instance of its name in the region', async () => {
+    // A pg-dr-primary of the DR region (not the topology's, which is of us-west-2) with a newer window.
+    rds.on(DescribeDBInstanceAutomatedBackupsCommand).resolves({
+      DBInstanceAutomatedBackups: [
+        {
+          DBInstanceIdentifier: 'pg-dr-primary',
+          Region: DR,
+          Status: 'active',
+          DbiResourceId: 'db-NOTTHEWRITER',
+          RestoreWindow: {
+            EarliestTime: new Date('2026-11-30T00:00:00Z'),
+            LatestTime: new Date('2026-12-01T05:59:00Z'),
+          },
+        },
+        {
+          DBInstanceIdentifier: 'pg-dr-primary',
+          Region: 'us-west-2',
+          Status: 'replicating',
+          DBInstanceAutomatedBackupsArn: `arn:aws:rds:${DR}:111122223333:auto-backup:ab-primary`,
+          RestoreWindow: {
+            EarliestTime: new Date('2026-11-24T04:00:00Z'),
+            LatestTime: new Date('2026-12-01T05:55:00Z'),
+          },
+        },
+        ...[DR, 'us-west-2'].map((origin) => ({
+          DBInstanceIdentifier: 'pg-dr-old',
+          Region: origin,
+          Status: 'retained',
+          RestoreWindow: {
+            EarliestTime: new Date('2026-11-24T04:00:00Z'),
+            LatestTime: new Date('2026-12-01T05:55:00Z'),
+          },
+        })),
+      ],
+    });
+    const { code, out } = await dr([
+      '--to-point-in-time',
+      'latest',
+      '--target-id',
+      'pg-dr-restored',
+      '--dry-run',
+    ]);
+    expect(code).toBe(0);
+    expect(out).toContain(
+      '(backups replicated from its region, window 2026-11-24T04:00:00.000Z to 2026-12-01T05:55:00.000Z)',
+    );
+    // An instance the topology does not know, whose name has backups from both regions, is not guessed.
+    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'pg-dr-other' }).rejects(notFound());
+    const unknown = await dr([
+      '--to-point-in-time',
+      'latest',
+      '--target-id',
+      'pg-dr-other',
+      '--source-instance',
+      'pg-dr-old',
+      '--dry-run',
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain(
+      `pg-dr-old names instances of ${DR} and us-west-2 whose backups are both in ${DR}, and the topology knows neither`,
+    );
+  });
+
   it('refuses a time outside the restore window, naming the window, before restoring anything', async () => {
     const { code, err } = await dr([
       '--to-point-in-time',

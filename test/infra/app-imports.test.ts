@@ -21,8 +21,9 @@ describe('the CDK app', () => {
     const { libraries, lambdas } = JSON.parse(out) as { libraries: string[]; lambdas: string[] };
     expect(libraries).toEqual([]);
     // Constants, the validation patterns, the redaction rule the configuration's errors go through, the
-    // topology's parameter names, and the dump task's container layout (no imports of their own).
+    // topology's parameter names, the dump task's container layout and its objects' names (no imports of their own).
     expect(lambdas).toEqual([
+      'lambdas/backups/dump-objects.ts',
       'lambdas/backups/dump-runtime.ts',
       'lambdas/health-probe/metric.ts',
       'lambdas/shared/metric-names.ts',

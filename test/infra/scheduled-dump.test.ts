@@ -151,9 +151,33 @@ describe('the scheduled dump as deployed (primary region stack)', () => {
               ExpirationInDays: CONFIG.backups.dumps.retentionDays,
               Status: 'Enabled',
             }),
+            // The dump restore tests' reports, outside the dumps' prefix: kept while Step Functions lists the runs.
+            Match.objectLike({
+              Id: 'expire-dump-restore-reports',
+              Prefix: 'dump-restore-checks/',
+              ExpirationInDays: 400,
+              Status: 'Enabled',
+            }),
           ]),
         },
       });
+  });
+
+  it('lets the workflow’s steps read the manifests, not the dumps (each a copy of the database)', () => {
+    const primary = Template.fromStack(stacks.primary);
+    const steps = Object.entries(
+      primary.findResources('AWS::Lambda::Function', {
+        Properties: { Description: Match.stringLikeRegexp('^Scheduled dump') },
+      }) as Record<string, { Properties: { Role: unknown } }>,
+    );
+    expect(steps).toHaveLength(1);
+    const reads = statementsOfRole(primary, steps[0]?.[1].Properties.Role).filter((s) =>
+      actionsOf(s).includes('s3:GetObject'),
+    );
+    expect(JSON.stringify(reads.map((s) => s.Resource))).toContain(
+      `:s3:::${BUCKET}/${CONFIG.backups.dumps.prefix}*.manifest.json"`,
+    );
+    expect(JSON.stringify(reads.map((s) => s.Resource))).not.toContain(`${CONFIG.backups.dumps.prefix}*"`);
   });
 
   it('pages on a failed run, and on a stale dump in each region (no dump at all counts as stale)', () => {
@@ -217,9 +241,7 @@ describe('the dump restore test as deployed (DR region stack)', () => {
       ['kms:Decrypt', 'kms:GenerateDataKey', 's3:GetObject', 's3:ListBucket', 's3:PutObject'].sort(),
     );
     const put = statements.find((s) => actionsOf(s).includes('s3:PutObject'));
-    expect(JSON.stringify(put?.Resource)).toContain(
-      `:s3:::${DR_BUCKET}/${CONFIG.backups.dumps.prefix}restore-checks/*"`,
-    );
+    expect(JSON.stringify(put?.Resource)).toContain(`:s3:::${DR_BUCKET}/dump-restore-checks/*"`);
     const list = statements.find((s) => actionsOf(s).includes('s3:ListBucket'));
     expect(list?.Condition).toEqual({ StringLike: { 's3:prefix': [`${CONFIG.backups.dumps.prefix}*`] } });
   });
@@ -272,8 +294,8 @@ describe('backups.dumps in the configuration', () => {
     expect(() => dumps({ cpu: 2048, memoryMiB: 16384 })()).not.toThrow();
   });
 
-  it('refuses a prefix that is empty, under the drill probes, or not folders', () => {
-    for (const prefix of ['', 'dr-drill/dumps/', 'dumps', '../dumps/'])
+  it('refuses a prefix that is empty, under the drill probes or the restore reports, or not folders', () => {
+    for (const prefix of ['', 'dr-drill/dumps/', 'dump-restore-checks/', 'dumps', '../dumps/'])
       expect(dumps({ prefix })).toThrow(/prefix/);
   });
 });

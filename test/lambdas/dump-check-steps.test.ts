@@ -18,7 +18,7 @@ const ENV = {
   AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE00',
   AWS_SECRET_ACCESS_KEY: 'example-not-a-real-secret-key-0000000000',
 };
-const REPORT_KEY = 'dumps/restore-checks/20261201T060003Z-a1b2c3.json';
+const REPORT_KEY = 'dump-restore-checks/20261201T060003Z-a1b2c3.json';
 
 const passed: DumpCheckReport = {
   ok: true,
@@ -71,7 +71,7 @@ describe('the dump restore test steps', () => {
       startedAt: '2026-12-01T06:00:03.123Z',
       executionName: 'monthly-A1B2C3',
     })) as Record<string, unknown>;
-    expect(prepared.reportKey).toBe('dumps/restore-checks/20261201T060003Z-monthlya1b2c3.json');
+    expect(prepared.reportKey).toBe('dump-restore-checks/20261201T060003Z-monthlya1b2c3.json');
     expect(prepared).toMatchObject({
       subnets: ['subnet-0123456789abcdef0'],
       securityGroups: ['sg-0123456789abcdef0'],
@@ -101,7 +101,7 @@ describe('the dump restore test steps', () => {
     const error = await failure({
       mode: 'conclude',
       reportKey: REPORT_KEY,
-      failure: { error: 'States.TaskFailed', cause: '{}' },
+      failure: { Error: 'States.TaskFailed', Cause: '{}' },
     });
     expect(error.name).toBe('RestoreChecksFailed');
     expect(error.message).toContain('failed its checks: checksum: sha256 aa, the manifest says bb');
@@ -132,7 +132,7 @@ describe('the dump restore test steps', () => {
     const error = await failure({
       mode: 'conclude',
       reportKey: REPORT_KEY,
-      failure: { error: 'States.TaskFailed', cause },
+      failure: { Error: 'States.TaskFailed', Cause: cause },
     });
     expect(error.name).toBe('DumpFailed');
     expect(error.message).toMatch(
@@ -140,7 +140,46 @@ describe('the dump restore test steps', () => {
     );
     expect(error.message).not.toContain('SECRETTOKEN');
     const silent = await failure({ mode: 'conclude', reportKey: REPORT_KEY });
-    expect(silent.message).toMatch(/left no report at dumps\/restore-checks\//);
+    expect(silent.message).toMatch(/left no report at dump-restore-checks\//);
+    // A caught error without a Cause (Step Functions may leave it out) is still explained.
+    const causeless = await failure({
+      mode: 'conclude',
+      reportKey: REPORT_KEY,
+      failure: { Error: 'ECS.AccessDeniedException' },
+    });
+    expect(causeless.message).toMatch(
+      /did not run to its end: ECS.AccessDeniedException, with no stopped task/,
+    );
+  });
+
+  it('explains from the stopped task a run that ended normally without a report (runTask.sync may end so)', async () => {
+    bucketInMemory(s3);
+    const task = {
+      Containers: [
+        { Name: 'runtime', ExitCode: 0 },
+        {
+          Name: DUMP_CONTAINER,
+          ExitCode: 137,
+          Reason: 'OutOfMemoryError: Container killed due to memory usage',
+        },
+      ],
+      StopCode: 'EssentialContainerExited',
+      StoppedReason: 'Essential container in task exited',
+      Overrides: { X: 'https://x/?X-Amz-Security-Token=SECRETTOKEN' },
+    };
+    const error = await failure({ mode: 'conclude', reportKey: REPORT_KEY, task });
+    expect(error.name).toBe('DumpFailed');
+    expect(error.message).toBe(
+      "the dump restore check failed: the dump container exited 137; OutOfMemoryError: Container killed due to memory usage; EssentialContainerExited; Essential container in task exited (the task's log says why); it left no report at " +
+        REPORT_KEY,
+    );
+    // A task whose check container exited 0 but left no report: only that.
+    const quiet = await failure({
+      mode: 'conclude',
+      reportKey: REPORT_KEY,
+      task: { ...task, Containers: [{ Name: DUMP_CONTAINER, ExitCode: 0 }] },
+    });
+    expect(quiet.message).toBe(`the dump restore check left no report at ${REPORT_KEY}`);
   });
 
   it('refuses a report that is not one, and records a failed run as DumpRestoreTestSucceeded 0', async () => {

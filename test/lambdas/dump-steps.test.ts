@@ -262,9 +262,8 @@ describe('the scheduled dump steps', () => {
     });
     const explained = await handler({
       mode: 'explain',
-      error: 'States.TaskFailed',
       sourceInstance: 'pg-dr-primary',
-      cause,
+      failure: { Error: 'States.TaskFailed', Cause: cause },
     }).catch((e: unknown) => e as Error);
     expect(explained).toMatchObject({ name: 'DumpFailed' });
     expect((explained as Error).message).toBe(
@@ -283,18 +282,16 @@ describe('the scheduled dump steps', () => {
     await expect(
       handler({
         mode: 'explain',
-        error: 'States.TaskFailed',
         sourceInstance: 'pg-dr-primary',
-        cause: notStarted,
+        failure: { Error: 'States.TaskFailed', Cause: notStarted },
       }),
     ).rejects.toThrow(
       'the dump container never exited; the runtime container never exited; CannotPullContainerError: pull image manifest has been retried; TaskFailedToStart; CannotPullContainerError',
     );
     const opaque = await handler({
       mode: 'explain',
-      error: 'ECS.AccessDeniedException',
       sourceInstance: 'pg-dr-primary',
-      cause: `not json ${url}`,
+      failure: { Error: 'ECS.AccessDeniedException', Cause: `not json ${url}` },
     }).catch((e: unknown) => e as Error);
     expect((opaque as Error).message).toMatch(
       /did not run to its end: ECS.AccessDeniedException, with no stopped task/,

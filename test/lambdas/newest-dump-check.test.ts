@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Client } from 'pg';
 import { dumpKeyBase } from '../../lambdas/backups/dump-keys';
@@ -146,7 +146,7 @@ describe('the dump restore test: the newest dump restored into a throwaway serve
   });
 
   /** The task's entry point with its environment: its exit code, the report it left, what it logged. */
-  async function runTask(reportKey: string) {
+  async function runTask(reportKey: string, more: Record<string, string> = {}, afterDeadline?: () => void) {
     const lines: string[] = [];
     for (const stream of [process.stdout, process.stderr])
       jest.spyOn(stream, 'write').mockImplementation((chunk) => {
@@ -160,13 +160,17 @@ describe('the dump restore test: the newest dump restored into a throwaway serve
       PG_RESTORE: pgTool('pg_restore'),
       PG_BIN_DIR: binDir,
       DUMP_WORK_DIR: folder,
+      ...more,
     };
     const saved = { ...process.env };
     Object.assign(process.env, env);
     try {
       const code = await runDumpCheckTask(
         new Logger({ serviceName: 'dr-dump' }),
-        () => lines.push('deadline'),
+        () => {
+          lines.push('deadline');
+          afterDeadline?.();
+        },
         new S3Client({ region: 'us-east-1' }),
       );
       return { code, logged: lines.join('') };
@@ -178,7 +182,7 @@ describe('the dump restore test: the newest dump restored into a throwaway serve
 
   it('runs as the task does: checks the newest dump, leaves its report where the workflow reads it, exits 0', async () => {
     const bucket = await bucketWithDumps();
-    const key = 'dumps/restore-checks/20261201T060000Z-monthly.json';
+    const key = 'dump-restore-checks/20261201T060000Z-monthly.json';
     const { code, logged } = await runTask(key);
     expect(code).toBe(0);
     const report = dumpCheckReportSchema.parse(JSON.parse(bucket.objects.get(key)?.toString() ?? ''));
@@ -190,12 +194,40 @@ describe('the dump restore test: the newest dump restored into a throwaway serve
 
   it('exits 1 with a report that says why when there is no dump', async () => {
     const bucket = bucketInMemory(s3);
-    const key = 'dumps/restore-checks/20261201T060000Z-empty.json';
+    const key = 'dump-restore-checks/20261201T060000Z-empty.json';
     const { code } = await runTask(key);
     expect(code).toBe(1);
     expect(JSON.parse(bucket.objects.get(key)?.toString() ?? '{}')).toMatchObject({
       ok: false,
       error: { name: 'NoDumpToRestore' },
+    });
+  });
+
+  it('at its deadline, leaves a TaskTimedOut report before it ends, and the late end of the check puts none over it', async () => {
+    const bucket = bucketInMemory(s3);
+    // The listing hangs until the deadline has passed, then answers: the check goes on to its own end.
+    let answer: (() => void) | undefined;
+    s3.on(ListObjectsV2Command).callsFake(
+      () =>
+        new Promise((resolve) => {
+          answer = () => {
+            resolve({ Contents: [] });
+          };
+        }),
+    );
+    const key = 'dump-restore-checks/20261201T060000Z-late.json';
+    const { code, logged } = await runTask(key, { DUMP_MAX_SECONDS: '1' }, () => answer?.());
+    expect(code).toBe(1);
+    expect(logged).toContain('deadline');
+    expect(logged).toMatch(/"errorType":"TaskTimedOut"/);
+    expect(bucket.puts).toEqual([key]);
+    expect(JSON.parse(bucket.objects.get(key)?.toString() ?? '{}')).toEqual({
+      ok: false,
+      checks: [],
+      error: {
+        name: 'TaskTimedOut',
+        message: 'the dump restore check ran out of its 1 s (backups.dumps.maxMinutes)',
+      },
     });
   });
 });
