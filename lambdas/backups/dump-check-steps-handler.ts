@@ -37,7 +37,8 @@ export const dumpCheckStepsEventSchema = z.discriminatedUnion('mode', [
   z.strictObject({
     mode: z.literal('conclude'),
     reportKey: z.string().regex(DUMP_CHECK_REPORT_KEY),
-    task: ecsTaskSchema.optional(),
+    /** Read only when there is no report: a task this does not parse never fails a run whose report is in. */
+    task: z.unknown().optional(),
     failure: caughtErrorSchema.optional(),
   }),
   /** The run failed (the Catch of any state): DumpRestoreTestSucceeded 0. */
@@ -66,7 +67,8 @@ function missingReport(
   const subject = 'the dump restore check';
   if (input.failure !== undefined)
     return explainTaskFailure(input.failure.Error, input.failure.Cause, subject);
-  const failure = input.task === undefined ? undefined : taskFailure(endedTask(input.task), subject);
+  const task = ecsTaskSchema.safeParse(input.task);
+  const failure = task.success ? taskFailure(endedTask(task.data), subject) : undefined;
   return new DumpCheckError(
     'DumpFailed',
     failure === undefined

@@ -63,6 +63,13 @@ export async function runtimeUrl(
  */
 export const RUNTIME_URL_SECONDS = 3600;
 
+/** ECS documents no length for a stop reason: a long one is cut, never a reason to refuse the task. */
+const reason = (max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((s) => s?.slice(0, max));
+
 /** The stopped task as Step Functions gives it (PascalCase), only the fields read. */
 export const ecsTaskSchema = z.looseObject({
   Containers: z
@@ -70,12 +77,12 @@ export const ecsTaskSchema = z.looseObject({
       z.looseObject({
         Name: z.string().optional(),
         ExitCode: z.number().int().optional(),
-        Reason: z.string().max(1024).optional(),
+        Reason: reason(1024),
       }),
     )
     .max(10),
-  StopCode: z.string().max(100).optional(),
-  StoppedReason: z.string().max(1024).optional(),
+  StopCode: reason(100),
+  StoppedReason: reason(1024),
 });
 
 /**

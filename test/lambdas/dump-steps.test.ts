@@ -299,6 +299,21 @@ describe('the scheduled dump steps', () => {
     expect(printed.join('') + (opaque as Error).message).not.toContain('SECRETTOKEN');
   });
 
+  it('cuts a stop reason longer than it reads instead of refusing the task (ECS documents no length)', async () => {
+    const long = `ResourceInitializationError: ${'x'.repeat(3000)}`;
+    const explained = await handler({
+      mode: 'explain',
+      sourceInstance: 'pg-dr-primary',
+      failure: {
+        Error: 'States.TaskFailed',
+        Cause: JSON.stringify(stoppedTask(undefined, { StoppedReason: long })),
+      },
+    }).catch((e: unknown) => e as Error);
+    expect(explained).toMatchObject({ name: 'DumpFailed' });
+    expect((explained as Error).message).toContain(long.slice(0, 1024));
+    expect((explained as Error).message).not.toContain(long.slice(0, 1025));
+  });
+
   it('records a failed run as DumpSucceeded 0', async () => {
     await expect(handler({ mode: 'failed', startedAt: STARTED })).resolves.toEqual({ recorded: 'failed' });
     expect(figures().find((f) => 'DumpSucceeded' in f)).toMatchObject({ DumpSucceeded: 0 });
