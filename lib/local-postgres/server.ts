@@ -307,8 +307,14 @@ export function sharedMemorySegment(dataDir: string): string | undefined {
  * servers exhaust the kernel's segment ids (SHMMNI), and then no server starts at all. ipcrm only marks it for
  * removal, so a segment a dying process still has attached goes when that process does.
  */
-export function removeSegment(segment: string | undefined): void {
-  if (segment !== undefined) spawnSync('ipcrm', ['-m', segment], { stdio: 'ignore' });
+export function removeSegment(...segments: (string | undefined)[]): void {
+  const ids = segments.filter((s): s is string => s !== undefined);
+  if (ids.length > 0)
+    spawnSync(
+      'ipcrm',
+      ids.flatMap((id) => ['-m', id]),
+      { stdio: 'ignore' },
+    );
 }
 
 /** Every password a server of this process was given: what a secret-leak scan looks for. */
@@ -519,8 +525,11 @@ export class PostgresServer {
     live.delete(this);
   }
 
-  /** Synchronous destroy, for exit handlers. */
-  destroySync(): void {
+  /**
+   * Synchronous destroy, for exit handlers. A killed postmaster's segment is removed here, or added to
+   * `segments` for the caller to remove at once with others (one ipcrm for all: exit handlers must be quick).
+   */
+  destroySync(segments?: string[]): void {
     const pid = this.process?.pid;
     const segment = this.sharedMemoryId();
     if (this.running && pid !== undefined) {
@@ -539,7 +548,8 @@ export class PostgresServer {
         }
       }
       this.process?.kill('SIGKILL');
-      removeSegment(segment);
+      if (segments === undefined) removeSegment(segment);
+      else if (segment !== undefined) segments.push(segment);
     }
     // A dying process may still hold or write a file as the folder goes: retried, bounded (10 × up to 200 ms).
     rmSync(this.rootDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
@@ -714,11 +724,13 @@ export async function startServers(
 
 // A test that dies before its afterAll must not leave servers or files behind.
 process.once('exit', () => {
+  const segments: string[] = [];
   for (const server of [...live]) {
     try {
-      server.destroySync();
+      server.destroySync(segments);
     } catch {
       // best effort on the way out
     }
   }
+  removeSegment(...segments);
 });

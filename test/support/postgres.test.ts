@@ -1,18 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { tempRoot } from '../../lib/local-postgres/ownership';
 import { PostgresServer } from './postgres';
-import { removePrivateTemp } from './processes';
-
-/** Whether System V segment `id` is still listed, and not only marked for removal ("dest"). */
-const segmentLeft = (id: string | undefined): boolean => {
-  const listed = spawnSync('ipcs', ['-m'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .find((line) => line.split(/\s+/)[1] === id);
-  return listed !== undefined && !listed.includes('dest');
-};
+import { removePrivateTemp, segmentLeft } from './processes';
 
 describe('PostgresServer (test support)', () => {
   let server: PostgresServer;

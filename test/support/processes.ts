@@ -1,5 +1,5 @@
 /** Helpers for tests that run processes owning local servers in a private temp folder. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { processRunning } from '../../lib/local-postgres/ownership';
@@ -12,6 +12,14 @@ export async function eventually(condition: () => boolean, attempts = 100): Prom
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return condition();
+}
+
+/** Whether System V segment `id` is still listed, and not only marked for removal ("dest"). */
+export function segmentLeft(id: string | undefined): boolean {
+  const listed = spawnSync('ipcs', ['-m'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .find((line) => line.split(/\s+/)[1] === id);
+  return listed !== undefined && !listed.includes('dest');
 }
 
 /** Processes whose command line names `folder` (a postmaster names its data directory in `-D`). */
@@ -48,6 +56,6 @@ export async function removePrivateTemp(folder: string): Promise<void> {
     }
   }
   await eventually(() => pids.every((pid) => !processRunning(pid)), 50);
-  for (const segment of segments) removeSegment(segment);
+  removeSegment(...segments);
   rmSync(folder, { recursive: true, force: true });
 }

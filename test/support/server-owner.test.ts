@@ -10,8 +10,9 @@ import {
   processRunning,
   sweepAbandonedFolders,
 } from '../../lib/local-postgres/ownership';
+import { sharedMemorySegment } from '../../lib/local-postgres/server';
 import { PostgresServer } from './postgres';
-import { eventually, removePrivateTemp } from './processes';
+import { eventually, removePrivateTemp, segmentLeft } from './processes';
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURE = join(__dirname, 'fixtures', 'server-owner.ts');
@@ -102,6 +103,8 @@ describe('local servers whose owner died', () => {
     const owner = await startOwner(tempRoot, '--forget');
     owners.push(owner);
     const postmaster = postmasterPid(owner.rootDir);
+    const segment = sharedMemorySegment(join(owner.rootDir, 'data'));
+    expect(segmentLeft(segment)).toBe(true);
     let bound: NodeJS.Timeout | undefined;
     const ended = await Promise.race([
       owner.exited,
@@ -115,6 +118,8 @@ describe('local servers whose owner died', () => {
     // Nothing else to do: the owner exits by itself, and its exit takes the forgotten server along.
     expect(ended).toEqual({ code: 0, signal: null });
     expect(await eventually(() => !processRunning(postmaster))).toBe(true);
+    // Killed by the owner's exit handler, its System V segment went with it.
+    expect(segmentLeft(segment)).toBe(false);
   });
 
   it('are stopped by the next start when they outlived their owner, and a live owner keeps its server', async () => {
