@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import { jsonOf } from '../shared/json-text';
 import { RoutableError } from '../shared/routable-error';
 import { DUMP_CHECK_REPORT_PREFIX } from './dump-objects';
 
@@ -50,17 +51,11 @@ export async function readDumpCheckReport(
     if (error instanceof Error && error.name === 'NoSuchKey') return undefined;
     throw error;
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    parsed = undefined;
-  }
-  const report = dumpCheckReportSchema.safeParse(parsed);
-  if (!report.success)
+  const report = jsonOf(dumpCheckReportSchema, body);
+  if (report === undefined)
     throw new RoutableError(
       'DumpFailed',
       `the report s3://${bucket}/${key} is not a dump restore check report`,
     );
-  return report.data;
+  return report;
 }

@@ -6,6 +6,7 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { z } from 'zod';
+import { jsonOf } from '../shared/json-text';
 import { redact } from '../shared/redact';
 import { DumpRunError, taskFailure, type EndedDumpTask } from './dump-run';
 
@@ -106,14 +107,8 @@ export const endedTask = (task: z.infer<typeof ecsTaskSchema>): EndedDumpTask =>
  * never repeated (it holds the task's overrides, the script's presigned URL among them).
  */
 export function explainTaskFailure(error: string, cause: string | undefined, subject: string): DumpRunError {
-  let task: unknown;
-  try {
-    task = JSON.parse(cause ?? '');
-  } catch {
-    task = undefined;
-  }
-  const parsed = ecsTaskSchema.safeParse(task);
-  const failure = parsed.success ? taskFailure(endedTask(parsed.data), subject) : undefined;
+  const task = jsonOf(ecsTaskSchema, cause);
+  const failure = task === undefined ? undefined : taskFailure(endedTask(task), subject);
   return new DumpRunError(
     'DumpFailed',
     failure ??

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { dumpCheckReportKey, readDumpCheckReport } from '../../lambdas/backups/dump-check-report';
 import { dumpAgeSeconds, newestDump } from '../../lambdas/backups/dump-listing';
 import { runToken } from '../../lambdas/backups/dump-run';
+import { jsonOf } from '../../lambdas/shared/json-text';
 import { DUMP_PREFIX } from '../../lambdas/shared/patterns';
 import { awsRegion } from '../../lambdas/shared/schemas';
 import { backupAge, RestoreTestError, type BackupAge } from '../../lambdas/restore-test/backups';
@@ -223,16 +224,11 @@ async function dumpLocationsOf(
     if (error instanceof UsageError) return { error: error.message };
     throw error;
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  const locations = dumpLocationsSchema.safeParse(parsed);
-  if (!locations.success)
-    return { error: `stack ${options.stack}'s ${DUMP_LOCATIONS_OUTPUT} output is not what this dr reads` };
-  return locations.data;
+  return (
+    jsonOf(dumpLocationsSchema, text) ?? {
+      error: `stack ${options.stack}'s ${DUMP_LOCATIONS_OUTPUT} output is not what this dr reads`,
+    }
+  );
 }
 
 /** The newest dump of each region's bucket; a bucket that cannot be read is reported, not thrown. */
