@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { DumpCheckReport } from '../../lambdas/backups/dump-check-report';
 import { handler } from '../../lambdas/backups/dump-check-steps-handler';
 import { DUMP_CONTAINER } from '../../lambdas/backups/dump-runtime';
+import { capturePrinted } from '../support/lambda';
 import { bucketInMemory } from '../support/s3-bucket';
 
 const BUCKET = 'pg-dr-backups-111122223333-us-east-1';
@@ -36,16 +37,12 @@ const passed: DumpCheckReport = {
 describe('the dump restore test steps', () => {
   const s3 = mockClient(S3Client);
   const before = { ...process.env };
-  let printed: string[];
+  let printed: ReturnType<typeof capturePrinted>;
 
   beforeEach(() => {
     s3.reset();
     Object.assign(process.env, ENV);
-    printed = [];
-    jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      printed.push(String(chunk));
-      return true;
-    });
+    printed = capturePrinted();
   });
   afterEach(() => {
     jest.restoreAllMocks();
@@ -55,10 +52,8 @@ describe('the dump restore test steps', () => {
     process.env = before;
   });
 
-  const figures = () =>
-    printed
-      .filter((line) => line.includes('"_aws"'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  /** The figures the handler published (EMF lines), by name. */
+  const figures = () => printed.figures();
   const failure = (event: unknown): Promise<Error> =>
     handler(event).then(
       () => new Error('did not fail'),

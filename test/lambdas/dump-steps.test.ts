@@ -9,6 +9,7 @@ import { scheduledDumpSchema } from '../../lambdas/backups/dump-keys';
 import type { Topology } from '../../lambdas/shared/topology';
 import { topologyParameterNames } from '../../lambdas/shared/topology-parameters';
 import { parameterStore } from '../support/parameter-store';
+import { capturePrinted } from '../support/lambda';
 import { bucketInMemory } from '../support/s3-bucket';
 
 const BUCKET = 'pg-dr-backups-111122223333-us-west-2';
@@ -83,16 +84,12 @@ const stoppedTask = (exitCode: number | undefined, extra: Record<string, unknown
 describe('the scheduled dump steps', () => {
   const s3 = mockClient(S3Client);
   const before = { ...process.env };
-  let printed: string[];
+  let printed: ReturnType<typeof capturePrinted>;
 
   beforeEach(() => {
     s3.reset();
     Object.assign(process.env, ENV);
-    printed = [];
-    jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      printed.push(String(chunk));
-      return true;
-    });
+    printed = capturePrinted();
     parameterStore({ [topologyParameterNames('pg-dr').document]: JSON.stringify(topology()) });
   });
   afterEach(() => {
@@ -104,10 +101,7 @@ describe('the scheduled dump steps', () => {
   });
 
   /** The figures the handler published (EMF lines), by name. */
-  const figures = () =>
-    printed
-      .filter((line) => line.includes('"_aws"'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  const figures = () => printed.figures();
 
   it('prepares the writer the topology names: its input for the task, its keys, a URL to the task script', async () => {
     const prepared = (await handler({
@@ -296,7 +290,7 @@ describe('the scheduled dump steps', () => {
     expect((opaque as Error).message).toMatch(
       /did not run to its end: ECS.AccessDeniedException, with no stopped task/,
     );
-    expect(printed.join('') + (opaque as Error).message).not.toContain('SECRETTOKEN');
+    expect(printed.lines.join('') + (opaque as Error).message).not.toContain('SECRETTOKEN');
   });
 
   it('cuts a stop reason longer than it reads instead of refusing the task (ECS documents no length)', async () => {

@@ -41,3 +41,22 @@ export function databaseSecret(server: PostgresServer, database = 'postgres', pa
     }),
   };
 }
+
+/**
+ * What a handler prints to stdout, captured from now until jest.restoreAllMocks(): `lines` holds each write,
+ * and `figures()` the EMF records among them (the metrics Powertools published), as objects by metric name.
+ */
+export function capturePrinted(): { lines: string[]; figures: () => Record<string, unknown>[] } {
+  const lines: string[] = [];
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  return {
+    lines,
+    figures: () =>
+      lines
+        .filter((line) => line.includes('"_aws"'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
+}
