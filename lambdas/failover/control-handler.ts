@@ -1,7 +1,8 @@
 /**
  * The region failover's control-plane steps (outside the VPC: Step Functions, Parameter Store and RDS APIs):
  * - `plan`: refuse while another role-changing workflow or the drill runs, and read the topology: the writer,
- *   the replica to promote, the generation the change names;
+ *   the replica to promote (or the restored instance to adopt, checked in RDS), the generation the change
+ *   names;
  * - `retired`: the former writers the topology retired (the retired-writer guard retires them again if they
  *   answer);
  * - `promote`: one round of promoting the replica (the workflow repeats it, waiting between rounds).
@@ -13,7 +14,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { databaseRefSchema } from '../shared/database-ref';
 import { awsRegion, rdsInstanceIdentifier } from '../shared/schemas';
-import { parseInput, runStep, stepInstrumentation } from '../shared/step';
+import { parseEnvironment, parseInput, runStep, stepInstrumentation } from '../shared/step';
 import { topologyLocation } from '../shared/topology-location';
 import { readTopology } from '../shared/topology';
 import { openable, type OpenableMember } from './member';
@@ -40,6 +41,13 @@ export const failoverControlEventSchema = z.discriminatedUnion('mode', [
         approved: z.boolean().default(false),
         force: z.boolean().default(false),
         planned: z.boolean().default(false),
+        /** `dr failover --adopt`: the restored instance to adopt as the writer, instead of the replica. */
+        adopt: z.strictObject({ instanceIdentifier: rdsInstanceIdentifier }).optional(),
+      })
+      .refine((r) => r.adopt === undefined || (!r.planned && !r.force), {
+        error:
+          'adopt is neither planned nor forced: a restored instance replays nothing, and what it lacks is ' +
+          'everything after its restore point',
       })
       .default({ approved: false, force: false, planned: false }),
     exclusiveWith: z.array(stateMachineArn).max(10),
@@ -60,10 +68,27 @@ export const failoverControlEventSchema = z.discriminatedUnion('mode', [
 ]);
 export type FailoverControlEvent = z.input<typeof failoverControlEventSchema>;
 
+/** The app's two regions (set by the app): a restored instance is adopted only from one of them. */
+const environmentSchema = z.object({
+  DR_REGIONS: z
+    .string()
+    .transform((v) => v.split(','))
+    .pipe(z.array(awsRegion).length(2)),
+});
+
 const instrumentation = stepInstrumentation('failover-control');
 let ssm: SSMClient | undefined;
 let sfn: SFNClient | undefined;
 const rds = new Map<string, RDSClient>();
+
+function rdsIn(region: string): RDSClient {
+  let client = rds.get(region);
+  if (client === undefined) {
+    client = new RDSClient({ region });
+    rds.set(region, client);
+  }
+  return client;
+}
 
 export async function handler(
   event: unknown,
@@ -75,11 +100,13 @@ export async function handler(
         const { region, names } = topologyLocation();
         ssm ??= new SSMClient({ region });
         sfn ??= new SFNClient({});
-        const plan = await planFailover({ ssm, sfn }, names, input);
+        const { DR_REGIONS: regions } = parseEnvironment(environmentSchema);
+        const plan = await planFailover({ ssm, sfn, rdsIn }, names, { ...input, regions });
         instrumentation.logger.info('failover planned', {
           generation: plan.generation,
           writer: plan.writer.instanceIdentifier,
           replica: plan.replica.instanceIdentifier,
+          adopt: plan.adopt !== null,
         });
         return plan;
       }
@@ -93,12 +120,7 @@ export async function handler(
         };
       }
       case 'promote': {
-        let client = rds.get(input.region);
-        if (client === undefined) {
-          client = new RDSClient({ region: input.region });
-          rds.set(input.region, client);
-        }
-        const round = await advancePromotion(client, input);
+        const round = await advancePromotion(rdsIn(input.region), input);
         instrumentation.logger.info('promotion round', {
           ...round,
           instanceIdentifier: input.instanceIdentifier,

@@ -1,13 +1,14 @@
 /**
  * The region failover's database steps (in the VPC, reading only database secrets):
  * - `measure`: who answers, and what promoting the replica now would lose, refused past the limits unless
- *   forced;
+ *   forced (an adoption: that the restored instance opens, and what it lacks after its restore point);
  * - `retire`: retire the former writer if it answers (it may not: its region may be gone);
  * - `catch-up`: wait, bounded, until the replica has replayed the retired writer's final position (a planned
  *   switchover loses nothing);
  * - `guard`: retire again every retired former writer that answers (the retired-writer guard's step);
- * - `open`: open the promoted writer (what its former writer's retirement left set, replayed) and check that
- *   every application database takes writes.
+ * - `open`: open the promoted writer (what its former writer's retirement left set, replayed; an adopted
+ *   restored instance first takes its secret's current password) and check that every application database
+ *   takes writes.
  */
 import { z } from 'zod';
 import { databaseRefSchema, lambdaResolver, withConnection } from '../shared/database';
@@ -15,8 +16,10 @@ import { parseInput, runStep, stepInstrumentation } from '../shared/step';
 import { topologyMember } from '../shared/topology-schema';
 import { guardRetiredWriters, type GuardResult } from './guard';
 import { memberRef } from './member';
-import { measureFailover, type FailoverMeasurement } from './measure';
-import { openPromoted, type OpenedWriter } from './open-writer';
+import { lambdaSecretVersions } from '../shared/secret-versions';
+import { adoptionOrNull } from './adoption';
+import { measureAdoption, measureFailover, type FailoverMeasurement } from './measure';
+import { openPromoted, takeCurrentPassword, type OpenedWriter } from './open-writer';
 import { retireIfReachable, type RetireResult } from './retire-writer';
 import { waitForReplay } from './replication-position';
 
@@ -50,6 +53,8 @@ export const failoverDatabaseEventSchema = z.discriminatedUnion('mode', [
      */
     approved: z.boolean().default(false),
     writerConnectTimeoutMs: z.int().min(500).max(30_000).default(5_000),
+    /** The restored instance being adopted (then `replica` is it), or null. */
+    adopt: adoptionOrNull,
   }),
   z.strictObject({
     mode: z.literal('retire'),
@@ -72,8 +77,9 @@ export const failoverDatabaseEventSchema = z.discriminatedUnion('mode', [
   }),
   z.strictObject({
     mode: z.literal('open'),
-    /** The promoted replica (from the plan). */
+    /** The promoted replica, or the adopted restored instance (from the plan). */
     member: openableMember,
+    adopt: adoptionOrNull,
   }),
 ]);
 export type FailoverDatabaseEvent = z.input<typeof failoverDatabaseEventSchema>;
@@ -89,7 +95,15 @@ export async function handler(
     const input = parseInput(failoverDatabaseEventSchema, event);
     switch (input.mode) {
       case 'measure': {
-        const measured = await measureFailover(lambdaResolver(), input, input);
+        const { adopt } = input;
+        const measured =
+          adopt === null
+            ? await measureFailover(lambdaResolver(), input, input)
+            : await measureAdoption(
+                lambdaSecretVersions(),
+                { ...input, adopt },
+                { ...input, now: new Date() },
+              );
         instrumentation.logger.info('failover measured', {
           writerReachable: measured.writerReachable,
           window: measured.window.summary,
@@ -125,13 +139,16 @@ export async function handler(
         return guarded;
       }
       case 'open': {
-        const settings = await lambdaResolver()(memberRef(input.member, 'postgres'));
-        const opened = await openPromoted(settings);
+        const ref = memberRef(input.member, 'postgres');
+        const passwordReset =
+          input.adopt === null ? undefined : await takeCurrentPassword(lambdaSecretVersions(), ref);
+        const opened = await openPromoted(await lambdaResolver()(ref));
         instrumentation.logger.info('promoted writer opened', {
           instanceIdentifier: input.member.instanceIdentifier,
           ...opened,
+          ...(passwordReset === undefined ? {} : { passwordReset }),
         });
-        return opened;
+        return passwordReset === undefined ? opened : { ...opened, passwordReset };
       }
     }
   });

@@ -5,6 +5,9 @@
  */
 import type { ConnectOptions, ResolveDatabase } from '../shared/database';
 import { withConnection } from '../shared/database';
+import { DatabaseError } from '../shared/postgres-errors';
+import { withEitherSecretVersion, type SecretVersion, type SecretVersions } from '../shared/secret-versions';
+import type { Adoption } from './adoption';
 import { memberRef, type OpenableMember } from './member';
 import {
   FailoverError,
@@ -27,7 +30,34 @@ export interface FailoverMeasurement {
    * hand). Finishing it retires the writer again, then opens, records and points DNS at the promoted one.
    */
   readonly alreadyPromoted: boolean;
+  /** An adoption's: which version of its secret opened the restored instance (AWSPREVIOUS: it is reset at open). */
+  readonly secretVersion?: SecretVersion;
   readonly window: DataLossWindow;
+}
+
+const options = (connectTimeoutMs: number): ConnectOptions => ({
+  connectTimeoutMs,
+  statementTimeoutMs: 10_000,
+  applicationName: 'pg-dr-failover',
+});
+
+/** The writer's position, asked with a short limit; undefined (with why) when it does not answer. */
+async function reachWriter(
+  resolve: ResolveDatabase,
+  writer: OpenableMember,
+  request: { readonly database: string; readonly writerConnectTimeoutMs: number },
+): Promise<{ writer?: WriterPosition; writerProblem?: string }> {
+  try {
+    return {
+      writer: await withConnection(
+        await resolve(memberRef(writer, request.database)),
+        options(request.writerConnectTimeoutMs),
+        writerPosition,
+      ),
+    };
+  } catch (e) {
+    return { writerProblem: `${writer.endpoint} did not answer: ${(e as Error).message}` };
+  }
 }
 
 export async function measureFailover(
@@ -45,22 +75,7 @@ export async function measureFailover(
     readonly writerConnectTimeoutMs: number;
   },
 ): Promise<FailoverMeasurement> {
-  const options = (connectTimeoutMs: number): ConnectOptions => ({
-    connectTimeoutMs,
-    statementTimeoutMs: 10_000,
-    applicationName: 'pg-dr-failover',
-  });
-  let writer: WriterPosition | undefined;
-  let writerProblem: string | undefined;
-  try {
-    writer = await withConnection(
-      await resolve(memberRef(plan.writer, request.database)),
-      options(request.writerConnectTimeoutMs),
-      writerPosition,
-    );
-  } catch (e) {
-    writerProblem = `${plan.writer.endpoint} did not answer: ${(e as Error).message}`;
-  }
+  const { writer, writerProblem } = await reachWriter(resolve, plan.writer, request);
   const position = await withConnection(
     await resolve(memberRef(plan.replica, request.database)),
     options(10_000),
@@ -123,4 +138,68 @@ export async function measureFailover(
   const window = dataLossWindow(writer?.writable === true ? writer : undefined, position);
   checkPromotable(position, window, request.limits, request.force, { timeBound: request.approved !== true });
   return { ...reached, alreadyPromoted: false, window };
+}
+
+/**
+ * An adoption's measurement (`dr failover --adopt`): who answers, and that the restored instance opens (by its
+ * secret's current version, or its previous one: a restored instance has its source's password as of the
+ * restore point) as a server out of recovery. What it lacks is not measured on a server: it is everything its
+ * source took after the restore point (its tag says when), whatever the writer still answers.
+ */
+export async function measureAdoption(
+  secrets: SecretVersions,
+  plan: { readonly writer: OpenableMember; readonly replica: OpenableMember; readonly adopt: Adoption },
+  request: { readonly database: string; readonly writerConnectTimeoutMs: number; readonly now: Date },
+): Promise<FailoverMeasurement> {
+  const { writer, writerProblem } = await reachWriter(secrets.current, plan.writer, request);
+  const id = plan.replica.instanceIdentifier;
+  let version: SecretVersion;
+  try {
+    version = await withEitherSecretVersion(
+      secrets,
+      memberRef(plan.replica, request.database),
+      options(10_000),
+      async (client, opened) => {
+        const { rows } = await client.query<{ recovery: boolean }>('SELECT pg_is_in_recovery() AS recovery');
+        if (rows[0]?.recovery !== false)
+          throw new FailoverError('NotAdoptable', `${id} is in recovery: a restored instance never is`);
+        return opened;
+      },
+    );
+  } catch (e) {
+    if (e instanceof DatabaseError && e.kind === 'auth_failed')
+      throw new FailoverError(
+        'NotAdoptable',
+        `neither the current nor the previous version of ${plan.replica.secretId} opens ${id} (its restore ` +
+          "point is older than the last two rotations): set its master password to the secret's current one " +
+          '(aws rds modify-db-instance --master-user-password), wait until it is available, then start again',
+        { cause: e },
+      );
+    throw e;
+  }
+  const { adopt } = plan;
+  const point = adopt.restorePoint === 'latest' ? null : adopt.restorePoint;
+  const seconds = point === null ? null : Math.max(0, (request.now.getTime() - Date.parse(point)) / 1000);
+  const when =
+    point === null
+      ? `the latest restorable time when it was restored${adopt.createdAt === null ? '' : ` (before ${adopt.createdAt})`}`
+      : `${point} (${Math.round((seconds ?? 0) / 60)} min before this measurement)`;
+  return {
+    writerReachable: writer !== undefined,
+    writerWritable: writer?.writable === true,
+    ...(writerProblem === undefined ? {} : { writerProblem }),
+    alreadyPromoted: true,
+    secretVersion: version,
+    window: {
+      measuredBy: 'restore-point',
+      bytesBehind: null,
+      lastReplayedCommitAt: point,
+      secondsSinceLastReplay: seconds,
+      summary:
+        `${id} holds ${adopt.restoredFrom} as of ${when}: everything written to it after that is not in ${id}` +
+        (writer?.writable === true
+          ? `; ${plan.writer.instanceIdentifier} still takes writes: copy what must be kept from it before it is retired`
+          : ''),
+    },
+  };
 }

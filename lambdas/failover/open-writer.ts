@@ -4,7 +4,14 @@
  * the physical replica (openWriter undoes them); then every application database must accept a new session
  * that is read-write on a server out of recovery.
  */
-import { withConnection, type ConnectionSettings, type ConnectOptions } from '../shared/database';
+import {
+  withConnection,
+  type ConnectionSettings,
+  type ConnectOptions,
+  type DatabaseRef,
+} from '../shared/database';
+import { scramVerifier } from '../shared/scram-verifier';
+import { withEitherSecretVersion, type SecretVersions } from '../shared/secret-versions';
 import { FailoverError } from './replication-position';
 import { openWriter } from './retire-writer';
 
@@ -51,4 +58,20 @@ export async function openPromoted(settings: ConnectionSettings): Promise<Opened
       );
   }
   return { databases, writable: true, openedAt: new Date().toISOString() };
+}
+
+/**
+ * An adopted restored instance takes its secret's current password: it has its source's as of the restore
+ * point, and everything (the probes, the steps, the application) opens the writer by the current one. Set as
+ * a SCRAM verifier by the master user itself (a role may change its own password), so no statement holds it.
+ * Returns whether it had to be reset (only the previous version opened it).
+ */
+export async function takeCurrentPassword(secrets: SecretVersions, ref: DatabaseRef): Promise<boolean> {
+  return withEitherSecretVersion(secrets, ref, OPTIONS, async (client, version, current) => {
+    if (version === 'AWSCURRENT') return false;
+    await client.query(
+      `ALTER ROLE CURRENT_USER WITH PASSWORD ${client.escapeLiteral(scramVerifier(current.password))}`,
+    );
+    return true;
+  });
 }

@@ -16,6 +16,7 @@ export class FailoverError extends RoutableError<
   | 'WorkflowRunning'
   | 'NotWritable'
   | 'WriterUnreachable'
+  | 'NotAdoptable'
 > {}
 
 /** A WAL position (`16/B374D848`) as a byte offset. */
@@ -78,12 +79,13 @@ export interface DataLossWindow {
   /**
    * `lsn` when the writer answered (exact), `replay-time` when it did not (a bound from the replica alone),
    * `already-promoted` when the replica had left recovery before this measurement (a failover resumed after
-   * its promotion: the loss was decided then, and finishing adds none).
+   * its promotion: the loss was decided then, and finishing adds none), `restore-point` for an adopted restored
+   * instance (it lacks everything after its restore point).
    */
-  readonly measuredBy: 'lsn' | 'replay-time' | 'already-promoted';
+  readonly measuredBy: 'lsn' | 'replay-time' | 'already-promoted' | 'restore-point';
   /** WAL the writer has that the replica has not replayed (with `lsn`). */
   readonly bytesBehind: number | null;
-  /** Commits after this instant may be missing on the replica. */
+  /** Commits after this instant may be missing on the replica (or the restored instance: its restore point). */
   readonly lastReplayedCommitAt: string | null;
   /** How long before the measurement that last replayed commit was: an upper bound when the writer is gone. */
   readonly secondsSinceLastReplay: number | null;

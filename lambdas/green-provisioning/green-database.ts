@@ -1,12 +1,12 @@
 import dns from 'node:dns';
 import { isIP } from 'node:net';
 import { isLoopbackHost } from '../shared/database';
-import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import type { Client } from 'pg';
 import { applyPendingMigrations } from '../migrations/engine';
 import type { LocalMigration } from '../migrations/folder';
 import { NOT_REPLICATED, parseTableKey, SYSTEM_SCHEMAS, tableKeySql } from '../shared/replicated-tables';
 import { RoutableError } from '../shared/routable-error';
+import { scramVerifier } from '../shared/scram-verifier';
 import { quoteIdent } from '../shared/sql-identifier';
 
 /** Green's schema after the replay is not blue's: something on blue was changed outside the migrations. */
@@ -91,19 +91,6 @@ export async function schemaDifferences(blue: Client, green: Client): Promise<st
     differences.push(`${key}: blue ${b ?? 'missing'}, green ${g ?? 'missing'}`);
   }
   return differences;
-}
-
-/**
- * PostgreSQL's SCRAM-SHA-256 verifier of a password (RFC 5802, 4096 iterations, a random salt), as the server
- * stores it: `ALTER ROLE … PASSWORD '<verifier>'` sets the password without the statement holding it.
- */
-export function scramVerifier(password: string, salt: Buffer = randomBytes(16)): string {
-  const iterations = 4096;
-  const salted = pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
-  const hmac = (key: Buffer, text: string) => createHmac('sha256', key).update(text).digest();
-  const storedKey = createHash('sha256').update(hmac(salted, 'Client Key')).digest();
-  const serverKey = hmac(salted, 'Server Key');
-  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
 /** The dedicated replication user's login on blue (its secret, never rotated). */

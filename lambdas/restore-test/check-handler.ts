@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { databaseName, hostName } from '../shared/schemas';
-import { databaseRefSchema, lambdaResolver, secretsManagerResolver } from '../shared/database';
+import { databaseRefSchema } from '../shared/database';
+import { lambdaSecretVersions } from '../shared/secret-versions';
 import { RESTORE_TEST_SERVICE } from '../shared/metric-names';
 import { parseEnvironment, parseInput, runStep, stepInstrumentation } from '../shared/step';
 import { checkRestoredInstance, readReference, type RestoredInstanceReport } from './check';
@@ -38,14 +38,9 @@ export async function handler(event: unknown): Promise<RestoredInstanceReport> {
   return runStep(instrumentation, async () => {
     const input = parseInput(restoreCheckEventSchema, event);
     const { DATABASE_NAME: database } = parseEnvironment(environmentSchema);
-    const caFile = process.env.DB_CA_FILE;
-    const current = lambdaResolver();
-    const previous = secretsManagerResolver({
-      versionStage: 'AWSPREVIOUS',
-      ...(caFile === undefined ? {} : { ca: readFileSync(caFile, 'utf8') }),
-    });
+    const secrets = lambdaSecretVersions();
     const reference = await readReference(
-      current,
+      secrets.current,
       input.live === null
         ? undefined
         : {
@@ -54,7 +49,7 @@ export async function handler(event: unknown): Promise<RestoredInstanceReport> {
           },
     );
     const report = await checkRestoredInstance(
-      { current, previous },
+      secrets,
       { secretId: input.secretId, host: input.restored.host, port: input.restored.port, database },
       reference,
     );

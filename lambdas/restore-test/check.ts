@@ -4,13 +4,9 @@
  * smoke query. A restored instance keeps its source's master password as it was at the restore point, so a
  * rotation since then is met by the secret's previous version.
  */
-import {
-  type ConnectionSettings,
-  type DatabaseRef,
-  type ResolveDatabase,
-  withConnection,
-} from '../shared/database';
+import { type DatabaseRef, type ResolveDatabase, withConnection } from '../shared/database';
 import { DatabaseError } from '../shared/postgres-errors';
+import { withEitherSecretVersion, type SecretVersions } from '../shared/secret-versions';
 import {
   checkRestoredContent,
   referenceContent,
@@ -23,34 +19,12 @@ export interface RestoredInstanceReport {
   readonly checks: readonly RestoreCheck[];
 }
 
-/** The secret's versions to try, newest first: AWSCURRENT, then AWSPREVIOUS. */
-export interface SecretVersions {
-  readonly current: ResolveDatabase;
-  readonly previous: ResolveDatabase;
-}
-
 const CONNECT = {
   connectTimeoutMs: 15_000,
   // Exact counts of every table of a throwaway copy: generous, and bounded by the step's own timeout.
   statementTimeoutMs: 600_000,
   applicationName: 'pg-dr-restore-test',
 };
-
-/** Settings for the restored instance, by the secret of its source (current, else previous on a refused password). */
-async function connectRestored<T>(
-  secrets: SecretVersions,
-  ref: DatabaseRef,
-  work: (client: Parameters<Parameters<typeof withConnection>[2]>[0], version: string) => Promise<T>,
-): Promise<T> {
-  const current: ConnectionSettings = await secrets.current(ref);
-  try {
-    return await withConnection(current, CONNECT, (client) => work(client, 'AWSCURRENT'));
-  } catch (error) {
-    if (!(error instanceof DatabaseError) || error.kind !== 'auth_failed') throw error;
-    const previous = await secrets.previous(ref);
-    return withConnection(previous, CONNECT, (client) => work(client, 'AWSPREVIOUS'));
-  }
-}
 
 /**
  * The reference a physical restore is compared with: a live copy of the source in this region (the DR
@@ -84,7 +58,7 @@ export async function checkRestoredInstance(
 ): Promise<RestoredInstanceReport> {
   const progress = { connected: false };
   try {
-    const checks = await connectRestored(secrets, restored, async (client, version) => {
+    const checks = await withEitherSecretVersion(secrets, restored, CONNECT, async (client, version) => {
       progress.connected = true;
       return [
         {

@@ -13,3 +13,9 @@ export const WAY_BACK_WINDOW_HOURS_MAX = 336;
 export const RESTORE_TEST_ROLE = { key: 'pg-dr:role', value: 'restore-test' } as const;
 /** The throwaway instances' name prefix, `<resource prefix>-restore-test-`: IAM grants on it, the code checks it. */
 export const restoreTestNamePrefix = (resourcePrefix: string): string => `${resourcePrefix}-restore-test-`;
+/**
+ * The tags `dr restore` puts on the instance it restores: what it was restored from, and to when (an ISO time,
+ * or `latest`). A region failover adopts as the writer only an instance that carries them (`dr failover --adopt`).
+ */
+export const RESTORED_FROM_TAG = 'pg-dr:restored-from';
+export const RESTORE_POINT_TAG = 'pg-dr:restore-point';

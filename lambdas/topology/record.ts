@@ -5,10 +5,13 @@
  * - `replica`: the DR rebuild made a cross-region replica of the writer.
  * - `failover`: the writer's replica was promoted: it is the writer, with no replica until re-protect, and
  *   the former writer is retired (nothing may send it writes again). Planned from a generation (the
- *   failover's preflight read it), so a topology that moved since is never overwritten.
+ *   failover's preflight read it), so a topology that moved since is never overwritten. An adoption
+ *   (`dr failover --adopt`) makes the restored instance the writer instead; the former replica, which follows
+ *   the retired writer, leaves the topology.
  * Each first checks the topology still names the roles the workflow was planned for, so a stale execution
  * cannot overwrite a later change; a retried step (same `changedBy`) writes nothing twice.
  */
+import { adoptionOrNull } from '../failover/adoption';
 import { sameHost } from '../shared/dns-name';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
@@ -33,6 +36,8 @@ export const topologyEventSchema = z.discriminatedUnion('mode', [
     mode: z.literal('failover'),
     /** The generation the failover's preflight assessed. */
     expectedGeneration: z.int().min(1).max(1_000_000),
+    /** The restored instance the failover adopted (its plan's), or null: the replica was promoted. */
+    adopt: adoptionOrNull,
     changedBy,
   }),
   z.strictObject({
@@ -142,12 +147,14 @@ async function recordFailover(
     changedBy: event.changedBy,
     now,
     next: (t) => {
+      const retired = [...t.retired, t.writer].slice(-KEEP_RETIRED);
+      if (event.adopt !== null) return { writer: event.adopt.member, replica: null, retired };
       if (t.replica === null)
         throw new TopologyError(
           'TopologyInvalid',
           `${names.document}: generation ${t.generation} names no replica to take over from ${t.writer.instanceIdentifier}`,
         );
-      return { writer: t.replica, replica: null, retired: [...t.retired, t.writer].slice(-KEEP_RETIRED) };
+      return { writer: t.replica, replica: null, retired };
     },
   });
   return recorded(change);

@@ -23,7 +23,13 @@ import {
   type ExecutionOutcome,
   type FollowIo,
 } from './follow-execution';
-import { executionName as executionNameOption, regionName, stackName, wholeNumber } from './option-values';
+import {
+  executionName as executionNameOption,
+  rdsInstanceId,
+  regionName,
+  stackName,
+  wholeNumber,
+} from './option-values';
 
 /** The orchestration stack's outputs these commands read. */
 export const FAILOVER_OUTPUTS = {
@@ -47,6 +53,8 @@ interface Located {
 export interface FailoverOptions extends Located {
   promote?: boolean;
   force?: boolean;
+  /** `dr failover --adopt <id>`: the restored instance (dr restore) to make the writer, instead of the replica. */
+  adopt?: string;
   /** `dr switchover`: planned, zero loss (the writer must answer). */
   planned?: boolean;
   executionName?: string;
@@ -111,9 +119,19 @@ export function addFailoverCommands(
           'for dr failover approve; nothing changes before that. Follows the execution step by step.',
       )
       .option('--promote', 'approve it as you start it: promote without waiting for dr failover approve')
-      .option(
-        '--force',
-        'promote even when the replica is further behind than the configured limits (the measured loss is accepted)',
+      .addOption(
+        new Option(
+          '--force',
+          'promote even when the replica is further behind than the configured limits (the measured loss is accepted)',
+        ).conflicts('adopt'),
+      )
+      .addOption(
+        new Option(
+          '--adopt <instance>',
+          'make this instance restored by dr restore the writer instead of the replica (the writer and its ' +
+            'replica are both unusable: docs/runbooks.md, Restore from backup); it lacks everything written ' +
+            'after its restore point, and the replica leaves the topology',
+        ).argParser(rdsInstanceId('--adopt')),
       ),
   )
     .option(
@@ -146,13 +164,41 @@ export function addFailoverCommands(
 const outputOf = (io: FailoverIo, options: Located, key: string): Promise<string> =>
   stackOutput(io.cloudFormation, options.stack, key, ': deploy the app (or check --stack, --region)');
 
+/** What a started failover does next, as the person who started it needs to hear. */
+function startedNote(input: {
+  readonly approved: boolean;
+  readonly planned: boolean;
+  readonly adopt?: { readonly instanceIdentifier: string };
+}): string {
+  const waits = 'It pages on-call and waits for: dr failover approve (nothing changes before that).';
+  if (input.adopt !== undefined)
+    return (
+      `Adopting ${input.adopt.instanceIdentifier}: it retires the writer, then opens the restored instance as ` +
+      `the writer. ${input.approved ? 'Approved as started (--promote).' : waits}`
+    );
+  if (input.planned)
+    return 'Planned: it retires the writer, waits for the replica to replay its last write, then promotes it.';
+  return input.approved ? 'Approved as started (--promote): it promotes once its preflight passes.' : waits;
+}
+
 /** Starts (or, the same minute, attaches to) the failover and follows it. */
 export async function runFailover(options: FailoverOptions, io: FailoverIo): Promise<ExecutionOutcome> {
   const stateMachineArn = await outputOf(io, options, FAILOVER_OUTPUTS.stateMachine);
   const planned = options.planned === true;
-  const input = { approved: planned || options.promote === true, force: options.force === true, planned };
+  const adopt = options.adopt;
+  const input = {
+    approved: planned || options.promote === true,
+    force: options.force === true,
+    planned,
+    ...(adopt === undefined ? {} : { adopt: { instanceIdentifier: adopt } }),
+  };
   const name =
-    options.executionName ?? derivedExecutionName(planned ? 'switchover' : 'failover', input, io.now());
+    options.executionName ??
+    derivedExecutionName(
+      planned ? 'switchover' : adopt === undefined ? 'failover' : 'adopt',
+      input,
+      io.now(),
+    );
   return startAndFollow(
     io,
     {
@@ -160,12 +206,7 @@ export async function runFailover(options: FailoverOptions, io: FailoverIo): Pro
       name,
       input,
       started: (arn) =>
-        `${planned ? 'Switchover' : 'Region failover'} ${name} started: ${arn}\n` +
-        (planned
-          ? 'Planned: it retires the writer, waits for the replica to replay its last write, then promotes it.\n'
-          : input.approved
-            ? 'Approved as started (--promote): it promotes once its preflight passes.\n'
-            : 'It pages on-call and waits for: dr failover approve (nothing changes before that).\n'),
+        `${planned ? 'Switchover' : 'Region failover'} ${name} started: ${arn}\n${startedNote(input)}\n`,
     },
     options,
   );
@@ -176,6 +217,11 @@ interface ApprovalRequest {
   readonly executionName?: string;
   readonly plan?: {
     readonly generation?: number;
+    readonly adopt?: {
+      readonly restoredFrom?: string;
+      readonly restorePoint?: string;
+      readonly formerReplica?: string | null;
+    } | null;
     readonly writer?: { readonly instanceIdentifier?: string; readonly region?: string };
     readonly replica?: {
       readonly instanceIdentifier?: string;
@@ -200,16 +246,25 @@ export interface ApproveResult {
 /** The lines that tell the person what they approve. */
 export function describeApproval(request: ApprovalRequest): string[] {
   const { plan, measured } = request;
+  const adopt = plan?.adopt ?? undefined;
+  const successor = `${plan?.replica?.instanceIdentifier ?? '?'} in ${plan?.replica?.region ?? '?'} (${plan?.replica?.endpoint ?? '?'})`;
   return [
     `Region failover ${request.executionName ?? '?'} asks for approval (topology generation ${plan?.generation ?? '?'}):`,
-    `  promote  ${plan?.replica?.instanceIdentifier ?? '?'} in ${plan?.replica?.region ?? '?'} (${plan?.replica?.endpoint ?? '?'}) to the writer`,
+    adopt === undefined
+      ? `  promote  ${successor} to the writer`
+      : `  adopt    ${successor}, restored from ${adopt.restoredFrom ?? '?'} (restore point ${adopt.restorePoint ?? '?'}), as the writer`,
     `  retire   ${plan?.writer?.instanceIdentifier ?? '?'} in ${plan?.writer?.region ?? '?'}: ${
       measured?.writerReachable === true
         ? `it answers${measured.writerWritable === true ? ' and takes writes' : ''}; its sessions end and its databases refuse connections`
         : 'it does not answer (its region lost?); it is retired when it returns'
     }`,
+    ...(adopt?.formerReplica === undefined || adopt.formerReplica === null
+      ? []
+      : [
+          `  drop     ${adopt.formerReplica}, the replica, from the topology (it follows the retired writer; delete it once you no longer need to read from it)`,
+        ]),
     `  data-loss window  ${measured?.window?.summary ?? 'unknown'}`,
-    '  then both records of the database name answer the promoted writer, and the weekly drill is paused',
+    `  then both records of the database name answer the ${adopt === undefined ? 'promoted' : 'adopted'} writer, and the weekly drill is paused`,
     "  (the failback's re-protect resumes it).",
   ];
 }
@@ -276,7 +331,7 @@ export async function approveFailover(options: ApproveOptions, io: FailoverIo): 
       // A typo is asked again (three tries): leaving, the task stays taken until its heartbeat lapses.
       for (let attempt = 0; attempt < 3 && !approved; attempt++) {
         const typed = await io.ask(
-          `Type ${replica} to promote it (anything else asks again; three tries, then it keeps waiting): `,
+          `Type ${replica} to ${request.plan?.adopt === undefined || request.plan.adopt === null ? 'promote' : 'adopt'} it (anything else asks again; three tries, then it keeps waiting): `,
         );
         approved = replica !== '' && typed.trim() === replica;
       }
@@ -331,6 +386,7 @@ export function summarizeFailover(outcome: ExecutionOutcome, startedAt: number):
   const output = outcome.output as
     | {
         writer?: { instanceIdentifier?: string; region?: string };
+        adopted?: { restoredFrom?: string; formerReplica?: string | null } | null;
         rpo?: { summary?: string };
         writableAt?: string;
       }
@@ -344,6 +400,11 @@ export function summarizeFailover(outcome: ExecutionOutcome, startedAt: number):
           ? '.'
           : `, taking writes since ${output.writableAt ?? ''} (${((writableAt - startedAt) / 1000).toFixed(1)} s after this command started it).`),
       `Data loss (RPO), measured before the promotion: ${output.rpo?.summary ?? 'unknown'}`,
+      ...(output.adopted?.formerReplica === undefined || output.adopted.formerReplica === null
+        ? []
+        : [
+            `The former replica ${output.adopted.formerReplica} is no longer in the topology: delete it (turn off its deletion protection first) once nothing reads from it.`,
+          ]),
       'Next: re-protect (a replica in the other region), and dr status to see the topology.',
     );
   }

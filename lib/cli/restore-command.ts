@@ -16,6 +16,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { Option, type Command } from 'commander';
 import { allAutomatedBackups, backupSourceRegion } from '../../lambdas/restore-test/backups';
 import { describeInstance } from '../../lambdas/shared/rds-instance';
+import { RESTORED_FROM_TAG, RESTORE_POINT_TAG } from '../../lambdas/shared/provisioning-tags';
 import { TERMINAL_DB_STATUSES } from '../../lambdas/shared/rds-status';
 import { sleep } from '../../lambdas/shared/sleep';
 import { readTopology, type Topology } from '../../lambdas/shared/topology';
@@ -24,10 +25,6 @@ import { ROUTE53_METRICS_REGION } from '../names';
 import { defaultFromConfig, FROM_CONFIG } from './config-defaults';
 import { UsageError } from './usage-error';
 import { rdsInstanceId, regionName, resourcePrefix, wholeNumber } from './option-values';
-
-/** The tags a restored instance carries: what it was restored from, and to when. */
-export const RESTORED_FROM_TAG = 'pg-dr:restored-from';
-export const RESTORE_POINT_TAG = 'pg-dr:restore-point';
 
 export interface RestoreIo {
   readonly out: (text: string) => void;

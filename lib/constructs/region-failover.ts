@@ -150,6 +150,8 @@ export class RegionFailover extends Construct {
       memorySize: 256,
       service: STEPS_SERVICE,
     });
+    // An adopted restored instance is looked for in these regions only (control-handler.ts).
+    control.addEnvironment('DR_REGIONS', props.regions.join(','));
     const database = stepLambda(this, 'failoverDatabase', {
       entry: ['failover', 'database-handler.ts'],
       handler: 'handler',
@@ -219,7 +221,8 @@ export class RegionFailover extends Construct {
           control.role,
           `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:rds:${region}:${props.account}:db:*]`,
           'The replica to promote is the one the topology names at run time (a rebuilt replica has a new ' +
-            'identifier); only this step of the app may promote, and only instances of the two DR regions.',
+            'identifier), as is a restored instance to adopt (described, never changed); only this step of the ' +
+            'app may promote, and only instances of the two DR regions.',
         );
 
     return { control, database };

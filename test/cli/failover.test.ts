@@ -107,6 +107,87 @@ describe('dr failover', () => {
   });
 });
 
+describe('dr failover --adopt', () => {
+  it('starts a failover that adopts the restored instance, and says what became of the former replica', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .resolves({ executionArn: `${SM_ARN}:adopt-20261130-1800`, startDate: new Date() });
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    sfn.on(DescribeExecutionCommand).resolves({
+      status: 'SUCCEEDED',
+      output: JSON.stringify({
+        status: 'failed-over',
+        writer: { instanceIdentifier: 'pg-dr-restored', region: 'us-west-2' },
+        adopted: { restoredFrom: 'pg-dr-primary', formerReplica: 'pg-dr-replica' },
+        rpo: { summary: 'pg-dr-restored holds pg-dr-primary as of 2026-11-30T17:00:00.000Z' },
+        writableAt: '2026-11-30T18:04:30.000Z',
+      }),
+    } as never);
+    const { code, out } = await dr(['failover', '--adopt', 'pg-dr-restored', '--region', 'us-east-1']);
+    expect(code).toBe(0);
+    const started = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
+    expect(started?.name).toMatch(/^adopt-20261130-1800-[0-9a-f]{12}$/);
+    expect(JSON.parse(started?.input ?? '{}')).toEqual({
+      approved: false,
+      force: false,
+      planned: false,
+      adopt: { instanceIdentifier: 'pg-dr-restored' },
+    });
+    expect(out).toContain('Adopting pg-dr-restored: it retires the writer, then opens the restored instance');
+    expect(out).toContain('It pages on-call and waits for: dr failover approve');
+    expect(out).toContain('Writer: pg-dr-restored in us-west-2');
+    expect(out).toContain('The former replica pg-dr-replica is no longer in the topology: delete it');
+  });
+
+  it('refuses --adopt with --force, and an identifier RDS would refuse, before any call', async () => {
+    const forced = await dr(['failover', '--adopt', 'pg-dr-restored', '--force', '--region', 'us-east-1']);
+    expect(forced.code).toBe(2);
+    expect(forced.err).toMatch(/--force.*cannot be used with option '--adopt/);
+    const bad = await dr(['failover', '--adopt', 'not_an_id', '--region', 'us-east-1']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--adopt');
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('dr failover approve shows an adoption as one: the restore point, the former replica, the instance to type', async () => {
+    sfn.on(GetActivityTaskCommand).resolves({
+      taskToken: 'token-4',
+      input: JSON.stringify({
+        executionName: 'adopt-20261130-1800',
+        plan: {
+          generation: 4,
+          writer: { instanceIdentifier: 'pg-dr-primary', region: 'us-west-2' },
+          replica: {
+            instanceIdentifier: 'pg-dr-restored',
+            region: 'us-west-2',
+            endpoint: 'restored.example',
+          },
+          adopt: {
+            restoredFrom: 'pg-dr-primary',
+            restorePoint: '2026-11-30T17:00:00.000Z',
+            formerReplica: 'pg-dr-replica',
+          },
+        },
+        measured: { writerReachable: true, writerWritable: true, window: { summary: 'lacks the last hour' } },
+      }),
+    });
+    sfn.on(SendTaskSuccessCommand).resolves({});
+    const { code, out, asked } = await dr(
+      ['failover', 'approve', '--region', 'us-east-1'],
+      ['pg-dr-restored'],
+    );
+    expect(code).toBe(0);
+    expect(out).toContain(
+      'adopt    pg-dr-restored in us-west-2 (restored.example), restored from pg-dr-primary (restore point 2026-11-30T17:00:00.000Z), as the writer',
+    );
+    expect(out).toContain('drop     pg-dr-replica, the replica, from the topology');
+    expect(out).toContain('answer the adopted writer');
+    expect(asked).toEqual([
+      'Type pg-dr-restored to adopt it (anything else asks again; three tries, then it keeps waiting): ',
+    ]);
+  });
+});
+
 describe('execution names', () => {
   it('attach a repeated command, and start a retry with other flags anew (the same minute)', () => {
     const t = Date.parse('2026-11-30T18:00:10Z');

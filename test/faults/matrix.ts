@@ -976,6 +976,39 @@ export const FAULT_MATRIX: readonly FaultRow[] = [
   },
   {
     workflow: 'region failover',
+    step: 'adoption preflight',
+    fault:
+      'dr failover --adopt names an instance dr restore did not make, a topology member, or comes with planned or force',
+    endState: 'refused, naming why; nothing changed, the writer keeps serving',
+    test: [
+      'test/workflows/region-failover.test.ts',
+      'refuses, changing nothing, an instance dr restore did not make, a topology member, and a switchover or force',
+    ],
+  },
+  {
+    workflow: 'region failover',
+    step: 'adoption open',
+    fault:
+      'the master secret rotated since the restore point: only its previous version opens the restored instance',
+    endState: 'it takes the current password before it is opened; the previous one no longer opens it',
+    test: [
+      'test/workflows/region-failover.test.ts',
+      'data damaged on the writer and its replica: retires the writer, gives the restored instance the current password, records it as the writer and points both records at it',
+    ],
+  },
+  {
+    workflow: 'region failover',
+    step: 'adoption measure',
+    fault:
+      'neither version of the secret opens the restored instance (a restore point older than two rotations)',
+    endState: 'refused before anything changed, saying how to set its password',
+    test: [
+      'test/lambdas/failover-adopt.test.ts',
+      'refuses a restored instance neither version of the secret opens, saying what to do',
+    ],
+  },
+  {
+    workflow: 'region failover',
     step: 'switchover preflight',
     fault: 'the writer does not answer',
     endState: 'refused before anything changed (that is a failover)',

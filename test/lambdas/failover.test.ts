@@ -1,3 +1,4 @@
+import { RDSClient } from '@aws-sdk/client-rds';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -162,6 +163,7 @@ describe('failover measurements against a real primary and streaming replica', (
     const clients = {
       ssm: new SSMClient({ region: 'us-east-1' }),
       sfn: new SFNClient({ region: 'us-east-1' }),
+      rdsIn: (region: string) => new RDSClient({ region }),
     };
     const resolve = (ref: { host?: string }) =>
       Promise.resolve(settings(ref.host === 'writer.internal' ? primary : replica));
@@ -170,6 +172,7 @@ describe('failover measurements against a real primary and streaming replica', (
       exclusiveWith: [DRILL],
       ownExecutionArn: 'arn:aws:states:us-east-1:111122223333:execution:pg-dr-region-failover:f-1',
       request: { approved: false, force: false, planned: false },
+      regions: ['us-west-2', 'us-east-1'],
     };
     const request = { database: 'postgres', limits: LIMITS, force: false, writerConnectTimeoutMs: 2000 };
     const plan = await planFailover(clients, names, planRequest);
@@ -178,6 +181,9 @@ describe('failover measurements against a real primary and streaming replica', (
       generation: 3,
       writer: { ...topology.writer, secretId: 'pg-dr/postgres-master' },
       replica: topology.replica,
+      adopt: null,
+      summary:
+        'promote pg-dr-replica in us-east-1, the replica of pg-dr-primary, to the writer; pg-dr-primary is retired',
       request: planRequest.request,
     });
 
@@ -240,12 +246,14 @@ describe('failover measurements against a real primary and streaming replica', (
     const clients = {
       ssm: new SSMClient({ region: 'us-east-1' }),
       sfn: new SFNClient({ region: 'us-east-1' }),
+      rdsIn: (region: string) => new RDSClient({ region }),
     };
     const request = {
       secretId: 'pg-dr/postgres-master',
       exclusiveWith: [DRILL],
       ownExecutionArn: own,
       request: { approved: true, force: false, planned: false },
+      regions: ['us-west-2', 'us-east-1'],
     };
     // Its own execution is not "another" one.
     sfn.on(ListExecutionsCommand).resolves({ executions: [{ executionArn: own, name: 'f-2' } as never] });

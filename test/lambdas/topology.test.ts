@@ -180,7 +180,12 @@ describe('the topology step: recording the roles a workflow changed', () => {
       [NAMES.healthCheckedWriter]: BLUE.endpoint,
       [NAMES.document]: JSON.stringify(FIRST),
     });
-    const failover = { mode: 'failover', expectedGeneration: 1, changedBy: 'failover exec-1' } as const;
+    const failover = {
+      mode: 'failover',
+      expectedGeneration: 1,
+      adopt: null,
+      changedBy: 'failover exec-1',
+    } as const;
     await expect(recordRoles(ssm, NAMES, failover, NOW)).resolves.toEqual({
       generation: 2,
       written: true,

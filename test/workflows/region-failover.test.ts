@@ -15,6 +15,7 @@ import { caughtUp, execute } from '../support/replication';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { changeTopology } from '../../lambdas/shared/topology-change';
 import { MASTER_SECRET, RECORD, testWorld, TOPOLOGY, topologyOf } from '../support/world';
+import { RESTORE_POINT_TAG, RESTORED_FROM_TAG } from '../../lambdas/shared/provisioning-tags';
 
 const CONFIG = testConfig();
 const NAMES = drNames(CONFIG);
@@ -454,6 +455,154 @@ describe('region failover, in the local world over a real primary and streaming 
 });
 
 /** Refusals: nothing may change. One pair of servers, never promoted, serves them all. */
+describe('adopting a restored instance (dr failover --adopt), in the local world over real servers', () => {
+  let primary: PostgresServer;
+  let replica: PostgresServer;
+  let restored: PostgresServer;
+  const RESTORED = 'pg-dr-restored';
+  const RESTORED_HOST = localRdsEndpoint(RESTORED, CONFIG.primaryRegion);
+  const RESTORE_POINT = new Date(Date.now() - 3_600_000).toISOString();
+
+  beforeEach(async () => {
+    ({ primary, replica } = await startPair());
+    // What dr restore made: the writer's data as of the restore point, with its master password as it was then.
+    restored = await PostgresServer.start({ name: `rf-restored-${counter}`, password: primary.password });
+    await execute(restored, 'postgres', 'CREATE DATABASE shop');
+    await execute(restored, 'shop', 'CREATE TABLE orders (id bigserial PRIMARY KEY, note text)');
+    await execute(
+      restored,
+      'shop',
+      "INSERT INTO orders (note) SELECT 'restored' FROM generate_series(1, 10)",
+    );
+  });
+  afterEach(async () => {
+    await restored.destroy();
+    await replica.destroy();
+    await primary.destroy();
+  });
+
+  const { world, run, writes } = harness(() => ({ primary, replica }));
+
+  /** The restored instance as RDS shows it, tagged as dr restore tags it (`tags` replace them). */
+  function addRestored(w: World, tags?: { Key: string; Value: string }[]) {
+    w.rds.addInstance({
+      id: RESTORED,
+      region: CONFIG.primaryRegion,
+      endpoint: RESTORED_HOST,
+      port: restored.port,
+      tags: tags ?? [
+        { Key: RESTORED_FROM_TAG, Value: PRIMARY },
+        { Key: RESTORE_POINT_TAG, Value: RESTORE_POINT },
+      ],
+    });
+  }
+
+  it('data damaged on the writer and its replica: retires the writer, gives the restored instance the current password, records it as the writer and points both records at it', async () => {
+    await execute(primary, 'shop', "INSERT INTO orders (note) SELECT 'damaged' FROM generate_series(1, 30)");
+    const w = await world();
+    try {
+      // The master secret rotated since the restore point: the restored instance opens only by the previous version.
+      const secretId = (await topologyOf()).writer.secretId ?? MASTER_SECRET;
+      const rotated = `rotated-${counter}-Aa1`;
+      await execute(primary, 'postgres', `ALTER ROLE ${primary.user} PASSWORD '${rotated}'`);
+      await w.aws.call(
+        'secretsmanager',
+        'PutSecretValue',
+        { SecretId: secretId, SecretString: databaseSecret(primary, 'postgres', rotated).SecretString },
+        // The master secret lives in the primary region (replicated); a test's own secret in the orchestration one.
+        secretId === MASTER_SECRET ? CONFIG.primaryRegion : CONFIG.orchestrationRegion,
+      );
+      addRestored(w);
+      const result = await run(w, { approved: true, adopt: { instanceIdentifier: RESTORED } });
+      expect(result.error).toBeUndefined();
+      expect(result.status).toBe('SUCCEEDED');
+      // No catch-up and no promotion request: the restored instance is standalone already.
+      expect(result.path).not.toContain('CatchUp');
+      expect(w.aws.calls.filter((c) => c.operation === 'PromoteReadReplica')).toEqual([]);
+      expect(result.path).toEqual(
+        expect.arrayContaining(['RetireFormerWriter', 'OpenWriter', 'RecordFailover']),
+      );
+      // The former writer answered: retired before the restored instance was opened.
+      const stale = new Client({ ...primary.clientConfig('shop'), password: rotated });
+      stale.on('error', () => undefined);
+      await expect(stale.connect()).rejects.toMatchObject({ code: '55000' });
+      // The restored instance takes writes, by the secret's current password (the previous one no longer opens it).
+      const adopted = new Client({ ...restored.clientConfig('shop'), password: rotated });
+      await adopted.connect();
+      await adopted.query("INSERT INTO orders (note) VALUES ('after')");
+      await adopted.end();
+      expect(await writes(restored).catch((e: unknown) => (e as Error).message)).toMatch(
+        /password authentication failed/,
+      );
+      expect(await topologyOf()).toMatchObject({
+        writer: {
+          instanceIdentifier: RESTORED,
+          region: CONFIG.primaryRegion,
+          endpoint: RESTORED_HOST,
+          port: restored.port,
+          ...(secretId === MASTER_SECRET ? {} : { secretId }),
+        },
+        replica: null,
+        retired: [{ instanceIdentifier: PRIMARY }],
+      });
+      for (const role of ['primary', 'secondary'])
+        expect(w.route53.recordSet(RECORD, `${RECORD}-${role}`)?.ResourceRecords).toEqual([
+          { Value: RESTORED_HOST },
+        ]);
+      expect(result.output).toMatchObject({
+        status: 'failed-over',
+        writer: { instanceIdentifier: RESTORED },
+        adopted: { restoredFrom: PRIMARY, restorePoint: RESTORE_POINT, formerReplica: REPLICA },
+        rpo: { measuredBy: 'restore-point', lastReplayedCommitAt: RESTORE_POINT },
+      });
+      expect(w.notified.get('NotifyFailedOver')).toContain(
+        `Done: adopt ${RESTORED} in ${CONFIG.primaryRegion} (restored from ${PRIMARY}`,
+      );
+      expect(w.notified.get('NotifyFailedOver')).toContain(`${PRIMARY} still takes writes`);
+      expect(
+        w.aws.calls.filter((c) => c.error === 'AccessDenied' || c.error === 'AccessDeniedException'),
+      ).toEqual([]);
+    } finally {
+      w.close();
+    }
+  });
+
+  it('refuses, changing nothing, an instance dr restore did not make, a topology member, and a switchover or force', async () => {
+    const w = await world();
+    const before = await topologyOf();
+    try {
+      const refused = async (input: Record<string, unknown>, message: RegExp) => {
+        w.notified.clear();
+        const result = await run(w, input);
+        expect(result.status).toBe('FAILED');
+        expect(w.notified.get('NotifyRefused')).toMatch(message);
+      };
+      await refused(
+        { approved: true, adopt: { instanceIdentifier: RESTORED } },
+        /no instance pg-dr-restored in/,
+      );
+      addRestored(w, [{ Key: RESTORE_POINT_TAG, Value: RESTORE_POINT }]);
+      await refused(
+        { approved: true, adopt: { instanceIdentifier: RESTORED } },
+        /has no pg-dr:restored-from tag: only an instance restored by dr restore is adopted/,
+      );
+      await refused(
+        { approved: true, adopt: { instanceIdentifier: REPLICA } },
+        /pg-dr-replica is the replica of the topology/,
+      );
+      await refused(
+        { approved: true, planned: true, adopt: { instanceIdentifier: RESTORED } },
+        /adopt is neither planned nor forced/,
+      );
+      expect(await topologyOf()).toEqual(before);
+      // The writer kept serving throughout.
+      await execute(primary, 'shop', "INSERT INTO orders (note) VALUES ('still the writer')");
+    } finally {
+      w.close();
+    }
+  });
+});
+
 describe('region failover refusals, in the local world (nothing changes)', () => {
   let primary: PostgresServer;
   let replica: PostgresServer;
