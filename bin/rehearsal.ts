@@ -68,9 +68,11 @@ async function main(): Promise<number> {
 }
 
 // Ctrl-C (SIGINT), a closed terminal (SIGHUP) or `kill` (SIGTERM): exit through the normal path, whose exit
-// handlers stop every server and remove its folder, with the shell's code for death by that signal.
+// handlers stop every server and remove its folder, with the shell's code for death by that signal. The
+// listener stays: a second signal (npm run forwards Ctrl-C to the script, which the terminal signalled too)
+// must not find the default action, which would kill the process in the middle of those handlers.
 for (const signal of ['SIGINT', 'SIGHUP', 'SIGTERM'] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
     try {
       process.stderr.write(`\n${signal}: stopping servers\n`);
     } catch {

@@ -14,6 +14,21 @@ import type { Topology, TopologyMember } from '../shared/topology-schema';
 import { adoptionSchema, type Adoption } from './adoption';
 import { FailoverError } from './replication-position';
 
+/** How long RDS in one region may take to describe the instance (a lost region's endpoint may hang). */
+const DESCRIBE_MS = 10_000;
+
+function withinTime<T>(work: Promise<T>, ms: number, region: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`no answer from RDS in ${region} within ${ms / 1000} s`));
+    }, ms);
+  });
+  return Promise.race([work, late]).finally(() => {
+    clearTimeout(timer);
+  });
+}
+
 /** Statuses of an instance that takes connections: RDS takes a first backup right after a restore. */
 const SERVING: ReadonlySet<string> = new Set(['available', 'backing-up']);
 
@@ -39,14 +54,27 @@ export async function planAdoption(
       `${id} is ${member[0]} of the topology (generation ${topology.generation}): only an instance restored by ` +
         'dr restore is adopted (dr failover without --adopt promotes the replica)',
     );
-  const found: { region: string; instance: DBInstance }[] = [];
-  for (const region of regions) {
-    const instance = await describeInstance(rdsIn(region), id);
-    if (instance !== undefined) found.push({ region, instance });
-  }
+  // Both regions at once, each bounded: a region that is lost (its RDS endpoint failing or hanging) must not
+  // keep the other's instance from being adopted; only an instance found in both is ambiguous.
+  const answers = await Promise.allSettled(
+    regions.map((region) => withinTime(describeInstance(rdsIn(region), id), DESCRIBE_MS, region)),
+  );
+  const found = answers.flatMap((a, i) =>
+    a.status === 'fulfilled' && a.value !== undefined
+      ? [{ region: regions[i] ?? '', instance: a.value }]
+      : [],
+  );
+  const unanswered = answers.flatMap((a, i) =>
+    a.status === 'rejected' ? [`${regions[i] ?? ''} (${(a.reason as Error).message})`] : [],
+  );
   const where = regions.join(' or ');
   if (found.length === 0)
-    throw new FailoverError('NotAdoptable', `no instance ${id} in ${where}: restore one first (dr restore)`);
+    throw new FailoverError(
+      'NotAdoptable',
+      unanswered.length === 0
+        ? `no instance ${id} in ${where}: restore one first (dr restore)`
+        : `no instance ${id} found, and RDS did not answer in ${unanswered.join('; ')}: start again once it does`,
+    );
   if (found.length > 1)
     throw new FailoverError(
       'NotAdoptable',

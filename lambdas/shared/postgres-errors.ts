@@ -90,7 +90,8 @@ export class DatabaseError extends Error {
   constructor(
     readonly kind: PostgresFailureKind,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }

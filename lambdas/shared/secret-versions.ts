@@ -26,7 +26,8 @@ export type SecretVersion = 'AWSCURRENT' | 'AWSPREVIOUS';
 
 /**
  * Runs `work` connected by the secret's current version, else (a password refused) by its previous one. What
- * neither version opens throws the previous version's refusal.
+ * neither version opens throws the previous version's refusal (or the current one's, when there is no previous
+ * version), as `auth_failed`.
  */
 export async function withEitherSecretVersion<T>(
   secrets: SecretVersions,
@@ -39,7 +40,17 @@ export async function withEitherSecretVersion<T>(
     return await withConnection(current, options, (client) => work(client, 'AWSCURRENT', current));
   } catch (error) {
     if (!(error instanceof DatabaseError) || error.kind !== 'auth_failed') throw error;
-    const previous = await secrets.previous(ref);
+    let previous: ConnectionSettings;
+    try {
+      previous = await secrets.previous(ref);
+    } catch (missing) {
+      // A secret never rotated has no AWSPREVIOUS: the current version's refusal is the answer.
+      throw new DatabaseError(
+        'auth_failed',
+        `${error.message}; secret ${ref.secretId} has no previous version to try`,
+        { cause: missing },
+      );
+    }
     return withConnection(previous, options, (client) => work(client, 'AWSPREVIOUS', current));
   }
 }

@@ -273,9 +273,14 @@ export async function runRestore(options: RestoreOptions, io: RestoreIo): Promis
       ...(placedLike.Endpoint?.Port === undefined ? {} : { Port: placedLike.Endpoint.Port }),
       MultiAZ: placedLike.MultiAZ === true,
       PubliclyAccessible: false,
-      // It is meant to become production: protected, its own backups, tagged with where it came from.
+      // It is meant to become production: protected, its own backups (kept as long as its source's: a DR
+      // replica, placed like, keeps none), tagged with where it came from.
       DeletionProtection: true,
-      BackupRetentionPeriod: Math.max(1, placedLike.BackupRetentionPeriod ?? 7),
+      BackupRetentionPeriod: Math.max(
+        1,
+        backup.BackupRetentionPeriod ?? 0,
+        placedLike.BackupRetentionPeriod ?? 0,
+      ),
       CopyTagsToSnapshot: true,
       EnableIAMDatabaseAuthentication: true,
       Tags: [

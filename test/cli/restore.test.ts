@@ -48,6 +48,7 @@ beforeEach(() => {
           DBInstanceIdentifier: 'pg-dr-primary',
           Region: 'us-west-2',
           Status: 'replicating',
+          BackupRetentionPeriod: 14,
           DBInstanceAutomatedBackupsArn: `arn:aws:rds:${DR}:111122223333:auto-backup:ab-primary`,
           RestoreWindow: {
             EarliestTime: new Date('2026-11-24T04:00:00Z'),
@@ -67,7 +68,8 @@ beforeEach(() => {
           DBParameterGroups: [{ DBParameterGroupName: 'dr-params' }],
           Endpoint: { Address: 'r.example', Port: 5432 },
           MultiAZ: true,
-          BackupRetentionPeriod: 7,
+          // RDS keeps no automated backups of a PostgreSQL read replica.
+          BackupRetentionPeriod: 0,
         },
       ],
     })
@@ -108,7 +110,8 @@ describe('dr restore', () => {
       MultiAZ: true,
       PubliclyAccessible: false,
       DeletionProtection: true,
-      BackupRetentionPeriod: 7,
+      // As long as the source's backups are kept (the replica placed like keeps none).
+      BackupRetentionPeriod: 14,
       CopyTagsToSnapshot: true,
       EnableIAMDatabaseAuthentication: true,
       Tags: [

@@ -134,6 +134,34 @@ describe('planning the adoption of a restored instance', () => {
   });
 });
 
+describe('planning an adoption while a region is lost', () => {
+  it('adopts the instance the region that answers has, and refuses, naming it, when none answers with one', async () => {
+    const w = rdsWorld();
+    try {
+      w.rds.addInstance({
+        id: 'pg-dr-restored',
+        region: 'us-east-1',
+        endpoint: 'restored.internal',
+        tags: TAGS,
+      });
+      // RDS in the writer's region fails (the region is lost): its answer must not be waited for forever.
+      const lost = { send: () => Promise.reject(new Error('connect ETIMEDOUT')) };
+      const rdsIn = (region: string) => (region === 'us-west-2' ? lost : new RDSClient({ region }));
+      await expect(planAdoption(rdsIn, REGIONS, TOPOLOGY, 'pg-dr-restored')).resolves.toMatchObject({
+        member: { region: 'us-east-1', instanceIdentifier: 'pg-dr-restored' },
+      });
+      await expect(planAdoption(rdsIn, REGIONS, TOPOLOGY, 'pg-dr-elsewhere')).rejects.toMatchObject({
+        name: 'NotAdoptable',
+        message:
+          'no instance pg-dr-elsewhere found, and RDS did not answer in us-west-2 (connect ETIMEDOUT): start ' +
+          'again once it does',
+      });
+    } finally {
+      w.undo();
+    }
+  });
+});
+
 describe('measuring an adoption on a real server', () => {
   let writer: PostgresServer;
   let restored: PostgresServer;
@@ -202,6 +230,26 @@ describe('measuring an adoption on a real server', () => {
           'written to it after that is not in pg-dr-restored; pg-dr-primary still takes writes: copy what must ' +
           'be kept from it before it is retired',
       },
+    });
+  });
+
+  it('refuses a restored instance whose secret has no previous version to try, saying what to do', async () => {
+    const secrets = {
+      current: (ref: DatabaseRef) =>
+        Promise.resolve(ref.host === 'writer.internal' ? settings(writer) : settings(restored, 'wrong-1')),
+      previous: () =>
+        Promise.reject(
+          Object.assign(
+            new Error("Secrets Manager can't find the specified secret value for staging label"),
+            {
+              name: 'ResourceNotFoundException',
+            },
+          ),
+        ),
+    };
+    await expect(measureAdoption(secrets, plan(), request)).rejects.toMatchObject({
+      name: 'NotAdoptable',
+      message: expect.stringContaining('set its master password to the secret') as string,
     });
   });
 

@@ -11,20 +11,22 @@ const ROOT = join(__dirname, '..', '..');
 const leftFolders = (tmp: string) => readdirSync(tmp).filter((name) => /^pg-dr-(test|rehearsal)-/.test(name));
 
 /**
- * Runs the rehearsal in `tmp` until all three servers run. `command` is the tsx CLI (which relays SIGINT and
- * SIGTERM to the node process it starts) or node itself with tsx's loader (one process, in its own process
- * group, the way a terminal's foreground job is).
+ * Runs the rehearsal in `tmp` until all three servers run, in its own process group (the way a terminal's
+ * foreground job is). `command` is what the README says (`npm run rehearsal`: npm, a shell and node, npm
+ * forwarding SIGINT and SIGTERM to the script) or node itself with tsx's loader (one process).
  */
-async function rehearsalRunning(tmp: string, command: 'tsx' | 'node') {
+async function rehearsalRunning(tmp: string, command: 'npm' | 'node') {
   const html = ['--html', join(tmp, 'r.html')];
   const child = spawn(
-    command === 'tsx' ? join(ROOT, 'node_modules', '.bin', 'tsx') : process.execPath,
-    command === 'tsx' ? ['bin/rehearsal.ts', ...html] : ['--import', 'tsx', 'bin/rehearsal.ts', ...html],
+    command === 'npm' ? 'npm' : process.execPath,
+    command === 'npm'
+      ? ['run', '--silent', 'rehearsal', '--', ...html]
+      : ['--import', 'tsx', 'bin/rehearsal.ts', ...html],
     {
       cwd: ROOT,
       env: { ...process.env, TMPDIR: tmp, PG_DR_TEMP_ROOT: tmp },
       stdio: ['ignore', 'pipe', 'pipe'],
-      detached: command === 'node',
+      detached: true,
     },
   );
   let output = '';
@@ -82,12 +84,17 @@ describe('npm run rehearsal, interrupted', () => {
     await removePrivateTemp(tmp);
   });
 
-  it('stops every server and removes its folders on Ctrl-C', async () => {
-    const rehearsal = await rehearsalRunning(tmp, 'tsx');
-    rehearsal.child.kill('SIGINT');
-    expect(await rehearsal.exit()).toEqual({ code: 130, signal: null });
+  it('stops every server and removes its folders on Ctrl-C to npm run rehearsal', async () => {
+    const rehearsal = await rehearsalRunning(tmp, 'npm');
+    const group = rehearsal.child.pid;
+    // Never pid 0 (or -0): that would signal jest's own process group.
+    if (group === undefined || group <= 0) throw new Error('the rehearsal has no pid');
+    // What Ctrl-C does: SIGINT to the whole foreground group (npm, which forwards it to the script, too).
+    process.kill(-group, 'SIGINT');
+    // npm waits for the script (which exits 130), then ends itself by the same signal: the shell shows 130.
+    expect(await rehearsal.exit()).toEqual({ code: null, signal: 'SIGINT' });
     expect(leftFolders(tmp)).toEqual([]);
-    expect(processesNaming(tmp)).toEqual([]);
+    expect(await eventually(() => processesNaming(tmp).length === 0, 50)).toBe(true);
   });
 
   // A closed terminal sends SIGHUP to its foreground job's process group; `kill -- -<pgid>` sends SIGTERM.

@@ -516,8 +516,10 @@ describe('adopting a restored instance (dr failover --adopt), in the local world
       const result = await run(w, { approved: true, adopt: { instanceIdentifier: RESTORED } });
       expect(result.error).toBeUndefined();
       expect(result.status).toBe('SUCCEEDED');
-      // No catch-up and no promotion request: the restored instance is standalone already.
+      // No catch-up and no promotion round: the restored instance is standalone already.
       expect(result.path).not.toContain('CatchUp');
+      expect(result.path).not.toContain('Promote');
+      expect(result.path).toContain('IsAdoption');
       expect(w.aws.calls.filter((c) => c.operation === 'PromoteReadReplica')).toEqual([]);
       expect(result.path).toEqual(
         expect.arrayContaining(['RetireFormerWriter', 'OpenWriter', 'RecordFailover']),
@@ -592,6 +594,10 @@ describe('adopting a restored instance (dr failover --adopt), in the local world
       );
       await refused(
         { approved: true, planned: true, adopt: { instanceIdentifier: RESTORED } },
+        /adopt is neither planned nor forced/,
+      );
+      await refused(
+        { approved: true, force: true, adopt: { instanceIdentifier: RESTORED } },
         /adopt is neither planned nor forced/,
       );
       expect(await topologyOf()).toEqual(before);
