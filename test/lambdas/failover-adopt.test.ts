@@ -1,7 +1,8 @@
 import { RDSClient } from '@aws-sdk/client-rds';
 import { planAdoption } from '../../lambdas/failover/adopt';
 import { measureAdoption } from '../../lambdas/failover/measure';
-import type { ConnectionSettings, DatabaseRef } from '../../lambdas/shared/database';
+import { takeCurrentPassword } from '../../lambdas/failover/open-writer';
+import { withConnection, type ConnectionSettings, type DatabaseRef } from '../../lambdas/shared/database';
 import {
   RESTORE_POINT_TAG,
   RESTORE_TEST_ROLE,
@@ -11,6 +12,9 @@ import type { Topology } from '../../lambdas/shared/topology-schema';
 import { RdsSimulator } from '../../lib/local-aws/rds';
 import { LocalAws } from '../../lib/local-aws/world';
 import { PostgresServer } from '../support/postgres';
+import { execute } from '../support/replication';
+
+const OPTIONS = { connectTimeoutMs: 5000, statementTimeoutMs: 5000, applicationName: 'test' };
 
 const ACCOUNT = '111122223333';
 const REGIONS = ['us-west-2', 'us-east-1'];
@@ -231,6 +235,35 @@ describe('measuring an adoption on a real server', () => {
           'be kept from it before it is retired',
       },
     });
+  });
+
+  it('gives the restored instance the current password as its master user, a role that is no superuser (as on RDS)', async () => {
+    // The RDS master user is no superuser: it may change its own password, and nothing else's.
+    await execute(
+      restored,
+      'postgres',
+      "DROP ROLE IF EXISTS app_master; CREATE ROLE app_master LOGIN CREATEDB CREATEROLE PASSWORD 'restore-point-1'",
+    );
+    const as = (password: string): ConnectionSettings => ({
+      ...settings(restored, password),
+      user: 'app_master',
+    });
+    const secrets = {
+      current: () => Promise.resolve(as('current-2')),
+      previous: () => Promise.resolve(as('restore-point-1')),
+    };
+    const ref = { secretId: 'pg-dr/postgres-master', host: 'restored.internal', database: 'postgres' };
+    await expect(takeCurrentPassword(secrets, ref)).resolves.toBe(true);
+    // Now the current version opens it, and the restore point's no longer does; again, nothing to change.
+    await expect(withConnection(as('current-2'), OPTIONS, () => Promise.resolve('opened'))).resolves.toBe(
+      'opened',
+    );
+    await expect(
+      withConnection(as('restore-point-1'), OPTIONS, () => Promise.resolve('opened')),
+    ).rejects.toMatchObject({
+      kind: 'auth_failed',
+    });
+    await expect(takeCurrentPassword(secrets, ref)).resolves.toBe(false);
   });
 
   it('refuses a restored instance whose secret has no previous version to try, saying what to do', async () => {

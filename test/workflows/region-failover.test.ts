@@ -454,7 +454,6 @@ describe('region failover, in the local world over a real primary and streaming 
   });
 });
 
-/** Refusals: nothing may change. One pair of servers, never promoted, serves them all. */
 describe('adopting a restored instance (dr failover --adopt), in the local world over real servers', () => {
   let primary: PostgresServer;
   let replica: PostgresServer;
@@ -569,6 +568,57 @@ describe('adopting a restored instance (dr failover --adopt), in the local world
     }
   });
 
+  it('the writer lost with its region, approved by a person: the approval offers the adoption and its loss, planned and measured again, then adopted', async () => {
+    await primary.stop();
+    const w = await world();
+    try {
+      addRestored(w);
+      const execution = run(w, { adopt: { instanceIdentifier: RESTORED } });
+      const sfn = new SFNClient({ region: CONFIG.orchestrationRegion });
+      const task = await eventuallyTask(sfn, w.ref('AWS::StepFunctions::Activity', 'RegionFailoverApproval'));
+      // What dr failover approve shows: the restored instance in the replica's place, and what it lacks.
+      expect(JSON.parse(task.input ?? '{}')).toMatchObject({
+        plan: {
+          replica: { instanceIdentifier: RESTORED, endpoint: RESTORED_HOST },
+          adopt: { restoredFrom: PRIMARY, restorePoint: RESTORE_POINT, formerReplica: REPLICA },
+        },
+        measured: {
+          writerReachable: false,
+          alreadyPromoted: true,
+          secretVersion: 'AWSCURRENT',
+          window: { measuredBy: 'restore-point', lastReplayedCommitAt: RESTORE_POINT },
+        },
+      });
+      expect(w.notified.get('NotifyApprovalNeeded')).toContain(
+        `Plan: adopt ${RESTORED} in ${CONFIG.primaryRegion} (restored from ${PRIMARY}, restore point ${RESTORE_POINT}) as the writer`,
+      );
+      await sfn.send(
+        new SendTaskSuccessCommand({
+          taskToken: task.taskToken,
+          output: JSON.stringify({ approvedBy: 'on-call' }),
+        }),
+      );
+      const result = await execution;
+      expect(result.error).toBeUndefined();
+      expect(result.status).toBe('SUCCEEDED');
+      expect(result.path).toEqual(
+        expect.arrayContaining(['AwaitApproval', 'Replan', 'SamePlan', 'Remeasure', 'OpenWriter']),
+      );
+      expect(result.path).not.toContain('Promote');
+      // The lost writer is recorded retired (the guard retires it when its region returns).
+      expect(result.output).toMatchObject({ formerWriterRetired: { reachable: false } });
+      expect(await topologyOf()).toMatchObject({
+        writer: { instanceIdentifier: RESTORED },
+        replica: null,
+        retired: [{ instanceIdentifier: PRIMARY }],
+      });
+      await execute(restored, 'shop', "INSERT INTO orders (note) VALUES ('after')");
+      expect(await writes(restored)).toBe(11);
+    } finally {
+      w.close();
+    }
+  });
+
   it('refuses, changing nothing, an instance dr restore did not make, a topology member, and a switchover or force', async () => {
     const w = await world();
     const before = await topologyOf();
@@ -609,6 +659,7 @@ describe('adopting a restored instance (dr failover --adopt), in the local world
   });
 });
 
+/** Refusals: nothing may change. One pair of servers, never promoted, serves them all. */
 describe('region failover refusals, in the local world (nothing changes)', () => {
   let primary: PostgresServer;
   let replica: PostgresServer;
