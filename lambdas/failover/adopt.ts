@@ -78,7 +78,7 @@ export async function planAdoption(
   if (found.length > 1)
     throw new FailoverError(
       'NotAdoptable',
-      `${id} names an instance in ${where} both: rename the one not to adopt (aws rds modify-db-instance ` +
+      `${id} names an instance in both ${regions.join(' and ')}: rename the one not to adopt (aws rds modify-db-instance ` +
         '--new-db-instance-identifier), then start again',
     );
   const [{ region, instance }] = found as [{ region: string; instance: DBInstance }];

@@ -170,8 +170,8 @@ export async function measureAdoption(
     if (e instanceof DatabaseError && e.kind === 'auth_failed')
       throw new FailoverError(
         'NotAdoptable',
-        `neither the current nor the previous version of ${plan.replica.secretId} opens ${id} (its restore ` +
-          "point is older than the last two rotations): set its master password to the secret's current one " +
+        `neither the current nor the previous version of ${plan.replica.secretId} opens ${id} (${e.message}; ` +
+          "a restore point older than the last two rotations): set its master password to the secret's current one " +
           '(aws rds modify-db-instance --master-user-password), wait until it is available, then start again',
         { cause: e },
       );

@@ -108,7 +108,10 @@ describe('planning the adoption of a restored instance', () => {
       await refused('pg-dr-none', /^no instance pg-dr-none in us-west-2 or us-east-1/);
       w.rds.addInstance({ id: 'twice', region: 'us-west-2', tags: TAGS });
       w.rds.addInstance({ id: 'twice', region: 'us-east-1', tags: TAGS });
-      await refused('twice', /names an instance in us-west-2 or us-east-1 both/);
+      await refused(
+        'twice',
+        /names an instance in both us-west-2 and us-east-1: rename the one not to adopt/,
+      );
       w.rds.addInstance({ id: 'untagged', region: 'us-east-1' });
       await refused('untagged', /has no pg-dr:restored-from tag/);
       w.rds.addInstance({
