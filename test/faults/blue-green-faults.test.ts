@@ -162,7 +162,16 @@ describe('blue-green migration under injected faults', () => {
   /** The rerun after a fault cuts over, and green takes the application's writes. */
   async function rerunCutsOver(s: Scenario, writer: Writer): Promise<void> {
     const rerun = await s.run();
-    expect(rerun.status).toBe('SUCCEEDED');
+    // The error and the path with the status: a rerun that fails says where and why.
+    expect({
+      status: rerun.status,
+      error: rerun.error,
+      path: rerun.status === 'SUCCEEDED' ? [] : rerun.path,
+    }).toEqual({
+      status: 'SUCCEEDED',
+      error: undefined,
+      path: [],
+    });
     expect(s.dns.value).toBe(GREEN_ENDPOINT);
     await writer.takesWrites();
   }
