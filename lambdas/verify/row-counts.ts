@@ -76,13 +76,6 @@ async function blueInsertLsn(blue: Client): Promise<string> {
  * transaction blue committed before it is applied. Undefined when green has no enabled subscription: it then
  * applies nothing, and is compared as it is.
  */
-async function commitsWaitingOnSyncRep(blue: Client): Promise<number> {
-  const { rows } = await blue.query<{ n: number }>(
-    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'SyncRep'",
-  );
-  return rows[0]?.n ?? 0;
-}
-
 async function greenAppliedPast(green: Client, lsn: string): Promise<boolean | undefined> {
   const { rows } = await green.query<{ n: number; behind: number }>(
     `SELECT count(*)::int AS n,
@@ -95,6 +88,71 @@ async function greenAppliedPast(green: Client, lsn: string): Promise<boolean | u
   const row = rows[0];
   if (row === undefined || row.n === 0) return undefined;
   return row.behind === 0;
+}
+
+/**
+ * Blue's counts, with the snapshot they were taken in (pg_current_snapshot() of the same REPEATABLE READ
+ * transaction, read-only: it writes no WAL).
+ */
+async function countInSnapshot(
+  blue: Client,
+  tables: readonly string[],
+): Promise<{ counts: Map<string, bigint>; snapshot: string }> {
+  await blue.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    const { rows } = await blue.query<{ snapshot: string }>('SELECT pg_current_snapshot()::text AS snapshot');
+    const counts = await countTables(blue, tables);
+    await blue.query('COMMIT');
+    return { counts, snapshot: rows[0]?.snapshot ?? '' };
+  } catch (error) {
+    await blue.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Past this many transaction ids assigned on blue since its counts, the check gives up (undecided). */
+export const UNSEEN_XID_LIMIT = 10_000;
+
+/**
+ * How many transactions `snapshot` did not see that have committed since, or are committing. A commit is written
+ * to the WAL (and may reach green) before it becomes visible on blue: between the two, blue flushes the WAL,
+ * marks the transaction committed, and waits for a synchronous standby, for as long as that standby is away.
+ * Blue's position does not move when such a commit becomes visible, so counts taken in that window would differ
+ * from green's by its rows. Called once blue's position is known not to have moved since before its counts, and
+ * green has applied up to it (so blue has flushed it), it counts:
+ * - the ids the snapshot did not see (its in-progress list, and every id from its xmax up to blue's next id,
+ *   read as xmax's age, without assigning one) that are committed now;
+ * - the commits waiting for a synchronous standby now: any such commit was written before that unmoved
+ *   position, and was not visible to the counts (recent minor releases report it in progress; older ones
+ *   report it committed as well, and the sum then counts it twice).
+ * Left out: a commit in the microseconds between its flush and the end of its transaction, outside a wait for
+ * a synchronous standby. Conservative: a
+ * transaction that committed after blue's counts also counts, and makes the attempt undecided, never passed.
+ * Seeing other sessions' waits needs pg_read_all_stats, or rds_superuser on RDS. 'too many' when more than
+ * UNSEEN_XID_LIMIT ids were assigned since the snapshot.
+ */
+export async function committedUnseen(blue: Client, snapshot: string): Promise<number | 'too many'> {
+  const { rows } = await blue.query<{ ahead: number; committed: number; waiting: number }>(
+    `WITH bounds AS (
+       SELECT $1::pg_snapshot AS snap,
+              pg_snapshot_xmax($1::pg_snapshot)::text::bigint AS xmax,
+              age((pg_snapshot_xmax($1::pg_snapshot)::text::bigint % 4294967296)::text::xid) AS ahead),
+     unseen AS (
+       SELECT x FROM bounds b, pg_snapshot_xip(b.snap) AS x
+       UNION ALL
+       SELECT g::text::xid8
+         FROM bounds b, generate_series(b.xmax, b.xmax + LEAST(GREATEST(b.ahead, 0), $2) - 1) AS g)
+     SELECT b.ahead,
+            (SELECT count(*)::int FROM pg_stat_activity WHERE wait_event = 'SyncRep') AS waiting,
+            (SELECT count(*)::int FROM unseen u
+              WHERE pg_xact_status(u.x) = 'committed') AS committed
+       FROM bounds b`,
+    [snapshot, UNSEEN_XID_LIMIT],
+  );
+  const row = rows[0];
+  // age() is INT_MAX for a permanent id (an xmax at the 32-bit boundary) and negative never: both undecided.
+  if (row === undefined || row.ahead < 0 || row.ahead > UNSEEN_XID_LIMIT) return 'too many';
+  return row.committed + row.waiting;
 }
 
 export type CountComparison =
@@ -116,8 +174,10 @@ export const QUIET_POINT_DEFAULTS: QuietPointOptions = { attempts: 3, catchUpWai
  * WAL insert position is read before its counts and again after green's: when it has not moved, blue wrote
  * nothing in between, so its counts are its state at that position; green is counted once it has applied blue
  * up to there (or at once when it subscribes to nothing), and cannot hold anything later, since blue wrote
- * nothing later. Any write on blue in between (including WAL blue writes for itself, such as hint bits)
- * makes the attempt undecided, never passed: a blue taking writes is decided in the cutover's fenced window.
+ * nothing later. A commit written before that position but not yet visible to blue's counts (committedUnseen)
+ * would make them differ from green's by its rows, so it too makes the attempt undecided. Any write on blue in
+ * between (including WAL blue writes for itself, such as hint bits) makes the attempt undecided, never passed:
+ * a blue taking writes is decided in the cutover's fenced window.
  */
 export async function countAtQuietPoint(
   blue: Client,
@@ -129,14 +189,7 @@ export async function countAtQuietPoint(
   for (let attempt = 0; attempt < Math.max(1, options.attempts); attempt++) {
     if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
     const before = await blueInsertLsn(blue);
-    // A commit waiting for a synchronous standby is written (green may have it) but not yet visible on blue:
-    // blue's position does not move when it ends, so the counts would differ by it in either direction.
-    const waiting = await commitsWaitingOnSyncRep(blue);
-    if (waiting > 0) {
-      reason = `${waiting} commit(s) on blue wait for synchronous replication: their rows are not yet visible on blue`;
-      continue;
-    }
-    const blueCounts = await countTables(blue, tables);
+    const { counts: blueCounts, snapshot } = await countInSnapshot(blue, tables);
     const deadline = performance.now() + options.catchUpWaitMs;
     let applied = await greenAppliedPast(green, before);
     while (applied === false && performance.now() < deadline) {
@@ -149,8 +202,17 @@ export async function countAtQuietPoint(
     }
     const greenCounts = await countTables(green, tables);
     const after = await blueInsertLsn(blue);
-    if (after === before) return { decided: true, blue: blueCounts, green: greenCounts };
-    reason = `blue took writes while counting (WAL ${before} to ${after})`;
+    if (after !== before) {
+      reason = `blue took writes while counting (WAL ${before} to ${after})`;
+      continue;
+    }
+    const unseen = await committedUnseen(blue, snapshot);
+    if (unseen === 0) return { decided: true, blue: blueCounts, green: greenCounts };
+    reason =
+      unseen === 'too many'
+        ? `blue assigned more than ${UNSEEN_XID_LIMIT} transaction ids while counting`
+        : `${unseen} transaction(s) on blue committed while counting but were not yet visible to its counts ` +
+          '(a commit flushing, or waiting for a synchronous standby): green may hold their rows';
   }
   return { decided: false, reason };
 }

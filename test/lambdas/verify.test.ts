@@ -6,6 +6,8 @@ import { applyPendingMigrations } from '../../lambdas/migrations/engine';
 import { readMigrationsFolder, type LocalMigration } from '../../lambdas/migrations/folder';
 import type { VerifyReport } from '../../lambdas/verify/verify';
 import { verifyGreen, type VerifyOptions } from '../../lambdas/verify/verify';
+import { committedUnseen, UNSEEN_XID_LIMIT } from '../../lambdas/verify/row-counts';
+import { DUMPABLE_MAJOR_VERSION } from '../../lib/local-postgres/server';
 import { parseTableKey, tableKey, tableKeySql } from '../../lambdas/shared/replicated-tables';
 import { coldStart, databaseSecret } from '../support/lambda';
 import { PostgresServer } from '../support/postgres';
@@ -274,7 +276,7 @@ describe('verify step against real PostgreSQL', () => {
     await admin.query('SELECT pg_reload_conf()');
     const committer = await connect(blue, database);
     const stuck = committer.query("INSERT INTO account (email) VALUES ('waits@example.org')");
-    let status: string | undefined;
+    let check: ReturnType<typeof rowsCheck>;
     try {
       await eventually(async () => {
         const { rows } = await admin.query<{ n: number }>(
@@ -282,13 +284,16 @@ describe('verify step against real PostgreSQL', () => {
         );
         return rows[0]?.n === 1;
       });
-      status = rowsCheck(await verifyGreen(g, b, local, { ...DEFAULTS }))?.status;
+      check = rowsCheck(await verifyGreen(g, b, local, { ...DEFAULTS }));
     } finally {
       await admin.query('ALTER SYSTEM RESET synchronous_standby_names');
       await admin.query('SELECT pg_reload_conf()');
       await stuck;
     }
-    expect(status).toBe('undecided');
+    expect(check?.status).toBe('undecided');
+    expect(check?.detail).toContain(
+      '1 transaction(s) on blue committed while counting but were not yet visible',
+    );
     await g.query(`DROP SUBSCRIPTION sub_${database}`);
   });
 
@@ -371,3 +376,97 @@ describe('verify step against real PostgreSQL', () => {
     });
   });
 });
+
+// Both majors the tests run: the check reads snapshots and transaction status with functions of PostgreSQL 13+.
+const MAJOR_VERSIONS: { label: string; majorVersion?: typeof DUMPABLE_MAJOR_VERSION }[] = [
+  { label: 'the default PostgreSQL' },
+  { label: `PostgreSQL ${DUMPABLE_MAJOR_VERSION}`, majorVersion: DUMPABLE_MAJOR_VERSION },
+];
+describe.each(MAJOR_VERSIONS)(
+  'committedUnseen on $label: commits a count snapshot did not see',
+  ({ majorVersion }) => {
+    let server: PostgresServer;
+    const open: Client[] = [];
+    beforeAll(async () => {
+      server = await PostgresServer.start({ name: 'verify-unseen', majorVersion });
+      await execute(server, 'postgres', 'CREATE TABLE item (id serial PRIMARY KEY, label text NOT NULL)');
+    });
+    afterAll(async () => {
+      await Promise.all(open.map((c) => c.end().catch(() => undefined)));
+      await server.destroy();
+    });
+    async function connect(): Promise<Client> {
+      const client = new Client(server.clientConfig('postgres'));
+      open.push(client);
+      await client.connect();
+      return client;
+    }
+    const snapshotOf = async (client: Client) =>
+      (await client.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s')).rows[0]?.s ?? '';
+    const insert = (client: Client, label: string) =>
+      client.query('INSERT INTO item (label) VALUES ($1)', [label]);
+
+    it('counts a transaction in progress at the snapshot that commits later, not one that aborts', async () => {
+      const [observer, committing, aborting] = await Promise.all([connect(), connect(), connect()]);
+      for (const writer of [committing, aborting]) {
+        await writer.query('BEGIN');
+        await insert(writer, 'open');
+      }
+      const snapshot = await snapshotOf(observer);
+      expect(await committedUnseen(observer, snapshot)).toBe(0); // both still open: nothing unseen has committed
+      await aborting.query('ROLLBACK');
+      expect(await committedUnseen(observer, snapshot)).toBe(0);
+      await committing.query('COMMIT');
+      expect(await committedUnseen(observer, snapshot)).toBe(1);
+      expect(await committedUnseen(observer, await snapshotOf(observer))).toBe(0); // a later snapshot sees it
+    });
+
+    it('counts a transaction that began after the snapshot (an id at or past its xmax) once it commits', async () => {
+      const [observer, writer] = await Promise.all([connect(), connect()]);
+      const snapshot = await snapshotOf(observer);
+      await writer.query('BEGIN');
+      await insert(writer, 'later');
+      expect(await committedUnseen(observer, snapshot)).toBe(0);
+      await writer.query('COMMIT');
+      await insert(writer, 'later, autocommit');
+      expect(await committedUnseen(observer, snapshot)).toBe(2);
+    });
+
+    it('counts a commit waiting for a synchronous standby, while it waits', async () => {
+      const [observer, admin, committer] = await Promise.all([connect(), connect(), connect()]);
+      await admin.query("ALTER SYSTEM SET synchronous_standby_names = 'nobody'");
+      await admin.query('SELECT pg_reload_conf()');
+      let counted: number | 'too many' | undefined;
+      let stuck: Promise<unknown> = Promise.resolve();
+      try {
+        await committer.query('BEGIN');
+        await insert(committer, 'waits');
+        const snapshot = await snapshotOf(observer);
+        stuck = committer.query('COMMIT');
+        await eventually(async () => {
+          const { rows } = await admin.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'SyncRep'",
+          );
+          return rows[0]?.n === 1;
+        });
+        counted = await committedUnseen(observer, snapshot);
+      } finally {
+        await admin.query('ALTER SYSTEM RESET synchronous_standby_names');
+        await admin.query('SELECT pg_reload_conf()');
+        await stuck;
+      }
+      expect(counted).toBe(1);
+    });
+
+    it(`gives up past ${UNSEEN_XID_LIMIT} transaction ids assigned since the snapshot`, async () => {
+      const [observer, writer] = await Promise.all([connect(), connect()]);
+      const snapshot = await snapshotOf(observer);
+      // Each block with a write is a subtransaction with its own id: one statement assigns more than the limit.
+      await writer.query(`DO $$ BEGIN
+      FOR i IN 1..${UNSEEN_XID_LIMIT + 1} LOOP
+        BEGIN INSERT INTO item (label) VALUES ('sub ' || i); EXCEPTION WHEN OTHERS THEN NULL; END;
+      END LOOP; END $$`);
+      expect(await committedUnseen(observer, snapshot)).toBe('too many');
+    });
+  },
+);
