@@ -5,7 +5,7 @@ import { applicationTables, BARRIER_TABLE, tableKeySql } from '../shared/replica
 import { countDifferences, countTables, describeDifference } from '../verify/row-counts';
 import { quoteIdent } from '../shared/sql-identifier';
 import { RoutableError } from '../shared/routable-error';
-import { ENDABLE_SESSION } from '../shared/sessions';
+import { ENDABLE_SESSION, SEES_ALL_SESSIONS } from '../shared/sessions';
 
 export class CutoverError extends RoutableError<
   | 'NotSynchronized'
@@ -85,10 +85,7 @@ const FALSE_SETTING = '(of|off|f|fa|fal|fals|false|n|no|0)';
  * writing; RDS's rds_superuser sees them all). Run before blue is fenced, and again inside the fenced window.
  */
 export async function refuseFenceBypasses(blue: Client): Promise<void> {
-  const { rows: sight } = await blue.query<{ sees: boolean }>(
-    `SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
-            OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') AS sees`,
-  );
+  const { rows: sight } = await blue.query<{ sees: boolean }>(`SELECT ${SEES_ALL_SESSIONS} AS sees`);
   const { rows: prepared } = await blue.query<{ gid: string }>(
     'SELECT gid FROM pg_prepared_xacts WHERE database = current_database() ORDER BY prepared LIMIT 5',
   );

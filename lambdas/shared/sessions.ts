@@ -9,3 +9,11 @@ export const ENDABLE_SESSION = `(SELECT rolsuper FROM pg_roles WHERE rolname = c
        OR (NOT COALESCE((SELECT r.rolsuper FROM pg_roles r WHERE r.oid = a.usesysid), false)
            AND (pg_has_role(current_user, a.usesysid, 'MEMBER')
                 OR pg_has_role(current_user, 'pg_signal_backend', 'MEMBER')))`;
+
+/**
+ * Whether this session sees the details of every other session in pg_stat_activity (backend_type, wait_event):
+ * a superuser, or a member of pg_read_all_stats (RDS's rds_superuser sees every connection). Without it, those
+ * columns read NULL for other roles' sessions.
+ */
+export const SEES_ALL_SESSIONS = `((SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+       OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER'))`;

@@ -1,5 +1,6 @@
 import type { Client } from 'pg';
 import { parseTableKey } from '../shared/replicated-tables';
+import { SEES_ALL_SESSIONS } from '../shared/sessions';
 import { quoteIdent } from '../shared/sql-identifier';
 
 /**
@@ -125,8 +126,8 @@ export const UNSEEN_XID_LIMIT = 10_000;
  * - the commits waiting for a synchronous standby now: any such commit was written before that unmoved
  *   position, and was not visible to the counts (recent minor releases report it in progress; older ones
  *   report it committed as well, and the sum then counts it twice).
- * Left out: a commit in the microseconds between its flush and the end of its transaction, outside a wait for
- * a synchronous standby. Conservative: a
+ * Not seen: a commit between its flush and the end of its transaction, outside a wait for a synchronous standby
+ * (in progress to pg_xact_status): countAtQuietPoint looks again after a pause. Conservative: a
  * transaction that committed after blue's counts also counts, and makes the attempt undecided, never passed.
  * Seeing other sessions' waits needs pg_read_all_stats, or rds_superuser on RDS. 'too many' when more than
  * UNSEEN_XID_LIMIT ids were assigned since the snapshot.
@@ -141,7 +142,9 @@ export async function committedUnseen(blue: Client, snapshot: string): Promise<n
        SELECT x FROM bounds b, pg_snapshot_xip(b.snap) AS x
        UNION ALL
        SELECT g::text::xid8
-         FROM bounds b, generate_series(b.xmax, b.xmax + LEAST(GREATEST(b.ahead, 0), $2) - 1) AS g)
+         FROM bounds b, generate_series(b.xmax, b.xmax + LEAST(GREATEST(b.ahead, 0), $2) - 1) AS g
+        -- Past a 2^32 boundary, ids 0 to 2 of the new epoch are special (frozen, bootstrap), read as committed.
+        WHERE g % 4294967296 >= 3)
      SELECT b.ahead,
             (SELECT count(*)::int FROM pg_stat_activity WHERE wait_event = 'SyncRep') AS waiting,
             (SELECT count(*)::int FROM unseen u
@@ -165,9 +168,20 @@ export interface QuietPointOptions {
   /** How long to wait, per attempt, for green to apply blue's position. */
   readonly catchUpWaitMs: number;
   readonly pollMs: number;
+  /**
+   * How long to wait before looking again for commits blue's counts did not see, once none was found: a commit
+   * between its flush and the end of its transaction (outside a standby wait) shows as in progress, and is seen
+   * committed once it ends.
+   */
+  readonly settleMs: number;
 }
 
-export const QUIET_POINT_DEFAULTS: QuietPointOptions = { attempts: 3, catchUpWaitMs: 5000, pollMs: 20 };
+export const QUIET_POINT_DEFAULTS: QuietPointOptions = {
+  attempts: 3,
+  catchUpWaitMs: 5000,
+  pollMs: 20,
+  settleMs: 200,
+};
 
 /**
  * Counts blue and green at a point where both hold the same transactions, or says it could not find one. Blue's
@@ -185,6 +199,14 @@ export async function countAtQuietPoint(
   tables: readonly string[],
   options: QuietPointOptions = QUIET_POINT_DEFAULTS,
 ): Promise<CountComparison> {
+  const { rows: sight } = await blue.query<{ sees: boolean }>(`SELECT ${SEES_ALL_SESSIONS} AS sees`);
+  if (sight[0]?.sees !== true)
+    return {
+      decided: false,
+      reason:
+        "the role verifying blue cannot see other roles' sessions, so a commit on blue waiting for a synchronous " +
+        'standby would go unseen (GRANT pg_read_all_stats to it; RDS grants it to rds_superuser)',
+    };
   let reason = 'no attempt made';
   for (let attempt = 0; attempt < Math.max(1, options.attempts); attempt++) {
     if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
@@ -206,7 +228,11 @@ export async function countAtQuietPoint(
       reason = `blue took writes while counting (WAL ${before} to ${after})`;
       continue;
     }
-    const unseen = await committedUnseen(blue, snapshot);
+    let unseen = await committedUnseen(blue, snapshot);
+    if (unseen === 0) {
+      await new Promise((resolve) => setTimeout(resolve, options.settleMs));
+      unseen = await committedUnseen(blue, snapshot);
+    }
     if (unseen === 0) return { decided: true, blue: blueCounts, green: greenCounts };
     reason =
       unseen === 'too many'

@@ -21,6 +21,44 @@ const DEFAULTS: VerifyOptions = {
   maxReplicationLagBytes: 1024,
 };
 
+/**
+ * The servers that hold commits run with a synchronous standby named that never connects, and
+ * synchronous_commit = local, so no session waits for it, until one sets synchronous_commit = on. Set at start,
+ * it is in force before any session commits (a reload reaches sessions, and the checkpointer that tells them a
+ * standby is named, at their own pace).
+ */
+const NO_STANDBY = { synchronous_standby_names: 'nobody', synchronous_commit: 'local' };
+
+/**
+ * Runs `commit` on `committer` so that it waits for that standby (written to the WAL, not yet visible), runs
+ * `during` while it waits, then cancels the wait: the commit, already written, completes locally.
+ */
+async function whileCommitWaits<T>(
+  admin: Client,
+  committer: Client,
+  commit: string,
+  during: () => Promise<T>,
+): Promise<T> {
+  await committer.query('SET synchronous_commit = on');
+  const { rows } = await committer.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const pid = rows[0]?.pid;
+  const stuck = committer.query(commit);
+  try {
+    await eventually(async () => {
+      const { rows: waiting } = await admin.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1 AND wait_event = 'SyncRep'",
+        [pid],
+      );
+      return waiting[0]?.n === 1;
+    });
+    return await during();
+  } finally {
+    await admin.query('SELECT pg_cancel_backend($1)', [pid]);
+    await stuck;
+    await committer.query('RESET synchronous_commit');
+  }
+}
+
 describe('verify step against real PostgreSQL', () => {
   let blue: PostgresServer;
   let green: PostgresServer;
@@ -30,7 +68,7 @@ describe('verify step against real PostgreSQL', () => {
 
   beforeAll(async () => {
     [blue, green] = await Promise.all([
-      PostgresServer.start({ name: 'verify-blue', settings: { wal_level: 'logical' } }),
+      PostgresServer.start({ name: 'verify-blue', settings: { wal_level: 'logical', ...NO_STANDBY } }),
       PostgresServer.start({ name: 'verify-green' }),
     ]);
     local = await readMigrationsFolder(EXAMPLES);
@@ -271,30 +309,33 @@ describe('verify step against real PostgreSQL', () => {
     });
     await eventually(async () => (await g.query('SELECT 1 FROM account')).rowCount === 100);
     await g.query('DELETE FROM account WHERE id = 1'); // green really misses a row
-    const admin = await connect(blue, 'postgres');
-    await admin.query("ALTER SYSTEM SET synchronous_standby_names = 'nobody'");
-    await admin.query('SELECT pg_reload_conf()');
-    const committer = await connect(blue, database);
-    const stuck = committer.query("INSERT INTO account (email) VALUES ('waits@example.org')");
-    let check: ReturnType<typeof rowsCheck>;
-    try {
-      await eventually(async () => {
-        const { rows } = await admin.query<{ n: number }>(
-          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'SyncRep'",
-        );
-        return rows[0]?.n === 1;
-      });
-      check = rowsCheck(await verifyGreen(g, b, local, { ...DEFAULTS }));
-    } finally {
-      await admin.query('ALTER SYSTEM RESET synchronous_standby_names');
-      await admin.query('SELECT pg_reload_conf()');
-      await stuck;
-    }
+    const [admin, committer] = await Promise.all([connect(blue, 'postgres'), connect(blue, database)]);
+    const check = await whileCommitWaits(
+      admin,
+      committer,
+      "INSERT INTO account (email) VALUES ('waits@example.org')",
+      async () => rowsCheck(await verifyGreen(g, b, local, DEFAULTS)),
+    );
     expect(check?.status).toBe('undecided');
     expect(check?.detail).toContain(
       '1 transaction(s) on blue committed while counting but were not yet visible',
     );
     await g.query(`DROP SUBSCRIPTION sub_${database}`);
+  });
+
+  it("never decides counts as a role that cannot see other roles' sessions (their standby waits unseen)", async () => {
+    const { database, green: g } = await pair({ blue: 10, green: 10 });
+    const reader = `reader_${database}`;
+    await execute(blue, database, `CREATE ROLE ${reader} LOGIN PASSWORD 'reader-Pw-1' NOSUPERUSER`);
+    await execute(blue, database, `GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${reader}`);
+    const asReader = new Client({ ...blue.clientConfig(database), user: reader, password: 'reader-Pw-1' });
+    open.push(asReader);
+    await asReader.connect();
+    const blind = rowsCheck(await verifyGreen(g, asReader, local, DEFAULTS));
+    expect(blind?.status).toBe('undecided');
+    expect(blind?.detail).toContain("the role verifying blue cannot see other roles' sessions");
+    await execute(blue, database, `GRANT pg_read_all_stats TO ${reader}`);
+    expect(rowsCheck(await verifyGreen(g, asReader, local, DEFAULTS))).toMatchObject({ status: 'passed' });
   });
 
   it("fails a green missing one of blue's sequences (the cutover could not carry its value)", async () => {
@@ -388,7 +429,7 @@ describe.each(MAJOR_VERSIONS)(
     let server: PostgresServer;
     const open: Client[] = [];
     beforeAll(async () => {
-      server = await PostgresServer.start({ name: 'verify-unseen', majorVersion });
+      server = await PostgresServer.start({ name: 'verify-unseen', majorVersion, settings: NO_STANDBY });
       await execute(server, 'postgres', 'CREATE TABLE item (id serial PRIMARY KEY, label text NOT NULL)');
     });
     afterAll(async () => {
@@ -434,27 +475,12 @@ describe.each(MAJOR_VERSIONS)(
 
     it('counts a commit waiting for a synchronous standby, while it waits', async () => {
       const [observer, admin, committer] = await Promise.all([connect(), connect(), connect()]);
-      await admin.query("ALTER SYSTEM SET synchronous_standby_names = 'nobody'");
-      await admin.query('SELECT pg_reload_conf()');
-      let counted: number | 'too many' | undefined;
-      let stuck: Promise<unknown> = Promise.resolve();
-      try {
-        await committer.query('BEGIN');
-        await insert(committer, 'waits');
-        const snapshot = await snapshotOf(observer);
-        stuck = committer.query('COMMIT');
-        await eventually(async () => {
-          const { rows } = await admin.query<{ n: number }>(
-            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'SyncRep'",
-          );
-          return rows[0]?.n === 1;
-        });
-        counted = await committedUnseen(observer, snapshot);
-      } finally {
-        await admin.query('ALTER SYSTEM RESET synchronous_standby_names');
-        await admin.query('SELECT pg_reload_conf()');
-        await stuck;
-      }
+      await committer.query('BEGIN');
+      await insert(committer, 'waits');
+      const snapshot = await snapshotOf(observer);
+      const counted = await whileCommitWaits(admin, committer, 'COMMIT', () =>
+        committedUnseen(observer, snapshot),
+      );
       expect(counted).toBe(1);
     });
 
