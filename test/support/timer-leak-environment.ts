@@ -138,8 +138,8 @@ function startLagMonitor(): void {
  * Records when the worker's exit handlers finish, measured from jest's end: what tells a held worker from one
  * the operating system was still reaping when jest killed it (worker-exits.ts). Jest's 500 ms start when it
  * sends the end, which a blocked event loop handles late: the stall in progress when the end is handled
- * counts too. A slow exit also says where the time went: what held the loop (sampled on each lag tick), the
- * longest stall, the exit handlers.
+ * counts too. A slow exit also says where the time went: what held the loop (sampled at the end and on each lag
+ * tick, which also tells when nothing kept it any more), the longest stall, the exit handlers.
  */
 function timeTheExit(): void {
   const ended = performance.now();
@@ -147,6 +147,7 @@ function timeTheExit(): void {
   lag.lastTick = ended;
   lag.worstStall = 0;
   let exiting = ended;
+  let freeAt: number | undefined;
   const seen: string[] = [];
   let previous = '';
   // First of the exit handlers (prepended), then last of them (added after every test file's own); both
@@ -156,16 +157,30 @@ function timeTheExit(): void {
   });
   process.on('exit', (code) => {
     const ms = performance.now() - ended + lateBy;
+    const handlersMs = performance.now() - exiting;
+    const freeAfterMs = freeAt === undefined ? undefined : freeAt - ended + lateBy;
     const detail =
       `handled jest's end ${Math.round(lateBy)} ms late, then ${Math.round(exiting - ended)} ms until it began ` +
       `exiting (longest event-loop stall ${Math.round(lag.worstStall)} ms), ${Math.round(performance.now() - exiting)} ms ` +
       `in ${process.listenerCount('exit')} exit handlers; held by: ${seen.join(', ')}`;
-    recordWorkerExitEvent({ worker: process.pid, event: 'exited', ms, code, detail });
+    recordWorkerExitEvent({
+      worker: process.pid,
+      event: 'exited',
+      ms,
+      code,
+      detail,
+      handlersMs,
+      ...(freeAfterMs === undefined ? {} : { freeAfterMs }),
+    });
     if (ms >= HELD_AFTER_MS)
       process.stderr.write(`[worker ${process.pid} exited ${code} after ${Math.round(ms)} ms: ${detail}]\n`);
   });
   const sample = (): void => {
-    const state = whatKeepsItAliveSafely().join('; ') || 'nothing';
+    const kept = whatKeepsItAliveSafely();
+    // Free from the first sample that finds nothing, unless something keeps it again later.
+    if (kept.length > 0) freeAt = undefined;
+    else freeAt ??= performance.now();
+    const state = kept.join('; ') || 'nothing';
     if (state !== previous && seen.length < 10)
       seen.push(`+${Math.round(performance.now() - ended)} ms: ${state}`);
     previous = state;

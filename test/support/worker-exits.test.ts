@@ -46,6 +46,27 @@ describe('workerExitVerdict', () => {
     expect(workerExitVerdict([ended(1), exited(1, HELD_AFTER_MS - 1)]).leaked).toBe(false);
   });
 
+  it("is no leak when the loop was free in time and the rest of the exit was Node's own", () => {
+    const slow = (freeAfterMs: number | undefined, handlersMs: number): WorkerExitEvent => ({
+      worker: 1,
+      event: 'exited',
+      ms: 373,
+      code: 0,
+      detail: 'd',
+      handlersMs,
+      ...(freeAfterMs === undefined ? {} : { freeAfterMs }),
+    });
+    const free = workerExitVerdict([ended(1), slow(36, 0)]);
+    expect(free.leaked).toBe(false);
+    expect(free.lines[0]).toMatch(
+      /exited 373 ms after its last test, free of anything a test left after 36 ms/,
+    );
+    // Free late, slow exit handlers, or never seen free: held.
+    expect(workerExitVerdict([ended(1), slow(HELD_AFTER_MS, 0)]).leaked).toBe(true);
+    expect(workerExitVerdict([ended(1), slow(0, HELD_AFTER_MS)]).leaked).toBe(true);
+    expect(workerExitVerdict([ended(1), slow(undefined, 0)]).leaked).toBe(true);
+  });
+
   it('is a leak when no worker recorded anything: nothing shows the killed one was free', () => {
     expect(workerExitVerdict([]).leaked).toBe(true);
   });
@@ -130,6 +151,8 @@ describe('the events the test environment records as jest ends its workers', () 
     expect(output).toMatch(/failed to exit gracefully/);
     const held = events.find((event) => event.event === 'held');
     expect(held).toMatchObject({ by: [expect.stringMatching(/^Server at .*127\.0\.0\.1/)] });
+    // Never free: killed while the server kept it, it records no exit.
+    expect(events.filter((event) => event.worker === held?.worker && event.event === 'exited')).toEqual([]);
     expect(workerExitVerdict(events).leaked).toBe(true);
   }, 150_000);
 
@@ -138,7 +161,10 @@ describe('the events the test environment records as jest ends its workers', () 
     const workers = new Set(events.filter((event) => event.event === 'ended').map((event) => event.worker));
     expect(workers.size).toBe(2);
     for (const worker of workers)
-      expect(events.find((event) => event.worker === worker && event.event === 'exited')).toBeDefined();
+      expect(events.find((event) => event.worker === worker && event.event === 'exited')).toMatchObject({
+        freeAfterMs: expect.any(Number) as unknown,
+        handlersMs: expect.any(Number) as unknown,
+      });
     expect(workerExitVerdict(events).leaked).toBe(false);
   }, 150_000);
 });
