@@ -1,5 +1,6 @@
 import { DescribeExecutionCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { readHistory, summarizeHistory, type TaskEntry } from '../shared/execution-history';
+import { jsonOf } from '../shared/json-text';
 import { blueGreenInputSchema } from '../workflow-input/schema';
 
 /** Task states of the blue-green workflow that change production, by what they change. */
@@ -204,15 +205,8 @@ export async function assessMigration(
 
 /** The ended execution's input, as the net's own steps need it (secret references only), or undefined. */
 function migrationOf(input: string | undefined): MigrationNetPlan['migration'] | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(input ?? '{}');
-  } catch {
-    return undefined;
-  }
-  const parsed = blueGreenInputSchema.safeParse(json);
-  if (!parsed.success) return undefined;
-  const i = parsed.data;
+  const i = jsonOf(blueGreenInputSchema, input ?? '{}');
+  if (i === undefined) return undefined;
   return {
     blue: i.blue,
     green: i.green,
